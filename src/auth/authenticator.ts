@@ -1,0 +1,71 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Config } from '../config/schema.js';
+import { sha256Hex } from '../config/hash.js';
+import type { Principal } from './principal.js';
+
+export type AuthResult =
+  | { ok: true; principal: Principal }
+  | { ok: false; reason: 'missing' | 'malformed' | 'invalid' };
+
+/** Bearer tokens are opaque; this bounds the work done on garbage headers. */
+const MAX_TOKEN_LENGTH = 512;
+
+interface Credential {
+  hash: Buffer;
+  principal: Principal;
+}
+
+/**
+ * Maps `Authorization: Bearer <token>` to a principal. Config holds only SHA-256 hashes; the
+ * presented token is hashed and compared against every configured hash with `timingSafeEqual`,
+ * without stopping at the first match, so the time taken does not tell how far down the list
+ * the key is. The credential list is rebuilt only when the config object changes (hot reload).
+ */
+export function createAuthenticator(getConfig: () => Config) {
+  const byConfig = new WeakMap<Config, Credential[]>();
+
+  function credentials(config: Config): Credential[] {
+    let list = byConfig.get(config);
+    if (!list) {
+      list = buildCredentials(config);
+      byConfig.set(config, list);
+    }
+    return list;
+  }
+
+  function authenticate(header: string | undefined): AuthResult {
+    if (!header) return { ok: false, reason: 'missing' };
+    const match = /^Bearer ([\x21-\x7e]+)$/i.exec(header.trim());
+    if (!match || match[1]!.length > MAX_TOKEN_LENGTH) return { ok: false, reason: 'malformed' };
+
+    const presented = Buffer.from(sha256Hex(match[1]!), 'hex');
+    let found: Principal | null = null;
+    for (const credential of credentials(getConfig())) {
+      if (timingSafeEqual(presented, credential.hash) && !found) found = credential.principal;
+    }
+    return found ? { ok: true, principal: found } : { ok: false, reason: 'invalid' };
+  }
+
+  return { authenticate };
+}
+
+export type Authenticator = ReturnType<typeof createAuthenticator>;
+
+function buildCredentials(config: Config): Credential[] {
+  // Config validation guarantees every key's tenant exists.
+  const planOf = (tenantId: string) => config.tenants[tenantId]!.plan;
+  return [
+    ...config.apiKeys.map((k) => ({
+      hash: Buffer.from(k.sha256, 'hex'),
+      principal: { kind: 'apiKey', clientId: k.id, tenantId: k.tenant, planId: planOf(k.tenant), role: k.role } as const,
+    })),
+    ...config.serviceTokens.map((t) => ({
+      hash: Buffer.from(t.sha256, 'hex'),
+      principal: { kind: 'service', clientId: t.id, tenantId: t.tenant, planId: planOf(t.tenant), role: t.role } as const,
+    })),
+    ...config.platformAdminKeys.map((a) => ({
+      hash: Buffer.from(a.sha256, 'hex'),
+      principal: { kind: 'platformAdmin', clientId: a.id } as const,
+    })),
+  ];
+}

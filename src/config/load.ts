@@ -1,0 +1,144 @@
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { readEnvOverrides, type EnvOverrides } from './env-overrides.js';
+import { configSchema, type Config } from './schema.js';
+
+/** One problem in a config file: where (`tenants.acme.plan`, `apiKeys[2].sha256`) and what. */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+/**
+ * A config that cannot be used. The message lists every issue, one per line, so an operator
+ * fixes the file in one pass instead of meeting one error per restart.
+ */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  /** The file (or other origin) the config came from, as given to the loader. */
+  readonly source: string;
+  readonly issues: ConfigIssue[];
+
+  constructor(source: string, issues: ConfigIssue[]) {
+    const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
+    super(
+      `${source}: invalid configuration (${count}):\n` +
+        issues.map((issue) => `  - ${issue.path}: ${issue.message}`).join('\n'),
+    );
+    this.source = source;
+    this.issues = issues;
+  }
+}
+
+/**
+ * Parses YAML text into a validated, deep-frozen config, with `PORT` and `REDIS_URL` from `env`
+ * (default `process.env`) applied over the file. Throws one ConfigError listing every problem.
+ */
+export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const { overrides, issues: envIssues } = readEnvOverrides(env);
+  const yaml = parseYaml(text);
+  if (yaml.issues.length > 0) throw new ConfigError(source, [...yaml.issues, ...envIssues]);
+
+  if (yaml.value === null || yaml.value === undefined) {
+    throw new ConfigError(source, [
+      { path: '(root)', message: 'the file is empty; expected a mapping with at least "plans" and "tenants"' },
+      ...envIssues,
+    ]);
+  }
+  // reportInput lets a message show the bad value ("got \"owner\"").
+  const result = configSchema.safeParse(yaml.value, { reportInput: true });
+  const issues = [...(result.success ? [] : result.error.issues.flatMap(toConfigIssues)), ...envIssues];
+  if (!result.success || issues.length > 0) throw new ConfigError(source, issues);
+
+  return deepFreeze(applyEnvOverrides(result.data, overrides));
+}
+
+/** Reads and parses a config file; an unreadable file is a ConfigError too, so callers handle one error type. */
+export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  return parseConfig(await readConfigText(path), path, env);
+}
+
+/** The file's text as UTF-8; a missing or unreadable file throws a ConfigError naming it. */
+export async function readConfigText(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(path, [{ path: '(file)', message: `cannot read: ${(error as Error).message}` }]);
+  }
+}
+
+/** Syntax errors come with their position, since there is no config path to point at yet. */
+function parseYaml(text: string): { value: unknown; issues: ConfigIssue[] } {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) {
+    const issues = doc.errors.map((error) => {
+      const at = error.linePos?.[0];
+      // The pretty message repeats the position and adds a code frame; keep its first sentence.
+      const message = (error.message.split('\n')[0] ?? error.message).replace(/ at line \d+, column \d+:?$/, '');
+      return { path: at ? `line ${at.line}, column ${at.col}` : '(yaml)', message };
+    });
+    return { value: undefined, issues };
+  }
+  try {
+    return { value: doc.toJS(), issues: [] };
+  } catch (error) {
+    // e.g. an alias expanding past yaml's maxAliasCount (a "billion laughs" file).
+    return { value: undefined, issues: [{ path: '(yaml)', message: (error as Error).message }] };
+  }
+}
+
+function toConfigIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
+  if (issue.code === 'unrecognized_keys') {
+    // One line per key, at the key's own path, so a typo is easy to find.
+    return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: 'unknown field' }));
+  }
+  let message = issue.message;
+  const input: unknown = issue.input;
+  const isSecretField = issue.path.at(-1) === 'sha256'; // a pasted plain token must not reach the logs
+  if (
+    (issue.code === 'invalid_value' || issue.code === 'invalid_type') &&
+    !isSecretField &&
+    (typeof input === 'string' || typeof input === 'number' || typeof input === 'boolean')
+  ) {
+    message += ` (got ${JSON.stringify(input)})`;
+  }
+  return [{ path: formatPath(issue.path), message }];
+}
+
+/** `['apiKeys', 2, 'sha256']` -> `apiKeys[2].sha256`; the empty path is the whole file. */
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else out += out === '' ? String(segment) : `.${String(segment)}`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+function applyEnvOverrides(config: Config, overrides: EnvOverrides): Config {
+  return {
+    ...config,
+    server: {
+      ...config.server,
+      ...(overrides.port === undefined ? {} : { port: overrides.port }),
+      ...(overrides.host === undefined ? {} : { host: overrides.host }),
+    },
+    redis: { ...config.redis, ...(overrides.redisUrl === undefined ? {} : { url: overrides.redisUrl }) },
+    downstream: Object.fromEntries(
+      Object.entries(config.downstream).map(([name, service]) => {
+        const url = overrides.downstreamUrls?.[name as keyof typeof config.downstream];
+        return [name, url === undefined ? service : { ...service, url }];
+      }),
+    ) as Config['downstream'],
+  };
+}
+
+/** Freezes every nested object and array, so no module can change the config others read. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,233 @@
+import { z } from 'zod';
+
+/**
+ * The gateway's configuration file (YAML), validated with zod. Every default lives here, next
+ * to the field it belongs to, so the schema doubles as the reference for the file format.
+ */
+
+const sha256Hex = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, 'must be the lowercase hex SHA-256 of the token (64 characters)');
+
+const identifier = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lowercase letters, digits, "-" or "_" (1-63 characters)');
+
+export const ROLES = ['admin', 'support', 'viewer'] as const;
+export const roleSchema = z.enum(ROLES);
+export type Role = z.infer<typeof roleSchema>;
+
+/** A count per window, or `unlimited`. */
+const quota = z.union([z.number().int().nonnegative(), z.literal('unlimited')], {
+  error: 'must be a whole number >= 0 or "unlimited"',
+});
+
+/**
+ * A plan's limits. Every field is optional so a tenant's `overrides` can name just what changes;
+ * a limit that is absent is not enforced. The limits issue gives them their meaning.
+ */
+export const planLimitsSchema = z.strictObject({
+  /** Requests per rolling minute. */
+  requestsPerMinute: quota.optional(),
+  /** Requests per calendar day (tenant time zone, UTC by default). */
+  requestsPerDay: quota.optional(),
+  /** Requests per calendar month. */
+  requestsPerMonth: quota.optional(),
+  /** Cost points per rolling minute. */
+  costPerMinute: quota.optional(),
+  /** Highest estimated cost one operation may have. */
+  maxOperationCost: quota.optional(),
+  /** Response bytes per rolling hour. */
+  responseBytesPerHour: quota.optional(),
+  /** Per root field limits, e.g. `Mutation.placeOrder: { limit: 20, windowSeconds: 60 }`. */
+  fieldLimits: z
+    .record(
+      z.string().regex(/^(Query|Mutation)\.[_A-Za-z][_0-9A-Za-z]*$/, 'must look like Query.field or Mutation.field'),
+      z.strictObject({ limit: z.number().int().positive(), windowSeconds: z.number().int().positive() }),
+    )
+    .optional(),
+  /** Share of the tenant's per-minute requests one API key may use, 0 < share <= 1. */
+  perClientShare: z.number().gt(0).lte(1).optional(),
+  /** Requests per rolling minute from one IP inside the tenant. */
+  perIpPerMinute: quota.optional(),
+});
+export type PlanLimits = z.infer<typeof planLimitsSchema>;
+
+export const planSchema = z.strictObject({
+  displayName: z.string().min(1),
+  limits: planLimitsSchema.default({}),
+  /** What to do when the shared limit store is unreachable: `open` serves with local limits. */
+  onStoreFailure: z.enum(['open', 'closed']).default('open'),
+});
+
+export const tenantSchema = z.strictObject({
+  displayName: z.string().min(1),
+  plan: identifier,
+  /** IANA time zone for calendar quotas. */
+  timeZone: z.string().default('UTC'),
+  /** Custom limits for this tenant, over its plan's. */
+  overrides: planLimitsSchema.default({}),
+});
+
+export const apiKeySchema = z.strictObject({
+  /** Client id: names the key in logs, metrics and usage; never the secret. */
+  id: identifier,
+  tenant: identifier,
+  role: roleSchema,
+  sha256: sha256Hex,
+});
+
+export const serviceTokenSchema = z.strictObject({
+  id: identifier,
+  /** Service tokens act for one tenant, fixed here; the tenant never comes from a request header. */
+  tenant: identifier,
+  role: roleSchema.default('viewer'),
+  sha256: sha256Hex,
+});
+
+export const platformAdminKeySchema = z.strictObject({
+  id: identifier,
+  sha256: sha256Hex,
+});
+
+const ms = z.number().int().positive();
+
+export const downstreamServiceSchema = z.strictObject({
+  /** Base URL; absent means "the embedded sample service", started in-process. */
+  url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  timeouts: z
+    .strictObject({
+      /** TCP connect, default 1 s. */
+      connectMs: ms.default(1000),
+      /** Until the response headers arrive, default 2 s. */
+      firstByteMs: ms.default(2000),
+      /** Whole call including retries, default 5 s. */
+      totalMs: ms.default(5000),
+    })
+    .prefault({}),
+  retry: z
+    .strictObject({
+      /** Attempts including the first, default 3. */
+      maxAttempts: z.number().int().min(1).max(10).default(3),
+      /** Base of the exponential backoff, default 50 ms. */
+      baseDelayMs: ms.default(50),
+      /** Cap of one backoff delay, default 1 s. */
+      maxDelayMs: ms.default(1000),
+      /** A Retry-After longer than this (default 2 s) fails the call instead of waiting. */
+      maxRetryAfterMs: ms.default(2000),
+      /** Retries allowed as a share of calls, default 0.1 (10%). */
+      budgetRatio: z.number().min(0).max(1).default(0.1),
+      /** Retries always allowed per second regardless of the ratio, default 5. */
+      minRetriesPerSecond: z.number().min(0).default(5),
+    })
+    .prefault({}),
+  breaker: z
+    .strictObject({
+      /** Consecutive failures that open the breaker, default 5. */
+      consecutiveFailures: z.number().int().positive().default(5),
+      /** How long the breaker stays open before one trial call, default 5 s. */
+      halfOpenAfterMs: ms.default(5000),
+    })
+    .prefault({}),
+  concurrency: z
+    .strictObject({
+      /** Calls in flight at once, default 64. */
+      maxInFlight: z.number().int().positive().default(64),
+      /** Calls waiting for a slot; more are refused at once, default 256. */
+      maxQueue: z.number().int().nonnegative().default(256),
+    })
+    .prefault({}),
+});
+export type DownstreamServiceConfig = z.infer<typeof downstreamServiceSchema>;
+
+export const SERVICE_NAMES = ['accounts', 'catalog', 'orders', 'inventory'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export const configSchema = z
+  .strictObject({
+    server: z
+      .strictObject({
+        /** Overridden by the PORT environment variable. Default 4000. */
+        port: z.number().int().min(0).max(65535).default(4000),
+        host: z.string().default('127.0.0.1'),
+        /** Largest request body, default 1 MiB. */
+        bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
+        /** How long SIGTERM waits for in-flight requests, default 10 s. */
+        shutdownGraceMs: ms.default(10_000),
+      })
+      .prefault({}),
+    redis: z
+      .strictObject({
+        /** Overridden by REDIS_URL. Absent: in-memory stores, one process. */
+        url: z.string().optional(),
+      })
+      .prefault({}),
+    plans: z.record(identifier, planSchema),
+    tenants: z.record(identifier, tenantSchema),
+    apiKeys: z.array(apiKeySchema).default([]),
+    serviceTokens: z.array(serviceTokenSchema).default([]),
+    platformAdminKeys: z.array(platformAdminKeySchema).default([]),
+    downstream: z
+      .strictObject({
+        accounts: downstreamServiceSchema.prefault({}),
+        catalog: downstreamServiceSchema.prefault({}),
+        orders: downstreamServiceSchema.prefault({}),
+        inventory: downstreamServiceSchema.prefault({}),
+      })
+      .prefault({}),
+  })
+  // `when` makes zod run this even after a structural error elsewhere, so a bad role and an
+  // unknown plan are reported together; the check therefore reads the value defensively.
+  .superRefine((config, ctx) => checkCrossReferences(config, ctx.addIssue), { when: () => true });
+
+type AddIssue = (issue: { code: 'custom'; path: (string | number)[]; message: string }) => void;
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Checks names that point elsewhere in the file: a tenant's plan, a key's tenant, and that no
+ * token or key id appears twice. `value` may be only partly valid, so anything of the wrong
+ * shape is skipped here: the structural check has already reported it.
+ */
+function checkCrossReferences(value: unknown, addIssue: AddIssue): void {
+  if (!isRecord(value)) return;
+  const { plans, tenants } = value;
+  // Object.hasOwn, not `in`: a plan named "constructor" must not match Object.prototype.
+  if (isRecord(plans) && isRecord(tenants)) {
+    for (const [id, tenant] of Object.entries(tenants)) {
+      if (isRecord(tenant) && typeof tenant.plan === 'string' && !Object.hasOwn(plans, tenant.plan)) {
+        addIssue({ code: 'custom', path: ['tenants', id, 'plan'], message: `unknown plan "${tenant.plan}"` });
+      }
+    }
+  }
+  const seenHashes = new Set<string>();
+  const seenIds = new Set<string>();
+  for (const listName of ['apiKeys', 'serviceTokens', 'platformAdminKeys'] as const) {
+    const list = value[listName];
+    if (!Array.isArray(list)) continue;
+    list.forEach((key: unknown, i) => {
+      if (!isRecord(key)) return;
+      const tenant = listName === 'platformAdminKeys' ? undefined : key.tenant;
+      if (isRecord(tenants) && typeof tenant === 'string' && !Object.hasOwn(tenants, tenant)) {
+        addIssue({ code: 'custom', path: [listName, i, 'tenant'], message: `unknown tenant "${tenant}"` });
+      }
+      if (typeof key.sha256 === 'string') {
+        if (seenHashes.has(key.sha256)) {
+          addIssue({ code: 'custom', path: [listName, i, 'sha256'], message: 'the same token is configured twice' });
+        }
+        seenHashes.add(key.sha256);
+      }
+      if (typeof key.id === 'string') {
+        if (seenIds.has(key.id)) {
+          addIssue({ code: 'custom', path: [listName, i, 'id'], message: `duplicate key id "${key.id}"` });
+        }
+        seenIds.add(key.id);
+      }
+    });
+  }
+}
+
+export type Config = z.infer<typeof configSchema>;
+export type PlanConfig = z.infer<typeof planSchema>;
+export type TenantConfig = z.infer<typeof tenantSchema>;

@@ -1,0 +1,144 @@
+import { DownstreamError } from '../errors/gateway-error.js';
+
+/**
+ * Turns what can go wrong on one HTTP exchange (an HTTP status, an undici error) into a
+ * `DownstreamError`, and says which of those are worth a retry and which count against the
+ * circuit breaker. Raw undici errors never leave `src/downstream/`: they travel only as `cause`.
+ */
+
+/** Statuses a read is retried on: the service is briefly unable, not wrong about the request. */
+const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
+
+/** Statuses whose body's `error` string is shown to the client: the client can fix the input. */
+const USER_INPUT_STATUSES = new Set([400, 409, 422]);
+
+export function isRetryableStatus(status: number): boolean {
+  return RETRYABLE_STATUSES.has(status);
+}
+
+/** The error for a non-2xx response; `body` is the parsed JSON body, if there was one. */
+export function errorForStatus(
+  service: string,
+  request: string,
+  status: number,
+  body: unknown,
+  retryAfterMs: number | undefined,
+): DownstreamError {
+  const bodyMessage = errorMessageOf(body);
+  if (status === 404) {
+    return new DownstreamError('NOT_FOUND', service, `http_${status}`, `${service} service: ${bodyMessage ?? 'not found'} (${request})`, {
+      status,
+    });
+  }
+  if (USER_INPUT_STATUSES.has(status)) {
+    return new DownstreamError(
+      'BAD_USER_INPUT',
+      service,
+      `http_${status}`,
+      bodyMessage ?? `${service} service rejected the request with HTTP ${status} (${request})`,
+      { status },
+    );
+  }
+  return new DownstreamError('DOWNSTREAM_UNAVAILABLE', service, `http_${status}`, `${service} service answered HTTP ${status}`, {
+    status,
+    // Rounded up: a client that waits the advertised seconds must not arrive early.
+    extensions: retryAfterMs === undefined ? undefined : { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) },
+  });
+}
+
+export type TimeoutKind = 'connect' | 'headers' | 'body';
+
+/**
+ * Which of undici's own timeouts fired, if any. Matched on `code` rather than `instanceof` so
+ * that an error from a second copy of undici (e.g. Node's bundled one) is recognised too.
+ */
+export function undiciTimeoutKind(error: unknown): TimeoutKind | undefined {
+  switch (errorCode(error)) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'connect';
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return 'headers';
+    case 'UND_ERR_BODY_TIMEOUT':
+      return 'body';
+    default:
+      return undefined;
+  }
+}
+
+const TIMEOUT_WHAT: Record<TimeoutKind | 'total', string> = {
+  connect: 'connecting',
+  headers: 'waiting for response headers',
+  body: 'reading the response body',
+  total: 'for the whole call',
+};
+
+export function timeoutError(service: string, kind: TimeoutKind | 'total', ms: number, cause?: unknown): DownstreamError {
+  return new DownstreamError('DOWNSTREAM_TIMEOUT', service, 'timeout', `${service} service timed out after ${ms} ms ${TIMEOUT_WHAT[kind]}`, {
+    cause,
+  });
+}
+
+/** Connection refused, reset, DNS failure, TLS failure, ...: the message keeps only the code. */
+export function networkError(service: string, cause: unknown): DownstreamError {
+  const code = errorCode(cause);
+  const detail = code && /^[A-Z0-9_]+$/.test(code) ? ` (${code})` : '';
+  return new DownstreamError('DOWNSTREAM_UNAVAILABLE', service, 'network', `${service} service is unreachable${detail}`, { cause });
+}
+
+export function badResponseError(service: string, status: number, cause?: unknown): DownstreamError {
+  return new DownstreamError(
+    'DOWNSTREAM_UNAVAILABLE',
+    service,
+    'bad_response',
+    `${service} service sent a response that is not valid JSON (HTTP ${status})`,
+    { status, cause },
+  );
+}
+
+export function circuitOpenError(service: string, halfOpenAfterMs: number): DownstreamError {
+  return new DownstreamError(
+    'DOWNSTREAM_UNAVAILABLE',
+    service,
+    'circuit_open',
+    `${service} service is failing; its circuit breaker is open and calls are refused for up to ${halfOpenAfterMs} ms`,
+  );
+}
+
+export function overloadedError(service: string, maxInFlight: number, maxQueue: number): DownstreamError {
+  return new DownstreamError(
+    'DOWNSTREAM_UNAVAILABLE',
+    service,
+    'overloaded',
+    `${service} service has too many calls pending (${maxInFlight} in flight, ${maxQueue} queued)`,
+  );
+}
+
+export function cancelledError(service: string, cause?: unknown): DownstreamError {
+  return new DownstreamError('DOWNSTREAM_UNAVAILABLE', service, 'cancelled', `${service} service call was cancelled by the caller`, {
+    cause,
+  });
+}
+
+/**
+ * Whether a call's final error says the service is unhealthy (5xx, 429, timeout, network) and
+ * so counts against the circuit breaker. A 4xx means the service answered sensibly about a bad
+ * request; `overloaded` and `cancelled` are our own doing.
+ */
+export function countsAgainstBreaker(error: unknown): boolean {
+  if (!(error instanceof DownstreamError)) return false;
+  if (error.code === 'DOWNSTREAM_TIMEOUT') return true;
+  if (error.reason === 'network' || error.reason === 'http_429') return true;
+  return error.code === 'DOWNSTREAM_UNAVAILABLE' && error.status !== undefined && error.status >= 500;
+}
+
+function errorMessageOf(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const error = (body as { error?: unknown }).error;
+  return typeof error === 'string' && error.length > 0 ? error : undefined;
+}
+
+function errorCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}

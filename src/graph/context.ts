@@ -1,0 +1,35 @@
+import type { Principal, TenantPrincipal } from '../auth/principal.js';
+import { hasTenant } from '../auth/principal.js';
+import type { Config } from '../config/schema.js';
+import type { Downstream } from '../downstream/downstream.js';
+import type { Loaders } from '../downstream/loaders.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import type { Logger } from '../observability/logger.js';
+
+/**
+ * Per-request context: built once per request after authentication, never shared. The loaders
+ * belong to this request and its tenant only.
+ */
+export interface GatewayContext {
+  requestId: string;
+  principal: Principal;
+  /** The config in force when the request started; a hot reload does not change it mid-request. */
+  config: Config;
+  downstream: Downstream;
+  /** Null for principals without a tenant (platform admins). */
+  loaders: Loaders | null;
+  logger: Logger;
+}
+
+/** For resolvers of tenant data: the tenant's principal and loaders, or FORBIDDEN. */
+export function tenantScope(ctx: GatewayContext): { principal: TenantPrincipal; loaders: Loaders } {
+  if (!hasTenant(ctx.principal) || !ctx.loaders) {
+    throw new GatewayError('FORBIDDEN', 'Platform-admin keys have no tenant data; use a tenant API key.');
+  }
+  return { principal: ctx.principal, loaders: ctx.loaders };
+}
+
+/** The call context every downstream request of this GraphQL request carries. */
+export function callOf(ctx: GatewayContext, principal: TenantPrincipal) {
+  return { tenantId: principal.tenantId, requestId: ctx.requestId };
+}

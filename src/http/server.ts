@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { ApolloServer } from '@apollo/server';
+import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
+import type { Authenticator } from '../auth/authenticator.js';
+import { hasTenant } from '../auth/principal.js';
+import type { ConfigSource } from '../config/source.js';
+import type { Downstream } from '../downstream/downstream.js';
+import { createLoaders } from '../downstream/loaders.js';
+import type { GatewayContext } from '../graph/context.js';
+import type { Logger } from '../observability/logger.js';
+import { authenticateHook } from './authenticate-hook.js';
+import { sendError } from './error-body.js';
+import { registerHealthRoutes, type ReadinessCheck } from './health.js';
+
+/** A client's own request id is kept when it looks like one, so logs join up across systems. */
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface HttpServerOptions {
+  configSource: ConfigSource;
+  authenticator: Authenticator;
+  downstream: Downstream;
+  logger: Logger;
+  /** Builds the Apollo Server once Fastify exists (the drain plugin needs the instance). */
+  createApollo: (drainPlugin: ReturnType<typeof fastifyApolloDrainPlugin<GatewayContext>>) => ApolloServer<GatewayContext>;
+  readinessChecks?: ReadinessCheck[];
+}
+
+/**
+ * One Fastify server for every route: `/graphql` (Apollo), `/healthz`, `/readyz`; later issues add
+ * `/metrics`, `/dashboard` and `/docs` here. Authentication runs in `onRequest`, before the body
+ * is read.
+ */
+export async function createHttpServer(options: HttpServerOptions): Promise<{ app: FastifyInstance; apollo: ApolloServer<GatewayContext> }> {
+  const { configSource, authenticator, downstream, logger } = options;
+  const app = Fastify({
+    // Typed as Fastify's base logger so the instance keeps Fastify's default generics.
+    loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: configSource.current().server.bodyLimitBytes,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    // Answer keep-alive clients promptly on SIGTERM instead of waiting for idle sockets.
+    forceCloseConnections: 'idle',
+  });
+
+  // While draining, responses to in-flight requests close their keep-alive connection: the
+  // server stops only once every connection is gone, and an idle keep-alive socket would hold it
+  // open until the client's own timeout.
+  let draining = false;
+  app.addHook('preClose', async () => {
+    draining = true;
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (draining) reply.header('connection', 'close');
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status === 413) return sendError(reply, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${configSource.current().server.bodyLimitBytes} bytes.`);
+    if (status === 415) return sendError(reply, 'UNSUPPORTED_MEDIA_TYPE', `Unsupported content type "${request.headers['content-type'] ?? ''}": send application/json.`);
+    if (status >= 400 && status < 500) return sendError(reply, 'BAD_REQUEST', `Bad request: ${error.message}`);
+    request.log.error({ err: error, requestId: request.id }, 'unhandled error');
+    return sendError(reply, 'INTERNAL_SERVER_ERROR', 'Internal server error', { requestId: request.id });
+  });
+
+  app.setNotFoundHandler((request, reply) => sendError(reply, 'NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`));
+
+  registerHealthRoutes(app, options.readinessChecks ?? []);
+
+  const apollo = options.createApollo(fastifyApolloDrainPlugin<GatewayContext>(app));
+  await apollo.start();
+
+  const handler = fastifyApolloHandler(apollo, {
+    context: async (request) => {
+      const principal = request.principal!;
+      return {
+        requestId: request.id,
+        principal,
+        config: configSource.current(),
+        downstream,
+        loaders: hasTenant(principal) ? createLoaders(downstream, { tenantId: principal.tenantId, requestId: request.id }) : null,
+        logger,
+      };
+    },
+  });
+  app.route({ method: ['GET', 'POST'], url: '/graphql', onRequest: authenticateHook(authenticator), handler });
+
+  return { app, apollo };
+}

@@ -1,0 +1,42 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { Logger } from '../../src/observability/logger.js';
+
+/** A fresh directory under the OS temp dir; `cleanup` removes it. */
+export async function makeTempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'gateway-config-'));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A real pino logger whose JSON lines are kept in memory, for asserting what was logged. */
+export function memoryLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  // pino writes one complete JSON line per call to a plain `{ write }` destination.
+  const stream = { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) };
+  return { logger: pino({ level: 'debug' }, stream), lines };
+}
+
+/** A small valid config, with the two values the tests vary. */
+export function validYaml(options: { acmePlan?: string; freeRequestsPerMinute?: number } = {}): string {
+  return [
+    'plans:',
+    '  free:',
+    '    displayName: Free',
+    '    limits:',
+    `      requestsPerMinute: ${options.freeRequestsPerMinute ?? 100}`,
+    '  pro:',
+    '    displayName: Pro',
+    'tenants:',
+    '  acme:',
+    '    displayName: Acme Corp',
+    `    plan: ${options.acmePlan ?? 'free'}`,
+    'apiKeys:',
+    '  - id: acme-web',
+    '    tenant: acme',
+    '    role: admin',
+    `    sha256: ${'a'.repeat(64)}`,
+    '',
+  ].join('\n');
+}
