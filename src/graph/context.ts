@@ -19,6 +19,18 @@ export interface GatewayContext {
   /** Null for principals without a tenant (platform admins). */
   loaders: Loaders | null;
   logger: Logger;
+  /** Facts the plugins hand to each other during one request (cost -> limits -> metering). */
+  state: RequestState;
+}
+
+/** Filled in as the request goes through the plugin hooks; every field is optional. */
+export interface RequestState {
+  /** Set by the cost plugin in didResolveOperation; `actual` after execution. */
+  cost?: { requested: number; typeCost: number; actual?: number };
+  /** Set by the limits plugin: the cost budget after this request's charge, for extensions.cost.limit. */
+  costLimit?: { limit: number; remaining: number; resetAt: string; window: string };
+  /** True when the client asked for a price only (no execution). */
+  dryRun?: boolean;
 }
 
 /** For resolvers of tenant data: the tenant's principal and loaders, or FORBIDDEN. */

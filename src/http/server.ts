@@ -84,6 +84,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
         downstream,
         loaders: hasTenant(principal) ? createLoaders(downstream, { tenantId: principal.tenantId, requestId: request.id }) : null,
         logger,
+        state: {},
       };
     },
   });
