@@ -46,6 +46,7 @@ async function generate(): Promise<string> {
         OrderConnection: '../../downstream/records.js#PageRecord<OrderRecord>',
         CustomerEdge: '../../downstream/records.js#EdgeRecord<CustomerRecord>',
         OrderEdge: '../../downstream/records.js#EdgeRecord<OrderRecord>',
+        TenantLimitOverride: '../../limits/overrides.js#RuntimeOverride',
       },
     },
   });

@@ -1,6 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // graphql 16 ships CJS (`main`) and ESM (`module`) builds without an `exports` map. Node loads
+  // the CJS build for everyone (our code, Apollo, graphql-rate-limit-directive); Vite would pick
+  // the ESM build for our code only, and graphql refuses objects from "another realm". Point
+  // tests at the build Node uses, so tests run the same modules as production.
+  resolve: { alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }] },
   test: {
     include: ['test/**/*.test.ts'],
     // Integration tests start real servers (gateway, sample services, redis-server).

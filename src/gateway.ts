@@ -4,11 +4,23 @@ import { createAuthenticator } from './auth/authenticator.js';
 import { DEMO_CONFIG_PATH } from './config/demo.js';
 import { SERVICE_NAMES, type ServiceName } from './config/schema.js';
 import { createConfigSource, type ConfigSource } from './config/source.js';
+import { createCostAnalyzer } from './cost/analyzer.js';
+import { costPlugin } from './cost/plugin.js';
 import { createDownstream } from './downstream/downstream.js';
 import { createApollo } from './graph/apollo.js';
 import { buildSchema } from './graph/build-schema.js';
 import type { ReadinessCheck } from './http/health.js';
 import { createHttpServer } from './http/server.js';
+import { registerLimitsDocs } from './http/docs-limits.js';
+import { createAuthGuard } from './limits/auth-guard.js';
+import { fieldRateLimitTransformer } from './limits/field-rate-limit.js';
+import { createInstanceRegistry } from './limits/instances.js';
+import { createLimiter } from './limits/limiter.js';
+import { createMemoryOverrides, createRedisOverrides } from './limits/overrides.js';
+import { createLimitsPlugin } from './limits/plugin.js';
+import { createMemoryLimitStore } from './limits/store/memory-store.js';
+import { createRedisLimitStore } from './limits/store/redis-store.js';
+import { createThrottleLog } from './limits/throttle-log.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { startSampleServices, type SampleServices } from './sample-services/start.js';
 import { createRedis } from './stores/redis.js';
@@ -49,6 +61,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const initial = config.current();
 
   const redis = initial.redis.url ? createRedis(initial.redis.url, logger) : null;
+  // Limit checks get their own connection with a short command timeout, so a slow Redis or a big
+  // pipeline on the shared connection never holds a request behind it.
+  const limitsRedis = initial.redis.url ? createRedis(initial.redis.url, logger, { commandTimeoutMs: initial.limits.storeTimeoutMs }) : null;
 
   // Services without a configured URL are served by the embedded sample services.
   const missing = SERVICE_NAMES.filter((name) => !initial.downstream[name].url);
@@ -58,7 +73,32 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   ) as Record<ServiceName, string>;
   const downstream = createDownstream({ urls, config: initial.downstream, logger });
 
-  const schema = await buildSchema();
+  // Limits: the shared store when Redis is configured, with the in-process store as its
+  // fallback; the in-process store alone otherwise (one process, full limits).
+  const instances = createInstanceRegistry({ redis, heartbeatMs: initial.limits.instanceHeartbeatMs, logger });
+  const limiter = createLimiter({
+    shared: limitsRedis ? createRedisLimitStore({ redis: limitsRedis }) : null,
+    local: createMemoryLimitStore(),
+    liveInstances: instances.count,
+    config: initial.limits,
+    logger,
+  });
+  const overrides = redis ? createRedisOverrides({ redis, pollMs: initial.limits.overridesPollMs, logger }) : createMemoryOverrides();
+  const limits = createLimitsPlugin({
+    limiter,
+    overrides,
+    throttleLog: createThrottleLog(logger, () => config.current().limits.logsPerTenantPerMinute),
+  });
+
+  const schema = await buildSchema({
+    config: initial,
+    rateLimit: fieldRateLimitTransformer({ redis: limitsRedis, documentationUrl: () => config.current().limits.documentationUrl }),
+  });
+  // Validates @cost/@listSize at start: a wrong directive stops the gateway here.
+  const costAnalyzer = createCostAnalyzer({ schema });
+  if (costAnalyzer.warnings.length > 0) {
+    logger.warn({ fields: costAnalyzer.warnings }, 'list fields without @listSize are priced at the default list size');
+  }
   const readinessChecks: ReadinessCheck[] = redis
     ? [{ name: 'redis', check: async () => void (await redis.ping()) }]
     : [];
@@ -68,8 +108,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     downstream,
     logger,
     readinessChecks,
-    createApollo: (drainPlugin) => createApollo({ schema, logger, plugins: [drainPlugin] }),
+    authGuard: createAuthGuard({ limiter, perMinute: () => config.current().limits.authFailuresPerIpPerMinute }),
+    overrides,
+    afterResponse: [(state, { bytes }) => limits.settle(state, bytes)],
+    // The limits plugin reads the cost plugin's estimate: it must come after it.
+    createApollo: (drainPlugin) => createApollo({ schema, logger, plugins: [drainPlugin, costPlugin({ analyzer: costAnalyzer }), limits.plugin] }),
   });
+  registerLimitsDocs(app, { schema, configSource: config });
 
   await app.listen({ port: initial.server.port, host: initial.server.host });
   const address = app.server.address() as AddressInfo;
@@ -86,9 +131,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         // Fastify's close runs Apollo's drain plugin: in-flight requests finish first.
         await app.close();
         config.close();
+        overrides.close();
+        await instances.close();
         await downstream.close();
         await sampleServices?.close();
-        if (redis) await redis.quit().catch(() => redis.disconnect());
+        for (const client of [redis, limitsRedis]) {
+          if (client) await client.quit().catch(() => client.disconnect());
+        }
       })();
       return closing;
     },

@@ -154,6 +154,12 @@ export const configSchema = z
         bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
         /** How long SIGTERM waits for in-flight requests, default 10 s. */
         shutdownGraceMs: ms.default(10_000),
+        /**
+         * Whether to take the client IP from X-Forwarded-For (per-IP limits): `false` (default:
+         * the socket address), `true` (trust every hop), or the proxies' addresses/CIDRs,
+         * comma-separated (`"10.0.0.0/8, 127.0.0.1"`), as Fastify's `trustProxy`.
+         */
+        trustProxy: z.union([z.boolean(), z.string().min(1)]).default(false),
       })
       .prefault({}),
     redis: z
@@ -167,6 +173,29 @@ export const configSchema = z
     apiKeys: z.array(apiKeySchema).default([]),
     serviceTokens: z.array(serviceTokenSchema).default([]),
     platformAdminKeys: z.array(platformAdminKeySchema).default([]),
+    limits: z
+      .strictObject({
+        /**
+         * Requests per rolling minute one IP may make that end in 401 (no or bad credentials),
+         * default 30. Past it the IP gets 429 before its key is even looked up (brute force).
+         */
+        authFailuresPerIpPerMinute: z.number().int().positive().default(30),
+        /** Longest a limit check may wait for Redis before the local fallback decides, default 50 ms. */
+        storeTimeoutMs: ms.default(50),
+        /** Consecutive store failures that switch to the local fallback, default 3. */
+        storeBreakerFailures: z.number().int().positive().default(3),
+        /** How long the fallback is used before Redis is tried again, default 2 s. */
+        storeBreakerHalfOpenMs: ms.default(2000),
+        /** How often each instance says it is alive (the fallback divides limits by live instances), default 5 s. */
+        instanceHeartbeatMs: ms.default(5000),
+        /** How often runtime limit overrides (admin mutations) are re-read from Redis, default 2 s. */
+        overridesPollMs: ms.default(2000),
+        /** Throttling decisions logged per tenant per minute before they are only counted, default 10. */
+        logsPerTenantPerMinute: z.number().int().nonnegative().default(10),
+        /** Where the 429 body's `documentation` link points; relative to the gateway. */
+        documentationUrl: z.string().default('/docs/limits'),
+      })
+      .prefault({}),
     downstream: z
       .strictObject({
         accounts: downstreamServiceSchema.prefault({}),

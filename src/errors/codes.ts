@@ -11,6 +11,12 @@ export const ERROR_STATUS = {
   NOT_FOUND: 404,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  /** Over a plan limit; the error's extensions say which, and until when. */
+  RATE_LIMITED: 429,
+  /** The operation's estimated cost is above the plan's single-operation maximum. */
+  COST_LIMIT_EXCEEDED: 400,
+  /** The operation cannot be priced as asked, e.g. two slicing arguments where @listSize wants one. */
+  COST_ANALYSIS_FAILED: 400,
   DOWNSTREAM_UNAVAILABLE: 502,
   DOWNSTREAM_TIMEOUT: 504,
   INTERNAL_SERVER_ERROR: 500,

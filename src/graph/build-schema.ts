@@ -1,26 +1,41 @@
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
+import type { Config } from '../config/schema.js';
 import { accountsResolvers } from '../resolvers/accounts.js';
+import { adminResolvers } from '../resolvers/admin.js';
 import { catalogResolvers } from '../resolvers/catalog.js';
 import { dashboardResolvers } from '../resolvers/dashboard.js';
 import { moneyResolvers } from '../resolvers/money.js';
 import { ordersResolvers } from '../resolvers/orders.js';
 import { viewerResolvers } from '../resolvers/viewer.js';
 import { authDirectiveTransformer } from './auth-directive.js';
+import { describeLimits } from './describe-limits.js';
 import { loadSchemaSdl } from './load-schema.js';
+
+export interface BuildSchemaOptions {
+  schemaDir?: string;
+  /** The @rateLimit implementation (field-rate-limit.ts); absent: @rateLimit is not enforced. */
+  rateLimit?: (schema: GraphQLSchema) => GraphQLSchema;
+  /** Config whose per-plan field limits are written into field descriptions. */
+  config?: Config;
+}
 
 /**
  * The executable schema: SDL from `schema/`, the resolver maps, then the directive transformers.
  * Each transformer wraps the resolvers the previous one produced, so the LAST one applied runs
- * first at execution time. @auth is applied last: its role check runs before anything else a
- * field does, including a cache read that a later @cached transformer would add (apply that one
- * before @auth).
+ * first at execution time:
+ *   1. @rateLimit (per tenant and field)
+ *   2. @auth (role check): applied last so it runs first; a forbidden call consumes no rate
+ *      limit, and a later @cached transformer must go before it so no cache read precedes it.
+ * Then the field descriptions get their cost and limits appended (text only).
  */
-export async function buildSchema(schemaDir?: string): Promise<GraphQLSchema> {
-  const typeDefs = await loadSchemaSdl(schemaDir);
-  const schema = makeExecutableSchema({
+export async function buildSchema(options: BuildSchemaOptions = {}): Promise<GraphQLSchema> {
+  const typeDefs = await loadSchemaSdl(options.schemaDir);
+  let schema = makeExecutableSchema({
     typeDefs,
-    resolvers: [viewerResolvers, accountsResolvers, catalogResolvers, ordersResolvers, dashboardResolvers, moneyResolvers],
+    resolvers: [viewerResolvers, accountsResolvers, catalogResolvers, ordersResolvers, dashboardResolvers, moneyResolvers, adminResolvers],
   });
-  return authDirectiveTransformer(schema);
+  if (options.rateLimit) schema = options.rateLimit(schema);
+  schema = authDirectiveTransformer(schema);
+  return options.config ? describeLimits(schema, options.config) : schema;
 }

@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js';
 import type { Downstream } from '../downstream/downstream.js';
 import type { Loaders } from '../downstream/loaders.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import type { OverridesStore } from '../limits/overrides.js';
 import type { Logger } from '../observability/logger.js';
 
 /**
@@ -13,12 +14,16 @@ import type { Logger } from '../observability/logger.js';
 export interface GatewayContext {
   requestId: string;
   principal: Principal;
+  /** Client address (from X-Forwarded-For only when `server.trustProxy` says so). */
+  ip: string;
   /** The config in force when the request started; a hot reload does not change it mid-request. */
   config: Config;
   downstream: Downstream;
   /** Null for principals without a tenant (platform admins). */
   loaders: Loaders | null;
   logger: Logger;
+  /** Runtime limit overrides, for the platform-admin mutations. */
+  overrides: OverridesStore;
   /** Facts the plugins hand to each other during one request (cost -> limits -> metering). */
   state: RequestState;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { ApolloServer } from '@apollo/server';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import type { Authenticator } from '../auth/authenticator.js';
@@ -7,7 +7,9 @@ import { hasTenant } from '../auth/principal.js';
 import type { ConfigSource } from '../config/source.js';
 import type { Downstream } from '../downstream/downstream.js';
 import { createLoaders } from '../downstream/loaders.js';
-import type { GatewayContext } from '../graph/context.js';
+import type { GatewayContext, RequestState } from '../graph/context.js';
+import type { AuthGuard } from '../limits/auth-guard.js';
+import type { OverridesStore } from '../limits/overrides.js';
 import type { Logger } from '../observability/logger.js';
 import { authenticateHook } from './authenticate-hook.js';
 import { sendError } from './error-body.js';
@@ -23,7 +25,22 @@ export interface HttpServerOptions {
   logger: Logger;
   /** Builds the Apollo Server once Fastify exists (the drain plugin needs the instance). */
   createApollo: (drainPlugin: ReturnType<typeof fastifyApolloDrainPlugin<GatewayContext>>) => ApolloServer<GatewayContext>;
+  authGuard: AuthGuard;
+  overrides: OverridesStore;
   readinessChecks?: ReadinessCheck[];
+  /**
+   * Called once the response to a GraphQL request has been sent (off the response path): limit
+   * settlement, metering. `bytes` is the size of the response body.
+   */
+  afterResponse?: ((state: RequestState, info: { bytes: number; statusCode: number }) => void)[];
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The GraphQL request's plugin state, for the after-response hooks. */
+    gatewayState?: RequestState;
+    responseBytes?: number;
+  }
 }
 
 /**
@@ -36,7 +53,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
   const app = Fastify({
     // Typed as Fastify's base logger so the instance keeps Fastify's default generics.
     loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // One log line per request would flood the log under load; errors are logged where they happen.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: configSource.current().server.bodyLimitBytes,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -44,6 +62,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
     },
     // Answer keep-alive clients promptly on SIGTERM instead of waiting for idle sockets.
     forceCloseConnections: 'idle',
+    trustProxy: configSource.current().server.trustProxy,
   });
 
   // While draining, responses to in-flight requests close their keep-alive connection: the
@@ -53,9 +72,18 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
   app.addHook('preClose', async () => {
     draining = true;
   });
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
     if (draining) reply.header('connection', 'close');
+    if (request.gatewayState) {
+      request.responseBytes = typeof payload === 'string' || Buffer.isBuffer(payload) ? Buffer.byteLength(payload) : 0;
+    }
+  });
+  const afterResponse = options.afterResponse ?? [];
+  app.addHook('onResponse', async (request, reply) => {
+    const state = request.gatewayState;
+    if (!state) return;
+    for (const hook of afterResponse) hook(state, { bytes: request.responseBytes ?? 0, statusCode: reply.statusCode });
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -77,18 +105,22 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
   const handler = fastifyApolloHandler(apollo, {
     context: async (request) => {
       const principal = request.principal!;
+      const state: RequestState = {};
+      request.gatewayState = state;
       return {
         requestId: request.id,
         principal,
+        ip: request.ip,
         config: configSource.current(),
         downstream,
         loaders: hasTenant(principal) ? createLoaders(downstream, { tenantId: principal.tenantId, requestId: request.id }) : null,
         logger,
-        state: {},
+        overrides: options.overrides,
+        state,
       };
     },
   });
-  app.route({ method: ['GET', 'POST'], url: '/graphql', onRequest: authenticateHook(authenticator), handler });
+  app.route({ method: ['GET', 'POST'], url: '/graphql', onRequest: authenticateHook(authenticator, options.authGuard), handler });
 
   return { app, apollo };
 }

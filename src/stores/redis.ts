@@ -6,11 +6,12 @@ import type { Logger } from '../observability/logger.js';
  * while disconnected instead of queueing (no offline queue), so a Redis outage shows up as quick
  * errors the callers' fallbacks handle, never as requests piling up behind a dead connection.
  */
-export function createRedis(url: string, logger: Logger): Redis {
+export function createRedis(url: string, logger: Logger, options: { commandTimeoutMs?: number } = {}): Redis {
   const redis = new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: 1000,
+    ...(options.commandTimeoutMs ? { commandTimeout: options.commandTimeoutMs } : {}),
     // Reconnect forever, backing off to at most 1 s between tries.
     retryStrategy: (times) => Math.min(times * 50, 1000),
   });

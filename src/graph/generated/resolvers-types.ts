@@ -3,6 +3,7 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import type { CustomerRecord, ProductRecord, OrderRecord, LineItemRecord, StockRecord, MoneyValue, PageRecord, EdgeRecord } from '../../downstream/records.js';
 import type { DashboardParent } from '../../resolvers/dashboard.js';
+import type { RuntimeOverride } from '../../limits/overrides.js';
 import type { GatewayContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -58,6 +59,38 @@ export type UpdateCustomerInput = {
   name?: InputMaybe<Scalars['String']['input']>;
   email?: InputMaybe<Scalars['String']['input']>;
   tier?: InputMaybe<CustomerTier>;
+};
+
+/** Absent fields keep the plan's value. */
+export type TenantLimitsInput = {
+  /** Move the tenant to this plan. */
+  plan?: InputMaybe<Scalars['ID']['input']>;
+  requestsPerMinute?: InputMaybe<Scalars['Int']['input']>;
+  requestsPerDay?: InputMaybe<Scalars['Int']['input']>;
+  requestsPerMonth?: InputMaybe<Scalars['Int']['input']>;
+  costPerMinute?: InputMaybe<Scalars['Int']['input']>;
+  maxOperationCost?: InputMaybe<Scalars['Int']['input']>;
+  responseBytesPerHour?: InputMaybe<Scalars['Int']['input']>;
+  perIpPerMinute?: InputMaybe<Scalars['Int']['input']>;
+  /** Seconds until the override lapses; absent means until cleared. */
+  expiresInSeconds?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type TenantLimitOverride = {
+  __typename?: 'TenantLimitOverride';
+  tenantId: Scalars['ID']['output'];
+  plan?: Maybe<Scalars['ID']['output']>;
+  /** ISO time the override lapses; null when it stays until cleared. */
+  expiresAt?: Maybe<Scalars['String']['output']>;
+  /** The platform-admin key that set it. */
+  setBy: Scalars['String']['output'];
+  requestsPerMinute?: Maybe<Scalars['Int']['output']>;
+  requestsPerDay?: Maybe<Scalars['Int']['output']>;
+  requestsPerMonth?: Maybe<Scalars['Int']['output']>;
+  costPerMinute?: Maybe<Scalars['Int']['output']>;
+  maxOperationCost?: Maybe<Scalars['Int']['output']>;
+  responseBytesPerHour?: Maybe<Scalars['Int']['output']>;
+  perIpPerMinute?: Maybe<Scalars['Int']['output']>;
 };
 
 export type Product = {
@@ -132,6 +165,14 @@ export type Mutation = {
   placeOrder?: Maybe<Order>;
   /** Change a customer's name, email or tier. Admin and support only. */
   updateCustomer?: Maybe<Customer>;
+  /**
+   * Platform admins only. Changes a tenant's plan and/or limits at run time, on top of the config
+   * file, on every gateway instance within seconds. With `expiresInSeconds` the change lapses by
+   * itself (a temporary increase); otherwise it stays until `clearTenantLimits`.
+   */
+  setTenantLimits?: Maybe<TenantLimitOverride>;
+  /** Platform admins only. Removes a tenant's runtime override: the config file's limits apply again. */
+  clearTenantLimits?: Maybe<Scalars['Boolean']['output']>;
 };
 
 
@@ -143,6 +184,17 @@ export type MutationPlaceOrderArgs = {
 export type MutationUpdateCustomerArgs = {
   id: Scalars['ID']['input'];
   input: UpdateCustomerInput;
+};
+
+
+export type MutationSetTenantLimitsArgs = {
+  tenantId: Scalars['ID']['input'];
+  input: TenantLimitsInput;
+};
+
+
+export type MutationClearTenantLimitsArgs = {
+  tenantId: Scalars['ID']['input'];
 };
 
 export type OrderStatus =
@@ -201,6 +253,8 @@ export type Query = {
   customer?: Maybe<Customer>;
   /** The tenant's customers, oldest first. `first` is at most 100. */
   customers: CustomerConnection;
+  /** Platform admins only: the runtime limit overrides currently stored (expired ones included, marked by expiresAt). */
+  tenantLimitOverrides: Array<TenantLimitOverride>;
   product?: Maybe<Product>;
   /** Products whose name, description or category contains `search`. `first` is at most 100. */
   products: Array<Product>;
@@ -360,6 +414,8 @@ export type ResolversTypes = {
   CustomerConnection: ResolverTypeWrapper<PageRecord<CustomerRecord>>;
   CustomerEdge: ResolverTypeWrapper<EdgeRecord<CustomerRecord>>;
   UpdateCustomerInput: UpdateCustomerInput;
+  TenantLimitsInput: TenantLimitsInput;
+  TenantLimitOverride: ResolverTypeWrapper<RuntimeOverride>;
   Product: ResolverTypeWrapper<ProductRecord>;
   Stock: ResolverTypeWrapper<StockRecord>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
@@ -391,6 +447,8 @@ export type ResolversParentTypes = {
   CustomerConnection: PageRecord<CustomerRecord>;
   CustomerEdge: EdgeRecord<CustomerRecord>;
   UpdateCustomerInput: UpdateCustomerInput;
+  TenantLimitsInput: TenantLimitsInput;
+  TenantLimitOverride: RuntimeOverride;
   Product: ProductRecord;
   Stock: StockRecord;
   Boolean: Scalars['Boolean']['output'];
@@ -416,6 +474,12 @@ export type AuthDirectiveArgs = {
 
 export type AuthDirectiveResolver<Result, Parent, ContextType = GatewayContext, Args = AuthDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type CostDirectiveArgs = {
+  weight: Scalars['String']['input'];
+};
+
+export type CostDirectiveResolver<Result, Parent, ContextType = GatewayContext, Args = CostDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type ListSizeDirectiveArgs = {
   assumedSize?: Maybe<Scalars['Int']['input']>;
   slicingArguments?: Maybe<Array<Scalars['String']['input']>>;
@@ -424,6 +488,13 @@ export type ListSizeDirectiveArgs = {
 };
 
 export type ListSizeDirectiveResolver<Result, Parent, ContextType = GatewayContext, Args = ListSizeDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type RateLimitDirectiveArgs = {
+  limit?: Scalars['Int']['input'];
+  duration?: Scalars['Int']['input'];
+};
+
+export type RateLimitDirectiveResolver<Result, Parent, ContextType = GatewayContext, Args = RateLimitDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type CustomerResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Customer'] = ResolversParentTypes['Customer']> = {
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -445,6 +516,20 @@ export type CustomerConnectionResolvers<ContextType = GatewayContext, ParentType
 export type CustomerEdgeResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['CustomerEdge'] = ResolversParentTypes['CustomerEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Customer'], ParentType, ContextType>;
+};
+
+export type TenantLimitOverrideResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['TenantLimitOverride'] = ResolversParentTypes['TenantLimitOverride']> = {
+  tenantId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  plan?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  setBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  requestsPerMinute?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  requestsPerDay?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  requestsPerMonth?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  costPerMinute?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  maxOperationCost?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  responseBytesPerHour?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  perIpPerMinute?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 };
 
 export type ProductResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Product'] = ResolversParentTypes['Product']> = {
@@ -486,6 +571,8 @@ export type DashboardResolvers<ContextType = GatewayContext, ParentType extends 
 export type MutationResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   placeOrder?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType, RequireFields<MutationPlaceOrderArgs, 'input'>>;
   updateCustomer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<MutationUpdateCustomerArgs, 'id' | 'input'>>;
+  setTenantLimits?: Resolver<Maybe<ResolversTypes['TenantLimitOverride']>, ParentType, ContextType, RequireFields<MutationSetTenantLimitsArgs, 'tenantId' | 'input'>>;
+  clearTenantLimits?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType, RequireFields<MutationClearTenantLimitsArgs, 'tenantId'>>;
 };
 
 export type OrderResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Order'] = ResolversParentTypes['Order']> = {
@@ -520,6 +607,7 @@ export type QueryResolvers<ContextType = GatewayContext, ParentType extends Reso
   viewer?: Resolver<ResolversTypes['Viewer'], ParentType, ContextType>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
   customers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, RequireFields<QueryCustomersArgs, 'first'>>;
+  tenantLimitOverrides?: Resolver<Array<ResolversTypes['TenantLimitOverride']>, ParentType, ContextType>;
   product?: Resolver<Maybe<ResolversTypes['Product']>, ParentType, ContextType, RequireFields<QueryProductArgs, 'id'>>;
   products?: Resolver<Array<ResolversTypes['Product']>, ParentType, ContextType, RequireFields<QueryProductsArgs, 'first'>>;
   dashboard?: Resolver<ResolversTypes['Dashboard'], ParentType, ContextType>;
@@ -550,6 +638,7 @@ export type Resolvers<ContextType = GatewayContext> = {
   Customer?: CustomerResolvers<ContextType>;
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
+  TenantLimitOverride?: TenantLimitOverrideResolvers<ContextType>;
   Product?: ProductResolvers<ContextType>;
   Stock?: StockResolvers<ContextType>;
   Money?: MoneyResolvers<ContextType>;
@@ -568,5 +657,7 @@ export type Resolvers<ContextType = GatewayContext> = {
 
 export type DirectiveResolvers<ContextType = GatewayContext> = {
   auth?: AuthDirectiveResolver<any, any, ContextType>;
+  cost?: CostDirectiveResolver<any, any, ContextType>;
   listSize?: ListSizeDirectiveResolver<any, any, ContextType>;
+  rateLimit?: RateLimitDirectiveResolver<any, any, ContextType>;
 };

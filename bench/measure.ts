@@ -1,0 +1,70 @@
+import type { LoadResult } from './load.js';
+import type { BenchOptions } from './scenario.js';
+
+/** One way of serving the same traffic: the baseline, or the feature under test. */
+export interface Variant {
+  name: string;
+  /** One closed-loop run against this variant (usually `LoadGenerator.run`, maybe wrapped). */
+  run(durationMs: number, phase: 'warmup' | 'measure'): Promise<LoadResult>;
+}
+
+export interface VariantResult {
+  name: string;
+  /** Every measured run, in the order they ran (warm-up excluded). */
+  runs: LoadResult[];
+  /** Median of the runs, field by field; `requests` and `errors` are totals over the runs. */
+  median: LoadResult;
+}
+
+/**
+ * Warms up every variant, then measures them interleaved, `rounds` times: with variants
+ * [off, on] and 2 rounds, off, on, off, on. Interleaving spreads slow moments of a noisy machine
+ * over all variants instead of charging them to whichever ran then.
+ */
+export async function measureInterleaved(variants: readonly Variant[], options: BenchOptions, log: (line: string) => void): Promise<VariantResult[]> {
+  for (const variant of variants) {
+    if (options.warmupMs > 0) {
+      log(`warm-up   ${variant.name} (${options.warmupMs / 1000} s)`);
+      await variant.run(options.warmupMs, 'warmup');
+    }
+  }
+  const runs = variants.map(() => [] as LoadResult[]);
+  for (let round = 1; round <= options.rounds; round++) {
+    for (const [i, variant] of variants.entries()) {
+      const result = await variant.run(options.durationMs, 'measure');
+      log(
+        `round ${round}/${options.rounds} ${variant.name.padEnd(12)} ${Math.round(result.throughput)} req/s, ` +
+          `p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms${result.errors ? `, ${result.errors} ERRORS` : ''}`,
+      );
+      runs[i]!.push(result);
+    }
+  }
+  return variants.map((variant, i) => ({ name: variant.name, runs: runs[i]!, median: medianOf(runs[i]!) }));
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function medianOf(runs: readonly LoadResult[]): LoadResult {
+  const statuses: Record<number, number> = {};
+  for (const run of runs) {
+    for (const [status, count] of Object.entries(run.statuses)) statuses[Number(status)] = (statuses[Number(status)] ?? 0) + count;
+  }
+  const firstError = runs.find((run) => run.firstError !== undefined)?.firstError;
+  const of = (field: 'durationMs' | 'throughput' | 'p50' | 'p90' | 'p99' | 'max') => median(runs.map((run) => run[field]));
+  return {
+    requests: runs.reduce((sum, run) => sum + run.requests, 0),
+    durationMs: of('durationMs'),
+    throughput: of('throughput'),
+    p50: of('p50'),
+    p90: of('p90'),
+    p99: of('p99'),
+    max: of('max'),
+    errors: runs.reduce((sum, run) => sum + run.errors, 0),
+    statuses,
+    ...(firstError === undefined ? {} : { firstError }),
+  };
+}

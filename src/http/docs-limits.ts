@@ -1,0 +1,66 @@
+import type { FastifyInstance } from 'fastify';
+import type { GraphQLSchema } from 'graphql';
+import type { ConfigSource } from '../config/source.js';
+import type { PlanLimits } from '../config/schema.js';
+import { schemaLimits } from '../limits/schema-limits.js';
+
+const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+const LIMIT_ROWS: [keyof PlanLimits, string][] = [
+  ['requestsPerMinute', 'Requests per rolling minute'],
+  ['requestsPerDay', 'Requests per calendar day'],
+  ['requestsPerMonth', 'Requests per calendar month'],
+  ['costPerMinute', 'Cost points per rolling minute'],
+  ['maxOperationCost', 'Maximum cost of one operation'],
+  ['responseBytesPerHour', 'Response bytes per rolling hour'],
+  ['perClientShare', 'Share of the minute one API key may use'],
+  ['perIpPerMinute', 'Requests per rolling minute from one IP'],
+];
+
+function show(value: PlanLimits[keyof PlanLimits]): string {
+  if (value === undefined) return 'not limited';
+  if (value === 'unlimited') return 'unlimited';
+  if (typeof value === 'number') return value.toLocaleString('en-US');
+  return Object.entries(value)
+    .map(([field, rule]) => `${field}: ${rule.limit} per ${rule.windowSeconds} s`)
+    .join('<br>');
+}
+
+/**
+ * `GET /docs/limits`: the plans and every field's cost, list size and rate limit, rendered from
+ * the live config and schema on each request. The `documentation` link of every 429 points here
+ * (`#<plan>` and `#fields`).
+ */
+export function registerLimitsDocs(app: FastifyInstance, options: { schema: GraphQLSchema; configSource: ConfigSource }): void {
+  app.get('/docs/limits', async (_request, reply) => {
+    const config = options.configSource.current();
+    const plans = Object.entries(config.plans)
+      .map(([id, plan]) => {
+        const rows = [...LIMIT_ROWS, ['fieldLimits', 'Per root field'] as [keyof PlanLimits, string]]
+          .map(([key, label]) => `<tr><th>${label}</th><td>${show(plan.limits[key])}</td></tr>`)
+          .join('');
+        return `<section id="${escape(id)}"><h3>${escape(plan.displayName)} <code>${escape(id)}</code></h3>
+<table>${rows}<tr><th>When the limit store is unreachable</th><td>${plan.onStoreFailure === 'open' ? 'served, with this instance\'s share of each limit' : 'refused (429)'}</td></tr></table></section>`;
+      })
+      .join('\n');
+    const fields = schemaLimits(options.schema)
+      .map((f) => {
+        const size = f.listSize ? escape(JSON.stringify(f.listSize)) : '';
+        const rate = f.rateLimit ? `${f.rateLimit.limit} per ${f.rateLimit.duration} s per tenant` : '';
+        return `<tr><td><code>${escape(f.coordinate)}</code></td><td>${escape(f.cost ?? 'default')}</td><td>${size}</td><td>${rate}</td></tr>`;
+      })
+      .join('\n');
+    const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>API limits</title>
+<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}table{border-collapse:collapse;margin-bottom:1rem}th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;vertical-align:top}</style></head><body>
+<h1>API limits</h1>
+<p>Every operation is priced before it runs (IBM GraphQL cost directive semantics: a field costs its weight, 1 for objects and 0 for scalars by default, times how many times it can run) and checked against the caller's plan. Every response carries <code>extensions.cost</code> and the headers <code>X-RateLimit-Limit</code>, <code>X-RateLimit-Remaining</code>, <code>X-RateLimit-Reset</code> (tightest request window) and <code>RateLimit-Policy</code> / <code>RateLimit</code> (every policy). Over a limit the answer is HTTP 429 with <code>Retry-After</code> and an error coded <code>RATE_LIMITED</code>; an operation above the plan's single-operation maximum is refused with HTTP 400, <code>COST_LIMIT_EXCEEDED</code>, before anything runs. Send the header <code>x-cost-dry-run: 1</code> to get the price without running the operation.</p>
+<p>Rolling windows are exact: in no window of the stated length are more requests admitted than the limit, across every gateway instance. Calendar quotas reset at midnight in the tenant's time zone (UTC unless set).</p>
+<h2>Plans</h2>
+${plans}
+<h2 id="fields">Field costs and limits</h2>
+<table><tr><th>Field</th><th>Cost weight</th><th>List size</th><th>Rate limit</th></tr>
+${fields}
+</table></body></html>`;
+    return reply.type('text/html; charset=utf-8').send(html);
+  });
+}

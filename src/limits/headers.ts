@@ -1,0 +1,30 @@
+import type { LimitDimension } from './dimensions.js';
+import type { DimensionResult } from './store/types.js';
+
+/**
+ * Response headers describing the limits in force:
+ * - `X-RateLimit-Limit` / `-Remaining` / `-Reset` (Unix seconds) for the tightest request window
+ *   (the request-counting dimension with the least remaining), the de facto convention;
+ * - `RateLimit-Policy` and `RateLimit` per draft-ietf-httpapi-ratelimit-headers-10 for every active
+ *   policy: `"minute";q=100;w=60` and `"minute";r=42;t=17` (t = seconds until the quota resets).
+ */
+export function rateLimitHeaders(dims: readonly LimitDimension[], results: readonly DimensionResult[], now: number): Record<string, string> {
+  if (dims.length === 0 || results.length !== dims.length) return {};
+  const headers: Record<string, string> = {};
+  const secondsUntil = (at: number) => Math.max(0, Math.ceil((at - now) / 1000));
+
+  let tightest: DimensionResult | undefined;
+  dims.forEach((dim, i) => {
+    const r = results[i]!;
+    if (!dim.countsRequests) return;
+    if (!tightest || r.remaining < tightest.remaining || (r.remaining === tightest.remaining && r.resetAt < tightest.resetAt)) tightest = r;
+  });
+  if (tightest) {
+    headers['x-ratelimit-limit'] = String(tightest.limit);
+    headers['x-ratelimit-remaining'] = String(tightest.remaining);
+    headers['x-ratelimit-reset'] = String(Math.ceil(tightest.resetAt / 1000));
+  }
+  headers['ratelimit-policy'] = dims.map((d, i) => `"${d.policy}";q=${results[i]!.limit};w=${d.windowSeconds}`).join(', ');
+  headers['ratelimit'] = dims.map((d, i) => `"${d.policy}";r=${results[i]!.remaining};t=${secondsUntil(results[i]!.resetAt)}`).join(', ');
+  return headers;
+}

@@ -1,0 +1,128 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { hasTenant } from '../auth/principal.js';
+import type { GatewayContext, RequestState } from '../graph/context.js';
+import { buildDimensions, type LimitDimension } from './dimensions.js';
+import { effectiveLimits } from './effective-limits.js';
+import { rateLimitHeaders } from './headers.js';
+import type { DecisionSource, Limiter } from './limiter.js';
+import type { OverridesStore } from './overrides.js';
+import { costLimitExceededError, limitsUnavailableError, rateLimitedError } from './rate-limit-error.js';
+import { rootFieldsOf } from './root-fields.js';
+import type { Adjustment, LimitDecision } from './store/types.js';
+import type { createThrottleLog } from './throttle-log.js';
+
+/** What was charged for a request, kept until the response is out so it can be settled. */
+interface Charge {
+  dims: LimitDimension[];
+  decision: LimitDecision;
+  source: DecisionSource;
+  chargedCost: number;
+}
+
+/**
+ * Plan limits as an Apollo plugin. In `didResolveOperation` (after validation, before any
+ * resolver) it checks the single-operation cost maximum, then every dimension of the caller's
+ * plan in one limiter call, and sets the rate-limit headers; over a limit it throws a 429 that
+ * Apollo turns into the response, so nothing executes. After the response, `settle` refunds the
+ * difference between estimated and actual cost and adds the response bytes, in one store call.
+ *
+ * It must be registered after the cost plugin: Apollo runs `didResolveOperation` hooks together,
+ * and this one reads `state.cost`, which the cost plugin sets synchronously when its hook starts.
+ *
+ * Service tokens bypass every limit (no store call at all, so Redis being down cannot refuse
+ * them); platform-admin keys have no tenant and so no plan limits.
+ */
+export function createLimitsPlugin(deps: {
+  limiter: Limiter;
+  overrides: OverridesStore;
+  throttleLog: ReturnType<typeof createThrottleLog>;
+}) {
+  const charges = new WeakMap<RequestState, Charge>();
+
+  const plugin: ApolloServerPlugin<GatewayContext> = {
+    async requestDidStart({ contextValue }) {
+      const principal = contextValue.principal;
+      if (!hasTenant(principal) || principal.kind === 'service') return {};
+      return {
+        async didResolveOperation(rc) {
+          const ctx = rc.contextValue;
+          if (!rc.operation) return;
+          const docs = ctx.config.limits.documentationUrl;
+          const now = Date.now();
+          const effective = effectiveLimits(ctx.config, principal.tenantId, deps.overrides.get(principal.tenantId), now);
+          const estimate = ctx.state.cost?.requested ?? 0;
+          const maximum = effective.limits.maxOperationCost;
+          if (!ctx.state.dryRun && typeof maximum === 'number' && estimate > maximum) {
+            throw costLimitExceededError(estimate, maximum, effective.planId, docs);
+          }
+          const chargedCost = ctx.state.dryRun ? 0 : Math.ceil(estimate);
+          const dims = buildDimensions({
+            tenantId: principal.tenantId,
+            clientId: principal.clientId,
+            ip: ctx.ip,
+            limits: effective.limits,
+            timeZone: effective.timeZone,
+            rootFields: rootFieldsOf(rc.schema, rc.operation, Object.fromEntries(
+              rc.document.definitions.flatMap((d) => (d.kind === 'FragmentDefinition' ? [[d.name.value, d]] : [])),
+            )),
+            cost: chargedCost,
+            now,
+          });
+          if (dims.length === 0) return;
+
+          const { decision, source } = await deps.limiter.consume(
+            dims.map((d) => d.store),
+            effective.onStoreFailure,
+          );
+          if (source === 'unavailable') throw limitsUnavailableError(effective.planId, 1, docs);
+
+          for (const [name, value] of Object.entries(rateLimitHeaders(dims, decision.results, decision.now))) {
+            rc.response.http.headers.set(name, value);
+          }
+          const costIndex = dims.findIndex((d) => d.kind === 'cost');
+          const costResult = decision.results[costIndex];
+          if (costResult) {
+            ctx.state.costLimit = { limit: costResult.limit, remaining: costResult.remaining, resetAt: new Date(costResult.resetAt).toISOString(), window: '1 minute' };
+          }
+          if (!decision.allowed) {
+            const refused = decision.results.findIndex((r) => !r.allowed);
+            const dimension = dims[refused]!;
+            deps.throttleLog.record({
+              tenantId: principal.tenantId,
+              plan: effective.planId,
+              clientId: principal.clientId,
+              ip: ctx.ip,
+              operation: rc.operationName ?? null,
+              dimension: dimension.kind,
+              policy: dimension.policy,
+            });
+            throw rateLimitedError({ planName: effective.planName, planId: effective.planId, dimension, result: decision.results[refused]!, documentationUrl: docs });
+          }
+          charges.set(ctx.state, { dims, decision, source, chargedCost });
+        },
+      };
+    },
+  };
+
+  /** After the response is sent: refund unused cost, add response bytes. One store call at most. */
+  function settle(state: RequestState, responseBytes: number): void {
+    const charge = charges.get(state);
+    if (!charge) return;
+    charges.delete(state);
+    const adjustments: Adjustment[] = [];
+    for (const dim of charge.dims) {
+      if (dim.store.kind !== 'sliding') continue;
+      if (dim.kind === 'cost') {
+        const actual = state.cost?.actual;
+        if (actual !== undefined && Math.ceil(actual) < charge.chargedCost) {
+          adjustments.push({ dimension: dim.store, at: charge.decision.now, delta: Math.ceil(actual) - charge.chargedCost });
+        }
+      } else if (dim.kind === 'bandwidth' && responseBytes > 0) {
+        adjustments.push({ dimension: dim.store, at: charge.decision.now, delta: responseBytes });
+      }
+    }
+    void deps.limiter.adjust(adjustments, charge.source);
+  }
+
+  return { plugin, settle };
+}

@@ -1,0 +1,66 @@
+import { GatewayError } from '../errors/gateway-error.js';
+import type { LimitDimension } from './dimensions.js';
+import type { DimensionResult } from './store/types.js';
+
+const DIMENSION_WORDS = {
+  requests: 'requests',
+  quota: 'requests',
+  cost: 'cost points',
+  bandwidth: 'response bytes',
+  field: 'calls to',
+} as const;
+
+/**
+ * HTTP 429 with everything a person needs to act: which plan, which limit, how long to wait,
+ * and where the limits are documented.
+ */
+export function rateLimitedError(options: {
+  planName: string;
+  planId: string;
+  dimension: LimitDimension;
+  result: DimensionResult;
+  documentationUrl: string;
+}): GatewayError {
+  const { dimension, result, planName } = options;
+  const retryAfterSeconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
+  const what =
+    dimension.kind === 'field'
+      ? `${DIMENSION_WORDS.field} ${dimension.policy} (${result.limit} per ${dimension.window})`
+      : `${result.limit} ${DIMENSION_WORDS[dimension.kind]} per ${dimension.window}`;
+  const message = `Rate limit exceeded: the ${planName} plan allows ${what}. Retry in ${retryAfterSeconds} s.`;
+  return new GatewayError('RATE_LIMITED', message, {
+    extensions: {
+      plan: options.planId,
+      dimension: dimension.kind,
+      policy: dimension.policy,
+      limit: result.limit,
+      window: dimension.window,
+      retryAfterSeconds,
+      resetAt: new Date(result.resetAt).toISOString(),
+      documentation: `${options.documentationUrl}#${options.planId}`,
+      http: { status: 429, headers: new Map([['retry-after', String(retryAfterSeconds)]]) },
+    },
+  });
+}
+
+/** Fail-closed plan while the limit store is unreachable: refuse, briefly, rather than guess. */
+export function limitsUnavailableError(planId: string, retryAfterSeconds: number, documentationUrl: string): GatewayError {
+  return new GatewayError('RATE_LIMITED', `Limits cannot be checked right now and the ${planId} plan is set to refuse in that case. Retry in ${retryAfterSeconds} s.`, {
+    extensions: {
+      plan: planId,
+      dimension: 'unavailable',
+      retryAfterSeconds,
+      documentation: `${documentationUrl}#${planId}`,
+      http: { status: 429, headers: new Map([['retry-after', String(retryAfterSeconds)]]) },
+    },
+  });
+}
+
+/** The estimate is over the plan's single-operation maximum: refused before anything is consumed. */
+export function costLimitExceededError(estimate: number, maximum: number, planId: string, documentationUrl: string): GatewayError {
+  return new GatewayError(
+    'COST_LIMIT_EXCEEDED',
+    `This operation is estimated to cost ${estimate} points; the ${planId} plan allows at most ${maximum} per operation. Ask for fewer items (smaller \`first\`) or fewer fields.`,
+    { setHttpStatus: true, extensions: { estimate, maximum, plan: planId, documentation: `${documentationUrl}#${planId}` } },
+  );
+}

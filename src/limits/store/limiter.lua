@@ -1,0 +1,235 @@
+-- Atomic, all-or-nothing, multi-dimension limiter: one call checks every dimension and charges
+-- them all only if all allow. The algorithm and its error bound: ALGORITHM.md. memory-store.ts
+-- implements the same semantics in process; keep the two in step.
+--
+-- The script touches only the KEYS it is given (cluster-safe when they share a hash tag), and
+-- reads the clock from Redis TIME, never from the gateway.
+--
+-- KEYS     one per dimension (consume, peek) or per adjustment (adjust)
+-- ARGV[1]  mode: 'consume' | 'peek' (reads only) | 'adjust'
+-- ARGV[2]  '' = use Redis TIME; else an epoch-ms clock override, sent only by the test-only factory
+-- consume / peek, 6 ARGV per key from ARGV[3]:
+--          kind ('s' sliding | 'c' calendar), limit, amount, checkOnly ('1' | '0'),
+--          sliding: windowMs, buckets    calendar: period ('day' | 'month'), utcOffsetMinutes
+-- adjust, 4 ARGV per key from ARGV[3]: windowMs, buckets, at (epoch ms), delta
+-- Reply    consume / peek: { now, allowed (1 | 0), then per dimension: allowed, used, resetAt, retryAfterMs }
+--          adjust: { now }
+-- All numbers are integers well below 2^53, so Lua's doubles hold them exactly.
+
+-- Writes after TIME need effects replication: the default since Redis 5, opt-in before.
+if redis.replicate_commands then redis.replicate_commands() end
+
+local DAY_MS = 86400000
+local MINUTE_MS = 60000
+-- Calendar keys live this long past the end of their period.
+local CALENDAR_TTL_SLACK_MS = 1000
+
+local mode = ARGV[1]
+local now
+if ARGV[2] ~= '' then
+  now = tonumber(ARGV[2])
+else
+  local time = redis.call('TIME') -- { seconds, microseconds }
+  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+
+-- floor(a / b) for integers, corrected should the double quotient round up to an integer.
+local function floor_div(a, b)
+  local q = math.floor(a / b)
+  if q * b > a then q = q - 1 elseif (q + 1) * b <= a then q = q + 1 end
+  return q
+end
+
+local function field(n)
+  return string.format('%d', n)
+end
+
+-- Civil date <-> days since 1970-01-01 (Howard Hinnant's algorithms); twin of calendar.ts.
+local function civil_from_days(days)
+  local z = days + 719468
+  local era = floor_div(z, 146097)
+  local doe = z - era * 146097
+  local yoe = floor_div(doe - floor_div(doe, 1460) + floor_div(doe, 36524) - floor_div(doe, 146096), 365)
+  local doy = doe - (365 * yoe + floor_div(yoe, 4) - floor_div(yoe, 100))
+  local mp = floor_div(5 * doy + 2, 153)
+  local d = doy - floor_div(153 * mp + 2, 5) + 1
+  local m
+  if mp < 10 then m = mp + 3 else m = mp - 9 end
+  local y = yoe + era * 400
+  if m <= 2 then y = y + 1 end
+  return y, m, d
+end
+
+local function days_from_civil(year, m, d)
+  local y = year
+  if m <= 2 then y = y - 1 end
+  local era = floor_div(y, 400)
+  local yoe = y - era * 400
+  local mp
+  if m > 2 then mp = m - 3 else mp = m + 9 end
+  local doy = floor_div(153 * mp + 2, 5) + d - 1
+  local doe = yoe * 365 + floor_div(yoe, 4) - floor_div(yoe, 100) + doy
+  return era * 146097 + doe - 719468
+end
+
+-- The period containing `t`: id, first instant, next period's first instant (epoch ms).
+local function calendar_period(t, period, offset_minutes)
+  local offset = offset_minutes * MINUTE_MS
+  local day = floor_div(t + offset, DAY_MS)
+  local y, m, d = civil_from_days(day)
+  if period == 'day' then
+    return field(y * 10000 + m * 100 + d), day * DAY_MS - offset, (day + 1) * DAY_MS - offset
+  end
+  local next_first
+  if m == 12 then next_first = days_from_civil(y + 1, 1, 1) else next_first = days_from_civil(y, m + 1, 1) end
+  return field(y * 100 + m), days_from_civil(y, m, 1) * DAY_MS - offset, next_first * DAY_MS - offset
+end
+
+-- A sliding key's sub-buckets: sorted ids >= lo, their sums by id, and stale field names (< lo).
+local function load_buckets(key, lo)
+  local raw = redis.call('HGETALL', key)
+  local ids, sums, stale = {}, {}, {}
+  for j = 1, #raw, 2 do
+    local id = tonumber(raw[j])
+    local sum = tonumber(raw[j + 1])
+    if id == nil or sum == nil or id < lo then
+      stale[#stale + 1] = raw[j]
+    else
+      ids[#ids + 1] = id
+      sums[id] = sum
+    end
+  end
+  table.sort(ids)
+  return ids, sums, stale
+end
+
+local function delete_fields(key, names)
+  if #names > 0 then redis.call('HDEL', key, unpack(names)) end
+end
+
+if mode == 'adjust' then
+  for i = 1, #KEYS do
+    local base = 2 + (i - 1) * 4
+    local key = KEYS[i]
+    local window = tonumber(ARGV[base + 1])
+    local buckets = tonumber(ARGV[base + 2])
+    local at = tonumber(ARGV[base + 3])
+    local delta = tonumber(ARGV[base + 4])
+    local g = math.ceil(window / buckets)
+    local b = floor_div(now, g)
+    local ids, sums, stale = load_buckets(key, b - buckets)
+    delete_fields(key, stale)
+    if delta > 0 then
+      redis.call('HINCRBY', key, field(b), delta)
+      redis.call('PEXPIRE', key, (buckets + 1) * g)
+    elseif delta < 0 then
+      -- A refund goes to the sub-bucket charged at `at`, if it is still in the window.
+      local id = floor_div(at, g)
+      local sum = sums[id]
+      if sum ~= nil then
+        if sum + delta <= 0 then
+          redis.call('HDEL', key, field(id))
+        else
+          redis.call('HSET', key, field(id), field(sum + delta))
+        end
+      end
+    end
+  end
+  return { now }
+end
+
+-- consume / peek: read every dimension, decide, then charge all or nothing.
+local dims = {}
+local all_allowed = true
+for i = 1, #KEYS do
+  local base = 2 + (i - 1) * 6
+  local d = {
+    key = KEYS[i],
+    kind = ARGV[base + 1],
+    limit = tonumber(ARGV[base + 2]),
+    amount = tonumber(ARGV[base + 3]),
+    check_only = ARGV[base + 4] == '1',
+  }
+  if d.kind == 's' then
+    d.window = tonumber(ARGV[base + 5])
+    d.buckets = tonumber(ARGV[base + 6])
+    -- Sub-buckets of g = ceil(W / N) ms: b-N .. b cover [now - W, now] entirely (N * g >= W),
+    -- so the count is conservative.
+    d.g = math.ceil(d.window / d.buckets)
+    d.b = floor_div(now, d.g)
+    d.ids, d.sums, d.stale = load_buckets(d.key, d.b - d.buckets)
+    d.used = 0
+    for _, id in ipairs(d.ids) do d.used = d.used + d.sums[id] end
+  else
+    d.field, d.starts, d.ends = calendar_period(now, ARGV[base + 5], tonumber(ARGV[base + 6]))
+    local raw = redis.call('HGETALL', d.key)
+    d.used = 0
+    d.stale = {}
+    for j = 1, #raw, 2 do
+      if raw[j] == d.field then d.used = tonumber(raw[j + 1]) else d.stale[#d.stale + 1] = raw[j] end
+    end
+  end
+  if d.check_only then d.allowed = d.used < d.limit else d.allowed = d.used + d.amount <= d.limit end
+  if not d.allowed then all_allowed = false end
+  dims[i] = d
+end
+
+if mode == 'consume' then
+  for _, d in ipairs(dims) do
+    delete_fields(d.key, d.stale)
+    if all_allowed and not d.check_only and d.amount > 0 then
+      d.used = d.used + d.amount
+      if d.kind == 's' then
+        redis.call('HINCRBY', d.key, field(d.b), d.amount)
+        -- The newest sub-bucket leaves the window (N + 1) * g after now at the latest.
+        redis.call('PEXPIRE', d.key, (d.buckets + 1) * d.g)
+        if d.sums[d.b] == nil then
+          d.ids[#d.ids + 1] = d.b
+          d.sums[d.b] = 0
+          table.sort(d.ids)
+        end
+        d.sums[d.b] = d.sums[d.b] + d.amount
+      else
+        redis.call('HINCRBY', d.key, d.field, d.amount)
+        redis.call('PEXPIRE', d.key, d.ends - now + CALENDAR_TTL_SLACK_MS)
+      end
+    end
+  end
+end
+
+local reply = { now, all_allowed and 1 or 0 }
+for _, d in ipairs(dims) do
+  local reset_at, retry_after
+  local never_fits = (d.check_only and d.limit <= 0) or (not d.check_only and d.amount > d.limit)
+  if d.kind == 's' then
+    -- A sub-bucket id leaves the window at (id + N + 1) * g.
+    reset_at = now
+    for _, id in ipairs(d.ids) do
+      if d.sums[id] > 0 then reset_at = (id + d.buckets + 1) * d.g; break end
+    end
+    retry_after = 0
+    if not d.allowed then
+      retry_after = d.window
+      if not never_fits then
+        local left = d.used
+        for _, id in ipairs(d.ids) do
+          left = left - d.sums[id]
+          local fits
+          if d.check_only then fits = left < d.limit else fits = left + d.amount <= d.limit end
+          if fits then retry_after = (id + d.buckets + 1) * d.g - now; break end
+        end
+      end
+    end
+  else
+    reset_at = d.ends
+    retry_after = 0
+    if not d.allowed then
+      if never_fits then retry_after = d.ends - d.starts else retry_after = d.ends - now end
+    end
+  end
+  reply[#reply + 1] = d.allowed and 1 or 0
+  reply[#reply + 1] = d.used
+  reply[#reply + 1] = reset_at
+  reply[#reply + 1] = retry_after
+end
+return reply

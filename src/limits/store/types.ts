@@ -1,0 +1,108 @@
+/**
+ * The limiter storage engine: one atomic, all-or-nothing check of several limit dimensions.
+ * The algorithm, its guarantee and its error bound are in ./ALGORITHM.md.
+ */
+
+/**
+ * One limit a request is checked against.
+ *
+ * - `sliding`: at most `limit` in any rolling window of `windowMs`, counted in `buckets`
+ *   sub-buckets (1–1000) of g = ceil(windowMs / buckets) ms.
+ *   `key` is the Redis key of the dimension's hash (one field per sub-bucket).
+ * - `calendar`: at most `limit` per calendar day or month in the tenant's time zone, given as a
+ *   fixed `utcOffsetMinutes` (-720 to 840). `key` names the dimension's counter; the store keeps
+ *   the current period id (`20261122` for a day, `202611` for a month) with the count, as the
+ *   field of a hash at `key` (so that the script only touches keys it is given: see ALGORITHM.md).
+ *
+ * `amount`: how much this request consumes (1 for a request count, the estimated cost for cost
+ * points); a non-negative integer. `checkOnly`: consume nothing; allowed iff used < limit (e.g.
+ * bandwidth: bytes are only known after the response, and are added later with `adjust()`).
+ * A `limit` of 0 refuses everything with `amount > 0`, and every `checkOnly` check (“no access”).
+ *
+ * All keys of one call must share a Redis Cluster hash tag chosen by the caller
+ * (`rl:{acme}:...`), and must differ from each other.
+ */
+export type Dimension =
+  | {
+      kind: 'sliding';
+      name: string;
+      key: string;
+      limit: number;
+      windowMs: number;
+      buckets: number;
+      amount: number;
+      checkOnly?: boolean;
+    }
+  | {
+      kind: 'calendar';
+      name: string;
+      key: string;
+      limit: number;
+      period: 'day' | 'month';
+      utcOffsetMinutes: number;
+      amount: number;
+      checkOnly?: boolean;
+    };
+
+export type SlidingDimension = Extract<Dimension, { kind: 'sliding' }>;
+export type CalendarDimension = Extract<Dimension, { kind: 'calendar' }>;
+
+export interface DimensionResult {
+  name: string;
+  limit: number;
+  /** After this request's charge when the decision admitted it; the current usage otherwise. */
+  used: number;
+  /** max(0, limit - used) */
+  remaining: number;
+  /**
+   * Epoch ms (store clock). Sliding: when `used` next decreases (the oldest counted non-empty
+   * sub-bucket leaves the window), or `now` when used is 0. Calendar: the start of the next
+   * period in the dimension's UTC offset.
+   */
+  resetAt: number;
+  /**
+   * 0 when this dimension allowed. Otherwise the time until this request's amount would fit,
+   * assuming no other traffic (sliding: sub-buckets expire oldest first; calendar: the next
+   * period). When it can never fit (`amount > limit`, or `checkOnly` with limit 0): the window
+   * length (sliding: `windowMs`; calendar: the length of the current day or month).
+   */
+  retryAfterMs: number;
+  /** This dimension's own verdict. The request is admitted only if every dimension allowed. */
+  allowed: boolean;
+}
+
+export interface LimitDecision {
+  allowed: boolean;
+  /** Store clock (Redis TIME, or the memory store's clock), epoch ms. */
+  now: number;
+  /** Same order as the input. */
+  results: DimensionResult[];
+}
+
+export interface Adjustment {
+  dimension: SlidingDimension;
+  /** The decision's `now` of the charge. */
+  at: number;
+  /** Negative = refund; positive = late addition (e.g. response bytes). An integer. */
+  delta: number;
+}
+
+export interface LimitStore {
+  /**
+   * Checks every dimension and consumes `amount` from all of them only if all allow.
+   * A refused request consumes nothing. One Redis round trip. Throws (before any I/O) on an
+   * invalid dimension; "over the limit" is a result, not an exception.
+   */
+  consume(dimensions: readonly Dimension[]): Promise<LimitDecision>;
+  /**
+   * Refunds (negative delta, applied to the sub-bucket that `at` falls in, never below 0, nothing
+   * if that sub-bucket left the window) and late additions (positive delta, applied to the
+   * current sub-bucket, even past the limit). One round trip for the whole list.
+   */
+  adjust(adjustments: readonly Adjustment[]): Promise<void>;
+  /**
+   * Current usage without consuming or writing: `used` is the current usage, `allowed` says
+   * whether `consume` would admit this amount now.
+   */
+  peek(dimensions: readonly Dimension[]): Promise<LimitDecision>;
+}

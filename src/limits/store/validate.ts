@@ -1,0 +1,100 @@
+import type { Adjustment, Dimension } from './types.js';
+
+/** Upper bound on `buckets`: the script reads every sub-bucket of a key on each check. */
+export const MAX_BUCKETS = 1000;
+/** Real-world UTC offsets run from -12:00 to +14:00. */
+export const MIN_UTC_OFFSET_MINUTES = -720;
+export const MAX_UTC_OFFSET_MINUTES = 840;
+
+/**
+ * Throws an Error naming the first bad dimension, the field and the bad value, e.g.
+ * `limit dimension "tenant-rpm": buckets must be an integer from 1 to 1000: 0`.
+ * Both stores call this before touching any state, so a bad config never reaches Redis.
+ */
+export function validateDimensions(dimensions: readonly Dimension[]): void {
+  if (!Array.isArray(dimensions)) throw new Error(`limit dimensions must be an array: ${show(dimensions)}`);
+  const keys = new Map<string, string>();
+  dimensions.forEach((dimension, index) => {
+    const label = validateDimension(dimension, index);
+    const previous = keys.get(dimension.key);
+    if (previous !== undefined) {
+      throw new Error(`${label}: key ${show(dimension.key)} is already used by limit dimension ${show(previous)} in this check`);
+    }
+    keys.set(dimension.key, dimension.name);
+  });
+}
+
+export function validateAdjustments(adjustments: readonly Adjustment[]): void {
+  if (!Array.isArray(adjustments)) throw new Error(`limit adjustments must be an array: ${show(adjustments)}`);
+  adjustments.forEach((adjustment, index) => {
+    if (typeof adjustment !== 'object' || adjustment === null) {
+      throw new Error(`limit adjustment #${index}: must be an object: ${show(adjustment)}`);
+    }
+    const label = validateDimension(adjustment.dimension, index);
+    if (adjustment.dimension.kind !== 'sliding') {
+      throw new Error(`${label}: only sliding dimensions can be adjusted: ${show(adjustment.dimension.kind)}`);
+    }
+    if (!Number.isSafeInteger(adjustment.at) || adjustment.at < 0) {
+      throw new Error(`${label}: adjustment at must be a non-negative integer (epoch ms): ${show(adjustment.at)}`);
+    }
+    if (!Number.isSafeInteger(adjustment.delta)) {
+      throw new Error(`${label}: adjustment delta must be an integer: ${show(adjustment.delta)}`);
+    }
+  });
+}
+
+/** Returns the label used in messages (`limit dimension "name"`). */
+function validateDimension(dimension: Dimension, index: number): string {
+  if (typeof dimension !== 'object' || dimension === null) {
+    throw new Error(`limit dimension #${index}: must be an object: ${show(dimension)}`);
+  }
+  if (typeof dimension.name !== 'string' || dimension.name === '') {
+    throw new Error(`limit dimension #${index}: name must be a non-empty string: ${show(dimension.name)}`);
+  }
+  const label = `limit dimension ${show(dimension.name)}`;
+  const fail = (what: string, value: unknown): never => {
+    throw new Error(`${label}: ${what}: ${show(value)}`);
+  };
+  if (typeof dimension.key !== 'string' || dimension.key === '') fail('key must be a non-empty string', dimension.key);
+  if (!isNonNegativeInteger(dimension.limit)) fail('limit must be a non-negative integer', dimension.limit);
+  if (!isNonNegativeInteger(dimension.amount)) fail('amount must be a non-negative integer', dimension.amount);
+  if (dimension.checkOnly !== undefined && typeof dimension.checkOnly !== 'boolean') {
+    fail('checkOnly must be a boolean', dimension.checkOnly);
+  }
+  switch (dimension.kind) {
+    case 'sliding': {
+      const { windowMs, buckets } = dimension;
+      if (!Number.isSafeInteger(windowMs) || windowMs < 1) fail('windowMs must be a positive integer', windowMs);
+      if (!Number.isInteger(buckets) || buckets < 1 || buckets > MAX_BUCKETS) {
+        fail(`buckets must be an integer from 1 to ${MAX_BUCKETS}`, buckets);
+      }
+      break;
+    }
+    case 'calendar': {
+      const { period, utcOffsetMinutes } = dimension;
+      if (period !== 'day' && period !== 'month') fail('period must be "day" or "month"', period);
+      if (
+        !Number.isInteger(utcOffsetMinutes) ||
+        utcOffsetMinutes < MIN_UTC_OFFSET_MINUTES ||
+        utcOffsetMinutes > MAX_UTC_OFFSET_MINUTES
+      ) {
+        fail(`utcOffsetMinutes must be an integer from ${MIN_UTC_OFFSET_MINUTES} to ${MAX_UTC_OFFSET_MINUTES}`, utcOffsetMinutes);
+      }
+      break;
+    }
+    default:
+      fail('kind must be "sliding" or "calendar"', (dimension as { kind: unknown }).kind);
+  }
+  return label;
+}
+
+function isNonNegativeInteger(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object' && value !== null) return 'an object';
+  return String(value);
+}

@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { DEMO_TOKENS } from '../../src/config/demo.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { startTestRedis, type TestRedis } from '../support/redis-server.js';
+
+let redis: TestRedis;
+let client: Redis;
+let gateway: TestGateway;
+
+beforeAll(async () => {
+  redis = await startTestRedis();
+  client = new Redis(redis.url);
+  // A generous store timeout: on a loaded test machine a slow Redis answer would switch a
+  // request to the local fallback, and these tests count exactly.
+  gateway = await startTestGateway({ env: { REDIS_URL: redis.url }, patch: (config) => (config.limits = { storeTimeoutMs: 1000 }) });
+});
+afterAll(async () => {
+  await gateway.close();
+  client.disconnect();
+  await redis.stop();
+});
+beforeEach(async () => {
+  await client.flushall();
+  gateway.sampleServices.resetAll();
+});
+
+const VIEWER = '{ viewer { clientId } }';
+
+describe('plan limits with the demo plans, against Redis', () => {
+  it('refuses the Free plan\'s 101st request of a minute with a 429 a person can act on', async () => {
+    for (let i = 1; i <= 100; i++) {
+      const r = await gateway.gql(DEMO_TOKENS.acmeAdmin, VIEWER);
+      expect(r.status).toBe(200);
+      expect(r.headers.get('x-ratelimit-remaining')).toBe(String(100 - i));
+    }
+    const refused = await gateway.gql(DEMO_TOKENS.acmeAdmin, VIEWER);
+    expect(refused.status).toBe(429);
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    // At most the window plus one 3 s sub-bucket: the sliding window counts whole sub-buckets.
+    expect(retryAfter).toBeLessThanOrEqual(63);
+    expect(refused.body.data).toBeUndefined();
+    const error = refused.body.errors![0]!;
+    expect(error.message).toBe(`Rate limit exceeded: the Free plan allows 100 requests per 1 minute. Retry in ${retryAfter} s.`);
+    expect(error.extensions).toMatchObject({
+      code: 'RATE_LIMITED',
+      plan: 'free',
+      dimension: 'requests',
+      policy: 'minute',
+      limit: 100,
+      window: '1 minute',
+      retryAfterSeconds: retryAfter,
+      documentation: '/docs/limits#free',
+    });
+    expect(Date.parse(error.extensions!.resetAt)).toBeGreaterThan(Date.now());
+    expect(refused.headers.get('x-ratelimit-remaining')).toBe('0');
+  });
+
+  it('does not refuse a Pro key at the Free limit', async () => {
+    for (let i = 0; i < 150; i++) {
+      const r = await gateway.gql(DEMO_TOKENS.globexAdmin, VIEWER);
+      expect(r.status).toBe(200);
+    }
+  });
+
+  it('describes every active policy in the IETF RateLimit-Policy and RateLimit fields', async () => {
+    const r = await gateway.gql(DEMO_TOKENS.acmeAdmin, VIEWER);
+    expect(r.headers.get('x-ratelimit-limit')).toBe('100');
+    expect(r.headers.get('x-ratelimit-remaining')).toBe('99');
+    const reset = Number(r.headers.get('x-ratelimit-reset'));
+    expect(reset).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000));
+    const policy = r.headers.get('ratelimit-policy')!;
+    expect(policy).toContain('"minute";q=100;w=60');
+    expect(policy).toContain('"day";q=1000;w=86400');
+    expect(policy).toContain('"month";q=20000;w=2592000');
+    expect(policy).toContain('"cost-minute";q=1000;w=60');
+    expect(policy).toContain('"bytes-hour";q=50000000;w=3600');
+    expect(r.headers.get('ratelimit')).toMatch(/"minute";r=99;t=\d+/);
+    expect(r.headers.get('ratelimit')).toMatch(/"day";r=999;t=\d+/);
+  });
+
+  it('lets service tokens bypass every limit, without a limit check', async () => {
+    const before = await commandCount();
+    for (let i = 0; i < 5; i++) {
+      const r = await gateway.gql(DEMO_TOKENS.service, VIEWER);
+      expect(r.status).toBe(200);
+      expect(r.headers.get('x-ratelimit-limit')).toBeNull();
+    }
+    expect((await commandCount()) - before).toBe(0);
+  });
+
+  it('enforces a plan\'s per-root-field limit (Free: placeOrder 20 per minute)', async () => {
+    const mutation = 'mutation { placeOrder(input: { customerId: "cus_1", items: [{ productId: "prd_1", quantity: 1 }] }) { id } }';
+    for (let i = 0; i < 20; i++) expect((await gateway.gql(DEMO_TOKENS.acmeAdmin, mutation)).status).toBe(200);
+    const refused = await gateway.gql(DEMO_TOKENS.acmeAdmin, mutation);
+    expect(refused.status).toBe(429);
+    expect(refused.body.errors![0]!.extensions).toMatchObject({ dimension: 'field', policy: 'Mutation.placeOrder', limit: 20 });
+    expect(gateway.sampleServices.services.orders.counters()['POST /orders']).toBe(20);
+    // Queries are not affected by the mutation's limit.
+    expect((await gateway.gql(DEMO_TOKENS.acmeAdmin, VIEWER)).status).toBe(200);
+  });
+});
+
+/** Commands Redis executed, excluding INFO itself. */
+async function commandCount(): Promise<number> {
+  const info = await client.info('commandstats');
+  let total = 0;
+  for (const match of info.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)) {
+    if (match[1] !== 'info') total += Number(match[2]);
+  }
+  return total;
+}

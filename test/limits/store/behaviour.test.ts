@@ -1,0 +1,427 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMemoryLimitStore } from '../../../src/limits/store/memory-store.js';
+import { createRedisLimitStoreForTests } from '../../../src/limits/store/redis-store.js';
+import type { Dimension, LimitStore } from '../../../src/limits/store/types.js';
+import { startTestRedis, type TestRedis } from '../../support/redis-server.js';
+import {
+  admittedBetween,
+  calendar,
+  fakeClock,
+  freshPrefix,
+  maxInAnyWindow,
+  prng,
+  refusedNames,
+  sliding,
+  type Admission,
+} from './helpers.js';
+
+/**
+ * One behavioural suite, run against the memory store and against the Redis script with a
+ * driven clock (the test-only factory: the script takes the time from the test instead of
+ * Redis TIME). redis-store.test.ts covers the real clock, instances, restarts and memory.
+ */
+interface Backend {
+  name: string;
+  start(): Promise<{ make(now: () => number): LimitStore; close(): Promise<void> }>;
+}
+
+const backends: Backend[] = [
+  {
+    name: 'memory store',
+    start: async () => ({ make: (now) => createMemoryLimitStore({ now }), close: async () => {} }),
+  },
+  {
+    name: 'redis store (driven clock)',
+    start: async () => {
+      const server: TestRedis = await startTestRedis();
+      const redis = new Redis(server.url);
+      return {
+        make: (now) => createRedisLimitStoreForTests({ redis, now }),
+        close: async () => {
+          redis.disconnect();
+          await server.stop();
+        },
+      };
+    },
+  },
+];
+
+// 2026-11-22T12:00:05.000Z: 5 s into a 10 s sub-bucket.
+const T0 = Date.UTC(2026, 10, 22, 12, 0, 5);
+
+describe.each(backends)('$name', (backend) => {
+  let harness: Awaited<ReturnType<Backend['start']>>;
+  beforeAll(async () => {
+    harness = await backend.start();
+  });
+  afterAll(async () => {
+    await harness.close();
+  });
+
+  function setup(start = T0) {
+    const clock = fakeClock(start);
+    return { clock, store: harness.make(clock.now), prefix: freshPrefix() };
+  }
+
+  it('allows up to the limit, then refuses with the dimension, retryAfterMs and resetAt', async () => {
+    const { clock, store, prefix } = setup();
+    const rpm = sliding(`${prefix}:rpm`); // 3 per 60 s, 6 sub-buckets of 10 s
+    for (let i = 1; i <= 3; i++) {
+      const decision = await store.consume([rpm]);
+      expect(decision).toEqual({
+        allowed: true,
+        now: T0,
+        // The oldest charge's sub-bucket [12:00:00, 12:00:10) leaves the counted span at 12:01:10.
+        results: [{ name: 'tenant-rpm', limit: 3, used: i, remaining: 3 - i, resetAt: T0 + 65_000, retryAfterMs: 0, allowed: true }],
+      });
+    }
+    const refused = await store.consume([rpm]);
+    expect(refused.allowed).toBe(false);
+    expect(refusedNames(refused)).toEqual(['tenant-rpm']);
+    expect(refused.results[0]).toEqual({
+      name: 'tenant-rpm',
+      limit: 3,
+      used: 3,
+      remaining: 0,
+      resetAt: T0 + 65_000,
+      retryAfterMs: 65_000,
+      allowed: false,
+    });
+
+    clock.advance(64_999);
+    const stillRefused = await store.consume([rpm]);
+    expect(stillRefused.allowed).toBe(false);
+    expect(stillRefused.results[0]!.retryAfterMs).toBe(1);
+
+    clock.advance(1);
+    const again = await store.consume([rpm]);
+    expect(again.allowed).toBe(true);
+    expect(again.results[0]!.used).toBe(1);
+  });
+
+  it('is all or nothing: when one dimension refuses, no dimension is charged', async () => {
+    const { store, prefix } = setup();
+    const tenant = sliding(`${prefix}:tenant`, { name: 'tenant', limit: 10 });
+    const key = sliding(`${prefix}:key`, { name: 'api-key', limit: 1 });
+    expect((await store.consume([tenant, key])).allowed).toBe(true);
+
+    const refused = await store.consume([tenant, key]);
+    expect(refused.allowed).toBe(false);
+    expect(refusedNames(refused)).toEqual(['api-key']);
+    // The tenant dimension passed on its own, but was not charged.
+    expect(refused.results[0]).toMatchObject({ name: 'tenant', allowed: true, used: 1, remaining: 9, retryAfterMs: 0 });
+    const peeked = await store.peek([tenant]);
+    expect(peeked.results[0]!.used).toBe(1);
+    // Nine more tenant requests fit: the refused one took nothing.
+    for (let i = 0; i < 9; i++) expect((await store.consume([tenant])).allowed).toBe(true);
+    expect((await store.consume([tenant])).allowed).toBe(false);
+  });
+
+  it('does not count refused requests against later windows', async () => {
+    const { clock, store, prefix } = setup();
+    const rpm = sliding(`${prefix}:rpm`, { limit: 2, windowMs: 10_000, buckets: 10 });
+    expect((await store.consume([rpm])).allowed).toBe(true);
+    expect((await store.consume([rpm])).allowed).toBe(true);
+    let lastRefusal = await store.consume([rpm]);
+    for (let i = 0; i < 8; i++) {
+      clock.advance(1000);
+      const decision = await store.consume([rpm]);
+      expect(decision.allowed).toBe(false);
+      lastRefusal = decision;
+    }
+    // Once the two admitted charges leave the window, the full limit is back.
+    clock.advance(lastRefusal.results[0]!.retryAfterMs);
+    expect((await store.consume([rpm])).results[0]).toMatchObject({ allowed: true, used: 1 });
+    expect((await store.consume([rpm])).results[0]).toMatchObject({ allowed: true, used: 2 });
+  });
+
+  it('keeps results in input order and reports every dimension', async () => {
+    const { store, prefix } = setup();
+    const dims: Dimension[] = [
+      sliding(`${prefix}:a`, { name: 'a', limit: 5 }),
+      calendar(`${prefix}:b`, { name: 'b', limit: 0 }),
+      sliding(`${prefix}:c`, { name: 'c', limit: 0 }),
+    ];
+    const decision = await store.consume(dims);
+    expect(decision.results.map((r) => [r.name, r.allowed])).toEqual([
+      ['a', true],
+      ['b', false],
+      ['c', false],
+    ]);
+  });
+
+  it('charges cost amounts greater than 1', async () => {
+    const { store, prefix } = setup();
+    const cost = sliding(`${prefix}:cost`, { name: 'cost', limit: 10, amount: 4 });
+    expect((await store.consume([cost])).results[0]).toMatchObject({ allowed: true, used: 4, remaining: 6 });
+    expect((await store.consume([cost])).results[0]).toMatchObject({ allowed: true, used: 8, remaining: 2 });
+    const refused = await store.consume([cost]);
+    expect(refused.results[0]).toMatchObject({ allowed: false, used: 8, remaining: 2 });
+    expect((await store.consume([{ ...cost, amount: 2 }])).results[0]).toMatchObject({ allowed: true, used: 10, remaining: 0 });
+  });
+
+  it('refuses an amount above the limit with retryAfterMs = the window, charging nothing', async () => {
+    const { store, prefix } = setup();
+    const cost = sliding(`${prefix}:cost`, { name: 'cost', limit: 10, amount: 11 });
+    const refused = await store.consume([cost]);
+    expect(refused.results[0]).toEqual({
+      name: 'cost',
+      limit: 10,
+      used: 0,
+      remaining: 10,
+      resetAt: T0,
+      retryAfterMs: 60_000,
+      allowed: false,
+    });
+    expect((await store.consume([{ ...cost, amount: 10 }])).allowed).toBe(true);
+  });
+
+  it('treats a limit of 0 as no access', async () => {
+    const { store, prefix } = setup();
+    const none = sliding(`${prefix}:none`, { name: 'no-access', limit: 0 });
+    const refused = await store.consume([none]);
+    expect(refused.allowed).toBe(false);
+    expect(refused.results[0]).toMatchObject({ used: 0, remaining: 0, retryAfterMs: 60_000 });
+    expect((await store.consume([{ ...none, checkOnly: true }])).allowed).toBe(false);
+  });
+
+  it('checkOnly allows while used < limit and consumes nothing; late additions count', async () => {
+    const { clock, store, prefix } = setup();
+    const bytes = sliding(`${prefix}:bytes`, { name: 'bytes', limit: 1000, windowMs: 3_600_000, buckets: 60, amount: 1, checkOnly: true });
+    const first = await store.consume([bytes]);
+    expect(first.results[0]).toMatchObject({ allowed: true, used: 0, remaining: 1000 });
+
+    await store.adjust([{ dimension: bytes, at: first.now, delta: 999 }]);
+    expect((await store.consume([bytes])).results[0]).toMatchObject({ allowed: true, used: 999, remaining: 1 });
+
+    clock.advance(60_000); // the next 1-minute sub-bucket
+    await store.adjust([{ dimension: bytes, at: clock.t, delta: 500 }]); // may go past the limit
+    const refused = await store.consume([bytes]);
+    expect(refused.results[0]).toMatchObject({ allowed: false, used: 1499, remaining: 0 });
+    // 1499 - 999 < 1000 once the first minute's sub-bucket leaves: (b0 + 61) * 60 s.
+    const b0Start = T0 - 5_000;
+    expect(refused.results[0]!.retryAfterMs).toBe(b0Start + 61 * 60_000 - clock.t);
+    expect(refused.results[0]!.resetAt).toBe(b0Start + 61 * 60_000);
+  });
+
+  it('adjust refunds to the charged sub-bucket, never below 0, and adds to the current one', async () => {
+    const { clock, store, prefix } = setup();
+    const cost = sliding(`${prefix}:cost`, { name: 'cost', limit: 100, amount: 30 });
+    const first = await store.consume([cost]);
+    clock.advance(20_000); // two sub-buckets later
+    await store.consume([{ ...cost, amount: 10 }]);
+    expect((await store.peek([cost])).results[0]!.used).toBe(40);
+
+    await store.adjust([{ dimension: cost, at: first.now, delta: -25 }]);
+    expect((await store.peek([cost])).results[0]!.used).toBe(15);
+    // Refunding more than was charged in that sub-bucket stops at 0 and leaves the others alone.
+    await store.adjust([{ dimension: cost, at: first.now, delta: -1000 }]);
+    expect((await store.peek([cost])).results[0]!.used).toBe(10);
+    // The emptied sub-bucket no longer decides resetAt: the later charge does.
+    expect((await store.peek([cost])).results[0]!.resetAt).toBe(T0 - 5_000 + 20_000 + 70_000);
+
+    await store.adjust([
+      { dimension: cost, at: first.now, delta: 7 },
+      { dimension: cost, at: first.now, delta: 3 },
+    ]);
+    expect((await store.peek([cost])).results[0]!.used).toBe(20);
+  });
+
+  it('adjust does nothing for a refund whose sub-bucket left the window', async () => {
+    const { clock, store, prefix } = setup();
+    const cost = sliding(`${prefix}:cost`, { name: 'cost', limit: 100, amount: 30, windowMs: 10_000, buckets: 10 });
+    const old = await store.consume([cost]);
+    clock.advance(11_000); // b0 is now b - 11: outside the N + 1 counted sub-buckets
+    await store.consume([{ ...cost, amount: 5 }]);
+    await store.adjust([{ dimension: cost, at: old.now, delta: -30 }]);
+    expect((await store.peek([cost])).results[0]!.used).toBe(5);
+  });
+
+  it('peek reports usage and the verdict without consuming', async () => {
+    const { store, prefix } = setup();
+    const rpm = sliding(`${prefix}:rpm`, { limit: 1 });
+    const before = await store.peek([rpm]);
+    expect(before).toEqual({
+      allowed: true,
+      now: T0,
+      results: [{ name: 'tenant-rpm', limit: 1, used: 0, remaining: 1, resetAt: T0, retryAfterMs: 0, allowed: true }],
+    });
+    await store.peek([rpm]);
+    expect((await store.consume([rpm])).allowed).toBe(true);
+    const after = await store.peek([rpm]);
+    expect(after.allowed).toBe(false);
+    expect(after.results[0]).toMatchObject({ used: 1, remaining: 0, allowed: false });
+  });
+
+  it('enforces a day quota in the tenant time zone and resets at local midnight', async () => {
+    // 2026-11-23T03:30Z is 22:30 on Nov 22 at UTC-05:00; local midnight is 2026-11-23T05:00Z.
+    const start = Date.UTC(2026, 10, 23, 3, 30);
+    const midnight = Date.UTC(2026, 10, 23, 5, 0);
+    const { clock, store, prefix } = setup(start);
+    const day = calendar(`${prefix}:day`, { limit: 2, utcOffsetMinutes: -300 });
+    expect((await store.consume([day])).results[0]).toEqual({
+      name: 'tenant-day',
+      limit: 2,
+      used: 1,
+      remaining: 1,
+      resetAt: midnight,
+      retryAfterMs: 0,
+      allowed: true,
+    });
+    expect((await store.consume([day])).allowed).toBe(true);
+    const refused = await store.consume([day]);
+    expect(refused.results[0]).toMatchObject({ allowed: false, used: 2, resetAt: midnight, retryAfterMs: midnight - start });
+
+    clock.t = midnight - 1;
+    expect((await store.consume([day])).allowed).toBe(false);
+    clock.t = midnight;
+    expect((await store.consume([day])).results[0]).toMatchObject({
+      allowed: true,
+      used: 1,
+      resetAt: Date.UTC(2026, 10, 24, 5, 0),
+    });
+  });
+
+  it('enforces a month quota across a leap day at a positive offset', async () => {
+    // 2024-02-29T20:00Z is 01:30 on March 1 at UTC+05:30: the March quota, not February's.
+    const start = Date.UTC(2024, 1, 29, 20, 0);
+    const aprilLocal = Date.UTC(2024, 2, 31, 18, 30); // 2024-04-01T00:00+05:30
+    const { clock, store, prefix } = setup(Date.UTC(2024, 1, 29, 18, 0)); // Feb 29, 23:30 local
+    const month = calendar(`${prefix}:month`, { name: 'tenant-month', period: 'month', limit: 3, utcOffsetMinutes: 330 });
+    expect((await store.consume([{ ...month, amount: 3 }])).results[0]).toMatchObject({
+      allowed: true,
+      used: 3,
+      resetAt: Date.UTC(2024, 1, 29, 18, 30), // March 1 local
+    });
+    clock.t = start;
+    const march = await store.consume([month]);
+    expect(march.results[0]).toMatchObject({ allowed: true, used: 1, resetAt: aprilLocal });
+    const tooBig = await store.consume([{ ...month, amount: 4 }]);
+    // Can never fit: retry after the length of the period (March: 31 days).
+    expect(tooBig.results[0]).toMatchObject({ allowed: false, used: 1, retryAfterMs: 31 * 86_400_000 });
+  });
+
+  it('combines sliding and calendar dimensions all or nothing', async () => {
+    const { store, prefix } = setup();
+    const rpm = sliding(`${prefix}:rpm`, { limit: 100 });
+    const day = calendar(`${prefix}:day`, { limit: 1 });
+    expect((await store.consume([rpm, day])).allowed).toBe(true);
+    const refused = await store.consume([rpm, day]);
+    expect(refusedNames(refused)).toEqual(['tenant-day']);
+    expect((await store.peek([rpm])).results[0]!.used).toBe(1);
+  });
+
+  it('admits exactly the limit out of 400 concurrent calls', async () => {
+    const { store, prefix } = setup();
+    const rpm = sliding(`${prefix}:rpm`, { limit: 100 });
+    const decisions = await Promise.all(Array.from({ length: 400 }, () => store.consume([rpm])));
+    expect(decisions.filter((d) => d.allowed)).toHaveLength(100);
+    expect((await store.peek([rpm])).results[0]!.used).toBe(100);
+  });
+
+  it.each([
+    { windowMs: 10_000, buckets: 10 },
+    { windowMs: 10_000, buckets: 7 }, // g = ceil(10000 / 7) = 1429 ms
+  ])('never admits more than the limit in any rolling window, and stays close to it ($windowMs ms / $buckets)', async ({ windowMs, buckets }) => {
+    const { clock, store, prefix } = setup();
+    const limit = 20;
+    const g = Math.ceil(windowMs / buckets);
+    const dim = sliding(`${prefix}:rolling`, { name: 'rolling', limit, windowMs, buckets });
+    const random = prng(42);
+    const admitted: Admission[] = [];
+    const refused: Admission[] = [];
+    const start = clock.t;
+    for (let i = 0; i < 2500; i++) {
+      // Bursty arrivals: mostly close together, sometimes long pauses; ~6x the limit overall.
+      clock.advance(random() < 0.05 ? Math.floor(random() * 5000) : Math.floor(random() * 80));
+      const amount = 1 + Math.floor(random() * 3);
+      const decision = await store.consume([{ ...dim, amount }]);
+      (decision.allowed ? admitted : refused).push({ at: decision.now, amount });
+    }
+    expect(refused.length).toBeGreaterThan(1000); // the limit really was under pressure
+
+    // The guarantee: no closed window [s, s + W] (s = every admission) holds more than the limit.
+    expect(maxInAnyWindow(admitted, windowMs)).toBeLessThanOrEqual(limit);
+    // The error bound: a refusal at t means more than limit - amount was admitted in
+    // (t - (N + 1) * g, t]: at most one sub-bucket's span beyond the window was counted.
+    for (const r of refused) {
+      expect(admittedBetween(admitted, r.at - (buckets + 1) * g, r.at) + r.amount).toBeGreaterThan(limit);
+    }
+    // Throughput: on average close to N / (N + 1) of the limit per window.
+    const windows = (clock.t - start) / windowMs;
+    const perWindow = admitted.reduce((sum, a) => sum + a.amount, 0) / windows;
+    expect(perWindow).toBeGreaterThan(0.75 * limit);
+    expect(perWindow).toBeLessThanOrEqual(limit);
+  });
+
+  it.each([
+    { windowMs: 1000, buckets: 4 },
+    { windowMs: 1000, buckets: 3 }, // g = 334 ms, N * g = 1002 ms
+  ])('refuses a request exactly one window after an admission, at every phase ($windowMs ms / $buckets)', async ({ windowMs, buckets }) => {
+    const { clock, store, prefix } = setup();
+    const g = Math.ceil(windowMs / buckets);
+    for (let phase = 0; phase <= g + 1; phase++) {
+      const dim = sliding(`${prefix}:phase${phase}`, { limit: 1, windowMs, buckets });
+      clock.t = T0 + phase;
+      expect((await store.consume([dim])).allowed).toBe(true);
+      clock.t += windowMs; // [admission, now] is a closed window of length W holding 2
+      const refused = await store.consume([dim]);
+      expect(refused.allowed, `phase ${phase}`).toBe(false);
+      // ...and it is refused for less than one sub-bucket's span past the window.
+      const retry = refused.results[0]!.retryAfterMs;
+      expect(retry).toBeGreaterThan(0);
+      expect(retry).toBeLessThanOrEqual(g + (buckets * g - windowMs));
+      clock.t += retry;
+      expect((await store.consume([dim])).allowed, `phase ${phase}`).toBe(true);
+    }
+  });
+
+  describe('input validation (thrown before any state is touched)', () => {
+    const cases: Array<[string, Dimension, string]> = [
+      ['limit < 0', sliding('k', { limit: -1 }), 'limit dimension "tenant-rpm": limit must be a non-negative integer: -1'],
+      ['buckets < 1', sliding('k', { buckets: 0 }), 'limit dimension "tenant-rpm": buckets must be an integer from 1 to 1000: 0'],
+      ['buckets > 1000', sliding('k', { buckets: 1001 }), 'limit dimension "tenant-rpm": buckets must be an integer from 1 to 1000: 1001'],
+      ['windowMs 0', sliding('k', { windowMs: 0, buckets: 1 }), 'limit dimension "tenant-rpm": windowMs must be a positive integer: 0'],
+      ['fractional amount', sliding('k', { amount: 1.5 }), 'limit dimension "tenant-rpm": amount must be a non-negative integer: 1.5'],
+      ['empty key', sliding(''), 'limit dimension "tenant-rpm": key must be a non-empty string: ""'],
+      ['empty name', sliding('k', { name: '' }), 'limit dimension #0: name must be a non-empty string: ""'],
+      [
+        'bad period',
+        calendar('k', { period: 'week' as 'day' }),
+        'limit dimension "tenant-day": period must be "day" or "month": "week"',
+      ],
+      [
+        'offset out of range',
+        calendar('k', { utcOffsetMinutes: 900 }),
+        'limit dimension "tenant-day": utcOffsetMinutes must be an integer from -720 to 840: 900',
+      ],
+      ['bad kind', { ...sliding('k'), kind: 'fixed' } as unknown as Dimension, 'limit dimension "tenant-rpm": kind must be "sliding" or "calendar": "fixed"'],
+    ];
+    it.each(cases)('%s', async (_label, dimension, message) => {
+      const { store } = setup();
+      await expect(store.consume([dimension])).rejects.toThrow(new Error(message));
+      await expect(store.peek([dimension])).rejects.toThrow(new Error(message));
+    });
+
+    it('rejects two dimensions sharing a key', async () => {
+      const { store } = setup();
+      await expect(store.consume([sliding('k', { name: 'a' }), calendar('k', { name: 'b' })])).rejects.toThrow(
+        new Error('limit dimension "b": key "k" is already used by limit dimension "a" in this check'),
+      );
+    });
+
+    it('rejects bad adjustments', async () => {
+      const { store } = setup();
+      await expect(store.adjust([{ dimension: sliding('k'), at: T0, delta: 0.5 }])).rejects.toThrow(
+        new Error('limit dimension "tenant-rpm": adjustment delta must be an integer: 0.5'),
+      );
+      await expect(store.adjust([{ dimension: sliding('k', { buckets: -2 }), at: T0, delta: 1 }])).rejects.toThrow(
+        new Error('limit dimension "tenant-rpm": buckets must be an integer from 1 to 1000: -2'),
+      );
+      await expect(store.adjust([{ dimension: calendar('k') as never, at: T0, delta: 1 }])).rejects.toThrow(
+        new Error('limit dimension "tenant-day": only sliding dimensions can be adjusted: "calendar"'),
+      );
+    });
+  });
+});
