@@ -63,7 +63,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const redis = initial.redis.url ? createRedis(initial.redis.url, logger) : null;
   // Limit checks get their own connection with a short command timeout, so a slow Redis or a big
   // pipeline on the shared connection never holds a request behind it.
-  const limitsRedis = initial.redis.url ? createRedis(initial.redis.url, logger, { commandTimeoutMs: initial.limits.storeTimeoutMs }) : null;
+  const limitsRedis = initial.redis.url ? createRedis(initial.redis.url, logger, { commandTimeoutMs: initial.limits.storeTimeoutMs, autoPipelining: true }) : null;
 
   // Services without a configured URL are served by the embedded sample services.
   const missing = SERVICE_NAMES.filter((name) => !initial.downstream[name].url);

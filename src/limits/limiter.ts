@@ -1,4 +1,4 @@
-import { circuitBreaker, ConsecutiveBreaker, handleAll, timeout, TimeoutStrategy, wrap, BrokenCircuitError, TaskCancelledError } from 'cockatiel';
+import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, handleAll } from 'cockatiel';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import type { Adjustment, Dimension, LimitDecision, LimitStore } from './store/types.js';
@@ -31,7 +31,10 @@ export function createLimiter(options: {
     breaker: new ConsecutiveBreaker(options.config.storeBreakerFailures),
   });
   breaker.onStateChange((state) => logger.warn({ state }, 'limit store circuit breaker changed state'));
-  const policy = wrap(breaker, timeout(options.config.storeTimeoutMs, TimeoutStrategy.Aggressive));
+  // The timeout is the store connection's own command timeout (`storeTimeoutMs`, set where the
+  // connection is made): a cockatiel timeout policy would add an AbortController and a timer to
+  // every check on the hot path.
+  const policy = breaker;
 
   function localShare(dimensions: readonly Dimension[]): Dimension[] {
     const instances = Math.max(1, options.liveInstances());
@@ -43,7 +46,7 @@ export function createLimiter(options: {
     try {
       return { decision: await policy.execute(() => shared.consume(dimensions)), source: 'shared' };
     } catch (err) {
-      if (!(err instanceof BrokenCircuitError) && !(err instanceof TaskCancelledError)) {
+      if (!(err instanceof BrokenCircuitError)) {
         logger.warn({ err: (err as Error).message }, 'limit store call failed; using the local fallback');
       }
       if (onStoreFailure === 'closed') {

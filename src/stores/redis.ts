@@ -6,8 +6,11 @@ import type { Logger } from '../observability/logger.js';
  * while disconnected instead of queueing (no offline queue), so a Redis outage shows up as quick
  * errors the callers' fallbacks handle, never as requests piling up behind a dead connection.
  */
-export function createRedis(url: string, logger: Logger, options: { commandTimeoutMs?: number } = {}): Redis {
+export function createRedis(url: string, logger: Logger, options: { commandTimeoutMs?: number; autoPipelining?: boolean } = {}): Redis {
   const redis = new Redis(url, {
+    // Commands issued in the same event-loop tick go out in one write: under load, many limit
+    // checks share a syscall on each side instead of one each.
+    ...(options.autoPipelining ? { enableAutoPipelining: true } : {}),
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: 1000,

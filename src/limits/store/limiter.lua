@@ -181,9 +181,10 @@ if mode == 'consume' then
       d.used = d.used + d.amount
       if d.kind == 's' then
         redis.call('HINCRBY', d.key, field(d.b), d.amount)
-        -- The newest sub-bucket leaves the window (N + 1) * g after now at the latest.
-        redis.call('PEXPIRE', d.key, (d.buckets + 1) * d.g)
         if d.sums[d.b] == nil then
+          -- The newest sub-bucket leaves the window (N + 1) * g after its first charge at the
+          -- latest; later charges to the same sub-bucket need not push the expiry again.
+          redis.call('PEXPIRE', d.key, (d.buckets + 1) * d.g)
           d.ids[#d.ids + 1] = d.b
           d.sums[d.b] = 0
           table.sort(d.ids)
@@ -191,7 +192,8 @@ if mode == 'consume' then
         d.sums[d.b] = d.sums[d.b] + d.amount
       else
         redis.call('HINCRBY', d.key, d.field, d.amount)
-        redis.call('PEXPIRE', d.key, d.ends - now + CALENDAR_TTL_SLACK_MS)
+        -- Once per period: the first charge of a period sets the key's expiry past its end.
+        if d.used == d.amount then redis.call('PEXPIRE', d.key, d.ends - now + CALENDAR_TTL_SLACK_MS) end
       end
     end
   end
