@@ -18,7 +18,7 @@ export interface TestGateway extends Gateway {
 export interface GqlResponse {
   status: number;
   headers: Headers;
-  body: { data?: any; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, any> }[] };
+  body: { data?: any; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, any> }[]; extensions?: Record<string, any> };
 }
 
 /**
