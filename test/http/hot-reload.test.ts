@@ -48,4 +48,12 @@ describe('config hot reload on a running gateway', () => {
     expect(await statusWith(DEMO_TOKENS.acmeAdmin)).toBe(401);
     expect(gateway.config.current().apiKeys.some((k) => k.id === 'broken')).toBe(false);
   });
+
+  it('applies changed plan limits without a restart', async () => {
+    await gateway.writeConfig((config) => {
+      config.apiKeys.push({ id: 'acme-limited', tenant: 'acme', role: 'viewer', sha256: sha256Hex('limited-key') });
+      config.plans.free.limits.requestsPerMinute = 7;
+    });
+    expect(await eventually(async () => (await gateway.gql('limited-key', '{ viewer { clientId } }')).headers.get('x-ratelimit-limit') === '7')).toBe(true);
+  });
 });
