@@ -47,6 +47,10 @@ async function generate(): Promise<string> {
         CustomerEdge: '../../downstream/records.js#EdgeRecord<CustomerRecord>',
         OrderEdge: '../../downstream/records.js#EdgeRecord<OrderRecord>',
         TenantLimitOverride: '../../limits/overrides.js#RuntimeOverride',
+        UsageTotals: '../../usage/store.js#UsageTotals as UsageTotalsRecord',
+        UsageWindow: '../../limits/windows.js#WindowView',
+        Usage: '../../resolvers/usage.js#UsageParent',
+        FleetUsage: '../../resolvers/usage.js#UsageParent',
       },
     },
   });

@@ -1,8 +1,9 @@
 import type { Scenario } from './scenario.js';
+import { cacheScenario } from './scenarios/cache.js';
 import { limitsScenario } from './scenarios/limits.js';
 
 /**
  * Every scenario, in the order `npm run bench` runs them. A new scenario is one file under
  * `bench/scenarios/` and one line here.
  */
-export const SCENARIOS: readonly Scenario[] = [limitsScenario];
+export const SCENARIOS: readonly Scenario[] = [limitsScenario, cacheScenario];

@@ -1,12 +1,17 @@
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { createAuthenticator } from './auth/authenticator.js';
+import { cachePlugin } from './cache/cache-plugin.js';
+import { createCacheStore } from './cache/cache-store.js';
+import { cachedDirectiveTransformer } from './cache/cached-directive.js';
+import { createFieldCache } from './cache/field-cache.js';
+import { createGuardedStore } from './cache/guarded-store.js';
 import { DEMO_CONFIG_PATH } from './config/demo.js';
 import { SERVICE_NAMES, type ServiceName } from './config/schema.js';
 import { createConfigSource, type ConfigSource } from './config/source.js';
 import { createCostAnalyzer } from './cost/analyzer.js';
 import { costPlugin } from './cost/plugin.js';
-import { createDownstream } from './downstream/downstream.js';
+import { createDownstream, type Downstream } from './downstream/downstream.js';
 import { createApollo } from './graph/apollo.js';
 import { buildSchema } from './graph/build-schema.js';
 import type { ReadinessCheck } from './http/health.js';
@@ -21,7 +26,18 @@ import { createLimitsPlugin } from './limits/plugin.js';
 import { createMemoryLimitStore } from './limits/store/memory-store.js';
 import { createRedisLimitStore } from './limits/store/redis-store.js';
 import { createThrottleLog } from './limits/throttle-log.js';
+import { createLimitsView } from './limits/windows.js';
+import { createAlerts } from './alerts/alerts.js';
+import { registerMetricsRoute } from './http/metrics-route.js';
+import { registerUsageCsv } from './http/usage-csv.js';
 import { createLogger, type Logger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
+import { observeComponents } from './observability/component-observers.js';
+import { afterResponseObserver, limitObserver } from './observability/request-observers.js';
+import { usageCapturePlugin } from './usage/capture.js';
+import { createMemoryUsageStore } from './usage/memory-usage-store.js';
+import { createMeter } from './usage/meter.js';
+import { createRedisUsageStore } from './usage/redis-usage-store.js';
 import { startSampleServices, type SampleServices } from './sample-services/start.js';
 import { createRedis } from './stores/redis.js';
 
@@ -33,6 +49,12 @@ export interface GatewayOptions {
   logger?: Logger;
   /** How often the config file is re-read, default 5 s. */
   configPollIntervalMs?: number;
+  /**
+   * The downstream services to use instead of HTTP clients (the cache benchmark's in-process
+   * baseline). Default: an HTTP client per service, the embedded sample services for those
+   * without a URL.
+   */
+  downstream?: Downstream;
 }
 
 export interface Gateway {
@@ -64,14 +86,31 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   // Limit checks get their own connection with a short command timeout, so a slow Redis or a big
   // pipeline on the shared connection never holds a request behind it.
   const limitsRedis = initial.redis.url ? createRedis(initial.redis.url, logger, { commandTimeoutMs: initial.limits.storeTimeoutMs, autoPipelining: true }) : null;
+  // The field cache: keyv over its own Redis connection (@keyv/redis), or a bounded in-process LRU.
+  const cacheStore = initial.cache.enabled ? createCacheStore({ redisUrl: initial.redis.url, config: initial.cache, logger }) : null;
+  const fieldCache = createFieldCache({
+    store: cacheStore ? createGuardedStore({ store: cacheStore, config: initial.cache, logger }) : null,
+    logger,
+  });
 
   // Services without a configured URL are served by the embedded sample services.
-  const missing = SERVICE_NAMES.filter((name) => !initial.downstream[name].url);
+  const missing = options.downstream ? [] : SERVICE_NAMES.filter((name) => !initial.downstream[name].url);
   const sampleServices = missing.length > 0 ? await startSampleServices() : null;
   const urls = Object.fromEntries(
-    SERVICE_NAMES.map((name) => [name, initial.downstream[name].url ?? sampleServices!.urls[name]]),
+    SERVICE_NAMES.map((name) => [name, initial.downstream[name].url ?? sampleServices?.urls[name]]),
   ) as Record<ServiceName, string>;
-  const downstream = createDownstream({ urls, config: initial.downstream, logger });
+  const downstream = options.downstream ?? createDownstream({ urls, config: initial.downstream, logger });
+
+  // Observability and metering: metrics registry, alerts (log + optional signed webhook), and the
+  // usage meter, buffered in process and flushed to Redis (or kept in memory) every second.
+  const metrics = createMetrics({ tenantLabels: initial.metrics.tenantLabels });
+  const alerts = createAlerts({
+    logger,
+    redis,
+    webhook: initial.alerts.webhookUrl ? { url: initial.alerts.webhookUrl, secret: initial.alerts.webhookSecret! } : null,
+  });
+  const usageStore = redis ? createRedisUsageStore({ redis }) : createMemoryUsageStore();
+  const meter = createMeter({ store: usageStore, logger });
 
   // Limits: the shared store when Redis is configured, with the in-process store as its
   // fallback; the in-process store alone otherwise (one process, full limits).
@@ -88,33 +127,49 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     limiter,
     overrides,
     throttleLog: createThrottleLog(logger, () => config.current().limits.logsPerTenantPerMinute),
+    observers: [limitObserver(metrics, alerts)],
   });
+  const limitsView = createLimitsView({ limiter, overrides });
 
   const schema = await buildSchema({
     config: initial,
     rateLimit: fieldRateLimitTransformer({ redis: limitsRedis, documentationUrl: () => config.current().limits.documentationUrl }),
+    // Which backends fields read from is part of the cache keys' schema version.
+    cache: cachedDirectiveTransformer({
+      fieldCache,
+      outputConfig: Object.fromEntries(SERVICE_NAMES.map((name) => [name, initial.downstream[name].url ?? 'embedded'])),
+      logger,
+    }),
   });
   // Validates @cost/@listSize at start: a wrong directive stops the gateway here.
   const costAnalyzer = createCostAnalyzer({ schema });
   if (costAnalyzer.warnings.length > 0) {
     logger.warn({ fields: costAnalyzer.warnings }, 'list fields without @listSize are priced at the default list size');
   }
+  const authenticator = createAuthenticator(() => config.current());
+  const authGuard = createAuthGuard({ limiter, perMinute: () => config.current().limits.authFailuresPerIpPerMinute });
   const readinessChecks: ReadinessCheck[] = redis
     ? [{ name: 'redis', check: async () => void (await redis.ping()) }]
     : [];
   const { app } = await createHttpServer({
     configSource: config,
-    authenticator: createAuthenticator(() => config.current()),
+    authenticator,
     downstream,
     logger,
     readinessChecks,
-    authGuard: createAuthGuard({ limiter, perMinute: () => config.current().limits.authFailuresPerIpPerMinute }),
-    overrides,
-    afterResponse: [(state, { bytes }) => limits.settle(state, bytes)],
+    authGuard,
+    services: { overrides, limitsView, usage: usageStore },
+    afterResponse: [
+      (state, { bytes }) => limits.settle(state, bytes),
+      afterResponseObserver({ meter, metrics, planOf: (tenantId) => limitsView.effective(config.current(), tenantId).planId }),
+    ],
     // The limits plugin reads the cost plugin's estimate: it must come after it.
-    createApollo: (drainPlugin) => createApollo({ schema, logger, plugins: [drainPlugin, costPlugin({ analyzer: costAnalyzer }), limits.plugin] }),
+    createApollo: (drainPlugin) => createApollo({ schema, logger, plugins: [drainPlugin, costPlugin({ analyzer: costAnalyzer }), limits.plugin, cachePlugin(fieldCache), usageCapturePlugin()] }),
   });
   registerLimitsDocs(app, { schema, configSource: config });
+  registerUsageCsv(app, { authenticator, authGuard, usage: usageStore });
+  registerMetricsRoute(app, metrics);
+  const stopObserving = observeComponents({ metrics, meter, limiter, downstream, alerts, usage: usageStore, redis, config, logger });
 
   await app.listen({ port: initial.server.port, host: initial.server.host });
   const address = app.server.address() as AddressInfo;
@@ -131,10 +186,15 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         // Fastify's close runs Apollo's drain plugin: in-flight requests finish first.
         await app.close();
         config.close();
+        stopObserving();
+        // Buffered usage is flushed before the Redis connections close: SIGTERM loses nothing.
+        await meter.close();
+        await alerts.close();
         overrides.close();
         await instances.close();
         await downstream.close();
         await sampleServices?.close();
+        await cacheStore?.close();
         for (const client of [redis, limitsRedis]) {
           if (client) await client.quit().catch(() => client.disconnect());
         }

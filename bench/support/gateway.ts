@@ -3,14 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { DEMO_CONFIG_PATH } from '../../src/config/demo.js';
+import type { Downstream } from '../../src/downstream/downstream.js';
 import { startGateway, type Gateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/observability/logger.js';
 
 /**
  * The real gateway on 127.0.0.1, port 0, with the embedded sample services and logging off,
  * configured from `config/demo.yaml` plus `patch` (written to a temp file, removed by `close`).
+ * With `downstream`, that is used instead (and no sample service is started).
  */
-export async function startBenchGateway(options: { patch: (config: Record<string, any>) => void; redisUrl?: string }): Promise<Gateway> {
+export async function startBenchGateway(options: { patch: (config: Record<string, any>) => void; redisUrl?: string; downstream?: Downstream }): Promise<Gateway> {
   const dir = await mkdtemp(join(tmpdir(), 'gateway-bench-'));
   try {
     const configPath = join(dir, 'config.yaml');
@@ -21,6 +23,7 @@ export async function startBenchGateway(options: { patch: (config: Record<string
       configPath,
       env: { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}) },
       logger: createLogger({ level: 'silent' }),
+      ...(options.downstream ? { downstream: options.downstream } : {}),
     });
     return {
       ...gateway,

@@ -173,6 +173,26 @@ export const configSchema = z
     apiKeys: z.array(apiKeySchema).default([]),
     serviceTokens: z.array(serviceTokenSchema).default([]),
     platformAdminKeys: z.array(platformAdminKeySchema).default([]),
+    metrics: z
+      .strictObject({
+        /**
+         * Which tenant ids may appear as a `tenant` label on /metrics: `none` (default), `all`
+         * (only for a bounded number of tenants), or a list (others are labelled `other`).
+         */
+        tenantLabels: z.union([z.enum(['none', 'all']), z.array(identifier)]).default('none'),
+      })
+      .prefault({}),
+    alerts: z
+      .strictObject({
+        /** POSTs every alert event here as JSON, signed with HMAC-SHA256 (`x-gateway-signature`). */
+        webhookUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+        /** The HMAC key; required with webhookUrl. */
+        webhookSecret: z.string().min(16, 'must be at least 16 characters').optional(),
+        /** How often the anomaly rule is evaluated, default 60 s. */
+        anomalyCheckMs: ms.default(60_000),
+      })
+      .refine((a) => !a.webhookUrl || a.webhookSecret, { message: 'webhookSecret is required with webhookUrl', path: ['webhookSecret'] })
+      .prefault({}),
     limits: z
       .strictObject({
         /**
@@ -192,8 +212,24 @@ export const configSchema = z
         overridesPollMs: ms.default(2000),
         /** Throttling decisions logged per tenant per minute before they are only counted, default 10. */
         logsPerTenantPerMinute: z.number().int().nonnegative().default(10),
+        /** Abuse cap of the free `usage` / `rateLimit` queries per tenant per rolling minute, default 600. */
+        usageQueriesPerMinute: z.number().int().positive().default(600),
         /** Where the 429 body's `documentation` link points; relative to the gateway. */
         documentationUrl: z.string().default('/docs/limits'),
+      })
+      .prefault({}),
+    cache: z
+      .strictObject({
+        /** Off: every @cached field resolves downstream and no cache call is made. Default on; read at start. */
+        enabled: z.boolean().default(true),
+        /** Longest one cache read or write may take before it counts as a miss (read) or is dropped (write), default 50 ms. */
+        timeoutMs: ms.default(50),
+        /** Consecutive failed or timed-out cache calls that open the breaker (no cache calls at all), default 3. */
+        breakerFailures: z.number().int().positive().default(3),
+        /** How long the breaker stays open before one trial call, default 2 s. */
+        breakerHalfOpenMs: ms.default(2000),
+        /** Size bound of the in-process store (no Redis), in characters of keys and values (~bytes of JSON), default 64 Mi. */
+        memoryMaxChars: z.number().int().positive().default(64 * 1024 * 1024),
       })
       .prefault({}),
     downstream: z

@@ -3,6 +3,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config/schema.js';
 import { accountsResolvers } from '../resolvers/accounts.js';
 import { adminResolvers } from '../resolvers/admin.js';
+import { usageResolvers } from '../resolvers/usage.js';
 import { catalogResolvers } from '../resolvers/catalog.js';
 import { dashboardResolvers } from '../resolvers/dashboard.js';
 import { moneyResolvers } from '../resolvers/money.js';
@@ -16,6 +17,8 @@ export interface BuildSchemaOptions {
   schemaDir?: string;
   /** The @rateLimit implementation (field-rate-limit.ts); absent: @rateLimit is not enforced. */
   rateLimit?: (schema: GraphQLSchema) => GraphQLSchema;
+  /** The @cached/@invalidates implementation (cache/cached-directive.ts); absent: nothing is cached. */
+  cache?: (schema: GraphQLSchema) => GraphQLSchema;
   /** Config whose per-plan field limits are written into field descriptions. */
   config?: Config;
 }
@@ -24,17 +27,21 @@ export interface BuildSchemaOptions {
  * The executable schema: SDL from `schema/`, the resolver maps, then the directive transformers.
  * Each transformer wraps the resolvers the previous one produced, so the LAST one applied runs
  * first at execution time:
- *   1. @rateLimit (per tenant and field)
- *   2. @auth (role check): applied last so it runs first; a forbidden call consumes no rate
- *      limit, and a later @cached transformer must go before it so no cache read precedes it.
+ *   1. @cached/@invalidates (field cache): innermost, so the role check and the field rate limit
+ *      run before any cache read, and a cache hit still counts against @rateLimit (a client's
+ *      limits do not depend on what happens to be cached)
+ *   2. @rateLimit (per tenant and field)
+ *   3. @auth (role check): applied last so it runs first; a forbidden call consumes no rate
+ *      limit and reads no cache.
  * Then the field descriptions get their cost and limits appended (text only).
  */
 export async function buildSchema(options: BuildSchemaOptions = {}): Promise<GraphQLSchema> {
   const typeDefs = await loadSchemaSdl(options.schemaDir);
   let schema = makeExecutableSchema({
     typeDefs,
-    resolvers: [viewerResolvers, accountsResolvers, catalogResolvers, ordersResolvers, dashboardResolvers, moneyResolvers, adminResolvers],
+    resolvers: [viewerResolvers, accountsResolvers, catalogResolvers, ordersResolvers, dashboardResolvers, moneyResolvers, adminResolvers, usageResolvers],
   });
+  if (options.cache) schema = options.cache(schema);
   if (options.rateLimit) schema = options.rateLimit(schema);
   schema = authDirectiveTransformer(schema);
   return options.config ? describeLimits(schema, options.config) : schema;

@@ -5,6 +5,8 @@ import type { Downstream } from '../downstream/downstream.js';
 import type { Loaders } from '../downstream/loaders.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { OverridesStore } from '../limits/overrides.js';
+import type { LimitsView } from '../limits/windows.js';
+import type { UsageStore } from '../usage/store.js';
 import type { Logger } from '../observability/logger.js';
 
 /**
@@ -24,6 +26,10 @@ export interface GatewayContext {
   logger: Logger;
   /** Runtime limit overrides, for the platform-admin mutations. */
   overrides: OverridesStore;
+  /** Limits in force and live windows, for the `usage` query. */
+  limitsView: LimitsView;
+  /** Metered history, for the `usage` and `fleetUsage` queries. */
+  usage: UsageStore;
   /** Facts the plugins hand to each other during one request (cost -> limits -> metering). */
   state: RequestState;
 }
@@ -36,6 +42,17 @@ export interface RequestState {
   costLimit?: { limit: number; remaining: number; resetAt: string; window: string };
   /** True when the client asked for a price only (no execution). */
   dryRun?: boolean;
+  /** `rateLimit(dryRun: true)`: only the rateLimit selections execute; nothing is charged. */
+  pricedOnly?: boolean;
+  /** Epoch ms when the request was accepted (after authentication): latency is measured from here. */
+  startedAt: number;
+  /** Root fields the operation selects (`Query.customers`), set once the operation is resolved. */
+  rootFields?: string[];
+  operationName?: string | null;
+  /** Why the limits refused the request (`requests`, `quota`, `cost`, `max-cost`, ...), if they did. */
+  throttled?: string;
+  /** The response carried errors. */
+  hadErrors?: boolean;
 }
 
 /** For resolvers of tenant data: the tenant's principal and loaders, or FORBIDDEN. */

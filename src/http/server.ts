@@ -3,13 +3,13 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { ApolloServer } from '@apollo/server';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import type { Authenticator } from '../auth/authenticator.js';
+import type { Principal } from '../auth/principal.js';
 import { hasTenant } from '../auth/principal.js';
 import type { ConfigSource } from '../config/source.js';
 import type { Downstream } from '../downstream/downstream.js';
 import { createLoaders } from '../downstream/loaders.js';
 import type { GatewayContext, RequestState } from '../graph/context.js';
 import type { AuthGuard } from '../limits/auth-guard.js';
-import type { OverridesStore } from '../limits/overrides.js';
 import type { Logger } from '../observability/logger.js';
 import { authenticateHook } from './authenticate-hook.js';
 import { sendError } from './error-body.js';
@@ -26,13 +26,14 @@ export interface HttpServerOptions {
   /** Builds the Apollo Server once Fastify exists (the drain plugin needs the instance). */
   createApollo: (drainPlugin: ReturnType<typeof fastifyApolloDrainPlugin<GatewayContext>>) => ApolloServer<GatewayContext>;
   authGuard: AuthGuard;
-  overrides: OverridesStore;
+  /** Long-lived services every request's context carries (limit overrides, usage reads, ...). */
+  services: Pick<GatewayContext, 'overrides' | 'limitsView' | 'usage'>;
   readinessChecks?: ReadinessCheck[];
   /**
    * Called once the response to a GraphQL request has been sent (off the response path): limit
    * settlement, metering. `bytes` is the size of the response body.
    */
-  afterResponse?: ((state: RequestState, info: { bytes: number; statusCode: number }) => void)[];
+  afterResponse?: ((state: RequestState, info: { bytes: number; statusCode: number; principal: Principal | undefined }) => void)[];
 }
 
 declare module 'fastify' {
@@ -83,7 +84,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
   app.addHook('onResponse', async (request, reply) => {
     const state = request.gatewayState;
     if (!state) return;
-    for (const hook of afterResponse) hook(state, { bytes: request.responseBytes ?? 0, statusCode: reply.statusCode });
+    const info = { bytes: request.responseBytes ?? 0, statusCode: reply.statusCode, principal: request.principal };
+    for (const hook of afterResponse) hook(state, info);
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -105,7 +107,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
   const handler = fastifyApolloHandler(apollo, {
     context: async (request) => {
       const principal = request.principal!;
-      const state: RequestState = {};
+      const state: RequestState = { startedAt: Date.now() };
       request.gatewayState = state;
       return {
         requestId: request.id,
@@ -115,7 +117,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
         downstream,
         loaders: hasTenant(principal) ? createLoaders(downstream, { tenantId: principal.tenantId, requestId: request.id }) : null,
         logger,
-        overrides: options.overrides,
+        ...options.services,
         state,
       };
     },

@@ -56,6 +56,19 @@ export function createLimiter(options: {
     }
   }
 
+  /**
+   * Current usage without consuming (the `usage` query): from the shared store, or when it fails
+   * from the local one, whose counts then cover only this instance.
+   */
+  async function peek(dimensions: readonly Dimension[]): Promise<LimiterOutcome> {
+    if (!shared) return { decision: await local.peek(dimensions), source: 'local' };
+    try {
+      return { decision: await policy.execute(() => shared.peek(dimensions)), source: 'shared' };
+    } catch {
+      return { decision: await local.peek(localShare(dimensions)), source: 'local' };
+    }
+  }
+
   /** Refunds and late additions, sent where the charge was made. Best effort, off the response path. */
   async function adjust(adjustments: readonly Adjustment[], source: DecisionSource): Promise<void> {
     if (adjustments.length === 0 || source === 'unavailable') return;
@@ -67,7 +80,7 @@ export function createLimiter(options: {
     }
   }
 
-  return { consume, adjust, breakerState: () => breaker.state };
+  return { consume, peek, adjust, breakerState: () => breaker.state };
 }
 
 export type Limiter = ReturnType<typeof createLimiter>;

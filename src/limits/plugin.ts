@@ -1,8 +1,9 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { hasTenant } from '../auth/principal.js';
+import { hasTenant, type TenantPrincipal } from '../auth/principal.js';
 import type { GatewayContext, RequestState } from '../graph/context.js';
 import { buildDimensions, type LimitDimension } from './dimensions.js';
 import { effectiveLimits } from './effective-limits.js';
+import { isUsageOnly, rateLimitDryRun } from './free-operations.js';
 import { rateLimitHeaders } from './headers.js';
 import type { DecisionSource, Limiter } from './limiter.js';
 import type { OverridesStore } from './overrides.js';
@@ -19,6 +20,11 @@ interface Charge {
   chargedCost: number;
 }
 
+/** Told about every limit decision (metrics, alerts); must be cheap and must not throw. */
+export interface LimitObserver {
+  (event: { principal: TenantPrincipal; planId: string; dims: LimitDimension[]; decision: LimitDecision; source: DecisionSource; durationMs: number }): void;
+}
+
 /**
  * Plan limits as an Apollo plugin. In `didResolveOperation` (after validation, before any
  * resolver) it checks the single-operation cost maximum, then every dimension of the caller's
@@ -30,51 +36,82 @@ interface Charge {
  * and this one reads `state.cost`, which the cost plugin sets synchronously when its hook starts.
  *
  * Service tokens bypass every limit (no store call at all, so Redis being down cannot refuse
- * them); platform-admin keys have no tenant and so no plan limits.
+ * them); platform-admin keys have no tenant and so no plan limits. Operations that only ask for
+ * `usage` / `rateLimit` are free and answer while the tenant is throttled, under their own cap.
  */
 export function createLimitsPlugin(deps: {
   limiter: Limiter;
   overrides: OverridesStore;
   throttleLog: ReturnType<typeof createThrottleLog>;
+  observers?: LimitObserver[];
 }) {
   const charges = new WeakMap<RequestState, Charge>();
+  const observers = deps.observers ?? [];
 
   const plugin: ApolloServerPlugin<GatewayContext> = {
     async requestDidStart({ contextValue }) {
       const principal = contextValue.principal;
-      if (!hasTenant(principal) || principal.kind === 'service') return {};
       return {
         async didResolveOperation(rc) {
           const ctx = rc.contextValue;
           if (!rc.operation) return;
+          const fragments = Object.fromEntries(
+            rc.document.definitions.flatMap((d) => (d.kind === 'FragmentDefinition' ? [[d.name.value, d]] : [])),
+          );
+          const rootFields = rootFieldsOf(rc.schema, rc.operation, fragments);
+          ctx.state.rootFields = [...new Set(rootFields)];
+          ctx.state.operationName = rc.operationName ?? null;
+          if (!hasTenant(principal) || principal.kind === 'service') return;
+
+          const reduced = rateLimitDryRun(rc.operation, rc.request.variables ?? {});
+          if (reduced) {
+            // Only the rateLimit selections run; the rest is priced, not executed nor charged.
+            // (state.dryRun would stop execution altogether: the cost plugin answers those.)
+            ctx.state.pricedOnly = true;
+            // Apollo executes `requestContext.document` as it stands after this hook; its types
+            // mark the field read-only for plugins, hence the cast.
+            const writable = rc as unknown as { operation: typeof reduced; document: typeof rc.document };
+            writable.operation = reduced;
+            writable.document = { ...rc.document, definitions: [reduced, ...Object.values(fragments)] };
+          }
+          const usageOnly = isUsageOnly(rootFields);
           const docs = ctx.config.limits.documentationUrl;
           const now = Date.now();
           const effective = effectiveLimits(ctx.config, principal.tenantId, deps.overrides.get(principal.tenantId), now);
           const estimate = ctx.state.cost?.requested ?? 0;
           const maximum = effective.limits.maxOperationCost;
-          if (!ctx.state.dryRun && typeof maximum === 'number' && estimate > maximum) {
+          const free = ctx.state.dryRun || ctx.state.pricedOnly || usageOnly;
+          if (!free && typeof maximum === 'number' && estimate > maximum) {
+            ctx.state.throttled = 'max-cost';
             throw costLimitExceededError(estimate, maximum, effective.planId, docs);
           }
-          const chargedCost = ctx.state.dryRun ? 0 : Math.ceil(estimate);
-          const dims = buildDimensions({
-            tenantId: principal.tenantId,
-            clientId: principal.clientId,
-            ip: ctx.ip,
-            limits: effective.limits,
-            timeZone: effective.timeZone,
-            rootFields: rootFieldsOf(rc.schema, rc.operation, Object.fromEntries(
-              rc.document.definitions.flatMap((d) => (d.kind === 'FragmentDefinition' ? [[d.name.value, d]] : [])),
-            )),
-            cost: chargedCost,
-            now,
-          });
+          const chargedCost = free ? 0 : Math.ceil(estimate);
+          const dims = usageOnly
+            ? [usageCap(principal.tenantId, ctx.config.limits.usageQueriesPerMinute)]
+            : buildDimensions({
+                tenantId: principal.tenantId,
+                clientId: principal.clientId,
+                ip: ctx.ip,
+                limits: effective.limits,
+                timeZone: effective.timeZone,
+                rootFields,
+                cost: chargedCost,
+                now,
+              });
           if (dims.length === 0) return;
 
+          const started = performance.now();
           const { decision, source } = await deps.limiter.consume(
             dims.map((d) => d.store),
             effective.onStoreFailure,
           );
-          if (source === 'unavailable') throw limitsUnavailableError(effective.planId, 1, docs);
+          for (const observe of observers) {
+            observe({ principal, planId: effective.planId, dims, decision, source, durationMs: performance.now() - started });
+          }
+          if (source === 'unavailable') {
+            ctx.state.throttled = 'unavailable';
+            throw limitsUnavailableError(effective.planId, 1, docs);
+          }
 
           for (const [name, value] of Object.entries(rateLimitHeaders(dims, decision.results, decision.now))) {
             rc.response.http.headers.set(name, value);
@@ -87,6 +124,7 @@ export function createLimitsPlugin(deps: {
           if (!decision.allowed) {
             const refused = decision.results.findIndex((r) => !r.allowed);
             const dimension = dims[refused]!;
+            ctx.state.throttled = dimension.kind;
             deps.throttleLog.record({
               tenantId: principal.tenantId,
               plan: effective.planId,
@@ -125,4 +163,16 @@ export function createLimitsPlugin(deps: {
   }
 
   return { plugin, settle };
+}
+
+/** The abuse cap of the free usage queries: generous, per tenant, separate from the plan. */
+function usageCap(tenantId: string, perMinute: number): LimitDimension {
+  return {
+    store: { kind: 'sliding', name: 'usage-minute', key: `rl:{${tenantId}}:usage:m`, limit: perMinute, windowMs: 60_000, buckets: 20, amount: 1 },
+    kind: 'requests',
+    policy: 'usage-minute',
+    window: '1 minute',
+    windowSeconds: 60,
+    countsRequests: true,
+  };
 }

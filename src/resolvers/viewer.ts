@@ -1,5 +1,5 @@
 import type { Resolvers } from '../graph/generated/resolvers-types.js';
-import type { Role } from '../config/schema.js';
+import type { Config, Role } from '../config/schema.js';
 
 const KIND = { apiKey: 'API_KEY', service: 'SERVICE', platformAdmin: 'PLATFORM_ADMIN' } as const;
 
@@ -7,24 +7,24 @@ export function roleEnum(role: Role) {
   return role.toUpperCase() as 'ADMIN' | 'SUPPORT' | 'VIEWER';
 }
 
+/** A tenant as the schema shows it (`Tenant`), from config. */
+export function tenantView(config: Config, tenantId: string) {
+  const tenant = config.tenants[tenantId]!;
+  const plan = config.plans[tenant.plan]!;
+  return {
+    id: tenantId,
+    displayName: tenant.displayName,
+    timeZone: tenant.timeZone,
+    plan: { id: tenant.plan, displayName: plan.displayName },
+  };
+}
+
 export const viewerResolvers: Resolvers = {
   Query: {
     viewer: (_root, _args, ctx) => {
       const p = ctx.principal;
       if (p.kind === 'platformAdmin') return { kind: KIND[p.kind], clientId: p.clientId, role: null, tenant: null };
-      const tenant = ctx.config.tenants[p.tenantId]!;
-      const plan = ctx.config.plans[tenant.plan]!;
-      return {
-        kind: KIND[p.kind],
-        clientId: p.clientId,
-        role: roleEnum(p.role),
-        tenant: {
-          id: p.tenantId,
-          displayName: tenant.displayName,
-          timeZone: tenant.timeZone,
-          plan: { id: tenant.plan, displayName: plan.displayName },
-        },
-      };
+      return { kind: KIND[p.kind], clientId: p.clientId, role: roleEnum(p.role), tenant: tenantView(ctx.config, p.tenantId) };
     },
   },
 };

@@ -13,6 +13,9 @@ beforeAll(async () => {
         breaker: { consecutiveFailures: 3, halfOpenAfterMs: 300 },
       };
       config.downstream = { accounts: policy, catalog: policy, orders: policy, inventory: policy };
+      // These tests ask the same fields again and again to watch the downstream calls: the field
+      // cache would answer the repeats without any (test/cache covers it with failing services).
+      config.cache = { enabled: false };
     },
   });
 });

@@ -4,9 +4,13 @@ import type { GraphQLResolveInfo } from 'graphql';
 import type { CustomerRecord, ProductRecord, OrderRecord, LineItemRecord, StockRecord, MoneyValue, PageRecord, EdgeRecord } from '../../downstream/records.js';
 import type { DashboardParent } from '../../resolvers/dashboard.js';
 import type { RuntimeOverride } from '../../limits/overrides.js';
+import type { UsageTotals as UsageTotalsRecord } from '../../usage/store.js';
+import type { WindowView } from '../../limits/windows.js';
+import type { UsageParent } from '../../resolvers/usage.js';
 import type { GatewayContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
+export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
 export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
@@ -92,6 +96,21 @@ export type TenantLimitOverride = {
   responseBytesPerHour?: Maybe<Scalars['Int']['output']>;
   perIpPerMinute?: Maybe<Scalars['Int']['output']>;
 };
+
+/** Who shares a cached entry. Every scope but PUBLIC is inside the caller's tenant. */
+export type CacheScope =
+  /**
+   * Everyone, in a namespace of its own. Root Query fields only (an object's id below the root is
+   * only unique inside a tenant). A resolver that turns out to read the caller's tenant is cached
+   * per tenant instead.
+   */
+  | 'PUBLIC'
+  /** One tenant, every role and key. */
+  | 'TENANT'
+  /** One tenant and role. */
+  | 'ROLE'
+  /** One API key or service token (and its role). */
+  | 'USER';
 
 export type Product = {
   __typename?: 'Product';
@@ -246,6 +265,200 @@ export type LineItemInput = {
   quantity: Scalars['Int']['input'];
 };
 
+export type UsageGranularity =
+  | 'MINUTE'
+  | 'HOUR'
+  | 'DAY'
+  | 'MONTH';
+
+export type Usage = {
+  __typename?: 'Usage';
+  tenant: Tenant;
+  /** The limits in force: plan, tenant overrides and run-time changes. Null means not limited. */
+  limits: UsageLimits;
+  /** Every active limit window now, quotas, cost points and bandwidth included. */
+  windows: Array<UsageWindow>;
+  /**
+   * Totals over a time range (ISO 8601 `from` / `to`; default: the last 24 hours at HOUR, the last
+   * hour at MINUTE, the last 30 days at DAY, the last 12 months at MONTH). Buckets are UTC.
+   */
+  summary: UsageTotals;
+  /** One point per bucket, oldest first, zero-filled; optionally for one API key or one root field (`Query.customers`). */
+  history: Array<UsagePoint>;
+  /** Totals per API key over the range. */
+  byClient: Array<UsageBreakdown>;
+  /** Totals per root field over the range. */
+  byRootField: Array<UsageBreakdown>;
+};
+
+
+export type UsageSummaryArgs = {
+  granularity?: InputMaybe<UsageGranularity>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type UsageHistoryArgs = {
+  granularity?: InputMaybe<UsageGranularity>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+  client?: InputMaybe<Scalars['String']['input']>;
+  rootField?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type UsageByClientArgs = {
+  granularity?: InputMaybe<UsageGranularity>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type UsageByRootFieldArgs = {
+  granularity?: InputMaybe<UsageGranularity>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type UsageLimits = {
+  __typename?: 'UsageLimits';
+  plan: Plan;
+  requestsPerMinute?: Maybe<Scalars['Float']['output']>;
+  requestsPerDay?: Maybe<Scalars['Float']['output']>;
+  requestsPerMonth?: Maybe<Scalars['Float']['output']>;
+  costPerMinute?: Maybe<Scalars['Float']['output']>;
+  maxOperationCost?: Maybe<Scalars['Float']['output']>;
+  responseBytesPerHour?: Maybe<Scalars['Float']['output']>;
+  perClientShare?: Maybe<Scalars['Float']['output']>;
+  perIpPerMinute?: Maybe<Scalars['Float']['output']>;
+};
+
+export type UsageWindow = {
+  __typename?: 'UsageWindow';
+  /** `minute`, `day`, `month`, `cost-minute`, `bytes-hour`, `client-minute`, `ip-minute` or a root field. */
+  policy: Scalars['String']['output'];
+  /** requests, quota, cost, bandwidth or field. */
+  dimension: Scalars['String']['output'];
+  window: Scalars['String']['output'];
+  limit: Scalars['Float']['output'];
+  used: Scalars['Float']['output'];
+  remaining: Scalars['Float']['output'];
+  resetAt: Scalars['String']['output'];
+};
+
+export type UsageTotals = {
+  __typename?: 'UsageTotals';
+  requests: Scalars['Float']['output'];
+  ok: Scalars['Float']['output'];
+  errors: Scalars['Float']['output'];
+  throttled: Scalars['Float']['output'];
+  /** Throttled requests as a percentage of all requests (0 when there were none). */
+  throttledPercent: Scalars['Float']['output'];
+  throttledBy: Array<UsageCount>;
+  requestedCost: Scalars['Float']['output'];
+  actualCost: Scalars['Float']['output'];
+  responseBytes: Scalars['Float']['output'];
+  cacheHits: Scalars['Float']['output'];
+  cacheMisses: Scalars['Float']['output'];
+  /** Latency percentiles in ms, from a histogram (see the README for their precision); null without requests. */
+  latencyP50Ms?: Maybe<Scalars['Float']['output']>;
+  latencyP95Ms?: Maybe<Scalars['Float']['output']>;
+  latencyP99Ms?: Maybe<Scalars['Float']['output']>;
+  latencyMeanMs?: Maybe<Scalars['Float']['output']>;
+};
+
+export type UsageCount = {
+  __typename?: 'UsageCount';
+  reason: Scalars['String']['output'];
+  count: Scalars['Float']['output'];
+};
+
+export type UsagePoint = {
+  __typename?: 'UsagePoint';
+  /** ISO start of the bucket. */
+  start: Scalars['String']['output'];
+  totals: UsageTotals;
+};
+
+export type UsageBreakdown = {
+  __typename?: 'UsageBreakdown';
+  /** The API key id or root field. */
+  key: Scalars['String']['output'];
+  totals: UsageTotals;
+};
+
+export type RateLimit = {
+  __typename?: 'RateLimit';
+  /** Cost points per minute. */
+  limit: Scalars['Int']['output'];
+  /** What this operation costs (its estimate). */
+  cost: Scalars['Int']['output'];
+  remaining: Scalars['Int']['output'];
+  /** When the budget next grows back (ISO). */
+  resetAt: Scalars['String']['output'];
+  used: Scalars['Int']['output'];
+};
+
+export type FleetUsage = {
+  __typename?: 'FleetUsage';
+  /** Tenants by requests over the range, most first: the top consumers. */
+  tenants: Array<TenantUsage>;
+  /** Totals per plan, with the throttled percentage. */
+  plans: Array<PlanUsage>;
+  /** Totals per root field across tenants. */
+  rootFields: Array<UsageBreakdown>;
+  /**
+   * Tenants whose last complete minute is far above their own recent baseline (the rule is in the
+   * README).
+   */
+  anomalies: Array<UsageAnomaly>;
+};
+
+
+export type FleetUsageTenantsArgs = {
+  granularity?: InputMaybe<UsageGranularity>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type FleetUsagePlansArgs = {
+  granularity?: InputMaybe<UsageGranularity>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type FleetUsageRootFieldsArgs = {
+  granularity?: InputMaybe<UsageGranularity>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type TenantUsage = {
+  __typename?: 'TenantUsage';
+  tenantId: Scalars['ID']['output'];
+  plan: Scalars['ID']['output'];
+  totals: UsageTotals;
+};
+
+export type PlanUsage = {
+  __typename?: 'PlanUsage';
+  plan: Scalars['ID']['output'];
+  totals: UsageTotals;
+};
+
+export type UsageAnomaly = {
+  __typename?: 'UsageAnomaly';
+  tenantId: Scalars['ID']['output'];
+  currentPerMinute: Scalars['Float']['output'];
+  baselinePerMinute: Scalars['Float']['output'];
+  ratio: Scalars['Float']['output'];
+};
+
 export type Query = {
   __typename?: 'Query';
   /** Who is calling: the verified principal behind the bearer token. */
@@ -263,6 +476,21 @@ export type Query = {
   order?: Maybe<Order>;
   /** The tenant's orders, newest first. `first` is at most 100. */
   orders: OrderConnection;
+  /**
+   * Your tenant's consumption: the limits in force, every window now (used, remaining, reset) and
+   * history. Free: a query asking only for `usage` and `rateLimit` is not counted against your plan
+   * and is answered even while you are throttled (under its own cap of 600 per minute), so you can
+   * always see why.
+   */
+  usage: Usage;
+  /**
+   * Your cost budget, in the style of GitHub's: the points per minute, what this operation costs,
+   * what is left. With `dryRun: true` the operation is priced but not executed (only `rateLimit`
+   * runs) and nothing is charged. Null when your plan has no cost budget.
+   */
+  rateLimit?: Maybe<RateLimit>;
+  /** Platform admins only: usage across every tenant. */
+  fleetUsage: FleetUsage;
 };
 
 
@@ -296,6 +524,11 @@ export type QueryOrderArgs = {
 export type QueryOrdersArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   after?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryRateLimitArgs = {
+  dryRun?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
 /** What kind of credential authenticated the request. */
@@ -416,6 +649,7 @@ export type ResolversTypes = {
   UpdateCustomerInput: UpdateCustomerInput;
   TenantLimitsInput: TenantLimitsInput;
   TenantLimitOverride: ResolverTypeWrapper<RuntimeOverride>;
+  CacheScope: CacheScope;
   Product: ResolverTypeWrapper<ProductRecord>;
   Stock: ResolverTypeWrapper<StockRecord>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
@@ -431,6 +665,20 @@ export type ResolversTypes = {
   OrderEdge: ResolverTypeWrapper<EdgeRecord<OrderRecord>>;
   PlaceOrderInput: PlaceOrderInput;
   LineItemInput: LineItemInput;
+  UsageGranularity: UsageGranularity;
+  Usage: ResolverTypeWrapper<UsageParent>;
+  UsageLimits: ResolverTypeWrapper<UsageLimits>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  UsageWindow: ResolverTypeWrapper<WindowView>;
+  UsageTotals: ResolverTypeWrapper<UsageTotalsRecord>;
+  UsageCount: ResolverTypeWrapper<UsageCount>;
+  UsagePoint: ResolverTypeWrapper<Omit<UsagePoint, 'totals'> & { totals: ResolversTypes['UsageTotals'] }>;
+  UsageBreakdown: ResolverTypeWrapper<Omit<UsageBreakdown, 'totals'> & { totals: ResolversTypes['UsageTotals'] }>;
+  RateLimit: ResolverTypeWrapper<RateLimit>;
+  FleetUsage: ResolverTypeWrapper<UsageParent>;
+  TenantUsage: ResolverTypeWrapper<Omit<TenantUsage, 'totals'> & { totals: ResolversTypes['UsageTotals'] }>;
+  PlanUsage: ResolverTypeWrapper<Omit<PlanUsage, 'totals'> & { totals: ResolversTypes['UsageTotals'] }>;
+  UsageAnomaly: ResolverTypeWrapper<UsageAnomaly>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PrincipalKind: PrincipalKind;
   Viewer: ResolverTypeWrapper<Viewer>;
@@ -462,11 +710,38 @@ export type ResolversParentTypes = {
   OrderEdge: EdgeRecord<OrderRecord>;
   PlaceOrderInput: PlaceOrderInput;
   LineItemInput: LineItemInput;
+  Usage: UsageParent;
+  UsageLimits: UsageLimits;
+  Float: Scalars['Float']['output'];
+  UsageWindow: WindowView;
+  UsageTotals: UsageTotalsRecord;
+  UsageCount: UsageCount;
+  UsagePoint: Omit<UsagePoint, 'totals'> & { totals: ResolversParentTypes['UsageTotals'] };
+  UsageBreakdown: Omit<UsageBreakdown, 'totals'> & { totals: ResolversParentTypes['UsageTotals'] };
+  RateLimit: RateLimit;
+  FleetUsage: UsageParent;
+  TenantUsage: Omit<TenantUsage, 'totals'> & { totals: ResolversParentTypes['UsageTotals'] };
+  PlanUsage: Omit<PlanUsage, 'totals'> & { totals: ResolversParentTypes['UsageTotals'] };
+  UsageAnomaly: UsageAnomaly;
   Query: Record<PropertyKey, never>;
   Viewer: Viewer;
   Tenant: Tenant;
   Plan: Plan;
 };
+
+export type CachedDirectiveArgs = {
+  ttl: Scalars['Int']['input'];
+  scope?: Maybe<CacheScope>;
+  staleWhileRevalidate?: Maybe<Scalars['Int']['input']>;
+};
+
+export type CachedDirectiveResolver<Result, Parent, ContextType = GatewayContext, Args = CachedDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type InvalidatesDirectiveArgs = {
+  tags: Array<Scalars['String']['input']>;
+};
+
+export type InvalidatesDirectiveResolver<Result, Parent, ContextType = GatewayContext, Args = InvalidatesDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type AuthDirectiveArgs = {
   requires: Array<Role>;
@@ -603,6 +878,104 @@ export type OrderEdgeResolvers<ContextType = GatewayContext, ParentType extends 
   node?: Resolver<ResolversTypes['Order'], ParentType, ContextType>;
 };
 
+export type UsageResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Usage'] = ResolversParentTypes['Usage']> = {
+  tenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType>;
+  limits?: Resolver<ResolversTypes['UsageLimits'], ParentType, ContextType>;
+  windows?: Resolver<Array<ResolversTypes['UsageWindow']>, ParentType, ContextType>;
+  summary?: Resolver<ResolversTypes['UsageTotals'], ParentType, ContextType, RequireFields<UsageSummaryArgs, 'granularity'>>;
+  history?: Resolver<Array<ResolversTypes['UsagePoint']>, ParentType, ContextType, RequireFields<UsageHistoryArgs, 'granularity'>>;
+  byClient?: Resolver<Array<ResolversTypes['UsageBreakdown']>, ParentType, ContextType, RequireFields<UsageByClientArgs, 'granularity'>>;
+  byRootField?: Resolver<Array<ResolversTypes['UsageBreakdown']>, ParentType, ContextType, RequireFields<UsageByRootFieldArgs, 'granularity'>>;
+};
+
+export type UsageLimitsResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UsageLimits'] = ResolversParentTypes['UsageLimits']> = {
+  plan?: Resolver<ResolversTypes['Plan'], ParentType, ContextType>;
+  requestsPerMinute?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  requestsPerDay?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  requestsPerMonth?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  costPerMinute?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  maxOperationCost?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  responseBytesPerHour?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  perClientShare?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  perIpPerMinute?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+};
+
+export type UsageWindowResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UsageWindow'] = ResolversParentTypes['UsageWindow']> = {
+  policy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  dimension?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  window?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  limit?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  used?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  remaining?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  resetAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type UsageTotalsResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UsageTotals'] = ResolversParentTypes['UsageTotals']> = {
+  requests?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  ok?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  errors?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  throttled?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  throttledPercent?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  throttledBy?: Resolver<Array<ResolversTypes['UsageCount']>, ParentType, ContextType>;
+  requestedCost?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  actualCost?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  responseBytes?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  cacheHits?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  cacheMisses?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  latencyP50Ms?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  latencyP95Ms?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  latencyP99Ms?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  latencyMeanMs?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+};
+
+export type UsageCountResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UsageCount'] = ResolversParentTypes['UsageCount']> = {
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  count?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type UsagePointResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UsagePoint'] = ResolversParentTypes['UsagePoint']> = {
+  start?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  totals?: Resolver<ResolversTypes['UsageTotals'], ParentType, ContextType>;
+};
+
+export type UsageBreakdownResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UsageBreakdown'] = ResolversParentTypes['UsageBreakdown']> = {
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  totals?: Resolver<ResolversTypes['UsageTotals'], ParentType, ContextType>;
+};
+
+export type RateLimitResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['RateLimit'] = ResolversParentTypes['RateLimit']> = {
+  limit?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  cost?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  remaining?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  resetAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  used?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type FleetUsageResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['FleetUsage'] = ResolversParentTypes['FleetUsage']> = {
+  tenants?: Resolver<Array<ResolversTypes['TenantUsage']>, ParentType, ContextType, RequireFields<FleetUsageTenantsArgs, 'granularity' | 'first'>>;
+  plans?: Resolver<Array<ResolversTypes['PlanUsage']>, ParentType, ContextType, RequireFields<FleetUsagePlansArgs, 'granularity'>>;
+  rootFields?: Resolver<Array<ResolversTypes['UsageBreakdown']>, ParentType, ContextType, RequireFields<FleetUsageRootFieldsArgs, 'granularity' | 'first'>>;
+  anomalies?: Resolver<Array<ResolversTypes['UsageAnomaly']>, ParentType, ContextType>;
+};
+
+export type TenantUsageResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['TenantUsage'] = ResolversParentTypes['TenantUsage']> = {
+  tenantId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  plan?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  totals?: Resolver<ResolversTypes['UsageTotals'], ParentType, ContextType>;
+};
+
+export type PlanUsageResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['PlanUsage'] = ResolversParentTypes['PlanUsage']> = {
+  plan?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  totals?: Resolver<ResolversTypes['UsageTotals'], ParentType, ContextType>;
+};
+
+export type UsageAnomalyResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UsageAnomaly'] = ResolversParentTypes['UsageAnomaly']> = {
+  tenantId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  currentPerMinute?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  baselinePerMinute?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  ratio?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   viewer?: Resolver<ResolversTypes['Viewer'], ParentType, ContextType>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
@@ -613,6 +986,9 @@ export type QueryResolvers<ContextType = GatewayContext, ParentType extends Reso
   dashboard?: Resolver<ResolversTypes['Dashboard'], ParentType, ContextType>;
   order?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType, RequireFields<QueryOrderArgs, 'id'>>;
   orders?: Resolver<ResolversTypes['OrderConnection'], ParentType, ContextType, RequireFields<QueryOrdersArgs, 'first'>>;
+  usage?: Resolver<ResolversTypes['Usage'], ParentType, ContextType>;
+  rateLimit?: Resolver<Maybe<ResolversTypes['RateLimit']>, ParentType, ContextType, RequireFields<QueryRateLimitArgs, 'dryRun'>>;
+  fleetUsage?: Resolver<ResolversTypes['FleetUsage'], ParentType, ContextType>;
 };
 
 export type ViewerResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Viewer'] = ResolversParentTypes['Viewer']> = {
@@ -649,6 +1025,18 @@ export type Resolvers<ContextType = GatewayContext> = {
   LineItem?: LineItemResolvers<ContextType>;
   OrderConnection?: OrderConnectionResolvers<ContextType>;
   OrderEdge?: OrderEdgeResolvers<ContextType>;
+  Usage?: UsageResolvers<ContextType>;
+  UsageLimits?: UsageLimitsResolvers<ContextType>;
+  UsageWindow?: UsageWindowResolvers<ContextType>;
+  UsageTotals?: UsageTotalsResolvers<ContextType>;
+  UsageCount?: UsageCountResolvers<ContextType>;
+  UsagePoint?: UsagePointResolvers<ContextType>;
+  UsageBreakdown?: UsageBreakdownResolvers<ContextType>;
+  RateLimit?: RateLimitResolvers<ContextType>;
+  FleetUsage?: FleetUsageResolvers<ContextType>;
+  TenantUsage?: TenantUsageResolvers<ContextType>;
+  PlanUsage?: PlanUsageResolvers<ContextType>;
+  UsageAnomaly?: UsageAnomalyResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Viewer?: ViewerResolvers<ContextType>;
   Tenant?: TenantResolvers<ContextType>;
@@ -656,6 +1044,8 @@ export type Resolvers<ContextType = GatewayContext> = {
 };
 
 export type DirectiveResolvers<ContextType = GatewayContext> = {
+  cached?: CachedDirectiveResolver<any, any, ContextType>;
+  invalidates?: InvalidatesDirectiveResolver<any, any, ContextType>;
   auth?: AuthDirectiveResolver<any, any, ContextType>;
   cost?: CostDirectiveResolver<any, any, ContextType>;
   listSize?: ListSizeDirectiveResolver<any, any, ContextType>;

@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto';
+import type { GraphQLSchema } from 'graphql';
+import { printSchemaWithDirectives } from '@graphql-tools/utils';
+import type { KeyScope } from './cache-scope.js';
+import { canonicalJson } from './canonical.js';
+
+/**
+ * Bumped when the stored entry's format changes (the envelope in field-cache.ts), so instances of
+ * two releases never read each other's entries.
+ */
+const ENTRY_FORMAT = 1;
+
+/**
+ * The schema version in every entry key: the first 12 hex digits of a SHA-256 over the printed
+ * schema (types, arguments, directives with their TTLs) and `outputConfig`, the config that changes what a
+ * field resolves to (the downstream services it reads). A new schema or a different backend
+ * therefore starts from empty keys, and old entries age out by their TTL.
+ */
+export function schemaVersion(schema: GraphQLSchema, outputConfig: unknown): string {
+  return createHash('sha256')
+    .update(`${ENTRY_FORMAT}\n${printSchemaWithDirectives(schema)}\n${canonicalJson(outputConfig)}`)
+    .digest('hex')
+    .slice(0, 12);
+}
+
+/**
+ * `cache:v{version}:{tenant}:{audience}:{Type.field}:{hash}`, e.g.
+ * `cache:v3f9c0a1b2c4d:{globex}:*:Query.product:9b1d...`. The braces are a Redis Cluster hash tag:
+ * a tenant's entries and tags share a slot, so one MGET reads them together. `hash` is a SHA-256
+ * (hex) over the canonical arguments and, below the root, the parent object's identity.
+ */
+export function entryKey(version: string, scope: KeyScope, coordinate: string, args: Record<string, unknown>, parent: string | null): string {
+  const hash = createHash('sha256').update(canonicalJson({ args, parent })).digest('hex');
+  return `cache:v${version}:{${scope.namespace}}:${scope.audience}:${coordinate}:${hash}`;
+}
+
+/**
+ * `cache:tag:{tenant}:{tag}`: holds a random token that a mutation replaces. Not versioned, so a
+ * mutation on an instance running another schema version still invalidates this one's entries.
+ */
+export function tagKey(namespace: string, tag: string): string {
+  // Tags carry argument values (ids): a long one is hashed so keys stay short.
+  const name = tag.length > MAX_TAG_CHARS ? `#${createHash('sha256').update(tag).digest('hex')}` : tag;
+  return `cache:tag:{${namespace}}:${name}`;
+}
+
+/** Longest tag kept readable in its key, 128 characters. */
+const MAX_TAG_CHARS = 128;

@@ -1,0 +1,34 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { GatewayContext } from '../graph/context.js';
+import type { FieldCache } from './field-cache.js';
+
+/**
+ * Every GraphQL response says `Cache-Control: private, no-store`. Every response is built for one
+ * API key: its fields are scoped to the caller's tenant, role or key (PUBLIC fields travel
+ * together with them and with the caller's identity), and many hold personal data. `private`
+ * keeps shared caches (CDNs, proxies) from storing it; `no-store` keeps browsers and HTTP client
+ * caches from writing it to disk or replaying it to the next user of the machine. Reuse happens
+ * server-side, in the field cache, under keys the gateway derives from the verified principal.
+ */
+export const CACHE_CONTROL = 'private, no-store';
+
+/**
+ * Reports what the field cache did: `extensions.cache` with hits, misses and stale serves per
+ * response path (no key material), when the request touched a cached field; and the
+ * Cache-Control header on every response. Runs in `willSendResponse`, after execution; Apollo's
+ * own cache-control plugin leaves a header it cannot parse alone, so this value stands.
+ */
+export function cachePlugin(fieldCache: FieldCache): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response, contextValue }) {
+          response.http.headers.set('cache-control', CACHE_CONTROL);
+          if (response.body.kind !== 'single') return;
+          const report = fieldCache.report(contextValue.state);
+          if (report) response.body.singleResult.extensions = { ...response.body.singleResult.extensions, cache: report };
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * Single flight per cache entry, in one instance: while a downstream call for an entry is in
+ * flight, later misses of the same entry wait for it instead of making their own. Keyed exactly
+ * as finely as the cache: the entry key (tenant, role or key, field, arguments, parent) and the
+ * entry's invalidation token. A flight is labelled with the token its value will be stored under;
+ * a caller joins a flight only if it accepts that label (its own read saw the same token, or saw
+ * no token at all and so is no fresher than the flight), so a caller that saw an invalidation
+ * never receives a value read before it. A failure is shared too (the followers would have made
+ * the same call); the entry is free again as soon as the call settles.
+ */
+export function createCoalescer<T>() {
+  const flights = new Map<string, { label: string; promise: Promise<T> }[]>();
+
+  return {
+    /** The in-flight call for `key` whose label `accepts` takes, if any. */
+    find(key: string, accepts: (label: string) => boolean): Promise<T> | undefined {
+      return flights.get(key)?.find((flight) => accepts(flight.label))?.promise;
+    },
+    /** Starts `call` as the flight for `key` labelled `label`. */
+    start(key: string, label: string, call: () => Promise<T>): Promise<T> {
+      const flight = { label, promise: call() };
+      const list = flights.get(key);
+      if (list) list.push(flight);
+      else flights.set(key, [flight]);
+      const land = () => {
+        const remaining = (flights.get(key) ?? []).filter((f) => f !== flight);
+        if (remaining.length > 0) flights.set(key, remaining);
+        else flights.delete(key);
+      };
+      flight.promise.then(land, land);
+      return flight.promise;
+    },
+    /** Calls in flight, for tests. */
+    size: () => [...flights.values()].reduce((sum, list) => sum + list.length, 0),
+  };
+}
+
+export type Coalescer<T> = ReturnType<typeof createCoalescer<T>>;

@@ -1,0 +1,64 @@
+import type { Redis } from 'ioredis';
+import type { Alerts } from '../alerts/alerts.js';
+import type { ConfigSource } from '../config/source.js';
+import type { Downstream } from '../downstream/downstream.js';
+import type { Limiter } from '../limits/limiter.js';
+import type { Meter } from '../usage/meter.js';
+import type { UsageStore } from '../usage/store.js';
+import type { Logger } from './logger.js';
+import { breakerStateValue, type Metrics } from './metrics.js';
+
+/** cockatiel's CircuitState numbers -> names. */
+const COCKATIEL_STATE = ['closed', 'open', 'half-open', 'isolated'] as const;
+
+/**
+ * Feeds the state gauges before every scrape (breakers, metering buffer), turns Redis connection
+ * events into alerts and error counts, and runs the anomaly rule on a timer. Returns a stop
+ * function for shutdown.
+ */
+export function observeComponents(deps: {
+  metrics: Metrics;
+  meter: Meter;
+  limiter: Limiter;
+  downstream: Downstream;
+  alerts: Alerts;
+  usage: UsageStore;
+  redis: Redis | null;
+  config: ConfigSource;
+  logger: Logger;
+}): () => void {
+  const { metrics, meter, limiter, downstream, alerts, redis } = deps;
+
+  metrics.onCollect(() => {
+    for (const [service, state] of Object.entries(downstream.states())) {
+      metrics.downstreamBreaker.set({ service }, breakerStateValue(state.breaker));
+    }
+    if (redis) metrics.redisBreaker.set({ component: 'limits' }, breakerStateValue(COCKATIEL_STATE[limiter.breakerState()] ?? 'closed'));
+    const stats = meter.stats();
+    metrics.meteringBuffered.set(stats.buffered);
+    // Lag: how long the buffer has waited since the last successful flush (0 when empty).
+    metrics.meteringFlushLag.set(stats.buffered > 0 && stats.lastFlushAt !== null ? (Date.now() - stats.lastFlushAt) / 1000 : 0);
+  });
+
+  const onError = () => {
+    metrics.redisErrors.inc({ component: 'redis' });
+    alerts.redisStatus('redis', false);
+  };
+  const onReady = () => alerts.redisStatus('redis', true);
+  redis?.on('error', onError);
+  redis?.on('ready', onReady);
+
+  const anomalyTimer = setInterval(() => {
+    deps.usage
+      .anomalies({ now: Date.now() })
+      .then((found) => found.forEach((a) => alerts.anomaly(a)))
+      .catch((err: unknown) => deps.logger.debug({ err: (err as Error).message }, 'anomaly check failed'));
+  }, deps.config.current().alerts.anomalyCheckMs);
+  anomalyTimer.unref();
+
+  return () => {
+    clearInterval(anomalyTimer);
+    redis?.off('error', onError);
+    redis?.off('ready', onReady);
+  };
+}

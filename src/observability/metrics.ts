@@ -1,0 +1,216 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Which tenant ids may appear as the `tenant` label: `none` (every series says `all`), `all`
+ * (every tenant id: only for fleets with a small, known number of tenants), or a list (listed
+ * tenants by id, everyone else `other`). Bounded cardinality: never a user, client key or IP.
+ */
+export type TenantLabels = 'none' | 'all' | string[];
+
+export interface MetricsOptions {
+  /** Which tenant ids may be label values; others are `other` (default of the caller: `none`). */
+  tenantLabels: TenantLabels;
+}
+
+/** Breaker states as gauge values: 0 closed, 1 half-open, 2 open (cockatiel's `isolated` is open). */
+export type BreakerState = 'closed' | 'half-open' | 'open' | 'isolated';
+
+export interface Metrics {
+  /** This gateway's own registry (not prom-client's global one), with the default process metrics. */
+  registry: Registry;
+  /**
+   * `graphql_requests_total{plan,status,root_field,tenant}`. status: ok | error | throttled.
+   * Incremented ONCE PER ROOT FIELD of the request (a request selecting `a` and `b` adds 1 to
+   * `root_field="a"` and 1 to `root_field="b"`); an operation that never resolved (parse or
+   * validation error) counts once with `root_field="none"`. Sum over root_field therefore counts
+   * root fields, not requests: use graphql_request_duration_seconds_count for request counts.
+   */
+  requests: Counter<'plan' | 'status' | 'root_field' | 'tenant'>;
+  /** `graphql_throttled_total{plan,dimension,tenant}`: dimension = the refused dimension's kind (requests|quota|cost|bandwidth|field). Once per throttled request. */
+  throttled: Counter<'plan' | 'dimension' | 'tenant'>;
+  /** `graphql_request_duration_seconds{plan,status}`: from request start to response, once per request. */
+  requestDuration: Histogram<'plan' | 'status'>;
+  /** `limit_check_duration_seconds{source}`: one limiter call; source shared | local | unavailable. */
+  limitCheckDuration: Histogram<'source'>;
+  /** `graphql_operation_cost{kind,plan}`: cost points per operation; kind requested (estimate) | actual. */
+  cost: Histogram<'kind' | 'plan'>;
+  /** `cache_requests_total{field,result}`: result hit | miss | stale; field = `Type.field` of the cached field. */
+  cacheRequests: Counter<'field' | 'result'>;
+  /** `downstream_request_duration_seconds{service,outcome}`: one downstream call, retries included; outcome ok | error. */
+  downstreamDuration: Histogram<'service' | 'outcome'>;
+  /** `downstream_errors_total{service,code}`: code = the gateway error code or HTTP status of the failure. */
+  downstreamErrors: Counter<'service' | 'code'>;
+  /** `downstream_breaker_state{service}`: 0 closed, 1 half-open, 2 open. Set from an `onCollect` callback. */
+  downstreamBreaker: Gauge<'service'>;
+  /** `redis_errors_total{component}`: component limits | cache | usage | alerts | ... */
+  redisErrors: Counter<'component'>;
+  /** `redis_breaker_state{component}`: 0 closed, 1 half-open, 2 open. Set from an `onCollect` callback. */
+  redisBreaker: Gauge<'component'>;
+  /** `usage_flush_lag_seconds`: age of the oldest metering event not yet flushed (0 when the buffer is empty). */
+  meteringFlushLag: Gauge;
+  /** `usage_buffered_events`: metering events waiting in this process's buffer. */
+  meteringBuffered: Gauge;
+  /** The `tenant` label value for a tenant id, applying `tenantLabels`. */
+  tenantLabel(tenantId: string): string;
+  /** Runs `callback` before every scrape of `registry` (for gauges fed from state: breakers, meter stats). */
+  onCollect(callback: () => void): void;
+  /** The answer to GET /metrics: Prometheus text format 0.0.4. */
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+/**
+ * Histogram buckets, in seconds unless noted. Prometheus interpolates quantiles inside a bucket,
+ * so buckets are dense where the SLOs and alert thresholds are.
+ */
+export const BUCKETS = {
+  /** Whole GraphQL requests: 5 ms (cached, throttled) to 10 s (the slowest downstream deadline). Alert p99 > 2 s. */
+  request: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+  /** One limiter call: a local Redis round trip is ~0.1–1 ms; the store timeout is tens of ms. */
+  limitCheck: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+  /** Cost in points, not seconds: a single-object query costs ~1–10, big list pages hundreds to thousands. */
+  cost: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
+  /** One downstream call including retries: 1 ms (same host) to 10 s (total deadline). */
+  downstream: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+} as const;
+
+/** The gauge value of a breaker state: 0 closed, 1 half-open, 2 open (and isolated). */
+export function breakerStateValue(state: BreakerState): 0 | 1 | 2 {
+  return state === 'closed' ? 0 : state === 'half-open' ? 1 : 2;
+}
+
+/** A registry that runs the `onCollect` callbacks before every scrape, whoever asks for it. */
+class CollectingRegistry extends Registry {
+  readonly callbacks: (() => void)[] = [];
+  /** Set once the counter exists; a callback that throws is counted, and the scrape goes on. */
+  failures: Counter | null = null;
+
+  private runCallbacks(): void {
+    for (const callback of this.callbacks) {
+      try {
+        callback();
+      } catch {
+        this.failures?.inc();
+      }
+    }
+  }
+
+  override async metrics(): Promise<string> {
+    this.runCallbacks();
+    return super.metrics();
+  }
+
+  override async getMetricsAsJSON() {
+    this.runCallbacks();
+    return super.getMetricsAsJSON();
+  }
+}
+
+/** The gateway's Prometheus metrics. One per process (names are unique within its registry). */
+export function createMetrics(options: MetricsOptions): Metrics {
+  const registry = new CollectingRegistry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  const tenantLabels = options.tenantLabels;
+  const allowed = Array.isArray(tenantLabels) ? new Set(tenantLabels) : null;
+  const tenantLabel = (tenantId: string): string => {
+    if (tenantLabels === 'none') return 'all';
+    if (tenantLabels === 'all') return tenantId;
+    return allowed!.has(tenantId) ? tenantId : 'other';
+  };
+
+  registry.failures = new Counter({
+    name: 'metrics_collect_errors_total',
+    help: 'onCollect callbacks that threw during a scrape (the scrape still answers, with stale gauges)',
+    registers,
+  });
+
+  return {
+    registry,
+    requests: new Counter({
+      name: 'graphql_requests_total',
+      help: 'GraphQL requests, counted once per root field selected (root_field="none" when the operation never resolved)',
+      labelNames: ['plan', 'status', 'root_field', 'tenant'],
+      registers,
+    }),
+    throttled: new Counter({
+      name: 'graphql_throttled_total',
+      help: 'Requests refused by a plan limit, by the kind of the refused dimension',
+      labelNames: ['plan', 'dimension', 'tenant'],
+      registers,
+    }),
+    requestDuration: new Histogram({
+      name: 'graphql_request_duration_seconds',
+      help: 'GraphQL request duration in seconds, from request start to response',
+      labelNames: ['plan', 'status'],
+      buckets: [...BUCKETS.request],
+      registers,
+    }),
+    limitCheckDuration: new Histogram({
+      name: 'limit_check_duration_seconds',
+      help: 'Duration of one limit check in seconds, by where the decision came from',
+      labelNames: ['source'],
+      buckets: [...BUCKETS.limitCheck],
+      registers,
+    }),
+    cost: new Histogram({
+      name: 'graphql_operation_cost',
+      help: 'Operation cost in points: kind="requested" is the estimate before execution, kind="actual" after',
+      labelNames: ['kind', 'plan'],
+      buckets: [...BUCKETS.cost],
+      registers,
+    }),
+    cacheRequests: new Counter({
+      name: 'cache_requests_total',
+      help: 'Cached-field lookups by field and result (hit, miss, stale)',
+      labelNames: ['field', 'result'],
+      registers,
+    }),
+    downstreamDuration: new Histogram({
+      name: 'downstream_request_duration_seconds',
+      help: 'Duration of one downstream service call in seconds, retries included',
+      labelNames: ['service', 'outcome'],
+      buckets: [...BUCKETS.downstream],
+      registers,
+    }),
+    downstreamErrors: new Counter({
+      name: 'downstream_errors_total',
+      help: 'Failed downstream service calls by service and error code',
+      labelNames: ['service', 'code'],
+      registers,
+    }),
+    downstreamBreaker: new Gauge({
+      name: 'downstream_breaker_state',
+      help: 'Downstream circuit breaker state: 0 closed, 1 half-open, 2 open',
+      labelNames: ['service'],
+      registers,
+    }),
+    redisErrors: new Counter({
+      name: 'redis_errors_total',
+      help: 'Failed Redis commands by the component that issued them',
+      labelNames: ['component'],
+      registers,
+    }),
+    redisBreaker: new Gauge({
+      name: 'redis_breaker_state',
+      help: 'Redis circuit breaker state per component: 0 closed, 1 half-open, 2 open',
+      labelNames: ['component'],
+      registers,
+    }),
+    meteringFlushLag: new Gauge({
+      name: 'usage_flush_lag_seconds',
+      help: 'Age in seconds of the oldest metering event not yet flushed to the usage store (0 when none)',
+      registers,
+    }),
+    meteringBuffered: new Gauge({
+      name: 'usage_buffered_events',
+      help: 'Metering events buffered in this process, waiting for the next flush',
+      registers,
+    }),
+    tenantLabel,
+    onCollect: (callback) => {
+      registry.callbacks.push(callback);
+    },
+    render: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+  };
+}

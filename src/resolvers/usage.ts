@@ -1,0 +1,103 @@
+import type { Resolvers } from '../graph/generated/resolvers-types.js';
+import { tenantScope, type GatewayContext } from '../graph/context.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import { asUserInput, usageRange } from './usage-range.js';
+import { tenantView } from './viewer.js';
+
+/** `Usage` and `FleetUsage` resolve their fields lazily: the parent carries nothing. */
+export type UsageParent = Record<string, never>;
+
+const numberOrNull = (v: unknown) => (typeof v === 'number' ? v : null);
+
+function requirePlatformAdmin(ctx: GatewayContext): void {
+  if (ctx.principal.kind !== 'platformAdmin') throw new GatewayError('FORBIDDEN', 'fleetUsage is for platform-admin keys only.');
+}
+
+export const usageResolvers: Resolvers = {
+  Query: {
+    usage: (_root, _args, ctx) => {
+      tenantScope(ctx);
+      return {};
+    },
+    fleetUsage: (_root, _args, ctx) => {
+      requirePlatformAdmin(ctx);
+      return {};
+    },
+    rateLimit: (_root, _args, ctx) => {
+      tenantScope(ctx);
+      const budget = ctx.state.costLimit;
+      if (!budget) return null;
+      return {
+        limit: budget.limit,
+        cost: Math.ceil(ctx.state.cost?.requested ?? 0),
+        remaining: budget.remaining,
+        resetAt: budget.resetAt,
+        used: budget.limit - budget.remaining,
+      };
+    },
+  },
+  Usage: {
+    tenant: (_parent, _args, ctx) => tenantView(ctx.config, tenantScope(ctx).principal.tenantId),
+    limits: (_parent, _args, ctx) => {
+      const { principal } = tenantScope(ctx);
+      const e = ctx.limitsView.effective(ctx.config, principal.tenantId);
+      return {
+        plan: { id: e.planId, displayName: e.planName },
+        requestsPerMinute: numberOrNull(e.limits.requestsPerMinute),
+        requestsPerDay: numberOrNull(e.limits.requestsPerDay),
+        requestsPerMonth: numberOrNull(e.limits.requestsPerMonth),
+        costPerMinute: numberOrNull(e.limits.costPerMinute),
+        maxOperationCost: numberOrNull(e.limits.maxOperationCost),
+        responseBytesPerHour: numberOrNull(e.limits.responseBytesPerHour),
+        perClientShare: numberOrNull(e.limits.perClientShare),
+        perIpPerMinute: numberOrNull(e.limits.perIpPerMinute),
+      };
+    },
+    windows: (_parent, _args, ctx) => {
+      const { principal } = tenantScope(ctx);
+      return ctx.limitsView.windows(ctx.config, principal, ctx.ip);
+    },
+    summary: async (_parent, { granularity, from, to }, ctx) => {
+      const { principal } = tenantScope(ctx);
+      return asUserInput(ctx.usage.summary({ tenantId: principal.tenantId, ...usageRange(granularity, from, to) }));
+    },
+    history: async (_parent, { granularity, from, to, client, rootField }, ctx) => {
+      const { principal } = tenantScope(ctx);
+      const range = usageRange(granularity, from, to);
+      const points = await asUserInput(
+        ctx.usage.history({ tenantId: principal.tenantId, ...range, ...(client ? { client } : {}), ...(rootField ? { rootField } : {}) }),
+      );
+      return points.map((p) => ({ start: p.start, totals: p }));
+    },
+    byClient: async (_parent, { granularity, from, to }, ctx) => {
+      const { principal } = tenantScope(ctx);
+      const rows = await asUserInput(ctx.usage.breakdown({ tenantId: principal.tenantId, ...usageRange(granularity, from, to), by: 'client' }));
+      return rows;
+    },
+    byRootField: async (_parent, { granularity, from, to }, ctx) => {
+      const { principal } = tenantScope(ctx);
+      return asUserInput(ctx.usage.breakdown({ tenantId: principal.tenantId, ...usageRange(granularity, from, to), by: 'rootField' }));
+    },
+  },
+  UsageTotals: {
+    throttledPercent: (t) => (t.requests === 0 ? 0 : Math.round((t.throttled / t.requests) * 10_000) / 100),
+    throttledBy: (t) => Object.entries(t.throttledBy).map(([reason, count]) => ({ reason, count })),
+    latencyP50Ms: (t) => t.latency.p50,
+    latencyP95Ms: (t) => t.latency.p95,
+    latencyP99Ms: (t) => t.latency.p99,
+    latencyMeanMs: (t) => t.latency.mean,
+  },
+  FleetUsage: {
+    tenants: async (_parent, { granularity, from, to, first }, ctx) => {
+      const rows = await asUserInput(ctx.usage.tenants(usageRange(granularity, from, to)));
+      return rows.slice(0, Math.max(0, first ?? 10)).map((r) => ({ tenantId: r.tenantId, plan: r.planId, totals: r.totals }));
+    },
+    plans: async (_parent, { granularity, from, to }, ctx) =>
+      (await asUserInput(ctx.usage.plans(usageRange(granularity, from, to)))).map((r) => ({ plan: r.planId, totals: r.totals })),
+    rootFields: async (_parent, { granularity, from, to, first }, ctx) =>
+      (await asUserInput(ctx.usage.rootFields(usageRange(granularity, from, to))))
+        .slice(0, Math.max(0, first ?? 20))
+        .map((r) => ({ key: r.rootField, totals: r.totals })),
+    anomalies: (_parent, _args, ctx) => ctx.usage.anomalies({ now: Date.now() }),
+  },
+};

@@ -1,0 +1,141 @@
+import { assertRange, bucketStart, bucketStarts, cover, iso } from './buckets.js';
+import { addFields, emptyCounters, type Counters } from './counters.js';
+import { RETENTION_MS, bucketKey, fleetIndexKey, retentionClass, tenantIndexKey, type Series } from './keys.js';
+import { findAnomalies } from './anomalies.js';
+import { UsageQueryError, type Granularity, type HistoryPoint, type RangeQuery, type UsageStore, type UsageTotals } from './store.js';
+import { toTotals } from './totals.js';
+
+/** How a store reads its hashes; each call is one round trip (or a few, for very many keys). */
+export interface HashReader {
+  /** The hash at each key, in order ({} for a missing key). */
+  read(keys: readonly string[]): Promise<Record<string, string>[]>;
+  /** One field of each key's hash, in order (null when missing). */
+  readField(keys: readonly string[], field: string): Promise<(string | null)[]>;
+}
+
+/**
+ * The read half of a usage store, over any HashReader: the Redis and memory stores share it, so
+ * they answer alike by construction. `now` only decides which ranges are past retention.
+ */
+export function createUsageQueries(reader: HashReader, now: () => number): Omit<UsageStore, 'write'> {
+  const checkRetention = (series: Series, granularity: Granularity, from: number) => {
+    const kept = RETENTION_MS[retentionClass(series)][granularity];
+    if (kept === null) return;
+    const horizon = bucketStart(granularity, now() - kept);
+    if (bucketStart(granularity, from) < horizon) {
+      const what = series.kind === 'client' ? 'per-client ' : series.kind === 'tenantField' ? 'per-root-field ' : '';
+      throw new UsageQueryError(
+        `${what}${granularity} buckets are kept ${kept / 86_400_000} days: from ${iso(from)} is before ${iso(horizon)}; use a coarser granularity`,
+      );
+    }
+  };
+
+  /** Sums of each series over the range, read as whole coarser buckets where they fit. */
+  const rangeTotals = async (seriesList: readonly Series[], q: RangeQuery): Promise<Counters[]> => {
+    const parts = cover(q.granularity, q.from, q.to);
+    const keys = seriesList.flatMap((series) => parts.map((part) => bucketKey(series, part.granularity, part.start)));
+    const hashes = await reader.read(keys);
+    return seriesList.map((_, i) => {
+      const counters = emptyCounters();
+      for (const hash of hashes.slice(i * parts.length, (i + 1) * parts.length)) addFields(counters, hash);
+      return counters;
+    });
+  };
+
+  /** Validates a range query against the bucket limit and the retention of `series`' buckets. */
+  const checkRange = (q: RangeQuery, series: Series) => {
+    assertRange(q.granularity, q.from, q.to);
+    checkRetention(series, q.granularity, q.from);
+  };
+
+  /** Field names (prefix stripped) of the index hashes covering the range, oldest index first. */
+  const indexEntries = async (keyOf: (g: 'day' | 'month', t: number) => string, q: RangeQuery, prefix: string) => {
+    const g = q.granularity === 'month' ? 'month' : 'day';
+    const hashes = await reader.read(bucketStarts(g, q.from, q.to).map((t) => keyOf(g, t)));
+    const entries = new Map<string, string>();
+    for (const hash of hashes) {
+      for (const [field, value] of Object.entries(hash)) if (field.startsWith(prefix)) entries.set(field.slice(prefix.length), value);
+    }
+    return entries;
+  };
+
+  /** Non-empty results, most requests first (ties by name, so the order is stable). */
+  const ranked = <T extends { totals: UsageTotals }>(rows: T[], name: (row: T) => string): T[] =>
+    rows.filter((row) => row.totals.requests > 0).sort((a, b) => b.totals.requests - a.totals.requests || (name(a) < name(b) ? -1 : 1));
+
+  return {
+    async history(q) {
+      if (q.client !== undefined && q.rootField !== undefined) {
+        throw new UsageQueryError('usage history reads the buckets of one client or one root field, not both: pass client or rootField');
+      }
+      const series: Series =
+        q.client !== undefined
+          ? { kind: 'client', tenantId: q.tenantId, clientId: q.client }
+          : q.rootField !== undefined
+            ? { kind: 'tenantField', tenantId: q.tenantId, rootField: q.rootField }
+            : { kind: 'tenant', tenantId: q.tenantId };
+      const starts = bucketStarts(q.granularity, q.from, q.to);
+      checkRetention(series, q.granularity, q.from);
+      const hashes = await reader.read(starts.map((t) => bucketKey(series, q.granularity, t)));
+      return starts.map((t, i): HistoryPoint => {
+        const counters = emptyCounters();
+        addFields(counters, hashes[i]!);
+        return { start: new Date(t).toISOString(), granularity: q.granularity, ...toTotals(counters) };
+      });
+    },
+
+    async summary(q) {
+      const series: Series = { kind: 'tenant', tenantId: q.tenantId };
+      checkRange(q, series);
+      const [sum] = await rangeTotals([series], q);
+      return toTotals(sum!);
+    },
+
+    async breakdown(q) {
+      checkRange(q, q.by === 'client' ? { kind: 'client', tenantId: q.tenantId, clientId: '' } : { kind: 'tenantField', tenantId: q.tenantId, rootField: '' });
+      const prefix = q.by === 'client' ? 'c:' : 'f:';
+      const names = [...(await indexEntries((g, t) => tenantIndexKey(q.tenantId, g, t), q, prefix)).keys()];
+      const series = names.map((name): Series =>
+        q.by === 'client' ? { kind: 'client', tenantId: q.tenantId, clientId: name } : { kind: 'tenantField', tenantId: q.tenantId, rootField: name },
+      );
+      const sums = await rangeTotals(series, q);
+      return ranked(
+        names.map((key, i) => ({ key, totals: toTotals(sums[i]!) })),
+        (row) => row.key,
+      );
+    },
+
+    async tenants(q) {
+      checkRange(q, { kind: 'tenant', tenantId: '' });
+      const plans = await indexEntries(fleetIndexKey, q, 't:');
+      const tenantIds = [...plans.keys()];
+      const sums = await rangeTotals(tenantIds.map((tenantId): Series => ({ kind: 'tenant', tenantId })), q);
+      return ranked(
+        tenantIds.map((tenantId, i) => ({ tenantId, planId: plans.get(tenantId)!, totals: toTotals(sums[i]!) })),
+        (row) => row.tenantId,
+      );
+    },
+
+    async plans(q) {
+      checkRange(q, { kind: 'plan', planId: '' });
+      const planIds = [...(await indexEntries(fleetIndexKey, q, 'p:')).keys()];
+      const sums = await rangeTotals(planIds.map((planId): Series => ({ kind: 'plan', planId })), q);
+      return ranked(
+        planIds.map((planId, i) => ({ planId, totals: toTotals(sums[i]!) })),
+        (row) => row.planId,
+      );
+    },
+
+    async rootFields(q) {
+      checkRange(q, { kind: 'fleetField', rootField: '' });
+      const fields = [...(await indexEntries(fleetIndexKey, q, 'f:')).keys()];
+      const sums = await rangeTotals(fields.map((rootField): Series => ({ kind: 'fleetField', rootField })), q);
+      return ranked(
+        fields.map((rootField, i) => ({ rootField, totals: toTotals(sums[i]!) })),
+        (row) => row.rootField,
+      );
+    },
+
+    anomalies: (q) => findAnomalies(reader, q.now),
+  };
+}

@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs';
+import type { ChainableCommander, Redis } from 'ioredis';
+import { createUsageQueries, type HashReader } from './queries.js';
+import { planWrite, type HashOp } from './rollup.js';
+import { UsageWriteError, type Aggregate, type UsageStore } from './store.js';
+
+/** The write script; its header gives the KEYS/ARGV layout. */
+const WRITE_LUA = readFileSync(new URL('./usage-write.lua', import.meta.url), 'utf8');
+/** The ioredis custom command name (versioned so that a changed script never shares a name). */
+const COMMAND = 'usageWriteV1';
+/** Keys read per pipeline, so a large fleet query does not build one huge reply in memory. */
+const READ_CHUNK = 5000;
+
+type WriteCommand = (numberOfKeys: number, ...keysAndArgs: string[]) => ChainableCommander;
+
+export interface RedisUsageStoreOptions {
+  /**
+   * The connection. Use one that fails fast while Redis is down (`createRedis`: no offline
+   * queue, a command timeout): a flush then fails at once and its aggregates wait in the meter,
+   * instead of the flush hanging while the buffer fills to its bound.
+   */
+  redis: Redis;
+  /** Clock (epoch ms) deciding which query ranges are past retention. Default `Date.now`. */
+  now?: () => number;
+}
+
+/**
+ * Usage rollups in Redis. A write is ONE pipeline holding one script call per tenant in the
+ * batch plus one for the fleet rollups: each call touches the keys of one hash tag only (Redis
+ * Cluster safe per call) and is atomic, so a failure is known per tenant and retried exactly.
+ */
+export function createRedisUsageStore(options: RedisUsageStoreOptions): UsageStore {
+  const { redis } = options;
+  // defineCommand: EVALSHA, with ioredis sending EVAL the first time on a connection.
+  redis.defineCommand(COMMAND, { lua: WRITE_LUA });
+
+  const reader: HashReader = {
+    async read(keys) {
+      const out: Record<string, string>[] = [];
+      for (let i = 0; i < keys.length; i += READ_CHUNK) {
+        const pipeline = redis.pipeline();
+        for (const key of keys.slice(i, i + READ_CHUNK)) pipeline.hgetall(key);
+        for (const [err, value] of (await pipeline.exec()) ?? []) {
+          if (err) throw err;
+          out.push(value as Record<string, string>);
+        }
+      }
+      return out;
+    },
+    async readField(keys, field) {
+      const out: (string | null)[] = [];
+      for (let i = 0; i < keys.length; i += READ_CHUNK) {
+        const pipeline = redis.pipeline();
+        for (const key of keys.slice(i, i + READ_CHUNK)) pipeline.hget(key, field);
+        for (const [err, value] of (await pipeline.exec()) ?? []) {
+          if (err) throw err;
+          out.push(value as string | null);
+        }
+      }
+      return out;
+    },
+  };
+
+  return {
+    async write(batch) {
+      const groups = planWrite(batch);
+      if (groups.length === 0) return;
+      const pipeline = redis.pipeline();
+      const write = (pipeline as unknown as Record<string, WriteCommand>)[COMMAND]!.bind(pipeline);
+      for (const group of groups) write(group.ops.length, ...group.ops.map((op) => op.key), ...group.ops.flatMap(encodeOp));
+      let results: [Error | null, unknown][];
+      try {
+        results = (await pipeline.exec()) ?? [];
+      } catch (cause) {
+        throw new UsageWriteError(`usage write failed: ${String(cause)}`, batch, { cause });
+      }
+      const failed = groups.filter((_, i) => results[i]?.[0] !== null || results[i] === undefined);
+      if (failed.length === 0) return;
+      const firstError = results.find(([err]) => err)?.[0];
+      throw new UsageWriteError(
+        `usage write failed for ${failed.length} of ${groups.length} groups: ${firstError?.message ?? 'no reply'}`,
+        unwrittenOf(failed),
+        { cause: firstError },
+      );
+    },
+    ...createUsageQueries(reader, options.now ?? Date.now),
+  };
+}
+
+function encodeOp(op: HashOp): string[] {
+  const args = [String(op.ttlMs ?? -1), String(op.incr.size), String(op.set.size)];
+  for (const [field, delta] of op.incr) args.push(field, String(delta));
+  for (const [field, value] of op.set) args.push(field, value);
+  return args;
+}
+
+/** The aggregates (or halves of them) that failed groups were to write. */
+function unwrittenOf(failed: readonly { part: 'tenant' | 'fleet'; aggregates: Aggregate[] }[]): Aggregate[] {
+  const parts = new Map<Aggregate, Set<'tenant' | 'fleet'>>();
+  for (const group of failed) {
+    for (const aggregate of group.aggregates) {
+      const set = parts.get(aggregate) ?? new Set();
+      set.add(group.part);
+      parts.set(aggregate, set);
+    }
+  }
+  return [...parts].map(([aggregate, set]) => ({ ...aggregate, scope: set.size === 2 ? aggregate.scope : set.has('tenant') ? 'tenant' : 'fleet' }));
+}
