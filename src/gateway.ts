@@ -36,7 +36,7 @@ import { observeComponents } from './observability/component-observers.js';
 import { afterResponseObserver, limitObserver } from './observability/request-observers.js';
 import { usageCapturePlugin } from './usage/capture.js';
 import { createMemoryUsageStore } from './usage/memory-usage-store.js';
-import { createMeter } from './usage/meter.js';
+import { createMeter, createNoopMeter } from './usage/meter.js';
 import { createRedisUsageStore } from './usage/redis-usage-store.js';
 import { startSampleServices, type SampleServices } from './sample-services/start.js';
 import { createRedis } from './stores/redis.js';
@@ -110,7 +110,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     webhook: initial.alerts.webhookUrl ? { url: initial.alerts.webhookUrl, secret: initial.alerts.webhookSecret! } : null,
   });
   const usageStore = redis ? createRedisUsageStore({ redis }) : createMemoryUsageStore();
-  const meter = createMeter({ store: usageStore, logger });
+  const meter = initial.usage.enabled ? createMeter({ store: usageStore, intervalMs: initial.usage.flushIntervalMs, logger }) : createNoopMeter();
 
   // Limits: the shared store when Redis is configured, with the in-process store as its
   // fallback; the in-process store alone otherwise (one process, full limits).

@@ -173,6 +173,14 @@ export const configSchema = z
     apiKeys: z.array(apiKeySchema).default([]),
     serviceTokens: z.array(serviceTokenSchema).default([]),
     platformAdminKeys: z.array(platformAdminKeySchema).default([]),
+    usage: z
+      .strictObject({
+        /** Meter every request (default). Off: a no-op meter, for benchmarks and debugging. */
+        enabled: z.boolean().default(true),
+        /** How often the in-process buffer is flushed, default 1 s (a crash loses at most this much). */
+        flushIntervalMs: ms.default(1000),
+      })
+      .prefault({}),
     metrics: z
       .strictObject({
         /**

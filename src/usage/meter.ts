@@ -225,3 +225,13 @@ function hasValidIds(event: UsageEvent): boolean {
     ID.test(event.planId)
   );
 }
+
+/** The meter of a gateway with metering switched off (`usage.enabled: false`): records nothing. */
+export function createNoopMeter(): Meter {
+  return {
+    record: () => {},
+    flush: async () => {},
+    close: async () => {},
+    stats: () => ({ buffered: 0, lastFlushAt: null, lastFlushLagMs: null, failedFlushes: 0, droppedEvents: 0 }),
+  };
+}
