@@ -1,9 +1,10 @@
 import type { Scenario } from './scenario.js';
 import { cacheScenario } from './scenarios/cache.js';
 import { limitsScenario } from './scenarios/limits.js';
+import { meteringScenario } from './scenarios/metering.js';
 
 /**
  * Every scenario, in the order `npm run bench` runs them. A new scenario is one file under
  * `bench/scenarios/` and one line here.
  */
-export const SCENARIOS: readonly Scenario[] = [limitsScenario, cacheScenario];
+export const SCENARIOS: readonly Scenario[] = [limitsScenario, cacheScenario, meteringScenario];

@@ -99,11 +99,20 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const urls = Object.fromEntries(
     SERVICE_NAMES.map((name) => [name, initial.downstream[name].url ?? sampleServices?.urls[name]]),
   ) as Record<ServiceName, string>;
-  const downstream = options.downstream ?? createDownstream({ urls, config: initial.downstream, logger });
-
   // Observability and metering: metrics registry, alerts (log + optional signed webhook), and the
   // usage meter, buffered in process and flushed to Redis (or kept in memory) every second.
   const metrics = createMetrics({ tenantLabels: initial.metrics.tenantLabels });
+  const downstream =
+    options.downstream ??
+    createDownstream({
+      urls,
+      config: initial.downstream,
+      logger,
+      observer: ({ service, durationMs, error }) => {
+        metrics.downstreamDuration.observe({ service, outcome: error ? 'error' : 'ok' }, durationMs / 1000);
+        if (error) metrics.downstreamErrors.inc({ service, code: error });
+      },
+    });
   const alerts = createAlerts({
     logger,
     redis,

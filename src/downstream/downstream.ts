@@ -1,4 +1,5 @@
 import { type Config, SERVICE_NAMES, type ServiceName } from '../config/schema.js';
+import { DownstreamError } from '../errors/gateway-error.js';
 import type { Logger } from '../observability/logger.js';
 import { type ServiceClient, createServiceClient } from './service-client.js';
 
@@ -10,17 +11,21 @@ export interface Downstream {
   close(): Promise<void>;
 }
 
+/** Told about every finished downstream call (retries included): for metrics. Must not throw. */
+export type DownstreamObserver = (call: { service: ServiceName; durationMs: number; error: string | null }) => void;
+
 /** One `ServiceClient` per downstream service, each with its own pool, breaker, bulkhead and budget. */
 export function createDownstream(options: {
   urls: Record<ServiceName, string>;
   config: Config['downstream'];
   logger: Logger;
+  observer?: DownstreamObserver;
 }): Downstream {
   const clients = Object.fromEntries(
-    SERVICE_NAMES.map((name) => [
-      name,
-      createServiceClient({ name, url: options.urls[name], config: options.config[name], logger: options.logger }),
-    ]),
+    SERVICE_NAMES.map((name) => {
+      const client = createServiceClient({ name, url: options.urls[name], config: options.config[name], logger: options.logger });
+      return [name, options.observer ? observed(name, client, options.observer) : client];
+    }),
   ) as Record<ServiceName, ServiceClient>;
 
   return {
@@ -33,5 +38,28 @@ export function createDownstream(options: {
     close: async () => {
       await Promise.all(SERVICE_NAMES.map((name) => clients[name].close()));
     },
+  };
+}
+
+/** The client with each call timed and its failure named (the error code, or its reason when known). */
+function observed(service: ServiceName, client: ServiceClient, observer: DownstreamObserver): ServiceClient {
+  const timed = async <T>(call: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      const value = await call();
+      observer({ service, durationMs: performance.now() - started, error: null });
+      return value;
+    } catch (err) {
+      const error = err instanceof DownstreamError ? err.code : 'INTERNAL';
+      observer({ service, durationMs: performance.now() - started, error });
+      throw err;
+    }
+  };
+  return {
+    name: client.name,
+    get: (path, ctx) => timed(() => client.get(path, ctx)),
+    send: (method, path, body, ctx) => timed(() => client.send(method, path, body, ctx)),
+    state: () => client.state(),
+    close: () => client.close(),
   };
 }
