@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startTestRedis, type TestRedis } from '../support/redis-server.js';
+import { eventually } from '../support/eventually.js';
 
 let redis: TestRedis;
 let gateway: TestGateway;
@@ -19,14 +20,6 @@ async function get(path: string) {
   return { status: response.status, body: (await response.json()) as any };
 }
 
-async function waitFor(check: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
-}
 
 describe('health and readiness', () => {
   it('is alive and ready with Redis up', async () => {
@@ -46,6 +39,6 @@ describe('health and readiness', () => {
     expect(query.body.data.product.name).toEqual(expect.any(String));
 
     await redis.restart();
-    expect(await waitFor(async () => (await get('/readyz')).status === 200, 5000)).toBe(true);
+    expect(await eventually(async () => (await get('/readyz')).status === 200, 5000)).toBe(true);
   });
 });

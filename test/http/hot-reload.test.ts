@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/config/hash.js';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { eventually } from '../support/eventually.js';
 
 let gateway: TestGateway;
 beforeAll(async () => {
@@ -15,14 +16,6 @@ async function statusWith(token: string): Promise<number> {
   return (await gateway.gql(token, '{ viewer { clientId } }')).status;
 }
 
-async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
 
 describe('config hot reload on a running gateway', () => {
   const newKey = 'rotated-key-for-acme';

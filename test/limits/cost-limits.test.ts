@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startTestRedis, type TestRedis } from '../support/redis-server.js';
+import { eventually } from '../support/eventually.js';
 
 let redis: TestRedis;
 let client: Redis;
@@ -34,14 +35,6 @@ function noDownstreamCalls(): boolean {
   return Object.values(gateway.sampleServices.services).every((s) => Object.keys(s.counters()).length === 0);
 }
 
-async function eventually(check: () => Promise<boolean>, ms = 3000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
 
 // Field cost counts resolver calls: orders 1 + nodes 1 + items 50 (one per order) + product 250
 // (5 assumed lines per order) + inventory 250 x weight 2 = 802, far above the maximum of 80.

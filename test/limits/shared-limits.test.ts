@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startTestRedis, type TestRedis } from '../support/redis-server.js';
+import { eventually } from '../support/eventually.js';
 
 /**
  * Four gateway instances sharing one Redis, as in production. acme gets small limits so the
@@ -35,14 +36,6 @@ beforeEach(async () => {
 
 const VIEWER = '{ viewer { clientId } }';
 
-async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
-}
 
 describe('limits shared by several gateway instances', () => {
   it('admits exactly the limit across four instances under concurrency', async () => {
