@@ -99,10 +99,20 @@ export function createCostAnalyzer(options: CostAnalyzerOptions) {
   let compiled = 0;
   let nextDocumentId = 1;
 
+  // Apollo hands the same parsed DocumentNode to every request with the same query text (its
+  // document store), so the hash is computed once per document, not once per request.
+  const documentHashes = new WeakMap<DocumentNode, string>();
+
   function documentKey(document: DocumentNode): string {
+    const known = documentHashes.get(document);
+    if (known !== undefined) return known;
     const text = document.loc?.source.body;
-    // Hashed, so a thousand cached operations do not keep a thousand query texts alive.
-    if (text !== undefined) return createHash('sha256').update(text).digest('base64');
+    if (text !== undefined) {
+      // Hashed, so a thousand cached operations do not keep a thousand query texts alive.
+      const hash = createHash('sha256').update(text).digest('base64');
+      documentHashes.set(document, hash);
+      return hash;
+    }
     // A document built without locations: known by identity.
     let id = documentIds.get(document);
     if (id === undefined) {
