@@ -91,6 +91,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const fieldCache = createFieldCache({
     store: cacheStore ? createGuardedStore({ store: cacheStore, config: initial.cache, logger }) : null,
     logger,
+    // Called per cached field at request time, when `metrics` (created below) exists.
+    onResult: (field, result) => metrics.cacheRequests.inc({ field, result }),
   });
 
   // Services without a configured URL are served by the embedded sample services.

@@ -61,8 +61,14 @@ type Outcome = { ok: true; value: unknown; callerBound: boolean } | { ok: false;
  *
  * `store` null (cache disabled) makes every call resolve downstream: the no-op implementation.
  */
-export function createFieldCache(deps: { store: GuardedStore | null; logger: Logger }) {
+export function createFieldCache(deps: {
+  store: GuardedStore | null;
+  logger: Logger;
+  /** Called for every cached field resolved (metrics); `field` is `Type.field`. Default: nothing. */
+  onResult?: (field: string, result: 'hit' | 'miss' | 'stale') => void;
+}) {
   const { store, logger } = deps;
+  const onResult = deps.onResult ?? (() => {});
   const flights = createCoalescer<Outcome>();
   /** Tokens being written for tags that had none, so that concurrent misses label with the same one. */
   const pendingTags = new Map<string, { token: string; written: Promise<boolean> }>();
@@ -123,10 +129,12 @@ export function createFieldCache(deps: { store: GuardedStore | null; logger: Log
       const now = Date.now();
       if (now < entry.f) {
         cache.record(path, 'HIT');
+        onResult(spec.coordinate, 'hit');
         return entry.v;
       }
       if (now < entry.f + spec.staleSeconds * 1000) {
         cache.record(path, 'STALE');
+        onResult(spec.coordinate, 'stale');
         // One refresh per entry in this instance, off the response path (nobody waits for it).
         if (!flights.find(key.entry, (label) => label === token)) {
           fill(spec, key, token, next, source, args, ctx, info, cache).catch((err: unknown) =>
@@ -137,6 +145,7 @@ export function createFieldCache(deps: { store: GuardedStore | null; logger: Log
       }
     }
     cache.record(path, 'MISS');
+    onResult(spec.coordinate, 'miss');
     const read = typeof token === 'string' ? token : undefined;
     // A miss that read no token is no fresher than any flight; one that did joins only its own token's.
     const joining = flights.find(key.entry, (label) => read === undefined || label === read);
@@ -180,8 +189,9 @@ export function createFieldCache(deps: { store: GuardedStore | null; logger: Log
     const tag = token === undefined ? ensureTag(guarded, cache, key.tag) : null;
     const label = token ?? tag!.token;
     return flights.start(key.entry, label, async (): Promise<Outcome> => {
-      // Stored only under a token that is really in the store.
+      // Stored only under a token that is really in the store; this request reads that token from now on.
       const storable = tag ? await tag.written : true;
+      if (tag && storable) cache.remember(key.tag, label);
       const tracked = key.scope.namespace === PUBLIC_NAMESPACE ? trackCallerReads(ctx) : null;
       let value: unknown;
       try {

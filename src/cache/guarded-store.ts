@@ -13,10 +13,11 @@ export interface GuardedStore {
 /**
  * Every cache call behind a circuit breaker around a short timeout (`cache.timeoutMs`, default
  * 50 ms: the call is abandoned, not cancelled; a late reply is ignored). After
- * `cache.breakerFailures` failures in a row the breaker opens and calls fail immediately, without
- * touching Redis, for `cache.breakerHalfOpenMs`; then the next call is the trial that decides. Callers turn every
- * rejection into a miss (reads) or a skipped write: a slow or absent Redis costs speed, never a
- * failed request. The timeout is per batch (one MGET per execution tick), not per field.
+ * `cache.breakerFailures` failures in a row the breaker opens and calls fail at once, without
+ * touching Redis, for `cache.breakerHalfOpenMs`; then the next call is the trial that decides.
+ * Callers turn every rejection into a miss (reads) or a skipped write: a slow or absent Redis
+ * costs speed, never a failed request. The timeout is per batch (one MGET per execution tick),
+ * not per field.
  */
 export function createGuardedStore(options: { store: CacheStore; config: Config['cache']; logger: Logger }): GuardedStore {
   const { store, config, logger } = options;
@@ -37,12 +38,24 @@ export function createGuardedStore(options: { store: CacheStore; config: Config[
   };
 }
 
+/**
+ * `promise`, or a rejection once `ms` have passed without an answer. The rejection waits for the
+ * event loop's next check phase (setImmediate): under load a loop turn can take longer than `ms`,
+ * and a reply already sitting in the socket must win (the poll phase reads it first) rather than
+ * count as a timeout, a miss and a downstream call exactly when the process is busiest.
+ */
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let immediate: NodeJS.Immediate | undefined;
   const expired = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`cache call timed out after ${ms} ms`)), ms);
+    timer = setTimeout(() => {
+      immediate = setImmediate(() => reject(new Error(`cache call timed out after ${ms} ms`)));
+    }, ms);
   });
   // The abandoned call may still fail later: nobody waits for it any more.
   promise.catch(() => {});
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, expired]).finally(() => {
+    clearTimeout(timer);
+    if (immediate) clearImmediate(immediate);
+  });
 }

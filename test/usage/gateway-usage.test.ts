@@ -6,6 +6,7 @@ import { verifySignature } from '../../src/alerts/verify.js';
 import { createRedisUsageStore } from '../../src/usage/redis-usage-store.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startTestRedis, type TestRedis } from '../support/redis-server.js';
+import { eventually } from '../support/eventually.js';
 
 let redis: TestRedis;
 let reader: Redis;
@@ -52,14 +53,6 @@ async function metered(tenantId: string, client?: string): Promise<number> {
   return points.reduce((sum, p) => sum + p.requests, 0);
 }
 
-async function eventually(check: () => Promise<boolean> | boolean, ms = 5000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
-}
 
 const USAGE = `{ usage {
   tenant { id plan { id } }
@@ -160,6 +153,9 @@ describe('usage metering through the gateway', () => {
       expect(text).toContain(series);
     }
     expect(text).toMatch(/graphql_throttled_total\{plan="free",dimension="quota",tenant="[^"]*"\} 2/);
+    // The ten product queries above called the catalog service once: the rest came from the cache.
+    expect(text).toMatch(/downstream_request_duration_seconds_count\{service="catalog",outcome="ok"\} 1\n/);
+    expect(text).toMatch(/cache_requests_total\{field="Query.product",result="hit"\} 9\n/);
   });
 
   it('flushes buffered usage on shutdown: a clean stop loses nothing', async () => {
