@@ -17,9 +17,11 @@ export interface VariantResult {
 }
 
 /**
- * Warms up every variant, then measures them interleaved, `rounds` times: with variants
- * [off, on] and 2 rounds, off, on, off, on. Interleaving spreads slow moments of a noisy machine
- * over all variants instead of charging them to whichever ran then.
+ * Warms up every variant, then measures them interleaved, `rounds` times, reversing the order
+ * every other round: with variants [off, on] and 4 rounds, off, on, on, off, off, on, on, off.
+ * Interleaving spreads slow moments of a noisy machine over all variants instead of charging
+ * them to whichever ran then; reversing cancels the edge the second run of a round showed
+ * (in a metering run the second variant was faster in every round, whichever it was).
  */
 export async function measureInterleaved(variants: readonly Variant[], options: BenchOptions, log: (line: string) => void): Promise<VariantResult[]> {
   for (const variant of variants) {
@@ -30,7 +32,9 @@ export async function measureInterleaved(variants: readonly Variant[], options: 
   }
   const runs = variants.map(() => [] as LoadResult[]);
   for (let round = 1; round <= options.rounds; round++) {
-    for (const [i, variant] of variants.entries()) {
+    const order = [...variants.entries()];
+    if (round % 2 === 0) order.reverse();
+    for (const [i, variant] of order) {
       const result = await variant.run(options.durationMs, 'measure');
       log(
         `round ${round}/${options.rounds} ${variant.name.padEnd(12)} ${Math.round(result.throughput)} req/s, ` +

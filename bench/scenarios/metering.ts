@@ -137,7 +137,7 @@ export const meteringScenario: Scenario = {
         `redis pipeline flushes during metering on runs: ${flushesPerSecond.toFixed(2)} per second (${(median(onRuns.scriptsPerSecond)).toFixed(2)} script calls/s, ` +
           `${scriptsPerFlush} per flush), about ${Math.round(onResult.median.throughput / Math.max(flushesPerSecond, 1e-9))} requests per flush; ` +
           `during metering off runs: ${offScriptsPerSecond.toFixed(2)} script calls/s (expected 0)`,
-        `throughput on / off per round (each round runs off then on): ${perRound.map((r) => `${r.toFixed(3)}×`).join(', ')}`,
+        `throughput on / off per round (odd rounds run off then on, even rounds on then off): ${perRound.map((r) => `${r.toFixed(3)}×`).join(', ')}`,
         `CPU per request: this process (gateways + load generator) ${us(offCpu)} off, ${us(onCpu)} on (${signed(onCpu - offCpu, us)}); ` +
           `redis-server ${(offRedisCpu * 1000).toFixed(2)} µs off, ${(onRedisCpu * 1000).toFixed(2)} µs on (its background work, plus the flushes when on)`,
         `the baseline's throughput varied by ${(baselineSpread * 100).toFixed(1)}% between its runs: a smaller difference is noise`,
