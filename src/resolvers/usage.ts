@@ -23,10 +23,15 @@ export const usageResolvers: Resolvers = {
       requirePlatformAdmin(ctx);
       return {};
     },
-    rateLimit: (_root, _args, ctx) => {
-      tenantScope(ctx);
-      const budget = ctx.state.costLimit;
-      if (!budget) return null;
+    rateLimit: async (_root, _args, ctx) => {
+      const { principal } = tenantScope(ctx);
+      // Set when this operation was charged; a free one (only usage / rateLimit) reads the window.
+      let budget = ctx.state.costLimit;
+      if (!budget) {
+        const window = (await ctx.limitsView.windows(ctx.config, principal, ctx.ip)).find((w) => w.dimension === 'cost');
+        if (!window) return null;
+        budget = { limit: window.limit, remaining: window.remaining, resetAt: window.resetAt, window: window.window };
+      }
       return {
         limit: budget.limit,
         cost: Math.ceil(ctx.state.cost?.requested ?? 0),
