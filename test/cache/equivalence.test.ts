@@ -6,6 +6,16 @@ import { startTestRedis, type TestRedis } from '../support/redis-server.js';
 import { dataText, disableCache, errorCodes } from './support.js';
 
 /**
+ * These tests count cache hits and downstream calls exactly: generous store timeouts keep a slow
+ * answer on a loaded machine from turning a hit into a miss (resilience.test.ts covers the short
+ * production timeouts).
+ */
+const generousTimeouts = (config: Record<string, any>) => {
+  config.cache = { timeoutMs: 1000 };
+  config.limits = { storeTimeoutMs: 1000 };
+};
+
+/**
  * Cached and uncached answers are the same to the client: every query of the suite, run cold
  * (filling the cache) and warm (served from it), gives byte-identical `data` and the same errors;
  * and both equal what a gateway without a cache answers, for the fields that do not drift with
@@ -20,7 +30,7 @@ beforeAll(async () => {
   redisServer = await startTestRedis();
   inspect = new Redis(redisServer.url);
   [cached, reference] = await Promise.all([
-    startTestGateway({ env: { REDIS_URL: redisServer.url } }),
+    startTestGateway({ env: { REDIS_URL: redisServer.url }, patch: generousTimeouts }),
     startTestGateway({ patch: disableCache }),
   ]);
 });

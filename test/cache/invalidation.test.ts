@@ -5,6 +5,16 @@ import { startTestGateway, type GqlResponse, type TestGateway } from '../support
 import { startTestRedis, type TestRedis } from '../support/redis-server.js';
 
 /**
+ * These tests count cache hits and downstream calls exactly: generous store timeouts keep a slow
+ * answer on a loaded machine from turning a hit into a miss (resilience.test.ts covers the short
+ * production timeouts).
+ */
+const generousTimeouts = (config: Record<string, any>) => {
+  config.cache = { timeoutMs: 1000 };
+  config.limits = { storeTimeoutMs: 1000 };
+};
+
+/**
  * Mutations drop what they change, for their tenant only, on every instance sharing Redis: two
  * gateways share one redis-server (each with its own embedded sample services, so the write is
  * made through the gateway whose services the reads use). Also: what responses say about the
@@ -19,8 +29,8 @@ beforeAll(async () => {
   redisServer = await startTestRedis();
   inspect = new Redis(redisServer.url);
   [gateway, other] = await Promise.all([
-    startTestGateway({ env: { REDIS_URL: redisServer.url } }),
-    startTestGateway({ env: { REDIS_URL: redisServer.url } }),
+    startTestGateway({ env: { REDIS_URL: redisServer.url }, patch: generousTimeouts }),
+    startTestGateway({ env: { REDIS_URL: redisServer.url }, patch: generousTimeouts }),
   ]);
 });
 afterAll(async () => {

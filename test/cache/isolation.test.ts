@@ -6,6 +6,16 @@ import { startTestRedis, type TestRedis } from '../support/redis-server.js';
 import { dataText, disableCache, errorCodes } from './support.js';
 
 /**
+ * These tests count cache hits and downstream calls exactly: generous store timeouts keep a slow
+ * answer on a loaded machine from turning a hit into a miss (resilience.test.ts covers the short
+ * production timeouts).
+ */
+const generousTimeouts = (config: Record<string, any>) => {
+  config.cache = { timeoutMs: 1000 };
+  config.limits = { storeTimeoutMs: 1000 };
+};
+
+/**
  * Tenant, role and key isolation of the field cache, against a real Redis shared by nothing else:
  * whatever was warmed first and however a query is written, every answer equals what a gateway
  * without a cache gives the same caller (`reference`), and the other party's data never shows.
@@ -19,7 +29,7 @@ beforeAll(async () => {
   redisServer = await startTestRedis();
   inspect = new Redis(redisServer.url);
   [cached, reference] = await Promise.all([
-    startTestGateway({ env: { REDIS_URL: redisServer.url }, configPollIntervalMs: 100 }),
+    startTestGateway({ env: { REDIS_URL: redisServer.url }, patch: generousTimeouts, configPollIntervalMs: 100 }),
     startTestGateway({ patch: disableCache }),
   ]);
 });

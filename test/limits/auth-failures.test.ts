@@ -7,7 +7,9 @@ let redis: TestRedis;
 let gateways: TestGateway[];
 beforeAll(async () => {
   redis = await startTestRedis();
-  const patch = (config: Record<string, any>) => (config.limits = { authFailuresPerIpPerMinute: 5 });
+  // A generous store timeout: a slow Redis answer on a loaded machine would send a failure to the
+  // per-instance fallback count, and this test counts across instances exactly.
+  const patch = (config: Record<string, any>) => (config.limits = { authFailuresPerIpPerMinute: 5, storeTimeoutMs: 1000 });
   gateways = await Promise.all([1, 2].map(() => startTestGateway({ env: { REDIS_URL: redis.url }, patch })));
 });
 afterAll(async () => {
