@@ -1,12 +1,11 @@
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
-import type { Gateway } from '../../src/gateway.js';
 import { startTestRedis } from '../../test/support/redis-server.js';
 import { createLoadGenerator, type LoadGenerator } from '../load.js';
 import { measureInterleaved, median, type Variant } from '../measure.js';
 import type { Scenario } from '../scenario.js';
-import { startBenchGateway } from '../support/gateway.js';
+import { startGatewayProcess, type GatewayProcess as Gateway } from '../support/gateway-process.js';
 import { redisCpuMs, scriptCalls } from '../support/redis-commands.js';
 
 /** From the limits issue: what limiting may add at p99 (ms). */
@@ -61,8 +60,8 @@ export const limitsScenario: Scenario = {
       const stats = new Redis(redisServer.url);
       cleanups.push(() => stats.quit());
       const started = await Promise.allSettled([
-        startBenchGateway({ redisUrl: redisServer.url, patch: limitsOff }),
-        startBenchGateway({ redisUrl: redisServer.url, patch: limitsOn }),
+        startGatewayProcess({ redisUrl: redisServer.url, patch: limitsOff }),
+        startGatewayProcess({ redisUrl: redisServer.url, patch: limitsOn }),
       ]);
       // Close whichever started, even when the other did not.
       for (const s of started) if (s.status === 'fulfilled') cleanups.push(() => s.value.close());
@@ -125,7 +124,7 @@ export const limitsScenario: Scenario = {
 
       const notes = [
         `redis script calls per request: limits on ${onCalls.toFixed(2)}, limits off ${offCalls.toFixed(2)} (expected 1 and 0)`,
-        `CPU per request: this process (gateways + load generator) ${us(offCpu)} off, ${us(onCpu)} on (+${us(onCpu - offCpu)}); ` +
+        `CPU per request: the load generator (the gateways run in processes of their own) ${us(offCpu)} off, ${us(onCpu)} on (+${us(onCpu - offCpu)}); ` +
           `redis-server ${us(offRedisCpu)} off, ${us(onRedisCpu)} on`,
         `the baseline's p99 varied by ${baselineSpread.toFixed(2)} ms between its runs: a p99 difference smaller than that is noise`,
       ];
