@@ -172,7 +172,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     services: { overrides, limitsView, usage: usageStore },
     afterResponse: [
       (state, { bytes }) => limits.settle(state, bytes),
-      afterResponseObserver({ meter, metrics, planOf: (tenantId) => limitsView.effective(config.current(), tenantId).planId }),
+      afterResponseObserver({ meter, metrics, planOf: (tenantId) => limitsView.effective(config.current(), tenantId).planId, cacheReport: fieldCache.report }),
     ],
     // The limits plugin reads the cost plugin's estimate: it must come after it.
     createApollo: (drainPlugin) => createApollo({ schema, logger, plugins: [drainPlugin, costPlugin({ analyzer: costAnalyzer }), limits.plugin, cachePlugin(fieldCache), usageCapturePlugin()] }),

@@ -33,10 +33,21 @@ export function limitObserver(metrics: Metrics, alerts: Alerts): LimitObserver {
  * What every finished GraphQL request feeds, once the response is sent: the usage meter (one
  * in-process aggregate, flushed in the background) and the request metrics.
  */
-export function afterResponseObserver(deps: { meter: Meter; metrics: Metrics; planOf: (tenantId: string) => string }) {
+export function afterResponseObserver(deps: {
+  meter: Meter;
+  metrics: Metrics;
+  planOf: (tenantId: string) => string;
+  /** The request's field-cache hits and misses, null when it touched no cached field. */
+  cacheReport: (state: RequestState) => { hits: number; misses: number } | null;
+}) {
   const { meter, metrics } = deps;
   return (state: RequestState, info: { bytes: number; statusCode: number; principal: Principal | undefined }) => {
-    const event = usageEventOf(state, info.principal, deps.planOf, { bytes: info.bytes, statusCode: info.statusCode, ...cacheCounts(state) });
+    const cache = deps.cacheReport(state);
+    const event = usageEventOf(state, info.principal, deps.planOf, {
+      bytes: info.bytes,
+      statusCode: info.statusCode,
+      ...(cache ? { cacheHits: cache.hits, cacheMisses: cache.misses } : {}),
+    });
     if (!event) return;
     meter.record(event);
     const tenant = metrics.tenantLabel(event.tenantId);
@@ -48,10 +59,4 @@ export function afterResponseObserver(deps: { meter: Meter; metrics: Metrics; pl
       if (state.cost.actual !== undefined) metrics.cost.observe({ kind: 'actual', plan: event.planId }, event.actualCost);
     }
   };
-}
-
-/** Cache hits and misses of the request, when the cache recorded them in the state. */
-function cacheCounts(state: RequestState): { cacheHits?: number; cacheMisses?: number } {
-  const stats = (state as { cacheStats?: { hits: number; misses: number } }).cacheStats;
-  return stats ? { cacheHits: stats.hits, cacheMisses: stats.misses } : {};
 }

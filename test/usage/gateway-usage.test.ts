@@ -58,7 +58,7 @@ const USAGE = `{ usage {
   tenant { id plan { id } }
   limits { requestsPerDay requestsPerMinute }
   windows { policy dimension limit used remaining resetAt }
-  summary(granularity: MINUTE) { requests ok errors throttled throttledPercent throttledBy { reason count } latencyP50Ms }
+  summary(granularity: MINUTE) { requests ok errors throttled throttledPercent throttledBy { reason count } latencyP50Ms cacheHits cacheMisses }
   byClient(granularity: MINUTE) { key totals { requests } }
   byRootField(granularity: MINUTE) { key totals { requests } }
 } }`;
@@ -82,6 +82,8 @@ describe('usage metering through the gateway', () => {
     expect(usage.limits).toEqual({ requestsPerDay: 10, requestsPerMinute: null });
     expect(usage.windows).toEqual([expect.objectContaining({ policy: 'day', dimension: 'quota', limit: 10, used: 10, remaining: 0 })]);
     expect(usage.summary).toMatchObject({ requests: 13, ok: 10, errors: 1, throttled: 2, throttledBy: [{ reason: 'quota', count: 2 }] });
+    // The ten admitted product queries: the first missed the field cache, the other nine hit it.
+    expect(usage.summary).toMatchObject({ cacheHits: 9, cacheMisses: 1 });
     expect(usage.summary.throttledPercent).toBeCloseTo((2 / 13) * 100, 1);
     expect(usage.byClient).toEqual([{ key: 'acme-web', totals: { requests: 13 } }]);
     expect(usage.byRootField).toEqual(expect.arrayContaining([{ key: 'Query.product', totals: { requests: 12 } }]));
