@@ -49,6 +49,8 @@ export interface RequestState {
   /** Root fields the operation selects (`Query.customers`), set once the operation is resolved. */
   rootFields?: string[];
   operationName?: string | null;
+  /** The plan the limits plugin charged the request to (after runtime overrides); absent when no check ran. */
+  planId?: string;
   /** Why the limits refused the request (`requests`, `quota`, `cost`, `max-cost`, ...), if they did. */
   throttled?: string;
   /** The response carried errors. */

@@ -78,6 +78,7 @@ export function createLimitsPlugin(deps: {
           const docs = ctx.config.limits.documentationUrl;
           const now = Date.now();
           const effective = effectiveLimits(ctx.config, principal.tenantId, deps.overrides.get(principal.tenantId), now);
+          ctx.state.planId = effective.planId;
           const estimate = ctx.state.cost?.requested ?? 0;
           const maximum = effective.limits.maxOperationCost;
           const free = ctx.state.dryRun || ctx.state.pricedOnly || usageOnly;

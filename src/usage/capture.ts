@@ -38,7 +38,9 @@ export function usageEventOf(
     at: state.startedAt,
     tenantId: principal.tenantId,
     clientId: principal.clientId,
-    planId: planId(principal.tenantId),
+    // The limits plugin already resolved the plan; requests it did not check (service tokens,
+    // invalid operations) resolve it here.
+    planId: state.planId ?? planId(principal.tenantId),
     principalKind: principal.kind,
     operationName: state.operationName ?? null,
     rootFields: state.rootFields ?? [],
