@@ -65,6 +65,12 @@ export function tenantScope(ctx: GatewayContext): { principal: TenantPrincipal; 
   return { principal: ctx.principal, loaders: ctx.loaders };
 }
 
+/** For platform-admin-only fields: the admin key's id, or FORBIDDEN naming what was asked for. */
+export function platformAdminScope(ctx: GatewayContext, what: string): string {
+  if (ctx.principal.kind !== 'platformAdmin') throw new GatewayError('FORBIDDEN', `${what} is for platform-admin keys only.`);
+  return ctx.principal.clientId;
+}
+
 /** The call context every downstream request of this GraphQL request carries. */
 export function callOf(ctx: GatewayContext, principal: TenantPrincipal) {
   return { tenantId: principal.tenantId, requestId: ctx.requestId };

@@ -1,25 +1,17 @@
 import type { Resolvers } from '../graph/generated/resolvers-types.js';
-import type { GatewayContext } from '../graph/context.js';
+import { platformAdminScope, type GatewayContext } from '../graph/context.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { PlanLimits } from '../config/schema.js';
 import type { RuntimeOverride } from '../limits/overrides.js';
+import { limitValues, NUMERIC_LIMITS } from './limit-values.js';
 
-const LIMIT_FIELDS = ['requestsPerMinute', 'requestsPerDay', 'requestsPerMonth', 'costPerMinute', 'maxOperationCost', 'responseBytesPerHour', 'perIpPerMinute'] as const;
-
-function requirePlatformAdmin(ctx: GatewayContext): string {
-  if (ctx.principal.kind !== 'platformAdmin') {
-    throw new GatewayError('FORBIDDEN', 'Only platform-admin keys may read or change runtime limits.');
-  }
-  return ctx.principal.clientId;
-}
+const requirePlatformAdmin = (ctx: GatewayContext) => platformAdminScope(ctx, 'Reading or changing runtime limits');
 
 function requireTenant(ctx: GatewayContext, tenantId: string): void {
   if (!Object.hasOwn(ctx.config.tenants, tenantId)) {
     throw new GatewayError('BAD_USER_INPUT', `Unknown tenant: "${tenantId}"`, { extensions: { argument: 'tenantId' } });
   }
 }
-
-const numberOrNull = (value: PlanLimits[keyof PlanLimits]) => (typeof value === 'number' ? value : null);
 
 export const adminResolvers: Resolvers = {
   Query: {
@@ -36,7 +28,7 @@ export const adminResolvers: Resolvers = {
         throw new GatewayError('BAD_USER_INPUT', `Unknown plan: "${input.plan}"`, { extensions: { argument: 'input.plan' } });
       }
       const limits: PlanLimits = {};
-      for (const field of LIMIT_FIELDS) {
+      for (const field of NUMERIC_LIMITS) {
         const value = input[field];
         if (value == null) continue;
         if (value < 0) throw new GatewayError('BAD_USER_INPUT', `input.${field} must be 0 or more: ${value}`, { extensions: { argument: `input.${field}` } });
@@ -69,6 +61,6 @@ export const adminResolvers: Resolvers = {
   TenantLimitOverride: {
     plan: (o) => o.planId,
     expiresAt: (o) => (o.expiresAt === null ? null : new Date(o.expiresAt).toISOString()),
-    ...Object.fromEntries(LIMIT_FIELDS.map((f) => [f, (o: RuntimeOverride) => numberOrNull(o.limits[f])])),
+    ...Object.fromEntries(NUMERIC_LIMITS.map((f) => [f, (o: RuntimeOverride) => limitValues(o.limits)[f]])),
   },
 };

@@ -1,17 +1,11 @@
 import type { Resolvers } from '../graph/generated/resolvers-types.js';
-import { tenantScope, type GatewayContext } from '../graph/context.js';
-import { GatewayError } from '../errors/gateway-error.js';
+import { platformAdminScope, tenantScope } from '../graph/context.js';
+import { limitValues } from './limit-values.js';
 import { asUserInput, usageRange } from './usage-range.js';
 import { tenantView } from './viewer.js';
 
 /** `Usage` and `FleetUsage` resolve their fields lazily: the parent carries nothing. */
 export type UsageParent = Record<string, never>;
-
-const numberOrNull = (v: unknown) => (typeof v === 'number' ? v : null);
-
-function requirePlatformAdmin(ctx: GatewayContext): void {
-  if (ctx.principal.kind !== 'platformAdmin') throw new GatewayError('FORBIDDEN', 'fleetUsage is for platform-admin keys only.');
-}
 
 export const usageResolvers: Resolvers = {
   Query: {
@@ -20,7 +14,7 @@ export const usageResolvers: Resolvers = {
       return {};
     },
     fleetUsage: (_root, _args, ctx) => {
-      requirePlatformAdmin(ctx);
+      platformAdminScope(ctx, 'fleetUsage');
       return {};
     },
     rateLimit: async (_root, _args, ctx) => {
@@ -48,14 +42,8 @@ export const usageResolvers: Resolvers = {
       const e = ctx.limitsView.effective(ctx.config, principal.tenantId);
       return {
         plan: { id: e.planId, displayName: e.planName },
-        requestsPerMinute: numberOrNull(e.limits.requestsPerMinute),
-        requestsPerDay: numberOrNull(e.limits.requestsPerDay),
-        requestsPerMonth: numberOrNull(e.limits.requestsPerMonth),
-        costPerMinute: numberOrNull(e.limits.costPerMinute),
-        maxOperationCost: numberOrNull(e.limits.maxOperationCost),
-        responseBytesPerHour: numberOrNull(e.limits.responseBytesPerHour),
-        perClientShare: numberOrNull(e.limits.perClientShare),
-        perIpPerMinute: numberOrNull(e.limits.perIpPerMinute),
+        ...limitValues(e.limits),
+        perClientShare: e.limits.perClientShare ?? null,
       };
     },
     windows: (_parent, _args, ctx) => {
