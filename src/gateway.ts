@@ -63,8 +63,11 @@ export interface Gateway {
   /** The in-process sample services, when the config names no downstream URL for some service. */
   sampleServices: SampleServices | null;
   redis: Redis | null;
-  /** Drains in-flight requests, then closes everything this gateway opened. */
-  close(): Promise<void>;
+  /**
+   * Drains in-flight requests, then closes everything this gateway opened. Buffered usage is
+   * flushed, retrying a slow or failing Redis until `until` (epoch ms; default: one attempt).
+   */
+  close(options?: { until?: number }): Promise<void>;
 }
 
 /**
@@ -192,14 +195,14 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     config,
     sampleServices,
     redis,
-    close() {
+    close({ until }: { until?: number } = {}) {
       closing ??= (async () => {
         // Fastify's close runs Apollo's drain plugin: in-flight requests finish first.
         await app.close();
         config.close();
         stopObserving();
         // Buffered usage is flushed before the Redis connections close: SIGTERM loses nothing.
-        await meter.close();
+        await meter.close(until === undefined ? {} : { until });
         await alerts.close();
         overrides.close();
         await instances.close();

@@ -40,15 +40,22 @@ try {
   }
   console.log(lines.join('\n'));
 
+  // A clean stop: drain in-flight requests, flush usage (waiting for a slow Redis up to the grace
+  // period), close the stores, exit 0. Only a stop that overruns the grace period exits 1.
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'draining in-flight requests');
+    const graceMs = gateway.config.current().server.shutdownGraceMs;
     const force = setTimeout(() => {
-      logger.error('shutdown grace period passed; exiting with requests still open');
+      logger.error('shutdown grace period passed; exiting with work still open');
       process.exit(1);
-    }, config.server.shutdownGraceMs);
+    }, graceMs);
     force.unref();
-    gateway.close().then(
-      () => process.exit(0),
+    // Leave a little of the grace period for closing connections after the last flush attempt.
+    gateway.close({ until: Date.now() + Math.max(0, graceMs - 250) }).then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
       (err: unknown) => {
         logger.error({ err }, 'error during shutdown');
         process.exit(1);

@@ -5,7 +5,7 @@ import { startTestRedis } from '../../test/support/redis-server.js';
 import { createLoadGenerator, type LoadGenerator } from '../load.js';
 import { measureInterleaved, median, type Variant } from '../measure.js';
 import type { Scenario } from '../scenario.js';
-import { startGatewayProcess, type GatewayProcess as Gateway } from '../support/gateway-process.js';
+import { startGatewayProcess, type GatewayProcess as Gateway } from '../../test/support/gateway-process.js';
 import { redisCpuMs, scriptCalls } from '../support/redis-commands.js';
 
 /** From the limits issue: what limiting may add at p99 (ms). */

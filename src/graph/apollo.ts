@@ -16,6 +16,9 @@ export function createApollo(options: {
   return new ApolloServer<GatewayContext>({
     schema: options.schema,
     introspection: true,
+    // main.ts owns SIGTERM/SIGINT: Apollo's own handler would stop the server and re-raise the
+    // signal while the gateway is still draining and flushing usage, killing the process mid-flush.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     formatError: maskUnexpectedErrors,
     plugins: [errorLoggingPlugin(options.logger), ...(options.plugins ?? [])],

@@ -32,8 +32,12 @@ export interface Meter {
   record(event: UsageEvent): void;
   /** Writes the buffer in one store write (one Redis pipeline); never rejects. A failed write is kept for the next. */
   flush(): Promise<void>;
-  /** Stops the timer and flushes what is left. */
-  close(): Promise<void>;
+  /**
+   * Stops the timer and flushes what is left. A failed write is retried (every 100 ms) until
+   * everything is written or `until` (epoch ms; default: one attempt) has passed, so a Redis that
+   * stalls or blips at shutdown delays the exit instead of losing the last requests' usage.
+   */
+  close(options?: { until?: number }): Promise<void>;
   stats(): MeterStats;
 }
 
@@ -191,15 +195,21 @@ export function createMeter(options: MeterOptions): Meter {
   return {
     record,
     flush,
-    async close() {
+    async close({ until = 0 } = {}) {
       clearInterval(timer);
       await flush();
+      while (buffered > 0 && Date.now() + CLOSE_RETRY_MS < until) {
+        await new Promise((resolve) => setTimeout(resolve, CLOSE_RETRY_MS));
+        await flush();
+      }
     },
     stats: () => ({ buffered, lastFlushAt, lastFlushLagMs, failedFlushes, droppedEvents }),
   };
 }
 
 const MINUTE_MS = 60_000;
+/** Pause between flush attempts while closing. */
+const CLOSE_RETRY_MS = 100;
 
 function entryKey(scope: Aggregate['scope'], minute: number, tenantId: string, planId: string, clientId: string): string {
   return `${scope}\n${minute}\n${tenantId}\n${planId}\n${clientId}`;
