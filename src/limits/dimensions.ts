@@ -20,10 +20,13 @@ export interface LimitDimension {
 }
 
 /**
- * Sub-buckets per sliding window. The check is conservative by at most one sub-bucket of
- * traffic (see src/limits/store/), so 20 buckets bound the early refusals to 3 s of a minute.
+ * Sub-buckets per sliding window. A sub-bucket counts until one window after its last charge, so
+ * the check may count at most one sub-bucket's span (2 s of a minute, 1 min of an hour) of
+ * admissions that are already older than the window (see src/limits/store/ALGORITHM.md for the
+ * throughput this leaves: 100% under saturation, about 98% of the limit under steady overload).
+ * More sub-buckets cost Lua time per check (each one is a hash field read on every check).
  */
-const MINUTE_BUCKETS = 20;
+export const MINUTE_BUCKETS = 30;
 const HOUR_BUCKETS = 60;
 
 export interface DimensionInput {

@@ -1,4 +1,5 @@
 import type { LimitDimension } from './dimensions.js';
+import { calendarPeriod } from './store/calendar.js';
 import type { DimensionResult } from './store/types.js';
 
 /**
@@ -24,7 +25,16 @@ export function rateLimitHeaders(dims: readonly LimitDimension[], results: reado
     headers['x-ratelimit-remaining'] = String(tightest.remaining);
     headers['x-ratelimit-reset'] = String(Math.ceil(tightest.resetAt / 1000));
   }
-  headers['ratelimit-policy'] = dims.map((d, i) => `"${d.policy}";q=${results[i]!.limit};w=${d.windowSeconds}`).join(', ');
+  // A calendar quota's window is the current day or month (28 to 31 days), so that `t` never
+  // exceeds `w`; sliding windows are their configured length (`t` <= `w` by the store's resetAt).
+  const windowOf = (d: LimitDimension) =>
+    d.store.kind === 'calendar' ? periodSeconds(now, d.store.period, d.store.utcOffsetMinutes) : d.windowSeconds;
+  headers['ratelimit-policy'] = dims.map((d, i) => `"${d.policy}";q=${results[i]!.limit};w=${windowOf(d)}`).join(', ');
   headers['ratelimit'] = dims.map((d, i) => `"${d.policy}";r=${results[i]!.remaining};t=${secondsUntil(results[i]!.resetAt)}`).join(', ');
   return headers;
+}
+
+function periodSeconds(now: number, period: 'day' | 'month', utcOffsetMinutes: number): number {
+  const { startsAt, endsAt } = calendarPeriod(now, period, utcOffsetMinutes);
+  return Math.round((endsAt - startsAt) / 1000);
 }

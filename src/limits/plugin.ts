@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { hasTenant, type TenantPrincipal } from '../auth/principal.js';
 import type { GatewayContext, RequestState } from '../graph/context.js';
-import { buildDimensions, type LimitDimension } from './dimensions.js';
+import { buildDimensions, MINUTE_BUCKETS, type LimitDimension } from './dimensions.js';
 import { effectiveLimits } from './effective-limits.js';
 import { isUsageOnly, rateLimitDryRun } from './free-operations.js';
 import { rateLimitHeaders } from './headers.js';
@@ -169,7 +169,7 @@ export function createLimitsPlugin(deps: {
 /** The abuse cap of the free usage queries: generous, per tenant, separate from the plan. */
 function usageCap(tenantId: string, perMinute: number): LimitDimension {
   return {
-    store: { kind: 'sliding', name: 'usage-minute', key: `rl:{${tenantId}}:usage:m`, limit: perMinute, windowMs: 60_000, buckets: 20, amount: 1 },
+    store: { kind: 'sliding', name: 'usage-minute', key: `rl:{${tenantId}}:usage:m`, limit: perMinute, windowMs: 60_000, buckets: MINUTE_BUCKETS, amount: 1 },
     kind: 'requests',
     policy: 'usage-minute',
     window: '1 minute',

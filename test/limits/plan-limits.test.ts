@@ -38,8 +38,11 @@ describe('plan limits with the demo plans, against Redis', () => {
     expect(refused.status).toBe(429);
     const retryAfter = Number(refused.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
-    // At most the window plus one 3 s sub-bucket: the sliding window counts whole sub-buckets.
-    expect(retryAfter).toBeLessThanOrEqual(63);
+    // Never more than the window: the oldest admission leaves the rolling minute within 60 s.
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(Number(refused.headers.get('x-ratelimit-reset')) - Date.now() / 1000).toBeLessThanOrEqual(60);
+    expect(policyWindows(refused.headers)).toEqual(expect.arrayContaining([{ policy: 'minute', t: expect.any(Number), w: 60 }]));
+    for (const { policy, t, w } of policyWindows(refused.headers)) expect({ policy, fits: t <= w }).toEqual({ policy, fits: true });
     expect(refused.body.data).toBeUndefined();
     const error = refused.body.errors![0]!;
     expect(error.message).toBe(`Rate limit exceeded: the Free plan allows 100 requests per 1 minute. Retry in ${retryAfter} s.`);
@@ -73,11 +76,16 @@ describe('plan limits with the demo plans, against Redis', () => {
     const policy = r.headers.get('ratelimit-policy')!;
     expect(policy).toContain('"minute";q=100;w=60');
     expect(policy).toContain('"day";q=1000;w=86400');
-    expect(policy).toContain('"month";q=20000;w=2592000');
+    // A calendar month is its real length (28 to 31 days), so that t never exceeds w.
+    // (acme's month, in its time zone America/New_York)
+    const [year, month] = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York', year: 'numeric', month: '2-digit' }).format(new Date()).split('-').map(Number);
+    const monthDays = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+    expect(policy).toContain(`"month";q=20000;w=${monthDays * 86400}`);
     expect(policy).toContain('"cost-minute";q=1000;w=60');
     expect(policy).toContain('"bytes-hour";q=50000000;w=3600');
     expect(r.headers.get('ratelimit')).toMatch(/"minute";r=99;t=\d+/);
     expect(r.headers.get('ratelimit')).toMatch(/"day";r=999;t=\d+/);
+    for (const { policy, t, w } of policyWindows(r.headers)) expect({ policy, fits: t <= w }).toEqual({ policy, fits: true });
   });
 
   it('lets service tokens bypass every limit, without a limit check', async () => {
@@ -110,4 +118,10 @@ async function commandCount(): Promise<number> {
     if (match[1] !== 'info') total += Number(match[2]);
   }
   return total;
+}
+
+/** Each policy's `t` (RateLimit) with its `w` (RateLimit-Policy). */
+function policyWindows(headers: Headers): { policy: string; t: number; w: number }[] {
+  const windows = new Map([...headers.get('ratelimit-policy')!.matchAll(/"([^"]+)";q=\d+;w=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
+  return [...headers.get('ratelimit')!.matchAll(/"([^"]+)";r=\d+;t=(\d+)/g)].map((m) => ({ policy: m[1]!, t: Number(m[2]), w: windows.get(m[1]!)! }));
 }

@@ -11,7 +11,11 @@
 -- consume / peek, 6 ARGV per key from ARGV[3]:
 --          kind ('s' sliding | 'c' calendar), limit, amount, checkOnly ('1' | '0'),
 --          sliding: windowMs, buckets    calendar: period ('day' | 'month'), utcOffsetMinutes
--- adjust, 4 ARGV per key from ARGV[3]: windowMs, buckets, at (epoch ms), delta
+-- adjust, 6 ARGV per key from ARGV[3]:
+--          kind ('s' | 'c'), then windowMs, buckets (sliding) or period, utcOffsetMinutes (calendar),
+--          at (epoch ms), delta, placement ('a': the sub-bucket or period of `at` | 'n': the current one)
+-- A sliding key is a hash: field '<id>' = '<amount charged in sub-bucket id>:<ms from the
+-- sub-bucket's start to its last charge>' (a sub-bucket counts while that charge is in the window).
 -- Reply    consume / peek: { now, allowed (1 | 0), then per dimension: allowed, used, resetAt, retryAfterMs }
 --          adjust: { now }
 -- All numbers are integers well below 2^53, so Lua's doubles hold them exactly.
@@ -85,52 +89,98 @@ local function calendar_period(t, period, offset_minutes)
   return field(y * 100 + m), days_from_civil(y, m, 1) * DAY_MS - offset, next_first * DAY_MS - offset
 end
 
--- A sliding key's sub-buckets: sorted ids >= lo, their sums by id, and stale field names (< lo).
-local function load_buckets(key, lo)
+-- A sliding key's sub-buckets at `now`: the ids still in the window (now - W, now], unsorted, with
+-- their sums and last-charge times, and the field names to delete (sub-buckets that left the
+-- window). A field holds '<sum>:<ms since the sub-bucket's start of its last charge>'; a bare
+-- '<sum>' (written by an older script) counts as charged at the end of its span: conservative.
+local function load_buckets(key, window, g)
   local raw = redis.call('HGETALL', key)
-  local ids, sums, stale = {}, {}, {}
+  local ids, sums, last, stale = {}, {}, {}, {}
   for j = 1, #raw, 2 do
     local id = tonumber(raw[j])
-    local sum = tonumber(raw[j + 1])
-    if id == nil or sum == nil or id < lo then
+    local value = raw[j + 1]
+    local colon = string.find(value, ':', 1, true)
+    local sum, at
+    if id ~= nil and colon ~= nil then
+      sum = tonumber(string.sub(value, 1, colon - 1))
+      local offset = tonumber(string.sub(value, colon + 1))
+      if offset ~= nil then at = id * g + offset end
+    elseif id ~= nil then
+      sum = tonumber(value)
+      at = (id + 1) * g - 1
+    end
+    if sum == nil or at == nil or at <= now - window then
       stale[#stale + 1] = raw[j]
     else
       ids[#ids + 1] = id
       sums[id] = sum
+      last[id] = at
     end
   end
-  table.sort(ids)
-  return ids, sums, stale
+  return ids, sums, last, stale
 end
 
 local function delete_fields(key, names)
   if #names > 0 then redis.call('HDEL', key, unpack(names)) end
 end
 
+-- Sets sliding sub-bucket `id` to `sum`, last charged at `at`, in one HSET; `expire_ms` (when
+-- given) pushes the key's expiry. Expiries are always now + (N + 1) * g, so a later one never
+-- shortens an earlier one.
+local function set_sliding(key, id, g, sum, at, expire_ms)
+  redis.call('HSET', key, field(id), field(sum) .. ':' .. field(at - id * g))
+  if expire_ms ~= nil then redis.call('PEXPIRE', key, expire_ms) end
+end
+
 if mode == 'adjust' then
   for i = 1, #KEYS do
-    local base = 2 + (i - 1) * 4
+    local base = 2 + (i - 1) * 6
     local key = KEYS[i]
-    local window = tonumber(ARGV[base + 1])
-    local buckets = tonumber(ARGV[base + 2])
-    local at = tonumber(ARGV[base + 3])
-    local delta = tonumber(ARGV[base + 4])
-    local g = math.ceil(window / buckets)
-    local b = floor_div(now, g)
-    local ids, sums, stale = load_buckets(key, b - buckets)
-    delete_fields(key, stale)
-    if delta > 0 then
-      redis.call('HINCRBY', key, field(b), delta)
-      redis.call('PEXPIRE', key, (buckets + 1) * g)
-    elseif delta < 0 then
-      -- A refund goes to the sub-bucket charged at `at`, if it is still in the window.
-      local id = floor_div(at, g)
-      local sum = sums[id]
-      if sum ~= nil then
-        if sum + delta <= 0 then
-          redis.call('HDEL', key, field(id))
-        else
-          redis.call('HSET', key, field(id), field(sum + delta))
+    local kind = ARGV[base + 1]
+    local at = tonumber(ARGV[base + 4])
+    local delta = tonumber(ARGV[base + 5])
+    local place = ARGV[base + 6]
+    if kind == 's' then
+      local window = tonumber(ARGV[base + 2])
+      local buckets = tonumber(ARGV[base + 3])
+      local g = math.ceil(window / buckets)
+      local ids, sums, last, stale = load_buckets(key, window, g)
+      delete_fields(key, stale)
+      -- An `at` in the future (clock skew) lands in the current sub-bucket.
+      local when = now
+      if place == 'a' and at < now then when = at end
+      local id = floor_div(when, g)
+      local in_window = when > now - window
+      if delta > 0 and in_window then
+        local later = last[id]
+        if later == nil or later < when then later = when end
+        set_sliding(key, id, g, (sums[id] or 0) + delta, later, (buckets + 1) * g)
+      elseif delta < 0 and in_window then
+        local sum = sums[id]
+        if sum ~= nil then
+          if sum + delta <= 0 then
+            redis.call('HDEL', key, field(id))
+          else
+            set_sliding(key, id, g, sum + delta, last[id], nil)
+          end
+        end
+      end
+    else
+      local period, starts, ends = calendar_period(now, ARGV[base + 2], tonumber(ARGV[base + 3]))
+      local same = place ~= 'a' or calendar_period(at, ARGV[base + 2], tonumber(ARGV[base + 3])) == period
+      if same and delta ~= 0 then
+        local raw = redis.call('HGETALL', key)
+        local used = 0
+        local stale = {}
+        for j = 1, #raw, 2 do
+          if raw[j] == period then used = tonumber(raw[j + 1]) else stale[#stale + 1] = raw[j] end
+        end
+        delete_fields(key, stale)
+        if delta > 0 then
+          redis.call('HINCRBY', key, period, delta)
+          redis.call('PEXPIRE', key, ends - now + CALENDAR_TTL_SLACK_MS)
+        elseif used > 0 then
+          if used + delta <= 0 then redis.call('HDEL', key, period) else redis.call('HSET', key, period, field(used + delta)) end
         end
       end
     end
@@ -153,11 +203,10 @@ for i = 1, #KEYS do
   if d.kind == 's' then
     d.window = tonumber(ARGV[base + 5])
     d.buckets = tonumber(ARGV[base + 6])
-    -- Sub-buckets of g = ceil(W / N) ms: b-N .. b cover [now - W, now] entirely (N * g >= W),
-    -- so the count is conservative.
+    -- Sub-buckets of g = ceil(W / N) ms; one counts while its last charge is in (now - W, now].
     d.g = math.ceil(d.window / d.buckets)
     d.b = floor_div(now, d.g)
-    d.ids, d.sums, d.stale = load_buckets(d.key, d.b - d.buckets)
+    d.ids, d.sums, d.last, d.stale = load_buckets(d.key, d.window, d.g)
     d.used = 0
     for _, id in ipairs(d.ids) do d.used = d.used + d.sums[id] end
   else
@@ -180,16 +229,17 @@ if mode == 'consume' then
     if all_allowed and not d.check_only and d.amount > 0 then
       d.used = d.used + d.amount
       if d.kind == 's' then
-        redis.call('HINCRBY', d.key, field(d.b), d.amount)
+        -- The newest sub-bucket leaves the window by (b + 1) * g + W <= now + (N + 1) * g: its
+        -- first charge sets that expiry, later charges to it need not push it again.
+        local expire_ms = nil
         if d.sums[d.b] == nil then
-          -- The newest sub-bucket leaves the window (N + 1) * g after its first charge at the
-          -- latest; later charges to the same sub-bucket need not push the expiry again.
-          redis.call('PEXPIRE', d.key, (d.buckets + 1) * d.g)
+          expire_ms = (d.buckets + 1) * d.g
           d.ids[#d.ids + 1] = d.b
           d.sums[d.b] = 0
-          table.sort(d.ids)
         end
         d.sums[d.b] = d.sums[d.b] + d.amount
+        set_sliding(d.key, d.b, d.g, d.sums[d.b], now, expire_ms)
+        d.last[d.b] = now
       else
         redis.call('HINCRBY', d.key, d.field, d.amount)
         -- Once per period: the first charge of a period sets the key's expiry past its end.
@@ -204,21 +254,25 @@ for _, d in ipairs(dims) do
   local reset_at, retry_after
   local never_fits = (d.check_only and d.limit <= 0) or (not d.check_only and d.amount > d.limit)
   if d.kind == 's' then
-    -- A sub-bucket id leaves the window at (id + N + 1) * g.
+    -- A sub-bucket stops counting one window after its last charge: at most W from now. Ids
+    -- are sorted only for a refusal's retry time, off the common path.
     reset_at = now
+    local oldest = nil
     for _, id in ipairs(d.ids) do
-      if d.sums[id] > 0 then reset_at = (id + d.buckets + 1) * d.g; break end
+      if d.sums[id] > 0 and (oldest == nil or id < oldest) then oldest = id end
     end
+    if oldest ~= nil then reset_at = d.last[oldest] + d.window end
     retry_after = 0
     if not d.allowed then
       retry_after = d.window
       if not never_fits then
+        table.sort(d.ids)
         local left = d.used
         for _, id in ipairs(d.ids) do
           left = left - d.sums[id]
           local fits
           if d.check_only then fits = left < d.limit else fits = left + d.amount <= d.limit end
-          if fits then retry_after = (id + d.buckets + 1) * d.g - now; break end
+          if fits then retry_after = d.last[id] + d.window - now; break end
         end
       end
     end

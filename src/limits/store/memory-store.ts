@@ -12,9 +12,13 @@ export interface MemoryLimitStoreOptions {
   maxKeys?: number;
 }
 
-/** What Redis keeps at a key: a hash of numeric fields (sub-bucket ids or a period id). */
+/**
+ * What Redis keeps at a key: a hash of sub-bucket sums (or one period's count) and, for sliding
+ * keys, the time of each sub-bucket's last charge (the `t<id>` fields of limiter.lua).
+ */
 interface Entry {
-  fields: Map<number, number>;
+  sums: Map<number, number>;
+  last: Map<number, number>;
   /** Epoch ms; the key is gone from this instant on (Redis PEXPIRE semantics). */
   expiresAt: number;
 }
@@ -24,9 +28,10 @@ interface State {
   dimension: Dimension;
   used: number;
   allowed: boolean;
-  /** Counted fields in ascending order (sliding), or the one period id (calendar). */
+  /** Counted sub-bucket ids in ascending order (sliding), or the one period id (calendar). */
   ids: number[];
   sums: Map<number, number>;
+  last: Map<number, number>;
   stale: number[];
   /** sliding */
   g: number;
@@ -59,7 +64,7 @@ export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): L
   const writable = (key: string, now: number): Entry => {
     let entry = read(key, now);
     if (entry === undefined) {
-      entry = { fields: new Map(), expiresAt: Number.POSITIVE_INFINITY };
+      entry = { sums: new Map(), last: new Map(), expiresAt: Number.POSITIVE_INFINITY };
       entries.set(key, entry);
       for (const oldest of entries.keys()) {
         if (entries.size <= maxKeys) break;
@@ -68,28 +73,31 @@ export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): L
     }
     return entry;
   };
-  const deleteFields = (key: string, ids: readonly number[], now: number): void => {
+  const deleteIds = (key: string, ids: readonly number[], now: number): void => {
     if (ids.length === 0) return;
     const entry = read(key, now);
     if (entry === undefined) return;
-    for (const id of ids) entry.fields.delete(id);
-    if (entry.fields.size === 0) entries.delete(key);
+    for (const id of ids) {
+      entry.sums.delete(id);
+      entry.last.delete(id);
+    }
+    if (entry.sums.size === 0) entries.delete(key);
   };
 
   const load = (dimension: Dimension, now: number): State => {
-    const fields = read(dimension.key, now)?.fields ?? new Map<number, number>();
-    const state: State = { dimension, used: 0, allowed: false, ids: [], sums: new Map(), stale: [], g: 0, b: 0, startsAt: 0, endsAt: 0 };
+    const entry = read(dimension.key, now);
+    const state: State = { dimension, used: 0, allowed: false, ids: [], sums: new Map(), last: new Map(), stale: [], g: 0, b: 0, startsAt: 0, endsAt: 0 };
     if (dimension.kind === 'sliding') {
-      // Sub-buckets of g = ceil(W / N) ms: b-N .. b cover [now - W, now] entirely (N * g >= W),
-      // so the count is conservative.
       state.g = subBucketMs(dimension);
       state.b = Math.floor(now / state.g);
-      const lo = state.b - dimension.buckets;
-      for (const [id, sum] of fields) {
-        if (id < lo) state.stale.push(id);
+      for (const [id, sum] of entry?.sums ?? []) {
+        // A sub-bucket counts while its last charge is inside the window (now - W, now].
+        const last = lastChargeOf(entry!, id, state.g);
+        if (last <= now - dimension.windowMs) state.stale.push(id);
         else {
           state.ids.push(id);
           state.sums.set(id, sum);
+          state.last.set(id, last);
           state.used += sum;
         }
       }
@@ -100,7 +108,7 @@ export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): L
       state.startsAt = period.startsAt;
       state.endsAt = period.endsAt;
       state.ids = [id];
-      for (const [field, count] of fields) {
+      for (const [field, count] of entry?.sums ?? []) {
         if (field === id) state.used = count;
         else state.stale.push(field);
       }
@@ -109,19 +117,31 @@ export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): L
     return state;
   };
 
+  /** Adds `amount` to sub-bucket (or period) `id`, last charged at `at`. */
+  const add = (dimension: Dimension, id: number, amount: number, at: number, now: number, endsAt: number): void => {
+    const entry = writable(dimension.key, now);
+    entry.sums.set(id, (entry.sums.get(id) ?? 0) + amount);
+    if (dimension.kind === 'sliding') {
+      const g = subBucketMs(dimension);
+      entry.last.set(id, Math.max(entry.last.get(id) ?? 0, at));
+      // The key lives until its newest sub-bucket's last charge has left the window.
+      entry.expiresAt = Math.max(entry.expiresAt === Number.POSITIVE_INFINITY ? 0 : entry.expiresAt, now + (dimension.buckets + 1) * g);
+    } else {
+      entry.expiresAt = endsAt + CALENDAR_TTL_SLACK_MS;
+    }
+  };
+
   const charge = (state: State, now: number): void => {
     const { dimension } = state;
-    const entry = writable(dimension.key, now);
     const id = dimension.kind === 'sliding' ? state.b : state.ids[0]!;
-    entry.fields.set(id, (entry.fields.get(id) ?? 0) + dimension.amount);
-    entry.expiresAt =
-      dimension.kind === 'sliding' ? now + (dimension.buckets + 1) * state.g : state.endsAt + CALENDAR_TTL_SLACK_MS;
+    add(dimension, id, dimension.amount, now, now, state.endsAt);
     state.used += dimension.amount;
     if (dimension.kind === 'sliding' && !state.sums.has(id)) {
       state.ids.push(id);
       state.ids.sort((x, y) => x - y);
     }
     state.sums.set(id, (state.sums.get(id) ?? 0) + dimension.amount);
+    state.last.set(id, now);
   };
 
   const check = async (mode: 'consume' | 'peek', dimensions: readonly Dimension[]): Promise<LimitDecision> => {
@@ -131,11 +151,40 @@ export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): L
     const allowed = states.every((state) => state.allowed);
     if (mode === 'consume') {
       for (const state of states) {
-        deleteFields(state.dimension.key, state.stale, now);
+        deleteIds(state.dimension.key, state.stale, now);
         if (allowed && !state.dimension.checkOnly && state.dimension.amount > 0) charge(state, now);
       }
     }
     return { allowed, now, results: states.map((state) => result(state, now)) };
+  };
+
+  const adjustOne = ({ dimension, at, delta, placement }: Adjustment, now: number): void => {
+    if (delta === 0) return;
+    const state = load(dimension, now);
+    deleteIds(dimension.key, state.stale, now);
+    const place = placement ?? (delta > 0 ? 'now' : 'at');
+    let id: number;
+    let when: number;
+    if (dimension.kind === 'sliding') {
+      // An `at` in the future (clock skew between instance and store) lands in the current sub-bucket.
+      when = place === 'now' ? now : Math.min(at, now);
+      id = Math.floor(when / state.g);
+      // Nothing to do for a sub-bucket whose span has left the window.
+      if (place === 'at' && when <= now - dimension.windowMs) return;
+    } else {
+      when = now;
+      id = state.ids[0]!;
+      if (place === 'at' && calendarPeriod(at, dimension.period, dimension.utcOffsetMinutes).id !== String(id)) return;
+    }
+    if (delta > 0) {
+      add(dimension, id, delta, when, now, state.endsAt);
+      return;
+    }
+    const entry = read(dimension.key, now);
+    const sum = entry?.sums.get(id);
+    if (entry === undefined || sum === undefined) return;
+    if (sum + delta <= 0) deleteIds(dimension.key, [id], now);
+    else entry.sums.set(id, sum + delta);
   };
 
   return {
@@ -147,30 +196,7 @@ export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): L
     async adjust(adjustments: readonly Adjustment[]): Promise<void> {
       validateAdjustments(adjustments);
       const now = Math.floor(clock());
-      for (const { dimension, at, delta } of adjustments) {
-        const g = subBucketMs(dimension);
-        const b = Math.floor(now / g);
-        const lo = b - dimension.buckets;
-        const fields = read(dimension.key, now)?.fields;
-        if (fields !== undefined) deleteFields(dimension.key, [...fields.keys()].filter((id) => id < lo), now);
-        if (delta > 0) {
-          const entry = writable(dimension.key, now);
-          entry.fields.set(b, (entry.fields.get(b) ?? 0) + delta);
-          entry.expiresAt = now + (dimension.buckets + 1) * g;
-        } else if (delta < 0) {
-          // A refund goes to the sub-bucket charged at `at`, if it is still in the window.
-          const id = Math.floor(at / g);
-          const entry = read(dimension.key, now);
-          const sum = entry?.fields.get(id);
-          if (entry === undefined || sum === undefined || id < lo) continue;
-          if (sum + delta <= 0) {
-            entry.fields.delete(id);
-            if (entry.fields.size === 0) entries.delete(dimension.key);
-          } else {
-            entry.fields.set(id, sum + delta);
-          }
-        }
-      }
+      for (const adjustment of adjustments) adjustOne(adjustment, now);
     },
   };
 }
@@ -178,6 +204,11 @@ export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): L
 /** g = ceil(W / N), so that N sub-buckets span at least the window. */
 function subBucketMs(dimension: SlidingDimension): number {
   return Math.ceil(dimension.windowMs / dimension.buckets);
+}
+
+/** A sub-bucket's last charge; without a record (older data), the end of its span (conservative). */
+function lastChargeOf(entry: Entry, id: number, g: number): number {
+  return entry.last.get(id) ?? (id + 1) * g - 1;
 }
 
 function fits(dimension: Dimension, used: number): boolean {
@@ -190,8 +221,8 @@ function result(state: State, now: number): DimensionResult {
   let resetAt: number;
   let retryAfterMs = 0;
   if (dimension.kind === 'sliding') {
-    // A sub-bucket id leaves the window at (id + N + 1) * g.
-    const leaves = (id: number) => (id + dimension.buckets + 1) * state.g;
+    // A sub-bucket stops counting one window after its last charge: at most W from now.
+    const leaves = (id: number) => state.last.get(id)! + dimension.windowMs;
     const oldest = state.ids.find((id) => (state.sums.get(id) ?? 0) > 0);
     resetAt = oldest === undefined ? now : leaves(oldest);
     if (!allowed) {

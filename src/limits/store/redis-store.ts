@@ -6,7 +6,7 @@ import { validateAdjustments, validateDimensions } from './validate.js';
 /** The Lua engine; ALGORITHM.md explains it, the header of the file its KEYS/ARGV layout. */
 const LIMITER_LUA = readFileSync(new URL('./limiter.lua', import.meta.url), 'utf8');
 /** The ioredis custom command name (versioned so that a changed script never shares a name). */
-const COMMAND = 'rateLimiterV1';
+const COMMAND = 'rateLimiterV2';
 
 type Mode = 'consume' | 'peek' | 'adjust';
 type LimiterCommand = (numberOfKeys: number, ...keysAndArgs: string[]) => Promise<unknown>;
@@ -79,9 +79,14 @@ function encodeDimension(dimension: Dimension): string[] {
     : [...common, dimension.period, String(dimension.utcOffsetMinutes)];
 }
 
-/** 4 ARGV per adjustment. */
-function encodeAdjustment({ dimension, at, delta }: Adjustment): string[] {
-  return [String(dimension.windowMs), String(dimension.buckets), String(at), String(delta)];
+/** 6 ARGV per adjustment, in the order limiter.lua reads them. */
+function encodeAdjustment({ dimension, at, delta, placement }: Adjustment): string[] {
+  const place = (placement ?? (delta > 0 ? 'now' : 'at')) === 'at' ? 'a' : 'n';
+  const shape =
+    dimension.kind === 'sliding'
+      ? ['s', String(dimension.windowMs), String(dimension.buckets)]
+      : ['c', dimension.period, String(dimension.utcOffsetMinutes)];
+  return [...shape, String(at), String(delta), place];
 }
 
 function decodeDecision(dimensions: readonly Dimension[], reply: number[]): LimitDecision {

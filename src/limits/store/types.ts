@@ -56,8 +56,8 @@ export interface DimensionResult {
   remaining: number;
   /**
    * Epoch ms (store clock). Sliding: when `used` next decreases (the oldest counted non-empty
-   * sub-bucket leaves the window), or `now` when used is 0. Calendar: the start of the next
-   * period in the dimension's UTC offset.
+   * sub-bucket's last charge leaves the window), or `now` when used is 0; never more than one
+   * window after `now`. Calendar: the start of the next period in the dimension's UTC offset.
    */
   resetAt: number;
   /**
@@ -80,11 +80,18 @@ export interface LimitDecision {
 }
 
 export interface Adjustment {
-  dimension: SlidingDimension;
-  /** The decision's `now` of the charge. */
+  dimension: Dimension;
+  /** The decision's `now` of the charge (store clock, epoch ms). */
   at: number;
-  /** Negative = refund; positive = late addition (e.g. response bytes). An integer. */
+  /** Negative = refund; positive = late addition (e.g. response bytes) or replay. An integer. */
   delta: number;
+  /**
+   * Where the delta goes. `at` (the default for refunds): the sub-bucket (or calendar period) that
+   * `at` falls in, and nothing if that has left the window. `now` (the default for additions):
+   * the current sub-bucket (or period). Replays of admissions made while the store was away use
+   * `at`, so they age out when they would have had the store seen them.
+   */
+  placement?: 'at' | 'now';
 }
 
 export interface LimitStore {
@@ -96,8 +103,9 @@ export interface LimitStore {
   consume(dimensions: readonly Dimension[]): Promise<LimitDecision>;
   /**
    * Refunds (negative delta, applied to the sub-bucket that `at` falls in, never below 0, nothing
-   * if that sub-bucket left the window) and late additions (positive delta, applied to the
-   * current sub-bucket, even past the limit). One round trip for the whole list.
+   * if that sub-bucket left the window), late additions (positive delta, applied to the current
+   * sub-bucket, even past the limit) and replays (`placement: 'at'`). One round trip for the
+   * whole list.
    */
   adjust(adjustments: readonly Adjustment[]): Promise<void>;
   /**

@@ -31,8 +31,8 @@ export function validateAdjustments(adjustments: readonly Adjustment[]): void {
       throw new Error(`limit adjustment #${index}: must be an object: ${show(adjustment)}`);
     }
     const label = validateDimension(adjustment.dimension, index);
-    if (adjustment.dimension.kind !== 'sliding') {
-      throw new Error(`${label}: only sliding dimensions can be adjusted: ${show(adjustment.dimension.kind)}`);
+    if (adjustment.placement !== undefined && adjustment.placement !== 'at' && adjustment.placement !== 'now') {
+      throw new Error(`${label}: adjustment placement must be "at" or "now": ${show(adjustment.placement)}`);
     }
     if (!Number.isSafeInteger(adjustment.at) || adjustment.at < 0) {
       throw new Error(`${label}: adjustment at must be a non-negative integer (epoch ms): ${show(adjustment.at)}`);

@@ -51,14 +51,14 @@ export interface Admission {
   amount: number;
 }
 
-/** The largest total admitted in any closed window [s, s + windowMs], s an admission time. */
+/** The largest total admitted in any rolling window [s, s + windowMs), s an admission time. */
 export function maxInAnyWindow(admitted: readonly Admission[], windowMs: number): number {
   const sorted = [...admitted].sort((x, y) => x.at - y.at);
   let max = 0;
   let end = 0;
   let sum = 0;
   for (let start = 0; start < sorted.length; start++) {
-    while (end < sorted.length && sorted[end]!.at <= sorted[start]!.at + windowMs) {
+    while (end < sorted.length && sorted[end]!.at < sorted[start]!.at + windowMs) {
       sum += sorted[end]!.amount;
       end += 1;
     }

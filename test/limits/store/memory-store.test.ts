@@ -19,14 +19,17 @@ describe('memory store', () => {
     for (const key of ['a', 'c', 'd']) expect((await store.peek([dim(key)])).allowed).toBe(false);
   });
 
-  it('forgets a sliding key window + g after its last charge, and a calendar key after its period', async () => {
+  it('stops counting a charge one window after it, forgets the key window + g after it, and a calendar key after its period', async () => {
     const clock = fakeClock(Date.UTC(2026, 0, 1, 23, 59, 59));
     const store = createMemoryLimitStore({ now: clock.now, maxKeys: 2 });
-    await store.consume([sliding('rpm', { windowMs: 10_000, buckets: 10 }), calendar('day')]);
-    clock.advance(10_999);
-    expect((await store.peek([sliding('rpm', { windowMs: 10_000, buckets: 10 })])).results[0]!.used).toBe(1);
+    const rpm = sliding('rpm', { windowMs: 10_000, buckets: 10 });
+    await store.consume([rpm, calendar('day')]);
+    clock.advance(9_999);
+    expect((await store.peek([rpm])).results[0]!.used).toBe(1);
     clock.advance(1);
-    expect((await store.peek([sliding('rpm', { windowMs: 10_000, buckets: 10 })])).results[0]!.used).toBe(0);
+    expect((await store.peek([rpm])).results[0]!.used).toBe(0);
+    clock.advance(1_000); // (N + 1) * g after the charge: the key itself has expired
+    expect((await store.peek([rpm])).results[0]!.used).toBe(0);
     expect((await store.peek([calendar('day')])).results[0]!.used).toBe(0); // a new day
     expect(store.size).toBe(0); // both entries were dropped when read after expiry
   });
