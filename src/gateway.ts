@@ -19,11 +19,11 @@ import { createHttpServer } from './http/server.js';
 import { registerLimitsDocs } from './http/docs-limits.js';
 import { createAuthGuard } from './limits/auth-guard.js';
 import { fieldRateLimitTransformer } from './limits/field-rate-limit.js';
+import { createRedisLink } from './limits/fallback/redis-link.js';
 import { createInstanceRegistry } from './limits/instances.js';
 import { createLimiter } from './limits/limiter.js';
 import { createMemoryOverrides, createRedisOverrides } from './limits/overrides.js';
 import { createLimitsPlugin } from './limits/plugin.js';
-import { createMemoryLimitStore } from './limits/store/memory-store.js';
 import { createRedisLimitStore } from './limits/store/redis-store.js';
 import { createThrottleLog } from './limits/throttle-log.js';
 import { createLimitsView } from './limits/windows.js';
@@ -86,9 +86,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const initial = config.current();
 
   const redis = initial.redis.url ? createRedis(initial.redis.url, logger) : null;
-  // Limit checks get their own connection with a short command timeout, so a slow Redis or a big
-  // pipeline on the shared connection never holds a request behind it.
-  const limitsRedis = initial.redis.url ? createRedis(initial.redis.url, logger, { commandTimeoutMs: initial.limits.storeTimeoutMs, autoPipelining: true }) : null;
+  // Limit checks get their own connection, so a slow Redis or a big pipeline on the shared
+  // connection never holds a request behind it. Its timeouts are the limiter's own, counted from
+  // the write (ioredis's commandTimeout fires before a reply waiting in the socket is read); it
+  // reconnects within 250 ms so limits are back on Redis soon after it answers.
+  const limitsRedis = initial.redis.url ? createRedis(initial.redis.url, logger, { autoPipelining: true, maxReconnectDelayMs: 250 }) : null;
+  // @rateLimit fields (graphql-rate-limit-directive) have no timeout of their own: a command timeout.
+  const fieldLimitsRedis = initial.redis.url ? createRedis(initial.redis.url, logger, { commandTimeoutMs: initial.limits.storeTimeoutMs }) : null;
   // The field cache: keyv over its own Redis connection (@keyv/redis), or a bounded in-process LRU.
   const cacheStore = initial.cache.enabled ? createCacheStore({ redisUrl: initial.redis.url, config: initial.cache, logger }) : null;
   const fieldCache = createFieldCache({
@@ -129,13 +133,16 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   // Limits: the shared store when Redis is configured, with the in-process store as its
   // fallback; the in-process store alone otherwise (one process, full limits).
   const instances = createInstanceRegistry({ redis, heartbeatMs: initial.limits.instanceHeartbeatMs, logger });
+  const fallbackDivisor = () => Math.max(instances.count(), config.current().limits.fallbackMinInstances);
   const limiter = createLimiter({
     shared: limitsRedis ? createRedisLimitStore({ redis: limitsRedis }) : null,
-    local: createMemoryLimitStore(),
-    liveInstances: instances.count,
+    link: limitsRedis ? createRedisLink(limitsRedis) : null,
+    divisor: fallbackDivisor,
     config: initial.limits,
     logger,
   });
+  // Before serving: the live-instance count and the store's epoch (see limits/limiter.ts).
+  await Promise.all([instances.ready(), limiter.start()]);
   const overrides = redis ? createRedisOverrides({ redis, pollMs: initial.limits.overridesPollMs, logger }) : createMemoryOverrides();
   const limits = createLimitsPlugin({
     limiter,
@@ -147,7 +154,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
 
   const schema = await buildSchema({
     config: initial,
-    rateLimit: fieldRateLimitTransformer({ redis: limitsRedis, documentationUrl: () => config.current().limits.documentationUrl }),
+    rateLimit: fieldRateLimitTransformer({ redis: fieldLimitsRedis, divisor: fallbackDivisor, documentationUrl: () => config.current().limits.documentationUrl }),
     // Which backends fields read from is part of the cache keys' schema version.
     cache: cachedDirectiveTransformer({
       fieldCache,
@@ -205,11 +212,12 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         await meter.close(until === undefined ? {} : { until });
         await alerts.close();
         overrides.close();
+        limiter.close();
         await instances.close();
         await downstream.close();
         await sampleServices?.close();
         await cacheStore?.close();
-        for (const client of [redis, limitsRedis]) {
+        for (const client of [redis, limitsRedis, fieldLimitsRedis]) {
           if (client) await client.quit().catch(() => client.disconnect());
         }
       })();

@@ -208,14 +208,29 @@ export const configSchema = z
          * default 30. Past it the IP gets 429 before its key is even looked up (brute force).
          */
         authFailuresPerIpPerMinute: z.number().int().positive().default(30),
-        /** Longest a limit check may wait for Redis before the local fallback decides, default 50 ms. */
+        /**
+         * Longest a limit check waits for Redis's reply, counted from when the command was written
+         * (a reply already received always wins, however busy the gateway), before this request
+         * is decided locally, default 50 ms.
+         */
         storeTimeoutMs: ms.default(50),
-        /** Consecutive store failures that switch to the local fallback, default 3. */
+        /** Consecutive store failures after which checks stop trying Redis and use the fallback, default 3. */
         storeBreakerFailures: z.number().int().positive().default(3),
-        /** How long the fallback is used before Redis is tried again, default 2 s. */
-        storeBreakerHalfOpenMs: ms.default(2000),
-        /** How often each instance says it is alive (the fallback divides limits by live instances), default 5 s. */
-        instanceHeartbeatMs: ms.default(5000),
+        /** While the fallback is in use, how often Redis is probed to come back, default 250 ms. */
+        storeBreakerHalfOpenMs: ms.default(250),
+        /**
+         * After Redis comes back empty (restarted without its data), how long every instance keeps
+         * deciding locally while all of them write back what they admitted, measured from the
+         * first instance's detection, default 1 s (instances reconnect within 250 ms).
+         */
+        storeRecoverySettleMs: ms.default(1000),
+        /**
+         * The fallback divides each limit by max(live instances, this), default 1. Set it to the
+         * number of instances you run: an instance that starts while Redis is down cannot count them.
+         */
+        fallbackMinInstances: z.number().int().positive().default(1),
+        /** How often each instance says it is alive (the fallback divides limits by live instances), default 2 s. */
+        instanceHeartbeatMs: ms.default(2000),
         /** How often runtime limit overrides (admin mutations) are re-read from Redis, default 2 s. */
         overridesPollMs: ms.default(2000),
         /** Throttling decisions logged per tenant per minute before they are only counted, default 10. */

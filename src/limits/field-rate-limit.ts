@@ -11,17 +11,24 @@ const KEY_PREFIX = 'rl:field';
 /**
  * `@rateLimit(limit, duration)` from the schema (declared in schema/rate-limit.graphql), enforced
  * by graphql-rate-limit-directive per tenant and field: keys `rl:field:{tenant}:Type.field`, in
- * Redis when configured. Each Redis limiter carries an in-memory insurance limiter with the same
- * limit, so a Redis outage degrades to per-instance counting instead of failing the field.
- * Service tokens and principals without a tenant consume nothing (0 points).
+ * Redis when configured (a connection with a command timeout: the library has none of its own).
+ * Each Redis limiter carries an in-memory insurance limiter with this instance's share of the
+ * limit (limit / `divisor()` at start, as the plan limits' fallback), so a Redis outage degrades
+ * to per-instance counting that stays within the limit across the fleet, instead of failing the
+ * field. Service tokens and principals without a tenant consume nothing (0 points).
  */
-export function fieldRateLimitTransformer(options: { redis: Redis | null; documentationUrl: () => string }): (schema: GraphQLSchema) => GraphQLSchema {
+export function fieldRateLimitTransformer(options: {
+  redis: Redis | null;
+  divisor: () => number;
+  documentationUrl: () => string;
+}): (schema: GraphQLSchema) => GraphQLSchema {
   const { redis } = options;
 
   // The directive creates one limiter per (limit, duration); this class gives each its insurance.
   class InsuredRedisLimiter extends RateLimiterRedis {
     constructor(opts: IRateLimiterRedisOptions) {
-      super({ ...opts, storeClient: redis, insuranceLimiter: new RateLimiterMemory({ points: opts.points, duration: opts.duration, keyPrefix: KEY_PREFIX }) });
+      const share = Math.floor((opts.points ?? 0) / Math.max(1, options.divisor()));
+      super({ ...opts, storeClient: redis, insuranceLimiter: new RateLimiterMemory({ points: share, duration: opts.duration, keyPrefix: KEY_PREFIX }) });
     }
   }
 

@@ -7,14 +7,15 @@ const KEY = 'gw:instances';
 /**
  * Counts live gateway instances, so that while Redis is down each one enforces its share of a
  * limit. Each instance writes its id with the time into a sorted set every `heartbeatMs` and drops
- * entries older than three heartbeats; the count is read in the same transaction. While Redis is
- * unreachable the last count stays in force (the fleet is unlikely to have changed much).
+ * entries older than three heartbeats; the count is read in the same transaction. The first count
+ * is taken before the gateway serves (`ready`), so a new instance never starts out believing it
+ * is alone; while Redis is unreachable the last count stays in force.
  */
 export function createInstanceRegistry(options: { redis: Redis | null; heartbeatMs: number; logger: Logger }) {
   const id = randomUUID();
   let live = 1;
   const { redis } = options;
-  if (!redis) return { id, count: () => 1, close: async () => {} };
+  if (!redis) return { id, count: () => 1, ready: async () => {}, close: async () => {} };
 
   async function beat(): Promise<void> {
     const now = Date.now();
@@ -34,11 +35,13 @@ export function createInstanceRegistry(options: { redis: Redis | null; heartbeat
 
   const timer = setInterval(() => void beat(), options.heartbeatMs);
   timer.unref();
-  void beat();
+  const first = beat();
 
   return {
     id,
     count: () => live,
+    /** Resolves once the first count was read (or failed: Redis is down at start). */
+    ready: () => first,
     async close() {
       clearInterval(timer);
       await redis.zrem(KEY, id).catch(() => {});

@@ -1,7 +1,12 @@
-import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, handleAll } from 'cockatiel';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
+import { withReplyTimeout } from '../stores/reply-timeout.js';
+import { createLedger } from './fallback/ledger.js';
+import { createLocalDecider } from './fallback/local-decider.js';
+import type { StoreLink } from './fallback/redis-link.js';
+import { createMemoryLimitStore } from './store/memory-store.js';
 import type { Adjustment, Dimension, LimitDecision, LimitStore } from './store/types.js';
+import { validateDimensions } from './store/validate.js';
 
 /** Where a decision came from; `local` means the shared store was unreachable. */
 export type DecisionSource = 'shared' | 'local' | 'unavailable';
@@ -12,75 +17,283 @@ export interface LimiterOutcome {
 }
 
 /**
- * Checks dimensions against the shared store (Redis) behind a short timeout and a circuit
- * breaker. When the store fails: fail-open plans are checked against an in-process store that
- * enforces this instance's share of each limit (limit / live instances, at least 1), fail-closed
- * plans are refused (`source: 'unavailable'`). Without a shared store (one process) the local
- * store is the truth and enforces the full limits.
+ * The shared store's state as this instance sees it: `closed` (healthy: every check goes to
+ * Redis), `open` (failed: checks are decided locally, Redis is probed), `half-open` (it answers
+ * again: local admissions are being written back before checks return to it).
  */
-export function createLimiter(options: {
+export type StoreState = 'closed' | 'open' | 'half-open';
+
+/** Replays per script call: they share one hash tag (Redis Cluster) and keep each call short. */
+const REPLAY_CHUNK = 100;
+/** How often a healthy instance checks that Redis still has its data (the epoch marker). */
+const EPOCH_CHECK_MS = 2000;
+/** Longest the gateway waits at start for Redis (connection, epoch) before serving without it. */
+const START_TIMEOUT_MS = 2000;
+/** How often the ledger drops what has left its windows. */
+const SWEEP_MS = 5000;
+
+export interface LimiterOptions {
+  /** The shared store (Redis); null: one process, the in-memory store is the truth. */
   shared: LimitStore | null;
-  local: LimitStore;
-  liveInstances: () => number;
+  /** Connection events and the epoch marker of the shared store; required with `shared`. */
+  link: StoreLink | null;
+  /** The fallback's divisor: max(live instances, limits.fallbackMinInstances). */
+  divisor: () => number;
   config: Config['limits'];
   logger: Logger;
-}) {
-  const { shared, local, logger } = options;
-  const breaker = circuitBreaker(handleAll, {
-    halfOpenAfter: options.config.storeBreakerHalfOpenMs,
-    breaker: new ConsecutiveBreaker(options.config.storeBreakerFailures),
-  });
-  breaker.onStateChange((state) => logger.warn({ state }, 'limit store circuit breaker changed state'));
-  // The timeout is the store connection's own command timeout (`storeTimeoutMs`, set where the
-  // connection is made): a cockatiel timeout policy would add an AbortController and a timer to
-  // every check on the hot path.
-  const policy = breaker;
+}
 
-  function localShare(dimensions: readonly Dimension[]): Dimension[] {
-    const instances = Math.max(1, options.liveInstances());
-    return dimensions.map((d) => ({ ...d, limit: Math.max(1, Math.floor(d.limit / instances)) }));
-  }
+/**
+ * Checks dimensions against the shared store (Redis). While Redis answers, every decision is
+ * Redis's: a reply that has arrived is used however late the event loop reads it (the timeout
+ * counts from the write: `withReplyTimeout`). When it really fails (connection lost, no reply in
+ * `storeTimeoutMs`, `storeBreakerFailures` times in a row or at once on a lost connection),
+ * fail-open plans are decided by the local fallback (`fallback/local-decider.ts`: this instance's
+ * share of what Redis last said was remaining), fail-closed plans are refused. When Redis answers
+ * again, what was admitted locally is written into the shared windows first (and, if Redis came
+ * back empty, everything this instance admitted in the current windows, after a settle period
+ * that lets every instance do the same), then checks return to Redis. ALGORITHM.md states the
+ * bound this keeps.
+ */
+export function createLimiter(options: LimiterOptions) {
+  const { shared, link, logger, config } = options;
+  if (!shared) return singleProcessLimiter();
+  if (!link) throw new Error('a shared limit store needs its link (connection events, epoch)');
 
-  async function consume(dimensions: readonly Dimension[], onStoreFailure: 'open' | 'closed'): Promise<LimiterOutcome> {
-    if (!shared) return { decision: await local.consume(dimensions), source: 'local' };
-    try {
-      return { decision: await policy.execute(() => shared.consume(dimensions)), source: 'shared' };
-    } catch (err) {
-      if (!(err instanceof BrokenCircuitError)) {
-        logger.warn({ err: (err as Error).message }, 'limit store call failed; using the local fallback');
-      }
-      if (onStoreFailure === 'closed') {
-        return { decision: { allowed: false, now: Date.now(), results: [] }, source: 'unavailable' };
-      }
-      return { decision: await local.consume(localShare(dimensions)), source: 'local' };
+  const ledger = createLedger();
+  /** Store clock minus local clock, from the last shared decision: local decisions use store time. */
+  let offset = 0;
+  const clock = () => Date.now() + offset;
+  const decider = createLocalDecider({ clock, divisor: options.divisor, ledger });
+  const timed = <T>(promise: Promise<T>) => withReplyTimeout(promise, config.storeTimeoutMs);
+
+  let state: 'healthy' | 'failed' | 'recovering' = 'healthy';
+  let failures = 0;
+  /** The epoch of the store's data this instance's shared decisions went into (null: unknown). */
+  let knownEpoch: string | null = null;
+  let recovering: Promise<void> | null = null;
+  let closed = false;
+
+  const failed = (err: unknown, connectionLost = false): void => {
+    if (state === 'healthy' && !connectionLost && ++failures < config.storeBreakerFailures) return;
+    if (state !== 'failed') {
+      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'limit store unreachable; deciding locally');
     }
+    state = 'failed';
+    failures = 0;
+  };
+
+  /** Writes replays into the store, grouped by hash tag; what is not written goes back to pending. */
+  const replay = async (adjustments: Adjustment[]): Promise<void> => {
+    const byTag = new Map<string, Adjustment[]>();
+    for (const adjustment of adjustments) {
+      const tag = hashTag(adjustment.dimension.key);
+      let list = byTag.get(tag);
+      if (!list) byTag.set(tag, (list = []));
+      list.push(adjustment);
+    }
+    const chunks = [...byTag.values()].flatMap((list) => chunk(list, REPLAY_CHUNK));
+    for (let i = 0; i < chunks.length; i++) {
+      try {
+        await timed(shared.adjust(chunks[i]!));
+      } catch (err) {
+        // A timed-out chunk may still land: written twice is strict, never loose.
+        ledger.restorePending(chunks.slice(i).flat());
+        throw err;
+      }
+    }
+  };
+
+  const recover = (): Promise<void> => {
+    recovering ??= (async () => {
+      state = 'recovering';
+      try {
+        const epoch = await timed(link.epoch());
+        const lost = knownEpoch !== epoch.id;
+        if (lost) {
+          // Everything this instance admitted in the current windows, then wait until every
+          // instance (they reconnect within 250 ms of Redis answering) has done the same.
+          await replay(ledger.takeOwn());
+          knownEpoch = epoch.id;
+          const wait = epoch.createdAt + config.storeRecoverySettleMs - clock();
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        }
+        // Local admissions, including those made while the replays above ran.
+        while (ledger.hasPending()) await replay(ledger.takePending());
+        if (state !== 'recovering' || closed) return;
+        decider.reset();
+        state = 'healthy';
+        failures = 0;
+        logger.info({ dataLost: lost }, lost ? 'limit store back empty; admissions written back' : 'limit store back');
+      } catch (err) {
+        if (state === 'recovering') state = 'failed';
+        logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'limit store still unreachable');
+      } finally {
+        recovering = null;
+      }
+    })();
+    return recovering;
+  };
+
+  link.onDown(() => failed(new Error('connection to the limit store closed'), true));
+  link.onUp(() => {
+    if (state === 'failed') void recover();
+  });
+  const probe = setInterval(() => {
+    if (state === 'failed') void recover();
+  }, config.storeBreakerHalfOpenMs);
+  probe.unref();
+  // A store that lost its data without the connection dropping (FLUSHALL, a failover to an empty
+  // replica) is caught here: the epoch marker is gone.
+  const epochCheck = setInterval(() => {
+    if (state !== 'healthy') return;
+    timed(link.epoch()).then(
+      (epoch) => {
+        if (state === 'healthy' && knownEpoch !== null && epoch.id !== knownEpoch) {
+          state = 'failed';
+          void recover();
+        } else knownEpoch ??= epoch.id;
+      },
+      (err: unknown) => failed(err),
+    );
+  }, EPOCH_CHECK_MS);
+  epochCheck.unref();
+  const sweep = setInterval(() => ledger.sweep(clock()), SWEEP_MS);
+  sweep.unref();
+
+  /** A check that timed out reached Redis after all and was charged there. */
+  const settleLate = (call: Promise<LimitDecision>, dims: readonly Dimension[], admittedLocally: ReturnType<typeof ledger.localAdmission> | null) => {
+    call.then(
+      (late) => {
+        if (!late.allowed) return;
+        if (admittedLocally) ledger.chargedLate(admittedLocally);
+        else {
+          // Refused (or closed) here but charged there: give it back, best effort.
+          const refunds = dims.filter((d) => !d.checkOnly && d.amount > 0).map((d): Adjustment => ({ dimension: d, at: late.now, delta: -d.amount }));
+          if (refunds.length > 0) timed(shared.adjust(refunds)).catch(() => {});
+        }
+      },
+      () => {},
+    );
+  };
+
+  async function consume(dims: readonly Dimension[], onStoreFailure: 'open' | 'closed'): Promise<LimiterOutcome> {
+    let late: Promise<LimitDecision> | null = null;
+    if (state === 'healthy') {
+      // A bad dimension is a bug to report, not a store failure to fall back from.
+      validateDimensions(dims);
+      const call = shared!.consume(dims);
+      try {
+        const decision = await timed(call);
+        failures = 0;
+        offset = decision.now - Date.now();
+        ledger.sharedDecision(dims, decision);
+        return { decision, source: 'shared' };
+      } catch (err) {
+        failed(err);
+        late = call;
+      }
+    }
+    if (onStoreFailure === 'closed') {
+      if (late) settleLate(late, dims, null);
+      return { decision: { allowed: false, now: clock(), results: [] }, source: 'unavailable' };
+    }
+    const decision = await decider.consume(dims);
+    const admitted = decision.allowed ? ledger.localAdmission(dims, decision.now) : null;
+    if (late) settleLate(late, dims, admitted);
+    return { decision, source: 'local' };
   }
 
   /**
-   * Current usage without consuming (the `usage` query): from the shared store, or when it fails
-   * from the local one, whose counts then cover only this instance.
+   * Current usage without consuming (the `usage` query): from the shared store, or while it fails
+   * from the local fallback, whose counts then cover only this instance's share.
    */
-  async function peek(dimensions: readonly Dimension[]): Promise<LimiterOutcome> {
-    if (!shared) return { decision: await local.peek(dimensions), source: 'local' };
-    try {
-      return { decision: await policy.execute(() => shared.peek(dimensions)), source: 'shared' };
-    } catch {
-      return { decision: await local.peek(localShare(dimensions)), source: 'local' };
+  async function peek(dims: readonly Dimension[]): Promise<LimiterOutcome> {
+    if (state === 'healthy') {
+      validateDimensions(dims);
+      try {
+        return { decision: await timed(shared!.peek(dims)), source: 'shared' };
+      } catch (err) {
+        failed(err);
+      }
     }
+    return { decision: await decider.peek(dims), source: 'local' };
   }
 
-  /** Refunds and late additions, sent where the charge was made. Best effort, off the response path. */
+  /**
+   * Refunds and late additions (response bytes), off the response path. Sent to Redis while it is
+   * healthy (local charges have been written back by then); otherwise applied locally, and
+   * additions kept to be written back when Redis returns.
+   */
   async function adjust(adjustments: readonly Adjustment[], source: DecisionSource): Promise<void> {
     if (adjustments.length === 0 || source === 'unavailable') return;
-    try {
-      if (source === 'shared' && shared) await policy.execute(() => shared.adjust(adjustments));
-      else await local.adjust(adjustments);
-    } catch (err) {
-      logger.debug({ err: (err as Error).message }, 'could not apply a limit adjustment');
+    if (state === 'healthy') {
+      try {
+        await timed(shared!.adjust(adjustments));
+        for (const adjustment of adjustments) ledger.sentAdjustment(adjustment, clock());
+        return;
+      } catch (err) {
+        failed(err);
+      }
     }
+    if (source === 'local') await decider.adjust(adjustments).catch(() => {});
+    for (const adjustment of adjustments) ledger.unsentAdjustment(adjustment, { local: source === 'local' });
   }
 
-  return { consume, peek, adjust, breakerState: () => breaker.state };
+  return {
+    consume,
+    peek,
+    adjust,
+    /**
+     * Before serving: learn the store's epoch, so that a later restart of Redis (empty) is told
+     * apart from a stall. Without Redis now, the first recovery treats the data as lost.
+     */
+    async start(): Promise<void> {
+      try {
+        await link.whenReady(START_TIMEOUT_MS);
+        knownEpoch = (await withReplyTimeout(link.epoch(), START_TIMEOUT_MS)).id;
+      } catch (err) {
+        failed(err, true);
+      }
+    },
+    storeState(): StoreState {
+      return state === 'healthy' ? 'closed' : state === 'failed' ? 'open' : 'half-open';
+    },
+    close(): void {
+      closed = true;
+      clearInterval(probe);
+      clearInterval(epochCheck);
+      clearInterval(sweep);
+    },
+  };
+
+  /** One process without Redis: the in-memory store is the truth and enforces the full limits. */
+  function singleProcessLimiter() {
+    const store = createMemoryLimitStore();
+    return {
+      consume: async (dims: readonly Dimension[], _onStoreFailure: 'open' | 'closed'): Promise<LimiterOutcome> => ({ decision: await store.consume(dims), source: 'local' }),
+      peek: async (dims: readonly Dimension[]): Promise<LimiterOutcome> => ({ decision: await store.peek(dims), source: 'local' }),
+      adjust: async (adjustments: readonly Adjustment[], source: DecisionSource): Promise<void> => {
+        if (adjustments.length > 0 && source !== 'unavailable') await store.adjust(adjustments);
+      },
+      start: async () => {},
+      storeState: (): StoreState => 'closed',
+      close: () => {},
+    };
+  }
 }
 
 export type Limiter = ReturnType<typeof createLimiter>;
+
+/** The Redis Cluster hash tag of a key (`rl:{acme}:req:m` -> `acme`), or the key itself. */
+function hashTag(key: string): string {
+  const open = key.indexOf('{');
+  const close = open < 0 ? -1 : key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : key;
+}
+
+function chunk<T>(list: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}

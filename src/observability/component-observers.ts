@@ -8,9 +8,6 @@ import type { UsageStore } from '../usage/store.js';
 import type { Logger } from './logger.js';
 import { breakerStateValue, type Metrics } from './metrics.js';
 
-/** cockatiel's CircuitState numbers -> names. */
-const COCKATIEL_STATE = ['closed', 'open', 'half-open', 'isolated'] as const;
-
 /**
  * Feeds the state gauges before every scrape (breakers, metering buffer), turns Redis connection
  * events into alerts and error counts, and runs the anomaly rule on a timer. Returns a stop
@@ -33,7 +30,7 @@ export function observeComponents(deps: {
     for (const [service, state] of Object.entries(downstream.states())) {
       metrics.downstreamBreaker.set({ service }, breakerStateValue(state.breaker));
     }
-    if (redis) metrics.redisBreaker.set({ component: 'limits' }, breakerStateValue(COCKATIEL_STATE[limiter.breakerState()] ?? 'closed'));
+    if (redis) metrics.redisBreaker.set({ component: 'limits' }, breakerStateValue(limiter.storeState()));
     const stats = meter.stats();
     metrics.meteringBuffered.set(stats.buffered);
     // Lag: how long the buffer has waited since the last successful flush (0 when empty).

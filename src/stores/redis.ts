@@ -6,7 +6,12 @@ import type { Logger } from '../observability/logger.js';
  * while disconnected instead of queueing (no offline queue), so a Redis outage shows up as quick
  * errors the callers' fallbacks handle, never as requests piling up behind a dead connection.
  */
-export function createRedis(url: string, logger: Logger, options: { commandTimeoutMs?: number; autoPipelining?: boolean } = {}): Redis {
+export function createRedis(
+  url: string,
+  logger: Logger,
+  options: { commandTimeoutMs?: number; autoPipelining?: boolean; /** default 1000 */ maxReconnectDelayMs?: number } = {},
+): Redis {
+  const maxDelay = options.maxReconnectDelayMs ?? 1000;
   const redis = new Redis(url, {
     // Commands issued in the same event-loop tick go out in one write: under load, many limit
     // checks share a syscall on each side instead of one each.
@@ -15,8 +20,8 @@ export function createRedis(url: string, logger: Logger, options: { commandTimeo
     maxRetriesPerRequest: 0,
     connectTimeout: 1000,
     ...(options.commandTimeoutMs ? { commandTimeout: options.commandTimeoutMs } : {}),
-    // Reconnect forever, backing off to at most 1 s between tries.
-    retryStrategy: (times) => Math.min(times * 50, 1000),
+    // Reconnect forever, backing off to at most `maxReconnectDelayMs` between tries.
+    retryStrategy: (times) => Math.min(times * 50, maxDelay),
   });
   let down = false;
   redis.on('error', (err: Error) => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { startTestRedis, type TestRedis } from '../support/redis-server.js';
+import { flushKeepingEpoch, startTestRedis, type TestRedis } from '../support/redis-server.js';
 
 let redis: TestRedis;
 let client: Redis;
@@ -21,7 +21,7 @@ afterAll(async () => {
   await redis.stop();
 });
 beforeEach(async () => {
-  await client.flushall();
+  await flushKeepingEpoch(client);
   gateway.sampleServices.resetAll();
 });
 

@@ -1,0 +1,215 @@
+import { calendarPeriod } from '../store/calendar.js';
+import type { Adjustment, Dimension, LimitDecision } from '../store/types.js';
+
+/** An amount admitted in one sub-bucket (sliding) or period (calendar), and its latest time. */
+interface Slot {
+  amount: number;
+  last: number;
+}
+
+interface KeyRecord {
+  dimension: Dimension;
+  /** Store-clock ms and `used` of the shared store's last decision on this key (0, -1: none). */
+  sharedAt: number;
+  sharedUsed: number;
+  /** What this instance admitted on the key (through the store or locally), by slot id. */
+  own: Map<number, Slot>;
+  /** What it admitted locally (or added while the store failed) that the store has not seen yet. */
+  pending: Map<number, Slot>;
+}
+
+/** What the shared store last said about a key, while that is still about the current window. */
+export interface SharedKnowledge {
+  at: number;
+  used: number;
+}
+
+/** Undoes a local admission's pending part if the store turns out to have charged it after all. */
+export interface AdmissionToken {
+  dims: readonly Dimension[];
+  at: number;
+}
+
+export interface LedgerOptions {
+  /** Keys remembered at most; past it a sweep drops the least recently decided. Default 200_000. */
+  maxKeys?: number;
+}
+
+/**
+ * What one instance knows about its own limit decisions, so that a Redis failure loosens limits
+ * only within the bound ALGORITHM.md states:
+ * - the shared store's last verdict per key (`used` at a time), from which the local fallback
+ *   takes only its share of what was *remaining*;
+ * - its own admissions per sub-bucket for the current window (and per calendar period), which it
+ *   writes back if Redis comes back empty;
+ * - its local admissions that Redis has not seen, written back when Redis returns.
+ * Memory: one record per active key, at most N + 1 slots each; swept as windows pass.
+ */
+export function createLedger(options: LedgerOptions = {}) {
+  const maxKeys = options.maxKeys ?? 200_000;
+  const records = new Map<string, KeyRecord>();
+
+  const slotOf = (dimension: Dimension, at: number): number =>
+    dimension.kind === 'sliding'
+      ? Math.floor(at / Math.ceil(dimension.windowMs / dimension.buckets))
+      : Number(calendarPeriod(at, dimension.period, dimension.utcOffsetMinutes).id);
+
+  const recordOf = (dimension: Dimension): KeyRecord => {
+    let record = records.get(dimension.key);
+    if (record === undefined) {
+      record = { dimension, sharedAt: 0, sharedUsed: -1, own: new Map(), pending: new Map() };
+      records.set(dimension.key, record);
+    } else {
+      record.dimension = dimension;
+    }
+    return record;
+  };
+
+  const add = (slots: Map<number, Slot>, id: number, amount: number, at: number): void => {
+    const slot = slots.get(id);
+    if (slot === undefined) slots.set(id, { amount, last: at });
+    else {
+      slot.amount += amount;
+      if (at > slot.last) slot.last = at;
+    }
+  };
+
+  /** Takes `amount` back from slot `id`, never below 0. */
+  const take = (slots: Map<number, Slot>, id: number, amount: number): void => {
+    const slot = slots.get(id);
+    if (slot === undefined) return;
+    slot.amount -= amount;
+    if (slot.amount <= 0) slots.delete(id);
+  };
+
+  const charged = (dimension: Dimension) => !dimension.checkOnly && dimension.amount > 0;
+
+  const replays = (slotsOf: (record: KeyRecord) => Map<number, Slot>): Adjustment[] => {
+    const out: Adjustment[] = [];
+    for (const record of records.values()) {
+      for (const slot of slotsOf(record).values()) {
+        out.push({ dimension: record.dimension, at: slot.last, delta: slot.amount, placement: 'at' });
+      }
+    }
+    return out;
+  };
+
+  return {
+    /** A decision the shared store made (admitted or not): remembered on the hot path. */
+    sharedDecision(dims: readonly Dimension[], decision: LimitDecision): void {
+      for (let i = 0; i < dims.length; i++) {
+        const dimension = dims[i]!;
+        const record = recordOf(dimension);
+        record.sharedAt = decision.now;
+        record.sharedUsed = decision.results[i]!.used;
+        if (decision.allowed && charged(dimension)) add(record.own, slotOf(dimension, decision.now), dimension.amount, decision.now);
+      }
+    },
+
+    /** The store's last verdict on `dimension`'s key, if it is about the window of `now`. */
+    knowledge(dimension: Dimension, now: number): SharedKnowledge | undefined {
+      const record = records.get(dimension.key);
+      if (record === undefined || record.sharedUsed < 0) return undefined;
+      const fresh =
+        dimension.kind === 'sliding'
+          ? now - record.sharedAt < dimension.windowMs
+          : slotOf(dimension, record.sharedAt) === slotOf(dimension, now);
+      return fresh ? { at: record.sharedAt, used: record.sharedUsed } : undefined;
+    },
+
+    /** A request admitted locally: the store must be told when it is back. */
+    localAdmission(dims: readonly Dimension[], at: number): AdmissionToken {
+      for (const dimension of dims) {
+        if (!charged(dimension)) continue;
+        const record = recordOf(dimension);
+        const id = slotOf(dimension, at);
+        add(record.own, id, dimension.amount, at);
+        add(record.pending, id, dimension.amount, at);
+      }
+      return { dims, at };
+    },
+
+    /** A check that timed out reached the store after all and was charged there: nothing to write back. */
+    chargedLate(token: AdmissionToken): void {
+      for (const dimension of token.dims) {
+        const record = records.get(dimension.key);
+        if (record && charged(dimension)) take(record.pending, slotOf(dimension, token.at), dimension.amount);
+      }
+    },
+
+    /**
+     * An adjustment the store did not take (it failed), or one of a local charge: kept in this
+     * instance's own record, and additions written back when the store returns. A refund of a
+     * local charge shrinks what will be written back; a refund of a charge the store has is
+     * dropped (strict: the store keeps the larger amount).
+     */
+    unsentAdjustment({ dimension, at, delta }: Adjustment, { local }: { local: boolean }): void {
+      const record = recordOf(dimension);
+      const id = slotOf(dimension, at);
+      if (delta > 0) {
+        add(record.own, id, delta, at);
+        add(record.pending, id, delta, at);
+      } else if (delta < 0) {
+        take(record.own, id, -delta);
+        if (local) take(record.pending, id, -delta);
+      }
+    },
+
+    /** A refund or addition the store applied: keeps the own record in step. */
+    sentAdjustment({ dimension, at, delta, placement }: Adjustment, storeNow: number): void {
+      const record = records.get(dimension.key);
+      if (record === undefined) return;
+      const when = (placement ?? (delta > 0 ? 'now' : 'at')) === 'now' ? storeNow : at;
+      if (delta > 0) add(record.own, slotOf(dimension, when), delta, when);
+      else take(record.own, slotOf(dimension, when), -delta);
+    },
+
+    /** Everything admitted locally since the store last saw this instance, as replays; cleared. */
+    takePending(): Adjustment[] {
+      const out = replays((record) => record.pending);
+      for (const record of records.values()) record.pending.clear();
+      return out;
+    },
+
+    /** Everything this instance admitted in the current windows, as replays (the store lost its data); clears pending. */
+    takeOwn(): Adjustment[] {
+      const out = replays((record) => record.own);
+      for (const record of records.values()) record.pending.clear();
+      return out;
+    },
+
+    /** Replays the store did not take go back to pending, to be tried again. */
+    restorePending(adjustments: readonly Adjustment[]): void {
+      for (const { dimension, at, delta } of adjustments) add(recordOf(dimension).pending, slotOf(dimension, at), delta, at);
+    },
+
+    hasPending(): boolean {
+      for (const record of records.values()) if (record.pending.size > 0) return true;
+      return false;
+    },
+
+    /** Drops slots that left their window and keys with nothing left to remember; bounds the size. */
+    sweep(now: number): void {
+      for (const [key, record] of records) {
+        const { dimension } = record;
+        const current = dimension.kind === 'calendar' ? slotOf(dimension, now) : 0;
+        const gone = (slot: Slot) =>
+          dimension.kind === 'sliding' ? slot.last <= now - dimension.windowMs : slotOf(dimension, slot.last) !== current;
+        for (const slots of [record.own, record.pending]) {
+          for (const [id, slot] of slots) if (gone(slot)) slots.delete(id);
+        }
+        if (record.own.size === 0 && record.pending.size === 0 && this.knowledge(dimension, now) === undefined) records.delete(key);
+      }
+      if (records.size > maxKeys) {
+        const oldest = [...records].sort((a, b) => a[1].sharedAt - b[1].sharedAt).slice(0, records.size - maxKeys);
+        for (const [key] of oldest) records.delete(key);
+      }
+    },
+
+    get size() {
+      return records.size;
+    },
+  };
+}
+
+export type Ledger = ReturnType<typeof createLedger>;
