@@ -7,7 +7,7 @@ import { cachedDirectiveTransformer } from './cache/cached-directive.js';
 import { createFieldCache } from './cache/field-cache.js';
 import { createGuardedStore } from './cache/guarded-store.js';
 import { DEMO_CONFIG_PATH } from './config/demo.js';
-import { SERVICE_NAMES, type ServiceName } from './config/schema.js';
+import { SERVICE_NAMES, type Config, type ServiceName } from './config/schema.js';
 import { createConfigSource, type ConfigSource } from './config/source.js';
 import { createCostAnalyzer } from './cost/analyzer.js';
 import { costPlugin } from './cost/plugin.js';
@@ -118,10 +118,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         if (error) metrics.downstreamErrors.inc({ service, code: error });
       },
     });
-  const alerts = createAlerts({
-    logger,
-    redis,
-    webhook: initial.alerts.webhookUrl ? { url: initial.alerts.webhookUrl, secret: initial.alerts.webhookSecret! } : null,
+  const webhookOf = (a: Config['alerts']) => (a.webhookUrl ? { url: a.webhookUrl, secret: a.webhookSecret! } : null);
+  const alerts = createAlerts({ logger, redis, webhook: webhookOf(initial.alerts) });
+  // The webhook follows config reloads (src/config/reload-scope.ts lists it as live).
+  config.onChange((next, previous) => {
+    if (next.alerts.webhookUrl !== previous.alerts.webhookUrl || next.alerts.webhookSecret !== previous.alerts.webhookSecret) {
+      alerts.setWebhook(webhookOf(next.alerts));
+    }
   });
   const usageStore = redis ? createRedisUsageStore({ redis }) : createMemoryUsageStore();
   const meter = initial.usage.enabled ? createMeter({ store: usageStore, intervalMs: initial.usage.flushIntervalMs, logger }) : createNoopMeter();

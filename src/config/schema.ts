@@ -168,6 +168,23 @@ export const configSchema = z
         url: z.string().optional(),
       })
       .prefault({}),
+    reload: z
+      .strictObject({
+        /**
+         * A changed file applies only once its bytes have stayed the same this long, default 2 s:
+         * longer than the pauses of a writer filling the file in pieces (`cat > file` from a
+         * pipe, a slow copy), so a half-written file is never applied. Atomic renames pay it too.
+         */
+        settleMs: ms.default(2000),
+        /**
+         * A reload that would leave a tenant still in the file with no API key and no service
+         * token, remove every platform-admin key, or remove every credential, is refused (it is
+         * far more likely a truncated file than an intent). `true` lets such a reload apply: set
+         * it for that change, then remove it again. Default false.
+         */
+        allowRevokingAllKeys: z.boolean().default(false),
+      })
+      .prefault({}),
     plans: z.record(identifier, planSchema),
     tenants: z.record(identifier, tenantSchema),
     apiKeys: z.array(apiKeySchema).default([]),
