@@ -166,7 +166,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const authenticator = createAuthenticator(() => config.current());
   const authGuard = createAuthGuard({ limiter, perMinute: () => config.current().limits.authFailuresPerIpPerMinute });
   const readinessChecks: ReadinessCheck[] = redis
-    ? [{ name: 'redis', check: async () => void (await redis.ping()) }]
+    ? // A failure degrades the instance, it stays ready: it serves with fallback limits (health.ts).
+      [{ name: 'redis', check: async () => void (await redis.ping()) }]
     : [];
   const { app } = await createHttpServer({
     configSource: config,
@@ -174,6 +175,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     downstream,
     logger,
     readinessChecks,
+    metricsRegistry: metrics.registry,
     authGuard,
     services: { overrides, limitsView, usage: usageStore },
     afterResponse: [

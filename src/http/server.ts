@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { ApolloServer } from '@apollo/server';
+import type { Registry } from 'prom-client';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Principal } from '../auth/principal.js';
@@ -29,6 +30,8 @@ export interface HttpServerOptions {
   /** Long-lived services every request's context carries (limit overrides, usage reads, ...). */
   services: Pick<GatewayContext, 'overrides' | 'limitsView' | 'usage'>;
   readinessChecks?: ReadinessCheck[];
+  /** Gets the `gateway_degraded{check}` gauge: the gateway's metrics registry. */
+  metricsRegistry?: Registry;
   /**
    * Called once the response to a GraphQL request has been sent (off the response path): limit
    * settlement, metering. `bytes` is the size of the response body.
@@ -99,7 +102,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
 
   app.setNotFoundHandler((request, reply) => sendError(reply, 'NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`));
 
-  registerHealthRoutes(app, options.readinessChecks ?? []);
+  registerHealthRoutes(app, { checks: options.readinessChecks ?? [], ...(options.metricsRegistry ? { registry: options.metricsRegistry } : {}) });
 
   const apollo = options.createApollo(fastifyApolloDrainPlugin<GatewayContext>(app));
   await apollo.start();
