@@ -12,6 +12,7 @@ import { createConfigSource, type ConfigSource } from './config/source.js';
 import { createCostAnalyzer } from './cost/analyzer.js';
 import { costPlugin } from './cost/plugin.js';
 import { createDownstream, type Downstream } from './downstream/downstream.js';
+import { storeUnavailablePlugin } from './errors/store-unavailable.js';
 import { createApollo } from './graph/apollo.js';
 import { buildSchema } from './graph/build-schema.js';
 import type { ReadinessCheck } from './http/health.js';
@@ -183,7 +184,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       afterResponseObserver({ meter, metrics, planOf: (tenantId) => limitsView.effective(config.current(), tenantId).planId, cacheReport: fieldCache.report }),
     ],
     // The limits plugin reads the cost plugin's estimate: it must come after it.
-    createApollo: (drainPlugin) => createApollo({ schema, logger, plugins: [drainPlugin, costPlugin({ analyzer: costAnalyzer }), limits.plugin, cachePlugin(fieldCache), usageCapturePlugin()] }),
+    createApollo: (drainPlugin) => createApollo({ schema, logger, plugins: [drainPlugin, costPlugin({ analyzer: costAnalyzer }), limits.plugin, cachePlugin(fieldCache), usageCapturePlugin(), storeUnavailablePlugin()] }),
   });
   registerLimitsDocs(app, { schema, configSource: config });
   registerUsageCsv(app, { authenticator, authGuard, usage: usageStore });
