@@ -177,6 +177,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     logger,
     readinessChecks,
     metricsRegistry: metrics.registry,
+    rateLimitHeaders: (principal, ip) => limits.headersFor(config.current(), principal, ip),
     authGuard,
     services: { overrides, limitsView, usage: usageStore },
     afterResponse: [
@@ -187,7 +188,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     createApollo: (drainPlugin) => createApollo({ schema, logger, plugins: [drainPlugin, costPlugin({ analyzer: costAnalyzer }), limits.plugin, cachePlugin(fieldCache), usageCapturePlugin(), storeUnavailablePlugin()] }),
   });
   registerLimitsDocs(app, { schema, configSource: config });
-  registerUsageCsv(app, { authenticator, authGuard, usage: usageStore });
+  registerUsageCsv(app, { authenticator, authGuard, usage: usageStore, limiter, limitsView, config: () => config.current() });
   registerMetricsRoute(app, metrics);
   const stopObserving = observeComponents({ metrics, meter, limiter, downstream, alerts, usage: usageStore, redis, config, logger });
 

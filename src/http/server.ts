@@ -30,6 +30,8 @@ export interface HttpServerOptions {
   /** Long-lived services every request's context carries (limit overrides, usage reads, ...). */
   services: Pick<GatewayContext, 'overrides' | 'limitsView' | 'usage'>;
   readinessChecks?: ReadinessCheck[];
+  /** Rate-limit headers for an authenticated response that has none yet (the limits plugin's `headersFor`). */
+  rateLimitHeaders?: (principal: Principal, ip: string) => Promise<Record<string, string>>;
   /** Gets the `gateway_degraded{check}` gauge: the gateway's metrics registry. */
   metricsRegistry?: Registry;
   /**
@@ -78,6 +80,13 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
   });
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
+    // Every authenticated response says which rate-limit policies apply (or that none does), also
+    // those the limits plugin did not decide. No count is known while the store is down for a
+    // fail-closed plan: that 429 carries only Retry-After.
+    const fallback = options.rateLimitHeaders;
+    if (request.principal && fallback && !reply.hasHeader('ratelimit-policy') && request.gatewayState?.throttled !== 'unavailable') {
+      reply.headers(await fallback(request.principal, request.ip).catch(() => ({})));
+    }
     if (draining) reply.header('connection', 'close');
     if (request.gatewayState) {
       request.responseBytes = typeof payload === 'string' || Buffer.isBuffer(payload) ? Buffer.byteLength(payload) : 0;
