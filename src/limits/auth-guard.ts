@@ -1,4 +1,4 @@
-import type { LimitDimension } from './dimensions.js';
+import { MINUTE_BUCKETS, type LimitDimension } from './dimensions.js';
 import { rateLimitHeaders } from './headers.js';
 import type { Limiter } from './limiter.js';
 
@@ -35,7 +35,7 @@ export function createAuthGuard(options: { limiter: Limiter; perMinute: () => nu
 
   function dimension(ip: string): LimitDimension {
     return {
-      store: { kind: 'sliding', name: 'auth-failures', key: `rl:{ip:${ip}}:auth`, limit: options.perMinute(), windowMs: WINDOW_MS, buckets: 20, amount: 1 },
+      store: { kind: 'sliding', name: 'auth-failures', key: `rl:{ip:${ip}}:auth`, limit: options.perMinute(), windowMs: WINDOW_MS, buckets: MINUTE_BUCKETS, amount: 1 },
       kind: 'requests',
       policy: 'auth-failures',
       window: '1 minute',

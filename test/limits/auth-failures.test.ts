@@ -29,6 +29,7 @@ describe('brute-force protection per IP', () => {
     expect(sixth.body.errors![0]!.extensions).toMatchObject({ code: 'RATE_LIMITED', dimension: 'auth-failures', retryAfterSeconds: expect.any(Number) });
     const retryAfter = Number(sixth.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(60);
 
     // Every valid credential from this same address is served, on both instances.
     for (const gateway of gateways) {
