@@ -7,11 +7,12 @@ import { cachedDirectiveTransformer } from './cache/cached-directive.js';
 import { createFieldCache } from './cache/field-cache.js';
 import { createGuardedStore } from './cache/guarded-store.js';
 import { DEMO_CONFIG_PATH } from './config/demo.js';
-import { SERVICE_NAMES, type ServiceName } from './config/schema.js';
+import { SERVICE_NAMES, type Config, type ServiceName } from './config/schema.js';
 import { createConfigSource, type ConfigSource } from './config/source.js';
 import { createCostAnalyzer } from './cost/analyzer.js';
 import { costPlugin } from './cost/plugin.js';
 import { createDownstream, type Downstream } from './downstream/downstream.js';
+import { storeUnavailablePlugin } from './errors/store-unavailable.js';
 import { createApollo } from './graph/apollo.js';
 import { buildSchema } from './graph/build-schema.js';
 import type { ReadinessCheck } from './http/health.js';
@@ -122,10 +123,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         if (error) metrics.downstreamErrors.inc({ service, code: error });
       },
     });
-  const alerts = createAlerts({
-    logger,
-    redis,
-    webhook: initial.alerts.webhookUrl ? { url: initial.alerts.webhookUrl, secret: initial.alerts.webhookSecret! } : null,
+  const webhookOf = (a: Config['alerts']) => (a.webhookUrl ? { url: a.webhookUrl, secret: a.webhookSecret! } : null);
+  const alerts = createAlerts({ logger, redis, webhook: webhookOf(initial.alerts) });
+  // The webhook follows config reloads (src/config/reload-scope.ts lists it as live).
+  config.onChange((next, previous) => {
+    if (next.alerts.webhookUrl !== previous.alerts.webhookUrl || next.alerts.webhookSecret !== previous.alerts.webhookSecret) {
+      alerts.setWebhook(webhookOf(next.alerts));
+    }
   });
   const usageStore = redis ? createRedisUsageStore({ redis }) : createMemoryUsageStore();
   const meter = initial.usage.enabled ? createMeter({ store: usageStore, intervalMs: initial.usage.flushIntervalMs, logger }) : createNoopMeter();
@@ -170,7 +174,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const authenticator = createAuthenticator(() => config.current());
   const authGuard = createAuthGuard({ limiter, perMinute: () => config.current().limits.authFailuresPerIpPerMinute });
   const readinessChecks: ReadinessCheck[] = redis
-    ? [{ name: 'redis', check: async () => void (await redis.ping()) }]
+    ? // A failure degrades the instance, it stays ready: it serves with fallback limits (health.ts).
+      [{ name: 'redis', check: async () => void (await redis.ping()) }]
     : [];
   const { app } = await createHttpServer({
     configSource: config,
@@ -178,6 +183,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     downstream,
     logger,
     readinessChecks,
+    metricsRegistry: metrics.registry,
+    rateLimitHeaders: (principal, ip) => limits.headersFor(config.current(), principal, ip),
     authGuard,
     services: { overrides, limitsView, usage: usageStore },
     afterResponse: [
@@ -185,10 +192,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       afterResponseObserver({ meter, metrics, planOf: (tenantId) => limitsView.effective(config.current(), tenantId).planId, cacheReport: fieldCache.report }),
     ],
     // The limits plugin reads the cost plugin's estimate: it must come after it.
-    createApollo: (drainPlugin) => createApollo({ schema, logger, plugins: [drainPlugin, costPlugin({ analyzer: costAnalyzer }), limits.plugin, cachePlugin(fieldCache), usageCapturePlugin()] }),
+    createApollo: (drainPlugin) => createApollo({ schema, logger, plugins: [drainPlugin, costPlugin({ analyzer: costAnalyzer }), limits.plugin, cachePlugin(fieldCache), usageCapturePlugin(), storeUnavailablePlugin()] }),
   });
   registerLimitsDocs(app, { schema, configSource: config });
-  registerUsageCsv(app, { authenticator, authGuard, usage: usageStore });
+  registerUsageCsv(app, { authenticator, authGuard, usage: usageStore, limiter, limitsView, config: () => config.current() });
   registerMetricsRoute(app, metrics);
   const stopObserving = observeComponents({ metrics, meter, limiter, downstream, alerts, usage: usageStore, redis, config, logger });
 

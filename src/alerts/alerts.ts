@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
 import { type AlertEvent, stableEventId } from './events.js';
 import { createFiredSet } from './fired-set.js';
-import { createWebhookSender, type WebhookConfig, type WebhookStats } from './webhook.js';
+import { createWebhookSender, type WebhookConfig, type WebhookSender, type WebhookStats } from './webhook.js';
 
 /**
  * One dimension's state after a limit check (a `DimensionResult` plus what identifies its window).
@@ -62,6 +62,11 @@ export interface Alerts {
   observeLimits(input: { tenantId: string; planId: string; results: readonly LimitObservation[]; now?: number }): void;
   /** An anomaly from the detector; at most one per tenant per `anomalyIntervalMs`, fleet-wide. */
   anomaly(input: { tenantId: string; currentPerMinute: number; baselinePerMinute: number; ratio: number; planId?: string }): void;
+  /**
+   * Points later events at another webhook (or none), e.g. after a config reload. Events already
+   * queued for the previous one are still delivered there (flush and close wait for them).
+   */
+  setWebhook(webhook: WebhookConfig | null): void;
   /** Fires redis_unavailable once on the transition to down, redis_recovered once on the way back (per component, per instance; initially up). */
   redisStatus(component: string, up: boolean): void;
   /** Waits for in-flight dedupe checks and deliveries, retries included (tests, shutdown). */
@@ -93,7 +98,14 @@ export function createAlerts(options: AlertsOptions): Alerts {
   const now = options.now ?? Date.now;
   const anomalyIntervalMs = options.anomalyIntervalMs ?? 3_600_000;
   const fired = createFiredSet({ maxEntries: options.maxTracked ?? 100_000, now });
-  const sender = options.webhook ? createWebhookSender({ config: options.webhook, logger }) : null;
+  let sender: WebhookSender | null = null;
+  // Every sender this instance has had, so flush, close and stats still cover one replaced by a reload.
+  const senders: WebhookSender[] = [];
+  function setWebhook(webhook: WebhookConfig | null): void {
+    sender = webhook ? createWebhookSender({ config: webhook, logger }) : null;
+    if (sender) senders.push(sender);
+  }
+  setWebhook(options.webhook);
   const pending = new Set<Promise<void>>();
   const redisUp = new Map<string, boolean>();
   const instance = `${hostname()}:${process.pid}`;
@@ -185,7 +197,7 @@ export function createAlerts(options: AlertsOptions): Alerts {
   async function flush(): Promise<void> {
     do {
       while (pending.size > 0) await Promise.allSettled([...pending]);
-      await sender?.flush();
+      await Promise.all(senders.map((s) => s.flush()));
     } while (pending.size > 0);
   }
 
@@ -193,15 +205,19 @@ export function createAlerts(options: AlertsOptions): Alerts {
     observeLimits,
     anomaly,
     redisStatus,
+    setWebhook,
     flush,
     close: async () => {
       await flush();
       closed = true;
     },
-    stats: () => ({
-      emitted,
-      deduped,
-      ...(sender ? sender.stats() : { queued: 0, inFlight: 0, delivered: 0, failed: 0, dropped: 0 }),
-    }),
+    stats: () => {
+      const total: WebhookStats = { queued: 0, inFlight: 0, delivered: 0, failed: 0, dropped: 0 };
+      for (const one of senders) {
+        const s = one.stats();
+        for (const key of Object.keys(total) as (keyof WebhookStats)[]) total[key] += s[key];
+      }
+      return { emitted, deduped, ...total };
+    },
   };
 }

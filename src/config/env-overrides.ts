@@ -1,15 +1,17 @@
-import { SERVICE_NAMES, type ServiceName } from './schema.js';
+import { SERVICE_NAMES, trustedProxies, type ServiceName } from './schema.js';
 
 /**
  * Environment variables that win over the config file, so one file can serve several
  * deployments: `PORT` -> `server.port`, `HOST` -> `server.host`, `REDIS_URL` -> `redis.url`,
- * `ACCOUNTS_URL` (and `CATALOG_URL`, `ORDERS_URL`, `INVENTORY_URL`) -> `downstream.<service>.url`.
+ * `ACCOUNTS_URL` (and `CATALOG_URL`, `ORDERS_URL`, `INVENTORY_URL`) -> `downstream.<service>.url`,
+ * `TRUST_PROXY` (`true`, `false`, or addresses/CIDRs) -> `server.trustProxy`.
  * An empty variable counts as unset, as it does for most tools (`PORT= npm start`).
  */
 export interface EnvOverrides {
   port?: number;
   host?: string;
   redisUrl?: string;
+  trustProxy?: boolean | string;
   downstreamUrls?: Partial<Record<ServiceName, string>>;
 }
 
@@ -30,6 +32,14 @@ export function readEnvOverrides(env: NodeJS.ProcessEnv): {
 
   const host = env.HOST?.trim();
   if (host) overrides.host = host;
+
+  const trustProxy = env.TRUST_PROXY?.trim();
+  if (trustProxy === 'true' || trustProxy === 'false') overrides.trustProxy = trustProxy === 'true';
+  else if (trustProxy) {
+    const parsed = trustedProxies.safeParse(trustProxy);
+    if (parsed.success) overrides.trustProxy = parsed.data;
+    else issues.push({ path: 'TRUST_PROXY', message: `must be true, false, or ${parsed.error.issues[0]!.message.replace(/^must be /, '')}` });
+  }
 
   for (const service of SERVICE_NAMES) {
     const variable = `${service.toUpperCase()}_URL`;

@@ -32,7 +32,8 @@ export class ConfigError extends Error {
 }
 
 /**
- * Parses YAML text into a validated, deep-frozen config, with `PORT` and `REDIS_URL` from `env`
+ * Parses YAML text into a validated, deep-frozen config, with the environment overrides
+ * (`PORT`, `HOST`, `REDIS_URL`, `TRUST_PROXY`, the downstream URLs; see env-overrides.ts) from `env`
  * (default `process.env`) applied over the file. Throws one ConfigError listing every problem.
  */
 export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv = process.env): Config {
@@ -123,6 +124,7 @@ function applyEnvOverrides(config: Config, overrides: EnvOverrides): Config {
       ...config.server,
       ...(overrides.port === undefined ? {} : { port: overrides.port }),
       ...(overrides.host === undefined ? {} : { host: overrides.host }),
+      ...(overrides.trustProxy === undefined ? {} : { trustProxy: overrides.trustProxy }),
     },
     redis: { ...config.redis, ...(overrides.redisUrl === undefined ? {} : { url: overrides.redisUrl }) },
     downstream: Object.fromEntries(

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -92,6 +93,26 @@ export const platformAdminKeySchema = z.strictObject({
 
 const ms = z.number().int().positive();
 
+/** Proxy-addr's presets, which Fastify's `trustProxy` accepts next to addresses and CIDRs. */
+const PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** `"10.0.0.0/8, 127.0.0.1"`: a comma-separated list of IPs, CIDRs or presets, checked here rather than at listen time. */
+export const trustedProxies = z.string().refine(
+  (value) => value.split(',').every((entry) => isTrustedProxyEntry(entry.trim())),
+  { error: (issue) => `must be addresses, CIDRs (10.0.0.0/8) or loopback/linklocal/uniquelocal, comma-separated (got ${JSON.stringify(issue.input)})` },
+);
+
+function isTrustedProxyEntry(entry: string): boolean {
+  if (PROXY_PRESETS.has(entry)) return true;
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  // A CIDR prefix, or a dotted netmask as proxy-addr allows (`10.0.0.0/255.0.0.0`).
+  if (/^\d{1,3}$/.test(bits)) return Number(bits) <= (family === 4 ? 32 : 128);
+  return family === 4 && isIP(bits) === 4;
+}
+
 export const downstreamServiceSchema = z.strictObject({
   /** Base URL; absent means "the embedded sample service", started in-process. */
   url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
@@ -155,17 +176,38 @@ export const configSchema = z
         /** How long SIGTERM waits for in-flight requests, default 10 s. */
         shutdownGraceMs: ms.default(10_000),
         /**
-         * Whether to take the client IP from X-Forwarded-For (per-IP limits): `false` (default:
-         * the socket address), `true` (trust every hop), or the proxies' addresses/CIDRs,
-         * comma-separated (`"10.0.0.0/8, 127.0.0.1"`), as Fastify's `trustProxy`.
+         * Which peers may tell the client's address in X-Forwarded-For (per-IP limits, the
+         * failed-authentication limit, logs): `false` (default: the socket address, right when
+         * clients connect directly), `true` (trust every hop: only when nothing but your proxy can
+         * reach the gateway), or the proxies' addresses/CIDRs, comma-separated
+         * (`"10.0.0.0/8, 127.0.0.1"`; also `loopback`, `linklocal`, `uniquelocal`), as Fastify's
+         * `trustProxy`. Behind a proxy, leaving it `false` makes every client one address.
+         * Overridden by TRUST_PROXY.
          */
-        trustProxy: z.union([z.boolean(), z.string().min(1)]).default(false),
+        trustProxy: z.union([z.boolean(), trustedProxies]).default(false),
       })
       .prefault({}),
     redis: z
       .strictObject({
         /** Overridden by REDIS_URL. Absent: in-memory stores, one process. */
         url: z.string().optional(),
+      })
+      .prefault({}),
+    reload: z
+      .strictObject({
+        /**
+         * A changed file applies only once its bytes have stayed the same this long, default 2 s:
+         * longer than the pauses of a writer filling the file in pieces (`cat > file` from a
+         * pipe, a slow copy), so a half-written file is never applied. Atomic renames pay it too.
+         */
+        settleMs: ms.default(2000),
+        /**
+         * A reload that would leave a tenant still in the file with no API key and no service
+         * token, remove every platform-admin key, or remove every credential, is refused (it is
+         * far more likely a truncated file than an intent). `true` lets such a reload apply: set
+         * it for that change, then remove it again. Default false.
+         */
+        allowRevokingAllKeys: z.boolean().default(false),
       })
       .prefault({}),
     plans: z.record(identifier, planSchema),

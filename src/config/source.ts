@@ -4,6 +4,8 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from '../observability/logger.js';
 import { sha256Hex } from './hash.js';
 import { ConfigError, parseConfig, readConfigText } from './load.js';
+import { revokedCredentials } from './reload-guard.js';
+import { planReload } from './reload-scope.js';
 import type { Config } from './schema.js';
 
 export type ConfigListener = (next: Config, previous: Config) => void;
@@ -30,10 +32,11 @@ export interface ConfigSourceOptions {
 }
 
 /**
- * Editors and `cp` write in several steps: a change is applied once the file has stayed the same
- * for this long after the last event, 100 ms.
+ * How often a changed file is re-read while it settles (and the delay after a watch event before
+ * the first look), 100 ms: much shorter than `reload.settleMs`, so a pause between two writes is
+ * seen as a change and restarts the settle period.
  */
-const DEBOUNCE_MS = 100;
+const RECHECK_MS = 100;
 
 /** Stands for "could not read the file" where a content hash is expected. */
 const UNREADABLE = 'unreadable';
@@ -45,6 +48,11 @@ const UNREADABLE = 'unreadable';
  * what fs.watch misses (network file systems, a symlinked directory swapped as a whole). Both
  * compare a content hash, so the file is parsed again only when its bytes changed. Timers and
  * the watcher never keep the process alive.
+ *
+ * A reload applies only a complete file: its bytes must have stayed the same for
+ * `reload.settleMs` (re-read every RECHECK_MS meanwhile), it must be valid, and it must not revoke
+ * every key of a tenant (`reload-guard.ts`). Settings read only at start keep their running
+ * values and are logged as needing a restart (`reload-scope.ts`).
  */
 export async function createConfigSource(options: ConfigSourceOptions): Promise<ConfigSource> {
   const { path, env = process.env, logger, pollIntervalMs = 5000 } = options;
@@ -85,14 +93,28 @@ export async function createConfigSource(options: ConfigSourceOptions): Promise<
       }
       return { ok: false, error };
     }
-    if (closed || isDeepStrictEqual(next, config)) return { ok: true };
+    if (closed) return { ok: true };
+    const revoked = revokedCredentials(config, next);
+    if (revoked.length > 0) {
+      const error = new ConfigError(path, revoked);
+      logger.warn({ configPath: path, issues: error.issues }, `configuration change refused, keeping the previous configuration: ${error.message}`);
+      return { ok: false, error };
+    }
+    const plan = planReload(config, next);
+    if (plan.needsRestart.length > 0) {
+      logger.warn(
+        { configPath: path, needsRestart: plan.needsRestart },
+        `configuration changes that apply only at the next restart (kept at their running values until then): ${plan.needsRestart.join(', ')}`,
+      );
+    }
+    if (plan.applied.length === 0 || isDeepStrictEqual(plan.config, config)) return { ok: true };
 
     const previous = config;
-    config = next;
-    logger.info({ configPath: path }, 'configuration reloaded');
+    config = plan.config;
+    logger.info({ configPath: path, applied: plan.applied }, 'configuration reloaded');
     for (const listener of [...listeners]) {
       try {
-        listener(next, previous);
+        listener(config, previous);
       } catch (error) {
         // One failing subscriber must not keep the others on the old config.
         logger.error({ err: error, configPath: path }, 'a configuration change listener threw');
@@ -109,8 +131,9 @@ export async function createConfigSource(options: ConfigSourceOptions): Promise<
 
   /**
    * Re-parses only when the bytes differ from the last text seen AND have stayed the same for
-   * DEBOUNCE_MS: a file written in place (`cat > gateway.yaml`, many editors) is briefly empty or half
-   * written, and half a key list can be valid YAML that would revoke keys until the rest lands.
+   * `reload.settleMs`: a file written in place (`cat > gateway.yaml`, many editors, a slow copy)
+   * is briefly empty or half written, and half a key list can be valid YAML that would revoke
+   * keys until the rest lands. The period is measured from the first read of these exact bytes.
    */
   async function checkForChange(): Promise<void> {
     if (closed) return;
@@ -122,7 +145,7 @@ export async function createConfigSource(options: ConfigSourceOptions): Promise<
     } else if (hash !== candidate?.hash) {
       candidate = { hash, since: now };
       checkSoon();
-    } else if (now - candidate.since < DEBOUNCE_MS) {
+    } else if (now - candidate.since < config.reload.settleMs) {
       checkSoon();
     } else {
       candidate = undefined;
@@ -132,7 +155,7 @@ export async function createConfigSource(options: ConfigSourceOptions): Promise<
   }
 
   /**
-   * Checks once, DEBOUNCE_MS from the first event of a burst. Not reset by later events, so a
+   * Checks once, RECHECK_MS from the first event of a burst. Not reset by later events, so a
    * busy neighbour file in the same directory cannot postpone the check forever.
    */
   function checkSoon(): void {
@@ -140,7 +163,7 @@ export async function createConfigSource(options: ConfigSourceOptions): Promise<
     debounceTimer = setTimeout(() => {
       debounceTimer = undefined;
       checkForChange().catch(logUnexpected);
-    }, DEBOUNCE_MS);
+    }, RECHECK_MS);
     debounceTimer.unref();
   }
 

@@ -17,6 +17,11 @@ export const ERROR_STATUS = {
   COST_LIMIT_EXCEEDED: 400,
   /** The operation cannot be priced as asked, e.g. two slicing arguments where @listSize wants one. */
   COST_ANALYSIS_FAILED: 400,
+  /**
+   * A store the answer depends on (Redis: usage history, runtime limit overrides) cannot be
+   * reached; `Retry-After` says when to try again. Inside a partial result the status stays 200.
+   */
+  STORE_UNAVAILABLE: 503,
   DOWNSTREAM_UNAVAILABLE: 502,
   DOWNSTREAM_TIMEOUT: 504,
   INTERNAL_SERVER_ERROR: 500,

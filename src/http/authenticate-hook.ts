@@ -18,30 +18,31 @@ const MESSAGES = {
 } as const;
 
 /**
- * `onRequest` hook for /graphql: runs before the body is parsed and before anything else, so an
- * unauthenticated caller costs no parsing, no GraphQL work and no downstream call. An IP with
- * too many failed attempts is refused before its key is even looked up.
+ * `onRequest` hook for /graphql and /usage.csv: runs before the body is parsed and before anything
+ * else, so an unauthenticated caller costs no parsing, no GraphQL work and no downstream call.
+ * A valid credential is always admitted (the failed-authentication limit never refuses one);
+ * a failed attempt is counted per IP, and past the limit answered 429 instead of 401. Both
+ * answers carry the `auth-failures` policy's rate-limit headers.
  */
 export function authenticateHook(authenticator: Authenticator, guard: AuthGuard) {
-  const tooMany = (reply: FastifyReply, seconds: number) => {
-    reply.header('retry-after', String(seconds));
-    return sendError(reply, 'RATE_LIMITED', `Too many failed authentication attempts from this address. Retry in ${seconds} s.`, {
-      dimension: 'auth-failures',
-      retryAfterSeconds: seconds,
-    });
-  };
-
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    const blocked = guard.retryAfterSeconds(request.ip);
-    if (blocked !== null) return tooMany(reply, blocked);
-
     const result = authenticator.authenticate(request.headers.authorization);
-    if (!result.ok) {
-      const wait = await guard.recordFailure(request.ip);
-      if (wait !== null) return tooMany(reply, wait);
-      reply.header('www-authenticate', 'Bearer realm="graphql"');
-      return sendError(reply, 'UNAUTHENTICATED', MESSAGES[result.reason]);
+    if (result.ok) {
+      request.principal = result.principal;
+      return;
     }
-    request.principal = result.principal;
+    const verdict = await guard.recordFailure(request.ip);
+    reply.headers(verdict.headers);
+    if (verdict.retryAfterSeconds !== null) {
+      const seconds = verdict.retryAfterSeconds;
+      reply.header('retry-after', String(seconds));
+      // The same answer whatever the token was: a blocked address learns nothing about keys.
+      return sendError(reply, 'RATE_LIMITED', `Too many failed authentication attempts from this address. Retry in ${seconds} s.`, {
+        dimension: 'auth-failures',
+        retryAfterSeconds: seconds,
+      });
+    }
+    reply.header('www-authenticate', 'Bearer realm="graphql"');
+    return sendError(reply, 'UNAUTHENTICATED', MESSAGES[result.reason]);
   };
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { ApolloServer } from '@apollo/server';
+import type { Registry } from 'prom-client';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Principal } from '../auth/principal.js';
@@ -29,6 +30,10 @@ export interface HttpServerOptions {
   /** Long-lived services every request's context carries (limit overrides, usage reads, ...). */
   services: Pick<GatewayContext, 'overrides' | 'limitsView' | 'usage'>;
   readinessChecks?: ReadinessCheck[];
+  /** Rate-limit headers for an authenticated response that has none yet (the limits plugin's `headersFor`). */
+  rateLimitHeaders?: (principal: Principal, ip: string) => Promise<Record<string, string>>;
+  /** Gets the `gateway_degraded{check}` gauge: the gateway's metrics registry. */
+  metricsRegistry?: Registry;
   /**
    * Called once the response to a GraphQL request has been sent (off the response path): limit
    * settlement, metering. `bytes` is the size of the response body.
@@ -75,6 +80,13 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
   });
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
+    // Every authenticated response says which rate-limit policies apply (or that none does), also
+    // those the limits plugin did not decide. No count is known while the store is down for a
+    // fail-closed plan: that 429 carries only Retry-After.
+    const fallback = options.rateLimitHeaders;
+    if (request.principal && fallback && !reply.hasHeader('ratelimit-policy') && request.gatewayState?.throttled !== 'unavailable') {
+      reply.headers(await fallback(request.principal, request.ip).catch(() => ({})));
+    }
     if (draining) reply.header('connection', 'close');
     if (request.gatewayState) {
       request.responseBytes = typeof payload === 'string' || Buffer.isBuffer(payload) ? Buffer.byteLength(payload) : 0;
@@ -99,7 +111,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
 
   app.setNotFoundHandler((request, reply) => sendError(reply, 'NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`));
 
-  registerHealthRoutes(app, options.readinessChecks ?? []);
+  registerHealthRoutes(app, { checks: options.readinessChecks ?? [], ...(options.metricsRegistry ? { registry: options.metricsRegistry } : {}) });
 
   const apollo = options.createApollo(fastifyApolloDrainPlugin<GatewayContext>(app));
   await apollo.start();

@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { hasTenant, type TenantPrincipal } from '../auth/principal.js';
+import { hasTenant, type Principal, type TenantPrincipal } from '../auth/principal.js';
+import type { Config } from '../config/schema.js';
 import type { GatewayContext, RequestState } from '../graph/context.js';
 import { buildDimensions, MINUTE_BUCKETS, type LimitDimension } from './dimensions.js';
 import { effectiveLimits } from './effective-limits.js';
@@ -163,11 +164,38 @@ export function createLimitsPlugin(deps: {
     void deps.limiter.adjust(adjustments, charge.source);
   }
 
-  return { plugin, settle };
+  /**
+   * Rate-limit headers for an authenticated response the plugin did not decide (a parse or
+   * validation error, COST_LIMIT_EXCEEDED, a body refused before GraphQL): the caller's request
+   * policies as they stand, from one store peek that consumes nothing. Principals that no policy
+   * applies to get `X-RateLimit-Exempt` saying why (`service-token`, `platform-admin`, `no-limits`).
+   */
+  async function headersFor(config: Config, principal: Principal, ip: string): Promise<Record<string, string>> {
+    if (principal.kind === 'service') return { [EXEMPT_HEADER]: 'service-token' };
+    if (!hasTenant(principal)) return { [EXEMPT_HEADER]: 'platform-admin' };
+    const effective = effectiveLimits(config, principal.tenantId, deps.overrides.get(principal.tenantId), Date.now());
+    const dims = buildDimensions({
+      tenantId: principal.tenantId,
+      clientId: principal.clientId,
+      ip,
+      limits: effective.limits,
+      timeZone: effective.timeZone,
+      rootFields: [],
+      cost: 0,
+    });
+    if (dims.length === 0) return { [EXEMPT_HEADER]: 'no-limits' };
+    const { decision } = await deps.limiter.peek(dims.map((d) => d.store));
+    return rateLimitHeaders(dims, decision.results, decision.now);
+  }
+
+  return { plugin, settle, headersFor };
 }
 
-/** The abuse cap of the free usage queries: generous, per tenant, separate from the plan. */
-function usageCap(tenantId: string, perMinute: number): LimitDimension {
+/** Says that no rate-limit policy applies to this response's caller, and why. */
+export const EXEMPT_HEADER = 'x-ratelimit-exempt';
+
+/** The abuse cap of the free usage queries (and /usage.csv): generous, per tenant, separate from the plan. */
+export function usageCap(tenantId: string, perMinute: number): LimitDimension {
   return {
     store: { kind: 'sliding', name: 'usage-minute', key: `rl:{${tenantId}}:usage:m`, limit: perMinute, windowMs: 60_000, buckets: MINUTE_BUCKETS, amount: 1 },
     kind: 'requests',

@@ -1,9 +1,13 @@
 import type { Resolvers } from '../graph/generated/resolvers-types.js';
 import { platformAdminScope, type GatewayContext } from '../graph/context.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { storeCall } from '../errors/store-unavailable.js';
 import type { PlanLimits } from '../config/schema.js';
 import type { RuntimeOverride } from '../limits/overrides.js';
 import { limitValues, NUMERIC_LIMITS } from './limit-values.js';
+
+/** A write that timed out may still land: both mutations are idempotent, so a retry is safe. */
+const OVERRIDE_STORE_DOWN = 'Runtime limit overrides cannot be written: their store cannot be reached (a write that timed out may still apply; repeating it is safe).';
 
 const requirePlatformAdmin = (ctx: GatewayContext) => platformAdminScope(ctx, 'Reading or changing runtime limits');
 
@@ -46,14 +50,14 @@ export const adminResolvers: Resolvers = {
         setBy,
         setAt: now,
       };
-      await ctx.overrides.set(override);
+      await storeCall('limit-overrides', OVERRIDE_STORE_DOWN, ctx.overrides.set(override));
       ctx.logger.info({ tenantId, setBy, planId: override.planId, limits, expiresAt: override.expiresAt }, 'runtime limit override set');
       return override;
     },
     clearTenantLimits: async (_root, { tenantId }, ctx) => {
       const by = requirePlatformAdmin(ctx);
       requireTenant(ctx, tenantId);
-      await ctx.overrides.clear(tenantId);
+      await storeCall('limit-overrides', OVERRIDE_STORE_DOWN, ctx.overrides.clear(tenantId));
       ctx.logger.info({ tenantId, by }, 'runtime limit override cleared');
       return true;
     },

@@ -1,11 +1,19 @@
 import type { Resolvers } from '../graph/generated/resolvers-types.js';
 import { platformAdminScope, tenantScope } from '../graph/context.js';
 import { limitValues } from './limit-values.js';
+import { storeCall } from '../errors/store-unavailable.js';
 import { asUserInput, usageRange } from './usage-range.js';
 import { tenantView } from './viewer.js';
 
 /** `Usage` and `FleetUsage` resolve their fields lazily: the parent carries nothing. */
 export type UsageParent = Record<string, never>;
+
+/**
+ * A usage-history read: a bad range is the client's input (BAD_USER_INPUT), an unreachable store
+ * is STORE_UNAVAILABLE (503 with Retry-After when nothing else of the answer could be served).
+ * The plan, limits and live windows do not need it and are served either way.
+ */
+const readUsage = <T>(work: Promise<T>): Promise<T> => asUserInput(storeCall('usage', 'Usage history is unavailable: its store cannot be reached.', work));
 
 export const usageResolvers: Resolvers = {
   Query: {
@@ -52,24 +60,24 @@ export const usageResolvers: Resolvers = {
     },
     summary: async (_parent, { granularity, from, to }, ctx) => {
       const { principal } = tenantScope(ctx);
-      return asUserInput(ctx.usage.summary({ tenantId: principal.tenantId, ...usageRange(granularity, from, to) }));
+      return readUsage(ctx.usage.summary({ tenantId: principal.tenantId, ...usageRange(granularity, from, to) }));
     },
     history: async (_parent, { granularity, from, to, client, rootField }, ctx) => {
       const { principal } = tenantScope(ctx);
       const range = usageRange(granularity, from, to);
-      const points = await asUserInput(
+      const points = await readUsage(
         ctx.usage.history({ tenantId: principal.tenantId, ...range, ...(client ? { client } : {}), ...(rootField ? { rootField } : {}) }),
       );
       return points.map((p) => ({ start: p.start, totals: p }));
     },
     byClient: async (_parent, { granularity, from, to }, ctx) => {
       const { principal } = tenantScope(ctx);
-      const rows = await asUserInput(ctx.usage.breakdown({ tenantId: principal.tenantId, ...usageRange(granularity, from, to), by: 'client' }));
+      const rows = await readUsage(ctx.usage.breakdown({ tenantId: principal.tenantId, ...usageRange(granularity, from, to), by: 'client' }));
       return rows;
     },
     byRootField: async (_parent, { granularity, from, to }, ctx) => {
       const { principal } = tenantScope(ctx);
-      return asUserInput(ctx.usage.breakdown({ tenantId: principal.tenantId, ...usageRange(granularity, from, to), by: 'rootField' }));
+      return readUsage(ctx.usage.breakdown({ tenantId: principal.tenantId, ...usageRange(granularity, from, to), by: 'rootField' }));
     },
   },
   UsageTotals: {
@@ -82,15 +90,15 @@ export const usageResolvers: Resolvers = {
   },
   FleetUsage: {
     tenants: async (_parent, { granularity, from, to, first }, ctx) => {
-      const rows = await asUserInput(ctx.usage.tenants(usageRange(granularity, from, to)));
+      const rows = await readUsage(ctx.usage.tenants(usageRange(granularity, from, to)));
       return rows.slice(0, Math.max(0, first ?? 10)).map((r) => ({ tenantId: r.tenantId, plan: r.planId, totals: r.totals }));
     },
     plans: async (_parent, { granularity, from, to }, ctx) =>
-      (await asUserInput(ctx.usage.plans(usageRange(granularity, from, to)))).map((r) => ({ plan: r.planId, totals: r.totals })),
+      (await readUsage(ctx.usage.plans(usageRange(granularity, from, to)))).map((r) => ({ plan: r.planId, totals: r.totals })),
     rootFields: async (_parent, { granularity, from, to, first }, ctx) =>
-      (await asUserInput(ctx.usage.rootFields(usageRange(granularity, from, to))))
+      (await readUsage(ctx.usage.rootFields(usageRange(granularity, from, to))))
         .slice(0, Math.max(0, first ?? 20))
         .map((r) => ({ key: r.rootField, totals: r.totals })),
-    anomalies: (_parent, _args, ctx) => ctx.usage.anomalies({ now: Date.now() }),
+    anomalies: (_parent, _args, ctx) => readUsage(ctx.usage.anomalies({ now: Date.now() })),
   },
 };

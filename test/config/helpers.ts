@@ -18,9 +18,10 @@ export function memoryLogger(): { logger: Logger; lines: Record<string, unknown>
   return { logger: pino({ level: 'debug' }, stream), lines };
 }
 
-/** A small valid config, with the two values the tests vary. */
-export function validYaml(options: { acmePlan?: string; freeRequestsPerMinute?: number } = {}): string {
+/** A small valid config, with the values the tests vary (`settleMs` absent: the default settle period). */
+export function validYaml(options: { acmePlan?: string; freeRequestsPerMinute?: number; settleMs?: number } = {}): string {
   return [
+    ...(options.settleMs === undefined ? [] : ['reload:', `  settleMs: ${options.settleMs}`]),
     'plans:',
     '  free:',
     '    displayName: Free',

@@ -150,6 +150,23 @@ colour: blue
     expect(config.downstream.accounts.url).toBeUndefined();
   });
 
+  it('takes server.trustProxy from TRUST_PROXY (true, false, or addresses and CIDRs) over the file', () => {
+    const yaml = `server:\n  trustProxy: "10.0.0.0/8, 127.0.0.1"\n${validYaml()}`;
+    expect(parseConfig(yaml, 'gateway.yaml', {}).server.trustProxy).toBe('10.0.0.0/8, 127.0.0.1');
+    expect(parseConfig(yaml, 'gateway.yaml', { TRUST_PROXY: 'false' }).server.trustProxy).toBe(false);
+    expect(parseConfig(validYaml(), 'gateway.yaml', { TRUST_PROXY: 'true' }).server.trustProxy).toBe(true);
+    expect(parseConfig(validYaml(), 'gateway.yaml', { TRUST_PROXY: '172.30.40.10' }).server.trustProxy).toBe('172.30.40.10');
+    expect(parseConfig(validYaml(), 'gateway.yaml', { TRUST_PROXY: 'loopback, fd00::/8, 10.0.0.0/255.0.0.0' }).server.trustProxy).toBe('loopback, fd00::/8, 10.0.0.0/255.0.0.0');
+  });
+
+  it('refuses a trustProxy entry that is not an address, CIDR or preset, in the file and in TRUST_PROXY', () => {
+    const error = configErrorOf(() => parseConfig(`server:\n  trustProxy: "nginx, 10.0.0.0/33"\n${validYaml()}`, 'gateway.yaml', { TRUST_PROXY: 'lb.internal' }));
+    expect(error.issues).toEqual([
+      { path: 'server.trustProxy', message: 'must be addresses, CIDRs (10.0.0.0/8) or loopback/linklocal/uniquelocal, comma-separated (got "nginx, 10.0.0.0/33")' },
+      { path: 'TRUST_PROXY', message: 'must be true, false, or addresses, CIDRs (10.0.0.0/8) or loopback/linklocal/uniquelocal, comma-separated (got "lb.internal")' },
+    ]);
+  });
+
   it('refuses a service URL variable that is not a URL, naming it', () => {
     const error = configErrorOf(() => parseConfig(validYaml(), 'gateway.yaml', { INVENTORY_URL: 'inventory:4104' }));
     expect(error.issues).toEqual([{ path: 'INVENTORY_URL', message: 'must be an http(s) URL, got "inventory:4104"' }]);

@@ -5,7 +5,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createConfigSource, staticConfigSource, type ConfigSource } from '../../src/config/source.js';
-import { makeTempDir, memoryLogger, validYaml } from './helpers.js';
+import { makeTempDir, memoryLogger, validYaml as configYaml } from './helpers.js';
+
+/** The tests below that are not about the settle period use a short one, to run quickly. */
+const validYaml = (options: Parameters<typeof configYaml>[0] = {}) => configYaml({ settleMs: 150, ...options });
 
 /** Long enough for several polls (100 ms) and the debounce to have run, if they were going to. */
 const SETTLE_MS = 400;
@@ -103,6 +106,107 @@ describe('createConfigSource', () => {
     expect(source.current().apiKeys).toHaveLength(1);
     expect(source.current().plans.free?.limits.requestsPerMinute).toBe(11);
     expect(lines.filter((line) => line.level === 40)).toEqual([]);
+  });
+
+  it('with the default settle period, never applies a file written in two chunks 500 ms apart', async () => {
+    // Two keys for acme; the first chunk ends after the first key, so it is a valid config that
+    // only drops a key (the revocation guard would let it through): the settle period alone
+    // must keep it out.
+    const key = (id: string, hex: string) => [`  - id: ${id}`, '    tenant: acme', '    role: admin', `    sha256: ${hex.repeat(64)}`];
+    const before = [...configYaml().split('\n').filter(Boolean), ...key('acme-ops', 'b')].join('\n') + '\n';
+    await writeFile(path, before);
+    const { logger } = memoryLogger();
+    source = await createConfigSource({ path, logger, env: {}, pollIntervalMs: 20 });
+    expect(source.current().reload.settleMs).toBe(2000);
+    const applied: Config[] = [];
+    source.onChange((next) => void applied.push(next));
+
+    const after = [...configYaml({ freeRequestsPerMinute: 55 }).split('\n').filter(Boolean), ...key('acme-ops', 'b')].join('\n') + '\n';
+    const cut = after.indexOf('  - id: acme-ops');
+    const file = await open(path, 'w');
+    let written = 0;
+    try {
+      await file.write(after.slice(0, cut));
+      await sleep(500);
+      await file.write(after.slice(cut));
+      written = performance.now();
+    } finally {
+      await file.close();
+    }
+    await vi.waitFor(() => expect(applied).toHaveLength(1), waitOptions);
+    const appliedAfter = performance.now() - written;
+    await sleep(SETTLE_MS);
+    expect(applied).toHaveLength(1);
+    expect(applied[0]!.apiKeys.map((k) => k.id)).toEqual(['acme-web', 'acme-ops']);
+    expect(applied[0]!.plans.free?.limits.requestsPerMinute).toBe(55);
+    // Applied once the whole file had been stable for the settle period after the second chunk.
+    expect(appliedAfter).toBeGreaterThanOrEqual(2000);
+  });
+
+  it('refuses a reload that would revoke every key of a tenant or every platform-admin key, unless the file allows it', async () => {
+    const admins = ['platformAdminKeys:', '  - id: ops', `    sha256: ${'c'.repeat(64)}`, ''].join('\n');
+    await writeFile(path, validYaml() + admins);
+    const { logger, lines } = memoryLogger();
+    source = await createConfigSource({ path, logger, env: {}, pollIntervalMs: 60_000 });
+    const before = source.current();
+
+    // acme stays configured, but its only key is gone (a file cut before `apiKeys:`).
+    const full = validYaml({ freeRequestsPerMinute: 9 });
+    const withoutKeys = full.slice(0, full.indexOf('apiKeys:'));
+    await writeFile(path, withoutKeys + admins);
+    const refused = await source.reloadNow();
+    expect(refused.ok).toBe(false);
+    expect(!refused.ok && refused.error.issues).toEqual([
+      { path: 'tenants.acme', message: 'the change would revoke every API key and service token of tenant "acme" (it has 1); set reload.allowRevokingAllKeys: true in the file if this is intended' },
+    ]);
+    expect(source.current()).toBe(before);
+    expect(lines.filter((l) => l.level === 40).at(-1)?.msg).toContain('configuration change refused, keeping the previous configuration');
+
+    // Every platform-admin key gone (a file cut before its last section).
+    await writeFile(path, validYaml({ freeRequestsPerMinute: 9 }));
+    const noAdmins = await source.reloadNow();
+    expect(!noAdmins.ok && noAdmins.error.issues.map((i) => i.path)).toEqual(['platformAdminKeys']);
+    expect(source.current()).toBe(before);
+
+    // Offboarding: the tenant leaves together with its keys.
+    await writeFile(path, `${withoutKeys.replace(/tenants:[\s\S]*$/, 'tenants: {}\n')}${admins}`);
+    await expect(source.reloadNow()).resolves.toEqual({ ok: true });
+    expect(Object.keys(source.current().tenants)).toEqual([]);
+
+    // The explicit flag lets a tenant keep no key.
+    await writeFile(path, validYaml() + admins);
+    await expect(source.reloadNow()).resolves.toEqual({ ok: true });
+    await writeFile(path, `reload:\n  allowRevokingAllKeys: true\n${withoutKeys.replace(/^reload:\n  settleMs: \d+\n/, '')}${admins}`);
+    await expect(source.reloadNow()).resolves.toEqual({ ok: true });
+    expect(source.current().apiKeys).toEqual([]);
+    expect(Object.keys(source.current().tenants)).toEqual(['acme']);
+  });
+
+  it('keeps settings read only at start at their running values and logs that they need a restart', async () => {
+    const { logger, lines } = memoryLogger();
+    source = await createConfigSource({ path, logger, env: {}, pollIntervalMs: 60_000 });
+    const listener = vi.fn();
+    source.onChange(listener);
+
+    await writeFile(path, `server:\n  port: 4555\n  bodyLimitBytes: 2048\n${validYaml({ freeRequestsPerMinute: 12 })}`);
+    await expect(source.reloadNow()).resolves.toEqual({ ok: true });
+    expect(source.current().plans.free?.limits.requestsPerMinute).toBe(12);
+    expect(source.current().server.port).toBe(4000);
+    expect(source.current().server.bodyLimitBytes).toBe(1024 * 1024);
+    expect(listener).toHaveBeenCalledTimes(1);
+    const restart = lines.find((l) => l.level === 40);
+    expect(restart?.needsRestart).toEqual(['server.port', 'server.bodyLimitBytes']);
+    expect(restart?.msg).toBe(
+      'configuration changes that apply only at the next restart (kept at their running values until then): server.port, server.bodyLimitBytes',
+    );
+    expect(lines.find((l) => l.msg === 'configuration reloaded')?.applied).toEqual(['plans.free.limits.requestsPerMinute']);
+
+    // A change of restart-only settings alone applies nothing and says so.
+    lines.length = 0;
+    await writeFile(path, `server:\n  port: 4556\n${validYaml({ freeRequestsPerMinute: 12 })}`);
+    await expect(source.reloadNow()).resolves.toEqual({ ok: true });
+    expect(listener).toHaveBeenCalledTimes(1);
+    expect(lines.map((l) => [l.level, l.needsRestart ?? l.msg])).toEqual([[40, ['server.port']]]);
   });
 
   it('reports a refused change from reloadNow and keeps the old config', async () => {

@@ -1,4 +1,7 @@
+import { open, readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { sha256Hex } from '../../src/config/hash.js';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -6,7 +9,9 @@ import { eventually } from '../support/eventually.js';
 
 let gateway: TestGateway;
 beforeAll(async () => {
-  gateway = await startTestGateway({ configPollIntervalMs: 100 });
+  // The tests poll with keys that are not valid yet: each 401 counts as a failed authentication,
+  // so the per-IP limit is raised out of the way (this file is not about brute force).
+  gateway = await startTestGateway({ configPollIntervalMs: 100, patch: (config) => (config.limits = { authFailuresPerIpPerMinute: 100_000 }) });
 });
 afterAll(async () => {
   await gateway.close();
@@ -23,6 +28,7 @@ describe('config hot reload on a running gateway', () => {
   it('applies a new key and a revoked key without a restart', async () => {
     expect(await statusWith(newKey)).toBe(401);
     await gateway.writeConfig((config) => {
+      config.limits = { authFailuresPerIpPerMinute: 100_000 };
       config.apiKeys = config.apiKeys.filter((k: any) => k.id !== 'acme-web');
       config.apiKeys.push({ id: 'acme-rotated', tenant: 'acme', role: 'viewer', sha256: sha256Hex(newKey) });
     });
@@ -32,6 +38,7 @@ describe('config hot reload on a running gateway', () => {
 
   it('refuses an invalid file and keeps serving with the previous config', async () => {
     await gateway.writeConfig((config) => {
+      config.limits = { authFailuresPerIpPerMinute: 100_000 };
       config.apiKeys.push({ id: 'broken', tenant: 'nowhere', role: 'king', sha256: 'nope' });
     });
     // Give the watcher several poll intervals to (not) apply it.
@@ -44,9 +51,42 @@ describe('config hot reload on a running gateway', () => {
 
   it('applies changed plan limits without a restart', async () => {
     await gateway.writeConfig((config) => {
+      config.limits = { authFailuresPerIpPerMinute: 100_000 };
       config.apiKeys.push({ id: 'acme-limited', tenant: 'acme', role: 'viewer', sha256: sha256Hex('limited-key') });
       config.plans.free.limits.requestsPerMinute = 7;
     });
     expect(await eventually(async () => (await gateway.gql('limited-key', '{ viewer { clientId } }')).headers.get('x-ratelimit-limit') === '7')).toBe(true);
+  });
+
+  it('keeps every key working while the file is written in two chunks 500 ms apart, then applies the whole file', async () => {
+    // The complete new file: one more key. Its first half (everything before `apiKeys:`) is a
+    // valid config with no keys at all, as `cat > config.yaml` leaves it between two writes.
+    const config = parse(await readFile(gateway.configPath, 'utf8')) as Record<string, any>;
+    config.apiKeys.push({ id: 'acme-chunked', tenant: 'acme', role: 'viewer', sha256: sha256Hex('chunked-key') });
+    const text = stringify(config);
+    const cut = text.indexOf('apiKeys:');
+    expect(cut).toBeGreaterThan(0);
+
+    const statuses = new Set<number>();
+    let writing = true;
+    const probe = (async () => {
+      while (writing) {
+        statuses.add(await statusWith(DEMO_TOKENS.globexAdmin));
+        await sleep(25);
+      }
+    })();
+    const file = await open(gateway.configPath, 'w');
+    try {
+      await file.write(text.slice(0, cut));
+      await sleep(500);
+      await file.write(text.slice(cut));
+    } finally {
+      await file.close();
+    }
+    const applied = await eventually(async () => (await statusWith('chunked-key')) === 200, 6000);
+    writing = false;
+    await probe;
+    expect(applied).toBe(true);
+    expect([...statuses]).toEqual([200]);
   });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { DEMO_CONFIG_PATH } from '../../src/config/demo.js';
 import { startGateway, type Gateway } from '../../src/gateway.js';
+import type { Logger } from '../../src/observability/logger.js';
 import type { SampleServices } from '../../src/sample-services/start.js';
 
 export interface TestGateway extends Gateway {
@@ -26,7 +27,7 @@ export interface GqlResponse {
  * config file plus a patch, written to a temp file (so hot reload can be exercised).
  */
 export async function startTestGateway(
-  options: { patch?: (config: Record<string, any>) => void; env?: Record<string, string>; configPollIntervalMs?: number } = {},
+  options: { patch?: (config: Record<string, any>) => void; env?: Record<string, string>; configPollIntervalMs?: number; logger?: Logger } = {},
 ): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'gateway-test-'));
   const configPath = join(dir, 'config.yaml');
@@ -41,6 +42,7 @@ export async function startTestGateway(
     configPath,
     env: { PORT: '0', ...options.env },
     ...(options.configPollIntervalMs ? { configPollIntervalMs: options.configPollIntervalMs } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
   });
   if (!gateway.sampleServices) throw new Error('test gateway expects the embedded sample services');
   const sampleServices = gateway.sampleServices;
