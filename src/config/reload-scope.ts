@@ -23,6 +23,7 @@ export const LIVE_PATHS = [
   'limits.logsPerTenantPerMinute',
   'limits.usageQueriesPerMinute',
   'limits.documentationUrl',
+  'limits.fallbackMinInstances',
   'alerts.webhookUrl',
   'alerts.webhookSecret',
 ] as const;
