@@ -24,6 +24,7 @@ export const LIVE_PATHS = [
   'limits.usageQueriesPerMinute',
   'limits.documentationUrl',
   'limits.fallbackMinInstances',
+  'limits.decisionHeader',
   'alerts.webhookUrl',
   'alerts.webhookSecret',
 ] as const;

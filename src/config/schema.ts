@@ -256,14 +256,13 @@ export const configSchema = z
          * is decided locally, default 50 ms.
          */
         storeTimeoutMs: ms.default(50),
-        /** Consecutive store failures after which checks stop trying Redis and use the fallback, default 3. */
-        storeBreakerFailures: z.number().int().positive().default(3),
         /** While the fallback is in use, how often Redis is probed to come back, default 250 ms. */
         storeBreakerHalfOpenMs: ms.default(250),
         /**
-         * After Redis comes back empty (restarted without its data), how long every instance keeps
-         * deciding locally while all of them write back what they admitted, measured from the
-         * first instance's detection, default 1 s (instances reconnect within 250 ms).
+         * After Redis answers again, how long an instance keeps deciding locally while every
+         * instance writes back what it admitted meanwhile (everything in the current windows if
+         * Redis came back empty), default 1 s. It must exceed the spread with which instances see
+         * Redis return: a probe interval plus a reconnect delay, 250 ms each.
          */
         storeRecoverySettleMs: ms.default(1000),
         /**
@@ -271,6 +270,11 @@ export const configSchema = z
          * number of instances you run: an instance that starts while Redis is down cannot count them.
          */
         fallbackMinInstances: z.number().int().positive().default(1),
+        /**
+         * Adds `x-ratelimit-decision: shared|local;t=<store-clock ms>` to limited responses: which
+         * store decided and when (debugging a fleet; the exactness tests). Default off.
+         */
+        decisionHeader: z.boolean().default(false),
         /** How often each instance says it is alive (the fallback divides limits by live instances), default 2 s. */
         instanceHeartbeatMs: ms.default(2000),
         /** How often runtime limit overrides (admin mutations) are re-read from Redis, default 2 s. */

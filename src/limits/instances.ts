@@ -3,6 +3,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
 
 const KEY = 'gw:instances';
+/** How long a count read from Redis is remembered (see `count`). */
+const COUNT_MEMORY_MS = 60_000;
 
 /**
  * Counts live gateway instances, so that while Redis is down each one enforces its share of a
@@ -13,8 +15,12 @@ const KEY = 'gw:instances';
  */
 export function createInstanceRegistry(options: { redis: Redis | null; heartbeatMs: number; logger: Logger }) {
   const id = randomUUID();
-  let live = 1;
   const { redis } = options;
+  // The count is the largest read in the last minute: the first heartbeat after Redis returns
+  // sees every other instance's entry expired (they could not beat either) and reads 1, exactly
+  // when the fallback needs the real fleet size. A fleet that shrinks is believed a minute late
+  // (shares smaller than they could be: strict).
+  let readings: { at: number; count: number }[] = [];
   if (!redis) return { id, count: () => 1, ready: async () => {}, close: async () => {} };
 
   async function beat(): Promise<void> {
@@ -27,7 +33,10 @@ export function createInstanceRegistry(options: { redis: Redis | null; heartbeat
         .zcard(KEY)
         .exec();
       const count = Number(results?.[2]?.[1]);
-      if (Number.isFinite(count) && count > 0) live = count;
+      if (Number.isFinite(count) && count > 0) {
+        readings = readings.filter((r) => r.at > now - COUNT_MEMORY_MS);
+        readings.push({ at: now, count });
+      }
     } catch (err) {
       options.logger.debug({ err: (err as Error).message }, 'instance heartbeat failed');
     }
@@ -39,7 +48,7 @@ export function createInstanceRegistry(options: { redis: Redis | null; heartbeat
 
   return {
     id,
-    count: () => live,
+    count: () => readings.reduce((max, r) => Math.max(max, r.count), 1),
     /** Resolves once the first count was read (or failed: Redis is down at start). */
     ready: () => first,
     async close() {

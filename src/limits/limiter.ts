@@ -29,6 +29,8 @@ const REPLAY_CHUNK = 100;
 const EPOCH_CHECK_MS = 2000;
 /** Longest the gateway waits at start for Redis (connection, epoch) before serving without it. */
 const START_TIMEOUT_MS = 2000;
+/** How long the best store-clock offset measurement is kept. */
+const OFFSET_MEMORY_MS = 10_000;
 /** How often the ledger drops what has left its windows. */
 const SWEEP_MS = 5000;
 
@@ -47,7 +49,7 @@ export interface LimiterOptions {
  * Checks dimensions against the shared store (Redis). While Redis answers, every decision is
  * Redis's: a reply that has arrived is used however late the event loop reads it (the timeout
  * counts from the write: `withReplyTimeout`). When it really fails (connection lost, no reply in
- * `storeTimeoutMs`, `storeBreakerFailures` times in a row or at once on a lost connection),
+ * `storeTimeoutMs`),
  * fail-open plans are decided by the local fallback (`fallback/local-decider.ts`: this instance's
  * share of what Redis last said was remaining), fail-closed plans are refused. When Redis answers
  * again, what was admitted locally is written into the shared windows first (and, if Redis came
@@ -61,26 +63,43 @@ export function createLimiter(options: LimiterOptions) {
   if (!link) throw new Error('a shared limit store needs its link (connection events, epoch)');
 
   const ledger = createLedger();
-  /** Store clock minus local clock, from the last shared decision: local decisions use store time. */
+  /**
+   * Store clock minus local clock: local decisions are stamped in store time. Each reply measures
+   * it minus that reply's latency, so the largest measurement of the last 10 s is kept (a reply
+   * read late after an event-loop stall would otherwise set the clock behind, and replays of
+   * local admissions would then age out early).
+   */
   let offset = 0;
+  let offsetAt = 0;
+  const measureOffset = (storeNow: number): void => {
+    const now = Date.now();
+    const measured = storeNow - now;
+    if (measured > offset || now - offsetAt > OFFSET_MEMORY_MS) {
+      offset = measured;
+      offsetAt = now;
+    }
+  };
   const clock = () => Date.now() + offset;
   const decider = createLocalDecider({ clock, divisor: options.divisor, ledger });
   const timed = <T>(promise: Promise<T>) => withReplyTimeout(promise, config.storeTimeoutMs);
 
   let state: 'healthy' | 'failed' | 'recovering' = 'healthy';
-  let failures = 0;
   /** The epoch of the store's data this instance's shared decisions went into (null: unknown). */
   let knownEpoch: string | null = null;
   let recovering: Promise<void> | null = null;
   let closed = false;
 
-  const failed = (err: unknown, connectionLost = false): void => {
-    if (state === 'healthy' && !connectionLost && ++failures < config.storeBreakerFailures) return;
+  /**
+   * One real failure (no reply within the timeout, a lost connection) is enough: local decisions
+   * come in episodes that start here and end only through `recover` (local admissions written
+   * back, the settle period passed). An isolated timeout that went back to Redis at once would
+   * leave its local admissions unknown to Redis, and the next episode's window stale.
+   */
+  const failed = (err: unknown): void => {
     if (state !== 'failed') {
       logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'limit store unreachable; deciding locally');
     }
     state = 'failed';
-    failures = 0;
   };
 
   /** Writes replays into the store, grouped by hash tag; what is not written goes back to pending. */
@@ -107,23 +126,22 @@ export function createLimiter(options: LimiterOptions) {
   const recover = (): Promise<void> => {
     recovering ??= (async () => {
       state = 'recovering';
+      const started = clock();
       try {
         const epoch = await timed(link.epoch());
         const lost = knownEpoch !== epoch.id;
-        if (lost) {
-          // Everything this instance admitted in the current windows, then wait until every
-          // instance (they reconnect within 250 ms of Redis answering) has done the same.
-          await replay(ledger.takeOwn());
-          knownEpoch = epoch.id;
-          const wait = epoch.createdAt + config.storeRecoverySettleMs - clock();
-          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-        }
+        // Write back at once (so that instances still deciding locally are seen), but keep
+        // deciding locally until every instance, which all see Redis return within a probe
+        // interval and a reconnect delay (250 ms each by default), has written back too.
+        await replay(lost ? ledger.takeOwn() : ledger.takePending());
+        knownEpoch = epoch.id;
+        const until = started + config.storeRecoverySettleMs;
+        if (until > clock()) await new Promise((resolve) => setTimeout(resolve, until - clock()));
         // Local admissions, including those made while the replays above ran.
         while (ledger.hasPending()) await replay(ledger.takePending());
         if (state !== 'recovering' || closed) return;
         decider.reset();
         state = 'healthy';
-        failures = 0;
         logger.info({ dataLost: lost }, lost ? 'limit store back empty; admissions written back' : 'limit store back');
       } catch (err) {
         if (state === 'recovering') state = 'failed';
@@ -135,7 +153,7 @@ export function createLimiter(options: LimiterOptions) {
     return recovering;
   };
 
-  link.onDown(() => failed(new Error('connection to the limit store closed'), true));
+  link.onDown(() => failed(new Error('connection to the limit store closed')));
   link.onUp(() => {
     if (state === 'failed') void recover();
   });
@@ -185,8 +203,7 @@ export function createLimiter(options: LimiterOptions) {
       const call = shared!.consume(dims);
       try {
         const decision = await timed(call);
-        failures = 0;
-        offset = decision.now - Date.now();
+        measureOffset(decision.now);
         ledger.sharedDecision(dims, decision);
         return { decision, source: 'shared' };
       } catch (err) {
@@ -253,7 +270,7 @@ export function createLimiter(options: LimiterOptions) {
         await link.whenReady(START_TIMEOUT_MS);
         knownEpoch = (await withReplyTimeout(link.epoch(), START_TIMEOUT_MS)).id;
       } catch (err) {
-        failed(err, true);
+        failed(err);
       }
     },
     storeState(): StoreState {

@@ -118,6 +118,11 @@ export function createLimitsPlugin(deps: {
           for (const [name, value] of Object.entries(rateLimitHeaders(dims, decision.results, decision.now))) {
             rc.response.http.headers.set(name, value);
           }
+          if (ctx.config.limits.decisionHeader) {
+            // For operators and the exactness tests: who decided (Redis or this instance's
+            // fallback) and when, on the store clock.
+            rc.response.http.headers.set('x-ratelimit-decision', `${source};t=${decision.now}`);
+          }
           const costIndex = dims.findIndex((d) => d.kind === 'cost');
           const costResult = decision.results[costIndex];
           if (costResult) {

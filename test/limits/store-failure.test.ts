@@ -13,7 +13,7 @@ beforeAll(async () => {
     patch: (config) => {
       // globex's plan refuses when limits cannot be checked; acme's (free) serves with local limits.
       config.plans.pro.onStoreFailure = 'closed';
-      config.limits = { storeTimeoutMs: 50, storeBreakerFailures: 100 };
+      config.limits = { storeTimeoutMs: 50 };
     },
   });
 });

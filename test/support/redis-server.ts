@@ -14,6 +14,8 @@ export interface TestRedis {
   /** Starts it again on the same port, empty (script cache and data gone). */
   restart(): Promise<void>;
   stop(): Promise<void>;
+  /** Sends a signal to the server process (SIGSTOP / SIGCONT: a stall with connections open). */
+  signal(signal: NodeJS.Signals): void;
 }
 
 export async function startTestRedis(): Promise<TestRedis> {
@@ -35,7 +37,11 @@ export async function startTestRedis(): Promise<TestRedis> {
     });
   };
   await start();
-  return { url: `redis://127.0.0.1:${port}`, kill, restart: start, stop: kill };
+  const signal = (name: NodeJS.Signals) => {
+    if (!child || child.exitCode !== null) throw new Error('redis-server is not running');
+    child.kill(name);
+  };
+  return { url: `redis://127.0.0.1:${port}`, kill, restart: start, stop: kill, signal };
 }
 
 export async function freePort(): Promise<number> {

@@ -19,6 +19,10 @@ export function createLocalDecider(options: { clock: () => number; divisor: () =
   const { clock, ledger } = options;
   let store = createMemoryLimitStore({ now: clock });
   let seeded = new Set<string>();
+  // Fixed for an outage: the seeds and the shares must use the same divisor, and the live count
+  // read during an outage (from a Redis that answers again) is the least reliable one.
+  let episodeDivisor: number | null = null;
+  const divisorNow = () => (episodeDivisor ??= Math.max(1, options.divisor()));
 
   const shareOf = (dimension: Dimension, divisor: number): Dimension => ({ ...dimension, limit: Math.floor(dimension.limit / divisor) });
 
@@ -40,12 +44,12 @@ export function createLocalDecider(options: { clock: () => number; divisor: () =
 
   return {
     async consume(dims: readonly Dimension[]): Promise<LimitDecision> {
-      const divisor = Math.max(1, options.divisor());
+      const divisor = divisorNow();
       await seed(dims, divisor);
       return store.consume(dims.map((d) => shareOf(d, divisor)));
     },
     async peek(dims: readonly Dimension[]): Promise<LimitDecision> {
-      const divisor = Math.max(1, options.divisor());
+      const divisor = divisorNow();
       await seed(dims, divisor);
       return store.peek(dims.map((d) => shareOf(d, divisor)));
     },
@@ -54,6 +58,7 @@ export function createLocalDecider(options: { clock: () => number; divisor: () =
     reset(): void {
       store = createMemoryLimitStore({ now: clock });
       seeded = new Set();
+      episodeDivisor = null;
     },
   };
 }
