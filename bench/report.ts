@@ -5,6 +5,7 @@ export interface ScenarioReport {
   title: string;
   /** Name of the variant every ratio is computed against (measured in the same run). */
   baseline: string;
+  /** Empty for a scenario that counts rather than times: only `notes` and the verdict are printed. */
   variants: VariantResult[];
   /** The scenario's own judgement against its target; overridden by INVALID when requests failed. */
   verdict: { met: boolean; line: string };
@@ -18,6 +19,14 @@ export interface ScenarioReport {
  * ms. Returns false when any request failed: such a run measured errors, not the feature.
  */
 export function printReport(report: ScenarioReport, write: (line: string) => void = console.log): boolean {
+  if (report.variants.length === 0) {
+    // A scenario that counts rather than times (exactness): its lines and its verdict.
+    write('');
+    write(`== ${report.title}`);
+    for (const note of report.notes ?? []) write(note);
+    write(`verdict: ${report.verdict.met ? 'MET' : 'MISSED'}: ${report.verdict.line}`);
+    return true;
+  }
   const base = report.variants.find((v) => v.name === report.baseline);
   if (!base) throw new Error(`baseline "${report.baseline}" is not one of the variants: ${report.variants.map((v) => v.name).join(', ')}`);
 
