@@ -101,6 +101,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     logger,
     // Called per cached field at request time, when `metrics` (created below) exists.
     onResult: (field, result) => metrics.cacheRequests.inc({ field, result }),
+    onRefused: (field, reason) => metrics.cacheRefused.inc({ field, reason }),
   });
 
   // Services without a configured URL are served by the embedded sample services.

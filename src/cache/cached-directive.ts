@@ -5,8 +5,6 @@ import type { Logger } from '../observability/logger.js';
 import { schemaVersion } from './cache-keys.js';
 import { CACHE_SCOPES, describeScope, type CacheScope } from './cache-scope.js';
 import { compileInvalidation, identityRule } from './entry-tags.js';
-import { SCOPE_LEVEL } from './fill-context.js';
-import { staticCallerReads } from './static-reads.js';
 import { MAX_ENTRY_SECONDS, type CachedFieldSpec, type FieldCache } from './field-cache.js';
 
 /**
@@ -53,15 +51,6 @@ export function cachedDirectiveTransformer(options: { fieldCache: FieldCache; ou
             next = { ...next, description: appendLine(next.description, 'Not cached (ttl 0).') };
           } else {
             const resolve = config.resolve ?? defaultFieldResolver;
-            if (config.resolve) {
-              const reads = staticCallerReads(config.resolve);
-              if (reads.level > SCOPE_LEVEL[scope]) {
-                throw new Error(
-                  `@cached(scope: ${scope}) on ${coordinate}: its resolver reads "${reads.word}", which depends on the caller's ${reads.name === 'REQUEST' ? 'request' : reads.name.toLowerCase()}; ` +
-                    `a ${scope} entry would serve it to callers who differ there (${reads.name === 'REQUEST' ? 'do not cache it' : `use scope: ${reads.name}`})`,
-                );
-              }
-            }
             const belowRoot = parentType !== schema.getQueryType();
             const spec: CachedFieldSpec = { coordinate, version, ttlSeconds, staleSeconds, scope, identify: identityRule(schema, parentType, field), belowRoot };
             const stale = staleSeconds > 0 ? `, then served stale for up to ${staleSeconds} s more while one request refreshes it` : '';
