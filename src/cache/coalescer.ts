@@ -5,7 +5,9 @@
  * entry's invalidation token. A flight is labelled with the token its value will be stored under;
  * a caller joins a flight only if it accepts that label (its own read saw the same token, or saw
  * no token at all and so is no fresher than the flight), so a caller that saw an invalidation
- * never receives a value read before it. A failure is shared too (the followers would have made
+ * never receives a value read before it. That holds because the flight's value itself was loaded
+ * after its token was read: the rule `fill()` in field-cache.ts enforces (the one place it is
+ * stated), memoised loader values included. A failure is shared too (the followers would have made
  * the same call); the entry is free again as soon as a failed call settles, and `keepMs` after a
  * successful one.
  */
