@@ -4,6 +4,7 @@ import { createAuthenticator } from './auth/authenticator.js';
 import { cachePlugin } from './cache/cache-plugin.js';
 import { createCacheStore } from './cache/cache-store.js';
 import { cachedDirectiveTransformer } from './cache/cached-directive.js';
+import { codeVersion, VALUE_CODE_DIRS } from './cache/code-version.js';
 import { createFieldCache } from './cache/field-cache.js';
 import { createGuardedStore } from './cache/guarded-store.js';
 import { DEMO_CONFIG_PATH } from './config/demo.js';
@@ -101,6 +102,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     logger,
     // Called per cached field at request time, when `metrics` (created below) exists.
     onResult: (field, result) => metrics.cacheRequests.inc({ field, result }),
+    onRefused: (field, reason) => metrics.cacheRefused.inc({ field, reason }),
   });
 
   // Services without a configured URL are served by the embedded sample services.
@@ -159,10 +161,15 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const schema = await buildSchema({
     config: initial,
     rateLimit: fieldRateLimitTransformer({ redis: fieldLimitsRedis, divisor: fallbackDivisor, documentationUrl: () => config.current().limits.documentationUrl }),
-    // Which backends fields read from is part of the cache keys' schema version.
+    // Which backends fields read from, the code that produces values and the operator's bump are
+    // part of the cache keys' version: any of them changing starts from empty keys.
     cache: cachedDirectiveTransformer({
       fieldCache,
-      outputConfig: Object.fromEntries(SERVICE_NAMES.map((name) => [name, initial.downstream[name].url ?? 'embedded'])),
+      outputConfig: {
+        ...Object.fromEntries(SERVICE_NAMES.map((name) => [name, initial.downstream[name].url ?? 'embedded'])),
+        code: codeVersion(sampleServices ? [...VALUE_CODE_DIRS, 'sample-services'] : VALUE_CODE_DIRS),
+        version: initial.cache.version,
+      },
       logger,
     }),
   });

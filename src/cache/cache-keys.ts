@@ -11,10 +11,11 @@ import { canonicalJson } from './canonical.js';
 const ENTRY_FORMAT = 1;
 
 /**
- * The schema version in every entry key: the first 12 hex digits of a SHA-256 over the printed
- * schema (types, arguments, directives with their TTLs) and `outputConfig`, the config that changes what a
- * field resolves to (the downstream services it reads). A new schema or a different backend
- * therefore starts from empty keys, and old entries age out by their TTL.
+ * The cache version in every entry key: the first 12 hex digits of a SHA-256 over the printed
+ * schema (types, arguments, directives with their TTLs) and `outputConfig`, what else changes what
+ * a field resolves to: the downstream services it reads, a hash of the code that produces values
+ * (code-version.ts) and `cache.version` from config. A new schema, backend, resolver or loader, or
+ * an operator's bump, therefore starts from empty keys, and old entries age out by their TTL.
  */
 export function schemaVersion(schema: GraphQLSchema, outputConfig: unknown): string {
   return createHash('sha256')

@@ -10,6 +10,8 @@ export interface CacheStore {
   keyv: Keyv;
   /** `redis` or `memory`, for logs. */
   kind: 'redis' | 'memory';
+  /** The in-process store's entries and their size in bytes (entryBytes); absent for Redis. */
+  stats?: () => { entries: number; bytes: number };
   close(): Promise<void>;
 }
 
@@ -26,14 +28,21 @@ export interface CacheStore {
  * The Redis connection fails fast while disconnected (no offline queue) and reconnects by itself;
  * errors reach the caller (`throwOnErrors`), whose breaker turns them into misses.
  */
-export function createCacheStore(options: { redisUrl: string | undefined; config: Config['cache']; logger: Logger }): CacheStore {
+export function createCacheStore(options: {
+  redisUrl: string | undefined;
+  config: Config['cache'];
+  logger: Logger;
+  /** How often the in-process store sweeps out expired entries, in ms; default 10 s. */
+  purgeIntervalMs?: number;
+}): CacheStore {
   const { redisUrl, config, logger } = options;
   const keyvOptions = { useKeyPrefix: false, serialize: JSON.stringify, deserialize: JSON.parse, throwOnErrors: true } as const;
 
   if (!redisUrl) {
-    const keyv = new Keyv(lruAdapter(config.memoryMaxChars), keyvOptions);
+    const memory = lruAdapter(config.memoryMaxBytes, options.purgeIntervalMs ?? PURGE_INTERVAL_MS);
+    const keyv = new Keyv(memory.adapter, keyvOptions);
     keyv.namespace = undefined;
-    return { keyv, kind: 'memory', close: async () => {} };
+    return { keyv, kind: 'memory', stats: memory.stats, close: async () => memory.close() };
   }
 
   const client = createClient({
@@ -73,11 +82,40 @@ export function createCacheStore(options: { redisUrl: string | undefined; config
 }
 
 /**
- * A keyv store over lru-cache, bounded by the characters of its keys and values; entries also
- * expire by their TTL (keyv passes it in ms as the third argument of `set`).
+ * What one entry costs the V8 heap beyond its two strings, in bytes: the LRU's map slot and list
+ * slots (key, value, next, prev, size, TTL, start, grown by doubling) and the Map's table.
+ * Calibrated with test/cache/memory-bound.test.ts on Node 20 x64 (heap within 5% of the bound for
+ * small, mixed and large entries).
  */
-function lruAdapter(maxChars: number): KeyvStoreAdapter {
-  const lru = new LRUCache<string, string>({ maxSize: maxChars, sizeCalculation: (value, key) => key.length + value.length });
+export const ENTRY_OVERHEAD_BYTES = 160;
+
+/** Any character outside Latin-1: V8 then stores the whole string with two bytes per character. */
+const TWO_BYTE = /[^\u0000-\u00ff]/;
+
+/** V8's heap size of a flat string: a 16-byte header, then 1 or 2 bytes per character, 8-byte aligned. */
+export function stringBytes(text: string): number {
+  const body = TWO_BYTE.test(text) ? 2 * text.length : text.length;
+  return 16 + Math.ceil(body / 8) * 8;
+}
+
+/** Size of one entry as the heap holds it: key, value and the per-entry overhead, in bytes. */
+export function entryBytes(key: string, value: string): number {
+  return stringBytes(key) + stringBytes(value) + ENTRY_OVERHEAD_BYTES;
+}
+
+/** How often expired entries are swept out, in ms (they are also dropped when read): 10 s. */
+const PURGE_INTERVAL_MS = 10_000;
+
+/**
+ * A keyv store over lru-cache, bounded by the heap its entries take (`entryBytes`, so the bound
+ * holds for non-Latin-1 text, short entries and long keys alike), and by their TTL (keyv passes it
+ * in ms as the third argument of `set`). Expired entries are swept every 10 s, so memory held by
+ * values nobody reads again is given back without waiting for eviction.
+ */
+function lruAdapter(maxBytes: number, purgeIntervalMs: number): { adapter: KeyvStoreAdapter; close(): void; stats(): { entries: number; bytes: number } } {
+  const lru = new LRUCache<string, string>({ maxSize: maxBytes, sizeCalculation: (value, key) => entryBytes(key, value) });
+  const sweeper = setInterval(() => lru.purgeStale(), purgeIntervalMs);
+  sweeper.unref();
   const adapter = {
     opts: { dialect: 'lru' },
     namespace: undefined as string | undefined,
@@ -89,5 +127,9 @@ function lruAdapter(maxChars: number): KeyvStoreAdapter {
     clear: async () => lru.clear(),
     on: () => adapter,
   };
-  return adapter as unknown as KeyvStoreAdapter;
+  return {
+    adapter: adapter as unknown as KeyvStoreAdapter,
+    close: () => clearInterval(sweeper),
+    stats: () => ({ entries: lru.size, bytes: lru.calculatedSize }),
+  };
 }

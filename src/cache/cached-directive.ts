@@ -50,8 +50,9 @@ export function cachedDirectiveTransformer(options: { fieldCache: FieldCache; ou
           } else if (ttlSeconds === 0) {
             next = { ...next, description: appendLine(next.description, 'Not cached (ttl 0).') };
           } else {
-            const spec: CachedFieldSpec = { coordinate, version, ttlSeconds, staleSeconds, scope, identify: identityRule(schema, parentType, field) };
             const resolve = config.resolve ?? defaultFieldResolver;
+            const belowRoot = parentType !== schema.getQueryType();
+            const spec: CachedFieldSpec = { coordinate, version, ttlSeconds, staleSeconds, scope, identify: identityRule(schema, parentType, field), belowRoot };
             const stale = staleSeconds > 0 ? `, then served stale for up to ${staleSeconds} s more while one request refreshes it` : '';
             next = {
               ...next,
@@ -70,11 +71,13 @@ export function cachedDirectiveTransformer(options: { fieldCache: FieldCache; ou
             ...next,
             description: appendLine(next.description, `Drops the caller's tenant's cached entries tagged ${templates.join(', ')}.`),
             async resolve(source, args, ctx: GatewayContext, info) {
+              let result: unknown;
               try {
-                return await resolve(source, args, ctx, info);
+                result = await resolve(source, args, ctx, info);
+                return result;
               } finally {
                 // Also after a failure: the downstream write may have happened before it failed.
-                await fieldCache.invalidate(ctx, tagsOf(args));
+                await fieldCache.invalidate(ctx, tagsOf(args, result));
               }
             },
           };

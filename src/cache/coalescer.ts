@@ -5,20 +5,23 @@
  * entry's invalidation token. A flight is labelled with the token its value will be stored under;
  * a caller joins a flight only if it accepts that label (its own read saw the same token, or saw
  * no token at all and so is no fresher than the flight), so a caller that saw an invalidation
- * never receives a value read before it. A failure is shared too (the followers would have made
- * the same call); the entry is free again as soon as the call settles.
+ * never receives a value read before it. That holds because the flight's value itself was loaded
+ * after its token was read: the rule `fill()` in field-cache.ts enforces (the one place it is
+ * stated), memoised loader values included. A failure is shared too (the followers would have made
+ * the same call); the entry is free again as soon as a failed call settles, and `keepMs` after a
+ * successful one.
  */
 export function createCoalescer<T>() {
-  const flights = new Map<string, { label: string; promise: Promise<T> }[]>();
+  const flights = new Map<string, { label: string; promise: Promise<T>; landed: boolean }[]>();
 
   return {
-    /** The in-flight call for `key` whose label `accepts` takes, if any. */
-    find(key: string, accepts: (label: string) => boolean): Promise<T> | undefined {
-      return flights.get(key)?.find((flight) => accepts(flight.label))?.promise;
+    /** The call for `key` (in flight, or landed less than `keepMs` ago) whose label `accepts` takes, if any. */
+    find(key: string, accepts: (label: string, landed: boolean) => boolean): Promise<T> | undefined {
+      return flights.get(key)?.find((flight) => accepts(flight.label, flight.landed))?.promise;
     },
-    /** Starts `call` as the flight for `key` labelled `label`. */
-    start(key: string, label: string, call: () => Promise<T>): Promise<T> {
-      const flight = { label, promise: call() };
+    /** Starts `call` as the flight for `key` labelled `label`; its value stays joinable `keepMs(value)` ms after it lands. */
+    start(key: string, label: string, call: () => Promise<T>, keepMs: (value: T) => number = () => 0): Promise<T> {
+      const flight = { label, promise: call(), landed: false };
       const list = flights.get(key);
       if (list) list.push(flight);
       else flights.set(key, [flight]);
@@ -27,7 +30,18 @@ export function createCoalescer<T>() {
         if (remaining.length > 0) flights.set(key, remaining);
         else flights.delete(key);
       };
-      flight.promise.then(land, land);
+      // A value is kept `keepMs` after it lands: a miss whose read went out before the entry was
+      // written, but whose answer is handled after the flight landed (a busy event loop), still
+      // joins it rather than calling downstream again. That is no staler than the stored entry
+      // it would have hit: same label, same value. Anything not stored (a failure) goes at once.
+      flight.promise.then(
+        (value) => {
+          if (keepMs(value) <= 0) return land();
+          flight.landed = true;
+          setTimeout(land, keepMs(value)).unref();
+        },
+        land,
+      );
       return flight.promise;
     },
     /** Calls in flight, for tests. */

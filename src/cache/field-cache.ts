@@ -4,18 +4,21 @@ import { hasTenant } from '../auth/principal.js';
 import type { GatewayContext, RequestState } from '../graph/context.js';
 import type { Logger } from '../observability/logger.js';
 import { entryKey, tagKey } from './cache-keys.js';
-import { keyScope, PUBLIC_NAMESPACE, type CacheScope, type KeyScope } from './cache-scope.js';
+import { keyScope, type CacheScope, type KeyScope } from './cache-scope.js';
 import { isPlainJson } from './canonical.js';
 import { createCoalescer } from './coalescer.js';
 import type { Identify } from './entry-tags.js';
 import type { GuardedStore } from './guarded-store.js';
-import { trackCallerReads } from './public-scope.js';
+import { fillContext, LEVEL_SCOPE, LEVELS, SCOPE_LEVEL, trackParent, type Level } from './fill-context.js';
 import { createRequestCache, type CacheReport, type RequestCache } from './request-cache.js';
 
 /** Longest a value may be kept, fresh plus stale, in seconds: one day (checked at start). */
 export const MAX_ENTRY_SECONDS = 86_400;
 /** Tag tokens live longer than any entry: a tag that expires or is evicted only turns entries into misses. */
 const TAG_TTL_MS = 2 * MAX_ENTRY_SECONDS * 1000;
+
+/** How long a stored value's flight stays joinable by misses that read its token (at most a tenth of the TTL): 1 s. */
+const LANDED_KEEP_MS = 1000;
 
 /** One @cached field, as the directive transformer compiled it at start. */
 export interface CachedFieldSpec {
@@ -29,6 +32,8 @@ export interface CachedFieldSpec {
   staleSeconds: number;
   scope: CacheScope;
   identify: Identify;
+  /** Below the root: the parent object is a loaded record whose reads are watched. */
+  belowRoot: boolean;
 }
 
 type Resolver = GraphQLFieldResolver<unknown, GatewayContext>;
@@ -43,8 +48,15 @@ interface Envelope {
   f: number;
 }
 
-/** The settled result of one downstream resolution, shared by the callers it was coalesced for. */
-type Outcome = { ok: true; value: unknown; callerBound: boolean } | { ok: false; error: unknown; callerBound: boolean };
+/**
+ * The settled result of one downstream resolution, shared by the callers it was coalesced for
+ * unless `private`: a value that depended on more of its caller than the entry's scope, or was not
+ * the object the key names, belongs to the caller that resolved it only.
+ */
+type Outcome = { ok: true; value: unknown; private: boolean; stored?: true } | { ok: false; error: unknown; private: boolean };
+
+/** Why a resolved value was not stored (`cache_refused_total{reason}`). */
+export type RefusalReason = 'scope' | 'identity' | 'parent';
 
 /**
  * The engine of @cached and @invalidates. Per field call: the key from the verified principal
@@ -66,15 +78,32 @@ export function createFieldCache(deps: {
   logger: Logger;
   /** Called for every cached field resolved (metrics); `field` is `Type.field`. Default: nothing. */
   onResult?: (field: string, result: 'hit' | 'miss' | 'stale') => void;
+  /** Called for every resolved value not stored for what it is (metrics). Default: nothing. */
+  onRefused?: (field: string, reason: RefusalReason) => void;
 }) {
   const { store, logger } = deps;
   const onResult = deps.onResult ?? (() => {});
+  const onRefused = deps.onRefused ?? (() => {});
   const flights = createCoalescer<Outcome>();
   /** Tokens being written for tags that had none, so that concurrent misses label with the same one. */
   const pendingTags = new Map<string, { token: string; written: Promise<boolean> }>();
   const requests = new WeakMap<RequestState, RequestCache>();
-  /** PUBLIC fields whose resolver was seen reading the caller: cached per tenant from then on. */
-  const callerBoundPublic = new Set<string>();
+  /**
+   * Fields whose resolver was seen reading more of the caller than their scope keys on: the level
+   * it read (fill-context.ts). They are cached in the scope of that level from then on in this
+   * instance (PUBLIC -> TENANT, TENANT -> ROLE, ...), or not at all for REQUEST.
+   */
+  const narrowed = new Map<string, Level>();
+  /** Fields seen reading their parent beyond its id or returning another object than their key names: logged once each. */
+  const warned = new Set<string>();
+
+  function refuse(spec: CachedFieldSpec, reason: RefusalReason, message: string, details: Record<string, unknown> = {}): void {
+    onRefused(spec.coordinate, reason);
+    const once = `${spec.coordinate}|${reason}|${JSON.stringify(details)}`;
+    if (warned.has(once)) return;
+    warned.add(once);
+    logger.warn({ field: spec.coordinate, reason, ...details }, message);
+  }
 
   function requestCache(state: RequestState, guarded: GuardedStore): RequestCache {
     let cache = requests.get(state);
@@ -117,7 +146,8 @@ export function createFieldCache(deps: {
 
   async function resolveCached(spec: CachedFieldSpec, next: Resolver, source: unknown, args: Record<string, unknown>, ctx: GatewayContext, info: GraphQLResolveInfo): Promise<unknown> {
     if (!store || spec.ttlSeconds === 0) return next(source, args, ctx, info);
-    const scope: CacheScope = spec.scope === 'PUBLIC' && callerBoundPublic.has(spec.coordinate) ? 'TENANT' : spec.scope;
+    const scope = scopeOf(spec);
+    if (!scope) return next(source, args, ctx, info);
     const key = keysFor(spec, scope, source, args, ctx);
     if (!key) return next(source, args, ctx, info);
 
@@ -148,13 +178,20 @@ export function createFieldCache(deps: {
     onResult(spec.coordinate, 'miss');
     const read = typeof token === 'string' ? token : undefined;
     // A miss that read no token is no fresher than any flight; one that did joins only its own token's.
-    const joining = flights.find(key.entry, (label) => read === undefined || label === read);
+    // A landed value only for a miss that read its very token: one that read none (the store lost
+    // the tag) fills again and so writes the tag and entry back.
+    const joining = flights.find(key.entry, (label, landed) => (read === undefined ? !landed : label === read));
     const settled = await (joining ?? fill(spec, key, read, next, source, args, ctx, info, cache));
-    const joined = joining !== undefined;
-    // A coalesced PUBLIC call whose leader read its own tenant: that value is not ours.
-    if (joined && settled.callerBound) return next(source, args, ctx, info);
+    // A coalesced call whose value was the leader's own (see Outcome): resolve ours.
+    if (joining !== undefined && settled.private) return next(source, args, ctx, info);
     if (!settled.ok) throw settled.error;
     return settled.value;
+  }
+
+  /** The field's scope now: its declared one, or the narrower one its resolver was seen to need; null: not cached. */
+  function scopeOf(spec: CachedFieldSpec): CacheScope | null {
+    const seen = narrowed.get(spec.coordinate);
+    return seen === undefined || seen <= SCOPE_LEVEL[spec.scope] ? spec.scope : LEVEL_SCOPE[seen];
   }
 
   function keysFor(spec: CachedFieldSpec, scope: CacheScope, source: unknown, args: Record<string, unknown>, ctx: GatewayContext) {
@@ -162,7 +199,12 @@ export function createFieldCache(deps: {
     const identity = keyed ? spec.identify(source, args) : undefined;
     if (!keyed || !identity) return null;
     try {
-      return { scope: keyed, entry: entryKey(spec.version, keyed, spec.coordinate, args, identity.parent), tag: tagKey(keyed.namespace, identity.tag) };
+      return {
+        scope,
+        entry: entryKey(spec.version, keyed, spec.coordinate, args, identity.parent),
+        tag: tagKey(keyed.namespace, identity.tag),
+        owns: identity.owns,
+      };
     } catch (err) {
       // An argument JSON cannot encode: serve uncached rather than key it ambiguously.
       logger.debug({ err: (err as Error).message, field: spec.coordinate }, 'cache key not computable; field served uncached');
@@ -172,11 +214,20 @@ export function createFieldCache(deps: {
 
   /**
    * Resolves downstream as the flight for this entry and token, and stores the value when it may
-   * be stored: no error, plain JSON, the caller not read by a PUBLIC resolver, a token in place.
+   * be stored. The rules, all enforced here and nowhere else:
+   * - Fresh reads: a value is stored only under a token read (or written) before the value was
+   *   loaded. The resolver runs after the token is known, with the request's loaders seen from
+   *   that moment (fill-context.ts: a value a loader memoised earlier in the request is fetched
+   *   again), and a value computed from its parent's fields (loaded before) is not stored.
+   * - Scope: a value is stored only if its resolver read no more of the caller than the entry's
+   *   scope keys on; otherwise the field is narrowed (log line, `cache_refused_total{reason="scope"}`).
+   * - Identity: a value is stored only if it is the object its key names (`owns`).
+   * - Plain JSON, no error, and a token really in the store.
+   * A value refused for scope or identity is served to its own caller only, never to a joiner.
    */
   function fill(
     spec: CachedFieldSpec,
-    key: { scope: KeyScope; entry: string; tag: string },
+    key: { scope: CacheScope; entry: string; tag: string; owns(value: unknown): boolean },
     token: string | undefined,
     next: Resolver,
     source: unknown,
@@ -192,26 +243,36 @@ export function createFieldCache(deps: {
       // Stored only under a token that is really in the store; this request reads that token from now on.
       const storable = tag ? await tag.written : true;
       if (tag && storable) cache.remember(key.tag, label);
-      const tracked = key.scope.namespace === PUBLIC_NAMESPACE ? trackCallerReads(ctx) : null;
+      // The token is known from here: every value the resolver loads is loaded after it.
+      const fresh = fillContext(ctx, ctx.loaders?.clock.now() ?? 0);
+      const parent = spec.belowRoot ? trackParent(source) : null;
       let value: unknown;
       try {
-        value = await next(source, args, tracked ? tracked.ctx : ctx, info);
+        value = await next(parent ? parent.source : source, args, fresh.ctx, info);
       } catch (error) {
-        return { ok: false, error, callerBound: tracked?.readCaller() ?? false };
+        return { ok: false, error, private: fresh.level() > SCOPE_LEVEL[key.scope] };
       }
-      if (tracked?.readCaller()) {
-        if (!callerBoundPublic.has(spec.coordinate)) {
-          callerBoundPublic.add(spec.coordinate);
-          logger.warn({ field: spec.coordinate }, '@cached(scope: PUBLIC) field read the caller (tenant, role or key): cached per tenant instead');
-        }
-        return { ok: true, value, callerBound: true };
+      const level = fresh.level();
+      if (level > SCOPE_LEVEL[key.scope]) {
+        if ((narrowed.get(spec.coordinate) ?? 0) < level) narrowed.set(spec.coordinate, level);
+        const to = LEVEL_SCOPE[level] ?? 'not cached';
+        refuse(spec, 'scope', `@cached field read more of the caller (${LEVELS[level]}) than its scope ${key.scope} keys on: cached ${to === 'not cached' ? 'no more' : `per ${to}`} instead`, { scope: key.scope, narrowedTo: to });
+        return { ok: true, value, private: true };
+      }
+      if (!key.owns(value)) {
+        refuse(spec, 'identity', '@cached field resolved another object than its key names: served, not stored');
+        return { ok: true, value, private: true };
+      }
+      if (parent?.readBeyondId()) {
+        refuse(spec, 'parent', '@cached field computed its value from its parent object, loaded before its token: served, not stored');
+        return { ok: true, value, private: false };
       }
       if (storable && isPlainJson(value)) {
         const envelope: Envelope = { v: value, t: label, f: Date.now() + spec.ttlSeconds * 1000 };
-        await write(guarded, cache, key.entry, envelope, (spec.ttlSeconds + spec.staleSeconds) * 1000);
+        if (await write(guarded, cache, key.entry, envelope, (spec.ttlSeconds + spec.staleSeconds) * 1000)) return { ok: true, value, private: false, stored: true };
       }
-      return { ok: true, value, callerBound: false };
-    });
+      return { ok: true, value, private: false };
+    }, (outcome) => (outcome.ok && outcome.stored ? Math.min(LANDED_KEEP_MS, spec.ttlSeconds * 100) : 0));
   }
 
   /**

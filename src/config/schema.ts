@@ -297,8 +297,10 @@ export const configSchema = z
         breakerFailures: z.number().int().positive().default(3),
         /** How long the breaker stays open before one trial call, default 2 s. */
         breakerHalfOpenMs: ms.default(2000),
-        /** Size bound of the in-process store (no Redis), in characters of keys and values (~bytes of JSON), default 64 Mi. */
-        memoryMaxChars: z.number().int().positive().default(64 * 1024 * 1024),
+        /** Heap bound of the in-process store (no Redis), in bytes: entries are sized as V8 holds them, default 64 MiB. */
+        memoryMaxBytes: z.number().int().positive().default(64 * 1024 * 1024),
+        /** Part of every entry key's version: change it to start every instance from empty keys; default '' (code and schema decide). */
+        version: z.string().max(64).default(''),
       })
       .prefault({}),
     downstream: z

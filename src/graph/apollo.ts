@@ -3,6 +3,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayContext } from './context.js';
 import { isUnexpected, maskUnexpectedErrors } from './error-masking.js';
+import { NO_SHARED_APQ, persistedQueriesPlugin } from './persisted-queries.js';
 
 /**
  * The Apollo Server over the executable schema. Cross-cutting features (cost, limits, cache
@@ -21,7 +22,9 @@ export function createApollo(options: {
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     formatError: maskUnexpectedErrors,
-    plugins: [errorLoggingPlugin(options.logger), ...(options.plugins ?? [])],
+    // Automatic persisted queries per API key, never shared (persisted-queries.ts).
+    persistedQueries: { cache: NO_SHARED_APQ },
+    plugins: [errorLoggingPlugin(options.logger), persistedQueriesPlugin(), ...(options.plugins ?? [])],
   });
 }
 

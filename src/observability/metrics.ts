@@ -36,6 +36,8 @@ export interface Metrics {
   cost: Histogram<'kind' | 'plan'>;
   /** `cache_requests_total{field,result}`: result hit | miss | stale; field = `Type.field` of the cached field. */
   cacheRequests: Counter<'field' | 'result'>;
+  /** `cache_refused_total{field,reason}`: resolved values not stored; reason scope (narrowed) | identity | parent. */
+  cacheRefused: Counter<'field' | 'reason'>;
   /** `downstream_request_duration_seconds{service,outcome}`: one downstream call, retries included; outcome ok | error. */
   downstreamDuration: Histogram<'service' | 'outcome'>;
   /** `downstream_errors_total{service,code}`: code = the gateway error code or HTTP status of the failure. */
@@ -164,6 +166,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
       name: 'cache_requests_total',
       help: 'Cached-field lookups by field and result (hit, miss, stale)',
       labelNames: ['field', 'result'],
+      registers,
+    }),
+    cacheRefused: new Counter({
+      name: 'cache_refused_total',
+      help: 'Resolved values of cached fields not stored: scope (the resolver read more of the caller than its scope; field narrowed), identity (not the object its key names), parent (computed from a parent loaded before its token)',
+      labelNames: ['field', 'reason'],
       registers,
     }),
     downstreamDuration: new Histogram({

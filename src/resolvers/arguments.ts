@@ -1,4 +1,5 @@
 import { GatewayError } from '../errors/gateway-error.js';
+import { idProblem, isCanonicalId } from '../downstream/ids.js';
 
 /**
  * Checks a page size argument against the maximum the schema documents, so an oversized request
@@ -17,4 +18,14 @@ export function pageSize(value: number | null | undefined, fallback: number, max
 /** Query string for a page request: `first=20&after=abc`. */
 export function pageQuery(first: number, after: string | null | undefined): string {
   return `first=${first}${after ? `&after=${encodeURIComponent(after)}` : ''}`;
+}
+
+/**
+ * An id argument, refused with BAD_USER_INPUT unless it is one canonical id (downstream/ids.ts):
+ * an id with a comma or surrounding whitespace would be split or trimmed by the services and name
+ * other objects than the one asked for.
+ */
+export function canonicalId(value: string, argument: string): string {
+  if (!isCanonicalId(value)) throw new GatewayError('BAD_USER_INPUT', idProblem(argument, value), { extensions: { argument } });
+  return value;
 }

@@ -1,40 +1,23 @@
 import type { Resolvers } from '../graph/generated/resolvers-types.js';
+import { RECENT_WINDOW } from '../downstream/loaders.js';
 import type { CustomerRecord, OrderRecord, PageRecord, ProductRecord } from '../downstream/records.js';
 import { callOf, tenantScope, type GatewayContext } from '../graph/context.js';
 import { pageSize } from './arguments.js';
 import { money } from './money.js';
 
-/** Orders the dashboard looks at: revenue and low stock are computed over this many. */
-const RECENT_WINDOW = 100;
-
 /**
- * The dashboard's parent value: the recent orders page, fetched at most once per request however
- * many dashboard fields ask for it.
+ * The dashboard's parent value: nothing. Every field reads the recent orders through the request's
+ * `recentOrders` loader (fetched at most once per request however many fields ask), so the field
+ * cache sees when they were fetched, as it does for every loader (a memo held here would hide it).
  */
-export interface DashboardParent {
-  recentOrders(): Promise<OrderRecord[]>;
-}
+export type DashboardParent = Record<string, never>;
 
-function dashboardParent(ctx: GatewayContext): DashboardParent {
-  const { principal, loaders } = tenantScope(ctx);
-  let recent: Promise<OrderRecord[]> | undefined;
-  return {
-    recentOrders() {
-      recent ??= ctx.downstream
-        .client('orders')
-        .get<PageRecord<OrderRecord>>(`/orders?first=${RECENT_WINDOW}`, callOf(ctx, principal))
-        .then((page) => {
-          for (const order of page.items) loaders.orders.prime(order.id, order);
-          return page.items;
-        });
-      return recent;
-    },
-  };
-}
+/** The newest orders the dashboard computes over. */
+const recentOrders = (ctx: GatewayContext): Promise<OrderRecord[]> => tenantScope(ctx).loaders.recentOrders.load(String(RECENT_WINDOW));
 
 export const dashboardResolvers: Resolvers = {
   Query: {
-    dashboard: (_root, _args, ctx) => dashboardParent(ctx),
+    dashboard: () => ({}),
   },
   Dashboard: {
     customerCount: async (_parent, _args, ctx) => {
@@ -44,16 +27,16 @@ export const dashboardResolvers: Resolvers = {
         .get<PageRecord<CustomerRecord>>('/customers?first=1', callOf(ctx, principal));
       return page.totalCount;
     },
-    recentOrders: async (parent, { first }) => {
+    recentOrders: async (_parent, { first }, ctx) => {
       const size = pageSize(first, 5, 20, 'first');
-      return (await parent.recentOrders()).slice(0, size);
+      return (await recentOrders(ctx)).slice(0, size);
     },
-    recentRevenue: async (parent) => money((await parent.recentOrders()).reduce((sum, o) => sum + o.totalCents, 0)),
-    lowStock: async (parent, { threshold, first }, ctx) => {
+    recentRevenue: async (_parent, _args, ctx) => money((await recentOrders(ctx)).reduce((sum, o) => sum + o.totalCents, 0)),
+    lowStock: async (_parent, { threshold, first }, ctx) => {
       const { loaders } = tenantScope(ctx);
       const size = pageSize(first, 5, 20, 'first');
       const limit = threshold ?? 20;
-      const productIds = [...new Set((await parent.recentOrders()).flatMap((o) => o.items.map((i) => i.productId)))];
+      const productIds = [...new Set((await recentOrders(ctx)).flatMap((o) => o.items.map((i) => i.productId)))];
       const stock = await loaders.stock.loadMany(productIds);
       // A failed inventory call fails the field (null + DOWNSTREAM_*), rather than reporting "no low stock".
       const failure = stock.find((s) => s instanceof Error);

@@ -8,6 +8,7 @@ export const SERIES = {
   limit_check_duration_seconds: 'histogram',
   graphql_operation_cost: 'histogram',
   cache_requests_total: 'counter',
+  cache_refused_total: 'counter',
   downstream_request_duration_seconds: 'histogram',
   downstream_errors_total: 'counter',
   downstream_breaker_state: 'gauge',
@@ -27,6 +28,7 @@ export function observeEverything(metrics: Metrics, tenantId = 'acme'): void {
   metrics.cost.observe({ kind: 'requested', plan: 'pro' }, 12);
   metrics.cost.observe({ kind: 'actual', plan: 'pro' }, 7);
   metrics.cacheRequests.inc({ field: 'Query.product', result: 'hit' });
+  metrics.cacheRefused.inc({ field: 'Query.product', reason: 'scope' });
   metrics.downstreamDuration.observe({ service: 'catalog', outcome: 'ok' }, 0.012);
   metrics.downstreamErrors.inc({ service: 'orders', code: 'DOWNSTREAM_TIMEOUT' });
   metrics.downstreamBreaker.set({ service: 'catalog' }, 0);

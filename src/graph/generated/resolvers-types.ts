@@ -97,12 +97,15 @@ export type TenantLimitOverride = {
   perIpPerMinute?: Maybe<Scalars['Int']['output']>;
 };
 
-/** Who shares a cached entry. Every scope but PUBLIC is inside the caller's tenant. */
+/**
+ * Who shares a cached entry. Every scope but PUBLIC is inside the caller's tenant. A resolver seen
+ * reading more of its caller than its scope keys on (its tenant under PUBLIC, its role or key under
+ * TENANT, ...) is cached in the narrower scope instead, or not at all for per-request data.
+ */
 export type CacheScope =
   /**
    * Everyone, in a namespace of its own. Root Query fields only (an object's id below the root is
-   * only unique inside a tenant). A resolver that turns out to read the caller's tenant is cached
-   * per tenant instead.
+   * only unique inside a tenant).
    */
   | 'PUBLIC'
   /** One tenant, every role and key. */
