@@ -88,6 +88,22 @@ export function createLimiter(options: LimiterOptions) {
   let knownEpoch: string | null = null;
   let recovering: Promise<void> | null = null;
   let closed = false;
+  /**
+   * Set during the settle period, once this instance has written back: Redis answers it, and other
+   * instances may already decide through Redis, so each new local admission is written back at
+   * once (one write in flight at a time) instead of at the end of the settle.
+   */
+  let writeThrough = false;
+  let flushing: Promise<void> | null = null;
+  const flushPending = (): void => {
+    if (flushing || !ledger.hasPending()) return;
+    flushing = replay(ledger.takePending())
+      .catch(() => {})
+      .finally(() => {
+        flushing = null;
+        if (writeThrough) flushPending();
+      });
+  };
 
   /**
    * One real failure (no reply within the timeout, a lost connection) is enough: local decisions
@@ -135,8 +151,11 @@ export function createLimiter(options: LimiterOptions) {
         // interval and a reconnect delay (250 ms each by default), has written back too.
         await replay(lost ? ledger.takeOwn() : ledger.takePending());
         knownEpoch = epoch.id;
+        writeThrough = true;
         const until = started + config.storeRecoverySettleMs;
         if (until > clock()) await new Promise((resolve) => setTimeout(resolve, until - clock()));
+        writeThrough = false;
+        await flushing;
         // Local admissions, including those made while the replays above ran.
         while (ledger.hasPending()) await replay(ledger.takePending());
         if (state !== 'recovering' || closed) return;
@@ -144,6 +163,7 @@ export function createLimiter(options: LimiterOptions) {
         state = 'healthy';
         logger.info({ dataLost: lost }, lost ? 'limit store back empty; admissions written back' : 'limit store back');
       } catch (err) {
+        writeThrough = false;
         if (state === 'recovering') state = 'failed';
         logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'limit store still unreachable');
       } finally {
@@ -218,6 +238,7 @@ export function createLimiter(options: LimiterOptions) {
     const decision = await decider.consume(dims);
     const admitted = decision.allowed ? ledger.localAdmission(dims, decision.now) : null;
     if (late) settleLate(late, dims, admitted);
+    if (admitted && writeThrough) flushPending();
     return { decision, source: 'local' };
   }
 

@@ -57,10 +57,17 @@ export async function saturate(options: SaturationOptions): Promise<{ decisions:
   return { decisions, startedAt, errors };
 }
 
-/** The most admissions (status 200) whose decision times fit in one rolling window (t - W, t]. */
-export function maxInWindow(decisions: readonly Decision[], windowMs: number, range: { from?: number; to?: number } = {}): number {
+/**
+ * The most admissions (status 200) whose decision times fit in one rolling window (t - W, t],
+ * among those in `range`, leaving out `exclude`.
+ */
+export function maxInWindow(
+  decisions: readonly Decision[],
+  windowMs: number,
+  range: { from?: number; to?: number; exclude?: ReadonlySet<Decision> } = {},
+): number {
   const times = decisions
-    .filter((d) => d.status === 200 && d.t >= (range.from ?? -Infinity) && d.t <= (range.to ?? Infinity))
+    .filter((d) => d.status === 200 && d.t >= (range.from ?? -Infinity) && d.t <= (range.to ?? Infinity) && !range.exclude?.has(d))
     .map((d) => d.t)
     .sort((a, b) => a - b);
   let max = 0;
@@ -89,3 +96,4 @@ export function outageBound(decisions: readonly Decision[], options: { outageAt:
   const y = before.filter((d) => d.status === 200 && d.t > oldest).length;
   return { bound: options.limit + y + stale * Math.floor(options.limit / options.divisor), y, stale };
 }
+
