@@ -25,8 +25,6 @@ export type StoreState = 'closed' | 'open' | 'half-open';
 
 /** Replays per script call: they share one hash tag (Redis Cluster) and keep each call short. */
 const REPLAY_CHUNK = 100;
-/** How often a healthy instance checks that Redis still has its data (the epoch marker). */
-const EPOCH_CHECK_MS = 2000;
 /** Longest the gateway waits at start for Redis (connection, epoch) before serving without it. */
 const START_TIMEOUT_MS = 2000;
 /** How long the best store-clock offset measurement is kept. */
@@ -194,7 +192,8 @@ export function createLimiter(options: LimiterOptions) {
       },
       (err: unknown) => failed(err),
     );
-  }, EPOCH_CHECK_MS);
+    // As often as the instance heartbeat (2 s by default): background traffic of the same kind.
+  }, config.instanceHeartbeatMs);
   epochCheck.unref();
   const sweep = setInterval(() => ledger.sweep(clock()), SWEEP_MS);
   sweep.unref();
