@@ -19,6 +19,7 @@ import { buildSchema } from './graph/build-schema.js';
 import type { ReadinessCheck } from './http/health.js';
 import { createHttpServer } from './http/server.js';
 import { registerLimitsDocs } from './http/docs-limits.js';
+import { registerDashboard } from './http/dashboard-route.js';
 import { createAuthGuard } from './limits/auth-guard.js';
 import { fieldRateLimitTransformer } from './limits/field-rate-limit.js';
 import { createRedisLink } from './limits/fallback/redis-link.js';
@@ -204,6 +205,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   registerLimitsDocs(app, { schema, configSource: config });
   registerUsageCsv(app, { authenticator, authGuard, usage: usageStore, limiter, limitsView, config: () => config.current() });
   registerMetricsRoute(app, metrics);
+  registerDashboard(app);
   const stopObserving = observeComponents({ metrics, meter, limiter, downstream, alerts, usage: usageStore, redis, config, logger });
 
   await app.listen({ port: initial.server.port, host: initial.server.host });
