@@ -45,6 +45,11 @@ export interface Aggregate {
    * a partly failed write left unwritten.
    */
   scope: 'all' | 'tenant' | 'fleet';
+  /**
+   * The finest buckets to write, default `minute`. `hour` for a whole hour summed at once (the
+   * demo's synthetic backfill): its minute bucket would otherwise hold the hour's total.
+   */
+  finest?: Granularity;
 }
 
 export type AggregateBatch = readonly Aggregate[];

@@ -1,5 +1,8 @@
 import { useState } from 'preact/hooks';
-import type { PortalNowFieldsFragment, UsageGranularity } from '../generated/operations';
+import type { PortalForecastFieldsFragment, PortalNowFieldsFragment, UsageGranularity } from '../generated/operations';
+import { download, exportName, historyCsv } from '../export';
+import { warningsOf } from '../warnings';
+import { ForecastPanel } from './ForecastPanel';
 import { count, bytes } from '../format';
 import { GRANULARITIES, historyVariables, RANGES, type HistoryData, type HistorySelection, type RangeId } from '../history';
 import { usePolling } from '../usePolling';
@@ -16,6 +19,7 @@ export interface UsageSource {
   id: string;
   now(): Promise<NowData>;
   history(variables: HistoryVariables): Promise<HistoryData>;
+  forecast(): Promise<PortalForecastFieldsFragment>;
 }
 
 /** Live windows refresh every 5 s; history every 30 s (the meter flushes every second). */
@@ -27,7 +31,31 @@ export function UsageView(props: { source: UsageSource }) {
   const { source } = props;
   const now = usePolling(() => source.now(), [source.id], NOW_REFRESH_MS);
   const [selection, setSelection] = useState<HistorySelection>({ range: '24h', granularity: 'HOUR', filter: null });
-  const history = usePolling(() => source.history(historyVariables(selection)), [source.id, selection], HISTORY_REFRESH_MS);
+  const [variables, setVariables] = useState<HistoryVariables | null>(null);
+  const history = usePolling(
+    () => {
+      const vars = historyVariables(selection);
+      setVariables(vars);
+      return source.history(vars);
+    },
+    [source.id, selection],
+    HISTORY_REFRESH_MS,
+  );
+  const forecast = usePolling(() => source.forecast(), [source.id], HISTORY_REFRESH_MS);
+  const warnings = now.data ? warningsOf(now.data.windows, forecast.data?.forecast ?? []) : [];
+
+  const exportHistory = (ext: 'csv' | 'json') => {
+    if (!history.data || !now.data || !variables) return;
+    const name = exportName(
+      { tenant: now.data.tenant.id, granularity: variables.granularity, from: variables.from, filter: selection.filter ? `${selection.filter.kind}-${selection.filter.key}` : null },
+      ext,
+    );
+    if (ext === 'csv') download(name, 'text/csv;charset=utf-8', historyCsv(history.data.history));
+    else {
+      const body = { tenant: now.data.tenant.id, granularity: variables.granularity, from: variables.from, to: variables.to, filter: selection.filter, points: history.data.history };
+      download(name, 'application/json', JSON.stringify(body, null, 2) + '\n');
+    }
+  };
 
   const setRange = (range: RangeId) => setSelection((s) => ({ ...s, range, granularity: RANGES.find((r) => r.id === range)!.granularity }));
   const setGranularity = (granularity: UsageGranularity) => setSelection((s) => ({ ...s, granularity }));
@@ -39,6 +67,18 @@ export function UsageView(props: { source: UsageSource }) {
         <p class="error" role="alert">
           Could not load the current limits: {now.error}
         </p>
+      )}
+      {warnings.length > 0 && (
+        <div class={`banner banner--${warnings.some((w) => w.level === 'full') ? 'full' : 'warn'}`} role="alert" data-panel="warnings">
+          <strong>{warnings.some((w) => w.level === 'full') ? 'A limit is reached' : 'Approaching a limit'}</strong>
+          <ul>
+            {warnings.map((w) => (
+              <li key={w.text} data-level={w.level}>
+                {w.text}
+              </li>
+            ))}
+          </ul>
+        </div>
       )}
       {now.data && (
         <>
@@ -53,6 +93,12 @@ export function UsageView(props: { source: UsageSource }) {
             <Gauges windows={now.data.windows} />
           </section>
         </>
+      )}
+      {forecast.data && forecast.data.forecast.length > 0 && <ForecastPanel forecasts={forecast.data.forecast} />}
+      {forecast.error && (
+        <p class="error" role="alert">
+          Could not load the forecast: {forecast.error}
+        </p>
       )}
       <section class="card" aria-labelledby="history-title">
         <h2 id="history-title">History</h2>
@@ -85,6 +131,14 @@ export function UsageView(props: { source: UsageSource }) {
               </button>
             </span>
           )}
+          <span class="export">
+            <button type="button" onClick={() => exportHistory('csv')} disabled={!history.data}>
+              Export CSV
+            </button>
+            <button type="button" onClick={() => exportHistory('json')} disabled={!history.data}>
+              Export JSON
+            </button>
+          </span>
           {history.loading && <span class="muted">Loading…</span>}
         </div>
         {history.error && (

@@ -268,6 +268,29 @@ export type LineItemInput = {
   quantity: Scalars['Int']['input'];
 };
 
+export type UsageForecast = {
+  __typename?: 'UsageForecast';
+  /** `requests` or `cost` (cost points, actual). */
+  metric: Scalars['String']['output'];
+  /** `day` or `month`: the calendar period of the quota (the tenant's time zone; UTC without a quota). */
+  period: Scalars['String']['output'];
+  /** The quota's policy (`day`, `month`) or null when the plan sets no limit on this period. */
+  policy?: Maybe<Scalars['String']['output']>;
+  /** ISO time the period ends (the quota resets). */
+  periodEnd: Scalars['String']['output'];
+  used: Scalars['Float']['output'];
+  /** Null when nothing limits the period: the projection is then for information. */
+  limit?: Maybe<Scalars['Float']['output']>;
+  /** Used plus the forecast pace to the end of the period. */
+  projected: Scalars['Float']['output'];
+  /** ISO time the limit would be reached at the forecast pace; null when not before the period ends. */
+  exhaustsAt?: Maybe<Scalars['String']['output']>;
+  /** The forecast pace in the current hour (per hour). */
+  ratePerHour: Scalars['Float']['output'];
+  /** How the projection is made, in words. */
+  method: Scalars['String']['output'];
+};
+
 export type UsageGranularity =
   | 'MINUTE'
   | 'HOUR'
@@ -292,6 +315,12 @@ export type Usage = {
   byClient: Array<UsageBreakdown>;
   /** Totals per root field over the range. */
   byRootField: Array<UsageBreakdown>;
+  /**
+   * Where each quota and budget is heading: the use projected at the end of its period and when it
+   * would run out at the current pace (the method is in each entry). Request quotas count admitted
+   * requests, as the limits do: not throttled ones, nor the free `usage` / `rateLimit` queries.
+   */
+  forecast: Array<UsageForecast>;
 };
 
 
@@ -668,10 +697,11 @@ export type ResolversTypes = {
   OrderEdge: ResolverTypeWrapper<EdgeRecord<OrderRecord>>;
   PlaceOrderInput: PlaceOrderInput;
   LineItemInput: LineItemInput;
+  UsageForecast: ResolverTypeWrapper<UsageForecast>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   UsageGranularity: UsageGranularity;
   Usage: ResolverTypeWrapper<UsageParent>;
   UsageLimits: ResolverTypeWrapper<UsageLimits>;
-  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   UsageWindow: ResolverTypeWrapper<WindowView>;
   UsageTotals: ResolverTypeWrapper<UsageTotalsRecord>;
   UsageCount: ResolverTypeWrapper<UsageCount>;
@@ -713,9 +743,10 @@ export type ResolversParentTypes = {
   OrderEdge: EdgeRecord<OrderRecord>;
   PlaceOrderInput: PlaceOrderInput;
   LineItemInput: LineItemInput;
+  UsageForecast: UsageForecast;
+  Float: Scalars['Float']['output'];
   Usage: UsageParent;
   UsageLimits: UsageLimits;
-  Float: Scalars['Float']['output'];
   UsageWindow: WindowView;
   UsageTotals: UsageTotalsRecord;
   UsageCount: UsageCount;
@@ -881,6 +912,19 @@ export type OrderEdgeResolvers<ContextType = GatewayContext, ParentType extends 
   node?: Resolver<ResolversTypes['Order'], ParentType, ContextType>;
 };
 
+export type UsageForecastResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UsageForecast'] = ResolversParentTypes['UsageForecast']> = {
+  metric?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  period?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  policy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  periodEnd?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  used?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  limit?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  projected?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  exhaustsAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  ratePerHour?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  method?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type UsageResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Usage'] = ResolversParentTypes['Usage']> = {
   tenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType>;
   limits?: Resolver<ResolversTypes['UsageLimits'], ParentType, ContextType>;
@@ -889,6 +933,7 @@ export type UsageResolvers<ContextType = GatewayContext, ParentType extends Reso
   history?: Resolver<Array<ResolversTypes['UsagePoint']>, ParentType, ContextType, RequireFields<UsageHistoryArgs, 'granularity'>>;
   byClient?: Resolver<Array<ResolversTypes['UsageBreakdown']>, ParentType, ContextType, RequireFields<UsageByClientArgs, 'granularity'>>;
   byRootField?: Resolver<Array<ResolversTypes['UsageBreakdown']>, ParentType, ContextType, RequireFields<UsageByRootFieldArgs, 'granularity'>>;
+  forecast?: Resolver<Array<ResolversTypes['UsageForecast']>, ParentType, ContextType>;
 };
 
 export type UsageLimitsResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UsageLimits'] = ResolversParentTypes['UsageLimits']> = {
@@ -1028,6 +1073,7 @@ export type Resolvers<ContextType = GatewayContext> = {
   LineItem?: LineItemResolvers<ContextType>;
   OrderConnection?: OrderConnectionResolvers<ContextType>;
   OrderEdge?: OrderEdgeResolvers<ContextType>;
+  UsageForecast?: UsageForecastResolvers<ContextType>;
   Usage?: UsageResolvers<ContextType>;
   UsageLimits?: UsageLimitsResolvers<ContextType>;
   UsageWindow?: UsageWindowResolvers<ContextType>;

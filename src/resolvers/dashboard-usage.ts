@@ -1,0 +1,14 @@
+import type { Resolvers } from '../graph/generated/resolvers-types.js';
+import { tenantScope } from '../graph/context.js';
+import { tenantForecasts } from '../usage/tenant-forecast.js';
+
+/** The dashboard's additions to `usage` (schema/usage-dashboard.graphql). */
+export const dashboardUsageResolvers: Resolvers = {
+  Usage: {
+    forecast: async (_parent, _args, ctx) => {
+      const { principal } = tenantScope(ctx);
+      const windows = await ctx.limitsView.windows(ctx.config, principal, ctx.ip);
+      return tenantForecasts({ usage: ctx.usage, tenantId: principal.tenantId, windows, now: Date.now() });
+    },
+  },
+};
