@@ -58,6 +58,9 @@ async function generate(): Promise<string> {
         UsageWindow: '../../limits/windows.js#WindowView',
         Usage: '../../resolvers/usage.js#UsageParent',
         FleetUsage: '../../resolvers/usage.js#UsageParent',
+        FleetTenantUsage: '../../resolvers/fleet-tenant.js#FleetTenantParent',
+        LimitChange: '../../audit/limit-changes.js#LimitChange as LimitChangeRecord',
+        UsageForecast: '../../usage/tenant-forecast.js#ForecastView',
       },
     },
   });

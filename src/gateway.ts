@@ -20,6 +20,8 @@ import type { ReadinessCheck } from './http/health.js';
 import { createHttpServer } from './http/server.js';
 import { registerLimitsDocs } from './http/docs-limits.js';
 import { registerDashboard } from './http/dashboard-route.js';
+import { createMemoryAuditLog, createRedisAuditLog } from './audit/limit-changes.js';
+import { createHealthView } from './observability/health-view.js';
 import { createAuthGuard } from './limits/auth-guard.js';
 import { fieldRateLimitTransformer } from './limits/field-rate-limit.js';
 import { createRedisLink } from './limits/fallback/redis-link.js';
@@ -158,6 +160,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     observers: [limitObserver(metrics, alerts)],
   });
   const limitsView = createLimitsView({ limiter, overrides });
+  const audit = redis ? createRedisAuditLog(redis) : createMemoryAuditLog();
+  const health = createHealthView({ redis, limiter, downstream });
 
   const schema = await buildSchema({
     config: initial,
@@ -194,7 +198,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     metricsRegistry: metrics.registry,
     rateLimitHeaders: (principal, ip) => limits.headersFor(config.current(), principal, ip),
     authGuard,
-    services: { overrides, limitsView, usage: usageStore },
+    services: { overrides, limitsView, usage: usageStore, audit, health },
     afterResponse: [
       (state, { bytes }) => limits.settle(state, bytes),
       afterResponseObserver({ meter, metrics, planOf: (tenantId) => limitsView.effective(config.current(), tenantId).planId, cacheReport: fieldCache.report }),

@@ -3,6 +3,8 @@ import { clearSession, loadSession, saveSession, type Session } from './session'
 import { navigate, useRoute } from './route';
 import { SignIn } from './pages/SignIn';
 import { Portal } from './pages/Portal';
+import { Console } from './pages/Console';
+import { FleetTenant } from './pages/FleetTenant';
 
 export function App() {
   const [session, setSession] = useState<Session | null>(() => loadSession());
@@ -25,26 +27,9 @@ export function App() {
       />
     );
   }
-  if (session.kind === 'tenant') {
-    if (route.page !== 'usage') {
-      // Platform routes are not for tenant keys: the API refuses them anyway; show the portal.
-      navigate({ page: 'usage' });
-    }
-    return <Portal session={session} onSignOut={signOut} />;
-  }
-  return <PlatformPlaceholder onSignOut={signOut} />;
-}
-
-function PlatformPlaceholder(props: { onSignOut: () => void }) {
-  return (
-    <main class="page">
-      <header class="topbar">
-        <h1>Platform console</h1>
-        <button type="button" onClick={props.onSignOut}>
-          Sign out
-        </button>
-      </header>
-      <p>The platform console is not built yet.</p>
-    </main>
-  );
+  // Platform pages render for any key: the API decides, and a tenant key is refused there.
+  if (route.page === 'fleet') return <Console session={session} onSignOut={signOut} />;
+  if (route.page === 'fleet-tenant') return <FleetTenant session={session} tenantId={route.tenantId} onSignOut={signOut} />;
+  if (session.kind === 'tenant') return <Portal session={session} onSignOut={signOut} />;
+  return <Console session={session} onSignOut={signOut} />;
 }

@@ -7,6 +7,8 @@ import type { OverridesStore } from '../limits/overrides.js';
 import type { LimitsView } from '../limits/windows.js';
 import type { UsageStore } from '../usage/store.js';
 import type { Logger } from '../observability/logger.js';
+import type { AuditLog } from '../audit/limit-changes.js';
+import type { HealthView } from '../observability/health-view.js';
 
 /**
  * Per-request context: built once per request after authentication, never shared. The loaders
@@ -29,6 +31,10 @@ export interface GatewayContext {
   limitsView: LimitsView;
   /** Metered history, for the `usage` and `fleetUsage` queries. */
   usage: UsageStore;
+  /** Who changed which tenant's limits at run time, for the platform console. */
+  audit: AuditLog;
+  /** Redis, limit store and downstream health, for the platform console. */
+  health: () => Promise<HealthView>;
   /** Facts the plugins hand to each other during one request (cost -> limits -> metering). */
   state: RequestState;
 }

@@ -4,6 +4,11 @@ import { tenantForecasts } from '../usage/tenant-forecast.js';
 
 /** The dashboard's additions to `usage` (schema/usage-dashboard.graphql). */
 export const dashboardUsageResolvers: Resolvers = {
+  // No field returns the interface itself (it exists for the dashboard's shared fragments); this
+  // answers for any that would.
+  UsageView: {
+    __resolveType: (parent) => ('tenantId' in parent ? 'FleetTenantUsage' : 'Usage'),
+  },
   Usage: {
     forecast: async (_parent, _args, ctx) => {
       const { principal } = tenantScope(ctx);

@@ -28,6 +28,8 @@ export async function launchBrowser(): Promise<Browser> {
 export async function openPage(browser: Browser, gatewayUrl: string): Promise<{ page: Page; problems: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
+  // Fail a step in seconds with the locator's name, well inside the test's own timeout.
+  page.setDefaultTimeout(5000);
   const problems: string[] = [];
   const origin = new URL(gatewayUrl).origin;
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));

@@ -105,7 +105,7 @@ export function UsageView(props: { source: UsageSource }) {
         <div class="controls">
           <label>
             Range
-            <select value={selection.range} onChange={(e) => setRange((e.target as HTMLSelectElement).value as RangeId)}>
+            <select aria-label="Range" value={selection.range} onChange={(e) => setRange((e.target as HTMLSelectElement).value as RangeId)}>
               {RANGES.map((r) => (
                 <option value={r.id} key={r.id}>
                   {r.label}
@@ -115,7 +115,7 @@ export function UsageView(props: { source: UsageSource }) {
           </label>
           <label>
             Granularity
-            <select value={selection.granularity} onChange={(e) => setGranularity((e.target as HTMLSelectElement).value as UsageGranularity)}>
+            <select aria-label="Granularity" value={selection.granularity} onChange={(e) => setGranularity((e.target as HTMLSelectElement).value as UsageGranularity)}>
               {GRANULARITIES.map((g) => (
                 <option value={g.id} key={g.id}>
                   {g.label}

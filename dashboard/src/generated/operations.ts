@@ -4,11 +4,104 @@
 type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+/** Absent fields keep the plan's value. */
+export type TenantLimitsInput = {
+  /** Move the tenant to this plan. */
+  plan?: string | number | null | undefined;
+  requestsPerMinute?: number | null | undefined;
+  requestsPerDay?: number | null | undefined;
+  requestsPerMonth?: number | null | undefined;
+  costPerMinute?: number | null | undefined;
+  maxOperationCost?: number | null | undefined;
+  responseBytesPerHour?: number | null | undefined;
+  perIpPerMinute?: number | null | undefined;
+  /** Seconds until the override lapses; absent means until cleared. */
+  expiresInSeconds?: number | null | undefined;
+};
+
+/** How a request ended, for the console's status filter. */
+export type UsageStatusFilter =
+  | 'OK'
+  | 'ERROR'
+  | 'THROTTLED';
+
+/**
+ * The platform console's filters; all optional, combined with AND. `client` and `rootField` cannot
+ * be combined (usage is not stored per key and root field together).
+ */
+export type FleetFilter = {
+  tenantId?: string | number | null | undefined;
+  plan?: string | number | null | undefined;
+  /** An API key or service token id. */
+  client?: string | null | undefined;
+  /** A root field, `Query.customers`. */
+  rootField?: string | null | undefined;
+  status?: UsageStatusFilter | null | undefined;
+  /** With status THROTTLED (implied): only requests refused by this limit (`requests`, `quota`, `cost`, `bandwidth`, `field`). */
+  throttledBy?: string | null | undefined;
+};
+
 export type UsageGranularity =
   | 'MINUTE'
   | 'HOUR'
   | 'DAY'
   | 'MONTH';
+
+export type ConsoleOverviewQueryVariables = Exact<{
+  filter?: FleetFilter | null | undefined;
+  granularity: UsageGranularity;
+  from?: string | null | undefined;
+  to?: string | null | undefined;
+}>;
+
+
+export type ConsoleOverviewQuery = { fleetUsage: { anomalyRule: string, directory: Array<{ id: string, displayName: string, plan: string, clients: Array<string> }>, plans: Array<{ plan: string, totals: { requests: number, ok: number, errors: number, throttled: number, throttledPercent: number, requestedCost: number, actualCost: number, responseBytes: number, cacheHits: number, cacheMisses: number, latencyP50Ms: number | null, latencyP95Ms: number | null, latencyP99Ms: number | null, throttledBy: Array<{ reason: string, count: number }> } }>, consumers: Array<{ tenantId: string, tenantName: string, plan: string, matching: number, totals: { requests: number, ok: number, errors: number, throttled: number, throttledPercent: number, requestedCost: number, actualCost: number, responseBytes: number, cacheHits: number, cacheMisses: number, latencyP50Ms: number | null, latencyP95Ms: number | null, latencyP99Ms: number | null, throttledBy: Array<{ reason: string, count: number }> } }>, rootFields: Array<{ key: string, totals: { requests: number, ok: number, errors: number, throttled: number, throttledPercent: number, requestedCost: number, actualCost: number, responseBytes: number, cacheHits: number, cacheMisses: number, latencyP50Ms: number | null, latencyP95Ms: number | null, latencyP99Ms: number | null, throttledBy: Array<{ reason: string, count: number }> } }>, history: Array<{ start: string, totals: { requests: number, ok: number, errors: number, throttled: number, throttledPercent: number, requestedCost: number, actualCost: number, responseBytes: number, cacheHits: number, cacheMisses: number, latencyP50Ms: number | null, latencyP95Ms: number | null, latencyP99Ms: number | null, throttledBy: Array<{ reason: string, count: number }> } }>, anomalies: Array<{ tenantId: string, currentPerMinute: number, baselinePerMinute: number, ratio: number }>, health: { redis: string, limitStore: string, downstream: Array<{ service: string, breaker: string, inFlight: number, queued: number }> } } };
+
+export type ConsoleLimitsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ConsoleLimitsQuery = { fleetUsage: { directory: Array<{ id: string, displayName: string, plan: string }>, limitChanges: Array<{ at: string, by: string, tenantId: string, action: string, plan: string | null, expiresAt: string | null, limits: Array<{ name: string, value: number }> }> }, tenantLimitOverrides: Array<{ tenantId: string, plan: string | null, expiresAt: string | null, setBy: string, requestsPerMinute: number | null, requestsPerDay: number | null, requestsPerMonth: number | null, costPerMinute: number | null }> };
+
+export type SetTenantLimitsMutationVariables = Exact<{
+  tenantId: string | number;
+  input: TenantLimitsInput;
+}>;
+
+
+export type SetTenantLimitsMutation = { setTenantLimits: { tenantId: string, expiresAt: string | null } | null };
+
+export type ClearTenantLimitsMutationVariables = Exact<{
+  tenantId: string | number;
+}>;
+
+
+export type ClearTenantLimitsMutation = { clearTenantLimits: boolean | null };
+
+export type FleetTenantNowQueryVariables = Exact<{
+  tenantId: string | number;
+}>;
+
+
+export type FleetTenantNowQuery = { fleetUsage: { tenant: { tenant: { id: string, displayName: string, timeZone: string, plan: { id: string, displayName: string } }, limits: { requestsPerMinute: number | null, requestsPerDay: number | null, requestsPerMonth: number | null, costPerMinute: number | null, maxOperationCost: number | null, responseBytesPerHour: number | null, perClientShare: number | null, perIpPerMinute: number | null, plan: { id: string, displayName: string } }, windows: Array<{ policy: string, dimension: string, window: string, limit: number, used: number, remaining: number, resetAt: string }> } | null } };
+
+export type FleetTenantHistoryQueryVariables = Exact<{
+  tenantId: string | number;
+  granularity: UsageGranularity;
+  from?: string | null | undefined;
+  to?: string | null | undefined;
+  client?: string | null | undefined;
+  rootField?: string | null | undefined;
+}>;
+
+
+export type FleetTenantHistoryQuery = { fleetUsage: { tenant: { history: Array<{ start: string, totals: { requests: number, ok: number, errors: number, throttled: number, throttledPercent: number, requestedCost: number, actualCost: number, responseBytes: number, cacheHits: number, cacheMisses: number, latencyP50Ms: number | null, latencyP95Ms: number | null, latencyP99Ms: number | null, throttledBy: Array<{ reason: string, count: number }> } }>, byClient: Array<{ key: string, totals: { requests: number, ok: number, errors: number, throttled: number, throttledPercent: number, requestedCost: number, actualCost: number, responseBytes: number, cacheHits: number, cacheMisses: number, latencyP50Ms: number | null, latencyP95Ms: number | null, latencyP99Ms: number | null, throttledBy: Array<{ reason: string, count: number }> } }>, byRootField: Array<{ key: string, totals: { requests: number, ok: number, errors: number, throttled: number, throttledPercent: number, requestedCost: number, actualCost: number, responseBytes: number, cacheHits: number, cacheMisses: number, latencyP50Ms: number | null, latencyP95Ms: number | null, latencyP99Ms: number | null, throttledBy: Array<{ reason: string, count: number }> } }> } | null } };
+
+export type FleetTenantForecastQueryVariables = Exact<{
+  tenantId: string | number;
+}>;
+
+
+export type FleetTenantForecastQuery = { fleetUsage: { tenant: { forecast: Array<{ metric: string, period: string, policy: string | null, periodEnd: string, used: number, limit: number | null, projected: number, exhaustsAt: string | null, ratePerHour: number, method: string }> } | null } };
 
 export type TotalsFragment = { requests: number, ok: number, errors: number, throttled: number, throttledPercent: number, requestedCost: number, actualCost: number, responseBytes: number, cacheHits: number, cacheMisses: number, latencyP50Ms: number | null, latencyP95Ms: number | null, latencyP99Ms: number | null, throttledBy: Array<{ reason: string, count: number }> };
 
@@ -22,7 +115,14 @@ export type PortalNowQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type PortalNowQuery = { usage: { tenant: { id: string, displayName: string, timeZone: string, plan: { id: string, displayName: string } }, limits: { requestsPerMinute: number | null, requestsPerDay: number | null, requestsPerMonth: number | null, costPerMinute: number | null, maxOperationCost: number | null, responseBytesPerHour: number | null, perClientShare: number | null, perIpPerMinute: number | null, plan: { id: string, displayName: string } }, windows: Array<{ policy: string, dimension: string, window: string, limit: number, used: number, remaining: number, resetAt: string }> } };
 
-export type PortalNowFieldsFragment = { tenant: { id: string, displayName: string, timeZone: string, plan: { id: string, displayName: string } }, limits: { requestsPerMinute: number | null, requestsPerDay: number | null, requestsPerMonth: number | null, costPerMinute: number | null, maxOperationCost: number | null, responseBytesPerHour: number | null, perClientShare: number | null, perIpPerMinute: number | null, plan: { id: string, displayName: string } }, windows: Array<{ policy: string, dimension: string, window: string, limit: number, used: number, remaining: number, resetAt: string }> };
+type PortalNowFields_FleetTenantUsage_Fragment = { tenant: { id: string, displayName: string, timeZone: string, plan: { id: string, displayName: string } }, limits: { requestsPerMinute: number | null, requestsPerDay: number | null, requestsPerMonth: number | null, costPerMinute: number | null, maxOperationCost: number | null, responseBytesPerHour: number | null, perClientShare: number | null, perIpPerMinute: number | null, plan: { id: string, displayName: string } }, windows: Array<{ policy: string, dimension: string, window: string, limit: number, used: number, remaining: number, resetAt: string }> };
+
+type PortalNowFields_Usage_Fragment = { tenant: { id: string, displayName: string, timeZone: string, plan: { id: string, displayName: string } }, limits: { requestsPerMinute: number | null, requestsPerDay: number | null, requestsPerMonth: number | null, costPerMinute: number | null, maxOperationCost: number | null, responseBytesPerHour: number | null, perClientShare: number | null, perIpPerMinute: number | null, plan: { id: string, displayName: string } }, windows: Array<{ policy: string, dimension: string, window: string, limit: number, used: number, remaining: number, resetAt: string }> };
+
+export type PortalNowFieldsFragment =
+  | PortalNowFields_FleetTenantUsage_Fragment
+  | PortalNowFields_Usage_Fragment
+;
 
 export type PortalHistoryQueryVariables = Exact<{
   granularity: UsageGranularity;
@@ -35,14 +135,28 @@ export type PortalHistoryQueryVariables = Exact<{
 
 export type PortalHistoryQuery = { usage: { history: Array<{ start: string, totals: { requests: number, ok: number, errors: number, throttled: number, throttledPercent: number, requestedCost: number, actualCost: number, responseBytes: number, cacheHits: number, cacheMisses: number, latencyP50Ms: number | null, latencyP95Ms: number | null, latencyP99Ms: number | null, throttledBy: Array<{ reason: string, count: number }> } }>, byClient: Array<{ key: string, totals: { requests: number, ok: number, errors: number, throttled: number, throttledPercent: number, requestedCost: number, actualCost: number, responseBytes: number, cacheHits: number, cacheMisses: number, latencyP50Ms: number | null, latencyP95Ms: number | null, latencyP99Ms: number | null, throttledBy: Array<{ reason: string, count: number }> } }>, byRootField: Array<{ key: string, totals: { requests: number, ok: number, errors: number, throttled: number, throttledPercent: number, requestedCost: number, actualCost: number, responseBytes: number, cacheHits: number, cacheMisses: number, latencyP50Ms: number | null, latencyP95Ms: number | null, latencyP99Ms: number | null, throttledBy: Array<{ reason: string, count: number }> } }> } };
 
-export type PortalHistoryFieldsFragment = { history: Array<{ start: string, totals: { requests: number, ok: number, errors: number, throttled: number, throttledPercent: number, requestedCost: number, actualCost: number, responseBytes: number, cacheHits: number, cacheMisses: number, latencyP50Ms: number | null, latencyP95Ms: number | null, latencyP99Ms: number | null, throttledBy: Array<{ reason: string, count: number }> } }>, byClient: Array<{ key: string, totals: { requests: number, ok: number, errors: number, throttled: number, throttledPercent: number, requestedCost: number, actualCost: number, responseBytes: number, cacheHits: number, cacheMisses: number, latencyP50Ms: number | null, latencyP95Ms: number | null, latencyP99Ms: number | null, throttledBy: Array<{ reason: string, count: number }> } }>, byRootField: Array<{ key: string, totals: { requests: number, ok: number, errors: number, throttled: number, throttledPercent: number, requestedCost: number, actualCost: number, responseBytes: number, cacheHits: number, cacheMisses: number, latencyP50Ms: number | null, latencyP95Ms: number | null, latencyP99Ms: number | null, throttledBy: Array<{ reason: string, count: number }> } }> };
+type PortalHistoryFields_FleetTenantUsage_Fragment = { history: Array<{ start: string, totals: { requests: number, ok: number, errors: number, throttled: number, throttledPercent: number, requestedCost: number, actualCost: number, responseBytes: number, cacheHits: number, cacheMisses: number, latencyP50Ms: number | null, latencyP95Ms: number | null, latencyP99Ms: number | null, throttledBy: Array<{ reason: string, count: number }> } }>, byClient: Array<{ key: string, totals: { requests: number, ok: number, errors: number, throttled: number, throttledPercent: number, requestedCost: number, actualCost: number, responseBytes: number, cacheHits: number, cacheMisses: number, latencyP50Ms: number | null, latencyP95Ms: number | null, latencyP99Ms: number | null, throttledBy: Array<{ reason: string, count: number }> } }>, byRootField: Array<{ key: string, totals: { requests: number, ok: number, errors: number, throttled: number, throttledPercent: number, requestedCost: number, actualCost: number, responseBytes: number, cacheHits: number, cacheMisses: number, latencyP50Ms: number | null, latencyP95Ms: number | null, latencyP99Ms: number | null, throttledBy: Array<{ reason: string, count: number }> } }> };
+
+type PortalHistoryFields_Usage_Fragment = { history: Array<{ start: string, totals: { requests: number, ok: number, errors: number, throttled: number, throttledPercent: number, requestedCost: number, actualCost: number, responseBytes: number, cacheHits: number, cacheMisses: number, latencyP50Ms: number | null, latencyP95Ms: number | null, latencyP99Ms: number | null, throttledBy: Array<{ reason: string, count: number }> } }>, byClient: Array<{ key: string, totals: { requests: number, ok: number, errors: number, throttled: number, throttledPercent: number, requestedCost: number, actualCost: number, responseBytes: number, cacheHits: number, cacheMisses: number, latencyP50Ms: number | null, latencyP95Ms: number | null, latencyP99Ms: number | null, throttledBy: Array<{ reason: string, count: number }> } }>, byRootField: Array<{ key: string, totals: { requests: number, ok: number, errors: number, throttled: number, throttledPercent: number, requestedCost: number, actualCost: number, responseBytes: number, cacheHits: number, cacheMisses: number, latencyP50Ms: number | null, latencyP95Ms: number | null, latencyP99Ms: number | null, throttledBy: Array<{ reason: string, count: number }> } }> };
+
+export type PortalHistoryFieldsFragment =
+  | PortalHistoryFields_FleetTenantUsage_Fragment
+  | PortalHistoryFields_Usage_Fragment
+;
 
 export type PortalForecastQueryVariables = Exact<{ [key: string]: never; }>;
 
 
 export type PortalForecastQuery = { usage: { forecast: Array<{ metric: string, period: string, policy: string | null, periodEnd: string, used: number, limit: number | null, projected: number, exhaustsAt: string | null, ratePerHour: number, method: string }> } };
 
-export type PortalForecastFieldsFragment = { forecast: Array<{ metric: string, period: string, policy: string | null, periodEnd: string, used: number, limit: number | null, projected: number, exhaustsAt: string | null, ratePerHour: number, method: string }> };
+type PortalForecastFields_FleetTenantUsage_Fragment = { forecast: Array<{ metric: string, period: string, policy: string | null, periodEnd: string, used: number, limit: number | null, projected: number, exhaustsAt: string | null, ratePerHour: number, method: string }> };
+
+type PortalForecastFields_Usage_Fragment = { forecast: Array<{ metric: string, period: string, policy: string | null, periodEnd: string, used: number, limit: number | null, projected: number, exhaustsAt: string | null, ratePerHour: number, method: string }> };
+
+export type PortalForecastFieldsFragment =
+  | PortalForecastFields_FleetTenantUsage_Fragment
+  | PortalForecastFields_Usage_Fragment
+;
 
 /** An operation as the dashboard sends it, carrying its result and variables types. */
 export interface TypedOperation<Result, Variables> {
@@ -52,7 +166,14 @@ export interface TypedOperation<Result, Variables> {
   __types?: { result: Result; variables: Variables };
 }
 
+export const ConsoleOverviewDocument = { operationName: "ConsoleOverview", query: "query ConsoleOverview($filter:FleetFilter$granularity:UsageGranularity!$from:String$to:String){fleetUsage{directory{id displayName plan clients}plans(granularity:$granularity from:$from to:$to){plan totals{...Totals}}consumers(filter:$filter granularity:$granularity from:$from to:$to first:20){tenantId tenantName plan matching totals{...Totals}}rootFields(granularity:$granularity from:$from to:$to first:20){key totals{...Totals}}history(filter:$filter granularity:$granularity from:$from to:$to){start totals{...Totals}}anomalies{tenantId currentPerMinute baselinePerMinute ratio}anomalyRule health{redis limitStore downstream{service breaker inFlight queued}}}}fragment Totals on UsageTotals{requests ok errors throttled throttledPercent throttledBy{reason count}requestedCost actualCost responseBytes cacheHits cacheMisses latencyP50Ms latencyP95Ms latencyP99Ms}" } as TypedOperation<ConsoleOverviewQuery, ConsoleOverviewQueryVariables>;
+export const ConsoleLimitsDocument = { operationName: "ConsoleLimits", query: "query ConsoleLimits{fleetUsage{directory{id displayName plan}limitChanges(first:50){at by tenantId action plan limits{name value}expiresAt}}tenantLimitOverrides{tenantId plan expiresAt setBy requestsPerMinute requestsPerDay requestsPerMonth costPerMinute}}" } as TypedOperation<ConsoleLimitsQuery, ConsoleLimitsQueryVariables>;
+export const SetTenantLimitsDocument = { operationName: "SetTenantLimits", query: "mutation SetTenantLimits($tenantId:ID!$input:TenantLimitsInput!){setTenantLimits(tenantId:$tenantId input:$input){tenantId expiresAt}}" } as TypedOperation<SetTenantLimitsMutation, SetTenantLimitsMutationVariables>;
+export const ClearTenantLimitsDocument = { operationName: "ClearTenantLimits", query: "mutation ClearTenantLimits($tenantId:ID!){clearTenantLimits(tenantId:$tenantId)}" } as TypedOperation<ClearTenantLimitsMutation, ClearTenantLimitsMutationVariables>;
+export const FleetTenantNowDocument = { operationName: "FleetTenantNow", query: "query FleetTenantNow($tenantId:ID!){fleetUsage{tenant(tenantId:$tenantId){...PortalNowFields}}}fragment PortalNowFields on UsageView{tenant{id displayName timeZone plan{id displayName}}limits{plan{id displayName}requestsPerMinute requestsPerDay requestsPerMonth costPerMinute maxOperationCost responseBytesPerHour perClientShare perIpPerMinute}windows{policy dimension window limit used remaining resetAt}}" } as TypedOperation<FleetTenantNowQuery, FleetTenantNowQueryVariables>;
+export const FleetTenantHistoryDocument = { operationName: "FleetTenantHistory", query: "query FleetTenantHistory($tenantId:ID!$granularity:UsageGranularity!$from:String$to:String$client:String$rootField:String){fleetUsage{tenant(tenantId:$tenantId){...PortalHistoryFields}}}fragment PortalHistoryFields on UsageView{history(granularity:$granularity from:$from to:$to client:$client rootField:$rootField){start totals{...Totals}}byClient(granularity:$granularity from:$from to:$to){key totals{...Totals}}byRootField(granularity:$granularity from:$from to:$to){key totals{...Totals}}}fragment Totals on UsageTotals{requests ok errors throttled throttledPercent throttledBy{reason count}requestedCost actualCost responseBytes cacheHits cacheMisses latencyP50Ms latencyP95Ms latencyP99Ms}" } as TypedOperation<FleetTenantHistoryQuery, FleetTenantHistoryQueryVariables>;
+export const FleetTenantForecastDocument = { operationName: "FleetTenantForecast", query: "query FleetTenantForecast($tenantId:ID!){fleetUsage{tenant(tenantId:$tenantId){...PortalForecastFields}}}fragment PortalForecastFields on UsageView{forecast{metric period policy periodEnd used limit projected exhaustsAt ratePerHour method}}" } as TypedOperation<FleetTenantForecastQuery, FleetTenantForecastQueryVariables>;
 export const SignInDocument = { operationName: "SignIn", query: "query SignIn{usage{tenant{id displayName}}}" } as TypedOperation<SignInQuery, SignInQueryVariables>;
-export const PortalNowDocument = { operationName: "PortalNow", query: "query PortalNow{usage{...PortalNowFields}}fragment PortalNowFields on Usage{tenant{id displayName timeZone plan{id displayName}}limits{plan{id displayName}requestsPerMinute requestsPerDay requestsPerMonth costPerMinute maxOperationCost responseBytesPerHour perClientShare perIpPerMinute}windows{policy dimension window limit used remaining resetAt}}" } as TypedOperation<PortalNowQuery, PortalNowQueryVariables>;
-export const PortalHistoryDocument = { operationName: "PortalHistory", query: "query PortalHistory($granularity:UsageGranularity!$from:String$to:String$client:String$rootField:String){usage{...PortalHistoryFields}}fragment PortalHistoryFields on Usage{history(granularity:$granularity from:$from to:$to client:$client rootField:$rootField){start totals{...Totals}}byClient(granularity:$granularity from:$from to:$to){key totals{...Totals}}byRootField(granularity:$granularity from:$from to:$to){key totals{...Totals}}}fragment Totals on UsageTotals{requests ok errors throttled throttledPercent throttledBy{reason count}requestedCost actualCost responseBytes cacheHits cacheMisses latencyP50Ms latencyP95Ms latencyP99Ms}" } as TypedOperation<PortalHistoryQuery, PortalHistoryQueryVariables>;
-export const PortalForecastDocument = { operationName: "PortalForecast", query: "query PortalForecast{usage{...PortalForecastFields}}fragment PortalForecastFields on Usage{forecast{metric period policy periodEnd used limit projected exhaustsAt ratePerHour method}}" } as TypedOperation<PortalForecastQuery, PortalForecastQueryVariables>;
+export const PortalNowDocument = { operationName: "PortalNow", query: "query PortalNow{usage{...PortalNowFields}}fragment PortalNowFields on UsageView{tenant{id displayName timeZone plan{id displayName}}limits{plan{id displayName}requestsPerMinute requestsPerDay requestsPerMonth costPerMinute maxOperationCost responseBytesPerHour perClientShare perIpPerMinute}windows{policy dimension window limit used remaining resetAt}}" } as TypedOperation<PortalNowQuery, PortalNowQueryVariables>;
+export const PortalHistoryDocument = { operationName: "PortalHistory", query: "query PortalHistory($granularity:UsageGranularity!$from:String$to:String$client:String$rootField:String){usage{...PortalHistoryFields}}fragment PortalHistoryFields on UsageView{history(granularity:$granularity from:$from to:$to client:$client rootField:$rootField){start totals{...Totals}}byClient(granularity:$granularity from:$from to:$to){key totals{...Totals}}byRootField(granularity:$granularity from:$from to:$to){key totals{...Totals}}}fragment Totals on UsageTotals{requests ok errors throttled throttledPercent throttledBy{reason count}requestedCost actualCost responseBytes cacheHits cacheMisses latencyP50Ms latencyP95Ms latencyP99Ms}" } as TypedOperation<PortalHistoryQuery, PortalHistoryQueryVariables>;
+export const PortalForecastDocument = { operationName: "PortalForecast", query: "query PortalForecast{usage{...PortalForecastFields}}fragment PortalForecastFields on UsageView{forecast{metric period policy periodEnd used limit projected exhaustsAt ratePerHour method}}" } as TypedOperation<PortalForecastQuery, PortalForecastQueryVariables>;

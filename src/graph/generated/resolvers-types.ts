@@ -7,6 +7,9 @@ import type { RuntimeOverride } from '../../limits/overrides.js';
 import type { UsageTotals as UsageTotalsRecord } from '../../usage/store.js';
 import type { WindowView } from '../../limits/windows.js';
 import type { UsageParent } from '../../resolvers/usage.js';
+import type { FleetTenantParent } from '../../resolvers/fleet-tenant.js';
+import type { LimitChange as LimitChangeRecord } from '../../audit/limit-changes.js';
+import type { ForecastView } from '../../usage/tenant-forecast.js';
 import type { GatewayContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -291,13 +294,197 @@ export type UsageForecast = {
   method: Scalars['String']['output'];
 };
 
+/**
+ * What a tenant's usage portal shows: the tenant's own `usage`, or a tenant as the platform team
+ * sees it (`fleetUsage.tenant`). The dashboard's fragments are written on this interface, so both
+ * pages send the same selections.
+ */
+export type UsageView = {
+  tenant: Tenant;
+  limits: UsageLimits;
+  windows: Array<UsageWindow>;
+  history: Array<UsagePoint>;
+  byClient: Array<UsageBreakdown>;
+  byRootField: Array<UsageBreakdown>;
+  forecast: Array<UsageForecast>;
+};
+
+
+/**
+ * What a tenant's usage portal shows: the tenant's own `usage`, or a tenant as the platform team
+ * sees it (`fleetUsage.tenant`). The dashboard's fragments are written on this interface, so both
+ * pages send the same selections.
+ */
+export type UsageViewHistoryArgs = {
+  granularity?: InputMaybe<UsageGranularity>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+  client?: InputMaybe<Scalars['String']['input']>;
+  rootField?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/**
+ * What a tenant's usage portal shows: the tenant's own `usage`, or a tenant as the platform team
+ * sees it (`fleetUsage.tenant`). The dashboard's fragments are written on this interface, so both
+ * pages send the same selections.
+ */
+export type UsageViewByClientArgs = {
+  granularity?: InputMaybe<UsageGranularity>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/**
+ * What a tenant's usage portal shows: the tenant's own `usage`, or a tenant as the platform team
+ * sees it (`fleetUsage.tenant`). The dashboard's fragments are written on this interface, so both
+ * pages send the same selections.
+ */
+export type UsageViewByRootFieldArgs = {
+  granularity?: InputMaybe<UsageGranularity>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
+/**
+ * A tenant's portal as a platform admin sees it (drill-down from the console). The windows are the
+ * tenant's own (per-key and per-IP windows belong to a caller, so they are left out).
+ */
+export type FleetTenantUsage = UsageView & {
+  __typename?: 'FleetTenantUsage';
+  tenant: Tenant;
+  limits: UsageLimits;
+  windows: Array<UsageWindow>;
+  history: Array<UsagePoint>;
+  byClient: Array<UsageBreakdown>;
+  byRootField: Array<UsageBreakdown>;
+  forecast: Array<UsageForecast>;
+};
+
+
+/**
+ * A tenant's portal as a platform admin sees it (drill-down from the console). The windows are the
+ * tenant's own (per-key and per-IP windows belong to a caller, so they are left out).
+ */
+export type FleetTenantUsageHistoryArgs = {
+  granularity?: InputMaybe<UsageGranularity>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+  client?: InputMaybe<Scalars['String']['input']>;
+  rootField?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/**
+ * A tenant's portal as a platform admin sees it (drill-down from the console). The windows are the
+ * tenant's own (per-key and per-IP windows belong to a caller, so they are left out).
+ */
+export type FleetTenantUsageByClientArgs = {
+  granularity?: InputMaybe<UsageGranularity>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/**
+ * A tenant's portal as a platform admin sees it (drill-down from the console). The windows are the
+ * tenant's own (per-key and per-IP windows belong to a caller, so they are left out).
+ */
+export type FleetTenantUsageByRootFieldArgs = {
+  granularity?: InputMaybe<UsageGranularity>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** How a request ended, for the console's status filter. */
+export type UsageStatusFilter =
+  | 'OK'
+  | 'ERROR'
+  | 'THROTTLED';
+
+/**
+ * The platform console's filters; all optional, combined with AND. `client` and `rootField` cannot
+ * be combined (usage is not stored per key and root field together).
+ */
+export type FleetFilter = {
+  tenantId?: InputMaybe<Scalars['ID']['input']>;
+  plan?: InputMaybe<Scalars['ID']['input']>;
+  /** An API key or service token id. */
+  client?: InputMaybe<Scalars['String']['input']>;
+  /** A root field, `Query.customers`. */
+  rootField?: InputMaybe<Scalars['String']['input']>;
+  status?: InputMaybe<UsageStatusFilter>;
+  /** With status THROTTLED (implied): only requests refused by this limit (`requests`, `quota`, `cost`, `bandwidth`, `field`). */
+  throttledBy?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type FleetConsumer = {
+  __typename?: 'FleetConsumer';
+  tenantId: Scalars['ID']['output'];
+  tenantName: Scalars['String']['output'];
+  /** The plan the tenant's latest requests in the range were charged to. */
+  plan: Scalars['ID']['output'];
+  /** Requests matching the filter's status (all requests without one). */
+  matching: Scalars['Float']['output'];
+  totals: UsageTotals;
+};
+
+export type FleetDirectoryTenant = {
+  __typename?: 'FleetDirectoryTenant';
+  id: Scalars['ID']['output'];
+  displayName: Scalars['String']['output'];
+  plan: Scalars['ID']['output'];
+  /** API key and service token ids. */
+  clients: Array<Scalars['String']['output']>;
+};
+
+export type LimitValue = {
+  __typename?: 'LimitValue';
+  name: Scalars['String']['output'];
+  value: Scalars['Float']['output'];
+};
+
+export type LimitChange = {
+  __typename?: 'LimitChange';
+  /** ISO time of the change. */
+  at: Scalars['String']['output'];
+  /** The platform-admin key that made it. */
+  by: Scalars['String']['output'];
+  tenantId: Scalars['ID']['output'];
+  /** `set` or `clear`. */
+  action: Scalars['String']['output'];
+  plan?: Maybe<Scalars['ID']['output']>;
+  limits: Array<LimitValue>;
+  /** ISO time the change lapses; null until cleared. */
+  expiresAt?: Maybe<Scalars['String']['output']>;
+};
+
+export type FleetHealth = {
+  __typename?: 'FleetHealth';
+  /** `not configured` (in-memory stores), `ok` or `down: <reason>`. */
+  redis: Scalars['String']['output'];
+  /** `closed` (shared Redis store in use), `open` (local fallback), `half-open`, or `local` without Redis. */
+  limitStore: Scalars['String']['output'];
+  downstream: Array<DownstreamHealth>;
+};
+
+export type DownstreamHealth = {
+  __typename?: 'DownstreamHealth';
+  service: Scalars['String']['output'];
+  /** `closed`, `open` or `half-open`. */
+  breaker: Scalars['String']['output'];
+  inFlight: Scalars['Int']['output'];
+  queued: Scalars['Int']['output'];
+};
+
 export type UsageGranularity =
   | 'MINUTE'
   | 'HOUR'
   | 'DAY'
   | 'MONTH';
 
-export type Usage = {
+export type Usage = UsageView & {
   __typename?: 'Usage';
   tenant: Tenant;
   /** The limits in force: plan, tenant overrides and run-time changes. Null means not limited. */
@@ -445,6 +632,27 @@ export type FleetUsage = {
    * README).
    */
   anomalies: Array<UsageAnomaly>;
+  /**
+   * Tenants (or the filtered key or root field of each) with matching requests over the range, most
+   * matching first: the top consumers under the filter.
+   */
+  consumers: Array<FleetConsumer>;
+  /**
+   * The fleet's history under the filter: one point per bucket, the matching series added up
+   * (percentiles from their merged histograms). Without a tenant, key or root field filter it reads
+   * the per-plan series.
+   */
+  history: Array<UsagePoint>;
+  /** One tenant's portal view (drill-down); null for an unknown tenant. */
+  tenant?: Maybe<FleetTenantUsage>;
+  /** Every configured tenant with its plan and keys, for the filters. */
+  directory: Array<FleetDirectoryTenant>;
+  /** The rule `anomalies` applies, in words. */
+  anomalyRule: Scalars['String']['output'];
+  /** Runtime limit changes, newest first (who, what, when). */
+  limitChanges: Array<LimitChange>;
+  /** Redis, the limit store's breaker and each downstream service's breaker, now. */
+  health: FleetHealth;
 };
 
 
@@ -467,6 +675,34 @@ export type FleetUsageRootFieldsArgs = {
   granularity?: InputMaybe<UsageGranularity>;
   from?: InputMaybe<Scalars['String']['input']>;
   to?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type FleetUsageConsumersArgs = {
+  filter?: InputMaybe<FleetFilter>;
+  granularity?: InputMaybe<UsageGranularity>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type FleetUsageHistoryArgs = {
+  filter?: InputMaybe<FleetFilter>;
+  granularity?: InputMaybe<UsageGranularity>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type FleetUsageTenantArgs = {
+  tenantId: Scalars['ID']['input'];
+};
+
+
+export type FleetUsageLimitChangesArgs = {
+  tenantId?: InputMaybe<Scalars['ID']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -668,6 +904,13 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 
 
+/** Mapping of interface types */
+export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = {
+  UsageView:
+    | ( FleetTenantParent )
+    | ( UsageParent )
+  ;
+};
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
@@ -697,8 +940,18 @@ export type ResolversTypes = {
   OrderEdge: ResolverTypeWrapper<EdgeRecord<OrderRecord>>;
   PlaceOrderInput: PlaceOrderInput;
   LineItemInput: LineItemInput;
-  UsageForecast: ResolverTypeWrapper<UsageForecast>;
+  UsageForecast: ResolverTypeWrapper<ForecastView>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  UsageView: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['UsageView']>;
+  FleetTenantUsage: ResolverTypeWrapper<FleetTenantParent>;
+  UsageStatusFilter: UsageStatusFilter;
+  FleetFilter: FleetFilter;
+  FleetConsumer: ResolverTypeWrapper<Omit<FleetConsumer, 'totals'> & { totals: ResolversTypes['UsageTotals'] }>;
+  FleetDirectoryTenant: ResolverTypeWrapper<FleetDirectoryTenant>;
+  LimitValue: ResolverTypeWrapper<LimitValue>;
+  LimitChange: ResolverTypeWrapper<LimitChangeRecord>;
+  FleetHealth: ResolverTypeWrapper<FleetHealth>;
+  DownstreamHealth: ResolverTypeWrapper<DownstreamHealth>;
   UsageGranularity: UsageGranularity;
   Usage: ResolverTypeWrapper<UsageParent>;
   UsageLimits: ResolverTypeWrapper<UsageLimits>;
@@ -743,8 +996,17 @@ export type ResolversParentTypes = {
   OrderEdge: EdgeRecord<OrderRecord>;
   PlaceOrderInput: PlaceOrderInput;
   LineItemInput: LineItemInput;
-  UsageForecast: UsageForecast;
+  UsageForecast: ForecastView;
   Float: Scalars['Float']['output'];
+  UsageView: ResolversInterfaceTypes<ResolversParentTypes>['UsageView'];
+  FleetTenantUsage: FleetTenantParent;
+  FleetFilter: FleetFilter;
+  FleetConsumer: Omit<FleetConsumer, 'totals'> & { totals: ResolversParentTypes['UsageTotals'] };
+  FleetDirectoryTenant: FleetDirectoryTenant;
+  LimitValue: LimitValue;
+  LimitChange: LimitChangeRecord;
+  FleetHealth: FleetHealth;
+  DownstreamHealth: DownstreamHealth;
   Usage: UsageParent;
   UsageLimits: UsageLimits;
   UsageWindow: WindowView;
@@ -925,6 +1187,64 @@ export type UsageForecastResolvers<ContextType = GatewayContext, ParentType exte
   method?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export type UsageViewResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UsageView'] = ResolversParentTypes['UsageView']> = {
+  __resolveType: TypeResolveFn<'FleetTenantUsage' | 'Usage', ParentType, ContextType>;
+};
+
+export type FleetTenantUsageResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['FleetTenantUsage'] = ResolversParentTypes['FleetTenantUsage']> = {
+  tenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType>;
+  limits?: Resolver<ResolversTypes['UsageLimits'], ParentType, ContextType>;
+  windows?: Resolver<Array<ResolversTypes['UsageWindow']>, ParentType, ContextType>;
+  history?: Resolver<Array<ResolversTypes['UsagePoint']>, ParentType, ContextType, RequireFields<FleetTenantUsageHistoryArgs, 'granularity'>>;
+  byClient?: Resolver<Array<ResolversTypes['UsageBreakdown']>, ParentType, ContextType, RequireFields<FleetTenantUsageByClientArgs, 'granularity'>>;
+  byRootField?: Resolver<Array<ResolversTypes['UsageBreakdown']>, ParentType, ContextType, RequireFields<FleetTenantUsageByRootFieldArgs, 'granularity'>>;
+  forecast?: Resolver<Array<ResolversTypes['UsageForecast']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type FleetConsumerResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['FleetConsumer'] = ResolversParentTypes['FleetConsumer']> = {
+  tenantId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  tenantName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  plan?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  matching?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  totals?: Resolver<ResolversTypes['UsageTotals'], ParentType, ContextType>;
+};
+
+export type FleetDirectoryTenantResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['FleetDirectoryTenant'] = ResolversParentTypes['FleetDirectoryTenant']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  plan?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  clients?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type LimitValueResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['LimitValue'] = ResolversParentTypes['LimitValue']> = {
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  value?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type LimitChangeResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['LimitChange'] = ResolversParentTypes['LimitChange']> = {
+  at?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  by?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  tenantId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  action?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  plan?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  limits?: Resolver<Array<ResolversTypes['LimitValue']>, ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type FleetHealthResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['FleetHealth'] = ResolversParentTypes['FleetHealth']> = {
+  redis?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  limitStore?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  downstream?: Resolver<Array<ResolversTypes['DownstreamHealth']>, ParentType, ContextType>;
+};
+
+export type DownstreamHealthResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['DownstreamHealth'] = ResolversParentTypes['DownstreamHealth']> = {
+  service?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  breaker?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  inFlight?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  queued?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type UsageResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Usage'] = ResolversParentTypes['Usage']> = {
   tenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType>;
   limits?: Resolver<ResolversTypes['UsageLimits'], ParentType, ContextType>;
@@ -934,6 +1254,7 @@ export type UsageResolvers<ContextType = GatewayContext, ParentType extends Reso
   byClient?: Resolver<Array<ResolversTypes['UsageBreakdown']>, ParentType, ContextType, RequireFields<UsageByClientArgs, 'granularity'>>;
   byRootField?: Resolver<Array<ResolversTypes['UsageBreakdown']>, ParentType, ContextType, RequireFields<UsageByRootFieldArgs, 'granularity'>>;
   forecast?: Resolver<Array<ResolversTypes['UsageForecast']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type UsageLimitsResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UsageLimits'] = ResolversParentTypes['UsageLimits']> = {
@@ -1004,6 +1325,13 @@ export type FleetUsageResolvers<ContextType = GatewayContext, ParentType extends
   plans?: Resolver<Array<ResolversTypes['PlanUsage']>, ParentType, ContextType, RequireFields<FleetUsagePlansArgs, 'granularity'>>;
   rootFields?: Resolver<Array<ResolversTypes['UsageBreakdown']>, ParentType, ContextType, RequireFields<FleetUsageRootFieldsArgs, 'granularity' | 'first'>>;
   anomalies?: Resolver<Array<ResolversTypes['UsageAnomaly']>, ParentType, ContextType>;
+  consumers?: Resolver<Array<ResolversTypes['FleetConsumer']>, ParentType, ContextType, RequireFields<FleetUsageConsumersArgs, 'granularity' | 'first'>>;
+  history?: Resolver<Array<ResolversTypes['UsagePoint']>, ParentType, ContextType, RequireFields<FleetUsageHistoryArgs, 'granularity'>>;
+  tenant?: Resolver<Maybe<ResolversTypes['FleetTenantUsage']>, ParentType, ContextType, RequireFields<FleetUsageTenantArgs, 'tenantId'>>;
+  directory?: Resolver<Array<ResolversTypes['FleetDirectoryTenant']>, ParentType, ContextType>;
+  anomalyRule?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  limitChanges?: Resolver<Array<ResolversTypes['LimitChange']>, ParentType, ContextType, RequireFields<FleetUsageLimitChangesArgs, 'first'>>;
+  health?: Resolver<ResolversTypes['FleetHealth'], ParentType, ContextType>;
 };
 
 export type TenantUsageResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['TenantUsage'] = ResolversParentTypes['TenantUsage']> = {
@@ -1074,6 +1402,14 @@ export type Resolvers<ContextType = GatewayContext> = {
   OrderConnection?: OrderConnectionResolvers<ContextType>;
   OrderEdge?: OrderEdgeResolvers<ContextType>;
   UsageForecast?: UsageForecastResolvers<ContextType>;
+  UsageView?: UsageViewResolvers<ContextType>;
+  FleetTenantUsage?: FleetTenantUsageResolvers<ContextType>;
+  FleetConsumer?: FleetConsumerResolvers<ContextType>;
+  FleetDirectoryTenant?: FleetDirectoryTenantResolvers<ContextType>;
+  LimitValue?: LimitValueResolvers<ContextType>;
+  LimitChange?: LimitChangeResolvers<ContextType>;
+  FleetHealth?: FleetHealthResolvers<ContextType>;
+  DownstreamHealth?: DownstreamHealthResolvers<ContextType>;
   Usage?: UsageResolvers<ContextType>;
   UsageLimits?: UsageLimitsResolvers<ContextType>;
   UsageWindow?: UsageWindowResolvers<ContextType>;
