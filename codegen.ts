@@ -61,6 +61,7 @@ async function generate(): Promise<string> {
         FleetTenantUsage: '../../resolvers/fleet-tenant.js#FleetTenantParent',
         LimitChange: '../../audit/limit-changes.js#LimitChange as LimitChangeRecord',
         UsageForecast: '../../usage/tenant-forecast.js#ForecastView',
+        UsageSla: '../../usage/tenant-sla.js#SlaReport',
       },
     },
   });

@@ -59,6 +59,17 @@ export const planSchema = z.strictObject({
   limits: planLimitsSchema.default({}),
   /** What to do when the shared limit store is unreachable: `open` serves with local limits. */
   onStoreFailure: z.enum(['open', 'closed']).default('open'),
+  /**
+   * Service-level targets the dashboard tracks per day and month (src/usage/sla.ts says what
+   * counts): `availability` in percent (e.g. 99.9), `latencyP95Ms` the p95 latency in ms.
+   * Absent: no SLA.
+   */
+  sla: z
+    .strictObject({
+      availability: z.number().gt(0).lte(100),
+      latencyP95Ms: z.number().positive(),
+    })
+    .optional(),
 });
 
 export const tenantSchema = z.strictObject({

@@ -60,6 +60,8 @@ export interface RequestState {
   throttled?: string;
   /** The response carried errors. */
   hadErrors?: boolean;
+  /** One of them was the gateway's or a downstream service's failure (usage/capture.ts FAULT_CODES). */
+  hadFault?: boolean;
 }
 
 /** For resolvers of tenant data: the tenant's principal and loaders, or FORBIDDEN. */

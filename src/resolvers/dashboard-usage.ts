@@ -1,6 +1,7 @@
 import type { Resolvers } from '../graph/generated/resolvers-types.js';
 import { tenantScope } from '../graph/context.js';
 import { tenantForecasts } from '../usage/tenant-forecast.js';
+import { slaOf, slaResolvers } from './sla-field.js';
 
 /** The dashboard's additions to `usage` (schema/usage-dashboard.graphql). */
 export const dashboardUsageResolvers: Resolvers = {
@@ -15,5 +16,7 @@ export const dashboardUsageResolvers: Resolvers = {
       const windows = await ctx.limitsView.windows(ctx.config, principal, ctx.ip);
       return tenantForecasts({ usage: ctx.usage, tenantId: principal.tenantId, windows, now: Date.now() });
     },
+    sla: (_parent, { month }, ctx) => slaOf(ctx, tenantScope(ctx).principal.tenantId, month),
   },
+  ...slaResolvers,
 };

@@ -5,6 +5,7 @@ import { tenantForecasts } from '../usage/tenant-forecast.js';
 import { limitValues } from './limit-values.js';
 import { asUserInput, usageRange } from './usage-range.js';
 import { tenantView } from './viewer.js';
+import { slaOf } from './sla-field.js';
 
 /** `fleetUsage.tenant(tenantId)`: the tenant the platform admin drilled into. */
 export interface FleetTenantParent {
@@ -50,5 +51,6 @@ export const fleetTenantResolvers: Resolvers = {
       admin(ctx);
       return tenantForecasts({ usage: ctx.usage, tenantId, windows: await tenantWindows(ctx, tenantId), now: Date.now() });
     },
+    sla: ({ tenantId }, { month }, ctx) => (admin(ctx), slaOf(ctx, tenantId, month)),
   },
 };

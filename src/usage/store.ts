@@ -8,6 +8,8 @@ export interface UsageTotals {
   requests: number;
   ok: number;
   errors: number;
+  /** Errors that were the gateway's or a downstream service's failure (part of `errors`). */
+  faults: number;
   throttled: number;
   /** Throttled requests by the limit that refused them ('requests', 'quota', 'cost', ...). */
   throttledBy: Record<string, number>;

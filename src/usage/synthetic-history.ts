@@ -5,6 +5,8 @@ import type { Aggregate } from './store.js';
 export interface SyntheticHour {
   requests: number;
   errors?: number;
+  /** Errors that were the gateway's or a downstream service's failure (part of `errors`). */
+  faults?: number;
   /** Throttled requests by reason (`quota`, `requests`, ...), part of `requests`. */
   throttledBy?: Record<string, number>;
   /** Actual cost points (requested is the same). */
@@ -50,6 +52,7 @@ function countersOf(hour: SyntheticHour, share: number): Counters {
   const c = emptyCounters();
   c.requests = part(hour.requests);
   c.errors = part(hour.errors);
+  c.faults = part(hour.faults);
   for (const [reason, n] of Object.entries(hour.throttledBy ?? {})) {
     const count = part(n);
     if (count === 0) continue;

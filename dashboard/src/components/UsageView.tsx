@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
-import type { PortalForecastFieldsFragment, PortalNowFieldsFragment, UsageGranularity } from '../generated/operations';
+import type { PortalForecastFieldsFragment, PortalNowFieldsFragment, PortalSlaFieldsFragment, UsageGranularity } from '../generated/operations';
+import { SlaPanel } from './SlaPanel';
 import { download, exportName, historyCsv } from '../export';
 import { warningsOf } from '../warnings';
 import { ForecastPanel } from './ForecastPanel';
@@ -20,6 +21,8 @@ export interface UsageSource {
   now(): Promise<NowData>;
   history(variables: HistoryVariables): Promise<HistoryData>;
   forecast(): Promise<PortalForecastFieldsFragment>;
+  /** `month`: `YYYY-MM`, null for the current one. */
+  sla(month: string | null): Promise<PortalSlaFieldsFragment>;
 }
 
 /** Live windows refresh every 5 s; history every 30 s (the meter flushes every second). */
@@ -100,6 +103,7 @@ export function UsageView(props: { source: UsageSource }) {
           Could not load the forecast: {forecast.error}
         </p>
       )}
+      <SlaPanel sourceId={source.id} load={(month) => source.sla(month)} />
       <section class="card" aria-labelledby="history-title">
         <h2 id="history-title">History</h2>
         <div class="controls">

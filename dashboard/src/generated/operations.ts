@@ -103,6 +103,14 @@ export type FleetTenantForecastQueryVariables = Exact<{
 
 export type FleetTenantForecastQuery = { fleetUsage: { tenant: { forecast: Array<{ metric: string, period: string, policy: string | null, periodEnd: string, used: number, limit: number | null, projected: number, exhaustsAt: string | null, ratePerHour: number, method: string }> } | null } };
 
+export type FleetTenantSlaQueryVariables = Exact<{
+  tenantId: string | number;
+  month?: string | null | undefined;
+}>;
+
+
+export type FleetTenantSlaQuery = { fleetUsage: { tenant: { sla: { month: string, definition: string, target: { availability: number, latencyP95Ms: number }, total: { start: string, end: string, counted: number, failures: number, availability: number | null, latencyP95Ms: number | null, breached: Array<string> }, days: Array<{ start: string, end: string, counted: number, failures: number, availability: number | null, latencyP95Ms: number | null, breached: Array<string> }>, breaches: Array<{ start: string, end: string, counted: number, failures: number, availability: number | null, latencyP95Ms: number | null, breached: Array<string> }> } | null } | null } };
+
 export type TotalsFragment = { requests: number, ok: number, errors: number, throttled: number, throttledPercent: number, requestedCost: number, actualCost: number, responseBytes: number, cacheHits: number, cacheMisses: number, latencyP50Ms: number | null, latencyP95Ms: number | null, latencyP99Ms: number | null, throttledBy: Array<{ reason: string, count: number }> };
 
 export type SignInQueryVariables = Exact<{ [key: string]: never; }>;
@@ -158,6 +166,24 @@ export type PortalForecastFieldsFragment =
   | PortalForecastFields_Usage_Fragment
 ;
 
+export type PortalSlaQueryVariables = Exact<{
+  month?: string | null | undefined;
+}>;
+
+
+export type PortalSlaQuery = { usage: { sla: { month: string, definition: string, target: { availability: number, latencyP95Ms: number }, total: { start: string, end: string, counted: number, failures: number, availability: number | null, latencyP95Ms: number | null, breached: Array<string> }, days: Array<{ start: string, end: string, counted: number, failures: number, availability: number | null, latencyP95Ms: number | null, breached: Array<string> }>, breaches: Array<{ start: string, end: string, counted: number, failures: number, availability: number | null, latencyP95Ms: number | null, breached: Array<string> }> } | null } };
+
+export type SlaPeriodFieldsFragment = { start: string, end: string, counted: number, failures: number, availability: number | null, latencyP95Ms: number | null, breached: Array<string> };
+
+type PortalSlaFields_FleetTenantUsage_Fragment = { sla: { month: string, definition: string, target: { availability: number, latencyP95Ms: number }, total: { start: string, end: string, counted: number, failures: number, availability: number | null, latencyP95Ms: number | null, breached: Array<string> }, days: Array<{ start: string, end: string, counted: number, failures: number, availability: number | null, latencyP95Ms: number | null, breached: Array<string> }>, breaches: Array<{ start: string, end: string, counted: number, failures: number, availability: number | null, latencyP95Ms: number | null, breached: Array<string> }> } | null };
+
+type PortalSlaFields_Usage_Fragment = { sla: { month: string, definition: string, target: { availability: number, latencyP95Ms: number }, total: { start: string, end: string, counted: number, failures: number, availability: number | null, latencyP95Ms: number | null, breached: Array<string> }, days: Array<{ start: string, end: string, counted: number, failures: number, availability: number | null, latencyP95Ms: number | null, breached: Array<string> }>, breaches: Array<{ start: string, end: string, counted: number, failures: number, availability: number | null, latencyP95Ms: number | null, breached: Array<string> }> } | null };
+
+export type PortalSlaFieldsFragment =
+  | PortalSlaFields_FleetTenantUsage_Fragment
+  | PortalSlaFields_Usage_Fragment
+;
+
 /** An operation as the dashboard sends it, carrying its result and variables types. */
 export interface TypedOperation<Result, Variables> {
   operationName: string;
@@ -173,7 +199,9 @@ export const ClearTenantLimitsDocument = { operationName: "ClearTenantLimits", q
 export const FleetTenantNowDocument = { operationName: "FleetTenantNow", query: "query FleetTenantNow($tenantId:ID!){fleetUsage{tenant(tenantId:$tenantId){...PortalNowFields}}}fragment PortalNowFields on UsageView{tenant{id displayName timeZone plan{id displayName}}limits{plan{id displayName}requestsPerMinute requestsPerDay requestsPerMonth costPerMinute maxOperationCost responseBytesPerHour perClientShare perIpPerMinute}windows{policy dimension window limit used remaining resetAt}}" } as TypedOperation<FleetTenantNowQuery, FleetTenantNowQueryVariables>;
 export const FleetTenantHistoryDocument = { operationName: "FleetTenantHistory", query: "query FleetTenantHistory($tenantId:ID!$granularity:UsageGranularity!$from:String$to:String$client:String$rootField:String){fleetUsage{tenant(tenantId:$tenantId){...PortalHistoryFields}}}fragment PortalHistoryFields on UsageView{history(granularity:$granularity from:$from to:$to client:$client rootField:$rootField){start totals{...Totals}}byClient(granularity:$granularity from:$from to:$to){key totals{...Totals}}byRootField(granularity:$granularity from:$from to:$to){key totals{...Totals}}}fragment Totals on UsageTotals{requests ok errors throttled throttledPercent throttledBy{reason count}requestedCost actualCost responseBytes cacheHits cacheMisses latencyP50Ms latencyP95Ms latencyP99Ms}" } as TypedOperation<FleetTenantHistoryQuery, FleetTenantHistoryQueryVariables>;
 export const FleetTenantForecastDocument = { operationName: "FleetTenantForecast", query: "query FleetTenantForecast($tenantId:ID!){fleetUsage{tenant(tenantId:$tenantId){...PortalForecastFields}}}fragment PortalForecastFields on UsageView{forecast{metric period policy periodEnd used limit projected exhaustsAt ratePerHour method}}" } as TypedOperation<FleetTenantForecastQuery, FleetTenantForecastQueryVariables>;
+export const FleetTenantSlaDocument = { operationName: "FleetTenantSla", query: "query FleetTenantSla($tenantId:ID!$month:String){fleetUsage{tenant(tenantId:$tenantId){...PortalSlaFields}}}fragment PortalSlaFields on UsageView{sla(month:$month){target{availability latencyP95Ms}month definition total{...SlaPeriodFields}days{...SlaPeriodFields}breaches{...SlaPeriodFields}}}fragment SlaPeriodFields on SlaPeriod{start end counted failures availability latencyP95Ms breached}" } as TypedOperation<FleetTenantSlaQuery, FleetTenantSlaQueryVariables>;
 export const SignInDocument = { operationName: "SignIn", query: "query SignIn{usage{tenant{id displayName}}}" } as TypedOperation<SignInQuery, SignInQueryVariables>;
 export const PortalNowDocument = { operationName: "PortalNow", query: "query PortalNow{usage{...PortalNowFields}}fragment PortalNowFields on UsageView{tenant{id displayName timeZone plan{id displayName}}limits{plan{id displayName}requestsPerMinute requestsPerDay requestsPerMonth costPerMinute maxOperationCost responseBytesPerHour perClientShare perIpPerMinute}windows{policy dimension window limit used remaining resetAt}}" } as TypedOperation<PortalNowQuery, PortalNowQueryVariables>;
 export const PortalHistoryDocument = { operationName: "PortalHistory", query: "query PortalHistory($granularity:UsageGranularity!$from:String$to:String$client:String$rootField:String){usage{...PortalHistoryFields}}fragment PortalHistoryFields on UsageView{history(granularity:$granularity from:$from to:$to client:$client rootField:$rootField){start totals{...Totals}}byClient(granularity:$granularity from:$from to:$to){key totals{...Totals}}byRootField(granularity:$granularity from:$from to:$to){key totals{...Totals}}}fragment Totals on UsageTotals{requests ok errors throttled throttledPercent throttledBy{reason count}requestedCost actualCost responseBytes cacheHits cacheMisses latencyP50Ms latencyP95Ms latencyP99Ms}" } as TypedOperation<PortalHistoryQuery, PortalHistoryQueryVariables>;
 export const PortalForecastDocument = { operationName: "PortalForecast", query: "query PortalForecast{usage{...PortalForecastFields}}fragment PortalForecastFields on UsageView{forecast{metric period policy periodEnd used limit projected exhaustsAt ratePerHour method}}" } as TypedOperation<PortalForecastQuery, PortalForecastQueryVariables>;
+export const PortalSlaDocument = { operationName: "PortalSla", query: "query PortalSla($month:String){usage{...PortalSlaFields}}fragment PortalSlaFields on UsageView{sla(month:$month){target{availability latencyP95Ms}month definition total{...SlaPeriodFields}days{...SlaPeriodFields}breaches{...SlaPeriodFields}}}fragment SlaPeriodFields on SlaPeriod{start end counted failures availability latencyP95Ms breached}" } as TypedOperation<PortalSlaQuery, PortalSlaQueryVariables>;

@@ -1,6 +1,6 @@
 import { useMemo } from 'preact/hooks';
 import { ApiError, request } from '../api';
-import { FleetTenantForecastDocument, FleetTenantHistoryDocument, FleetTenantNowDocument } from '../generated/operations';
+import { FleetTenantForecastDocument, FleetTenantHistoryDocument, FleetTenantNowDocument, FleetTenantSlaDocument } from '../generated/operations';
 import type { Session } from '../session';
 import { UsageView, type UsageSource } from '../components/UsageView';
 import { hrefOf } from '../route';
@@ -20,6 +20,7 @@ export function FleetTenant(props: { session: Session; tenantId: string; onSignO
       now: async () => tenant((await request(apiKey, FleetTenantNowDocument, { tenantId })).fleetUsage.tenant),
       history: async (variables) => tenant((await request(apiKey, FleetTenantHistoryDocument, { tenantId, ...variables })).fleetUsage.tenant),
       forecast: async () => tenant((await request(apiKey, FleetTenantForecastDocument, { tenantId })).fleetUsage.tenant),
+      sla: async (month) => tenant((await request(apiKey, FleetTenantSlaDocument, { tenantId, month })).fleetUsage.tenant),
     };
   }, [apiKey, tenantId]);
   return (

@@ -1,6 +1,6 @@
 import { useMemo } from 'preact/hooks';
 import { request } from '../api';
-import { PortalForecastDocument, PortalHistoryDocument, PortalNowDocument } from '../generated/operations';
+import { PortalForecastDocument, PortalHistoryDocument, PortalNowDocument, PortalSlaDocument } from '../generated/operations';
 import type { Session } from '../session';
 import { UsageView, type UsageSource } from '../components/UsageView';
 
@@ -13,6 +13,7 @@ export function Portal(props: { session: Session; onSignOut: () => void }) {
       now: async () => (await request(apiKey, PortalNowDocument)).usage,
       history: async (variables) => (await request(apiKey, PortalHistoryDocument, variables)).usage,
       forecast: async () => (await request(apiKey, PortalForecastDocument)).usage,
+      sla: async (month) => (await request(apiKey, PortalSlaDocument, { month })).usage,
     }),
     [apiKey],
   );

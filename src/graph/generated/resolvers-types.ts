@@ -10,6 +10,7 @@ import type { UsageParent } from '../../resolvers/usage.js';
 import type { FleetTenantParent } from '../../resolvers/fleet-tenant.js';
 import type { LimitChange as LimitChangeRecord } from '../../audit/limit-changes.js';
 import type { ForecastView } from '../../usage/tenant-forecast.js';
+import type { SlaReport } from '../../usage/tenant-sla.js';
 import type { GatewayContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -271,6 +272,41 @@ export type LineItemInput = {
   quantity: Scalars['Int']['input'];
 };
 
+export type UsageSla = {
+  __typename?: 'UsageSla';
+  target: SlaTarget;
+  /** `YYYY-MM`. */
+  month: Scalars['String']['output'];
+  /** What counts as a request and as a failure, in words. */
+  definition: Scalars['String']['output'];
+  total: SlaPeriod;
+  days: Array<SlaPeriod>;
+  /** The days that missed a target. */
+  breaches: Array<SlaPeriod>;
+};
+
+export type SlaTarget = {
+  __typename?: 'SlaTarget';
+  /** Percent. */
+  availability: Scalars['Float']['output'];
+  latencyP95Ms: Scalars['Float']['output'];
+};
+
+export type SlaPeriod = {
+  __typename?: 'SlaPeriod';
+  start: Scalars['String']['output'];
+  /** Exclusive. */
+  end: Scalars['String']['output'];
+  /** Requests that count: all but those refused for being over the tenant's own limits. */
+  counted: Scalars['Float']['output'];
+  failures: Scalars['Float']['output'];
+  /** Percent; null without counted requests. */
+  availability?: Maybe<Scalars['Float']['output']>;
+  latencyP95Ms?: Maybe<Scalars['Float']['output']>;
+  /** Targets missed: `availability`, `latency`. */
+  breached: Array<Scalars['String']['output']>;
+};
+
 export type UsageForecast = {
   __typename?: 'UsageForecast';
   /** `requests` or `cost` (cost points, actual). */
@@ -307,6 +343,7 @@ export type UsageView = {
   byClient: Array<UsageBreakdown>;
   byRootField: Array<UsageBreakdown>;
   forecast: Array<UsageForecast>;
+  sla?: Maybe<UsageSla>;
 };
 
 
@@ -347,6 +384,16 @@ export type UsageViewByRootFieldArgs = {
   to?: InputMaybe<Scalars['String']['input']>;
 };
 
+
+/**
+ * What a tenant's usage portal shows: the tenant's own `usage`, or a tenant as the platform team
+ * sees it (`fleetUsage.tenant`). The dashboard's fragments are written on this interface, so both
+ * pages send the same selections.
+ */
+export type UsageViewSlaArgs = {
+  month?: InputMaybe<Scalars['String']['input']>;
+};
+
 /**
  * A tenant's portal as a platform admin sees it (drill-down from the console). The windows are the
  * tenant's own (per-key and per-IP windows belong to a caller, so they are left out).
@@ -360,6 +407,7 @@ export type FleetTenantUsage = UsageView & {
   byClient: Array<UsageBreakdown>;
   byRootField: Array<UsageBreakdown>;
   forecast: Array<UsageForecast>;
+  sla?: Maybe<UsageSla>;
 };
 
 
@@ -395,6 +443,15 @@ export type FleetTenantUsageByRootFieldArgs = {
   granularity?: InputMaybe<UsageGranularity>;
   from?: InputMaybe<Scalars['String']['input']>;
   to?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/**
+ * A tenant's portal as a platform admin sees it (drill-down from the console). The windows are the
+ * tenant's own (per-key and per-IP windows belong to a caller, so they are left out).
+ */
+export type FleetTenantUsageSlaArgs = {
+  month?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** How a request ended, for the console's status filter. */
@@ -508,6 +565,11 @@ export type Usage = UsageView & {
    * requests, as the limits do: not throttled ones, nor the free `usage` / `rateLimit` queries.
    */
   forecast: Array<UsageForecast>;
+  /**
+   * Service levels against the plan's targets for one UTC month (`YYYY-MM`, default the current
+   * one): each day and the month, with breaches. Null when the plan declares no targets.
+   */
+  sla?: Maybe<UsageSla>;
 };
 
 
@@ -538,6 +600,11 @@ export type UsageByRootFieldArgs = {
   granularity?: InputMaybe<UsageGranularity>;
   from?: InputMaybe<Scalars['String']['input']>;
   to?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type UsageSlaArgs = {
+  month?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type UsageLimits = {
@@ -585,6 +652,8 @@ export type UsageTotals = {
   latencyP95Ms?: Maybe<Scalars['Float']['output']>;
   latencyP99Ms?: Maybe<Scalars['Float']['output']>;
   latencyMeanMs?: Maybe<Scalars['Float']['output']>;
+  /** Errors that were the gateway's or a downstream service's failure (part of `errors`): what counts against an SLA. */
+  faults: Scalars['Float']['output'];
 };
 
 export type UsageCount = {
@@ -940,8 +1009,11 @@ export type ResolversTypes = {
   OrderEdge: ResolverTypeWrapper<EdgeRecord<OrderRecord>>;
   PlaceOrderInput: PlaceOrderInput;
   LineItemInput: LineItemInput;
-  UsageForecast: ResolverTypeWrapper<ForecastView>;
+  UsageSla: ResolverTypeWrapper<SlaReport>;
+  SlaTarget: ResolverTypeWrapper<SlaTarget>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  SlaPeriod: ResolverTypeWrapper<SlaPeriod>;
+  UsageForecast: ResolverTypeWrapper<ForecastView>;
   UsageView: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['UsageView']>;
   FleetTenantUsage: ResolverTypeWrapper<FleetTenantParent>;
   UsageStatusFilter: UsageStatusFilter;
@@ -996,8 +1068,11 @@ export type ResolversParentTypes = {
   OrderEdge: EdgeRecord<OrderRecord>;
   PlaceOrderInput: PlaceOrderInput;
   LineItemInput: LineItemInput;
-  UsageForecast: ForecastView;
+  UsageSla: SlaReport;
+  SlaTarget: SlaTarget;
   Float: Scalars['Float']['output'];
+  SlaPeriod: SlaPeriod;
+  UsageForecast: ForecastView;
   UsageView: ResolversInterfaceTypes<ResolversParentTypes>['UsageView'];
   FleetTenantUsage: FleetTenantParent;
   FleetFilter: FleetFilter;
@@ -1174,6 +1249,30 @@ export type OrderEdgeResolvers<ContextType = GatewayContext, ParentType extends 
   node?: Resolver<ResolversTypes['Order'], ParentType, ContextType>;
 };
 
+export type UsageSlaResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UsageSla'] = ResolversParentTypes['UsageSla']> = {
+  target?: Resolver<ResolversTypes['SlaTarget'], ParentType, ContextType>;
+  month?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  definition?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  total?: Resolver<ResolversTypes['SlaPeriod'], ParentType, ContextType>;
+  days?: Resolver<Array<ResolversTypes['SlaPeriod']>, ParentType, ContextType>;
+  breaches?: Resolver<Array<ResolversTypes['SlaPeriod']>, ParentType, ContextType>;
+};
+
+export type SlaTargetResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['SlaTarget'] = ResolversParentTypes['SlaTarget']> = {
+  availability?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  latencyP95Ms?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type SlaPeriodResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['SlaPeriod'] = ResolversParentTypes['SlaPeriod']> = {
+  start?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  end?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  counted?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  failures?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  availability?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  latencyP95Ms?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  breached?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
 export type UsageForecastResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UsageForecast'] = ResolversParentTypes['UsageForecast']> = {
   metric?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   period?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1199,6 +1298,7 @@ export type FleetTenantUsageResolvers<ContextType = GatewayContext, ParentType e
   byClient?: Resolver<Array<ResolversTypes['UsageBreakdown']>, ParentType, ContextType, RequireFields<FleetTenantUsageByClientArgs, 'granularity'>>;
   byRootField?: Resolver<Array<ResolversTypes['UsageBreakdown']>, ParentType, ContextType, RequireFields<FleetTenantUsageByRootFieldArgs, 'granularity'>>;
   forecast?: Resolver<Array<ResolversTypes['UsageForecast']>, ParentType, ContextType>;
+  sla?: Resolver<Maybe<ResolversTypes['UsageSla']>, ParentType, ContextType, Partial<FleetTenantUsageSlaArgs>>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
@@ -1254,6 +1354,7 @@ export type UsageResolvers<ContextType = GatewayContext, ParentType extends Reso
   byClient?: Resolver<Array<ResolversTypes['UsageBreakdown']>, ParentType, ContextType, RequireFields<UsageByClientArgs, 'granularity'>>;
   byRootField?: Resolver<Array<ResolversTypes['UsageBreakdown']>, ParentType, ContextType, RequireFields<UsageByRootFieldArgs, 'granularity'>>;
   forecast?: Resolver<Array<ResolversTypes['UsageForecast']>, ParentType, ContextType>;
+  sla?: Resolver<Maybe<ResolversTypes['UsageSla']>, ParentType, ContextType, Partial<UsageSlaArgs>>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
@@ -1295,6 +1396,7 @@ export type UsageTotalsResolvers<ContextType = GatewayContext, ParentType extend
   latencyP95Ms?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   latencyP99Ms?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   latencyMeanMs?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  faults?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
 export type UsageCountResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UsageCount'] = ResolversParentTypes['UsageCount']> = {
@@ -1401,6 +1503,9 @@ export type Resolvers<ContextType = GatewayContext> = {
   LineItem?: LineItemResolvers<ContextType>;
   OrderConnection?: OrderConnectionResolvers<ContextType>;
   OrderEdge?: OrderEdgeResolvers<ContextType>;
+  UsageSla?: UsageSlaResolvers<ContextType>;
+  SlaTarget?: SlaTargetResolvers<ContextType>;
+  SlaPeriod?: SlaPeriodResolvers<ContextType>;
   UsageForecast?: UsageForecastResolvers<ContextType>;
   UsageView?: UsageViewResolvers<ContextType>;
   FleetTenantUsage?: FleetTenantUsageResolvers<ContextType>;

@@ -15,7 +15,22 @@ const HOUR = 3_600_000;
 const PER_HOUR = 10_000;
 const FORECAST = '{ usage { forecast { metric period policy periodEnd used limit projected exhaustsAt ratePerHour method } } }';
 
-describe('forecast and warnings, from a known synthetic history', () => {
+const DAY = 86_400_000;
+/** globex's known synthetic history: the previous UTC month, 1,000 requests a day at 40 ms, with a few bad days. */
+const now0 = new Date();
+const PREV_MONTH_START = Date.UTC(now0.getUTCFullYear(), now0.getUTCMonth() - 1, 1);
+const PREV_MONTH = new Date(PREV_MONTH_START).toISOString().slice(0, 7);
+const DAYS_IN_PREV = Math.round((Date.UTC(now0.getUTCFullYear(), now0.getUTCMonth(), 1) - PREV_MONTH_START) / DAY);
+const dayOf = (n: number) => new Date(PREV_MONTH_START + (n - 1) * DAY).toISOString().slice(0, 10);
+function globexDay(n: number) {
+  const base = { requests: 1000, latency: { typical: 40 } };
+  if (n === 3) return { ...base, errors: 30, faults: 20 }; // 98% available: breach
+  if (n === 7) return { ...base, latency: { typical: 40, slow: 800, slowShare: 0.1 } }; // p95 in (500, 1000]: breach
+  if (n === 10) return { ...base, throttledBy: { requests: 10, unavailable: 3 } }; // counted 1000 - 13 + 3 = 990: 1 - 3/990 = 99.697%: met
+  return base;
+}
+
+describe('forecast, SLA and warnings, from known synthetic histories', () => {
   let redis: TestRedis;
   let client: Redis;
   let gateway: TestGateway;
@@ -25,13 +40,24 @@ describe('forecast and warnings, from a known synthetic history', () => {
     redis = await startTestRedis();
     client = new Redis(redis.url);
     // The gateway meters into the same Redis the test writes the history to.
-    gateway = await startTestGateway({ env: { REDIS_URL: redis.url }, patch: (c) => (c.limits = { storeTimeoutMs: 1000 }) });
+    gateway = await startTestGateway({
+      env: { REDIS_URL: redis.url },
+      patch: (c) => {
+        c.limits = { storeTimeoutMs: 1000 };
+        c.plans.pro.sla = { availability: 99.5, latencyP95Ms: 300 };
+      },
+    });
     const store = createRedisUsageStore({ redis: client });
     const currentHour = Math.floor(Date.now() / HOUR) * HOUR;
     const week = Array.from({ length: 7 * 24 }, (_, i) =>
       syntheticHour({ tenantId: 'acme', planId: 'free', clientId: 'acme-web', hourStart: currentHour - (i + 1) * HOUR, hour: { requests: PER_HOUR, cost: PER_HOUR } }),
     );
     await store.write(week);
+    await store.write(
+      Array.from({ length: DAYS_IN_PREV }, (_, i) =>
+        syntheticHour({ tenantId: 'globex', planId: 'pro', clientId: 'globex-admin', hourStart: PREV_MONTH_START + i * DAY, hour: globexDay(i + 1) }),
+      ),
+    );
     for (let i = 0; i < 5; i++) expect((await gateway.gql(DEMO_TOKENS.acmeAdmin, '{ viewer { clientId } }')).status).toBe(200);
     browser = await launchBrowser();
   });
@@ -100,6 +126,41 @@ describe('forecast and warnings, from a known synthetic history', () => {
     expect(json).toMatchObject({ tenant: 'acme', granularity: 'HOUR', filter: null });
     expect(json.points).toHaveLength(csv.length - 1);
     expect(json.points.filter((p: any) => p.totals.requests === PER_HOUR)).toHaveLength(7 * 24);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('reports the SLA per day and month against the plan\'s targets, with the breaching days', async () => {
+    const q = `{ usage { sla(month: "${PREV_MONTH}") { target { availability latencyP95Ms } month total { counted failures availability breached } days { start counted failures availability breached } breaches { start breached } } } }`;
+    const res = await gateway.gql(DEMO_TOKENS.globexAdmin, q);
+    expect(res.body.errors).toBeUndefined();
+    const sla = res.body.data.usage.sla;
+    expect(sla.target).toEqual({ availability: 99.5, latencyP95Ms: 300 });
+    expect(sla.month).toBe(PREV_MONTH);
+    expect(sla.days).toHaveLength(DAYS_IN_PREV);
+    expect(sla.breaches).toEqual([
+      { start: `${dayOf(3)}T00:00:00.000Z`, breached: ['availability'] },
+      { start: `${dayOf(7)}T00:00:00.000Z`, breached: ['latency'] },
+    ]);
+    expect(sla.days[2]).toMatchObject({ counted: 1000, failures: 20, availability: 98 });
+    expect(sla.days[9]).toMatchObject({ counted: 990, failures: 3, availability: 99.697, breached: [] });
+    const counted = DAYS_IN_PREV * 1000 - 10;
+    expect(sla.total).toEqual({ counted, failures: 23, availability: Math.round((1 - 23 / counted) * 100_000) / 1000, breached: [] });
+  });
+
+  it('shows the SLA panel with the month\'s breaches', async () => {
+    const { page, problems } = await openPage(browser, gateway.url);
+    await signIn(page, gateway.url, DEMO_TOKENS.globexAdmin);
+    const panel = page.locator('[data-panel="sla"]');
+    await panel.waitFor();
+    await panel.getByLabel('Month (UTC)').selectOption(PREV_MONTH);
+    await expect.poll(() => panel.getByTestId('sla-breaches').locator('li').allTextContents()).toEqual([
+      `${dayOf(3)}: missed: availability (availability 98.000%, 20 failures of 1,000; p95 48.5 ms)`, // all in (20, 50] ms: 20 + 0.95 × 30
+      expect.stringMatching(new RegExp(`^${dayOf(7)}: missed: latency \\(availability 100\\.000%, 0 failures of 1,000; p95 [\\d.]+ ms\\)$`)),
+    ]);
+    expect(await panel.getByTestId('sla-month').textContent()).toMatch(new RegExp(`^${PREV_MONTH}: availability 99\\.9\\d\\d%, p95 [\\d.]+ ms over [\\d,]+ requests — met$`));
+    expect(await panel.textContent()).toContain('Failures: responses with HTTP 5xx');
+    await screenshot(page, 'portal-sla');
     expect(problems).toEqual([]);
     await page.context().close();
   });
