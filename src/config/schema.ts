@@ -234,6 +234,19 @@ export const configSchema = z
         flushIntervalMs: ms.default(1000),
       })
       .prefault({}),
+    demo: z
+      .strictObject({
+        /**
+         * Days of synthetic, labelled usage history written at start for every configured tenant,
+         * default 0 (none). Only into the in-memory usage store: never into a shared Redis.
+         */
+        backfillDays: z.number().int().min(0).max(366).default(0),
+        /** Light live traffic with the public demo keys (only those the config accepts), default off. */
+        liveTraffic: z.boolean().default(false),
+        /** Requests per minute of that traffic, across tenants, default 20. */
+        liveRequestsPerMinute: z.number().int().positive().max(6000).default(20),
+      })
+      .prefault({}),
     metrics: z
       .strictObject({
         /**

@@ -9,6 +9,7 @@ import type { UsageStore } from '../usage/store.js';
 import type { Logger } from '../observability/logger.js';
 import type { AuditLog } from '../audit/limit-changes.js';
 import type { HealthView } from '../observability/health-view.js';
+import type { SyntheticHistory } from '../demo/backfill.js';
 
 /**
  * Per-request context: built once per request after authentication, never shared. The loaders
@@ -35,6 +36,8 @@ export interface GatewayContext {
   audit: AuditLog;
   /** Redis, limit store and downstream health, for the platform console. */
   health: () => Promise<HealthView>;
+  /** The span of the demo's synthetic history, null when none was written. */
+  synthetic: SyntheticHistory | null;
   /** Facts the plugins hand to each other during one request (cost -> limits -> metering). */
   state: RequestState;
 }

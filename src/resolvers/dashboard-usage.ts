@@ -2,6 +2,7 @@ import type { Resolvers } from '../graph/generated/resolvers-types.js';
 import { tenantScope } from '../graph/context.js';
 import { tenantForecasts } from '../usage/tenant-forecast.js';
 import { slaOf, slaResolvers } from './sla-field.js';
+import { syntheticHistoryOf } from './synthetic-field.js';
 
 /** The dashboard's additions to `usage` (schema/usage-dashboard.graphql). */
 export const dashboardUsageResolvers: Resolvers = {
@@ -17,6 +18,7 @@ export const dashboardUsageResolvers: Resolvers = {
       return tenantForecasts({ usage: ctx.usage, tenantId: principal.tenantId, windows, now: Date.now() });
     },
     sla: (_parent, { month }, ctx) => slaOf(ctx, tenantScope(ctx).principal.tenantId, month),
+    syntheticHistory: (_parent, _args, ctx) => (tenantScope(ctx), syntheticHistoryOf(ctx)),
   },
   ...slaResolvers,
 };

@@ -5,6 +5,7 @@ import { NUMERIC_LIMITS } from './limit-values.js';
 import { ANOMALY_FACTOR, ANOMALY_FLOOR_PER_MINUTE, BASELINE_MINUTES } from '../usage/anomalies.js';
 import { fleetConsumers, fleetHistory, type FleetFilter } from '../usage/fleet-filter.js';
 import { asUserInput, usageRange } from './usage-range.js';
+import { syntheticHistoryOf } from './synthetic-field.js';
 
 const STATUS: Record<UsageStatusFilter, FleetFilter['status']> = { OK: 'ok', ERROR: 'error', THROTTLED: 'throttled' };
 
@@ -66,6 +67,7 @@ export const fleetConsoleResolvers: Resolvers = {
       return ctx.audit.list({ ...(tenantId ? { tenantId } : {}), first: n });
     },
     health: (_parent, _args, ctx) => (platformAdminScope(ctx, 'fleetUsage'), ctx.health()),
+    syntheticHistory: (_parent, _args, ctx) => (platformAdminScope(ctx, 'fleetUsage'), syntheticHistoryOf(ctx)),
   },
   LimitChange: {
     at: (c) => new Date(c.at).toISOString(),

@@ -6,6 +6,7 @@ import { limitValues } from './limit-values.js';
 import { asUserInput, usageRange } from './usage-range.js';
 import { tenantView } from './viewer.js';
 import { slaOf } from './sla-field.js';
+import { syntheticHistoryOf } from './synthetic-field.js';
 
 /** `fleetUsage.tenant(tenantId)`: the tenant the platform admin drilled into. */
 export interface FleetTenantParent {
@@ -52,5 +53,6 @@ export const fleetTenantResolvers: Resolvers = {
       return tenantForecasts({ usage: ctx.usage, tenantId, windows: await tenantWindows(ctx, tenantId), now: Date.now() });
     },
     sla: ({ tenantId }, { month }, ctx) => (admin(ctx), slaOf(ctx, tenantId, month)),
+    syntheticHistory: (_parent, _args, ctx) => (admin(ctx), syntheticHistoryOf(ctx)),
   },
 };

@@ -83,6 +83,7 @@ export function UsageView(props: { source: UsageSource }) {
           </ul>
         </div>
       )}
+      {now.data?.syntheticHistory && <SyntheticBanner note={now.data.syntheticHistory.note} />}
       {now.data && (
         <>
           <section class="card plan" aria-labelledby="plan-title">
@@ -205,3 +206,12 @@ function PlanLimits(props: { data: NowData }) {
 }
 
 const limit = (v: number | null) => (v == null ? 'not limited' : count(v));
+
+/** The label over made-up demo history: it must never pass for real usage. */
+export function SyntheticBanner(props: { note: string }) {
+  return (
+    <p class="banner banner--info" data-testid="synthetic-banner">
+      <strong>Synthetic data.</strong> {props.note}
+    </p>
+  );
+}

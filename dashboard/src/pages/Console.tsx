@@ -7,6 +7,7 @@ import { hrefOf } from '../route';
 import type { Session } from '../session';
 import { usePolling } from '../usePolling';
 import { HistoryCharts } from '../components/HistoryCharts';
+import { SyntheticBanner } from '../components/UsageView';
 import { LimitChanges } from '../components/LimitChanges';
 import { ConsoleHeader } from './ConsoleHeader';
 
@@ -65,6 +66,7 @@ export function Console(props: { session: Session; onSignOut: () => void }) {
       )}
       {data && (
         <>
+          {data.syntheticHistory && <SyntheticBanner note={data.syntheticHistory.note} />}
           <Health health={data.health} />
           <section class="card" aria-labelledby="filters-title">
             <h2 id="filters-title">Filters</h2>

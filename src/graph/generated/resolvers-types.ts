@@ -344,6 +344,7 @@ export type UsageView = {
   byRootField: Array<UsageBreakdown>;
   forecast: Array<UsageForecast>;
   sla?: Maybe<UsageSla>;
+  syntheticHistory?: Maybe<SyntheticHistory>;
 };
 
 
@@ -408,6 +409,7 @@ export type FleetTenantUsage = UsageView & {
   byRootField: Array<UsageBreakdown>;
   forecast: Array<UsageForecast>;
   sla?: Maybe<UsageSla>;
+  syntheticHistory?: Maybe<SyntheticHistory>;
 };
 
 
@@ -474,6 +476,17 @@ export type FleetFilter = {
   status?: InputMaybe<UsageStatusFilter>;
   /** With status THROTTLED (implied): only requests refused by this limit (`requests`, `quota`, `cost`, `bandwidth`, `field`). */
   throttledBy?: InputMaybe<Scalars['String']['input']>;
+};
+
+/**
+ * History the embedded demo made up at start, so the dashboard has something to show: every
+ * bucket from `from` to `to` holds synthetic traffic (real traffic adds to it).
+ */
+export type SyntheticHistory = {
+  __typename?: 'SyntheticHistory';
+  from: Scalars['String']['output'];
+  to: Scalars['String']['output'];
+  note: Scalars['String']['output'];
 };
 
 export type FleetConsumer = {
@@ -565,6 +578,8 @@ export type Usage = UsageView & {
    * requests, as the limits do: not throttled ones, nor the free `usage` / `rateLimit` queries.
    */
   forecast: Array<UsageForecast>;
+  /** The span of made-up demo history in this gateway's usage (config demo.backfillDays); null when there is none. */
+  syntheticHistory?: Maybe<SyntheticHistory>;
   /**
    * Service levels against the plan's targets for one UTC month (`YYYY-MM`, default the current
    * one): each day and the month, with breaches. Null when the plan declares no targets.
@@ -701,6 +716,8 @@ export type FleetUsage = {
    * README).
    */
   anomalies: Array<UsageAnomaly>;
+  /** The span of made-up demo history; null when there is none. */
+  syntheticHistory?: Maybe<SyntheticHistory>;
   /**
    * Tenants (or the filtered key or root field of each) with matching requests over the range, most
    * matching first: the top consumers under the filter.
@@ -1018,6 +1035,7 @@ export type ResolversTypes = {
   FleetTenantUsage: ResolverTypeWrapper<FleetTenantParent>;
   UsageStatusFilter: UsageStatusFilter;
   FleetFilter: FleetFilter;
+  SyntheticHistory: ResolverTypeWrapper<SyntheticHistory>;
   FleetConsumer: ResolverTypeWrapper<Omit<FleetConsumer, 'totals'> & { totals: ResolversTypes['UsageTotals'] }>;
   FleetDirectoryTenant: ResolverTypeWrapper<FleetDirectoryTenant>;
   LimitValue: ResolverTypeWrapper<LimitValue>;
@@ -1076,6 +1094,7 @@ export type ResolversParentTypes = {
   UsageView: ResolversInterfaceTypes<ResolversParentTypes>['UsageView'];
   FleetTenantUsage: FleetTenantParent;
   FleetFilter: FleetFilter;
+  SyntheticHistory: SyntheticHistory;
   FleetConsumer: Omit<FleetConsumer, 'totals'> & { totals: ResolversParentTypes['UsageTotals'] };
   FleetDirectoryTenant: FleetDirectoryTenant;
   LimitValue: LimitValue;
@@ -1299,7 +1318,14 @@ export type FleetTenantUsageResolvers<ContextType = GatewayContext, ParentType e
   byRootField?: Resolver<Array<ResolversTypes['UsageBreakdown']>, ParentType, ContextType, RequireFields<FleetTenantUsageByRootFieldArgs, 'granularity'>>;
   forecast?: Resolver<Array<ResolversTypes['UsageForecast']>, ParentType, ContextType>;
   sla?: Resolver<Maybe<ResolversTypes['UsageSla']>, ParentType, ContextType, Partial<FleetTenantUsageSlaArgs>>;
+  syntheticHistory?: Resolver<Maybe<ResolversTypes['SyntheticHistory']>, ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type SyntheticHistoryResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['SyntheticHistory'] = ResolversParentTypes['SyntheticHistory']> = {
+  from?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  note?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type FleetConsumerResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['FleetConsumer'] = ResolversParentTypes['FleetConsumer']> = {
@@ -1354,6 +1380,7 @@ export type UsageResolvers<ContextType = GatewayContext, ParentType extends Reso
   byClient?: Resolver<Array<ResolversTypes['UsageBreakdown']>, ParentType, ContextType, RequireFields<UsageByClientArgs, 'granularity'>>;
   byRootField?: Resolver<Array<ResolversTypes['UsageBreakdown']>, ParentType, ContextType, RequireFields<UsageByRootFieldArgs, 'granularity'>>;
   forecast?: Resolver<Array<ResolversTypes['UsageForecast']>, ParentType, ContextType>;
+  syntheticHistory?: Resolver<Maybe<ResolversTypes['SyntheticHistory']>, ParentType, ContextType>;
   sla?: Resolver<Maybe<ResolversTypes['UsageSla']>, ParentType, ContextType, Partial<UsageSlaArgs>>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
@@ -1427,6 +1454,7 @@ export type FleetUsageResolvers<ContextType = GatewayContext, ParentType extends
   plans?: Resolver<Array<ResolversTypes['PlanUsage']>, ParentType, ContextType, RequireFields<FleetUsagePlansArgs, 'granularity'>>;
   rootFields?: Resolver<Array<ResolversTypes['UsageBreakdown']>, ParentType, ContextType, RequireFields<FleetUsageRootFieldsArgs, 'granularity' | 'first'>>;
   anomalies?: Resolver<Array<ResolversTypes['UsageAnomaly']>, ParentType, ContextType>;
+  syntheticHistory?: Resolver<Maybe<ResolversTypes['SyntheticHistory']>, ParentType, ContextType>;
   consumers?: Resolver<Array<ResolversTypes['FleetConsumer']>, ParentType, ContextType, RequireFields<FleetUsageConsumersArgs, 'granularity' | 'first'>>;
   history?: Resolver<Array<ResolversTypes['UsagePoint']>, ParentType, ContextType, RequireFields<FleetUsageHistoryArgs, 'granularity'>>;
   tenant?: Resolver<Maybe<ResolversTypes['FleetTenantUsage']>, ParentType, ContextType, RequireFields<FleetUsageTenantArgs, 'tenantId'>>;
@@ -1509,6 +1537,7 @@ export type Resolvers<ContextType = GatewayContext> = {
   UsageForecast?: UsageForecastResolvers<ContextType>;
   UsageView?: UsageViewResolvers<ContextType>;
   FleetTenantUsage?: FleetTenantUsageResolvers<ContextType>;
+  SyntheticHistory?: SyntheticHistoryResolvers<ContextType>;
   FleetConsumer?: FleetConsumerResolvers<ContextType>;
   FleetDirectoryTenant?: FleetDirectoryTenantResolvers<ContextType>;
   LimitValue?: LimitValueResolvers<ContextType>;
