@@ -3,6 +3,7 @@ import { tenantScope } from '../graph/context.js';
 import { tenantForecasts } from '../usage/tenant-forecast.js';
 import { slaOf, slaResolvers } from './sla-field.js';
 import { syntheticHistoryOf } from './synthetic-field.js';
+import { readUsage } from './usage.js';
 
 /** The dashboard's additions to `usage` (schema/usage-dashboard.graphql). */
 export const dashboardUsageResolvers: Resolvers = {
@@ -15,7 +16,7 @@ export const dashboardUsageResolvers: Resolvers = {
     forecast: async (_parent, _args, ctx) => {
       const { principal } = tenantScope(ctx);
       const windows = await ctx.limitsView.windows(ctx.config, principal, ctx.ip);
-      return tenantForecasts({ usage: ctx.usage, tenantId: principal.tenantId, windows, now: Date.now() });
+      return readUsage(tenantForecasts({ usage: ctx.usage, tenantId: principal.tenantId, windows, now: Date.now() }));
     },
     sla: (_parent, { month }, ctx) => slaOf(ctx, tenantScope(ctx).principal.tenantId, month),
     syntheticHistory: (_parent, _args, ctx) => (tenantScope(ctx), syntheticHistoryOf(ctx)),

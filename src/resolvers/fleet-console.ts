@@ -1,10 +1,12 @@
 import type { Resolvers, UsageStatusFilter, FleetFilter as FleetFilterInput } from '../graph/generated/resolvers-types.js';
 import { platformAdminScope } from '../graph/context.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { storeCall } from '../errors/store-unavailable.js';
 import { NUMERIC_LIMITS } from './limit-values.js';
 import { ANOMALY_FACTOR, ANOMALY_FLOOR_PER_MINUTE, BASELINE_MINUTES } from '../usage/anomalies.js';
 import { fleetConsumers, fleetHistory, type FleetFilter } from '../usage/fleet-filter.js';
-import { asUserInput, usageRange } from './usage-range.js';
+import { usageRange } from './usage-range.js';
+import { readUsage } from './usage.js';
 import { syntheticHistoryOf } from './synthetic-field.js';
 
 const STATUS: Record<UsageStatusFilter, FleetFilter['status']> = { OK: 'ok', ERROR: 'error', THROTTLED: 'throttled' };
@@ -30,7 +32,7 @@ export const fleetConsoleResolvers: Resolvers = {
   FleetUsage: {
     consumers: async (_parent, { filter, granularity, from, to, first }, ctx) => {
       platformAdminScope(ctx, 'fleetUsage');
-      const rows = await asUserInput(fleetConsumers({ usage: ctx.usage, config: ctx.config }, filterOf(filter), usageRange(granularity, from, to)));
+      const rows = await readUsage(fleetConsumers({ usage: ctx.usage, config: ctx.config }, filterOf(filter), usageRange(granularity, from, to)));
       return rows.slice(0, Math.max(0, first ?? 20)).map((r) => ({
         tenantId: r.tenantId,
         // A tenant no longer in the config keeps its id as its name.
@@ -42,7 +44,7 @@ export const fleetConsoleResolvers: Resolvers = {
     },
     history: async (_parent, { filter, granularity, from, to }, ctx) => {
       platformAdminScope(ctx, 'fleetUsage');
-      const points = await asUserInput(fleetHistory({ usage: ctx.usage, config: ctx.config }, filterOf(filter), usageRange(granularity, from, to)));
+      const points = await readUsage(fleetHistory({ usage: ctx.usage, config: ctx.config }, filterOf(filter), usageRange(granularity, from, to)));
       return points.map((p) => ({ start: p.start, totals: p }));
     },
     tenant: (_parent, { tenantId }, ctx) => {
@@ -64,7 +66,7 @@ export const fleetConsoleResolvers: Resolvers = {
       platformAdminScope(ctx, 'fleetUsage');
       const n = first ?? 50;
       if (n < 0 || n > 1000) throw new GatewayError('BAD_USER_INPUT', `first must be between 0 and 1000: ${n}`, { extensions: { argument: 'first' } });
-      return ctx.audit.list({ ...(tenantId ? { tenantId } : {}), first: n });
+      return storeCall('limit-overrides', 'The audit list cannot be read: its store cannot be reached.', ctx.audit.list({ ...(tenantId ? { tenantId } : {}), first: n }));
     },
     health: (_parent, _args, ctx) => (platformAdminScope(ctx, 'fleetUsage'), ctx.health()),
     syntheticHistory: (_parent, _args, ctx) => (platformAdminScope(ctx, 'fleetUsage'), syntheticHistoryOf(ctx)),

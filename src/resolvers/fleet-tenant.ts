@@ -3,7 +3,8 @@ import { platformAdminScope, type GatewayContext } from '../graph/context.js';
 import type { TenantPrincipal } from '../auth/principal.js';
 import { tenantForecasts } from '../usage/tenant-forecast.js';
 import { limitValues } from './limit-values.js';
-import { asUserInput, usageRange } from './usage-range.js';
+import { usageRange } from './usage-range.js';
+import { readUsage } from './usage.js';
 import { tenantView } from './viewer.js';
 import { slaOf } from './sla-field.js';
 import { syntheticHistoryOf } from './synthetic-field.js';
@@ -39,18 +40,18 @@ export const fleetTenantResolvers: Resolvers = {
     windows: ({ tenantId }, _args, ctx) => (admin(ctx), tenantWindows(ctx, tenantId)),
     history: async ({ tenantId }, { granularity, from, to, client, rootField }, ctx) => {
       admin(ctx);
-      const points = await asUserInput(
+      const points = await readUsage(
         ctx.usage.history({ tenantId, ...usageRange(granularity, from, to), ...(client ? { client } : {}), ...(rootField ? { rootField } : {}) }),
       );
       return points.map((p) => ({ start: p.start, totals: p }));
     },
     byClient: ({ tenantId }, { granularity, from, to }, ctx) =>
-      (admin(ctx), asUserInput(ctx.usage.breakdown({ tenantId, ...usageRange(granularity, from, to), by: 'client' }))),
+      (admin(ctx), readUsage(ctx.usage.breakdown({ tenantId, ...usageRange(granularity, from, to), by: 'client' }))),
     byRootField: ({ tenantId }, { granularity, from, to }, ctx) =>
-      (admin(ctx), asUserInput(ctx.usage.breakdown({ tenantId, ...usageRange(granularity, from, to), by: 'rootField' }))),
+      (admin(ctx), readUsage(ctx.usage.breakdown({ tenantId, ...usageRange(granularity, from, to), by: 'rootField' }))),
     forecast: async ({ tenantId }, _args, ctx) => {
       admin(ctx);
-      return tenantForecasts({ usage: ctx.usage, tenantId, windows: await tenantWindows(ctx, tenantId), now: Date.now() });
+      return readUsage(tenantForecasts({ usage: ctx.usage, tenantId, windows: await tenantWindows(ctx, tenantId), now: Date.now() }));
     },
     sla: ({ tenantId }, { month }, ctx) => (admin(ctx), slaOf(ctx, tenantId, month)),
     syntheticHistory: (_parent, _args, ctx) => (admin(ctx), syntheticHistoryOf(ctx)),

@@ -3,7 +3,7 @@ import { GatewayError } from '../errors/gateway-error.js';
 import type { Resolvers } from '../graph/generated/resolvers-types.js';
 import { SLA_DEFINITION } from '../usage/sla.js';
 import { monthStart, tenantSla, type SlaReport } from '../usage/tenant-sla.js';
-import { asUserInput } from './usage-range.js';
+import { readUsage } from './usage.js';
 
 /** `sla(month)` of a tenant's usage view: null when the tenant's plan (after runtime changes) declares no targets. */
 export async function slaOf(ctx: GatewayContext, tenantId: string, month: string | null | undefined): Promise<SlaReport | null> {
@@ -12,7 +12,7 @@ export async function slaOf(ctx: GatewayContext, tenantId: string, month: string
   const now = Date.now();
   const start = month == null ? now : monthStart(month);
   if (start === null) throw new GatewayError('BAD_USER_INPUT', `month must look like 2026-11: "${month}"`, { extensions: { argument: 'month' } });
-  return asUserInput(tenantSla({ usage: ctx.usage, tenantId, target, month: start, now }));
+  return readUsage(tenantSla({ usage: ctx.usage, tenantId, target, month: start, now }));
 }
 
 export const slaResolvers: Resolvers = {
