@@ -27,7 +27,7 @@ const TOTALS = 'requests ok errors throttled throttledBy { reason count } reques
 
 /**
  * The dashboard's budgets: its JavaScript gzipped; the portal's first render with data in
- * headless Chromium (from navigation to gauges and a drawn chart with rows); and a 30-day hourly
+ * headless Chromium (from navigation to the gauges and the drawn requests chart); and a 30-day hourly
  * history query for a tenant with a full month of data in Redis, one client at a time (the
  * budget is a latency, not a throughput), against a trivial query as baseline.
  */
@@ -51,8 +51,9 @@ export const dashboardScenario: Scenario = {
       const t0 = performance.now();
       await backfillDemoHistory({ store: createRedisUsageStore({ redis: client }), config, days: 30, now: Date.now() });
       log(`backfilled 30 days of hourly history for every demo tenant into Redis in ${Math.round(performance.now() - t0)} ms`);
-      // No plan limit: the baseline must not be throttled (the measured history query is free anyway).
-      const gateway = await startBenchGateway({ redisUrl: redisServer.url, patch: (c) => (c.plans.pro.limits = {}) });
+      // Limits far above the load: the baseline must not be throttled (the history query is free
+      // anyway), and the portal still has windows to draw as gauges.
+      const gateway = await startBenchGateway({ redisUrl: redisServer.url, patch: (c) => (c.plans.pro.limits = { requestsPerMinute: 100_000_000, costPerMinute: 100_000_000 }) });
       cleanups.push(() => gateway.close());
 
       const from = new Date(Date.now() - 30 * 86_400_000).toISOString();
@@ -95,7 +96,6 @@ export const dashboardScenario: Scenario = {
         await page.goto(`${gateway.url}/dashboard/#/usage`);
         await page.locator('.gauge').first().waitFor();
         await page.locator('[data-chart="requests"] canvas').first().waitFor();
-        await page.locator('[data-chart="requests"] .chart__table tbody tr').first().waitFor({ state: 'attached' });
         const ms = performance.now() - start;
         if (i > 0) renders.push(ms); // the first run warms the gateway's and the browser's caches
         await context.close();

@@ -8,11 +8,13 @@ export interface Loaded<T> {
 
 /**
  * Runs `load` now, again whenever `deps` change, and every `everyMs` (0: never) while mounted.
- * A failed refresh keeps the last data and shows the error beside it.
+ * A failed refresh keeps the last data and shows the error beside it. Nothing runs while
+ * `enabled` is false (a panel that waits for the page's first data).
  */
-export function usePolling<T>(load: () => Promise<T>, deps: unknown[], everyMs: number): Loaded<T> {
+export function usePolling<T>(load: () => Promise<T>, deps: unknown[], everyMs: number, enabled = true): Loaded<T> {
   const [state, setState] = useState<Loaded<T>>({ data: null, error: null, loading: true });
   useEffect(() => {
+    if (!enabled) return;
     let live = true;
     const run = () => {
       setState((s) => ({ ...s, loading: true }));
@@ -27,6 +29,6 @@ export function usePolling<T>(load: () => Promise<T>, deps: unknown[], everyMs: 
       live = false;
       if (timer) clearInterval(timer);
     };
-  }, deps);
+  }, [...deps, enabled]);
   return state;
 }

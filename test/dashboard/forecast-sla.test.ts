@@ -111,6 +111,7 @@ describe('forecast, SLA and warnings, from known synthetic histories', () => {
 
     // Last 7 days at hour granularity: 168 synthetic hours of 10,000 plus this hour's 5.
     await page.getByLabel('Range').selectOption('7d');
+    await page.locator('[data-chart="requests"]').getByText('Table view').click();
     await expect.poll(() => page.locator('[data-chart="requests"] .chart__table tbody tr').count()).toBeGreaterThanOrEqual(168);
     const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
     expect(csvDownload.suggestedFilename()).toMatch(/^usage-acme-hour-\d{8}T\d{4}Z\.csv$/);

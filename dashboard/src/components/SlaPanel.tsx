@@ -14,10 +14,10 @@ const availability = (p: Period) => (p.availability == null ? 'no traffic' : `${
 const status = (p: Period) => (p.breached.length === 0 ? 'met' : `missed: ${p.breached.join(', ')}`);
 
 /** SLA against the plan's targets, per day and for the month, with the breaches; hidden when the plan has none. */
-export function SlaPanel(props: { sourceId: string; load: (month: string | null) => Promise<PortalSlaFieldsFragment> }) {
+export function SlaPanel(props: { sourceId: string; load: (month: string | null) => Promise<PortalSlaFieldsFragment>; enabled: boolean }) {
   const months = recentMonths();
   const [month, setMonth] = useState(months[0]!);
-  const sla = usePolling(() => props.load(month), [props.sourceId, month], 60_000);
+  const sla = usePolling(() => props.load(month), [props.sourceId, month], 60_000, props.enabled);
   if (sla.error) {
     return (
       <p class="error" role="alert">

@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import { bucketLabel } from '../format';
 
@@ -18,6 +18,8 @@ export const color = (i: number) => PALETTE[i % PALETTE.length]!;
  */
 export function TimeChart(props: { id: string; title: string; starts: string[]; series: ChartSeries[]; format: (v: number | null) => string }) {
   const host = useRef<HTMLDivElement>(null);
+  // The table is built when first opened: five charts' tables would otherwise cost the first render.
+  const [tableOpen, setTableOpen] = useState(false);
 
   useEffect(() => {
     const el = host.current;
@@ -50,8 +52,9 @@ export function TimeChart(props: { id: string; title: string; starts: string[]; 
       <figcaption>{props.title}</figcaption>
       <div ref={host} class="chart__plot" role="img" aria-label={`${props.title}: chart; the same data is in the table below`} />
       {props.series.every((s) => s.values.every((v) => v == null)) && <p class="chart__empty">No data in this range.</p>}
-      <details class="chart__table">
+      <details class="chart__table" onToggle={(e) => setTableOpen((e.currentTarget as HTMLDetailsElement).open)}>
         <summary>Table view</summary>
+        {tableOpen && (
         <table>
           <thead>
             <tr>
@@ -74,6 +77,7 @@ export function TimeChart(props: { id: string; title: string; starts: string[]; 
             ))}
           </tbody>
         </table>
+        )}
       </details>
     </figure>
   );

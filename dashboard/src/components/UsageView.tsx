@@ -44,7 +44,10 @@ export function UsageView(props: { source: UsageSource }) {
     [source.id, selection],
     HISTORY_REFRESH_MS,
   );
-  const forecast = usePolling(() => source.forecast(), [source.id], HISTORY_REFRESH_MS);
+  // The forecast and the SLA wait for the gauges and the history: the first render with data
+  // does not share the gateway's time with them.
+  const firstDataShown = now.data !== null && history.data !== null;
+  const forecast = usePolling(() => source.forecast(), [source.id], HISTORY_REFRESH_MS, firstDataShown);
   const warnings = now.data ? warningsOf(now.data.windows, forecast.data?.forecast ?? []) : [];
 
   const exportHistory = (ext: 'csv' | 'json') => {
@@ -104,7 +107,7 @@ export function UsageView(props: { source: UsageSource }) {
           Could not load the forecast: {forecast.error}
         </p>
       )}
-      <SlaPanel sourceId={source.id} load={(month) => source.sla(month)} />
+      <SlaPanel sourceId={source.id} load={(month) => source.sla(month)} enabled={firstDataShown} />
       <section class="card" aria-labelledby="history-title">
         <h2 id="history-title">History</h2>
         <div class="controls">
