@@ -7,7 +7,8 @@ export default defineConfig({
   // tests at the build Node uses, so tests run the same modules as production.
   resolve: { alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }] },
   test: {
-    include: ['test/**/*.test.ts'],
+    // dashboard/test/: the pages' pure logic (exports, forecasts' wording); test/dashboard/: real browser.
+    include: ['test/**/*.test.ts', 'dashboard/test/**/*.test.ts'],
     // Integration tests start real servers (gateway, sample services, redis-server).
     testTimeout: 20_000,
     hookTimeout: 20_000,

@@ -1,5 +1,6 @@
 import type { Scenario } from './scenario.js';
 import { cacheScenario } from './scenarios/cache.js';
+import { dashboardScenario } from './scenarios/dashboard.js';
 import { exactnessScenario } from './scenarios/exactness.js';
 import { limitsScenario } from './scenarios/limits.js';
 import { meteringScenario } from './scenarios/metering.js';
@@ -8,4 +9,4 @@ import { meteringScenario } from './scenarios/metering.js';
  * Every scenario, in the order `npm run bench` runs them. A new scenario is one file under
  * `bench/scenarios/` and one line here.
  */
-export const SCENARIOS: readonly Scenario[] = [limitsScenario, cacheScenario, meteringScenario, exactnessScenario];
+export const SCENARIOS: readonly Scenario[] = [limitsScenario, cacheScenario, meteringScenario, exactnessScenario, dashboardScenario];

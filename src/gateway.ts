@@ -19,6 +19,11 @@ import { buildSchema } from './graph/build-schema.js';
 import type { ReadinessCheck } from './http/health.js';
 import { createHttpServer } from './http/server.js';
 import { registerLimitsDocs } from './http/docs-limits.js';
+import { registerDashboard } from './http/dashboard-route.js';
+import { createMemoryAuditLog, createRedisAuditLog } from './audit/limit-changes.js';
+import { createHealthView } from './observability/health-view.js';
+import { backfillDemoHistory } from './demo/backfill.js';
+import { startLiveTraffic } from './demo/live-traffic.js';
 import { createAuthGuard } from './limits/auth-guard.js';
 import { fieldRateLimitTransformer } from './limits/field-rate-limit.js';
 import { createRedisLink } from './limits/fallback/redis-link.js';
@@ -135,6 +140,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   });
   const usageStore = redis ? createRedisUsageStore({ redis }) : createMemoryUsageStore();
   const meter = initial.usage.enabled ? createMeter({ store: usageStore, intervalMs: initial.usage.flushIntervalMs, logger }) : createNoopMeter();
+  // The demo's synthetic month (config demo.backfillDays): only into the in-memory store, never
+  // into a Redis that real instances share. The pages label the span it covers.
+  if (initial.demo.backfillDays > 0 && redis) logger.warn('demo.backfillDays is ignored with Redis: synthetic history goes only into the in-memory store');
+  const synthetic =
+    initial.demo.backfillDays > 0 && !redis ? await backfillDemoHistory({ store: usageStore, config: initial, days: initial.demo.backfillDays, now: Date.now() }) : null;
 
   // Limits: the shared store when Redis is configured, with the in-process store as its
   // fallback; the in-process store alone otherwise (one process, full limits).
@@ -157,6 +167,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     observers: [limitObserver(metrics, alerts)],
   });
   const limitsView = createLimitsView({ limiter, overrides });
+  const audit = redis ? createRedisAuditLog(redis) : createMemoryAuditLog();
+  const health = createHealthView({ redis, limiter, downstream });
 
   const schema = await buildSchema({
     config: initial,
@@ -193,7 +205,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     metricsRegistry: metrics.registry,
     rateLimitHeaders: (principal, ip) => limits.headersFor(config.current(), principal, ip),
     authGuard,
-    services: { overrides, limitsView, usage: usageStore },
+    services: { overrides, limitsView, usage: usageStore, audit, health, synthetic },
     afterResponse: [
       (state, { bytes }) => limits.settle(state, bytes),
       afterResponseObserver({ meter, metrics, planOf: (tenantId) => limitsView.effective(config.current(), tenantId).planId, cacheReport: fieldCache.report }),
@@ -204,20 +216,27 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   registerLimitsDocs(app, { schema, configSource: config });
   registerUsageCsv(app, { authenticator, authGuard, usage: usageStore, limiter, limitsView, config: () => config.current() });
   registerMetricsRoute(app, metrics);
+  registerDashboard(app);
   const stopObserving = observeComponents({ metrics, meter, limiter, downstream, alerts, usage: usageStore, redis, config, logger });
 
   await app.listen({ port: initial.server.port, host: initial.server.host });
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  logger.info({ url: `${url}/dashboard/` }, 'usage dashboard');
+  const stopDemoTraffic = initial.demo.liveTraffic
+    ? startLiveTraffic({ url, authenticator, requestsPerMinute: initial.demo.liveRequestsPerMinute, logger })
+    : () => {};
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${host}:${address.port}`,
+    url,
     config,
     sampleServices,
     redis,
     close({ until }: { until?: number } = {}) {
       closing ??= (async () => {
+        stopDemoTraffic();
         // Fastify's close runs Apollo's drain plugin: in-flight requests finish first.
         await app.close();
         config.close();

@@ -17,6 +17,8 @@ export async function startBenchGateway(options: { patch: (config: Record<string
   try {
     const configPath = join(dir, 'config.yaml');
     const config = parse(await readFile(DEMO_CONFIG_PATH, 'utf8')) as Record<string, any>;
+    // Benchmarks measure their own traffic only: no demo history or background requests.
+    config.demo = { backfillDays: 0, liveTraffic: false };
     options.patch(config);
     await writeFile(configPath, stringify(config));
     const gateway = await startGateway({

@@ -59,6 +59,17 @@ export const planSchema = z.strictObject({
   limits: planLimitsSchema.default({}),
   /** What to do when the shared limit store is unreachable: `open` serves with local limits. */
   onStoreFailure: z.enum(['open', 'closed']).default('open'),
+  /**
+   * Service-level targets the dashboard tracks per day and month (src/usage/sla.ts says what
+   * counts): `availability` in percent (e.g. 99.9), `latencyP95Ms` the p95 latency in ms.
+   * Absent: no SLA.
+   */
+  sla: z
+    .strictObject({
+      availability: z.number().gt(0).lte(100),
+      latencyP95Ms: z.number().positive(),
+    })
+    .optional(),
 });
 
 export const tenantSchema = z.strictObject({
@@ -221,6 +232,19 @@ export const configSchema = z
         enabled: z.boolean().default(true),
         /** How often the in-process buffer is flushed, default 1 s (a crash loses at most this much). */
         flushIntervalMs: ms.default(1000),
+      })
+      .prefault({}),
+    demo: z
+      .strictObject({
+        /**
+         * Days of synthetic, labelled usage history written at start for every configured tenant,
+         * default 0 (none). Only into the in-memory usage store: never into a shared Redis.
+         */
+        backfillDays: z.number().int().min(0).max(366).default(0),
+        /** Light live traffic with the public demo keys (only those the config accepts), default off. */
+        liveTraffic: z.boolean().default(false),
+        /** Requests per minute of that traffic, across tenants, default 20. */
+        liveRequestsPerMinute: z.number().int().positive().max(6000).default(20),
       })
       .prefault({}),
     metrics: z

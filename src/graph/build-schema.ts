@@ -4,6 +4,9 @@ import type { Config } from '../config/schema.js';
 import { accountsResolvers } from '../resolvers/accounts.js';
 import { adminResolvers } from '../resolvers/admin.js';
 import { usageResolvers } from '../resolvers/usage.js';
+import { dashboardUsageResolvers } from '../resolvers/dashboard-usage.js';
+import { fleetConsoleResolvers } from '../resolvers/fleet-console.js';
+import { fleetTenantResolvers } from '../resolvers/fleet-tenant.js';
 import { catalogResolvers } from '../resolvers/catalog.js';
 import { dashboardResolvers } from '../resolvers/dashboard.js';
 import { moneyResolvers } from '../resolvers/money.js';
@@ -36,7 +39,7 @@ export interface BuildSchemaOptions {
  * Then the field descriptions get their cost and limits appended (text only).
  */
 /** Every resolver map, in the order they are merged (also read by the static scope check in CI). */
-export const RESOLVER_MAPS = [viewerResolvers, accountsResolvers, catalogResolvers, ordersResolvers, dashboardResolvers, moneyResolvers, adminResolvers, usageResolvers];
+export const RESOLVER_MAPS = [viewerResolvers, accountsResolvers, catalogResolvers, ordersResolvers, dashboardResolvers, moneyResolvers, adminResolvers, usageResolvers, dashboardUsageResolvers, fleetConsoleResolvers, fleetTenantResolvers];
 
 export async function buildSchema(options: BuildSchemaOptions = {}): Promise<GraphQLSchema> {
   const typeDefs = await loadSchemaSdl(options.schemaDir);

@@ -7,6 +7,9 @@ import type { OverridesStore } from '../limits/overrides.js';
 import type { LimitsView } from '../limits/windows.js';
 import type { UsageStore } from '../usage/store.js';
 import type { Logger } from '../observability/logger.js';
+import type { AuditLog } from '../audit/limit-changes.js';
+import type { HealthView } from '../observability/health-view.js';
+import type { SyntheticHistory } from '../demo/backfill.js';
 
 /**
  * Per-request context: built once per request after authentication, never shared. The loaders
@@ -29,6 +32,12 @@ export interface GatewayContext {
   limitsView: LimitsView;
   /** Metered history, for the `usage` and `fleetUsage` queries. */
   usage: UsageStore;
+  /** Who changed which tenant's limits at run time, for the platform console. */
+  audit: AuditLog;
+  /** Redis, limit store and downstream health, for the platform console. */
+  health: () => Promise<HealthView>;
+  /** The span of the demo's synthetic history, null when none was written. */
+  synthetic: SyntheticHistory | null;
   /** Facts the plugins hand to each other during one request (cost -> limits -> metering). */
   state: RequestState;
 }
@@ -54,6 +63,8 @@ export interface RequestState {
   throttled?: string;
   /** The response carried errors. */
   hadErrors?: boolean;
+  /** One of them was the gateway's or a downstream service's failure (usage/capture.ts FAULT_CODES). */
+  hadFault?: boolean;
 }
 
 /** For resolvers of tenant data: the tenant's principal and loaders, or FORBIDDEN. */

@@ -28,7 +28,7 @@ export interface HttpServerOptions {
   createApollo: (drainPlugin: ReturnType<typeof fastifyApolloDrainPlugin<GatewayContext>>) => ApolloServer<GatewayContext>;
   authGuard: AuthGuard;
   /** Long-lived services every request's context carries (limit overrides, usage reads, ...). */
-  services: Pick<GatewayContext, 'overrides' | 'limitsView' | 'usage'>;
+  services: Pick<GatewayContext, 'overrides' | 'limitsView' | 'usage' | 'audit' | 'health' | 'synthetic'>;
   readinessChecks?: ReadinessCheck[];
   /** Rate-limit headers for an authenticated response that has none yet (the limits plugin's `headersFor`). */
   rateLimitHeaders?: (principal: Principal, ip: string) => Promise<Record<string, string>>;

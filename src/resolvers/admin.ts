@@ -5,6 +5,7 @@ import { storeCall } from '../errors/store-unavailable.js';
 import type { PlanLimits } from '../config/schema.js';
 import type { RuntimeOverride } from '../limits/overrides.js';
 import { limitValues, NUMERIC_LIMITS } from './limit-values.js';
+import { AUDIT_STORE_DOWN } from '../audit/limit-changes.js';
 
 /** A write that timed out may still land: both mutations are idempotent, so a retry is safe. */
 const OVERRIDE_STORE_DOWN = 'Runtime limit overrides cannot be written: their store cannot be reached (a write that timed out may still apply; repeating it is safe).';
@@ -51,6 +52,7 @@ export const adminResolvers: Resolvers = {
         setAt: now,
       };
       await storeCall('limit-overrides', OVERRIDE_STORE_DOWN, ctx.overrides.set(override));
+      await storeCall('limit-overrides', AUDIT_STORE_DOWN, ctx.audit.record({ at: now, by: setBy, tenantId, action: 'set', planId: override.planId, limits, expiresAt: override.expiresAt }));
       ctx.logger.info({ tenantId, setBy, planId: override.planId, limits, expiresAt: override.expiresAt }, 'runtime limit override set');
       return override;
     },
@@ -58,6 +60,7 @@ export const adminResolvers: Resolvers = {
       const by = requirePlatformAdmin(ctx);
       requireTenant(ctx, tenantId);
       await storeCall('limit-overrides', OVERRIDE_STORE_DOWN, ctx.overrides.clear(tenantId));
+      await storeCall('limit-overrides', AUDIT_STORE_DOWN, ctx.audit.record({ at: Date.now(), by, tenantId, action: 'clear', planId: null, limits: {}, expiresAt: null }));
       ctx.logger.info({ tenantId, by }, 'runtime limit override cleared');
       return true;
     },

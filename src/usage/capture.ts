@@ -3,6 +3,9 @@ import type { Principal } from '../auth/principal.js';
 import type { GatewayContext, RequestState } from '../graph/context.js';
 import type { UsageEvent } from './event.js';
 
+/** Error codes that are the gateway's or a downstream service's failure, not the client's: they count against an SLA. */
+export const FAULT_CODES: ReadonlySet<string> = new Set(['INTERNAL_SERVER_ERROR', 'DOWNSTREAM_UNAVAILABLE', 'DOWNSTREAM_TIMEOUT']);
+
 /**
  * Notes in the request state whether the response carried errors (for the metered status). The
  * rest of a usage event is already in the state (cost, root fields, throttling reason) or known
@@ -13,7 +16,10 @@ export function usageCapturePlugin(): ApolloServerPlugin<GatewayContext> {
     async requestDidStart() {
       return {
         async willSendResponse({ response, contextValue }) {
-          if (response.body.kind === 'single') contextValue.state.hadErrors = (response.body.singleResult.errors?.length ?? 0) > 0;
+          if (response.body.kind !== 'single') return;
+          const errors = response.body.singleResult.errors ?? [];
+          contextValue.state.hadErrors = errors.length > 0;
+          contextValue.state.hadFault = errors.some((e) => FAULT_CODES.has(String(e.extensions?.code)));
         },
       };
     },
@@ -45,6 +51,7 @@ export function usageEventOf(
     operationName: state.operationName ?? null,
     rootFields: state.rootFields ?? [],
     status,
+    fault: status === 'error' && (state.hadFault === true || response.statusCode >= 500),
     throttledBy: state.throttled ?? null,
     latencyMs: now - state.startedAt,
     requestedCost: state.cost?.requested ?? 0,

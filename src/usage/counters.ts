@@ -14,6 +14,8 @@ export const LATENCY_BOUNDS_MS: readonly number[] = [1, 2, 5, 10, 20, 50, 100, 2
 export interface Counters {
   requests: number;
   errors: number;
+  /** Failures of the gateway or a service behind it (5xx, internal or downstream error codes): the SLA's failures. */
+  faults: number;
   throttled: number;
   throttledBy: Map<string, number>;
   requestedCostMilli: number;
@@ -30,6 +32,7 @@ export function emptyCounters(): Counters {
   return {
     requests: 0,
     errors: 0,
+    faults: 0,
     throttled: 0,
     throttledBy: new Map(),
     requestedCostMilli: 0,
@@ -57,6 +60,7 @@ function whole(value: number, scale = 1): number {
 export function addEvent(into: Counters, event: UsageEvent, reason = event.throttledBy ?? 'unknown'): void {
   into.requests += 1;
   if (event.status === 'error') into.errors += 1;
+  if (event.fault) into.faults += 1;
   if (event.status === 'throttled') {
     into.throttled += 1;
     into.throttledBy.set(reason, (into.throttledBy.get(reason) ?? 0) + 1);
@@ -73,6 +77,7 @@ export function addEvent(into: Counters, event: UsageEvent, reason = event.throt
 export function addCounters(into: Counters, from: Counters): void {
   into.requests += from.requests;
   into.errors += from.errors;
+  into.faults += from.faults;
   into.throttled += from.throttled;
   for (const [reason, count] of from.throttledBy) into.throttledBy.set(reason, (into.throttledBy.get(reason) ?? 0) + count);
   into.requestedCostMilli += from.requestedCostMilli;
@@ -87,7 +92,7 @@ export function addCounters(into: Counters, from: Counters): void {
 /*
  * Hash fields of a bucket (short names: a minute bucket is one of ~43,200 per tenant). Only
  * non-zero fields are written, so a quiet bucket stays a handful of listpack entries.
- *   r requests, e errors, t throttled, t:<reason> throttled by reason (ok = r - e - t),
+ *   r requests, e errors, f faults (gateway or downstream failures, part of e), t throttled, t:<reason> throttled by reason (ok = r - e - t),
  *   rc / ac requested / actual cost (milli-points), b response bytes, ch / cm cache hits / misses,
  *   ls latency sum (µs), l0..l12 latency histogram counts (LATENCY_BOUNDS_MS, then +Inf).
  */
@@ -95,6 +100,7 @@ export function toFields(counters: Counters): [string, number][] {
   const fields: [string, number][] = [
     ['r', counters.requests],
     ['e', counters.errors],
+    ['f', counters.faults],
     ['t', counters.throttled],
     ...[...counters.throttledBy].map(([reason, count]): [string, number] => [`t:${reason}`, count]),
     ['rc', counters.requestedCostMilli],
@@ -111,6 +117,7 @@ export function toFields(counters: Counters): [string, number][] {
 const SIMPLE_FIELDS: Record<string, Exclude<keyof Counters, 'throttledBy' | 'latencyHistogram'>> = {
   r: 'requests',
   e: 'errors',
+  f: 'faults',
   t: 'throttled',
   rc: 'requestedCostMilli',
   ac: 'actualCostMilli',

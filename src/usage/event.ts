@@ -18,6 +18,12 @@ export interface UsageEvent {
   /** Distinct root fields, e.g. ['Query.customers', 'Query.product']. */
   rootFields: string[];
   status: UsageStatus;
+  /**
+   * The gateway or a service behind it failed the request: HTTP 5xx, or an error coded
+   * INTERNAL_SERVER_ERROR, DOWNSTREAM_UNAVAILABLE or DOWNSTREAM_TIMEOUT. Counts against an SLA;
+   * a client's mistake (bad input, FORBIDDEN) does not. Absent: false.
+   */
+  fault?: boolean;
   /** When throttled: 'requests' | 'quota' | 'cost' | 'bandwidth' | 'field' | 'unavailable' | ... */
   throttledBy: string | null;
   latencyMs: number;

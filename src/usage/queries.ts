@@ -2,7 +2,7 @@ import { assertRange, bucketStart, bucketStarts, cover, iso } from './buckets.js
 import { addFields, emptyCounters, type Counters } from './counters.js';
 import { RETENTION_MS, bucketKey, fleetIndexKey, retentionClass, tenantIndexKey, type Series } from './keys.js';
 import { findAnomalies } from './anomalies.js';
-import { UsageQueryError, type Granularity, type HistoryPoint, type RangeQuery, type UsageStore, type UsageTotals } from './store.js';
+import { MAX_MERGED_SERIES, UsageQueryError, type Granularity, type HistoryPoint, type RangeQuery, type SeriesRef, type UsageStore, type UsageTotals } from './store.js';
 import { toTotals } from './totals.js';
 
 /** How a store reads its hashes; each call is one round trip (or a few, for very many keys). */
@@ -84,6 +84,21 @@ export function createUsageQueries(reader: HashReader, now: () => number): Omit<
       });
     },
 
+    async mergedHistory(q) {
+      if (q.series.length > MAX_MERGED_SERIES) {
+        throw new UsageQueryError(`a merged history adds up at most ${MAX_MERGED_SERIES} series: ${q.series.length}; narrow the filter`);
+      }
+      const seriesList = q.series.map(toSeries);
+      const starts = bucketStarts(q.granularity, q.from, q.to);
+      for (const series of seriesList) checkRetention(series, q.granularity, q.from);
+      const hashes = await reader.read(seriesList.flatMap((series) => starts.map((t) => bucketKey(series, q.granularity, t))));
+      return starts.map((t, i): HistoryPoint => {
+        const counters = emptyCounters();
+        for (let s = 0; s < seriesList.length; s++) addFields(counters, hashes[s * starts.length + i]!);
+        return { start: new Date(t).toISOString(), granularity: q.granularity, ...toTotals(counters) };
+      });
+    },
+
     async summary(q) {
       const series: Series = { kind: 'tenant', tenantId: q.tenantId };
       checkRange(q, series);
@@ -138,4 +153,14 @@ export function createUsageQueries(reader: HashReader, now: () => number): Omit<
 
     anomalies: (q) => findAnomalies(reader, q.now),
   };
+}
+
+function toSeries(ref: SeriesRef): Series {
+  if ('planId' in ref) return { kind: 'plan', planId: ref.planId };
+  if (ref.client !== undefined && ref.rootField !== undefined) {
+    throw new UsageQueryError('a series is of one client or one root field, not both: pass client or rootField');
+  }
+  if (ref.client !== undefined) return { kind: 'client', tenantId: ref.tenantId, clientId: ref.client };
+  if (ref.rootField !== undefined) return { kind: 'tenantField', tenantId: ref.tenantId, rootField: ref.rootField };
+  return { kind: 'tenant', tenantId: ref.tenantId };
 }

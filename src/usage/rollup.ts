@@ -1,7 +1,7 @@
 import { GRANULARITIES } from './buckets.js';
 import { toFields, type Counters } from './counters.js';
 import { FLEET_HOUR_INDEX_TTL_MS, RETENTION_MS, bucketKey, fleetIndexKey, retentionClass, tenantIndexKey, type Series } from './keys.js';
-import type { Aggregate, AggregateBatch } from './store.js';
+import type { Aggregate, AggregateBatch, Granularity } from './store.js';
 
 /** One hash to update: increments, plain sets, then a relative expiry (null: none). */
 export interface HashOp {
@@ -53,9 +53,9 @@ class Group {
     return op;
   }
 
-  addCounters(series: Series, at: number, counters: Counters): void {
+  addCounters(series: Series, at: number, counters: Counters, finest: Granularity = 'minute'): void {
     const retention = RETENTION_MS[retentionClass(series)];
-    for (const granularity of GRANULARITIES) {
+    for (const granularity of GRANULARITIES.slice(GRANULARITIES.indexOf(finest))) {
       const op = this.op(bucketKey(series, granularity, at), retention[granularity]);
       for (const [field, value] of toFields(counters)) increment(op, field, value);
     }
@@ -69,9 +69,10 @@ function increment(op: HashOp, field: string, value: number): void {
 function addTenantPart(group: Group, aggregate: Aggregate): void {
   const { tenantId, clientId, minute: at } = aggregate;
   group.aggregates.push(aggregate);
-  group.addCounters({ kind: 'tenant', tenantId }, at, aggregate.counters);
-  group.addCounters({ kind: 'client', tenantId, clientId }, at, aggregate.counters);
-  for (const [rootField, counters] of aggregate.fields) group.addCounters({ kind: 'tenantField', tenantId, rootField }, at, counters);
+  const finest = aggregate.finest;
+  group.addCounters({ kind: 'tenant', tenantId }, at, aggregate.counters, finest);
+  group.addCounters({ kind: 'client', tenantId, clientId }, at, aggregate.counters, finest);
+  for (const [rootField, counters] of aggregate.fields) group.addCounters({ kind: 'tenantField', tenantId, rootField }, at, counters, finest);
   for (const granularity of ['day', 'month'] as const) {
     const index = group.op(tenantIndexKey(tenantId, granularity, at), null);
     increment(index, `c:${clientId}`, aggregate.counters.requests);
@@ -82,8 +83,8 @@ function addTenantPart(group: Group, aggregate: Aggregate): void {
 function addFleetPart(group: Group, aggregate: Aggregate): void {
   const { tenantId, planId, minute: at } = aggregate;
   group.aggregates.push(aggregate);
-  group.addCounters({ kind: 'plan', planId }, at, aggregate.counters);
-  for (const [rootField, counters] of aggregate.fields) group.addCounters({ kind: 'fleetField', rootField }, at, counters);
+  group.addCounters({ kind: 'plan', planId }, at, aggregate.counters, aggregate.finest);
+  for (const [rootField, counters] of aggregate.fields) group.addCounters({ kind: 'fleetField', rootField }, at, counters, aggregate.finest);
   for (const granularity of ['hour', 'day', 'month'] as const) {
     const index = group.op(fleetIndexKey(granularity, at), granularity === 'hour' ? FLEET_HOUR_INDEX_TTL_MS : null);
     index.set.set(`t:${tenantId}`, planId);

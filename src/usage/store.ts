@@ -8,6 +8,8 @@ export interface UsageTotals {
   requests: number;
   ok: number;
   errors: number;
+  /** Errors that were the gateway's or a downstream service's failure (part of `errors`). */
+  faults: number;
   throttled: number;
   /** Throttled requests by the limit that refused them ('requests', 'quota', 'cost', ...). */
   throttledBy: Record<string, number>;
@@ -45,6 +47,11 @@ export interface Aggregate {
    * a partly failed write left unwritten.
    */
   scope: 'all' | 'tenant' | 'fleet';
+  /**
+   * The finest buckets to write, default `minute`. `hour` for a whole hour summed at once (the
+   * demo's synthetic backfill): its minute bucket would otherwise hold the hour's total.
+   */
+  finest?: Granularity;
 }
 
 export type AggregateBatch = readonly Aggregate[];
@@ -81,6 +88,15 @@ export interface HistoryQuery {
   rootField?: string;
 }
 
+/**
+ * One series of buckets: a tenant's totals, one of its API keys or root fields, or a plan's
+ * fleet-wide totals.
+ */
+export type SeriesRef = { tenantId: string; client?: string; rootField?: string } | { planId: string };
+
+/** The most series one `mergedHistory` may add up (each costs one key per bucket). */
+export const MAX_MERGED_SERIES = 50;
+
 export interface RangeQuery {
   granularity: Granularity;
   from: number;
@@ -108,6 +124,12 @@ export interface UsageStore {
   write(batch: AggregateBatch): Promise<void>;
   /** Every bucket touching [from, to], zero-filled, oldest first. */
   history(q: HistoryQuery): Promise<HistoryPoint[]>;
+  /**
+   * Every bucket touching [from, to] of several series added up (at most MAX_MERGED_SERIES),
+   * histograms merged, so percentiles are of the merged traffic: the platform console's
+   * filtered fleet history.
+   */
+  mergedHistory(q: RangeQuery & { series: readonly SeriesRef[] }): Promise<HistoryPoint[]>;
   /** The tenant's totals over the range, histograms merged, so percentiles are of the whole range. */
   summary(q: RangeQuery & { tenantId: string }): Promise<UsageTotals>;
   /** The tenant's clients or root fields with requests in the range, by requests desc. */

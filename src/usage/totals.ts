@@ -9,6 +9,7 @@ export function toTotals(counters: Counters): UsageTotals {
     requests,
     ok: requests - errors - throttled,
     errors,
+    faults: counters.faults,
     throttled,
     throttledBy,
     requestedCost: counters.requestedCostMilli / 1000,

@@ -35,6 +35,8 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
   const dir = await mkdtemp(join(tmpdir(), 'gateway-process-'));
   const configPath = join(dir, 'config.yaml');
   const config = parse(await readFile(DEMO_CONFIG_PATH, 'utf8')) as Record<string, any>;
+  // Tests and benchmarks measure their own traffic only: no demo history or background requests.
+  config.demo = { backfillDays: 0, liveTraffic: false };
   options.patch?.(config);
   await writeFile(configPath, stringify(config));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {

@@ -34,6 +34,8 @@ export async function startTestGateway(
   const demo = await readFile(DEMO_CONFIG_PATH, 'utf8');
   const writeConfig = async (patch: (config: Record<string, any>) => void) => {
     const config = parse(demo) as Record<string, any>;
+    // No made-up history or background traffic in tests unless a test asks for them.
+    config.demo = { backfillDays: 0, liveTraffic: false };
     patch(config);
     await writeFile(configPath, stringify(config));
   };

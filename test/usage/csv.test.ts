@@ -34,6 +34,7 @@ describe('historyToCsv', () => {
       requests: 1,
       ok: 0,
       errors: 0,
+      faults: 0,
       throttled: 1,
       throttledBy: { 'a,"b"': 1 },
       requestedCost: 0,

@@ -7,6 +7,10 @@ import type { RuntimeOverride } from '../../limits/overrides.js';
 import type { UsageTotals as UsageTotalsRecord } from '../../usage/store.js';
 import type { WindowView } from '../../limits/windows.js';
 import type { UsageParent } from '../../resolvers/usage.js';
+import type { FleetTenantParent } from '../../resolvers/fleet-tenant.js';
+import type { LimitChange as LimitChangeRecord } from '../../audit/limit-changes.js';
+import type { ForecastView } from '../../usage/tenant-forecast.js';
+import type { SlaReport } from '../../usage/tenant-sla.js';
 import type { GatewayContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -268,13 +272,289 @@ export type LineItemInput = {
   quantity: Scalars['Int']['input'];
 };
 
+export type UsageSla = {
+  __typename?: 'UsageSla';
+  target: SlaTarget;
+  /** `YYYY-MM`. */
+  month: Scalars['String']['output'];
+  /** What counts as a request and as a failure, in words. */
+  definition: Scalars['String']['output'];
+  total: SlaPeriod;
+  days: Array<SlaPeriod>;
+  /** The days that missed a target. */
+  breaches: Array<SlaPeriod>;
+};
+
+export type SlaTarget = {
+  __typename?: 'SlaTarget';
+  /** Percent. */
+  availability: Scalars['Float']['output'];
+  latencyP95Ms: Scalars['Float']['output'];
+};
+
+export type SlaPeriod = {
+  __typename?: 'SlaPeriod';
+  start: Scalars['String']['output'];
+  /** Exclusive. */
+  end: Scalars['String']['output'];
+  /** Requests that count: all but those refused for being over the tenant's own limits. */
+  counted: Scalars['Float']['output'];
+  failures: Scalars['Float']['output'];
+  /** Percent; null without counted requests. */
+  availability?: Maybe<Scalars['Float']['output']>;
+  latencyP95Ms?: Maybe<Scalars['Float']['output']>;
+  /** Targets missed: `availability`, `latency`. */
+  breached: Array<Scalars['String']['output']>;
+};
+
+export type UsageForecast = {
+  __typename?: 'UsageForecast';
+  /** `requests` or `cost` (cost points, actual). */
+  metric: Scalars['String']['output'];
+  /** `day` or `month`: the calendar period of the quota (the tenant's time zone; UTC without a quota). */
+  period: Scalars['String']['output'];
+  /** The quota's policy (`day`, `month`) or null when the plan sets no limit on this period. */
+  policy?: Maybe<Scalars['String']['output']>;
+  /** ISO time the period ends (the quota resets). */
+  periodEnd: Scalars['String']['output'];
+  used: Scalars['Float']['output'];
+  /** Null when nothing limits the period: the projection is then for information. */
+  limit?: Maybe<Scalars['Float']['output']>;
+  /** Used plus the forecast pace to the end of the period. */
+  projected: Scalars['Float']['output'];
+  /** ISO time the limit would be reached at the forecast pace; null when not before the period ends. */
+  exhaustsAt?: Maybe<Scalars['String']['output']>;
+  /** The forecast pace in the current hour (per hour). */
+  ratePerHour: Scalars['Float']['output'];
+  /** How the projection is made, in words. */
+  method: Scalars['String']['output'];
+};
+
+/**
+ * What a tenant's usage portal shows: the tenant's own `usage`, or a tenant as the platform team
+ * sees it (`fleetUsage.tenant`). The dashboard's fragments are written on this interface, so both
+ * pages send the same selections.
+ */
+export type UsageView = {
+  tenant: Tenant;
+  limits: UsageLimits;
+  windows: Array<UsageWindow>;
+  history: Array<UsagePoint>;
+  byClient: Array<UsageBreakdown>;
+  byRootField: Array<UsageBreakdown>;
+  forecast: Array<UsageForecast>;
+  sla?: Maybe<UsageSla>;
+  syntheticHistory?: Maybe<SyntheticHistory>;
+};
+
+
+/**
+ * What a tenant's usage portal shows: the tenant's own `usage`, or a tenant as the platform team
+ * sees it (`fleetUsage.tenant`). The dashboard's fragments are written on this interface, so both
+ * pages send the same selections.
+ */
+export type UsageViewHistoryArgs = {
+  granularity?: InputMaybe<UsageGranularity>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+  client?: InputMaybe<Scalars['String']['input']>;
+  rootField?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/**
+ * What a tenant's usage portal shows: the tenant's own `usage`, or a tenant as the platform team
+ * sees it (`fleetUsage.tenant`). The dashboard's fragments are written on this interface, so both
+ * pages send the same selections.
+ */
+export type UsageViewByClientArgs = {
+  granularity?: InputMaybe<UsageGranularity>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/**
+ * What a tenant's usage portal shows: the tenant's own `usage`, or a tenant as the platform team
+ * sees it (`fleetUsage.tenant`). The dashboard's fragments are written on this interface, so both
+ * pages send the same selections.
+ */
+export type UsageViewByRootFieldArgs = {
+  granularity?: InputMaybe<UsageGranularity>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/**
+ * What a tenant's usage portal shows: the tenant's own `usage`, or a tenant as the platform team
+ * sees it (`fleetUsage.tenant`). The dashboard's fragments are written on this interface, so both
+ * pages send the same selections.
+ */
+export type UsageViewSlaArgs = {
+  month?: InputMaybe<Scalars['String']['input']>;
+};
+
+/**
+ * A tenant's portal as a platform admin sees it (drill-down from the console). The windows are the
+ * tenant's own (per-key and per-IP windows belong to a caller, so they are left out).
+ */
+export type FleetTenantUsage = UsageView & {
+  __typename?: 'FleetTenantUsage';
+  tenant: Tenant;
+  limits: UsageLimits;
+  windows: Array<UsageWindow>;
+  history: Array<UsagePoint>;
+  byClient: Array<UsageBreakdown>;
+  byRootField: Array<UsageBreakdown>;
+  forecast: Array<UsageForecast>;
+  sla?: Maybe<UsageSla>;
+  syntheticHistory?: Maybe<SyntheticHistory>;
+};
+
+
+/**
+ * A tenant's portal as a platform admin sees it (drill-down from the console). The windows are the
+ * tenant's own (per-key and per-IP windows belong to a caller, so they are left out).
+ */
+export type FleetTenantUsageHistoryArgs = {
+  granularity?: InputMaybe<UsageGranularity>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+  client?: InputMaybe<Scalars['String']['input']>;
+  rootField?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/**
+ * A tenant's portal as a platform admin sees it (drill-down from the console). The windows are the
+ * tenant's own (per-key and per-IP windows belong to a caller, so they are left out).
+ */
+export type FleetTenantUsageByClientArgs = {
+  granularity?: InputMaybe<UsageGranularity>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/**
+ * A tenant's portal as a platform admin sees it (drill-down from the console). The windows are the
+ * tenant's own (per-key and per-IP windows belong to a caller, so they are left out).
+ */
+export type FleetTenantUsageByRootFieldArgs = {
+  granularity?: InputMaybe<UsageGranularity>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/**
+ * A tenant's portal as a platform admin sees it (drill-down from the console). The windows are the
+ * tenant's own (per-key and per-IP windows belong to a caller, so they are left out).
+ */
+export type FleetTenantUsageSlaArgs = {
+  month?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** How a request ended, for the console's status filter. */
+export type UsageStatusFilter =
+  | 'OK'
+  | 'ERROR'
+  | 'THROTTLED';
+
+/**
+ * The platform console's filters; all optional, combined with AND. `client` and `rootField` cannot
+ * be combined (usage is not stored per key and root field together).
+ */
+export type FleetFilter = {
+  tenantId?: InputMaybe<Scalars['ID']['input']>;
+  plan?: InputMaybe<Scalars['ID']['input']>;
+  /** An API key or service token id. */
+  client?: InputMaybe<Scalars['String']['input']>;
+  /** A root field, `Query.customers`. */
+  rootField?: InputMaybe<Scalars['String']['input']>;
+  status?: InputMaybe<UsageStatusFilter>;
+  /** With status THROTTLED (implied): only requests refused by this limit (`requests`, `quota`, `cost`, `bandwidth`, `field`). */
+  throttledBy?: InputMaybe<Scalars['String']['input']>;
+};
+
+/**
+ * History the embedded demo made up at start, so the dashboard has something to show: every
+ * bucket from `from` to `to` holds synthetic traffic (real traffic adds to it).
+ */
+export type SyntheticHistory = {
+  __typename?: 'SyntheticHistory';
+  from: Scalars['String']['output'];
+  to: Scalars['String']['output'];
+  note: Scalars['String']['output'];
+};
+
+export type FleetConsumer = {
+  __typename?: 'FleetConsumer';
+  tenantId: Scalars['ID']['output'];
+  tenantName: Scalars['String']['output'];
+  /** The plan the tenant's latest requests in the range were charged to. */
+  plan: Scalars['ID']['output'];
+  /** Requests matching the filter's status (all requests without one). */
+  matching: Scalars['Float']['output'];
+  totals: UsageTotals;
+};
+
+export type FleetDirectoryTenant = {
+  __typename?: 'FleetDirectoryTenant';
+  id: Scalars['ID']['output'];
+  displayName: Scalars['String']['output'];
+  plan: Scalars['ID']['output'];
+  /** API key and service token ids. */
+  clients: Array<Scalars['String']['output']>;
+};
+
+export type LimitValue = {
+  __typename?: 'LimitValue';
+  name: Scalars['String']['output'];
+  value: Scalars['Float']['output'];
+};
+
+export type LimitChange = {
+  __typename?: 'LimitChange';
+  /** ISO time of the change. */
+  at: Scalars['String']['output'];
+  /** The platform-admin key that made it. */
+  by: Scalars['String']['output'];
+  tenantId: Scalars['ID']['output'];
+  /** `set` or `clear`. */
+  action: Scalars['String']['output'];
+  plan?: Maybe<Scalars['ID']['output']>;
+  limits: Array<LimitValue>;
+  /** ISO time the change lapses; null until cleared. */
+  expiresAt?: Maybe<Scalars['String']['output']>;
+};
+
+export type FleetHealth = {
+  __typename?: 'FleetHealth';
+  /** `not configured` (in-memory stores), `ok` or `down: <reason>`. */
+  redis: Scalars['String']['output'];
+  /** `closed` (shared Redis store in use), `open` (local fallback), `half-open`, or `local` without Redis. */
+  limitStore: Scalars['String']['output'];
+  downstream: Array<DownstreamHealth>;
+};
+
+export type DownstreamHealth = {
+  __typename?: 'DownstreamHealth';
+  service: Scalars['String']['output'];
+  /** `closed`, `open` or `half-open`. */
+  breaker: Scalars['String']['output'];
+  inFlight: Scalars['Int']['output'];
+  queued: Scalars['Int']['output'];
+};
+
 export type UsageGranularity =
   | 'MINUTE'
   | 'HOUR'
   | 'DAY'
   | 'MONTH';
 
-export type Usage = {
+export type Usage = UsageView & {
   __typename?: 'Usage';
   tenant: Tenant;
   /** The limits in force: plan, tenant overrides and run-time changes. Null means not limited. */
@@ -292,6 +572,19 @@ export type Usage = {
   byClient: Array<UsageBreakdown>;
   /** Totals per root field over the range. */
   byRootField: Array<UsageBreakdown>;
+  /**
+   * Where each quota and budget is heading: the use projected at the end of its period and when it
+   * would run out at the current pace (the method is in each entry). Request quotas count admitted
+   * requests, as the limits do: not throttled ones, nor the free `usage` / `rateLimit` queries.
+   */
+  forecast: Array<UsageForecast>;
+  /** The span of made-up demo history in this gateway's usage (config demo.backfillDays); null when there is none. */
+  syntheticHistory?: Maybe<SyntheticHistory>;
+  /**
+   * Service levels against the plan's targets for one UTC month (`YYYY-MM`, default the current
+   * one): each day and the month, with breaches. Null when the plan declares no targets.
+   */
+  sla?: Maybe<UsageSla>;
 };
 
 
@@ -322,6 +615,11 @@ export type UsageByRootFieldArgs = {
   granularity?: InputMaybe<UsageGranularity>;
   from?: InputMaybe<Scalars['String']['input']>;
   to?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type UsageSlaArgs = {
+  month?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type UsageLimits = {
@@ -369,6 +667,8 @@ export type UsageTotals = {
   latencyP95Ms?: Maybe<Scalars['Float']['output']>;
   latencyP99Ms?: Maybe<Scalars['Float']['output']>;
   latencyMeanMs?: Maybe<Scalars['Float']['output']>;
+  /** Errors that were the gateway's or a downstream service's failure (part of `errors`): what counts against an SLA. */
+  faults: Scalars['Float']['output'];
 };
 
 export type UsageCount = {
@@ -416,6 +716,29 @@ export type FleetUsage = {
    * README).
    */
   anomalies: Array<UsageAnomaly>;
+  /** The span of made-up demo history; null when there is none. */
+  syntheticHistory?: Maybe<SyntheticHistory>;
+  /**
+   * Tenants (or the filtered key or root field of each) with matching requests over the range, most
+   * matching first: the top consumers under the filter.
+   */
+  consumers: Array<FleetConsumer>;
+  /**
+   * The fleet's history under the filter: one point per bucket, the matching series added up
+   * (percentiles from their merged histograms). Without a tenant, key or root field filter it reads
+   * the per-plan series.
+   */
+  history: Array<UsagePoint>;
+  /** One tenant's portal view (drill-down); null for an unknown tenant. */
+  tenant?: Maybe<FleetTenantUsage>;
+  /** Every configured tenant with its plan and keys, for the filters. */
+  directory: Array<FleetDirectoryTenant>;
+  /** The rule `anomalies` applies, in words. */
+  anomalyRule: Scalars['String']['output'];
+  /** Runtime limit changes, newest first (who, what, when). */
+  limitChanges: Array<LimitChange>;
+  /** Redis, the limit store's breaker and each downstream service's breaker, now. */
+  health: FleetHealth;
 };
 
 
@@ -438,6 +761,34 @@ export type FleetUsageRootFieldsArgs = {
   granularity?: InputMaybe<UsageGranularity>;
   from?: InputMaybe<Scalars['String']['input']>;
   to?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type FleetUsageConsumersArgs = {
+  filter?: InputMaybe<FleetFilter>;
+  granularity?: InputMaybe<UsageGranularity>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type FleetUsageHistoryArgs = {
+  filter?: InputMaybe<FleetFilter>;
+  granularity?: InputMaybe<UsageGranularity>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type FleetUsageTenantArgs = {
+  tenantId: Scalars['ID']['input'];
+};
+
+
+export type FleetUsageLimitChangesArgs = {
+  tenantId?: InputMaybe<Scalars['ID']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -639,6 +990,13 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 
 
+/** Mapping of interface types */
+export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = {
+  UsageView:
+    | ( FleetTenantParent )
+    | ( UsageParent )
+  ;
+};
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
@@ -668,10 +1026,25 @@ export type ResolversTypes = {
   OrderEdge: ResolverTypeWrapper<EdgeRecord<OrderRecord>>;
   PlaceOrderInput: PlaceOrderInput;
   LineItemInput: LineItemInput;
+  UsageSla: ResolverTypeWrapper<SlaReport>;
+  SlaTarget: ResolverTypeWrapper<SlaTarget>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  SlaPeriod: ResolverTypeWrapper<SlaPeriod>;
+  UsageForecast: ResolverTypeWrapper<ForecastView>;
+  UsageView: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['UsageView']>;
+  FleetTenantUsage: ResolverTypeWrapper<FleetTenantParent>;
+  UsageStatusFilter: UsageStatusFilter;
+  FleetFilter: FleetFilter;
+  SyntheticHistory: ResolverTypeWrapper<SyntheticHistory>;
+  FleetConsumer: ResolverTypeWrapper<Omit<FleetConsumer, 'totals'> & { totals: ResolversTypes['UsageTotals'] }>;
+  FleetDirectoryTenant: ResolverTypeWrapper<FleetDirectoryTenant>;
+  LimitValue: ResolverTypeWrapper<LimitValue>;
+  LimitChange: ResolverTypeWrapper<LimitChangeRecord>;
+  FleetHealth: ResolverTypeWrapper<FleetHealth>;
+  DownstreamHealth: ResolverTypeWrapper<DownstreamHealth>;
   UsageGranularity: UsageGranularity;
   Usage: ResolverTypeWrapper<UsageParent>;
   UsageLimits: ResolverTypeWrapper<UsageLimits>;
-  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   UsageWindow: ResolverTypeWrapper<WindowView>;
   UsageTotals: ResolverTypeWrapper<UsageTotalsRecord>;
   UsageCount: ResolverTypeWrapper<UsageCount>;
@@ -713,9 +1086,23 @@ export type ResolversParentTypes = {
   OrderEdge: EdgeRecord<OrderRecord>;
   PlaceOrderInput: PlaceOrderInput;
   LineItemInput: LineItemInput;
+  UsageSla: SlaReport;
+  SlaTarget: SlaTarget;
+  Float: Scalars['Float']['output'];
+  SlaPeriod: SlaPeriod;
+  UsageForecast: ForecastView;
+  UsageView: ResolversInterfaceTypes<ResolversParentTypes>['UsageView'];
+  FleetTenantUsage: FleetTenantParent;
+  FleetFilter: FleetFilter;
+  SyntheticHistory: SyntheticHistory;
+  FleetConsumer: Omit<FleetConsumer, 'totals'> & { totals: ResolversParentTypes['UsageTotals'] };
+  FleetDirectoryTenant: FleetDirectoryTenant;
+  LimitValue: LimitValue;
+  LimitChange: LimitChangeRecord;
+  FleetHealth: FleetHealth;
+  DownstreamHealth: DownstreamHealth;
   Usage: UsageParent;
   UsageLimits: UsageLimits;
-  Float: Scalars['Float']['output'];
   UsageWindow: WindowView;
   UsageTotals: UsageTotalsRecord;
   UsageCount: UsageCount;
@@ -881,6 +1268,109 @@ export type OrderEdgeResolvers<ContextType = GatewayContext, ParentType extends 
   node?: Resolver<ResolversTypes['Order'], ParentType, ContextType>;
 };
 
+export type UsageSlaResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UsageSla'] = ResolversParentTypes['UsageSla']> = {
+  target?: Resolver<ResolversTypes['SlaTarget'], ParentType, ContextType>;
+  month?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  definition?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  total?: Resolver<ResolversTypes['SlaPeriod'], ParentType, ContextType>;
+  days?: Resolver<Array<ResolversTypes['SlaPeriod']>, ParentType, ContextType>;
+  breaches?: Resolver<Array<ResolversTypes['SlaPeriod']>, ParentType, ContextType>;
+};
+
+export type SlaTargetResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['SlaTarget'] = ResolversParentTypes['SlaTarget']> = {
+  availability?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  latencyP95Ms?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type SlaPeriodResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['SlaPeriod'] = ResolversParentTypes['SlaPeriod']> = {
+  start?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  end?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  counted?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  failures?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  availability?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  latencyP95Ms?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  breached?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type UsageForecastResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UsageForecast'] = ResolversParentTypes['UsageForecast']> = {
+  metric?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  period?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  policy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  periodEnd?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  used?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  limit?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  projected?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  exhaustsAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  ratePerHour?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  method?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type UsageViewResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UsageView'] = ResolversParentTypes['UsageView']> = {
+  __resolveType: TypeResolveFn<'FleetTenantUsage' | 'Usage', ParentType, ContextType>;
+};
+
+export type FleetTenantUsageResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['FleetTenantUsage'] = ResolversParentTypes['FleetTenantUsage']> = {
+  tenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType>;
+  limits?: Resolver<ResolversTypes['UsageLimits'], ParentType, ContextType>;
+  windows?: Resolver<Array<ResolversTypes['UsageWindow']>, ParentType, ContextType>;
+  history?: Resolver<Array<ResolversTypes['UsagePoint']>, ParentType, ContextType, RequireFields<FleetTenantUsageHistoryArgs, 'granularity'>>;
+  byClient?: Resolver<Array<ResolversTypes['UsageBreakdown']>, ParentType, ContextType, RequireFields<FleetTenantUsageByClientArgs, 'granularity'>>;
+  byRootField?: Resolver<Array<ResolversTypes['UsageBreakdown']>, ParentType, ContextType, RequireFields<FleetTenantUsageByRootFieldArgs, 'granularity'>>;
+  forecast?: Resolver<Array<ResolversTypes['UsageForecast']>, ParentType, ContextType>;
+  sla?: Resolver<Maybe<ResolversTypes['UsageSla']>, ParentType, ContextType, Partial<FleetTenantUsageSlaArgs>>;
+  syntheticHistory?: Resolver<Maybe<ResolversTypes['SyntheticHistory']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type SyntheticHistoryResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['SyntheticHistory'] = ResolversParentTypes['SyntheticHistory']> = {
+  from?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  note?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type FleetConsumerResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['FleetConsumer'] = ResolversParentTypes['FleetConsumer']> = {
+  tenantId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  tenantName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  plan?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  matching?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  totals?: Resolver<ResolversTypes['UsageTotals'], ParentType, ContextType>;
+};
+
+export type FleetDirectoryTenantResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['FleetDirectoryTenant'] = ResolversParentTypes['FleetDirectoryTenant']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  plan?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  clients?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type LimitValueResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['LimitValue'] = ResolversParentTypes['LimitValue']> = {
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  value?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type LimitChangeResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['LimitChange'] = ResolversParentTypes['LimitChange']> = {
+  at?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  by?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  tenantId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  action?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  plan?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  limits?: Resolver<Array<ResolversTypes['LimitValue']>, ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type FleetHealthResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['FleetHealth'] = ResolversParentTypes['FleetHealth']> = {
+  redis?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  limitStore?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  downstream?: Resolver<Array<ResolversTypes['DownstreamHealth']>, ParentType, ContextType>;
+};
+
+export type DownstreamHealthResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['DownstreamHealth'] = ResolversParentTypes['DownstreamHealth']> = {
+  service?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  breaker?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  inFlight?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  queued?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type UsageResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Usage'] = ResolversParentTypes['Usage']> = {
   tenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType>;
   limits?: Resolver<ResolversTypes['UsageLimits'], ParentType, ContextType>;
@@ -889,6 +1379,10 @@ export type UsageResolvers<ContextType = GatewayContext, ParentType extends Reso
   history?: Resolver<Array<ResolversTypes['UsagePoint']>, ParentType, ContextType, RequireFields<UsageHistoryArgs, 'granularity'>>;
   byClient?: Resolver<Array<ResolversTypes['UsageBreakdown']>, ParentType, ContextType, RequireFields<UsageByClientArgs, 'granularity'>>;
   byRootField?: Resolver<Array<ResolversTypes['UsageBreakdown']>, ParentType, ContextType, RequireFields<UsageByRootFieldArgs, 'granularity'>>;
+  forecast?: Resolver<Array<ResolversTypes['UsageForecast']>, ParentType, ContextType>;
+  syntheticHistory?: Resolver<Maybe<ResolversTypes['SyntheticHistory']>, ParentType, ContextType>;
+  sla?: Resolver<Maybe<ResolversTypes['UsageSla']>, ParentType, ContextType, Partial<UsageSlaArgs>>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type UsageLimitsResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UsageLimits'] = ResolversParentTypes['UsageLimits']> = {
@@ -929,6 +1423,7 @@ export type UsageTotalsResolvers<ContextType = GatewayContext, ParentType extend
   latencyP95Ms?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   latencyP99Ms?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   latencyMeanMs?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  faults?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
 export type UsageCountResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UsageCount'] = ResolversParentTypes['UsageCount']> = {
@@ -959,6 +1454,14 @@ export type FleetUsageResolvers<ContextType = GatewayContext, ParentType extends
   plans?: Resolver<Array<ResolversTypes['PlanUsage']>, ParentType, ContextType, RequireFields<FleetUsagePlansArgs, 'granularity'>>;
   rootFields?: Resolver<Array<ResolversTypes['UsageBreakdown']>, ParentType, ContextType, RequireFields<FleetUsageRootFieldsArgs, 'granularity' | 'first'>>;
   anomalies?: Resolver<Array<ResolversTypes['UsageAnomaly']>, ParentType, ContextType>;
+  syntheticHistory?: Resolver<Maybe<ResolversTypes['SyntheticHistory']>, ParentType, ContextType>;
+  consumers?: Resolver<Array<ResolversTypes['FleetConsumer']>, ParentType, ContextType, RequireFields<FleetUsageConsumersArgs, 'granularity' | 'first'>>;
+  history?: Resolver<Array<ResolversTypes['UsagePoint']>, ParentType, ContextType, RequireFields<FleetUsageHistoryArgs, 'granularity'>>;
+  tenant?: Resolver<Maybe<ResolversTypes['FleetTenantUsage']>, ParentType, ContextType, RequireFields<FleetUsageTenantArgs, 'tenantId'>>;
+  directory?: Resolver<Array<ResolversTypes['FleetDirectoryTenant']>, ParentType, ContextType>;
+  anomalyRule?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  limitChanges?: Resolver<Array<ResolversTypes['LimitChange']>, ParentType, ContextType, RequireFields<FleetUsageLimitChangesArgs, 'first'>>;
+  health?: Resolver<ResolversTypes['FleetHealth'], ParentType, ContextType>;
 };
 
 export type TenantUsageResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['TenantUsage'] = ResolversParentTypes['TenantUsage']> = {
@@ -1028,6 +1531,19 @@ export type Resolvers<ContextType = GatewayContext> = {
   LineItem?: LineItemResolvers<ContextType>;
   OrderConnection?: OrderConnectionResolvers<ContextType>;
   OrderEdge?: OrderEdgeResolvers<ContextType>;
+  UsageSla?: UsageSlaResolvers<ContextType>;
+  SlaTarget?: SlaTargetResolvers<ContextType>;
+  SlaPeriod?: SlaPeriodResolvers<ContextType>;
+  UsageForecast?: UsageForecastResolvers<ContextType>;
+  UsageView?: UsageViewResolvers<ContextType>;
+  FleetTenantUsage?: FleetTenantUsageResolvers<ContextType>;
+  SyntheticHistory?: SyntheticHistoryResolvers<ContextType>;
+  FleetConsumer?: FleetConsumerResolvers<ContextType>;
+  FleetDirectoryTenant?: FleetDirectoryTenantResolvers<ContextType>;
+  LimitValue?: LimitValueResolvers<ContextType>;
+  LimitChange?: LimitChangeResolvers<ContextType>;
+  FleetHealth?: FleetHealthResolvers<ContextType>;
+  DownstreamHealth?: DownstreamHealthResolvers<ContextType>;
   Usage?: UsageResolvers<ContextType>;
   UsageLimits?: UsageLimitsResolvers<ContextType>;
   UsageWindow?: UsageWindowResolvers<ContextType>;

@@ -1,0 +1,84 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import uPlot from 'uplot';
+import { bucketLabel } from '../format';
+
+export interface ChartSeries {
+  label: string;
+  values: (number | null)[];
+  color: string;
+}
+
+const PALETTE = ['#2563eb', '#dc2626', '#d97706', '#059669', '#7c3aed', '#db2777', '#0891b2', '#65a30d'];
+export const color = (i: number) => PALETTE[i % PALETTE.length]!;
+
+/**
+ * A time-series chart (uPlot, canvas) with its data as a table below it for screen readers and
+ * keyboard users. `starts` are the ISO bucket starts; values use `format` in the axis, legend
+ * and table.
+ */
+export function TimeChart(props: { id: string; title: string; starts: string[]; series: ChartSeries[]; format: (v: number | null) => string }) {
+  const host = useRef<HTMLDivElement>(null);
+  // The table is built when first opened: five charts' tables would otherwise cost the first render.
+  const [tableOpen, setTableOpen] = useState(false);
+
+  useEffect(() => {
+    const el = host.current;
+    if (!el) return;
+    const x = props.starts.map((s) => Date.parse(s) / 1000);
+    const width = Math.max(280, el.clientWidth);
+    const plot = new uPlot(
+      {
+        width,
+        height: 220,
+        legend: { show: true },
+        cursor: { drag: { x: false, y: false } },
+        scales: { x: { time: true } },
+        axes: [{}, { values: (_u, ticks) => ticks.map((t) => props.format(t)), size: 70 }],
+        series: [{}, ...props.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, value: (_u: uPlot, v: number | null) => props.format(v), points: { show: x.length < 60 } }))],
+      },
+      [x, ...props.series.map((s) => s.values)] as uPlot.AlignedData,
+      el,
+    );
+    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(280, el.clientWidth), height: 220 }));
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      plot.destroy();
+    };
+  }, [props.starts, props.series]);
+
+  return (
+    <figure class="chart" data-chart={props.id}>
+      <figcaption>{props.title}</figcaption>
+      <div ref={host} class="chart__plot" role="img" aria-label={`${props.title}: chart; the same data is in the table below`} />
+      {props.series.every((s) => s.values.every((v) => v == null)) && <p class="chart__empty">No data in this range.</p>}
+      <details class="chart__table" onToggle={(e) => setTableOpen((e.currentTarget as HTMLDetailsElement).open)}>
+        <summary>Table view</summary>
+        {tableOpen && (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Bucket (UTC)</th>
+              {props.series.map((s) => (
+                <th scope="col" key={s.label}>
+                  {s.label}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {props.starts.map((start, i) => (
+              <tr key={start}>
+                <th scope="row">{bucketLabel(start)}</th>
+                {props.series.map((s) => (
+                  <td key={s.label}>{props.format(s.values[i] ?? null)}</td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        )}
+      </details>
+    </figure>
+  );
+}

@@ -1,0 +1,19 @@
+import { hrefOf } from '../route';
+
+export function ConsoleHeader(props: { onSignOut: () => void; children?: preact.ComponentChildren }) {
+  return (
+    <header class="topbar">
+      <nav aria-label="Console">
+        <h1>
+          <a href={hrefOf({ page: 'fleet' })} class="plain">
+            Platform console
+          </a>
+        </h1>
+        {props.children}
+      </nav>
+      <button type="button" onClick={props.onSignOut}>
+        Sign out
+      </button>
+    </header>
+  );
+}

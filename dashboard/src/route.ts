@@ -1,0 +1,44 @@
+import { useEffect, useState } from 'preact/hooks';
+
+/**
+ * Hash routes, so the gateway serves one page for all of them and nothing about the session is
+ * in the path: `#/usage` (tenant portal), `#/fleet` (platform console), `#/fleet/tenant/<id>`
+ * (a tenant's portal as the platform team sees it). The API key is never part of a route.
+ */
+export type Route = { page: 'home' } | { page: 'usage' } | { page: 'fleet' } | { page: 'fleet-tenant'; tenantId: string };
+
+export function parseRoute(hash: string): Route {
+  const path = hash.replace(/^#/, '');
+  if (path === '/usage') return { page: 'usage' };
+  if (path === '/fleet') return { page: 'fleet' };
+  const tenant = /^\/fleet\/tenant\/([^/]+)$/.exec(path);
+  if (tenant) return { page: 'fleet-tenant', tenantId: decodeURIComponent(tenant[1]!) };
+  return { page: 'home' };
+}
+
+export function hrefOf(route: Route): string {
+  switch (route.page) {
+    case 'home':
+      return '#/';
+    case 'usage':
+      return '#/usage';
+    case 'fleet':
+      return '#/fleet';
+    case 'fleet-tenant':
+      return `#/fleet/tenant/${encodeURIComponent(route.tenantId)}`;
+  }
+}
+
+export function navigate(route: Route): void {
+  location.hash = hrefOf(route);
+}
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseRoute(location.hash));
+  useEffect(() => {
+    const onChange = () => setRoute(parseRoute(location.hash));
+    window.addEventListener('hashchange', onChange);
+    return () => window.removeEventListener('hashchange', onChange);
+  }, []);
+  return route;
+}

@@ -1,0 +1,34 @@
+import { useEffect, useState } from 'preact/hooks';
+
+export interface Loaded<T> {
+  data: T | null;
+  error: string | null;
+  loading: boolean;
+}
+
+/**
+ * Runs `load` now, again whenever `deps` change, and every `everyMs` (0: never) while mounted.
+ * A failed refresh keeps the last data and shows the error beside it. Nothing runs while
+ * `enabled` is false (a panel that waits for the page's first data).
+ */
+export function usePolling<T>(load: () => Promise<T>, deps: unknown[], everyMs: number, enabled = true): Loaded<T> {
+  const [state, setState] = useState<Loaded<T>>({ data: null, error: null, loading: true });
+  useEffect(() => {
+    if (!enabled) return;
+    let live = true;
+    const run = () => {
+      setState((s) => ({ ...s, loading: true }));
+      load().then(
+        (data) => live && setState({ data, error: null, loading: false }),
+        (err: Error) => live && setState((s) => ({ data: s.data, error: err.message, loading: false })),
+      );
+    };
+    run();
+    const timer = everyMs > 0 ? setInterval(run, everyMs) : null;
+    return () => {
+      live = false;
+      if (timer) clearInterval(timer);
+    };
+  }, [...deps, enabled]);
+  return state;
+}

@@ -1,0 +1,40 @@
+import type { Redis } from 'ioredis';
+import type { Downstream } from '../downstream/downstream.js';
+import type { Limiter } from '../limits/limiter.js';
+
+export interface HealthView {
+  /** `not configured` (in-memory stores), `ok`, or `down: <reason>`. */
+  redis: string;
+  /** The limit store's breaker: `closed` (Redis in use), `open` (local fallback), `half-open`; `local` without Redis. */
+  limitStore: string;
+  downstream: { service: string; breaker: string; inFlight: number; queued: number }[];
+}
+
+/** Longest the Redis ping may take before the console calls it down, ms. */
+const PING_TIMEOUT_MS = 500;
+
+/** For the platform console: Redis reachability, the limit store's breaker, each downstream breaker. */
+export function createHealthView(deps: { redis: Redis | null; limiter: Limiter; downstream: Downstream }): () => Promise<HealthView> {
+  return async () => {
+    let redis = 'not configured';
+    if (deps.redis) {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          deps.redis.ping(),
+          new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS))),
+        ]);
+        redis = 'ok';
+      } catch (err) {
+        redis = `down: ${(err as Error).message}`;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    return {
+      redis,
+      limitStore: deps.redis ? deps.limiter.storeState() : 'local',
+      downstream: Object.entries(deps.downstream.states()).map(([service, s]) => ({ service, breaker: s.breaker, inFlight: s.inFlight, queued: s.queued })),
+    };
+  };
+}

@@ -1,0 +1,80 @@
+import type { Resolvers, UsageStatusFilter, FleetFilter as FleetFilterInput } from '../graph/generated/resolvers-types.js';
+import { platformAdminScope } from '../graph/context.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import { storeCall } from '../errors/store-unavailable.js';
+import { NUMERIC_LIMITS } from './limit-values.js';
+import { ANOMALY_FACTOR, ANOMALY_FLOOR_PER_MINUTE, BASELINE_MINUTES } from '../usage/anomalies.js';
+import { fleetConsumers, fleetHistory, type FleetFilter } from '../usage/fleet-filter.js';
+import { usageRange } from './usage-range.js';
+import { readUsage } from './usage.js';
+import { syntheticHistoryOf } from './synthetic-field.js';
+
+const STATUS: Record<UsageStatusFilter, FleetFilter['status']> = { OK: 'ok', ERROR: 'error', THROTTLED: 'throttled' };
+
+function filterOf(input: FleetFilterInput | null | undefined): FleetFilter {
+  const f: FleetFilter = {};
+  if (!input) return f;
+  if (input.tenantId) f.tenantId = input.tenantId;
+  if (input.plan) f.plan = input.plan;
+  if (input.client) f.client = input.client;
+  if (input.rootField) f.rootField = input.rootField;
+  if (input.status) f.status = STATUS[input.status];
+  if (input.throttledBy) f.throttledBy = input.throttledBy;
+  return f;
+}
+
+export const ANOMALY_RULE =
+  `A tenant is flagged when its requests in the last complete minute exceed both ${ANOMALY_FACTOR}× its mean per minute ` +
+  `over the ${BASELINE_MINUTES} minutes before and ${ANOMALY_FLOOR_PER_MINUTE} requests.`;
+
+/** The platform console's fields of `fleetUsage` (platform-admin keys only, checked per field). */
+export const fleetConsoleResolvers: Resolvers = {
+  FleetUsage: {
+    consumers: async (_parent, { filter, granularity, from, to, first }, ctx) => {
+      platformAdminScope(ctx, 'fleetUsage');
+      const rows = await readUsage(fleetConsumers({ usage: ctx.usage, config: ctx.config }, filterOf(filter), usageRange(granularity, from, to)));
+      return rows.slice(0, Math.max(0, first ?? 20)).map((r) => ({
+        tenantId: r.tenantId,
+        // A tenant no longer in the config keeps its id as its name.
+        tenantName: ctx.config.tenants[r.tenantId]?.displayName ?? r.tenantId,
+        plan: r.planId,
+        matching: r.matching,
+        totals: r.totals,
+      }));
+    },
+    history: async (_parent, { filter, granularity, from, to }, ctx) => {
+      platformAdminScope(ctx, 'fleetUsage');
+      const points = await readUsage(fleetHistory({ usage: ctx.usage, config: ctx.config }, filterOf(filter), usageRange(granularity, from, to)));
+      return points.map((p) => ({ start: p.start, totals: p }));
+    },
+    tenant: (_parent, { tenantId }, ctx) => {
+      platformAdminScope(ctx, 'fleetUsage');
+      return Object.hasOwn(ctx.config.tenants, tenantId) ? { tenantId } : null;
+    },
+    directory: (_parent, _args, ctx) => {
+      platformAdminScope(ctx, 'fleetUsage');
+      const clients = [...ctx.config.apiKeys, ...ctx.config.serviceTokens];
+      return Object.entries(ctx.config.tenants).map(([id, t]) => ({
+        id,
+        displayName: t.displayName,
+        plan: ctx.limitsView.effective(ctx.config, id).planId,
+        clients: clients.filter((c) => c.tenant === id).map((c) => c.id),
+      }));
+    },
+    anomalyRule: (_parent, _args, ctx) => (platformAdminScope(ctx, 'fleetUsage'), ANOMALY_RULE),
+    limitChanges: async (_parent, { tenantId, first }, ctx) => {
+      platformAdminScope(ctx, 'fleetUsage');
+      const n = first ?? 50;
+      if (n < 0 || n > 1000) throw new GatewayError('BAD_USER_INPUT', `first must be between 0 and 1000: ${n}`, { extensions: { argument: 'first' } });
+      return storeCall('limit-overrides', 'The audit list cannot be read: its store cannot be reached.', ctx.audit.list({ ...(tenantId ? { tenantId } : {}), first: n }));
+    },
+    health: (_parent, _args, ctx) => (platformAdminScope(ctx, 'fleetUsage'), ctx.health()),
+    syntheticHistory: (_parent, _args, ctx) => (platformAdminScope(ctx, 'fleetUsage'), syntheticHistoryOf(ctx)),
+  },
+  LimitChange: {
+    at: (c) => new Date(c.at).toISOString(),
+    plan: (c) => c.planId,
+    expiresAt: (c) => (c.expiresAt === null ? null : new Date(c.expiresAt).toISOString()),
+    limits: (c) => NUMERIC_LIMITS.flatMap((name) => (typeof c.limits[name] === 'number' ? [{ name, value: c.limits[name] as number }] : [])),
+  },
+};
