@@ -95,9 +95,12 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const redis = initial.redis.url ? createRedis(initial.redis.url, logger) : null;
   // Limit checks get their own connection, so a slow Redis or a big pipeline on the shared
   // connection never holds a request behind it. Its timeouts are the limiter's own, counted from
-  // the write (ioredis's commandTimeout fires before a reply waiting in the socket is read); it
-  // reconnects within 250 ms so limits are back on Redis soon after it answers.
-  const limitsRedis = initial.redis.url ? createRedis(initial.redis.url, logger, { autoPipelining: true, maxReconnectDelayMs: 250 }) : null;
+  // the write (ioredis's commandTimeout fires before a reply waiting in the socket is read). No
+  // auto-pipelining: ioredis keeps one auto-pipeline in flight per connection and queues the
+  // next behind it, so on a busy gateway a check would wait to be written until the previous
+  // batch's reply was read, and that wait would count against the timeout as if Redis were slow.
+  // It reconnects within 250 ms so limits are back on Redis soon after it answers.
+  const limitsRedis = initial.redis.url ? createRedis(initial.redis.url, logger, { maxReconnectDelayMs: 250 }) : null;
   // @rateLimit fields (graphql-rate-limit-directive) have no timeout of their own: a command timeout.
   const fieldLimitsRedis = initial.redis.url ? createRedis(initial.redis.url, logger, { commandTimeoutMs: initial.limits.storeTimeoutMs }) : null;
   // The field cache: keyv over its own Redis connection (@keyv/redis), or a bounded in-process LRU.
