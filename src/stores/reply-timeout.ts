@@ -9,8 +9,9 @@ export class ReplyTimeoutError extends Error {
 /**
  * `promise`, or a `ReplyTimeoutError` once `ms` have passed without a reply.
  *
- * The clock starts in the check phase after the call, that is after ioredis's auto-pipelining
- * has written the command (it flushes with setImmediate, queued before ours), so time the
+ * The clock starts in the check phase after the call, after the command was written (ioredis
+ * writes during the call on a connection without auto-pipelining; its auto-pipelining would queue
+ * a command behind the batch in flight, so the limits connection does not use it), so time the
  * gateway spends before the write is not charged to the store. The rejection itself waits for the
  * check phase after the timer fires: a reply that is already in the socket is read in the poll
  * phase before it and wins, however late the event loop gets to it. Under load a loop turn can
