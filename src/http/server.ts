@@ -13,6 +13,8 @@ import type { GatewayContext, RequestState } from '../graph/context.js';
 import type { AuthGuard } from '../limits/auth-guard.js';
 import type { Logger } from '../observability/logger.js';
 import { authenticateHook } from './authenticate-hook.js';
+import { registerCors } from './cors.js';
+import { originHook } from './origin-hook.js';
 import { sendError } from './error-body.js';
 import { registerHealthRoutes, type ReadinessCheck } from './health.js';
 
@@ -111,6 +113,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
 
   app.setNotFoundHandler((request, reply) => sendError(reply, 'NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`));
 
+  // Before every route: CORS must answer preflights ahead of authentication.
+  await registerCors(app, () => configSource.current());
   registerHealthRoutes(app, { checks: options.readinessChecks ?? [], ...(options.metricsRegistry ? { registry: options.metricsRegistry } : {}) });
 
   const apollo = options.createApollo(fastifyApolloDrainPlugin<GatewayContext>(app));
@@ -134,7 +138,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
       };
     },
   });
-  app.route({ method: ['GET', 'POST'], url: '/graphql', onRequest: authenticateHook(authenticator, options.authGuard), handler });
+  app.route({ method: ['GET', 'POST'], url: '/graphql', onRequest: [authenticateHook(authenticator, options.authGuard), originHook(() => configSource.current())], handler });
 
   return { app, apollo };
 }
