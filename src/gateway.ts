@@ -16,6 +16,7 @@ import { createDownstream, type Downstream } from './downstream/downstream.js';
 import { storeUnavailablePlugin } from './errors/store-unavailable.js';
 import { createApollo } from './graph/apollo.js';
 import { buildSchema } from './graph/build-schema.js';
+import { requestErrorStatusPlugin } from './graph/request-error-status.js';
 import type { ReadinessCheck } from './http/health.js';
 import { createHttpServer } from './http/server.js';
 import { registerLimitsDocs } from './http/docs-limits.js';
@@ -211,7 +212,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       afterResponseObserver({ meter, metrics, planOf: (tenantId) => limitsView.effective(config.current(), tenantId).planId, cacheReport: fieldCache.report }),
     ],
     // The limits plugin reads the cost plugin's estimate: it must come after it.
-    createApollo: (drainPlugin) => createApollo({ schema, logger, plugins: [drainPlugin, costPlugin({ analyzer: costAnalyzer }), limits.plugin, cachePlugin(fieldCache), usageCapturePlugin(), storeUnavailablePlugin()] }),
+    createApollo: (drainPlugin) => createApollo({ schema, logger, plugins: [drainPlugin, costPlugin({ analyzer: costAnalyzer }), limits.plugin, cachePlugin(fieldCache), usageCapturePlugin(), storeUnavailablePlugin(), requestErrorStatusPlugin()] }),
   });
   registerLimitsDocs(app, { schema, configSource: config });
   registerUsageCsv(app, { authenticator, authGuard, usage: usageStore, limiter, limitsView, config: () => config.current() });
