@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { ApolloServer } from '@apollo/server';
 import type { Registry } from 'prom-client';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
@@ -30,7 +30,9 @@ export interface HttpServerOptions {
   createApollo: (drainPlugin: ReturnType<typeof fastifyApolloDrainPlugin<GatewayContext>>) => ApolloServer<GatewayContext>;
   authGuard: AuthGuard;
   /** Long-lived services every request's context carries (limit overrides, usage reads, ...). */
-  services: Pick<GatewayContext, 'overrides' | 'limitsView' | 'usage' | 'audit' | 'health' | 'synthetic'>;
+  services: Pick<GatewayContext, 'overrides' | 'limitsView' | 'usage' | 'audit' | 'health' | 'synthetic' | 'trustedDocuments'>;
+  /** `preHandler` of /graphql (trusted documents, publishable keys' root fields): after the body is read, before Apollo. */
+  documentPolicy?: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
   readinessChecks?: ReadinessCheck[];
   /** Rate-limit headers for an authenticated response that has none yet (the limits plugin's `headersFor`). */
   rateLimitHeaders?: (principal: Principal, ip: string) => Promise<Record<string, string>>;
@@ -138,7 +140,13 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
       };
     },
   });
-  app.route({ method: ['GET', 'POST'], url: '/graphql', onRequest: [authenticateHook(authenticator, options.authGuard), originHook(() => configSource.current())], handler });
+  app.route({
+    method: ['GET', 'POST'],
+    url: '/graphql',
+    onRequest: [authenticateHook(authenticator, options.authGuard), originHook(() => configSource.current())],
+    ...(options.documentPolicy ? { preHandler: options.documentPolicy } : {}),
+    handler,
+  });
 
   return { app, apollo };
 }
