@@ -14,6 +14,7 @@ import type { AuthGuard } from '../limits/auth-guard.js';
 import type { Logger } from '../observability/logger.js';
 import { authenticateHook } from './authenticate-hook.js';
 import { registerCors } from './cors.js';
+import { registerIde } from './ide-route.js';
 import { originHook } from './origin-hook.js';
 import { sendError } from './error-body.js';
 import { registerHealthRoutes, type ReadinessCheck } from './health.js';
@@ -119,6 +120,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
   await registerCors(app, () => configSource.current());
   registerHealthRoutes(app, { checks: options.readinessChecks ?? [], ...(options.metricsRegistry ? { registry: options.metricsRegistry } : {}) });
 
+  const ideHook = registerIde(app);
+
   const apollo = options.createApollo(fastifyApolloDrainPlugin<GatewayContext>(app));
   await apollo.start();
 
@@ -143,7 +146,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
   app.route({
     method: ['GET', 'POST'],
     url: '/graphql',
-    onRequest: [authenticateHook(authenticator, options.authGuard), originHook(() => configSource.current())],
+    // GraphiQL for a browser asking for HTML first: the page needs no key.
+    onRequest: [ideHook, authenticateHook(authenticator, options.authGuard), originHook(() => configSource.current())],
     ...(options.documentPolicy ? { preHandler: options.documentPolicy } : {}),
     handler,
   });
