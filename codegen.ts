@@ -62,6 +62,8 @@ async function generate(): Promise<string> {
         LimitChange: '../../audit/limit-changes.js#LimitChange as LimitChangeRecord',
         UsageForecast: '../../usage/tenant-forecast.js#ForecastView',
         UsageSla: '../../usage/tenant-sla.js#SlaReport',
+        TrustedDocument: '../../trusted-documents/store.js#TrustedDocument as TrustedDocumentRecord',
+        TrustedOperation: '../../trusted-documents/store.js#TrustedOperation as TrustedOperationRecord',
       },
     },
   });

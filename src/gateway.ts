@@ -16,6 +16,7 @@ import { createDownstream, type Downstream } from './downstream/downstream.js';
 import { storeUnavailablePlugin } from './errors/store-unavailable.js';
 import { createApollo } from './graph/apollo.js';
 import { buildSchema } from './graph/build-schema.js';
+import { requestErrorStatusPlugin } from './graph/request-error-status.js';
 import type { ReadinessCheck } from './http/health.js';
 import { createHttpServer } from './http/server.js';
 import { registerLimitsDocs } from './http/docs-limits.js';
@@ -47,6 +48,9 @@ import { createMeter, createNoopMeter } from './usage/meter.js';
 import { createRedisUsageStore } from './usage/redis-usage-store.js';
 import { startSampleServices, type SampleServices } from './sample-services/start.js';
 import { createRedis } from './stores/redis.js';
+import { documentPolicyHook } from './http/document-policy-hook.js';
+import { createTrustedDocuments } from './trusted-documents/registry.js';
+import { createMemoryTrustedDocumentStore, createRedisTrustedDocumentStore } from './trusted-documents/store.js';
 
 export interface GatewayOptions {
   /** YAML config file; default the demo config. `CONFIG_PATH` in `main.ts`. */
@@ -193,6 +197,12 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   if (costAnalyzer.warnings.length > 0) {
     logger.warn({ fields: costAnalyzer.warnings }, 'list fields without @listSize are priced at the default list size');
   }
+  // Trusted documents: registered by tenant admins, shared through Redis when there is one.
+  const trustedDocuments = createTrustedDocuments({
+    store: redis ? createRedisTrustedDocumentStore(redis) : createMemoryTrustedDocumentStore(),
+    schema,
+    analyzer: costAnalyzer,
+  });
   const authenticator = createAuthenticator(() => config.current());
   const authGuard = createAuthGuard({ limiter, perMinute: () => config.current().limits.authFailuresPerIpPerMinute });
   const readinessChecks: ReadinessCheck[] = redis
@@ -208,13 +218,14 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     metricsRegistry: metrics.registry,
     rateLimitHeaders: (principal, ip) => limits.headersFor(config.current(), principal, ip),
     authGuard,
-    services: { overrides, limitsView, usage: usageStore, audit, health, synthetic },
+    services: { overrides, limitsView, usage: usageStore, audit, health, synthetic, trustedDocuments },
+    documentPolicy: documentPolicyHook({ documents: trustedDocuments, schema }),
     afterResponse: [
       (state, { bytes }) => limits.settle(state, bytes),
       afterResponseObserver({ meter, metrics, planOf: (tenantId) => limitsView.effective(config.current(), tenantId).planId, cacheReport: fieldCache.report }),
     ],
     // The limits plugin reads the cost plugin's estimate: it must come after it.
-    createApollo: (drainPlugin) => createApollo({ schema, logger, plugins: [drainPlugin, costPlugin({ analyzer: costAnalyzer }), limits.plugin, cachePlugin(fieldCache), usageCapturePlugin(), storeUnavailablePlugin()] }),
+    createApollo: (drainPlugin) => createApollo({ schema, logger, plugins: [drainPlugin, costPlugin({ analyzer: costAnalyzer }), limits.plugin, cachePlugin(fieldCache), usageCapturePlugin(), storeUnavailablePlugin(), requestErrorStatusPlugin()] }),
   });
   registerLimitsDocs(app, { schema, configSource: config });
   registerUsageCsv(app, { authenticator, authGuard, usage: usageStore, limiter, limitsView, config: () => config.current() });

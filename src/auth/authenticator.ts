@@ -63,6 +63,22 @@ function buildCredentials(config: Config): Credential[] {
       hash: Buffer.from(t.sha256, 'hex'),
       principal: { kind: 'service', clientId: t.id, tenantId: t.tenant, planId: planOf(t.tenant), role: t.role } as const,
     })),
+    ...config.publishableKeys.map((k) => ({
+      hash: Buffer.from(k.sha256, 'hex'),
+      principal: {
+        kind: 'apiKey',
+        clientId: k.id,
+        tenantId: k.tenant,
+        planId: planOf(k.tenant),
+        role: k.role,
+        publishable: {
+          allowedOrigins: k.allowedOrigins,
+          rootFields: k.rootFields ? new Set(k.rootFields) : null,
+          trustedDocumentsOnly: k.trustedDocumentsOnly,
+          perIpPerMinute: k.perIpPerMinute,
+        },
+      } as const,
+    })),
     ...config.platformAdminKeys.map((a) => ({
       hash: Buffer.from(a.sha256, 'hex'),
       principal: { kind: 'platformAdmin', clientId: a.id } as const,

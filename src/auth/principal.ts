@@ -12,6 +12,8 @@ export type Principal =
       tenantId: string;
       planId: string;
       role: Role;
+      /** Present for a publishable (browser-safe) key: what binds it. Absent: a secret key. */
+      publishable?: PublishableRules;
     }
   | {
       /** Internal service token: bypasses plan limits (still metered). */
@@ -31,4 +33,14 @@ export type TenantPrincipal = Extract<Principal, { tenantId: string }>;
 
 export function hasTenant(principal: Principal): principal is TenantPrincipal {
   return principal.kind !== 'platformAdmin';
+}
+
+/** The bindings of a publishable key (config `publishableKeys[]`), checked on every request. */
+export interface PublishableRules {
+  allowedOrigins: readonly string[];
+  /** `Query.products`, ...; null: every root field the role allows. */
+  rootFields: ReadonlySet<string> | null;
+  trustedDocumentsOnly: boolean;
+  /** Requests per rolling minute per client address with this key, inside the plan's limits. */
+  perIpPerMinute: number;
 }

@@ -20,6 +20,8 @@ export const DEMO_TOKENS = {
   initechAdmin: 'demo-initech-admin',
   /** Service token `reporting-job`: acts for tenant initech, role viewer. */
   service: 'demo-service-token',
+  /** Publishable key `acme-storefront`: tenant acme, role viewer, from http://localhost:5173 and http://127.0.0.1:5173 only. */
+  acmePublishable: 'demo-acme-publishable',
   /** Platform admin key `platform-ops`: bound to no tenant. */
   platformAdmin: 'demo-platform-admin',
 } as const;

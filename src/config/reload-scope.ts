@@ -18,6 +18,8 @@ export const LIVE_PATHS = [
   'apiKeys',
   'serviceTokens',
   'platformAdminKeys',
+  'publishableKeys',
+  'cors',
   'server.shutdownGraceMs',
   'limits.authFailuresPerIpPerMinute',
   'limits.logsPerTenantPerMinute',

@@ -72,6 +72,20 @@ export const planSchema = z.strictObject({
     .optional(),
 });
 
+/** A browser origin as the `Origin` header sends it: scheme, host and port only, no path or trailing slash. */
+export const browserOrigin = z.string().refine(isOrigin, {
+  error: (issue) => `must be an origin like "https://app.example.com" (scheme://host[:port], no path, no wildcard; got ${JSON.stringify(issue.input)})`,
+});
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
 export const tenantSchema = z.strictObject({
   displayName: z.string().min(1),
   plan: identifier,
@@ -79,6 +93,16 @@ export const tenantSchema = z.strictObject({
   timeZone: z.string().default('UTC'),
   /** Custom limits for this tenant, over its plan's. */
   overrides: planLimitsSchema.default({}),
+  cors: z
+    .strictObject({
+      /**
+       * Browser origins allowed to call the gateway with this tenant's secret API keys (an
+       * internal tool). Pages on the public web use a publishable key, which names its own
+       * origins. Default none: a secret key sent from a browser page on another origin is refused.
+       */
+      allowedOrigins: z.array(browserOrigin).default([]),
+    })
+    .prefault({}),
 });
 
 export const apiKeySchema = z.strictObject({
@@ -95,6 +119,27 @@ export const serviceTokenSchema = z.strictObject({
   tenant: identifier,
   role: roleSchema.default('viewer'),
   sha256: sha256Hex,
+});
+
+/**
+ * A browser-safe key: it may sit in a web page's source, so it is bound to the origins of the
+ * tenant's pages, to a role that is not `admin`, optionally to root fields or to the tenant's
+ * trusted documents, and limited per client address within the tenant's plan.
+ */
+export const publishableKeySchema = z.strictObject({
+  id: identifier,
+  tenant: identifier,
+  /** Anyone can read the key: `admin` is refused. Default viewer. */
+  role: roleSchema.exclude(['admin'], { error: 'must be viewer or support: a publishable key is public, it cannot be admin' }).default('viewer'),
+  sha256: sha256Hex,
+  /** Pages allowed to use the key: the request's `Origin` must be one of these (a request without one is refused). */
+  allowedOrigins: z.array(browserOrigin).min(1, 'must name at least one origin'),
+  /** Root fields the key may select (`Query.products`); absent: every field its role allows. */
+  rootFields: z.array(z.string().regex(/^(Query|Mutation)\.[_A-Za-z][_0-9A-Za-z]*$/, 'must look like Query.field or Mutation.field')).optional(),
+  /** Only the tenant's registered trusted documents may run with this key. Default false. */
+  trustedDocumentsOnly: z.boolean().default(false),
+  /** Requests per rolling minute from one client address with this key, on top of the plan's limits. Default 60. */
+  perIpPerMinute: z.number().int().positive().default(60),
 });
 
 export const platformAdminKeySchema = z.strictObject({
@@ -226,6 +271,17 @@ export const configSchema = z
     apiKeys: z.array(apiKeySchema).default([]),
     serviceTokens: z.array(serviceTokenSchema).default([]),
     platformAdminKeys: z.array(platformAdminKeySchema).default([]),
+    publishableKeys: z.array(publishableKeySchema).default([]),
+    cors: z
+      .strictObject({
+        /**
+         * How long a browser may cache a preflight answer (Access-Control-Max-Age), default 600 s.
+         * Chromium caps it at 7200. A removed origin is refused at once all the same: every actual
+         * request's origin is checked again.
+         */
+        preflightMaxAgeSeconds: z.number().int().nonnegative().max(86_400).default(600),
+      })
+      .prefault({}),
     usage: z
       .strictObject({
         /** Meter every request (default). Off: a no-op meter, for benchmarks and debugging. */
@@ -363,7 +419,7 @@ function checkCrossReferences(value: unknown, addIssue: AddIssue): void {
   }
   const seenHashes = new Set<string>();
   const seenIds = new Set<string>();
-  for (const listName of ['apiKeys', 'serviceTokens', 'platformAdminKeys'] as const) {
+  for (const listName of ['apiKeys', 'serviceTokens', 'platformAdminKeys', 'publishableKeys'] as const) {
     const list = value[listName];
     if (!Array.isArray(list)) continue;
     list.forEach((key: unknown, i) => {
@@ -391,3 +447,4 @@ function checkCrossReferences(value: unknown, addIssue: AddIssue): void {
 export type Config = z.infer<typeof configSchema>;
 export type PlanConfig = z.infer<typeof planSchema>;
 export type TenantConfig = z.infer<typeof tenantSchema>;
+export type PublishableKeyConfig = z.infer<typeof publishableKeySchema>;

@@ -7,6 +7,17 @@ export const ERROR_STATUS = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   BAD_REQUEST: 400,
+  /**
+   * The request's browser origin may not use this key (or any key): a publishable key from a page
+   * it does not name or without an Origin, a secret key from a page its tenant has not allowed.
+   */
+  ORIGIN_NOT_ALLOWED: 403,
+  /** A publishable key asked for a root field outside its `rootFields`. */
+  OPERATION_NOT_ALLOWED: 403,
+  /** A key bound to trusted documents sent a query text instead of a registered document id. */
+  TRUSTED_DOCUMENT_REQUIRED: 403,
+  /** The document id is not registered for the key's tenant. */
+  TRUSTED_DOCUMENT_NOT_FOUND: 400,
   BAD_USER_INPUT: 400,
   NOT_FOUND: 404,
   PAYLOAD_TOO_LARGE: 413,

@@ -17,7 +17,7 @@ export const STORE_RETRY_AFTER_SECONDS = 5;
 export const STORE_CALL_TIMEOUT_MS = 3000;
 
 /** Which store failed, in the error's extensions. */
-export type StoreName = 'usage' | 'limit-overrides';
+export type StoreName = 'usage' | 'limit-overrides' | 'trusted-documents';
 
 /** HTTP 503 with `Retry-After`: the answer needs a store that cannot be reached right now. */
 export class StoreUnavailableError extends GatewayError {

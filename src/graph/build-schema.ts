@@ -11,6 +11,7 @@ import { catalogResolvers } from '../resolvers/catalog.js';
 import { dashboardResolvers } from '../resolvers/dashboard.js';
 import { moneyResolvers } from '../resolvers/money.js';
 import { ordersResolvers } from '../resolvers/orders.js';
+import { trustedDocumentResolvers } from '../resolvers/trusted-documents.js';
 import { viewerResolvers } from '../resolvers/viewer.js';
 import { authDirectiveTransformer } from './auth-directive.js';
 import { describeLimits } from './describe-limits.js';
@@ -39,7 +40,7 @@ export interface BuildSchemaOptions {
  * Then the field descriptions get their cost and limits appended (text only).
  */
 /** Every resolver map, in the order they are merged (also read by the static scope check in CI). */
-export const RESOLVER_MAPS = [viewerResolvers, accountsResolvers, catalogResolvers, ordersResolvers, dashboardResolvers, moneyResolvers, adminResolvers, usageResolvers, dashboardUsageResolvers, fleetConsoleResolvers, fleetTenantResolvers];
+export const RESOLVER_MAPS = [viewerResolvers, accountsResolvers, catalogResolvers, ordersResolvers, dashboardResolvers, moneyResolvers, adminResolvers, usageResolvers, dashboardUsageResolvers, fleetConsoleResolvers, fleetTenantResolvers, trustedDocumentResolvers];
 
 export async function buildSchema(options: BuildSchemaOptions = {}): Promise<GraphQLSchema> {
   const typeDefs = await loadSchemaSdl(options.schemaDir);

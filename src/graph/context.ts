@@ -6,6 +6,7 @@ import { GatewayError } from '../errors/gateway-error.js';
 import type { OverridesStore } from '../limits/overrides.js';
 import type { LimitsView } from '../limits/windows.js';
 import type { UsageStore } from '../usage/store.js';
+import type { TrustedDocuments } from '../trusted-documents/registry.js';
 import type { Logger } from '../observability/logger.js';
 import type { AuditLog } from '../audit/limit-changes.js';
 import type { HealthView } from '../observability/health-view.js';
@@ -38,6 +39,8 @@ export interface GatewayContext {
   health: () => Promise<HealthView>;
   /** The span of the demo's synthetic history, null when none was written. */
   synthetic: SyntheticHistory | null;
+  /** The tenant's registered trusted documents (persisted operations). */
+  trustedDocuments: TrustedDocuments;
   /** Facts the plugins hand to each other during one request (cost -> limits -> metering). */
   state: RequestState;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { ApolloServer } from '@apollo/server';
 import type { Registry } from 'prom-client';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
@@ -13,6 +13,9 @@ import type { GatewayContext, RequestState } from '../graph/context.js';
 import type { AuthGuard } from '../limits/auth-guard.js';
 import type { Logger } from '../observability/logger.js';
 import { authenticateHook } from './authenticate-hook.js';
+import { registerCors } from './cors.js';
+import { registerIde } from './ide-route.js';
+import { originHook } from './origin-hook.js';
 import { sendError } from './error-body.js';
 import { registerHealthRoutes, type ReadinessCheck } from './health.js';
 
@@ -28,7 +31,9 @@ export interface HttpServerOptions {
   createApollo: (drainPlugin: ReturnType<typeof fastifyApolloDrainPlugin<GatewayContext>>) => ApolloServer<GatewayContext>;
   authGuard: AuthGuard;
   /** Long-lived services every request's context carries (limit overrides, usage reads, ...). */
-  services: Pick<GatewayContext, 'overrides' | 'limitsView' | 'usage' | 'audit' | 'health' | 'synthetic'>;
+  services: Pick<GatewayContext, 'overrides' | 'limitsView' | 'usage' | 'audit' | 'health' | 'synthetic' | 'trustedDocuments'>;
+  /** `preHandler` of /graphql (trusted documents, publishable keys' root fields): after the body is read, before Apollo. */
+  documentPolicy?: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
   readinessChecks?: ReadinessCheck[];
   /** Rate-limit headers for an authenticated response that has none yet (the limits plugin's `headersFor`). */
   rateLimitHeaders?: (principal: Principal, ip: string) => Promise<Record<string, string>>;
@@ -111,7 +116,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
 
   app.setNotFoundHandler((request, reply) => sendError(reply, 'NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`));
 
+  // Before every route: CORS must answer preflights ahead of authentication.
+  await registerCors(app, () => configSource.current());
   registerHealthRoutes(app, { checks: options.readinessChecks ?? [], ...(options.metricsRegistry ? { registry: options.metricsRegistry } : {}) });
+
+  const ideHook = registerIde(app);
 
   const apollo = options.createApollo(fastifyApolloDrainPlugin<GatewayContext>(app));
   await apollo.start();
@@ -134,7 +143,14 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
       };
     },
   });
-  app.route({ method: ['GET', 'POST'], url: '/graphql', onRequest: authenticateHook(authenticator, options.authGuard), handler });
+  app.route({
+    method: ['GET', 'POST'],
+    url: '/graphql',
+    // GraphiQL for a browser asking for HTML first: the page needs no key.
+    onRequest: [ideHook, authenticateHook(authenticator, options.authGuard), originHook(() => configSource.current())],
+    ...(options.documentPolicy ? { preHandler: options.documentPolicy } : {}),
+    handler,
+  });
 
   return { app, apollo };
 }

@@ -15,6 +15,7 @@ import { historyToCsv } from '../usage/csv.js';
 import type { UsageStore } from '../usage/store.js';
 import { authenticateHook } from './authenticate-hook.js';
 import { sendError } from './error-body.js';
+import { originHook } from './origin-hook.js';
 
 interface CsvQuery {
   granularity?: string;
@@ -38,7 +39,7 @@ export function registerUsageCsv(
 ): void {
   app.get<{ Querystring: CsvQuery }>(
     '/usage.csv',
-    { onRequest: authenticateHook(deps.authenticator, deps.authGuard) },
+    { onRequest: [authenticateHook(deps.authenticator, deps.authGuard), originHook(deps.config)] },
     async (request: FastifyRequest<{ Querystring: CsvQuery }>, reply: FastifyReply) => {
       const principal = request.principal!;
       if (!hasTenant(principal)) return sendError(reply, 'FORBIDDEN', 'Platform-admin keys have no tenant usage; use a tenant API key.');

@@ -39,6 +39,8 @@ export interface DimensionInput {
   rootFields: string[];
   /** Estimated cost to charge (0 for a dry run). */
   cost: number;
+  /** A publishable key's own per-address limit (requests per rolling minute), inside the plan's. */
+  keyPerIpPerMinute?: number;
   now?: number;
 }
 
@@ -81,6 +83,9 @@ export function buildDimensions(input: DimensionInput): LimitDimension[] {
   }
   if (typeof limits.perIpPerMinute === 'number') {
     sliding('requests', 'ip-minute', `${tag}:ip:${input.ip}:m`, limits.perIpPerMinute, 60, 1, { countsRequests: true });
+  }
+  if (input.keyPerIpPerMinute !== undefined) {
+    sliding('requests', 'key-ip-minute', `${tag}:key:${input.clientId}:ip:${input.ip}:m`, input.keyPerIpPerMinute, 60, 1, { countsRequests: true });
   }
   const offset = limits.requestsPerDay !== undefined || limits.requestsPerMonth !== undefined ? utcOffsetMinutes(input.timeZone, input.now) : 0;
   for (const [period, limit, seconds] of [

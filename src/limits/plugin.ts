@@ -99,6 +99,7 @@ export function createLimitsPlugin(deps: {
                 rootFields,
                 cost: chargedCost,
                 now,
+                ...keyPerIp(principal),
               });
           if (dims.length === 0) return;
 
@@ -187,6 +188,7 @@ export function createLimitsPlugin(deps: {
       timeZone: effective.timeZone,
       rootFields: [],
       cost: 0,
+      ...keyPerIp(principal),
     });
     if (dims.length === 0) return { [EXEMPT_HEADER]: 'no-limits' };
     const { decision } = await deps.limiter.peek(dims.map((d) => d.store));
@@ -194,6 +196,11 @@ export function createLimitsPlugin(deps: {
   }
 
   return { plugin, settle, headersFor };
+}
+
+/** A publishable key's per-address limit, for `buildDimensions`. */
+function keyPerIp(principal: TenantPrincipal): { keyPerIpPerMinute?: number } {
+  return principal.kind === 'apiKey' && principal.publishable ? { keyPerIpPerMinute: principal.publishable.perIpPerMinute } : {};
 }
 
 /** Says that no rate-limit policy applies to this response's caller, and why. */

@@ -20,7 +20,9 @@ describe('parseConfig', () => {
     const config = parseConfig(validYaml(), 'gateway.yaml', {});
     expect(config.server).toEqual({ port: 4000, host: '127.0.0.1', bodyLimitBytes: 1048576, shutdownGraceMs: 10000, trustProxy: false });
     expect(config.limits).toMatchObject({ authFailuresPerIpPerMinute: 30, storeTimeoutMs: 50, documentationUrl: '/docs/limits' });
-    expect(config.tenants.acme).toEqual({ displayName: 'Acme Corp', plan: 'free', timeZone: 'UTC', overrides: {} });
+    expect(config.tenants.acme).toEqual({ displayName: 'Acme Corp', plan: 'free', timeZone: 'UTC', overrides: {}, cors: { allowedOrigins: [] } });
+    expect(config.publishableKeys).toEqual([]);
+    expect(config.cors).toEqual({ preflightMaxAgeSeconds: 600 });
     expect(config.serviceTokens).toEqual([]);
     expect(config.downstream.orders.retry.maxAttempts).toBe(3);
   });

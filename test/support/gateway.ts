@@ -59,6 +59,8 @@ export async function startTestGateway(
         method: 'POST',
         headers: {
           'content-type': 'application/json',
+          // What current clients (Apollo Client, urql) send; test/http/graphql-over-http.test.ts covers plain application/json.
+          accept: 'application/graphql-response+json, application/json;q=0.9',
           ...(token ? { authorization: `Bearer ${token}` } : {}),
           ...headers,
         },

@@ -11,6 +11,7 @@ import type { FleetTenantParent } from '../../resolvers/fleet-tenant.js';
 import type { LimitChange as LimitChangeRecord } from '../../audit/limit-changes.js';
 import type { ForecastView } from '../../usage/tenant-forecast.js';
 import type { SlaReport } from '../../usage/tenant-sla.js';
+import type { TrustedDocument as TrustedDocumentRecord, TrustedOperation as TrustedOperationRecord } from '../../trusted-documents/store.js';
 import type { GatewayContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -199,6 +200,16 @@ export type Mutation = {
   setTenantLimits?: Maybe<TenantLimitOverride>;
   /** Platform admins only. Removes a tenant's runtime override: the config file's limits apply again. */
   clearTenantLimits?: Maybe<Scalars['Boolean']['output']>;
+  /**
+   * Tenant admin keys (secret). Registers your app's operations ahead of time (the persisted-documents
+   * manifest its build writes; `npm run documents -- register` sends one). Each is validated against
+   * the schema and priced now, so you see its cost before shipping; none is registered if any is
+   * invalid. A publishable key with `trustedDocumentsOnly` may then run only these, by
+   * `documentId: "sha256:<hex>"`. Registering a document again changes nothing but its record.
+   */
+  registerTrustedDocuments: Array<TrustedDocument>;
+  /** Tenant admin keys (secret). Removes documents by id; returns how many were registered. Instances may run a removed one for up to 30 s more. */
+  removeTrustedDocuments: Scalars['Int']['output'];
 };
 
 
@@ -221,6 +232,16 @@ export type MutationSetTenantLimitsArgs = {
 
 export type MutationClearTenantLimitsArgs = {
   tenantId: Scalars['ID']['input'];
+};
+
+
+export type MutationRegisterTrustedDocumentsArgs = {
+  documents: Array<TrustedDocumentInput>;
+};
+
+
+export type MutationRemoveTrustedDocumentsArgs = {
+  ids: Array<Scalars['ID']['input']>;
 };
 
 export type OrderStatus =
@@ -270,6 +291,45 @@ export type PlaceOrderInput = {
 export type LineItemInput = {
   productId: Scalars['ID']['input'];
   quantity: Scalars['Int']['input'];
+};
+
+export type TrustedDocumentInput = {
+  /** The document's text, exactly as the app sends its hash. */
+  body: Scalars['String']['input'];
+  /** `sha256:<hex>` or the bare hex: when given, it must be the SHA-256 of `body`. */
+  id?: InputMaybe<Scalars['ID']['input']>;
+  /** A name for people; default the first operation's name. */
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** JSON object of example variables to price the document with (required variables must be given to get a price). */
+  variables?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type TrustedDocument = {
+  __typename?: 'TrustedDocument';
+  /** `sha256:<hex>` of the body: what the app sends as `documentId`. */
+  id: Scalars['ID']['output'];
+  name?: Maybe<Scalars['String']['output']>;
+  body: Scalars['String']['output'];
+  /** The operations it holds, each with the root fields it selects. */
+  operations: Array<TrustedOperation>;
+  /** Estimated field cost (the plans' cost points) of its most expensive operation; null when it needs variables that were not given. */
+  cost?: Maybe<Scalars['Float']['output']>;
+  typeCost?: Maybe<Scalars['Float']['output']>;
+  /** The variables it was priced with, as JSON. */
+  pricedWith: Scalars['String']['output'];
+  /** Whether the estimate fits the tenant's plan's maximum cost per operation (null when unpriced or the plan has none). */
+  withinPlan?: Maybe<Scalars['Boolean']['output']>;
+  /** ISO time of registration. */
+  registeredAt: Scalars['String']['output'];
+  /** The admin key that registered it. */
+  registeredBy: Scalars['String']['output'];
+};
+
+export type TrustedOperation = {
+  __typename?: 'TrustedOperation';
+  name?: Maybe<Scalars['String']['output']>;
+  type: Scalars['String']['output'];
+  rootFields: Array<Scalars['String']['output']>;
 };
 
 export type UsageSla = {
@@ -830,6 +890,8 @@ export type Query = {
   order?: Maybe<Order>;
   /** The tenant's orders, newest first. `first` is at most 100. */
   orders: OrderConnection;
+  /** Tenant admin keys (secret): your tenant's registered trusted documents, with the price of each. */
+  trustedDocuments: Array<TrustedDocument>;
   /**
    * Your tenant's consumption: the limits in force, every window now (used, remaining, reset) and
    * history. Free: a query asking only for `usage` and `rateLimit` is not counted against your plan
@@ -1026,9 +1088,12 @@ export type ResolversTypes = {
   OrderEdge: ResolverTypeWrapper<EdgeRecord<OrderRecord>>;
   PlaceOrderInput: PlaceOrderInput;
   LineItemInput: LineItemInput;
+  TrustedDocumentInput: TrustedDocumentInput;
+  TrustedDocument: ResolverTypeWrapper<TrustedDocumentRecord>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  TrustedOperation: ResolverTypeWrapper<TrustedOperationRecord>;
   UsageSla: ResolverTypeWrapper<SlaReport>;
   SlaTarget: ResolverTypeWrapper<SlaTarget>;
-  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   SlaPeriod: ResolverTypeWrapper<SlaPeriod>;
   UsageForecast: ResolverTypeWrapper<ForecastView>;
   UsageView: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['UsageView']>;
@@ -1086,9 +1151,12 @@ export type ResolversParentTypes = {
   OrderEdge: EdgeRecord<OrderRecord>;
   PlaceOrderInput: PlaceOrderInput;
   LineItemInput: LineItemInput;
+  TrustedDocumentInput: TrustedDocumentInput;
+  TrustedDocument: TrustedDocumentRecord;
+  Float: Scalars['Float']['output'];
+  TrustedOperation: TrustedOperationRecord;
   UsageSla: SlaReport;
   SlaTarget: SlaTarget;
-  Float: Scalars['Float']['output'];
   SlaPeriod: SlaPeriod;
   UsageForecast: ForecastView;
   UsageView: ResolversInterfaceTypes<ResolversParentTypes>['UsageView'];
@@ -1238,6 +1306,8 @@ export type MutationResolvers<ContextType = GatewayContext, ParentType extends R
   updateCustomer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<MutationUpdateCustomerArgs, 'id' | 'input'>>;
   setTenantLimits?: Resolver<Maybe<ResolversTypes['TenantLimitOverride']>, ParentType, ContextType, RequireFields<MutationSetTenantLimitsArgs, 'tenantId' | 'input'>>;
   clearTenantLimits?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType, RequireFields<MutationClearTenantLimitsArgs, 'tenantId'>>;
+  registerTrustedDocuments?: Resolver<Array<ResolversTypes['TrustedDocument']>, ParentType, ContextType, RequireFields<MutationRegisterTrustedDocumentsArgs, 'documents'>>;
+  removeTrustedDocuments?: Resolver<ResolversTypes['Int'], ParentType, ContextType, RequireFields<MutationRemoveTrustedDocumentsArgs, 'ids'>>;
 };
 
 export type OrderResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Order'] = ResolversParentTypes['Order']> = {
@@ -1266,6 +1336,25 @@ export type OrderConnectionResolvers<ContextType = GatewayContext, ParentType ex
 export type OrderEdgeResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['OrderEdge'] = ResolversParentTypes['OrderEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Order'], ParentType, ContextType>;
+};
+
+export type TrustedDocumentResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['TrustedDocument'] = ResolversParentTypes['TrustedDocument']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  body?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  operations?: Resolver<Array<ResolversTypes['TrustedOperation']>, ParentType, ContextType>;
+  cost?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  typeCost?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  pricedWith?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  withinPlan?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
+  registeredAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  registeredBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type TrustedOperationResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['TrustedOperation'] = ResolversParentTypes['TrustedOperation']> = {
+  name?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rootFields?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type UsageSlaResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UsageSla'] = ResolversParentTypes['UsageSla']> = {
@@ -1492,6 +1581,7 @@ export type QueryResolvers<ContextType = GatewayContext, ParentType extends Reso
   dashboard?: Resolver<ResolversTypes['Dashboard'], ParentType, ContextType>;
   order?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType, RequireFields<QueryOrderArgs, 'id'>>;
   orders?: Resolver<ResolversTypes['OrderConnection'], ParentType, ContextType, RequireFields<QueryOrdersArgs, 'first'>>;
+  trustedDocuments?: Resolver<Array<ResolversTypes['TrustedDocument']>, ParentType, ContextType>;
   usage?: Resolver<ResolversTypes['Usage'], ParentType, ContextType>;
   rateLimit?: Resolver<Maybe<ResolversTypes['RateLimit']>, ParentType, ContextType, RequireFields<QueryRateLimitArgs, 'dryRun'>>;
   fleetUsage?: Resolver<ResolversTypes['FleetUsage'], ParentType, ContextType>;
@@ -1531,6 +1621,8 @@ export type Resolvers<ContextType = GatewayContext> = {
   LineItem?: LineItemResolvers<ContextType>;
   OrderConnection?: OrderConnectionResolvers<ContextType>;
   OrderEdge?: OrderEdgeResolvers<ContextType>;
+  TrustedDocument?: TrustedDocumentResolvers<ContextType>;
+  TrustedOperation?: TrustedOperationResolvers<ContextType>;
   UsageSla?: UsageSlaResolvers<ContextType>;
   SlaTarget?: SlaTargetResolvers<ContextType>;
   SlaPeriod?: SlaPeriodResolvers<ContextType>;

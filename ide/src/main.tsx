@@ -1,0 +1,55 @@
+import 'graphiql/setup-workers/vite';
+import 'graphiql/style.css';
+import './styles.css';
+import { GraphiQL } from 'graphiql';
+import { StrictMode, useMemo, useRef, useState } from 'react';
+import { createRoot } from 'react-dom/client';
+import type { Exchange } from './exchange.js';
+import { createFetcher } from './fetcher.js';
+import { LimitsPanel } from './LimitsPanel.js';
+
+const DEFAULT_QUERY = `# Put your API key in the Headers tab below, then run this.
+# The Docs explorer shows each field's cost and limits; the panel
+# under the response shows what the operation cost and what is
+# left of your rate limits.
+
+query Dashboard {
+  viewer { clientId role tenant { displayName plan { displayName } } }
+  products(first: 3) { name price { formatted } }
+}
+`;
+
+function App() {
+  const [exchange, setExchange] = useState<Exchange | null>(null);
+  // GraphiQL loads the schema again whenever the fetcher changes: once an operation succeeds
+  // after the schema could not load (no key yet, or a wrong one), a new fetcher loads it with
+  // the headers now in the editor, so the Docs explorer and completion work.
+  const [generation, setGeneration] = useState(0);
+  const schemaLoaded = useRef(false);
+  const fetcher = useMemo(
+    () =>
+      createFetcher({
+        onExchange: (next) => {
+          setExchange(next);
+          if (next.status === 200 && !schemaLoaded.current) setGeneration((g) => g + 1);
+        },
+        onIntrospection: (ok) => {
+          schemaLoaded.current = ok;
+        },
+      }),
+    [generation],
+  );
+  return (
+    <GraphiQL fetcher={fetcher} defaultQuery={DEFAULT_QUERY} defaultHeaders={'{\n  "Authorization": "Bearer "\n}'} isHeadersEditorEnabled defaultEditorToolsVisibility="headers">
+      <GraphiQL.Footer>
+        <LimitsPanel exchange={exchange} />
+      </GraphiQL.Footer>
+    </GraphiQL>
+  );
+}
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);

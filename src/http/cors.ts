@@ -1,0 +1,76 @@
+import cors from '@fastify/cors';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { corsOrigins, type RequestOrigin } from '../auth/origin-policy.js';
+import type { Config } from '../config/schema.js';
+import { sendError } from './error-body.js';
+
+/** The routes browsers call with a key; other routes answer no CORS (pages of this origin only). */
+const API_PATHS = new Set(['/graphql', '/usage.csv']);
+
+/** What page script may send: the key, JSON bodies, a request id to join logs, a dry run. */
+export const CORS_ALLOWED_HEADERS = ['authorization', 'content-type', 'accept', 'x-request-id', 'x-cost-dry-run', 'apollo-require-preflight'];
+
+/** What page script may read: the limits it should pace itself by, and the request id to report. */
+export const CORS_EXPOSED_HEADERS = [
+  'ratelimit',
+  'ratelimit-policy',
+  'x-ratelimit-limit',
+  'x-ratelimit-remaining',
+  'x-ratelimit-reset',
+  'x-ratelimit-exempt',
+  'retry-after',
+  'x-request-id',
+];
+
+/** The `Origin` of a request and whether it is the gateway's own (Sec-Fetch-Site, else Host). */
+export function requestOrigin(request: FastifyRequest): RequestOrigin {
+  const origin = request.headers.origin;
+  const site = request.headers['sec-fetch-site'];
+  const own = `${request.protocol}://${request.host}`;
+  return { origin, sameOrigin: origin !== undefined && (site === 'same-origin' || origin === own) };
+}
+
+const pathOf = (request: FastifyRequest) => request.url.split('?')[0]!;
+
+/**
+ * CORS for browser apps, with @fastify/cors, in `onRequest` before authentication (a preflight
+ * carries no Authorization header). The origins answered are those some tenant or publishable key
+ * names (`corsOrigins`), read from the live config. Which key may be used from which of them is
+ * checked after authentication (auth/origin-policy.ts). An origin nobody names gets 403
+ * ORIGIN_NOT_ALLOWED on the API routes, preflight or not, so the refusal is in the network log
+ * rather than a bare "Failed to fetch"; page script cannot read it, as CORS requires.
+ */
+export async function registerCors(app: FastifyInstance, getConfig: () => Config): Promise<void> {
+  app.addHook('onRequest', async (request, reply) => {
+    const { origin, sameOrigin } = requestOrigin(request);
+    if (origin === undefined || sameOrigin || !API_PATHS.has(pathOf(request))) return;
+    if (corsOrigins(getConfig()).has(origin)) return;
+    return sendError(
+      reply,
+      'ORIGIN_NOT_ALLOWED',
+      `Origin ${origin} may not call this gateway: no tenant lists it (tenants.<id>.cors.allowedOrigins for secret keys, publishableKeys[].allowedOrigins for publishable keys).`,
+      { origin },
+    );
+  });
+
+  await app.register(cors, {
+    hook: 'onRequest',
+    delegator: (request, callback) => {
+      const { origin, sameOrigin } = requestOrigin(request);
+      const config = getConfig();
+      const answered = origin !== undefined && !sameOrigin && API_PATHS.has(pathOf(request)) && corsOrigins(config).has(origin);
+      const maxAge = config.cors.preflightMaxAgeSeconds;
+      callback(null, {
+        // The exact origin is echoed (never `*`), with Vary: Origin, so caches keep answers apart.
+        origin: answered ? origin : false,
+        methods: ['GET', 'POST'],
+        allowedHeaders: CORS_ALLOWED_HEADERS,
+        exposedHeaders: CORS_EXPOSED_HEADERS,
+        // Keys travel in Authorization, never in cookies: no credentialed requests.
+        credentials: false,
+        maxAge,
+        cacheControl: maxAge,
+      });
+    },
+  });
+}

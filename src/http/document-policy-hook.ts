@@ -1,0 +1,134 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { getOperationAST, Kind, parse, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema } from 'graphql';
+import { hasTenant } from '../auth/principal.js';
+import { StoreUnavailableError, storeCall } from '../errors/store-unavailable.js';
+import { rootFieldsOf } from '../limits/root-fields.js';
+import { parseDocumentId, type TrustedDocuments } from '../trusted-documents/registry.js';
+import type { TrustedDocument } from '../trusted-documents/store.js';
+import { sendError } from './error-body.js';
+
+/** The GraphQL-over-HTTP parameters, from the JSON body (POST) or the query string (GET, `extensions` as JSON text). */
+interface Params {
+  query?: unknown;
+  operationName?: unknown;
+  documentId?: unknown;
+  extensions?: unknown;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The trusted document this request ran, when it named one. */
+    trustedDocument?: TrustedDocument;
+  }
+}
+
+/**
+ * `preHandler` of /graphql, after the body is parsed and before Apollo sees it:
+ *
+ * - A request naming a registered document (`documentId: "sha256:<hex>"`, or Apollo's
+ *   `extensions.persistedQuery.sha256Hash`) runs that document's text: the id is replaced by the
+ *   query, so Apollo (and its APQ cache) sees an ordinary request. An id the tenant has not
+ *   registered is refused (400 TRUSTED_DOCUMENT_NOT_FOUND) when sent as `documentId` or by a key
+ *   bound to trusted documents; a persistedQuery hash is otherwise left to Apollo's APQ.
+ * - A publishable key with `trustedDocumentsOnly` may send nothing else (403 TRUSTED_DOCUMENT_REQUIRED).
+ * - A publishable key with `rootFields` may select only those (403 OPERATION_NOT_ALLOWED).
+ *
+ * All of it before the limits plugin runs: a refused request is not charged.
+ */
+export function documentPolicyHook(deps: { documents: TrustedDocuments; schema: GraphQLSchema }) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const principal = request.principal;
+    if (!principal || !hasTenant(principal)) return;
+    const rules = principal.kind === 'apiKey' ? principal.publishable : undefined;
+    const params = paramsOf(request);
+    if (!params) return; // Apollo answers the malformed request
+
+    const named = typeof params.documentId === 'string' ? params.documentId : null;
+    const persisted = persistedHashOf(params.extensions);
+    let document: TrustedDocument | null = null;
+    if (named !== null || persisted !== null) {
+      const id = named ?? persisted!;
+      const hex = parseDocumentId(id);
+      try {
+        document = hex ? await storeCall('trusted-documents', 'Trusted documents cannot be read: their store cannot be reached.', deps.documents.resolve(principal.tenantId, hex)) : null;
+      } catch (error) {
+        if (!(error instanceof StoreUnavailableError)) throw error;
+        reply.header('retry-after', String(error.extensions.retryAfterSeconds));
+        return sendError(reply, 'STORE_UNAVAILABLE', error.message, { store: 'trusted-documents' });
+      }
+      if (!document && (named !== null || rules?.trustedDocumentsOnly)) {
+        return sendError(reply, 'TRUSTED_DOCUMENT_NOT_FOUND', `No trusted document ${id} is registered for tenant "${principal.tenantId}": register it with registerTrustedDocuments (npm run documents).`, {
+          documentId: id,
+        });
+      }
+      if (document) useDocument(request, params, document);
+    } else if (rules?.trustedDocumentsOnly) {
+      return sendError(reply, 'TRUSTED_DOCUMENT_REQUIRED', `Publishable key "${principal.clientId}" runs only registered trusted documents: send "documentId": "sha256:<hex>" instead of a query.`);
+    }
+
+    if (rules?.rootFields) {
+      const operationName = typeof params.operationName === 'string' ? params.operationName : null;
+      const fields = document ? rootFieldsOfDocument(document, operationName) : rootFieldsOfQuery(deps.schema, params.query, operationName);
+      if (fields === null) return; // unparseable or no such operation: Apollo answers it
+      const outside = fields.filter((f) => !rules.rootFields!.has(f));
+      if (outside.length > 0) {
+        return sendError(reply, 'OPERATION_NOT_ALLOWED', `Publishable key "${principal.clientId}" may not select ${outside.join(', ')}; it may select ${[...rules.rootFields].join(', ')}.`, {
+          fields: outside,
+        });
+      }
+    }
+  };
+}
+
+function paramsOf(request: FastifyRequest): Params | null {
+  const source = request.method === 'GET' ? request.query : request.body;
+  return typeof source === 'object' && source !== null && !Array.isArray(source) ? (source as Params) : null;
+}
+
+function persistedHashOf(extensions: unknown): string | null {
+  let value = extensions;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return null;
+    }
+  }
+  const hash = (value as { persistedQuery?: { sha256Hash?: unknown } } | null)?.persistedQuery?.sha256Hash;
+  return typeof hash === 'string' ? hash : null;
+}
+
+/** Replaces the id by the document's text, and drops the APQ extension so Apollo does not cache it again. */
+function useDocument(request: FastifyRequest, params: Params, document: TrustedDocument): void {
+  request.trustedDocument = document;
+  params.query = document.body;
+  delete params.documentId;
+  if (typeof params.extensions === 'string') {
+    const parsed = JSON.parse(params.extensions) as Record<string, unknown>;
+    delete parsed.persistedQuery;
+    params.extensions = JSON.stringify(parsed);
+  } else if (typeof params.extensions === 'object' && params.extensions !== null) {
+    delete (params.extensions as Record<string, unknown>).persistedQuery;
+  }
+}
+
+function rootFieldsOfDocument(document: TrustedDocument, operationName: string | null): string[] | null {
+  const operation = operationName === null ? (document.operations.length === 1 ? document.operations[0] : undefined) : document.operations.find((o) => o.name === operationName);
+  return operation ? operation.rootFields : null;
+}
+
+function rootFieldsOfQuery(schema: GraphQLSchema, query: unknown, operationName: string | null): string[] | null {
+  if (typeof query !== 'string') return null;
+  let document: DocumentNode;
+  try {
+    document = parse(query);
+  } catch {
+    return null;
+  }
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return null;
+  const fragments = Object.fromEntries(
+    document.definitions.flatMap((d): [string, FragmentDefinitionNode][] => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d]] : [])),
+  );
+  return rootFieldsOf(schema, operation, fragments);
+}
