@@ -11,6 +11,7 @@ import type { Identify } from './entry-tags.js';
 import type { GuardedStore } from './guarded-store.js';
 import { fillContext, LEVEL_SCOPE, LEVELS, SCOPE_LEVEL, trackParent, type Level } from './fill-context.js';
 import { createRequestCache, type CacheReport, type RequestCache } from './request-cache.js';
+import { createUnsettledTags } from './unsettled-tags.js';
 
 /** Longest a value may be kept, fresh plus stale, in seconds: one day (checked at start). */
 export const MAX_ENTRY_SECONDS = 86_400;
@@ -69,7 +70,9 @@ export type RefusalReason = 'scope' | 'identity' | 'parent';
  * Invalidation replaces a tag's token: entries carrying the old token stop matching at once, on
  * every instance, without finding or deleting them (no KEYS or SCAN). The token is read in the
  * same MGET as the entry, so invalidation costs no extra round trip and has no staleness window
- * beyond the race every cache has (a read that started before the mutation finished).
+ * beyond the race every cache has (a read that started before the mutation finished). An
+ * invalidation the store did not take blocks the tag's entries in this instance until a retry
+ * lands (unsettled-tags.ts): fail strict, never serve a value the mutation should have dropped.
  *
  * `store` null (cache disabled) makes every call resolve downstream: the no-op implementation.
  */
@@ -88,6 +91,10 @@ export function createFieldCache(deps: {
   /** Tokens being written for tags that had none, so that concurrent misses label with the same one. */
   const pendingTags = new Map<string, { token: string; written: Promise<boolean> }>();
   const requests = new WeakMap<RequestState, RequestCache>();
+  const unsettled = createUnsettledTags({
+    write: (tagKeys) => store!.setMany(tagKeys.map((key) => ({ key, value: newToken(), ttlMs: TAG_TTL_MS }))),
+    logger,
+  });
   /**
    * Fields whose resolver was seen reading more of the caller than their scope keys on: the level
    * it read (fill-context.ts). They are cached in the scope of that level from then on in this
@@ -153,7 +160,17 @@ export function createFieldCache(deps: {
 
     const cache = requestCache(ctx.state, store);
     const path = responsePathAsArray(info.path).join('.');
+    // Flights that start after this moment load their values after this read was issued.
+    const readMark = flights.mark();
     const [stored, token] = await cache.read([key.entry, key.tag]);
+    if (unsettled.has(key.tag)) {
+      // A mutation's invalidation of this tag has not landed: whatever the store holds for it may
+      // predate the mutation. Resolved downstream, neither served from nor written to the cache.
+      cache.record(path, 'MISS');
+      cache.markDegraded();
+      onResult(spec.coordinate, 'miss');
+      return next(source, args, ctx, info);
+    }
     const entry = asEnvelope(stored);
     if (entry && typeof token === 'string' && entry.t === token) {
       const now = Date.now();
@@ -166,7 +183,7 @@ export function createFieldCache(deps: {
         cache.record(path, 'STALE');
         onResult(spec.coordinate, 'stale');
         // One refresh per entry in this instance, off the response path (nobody waits for it).
-        if (!flights.find(key.entry, (label) => label === token)) {
+        if (!flights.find(key.entry, (flight) => flight.label === token)) {
           fill(spec, key, token, next, source, args, ctx, info, cache).catch((err: unknown) =>
             logger.error({ err, field: spec.coordinate, requestId: ctx.requestId }, 'cache refresh failed'),
           );
@@ -177,10 +194,11 @@ export function createFieldCache(deps: {
     cache.record(path, 'MISS');
     onResult(spec.coordinate, 'miss');
     const read = typeof token === 'string' ? token : undefined;
-    // A miss that read no token is no fresher than any flight; one that did joins only its own token's.
-    // A landed value only for a miss that read its very token: one that read none (the store lost
-    // the tag) fills again and so writes the tag and entry back.
-    const joining = flights.find(key.entry, (label, landed) => (read === undefined ? !landed : label === read));
+    // A miss that read a token joins only that token's flight. One that read none (the tag is
+    // absent, or the read failed: it may have started after an invalidation it could not see)
+    // joins only a flight that started after its read was issued, never a landed one: it fills
+    // again and so writes the tag and entry back.
+    const joining = flights.find(key.entry, (flight) => (read === undefined ? !flight.landed && flight.started > readMark : flight.label === read));
     const settled = await (joining ?? fill(spec, key, read, next, source, args, ctx, info, cache));
     // A coalesced call whose value was the leader's own (see Outcome): resolve ours.
     if (joining !== undefined && settled.private) return next(source, args, ctx, info);
@@ -277,9 +295,11 @@ export function createFieldCache(deps: {
 
   /**
    * Drops what a mutation changed, in the caller's tenant: a new token for each tag. Awaited by the
-   * mutation before it returns, so the caller's next read sees the change. When the store is
-   * unreachable the entries are not dropped and stay until their TTL (logged): the mutation itself
-   * still succeeds.
+   * mutation before it returns, so the caller's next read sees the change. When the store does not
+   * take the new tokens (failed, timed out, breaker open) the mutation still succeeds, and the tags
+   * are unsettled (unsettled-tags.ts): this instance serves none of their entries until a retried
+   * write of new tokens lands (logged). A write that timed out may still land later: harmless, it
+   * only writes another new token.
    */
   async function invalidate(ctx: GatewayContext, tags: readonly string[]): Promise<void> {
     if (!store || tags.length === 0 || !hasTenant(ctx.principal)) return;
@@ -287,11 +307,17 @@ export function createFieldCache(deps: {
     const keys = tags.map((tag) => tagKey(tenantId, tag));
     const cache = requestCache(ctx.state, store);
     cache.forget(keys);
+    const since = unsettled.mark();
     try {
       await store.setMany(keys.map((key) => ({ key, value: newToken(), ttlMs: TAG_TTL_MS })));
+      unsettled.settled(keys, since);
     } catch (err) {
+      unsettled.failed(keys);
       cache.markDegraded();
-      logger.warn({ err: (err as Error).message, tenantId, tags, requestId: ctx.requestId }, 'cache invalidation failed: the entries stay until their TTL');
+      logger.warn(
+        { err: (err as Error).message, tenantId, tags, requestId: ctx.requestId },
+        'cache invalidation failed: the entries of these tags are not served by this instance until a retry lands',
+      );
     }
   }
 

@@ -1,5 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
+import { generateTenantSeed } from '../../src/sample-services/seed.js';
+import { stockLevel, STOCK_EPOCH_MS } from '../../src/sample-services/stock-level.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 let gateway: TestGateway;
@@ -21,6 +23,13 @@ function downstreamCalls(): Record<string, number> {
     for (const [route, count] of Object.entries(service.counters())) calls[`${name} ${route}`] = count;
   }
   return calls;
+}
+
+/** `available` of one product as the inventory service answers it right now, asked directly. */
+async function serviceAvailable(tenantId: string, productId: string): Promise<number> {
+  const response = await fetch(`${gateway.sampleServices.urls.inventory}/stock/${productId}`, { headers: { 'x-tenant-id': tenantId } });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { available: number }).available;
 }
 
 describe('composition through per-request DataLoaders', () => {
@@ -151,7 +160,8 @@ describe('composition through per-request DataLoaders', () => {
   });
 
   it('places an order and reads it back, with updated stock', async () => {
-    const before = await gateway.gql(DEMO_TOKENS.globexAdmin, '{ product(id: "prd_3") { inventory { available } } }');
+    const stockQuery = '{ product(id: "prd_3") { inventory { available reserved } } }';
+    const before = await gateway.gql(DEMO_TOKENS.globexAdmin, stockQuery);
     const placed = await gateway.gql(
       DEMO_TOKENS.globexAdmin,
       'mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id status total { amountCents } items { quantity product { id } } customer { id } } }',
@@ -160,13 +170,51 @@ describe('composition through per-request DataLoaders', () => {
     expect(placed.body.errors).toBeUndefined();
     const order = placed.body.data.placeOrder;
     expect(order).toMatchObject({ status: 'PENDING', customer: { id: 'cus_2' }, items: [{ quantity: 2, product: { id: 'prd_3' } }] });
+    // The sample stock level drifts every 5 s (STOCK_EPOCH_MS), so `available` is compared with
+    // what the inventory service says around the read, not with the earlier read: on a loaded
+    // machine the two reads (and a value cached up to 30 s earlier) fall in different epochs.
+    const current = await serviceAvailable('globex', 'prd_3');
     const after = await gateway.gql(
       DEMO_TOKENS.globexAdmin,
-      `{ order(id: "${order.id}") { id } customer(id: "cus_2") { orders(first: 1) { id } } product(id: "prd_3") { inventory { available } } }`,
+      `{ order(id: "${order.id}") { id } customer(id: "cus_2") { orders(first: 1) { id } } product(id: "prd_3") { inventory { available reserved } } }`,
     );
+    const later = await serviceAvailable('globex', 'prd_3');
     expect(after.body.data.order.id).toBe(order.id);
     expect(after.body.data.customer.orders[0].id).toBe(order.id);
-    expect(after.body.data.product.inventory.available).toBeLessThan(before.body.data.product.inventory.available);
+    // The 2 units are reserved for the pending order (no drift in `reserved`)...
+    expect(after.body.data.product.inventory.reserved).toBe(before.body.data.product.inventory.reserved + 2);
+    // ...and taken from what is available now: no value read before the order is served after it.
+    expect([current, later]).toContain(after.body.data.product.inventory.available);
+  });
+
+  it('reads the updated stock back when the stock level drifted up between the reads', async () => {
+    // The failure seen once under load, made deterministic: Date is pinned to two consecutive
+    // 5 s stock epochs in which the level rises by at least 2 units, more than the order takes, so
+    // comparing the two reads with each other fails, with or without the cache. The stock must
+    // still show the order. Tenant initech and prd_4, which no other test here reads (the pinned
+    // clock is a minute ahead; none of their values is cached or in flight).
+    const seed = generateTenantSeed('initech').stock.get('prd_4')!;
+    const levelAt = (at: number) => stockLevel('initech', 'prd_4', seed, undefined, at).available;
+    let epoch = (Math.floor(Date.now() / STOCK_EPOCH_MS) + 12) * STOCK_EPOCH_MS;
+    while (levelAt(epoch + STOCK_EPOCH_MS) - levelAt(epoch) < 2) epoch += STOCK_EPOCH_MS;
+    const stockQuery = '{ product(id: "prd_4") { inventory { available reserved } } }';
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(epoch + 100);
+      const before = await gateway.gql(DEMO_TOKENS.initechAdmin, stockQuery);
+      expect(before.body.data.product.inventory).toEqual({ available: levelAt(epoch), reserved: seed.reserved });
+      const placed = await gateway.gql(DEMO_TOKENS.initechAdmin, 'mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }', {
+        input: { customerId: 'cus_2', items: [{ productId: 'prd_4', quantity: 2 }] },
+      });
+      expect(placed.body.errors).toBeUndefined();
+      vi.setSystemTime(epoch + STOCK_EPOCH_MS + 100);
+      const after = await gateway.gql(DEMO_TOKENS.initechAdmin, stockQuery);
+      expect(after.body.data.product.inventory).toEqual({ available: levelAt(epoch + STOCK_EPOCH_MS) - 2, reserved: seed.reserved + 2 });
+      // What the old assertion (after < before) got wrong: the level rose by more than the order took.
+      expect(after.body.data.product.inventory.available).toBeGreaterThanOrEqual(before.body.data.product.inventory.available);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('reports a rejected write as BAD_USER_INPUT with the service message', async () => {
