@@ -1,9 +1,7 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Negotiator from 'negotiator';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { sendError } from './error-body.js';
+import { createBuildServer } from './static-build.js';
 
 /** Where `npm run build:ide` (ide/vite.config.ts) writes GraphiQL's build. */
 export const IDE_DIST = fileURLToPath(new URL('../../ide/dist/', import.meta.url));
@@ -25,20 +23,6 @@ export const IDE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.ttf': 'font/ttf',
-  '.svg': 'image/svg+xml',
-  '.json': 'application/json; charset=utf-8',
-};
-
-interface StaticFile {
-  body: Buffer;
-  type: string;
-}
-
 /** The media types /graphql answers, HTML last: a browser's navigation prefers it, API clients never do. */
 const MEDIA = ['application/json', 'application/graphql-response+json', 'text/html'];
 
@@ -56,32 +40,15 @@ export function prefersHtml(request: FastifyRequest): boolean {
  * build exists, the routes say how to make it.
  */
 export function registerIde(app: FastifyInstance, options: { dir?: string } = {}) {
-  const dir = options.dir ?? IDE_DIST;
-  let files: Map<string, StaticFile> | null = null;
-  const load = async () => {
-    if (!files) {
-      const found = await readBuild(dir);
-      if (found.has('index.html')) files = found;
-    }
-    return files;
-  };
-
-  const send = async (reply: FastifyReply, path: string) => {
-    const build = await load();
-    if (!build) return sendError(reply, 'NOT_FOUND', 'The GraphQL IDE is not built: run `npm run build:ide` (npm start does).');
-    const file = build.get(path);
-    if (!file) return sendError(reply, 'NOT_FOUND', `No IDE file /graphiql/${path}`);
-    return reply
-      .header('content-security-policy', IDE_CSP)
-      .header('x-content-type-options', 'nosniff')
-      .header('referrer-policy', 'no-referrer')
-      .header('x-frame-options', 'DENY')
-      // Built assets are named by content hash: they never change. The page itself is revalidated.
-      .header('cache-control', path === 'index.html' ? 'no-cache' : 'public, max-age=31536000, immutable')
-      .header('vary', 'accept')
-      .type(file.type)
-      .send(file.body);
-  };
+  const send = createBuildServer({
+    dir: options.dir ?? IDE_DIST,
+    csp: IDE_CSP,
+    mount: '/graphiql',
+    label: 'IDE',
+    notBuilt: 'The GraphQL IDE is not built: run `npm run build:ide` (npm start does).',
+    // /graphql answers HTML or JSON by Accept: caches must keep them apart.
+    headers: { vary: 'accept' },
+  });
 
   app.get('/graphiql', async (_request, reply) => send(reply, 'index.html'));
   app.get('/graphiql/', async (_request, reply) => send(reply, 'index.html'));
@@ -93,15 +60,3 @@ export function registerIde(app: FastifyInstance, options: { dir?: string } = {}
   };
 }
 
-/** Every file of the build, by its path relative to `dir` (`assets/index-abc123.js`). */
-async function readBuild(dir: string): Promise<Map<string, StaticFile>> {
-  const files = new Map<string, StaticFile>();
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  for (const entry of entries) {
-    if (!entry.isFile()) continue;
-    const full = join(entry.parentPath, entry.name);
-    const path = full.slice(dir.length).replace(/^\/+/, '').split('\\').join('/');
-    files.set(path, { body: await readFile(full), type: TYPES[extname(entry.name)] ?? 'application/octet-stream' });
-  }
-  return files;
-}
