@@ -6,7 +6,7 @@ import { createLocalDecider } from './fallback/local-decider.js';
 import type { StoreLink } from './fallback/redis-link.js';
 import { createMemoryLimitStore } from './store/memory-store.js';
 import type { Adjustment, Dimension, LimitDecision, LimitStore } from './store/types.js';
-import { validateDimensions } from './store/validate.js';
+import { InvalidDimensionError } from './store/validate.js';
 
 /** Where a decision came from; `local` means the shared store was unreachable. */
 export type DecisionSource = 'shared' | 'local' | 'unavailable';
@@ -217,8 +217,6 @@ export function createLimiter(options: LimiterOptions) {
   async function consume(dims: readonly Dimension[], onStoreFailure: 'open' | 'closed'): Promise<LimiterOutcome> {
     let late: Promise<LimitDecision> | null = null;
     if (state === 'healthy') {
-      // A bad dimension is a bug to report, not a store failure to fall back from.
-      validateDimensions(dims);
       const call = shared!.consume(dims);
       try {
         const decision = await timed(call);
@@ -226,6 +224,8 @@ export function createLimiter(options: LimiterOptions) {
         ledger.sharedDecision(dims, decision);
         return { decision, source: 'shared' };
       } catch (err) {
+        // A bad dimension is a bug to report, not a store failure to fall back from.
+        if (err instanceof InvalidDimensionError) throw err;
         failed(err);
         late = call;
       }
@@ -247,10 +247,10 @@ export function createLimiter(options: LimiterOptions) {
    */
   async function peek(dims: readonly Dimension[]): Promise<LimiterOutcome> {
     if (state === 'healthy') {
-      validateDimensions(dims);
       try {
         return { decision: await timed(shared!.peek(dims)), source: 'shared' };
       } catch (err) {
+        if (err instanceof InvalidDimensionError) throw err;
         failed(err);
       }
     }
@@ -270,6 +270,7 @@ export function createLimiter(options: LimiterOptions) {
         for (const adjustment of adjustments) ledger.sentAdjustment(adjustment, clock());
         return;
       } catch (err) {
+        if (err instanceof InvalidDimensionError) throw err;
         failed(err);
       }
     }

@@ -1,5 +1,10 @@
 import type { Adjustment, Dimension } from './types.js';
 
+/** A dimension or adjustment that no store could apply: a bug in the caller, never a store failure. */
+export class InvalidDimensionError extends Error {
+  override name = 'InvalidDimensionError';
+}
+
 /** Upper bound on `buckets`: the script reads every sub-bucket of a key on each check. */
 export const MAX_BUCKETS = 1000;
 /** Real-world UTC offsets run from -12:00 to +14:00. */
@@ -12,33 +17,33 @@ export const MAX_UTC_OFFSET_MINUTES = 840;
  * Both stores call this before touching any state, so a bad config never reaches Redis.
  */
 export function validateDimensions(dimensions: readonly Dimension[]): void {
-  if (!Array.isArray(dimensions)) throw new Error(`limit dimensions must be an array: ${show(dimensions)}`);
+  if (!Array.isArray(dimensions)) throw new InvalidDimensionError(`limit dimensions must be an array: ${show(dimensions)}`);
   const keys = new Map<string, string>();
   dimensions.forEach((dimension, index) => {
     const label = validateDimension(dimension, index);
     const previous = keys.get(dimension.key);
     if (previous !== undefined) {
-      throw new Error(`${label}: key ${show(dimension.key)} is already used by limit dimension ${show(previous)} in this check`);
+      throw new InvalidDimensionError(`${label}: key ${show(dimension.key)} is already used by limit dimension ${show(previous)} in this check`);
     }
     keys.set(dimension.key, dimension.name);
   });
 }
 
 export function validateAdjustments(adjustments: readonly Adjustment[]): void {
-  if (!Array.isArray(adjustments)) throw new Error(`limit adjustments must be an array: ${show(adjustments)}`);
+  if (!Array.isArray(adjustments)) throw new InvalidDimensionError(`limit adjustments must be an array: ${show(adjustments)}`);
   adjustments.forEach((adjustment, index) => {
     if (typeof adjustment !== 'object' || adjustment === null) {
-      throw new Error(`limit adjustment #${index}: must be an object: ${show(adjustment)}`);
+      throw new InvalidDimensionError(`limit adjustment #${index}: must be an object: ${show(adjustment)}`);
     }
     const label = validateDimension(adjustment.dimension, index);
     if (adjustment.placement !== undefined && adjustment.placement !== 'at' && adjustment.placement !== 'now') {
-      throw new Error(`${label}: adjustment placement must be "at" or "now": ${show(adjustment.placement)}`);
+      throw new InvalidDimensionError(`${label}: adjustment placement must be "at" or "now": ${show(adjustment.placement)}`);
     }
     if (!Number.isSafeInteger(adjustment.at) || adjustment.at < 0) {
-      throw new Error(`${label}: adjustment at must be a non-negative integer (epoch ms): ${show(adjustment.at)}`);
+      throw new InvalidDimensionError(`${label}: adjustment at must be a non-negative integer (epoch ms): ${show(adjustment.at)}`);
     }
     if (!Number.isSafeInteger(adjustment.delta)) {
-      throw new Error(`${label}: adjustment delta must be an integer: ${show(adjustment.delta)}`);
+      throw new InvalidDimensionError(`${label}: adjustment delta must be an integer: ${show(adjustment.delta)}`);
     }
   });
 }
@@ -46,14 +51,14 @@ export function validateAdjustments(adjustments: readonly Adjustment[]): void {
 /** Returns the label used in messages (`limit dimension "name"`). */
 function validateDimension(dimension: Dimension, index: number): string {
   if (typeof dimension !== 'object' || dimension === null) {
-    throw new Error(`limit dimension #${index}: must be an object: ${show(dimension)}`);
+    throw new InvalidDimensionError(`limit dimension #${index}: must be an object: ${show(dimension)}`);
   }
   if (typeof dimension.name !== 'string' || dimension.name === '') {
-    throw new Error(`limit dimension #${index}: name must be a non-empty string: ${show(dimension.name)}`);
+    throw new InvalidDimensionError(`limit dimension #${index}: name must be a non-empty string: ${show(dimension.name)}`);
   }
   const label = `limit dimension ${show(dimension.name)}`;
   const fail = (what: string, value: unknown): never => {
-    throw new Error(`${label}: ${what}: ${show(value)}`);
+    throw new InvalidDimensionError(`${label}: ${what}: ${show(value)}`);
   };
   if (typeof dimension.key !== 'string' || dimension.key === '') fail('key must be a non-empty string', dimension.key);
   if (!isNonNegativeInteger(dimension.limit)) fail('limit must be a non-negative integer', dimension.limit);

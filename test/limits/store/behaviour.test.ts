@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryLimitStore } from '../../../src/limits/store/memory-store.js';
 import { createRedisLimitStoreForTests } from '../../../src/limits/store/redis-store.js';
 import type { Dimension, LimitStore } from '../../../src/limits/store/types.js';
+import { InvalidDimensionError } from '../../../src/limits/store/validate.js';
 import { startTestRedis, type TestRedis } from '../../support/redis-server.js';
 import {
   admittedBetween,
@@ -446,27 +447,27 @@ describe.each(backends)('$name', (backend) => {
     ];
     it.each(cases)('%s', async (_label, dimension, message) => {
       const { store } = setup();
-      await expect(store.consume([dimension])).rejects.toThrow(new Error(message));
-      await expect(store.peek([dimension])).rejects.toThrow(new Error(message));
+      await expect(store.consume([dimension])).rejects.toThrow(new InvalidDimensionError(message));
+      await expect(store.peek([dimension])).rejects.toThrow(new InvalidDimensionError(message));
     });
 
     it('rejects two dimensions sharing a key', async () => {
       const { store } = setup();
       await expect(store.consume([sliding('k', { name: 'a' }), calendar('k', { name: 'b' })])).rejects.toThrow(
-        new Error('limit dimension "b": key "k" is already used by limit dimension "a" in this check'),
+        new InvalidDimensionError('limit dimension "b": key "k" is already used by limit dimension "a" in this check'),
       );
     });
 
     it('rejects bad adjustments', async () => {
       const { store } = setup();
       await expect(store.adjust([{ dimension: sliding('k'), at: T0, delta: 0.5 }])).rejects.toThrow(
-        new Error('limit dimension "tenant-rpm": adjustment delta must be an integer: 0.5'),
+        new InvalidDimensionError('limit dimension "tenant-rpm": adjustment delta must be an integer: 0.5'),
       );
       await expect(store.adjust([{ dimension: sliding('k', { buckets: -2 }), at: T0, delta: 1 }])).rejects.toThrow(
-        new Error('limit dimension "tenant-rpm": buckets must be an integer from 1 to 1000: -2'),
+        new InvalidDimensionError('limit dimension "tenant-rpm": buckets must be an integer from 1 to 1000: -2'),
       );
       await expect(store.adjust([{ dimension: calendar('k'), at: T0, delta: 1, placement: 'later' as never }])).rejects.toThrow(
-        new Error('limit dimension "tenant-day": adjustment placement must be "at" or "now": "later"'),
+        new InvalidDimensionError('limit dimension "tenant-day": adjustment placement must be "at" or "now": "later"'),
       );
     });
   });
