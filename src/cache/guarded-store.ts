@@ -1,6 +1,7 @@
 import { circuitBreaker, CircuitState, ConsecutiveBreaker, handleAll } from 'cockatiel';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
+import { withReplyTimeout } from '../stores/reply-timeout.js';
 import type { CacheStore } from './cache-store.js';
 
 export interface GuardedStore {
@@ -28,7 +29,8 @@ export function createGuardedStore(options: { store: CacheStore; config: Config[
   breaker.onStateChange((state) => logger.warn({ state: CircuitState[state], store: store.kind }, 'cache circuit breaker changed state'));
   // A timer per call, not cockatiel's timeout policy: that one also derives an AbortController from
   // the breaker's shared signal per call, which adds a listener to it for every call in flight.
-  const guarded = <T>(call: () => Promise<T>) => breaker.execute(() => withTimeout(call(), config.timeoutMs));
+  // The limits' reply timeout: a reply already in the socket wins however busy the loop is.
+  const guarded = <T>(call: () => Promise<T>) => breaker.execute(() => withReplyTimeout(call(), config.timeoutMs));
 
   return {
     getMany: (keys) => guarded(() => store.keyv.getMany([...keys])),
@@ -36,26 +38,4 @@ export function createGuardedStore(options: { store: CacheStore; config: Config[
       await guarded(() => store.keyv.setMany(entries.map(({ key, value, ttlMs }) => ({ key, value, ttl: ttlMs }))));
     },
   };
-}
-
-/**
- * `promise`, or a rejection once `ms` have passed without an answer. The rejection waits for the
- * event loop's next check phase (setImmediate): under load a loop turn can take longer than `ms`,
- * and a reply already sitting in the socket must win (the poll phase reads it first) rather than
- * count as a timeout, a miss and a downstream call exactly when the process is busiest.
- */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  let immediate: NodeJS.Immediate | undefined;
-  const expired = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      immediate = setImmediate(() => reject(new Error(`cache call timed out after ${ms} ms`)));
-    }, ms);
-  });
-  // The abandoned call may still fail later: nobody waits for it any more.
-  promise.catch(() => {});
-  return Promise.race([promise, expired]).finally(() => {
-    clearTimeout(timer);
-    if (immediate) clearImmediate(immediate);
-  });
 }
