@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import { bucketLabel } from '../format';
 
@@ -21,7 +21,9 @@ export function TimeChart(props: { id: string; title: string; starts: string[]; 
   // The table is built when first opened: five charts' tables would otherwise cost the first render.
   const [tableOpen, setTableOpen] = useState(false);
 
-  useEffect(() => {
+  // A layout effect: the chart is drawn in the same task as the commit that adds its element,
+  // not after the next frame (when a plain effect runs), which the first render would wait for.
+  useLayoutEffect(() => {
     const el = host.current;
     if (!el) return;
     const x = props.starts.map((s) => Date.parse(s) / 1000);
