@@ -41,7 +41,16 @@ export function TimeChart(props: { id: string; title: string; starts: string[]; 
       [x, ...props.series.map((s) => s.values)] as uPlot.AlignedData,
       el,
     );
-    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(280, el.clientWidth), height: 220 }));
+    // Only a real change of width: a ResizeObserver also calls back once as soon as it observes,
+    // and uPlot's setSize redraws the whole chart even at the same size (a second draw of every
+    // chart in the first frame).
+    let drawnWidth = width;
+    const resize = new ResizeObserver(() => {
+      const next = Math.max(280, el.clientWidth);
+      if (next === drawnWidth) return;
+      drawnWidth = next;
+      plot.setSize({ width: next, height: 220 });
+    });
     resize.observe(el);
     return () => {
       resize.disconnect();
