@@ -28,12 +28,20 @@ export function percent(value: number | null | undefined): string {
   return value == null ? '–' : `${decimal.format(value)}%`;
 }
 
+/**
+ * Formatters for `when`, made once on first use: `toLocaleTimeString(locale, options)` builds a
+ * new Intl.DateTimeFormat on every call, which was a measurable part of the portal's first
+ * render (one call per gauge and per forecast row).
+ */
+let formats: { time: Intl.DateTimeFormat; date: Intl.DateTimeFormat } | null = null;
+
 /** A moment in the viewer's local time, with the date when it is not today. */
 export function when(iso: string, now = new Date()): string {
+  formats ??= { time: new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit' }), date: new Intl.DateTimeFormat('en-CA') };
   const t = new Date(iso);
   const sameDay = t.toDateString() === now.toDateString();
-  const time = t.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-  return sameDay ? time : `${t.toLocaleDateString('en-CA')} ${time}`;
+  const time = formats.time.format(t);
+  return sameDay ? time : `${formats.date.format(t)} ${time}`;
 }
 
 /** A bucket start as the table view and exports show it: ISO without seconds, UTC. */

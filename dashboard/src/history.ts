@@ -28,6 +28,9 @@ export interface HistorySelection {
   filter: { kind: 'client' | 'rootField'; key: string } | null;
 }
 
+/** What the history opens at: the last 24 hours, hourly, every key and root field. */
+export const DEFAULT_SELECTION: HistorySelection = { range: '24h', granularity: 'HOUR', filter: null };
+
 export function historyVariables(sel: HistorySelection, now = Date.now()) {
   const range = RANGES.find((r) => r.id === sel.range)!;
   return {

@@ -43,6 +43,9 @@ export function createMemoryUsageStore(options: MemoryUsageStoreOptions = {}): U
     async readField(keys, field) {
       return keys.map((key) => live(key)?.fields.get(field) ?? null);
     },
+    async readFields(keys, fields) {
+      return keys.map((key) => fields.map((field) => live(key)?.fields.get(field) ?? null));
+    },
   };
 
   return {

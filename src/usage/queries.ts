@@ -2,7 +2,7 @@ import { assertRange, bucketStart, bucketStarts, cover, iso } from './buckets.js
 import { addFields, emptyCounters, type Counters } from './counters.js';
 import { RETENTION_MS, bucketKey, fleetIndexKey, retentionClass, tenantIndexKey, type Series } from './keys.js';
 import { findAnomalies } from './anomalies.js';
-import { MAX_MERGED_SERIES, UsageQueryError, type Granularity, type HistoryPoint, type RangeQuery, type SeriesRef, type UsageStore, type UsageTotals } from './store.js';
+import { MAX_MERGED_SERIES, UsageQueryError, type BucketCounts, type Granularity, type HistoryPoint, type RangeQuery, type SeriesRef, type UsageStore, type UsageTotals } from './store.js';
 import { toTotals } from './totals.js';
 
 /** How a store reads its hashes; each call is one round trip (or a few, for very many keys). */
@@ -11,7 +11,12 @@ export interface HashReader {
   read(keys: readonly string[]): Promise<Record<string, string>[]>;
   /** One field of each key's hash, in order (null when missing). */
   readField(keys: readonly string[], field: string): Promise<(string | null)[]>;
+  /** Some fields of each key's hash, in order, each in the order of `fields` (null when missing). */
+  readFields(keys: readonly string[], fields: readonly string[]): Promise<(string | null)[][]>;
 }
+
+/** The hash fields (counters.ts) behind BucketCounts: requests, throttled, actual cost (milli-points). */
+const COUNT_FIELDS = ['r', 't', 'ac'] as const;
 
 /**
  * The read half of a usage store, over any HashReader: the Redis and memory stores share it, so
@@ -97,6 +102,26 @@ export function createUsageQueries(reader: HashReader, now: () => number): Omit<
         for (let s = 0; s < seriesList.length; s++) addFields(counters, hashes[s * starts.length + i]!);
         return { start: new Date(t).toISOString(), granularity: q.granularity, ...toTotals(counters) };
       });
+    },
+
+    async counts(q) {
+      const seriesList = q.series.map((rootField): Series => (rootField === null ? { kind: 'tenant', tenantId: q.tenantId } : { kind: 'tenantField', tenantId: q.tenantId, rootField }));
+      const starts = bucketStarts(q.granularity, q.from, q.to);
+      for (const series of seriesList) checkRetention(series, q.granularity, q.from);
+      const values = await reader.readFields(
+        seriesList.flatMap((series) => starts.map((t) => bucketKey(series, q.granularity, t))),
+        COUNT_FIELDS,
+      );
+      const count = (raw: string | null | undefined) => {
+        const n = Number(raw ?? 0);
+        return Number.isFinite(n) ? n : 0;
+      };
+      return seriesList.map((_, s) =>
+        starts.map((start, i): BucketCounts => {
+          const [requests, throttled, actualCostMilli] = values[s * starts.length + i]!;
+          return { start, requests: count(requests), throttled: count(throttled), actualCostMilli: count(actualCostMilli) };
+        }),
+      );
     },
 
     async summary(q) {

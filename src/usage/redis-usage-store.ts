@@ -59,6 +59,18 @@ export function createRedisUsageStore(options: RedisUsageStoreOptions): UsageSto
       }
       return out;
     },
+    async readFields(keys, fields) {
+      const out: (string | null)[][] = [];
+      for (let i = 0; i < keys.length; i += READ_CHUNK) {
+        const pipeline = redis.pipeline();
+        for (const key of keys.slice(i, i + READ_CHUNK)) pipeline.hmget(key, ...fields);
+        for (const [err, value] of (await pipeline.exec()) ?? []) {
+          if (err) throw err;
+          out.push(value as (string | null)[]);
+        }
+      }
+      return out;
+    },
   };
 
   return {

@@ -1,7 +1,7 @@
 import type { WindowView } from '../limits/windows.js';
 import { bucketStart } from './buckets.js';
 import { forecast, FORECAST_METHOD, PROFILE_DAYS } from './forecast.js';
-import type { UsageStore, UsageTotals } from './store.js';
+import type { BucketCounts, UsageStore } from './store.js';
 
 const HOUR_MS = 3_600_000;
 /** Root fields whose requests the limits do not charge (free-operations.ts): not part of a quota's pace. */
@@ -21,7 +21,7 @@ export interface ForecastView {
 }
 
 /** What a quota counts: admitted requests (throttled ones are refused before any charge). */
-const admitted = (t: UsageTotals) => t.requests - t.throttled;
+const admitted = (t: BucketCounts) => t.requests - t.throttled;
 
 /**
  * A tenant's forecasts: each request quota in force (day, month: `used` and the reset from the
@@ -31,27 +31,28 @@ const admitted = (t: UsageTotals) => t.requests - t.throttled;
  */
 export async function tenantForecasts(deps: { usage: UsageStore; tenantId: string; windows: readonly WindowView[]; now: number }): Promise<ForecastView[]> {
   const { usage, tenantId, now } = deps;
-  const range = { granularity: 'hour' as const, from: bucketStart('hour', now) - PROFILE_DAYS * 24 * HOUR_MS, to: now };
-  const [tenant, ...free] = await Promise.all([
-    usage.history({ tenantId, ...range }),
-    ...FREE_FIELDS.map((rootField) => usage.history({ tenantId, ...range, rootField })),
-  ]);
-  const series = (value: (t: UsageTotals) => number) =>
-    tenant!.map((p, i) => ({ start: Date.parse(p.start), value: Math.max(0, value(p) - free.reduce((sum, f) => sum + value(f[i]!), 0)) }));
-  const requests = series(admitted);
-  const cost = series((t) => t.actualCost);
-
   const monthStart = bucketStart('month', now);
   const monthEnd = new Date(monthStart).setUTCMonth(new Date(monthStart).getUTCMonth() + 1);
-  const monthToDate = async () => {
-    const q = { tenantId, granularity: 'day' as const, from: monthStart, to: now };
-    const [total, fields] = await Promise.all([usage.summary(q), usage.breakdown({ ...q, by: 'rootField' })]);
-    const freeRows = fields.filter((f) => (FREE_FIELDS as readonly string[]).includes(f.key));
-    return {
-      requests: Math.max(0, admitted(total) - freeRows.reduce((sum, f) => sum + admitted(f.totals), 0)),
-      cost: Math.max(0, total.actualCost - freeRows.reduce((sum, f) => sum + f.totals.actualCost, 0)),
-    };
-  };
+  // The tenant's buckets and its free fields' (same order): a week of hours for the pace, the
+  // month's days for what is used so far. Counts only (usage.counts): no histograms to decode.
+  const series = [null, ...FREE_FIELDS];
+  const [hourly, daily] = await Promise.all([
+    usage.counts({ tenantId, series, granularity: 'hour', from: bucketStart('hour', now) - PROFILE_DAYS * 24 * HOUR_MS, to: now }),
+    usage.counts({ tenantId, series, granularity: 'day', from: monthStart, to: now }),
+  ]);
+  const [tenant, ...free] = hourly as [BucketCounts[], ...BucketCounts[][]];
+  const paced = (value: (c: BucketCounts) => number) =>
+    tenant.map((p, i) => ({ start: p.start, value: Math.max(0, value(p) - free.reduce((sum, f) => sum + value(f[i]!), 0)) }));
+  const requests = paced(admitted);
+  const cost = paced((c) => c.actualCostMilli / 1000);
+
+  // Month to date: the tenant's sums less its free fields' sums (clamped once, on the totals;
+  // costs summed in milli-points, so the sums are exact).
+  const [tenantDays, ...freeDays] = daily as [BucketCounts[], ...BucketCounts[][]];
+  const sum = (days: BucketCounts[], value: (c: BucketCounts) => number) => days.reduce((total, d) => total + value(d), 0);
+  const monthToDate = (value: (c: BucketCounts) => number, scale = 1) =>
+    Math.max(0, sum(tenantDays, value) / scale - freeDays.reduce((total, days) => total + sum(days, value) / scale, 0));
+  const mtd = { requests: monthToDate(admitted), cost: monthToDate((c) => c.actualCostMilli, 1000) };
 
   const views: ForecastView[] = [];
   const add = (metric: ForecastView['metric'], period: ForecastView['period'], policy: string | null, periodEnd: number, used: number, limit: number | null) => {
@@ -72,7 +73,6 @@ export async function tenantForecasts(deps: { usage: UsageStore; tenantId: strin
   for (const w of deps.windows) {
     if (w.dimension === 'quota' && (w.policy === 'day' || w.policy === 'month')) add('requests', w.policy, w.policy, Date.parse(w.resetAt), w.used, w.limit);
   }
-  const mtd = await monthToDate();
   if (!views.some((v) => v.period === 'month')) add('requests', 'month', null, monthEnd, mtd.requests, null);
   add('cost', 'month', null, monthEnd, mtd.cost, null);
   return views;

@@ -88,6 +88,31 @@ describe('tenant portal in a real browser', () => {
     await page.context().close();
   });
 
+  it('reopened with the key in the session, asks for its windows and history once each and shows them', async () => {
+    const { page, problems } = await openPage(browser, gateway.url);
+    const sent: string[] = [];
+    page.on('request', (req) => {
+      if (req.url().endsWith('/graphql')) sent.push((JSON.parse(req.postData() ?? '{}') as { operationName?: string }).operationName ?? '?');
+    });
+    await signIn(page, gateway.url, DEMO_TOKENS.globexAdmin);
+    await page.locator('.gauge').first().waitFor();
+    sent.length = 0;
+
+    // A reload runs the page from the start with the key in session storage: the first data is
+    // requested before the page renders (portal-prefetch.ts), and the page must use those
+    // answers rather than ask again when it mounts.
+    await page.reload();
+    await page.locator('.gauge').first().waitFor();
+    await page.locator('[data-chart="requests"] canvas').first().waitFor();
+    await expect.poll(() => sent.includes('PortalForecast') && sent.includes('PortalSla')).toBe(true);
+    const firstLoad = sent.slice(0, sent.indexOf('PortalForecast'));
+    expect(firstLoad.filter((op) => op === 'PortalNow')).toHaveLength(1);
+    expect(firstLoad.filter((op) => op === 'PortalHistory')).toHaveLength(1);
+    expect(await page.getByTestId('tenant-name').textContent()).toBe('Globex');
+    expect(unexpected(problems)).toEqual([]);
+    await page.context().close();
+  });
+
   it('refuses a bad key and keeps nothing', async () => {
     const { page } = await openPage(browser, gateway.url);
     await signIn(page, gateway.url, 'not-a-key');

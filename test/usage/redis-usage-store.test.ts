@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRedis } from '../../src/stores/redis.js';
 import { createMeter } from '../../src/usage/meter.js';
 import { createRedisUsageStore } from '../../src/usage/redis-usage-store.js';
+import { tenantForecasts } from '../../src/usage/tenant-forecast.js';
 import type { UsageEvent } from '../../src/usage/event.js';
 import { startTestRedis, type TestRedis } from '../support/redis-server.js';
 import { DAY, MINUTE, T0, commandCalls, delta, event, meterInto, silent } from './helpers.js';
@@ -167,6 +168,24 @@ describe('flush', () => {
     for (let i = 0; i < 7; i++) meter.record(event());
     await meter.close();
     expect(await totalRequests('acme')).toBe(8);
+  });
+});
+
+describe('reads', () => {
+  it('answers a tenant\'s forecast with one small HMGET per bucket it needs, decoding no whole bucket', async () => {
+    const store = createRedisUsageStore({ redis, now: () => T0 });
+    await meterInto(store, [event({ rootFields: ['Query.customers'] }), event({ rootFields: ['Query.usage'] })]);
+    const pipelines = countPipelines(redis);
+    const before = await commandCalls(redis);
+    const views = await tenantForecasts({ usage: store, tenantId: 'acme', windows: [], now: T0 });
+    const commands = delta(before, await commandCalls(redis));
+    delete commands['info'];
+    // The tenant and its two free root fields (Query.usage, Query.rateLimit): a week of hours
+    // and one (T0 is 15:30, so 7 x 24 + 1 buckets), and the days of the month so far (22).
+    expect(commands).toEqual({ hmget: 3 * (7 * 24 + 1) + 3 * 22 });
+    expect(pipelines.count).toBe(2);
+    // The free usage query is not part of the pace or of the month's use.
+    expect(views.find((v) => v.metric === 'requests' && v.period === 'month')?.used).toBe(1);
   });
 });
 

@@ -251,6 +251,31 @@ describe.each(backends)('$name', (backend: Backend) => {
     }
   });
 
+  it('counts (the forecast\'s read) give each bucket\'s requests, throttled and actual cost of the tenant and of its root fields, as history does', async () => {
+    const store = storeAt(T0 + DAY);
+    await meterInto(store, [
+      ...repeat(3, () => event({ rootFields: ['Query.customers', 'Query.usage'], actualCost: 2.5 })),
+      event({ rootFields: ['Query.usage'], status: 'throttled', throttledBy: 'requests', at: T0 + 2 * HOUR }),
+      event({ rootFields: ['Query.customers'], actualCost: 0.001, at: T0 + 2 * HOUR + MINUTE }),
+    ]);
+    const range = { tenantId: 'acme', granularity: 'hour' as const, from: T0, to: T0 + 2 * HOUR };
+    const [tenant, usage, none] = await store.counts({ ...range, series: [null, 'Query.usage', 'Query.nothing'] });
+    const hour = T0 - (T0 % HOUR); // T0 is half past
+    expect(tenant).toEqual([
+      { start: hour, requests: 3, throttled: 0, actualCostMilli: 7500 },
+      { start: hour + HOUR, requests: 0, throttled: 0, actualCostMilli: 0 },
+      { start: hour + 2 * HOUR, requests: 2, throttled: 1, actualCostMilli: 1 },
+    ]);
+    expect(usage!.map((c) => [c.requests, c.throttled])).toEqual([[3, 0], [0, 0], [1, 1]]);
+    expect(none!.every((c) => c.requests === 0 && c.actualCostMilli === 0)).toBe(true);
+    const history = await store.history(range);
+    expect(tenant!.map((c) => [new Date(c.start).toISOString(), c.requests, c.throttled, c.actualCostMilli / 1000])).toEqual(
+      history.map((p) => [p.start, p.requests, p.throttled, p.actualCost]),
+    );
+    // The same retention as history: per-root-field hours are kept 30 days.
+    await expect(storeAt(T0 + 40 * DAY).counts({ ...range, series: ['Query.usage'] })).rejects.toThrow(UsageQueryError);
+  });
+
   it('refuses ranges over 1000 buckets and ranges past retention, naming the limit', async () => {
     const store = storeAt(T0);
     const thousand = await store.history({ tenantId: 'acme', granularity: 'minute', from: T0 - 999 * MINUTE, to: T0 });

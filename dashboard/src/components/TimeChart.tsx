@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import { bucketLabel } from '../format';
 
@@ -21,7 +21,9 @@ export function TimeChart(props: { id: string; title: string; starts: string[]; 
   // The table is built when first opened: five charts' tables would otherwise cost the first render.
   const [tableOpen, setTableOpen] = useState(false);
 
-  useEffect(() => {
+  // A layout effect: the chart is drawn in the same task as the commit that adds its element,
+  // not after the next frame (when a plain effect runs), which the first render would wait for.
+  useLayoutEffect(() => {
     const el = host.current;
     if (!el) return;
     const x = props.starts.map((s) => Date.parse(s) / 1000);
@@ -39,7 +41,16 @@ export function TimeChart(props: { id: string; title: string; starts: string[]; 
       [x, ...props.series.map((s) => s.values)] as uPlot.AlignedData,
       el,
     );
-    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(280, el.clientWidth), height: 220 }));
+    // Only a real change of width: a ResizeObserver also calls back once as soon as it observes,
+    // and uPlot's setSize redraws the whole chart even at the same size (a second draw of every
+    // chart in the first frame).
+    let drawnWidth = width;
+    const resize = new ResizeObserver(() => {
+      const next = Math.max(280, el.clientWidth);
+      if (next === drawnWidth) return;
+      drawnWidth = next;
+      plot.setSize({ width: next, height: 220 });
+    });
     resize.observe(el);
     return () => {
       resize.disconnect();

@@ -5,7 +5,7 @@ import { download, exportName, historyCsv } from '../export';
 import { warningsOf } from '../warnings';
 import { ForecastPanel } from './ForecastPanel';
 import { count, bytes } from '../format';
-import { GRANULARITIES, historyVariables, RANGES, type HistoryData, type HistorySelection, type RangeId } from '../history';
+import { DEFAULT_SELECTION, GRANULARITIES, historyVariables, RANGES, type HistoryData, type HistorySelection, type RangeId } from '../history';
 import { usePolling } from '../usePolling';
 import { Breakdown } from './Breakdown';
 import { Gauges } from './Gauges';
@@ -23,6 +23,11 @@ export interface UsageSource {
   forecast(): Promise<PortalForecastFieldsFragment>;
   /** `month`: `YYYY-MM`, null for the current one. */
   sla(month: string | null): Promise<PortalSlaFieldsFragment>;
+  /**
+   * A history already requested for `selection` (the page's first, sent before it rendered) with
+   * the variables it was asked with; null to ask `history`.
+   */
+  prefetchedHistory?(selection: HistorySelection): { variables: HistoryVariables; data: Promise<HistoryData> } | null;
 }
 
 /** Live windows refresh every 5 s; history every 30 s (the meter flushes every second). */
@@ -33,13 +38,14 @@ const HISTORY_REFRESH_MS = 30_000;
 export function UsageView(props: { source: UsageSource }) {
   const { source } = props;
   const now = usePolling(() => source.now(), [source.id], NOW_REFRESH_MS);
-  const [selection, setSelection] = useState<HistorySelection>({ range: '24h', granularity: 'HOUR', filter: null });
+  const [selection, setSelection] = useState<HistorySelection>(DEFAULT_SELECTION);
   const [variables, setVariables] = useState<HistoryVariables | null>(null);
   const history = usePolling(
     () => {
-      const vars = historyVariables(selection);
+      const prefetched = source.prefetchedHistory?.(selection) ?? null;
+      const vars = prefetched?.variables ?? historyVariables(selection);
       setVariables(vars);
-      return source.history(vars);
+      return prefetched?.data ?? source.history(vars);
     },
     [source.id, selection],
     HISTORY_REFRESH_MS,

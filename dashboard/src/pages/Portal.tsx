@@ -1,6 +1,7 @@
 import { useMemo } from 'preact/hooks';
 import { request } from '../api';
 import { PortalForecastDocument, PortalHistoryDocument, PortalNowDocument, PortalSlaDocument } from '../generated/operations';
+import { takePrefetchedHistory, takePrefetchedNow } from '../portal-prefetch';
 import type { Session } from '../session';
 import { UsageView, type UsageSource } from '../components/UsageView';
 
@@ -10,8 +11,13 @@ export function Portal(props: { session: Session; onSignOut: () => void }) {
   const source = useMemo<UsageSource>(
     () => ({
       id: 'self',
-      now: async () => (await request(apiKey, PortalNowDocument)).usage,
+      // The first windows and history were requested before the page rendered (portal-prefetch.ts).
+      now: async () => (await (takePrefetchedNow(apiKey) ?? request(apiKey, PortalNowDocument))).usage,
       history: async (variables) => (await request(apiKey, PortalHistoryDocument, variables)).usage,
+      prefetchedHistory: (selection) => {
+        const first = takePrefetchedHistory(apiKey, selection);
+        return first && { variables: first.variables, data: first.data.then((d) => d.usage) };
+      },
       forecast: async () => (await request(apiKey, PortalForecastDocument)).usage,
       sla: async (month) => (await request(apiKey, PortalSlaDocument, { month })).usage,
     }),
