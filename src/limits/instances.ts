@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../stores/redis.js';
 import type { Logger } from '../observability/logger.js';
 
 const KEY = 'gw:instances';
@@ -13,7 +13,7 @@ const COUNT_MEMORY_MS = 60_000;
  * is taken before the gateway serves (`ready`), so a new instance never starts out believing it
  * is alone; while Redis is unreachable the last count stays in force.
  */
-export function createInstanceRegistry(options: { redis: Redis | null; heartbeatMs: number; logger: Logger }) {
+export function createInstanceRegistry(options: { redis: RedisClient | null; heartbeatMs: number; logger: Logger }) {
   const id = randomUUID();
   const { redis } = options;
   // The count is the largest read in the last minute: the first heartbeat after Redis returns

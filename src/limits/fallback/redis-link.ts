@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../stores/redis.js';
 
 /** What the limiter needs to know about its connection to the shared store, besides the store itself. */
 export interface StoreLink {
@@ -34,7 +34,7 @@ return value
 
 type EpochCommand = (numberOfKeys: number, key: string, id: string) => Promise<unknown>;
 
-export function createRedisLink(redis: Redis): StoreLink {
+export function createRedisLink(redis: RedisClient): StoreLink {
   redis.defineCommand(COMMAND, { lua: EPOCH_LUA });
   const command = (redis as unknown as Record<string, EpochCommand>)[COMMAND]!.bind(redis);
   return {
