@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { RedisClient } from '../stores/redis.js';
+import { whenReady, type RedisClient } from '../stores/redis.js';
 import type { Logger } from '../observability/logger.js';
 
 const KEY = 'gw:instances';
+/** Longest the first count waits for the connection at start, ms. */
+const START_WAIT_MS = 2000;
 /** How long a count read from Redis is remembered (see `count`). */
 const COUNT_MEMORY_MS = 60_000;
 
@@ -44,7 +46,9 @@ export function createInstanceRegistry(options: { redis: RedisClient | null; hea
 
   const timer = setInterval(() => void beat(), options.heartbeatMs);
   timer.unref();
-  const first = beat();
+  // The connection may still be connecting (a cluster loads its slot map first): the first count
+  // waits for it, at most as long as the limiter waits for its own at start.
+  const first = whenReady(redis, START_WAIT_MS).then(beat);
 
   return {
     id,

@@ -113,6 +113,20 @@ function parseNode(address: string): { host: string; port: number } {
   return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(colon + 1)) };
 }
 
+/** Resolves when the client is ready for commands (at once if it is; a cluster: slot map loaded), or after `ms`. */
+export function whenReady(client: RedisClient, ms: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      client.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    client.once('ready', done);
+  });
+}
+
 /** Redis URL with any password replaced, for logs and banners. */
 export function redactRedisUrl(url: string): string {
   return url.replace(/\/\/([^@/]*)@/, '//***@');

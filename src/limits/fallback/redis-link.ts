@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster } from 'ioredis';
-import type { RedisClient } from '../../stores/redis.js';
+import { whenReady, type RedisClient } from '../../stores/redis.js';
 import { slotOf } from '../../stores/slots.js';
 
 /** What the limiter needs to know about its connection to the shared store, besides the store itself. */
@@ -52,20 +52,7 @@ export function createRedisLink(redis: RedisClient): StoreLink {
     // A marker someone else wrote in another shape still identifies this incarnation.
     return match ? { id: value as string, createdAt: Number(match[1]) } : { id: String(value), createdAt: 0 };
   };
-  const common = {
-    whenReady(ms: number) {
-      if (redis.status === 'ready') return Promise.resolve();
-      return new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          redis.off('ready', done);
-          resolve();
-        };
-        const timer = setTimeout(done, ms);
-        redis.once('ready', done);
-      });
-    },
-  };
+  const common = { whenReady: (ms: number) => whenReady(redis, ms) };
   if (!(redis instanceof Cluster)) {
     return {
       ...common,
