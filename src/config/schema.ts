@@ -44,7 +44,14 @@ export const redisClusterSchema = z.strictObject({
    * Address translation, `"announced host:port": "reachable host:port"`, for nodes that announce
    * addresses the gateway cannot reach (NAT, Docker port mapping). Absent: the announced ones.
    */
-  natMap: z.record(redisNodeAddress, redisNodeAddress).optional(),
+  natMap: z
+    .record(z.string(), redisNodeAddress)
+    .superRefine((map, ctx) => {
+      for (const key of Object.keys(map)) {
+        if (!redisNodeAddress.safeParse(key).success) ctx.addIssue({ code: 'custom', path: [key], message: `must be keyed by host:port (the address a node announces), got "${key}"` });
+      }
+    })
+    .optional(),
 }).refine((cluster) => cluster.tls || !cluster.tlsCaFile, { message: 'tlsCaFile needs tls: true', path: ['tlsCaFile'] });
 
 /** A count per window, or `unlimited`. */
