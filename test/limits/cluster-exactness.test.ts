@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
 import { slotOf } from '../../src/stores/slots.js';
+import { eventually } from '../support/eventually.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { startTestCluster, type TestCluster } from '../support/redis-cluster.js';
 import { maxInWindow, outageBound, saturate, type Decision } from '../support/saturation.js';
@@ -35,6 +36,19 @@ beforeAll(async () => {
         },
       }),
     );
+  }
+  // Each instance serves at once, deciding locally until its cluster client has loaded the slot
+  // map and read the epoch markers: the run starts once all decide through the cluster.
+  for (const gateway of gateways) {
+    const shared = await eventually(async () => {
+      const response = await fetch(`${gateway.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_TOKENS.globexAdmin}` },
+        body: JSON.stringify({ query: '{ viewer { clientId } }' }),
+      });
+      return response.headers.get('x-ratelimit-decision')?.startsWith('shared;') === true;
+    }, 15_000);
+    if (!shared) throw new Error('gateway never decided through the cluster');
   }
   const slot = slotOf('acme');
   const run = await saturate({

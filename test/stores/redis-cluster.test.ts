@@ -43,6 +43,11 @@ beforeAll(async () => {
   admin = new Cluster(cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })), { clusterRetryStrategy: () => 200 });
   admin.on('error', () => {}); // a test restarts a master on purpose
   gateways = await Promise.all([1, 2].map(() => startTestGateway({ env: { REDIS_CLUSTER_NODES: cluster.seeds }, patch })));
+  // An instance serves at once, deciding locally until its cluster client has loaded the slot map
+  // and read the epoch markers (up to a few seconds on a loaded machine): the tests start after.
+  for (const gateway of gateways) {
+    if (!(await eventually(async () => decision(await gateway.gql(DEMO_TOKENS.globexAdmin, VIEWER)) === 'shared', 15_000))) throw new Error('gateway never decided through the cluster');
+  }
 }, 60_000);
 afterAll(async () => {
   await Promise.all((gateways ?? []).map((g) => g.close()));
@@ -85,6 +90,36 @@ describe('the gateway on a 3-master Redis Cluster', () => {
     const cleared = await gateways[1]!.gql(DEMO_TOKENS.platformAdmin, 'mutation { clearTenantLimits(tenantId: "delta") }');
     expect(cleared.body.errors).toBeUndefined();
     expect(await eventually(async () => (await gateways[0]!.gql(TOKENS.delta, VIEWER)).headers.get('x-ratelimit-limit') === '10')).toBe(true);
+    // The audit log (one list, one MULTI) holds both changes, newest first, for either instance.
+    const audit = await gateways[0]!.gql(DEMO_TOKENS.platformAdmin, '{ fleetUsage { limitChanges(tenantId: "delta") { action tenantId } } }');
+    expect(audit.body.errors).toBeUndefined();
+    expect(audit.body.data.fleetUsage.limitChanges).toEqual([
+      { action: 'clear', tenantId: 'delta' },
+      { action: 'set', tenantId: 'delta' },
+    ]);
+  });
+
+  it('counts an @rateLimit field across both instances (10 updateCustomer calls a minute per tenant)', async () => {
+    const responses: GqlResponse[] = [];
+    for (let i = 0; i < 12; i++) responses.push(await gateways[i % 2]!.gql(DEMO_TOKENS.globexAdmin, `mutation { updateCustomer(id: "cus_2", input: { name: "Name ${i}" }) { id } }`));
+    const limited = responses.filter((r) => r.body.errors?.[0]?.extensions?.['code'] === 'RATE_LIMITED');
+    expect(responses.filter((r) => r.body.data?.updateCustomer?.id === 'cus_2')).toHaveLength(10);
+    expect(limited).toHaveLength(2);
+    expect(limited[0]!.body.errors![0]!.extensions).toMatchObject({ dimension: 'field', policy: 'Mutation.updateCustomer' });
+  });
+
+  it('shares trusted documents: registered on one instance, run by id on the other', async () => {
+    const body = 'query Names { products(first: 2) { name } }';
+    const id = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    const registered = await gateways[0]!.gql(DEMO_TOKENS.globexAdmin, 'mutation($d: [TrustedDocumentInput!]!) { registerTrustedDocuments(documents: $d) { id } }', { d: [{ body }] });
+    expect(registered.body.data.registerTrustedDocuments).toEqual([{ id }]);
+    const response = await fetch(`${gateways[1]!.url}/graphql`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${DEMO_TOKENS.globexAdmin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ documentId: id }),
+    });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as any).data.products).toHaveLength(2);
   });
 
   it('meters usage for tenants on different masters and reads it back, per tenant and fleet-wide', async () => {
