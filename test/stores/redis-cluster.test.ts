@@ -74,6 +74,21 @@ describe('the gateway on a 3-master Redis Cluster', () => {
     expect(await response.json()).toEqual({ status: 'ready', checks: { config: 'ok', redis: 'ok' } });
   });
 
+  it('tells a gateway given REDIS_URL of a cluster node that it needs REDIS_CLUSTER_NODES (the issue\'s repro said ready)', async () => {
+    const misconfigured = await startTestGateway({ env: { REDIS_URL: `redis://${cluster.nodes[0]!.address}` }, patch });
+    try {
+      const response = await fetch(`${misconfigured.url}/readyz`);
+      expect(response.headers.get('x-gateway-degraded')).toBe('redis');
+      expect(await response.json()).toEqual({
+        status: 'degraded',
+        checks: { config: 'ok', redis: 'failed: REDIS_URL points at a Redis Cluster node: set REDIS_CLUSTER_NODES (redis.cluster.nodes) instead' },
+        degraded: ['redis'],
+      });
+    } finally {
+      await misconfigured.close();
+    }
+  });
+
   it('enforces each tenant\'s limit exactly across both instances, decided by Redis, whichever master holds it', async () => {
     for (const token of [DEMO_TOKENS.acmeAdmin, TOKENS.alpha, TOKENS.delta]) {
       const responses = await Promise.all(Array.from({ length: 14 }, (_, i) => gateways[i % 2]!.gql(token, VIEWER)));
