@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
@@ -18,6 +19,10 @@ import { startTestCluster, type TestCluster } from '../support/redis-cluster.js'
 let cluster: TestCluster;
 let admin: Cluster;
 let gateways: TestGateway[];
+/** Alert webhook deliveries (JSON bodies), from both instances. */
+let hook: Server;
+const alerts: { kind: string; tenantId: string; policy: string; threshold: number }[] = [];
+let hookUrl = '';
 
 const TOKENS = { alpha: 'test-alpha-admin', delta: 'test-delta-admin', hotel: 'test-hotel-admin', bravo: 'test-bravo-admin' };
 const sha = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -36,9 +41,20 @@ const patch = (config: Record<string, any>) => {
   }
   config.limits = { decisionHeader: true, instanceHeartbeatMs: 200, overridesPollMs: 200, storeTimeoutMs: 1000, storeBreakerHalfOpenMs: 200, authFailuresPerIpPerMinute: 5 };
   config.cache = { timeoutMs: 1000 };
+  config.alerts = { webhookUrl: hookUrl, webhookSecret: 'a-webhook-secret-for-tests' };
 };
 
 beforeAll(async () => {
+  hook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      alerts.push(JSON.parse(body));
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', () => resolve()));
+  hookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}/alerts`;
   cluster = await startTestCluster();
   admin = new Cluster(cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })), { clusterRetryStrategy: () => 200 });
   admin.on('error', () => {}); // a test restarts a master on purpose
@@ -53,6 +69,7 @@ afterAll(async () => {
   await Promise.all((gateways ?? []).map((g) => g.close()));
   admin?.disconnect();
   await cluster?.stop();
+  await new Promise((resolve) => hook?.close(resolve));
 });
 
 const decision = (r: GqlResponse) => r.headers.get('x-ratelimit-decision')?.split(';')[0];
@@ -96,6 +113,14 @@ describe('the gateway on a 3-master Redis Cluster', () => {
       expect(responses.filter((r) => r.status === 429), token).toHaveLength(4);
       expect(new Set(responses.map(decision)), token).toEqual(new Set(['shared']));
     }
+  });
+
+  it('fires each limit alert once for the fleet, though both instances saw the tenant cross it', async () => {
+    const fired = (tenantId: string) => alerts.filter((a) => a.kind === 'limit_threshold' && a.tenantId === tenantId && a.policy === 'minute').map((a) => a.threshold);
+    const tenants = ['acme', 'alpha', 'delta'];
+    expect(await eventually(() => tenants.every((t) => fired(t).length >= 2))).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // a duplicate would have arrived by now
+    for (const tenant of tenants) expect(fired(tenant).sort((a, b) => a - b), tenant).toEqual([80, 100]);
   });
 
   it('applies a platform admin\'s limit change on every instance', async () => {
