@@ -1,5 +1,4 @@
 import type { AddressInfo } from 'node:net';
-import type { Redis } from 'ioredis';
 import { createAuthenticator } from './auth/authenticator.js';
 import { cachePlugin } from './cache/cache-plugin.js';
 import { createCacheStore } from './cache/cache-store.js';
@@ -47,7 +46,8 @@ import { createMemoryUsageStore } from './usage/memory-usage-store.js';
 import { createMeter, createNoopMeter } from './usage/meter.js';
 import { createRedisUsageStore } from './usage/redis-usage-store.js';
 import { startSampleServices, type SampleServices } from './sample-services/start.js';
-import { createRedis } from './stores/redis.js';
+import { createRedis, hasRedis, type RedisClient } from './stores/redis.js';
+import { checkRedis } from './stores/readiness.js';
 import { documentPolicyHook } from './http/document-policy-hook.js';
 import { createTrustedDocuments } from './trusted-documents/registry.js';
 import { createMemoryTrustedDocumentStore, createRedisTrustedDocumentStore } from './trusted-documents/store.js';
@@ -73,7 +73,7 @@ export interface Gateway {
   config: ConfigSource;
   /** The in-process sample services, when the config names no downstream URL for some service. */
   sampleServices: SampleServices | null;
-  redis: Redis | null;
+  redis: RedisClient | null;
   /**
    * Drains in-flight requests, then closes everything this gateway opened. Buffered usage is
    * flushed, retrying a slow or failing Redis until `until` (epoch ms; default: one attempt).
@@ -96,7 +96,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   });
   const initial = config.current();
 
-  const redis = initial.redis.url ? createRedis(initial.redis.url, logger) : null;
+  // One server (redis.url) or a Redis Cluster (redis.cluster): every connection below is the same kind.
+  const shared = hasRedis(initial.redis);
+  const redis = shared ? createRedis(initial.redis, logger) : null;
   // Limit checks get their own connection, so a slow Redis or a big pipeline on the shared
   // connection never holds a request behind it. Its timeouts are the limiter's own, counted from
   // the write (ioredis's commandTimeout fires before a reply waiting in the socket is read). No
@@ -104,11 +106,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   // next behind it, so on a busy gateway a check would wait to be written until the previous
   // batch's reply was read, and that wait would count against the timeout as if Redis were slow.
   // It reconnects within 250 ms so limits are back on Redis soon after it answers.
-  const limitsRedis = initial.redis.url ? createRedis(initial.redis.url, logger, { maxReconnectDelayMs: 250 }) : null;
+  const limitsRedis = shared ? createRedis(initial.redis, logger, { maxReconnectDelayMs: 250 }) : null;
   // @rateLimit fields (graphql-rate-limit-directive) have no timeout of their own: a command timeout.
-  const fieldLimitsRedis = initial.redis.url ? createRedis(initial.redis.url, logger, { commandTimeoutMs: initial.limits.storeTimeoutMs }) : null;
+  const fieldLimitsRedis = shared ? createRedis(initial.redis, logger, { commandTimeoutMs: initial.limits.storeTimeoutMs }) : null;
   // The field cache: keyv over its own Redis connection (@keyv/redis), or a bounded in-process LRU.
-  const cacheStore = initial.cache.enabled ? createCacheStore({ redisUrl: initial.redis.url, config: initial.cache, logger }) : null;
+  const cacheStore = initial.cache.enabled ? createCacheStore({ redis: initial.redis, config: initial.cache, logger }) : null;
   const fieldCache = createFieldCache({
     store: cacheStore ? createGuardedStore({ store: cacheStore, config: initial.cache, logger }) : null,
     logger,
@@ -207,7 +209,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const authGuard = createAuthGuard({ limiter, perMinute: () => config.current().limits.authFailuresPerIpPerMinute });
   const readinessChecks: ReadinessCheck[] = redis
     ? // A failure degrades the instance, it stays ready: it serves with fallback limits (health.ts).
-      [{ name: 'redis', check: async () => void (await redis.ping()) }]
+      // On a cluster: the slot map is loaded and every master reports cluster_state:ok.
+      [{ name: 'redis', check: () => checkRedis(redis) }]
     : [];
   const { app } = await createHttpServer({
     configSource: config,

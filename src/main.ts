@@ -2,7 +2,7 @@ import { DEMO_CONFIG_PATH, DEMO_TOKENS } from './config/demo.js';
 import { ConfigError } from './config/load.js';
 import { startGateway } from './gateway.js';
 import { createLogger } from './observability/logger.js';
-import { redactRedisUrl } from './stores/redis.js';
+import { describeRedis, hasRedis } from './stores/redis.js';
 
 /**
  * `npm start`: the gateway with the config at `CONFIG_PATH` (default: the demo config, with the
@@ -18,7 +18,7 @@ try {
     '',
     `GraphQL gateway ready: ${gateway.url}/graphql`,
     `  config:  ${configPath ?? `${DEMO_CONFIG_PATH} (demo)`}`,
-    `  stores:  ${config.redis.url ? `Redis at ${redactRedisUrl(config.redis.url)}` : 'in memory (set REDIS_URL to share state across instances)'}`,
+    `  stores:  ${hasRedis(config.redis) ? describeRedis(config.redis) : 'in memory (set REDIS_URL or REDIS_CLUSTER_NODES to share state across instances)'}`,
     `  backends: ${gateway.sampleServices ? 'embedded sample services' : 'configured URLs'}`,
   ];
   if (!configPath) {

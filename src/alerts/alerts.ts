@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../stores/redis.js';
 import type { Logger } from '../observability/logger.js';
 import { type AlertEvent, stableEventId } from './events.js';
 import { createFiredSet } from './fired-set.js';
@@ -35,7 +35,7 @@ export interface LimitObservation {
 export interface AlertsOptions {
   logger: Logger;
   /** Shared Redis for fleet-wide dedupe; null in a single process (the in-process set is enough). */
-  redis: Redis | null;
+  redis: RedisClient | null;
   webhook: WebhookConfig | null;
   /** Clock, epoch ms; default Date.now. */
   now?: () => number;

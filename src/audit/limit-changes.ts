@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../stores/redis.js';
 import type { PlanLimits } from '../config/schema.js';
 
 /** One runtime limit change by a platform admin (`setTenantLimits` / `clearTenantLimits`). */
@@ -47,7 +47,7 @@ export function createMemoryAuditLog(max = AUDIT_MAX): AuditLog {
 const KEY = 'audit:limit-changes';
 
 /** Shared by every instance: a Redis list, LPUSH + LTRIM in one MULTI. */
-export function createRedisAuditLog(redis: Redis, max = AUDIT_MAX): AuditLog {
+export function createRedisAuditLog(redis: RedisClient, max = AUDIT_MAX): AuditLog {
   return {
     async record(change) {
       await redis.multi().lpush(KEY, JSON.stringify(change)).ltrim(KEY, 0, max - 1).exec();

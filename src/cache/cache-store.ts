@@ -1,9 +1,10 @@
-import KeyvRedis, { createClient } from '@keyv/redis';
-import { Keyv, type KeyvStoreAdapter } from 'keyv';
+import { readFileSync } from 'node:fs';
+import KeyvRedis, { createClient, createCluster } from '@keyv/redis';
+import { Keyv, type KeyvOptions, type KeyvStoreAdapter } from 'keyv';
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
-import { redactRedisUrl } from '../stores/redis.js';
+import { redactRedisUrl, type RedisClusterConfig, type RedisTarget } from '../stores/redis.js';
 
 /** The cache's key-value store: keyv over Redis or over a bounded in-process LRU. */
 export interface CacheStore {
@@ -29,15 +30,21 @@ export interface CacheStore {
  * errors reach the caller (`throwOnErrors`), whose breaker turns them into misses.
  */
 export function createCacheStore(options: {
-  redisUrl: string | undefined;
+  /** One Redis server (tests); or `redis`, the config's target. */
+  redisUrl?: string | undefined;
+  /** The shared store as configured: a server (`url`) or a Redis Cluster (`cluster`). */
+  redis?: RedisTarget;
   config: Config['cache'];
   logger: Logger;
   /** How often the in-process store sweeps out expired entries, in ms; default 10 s. */
   purgeIntervalMs?: number;
 }): CacheStore {
-  const { redisUrl, config, logger } = options;
+  const { config, logger } = options;
+  const redisUrl = options.redisUrl ?? options.redis?.url;
+  const cluster = options.redis?.cluster;
   const keyvOptions = { useKeyPrefix: false, serialize: JSON.stringify, deserialize: JSON.parse, throwOnErrors: true } as const;
 
+  if (cluster) return clusterStore(cluster, keyvOptions, logger);
   if (!redisUrl) {
     const memory = lruAdapter(config.memoryMaxBytes, options.purgeIntervalMs ?? PURGE_INTERVAL_MS);
     const keyv = new Keyv(memory.adapter, keyvOptions);
@@ -73,6 +80,75 @@ export function createCacheStore(options: {
     async close() {
       try {
         if (client.isReady) await client.close();
+        else client.destroy();
+      } catch {
+        client.destroy();
+      }
+    },
+  };
+}
+
+/**
+ * The cache over a Redis Cluster: node-redis's cluster client (what `@keyv/redis` is built on),
+ * which follows MOVED/ASK and re-reads the topology after a failover; `@keyv/redis` groups
+ * `getMany`/`setMany` by slot. Same fail-fast stance as one server: no offline queue, a 1 s connect
+ * timeout, reconnects backing off to 1 s. If no seed node answers at start the gateway serves
+ * uncached and connecting is retried every second.
+ */
+function clusterStore(cluster: RedisClusterConfig, keyvOptions: KeyvOptions, logger: Logger): CacheStore {
+  const address = (node: string) => {
+    const colon = node.lastIndexOf(':');
+    return { host: node.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(node.slice(colon + 1)) };
+  };
+  const client = createCluster({
+    rootNodes: cluster.nodes.map((node) => ({ socket: address(node) })),
+    defaults: {
+      disableOfflineQueue: true,
+      ...(cluster.username ? { username: cluster.username } : {}),
+      ...(cluster.password ? { password: cluster.password } : {}),
+      socket: {
+        connectTimeout: 1000,
+        reconnectStrategy: (retries: number) => Math.min(retries * 50, 1000),
+        ...(cluster.tls ? { tls: true as const, ...(cluster.tlsCaFile ? { ca: readFileSync(cluster.tlsCaFile) } : {}) } : {}),
+      },
+    },
+    // Masters only, as the ioredis connections: an invalidation must be seen by the next read.
+    useReplicas: false,
+    ...(cluster.natMap ? { nodeAddressMap: Object.fromEntries(Object.entries(cluster.natMap).map(([from, to]) => [from, address(to)])) } : {}),
+  });
+  let down = false;
+  client.on('error', (err: Error) => {
+    if (!down) logger.warn({ err: err.message, nodes: cluster.nodes }, 'cache redis cluster unavailable');
+    down = true;
+  });
+  let closed = false;
+  let retry: NodeJS.Timeout | undefined;
+  // Not awaited: the gateway starts (and serves, uncached) while the cluster is away.
+  const connect = (): void => {
+    client.connect().then(
+      () => {
+        if (down) logger.info('cache redis cluster reachable again');
+        down = false;
+      },
+      (err: Error) => {
+        if (!down) logger.warn({ err: err.message, nodes: cluster.nodes }, 'cache redis cluster unavailable');
+        down = true;
+        if (!closed) retry = setTimeout(connect, 1000);
+      },
+    );
+  };
+  connect();
+  const keyv = new Keyv(new KeyvRedis(client, { throwOnErrors: true }), keyvOptions);
+  keyv.namespace = undefined;
+  keyv.on('error', () => {});
+  return {
+    keyv,
+    kind: 'redis',
+    async close() {
+      closed = true;
+      clearTimeout(retry);
+      try {
+        if (client.isOpen) await client.close();
         else client.destroy();
       } catch {
         client.destroy();

@@ -1,16 +1,22 @@
-import { SERVICE_NAMES, trustedProxies, type ServiceName } from './schema.js';
+import { redisNodeAddress, SERVICE_NAMES, trustedProxies, type ServiceName } from './schema.js';
 
 /**
  * Environment variables that win over the config file, so one file can serve several
  * deployments: `PORT` -> `server.port`, `HOST` -> `server.host`, `REDIS_URL` -> `redis.url`,
  * `ACCOUNTS_URL` (and `CATALOG_URL`, `ORDERS_URL`, `INVENTORY_URL`) -> `downstream.<service>.url`,
- * `TRUST_PROXY` (`true`, `false`, or addresses/CIDRs) -> `server.trustProxy`.
+ * `TRUST_PROXY` (`true`, `false`, or addresses/CIDRs) -> `server.trustProxy`,
+ * `REDIS_CLUSTER_NODES` (`host:port,host:port`) -> `redis.cluster.nodes`, `REDIS_USERNAME` and
+ * `REDIS_PASSWORD` -> `redis.cluster.username`/`password` (one server takes them in `REDIS_URL`).
+ * `REDIS_URL` and `REDIS_CLUSTER_NODES` each replace the file's other choice; both at once is an error.
  * An empty variable counts as unset, as it does for most tools (`PORT= npm start`).
  */
 export interface EnvOverrides {
   port?: number;
   host?: string;
   redisUrl?: string;
+  redisClusterNodes?: string[];
+  redisUsername?: string;
+  redisPassword?: string;
   trustProxy?: boolean | string;
   downstreamUrls?: Partial<Record<ServiceName, string>>;
 }
@@ -53,6 +59,22 @@ export function readEnvOverrides(env: NodeJS.ProcessEnv): {
   // Not echoed in messages: a Redis URL may carry a password.
   const redisUrl = env.REDIS_URL?.trim();
   if (redisUrl) overrides.redisUrl = redisUrl;
+
+  const clusterNodes = env.REDIS_CLUSTER_NODES?.trim();
+  if (clusterNodes) {
+    const nodes = clusterNodes.split(',').map((node) => node.trim()).filter((node) => node !== '');
+    const bad = nodes.filter((node) => !redisNodeAddress.safeParse(node).success);
+    if (nodes.length === 0 || bad.length > 0) {
+      issues.push({ path: 'REDIS_CLUSTER_NODES', message: `must be host:port seed nodes separated by commas (e.g. "10.0.0.5:6379,10.0.0.6:6379"), got "${clusterNodes}"` });
+    } else if (redisUrl) {
+      issues.push({ path: 'REDIS_CLUSTER_NODES', message: 'set either REDIS_URL (one Redis server) or REDIS_CLUSTER_NODES (a Redis Cluster), not both' });
+    } else overrides.redisClusterNodes = nodes;
+  }
+  // Not echoed either.
+  const username = env.REDIS_USERNAME?.trim();
+  if (username) overrides.redisUsername = username;
+  const password = env.REDIS_PASSWORD;
+  if (password) overrides.redisPassword = password;
 
   return { overrides, issues };
 }

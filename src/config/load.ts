@@ -52,7 +52,13 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
   const issues = [...(result.success ? [] : result.error.issues.flatMap(toConfigIssues)), ...envIssues];
   if (!result.success || issues.length > 0) throw new ConfigError(source, issues);
 
-  return deepFreeze(applyEnvOverrides(result.data, overrides));
+  const config = applyEnvOverrides(result.data, overrides);
+  if ((overrides.redisUsername || overrides.redisPassword) && !config.redis.cluster) {
+    throw new ConfigError(source, [
+      { path: overrides.redisPassword ? 'REDIS_PASSWORD' : 'REDIS_USERNAME', message: 'applies to a Redis Cluster (REDIS_CLUSTER_NODES or redis.cluster); for one server put the credentials in REDIS_URL (redis://user:password@host:6379)' },
+    ]);
+  }
+  return deepFreeze(config);
 }
 
 /** Reads and parses a config file; an unreadable file is a ConfigError too, so callers handle one error type. */
@@ -126,7 +132,7 @@ function applyEnvOverrides(config: Config, overrides: EnvOverrides): Config {
       ...(overrides.host === undefined ? {} : { host: overrides.host }),
       ...(overrides.trustProxy === undefined ? {} : { trustProxy: overrides.trustProxy }),
     },
-    redis: { ...config.redis, ...(overrides.redisUrl === undefined ? {} : { url: overrides.redisUrl }) },
+    redis: redisWithOverrides(config.redis, overrides),
     downstream: Object.fromEntries(
       Object.entries(config.downstream).map(([name, service]) => {
         const url = overrides.downstreamUrls?.[name as keyof typeof config.downstream];
@@ -134,6 +140,19 @@ function applyEnvOverrides(config: Config, overrides: EnvOverrides): Config {
       }),
     ) as Config['downstream'],
   };
+}
+
+/** REDIS_URL and REDIS_CLUSTER_NODES each replace whichever of the two the file chose. */
+function redisWithOverrides(redis: Config['redis'], overrides: EnvOverrides): Config['redis'] {
+  if (overrides.redisUrl !== undefined) return { url: overrides.redisUrl };
+  const base = overrides.redisClusterNodes ? { ...(redis.cluster ?? { tls: false }), nodes: overrides.redisClusterNodes } : redis.cluster;
+  if (!base) return redis;
+  const cluster = {
+    ...base,
+    ...(overrides.redisUsername ? { username: overrides.redisUsername } : {}),
+    ...(overrides.redisPassword ? { password: overrides.redisPassword } : {}),
+  };
+  return { cluster };
 }
 
 /** Freezes every nested object and array, so no module can change the config others read. */

@@ -18,6 +18,42 @@ export const ROLES = ['admin', 'support', 'viewer'] as const;
 export const roleSchema = z.enum(ROLES);
 export type Role = z.infer<typeof roleSchema>;
 
+/** `host:port` of a Redis node (a hostname, an IPv4 address or a bracketed IPv6 address). */
+export const redisNodeAddress = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port (e.g. "10.0.0.5:6379")')
+  .refine((address) => Number(address.slice(address.lastIndexOf(':') + 1)) <= 65535, 'port must be 1-65535');
+
+/**
+ * A Redis Cluster: seed nodes (any reachable subset; the client learns the rest from CLUSTER
+ * SLOTS) and what a production cluster needs besides. Overridden by REDIS_CLUSTER_NODES
+ * (comma-separated), REDIS_USERNAME and REDIS_PASSWORD.
+ */
+export const redisClusterSchema = z.strictObject({
+  /** Seed nodes, `host:port`; at least one. */
+  nodes: z.array(redisNodeAddress).min(1, 'must name at least one seed node (host:port)'),
+  /** ACL user (Redis 6+); absent: the default user. */
+  username: z.string().min(1).optional(),
+  /** Password (of `username`, or `requirepass`); absent: no AUTH. Prefer REDIS_PASSWORD over the file. */
+  password: z.string().min(1).optional(),
+  /** TLS to every node (managed clusters: ElastiCache, Memorystore, Azure), default false. */
+  tls: z.boolean().default(false),
+  /** PEM file of the CA that signed the nodes' certificates; absent: the system CAs. Needs `tls`. */
+  tlsCaFile: z.string().min(1).optional(),
+  /**
+   * Address translation, `"announced host:port": "reachable host:port"`, for nodes that announce
+   * addresses the gateway cannot reach (NAT, Docker port mapping). Absent: the announced ones.
+   */
+  natMap: z
+    .record(z.string(), redisNodeAddress)
+    .superRefine((map, ctx) => {
+      for (const key of Object.keys(map)) {
+        if (!redisNodeAddress.safeParse(key).success) ctx.addIssue({ code: 'custom', path: [key], message: `must be keyed by host:port (the address a node announces), got "${key}"` });
+      }
+    })
+    .optional(),
+}).refine((cluster) => cluster.tls || !cluster.tlsCaFile, { message: 'tlsCaFile needs tls: true', path: ['tlsCaFile'] });
+
 /** A count per window, or `unlimited`. */
 const quota = z.union([z.number().int().nonnegative(), z.literal('unlimited')], {
   error: 'must be a whole number >= 0 or "unlimited"',
@@ -245,8 +281,13 @@ export const configSchema = z
       .prefault({}),
     redis: z
       .strictObject({
-        /** Overridden by REDIS_URL. Absent: in-memory stores, one process. */
+        /** One Redis server. Overridden by REDIS_URL. Absent (and no `cluster`): in-memory stores, one process. */
         url: z.string().optional(),
+        /** A Redis Cluster instead of one server (README "Redis Cluster"); exclusive with `url`. */
+        cluster: redisClusterSchema.optional(),
+      })
+      .refine((redis) => !(redis.url && redis.cluster), {
+        message: 'set either url (one Redis server) or cluster (a Redis Cluster), not both',
       })
       .prefault({}),
     reload: z

@@ -1,5 +1,5 @@
 import type { GraphQLSchema } from 'graphql';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../stores/redis.js';
 import { rateLimitDirective } from 'graphql-rate-limit-directive';
 import { RateLimiterMemory, RateLimiterRedis, type IRateLimiterRedisOptions } from 'rate-limiter-flexible';
 import { hasTenant } from '../auth/principal.js';
@@ -18,7 +18,7 @@ const KEY_PREFIX = 'rl:field';
  * field. Service tokens and principals without a tenant consume nothing (0 points).
  */
 export function fieldRateLimitTransformer(options: {
-  redis: Redis | null;
+  redis: RedisClient | null;
   divisor: () => number;
   documentationUrl: () => string;
 }): (schema: GraphQLSchema) => GraphQLSchema {

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { whenReady, type RedisClient } from '../stores/redis.js';
 import type { Logger } from '../observability/logger.js';
 
 const KEY = 'gw:instances';
+/** Longest the first count waits for the connection at start, ms. */
+const START_WAIT_MS = 2000;
 /** How long a count read from Redis is remembered (see `count`). */
 const COUNT_MEMORY_MS = 60_000;
 
@@ -13,7 +15,7 @@ const COUNT_MEMORY_MS = 60_000;
  * is taken before the gateway serves (`ready`), so a new instance never starts out believing it
  * is alone; while Redis is unreachable the last count stays in force.
  */
-export function createInstanceRegistry(options: { redis: Redis | null; heartbeatMs: number; logger: Logger }) {
+export function createInstanceRegistry(options: { redis: RedisClient | null; heartbeatMs: number; logger: Logger }) {
   const id = randomUUID();
   const { redis } = options;
   // The count is the largest read in the last minute: the first heartbeat after Redis returns
@@ -44,7 +46,9 @@ export function createInstanceRegistry(options: { redis: Redis | null; heartbeat
 
   const timer = setInterval(() => void beat(), options.heartbeatMs);
   timer.unref();
-  const first = beat();
+  // The connection may still be connecting (a cluster loads its slot map first): the first count
+  // waits for it, at most as long as the limiter waits for its own at start.
+  const first = whenReady(redis, START_WAIT_MS).then(beat);
 
   return {
     id,

@@ -147,7 +147,8 @@ export function createLimiter(options: LimiterOptions) {
         // Write back at once (so that instances still deciding locally are seen), but keep
         // deciding locally until every instance, which all see Redis return within a probe
         // interval and a reconnect delay (250 ms each by default), has written back too.
-        await replay(lost ? ledger.takeOwn() : ledger.takePending());
+        // On a cluster only the keys of masters whose marker changed (redis-link.ts `lostKeys`).
+        await replay(lost ? ledger.takeOwn(knownEpoch === null ? undefined : link.lostKeys?.(knownEpoch, epoch.id)) : ledger.takePending());
         knownEpoch = epoch.id;
         writeThrough = true;
         const until = started + config.storeRecoverySettleMs;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../stores/redis.js';
 import { planLimitsSchema, type PlanLimits } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 
@@ -45,7 +45,7 @@ const HASH_KEY = 'rl:overrides';
  * the instance that made the change applies it at once. While Redis is unreachable the last
  * snapshot stays in force.
  */
-export function createRedisOverrides(options: { redis: Redis; pollMs: number; logger: Logger }): OverridesStore & { refresh(): Promise<void> } {
+export function createRedisOverrides(options: { redis: RedisClient; pollMs: number; logger: Logger }): OverridesStore & { refresh(): Promise<void> } {
   const { redis, logger } = options;
   let snapshot = new Map<string, RuntimeOverride>();
 

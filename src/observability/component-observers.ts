@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../stores/redis.js';
 import type { Alerts } from '../alerts/alerts.js';
 import type { ConfigSource } from '../config/source.js';
 import type { Downstream } from '../downstream/downstream.js';
@@ -20,7 +20,7 @@ export function observeComponents(deps: {
   downstream: Downstream;
   alerts: Alerts;
   usage: UsageStore;
-  redis: Redis | null;
+  redis: RedisClient | null;
   config: ConfigSource;
   logger: Logger;
 }): () => void {

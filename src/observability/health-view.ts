@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../stores/redis.js';
+import { checkRedis } from '../stores/readiness.js';
 import type { Downstream } from '../downstream/downstream.js';
 import type { Limiter } from '../limits/limiter.js';
 
@@ -14,14 +15,14 @@ export interface HealthView {
 const PING_TIMEOUT_MS = 500;
 
 /** For the platform console: Redis reachability, the limit store's breaker, each downstream breaker. */
-export function createHealthView(deps: { redis: Redis | null; limiter: Limiter; downstream: Downstream }): () => Promise<HealthView> {
+export function createHealthView(deps: { redis: RedisClient | null; limiter: Limiter; downstream: Downstream }): () => Promise<HealthView> {
   return async () => {
     let redis = 'not configured';
     if (deps.redis) {
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([
-          deps.redis.ping(),
+          checkRedis(deps.redis),
           new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS))),
         ]);
         redis = 'ok';

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../stores/redis.js';
 
 /** One operation of a registered document: what a key's `rootFields` are checked against. */
 export interface TrustedOperation {
@@ -45,7 +45,7 @@ export function createMemoryTrustedDocumentStore(): TrustedDocumentStore {
 }
 
 /** One hash per tenant, `td:{tenant}`: sha256 -> JSON. Registration writes all of a file in one HSET. */
-export function createRedisTrustedDocumentStore(redis: Redis): TrustedDocumentStore {
+export function createRedisTrustedDocumentStore(redis: RedisClient): TrustedDocumentStore {
   const key = (tenantId: string) => `td:{${tenantId}}`;
   return {
     async get(tenantId, sha256) {

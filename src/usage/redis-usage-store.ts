@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from '../stores/redis.js';
+import { execBySlot, type PipelineReplies } from '../stores/slots.js';
 import { createUsageQueries, type HashReader } from './queries.js';
 import { planWrite, type HashOp } from './rollup.js';
 import { UsageWriteError, type Aggregate, type UsageStore } from './store.js';
@@ -19,15 +21,17 @@ export interface RedisUsageStoreOptions {
    * queue, a command timeout): a flush then fails at once and its aggregates wait in the meter,
    * instead of the flush hanging while the buffer fills to its bound.
    */
-  redis: Redis;
+  redis: RedisClient;
   /** Clock (epoch ms) deciding which query ranges are past retention. Default `Date.now`. */
   now?: () => number;
 }
 
 /**
- * Usage rollups in Redis. A write is ONE pipeline holding one script call per tenant in the
- * batch plus one for the fleet rollups: each call touches the keys of one hash tag only (Redis
- * Cluster safe per call) and is atomic, so a failure is known per tenant and retried exactly.
+ * Usage rollups in Redis. A write is one script call per tenant in the batch plus one for the
+ * fleet rollups, each touching the keys of one hash tag only and atomic, so a failure is known
+ * per tenant and retried exactly. They go out as ONE pipeline on a single server, and as one
+ * pipeline per master on a Redis Cluster (`execBySlot`: a cluster pipeline cannot span nodes);
+ * reads are split the same way.
  */
 export function createRedisUsageStore(options: RedisUsageStoreOptions): UsageStore {
   const { redis } = options;
@@ -38,9 +42,8 @@ export function createRedisUsageStore(options: RedisUsageStoreOptions): UsageSto
     async read(keys) {
       const out: Record<string, string>[] = [];
       for (let i = 0; i < keys.length; i += READ_CHUNK) {
-        const pipeline = redis.pipeline();
-        for (const key of keys.slice(i, i + READ_CHUNK)) pipeline.hgetall(key);
-        for (const [err, value] of (await pipeline.exec()) ?? []) {
+        const replies = await execBySlot(redis, keys.slice(i, i + READ_CHUNK), (key) => key, (pipeline, key) => pipeline.hgetall(key));
+        for (const [err, value] of replies) {
           if (err) throw err;
           out.push(value as Record<string, string>);
         }
@@ -50,9 +53,8 @@ export function createRedisUsageStore(options: RedisUsageStoreOptions): UsageSto
     async readField(keys, field) {
       const out: (string | null)[] = [];
       for (let i = 0; i < keys.length; i += READ_CHUNK) {
-        const pipeline = redis.pipeline();
-        for (const key of keys.slice(i, i + READ_CHUNK)) pipeline.hget(key, field);
-        for (const [err, value] of (await pipeline.exec()) ?? []) {
+        const replies = await execBySlot(redis, keys.slice(i, i + READ_CHUNK), (key) => key, (pipeline, key) => pipeline.hget(key, field));
+        for (const [err, value] of replies) {
           if (err) throw err;
           out.push(value as string | null);
         }
@@ -77,12 +79,13 @@ export function createRedisUsageStore(options: RedisUsageStoreOptions): UsageSto
     async write(batch) {
       const groups = planWrite(batch);
       if (groups.length === 0) return;
-      const pipeline = redis.pipeline();
-      const write = (pipeline as unknown as Record<string, WriteCommand>)[COMMAND]!.bind(pipeline);
-      for (const group of groups) write(group.ops.length, ...group.ops.map((op) => op.key), ...group.ops.flatMap(encodeOp));
-      let results: [Error | null, unknown][];
+      let results: PipelineReplies;
       try {
-        results = (await pipeline.exec()) ?? [];
+        // Every key of a group shares its hash tag: the first key's slot is the group's.
+        results = await execBySlot(redis, groups, (group) => group.ops[0]!.key, (pipeline, group) => {
+          const write = (pipeline as unknown as Record<string, WriteCommand>)[COMMAND]!.bind(pipeline);
+          write(group.ops.length, ...group.ops.map((op) => op.key), ...group.ops.flatMap(encodeOp));
+        });
       } catch (cause) {
         throw new UsageWriteError(`usage write failed: ${String(cause)}`, batch, { cause });
       }

@@ -143,6 +143,45 @@ colour: blue
     });
   });
 
+  it('takes a Redis Cluster from the file or from REDIS_CLUSTER_NODES, REDIS_USERNAME and REDIS_PASSWORD', () => {
+    const yaml = `redis:\n  cluster:\n    nodes: ["10.0.0.5:6379", "redis-b.internal:6380", "[::1]:7000"]\n    tls: true\n    natMap: { "10.0.0.5:6379": "127.0.0.1:7005" }\n${validYaml()}`;
+    expect(parseConfig(yaml, 'gateway.yaml', {}).redis).toEqual({
+      cluster: { nodes: ['10.0.0.5:6379', 'redis-b.internal:6380', '[::1]:7000'], tls: true, natMap: { '10.0.0.5:6379': '127.0.0.1:7005' } },
+    });
+    // The variables replace the file's nodes (keeping its other options) or its url.
+    const fromEnv = parseConfig(yaml, 'gateway.yaml', { REDIS_CLUSTER_NODES: ' 127.0.0.1:7000, 127.0.0.1:7001 ', REDIS_USERNAME: 'gateway', REDIS_PASSWORD: 's3cret' });
+    expect(fromEnv.redis).toEqual({ cluster: { nodes: ['127.0.0.1:7000', '127.0.0.1:7001'], tls: true, natMap: { '10.0.0.5:6379': '127.0.0.1:7005' }, username: 'gateway', password: 's3cret' } });
+    const urlFile = `redis:\n  url: redis://file:6379\n${validYaml()}`;
+    expect(parseConfig(urlFile, 'gateway.yaml', { REDIS_CLUSTER_NODES: '127.0.0.1:7000' }).redis).toEqual({ cluster: { nodes: ['127.0.0.1:7000'], tls: false } });
+    expect(parseConfig(yaml, 'gateway.yaml', { REDIS_URL: 'redis://env:6379' }).redis).toEqual({ url: 'redis://env:6379' });
+  });
+
+  it('refuses a Redis Cluster configured wrong, naming the setting', () => {
+    expect(configErrorOf(() => parseConfig(validYaml(), 'gateway.yaml', { REDIS_CLUSTER_NODES: '127.0.0.1:7000,redis-b' })).issues).toEqual([
+      { path: 'REDIS_CLUSTER_NODES', message: 'must be host:port seed nodes separated by commas (e.g. "10.0.0.5:6379,10.0.0.6:6379"), got "127.0.0.1:7000,redis-b"' },
+    ]);
+    expect(configErrorOf(() => parseConfig(validYaml(), 'gateway.yaml', { REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: '127.0.0.1:7000' })).issues).toEqual([
+      { path: 'REDIS_CLUSTER_NODES', message: 'set either REDIS_URL (one Redis server) or REDIS_CLUSTER_NODES (a Redis Cluster), not both' },
+    ]);
+    expect(configErrorOf(() => parseConfig(validYaml(), 'gateway.yaml', { REDIS_URL: 'redis://a:6379', REDIS_PASSWORD: 'x' })).issues).toEqual([
+      { path: 'REDIS_PASSWORD', message: 'applies to a Redis Cluster (REDIS_CLUSTER_NODES or redis.cluster); for one server put the credentials in REDIS_URL (redis://user:password@host:6379)' },
+    ]);
+    const both = `redis:\n  url: redis://file:6379\n  cluster:\n    nodes: []\n    tlsCaFile: /ca.pem\n    natMap: { "a": "b:1" }\n${validYaml()}`;
+    const issues = configErrorOf(() => parseConfig(both, 'gateway.yaml', {})).issues;
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        { path: 'redis.cluster.nodes', message: 'must name at least one seed node (host:port)' },
+        { path: 'redis.cluster.natMap.a', message: 'must be keyed by host:port (the address a node announces), got "a"' },
+      ]),
+    );
+    const caWithoutTls = `redis:\n  cluster:\n    nodes: ["10.0.0.5:6379"]\n    tlsCaFile: /ca.pem\n${validYaml()}`;
+    expect(configErrorOf(() => parseConfig(caWithoutTls, 'gateway.yaml', {})).issues).toEqual([{ path: 'redis.cluster.tlsCaFile', message: 'tlsCaFile needs tls: true' }]);
+    const urlAndCluster = `redis:\n  url: redis://file:6379\n  cluster:\n    nodes: ["10.0.0.5:6379"]\n${validYaml()}`;
+    expect(configErrorOf(() => parseConfig(urlAndCluster, 'gateway.yaml', {})).issues).toEqual([
+      { path: 'redis', message: 'set either url (one Redis server) or cluster (a Redis Cluster), not both' },
+    ]);
+  });
+
   it('lets HOST and the <SERVICE>_URL variables win over the file, keeping the service policies', () => {
     const yaml = `downstream:\n  catalog:\n    url: http://file:1\n    retry: { maxAttempts: 2 }\n${validYaml()}`;
     const config = parseConfig(yaml, 'gateway.yaml', { HOST: '0.0.0.0', CATALOG_URL: 'http://env:4102', ORDERS_URL: 'http://env:4103' });

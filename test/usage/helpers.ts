@@ -5,6 +5,8 @@ import { createMemoryUsageStore } from '../../src/usage/memory-usage-store.js';
 import { createMeter } from '../../src/usage/meter.js';
 import { createRedisUsageStore } from '../../src/usage/redis-usage-store.js';
 import type { UsageStore } from '../../src/usage/store.js';
+import { createRedis } from '../../src/stores/redis.js';
+import { startTestCluster, type TestCluster } from '../support/redis-cluster.js';
 import { startTestRedis, type TestRedis } from '../support/redis-server.js';
 
 export const silent = createLogger({ level: 'silent' });
@@ -66,6 +68,23 @@ export const backends: Backend[] = [
         close: async () => {
           redis.disconnect();
           await server.stop();
+        },
+      };
+    },
+  },
+  {
+    // Tenants' rollups and the fleet's on different masters: writes and reads split per node.
+    name: 'redis store on a 3-master cluster',
+    start: async () => {
+      const cluster: TestCluster = await startTestCluster();
+      const redis = createRedis({ cluster: { nodes: cluster.nodes.map((n) => n.address), tls: false } }, silent);
+      await new Promise((resolve) => redis.once('ready', resolve));
+      return {
+        make: (now) => createRedisUsageStore({ redis, now }),
+        reset: () => cluster.flushKeepingEpoch(),
+        close: async () => {
+          redis.disconnect();
+          await cluster.stop();
         },
       };
     },

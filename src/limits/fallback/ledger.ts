@@ -171,9 +171,13 @@ export function createLedger(options: LedgerOptions = {}) {
       return out;
     },
 
-    /** Everything this instance admitted in the current windows, as replays (the store lost its data); clears pending. */
-    takeOwn(): Adjustment[] {
-      const out = replays((record) => record.own);
+    /**
+     * Everything this instance admitted in the current windows, as replays (the store lost its
+     * data); clears pending. With `lost` (a Redis Cluster where some masters lost their data), only
+     * the keys it names replay everything; the others replay what is pending, as after an outage.
+     */
+    takeOwn(lost?: (key: string) => boolean): Adjustment[] {
+      const out = replays((record) => (lost === undefined || lost(record.dimension.key) ? record.own : record.pending));
       for (const record of records.values()) record.pending.clear();
       return out;
     },

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../stores/redis.js';
 import type { Adjustment, Dimension, DimensionResult, LimitDecision, LimitStore } from './types.js';
 import { validateAdjustments, validateDimensions } from './validate.js';
 
@@ -13,7 +13,7 @@ type LimiterCommand = (numberOfKeys: number, ...keysAndArgs: string[]) => Promis
 
 export interface RedisLimitStoreOptions {
   /** Every check is one EVALSHA on this connection (EVAL when the script is not cached there). */
-  redis: Redis;
+  redis: RedisClient;
 }
 
 /**
@@ -33,7 +33,7 @@ export function createRedisLimitStoreForTests(options: RedisLimitStoreOptions & 
   return createStore(options.redis, options.now);
 }
 
-function createStore(redis: Redis, now: (() => number) | null): LimitStore {
+function createStore(redis: RedisClient, now: (() => number) | null): LimitStore {
   // defineCommand: EVALSHA, with ioredis resending as EVAL on NOSCRIPT (SCRIPT FLUSH, restart).
   redis.defineCommand(COMMAND, { lua: LIMITER_LUA });
   const command = (redis as unknown as Record<string, LimiterCommand>)[COMMAND]!.bind(redis);

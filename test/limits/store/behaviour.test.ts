@@ -4,6 +4,9 @@ import { createMemoryLimitStore } from '../../../src/limits/store/memory-store.j
 import { createRedisLimitStoreForTests } from '../../../src/limits/store/redis-store.js';
 import type { Dimension, LimitStore } from '../../../src/limits/store/types.js';
 import { InvalidDimensionError } from '../../../src/limits/store/validate.js';
+import { createLogger } from '../../../src/observability/logger.js';
+import { createRedis } from '../../../src/stores/redis.js';
+import { startTestCluster, type TestCluster } from '../../support/redis-cluster.js';
 import { startTestRedis, type TestRedis } from '../../support/redis-server.js';
 import {
   admittedBetween,
@@ -42,6 +45,22 @@ const backends: Backend[] = [
         close: async () => {
           redis.disconnect();
           await server.stop();
+        },
+      };
+    },
+  },
+  {
+    // Each test's keys share one tag (freshPrefix), so each lands on whichever master owns it.
+    name: 'redis store on a 3-master cluster (driven clock)',
+    start: async () => {
+      const cluster: TestCluster = await startTestCluster();
+      const redis = createRedis({ cluster: { nodes: cluster.nodes.map((n) => n.address), tls: false } }, createLogger({ level: 'silent' }));
+      await new Promise((resolve) => redis.once('ready', resolve));
+      return {
+        make: (now) => createRedisLimitStoreForTests({ redis, now }),
+        close: async () => {
+          redis.disconnect();
+          await cluster.stop();
         },
       };
     },
