@@ -38,41 +38,22 @@ export function createRedisUsageStore(options: RedisUsageStoreOptions): UsageSto
   // defineCommand: EVALSHA, with ioredis sending EVAL the first time on a connection.
   redis.defineCommand(COMMAND, { lua: WRITE_LUA });
 
+  /** One command per key, in chunks, one pipeline per node (a cluster pipeline cannot span nodes). */
+  async function readEach<T>(keys: readonly string[], command: (pipeline: ChainableCommander, key: string) => void): Promise<T[]> {
+    const out: T[] = [];
+    for (let i = 0; i < keys.length; i += READ_CHUNK) {
+      const replies = await execBySlot(redis, keys.slice(i, i + READ_CHUNK), (key) => key, command);
+      for (const [err, value] of replies) {
+        if (err) throw err;
+        out.push(value as T);
+      }
+    }
+    return out;
+  }
   const reader: HashReader = {
-    async read(keys) {
-      const out: Record<string, string>[] = [];
-      for (let i = 0; i < keys.length; i += READ_CHUNK) {
-        const replies = await execBySlot(redis, keys.slice(i, i + READ_CHUNK), (key) => key, (pipeline, key) => pipeline.hgetall(key));
-        for (const [err, value] of replies) {
-          if (err) throw err;
-          out.push(value as Record<string, string>);
-        }
-      }
-      return out;
-    },
-    async readField(keys, field) {
-      const out: (string | null)[] = [];
-      for (let i = 0; i < keys.length; i += READ_CHUNK) {
-        const replies = await execBySlot(redis, keys.slice(i, i + READ_CHUNK), (key) => key, (pipeline, key) => pipeline.hget(key, field));
-        for (const [err, value] of replies) {
-          if (err) throw err;
-          out.push(value as string | null);
-        }
-      }
-      return out;
-    },
-    async readFields(keys, fields) {
-      const out: (string | null)[][] = [];
-      for (let i = 0; i < keys.length; i += READ_CHUNK) {
-        const pipeline = redis.pipeline();
-        for (const key of keys.slice(i, i + READ_CHUNK)) pipeline.hmget(key, ...fields);
-        for (const [err, value] of (await pipeline.exec()) ?? []) {
-          if (err) throw err;
-          out.push(value as (string | null)[]);
-        }
-      }
-      return out;
-    },
+    read: (keys) => readEach<Record<string, string>>(keys, (pipeline, key) => pipeline.hgetall(key)),
+    readField: (keys, field) => readEach<string | null>(keys, (pipeline, key) => pipeline.hget(key, field)),
+    readFields: (keys, fields) => readEach<(string | null)[]>(keys, (pipeline, key) => pipeline.hmget(key, ...fields)),
   };
 
   return {
