@@ -5,15 +5,17 @@
 -- The script touches only the KEYS it is given (cluster-safe when they share a hash tag), and
 -- reads the clock from Redis TIME, never from the gateway.
 --
--- KEYS     one per dimension (consume, peek) or per adjustment (adjust)
--- ARGV[1]  mode: 'consume' | 'peek' (reads only) | 'adjust'
+-- KEYS     A adjustments first, then one per dimension (consume, peek; none for adjust)
+-- ARGV[1]  mode: 'consume' | 'peek' (reads dimensions only) | 'adjust'
 -- ARGV[2]  '' = use Redis TIME; else an epoch-ms clock override, sent only by the test-only factory
--- consume / peek, 6 ARGV per key from ARGV[3]:
---          kind ('s' sliding | 'c' calendar), limit, amount, checkOnly ('1' | '0'),
---          sliding: windowMs, buckets    calendar: period ('day' | 'month'), utcOffsetMinutes
--- adjust, 6 ARGV per key from ARGV[3]:
+-- ARGV[3]  A: how many of the KEYS are adjustments, applied first (a check carries the settle of
+--          earlier requests: one round trip instead of two; adjust mode: every key)
+-- adjustments, 6 ARGV per key from ARGV[4]:
 --          kind ('s' | 'c'), then windowMs, buckets (sliding) or period, utcOffsetMinutes (calendar),
 --          at (epoch ms), delta, placement ('a': the sub-bucket or period of `at` | 'n': the current one)
+-- consume / peek, then 6 ARGV per dimension key:
+--          kind ('s' sliding | 'c' calendar), limit, amount, checkOnly ('1' | '0'),
+--          sliding: windowMs, buckets    calendar: period ('day' | 'month'), utcOffsetMinutes
 -- A sliding key is a hash: field '<id>' = '<amount charged in sub-bucket id>:<ms from the
 -- sub-bucket's start to its last charge>' (a sub-bucket counts while that charge is in the window).
 -- Reply    consume / peek: { now, allowed (1 | 0), then per dimension: allowed, used, resetAt, retryAfterMs }
@@ -132,69 +134,69 @@ local function set_sliding(key, id, g, sum, at, expire_ms)
   if expire_ms ~= nil then redis.call('PEXPIRE', key, expire_ms) end
 end
 
-if mode == 'adjust' then
-  for i = 1, #KEYS do
-    local base = 2 + (i - 1) * 6
-    local key = KEYS[i]
-    local kind = ARGV[base + 1]
-    local at = tonumber(ARGV[base + 4])
-    local delta = tonumber(ARGV[base + 5])
-    local place = ARGV[base + 6]
-    if kind == 's' then
-      local window = tonumber(ARGV[base + 2])
-      local buckets = tonumber(ARGV[base + 3])
-      local g = math.ceil(window / buckets)
-      local ids, sums, last, stale = load_buckets(key, window, g)
-      delete_fields(key, stale)
-      -- An `at` in the future (clock skew) lands in the current sub-bucket.
-      local when = now
-      if place == 'a' and at < now then when = at end
-      local id = floor_div(when, g)
-      local in_window = when > now - window
-      if delta > 0 and in_window then
-        local later = last[id]
-        if later == nil or later < when then later = when end
-        set_sliding(key, id, g, (sums[id] or 0) + delta, later, (buckets + 1) * g)
-      elseif delta < 0 and in_window then
-        local sum = sums[id]
-        if sum ~= nil then
-          if sum + delta <= 0 then
-            redis.call('HDEL', key, field(id))
-          else
-            set_sliding(key, id, g, sum + delta, last[id], nil)
-          end
-        end
-      end
-    else
-      local period, starts, ends = calendar_period(now, ARGV[base + 2], tonumber(ARGV[base + 3]))
-      local same = place ~= 'a' or calendar_period(at, ARGV[base + 2], tonumber(ARGV[base + 3])) == period
-      if same and delta ~= 0 then
-        local raw = redis.call('HGETALL', key)
-        local used = 0
-        local stale = {}
-        for j = 1, #raw, 2 do
-          if raw[j] == period then used = tonumber(raw[j + 1]) else stale[#stale + 1] = raw[j] end
-        end
-        delete_fields(key, stale)
-        if delta > 0 then
-          redis.call('HINCRBY', key, period, delta)
-          redis.call('PEXPIRE', key, ends - now + CALENDAR_TTL_SLACK_MS)
-        elseif used > 0 then
-          if used + delta <= 0 then redis.call('HDEL', key, period) else redis.call('HSET', key, period, field(used + delta)) end
+local adjustments = tonumber(ARGV[3])
+-- Adjustments first: a check that carries earlier requests' settle decides on top of it.
+for i = 1, adjustments do
+  local base = 3 + (i - 1) * 6
+  local key = KEYS[i]
+  local kind = ARGV[base + 1]
+  local at = tonumber(ARGV[base + 4])
+  local delta = tonumber(ARGV[base + 5])
+  local place = ARGV[base + 6]
+  if kind == 's' then
+    local window = tonumber(ARGV[base + 2])
+    local buckets = tonumber(ARGV[base + 3])
+    local g = math.ceil(window / buckets)
+    local ids, sums, last, stale = load_buckets(key, window, g)
+    delete_fields(key, stale)
+    -- An `at` in the future (clock skew) lands in the current sub-bucket.
+    local when = now
+    if place == 'a' and at < now then when = at end
+    local id = floor_div(when, g)
+    local in_window = when > now - window
+    if delta > 0 and in_window then
+      local later = last[id]
+      if later == nil or later < when then later = when end
+      set_sliding(key, id, g, (sums[id] or 0) + delta, later, (buckets + 1) * g)
+    elseif delta < 0 and in_window then
+      local sum = sums[id]
+      if sum ~= nil then
+        if sum + delta <= 0 then
+          redis.call('HDEL', key, field(id))
+        else
+          set_sliding(key, id, g, sum + delta, last[id], nil)
         end
       end
     end
+  else
+    local period, starts, ends = calendar_period(now, ARGV[base + 2], tonumber(ARGV[base + 3]))
+    local same = place ~= 'a' or calendar_period(at, ARGV[base + 2], tonumber(ARGV[base + 3])) == period
+    if same and delta ~= 0 then
+      local raw = redis.call('HGETALL', key)
+      local used = 0
+      local stale = {}
+      for j = 1, #raw, 2 do
+        if raw[j] == period then used = tonumber(raw[j + 1]) else stale[#stale + 1] = raw[j] end
+      end
+      delete_fields(key, stale)
+      if delta > 0 then
+        redis.call('HINCRBY', key, period, delta)
+        redis.call('PEXPIRE', key, ends - now + CALENDAR_TTL_SLACK_MS)
+      elseif used > 0 then
+        if used + delta <= 0 then redis.call('HDEL', key, period) else redis.call('HSET', key, period, field(used + delta)) end
+      end
+    end
   end
-  return { now }
 end
+if mode == 'adjust' then return { now } end
 
 -- consume / peek: read every dimension, decide, then charge all or nothing.
 local dims = {}
 local all_allowed = true
-for i = 1, #KEYS do
-  local base = 2 + (i - 1) * 6
+for i = 1, #KEYS - adjustments do
+  local base = 3 + adjustments * 6 + (i - 1) * 6
   local d = {
-    key = KEYS[i],
+    key = KEYS[adjustments + i],
     kind = ARGV[base + 1],
     limit = tonumber(ARGV[base + 2]),
     amount = tonumber(ARGV[base + 3]),
