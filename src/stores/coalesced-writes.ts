@@ -12,13 +12,10 @@ import type { Redis } from 'ioredis';
  * that same check phase, after the write: `withReplyTimeout`) is never charged with a queue.
  */
 export function coalescedWrites(redis: Redis) {
-  let outstanding = 0;
   let corked = false;
-  const done = () => {
-    outstanding--;
-  };
   return function send<T>(command: () => Promise<T>): Promise<T> {
-    if (outstanding > 0 && !corked && redis.status === 'ready') {
+    // `commandQueue`: commands written and waiting for their reply, on this connection.
+    if (!corked && redis.commandQueue.length > 0 && redis.status === 'ready') {
       const stream = redis.stream;
       stream.cork();
       corked = true;
@@ -27,9 +24,6 @@ export function coalescedWrites(redis: Redis) {
         stream.uncork();
       });
     }
-    outstanding++;
-    const reply = command();
-    reply.then(done, done);
-    return reply;
+    return command();
   };
 }
