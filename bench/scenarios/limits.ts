@@ -117,6 +117,8 @@ export const limitsScenario: Scenario = {
         reports.push(await measureAt(concurrency, gateways, options, stats, log, cleanups));
       }
 
+      // Before MONITOR (which slows every command down while it is on).
+      const reference = await roundTrips(redisServer.url);
       // Commands per request: MONITOR tells the commands a gateway sends from those its script runs.
       log(`counting Redis commands: ${COUNT_WINDOW_MS / 1000} s per variant at concurrency 1, MONITOR on`);
       const limiterSha = scriptSha(await readFile(LIMITER_LUA, 'utf8'));
@@ -128,7 +130,6 @@ export const limitsScenario: Scenario = {
         new Map([[limiterSha, 'limiter']]),
       );
       const [offCount, ...onCounts] = counts;
-      const reference = await roundTrips(redisServer.url);
       const commandLines: string[] = [];
       let commandsMet = true;
       for (const count of onCounts) {
