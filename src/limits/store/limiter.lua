@@ -153,6 +153,18 @@ local function set_sliding(key, id, g, sum, at, expire_ms)
   if expire_ms ~= nil then redis.call('PEXPIRE', key, expire_ms) end
 end
 
+-- Sliding keys this call has read (their stale fields already deleted), kept in step with what it
+-- writes: a check that carries a settle on one of its own keys (response bytes, a cost refund)
+-- does not read that key again.
+local loaded = {}
+local function load_sliding(key, window, g)
+  local cached = loaded[key]
+  if cached ~= nil and cached.window == window and cached.g == g then return cached.ids, cached.sums, cached.last, {} end
+  local ids, sums, last, stale = load_buckets(key, window, g)
+  loaded[key] = { window = window, g = g, ids = ids, sums = sums, last = last }
+  return ids, sums, last, stale
+end
+
 local adjustments = tonumber(ARGV[3])
 -- Adjustments first: a check that carries earlier requests' settle decides on top of it.
 for i = 1, adjustments do
@@ -166,7 +178,7 @@ for i = 1, adjustments do
     local window = tonumber(ARGV[base + 2])
     local buckets = tonumber(ARGV[base + 3])
     local g = math.ceil(window / buckets)
-    local ids, sums, last, stale = load_buckets(key, window, g)
+    local ids, sums, last, stale = load_sliding(key, window, g)
     delete_fields(key, stale)
     -- An `at` in the future (clock skew) lands in the current sub-bucket.
     local when = now
@@ -176,14 +188,22 @@ for i = 1, adjustments do
     if delta > 0 and in_window then
       local later = last[id]
       if later == nil or later < when then later = when end
-      set_sliding(key, id, g, (sums[id] or 0) + delta, later, (buckets + 1) * g)
+      if sums[id] == nil then ids[#ids + 1] = id end
+      sums[id] = (sums[id] or 0) + delta
+      rawset(last, id, later)
+      set_sliding(key, id, g, sums[id], later, (buckets + 1) * g)
     elseif delta < 0 and in_window then
       local sum = sums[id]
       if sum ~= nil then
         if sum + delta <= 0 then
           redis.call('HDEL', key, field(id))
+          sums[id] = nil
+          for k = 1, #ids do
+            if ids[k] == id then table.remove(ids, k) break end
+          end
         else
-          set_sliding(key, id, g, sum + delta, last[id], nil)
+          sums[id] = sum + delta
+          set_sliding(key, id, g, sums[id], last[id], nil)
         end
       end
     end
@@ -227,7 +247,7 @@ for i = 1, #KEYS - adjustments do
     -- Sub-buckets of g = ceil(W / N) ms; one counts while its last charge is in (now - W, now].
     d.g = math.ceil(d.window / d.buckets)
     d.b = floor_div(now, d.g)
-    d.ids, d.sums, d.last, d.stale = load_buckets(d.key, d.window, d.g)
+    d.ids, d.sums, d.last, d.stale = load_sliding(d.key, d.window, d.g)
     d.used = 0
     for _, id in ipairs(d.ids) do d.used = d.used + d.sums[id] end
   else
