@@ -247,7 +247,8 @@ export function createLimiter(options: LimiterOptions) {
     for (const waiting of unsettled.values()) oldest = Math.min(oldest, waiting.since);
     carryTimer = setTimeout(() => {
       carryTimer = null;
-      void flushUnsettled(Date.now() - SETTLE_CARRY_MS);
+      // Adjustments are validated when they are queued, so this is a bug if it ever happens.
+      flushUnsettled(Date.now() - SETTLE_CARRY_MS).catch((err: unknown) => logger.error({ err }, 'sending waiting limit settles failed'));
     }, Math.max(0, oldest + SETTLE_CARRY_MS - Date.now()));
     carryTimer.unref();
   };
