@@ -36,8 +36,8 @@ async function main(): Promise<number> {
   for (const scenario of selected) {
     console.log(`\n-- ${scenario.name}: ${scenario.description}`);
     try {
-      const report = await scenario.run(commandLine.options, (line) => console.log(`   ${line}`));
-      if (!printReport(report)) exitCode = 1;
+      const reports = await scenario.run(commandLine.options, (line) => console.log(`   ${line}`));
+      for (const report of Array.isArray(reports) ? reports : [reports]) if (!printReport(report)) exitCode = 1;
     } catch (error) {
       console.error(`scenario ${scenario.name} failed: ${(error as Error).stack ?? String(error)}`);
       exitCode = 1;

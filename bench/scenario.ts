@@ -21,5 +21,6 @@ export interface Scenario {
   name: string;
   /** One line for the scenario list. */
   description: string;
-  run(options: BenchOptions, log: (line: string) => void): Promise<ScenarioReport>;
+  /** One report, or one per part (a table each: the `limits` scenario measures two concurrencies). */
+  run(options: BenchOptions, log: (line: string) => void): Promise<ScenarioReport | ScenarioReport[]>;
 }

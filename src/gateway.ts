@@ -262,7 +262,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         await meter.close(until === undefined ? {} : { until });
         await alerts.close();
         overrides.close();
-        limiter.close();
+        // Settles still waiting for a check to carry them go out before the connections close.
+        await limiter.close();
         await instances.close();
         await downstream.close();
         await sampleServices?.close();

@@ -6,7 +6,7 @@ import { createLocalDecider } from './fallback/local-decider.js';
 import type { StoreLink } from './fallback/redis-link.js';
 import { createMemoryLimitStore } from './store/memory-store.js';
 import type { Adjustment, Dimension, LimitDecision, LimitStore } from './store/types.js';
-import { InvalidDimensionError } from './store/validate.js';
+import { InvalidDimensionError, validateAdjustments } from './store/validate.js';
 
 /** Where a decision came from; `local` means the shared store was unreachable. */
 export type DecisionSource = 'shared' | 'local' | 'unavailable';
@@ -31,6 +31,12 @@ const START_TIMEOUT_MS = 2000;
 const OFFSET_MEMORY_MS = 10_000;
 /** How often the ledger drops what has left its windows. */
 const SWEEP_MS = 5000;
+/**
+ * Longest a request's settle (refund, response bytes) waits for the next check on its tenant to
+ * carry it before it is sent on its own (also at shutdown). Refunds that wait only refuse early;
+ * response bytes are late additions anyway (ALGORITHM.md): other instances see them this much later.
+ */
+export const SETTLE_CARRY_MS = 1000;
 
 export interface LimiterOptions {
   /** The shared store (Redis); null: one process, the in-memory store is the truth. */
@@ -199,6 +205,78 @@ export function createLimiter(options: LimiterOptions) {
   const sweep = setInterval(() => ledger.sweep(clock()), SWEEP_MS);
   sweep.unref();
 
+  /**
+   * Settles of admitted requests waiting, per hash tag, to ride on the next check (or peek) of
+   * that tag: the same script call applies them first, so a request costs one round trip, not a
+   * check plus a settle. What no check carries within SETTLE_CARRY_MS is sent on its own.
+   */
+  const unsettled = new Map<string, { adjustments: Adjustment[]; since: number }>();
+  let carryTimer: NodeJS.Timeout | null = null;
+  const takeUnsettled = (dims: readonly Dimension[]): Adjustment[] => {
+    if (unsettled.size === 0 || dims.length === 0) return NO_ADJUSTMENTS;
+    const tag = hashTag(dims[0]!.key);
+    const waiting = unsettled.get(tag);
+    if (!waiting) return NO_ADJUSTMENTS;
+    unsettled.delete(tag);
+    return waiting.adjustments;
+  };
+  /** Carried settles the store applied: the ledger's own record follows. */
+  const settled = (adjustments: readonly Adjustment[], storeNow: number): void => {
+    for (const adjustment of adjustments) ledger.sentAdjustment(adjustment, storeNow);
+  };
+  /** Carried settles whose call failed: as a failed `adjust` (additions kept for write-back, refunds dropped: strict). */
+  const unsent = (adjustments: readonly Adjustment[]): void => {
+    for (const adjustment of adjustments) ledger.unsentAdjustment(adjustment, { local: false });
+  };
+  const queueSettles = (adjustments: readonly Adjustment[], since: number): void => {
+    for (const adjustment of adjustments) {
+      const tag = hashTag(adjustment.dimension.key);
+      const waiting = unsettled.get(tag);
+      if (waiting) {
+        waiting.adjustments.push(adjustment);
+        waiting.since = Math.min(waiting.since, since);
+      } else unsettled.set(tag, { adjustments: [adjustment], since });
+    }
+    scheduleCarry();
+  };
+  const requeue = (adjustments: readonly Adjustment[]): void => {
+    if (adjustments.length > 0) queueSettles(adjustments, Date.now());
+  };
+  const scheduleCarry = (): void => {
+    if (carryTimer || unsettled.size === 0 || closed) return;
+    let oldest = Infinity;
+    for (const waiting of unsettled.values()) oldest = Math.min(oldest, waiting.since);
+    carryTimer = setTimeout(() => {
+      carryTimer = null;
+      // Adjustments are validated when they are queued, so this is a bug if it ever happens.
+      flushUnsettled(Date.now() - SETTLE_CARRY_MS).catch((err: unknown) => logger.error({ err }, 'sending waiting limit settles failed'));
+    }, Math.max(0, oldest + SETTLE_CARRY_MS - Date.now()));
+    carryTimer.unref();
+  };
+  /** Sends the settles waiting since `before` (all: Infinity) on their own, one call per tag. */
+  const flushUnsettled = async (before: number): Promise<void> => {
+    const due: Adjustment[][] = [];
+    for (const [tag, waiting] of unsettled) {
+      if (waiting.since > before) continue;
+      unsettled.delete(tag);
+      due.push(waiting.adjustments);
+    }
+    scheduleCarry();
+    await Promise.all(
+      due.map(async (adjustments) => {
+        if (state !== 'healthy') return unsent(adjustments);
+        try {
+          await timed(shared.adjust(adjustments));
+          settled(adjustments, clock());
+        } catch (err) {
+          if (err instanceof InvalidDimensionError) throw err;
+          failed(err);
+          unsent(adjustments);
+        }
+      }),
+    );
+  };
+
   /** A check that timed out reached Redis after all and was charged there. */
   const settleLate = (call: Promise<LimitDecision>, dims: readonly Dimension[], admittedLocally: ReturnType<typeof ledger.localAdmission> | null) => {
     call.then(
@@ -218,15 +296,23 @@ export function createLimiter(options: LimiterOptions) {
   async function consume(dims: readonly Dimension[], onStoreFailure: 'open' | 'closed'): Promise<LimiterOutcome> {
     let late: Promise<LimitDecision> | null = null;
     if (state === 'healthy') {
-      const call = shared!.consume(dims);
+      const carried = takeUnsettled(dims);
+      const call = shared!.consume(dims, carried);
       try {
         const decision = await timed(call);
         measureOffset(decision.now);
         ledger.sharedDecision(dims, decision);
+        if (carried.length > 0) settled(carried, decision.now);
         return { decision, source: 'shared' };
       } catch (err) {
-        // A bad dimension is a bug to report, not a store failure to fall back from.
-        if (err instanceof InvalidDimensionError) throw err;
+        // A bad dimension is a bug to report, not a store failure to fall back from; the
+        // settles it carried were not applied and wait for the next check.
+        if (err instanceof InvalidDimensionError) {
+          requeue(carried);
+          throw err;
+        }
+        // It may still land (with its settles): written back twice is strict, never loose.
+        unsent(carried);
         failed(err);
         late = call;
       }
@@ -248,10 +334,18 @@ export function createLimiter(options: LimiterOptions) {
    */
   async function peek(dims: readonly Dimension[]): Promise<LimiterOutcome> {
     if (state === 'healthy') {
+      // This instance's own settles are part of the usage it reports.
+      const carried = takeUnsettled(dims);
       try {
-        return { decision: await timed(shared!.peek(dims)), source: 'shared' };
+        const decision = await timed(shared!.peek(dims, carried));
+        if (carried.length > 0) settled(carried, decision.now);
+        return { decision, source: 'shared' };
       } catch (err) {
-        if (err instanceof InvalidDimensionError) throw err;
+        if (err instanceof InvalidDimensionError) {
+          requeue(carried);
+          throw err;
+        }
+        unsent(carried);
         failed(err);
       }
     }
@@ -259,12 +353,19 @@ export function createLimiter(options: LimiterOptions) {
   }
 
   /**
-   * Refunds and late additions (response bytes), off the response path. Sent to Redis while it is
-   * healthy (local charges have been written back by then); otherwise applied locally, and
-   * additions kept to be written back when Redis returns.
+   * Refunds and late additions (response bytes), off the response path. While Redis is healthy,
+   * those of a request Redis decided wait for the next check of the same tenant to carry them (at
+   * most SETTLE_CARRY_MS); others are sent at once (local charges have been written back by then).
+   * Otherwise applied locally, and additions kept to be written back when Redis returns.
    */
   async function adjust(adjustments: readonly Adjustment[], source: DecisionSource): Promise<void> {
     if (adjustments.length === 0 || source === 'unavailable') return;
+    if (state === 'healthy' && source === 'shared' && !closed) {
+      // A bad one is reported here, to its caller, not by the check that would carry it.
+      validateAdjustments(adjustments);
+      queueSettles(adjustments, Date.now());
+      return;
+    }
     if (state === 'healthy') {
       try {
         await timed(shared!.adjust(adjustments));
@@ -298,11 +399,15 @@ export function createLimiter(options: LimiterOptions) {
     storeState(): StoreState {
       return state === 'healthy' ? 'closed' : state === 'failed' ? 'open' : 'half-open';
     },
-    close(): void {
+    /** Sends every settle still waiting (before the connection closes), then stops the timers. */
+    async close(): Promise<void> {
       closed = true;
       clearInterval(probe);
       clearInterval(epochCheck);
       clearInterval(sweep);
+      if (carryTimer) clearTimeout(carryTimer);
+      carryTimer = null;
+      await flushUnsettled(Infinity).catch(() => {});
     },
   };
 
@@ -317,7 +422,7 @@ export function createLimiter(options: LimiterOptions) {
       },
       start: async () => {},
       storeState: (): StoreState => 'closed',
-      close: () => {},
+      close: async () => {},
     };
   }
 }
@@ -330,6 +435,8 @@ function hashTag(key: string): string {
   const close = open < 0 ? -1 : key.indexOf('}', open + 1);
   return close > open + 1 ? key.slice(open + 1, close) : key;
 }
+
+const NO_ADJUSTMENTS: Adjustment[] = [];
 
 function chunk<T>(list: T[], size: number): T[][] {
   const out: T[][] = [];

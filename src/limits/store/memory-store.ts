@@ -144,9 +144,11 @@ export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): L
     state.last.set(id, now);
   };
 
-  const check = async (mode: 'consume' | 'peek', dimensions: readonly Dimension[]): Promise<LimitDecision> => {
+  const check = async (mode: 'consume' | 'peek', dimensions: readonly Dimension[], settle: readonly Adjustment[] = []): Promise<LimitDecision> => {
     validateDimensions(dimensions);
+    if (settle.length > 0) validateAdjustments(settle);
     const now = Math.floor(clock());
+    for (const adjustment of settle) adjustOne(adjustment, now);
     const states = dimensions.map((dimension) => load(dimension, now));
     const allowed = states.every((state) => state.allowed);
     if (mode === 'consume') {
@@ -191,8 +193,8 @@ export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): L
     get size() {
       return entries.size;
     },
-    consume: (dimensions) => check('consume', dimensions),
-    peek: (dimensions) => check('peek', dimensions),
+    consume: (dimensions, settle) => check('consume', dimensions, settle),
+    peek: (dimensions, settle) => check('peek', dimensions, settle),
     async adjust(adjustments: readonly Adjustment[]): Promise<void> {
       validateAdjustments(adjustments);
       const now = Math.floor(clock());

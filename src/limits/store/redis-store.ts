@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { RedisClient } from '../../stores/redis.js';
+import { coalescedWrites } from '../../stores/coalesced-writes.js';
 import type { Adjustment, Dimension, DimensionResult, LimitDecision, LimitStore } from './types.js';
 import { validateAdjustments, validateDimensions } from './validate.js';
 
 /** The Lua engine; ALGORITHM.md explains it, the header of the file its KEYS/ARGV layout. */
 const LIMITER_LUA = readFileSync(new URL('./limiter.lua', import.meta.url), 'utf8');
 /** The ioredis custom command name (versioned so that a changed script never shares a name). */
-const COMMAND = 'rateLimiterV2';
+const COMMAND = 'rateLimiterV3';
 
 type Mode = 'consume' | 'peek' | 'adjust';
 type LimiterCommand = (numberOfKeys: number, ...keysAndArgs: string[]) => Promise<unknown>;
@@ -37,56 +38,55 @@ function createStore(redis: RedisClient, now: (() => number) | null): LimitStore
   // defineCommand: EVALSHA, with ioredis resending as EVAL on NOSCRIPT (SCRIPT FLUSH, restart).
   redis.defineCommand(COMMAND, { lua: LIMITER_LUA });
   const command = (redis as unknown as Record<string, LimiterCommand>)[COMMAND]!.bind(redis);
+  // Checks issued in one event-loop turn under load share a write; a lone check goes out at once.
+  const send = coalescedWrites(redis);
 
-  const run = async (mode: Mode, keys: string[], args: string[]): Promise<number[]> => {
+  /** One script call: `settle` applied first (adjust mode: nothing else), then `dimensions` checked. */
+  const run = async (mode: Mode, settle: readonly Adjustment[], dimensions: readonly Dimension[]): Promise<number[]> => {
     const clock = now === null ? '' : String(Math.floor(now()));
-    const reply = await command(keys.length, ...keys, mode, clock, ...args);
+    const keys: string[] = [];
+    const args: string[] = [mode, clock, String(settle.length)];
+    for (const adjustment of settle) keys.push(adjustment.dimension.key);
+    for (const dimension of dimensions) keys.push(dimension.key);
+    for (const adjustment of settle) pushAdjustment(args, adjustment);
+    for (const dimension of dimensions) pushDimension(args, dimension);
+    const reply = await send(() => command(keys.length, ...keys, ...args));
     if (!Array.isArray(reply) || !reply.every((value) => typeof value === 'number')) {
       throw new Error(`rate limiter script returned an unexpected reply: ${JSON.stringify(reply)}`);
     }
     return reply as number[];
   };
 
-  const check = async (mode: 'consume' | 'peek', dimensions: readonly Dimension[]): Promise<LimitDecision> => {
+  const check = async (mode: 'consume' | 'peek', dimensions: readonly Dimension[], settle: readonly Adjustment[] = []): Promise<LimitDecision> => {
     validateDimensions(dimensions);
-    const keys = dimensions.map((dimension) => dimension.key);
-    const reply = await run(mode, keys, dimensions.flatMap(encodeDimension));
-    return decodeDecision(dimensions, reply);
+    if (settle.length > 0) validateAdjustments(settle);
+    return decodeDecision(dimensions, await run(mode, settle, dimensions));
   };
 
   return {
-    consume: (dimensions) => check('consume', dimensions),
-    peek: (dimensions) => check('peek', dimensions),
+    consume: (dimensions, settle) => check('consume', dimensions, settle),
+    peek: (dimensions, settle) => check('peek', dimensions, settle),
     async adjust(adjustments: readonly Adjustment[]): Promise<void> {
       validateAdjustments(adjustments);
       if (adjustments.length === 0) return;
-      const keys = adjustments.map((adjustment) => adjustment.dimension.key);
-      await run('adjust', keys, adjustments.flatMap(encodeAdjustment));
+      await run('adjust', adjustments, []);
     },
   };
 }
 
-/** 6 ARGV per dimension, in the order limiter.lua reads them. */
-function encodeDimension(dimension: Dimension): string[] {
-  const common = [
-    dimension.kind === 'sliding' ? 's' : 'c',
-    String(dimension.limit),
-    String(dimension.amount),
-    dimension.checkOnly ? '1' : '0',
-  ];
-  return dimension.kind === 'sliding'
-    ? [...common, String(dimension.windowMs), String(dimension.buckets)]
-    : [...common, dimension.period, String(dimension.utcOffsetMinutes)];
+/** 6 ARGV per dimension, in the order limiter.lua reads them (pushed: this runs on every check). */
+function pushDimension(args: string[], dimension: Dimension): void {
+  args.push(dimension.kind === 'sliding' ? 's' : 'c', String(dimension.limit), String(dimension.amount), dimension.checkOnly ? '1' : '0');
+  if (dimension.kind === 'sliding') args.push(String(dimension.windowMs), String(dimension.buckets));
+  else args.push(dimension.period, String(dimension.utcOffsetMinutes));
 }
 
 /** 6 ARGV per adjustment, in the order limiter.lua reads them. */
-function encodeAdjustment({ dimension, at, delta, placement }: Adjustment): string[] {
+function pushAdjustment(args: string[], { dimension, at, delta, placement }: Adjustment): void {
   const place = (placement ?? (delta > 0 ? 'now' : 'at')) === 'at' ? 'a' : 'n';
-  const shape =
-    dimension.kind === 'sliding'
-      ? ['s', String(dimension.windowMs), String(dimension.buckets)]
-      : ['c', dimension.period, String(dimension.utcOffsetMinutes)];
-  return [...shape, String(at), String(delta), place];
+  if (dimension.kind === 'sliding') args.push('s', String(dimension.windowMs), String(dimension.buckets));
+  else args.push('c', dimension.period, String(dimension.utcOffsetMinutes));
+  args.push(String(at), String(delta), place);
 }
 
 function decodeDecision(dimensions: readonly Dimension[], reply: number[]): LimitDecision {

@@ -99,8 +99,12 @@ export interface LimitStore {
    * Checks every dimension and consumes `amount` from all of them only if all allow.
    * A refused request consumes nothing. One Redis round trip. Throws (before any I/O) on an
    * invalid dimension; "over the limit" is a result, not an exception.
+   *
+   * `settle`: adjustments of earlier requests (as `adjust` takes them), applied first in the same
+   * atomic step (the same script call), whatever this check decides: an instance folds each
+   * request's post-response settle into its next check instead of a round trip of its own.
    */
-  consume(dimensions: readonly Dimension[]): Promise<LimitDecision>;
+  consume(dimensions: readonly Dimension[], settle?: readonly Adjustment[]): Promise<LimitDecision>;
   /**
    * Refunds (negative delta, applied to the sub-bucket that `at` falls in, never below 0, nothing
    * if that sub-bucket left the window), late additions (positive delta, applied to the current
@@ -109,8 +113,9 @@ export interface LimitStore {
    */
   adjust(adjustments: readonly Adjustment[]): Promise<void>;
   /**
-   * Current usage without consuming or writing: `used` is the current usage, `allowed` says
-   * whether `consume` would admit this amount now.
+   * Current usage without consuming: `used` is the current usage, `allowed` says whether
+   * `consume` would admit this amount now. Writes nothing but `settle` (applied first, as in
+   * `consume`).
    */
-  peek(dimensions: readonly Dimension[]): Promise<LimitDecision>;
+  peek(dimensions: readonly Dimension[], settle?: readonly Adjustment[]): Promise<LimitDecision>;
 }

@@ -18,15 +18,19 @@ export const MAX_UTC_OFFSET_MINUTES = 840;
  */
 export function validateDimensions(dimensions: readonly Dimension[]): void {
   if (!Array.isArray(dimensions)) throw new InvalidDimensionError(`limit dimensions must be an array: ${show(dimensions)}`);
-  const keys = new Map<string, string>();
-  dimensions.forEach((dimension, index) => {
-    const label = validateDimension(dimension, index);
-    const previous = keys.get(dimension.key);
-    if (previous !== undefined) {
-      throw new InvalidDimensionError(`${label}: key ${show(dimension.key)} is already used by limit dimension ${show(previous)} in this check`);
+  // Runs on every check: a handful of dimensions, so a nested loop rather than a Map per call.
+  for (let index = 0; index < dimensions.length; index++) {
+    const dimension = dimensions[index]!;
+    validateDimension(dimension, index);
+    for (let earlier = 0; earlier < index; earlier++) {
+      const previous = dimensions[earlier]!;
+      if (previous.key === dimension.key) {
+        throw new InvalidDimensionError(
+          `${labelOf(dimension)}: key ${show(dimension.key)} is already used by limit dimension ${show(previous.name)} in this check`,
+        );
+      }
     }
-    keys.set(dimension.key, dimension.name);
-  });
+  }
 }
 
 export function validateAdjustments(adjustments: readonly Adjustment[]): void {
@@ -35,7 +39,8 @@ export function validateAdjustments(adjustments: readonly Adjustment[]): void {
     if (typeof adjustment !== 'object' || adjustment === null) {
       throw new InvalidDimensionError(`limit adjustment #${index}: must be an object: ${show(adjustment)}`);
     }
-    const label = validateDimension(adjustment.dimension, index);
+    validateDimension(adjustment.dimension, index);
+    const label = labelOf(adjustment.dimension);
     if (adjustment.placement !== undefined && adjustment.placement !== 'at' && adjustment.placement !== 'now') {
       throw new InvalidDimensionError(`${label}: adjustment placement must be "at" or "now": ${show(adjustment.placement)}`);
     }
@@ -48,17 +53,20 @@ export function validateAdjustments(adjustments: readonly Adjustment[]): void {
   });
 }
 
-/** Returns the label used in messages (`limit dimension "name"`). */
-function validateDimension(dimension: Dimension, index: number): string {
+/** The label used in messages (`limit dimension "name"`); built only for one. */
+function labelOf(dimension: Dimension): string {
+  return `limit dimension ${show(dimension.name)}`;
+}
+
+function validateDimension(dimension: Dimension, index: number): void {
   if (typeof dimension !== 'object' || dimension === null) {
     throw new InvalidDimensionError(`limit dimension #${index}: must be an object: ${show(dimension)}`);
   }
   if (typeof dimension.name !== 'string' || dimension.name === '') {
     throw new InvalidDimensionError(`limit dimension #${index}: name must be a non-empty string: ${show(dimension.name)}`);
   }
-  const label = `limit dimension ${show(dimension.name)}`;
   const fail = (what: string, value: unknown): never => {
-    throw new InvalidDimensionError(`${label}: ${what}: ${show(value)}`);
+    throw new InvalidDimensionError(`${labelOf(dimension)}: ${what}: ${show(value)}`);
   };
   if (typeof dimension.key !== 'string' || dimension.key === '') fail('key must be a non-empty string', dimension.key);
   if (!isNonNegativeInteger(dimension.limit)) fail('limit must be a non-negative integer', dimension.limit);
@@ -90,7 +98,6 @@ function validateDimension(dimension: Dimension, index: number): string {
     default:
       fail('kind must be "sliding" or "calendar"', (dimension as { kind: unknown }).kind);
   }
-  return label;
 }
 
 function isNonNegativeInteger(value: unknown): value is number {

@@ -285,6 +285,40 @@ describe.each(backends)('$name', (backend) => {
     expect((await store.peek([day])).results[0]!.used).toBe(0);
   });
 
+  it('a check carrying settles applies them first, in the same call, whatever it decides', async () => {
+    const { clock, store, prefix } = setup();
+    const rpm = sliding(`${prefix}:rpm`, { limit: 10 });
+    const cost = sliding(`${prefix}:cost`, { name: 'cost', limit: 100, amount: 60 });
+    const bytes = sliding(`${prefix}:bytes`, { name: 'bytes', limit: 1000, windowMs: 3_600_000, buckets: 60, amount: 0, checkOnly: true });
+    const first = await store.consume([rpm, cost, bytes]);
+    expect(first.allowed).toBe(true);
+    clock.advance(10_000); // the next sub-bucket
+
+    // The first request's refund (it cost 5, not 60) and bytes ride on the second check, which
+    // only fits in the cost budget because the refund comes first; the bytes are counted.
+    const settle = [
+      { dimension: cost, at: first.now, delta: -55 },
+      { dimension: bytes, at: first.now, delta: 999 },
+    ];
+    const second = await store.consume([rpm, cost, bytes], settle);
+    expect(second.allowed).toBe(true);
+    expect(second.results.map((r) => r.used)).toEqual([2, 65, 999]);
+    // The refund went to the first charge's sub-bucket: it leaves the window with it.
+    expect(second.results[1]!.resetAt).toBe(first.now + 60_000);
+
+    // Settles apply even when the check they ride on refuses (they belong to admitted requests),
+    // and a refused check still consumes nothing.
+    const third = await store.consume([rpm, { ...cost, amount: 30 }, bytes], [{ dimension: bytes, at: second.now, delta: 1 }]);
+    expect(third.allowed).toBe(false);
+    expect(refusedNames(third)).toEqual(['bytes']);
+    expect(third.results.map((r) => r.used)).toEqual([2, 65, 1000]);
+
+    // A peek carries them too, and writes nothing else.
+    const peeked = await store.peek([rpm, cost], [{ dimension: cost, at: second.now, delta: -60 }]);
+    expect(peeked.results.map((r) => r.used)).toEqual([2, 5]);
+    expect((await store.peek([rpm, cost, bytes])).results.map((r) => r.used)).toEqual([2, 5, 1000]);
+  });
+
   it('peek reports usage and the verdict without consuming', async () => {
     const { store, prefix } = setup();
     const rpm = sliding(`${prefix}:rpm`, { limit: 1 });

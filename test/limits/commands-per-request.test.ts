@@ -1,0 +1,214 @@
+import { Redis } from 'ioredis';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_TOKENS } from '../../src/config/demo.js';
+import { SETTLE_CARRY_MS } from '../../src/limits/limiter.js';
+import { eventually } from '../support/eventually.js';
+import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
+import { startTestRedis, type TestRedis } from '../support/redis-server.js';
+
+/**
+ * What a request with limits on costs in Redis: exactly one command, the limit script, also when
+ * it settles after its response (a cost refund, its response bytes): the next check of the tenant
+ * carries the settle in the same script call. Counted over every connection of a real gateway
+ * process with MONITOR (top-level commands; those the script runs come from `lua`), and
+ * cross-checked with INFO commandstats, where the script's own commands count too.
+ */
+
+/** Estimated 23 (search 2 + 10 products x inventory 2 + 1), actual 3: no product matches. */
+const REFUND_QUERY = '{ products(search: "no-such-product", first: 10) { id inventory { __typename } } }';
+const ESTIMATE = 23;
+const ACTUAL = 3;
+/** Settles nothing: estimate = actual (1), and the plan without a byte budget. */
+const PLAIN_QUERY = '{ viewer { clientId } }';
+
+/** Commands a limit script call runs inside Redis (they appear in INFO commandstats too). */
+const SCRIPT_COMMANDS = new Set(['time', 'hgetall', 'hset', 'hdel', 'pexpire', 'hincrby']);
+
+let redis: TestRedis;
+let stats: Redis;
+let probe: Redis;
+let monitor: Redis;
+/** Top-level commands every client but `stats` and `probe` sent, as MONITOR shows them. */
+let sent: { command: string; args: string[] }[] = [];
+/** `probe`'s markers seen by MONITOR. */
+const markers = new Set<string>();
+
+/**
+ * A gateway whose Redis traffic is only its requests': usage metering and the field cache off,
+ * heartbeat, epoch check and overrides poll once a minute (after the start).
+ */
+function startGateway(limits: Record<string, unknown>): Promise<GatewayProcess> {
+  return startGatewayProcess({
+    redisUrl: redis.url,
+    patch: (config) => {
+      config.plans.enterprise.limits = { requestsPerDay: 'unlimited', requestsPerMonth: 'unlimited', maxOperationCost: 50_000, ...limits };
+      config.limits = { storeTimeoutMs: 1000, instanceHeartbeatMs: 60_000, overridesPollMs: 60_000 };
+      config.usage = { enabled: false };
+      config.cache = { enabled: false };
+    },
+  });
+}
+
+async function post(gateway: GatewayProcess, query: string): Promise<{ status: number; bytes: number; body: any }> {
+  const response = await request(`${gateway.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_TOKENS.initechAdmin}` },
+    body: JSON.stringify({ query }),
+  });
+  const text = await response.body.text();
+  return { status: response.statusCode, bytes: Buffer.byteLength(text), body: JSON.parse(text) };
+}
+
+/** Limit script calls (EVALSHA of limiter.lua: its keys are `rl:{initech}:...`) among `sent`. */
+const limiterCalls = () => sent.filter((c) => c.command === 'evalsha' && c.args.some((a) => a.startsWith('rl:{initech}:')));
+/** How many settles (adjustments) the limit call carried: ARGV[3] (after sha, numkeys, keys, mode, clock). */
+function carried(call: { args: string[] }): number {
+  const keys = Number(call.args[1]);
+  return Number(call.args[2 + keys + 2]);
+}
+
+/** The amount a sliding-window key holds: the sum of its sub-buckets (`<sum>:<offset>`). */
+async function heldIn(key: string): Promise<number> {
+  const fields = await stats.hgetall(key);
+  return Object.values(fields).reduce((sum, value) => sum + Number(value.split(':')[0]), 0);
+}
+
+async function commandstats(): Promise<Map<string, number>> {
+  const info = await stats.info('commandstats');
+  return new Map([...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
+}
+
+/** Commands counted by INFO commandstats since `before`, without our own INFO / MONITOR. */
+async function commandstatsSince(before: Map<string, number>): Promise<Map<string, number>> {
+  const delta = new Map<string, number>();
+  for (const [command, calls] of await commandstats()) {
+    const n = calls - (before.get(command) ?? 0) - (command === 'info' ? 1 : 0);
+    if (n > 0) delta.set(command, n);
+  }
+  return delta;
+}
+
+beforeAll(async () => {
+  redis = await startTestRedis();
+  stats = new Redis(redis.url);
+  probe = new Redis(redis.url);
+  await Promise.all([stats.ping(), probe.ping()]);
+  const address = (client: Redis) => `${client.stream.localAddress}:${client.stream.localPort}`;
+  const [ours, probing] = [address(stats), address(probe)];
+  monitor = await new Redis(redis.url).monitor();
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    if (source === probing) markers.add(String(args[1]));
+    if (source === 'lua' || source === ours || source === probing) return;
+    sent.push({ command: String(args[0]).toLowerCase(), args: args.slice(1).map(String) });
+  });
+});
+
+afterAll(async () => {
+  monitor?.disconnect();
+  probe?.disconnect();
+  stats?.disconnect();
+  await redis?.stop();
+});
+
+/** Waits until the monitor has seen everything Redis ran before now (MONITOR keeps Redis's order). */
+async function drained(): Promise<void> {
+  const marker = `drain-${Math.random()}`;
+  await probe.echo(marker);
+  expect(await eventually(() => markers.has(marker))).toBe(true);
+}
+
+describe('a request with limits on costs one Redis command', () => {
+  let gateway: GatewayProcess;
+  afterAll(async () => {
+    await gateway?.close();
+  });
+
+  it('with nothing to settle: the check, and nothing else', async () => {
+    gateway = await startGateway({ requestsPerMinute: 1000, costPerMinute: 100_000, responseBytesPerHour: 'unlimited' });
+    // The first check loads the script (NOSCRIPT, then EVAL); from then on it is cached.
+    expect((await post(gateway, PLAIN_QUERY)).status).toBe(200);
+    await drained();
+    sent = [];
+    const before = await commandstats();
+
+    for (let i = 0; i < 5; i++) expect((await post(gateway, PLAIN_QUERY)).status).toBe(200);
+    await drained();
+
+    expect(sent.map((c) => c.command)).toEqual(['evalsha', 'evalsha', 'evalsha', 'evalsha', 'evalsha']);
+    expect(limiterCalls().map(carried)).toEqual([0, 0, 0, 0, 0]);
+    // INFO commandstats agrees: 5 script calls, and otherwise only what the script runs inside.
+    const delta = await commandstatsSince(before);
+    expect(delta.get('evalsha')).toBe(5);
+    expect([...delta.keys()].filter((c) => c !== 'evalsha' && c !== 'echo' && c !== 'ping' && !SCRIPT_COMMANDS.has(c))).toEqual([]);
+    // Nothing waits to be settled: a second later there is still nothing more.
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_CARRY_MS + 500));
+    await drained();
+    expect(sent).toHaveLength(5);
+  }, 30_000);
+});
+
+describe('a request that settles after its response (refund, response bytes)', () => {
+  let gateway: GatewayProcess;
+  afterAll(async () => {
+    await gateway?.close();
+  });
+
+  it("costs one command: the next check carries its settle, and the totals are exact after it", async () => {
+    gateway = await startGateway({ requestsPerMinute: 1000, costPerMinute: 100_000, responseBytesPerHour: 1_000_000_000_000 });
+    const warm = await post(gateway, PLAIN_QUERY);
+    expect(warm.status).toBe(200);
+    // Let the warm-up's own settle (its bytes) go out on its own, then start counting.
+    await eventually(async () => (await heldIn('rl:{initech}:bytes:h')) === warm.bytes, SETTLE_CARRY_MS + 4000);
+    expect(await heldIn('rl:{initech}:bytes:h')).toBe(warm.bytes);
+    await drained();
+    sent = [];
+    const costBefore = await heldIn('rl:{initech}:cost:m');
+    const before = await commandstats();
+
+    const first = await post(gateway, REFUND_QUERY);
+    expect(first.status).toBe(200);
+    expect(first.body.extensions.cost).toMatchObject({ requested: ESTIMATE, actual: ACTUAL });
+    await drained();
+    // One command so far: the check, charging the estimate; refund and bytes wait.
+    expect(limiterCalls().map(carried)).toEqual([0]);
+    expect(await heldIn('rl:{initech}:cost:m')).toBe(costBefore + ESTIMATE);
+
+    const second = await post(gateway, REFUND_QUERY);
+    expect(second.status).toBe(200);
+    await drained();
+    // Still one command per request: the second check carried the first's refund and bytes.
+    expect(sent.map((c) => c.command)).toEqual(['evalsha', 'evalsha']);
+    expect(limiterCalls().map(carried)).toEqual([0, 2]);
+    expect(await heldIn('rl:{initech}:cost:m')).toBe(costBefore + ACTUAL + ESTIMATE);
+    expect(await heldIn('rl:{initech}:bytes:h')).toBe(warm.bytes + first.bytes);
+    // The second request's remaining budget already counted the first one's refund.
+    expect(second.body.extensions.cost.limit.remaining).toBe(100_000 - (costBefore + ACTUAL + ESTIMATE));
+
+    // The last request's settle, with no check to carry it, goes out on its own within SETTLE_CARRY_MS.
+    const flushed = await eventually(async () => (await heldIn('rl:{initech}:cost:m')) === costBefore + 2 * ACTUAL, SETTLE_CARRY_MS + 4000);
+    expect(flushed).toBe(true);
+    await drained();
+    expect(sent.map((c) => c.command)).toEqual(['evalsha', 'evalsha', 'evalsha']);
+    expect(await heldIn('rl:{initech}:bytes:h')).toBe(warm.bytes + first.bytes + second.bytes);
+    // INFO commandstats: the same three script calls, nothing else sent.
+    const delta = await commandstatsSince(before);
+    expect(delta.get('evalsha')).toBe(3);
+    expect([...delta.keys()].filter((c) => c !== 'evalsha' && c !== 'echo' && c !== 'ping' && !SCRIPT_COMMANDS.has(c))).toEqual([]);
+  }, 30_000);
+
+  it('sends a waiting settle on shutdown: nothing is lost when the last request is followed by SIGTERM', async () => {
+    await drained();
+    sent = [];
+    const [costBefore, bytesBefore] = [await heldIn('rl:{initech}:cost:m'), await heldIn('rl:{initech}:bytes:h')];
+    const last = await post(gateway, REFUND_QUERY);
+    expect(last.status).toBe(200);
+    const exit = await gateway.close();
+    expect(exit.code).toBe(0);
+    await drained();
+    // The check, then its settle (at shutdown, or by the carry timer if the machine was slow).
+    expect(limiterCalls().map(carried)).toEqual([0, 2]);
+    expect(await heldIn('rl:{initech}:cost:m')).toBe(costBefore + ACTUAL);
+    expect(await heldIn('rl:{initech}:bytes:h')).toBe(bytesBefore + last.bytes);
+  }, 30_000);
+});
