@@ -1,7 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { estimateUsageMemory } from '../../src/usage/memory-estimate.js';
+import { createMeter } from '../../src/usage/meter.js';
+import { createRedisUsageStore } from '../../src/usage/redis-usage-store.js';
 import { startGatewayProcess, type GatewayProcess } from '../../test/support/gateway-process.js';
 import { startTestRedis } from '../../test/support/redis-server.js';
 import { createLoadGenerator } from '../load.js';
@@ -207,6 +210,41 @@ export const scaleScenario: Scenario = {
       } while (cursor !== '0');
       notes.push('', 'Redis keys after the runs (one tenant active, MEMORY USAGE):');
       for (const [family, f] of families) notes.push(`  ${family.padEnd(32)} ${String(f.keys).padStart(6)} keys ${(f.bytes / 1024).toFixed(1).padStart(9)} KiB`);
+
+      // The meter's flush: one write-script call per tenant seen in the interval (plus one for
+      // the fleet rollups), whatever its request count. What one tenant's share of a flush costs
+      // Redis decides the metering load of a fleet whose instances each see many tenants a second.
+      await redis.flushall();
+      const flushTenants = 1000;
+      const filledMeter = () => {
+        const meter = createMeter({ store: createRedisUsageStore({ redis }), logger: createLogger({ level: 'silent' }), intervalMs: 3_600_000 });
+        const at = Date.now();
+        for (let i = 0; i < flushTenants; i++) {
+          for (const rootField of ['Query.products', 'Query.viewer']) {
+            meter.record({ at, tenantId: `tenant-${i}`, clientId: `key-${i}`, planId: 'pro', principalKind: 'apiKey', operationName: null, rootFields: [rootField], status: 'ok', throttledBy: null, latencyMs: 12, requestedCost: 5, actualCost: 4, responseBytes: 900, cacheHits: 1, cacheMisses: 0 });
+          }
+        }
+        return meter;
+      };
+      // Timed without MONITOR (it costs Redis CPU), then counted with it, from the same empty start.
+      const timedMeter = filledMeter();
+      const f0 = await redisCounters(redis);
+      await timedMeter.close();
+      const f1 = await redisCounters(redis);
+      await redis.flushall();
+      const countedMeter = filledMeter();
+      const flushed = await countCommands(redisServer.url, async () => {
+        await countedMeter.close();
+        return { requests: flushTenants, errors: 0 };
+      });
+      const sent = [...flushed.client.values()].reduce((a, b) => a + b, 0);
+      const inside = [...flushed.script.values()].reduce((a, b) => a + b, 0);
+      notes.push(
+        '',
+        `usage flush, ${flushTenants} tenants (1 key, 2 root fields each) in one interval: per tenant ${(sent / flushTenants).toFixed(2)} commands sent, ` +
+          `${(inside / flushTenants).toFixed(1)} run inside the write script, Redis CPU ${((1000 * (f1.cpuMs - f0.cpuMs)) / flushTenants).toFixed(0)} µs, ` +
+          `Redis bytes in ${((f1.netIn - f0.netIn) / flushTenants).toFixed(0)}`,
+      );
 
       // Usage rollups over time (the memory that grows with history), measured key class by key class.
       await redis.flushall();
