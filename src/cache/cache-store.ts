@@ -4,7 +4,7 @@ import { Keyv, type KeyvOptions, type KeyvStoreAdapter } from 'keyv';
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
-import { redactRedisUrl, type RedisClusterConfig, type RedisTarget } from '../stores/redis.js';
+import { parseNode, redactRedisUrl, type RedisClusterConfig, type RedisTarget } from '../stores/redis.js';
 
 /** The cache's key-value store: keyv over Redis or over a bounded in-process LRU. */
 export interface CacheStore {
@@ -96,12 +96,8 @@ export function createCacheStore(options: {
  * uncached and connecting is retried every second.
  */
 function clusterStore(cluster: RedisClusterConfig, keyvOptions: KeyvOptions, logger: Logger): CacheStore {
-  const address = (node: string) => {
-    const colon = node.lastIndexOf(':');
-    return { host: node.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(node.slice(colon + 1)) };
-  };
   const client = createCluster({
-    rootNodes: cluster.nodes.map((node) => ({ socket: address(node) })),
+    rootNodes: cluster.nodes.map((node) => ({ socket: parseNode(node) })),
     defaults: {
       disableOfflineQueue: true,
       ...(cluster.username ? { username: cluster.username } : {}),
@@ -114,7 +110,7 @@ function clusterStore(cluster: RedisClusterConfig, keyvOptions: KeyvOptions, log
     },
     // Masters only, as the ioredis connections: an invalidation must be seen by the next read.
     useReplicas: false,
-    ...(cluster.natMap ? { nodeAddressMap: Object.fromEntries(Object.entries(cluster.natMap).map(([from, to]) => [from, address(to)])) } : {}),
+    ...(cluster.natMap ? { nodeAddressMap: Object.fromEntries(Object.entries(cluster.natMap).map(([from, to]) => [from, parseNode(to)])) } : {}),
   });
   let down = false;
   client.on('error', (err: Error) => {

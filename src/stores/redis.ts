@@ -107,8 +107,8 @@ function clusterOptions(cluster: RedisClusterConfig, connection: RedisOptions): 
   };
 }
 
-/** `host:port` (or `[v6]:port`) -> ioredis's node shape. */
-function parseNode(address: string): { host: string; port: number } {
+/** `host:port` (or `[v6]:port`) -> `{ host, port }`, the node shape of ioredis and node-redis alike. */
+export function parseNode(address: string): { host: string; port: number } {
   const colon = address.lastIndexOf(':');
   return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(colon + 1)) };
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { freePort } from './redis-server.js';
+import { freePort, waitForPing } from './redis-server.js';
 
 const run = promisify(execFile);
 
@@ -193,20 +193,3 @@ export async function startTestCluster(options: { replicas?: 0 | 1 } = {}): Prom
   };
 }
 
-async function waitForPing(port: number): Promise<void> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    client.on('error', () => {});
-    try {
-      await client.connect();
-      await client.ping();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not start: ${String(error)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    } finally {
-      client.disconnect();
-    }
-  }
-}

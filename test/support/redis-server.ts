@@ -55,7 +55,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitForPing(port: number): Promise<void> {
+/** Resolves once a redis-server on 127.0.0.1:`port` answers PING (5 s at most). */
+export async function waitForPing(port: number): Promise<void> {
   const deadline = Date.now() + 5000;
   for (;;) {
     const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
