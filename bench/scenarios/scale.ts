@@ -49,6 +49,16 @@ const allDimensions = (config: Record<string, any>) => {
 
 const KINDS: Kind[] = [
   {
+    name: 'nothing on',
+    description: 'no plan limit, usage metering and cache off: what the rest of the request costs',
+    query: CHEAP,
+    patch: (c) => {
+      c.plans.pro.limits = {};
+      c.usage = { ...c.usage, enabled: false };
+      c.cache = { ...c.cache, enabled: false };
+    },
+  },
+  {
     name: 'limit check only',
     description: 'usage metering and cache off: the plan-limit check alone',
     query: CHEAP,
