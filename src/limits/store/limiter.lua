@@ -174,7 +174,8 @@ local function rebuild(st, key)
     local sum = nil
     if id ~= nil and id == math.floor(id) and field(id) == name then
       sum = sum_of(value)
-      -- A sum of 0 counts nothing (no script writes one); dropped, the decision is the same.
+      -- A sum <= 0 is written by no script (a refund to 0 deletes the field); one of 0 counts
+      -- nothing, so dropping it decides the same.
       if sum ~= nil and (sum <= 0 or expired(st, id, value)) then sum = nil end
     elseif name == 't' or name == 'o' or name == 'n' then
       name = nil -- rewritten below
