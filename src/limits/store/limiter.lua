@@ -113,7 +113,9 @@ end
 -- A sliding key, besides its sub-bucket fields, holds three fields that let a check read O(1)
 -- fields instead of every sub-bucket (ALGORITHM.md, "Storage"):
 --   't' the sum of every stored sub-bucket (= used, once the expired ones are evicted),
---   'o' the id of the oldest stored sub-bucket (every stored one is >= o),
+--   'o' '<id>:<offset>': the oldest stored sub-bucket (every stored one is >= id) and its last
+--       charge as in its own field, so that a check needs neither that field (unless the
+--       sub-bucket is evicted) nor any other to decide and to compute resetAt,
 --   'n' an id >= every stored one (the newest written), which bounds a walk forward from 'o'.
 -- A key without 't' (written by rateLimiterV3, which deletes these fields whenever it writes, or
 -- out of step) is read whole once and the three fields written.
@@ -162,6 +164,11 @@ local function expired(st, id, value)
   return id < st.edge or (id == st.edge and last_charge(id, value, st.g) <= now - st.window)
 end
 
+-- The 'o' field's value: the oldest sub-bucket's id and last charge.
+local function oldest_field(st)
+  return field(st.o) .. ':' .. field(st.olast - st.o * st.g)
+end
+
 -- The key read whole (HGETALL): expired or unreadable sub-buckets deleted, the three fields
 -- (re)computed and written. The only way a key of the previous layout is read.
 local function rebuild(st, key)
@@ -194,8 +201,9 @@ local function rebuild(st, key)
     st.t = 0
     return
   end
+  st.olast = last_charge(st.o, st.vals[st.o], st.g)
   if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
-  redis.call('HSET', key, 't', field(st.t), 'o', field(st.o), 'n', field(st.n))
+  redis.call('HSET', key, 't', field(st.t), 'o', oldest_field(st), 'n', field(st.n))
 end
 
 -- Deletes the sub-buckets that left the window, oldest first from 'o': amortised O(1) per check
@@ -205,15 +213,16 @@ local function evict(st, key)
   -- when it wrote); more means the fields are not this layout's: read the key whole.
   if st.n - st.o > st.buckets + 1 then return rebuild(st, key) end
   local gone = {}
-  while st.o ~= nil do
+  -- The rule of `expired`, on the last charge 'o' records (that of the sub-bucket's own field).
+  while st.o ~= nil and (st.o < st.edge or (st.o == st.edge and st.olast <= now - st.window)) do
     local value = value_of(st, key, st.o)
     local sum = value and sum_of(value)
     if sum == nil then return rebuild(st, key) end -- out of step with 'o'
-    if not expired(st, st.o, value) then break end
     st.t = st.t - sum
     gone[#gone + 1] = field(st.o)
     st.vals[st.o] = false
     st.o = next_stored(st, key, st.o + 1, st.n)
+    if st.o ~= nil then st.olast = last_charge(st.o, st.vals[st.o], st.g) end
   end
   if #gone == 0 then return end
   if st.o == nil then
@@ -221,13 +230,12 @@ local function evict(st, key)
     st.t, st.n, st.vals, st.complete = 0, nil, {}, true
   else
     redis.call('HDEL', key, unpack(gone))
-    redis.call('HSET', key, 't', field(st.t), 'o', field(st.o))
+    redis.call('HSET', key, 't', field(st.t), 'o', oldest_field(st))
   end
 end
 
 -- A sliding key's state at `now`, expired sub-buckets evicted: one HMGET of the three fields and
--- the two sub-buckets a check is most likely to need (the window's edge, which is 'o' under
--- steady traffic, and the current one, which a charge adds to).
+-- the current sub-bucket (a charge adds to it); other sub-buckets are read only to evict them.
 local function load_sliding(key, window, buckets)
   local g = math.ceil(window / buckets)
   local st = states[key]
@@ -235,13 +243,17 @@ local function load_sliding(key, window, buckets)
   st = { window = window, g = g, buckets = buckets, edge = floor_div(now - window, g), vals = {}, complete = false }
   states[key] = st
   local b = floor_div(now, g)
-  local got = redis.call('HMGET', key, 't', 'o', 'n', field(st.edge), field(b))
+  local got = redis.call('HMGET', key, 't', 'o', 'n', field(b))
   -- HMGET answers false for a missing field.
   st.t = got[1] and tonumber(got[1]) or nil
-  st.o = got[2] and tonumber(got[2]) or nil
   st.n = got[3] and tonumber(got[3]) or nil
-  st.vals[st.edge] = got[4]
-  st.vals[b] = got[5]
+  if got[2] then
+    local colon = string.find(got[2], ':', 1, true)
+    st.o = colon and tonumber(string.sub(got[2], 1, colon - 1))
+    local offset = colon and tonumber(string.sub(got[2], colon + 1))
+    if st.o ~= nil and offset ~= nil then st.olast = st.o * g + offset else st.o = nil end
+  end
+  st.vals[b] = got[4]
   if st.t == nil or st.o == nil or st.n == nil then rebuild(st, key) else evict(st, key) end
   return st
 end
@@ -253,10 +265,11 @@ local function write_bucket(st, key, id, sum, at, old)
   st.vals[id] = value
   st.t = st.t + sum - old
   local args = { field(id), value, 't', field(st.t) }
-  if st.o == nil or id < st.o then
+  if st.o == nil or id <= st.o then
     st.o = id
+    st.olast = at
     args[#args + 1] = 'o'
-    args[#args + 1] = field(id)
+    args[#args + 1] = oldest_field(st)
   end
   if st.n == nil or id > st.n then
     st.n = id
@@ -270,13 +283,16 @@ end
 local function remove_bucket(st, key, id, sum)
   st.t = st.t - sum
   st.vals[id] = false
-  if id == st.o then st.o = next_stored(st, key, id + 1, st.n) end
+  if id == st.o then
+    st.o = next_stored(st, key, id + 1, st.n)
+    if st.o ~= nil then st.olast = last_charge(st.o, st.vals[st.o], st.g) end
+  end
   if st.o == nil then
     redis.call('DEL', key)
     st.t, st.n, st.vals, st.complete = 0, nil, {}, true
   else
     redis.call('HDEL', key, field(id))
-    redis.call('HSET', key, 't', field(st.t), 'o', field(st.o))
+    redis.call('HSET', key, 't', field(st.t), 'o', oldest_field(st))
   end
 end
 
@@ -404,7 +420,7 @@ for _, d in ipairs(dims) do
     -- oldest stored one ('o') is the oldest counted: every stored one counts after eviction.
     local st = d.st
     reset_at = now
-    if st.o ~= nil then reset_at = last_charge(st.o, value_of(st, d.key, st.o), st.g) + d.window end
+    if st.o ~= nil then reset_at = st.olast + d.window end
     retry_after = 0
     if not d.allowed then
       retry_after = d.window

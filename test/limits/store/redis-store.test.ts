@@ -230,7 +230,10 @@ describe('redis store on the Redis clock', () => {
     expect(await subBuckets(small.key)).toHaveLength(4);
     expect(await subBuckets(large.key)).toHaveLength(4);
     expect(await redis.hlen(large.key)).toBe(4 + 3);
-    expect(await redis.hmget(large.key, 't', 'o')).toEqual(['4', (await subBuckets(large.key))[0]]);
+    // 't' the total, 'o' the oldest sub-bucket with the offset of its last charge (its own field's).
+    const oldest = (await subBuckets(large.key))[0]!;
+    const oldestOffset = (await redis.hget(large.key, oldest))!.split(':')[1];
+    expect(await redis.hmget(large.key, 't', 'o')).toEqual(['4', `${oldest}:${oldestOffset}`]);
     expect(await redis.memory('USAGE', large.key)).toBe(await redis.memory('USAGE', small.key));
 
     // Heavy traffic (5,000 requests' worth of cost per call) does not add fields either.
