@@ -207,7 +207,7 @@ local function rebuild(st, key)
 end
 
 -- Deletes the sub-buckets that left the window, oldest first from 'o': amortised O(1) per check
--- under steady traffic (each sub-bucket is evicted once), and only 'o' is read while it counts.
+-- (each sub-bucket is evicted once); no sub-bucket field is read while the oldest still counts.
 local function evict(st, key)
   -- n - o <= N after every call of this script (o >= the edge and n <= the current sub-bucket
   -- when it wrote); more means the fields are not this layout's: read the key whole.
