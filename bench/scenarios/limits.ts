@@ -8,7 +8,7 @@ import type { ScenarioReport } from '../report.js';
 import type { BenchOptions, Scenario } from '../scenario.js';
 import { startGatewayProcess, type GatewayProcess as Gateway } from '../../test/support/gateway-process.js';
 import { readFile } from 'node:fs/promises';
-import { countTopLevelCommands, commandCalls, redisCpuMs, scriptCalls, scriptSha } from '../support/redis-commands.js';
+import { countTopLevelCommands, commandCalls, redisCpuMs, scriptCalls, scriptSha, scriptUsec } from '../support/redis-commands.js';
 
 /** Issue 12's targets, each against limits off in the same run. */
 const TARGETS = {
@@ -174,20 +174,25 @@ async function measureAt(
   cleanups: (() => Promise<unknown>)[],
 ): Promise<ScenarioReport> {
   log(`-- concurrency ${concurrency}`);
-  /** Per measured run, per request: Redis script calls, Redis calls of any kind, redis-server CPU (ms). */
-  const perRequest = new Map<string, { scriptCalls: number[]; calls: Map<string, number>[]; redisCpuMs: number[] }>();
+  /**
+   * Per measured run, per request: Redis script calls, Redis calls of any kind, redis-server CPU
+   * (ms); and per script call, the µs Redis spent running it.
+   */
+  const perRequest = new Map<string, { scriptCalls: number[]; calls: Map<string, number>[]; redisCpuMs: number[]; scriptUsec: number[] }>();
   const variant = (name: string, gateway: Gateway): Variant => {
     const load = loadOn(gateway, concurrency, cleanups);
-    const counts = { scriptCalls: [] as number[], calls: [] as Map<string, number>[], redisCpuMs: [] as number[] };
+    const counts = { scriptCalls: [] as number[], calls: [] as Map<string, number>[], redisCpuMs: [] as number[], scriptUsec: [] as number[] };
     perRequest.set(name, counts);
     return {
       name,
       async run(durationMs, phase) {
-        const [calls, all, redisCpu] = [await scriptCalls(stats), await commandCalls(stats), await redisCpuMs(stats)];
+        const [calls, all, redisCpu, usec] = [await scriptCalls(stats), await commandCalls(stats), await redisCpuMs(stats), await scriptUsec(stats)];
         const result = await load.run({ durationMs });
         const n = Math.max(1, result.requests);
         if (phase === 'measure') {
-          counts.scriptCalls.push(((await scriptCalls(stats)) - calls) / n);
+          const scriptCallsInRun = (await scriptCalls(stats)) - calls;
+          counts.scriptCalls.push(scriptCallsInRun / n);
+          counts.scriptUsec.push(((await scriptUsec(stats)) - usec) / Math.max(1, scriptCallsInRun));
           const after = await commandCalls(stats);
           counts.calls.push(new Map([...after].map(([command, total]) => [command, (total - (all.get(command) ?? 0)) / n])));
           counts.redisCpuMs.push(((await redisCpuMs(stats)) - redisCpu) / n);
@@ -218,7 +223,8 @@ async function measureAt(
     const ratio = on.median.throughput / offResult.median.throughput;
     notes.push(
       `${on.name}: adds ${signed(addedP50)} ms at p50, ${signed(addedP99)} ms at p99, throughput ${ratio.toFixed(3)}x; ` +
-        `script calls per request ${median(counts.scriptCalls).toFixed(2)}; redis-server CPU ${us(median(counts.redisCpuMs))} per request; ` +
+        `script calls per request ${median(counts.scriptCalls).toFixed(2)}, ${median(counts.scriptUsec).toFixed(1)} µs of Redis time each (INFO commandstats); ` +
+        `redis-server CPU ${us(median(counts.redisCpuMs))} per request; ` +
         `INFO commandstats per request (commands the script runs count here too): ${describeMedian(counts.calls)}`,
     );
     // The targets are judged on the plain check (`limits on`); the bytes variant is reported beside it.

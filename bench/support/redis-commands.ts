@@ -14,6 +14,17 @@ export async function scriptCalls(redis: Redis): Promise<number> {
   return calls;
 }
 
+/**
+ * Microseconds Redis has spent running Lua script calls (EVAL, EVALSHA) since it started, from
+ * `INFO commandstats` (a script call's time includes the commands it runs inside).
+ */
+export async function scriptUsec(redis: Redis): Promise<number> {
+  const info = await redis.info('commandstats');
+  let usec = 0;
+  for (const match of info.matchAll(/^cmdstat_(?:eval|evalsha|eval_ro|evalsha_ro|fcall|fcall_ro):calls=\d+,usec=(\d+)/gm)) usec += Number(match[1]);
+  return usec;
+}
+
 /** CPU time (user + system, ms) the redis-server process has used since it started, from `INFO cpu`. */
 export async function redisCpuMs(redis: Redis): Promise<number> {
   const info = await redis.info('cpu');

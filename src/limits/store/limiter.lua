@@ -17,7 +17,9 @@
 --          kind ('s' sliding | 'c' calendar), limit, amount, checkOnly ('1' | '0'),
 --          sliding: windowMs, buckets    calendar: period ('day' | 'month'), utcOffsetMinutes
 -- A sliding key is a hash: field '<id>' = '<amount charged in sub-bucket id>:<ms from the
--- sub-bucket's start to its last charge>' (a sub-bucket counts while that charge is in the window).
+-- sub-bucket's start to its last charge>' (a sub-bucket counts while that charge is in the window),
+-- and fields 't', 'o', 'n' (total, oldest, newest: see load_sliding) so that a check reads O(1)
+-- fields, not every sub-bucket.
 -- Reply    consume / peek: { now, allowed (1 | 0), then per dimension: allowed, used, resetAt, retryAfterMs }
 --          adjust: { now }
 -- All numbers are integers well below 2^53, so Lua's doubles hold them exactly.
@@ -101,68 +103,201 @@ local function last_charge(id, value, g)
   return id * g + offset
 end
 
--- A sliding key's sub-buckets at `now`: the ids still in the window (now - W, now], unsorted, with
--- their sums and last-charge times, and the field names to delete (sub-buckets that left the
--- window). Only the sums are read on every check: a sub-bucket after the one straddling the
--- window's start (`edge`) is in the window whatever its offset, one before it has left, so only
--- `edge`'s own last charge is read here; the others' are read from `last` when asked for (the
--- oldest, for resetAt; a refusal's walk). With 30 sub-buckets per key under steady traffic this
--- is most of the script's work.
-local function load_buckets(key, window, g)
-  local raw = redis.call('HGETALL', key)
-  local ids, sums, values, stale = {}, {}, {}, {}
-  local edge = floor_div(now - window, g)
-  for j = 1, #raw, 2 do
-    local id = tonumber(raw[j])
-    local sum = nil
-    if id ~= nil and id >= edge then
-      local value = raw[j + 1]
-      local colon = string.find(value, ':', 1, true)
-      if colon ~= nil then sum = tonumber(string.sub(value, 1, colon - 1)) else sum = tonumber(value) end
-      if sum ~= nil and id == edge and last_charge(id, value, g) <= now - window then sum = nil end
-      values[id] = value
+-- The amount of a sub-bucket field value '<sum>:<offset>' (or a bare '<sum>'); nil if unreadable.
+local function sum_of(value)
+  local colon = string.find(value, ':', 1, true)
+  if colon ~= nil then return tonumber(string.sub(value, 1, colon - 1)) end
+  return tonumber(value)
+end
+
+-- A sliding key, besides its sub-bucket fields, holds three fields that let a check read O(1)
+-- fields instead of every sub-bucket (ALGORITHM.md, "Storage"):
+--   't' the sum of every stored sub-bucket (= used, once the expired ones are evicted),
+--   'o' '<id>:<offset>': the oldest stored sub-bucket (every stored one is >= id) and its last
+--       charge as in its own field, so that a check needs neither that field (unless the
+--       sub-bucket is evicted) nor any other to decide and to compute resetAt,
+--   'n' an id >= every stored one (the newest written), which bounds a walk forward from 'o'.
+-- A key without 't' (written by rateLimiterV3, which deletes these fields whenever it writes, or
+-- out of step) is read whole once and the three fields written.
+--
+-- The state of a sliding key in this call, kept in step with what the call writes: a check that
+-- carries a settle on one of its own keys (response bytes, a cost refund) does not read it again.
+-- vals[id]: the field value, false if absent, nil if not read (complete: nothing unread is stored).
+local states = {}
+
+local function value_of(st, key, id)
+  local v = st.vals[id]
+  if v == nil then
+    if st.complete then return nil end
+    v = redis.call('HGET', key, field(id))
+    st.vals[id] = v
+  end
+  return v or nil
+end
+
+-- The first stored id in [from, to], reading unread fields 8 at a time (one HMGET each).
+local function next_stored(st, key, from, to)
+  local id = from
+  while id <= to do
+    local upto = math.min(to, id + 7)
+    if not st.complete then
+      local names = {}
+      for k = id, upto do
+        if st.vals[k] == nil then names[#names + 1] = field(k) end
+      end
+      if #names > 0 then
+        local got = redis.call('HMGET', key, unpack(names))
+        for j = 1, #names do st.vals[tonumber(names[j])] = got[j] end
+      end
     end
-    if sum == nil then
-      stale[#stale + 1] = raw[j]
-    else
-      ids[#ids + 1] = id
-      sums[id] = sum
+    for k = id, upto do
+      if st.vals[k] then return k end
+    end
+    id = upto + 1
+  end
+  return nil
+end
+
+-- A sub-bucket leaves the window with its last charge: one before `edge` (the sub-bucket holding
+-- now - W) has, one after it has not, `edge` itself is read.
+local function expired(st, id, value)
+  return id < st.edge or (id == st.edge and last_charge(id, value, st.g) <= now - st.window)
+end
+
+-- The 'o' field's value: the oldest sub-bucket's id and last charge.
+local function oldest_field(st)
+  return field(st.o) .. ':' .. field(st.olast - st.o * st.g)
+end
+
+-- The key read whole (HGETALL): expired or unreadable sub-buckets deleted, the three fields
+-- (re)computed and written. The only way a key of the previous layout is read.
+local function rebuild(st, key)
+  local raw = redis.call('HGETALL', key)
+  st.vals, st.complete, st.t, st.o, st.n = {}, true, 0, nil, nil
+  local gone = {}
+  for j = 1, #raw, 2 do
+    local name, value = raw[j], raw[j + 1]
+    local id = tonumber(name)
+    local sum = nil
+    if id ~= nil and id == math.floor(id) and field(id) == name then
+      sum = sum_of(value)
+      -- A sum <= 0 is written by no script (a refund to 0 deletes the field); one of 0 counts
+      -- nothing, so dropping it decides the same.
+      if sum ~= nil and (sum <= 0 or expired(st, id, value)) then sum = nil end
+    elseif name == 't' or name == 'o' or name == 'n' then
+      name = nil -- rewritten below
+    end
+    if sum ~= nil then
+      st.vals[id] = value
+      st.t = st.t + sum
+      if st.o == nil or id < st.o then st.o = id end
+      if st.n == nil or id > st.n then st.n = id end
+    elseif name ~= nil then
+      gone[#gone + 1] = name
     end
   end
-  local last = setmetatable({}, {
-    __index = function(cache, id)
-      local value = values[id]
-      if value == nil or sums[id] == nil then return nil end
-      local at = last_charge(id, value, g)
-      rawset(cache, id, at)
-      return at
-    end,
-  })
-  return ids, sums, last, stale
+  if st.o == nil then
+    if #raw > 0 then redis.call('DEL', key) end
+    st.t = 0
+    return
+  end
+  st.olast = last_charge(st.o, st.vals[st.o], st.g)
+  if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
+  redis.call('HSET', key, 't', field(st.t), 'o', oldest_field(st), 'n', field(st.n))
+end
+
+-- Deletes the sub-buckets that left the window, oldest first from 'o': amortised O(1) per check
+-- (each sub-bucket is evicted once); no sub-bucket field is read while the oldest still counts.
+local function evict(st, key)
+  -- n - o <= N after every call of this script (o >= the edge and n <= the current sub-bucket
+  -- when it wrote); more means the fields are not this layout's: read the key whole.
+  if st.n - st.o > st.buckets + 1 then return rebuild(st, key) end
+  local gone = {}
+  -- The rule of `expired`, on the last charge 'o' records (that of the sub-bucket's own field).
+  while st.o ~= nil and (st.o < st.edge or (st.o == st.edge and st.olast <= now - st.window)) do
+    local value = value_of(st, key, st.o)
+    local sum = value and sum_of(value)
+    if sum == nil then return rebuild(st, key) end -- out of step with 'o'
+    st.t = st.t - sum
+    gone[#gone + 1] = field(st.o)
+    st.vals[st.o] = false
+    st.o = next_stored(st, key, st.o + 1, st.n)
+    if st.o ~= nil then st.olast = last_charge(st.o, st.vals[st.o], st.g) end
+  end
+  if #gone == 0 then return end
+  if st.o == nil then
+    redis.call('DEL', key)
+    st.t, st.n, st.vals, st.complete = 0, nil, {}, true
+  else
+    redis.call('HDEL', key, unpack(gone))
+    redis.call('HSET', key, 't', field(st.t), 'o', oldest_field(st))
+  end
+end
+
+-- A sliding key's state at `now`, expired sub-buckets evicted: one HMGET of the three fields and
+-- the current sub-bucket (a charge adds to it); other sub-buckets are read only to evict them.
+local function load_sliding(key, window, buckets)
+  local g = math.ceil(window / buckets)
+  local st = states[key]
+  if st ~= nil and st.window == window and st.g == g then return st end
+  st = { window = window, g = g, buckets = buckets, edge = floor_div(now - window, g), vals = {}, complete = false }
+  states[key] = st
+  local b = floor_div(now, g)
+  local got = redis.call('HMGET', key, 't', 'o', 'n', field(b))
+  -- HMGET answers false for a missing field.
+  st.t = got[1] and tonumber(got[1]) or nil
+  st.n = got[3] and tonumber(got[3]) or nil
+  if got[2] then
+    local colon = string.find(got[2], ':', 1, true)
+    st.o = colon and tonumber(string.sub(got[2], 1, colon - 1))
+    local offset = colon and tonumber(string.sub(got[2], colon + 1))
+    if st.o ~= nil and offset ~= nil then st.olast = st.o * g + offset else st.o = nil end
+  end
+  st.vals[b] = got[4]
+  if st.t == nil or st.o == nil or st.n == nil then rebuild(st, key) else evict(st, key) end
+  return st
+end
+
+-- Sets sub-bucket `id` to `sum` (it held `old`), last charged at `at`, and the key's three fields,
+-- in one HSET.
+local function write_bucket(st, key, id, sum, at, old)
+  local value = field(sum) .. ':' .. field(at - id * st.g)
+  st.vals[id] = value
+  st.t = st.t + sum - old
+  local args = { field(id), value, 't', field(st.t) }
+  if st.o == nil or id <= st.o then
+    st.o = id
+    st.olast = at
+    args[#args + 1] = 'o'
+    args[#args + 1] = oldest_field(st)
+  end
+  if st.n == nil or id > st.n then
+    st.n = id
+    args[#args + 1] = 'n'
+    args[#args + 1] = field(id)
+  end
+  redis.call('HSET', key, unpack(args))
+end
+
+-- Deletes sub-bucket `id` (holding `sum`), refunded to 0.
+local function remove_bucket(st, key, id, sum)
+  st.t = st.t - sum
+  st.vals[id] = false
+  if id == st.o then
+    st.o = next_stored(st, key, id + 1, st.n)
+    if st.o ~= nil then st.olast = last_charge(st.o, st.vals[st.o], st.g) end
+  end
+  if st.o == nil then
+    redis.call('DEL', key)
+    st.t, st.n, st.vals, st.complete = 0, nil, {}, true
+  else
+    redis.call('HDEL', key, field(id))
+    redis.call('HSET', key, 't', field(st.t), 'o', oldest_field(st))
+  end
 end
 
 local function delete_fields(key, names)
   if #names > 0 then redis.call('HDEL', key, unpack(names)) end
-end
-
--- Sets sliding sub-bucket `id` to `sum`, last charged at `at`, in one HSET; `expire_ms` (when
--- given) pushes the key's expiry. Expiries are always now + (N + 1) * g, so a later one never
--- shortens an earlier one.
-local function set_sliding(key, id, g, sum, at, expire_ms)
-  redis.call('HSET', key, field(id), field(sum) .. ':' .. field(at - id * g))
-  if expire_ms ~= nil then redis.call('PEXPIRE', key, expire_ms) end
-end
-
--- Sliding keys this call has read (their stale fields already deleted), kept in step with what it
--- writes: a check that carries a settle on one of its own keys (response bytes, a cost refund)
--- does not read that key again.
-local loaded = {}
-local function load_sliding(key, window, g)
-  local cached = loaded[key]
-  if cached ~= nil and cached.window == window and cached.g == g then return cached.ids, cached.sums, cached.last, {} end
-  local ids, sums, last, stale = load_buckets(key, window, g)
-  loaded[key] = { window = window, g = g, ids = ids, sums = sums, last = last }
-  return ids, sums, last, stale
 end
 
 local adjustments = tonumber(ARGV[3])
@@ -177,33 +312,25 @@ for i = 1, adjustments do
   if kind == 's' then
     local window = tonumber(ARGV[base + 2])
     local buckets = tonumber(ARGV[base + 3])
-    local g = math.ceil(window / buckets)
-    local ids, sums, last, stale = load_sliding(key, window, g)
-    delete_fields(key, stale)
+    local st = load_sliding(key, window, buckets)
     -- An `at` in the future (clock skew) lands in the current sub-bucket.
     local when = now
     if place == 'a' and at < now then when = at end
-    local id = floor_div(when, g)
-    local in_window = when > now - window
-    if delta > 0 and in_window then
-      local later = last[id]
-      if later == nil or later < when then later = when end
-      if sums[id] == nil then ids[#ids + 1] = id end
-      sums[id] = (sums[id] or 0) + delta
-      rawset(last, id, later)
-      set_sliding(key, id, g, sums[id], later, (buckets + 1) * g)
-    elseif delta < 0 and in_window then
-      local sum = sums[id]
-      if sum ~= nil then
+    local id = floor_div(when, st.g)
+    -- In the window, `id` >= the edge: if stored, it is live (the expired ones were evicted).
+    if delta ~= 0 and when > now - window then
+      local value = value_of(st, key, id)
+      local sum = value and sum_of(value)
+      if delta > 0 then
+        local later = when
+        if value ~= nil and last_charge(id, value, st.g) > later then later = last_charge(id, value, st.g) end
+        write_bucket(st, key, id, (sum or 0) + delta, later, sum or 0)
+        redis.call('PEXPIRE', key, (buckets + 1) * st.g)
+      elseif sum ~= nil then
         if sum + delta <= 0 then
-          redis.call('HDEL', key, field(id))
-          sums[id] = nil
-          for k = 1, #ids do
-            if ids[k] == id then table.remove(ids, k) break end
-          end
+          remove_bucket(st, key, id, sum)
         else
-          sums[id] = sum + delta
-          set_sliding(key, id, g, sums[id], last[id], nil)
+          write_bucket(st, key, id, sum + delta, last_charge(id, value, st.g), sum)
         end
       end
     end
@@ -245,11 +372,10 @@ for i = 1, #KEYS - adjustments do
     d.window = tonumber(ARGV[base + 5])
     d.buckets = tonumber(ARGV[base + 6])
     -- Sub-buckets of g = ceil(W / N) ms; one counts while its last charge is in (now - W, now].
-    d.g = math.ceil(d.window / d.buckets)
-    d.b = floor_div(now, d.g)
-    d.ids, d.sums, d.last, d.stale = load_sliding(d.key, d.window, d.g)
-    d.used = 0
-    for _, id in ipairs(d.ids) do d.used = d.used + d.sums[id] end
+    d.st = load_sliding(d.key, d.window, d.buckets)
+    d.b = floor_div(now, d.st.g)
+    d.used = d.st.t
+    d.stale = {}
   else
     d.field, d.starts, d.ends = calendar_period(now, ARGV[base + 5], tonumber(ARGV[base + 6]))
     local raw = redis.call('HGETALL', d.key)
@@ -272,15 +398,10 @@ if mode == 'consume' then
       if d.kind == 's' then
         -- The newest sub-bucket leaves the window by (b + 1) * g + W <= now + (N + 1) * g: its
         -- first charge sets that expiry, later charges to it need not push it again.
-        local expire_ms = nil
-        if d.sums[d.b] == nil then
-          expire_ms = (d.buckets + 1) * d.g
-          d.ids[#d.ids + 1] = d.b
-          d.sums[d.b] = 0
-        end
-        d.sums[d.b] = d.sums[d.b] + d.amount
-        set_sliding(d.key, d.b, d.g, d.sums[d.b], now, expire_ms)
-        d.last[d.b] = now
+        local value = value_of(d.st, d.key, d.b)
+        local sum = value and sum_of(value) or 0
+        write_bucket(d.st, d.key, d.b, sum + d.amount, now, sum)
+        if value == nil then redis.call('PEXPIRE', d.key, (d.buckets + 1) * d.st.g) end
       else
         redis.call('HINCRBY', d.key, d.field, d.amount)
         -- Once per period: the first charge of a period sets the key's expiry past its end.
@@ -295,25 +416,25 @@ for _, d in ipairs(dims) do
   local reset_at, retry_after
   local never_fits = (d.check_only and d.limit <= 0) or (not d.check_only and d.amount > d.limit)
   if d.kind == 's' then
-    -- A sub-bucket stops counting one window after its last charge: at most W from now. Ids
-    -- are sorted only for a refusal's retry time, off the common path.
+    -- A sub-bucket stops counting one window after its last charge: at most W from now. The
+    -- oldest stored one ('o') is the oldest counted: every stored one counts after eviction.
+    local st = d.st
     reset_at = now
-    local oldest = nil
-    for _, id in ipairs(d.ids) do
-      if d.sums[id] > 0 and (oldest == nil or id < oldest) then oldest = id end
-    end
-    if oldest ~= nil then reset_at = d.last[oldest] + d.window end
+    if st.o ~= nil then reset_at = st.olast + d.window end
     retry_after = 0
     if not d.allowed then
       retry_after = d.window
       if not never_fits then
-        table.sort(d.ids)
+        -- Oldest first until enough has left the window: reads only the sub-buckets it passes.
         local left = d.used
-        for _, id in ipairs(d.ids) do
-          left = left - d.sums[id]
+        local id = st.o
+        while id ~= nil do
+          local value = value_of(st, d.key, id)
+          left = left - sum_of(value)
           local fits
           if d.check_only then fits = left < d.limit else fits = left + d.amount <= d.limit end
-          if fits then retry_after = d.last[id] + d.window - now; break end
+          if fits then retry_after = last_charge(id, value, st.g) + d.window - now; break end
+          id = next_stored(st, d.key, id + 1, st.n)
         end
       end
     end

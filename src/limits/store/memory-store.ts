@@ -14,7 +14,9 @@ export interface MemoryLimitStoreOptions {
 
 /**
  * What Redis keeps at a key: a hash of sub-bucket sums (or one period's count) and, for sliding
- * keys, the time of each sub-bucket's last charge (the `t<id>` fields of limiter.lua).
+ * keys, the time of each sub-bucket's last charge (the `<sum>:<offset>` values of limiter.lua).
+ * The script's running total and oldest/newest ids only spare it reading every sub-bucket; they
+ * change no decision, so the twin sums its sub-buckets instead.
  */
 interface Entry {
   sums: Map<number, number>;

@@ -7,7 +7,7 @@ import { validateAdjustments, validateDimensions } from './validate.js';
 /** The Lua engine; ALGORITHM.md explains it, the header of the file its KEYS/ARGV layout. */
 const LIMITER_LUA = readFileSync(new URL('./limiter.lua', import.meta.url), 'utf8');
 /** The ioredis custom command name (versioned so that a changed script never shares a name). */
-const COMMAND = 'rateLimiterV3';
+const COMMAND = 'rateLimiterV4';
 
 type Mode = 'consume' | 'peek' | 'adjust';
 type LimiterCommand = (numberOfKeys: number, ...keysAndArgs: string[]) => Promise<unknown>;

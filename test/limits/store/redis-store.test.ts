@@ -141,7 +141,7 @@ describe('redis store on the Redis clock', () => {
       expect(changed.eval).toBeUndefined();
       // What else Redis counted ran inside the script: one TIME per call, hash reads and writes.
       expect(changed.time).toBe(6);
-      const fromScript = new Set(['evalsha', 'time', 'hgetall', 'hincrby', 'hdel', 'hset', 'pexpire', 'info']);
+      const fromScript = new Set(['evalsha', 'time', 'hmget', 'hget', 'hgetall', 'hincrby', 'hdel', 'hset', 'del', 'pexpire', 'info']);
       expect(Object.keys(changed).filter((name) => !fromScript.has(name))).toEqual([]);
     } finally {
       client.disconnect();
@@ -210,22 +210,30 @@ describe('redis store on the Redis clock', () => {
     }
   });
 
-  it('keeps at most N+1 fields per key, and the same memory for a limit of 10 and of 1,000,000', async () => {
+  it('keeps at most N+1 sub-buckets (and 3 fields more) per key, and the same memory for a limit of 10 and of 1,000,000', async () => {
     const clock = fakeClock(Date.UTC(2026, 0, 1));
     const store = createRedisLimitStoreForTests({ redis, now: clock.now });
     const tag = freshPrefix();
     const small = sliding(`${tag}:aaaaaaa`, { name: 'small', limit: 10, windowMs: 4000, buckets: 4 });
     const large = sliding(`${tag}:bbbbbbb`, { name: 'large', limit: 1_000_000, windowMs: 4000, buckets: 4 });
+    /** Sub-bucket fields (numeric names), without the total, oldest and newest fields. */
+    const subBuckets = async (key: string) => Object.keys(await redis.hgetall(key)).filter((name) => /^\d+$/.test(name)).sort();
     for (let i = 0; i < 50; i++) {
       const decision = await store.consume([small, large]);
       expect(decision.allowed).toBe(true);
-      expect(await redis.hlen(small.key)).toBeLessThanOrEqual(5);
+      expect((await subBuckets(small.key)).length).toBeLessThanOrEqual(5);
+      expect(await redis.hlen(small.key)).toBeLessThanOrEqual(5 + 3);
       clock.advance(1000);
     }
     // Charges 1 s apart in a 4 s window: the last four sub-buckets count (the fifth's last charge
     // is exactly one window old and was deleted).
-    expect(await redis.hlen(small.key)).toBe(4);
-    expect(await redis.hlen(large.key)).toBe(4);
+    expect(await subBuckets(small.key)).toHaveLength(4);
+    expect(await subBuckets(large.key)).toHaveLength(4);
+    expect(await redis.hlen(large.key)).toBe(4 + 3);
+    // 't' the total, 'o' the oldest sub-bucket with the offset of its last charge (its own field's).
+    const oldest = (await subBuckets(large.key))[0]!;
+    const oldestOffset = (await redis.hget(large.key, oldest))!.split(':')[1];
+    expect(await redis.hmget(large.key, 't', 'o')).toEqual(['4', `${oldest}:${oldestOffset}`]);
     expect(await redis.memory('USAGE', large.key)).toBe(await redis.memory('USAGE', small.key));
 
     // Heavy traffic (5,000 requests' worth of cost per call) does not add fields either.
@@ -233,7 +241,8 @@ describe('redis store on the Redis clock', () => {
       await store.consume([{ ...large, amount: 5000 }]);
       clock.advance(700);
     }
-    expect(await redis.hlen(large.key)).toBeLessThanOrEqual(5);
+    expect((await subBuckets(large.key)).length).toBeLessThanOrEqual(5);
+    expect(await redis.hlen(large.key)).toBeLessThanOrEqual(5 + 3);
   });
 
   it('expires a sliding key (N + 1) * g after its last charge', async () => {
@@ -314,5 +323,5 @@ describe('redis store on the Redis clock', () => {
 function sha1OfScript(client: Redis): string {
   // ioredis keeps each defined script (with its SHA1) in `scriptsSet`.
   const scripts = (client as unknown as { scriptsSet: Record<string, { sha: string }> }).scriptsSet;
-  return scripts.rateLimiterV3!.sha;
+  return scripts.rateLimiterV4!.sha;
 }
