@@ -206,6 +206,24 @@ local function rebuild(st, key)
   redis.call('HSET', key, 't', field(st.t), 'o', oldest_field(st), 'n', field(st.n))
 end
 
+-- Moves 'o' to the first stored sub-bucket from `from` on (nil when none is left).
+local function advance_oldest(st, key, from)
+  st.o = next_stored(st, key, from, st.n)
+  if st.o ~= nil then st.olast = last_charge(st.o, st.vals[st.o], st.g) end
+end
+
+-- Writes a removal of sub-buckets `names` (already taken out of st): the key goes when none is
+-- left, so its 't', 'o', 'n' never outlive its sub-buckets.
+local function write_removal(st, key, names)
+  if st.o == nil then
+    redis.call('DEL', key)
+    st.t, st.n, st.vals, st.complete = 0, nil, {}, true
+  else
+    redis.call('HDEL', key, unpack(names))
+    redis.call('HSET', key, 't', field(st.t), 'o', oldest_field(st))
+  end
+end
+
 -- Deletes the sub-buckets that left the window, oldest first from 'o': amortised O(1) per check
 -- (each sub-bucket is evicted once); no sub-bucket field is read while the oldest still counts.
 local function evict(st, key)
@@ -221,17 +239,10 @@ local function evict(st, key)
     st.t = st.t - sum
     gone[#gone + 1] = field(st.o)
     st.vals[st.o] = false
-    st.o = next_stored(st, key, st.o + 1, st.n)
-    if st.o ~= nil then st.olast = last_charge(st.o, st.vals[st.o], st.g) end
+    advance_oldest(st, key, st.o + 1)
   end
   if #gone == 0 then return end
-  if st.o == nil then
-    redis.call('DEL', key)
-    st.t, st.n, st.vals, st.complete = 0, nil, {}, true
-  else
-    redis.call('HDEL', key, unpack(gone))
-    redis.call('HSET', key, 't', field(st.t), 'o', oldest_field(st))
-  end
+  write_removal(st, key, gone)
 end
 
 -- A sliding key's state at `now`, expired sub-buckets evicted: one HMGET of the three fields and
@@ -283,17 +294,8 @@ end
 local function remove_bucket(st, key, id, sum)
   st.t = st.t - sum
   st.vals[id] = false
-  if id == st.o then
-    st.o = next_stored(st, key, id + 1, st.n)
-    if st.o ~= nil then st.olast = last_charge(st.o, st.vals[st.o], st.g) end
-  end
-  if st.o == nil then
-    redis.call('DEL', key)
-    st.t, st.n, st.vals, st.complete = 0, nil, {}, true
-  else
-    redis.call('HDEL', key, field(id))
-    redis.call('HSET', key, 't', field(st.t), 'o', oldest_field(st))
-  end
+  if id == st.o then advance_oldest(st, key, id + 1) end
+  write_removal(st, key, { field(id) })
 end
 
 local function delete_fields(key, names)
