@@ -1,3 +1,5 @@
+import { Cluster } from 'ioredis';
+import { checkRedis } from '../stores/readiness.js';
 import type { RedisClient } from '../stores/redis.js';
 import type { Alerts } from '../alerts/alerts.js';
 import type { ConfigSource } from '../config/source.js';
@@ -7,6 +9,9 @@ import type { Meter } from '../usage/meter.js';
 import type { UsageStore } from '../usage/store.js';
 import type { Logger } from './logger.js';
 import { breakerStateValue, type Metrics } from './metrics.js';
+
+/** How often a Redis Cluster is checked for being whole (a few commands per master). */
+const CLUSTER_CHECK_MS = 1000;
 
 /**
  * Feeds the state gauges before every scrape (breakers, metering buffer), turns Redis connection
@@ -45,6 +50,19 @@ export function observeComponents(deps: {
   redis?.on('error', onError);
   redis?.on('ready', onReady);
 
+  // A cluster client stays 'ready' while one master fails or fails over: its own events say
+  // nothing. Check the cluster as /readyz does (every slot owned, every master
+  // cluster_state:ok) every second, and count and alert a cluster that is not whole.
+  const clusterWatch =
+    redis instanceof Cluster
+      ? setInterval(() => {
+          checkRedis(redis).then(onReady, () => {
+            if (redis.status === 'ready') onError();
+          });
+        }, CLUSTER_CHECK_MS)
+      : null;
+  clusterWatch?.unref();
+
   const anomalyTimer = setInterval(() => {
     deps.usage
       .anomalies({ now: Date.now() })
@@ -57,5 +75,6 @@ export function observeComponents(deps: {
     clearInterval(anomalyTimer);
     redis?.off('error', onError);
     redis?.off('ready', onReady);
+    if (clusterWatch) clearInterval(clusterWatch);
   };
 }

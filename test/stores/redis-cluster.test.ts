@@ -227,6 +227,16 @@ describe('the gateway on a 3-master Redis Cluster', () => {
     await cluster.waitHealthy();
     expect(await eventually(async () => ((await (await fetch(`${gateways[0]!.url}/readyz`)).json()) as any).status === 'ready', 10_000)).toBe(true);
 
+    // Operators heard of it: one master failing leaves the cluster client 'ready', yet each
+    // instance that lost its connection to it alerted (and counted the errors), and said so again
+    // once the cluster was whole.
+    const redisAlerts = () => (alerts as unknown as { kind: string; details: { component: string; instance: string } }[]).filter((a) => a.kind.startsWith('redis_'));
+    const instancesWith = (kind: string) => new Set(redisAlerts().filter((a) => a.kind === kind).map((a) => a.details.instance));
+    expect(instancesWith('redis_unavailable').size).toBeGreaterThan(0);
+    expect(await eventually(async () => [...instancesWith('redis_unavailable')].every((i) => instancesWith('redis_recovered').has(i)), 10_000)).toBe(true);
+    const errorsCounted = await Promise.all(gateways.map(async (g) => /^redis_errors_total\{component="redis"\} [1-9]/m.test(await (await fetch(`${g.url}/metrics`)).text())));
+    expect(errorsCounted).toContain(true);
+
     // Both instances decide through Redis again, after writing back hotel's 3 (its master lost
     // them) and leaving bravo's 3 alone (its master kept them: written again they would be 6).
     for (const gateway of gateways) {
