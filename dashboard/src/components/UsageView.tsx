@@ -10,6 +10,7 @@ import { usePolling } from '../usePolling';
 import { Breakdown } from './Breakdown';
 import { Gauges } from './Gauges';
 import { HistoryCharts } from './HistoryCharts';
+import { ChoiceSelect } from './ChoiceSelect';
 
 export type NowData = PortalNowFieldsFragment;
 export type HistoryVariables = ReturnType<typeof historyVariables>;
@@ -117,26 +118,8 @@ export function UsageView(props: { source: UsageSource }) {
       <section class="card" aria-labelledby="history-title">
         <h2 id="history-title">History</h2>
         <div class="controls">
-          <label>
-            Range
-            <select aria-label="Range" value={selection.range} onChange={(e) => setRange((e.target as HTMLSelectElement).value as RangeId)}>
-              {RANGES.map((r) => (
-                <option value={r.id} key={r.id}>
-                  {r.label}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Granularity
-            <select aria-label="Granularity" value={selection.granularity} onChange={(e) => setGranularity((e.target as HTMLSelectElement).value as UsageGranularity)}>
-              {GRANULARITIES.map((g) => (
-                <option value={g.id} key={g.id}>
-                  {g.label}
-                </option>
-              ))}
-            </select>
-          </label>
+          <ChoiceSelect label="Range" value={selection.range} choices={RANGES} onChange={setRange} />
+          <ChoiceSelect label="Granularity" value={selection.granularity} choices={GRANULARITIES} onChange={setGranularity} />
           {selection.filter && (
             <span class="filter-chip">
               Showing {selection.filter.kind === 'client' ? 'API key' : 'root field'} <strong>{selection.filter.key}</strong> only{' '}

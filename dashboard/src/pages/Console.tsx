@@ -10,6 +10,7 @@ import { HistoryCharts } from '../components/HistoryCharts';
 import { SyntheticBanner } from '../components/UsageView';
 import { LimitChanges } from '../components/LimitChanges';
 import { ConsoleHeader } from './ConsoleHeader';
+import { ChoiceSelect } from '../components/ChoiceSelect';
 
 type Overview = ConsoleOverviewQuery['fleetUsage'];
 
@@ -132,29 +133,13 @@ export function Console(props: { session: Session; onSignOut: () => void }) {
                   ))}
                 </select>
               </label>
-              <label>
-                Range
-                <select aria-label="Range" value={filters.range} onChange={(e) => {
-                  const range = (e.target as HTMLSelectElement).value as RangeId;
-                  set({ range, granularity: RANGES.find((r) => r.id === range)!.granularity });
-                }}>
-                  {RANGES.map((r) => (
-                    <option value={r.id} key={r.id}>
-                      {r.label}
-                    </option>
-                  ))}
-                </select>
-              </label>
-              <label>
-                Granularity
-                <select aria-label="Granularity" value={filters.granularity} onChange={(e) => set({ granularity: (e.target as HTMLSelectElement).value as UsageGranularity })}>
-                  {GRANULARITIES.map((g) => (
-                    <option value={g.id} key={g.id}>
-                      {g.label}
-                    </option>
-                  ))}
-                </select>
-              </label>
+              <ChoiceSelect
+                label="Range"
+                value={filters.range}
+                choices={RANGES}
+                onChange={(range) => set({ range, granularity: RANGES.find((r) => r.id === range)!.granularity })}
+              />
+              <ChoiceSelect label="Granularity" value={filters.granularity} choices={GRANULARITIES} onChange={(granularity) => set({ granularity })} />
               {overview.loading && <span class="muted">Loading…</span>}
             </form>
           </section>
