@@ -28,6 +28,7 @@ import { createAuthGuard } from './limits/auth-guard.js';
 import { fieldRateLimitTransformer } from './limits/field-rate-limit.js';
 import { createRedisLink } from './limits/fallback/redis-link.js';
 import { createInstanceRegistry } from './limits/instances.js';
+import { createEarlyChecks } from './limits/early-check.js';
 import { createLimiter } from './limits/limiter.js';
 import { createMemoryOverrides, createRedisOverrides } from './limits/overrides.js';
 import { createLimitsPlugin } from './limits/plugin.js';
@@ -169,11 +170,22 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   // Before serving: the live-instance count and the store's epoch (see limits/limiter.ts).
   await Promise.all([instances.ready(), limiter.start()]);
   const overrides = redis ? createRedisOverrides({ redis, pollMs: initial.limits.overridesPollMs, logger }) : createMemoryOverrides();
+  const earlyChecks = initial.limits.earlyCheck
+    ? createEarlyChecks({
+        limiter,
+        overrides,
+        config: () => config.current(),
+        // Called per request, once the schema and its analyzer (below) exist.
+        estimate: (document, operationName, variables) => costAnalyzer.estimate(document, operationName, variables).fieldCost,
+        onOutcome: (outcome) => metrics.limitEarlyChecks.inc({ outcome }),
+      })
+    : undefined;
   const limits = createLimitsPlugin({
     limiter,
     overrides,
     throttleLog: createThrottleLog(logger, () => config.current().limits.logsPerTenantPerMinute),
     observers: [limitObserver(metrics, alerts)],
+    ...(earlyChecks ? { earlyChecks } : {}),
   });
   const limitsView = createLimitsView({ limiter, overrides });
   const audit = redis ? createRedisAuditLog(redis) : createMemoryAuditLog();
@@ -223,6 +235,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     authGuard,
     services: { overrides, limitsView, usage: usageStore, audit, health, synthetic, trustedDocuments },
     documentPolicy: documentPolicyHook({ documents: trustedDocuments, schema }),
+    ...(earlyChecks ? { earlyLimitCheck: earlyChecks } : {}),
     afterResponse: [
       (state, { bytes }) => limits.settle(state, bytes),
       afterResponseObserver({ meter, metrics, planOf: (tenantId) => limitsView.effective(config.current(), tenantId).planId, cacheReport: fieldCache.report }),

@@ -58,6 +58,14 @@ const limitsOnWithBytes = (config: Record<string, any>) => {
   limitsOn(config);
   config.plans.enterprise.limits.responseBytesPerHour = 1_000_000_000_000_000;
 };
+/**
+ * As `limitsOn`, with the check sent only once the operation is resolved (`limits.earlyCheck`
+ * off): what the check at the door (src/limits/early-check.ts) saves, side by side.
+ */
+const limitsOnLate = (config: Record<string, any>) => {
+  limitsOn(config);
+  config.limits = { ...(config.limits ?? {}), earlyCheck: false };
+};
 /** The same gateway, same Redis, but no limit at all: no dimension, so no limit check. */
 const limitsOff = (config: Record<string, any>) => {
   config.plans.enterprise.limits = {};
@@ -92,24 +100,27 @@ export const limitsScenario: Scenario = {
         startGatewayProcess({ redisUrl: redisServer.url, patch: limitsOff }),
         startGatewayProcess({ redisUrl: redisServer.url, patch: limitsOn }),
         startGatewayProcess({ redisUrl: redisServer.url, patch: limitsOnWithBytes }),
+        startGatewayProcess({ redisUrl: redisServer.url, patch: limitsOnLate }),
       ]);
       // Close whichever started, even when another did not.
       for (const s of started) if (s.status === 'fulfilled') cleanups.push(() => s.value.close());
-      const [off, on, bytes] = started.map((s) => {
+      const [off, on, bytes, late] = started.map((s) => {
         if (s.status === 'rejected') throw s.reason;
         return s.value;
-      }) as [Gateway, Gateway, Gateway];
-      log(`redis-server ${redisServer.url}; limits off ${off.url}; limits on ${on.url}; limits on + bytes ${bytes.url}`);
+      }) as [Gateway, Gateway, Gateway, Gateway];
+      log(`redis-server ${redisServer.url}; limits off ${off.url}; limits on ${on.url}; limits on + bytes ${bytes.url}; limits on, checked after resolving ${late.url}`);
 
       // Prove the variants differ the way the names say before measuring anything.
       await probe(off, { limited: false, stats });
       await probe(on, { limited: true, stats });
       await probe(bytes, { limited: true, stats, bytes: true });
+      await probe(late, { limited: true, stats });
 
       const gateways: [string, Gateway][] = [
         ['limits off', off],
         ['limits on', on],
         ['limits on + bytes', bytes],
+        ['limits on, late check', late],
       ];
       const levels = [...new Set([1, options.concurrency])];
       const reports: ScenarioReport[] = [];
@@ -154,6 +165,12 @@ export const limitsScenario: Scenario = {
         `physical reference from this process: a Redis round trip (PING) p50 ${reference.ping.toFixed(3)} ms, ` +
           `the limit script alone (EVALSHA, two dimensions) p50 ${reference.script.toFixed(3)} ms`,
       );
+      for (const [name, gateway] of gateways) {
+        const early = await earlyChecksOf(gateway);
+        if (early.used + early.refunded > 0 || name === 'limits on') {
+          commandLines.push(`${name}: checks sent at the door (operation seen before) ${early.used} used, ${early.refunded} refunded (limit_early_checks_total)`);
+        }
+      }
       const last = reports[reports.length - 1]!;
       last.notes = [...(last.notes ?? []), ...commandLines];
       last.verdict = { met: last.verdict.met && commandsMet, line: `${last.verdict.line}; commands per request: ${commandsMet ? 'MET' : 'NOT MET'}` };
@@ -327,6 +344,13 @@ async function probe(gateway: Gateway, { limited, stats, bytes = false }: { limi
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** The gateway's `limit_early_checks_total` by outcome. */
+async function earlyChecksOf(gateway: Gateway): Promise<{ used: number; refunded: number }> {
+  const text = await (await request(`${gateway.url}/metrics`)).body.text();
+  const count = (outcome: string) => Number(new RegExp(`^limit_early_checks_total\\{outcome="${outcome}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  return { used: count('used'), refunded: count('refunded') };
 }
 
 /** `evalsha 1000, get 2` from counts. */

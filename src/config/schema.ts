@@ -396,6 +396,14 @@ export const configSchema = z
          * store decided and when (debugging a fleet; the exactness tests). Default off.
          */
         decisionHeader: z.boolean().default(false),
+        /**
+         * Sends the limit check of an operation text seen before as soon as the request body is
+         * read, so that the Redis round trip overlaps parsing, validation and pricing instead of
+         * following them (src/limits/early-check.ts). The decision is used only if it was made on
+         * exactly the dimensions the resolved operation is charged; otherwise it is refunded.
+         * Default on; read at start.
+         */
+        earlyCheck: z.boolean().default(true),
         /** How often each instance says it is alive (the fallback divides limits by live instances), default 2 s. */
         instanceHeartbeatMs: ms.default(2000),
         /** How often runtime limit overrides (admin mutations) are re-read from Redis, default 2 s. */

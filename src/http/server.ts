@@ -11,6 +11,7 @@ import type { Downstream } from '../downstream/downstream.js';
 import { createLoaders } from '../downstream/loaders.js';
 import type { GatewayContext, RequestState } from '../graph/context.js';
 import type { AuthGuard } from '../limits/auth-guard.js';
+import type { EarlyChecks } from '../limits/early-check.js';
 import type { Logger } from '../observability/logger.js';
 import { authenticateHook } from './authenticate-hook.js';
 import { registerCors } from './cors.js';
@@ -34,6 +35,12 @@ export interface HttpServerOptions {
   services: Pick<GatewayContext, 'overrides' | 'limitsView' | 'usage' | 'audit' | 'health' | 'synthetic' | 'trustedDocuments'>;
   /** `preHandler` of /graphql (trusted documents, publishable keys' root fields): after the body is read, before Apollo. */
   documentPolicy?: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+  /**
+   * The limit check sent at the door (limits/early-check.ts): started once the document policy
+   * let the request through, released (refunded) when its response went out, or its client left,
+   * without the limits plugin having claimed it.
+   */
+  earlyLimitCheck?: Pick<EarlyChecks, 'start' | 'release'>;
   readinessChecks?: ReadinessCheck[];
   /** Rate-limit headers for an authenticated response that has none yet (the limits plugin's `headersFor`). */
   rateLimitHeaders?: (principal: Principal, ip: string) => Promise<Record<string, string>>;
@@ -98,7 +105,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
     }
   });
   const afterResponse = options.afterResponse ?? [];
+  const early = options.earlyLimitCheck;
+  if (early) app.addHook('onRequestAbort', async (request) => early.release(request.id));
   app.addHook('onResponse', async (request, reply) => {
+    early?.release(request.id);
     const state = request.gatewayState;
     if (!state) return;
     const info = { bytes: request.responseBytes ?? 0, statusCode: reply.statusCode, principal: request.principal };
@@ -148,7 +158,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
     url: '/graphql',
     // GraphiQL for a browser asking for HTML first: the page needs no key.
     onRequest: [ideHook, authenticateHook(authenticator, options.authGuard), originHook(() => configSource.current())],
-    ...(options.documentPolicy ? { preHandler: options.documentPolicy } : {}),
+    preHandler: [
+      ...(options.documentPolicy ? [options.documentPolicy] : []),
+      ...(early ? [async (request: FastifyRequest) => early.start(request)] : []),
+    ],
     handler,
   });
 

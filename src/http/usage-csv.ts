@@ -6,7 +6,7 @@ import type { Config } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { rateLimitHeaders } from '../limits/headers.js';
 import type { Limiter } from '../limits/limiter.js';
-import { usageCap } from '../limits/plugin.js';
+import { usageCap } from '../limits/request-charge.js';
 import { limitsUnavailableError, rateLimitedError } from '../limits/rate-limit-error.js';
 import type { LimitsView } from '../limits/windows.js';
 import { STORE_RETRY_AFTER_SECONDS, StoreUnavailableError, storeCall } from '../errors/store-unavailable.js';

@@ -2,13 +2,14 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { hasTenant, type Principal, type TenantPrincipal } from '../auth/principal.js';
 import type { Config } from '../config/schema.js';
 import type { GatewayContext, RequestState } from '../graph/context.js';
-import { buildDimensions, MINUTE_BUCKETS, type LimitDimension } from './dimensions.js';
-import { effectiveLimits } from './effective-limits.js';
+import type { LimitDimension } from './dimensions.js';
+import type { EarlyChecks } from './early-check.js';
 import { isUsageOnly, rateLimitDryRun } from './free-operations.js';
 import { rateLimitHeaders } from './headers.js';
 import type { DecisionSource, Limiter } from './limiter.js';
 import type { OverridesStore } from './overrides.js';
 import { costLimitExceededError, limitsUnavailableError, rateLimitedError } from './rate-limit-error.js';
+import { requestCharge } from './request-charge.js';
 import { rootFieldsOf } from './root-fields.js';
 import type { Adjustment, LimitDecision } from './store/types.js';
 import type { createThrottleLog } from './throttle-log.js';
@@ -45,6 +46,8 @@ export function createLimitsPlugin(deps: {
   overrides: OverridesStore;
   throttleLog: ReturnType<typeof createThrottleLog>;
   observers?: LimitObserver[];
+  /** Checks sent at the door for operations seen before (early-check.ts); none: every check here. */
+  earlyChecks?: EarlyChecks;
 }) {
   const charges = new WeakMap<RequestState, Charge>();
   const observers = deps.observers ?? [];
@@ -63,6 +66,8 @@ export function createLimitsPlugin(deps: {
           ctx.state.rootFields = [...new Set(rootFields)];
           ctx.state.operationName = rc.operationName ?? null;
           if (!hasTenant(principal) || principal.kind === 'service') return;
+          // As Apollo resolved it, before a dry run below narrows it: what the door may check next time.
+          const resolved = { document: rc.document, operation: rc.operation, rootFields };
 
           const reduced = rateLimitDryRun(rc.operation, rc.request.variables ?? {});
           if (reduced) {
@@ -77,37 +82,36 @@ export function createLimitsPlugin(deps: {
           }
           const usageOnly = isUsageOnly(rootFields);
           const docs = ctx.config.limits.documentationUrl;
-          const now = Date.now();
-          const effective = effectiveLimits(ctx.config, principal.tenantId, deps.overrides.get(principal.tenantId), now);
-          ctx.state.planId = effective.planId;
           const estimate = ctx.state.cost?.requested ?? 0;
-          const maximum = effective.limits.maxOperationCost;
-          const free = ctx.state.dryRun || ctx.state.pricedOnly || usageOnly;
-          if (!free && typeof maximum === 'number' && estimate > maximum) {
+          const charge = requestCharge({
+            config: ctx.config,
+            principal,
+            runtime: deps.overrides.get(principal.tenantId),
+            ip: ctx.ip,
+            rootFields,
+            usageOnly,
+            free: ctx.state.dryRun || ctx.state.pricedOnly || usageOnly,
+            estimate,
+            now: Date.now(),
+          });
+          const { effective, chargedCost, dims } = charge;
+          ctx.state.planId = effective.planId;
+          if (charge.overMaximum) {
             ctx.state.throttled = 'max-cost';
-            throw costLimitExceededError(estimate, maximum, effective.planId, docs);
+            throw costLimitExceededError(charge.overMaximum.estimate, charge.overMaximum.maximum, effective.planId, docs);
           }
-          const chargedCost = free ? 0 : Math.ceil(estimate);
-          const dims = usageOnly
-            ? [usageCap(principal.tenantId, ctx.config.limits.usageQueriesPerMinute)]
-            : buildDimensions({
-                tenantId: principal.tenantId,
-                clientId: principal.clientId,
-                ip: ctx.ip,
-                limits: effective.limits,
-                timeZone: effective.timeZone,
-                rootFields,
-                cost: chargedCost,
-                now,
-                ...keyPerIp(principal),
-              });
           if (dims.length === 0) return;
 
-          const started = performance.now();
-          const { decision, source } = await deps.limiter.consume(
-            dims.map((d) => d.store),
-            effective.onStoreFailure,
-          );
+          // The check sent at the door for this request, if it was made on these very dimensions;
+          // otherwise the door learns the operation for its next requests.
+          const early = deps.earlyChecks?.claim(ctx.requestId, dims) ?? null;
+          if (!early && typeof rc.request.query === 'string') deps.earlyChecks?.remember(rc.request.query, rc.request.operationName, resolved);
+          const started = early?.startedAt ?? performance.now();
+          const { decision, source } = await (early?.outcome ??
+            deps.limiter.consume(
+              dims.map((d) => d.store),
+              effective.onStoreFailure,
+            ));
           for (const observe of observers) {
             observe({ principal, planId: effective.planId, dims, decision, source, durationMs: performance.now() - started });
           }
@@ -179,16 +183,16 @@ export function createLimitsPlugin(deps: {
   async function headersFor(config: Config, principal: Principal, ip: string): Promise<Record<string, string>> {
     if (principal.kind === 'service') return { [EXEMPT_HEADER]: 'service-token' };
     if (!hasTenant(principal)) return { [EXEMPT_HEADER]: 'platform-admin' };
-    const effective = effectiveLimits(config, principal.tenantId, deps.overrides.get(principal.tenantId), Date.now());
-    const dims = buildDimensions({
-      tenantId: principal.tenantId,
-      clientId: principal.clientId,
+    const { dims } = requestCharge({
+      config,
+      principal,
+      runtime: deps.overrides.get(principal.tenantId),
       ip,
-      limits: effective.limits,
-      timeZone: effective.timeZone,
       rootFields: [],
-      cost: 0,
-      ...keyPerIp(principal),
+      usageOnly: false,
+      free: true,
+      estimate: 0,
+      now: Date.now(),
     });
     if (dims.length === 0) return { [EXEMPT_HEADER]: 'no-limits' };
     const { decision } = await deps.limiter.peek(dims.map((d) => d.store));
@@ -198,22 +202,5 @@ export function createLimitsPlugin(deps: {
   return { plugin, settle, headersFor };
 }
 
-/** A publishable key's per-address limit, for `buildDimensions`. */
-function keyPerIp(principal: TenantPrincipal): { keyPerIpPerMinute?: number } {
-  return principal.kind === 'apiKey' && principal.publishable ? { keyPerIpPerMinute: principal.publishable.perIpPerMinute } : {};
-}
-
 /** Says that no rate-limit policy applies to this response's caller, and why. */
 export const EXEMPT_HEADER = 'x-ratelimit-exempt';
-
-/** The abuse cap of the free usage queries (and /usage.csv): generous, per tenant, separate from the plan. */
-export function usageCap(tenantId: string, perMinute: number): LimitDimension {
-  return {
-    store: { kind: 'sliding', name: 'usage-minute', key: `rl:{${tenantId}}:usage:m`, limit: perMinute, windowMs: 60_000, buckets: MINUTE_BUCKETS, amount: 1 },
-    kind: 'requests',
-    policy: 'usage-minute',
-    window: '1 minute',
-    windowSeconds: 60,
-    countsRequests: true,
-  };
-}

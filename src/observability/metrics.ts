@@ -32,6 +32,12 @@ export interface Metrics {
   requestDuration: Histogram<'plan' | 'status'>;
   /** `limit_check_duration_seconds{source}`: one limiter call; source shared | local | unavailable. */
   limitCheckDuration: Histogram<'source'>;
+  /**
+   * `limit_early_checks_total{outcome}`: checks sent at the door for an operation seen before;
+   * outcome used (the decision served the request) | refunded (the request was charged on other
+   * dimensions or never reached the check, and the early charge was given back).
+   */
+  limitEarlyChecks: Counter<'outcome'>;
   /** `graphql_operation_cost{kind,plan}`: cost points per operation; kind requested (estimate) | actual. */
   cost: Histogram<'kind' | 'plan'>;
   /** `cache_requests_total{field,result}`: result hit | miss | stale; field = `Type.field` of the cached field. */
@@ -153,6 +159,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
       help: 'Duration of one limit check in seconds, by where the decision came from',
       labelNames: ['source'],
       buckets: [...BUCKETS.limitCheck],
+      registers,
+    }),
+    limitEarlyChecks: new Counter({
+      name: 'limit_early_checks_total',
+      help: 'Limit checks sent before the operation was resolved (operation seen before), by outcome: used | refunded',
+      labelNames: ['outcome'],
       registers,
     }),
     cost: new Histogram({

@@ -1,0 +1,197 @@
+import { LRUCache } from 'lru-cache';
+import type { DocumentNode, OperationDefinitionNode } from 'graphql';
+import { hasTenant, type Principal } from '../auth/principal.js';
+import type { Config } from '../config/schema.js';
+import { DRY_RUN_HEADER } from '../cost/plugin.js';
+import type { LimitDimension } from './dimensions.js';
+import { isUsageOnly, rateLimitDryRun } from './free-operations.js';
+import type { Limiter, LimiterOutcome } from './limiter.js';
+import type { OverridesStore } from './overrides.js';
+import { requestCharge } from './request-charge.js';
+import type { Adjustment } from './store/types.js';
+
+/**
+ * The limit check sent at the door. A lone request used to pay the Redis round trip after
+ * Apollo had parsed, validated and priced its operation: the gateway then sat idle for the reply.
+ * An operation text seen before (the common case: clients send the same few operations again and
+ * again) is already known: its root fields and its compiled cost. So the check of such a request
+ * is sent as soon as its body is read, and the reply arrives while Apollo does that work again.
+ *
+ * Exactness does not depend on the guess. When the operation is resolved, the limits plugin
+ * computes the request's dimensions as it always did (request-charge.ts) and uses the early
+ * decision only if it was made on exactly those keys and amounts; otherwise (a runtime override
+ * or a calendar period changed in between), and for a request that never reaches that point (a
+ * 406, an aborted connection), the early charge is refunded as a settle is (limiter.adjust): it
+ * may make others refuse early for up to a second, never admit more. The request is still one
+ * Redis command.
+ */
+export interface EarlyChecks {
+  /** Remembers a resolved operation (limits plugin, didResolveOperation) for its text's next requests. */
+  remember(query: string, operationName: string | null | undefined, known: KnownOperation): void;
+  /** After the body is read (Fastify preHandler): sends the check if the operation is known. */
+  start(request: DoorRequest): void;
+  /**
+   * The early outcome for request `id` if it was decided on exactly `dims`; null when there was
+   * none or it was for other dimensions (then refunded).
+   */
+  claim(id: string, dims: readonly LimitDimension[]): { outcome: Promise<LimiterOutcome>; startedAt: number } | null;
+  /** The response went out: an unclaimed early charge is refunded. */
+  release(id: string): void;
+}
+
+/** An operation Apollo resolved, as the limits plugin saw it. */
+export interface KnownOperation {
+  document: DocumentNode;
+  operation: OperationDefinitionNode;
+  rootFields: string[];
+}
+
+/** What the door knows of a request: Fastify's, after authentication and the body. */
+export interface DoorRequest {
+  id: string;
+  principal?: Principal;
+  ip: string;
+  body: unknown;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** Early checks counted by what became of them (`limit_early_checks_total{outcome}`). */
+export type EarlyOutcome = 'used' | 'refunded';
+
+interface Pending {
+  key: string;
+  dims: LimitDimension[];
+  outcome: Promise<LimiterOutcome>;
+  startedAt: number;
+}
+
+/** Operation texts remembered: by count, and by characters so long documents cannot fill memory. */
+const MAX_OPERATIONS = 2000;
+const MAX_TEXT_CHARS = 8_000_000;
+/** A document longer than this is not remembered (it would push many others out). */
+const MAX_OPERATION_CHARS = 100_000;
+/**
+ * Unclaimed early checks kept at most: each is released when its response goes out; this only
+ * bounds memory should a request vanish without either (its charge then stays: strict).
+ */
+const MAX_PENDING = 10_000;
+
+export function createEarlyChecks(deps: {
+  limiter: Limiter;
+  overrides: OverridesStore;
+  config: () => Config;
+  /** The cost estimate the cost plugin would compute for this document and variables. */
+  estimate: (document: DocumentNode, operationName: string | undefined, variables: Record<string, unknown>) => number;
+  onOutcome?: (outcome: EarlyOutcome) => void;
+}): EarlyChecks {
+  const known = new LRUCache<string, KnownOperation>({ max: MAX_OPERATIONS, maxSize: MAX_TEXT_CHARS, sizeCalculation: (_value, key) => key.length + 1 });
+  const pending = new Map<string, Pending>();
+
+  const refund = (entry: Pending): void => {
+    deps.onOutcome?.('refunded');
+    entry.outcome.then(
+      ({ decision, source }) => {
+        if (!decision.allowed || source === 'unavailable') return;
+        const refunds = entry.dims
+          .filter((d) => !d.store.checkOnly && d.store.amount > 0)
+          .map((d): Adjustment => ({ dimension: d.store, at: decision.now, delta: -d.store.amount, placement: 'at' }));
+        void deps.limiter.adjust(refunds, source);
+      },
+      () => {},
+    );
+  };
+
+  return {
+    remember(query, operationName, operation) {
+      if (query.length > MAX_OPERATION_CHARS) return;
+      known.set(textKey(query, operationName), operation);
+    },
+
+    start(request) {
+      const { principal } = request;
+      if (!principal || !hasTenant(principal) || principal.kind === 'service') return;
+      const body = request.body as { query?: unknown; operationName?: unknown; variables?: unknown; extensions?: unknown } | null;
+      if (typeof body !== 'object' || body === null || Array.isArray(body) || typeof body.query !== 'string') return;
+      const operationName = typeof body.operationName === 'string' ? body.operationName : undefined;
+      if (body.operationName !== undefined && body.operationName !== null && operationName === undefined) return;
+      const variables = body.variables ?? {};
+      if (typeof variables !== 'object' || variables === null || Array.isArray(variables)) return;
+      const operation = known.get(textKey(body.query, operationName));
+      // Priced-only requests charge nothing: nothing to send early.
+      if (!operation || isDryRun(request.headers, body.extensions)) return;
+      if (rateLimitDryRun(operation.operation, variables as Record<string, unknown>)) return;
+      let estimate: number;
+      try {
+        estimate = deps.estimate(operation.document, operationName, variables as Record<string, unknown>);
+      } catch {
+        return; // Apollo will say what is wrong with the variables
+      }
+      const usageOnly = isUsageOnly(operation.rootFields);
+      const charge = requestCharge({
+        config: deps.config(),
+        principal,
+        runtime: deps.overrides.get(principal.tenantId),
+        ip: request.ip,
+        rootFields: operation.rootFields,
+        usageOnly,
+        free: usageOnly,
+        estimate,
+        now: Date.now(),
+      });
+      if (charge.overMaximum || charge.dims.length === 0) return;
+      if (pending.size >= MAX_PENDING) {
+        const [oldest] = pending.keys();
+        pending.delete(oldest!);
+      }
+      pending.set(request.id, {
+        key: dimensionsKey(charge.dims),
+        dims: charge.dims,
+        startedAt: performance.now(),
+        outcome: deps.limiter.consume(
+          charge.dims.map((d) => d.store),
+          charge.effective.onStoreFailure,
+        ),
+      });
+    },
+
+    claim(id, dims) {
+      const entry = pending.get(id);
+      if (!entry) return null;
+      pending.delete(id);
+      if (entry.key !== dimensionsKey(dims)) {
+        refund(entry);
+        return null;
+      }
+      deps.onOutcome?.('used');
+      return { outcome: entry.outcome, startedAt: entry.startedAt };
+    },
+
+    release(id) {
+      const entry = pending.get(id);
+      if (!entry) return;
+      pending.delete(id);
+      refund(entry);
+    },
+  };
+}
+
+function textKey(query: string, operationName: string | null | undefined): string {
+  return `${operationName ?? ''}\n${query}`;
+}
+
+/** Everything the store is asked, per dimension: two requests with equal keys are charged alike. */
+function dimensionsKey(dims: readonly LimitDimension[]): string {
+  let key = '';
+  for (const { store } of dims) {
+    key += `${store.key}|${store.limit}|${store.amount}|${store.checkOnly ? 1 : 0}|`;
+    key += store.kind === 'sliding' ? `${store.windowMs}|${store.buckets}\n` : `${store.period}|${store.utcOffsetMinutes}\n`;
+  }
+  return key;
+}
+
+/** As the cost plugin reads it: the header, or `extensions.dryRun` in the body. */
+function isDryRun(headers: DoorRequest['headers'], extensions: unknown): boolean {
+  const header = headers[DRY_RUN_HEADER];
+  const value = (Array.isArray(header) ? header[0] : header)?.trim().toLowerCase();
+  return value === '1' || value === 'true' || (typeof extensions === 'object' && extensions !== null && (extensions as Record<string, unknown>)['dryRun'] === true);
+}

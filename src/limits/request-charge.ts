@@ -1,0 +1,78 @@
+import type { TenantPrincipal } from '../auth/principal.js';
+import type { Config } from '../config/schema.js';
+import { buildDimensions, MINUTE_BUCKETS, type LimitDimension } from './dimensions.js';
+import { effectiveLimits, type EffectiveLimits } from './effective-limits.js';
+import type { RuntimeOverride } from './overrides.js';
+
+/** What one GraphQL request is charged, from what is known of it once its operation is resolved. */
+export interface RequestCharge {
+  effective: EffectiveLimits;
+  /** Cost points charged (0 when the operation is free). */
+  chargedCost: number;
+  /** Every dimension the one limit check covers; empty: no limit applies. */
+  dims: LimitDimension[];
+  /** Set when the estimate exceeds the plan's single-operation maximum: refused, nothing charged. */
+  overMaximum: { estimate: number; maximum: number } | null;
+}
+
+export interface ChargeInput {
+  config: Config;
+  principal: TenantPrincipal;
+  runtime: RuntimeOverride | undefined;
+  ip: string;
+  rootFields: string[];
+  /** Only `usage` / `rateLimit`: free, under their own cap. */
+  usageOnly: boolean;
+  /** Priced only (a cost dry run, `rateLimit(dryRun: true)`) or usage only: no cost points. */
+  free: boolean;
+  /** The cost estimate of the operation with its variables. */
+  estimate: number;
+  now: number;
+}
+
+/**
+ * The one place that turns a request into limit dimensions: the limits plugin uses it when the
+ * operation is resolved, and the check at the door (early-check.ts) with the same inputs before,
+ * so that the two agree by construction and a disagreement can only come from inputs that
+ * changed in between (a runtime override, the clock crossing a calendar period).
+ */
+export function requestCharge(input: ChargeInput): RequestCharge {
+  const { config, principal, now } = input;
+  const effective = effectiveLimits(config, principal.tenantId, input.runtime, now);
+  const maximum = effective.limits.maxOperationCost;
+  if (!input.free && typeof maximum === 'number' && input.estimate > maximum) {
+    return { effective, chargedCost: 0, dims: [], overMaximum: { estimate: input.estimate, maximum } };
+  }
+  const chargedCost = input.free ? 0 : Math.ceil(input.estimate);
+  const dims = input.usageOnly
+    ? [usageCap(principal.tenantId, config.limits.usageQueriesPerMinute)]
+    : buildDimensions({
+        tenantId: principal.tenantId,
+        clientId: principal.clientId,
+        ip: input.ip,
+        limits: effective.limits,
+        timeZone: effective.timeZone,
+        rootFields: input.rootFields,
+        cost: chargedCost,
+        now,
+        ...keyPerIp(principal),
+      });
+  return { effective, chargedCost, dims, overMaximum: null };
+}
+
+/** A publishable key's per-address limit, for `buildDimensions`. */
+export function keyPerIp(principal: TenantPrincipal): { keyPerIpPerMinute?: number } {
+  return principal.kind === 'apiKey' && principal.publishable ? { keyPerIpPerMinute: principal.publishable.perIpPerMinute } : {};
+}
+
+/** The abuse cap of the free usage queries (and /usage.csv): generous, per tenant, separate from the plan. */
+export function usageCap(tenantId: string, perMinute: number): LimitDimension {
+  return {
+    store: { kind: 'sliding', name: 'usage-minute', key: `rl:{${tenantId}}:usage:m`, limit: perMinute, windowMs: 60_000, buckets: MINUTE_BUCKETS, amount: 1 },
+    kind: 'requests',
+    policy: 'usage-minute',
+    window: '1 minute',
+    windowSeconds: 60,
+    countsRequests: true,
+  };
+}
