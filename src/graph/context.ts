@@ -4,6 +4,7 @@ import type { Downstream } from '../downstream/downstream.js';
 import type { Loaders } from '../downstream/loaders.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { OverridesStore } from '../limits/overrides.js';
+import type { EarlyCheck } from '../limits/early-check.js';
 import type { LimitsView } from '../limits/windows.js';
 import type { UsageStore } from '../usage/store.js';
 import type { TrustedDocuments } from '../trusted-documents/registry.js';
@@ -55,6 +56,8 @@ export interface RequestState {
   dryRun?: boolean;
   /** `rateLimit(dryRun: true)`: only the rateLimit selections execute; nothing is charged. */
   pricedOnly?: boolean;
+  /** The limit check sent at the door (limits/early-check.ts), for the limits plugin to claim. */
+  earlyLimitCheck?: EarlyCheck;
   /** Epoch ms when the request was accepted (after authentication): latency is measured from here. */
   startedAt: number;
   /** Root fields the operation selects (`Query.customers`), set once the operation is resolved. */

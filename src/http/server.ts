@@ -11,7 +11,7 @@ import type { Downstream } from '../downstream/downstream.js';
 import { createLoaders } from '../downstream/loaders.js';
 import type { GatewayContext, RequestState } from '../graph/context.js';
 import type { AuthGuard } from '../limits/auth-guard.js';
-import type { EarlyChecks } from '../limits/early-check.js';
+import type { EarlyCheck, EarlyChecks } from '../limits/early-check.js';
 import type { Logger } from '../observability/logger.js';
 import { authenticateHook } from './authenticate-hook.js';
 import { registerCors } from './cors.js';
@@ -57,6 +57,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The GraphQL request's plugin state, for the after-response hooks. */
     gatewayState?: RequestState;
+    /** The limit check sent at the door for this request, until the limits plugin claims it. */
+    earlyLimitCheck?: EarlyCheck;
     responseBytes?: number;
   }
 }
@@ -106,9 +108,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
   });
   const afterResponse = options.afterResponse ?? [];
   const early = options.earlyLimitCheck;
-  if (early) app.addHook('onRequestAbort', async (request) => early.release(request.id));
+  if (early) app.addHook('onRequestAbort', async (request) => early.release(request.earlyLimitCheck));
   app.addHook('onResponse', async (request, reply) => {
-    early?.release(request.id);
+    early?.release(request.earlyLimitCheck);
     const state = request.gatewayState;
     if (!state) return;
     const info = { bytes: request.responseBytes ?? 0, statusCode: reply.statusCode, principal: request.principal };
@@ -138,7 +140,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
   const handler = fastifyApolloHandler(apollo, {
     context: async (request) => {
       const principal = request.principal!;
-      const state: RequestState = { startedAt: Date.now() };
+      const state: RequestState = { startedAt: Date.now(), ...(request.earlyLimitCheck ? { earlyLimitCheck: request.earlyLimitCheck } : {}) };
       request.gatewayState = state;
       return {
         requestId: request.id,
@@ -160,7 +162,13 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
     onRequest: [ideHook, authenticateHook(authenticator, options.authGuard), originHook(() => configSource.current())],
     preHandler: [
       ...(options.documentPolicy ? [options.documentPolicy] : []),
-      ...(early ? [async (request: FastifyRequest) => early.start(request)] : []),
+      ...(early
+        ? [
+            async (request: FastifyRequest) => {
+              request.earlyLimitCheck = early.start(request) ?? undefined;
+            },
+          ]
+        : []),
     ],
     handler,
   });

@@ -29,14 +29,27 @@ export interface EarlyChecks {
   /** Remembers a resolved operation (limits plugin, didResolveOperation) for its text's next requests. */
   remember(query: string, operationName: string | null | undefined, known: KnownOperation): void;
   /** After the body is read (Fastify preHandler): sends the check if the operation is known. */
-  start(request: DoorRequest): void;
+  start(request: DoorRequest): EarlyCheck | null;
   /**
-   * The early outcome for request `id` if it was decided on exactly `dims`; null when there was
-   * none or it was for other dimensions (then refunded).
+   * The early outcome if `check` was decided on exactly `dims`; null when there was none or it was
+   * for other dimensions (then refunded). A check is claimed or released once.
    */
-  claim(id: string, dims: readonly LimitDimension[]): { outcome: Promise<LimiterOutcome>; startedAt: number } | null;
-  /** The response went out: an unclaimed early charge is refunded. */
-  release(id: string): void;
+  claim(check: EarlyCheck | undefined, dims: readonly LimitDimension[]): { outcome: Promise<LimiterOutcome>; startedAt: number } | null;
+  /** The response went out (or the client left): an unclaimed early charge is refunded. */
+  release(check: EarlyCheck | undefined): void;
+}
+
+/**
+ * One request's early check, carried by the request itself (Fastify request, then its
+ * RequestState): never looked up by request id, which a client may choose and repeat.
+ */
+export interface EarlyCheck {
+  readonly dims: LimitDimension[];
+  readonly key: string;
+  readonly outcome: Promise<LimiterOutcome>;
+  readonly startedAt: number;
+  /** Claimed by the plugin or released: nothing more to do with it. */
+  done: boolean;
 }
 
 /** An operation Apollo resolved, as the limits plugin saw it. */
@@ -48,7 +61,6 @@ export interface KnownOperation {
 
 /** What the door knows of a request: Fastify's, after authentication and the body. */
 export interface DoorRequest {
-  id: string;
   principal?: Principal;
   ip: string;
   body: unknown;
@@ -58,23 +70,11 @@ export interface DoorRequest {
 /** Early checks counted by what became of them (`limit_early_checks_total{outcome}`). */
 export type EarlyOutcome = 'used' | 'refunded';
 
-interface Pending {
-  key: string;
-  dims: LimitDimension[];
-  outcome: Promise<LimiterOutcome>;
-  startedAt: number;
-}
-
 /** Operation texts remembered: by count, and by characters so long documents cannot fill memory. */
 const MAX_OPERATIONS = 2000;
 const MAX_TEXT_CHARS = 8_000_000;
 /** A document longer than this is not remembered (it would push many others out). */
 const MAX_OPERATION_CHARS = 100_000;
-/**
- * Unclaimed early checks kept at most: each is released when its response goes out; this only
- * bounds memory should a request vanish without either (its charge then stays: strict).
- */
-const MAX_PENDING = 10_000;
 
 export function createEarlyChecks(deps: {
   limiter: Limiter;
@@ -85,9 +85,7 @@ export function createEarlyChecks(deps: {
   onOutcome?: (outcome: EarlyOutcome) => void;
 }): EarlyChecks {
   const known = new LRUCache<string, KnownOperation>({ max: MAX_OPERATIONS, maxSize: MAX_TEXT_CHARS, sizeCalculation: (_value, key) => key.length + 1 });
-  const pending = new Map<string, Pending>();
-
-  const refund = (entry: Pending): void => {
+  const refund = (entry: EarlyCheck): void => {
     deps.onOutcome?.('refunded');
     entry.outcome.then(
       ({ decision, source }) => {
@@ -109,22 +107,22 @@ export function createEarlyChecks(deps: {
 
     start(request) {
       const { principal } = request;
-      if (!principal || !hasTenant(principal) || principal.kind === 'service') return;
+      if (!principal || !hasTenant(principal) || principal.kind === 'service') return null;
       const body = request.body as { query?: unknown; operationName?: unknown; variables?: unknown; extensions?: unknown } | null;
-      if (typeof body !== 'object' || body === null || Array.isArray(body) || typeof body.query !== 'string') return;
+      if (typeof body !== 'object' || body === null || Array.isArray(body) || typeof body.query !== 'string') return null;
       const operationName = typeof body.operationName === 'string' ? body.operationName : undefined;
-      if (body.operationName !== undefined && body.operationName !== null && operationName === undefined) return;
+      if (body.operationName !== undefined && body.operationName !== null && operationName === undefined) return null;
       const variables = body.variables ?? {};
-      if (typeof variables !== 'object' || variables === null || Array.isArray(variables)) return;
+      if (typeof variables !== 'object' || variables === null || Array.isArray(variables)) return null;
       const operation = known.get(textKey(body.query, operationName));
       // Priced-only requests charge nothing: nothing to send early.
-      if (!operation || isDryRun(request.headers, body.extensions)) return;
-      if (rateLimitDryRun(operation.operation, variables as Record<string, unknown>)) return;
+      if (!operation || isDryRun(request.headers, body.extensions)) return null;
+      if (rateLimitDryRun(operation.operation, variables as Record<string, unknown>)) return null;
       let estimate: number;
       try {
         estimate = deps.estimate(operation.document, operationName, variables as Record<string, unknown>);
       } catch {
-        return; // Apollo will say what is wrong with the variables
+        return null; // Apollo will say what is wrong with the variables
       }
       const usageOnly = isUsageOnly(operation.rootFields);
       const charge = requestCharge({
@@ -138,12 +136,8 @@ export function createEarlyChecks(deps: {
         estimate,
         now: Date.now(),
       });
-      if (charge.overMaximum || charge.dims.length === 0) return;
-      if (pending.size >= MAX_PENDING) {
-        const [oldest] = pending.keys();
-        pending.delete(oldest!);
-      }
-      pending.set(request.id, {
+      if (charge.overMaximum || charge.dims.length === 0) return null;
+      return {
         key: dimensionsKey(charge.dims),
         dims: charge.dims,
         startedAt: performance.now(),
@@ -151,26 +145,25 @@ export function createEarlyChecks(deps: {
           charge.dims.map((d) => d.store),
           charge.effective.onStoreFailure,
         ),
-      });
+        done: false,
+      };
     },
 
-    claim(id, dims) {
-      const entry = pending.get(id);
-      if (!entry) return null;
-      pending.delete(id);
-      if (entry.key !== dimensionsKey(dims)) {
-        refund(entry);
+    claim(check, dims) {
+      if (!check || check.done) return null;
+      check.done = true;
+      if (check.key !== dimensionsKey(dims)) {
+        refund(check);
         return null;
       }
       deps.onOutcome?.('used');
-      return { outcome: entry.outcome, startedAt: entry.startedAt };
+      return { outcome: check.outcome, startedAt: check.startedAt };
     },
 
-    release(id) {
-      const entry = pending.get(id);
-      if (!entry) return;
-      pending.delete(id);
-      refund(entry);
+    release(check) {
+      if (!check || check.done) return;
+      check.done = true;
+      refund(check);
     },
   };
 }

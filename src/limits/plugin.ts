@@ -104,7 +104,7 @@ export function createLimitsPlugin(deps: {
 
           // The check sent at the door for this request, if it was made on these very dimensions;
           // otherwise the door learns the operation for its next requests.
-          const early = deps.earlyChecks?.claim(ctx.requestId, dims) ?? null;
+          const early = deps.earlyChecks?.claim(ctx.state.earlyLimitCheck, dims) ?? null;
           if (!early && typeof rc.request.query === 'string') deps.earlyChecks?.remember(rc.request.query, rc.request.operationName, resolved);
           const started = early?.startedAt ?? performance.now();
           const { decision, source } = await (early?.outcome ??

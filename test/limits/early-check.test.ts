@@ -86,39 +86,40 @@ describe('createEarlyChecks on a real limiter and Redis', () => {
   /** The dimensions the limits plugin computes once the operation is resolved. */
   const resolvedDims = () =>
     requestCharge({ config, principal, runtime: overrides.get(tenant), ip: '10.0.0.1', rootFields: ['Query.viewer'], usageOnly: false, free: false, estimate: 1, now: Date.now() }).dims;
-  const door = (id: string, body: unknown = { query: QUERY }, headers: Record<string, string> = {}) => early.start({ id, principal, ip: '10.0.0.1', body, headers });
+  const door = (body: unknown = { query: QUERY }, headers: Record<string, string> = {}) => early.start({ principal, ip: '10.0.0.1', body, headers });
 
   it('sends the check of a known operation at the door, and the plugin uses its decision', async () => {
-    door('r1');
-    const claimed = early.claim('r1', resolvedDims());
+    const r1 = door();
+    expect(r1).not.toBeNull();
+    const claimed = early.claim(r1!, resolvedDims());
     expect(claimed).not.toBeNull();
     const { decision, source } = await claimed!.outcome;
     expect(source).toBe('shared');
     expect(decision.allowed).toBe(true);
     expect(decision.results[0]).toMatchObject({ limit: 3, used: 1, remaining: 2 });
     expect(await used()).toBe(1);
-    // Claimed once: a second claim finds nothing.
-    expect(early.claim('r1', resolvedDims())).toBeNull();
+    // Claimed once: a second claim, or a release, finds nothing to do.
+    expect(early.claim(r1!, resolvedDims())).toBeNull();
+    early.release(r1!);
     expect(outcomes).toEqual(['used']);
   });
 
   it('sends nothing for an unknown operation, a dry run, another operation name or unusable variables', async () => {
-    door('u1', { query: '{ viewer { role } }' });
-    door('u2', { query: QUERY }, { 'x-cost-dry-run': '1' });
-    door('u3', { query: QUERY, extensions: { dryRun: true } });
-    door('u4', { query: QUERY, operationName: 'Other' });
-    door('u5', { query: QUERY, variables: 'not an object' });
-    door('u6', [{ query: QUERY }]);
-    for (const id of ['u1', 'u2', 'u3', 'u4', 'u5', 'u6']) expect(early.claim(id, resolvedDims())).toBeNull();
+    expect(door({ query: '{ viewer { role } }' })).toBeNull();
+    expect(door({ query: QUERY }, { 'x-cost-dry-run': '1' })).toBeNull();
+    expect(door({ query: QUERY, extensions: { dryRun: true } })).toBeNull();
+    expect(door({ query: QUERY, operationName: 'Other' })).toBeNull();
+    expect(door({ query: QUERY, variables: 'not an object' })).toBeNull();
+    expect(door([{ query: QUERY }])).toBeNull();
     expect(await used()).toBe(1);
     expect(outcomes).toEqual(['used']);
   });
 
   it('refunds an early charge made on other dimensions than the resolved operation is charged (a runtime override in between)', async () => {
-    door('r2');
+    const r2 = door();
     // A platform admin raises the tenant's limit between the door and the resolved operation.
     await overrides.set({ tenantId: tenant, planId: null, limits: { requestsPerMinute: 5 }, expiresAt: null, setBy: 'test', setAt: Date.now() });
-    expect(early.claim('r2', resolvedDims())).toBeNull();
+    expect(early.claim(r2!, resolvedDims())).toBeNull();
     // The plugin then checks as it always did: that charge, and only it, remains.
     const { decision } = await limiter.consume(
       resolvedDims().map((d) => d.store),
@@ -132,20 +133,20 @@ describe('createEarlyChecks on a real limiter and Redis', () => {
   });
 
   it('refunds an early charge whose request never reached the check (released when its response went out)', async () => {
-    door('r3');
-    early.release('r3');
+    const r3 = door();
+    early.release(r3!);
     expect(await eventually(async () => (await used()) === 2, SETTLE_CARRY_MS + 3000)).toBe(true);
-    expect(early.claim('r3', resolvedDims())).toBeNull();
+    // Released once: claiming it afterwards finds nothing, and refunds nothing twice.
+    expect(early.claim(r3!, resolvedDims())).toBeNull();
+    early.release(r3!);
     expect(outcomes).toEqual(['used', 'refunded', 'refunded']);
   });
 
   it('refunds nothing for an early check that refused: it charged nothing', async () => {
-    door('r4'); // the third of 3: admitted
-    expect((await early.claim('r4', resolvedDims())!.outcome).decision.allowed).toBe(true);
-    door('r5');
-    early.release('r5');
-    door('r6');
-    const refused = await early.claim('r6', resolvedDims())!.outcome;
+    const r4 = door(); // the third of 3: admitted
+    expect((await early.claim(r4!, resolvedDims())!.outcome).decision.allowed).toBe(true);
+    early.release(door()!);
+    const refused = await early.claim(door()!, resolvedDims())!.outcome;
     expect(refused.decision.allowed).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, SETTLE_CARRY_MS + 200));
     // r5 was refused at the door and released: nothing to give back, the window stays full.
@@ -207,6 +208,22 @@ describe('a gateway with the check at the door answers as one without it', () =>
     expect(await earlyChecks(late)).toEqual({});
   });
 
+  it("keeps each request's own check when clients send the same request id at once", async () => {
+    const admin = new (await import('ioredis')).Redis(server.url);
+    try {
+      await admin.del(MINUTE_KEY);
+      await early.gql(DEMO_TOKENS.initechAdmin, QUERY);
+      const responses = await Promise.all(Array.from({ length: 4 }, () => early.gql(DEMO_TOKENS.initechAdmin, QUERY, undefined, { 'x-request-id': 'same-id-for-all' })));
+      expect(responses.map((r) => r.headers.get('x-request-id'))).toEqual(Array(4).fill('same-id-for-all'));
+      // Five requests, five charges, each answered with its own count.
+      expect(responses.map((r) => r.headers.get('x-ratelimit-remaining')).sort()).toEqual(['0', '1', '2', '3']);
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_CARRY_MS + 300));
+      expect(Number(await admin.hget(MINUTE_KEY, 't'))).toBe(5);
+    } finally {
+      admin.disconnect();
+    }
+  });
+
   it('gives back the early charge of a request refused before its operation is resolved (a malformed request)', async () => {
     const admin = new (await import('ioredis')).Redis(server.url);
     try {
@@ -223,7 +240,7 @@ describe('a gateway with the check at the door answers as one without it', () =>
       expect(JSON.stringify(await refused.json())).toContain('extensions');
       // The refund rides on the next check: that request sees only the first one charged before it.
       expect((await early.gql(DEMO_TOKENS.initechAdmin, QUERY)).headers.get('x-ratelimit-remaining')).toBe('3');
-      expect(await earlyChecks(early)).toEqual({ used: 9, refunded: 1 });
+      expect(await earlyChecks(early)).toEqual({ used: 14, refunded: 1 });
     } finally {
       admin.disconnect();
     }
