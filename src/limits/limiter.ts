@@ -100,13 +100,20 @@ export function createLimiter(options: LimiterOptions) {
   let writeThrough = false;
   let flushing: Promise<void> | null = null;
   const flushPending = (): void => {
-    if (flushing || !ledger.hasPending()) return;
-    flushing = replay(ledger.takePending())
-      .catch(() => {})
-      .finally(() => {
+    if (flushing || !writeThrough || !ledger.hasPending()) return;
+    flushing = replay(ledger.takePending()).then(
+      () => {
         flushing = null;
-        if (writeThrough) flushPending();
-      });
+        flushPending();
+      },
+      // Redis is gone again (the replay is back in pending). Not again at once: a write that
+      // fails without waiting (a closed connection) would otherwise retry in a loop of promise
+      // callbacks that never lets a timer run, the settle period's end included.
+      (err: unknown) => {
+        flushing = null;
+        failed(err);
+      },
+    );
   };
 
   /**
@@ -120,6 +127,8 @@ export function createLimiter(options: LimiterOptions) {
       logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'limit store unreachable; deciding locally');
     }
     state = 'failed';
+    // Local admissions wait for the next recovery to be written back.
+    writeThrough = false;
   };
 
   /** Writes replays into the store, grouped by hash tag; what is not written goes back to pending. */
@@ -156,11 +165,16 @@ export function createLimiter(options: LimiterOptions) {
         // On a cluster only the keys of masters whose marker changed (redis-link.ts `lostKeys`).
         await replay(lost ? ledger.takeOwn(knownEpoch === null ? undefined : link.lostKeys?.(knownEpoch, epoch.id)) : ledger.takePending());
         knownEpoch = epoch.id;
-        writeThrough = true;
+        // Unless the connection dropped meanwhile (then `failed` ended this episode's write-through).
+        if (state === 'recovering') writeThrough = true;
         const until = started + config.storeRecoverySettleMs;
         if (until > clock()) await new Promise((resolve) => setTimeout(resolve, until - clock()));
         writeThrough = false;
         await flushing;
+        // Redis went away during the settle period: the next recovery starts over, with its own
+        // look at the epoch (the store may have come back empty again: then everything is
+        // replayed, and replaying pending here first would count it twice).
+        if (state !== 'recovering' || closed) return;
         // Local admissions, including those made while the replays above ran.
         while (ledger.hasPending()) await replay(ledger.takePending());
         if (state !== 'recovering' || closed) return;

@@ -44,3 +44,40 @@ describe('the limiter', () => {
     expect(good.source).toBe('shared');
   });
 });
+
+describe('the limiter when Redis goes away again while it is coming back', () => {
+  it('keeps deciding locally and serving timers (no retry loop), then writes back every admission', async () => {
+    const settleMs = 3000;
+    const flappy = createRedis(server.url, createLogger({ level: 'silent' }), { maxReconnectDelayMs: 250 });
+    const config = { ...(await loadConfigFile(DEMO_CONFIG_PATH, {})).limits, storeRecoverySettleMs: settleMs };
+    const own = createLimiter({ shared: createRedisLimitStore({ redis: flappy }), link: createRedisLink(flappy), divisor: () => 1, config, logger: createLogger({ level: 'silent' }) });
+    const key = `${freshPrefix()}:flap`;
+    const dimension = sliding(key, { limit: 1000 });
+    try {
+      await own.start();
+      expect((await own.consume([dimension], 'open')).source).toBe('shared');
+      await server.kill();
+      await expect.poll(() => own.storeState(), { timeout: 5000 }).toBe('open');
+      for (let i = 0; i < 3; i++) expect((await own.consume([dimension], 'open')).source).toBe('local');
+      await server.restart();
+      // Back: the three local admissions are written back, and for `settleMs` new ones are written through.
+      await expect.poll(() => own.storeState(), { timeout: 5000, interval: 20 }).toBe('half-open');
+      await expect.poll(async () => Number((await redis.hgetall(key)).t ?? 0), { timeout: 3000, interval: 20 }).toBe(4);
+      // Gone again during that settle period: a write-through now fails at once.
+      await server.kill();
+      await expect.poll(() => own.storeState(), { timeout: 5000, interval: 20 }).toBe('open');
+      expect((await own.consume([dimension], 'open')).source).toBe('local');
+      // Timers still run: before the fix, the failed write-through retried in a loop of promise
+      // callbacks that starved the event loop (this sleep never ended, the process ran out of memory).
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect((await own.consume([dimension], 'open')).source).toBe('local');
+      await server.restart();
+      await expect.poll(() => own.storeState(), { timeout: settleMs + 5000, interval: 50 }).toBe('closed');
+      // Every admission is in the shared window: 1 shared, 3 + 2 local, written back.
+      expect(Number((await redis.hgetall(key)).t)).toBe(6);
+    } finally {
+      await own.close();
+      flappy.disconnect();
+    }
+  }, 30_000);
+});
