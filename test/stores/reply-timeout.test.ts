@@ -54,4 +54,25 @@ describe('withReplyTimeout', () => {
     }
     await expect(withReplyTimeout(redis.get('k'), 1000)).resolves.toBe('v');
   });
+
+  it('times out each call of a stalled store, oldest first, whenever in the stall it was made', async () => {
+    // All calls with one timeout share a timer, armed for the oldest waiting call: each must still
+    // get its own timeout, the later ones after the earlier ones.
+    await expect(withReplyTimeout(redis.get('k'), 50)).resolves.toBe('v'); // answered: leaves nothing behind
+    server.signal('SIGSTOP');
+    const order: string[] = [];
+    try {
+      const first = withReplyTimeout(redis.get('k'), 50);
+      const firstDone = first.catch((err: unknown) => order.push('first') && err);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const second = withReplyTimeout(redis.get('k'), 50);
+      const secondDone = second.catch((err: unknown) => order.push('second') && err);
+      expect(await firstDone).toBeInstanceOf(ReplyTimeoutError);
+      expect(await secondDone).toBeInstanceOf(ReplyTimeoutError);
+    } finally {
+      server.signal('SIGCONT');
+    }
+    expect(order).toEqual(['first', 'second']);
+    await expect(withReplyTimeout(redis.get('k'), 1000)).resolves.toBe('v');
+  });
 });

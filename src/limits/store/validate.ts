@@ -65,39 +65,41 @@ function validateDimension(dimension: Dimension, index: number): void {
   if (typeof dimension.name !== 'string' || dimension.name === '') {
     throw new InvalidDimensionError(`limit dimension #${index}: name must be a non-empty string: ${show(dimension.name)}`);
   }
-  const fail = (what: string, value: unknown): never => {
-    throw new InvalidDimensionError(`${labelOf(dimension)}: ${what}: ${show(value)}`);
-  };
-  if (typeof dimension.key !== 'string' || dimension.key === '') fail('key must be a non-empty string', dimension.key);
-  if (!isNonNegativeInteger(dimension.limit)) fail('limit must be a non-negative integer', dimension.limit);
-  if (!isNonNegativeInteger(dimension.amount)) fail('amount must be a non-negative integer', dimension.amount);
+  // Runs on every check: `fail` is a plain function, not a closure made per call.
+  if (typeof dimension.key !== 'string' || dimension.key === '') fail(dimension, 'key must be a non-empty string', dimension.key);
+  if (!isNonNegativeInteger(dimension.limit)) fail(dimension, 'limit must be a non-negative integer', dimension.limit);
+  if (!isNonNegativeInteger(dimension.amount)) fail(dimension, 'amount must be a non-negative integer', dimension.amount);
   if (dimension.checkOnly !== undefined && typeof dimension.checkOnly !== 'boolean') {
-    fail('checkOnly must be a boolean', dimension.checkOnly);
+    fail(dimension, 'checkOnly must be a boolean', dimension.checkOnly);
   }
   switch (dimension.kind) {
     case 'sliding': {
       const { windowMs, buckets } = dimension;
-      if (!Number.isSafeInteger(windowMs) || windowMs < 1) fail('windowMs must be a positive integer', windowMs);
+      if (!Number.isSafeInteger(windowMs) || windowMs < 1) fail(dimension, 'windowMs must be a positive integer', windowMs);
       if (!Number.isInteger(buckets) || buckets < 1 || buckets > MAX_BUCKETS) {
-        fail(`buckets must be an integer from 1 to ${MAX_BUCKETS}`, buckets);
+        fail(dimension, `buckets must be an integer from 1 to ${MAX_BUCKETS}`, buckets);
       }
       break;
     }
     case 'calendar': {
       const { period, utcOffsetMinutes } = dimension;
-      if (period !== 'day' && period !== 'month') fail('period must be "day" or "month"', period);
+      if (period !== 'day' && period !== 'month') fail(dimension, 'period must be "day" or "month"', period);
       if (
         !Number.isInteger(utcOffsetMinutes) ||
         utcOffsetMinutes < MIN_UTC_OFFSET_MINUTES ||
         utcOffsetMinutes > MAX_UTC_OFFSET_MINUTES
       ) {
-        fail(`utcOffsetMinutes must be an integer from ${MIN_UTC_OFFSET_MINUTES} to ${MAX_UTC_OFFSET_MINUTES}`, utcOffsetMinutes);
+        fail(dimension, `utcOffsetMinutes must be an integer from ${MIN_UTC_OFFSET_MINUTES} to ${MAX_UTC_OFFSET_MINUTES}`, utcOffsetMinutes);
       }
       break;
     }
     default:
-      fail('kind must be "sliding" or "calendar"', (dimension as { kind: unknown }).kind);
+      fail(dimension, 'kind must be "sliding" or "calendar"', (dimension as { kind: unknown }).kind);
   }
+}
+
+function fail(dimension: Dimension, what: string, value: unknown): never {
+  throw new InvalidDimensionError(`${labelOf(dimension)}: ${what}: ${show(value)}`);
 }
 
 function isNonNegativeInteger(value: unknown): value is number {
