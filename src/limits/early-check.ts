@@ -106,6 +106,12 @@ export function createEarlyChecks(deps: {
     },
 
     start(request) {
+      // Only while no other check is waiting for Redis. Then the gateway has nothing else to do
+      // during the round trip (a lone request): sending at the door hides it. Under load there is
+      // always other requests' work to overlap it with, and checks made when operations resolve
+      // share socket writes; checking at the door too would only add CPU (measured: ~0.9x the
+      // throughput at 32 concurrent).
+      if (deps.limiter.checksInFlight() > 0) return null;
       const { principal } = request;
       if (!principal || !hasTenant(principal) || principal.kind === 'service') return null;
       const body = request.body as { query?: unknown; operationName?: unknown; variables?: unknown; extensions?: unknown } | null;

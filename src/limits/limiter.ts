@@ -225,6 +225,8 @@ export function createLimiter(options: LimiterOptions) {
    * check plus a settle. What no check carries within SETTLE_CARRY_MS is sent on its own.
    */
   const unsettled = new Map<string, { adjustments: Adjustment[]; since: number }>();
+  /** Checks sent to the shared store and not answered yet. */
+  let inFlight = 0;
   let carryTimer: NodeJS.Timeout | null = null;
   const takeUnsettled = (dims: readonly Dimension[]): Adjustment[] => {
     if (unsettled.size === 0 || dims.length === 0) return NO_ADJUSTMENTS;
@@ -312,12 +314,10 @@ export function createLimiter(options: LimiterOptions) {
     if (state === 'healthy') {
       const carried = takeUnsettled(dims);
       const call = shared!.consume(dims, carried);
+      inFlight++;
+      let decision: LimitDecision | null = null;
       try {
-        const decision = await timed(call);
-        measureOffset(decision.now);
-        ledger.sharedDecision(dims, decision);
-        if (carried.length > 0) settled(carried, decision.now);
-        return { decision, source: 'shared' };
+        decision = await timed(call);
       } catch (err) {
         // A bad dimension is a bug to report, not a store failure to fall back from; the
         // settles it carried were not applied and wait for the next check.
@@ -329,6 +329,14 @@ export function createLimiter(options: LimiterOptions) {
         unsent(carried);
         failed(err);
         late = call;
+      } finally {
+        inFlight--;
+      }
+      if (decision) {
+        measureOffset(decision.now);
+        ledger.sharedDecision(dims, decision);
+        if (carried.length > 0) settled(carried, decision.now);
+        return { decision, source: 'shared' };
       }
     }
     if (onStoreFailure === 'closed') {
@@ -410,6 +418,10 @@ export function createLimiter(options: LimiterOptions) {
         failed(err);
       }
     },
+    /** Checks waiting for the shared store's answer now (0 with the in-process store). */
+    checksInFlight(): number {
+      return inFlight;
+    },
     storeState(): StoreState {
       return state === 'healthy' ? 'closed' : state === 'failed' ? 'open' : 'half-open';
     },
@@ -435,6 +447,7 @@ export function createLimiter(options: LimiterOptions) {
         if (adjustments.length > 0 && source !== 'unavailable') await store.adjust(adjustments);
       },
       start: async () => {},
+      checksInFlight: () => 0,
       storeState: (): StoreState => 'closed',
       close: async () => {},
     };
