@@ -77,6 +77,11 @@ export function costPlugin(options: { analyzer: CostAnalyzer }): ApolloServerPlu
 }
 
 function isDryRun(request: GraphQLRequest): boolean {
-  const header = request.http?.headers.get(DRY_RUN_HEADER)?.trim().toLowerCase();
-  return header === '1' || header === 'true' || request.extensions?.['dryRun'] === true;
+  return asksDryRun(request.http?.headers.get(DRY_RUN_HEADER), request.extensions);
+}
+
+/** A price-only request: the `x-cost-dry-run` header's value is `1` or `true`, or `extensions.dryRun` is true. */
+export function asksDryRun(header: string | undefined, extensions: unknown): boolean {
+  const value = header?.trim().toLowerCase();
+  return value === '1' || value === 'true' || (typeof extensions === 'object' && extensions !== null && (extensions as Record<string, unknown>)['dryRun'] === true);
 }

@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { DocumentNode, OperationDefinitionNode } from 'graphql';
 import { hasTenant, type Principal } from '../auth/principal.js';
 import type { Config } from '../config/schema.js';
-import { DRY_RUN_HEADER } from '../cost/plugin.js';
+import { asksDryRun, DRY_RUN_HEADER } from '../cost/plugin.js';
 import type { LimitDimension } from './dimensions.js';
 import { isUsageOnly, rateLimitDryRun } from './free-operations.js';
 import type { Limiter, LimiterOutcome } from './limiter.js';
@@ -102,7 +102,9 @@ export function createEarlyChecks(deps: {
   return {
     remember(query, operationName, operation) {
       if (query.length > MAX_OPERATION_CHARS) return;
-      known.set(textKey(query, operationName), operation);
+      const key = textKey(query, operationName);
+      // Under load most requests are checked when resolved and land here: known texts stay as they are.
+      if (!known.has(key)) known.set(key, operation);
     },
 
     start(request) {
@@ -122,7 +124,8 @@ export function createEarlyChecks(deps: {
       if (typeof variables !== 'object' || variables === null || Array.isArray(variables)) return null;
       const operation = known.get(textKey(body.query, operationName));
       // Priced-only requests charge nothing: nothing to send early.
-      if (!operation || isDryRun(request.headers, body.extensions)) return null;
+      const header = request.headers[DRY_RUN_HEADER];
+      if (!operation || asksDryRun(Array.isArray(header) ? header[0] : header, body.extensions)) return null;
       if (rateLimitDryRun(operation.operation, variables as Record<string, unknown>)) return null;
       let estimate: number;
       try {
@@ -186,11 +189,4 @@ function dimensionsKey(dims: readonly LimitDimension[]): string {
     key += store.kind === 'sliding' ? `${store.windowMs}|${store.buckets}\n` : `${store.period}|${store.utcOffsetMinutes}\n`;
   }
   return key;
-}
-
-/** As the cost plugin reads it: the header, or `extensions.dryRun` in the body. */
-function isDryRun(headers: DoorRequest['headers'], extensions: unknown): boolean {
-  const header = headers[DRY_RUN_HEADER];
-  const value = (Array.isArray(header) ? header[0] : header)?.trim().toLowerCase();
-  return value === '1' || value === 'true' || (typeof extensions === 'object' && extensions !== null && (extensions as Record<string, unknown>)['dryRun'] === true);
 }
