@@ -69,10 +69,7 @@ export function createCacheStore(options: {
   });
   // Not awaited: the gateway starts (and serves, uncached) while Redis is away.
   client.connect().catch(() => {});
-  const keyv = new Keyv(new KeyvRedis(client, { throwOnErrors: true }), keyvOptions);
-  keyv.namespace = undefined;
-  // keyv re-emits every store error; the breaker and the client's own listener report them.
-  keyv.on('error', () => {});
+  const keyv = redisKeyv(client, keyvOptions);
 
   return {
     keyv,
@@ -134,9 +131,7 @@ function clusterStore(cluster: RedisClusterConfig, keyvOptions: KeyvOptions, log
     );
   };
   connect();
-  const keyv = new Keyv(new KeyvRedis(client, { throwOnErrors: true }), keyvOptions);
-  keyv.namespace = undefined;
-  keyv.on('error', () => {});
+  const keyv = redisKeyv(client, keyvOptions);
   return {
     keyv,
     kind: 'redis',
@@ -184,6 +179,15 @@ const PURGE_INTERVAL_MS = 10_000;
  * in ms as the third argument of `set`). Expired entries are swept every 10 s, so memory held by
  * values nobody reads again is given back without waiting for eviction.
  */
+/** keyv over a node-redis client (one server or a cluster): keys as given, no namespace. */
+function redisKeyv(client: ConstructorParameters<typeof KeyvRedis>[0], keyvOptions: KeyvOptions): Keyv {
+  const keyv = new Keyv(new KeyvRedis(client, { throwOnErrors: true }), keyvOptions);
+  keyv.namespace = undefined;
+  // keyv re-emits every store error; the breaker and the client's own listener report them.
+  keyv.on('error', () => {});
+  return keyv;
+}
+
 function lruAdapter(maxBytes: number, purgeIntervalMs: number): { adapter: KeyvStoreAdapter; close(): void; stats(): { entries: number; bytes: number } } {
   const lru = new LRUCache<string, string>({ maxSize: maxBytes, sizeCalculation: (value, key) => entryBytes(key, value) });
   const sweeper = setInterval(() => lru.purgeStale(), purgeIntervalMs);
