@@ -146,16 +146,15 @@ export function createEarlyChecks(deps: {
         now: Date.now(),
       });
       if (charge.overMaximum || charge.dims.length === 0) return null;
-      return {
-        key: dimensionsKey(charge.dims),
-        dims: charge.dims,
-        startedAt: performance.now(),
-        outcome: deps.limiter.consume(
-          charge.dims.map((d) => d.store),
-          charge.effective.onStoreFailure,
-        ),
-        done: false,
-      };
+      const startedAt = performance.now();
+      const outcome = deps.limiter.consume(
+        charge.dims.map((d) => d.store),
+        charge.effective.onStoreFailure,
+      );
+      // Its failure (only ever a bug: an invalid dimension) reaches whoever claims it; until
+      // then it must not count as an unhandled rejection, which would end the process.
+      outcome.catch(() => {});
+      return { key: dimensionsKey(charge.dims), dims: charge.dims, startedAt, outcome, done: false };
     },
 
     claim(check, dims) {
