@@ -166,6 +166,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     divisor: fallbackDivisor,
     config: initial.limits,
     logger,
+    // Called on requests, when `metrics` (created below) exists.
+    onLeaseTokens: (outcome, tokens) => metrics.limitLeaseTokens.inc({ outcome }, tokens),
   });
   // Before serving: the live-instance count and the store's epoch (see limits/limiter.ts).
   await Promise.all([instances.ready(), limiter.start()]);

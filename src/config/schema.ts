@@ -404,6 +404,25 @@ export const configSchema = z
          * Default on; read at start.
          */
         earlyCheck: z.boolean().default(true),
+        /**
+         * Leases (src/limits/leases.ts, ALGORITHM.md "Leases"): a check of a tenant this instance
+         * sees often may reserve a few more of the same request's amounts in Redis, which its next
+         * requests use without a round trip. Reserved amounts count in Redis at once (never loose);
+         * what a lease does not use within its lifetime is refunded. Read at start.
+         */
+        leases: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            /** Most requests one lease reserves, default 16. */
+            maxTokens: z.number().int().min(1).max(1000).default(16),
+            /** A lease's tokens are used within this long (and never past 1/60 of a window), default 1 s. */
+            lifetimeMs: ms.default(1000),
+            /** No lease while less than this share of a limit would stay unreserved, default 25 %. */
+            keepPercent: z.number().min(0).max(100).default(25),
+            /** Most of a limit one lease may hold, default 1 %. */
+            sharePercent: z.number().min(0).max(100).default(1),
+          })
+          .prefault({}),
         /** How often each instance says it is alive (the fallback divides limits by live instances), default 2 s. */
         instanceHeartbeatMs: ms.default(2000),
         /** How often runtime limit overrides (admin mutations) are re-read from Redis, default 2 s. */

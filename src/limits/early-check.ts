@@ -92,7 +92,7 @@ export function createEarlyChecks(deps: {
         if (!decision.allowed || source === 'unavailable') return;
         const refunds = entry.dims
           .filter((d) => !d.store.checkOnly && d.store.amount > 0)
-          .map((d): Adjustment => ({ dimension: d.store, at: decision.now, delta: -d.store.amount, placement: 'at' }));
+          .map((d): Adjustment => ({ dimension: d.store, at: decision.chargedAt ?? decision.now, delta: -d.store.amount, placement: 'at' }));
         void deps.limiter.adjust(refunds, source);
       },
       () => {},

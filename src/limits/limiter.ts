@@ -5,7 +5,8 @@ import { createLedger } from './fallback/ledger.js';
 import { createLocalDecider } from './fallback/local-decider.js';
 import type { StoreLink } from './fallback/redis-link.js';
 import { createMemoryLimitStore } from './store/memory-store.js';
-import type { Adjustment, Dimension, LimitDecision, LimitStore } from './store/types.js';
+import { createLeaseBook, type LeaseOutcome } from './leases.js';
+import type { Adjustment, Dimension, LeaseDecision, LimitDecision, LimitStore } from './store/types.js';
 import { InvalidDimensionError, validateAdjustments } from './store/validate.js';
 
 /** Where a decision came from; `local` means the shared store was unreachable. */
@@ -47,6 +48,8 @@ export interface LimiterOptions {
   divisor: () => number;
   config: Config['limits'];
   logger: Logger;
+  /** Lease tokens granted, used without a round trip, refunded unused (metrics). */
+  onLeaseTokens?: (outcome: LeaseOutcome, tokens: number) => void;
 }
 
 /**
@@ -86,6 +89,11 @@ export function createLimiter(options: LimiterOptions) {
   const clock = () => Date.now() + offset;
   const decider = createLocalDecider({ clock, divisor: options.divisor, ledger });
   const timed = <T>(promise: Promise<T>) => withReplyTimeout(promise, config.storeTimeoutMs);
+  // Only a store that can lease (Redis) is asked to; unused tokens are refunded as settles are.
+  const leases = shared.lease ? createLeaseBook(config.leases, {
+        refund: (refunds) => void adjust(refunds, 'shared'),
+        ...(options.onLeaseTokens ? { onTokens: options.onLeaseTokens } : {}),
+      }) : null;
 
   let state: 'healthy' | 'failed' | 'recovering' = 'healthy';
   /** The epoch of the store's data this instance's shared decisions went into (null: unknown). */
@@ -129,6 +137,9 @@ export function createLimiter(options: LimiterOptions) {
     state = 'failed';
     // Local admissions wait for the next recovery to be written back.
     writeThrough = false;
+    // Unused tokens are refunded (while failed: dropped from the own record, so a store that
+    // comes back empty gets only the used ones replayed; one merely unreachable keeps them: strict).
+    leases?.endAll();
   };
 
   /** Writes replays into the store, grouped by hash tag; what is not written goes back to pending. */
@@ -208,6 +219,7 @@ export function createLimiter(options: LimiterOptions) {
       (epoch) => {
         if (state === 'healthy' && knownEpoch !== null && epoch.id !== knownEpoch) {
           state = 'failed';
+          leases?.endAll();
           void recover();
         } else knownEpoch ??= epoch.id;
       },
@@ -218,6 +230,8 @@ export function createLimiter(options: LimiterOptions) {
   epochCheck.unref();
   const sweep = setInterval(() => ledger.sweep(clock()), SWEEP_MS);
   sweep.unref();
+  const leaseSweep = leases ? setInterval(() => leases.sweep(), config.leases.lifetimeMs) : null;
+  leaseSweep?.unref();
 
   /**
    * Settles of admitted requests waiting, per hash tag, to ride on the next check (or peek) of
@@ -299,11 +313,12 @@ export function createLimiter(options: LimiterOptions) {
       (late) => {
         if (!late.allowed) return;
         if (admittedLocally) ledger.chargedLate(admittedLocally);
-        else {
-          // Refused (or closed) here but charged there: give it back, best effort.
-          const refunds = dims.filter((d) => !d.checkOnly && d.amount > 0).map((d): Adjustment => ({ dimension: d, at: late.now, delta: -d.amount }));
-          if (refunds.length > 0) timed(shared.adjust(refunds)).catch(() => {});
-        }
+        // Refused (or closed) here but charged there, and any lease it got: give it back, best effort.
+        const times = (admittedLocally ? 0 : 1) + ((late as Partial<LeaseDecision>).granted ?? 0);
+        if (times === 0) return;
+        const at = late.chargedAt ?? late.now;
+        const refunds = dims.filter((d) => !d.checkOnly && d.amount > 0).map((d): Adjustment => ({ dimension: d, at, delta: -times * d.amount, placement: 'at' }));
+        if (refunds.length > 0) timed(shared.adjust(refunds)).catch(() => {});
       },
       () => {},
     );
@@ -312,8 +327,14 @@ export function createLimiter(options: LimiterOptions) {
   async function consume(dims: readonly Dimension[], onStoreFailure: 'open' | 'closed'): Promise<LimiterOutcome> {
     let late: Promise<LimitDecision> | null = null;
     if (state === 'healthy') {
+      // A token of this instance's lease on these very dimensions: no round trip.
+      const leaseKey = leases ? leases.keyOf(dims) : null;
+      const leased = leaseKey !== null ? leases!.take(leaseKey) : null;
+      if (leased) return { decision: leased, source: 'shared' };
+      const tokens = leaseKey !== null ? leases!.want(leaseKey) : 0;
       const carried = takeUnsettled(dims);
-      const call = shared!.consume(dims, carried);
+      const sentAt = performance.now();
+      const call = tokens > 0 ? shared!.lease!(dims, carried, leases!.request(leaseKey!, dims, tokens)) : shared!.consume(dims, carried);
       inFlight++;
       let decision: LimitDecision | null = null;
       try {
@@ -332,7 +353,16 @@ export function createLimiter(options: LimiterOptions) {
       } finally {
         inFlight--;
       }
-      if (decision) {
+      if (tokens > 0) {
+        if (decision) {
+          const lease = decision as LeaseDecision;
+          measureOffset(lease.now);
+          ledger.sharedDecision(dims, lease, 1 + lease.granted, lease.chargedAt);
+          if (carried.length > 0) settled(carried, lease.now);
+          return { decision: leases!.granted(leaseKey!, dims, lease, sentAt), source: 'shared' };
+        }
+        leases!.failed(leaseKey!);
+      } else if (decision) {
         measureOffset(decision.now);
         ledger.sharedDecision(dims, decision);
         if (carried.length > 0) settled(carried, decision.now);
@@ -428,7 +458,10 @@ export function createLimiter(options: LimiterOptions) {
     /** Sends every settle still waiting (before the connection closes), then stops the timers. */
     async close(): Promise<void> {
       closed = true;
+      // Queued as settles while the store is healthy: the flush below sends them.
+      leases?.endAll();
       clearInterval(probe);
+      if (leaseSweep) clearInterval(leaseSweep);
       clearInterval(epochCheck);
       clearInterval(sweep);
       if (carryTimer) clearTimeout(carryTimer);

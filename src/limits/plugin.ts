@@ -165,7 +165,7 @@ export function createLimitsPlugin(deps: {
       if (dim.kind === 'cost') {
         const actual = state.cost?.actual;
         if (actual !== undefined && Math.ceil(actual) < charge.chargedCost) {
-          adjustments.push({ dimension: dim.store, at: charge.decision.now, delta: Math.ceil(actual) - charge.chargedCost });
+          adjustments.push({ dimension: dim.store, at: charge.decision.chargedAt ?? charge.decision.now, delta: Math.ceil(actual) - charge.chargedCost });
         }
       } else if (dim.kind === 'bandwidth' && responseBytes > 0) {
         adjustments.push({ dimension: dim.store, at: charge.decision.now, delta: responseBytes });

@@ -38,6 +38,12 @@ export interface Metrics {
    * dimensions or never reached the check, and the early charge was given back).
    */
   limitEarlyChecks: Counter<'outcome'>;
+  /**
+   * `limit_lease_tokens_total{outcome}`: requests' amounts reserved by leases (outcome granted),
+   * served from them without a round trip (used), given back unused (refunded). granted = used +
+   * refunded + what leases hold now.
+   */
+  limitLeaseTokens: Counter<'outcome'>;
   /** `graphql_operation_cost{kind,plan}`: cost points per operation; kind requested (estimate) | actual. */
   cost: Histogram<'kind' | 'plan'>;
   /** `cache_requests_total{field,result}`: result hit | miss | stale; field = `Type.field` of the cached field. */
@@ -164,6 +170,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
     limitEarlyChecks: new Counter({
       name: 'limit_early_checks_total',
       help: 'Limit checks sent before the operation was resolved (operation seen before), by outcome: used | refunded',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    limitLeaseTokens: new Counter({
+      name: 'limit_lease_tokens_total',
+      help: 'Requests reserved by limit leases (granted), served from them without a Redis round trip (used), given back unused (refunded)',
       labelNames: ['outcome'],
       registers,
     }),

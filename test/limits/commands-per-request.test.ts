@@ -8,7 +8,8 @@ import { startGatewayProcess, type GatewayProcess } from '../support/gateway-pro
 import { startTestRedis, type TestRedis } from '../support/redis-server.js';
 
 /**
- * What a request with limits on costs in Redis: exactly one command, the limit script, also when
+ * What a request with limits on costs in Redis when it makes its own check (no lease): exactly
+ * one command, the limit script, also when
  * it settles after its response (a cost refund, its response bytes): the next check of the tenant
  * carries the settle in the same script call. Counted over every connection of a real gateway
  * process with MONITOR (top-level commands; those the script runs come from `lua`), and
@@ -43,7 +44,8 @@ function startGateway(limits: Record<string, unknown>): Promise<GatewayProcess> 
     redisUrl: redis.url,
     patch: (config) => {
       config.plans.enterprise.limits = { requestsPerDay: 'unlimited', requestsPerMonth: 'unlimited', maxOperationCost: 50_000, ...limits };
-      config.limits = { storeTimeoutMs: 1000, instanceHeartbeatMs: 60_000, overridesPollMs: 60_000 };
+      // Leases off: each request here makes its own check (leases.test.ts counts what leases save).
+      config.limits = { storeTimeoutMs: 1000, instanceHeartbeatMs: 60_000, overridesPollMs: 60_000, leases: { enabled: false } };
       config.usage = { enabled: false };
       config.cache = { enabled: false };
     },

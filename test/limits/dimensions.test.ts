@@ -22,7 +22,8 @@ beforeAll(async () => {
       config.plans.enterprise.limits = { requestsPerMinute: 1000 };
       // Background Redis traffic would blur the command counts; a generous store timeout keeps a
       // slow answer on a loaded machine from switching a request to the local fallback.
-      config.limits = { instanceHeartbeatMs: 600_000, overridesPollMs: 600_000, storeTimeoutMs: 1000 };
+      // Leases off: this file counts one check per request; what leases save is in leases.test.ts.
+      config.limits = { instanceHeartbeatMs: 600_000, overridesPollMs: 600_000, storeTimeoutMs: 1000, leases: { enabled: false } };
       // The usage flush is a script call of its own (EVALSHA): once a second would land in the count.
       config.usage = { flushIntervalMs: 600_000 };
     },

@@ -95,14 +95,17 @@ export function createLedger(options: LedgerOptions = {}) {
   };
 
   return {
-    /** A decision the shared store made (admitted or not): remembered on the hot path. */
-    sharedDecision(dims: readonly Dimension[], decision: LimitDecision): void {
+    /**
+     * A decision the shared store made (admitted or not): remembered on the hot path. A lease
+     * charged `times` the amounts at `chargedAt` (its end): its own record says the same.
+     */
+    sharedDecision(dims: readonly Dimension[], decision: LimitDecision, times = 1, chargedAt = decision.now): void {
       for (let i = 0; i < dims.length; i++) {
         const dimension = dims[i]!;
         const record = recordOf(dimension);
         record.sharedAt = decision.now;
         record.sharedUsed = decision.results[i]!.used;
-        if (decision.allowed && charged(dimension)) add(record.own, slotOf(dimension, decision.now), dimension.amount, decision.now);
+        if (decision.allowed && charged(dimension)) add(record.own, slotOf(dimension, chargedAt), times * dimension.amount, chargedAt);
       }
     },
 

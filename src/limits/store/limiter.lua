@@ -6,7 +6,8 @@
 -- reads the clock from Redis TIME, never from the gateway.
 --
 -- KEYS     A adjustments first, then one per dimension (consume, peek; none for adjust)
--- ARGV[1]  mode: 'consume' | 'peek' (reads dimensions only) | 'adjust'
+-- ARGV[1]  mode: 'consume' | 'peek' (reads dimensions only) | 'adjust' | 'lease' (a consume that
+--          may also reserve tokens for this instance's next requests: ALGORITHM.md, "Leases")
 -- ARGV[2]  '' = use Redis TIME; else an epoch-ms clock override, sent only by the test-only factory
 -- ARGV[3]  A: how many of the KEYS are adjustments, applied first (a check carries the settle of
 --          earlier requests: one round trip instead of two; adjust mode: every key)
@@ -16,11 +17,14 @@
 -- consume / peek, then 6 ARGV per dimension key:
 --          kind ('s' sliding | 'c' calendar), limit, amount, checkOnly ('1' | '0'),
 --          sliding: windowMs, buckets    calendar: period ('day' | 'month'), utcOffsetMinutes
+-- lease, then 4 ARGV: most tokens wanted, lifetime (ms: the whole charge is placed at now + it),
+--          permille of each limit that must stay unreserved, permille of each limit one lease may hold
 -- A sliding key is a hash: field '<id>' = '<amount charged in sub-bucket id>:<ms from the
 -- sub-bucket's start to its last charge>' (a sub-bucket counts while that charge is in the window),
 -- and fields 't', 'o', 'n' (total, oldest, newest: see load_sliding) so that a check reads O(1)
 -- fields, not every sub-bucket.
 -- Reply    consume / peek: { now, allowed (1 | 0), then per dimension: allowed, used, resetAt, retryAfterMs }
+--          lease: the same, then tokens granted (0: none, charged as consume), where the charge was placed
 --          adjust: { now }
 -- All numbers are integers well below 2^53, so Lua's doubles hold them exactly.
 
@@ -290,6 +294,13 @@ local function write_bucket(st, key, id, sum, at, old)
   redis.call('HSET', key, unpack(args))
 end
 
+-- The key's expiry after a charge: its newest sub-bucket `n` counts until at most (n + 1) * g + W.
+-- (N + 1) * g covers the current sub-bucket; a lease's sub-bucket lies ahead of it, and a later
+-- charge of the current one must not shorten the key's life below what that one needs.
+local function keep_alive(st, key)
+  redis.call('PEXPIRE', key, math.max((st.buckets + 1) * st.g, (st.n + 1) * st.g + st.window - now))
+end
+
 -- Deletes sub-bucket `id` (holding `sum`), refunded to 0.
 local function remove_bucket(st, key, id, sum)
   st.t = st.t - sum
@@ -315,9 +326,10 @@ for i = 1, adjustments do
     local window = tonumber(ARGV[base + 2])
     local buckets = tonumber(ARGV[base + 3])
     local st = load_sliding(key, window, buckets)
-    -- An `at` in the future (clock skew) lands in the current sub-bucket.
+    -- An addition with `at` in the future (clock skew) lands in the current sub-bucket; a refund
+    -- goes where its charge is, which a lease placed ahead of now.
     local when = now
-    if place == 'a' and at < now then when = at end
+    if place == 'a' and (at < now or delta < 0) then when = at end
     local id = floor_div(when, st.g)
     -- In the window, `id` >= the edge: if stored, it is live (the expired ones were evicted).
     if delta ~= 0 and when > now - window then
@@ -327,7 +339,7 @@ for i = 1, adjustments do
         local later = when
         if value ~= nil and last_charge(id, value, st.g) > later then later = last_charge(id, value, st.g) end
         write_bucket(st, key, id, (sum or 0) + delta, later, sum or 0)
-        redis.call('PEXPIRE', key, (buckets + 1) * st.g)
+        keep_alive(st, key)
       elseif sum ~= nil then
         if sum + delta <= 0 then
           remove_bucket(st, key, id, sum)
@@ -392,22 +404,52 @@ for i = 1, #KEYS - adjustments do
   dims[i] = d
 end
 
-if mode == 'consume' then
+-- A lease: how many more of this request's amounts fit while every dimension keeps `keep`
+-- permille of its limit unreserved and one lease holds at most `share` permille of it; placed at
+-- now + lifetime (every token is used before then), so none leaves a window before its request
+-- would have. None across a calendar period's end, none with a check-only dimension.
+local granted = 0
+local charge_at = now
+if mode == 'lease' and all_allowed then
+  local base = 3 + adjustments * 6 + (#KEYS - adjustments) * 6
+  local wanted, lifetime = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2])
+  local keep, share = tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4])
+  granted = wanted
+  local charged = false
+  for _, d in ipairs(dims) do
+    if d.check_only then granted = 0 end
+    if d.kind == 'c' and now + lifetime >= d.ends then granted = 0 end
+    if not d.check_only and d.amount > 0 then
+      charged = true
+      local free = d.limit - math.ceil(d.limit * keep / 1000) - d.used
+      local cap = math.min(floor_div(d.limit * share, 1000 * d.amount), floor_div(free, d.amount)) - 1
+      if cap < granted then granted = cap end
+    end
+  end
+  if not charged or granted < 1 then granted = 0 else charge_at = now + lifetime end
+end
+
+if mode == 'consume' or mode == 'lease' then
   for _, d in ipairs(dims) do
     delete_fields(d.key, d.stale)
     if all_allowed and not d.check_only and d.amount > 0 then
-      d.used = d.used + d.amount
+      local amount = d.amount * (1 + granted)
+      d.used = d.used + amount
       if d.kind == 's' then
-        -- The newest sub-bucket leaves the window by (b + 1) * g + W <= now + (N + 1) * g: its
-        -- first charge sets that expiry, later charges to it need not push it again.
-        local value = value_of(d.st, d.key, d.b)
+        -- A sub-bucket leaves the window by (b + 1) * g + W: its first charge sets the key's
+        -- expiry past that, later charges to it need not push it again.
+        local b = floor_div(charge_at, d.st.g)
+        local value = value_of(d.st, d.key, b)
         local sum = value and sum_of(value) or 0
-        write_bucket(d.st, d.key, d.b, sum + d.amount, now, sum)
-        if value == nil then redis.call('PEXPIRE', d.key, (d.buckets + 1) * d.st.g) end
+        -- A sub-bucket's last charge never moves back: a lease may have charged it ahead of now.
+        local last = charge_at
+        if value ~= nil and last_charge(b, value, d.st.g) > last then last = last_charge(b, value, d.st.g) end
+        write_bucket(d.st, d.key, b, sum + amount, last, sum)
+        if value == nil then keep_alive(d.st, d.key) end
       else
-        redis.call('HINCRBY', d.key, d.field, d.amount)
+        redis.call('HINCRBY', d.key, d.field, amount)
         -- Once per period: the first charge of a period sets the key's expiry past its end.
-        if d.used == d.amount then redis.call('PEXPIRE', d.key, d.ends - now + CALENDAR_TTL_SLACK_MS) end
+        if d.used == amount then redis.call('PEXPIRE', d.key, d.ends - now + CALENDAR_TTL_SLACK_MS) end
       end
     end
   end
@@ -451,5 +493,9 @@ for _, d in ipairs(dims) do
   reply[#reply + 1] = d.used
   reply[#reply + 1] = reset_at
   reply[#reply + 1] = retry_after
+end
+if mode == 'lease' then
+  reply[#reply + 1] = granted
+  reply[#reply + 1] = charge_at
 end
 return reply

@@ -170,8 +170,9 @@ export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): L
     let id: number;
     let when: number;
     if (dimension.kind === 'sliding') {
-      // An `at` in the future (clock skew between instance and store) lands in the current sub-bucket.
-      when = place === 'now' ? now : Math.min(at, now);
+      // An addition with `at` in the future (clock skew between instance and store) lands in the
+      // current sub-bucket; a refund goes where its charge is (limiter.lua does the same).
+      when = place === 'now' ? now : delta < 0 ? at : Math.min(at, now);
       id = Math.floor(when / state.g);
       // Nothing to do for a sub-bucket whose span has left the window.
       if (place === 'at' && when <= now - dimension.windowMs) return;

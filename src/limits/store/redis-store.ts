@@ -2,15 +2,15 @@ import { readFileSync } from 'node:fs';
 import type { RedisClient } from '../../stores/redis.js';
 import { coalescedWrites } from '../../stores/coalesced-writes.js';
 import { createScriptCall, type ScriptArgs } from './script-call.js';
-import type { Adjustment, Dimension, DimensionResult, LimitDecision, LimitStore } from './types.js';
-import { validateAdjustments, validateDimensions } from './validate.js';
+import type { Adjustment, Dimension, DimensionResult, LeaseDecision, LeaseRequest, LimitDecision, LimitStore } from './types.js';
+import { validateAdjustments, validateDimensions, validateLease } from './validate.js';
 
 /** The Lua engine; ALGORITHM.md explains it, the header of the file its KEYS/ARGV layout. */
 const LIMITER_LUA = readFileSync(new URL('./limiter.lua', import.meta.url), 'utf8');
 /** The ioredis custom command name (versioned so that a changed script never shares a name). */
-const COMMAND = 'rateLimiterV4';
+const COMMAND = 'rateLimiterV5';
 
-type Mode = 'consume' | 'peek' | 'adjust';
+type Mode = 'consume' | 'peek' | 'adjust' | 'lease';
 
 export interface RedisLimitStoreOptions {
   /** Every check is one EVALSHA on this connection (EVAL when the script is not cached there). */
@@ -43,7 +43,7 @@ function createStore(redis: RedisClient, now: (() => number) | null): LimitStore
   const send = coalescedWrites(redis);
 
   /** One script call: `settle` applied first (adjust mode: nothing else), then `dimensions` checked. */
-  const run = async (mode: Mode, settle: readonly Adjustment[], dimensions: readonly Dimension[]): Promise<number[]> => {
+  const run = async (mode: Mode, settle: readonly Adjustment[], dimensions: readonly Dimension[], lease?: LeaseRequest): Promise<number[]> => {
     const clock = now === null ? '' : String(Math.floor(now()));
     // [number of keys, KEYS..., ARGV...] in one array, as the script call takes it.
     const args: ScriptArgs = [String(settle.length + dimensions.length)];
@@ -52,6 +52,7 @@ function createStore(redis: RedisClient, now: (() => number) | null): LimitStore
     args.push(mode, clock, String(settle.length));
     for (const adjustment of settle) pushAdjustment(args, adjustment);
     for (const dimension of dimensions) pushDimension(args, dimension);
+    if (lease) args.push(String(lease.tokens), String(lease.lifetimeMs), String(lease.keepPermille), String(lease.sharePermille));
     const reply = await send(() => command(args));
     if (!isNumbers(reply)) throw new Error(`rate limiter script returned an unexpected reply: ${JSON.stringify(reply)}`);
     return reply;
@@ -66,6 +67,16 @@ function createStore(redis: RedisClient, now: (() => number) | null): LimitStore
   return {
     consume: (dimensions, settle) => check('consume', dimensions, settle),
     peek: (dimensions, settle) => check('peek', dimensions, settle),
+    async lease(dimensions, settle, request): Promise<LeaseDecision> {
+      validateDimensions(dimensions);
+      validateLease(request);
+      if (settle.length > 0) validateAdjustments(settle);
+      const reply = await run('lease', settle, dimensions, request);
+      // The reply of a check, then the tokens granted and where the charge was placed.
+      const chargedAt = reply.pop();
+      const granted = reply.pop();
+      return { ...decodeDecision(dimensions, reply), granted: granted!, chargedAt: chargedAt! };
+    },
     async adjust(adjustments: readonly Adjustment[]): Promise<void> {
       validateAdjustments(adjustments);
       if (adjustments.length === 0) return;

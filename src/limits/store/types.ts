@@ -75,8 +75,33 @@ export interface LimitDecision {
   allowed: boolean;
   /** Store clock (Redis TIME, or the memory store's clock), epoch ms. */
   now: number;
+  /**
+   * Where the admitted request's charge was placed (store clock), when not at `now`: a lease
+   * places its whole charge at its end. Refunds of the request go there (`Adjustment.at`).
+   */
+  chargedAt?: number;
   /** Same order as the input. */
   results: DimensionResult[];
+}
+
+/** What a lease asks for besides the request's own check (ALGORITHM.md, "Leases"). */
+export interface LeaseRequest {
+  /** Most extra requests' amounts to reserve for this instance. */
+  tokens: number;
+  /** The lease's tokens are used within this long of the call being sent (ms). */
+  lifetimeMs: number;
+  /** Per mille of each limit that stays unreserved: no lease when less would be left. */
+  keepPermille: number;
+  /** Per mille of each limit one lease may hold, the request's own amount included. */
+  sharePermille: number;
+}
+
+/** A lease's decision: the request's own verdict, and `granted` more of its amounts reserved. */
+export interface LeaseDecision extends LimitDecision {
+  /** Extra amounts reserved (0: none, and the request was charged as by `consume`). */
+  granted: number;
+  /** Where the whole charge was placed: now + lifetime when granted, else now. */
+  chargedAt: number;
 }
 
 export interface Adjustment {
@@ -118,4 +143,10 @@ export interface LimitStore {
    * `consume`).
    */
   peek(dimensions: readonly Dimension[], settle?: readonly Adjustment[]): Promise<LimitDecision>;
+  /**
+   * `consume`, and when it admits, up to `request.tokens` more of the same amounts reserved for
+   * this instance, all charged at now + `request.lifetimeMs` (Redis store only: leases save a
+   * round trip, which one process does not make). `used` counts the reserved amounts.
+   */
+  lease?(dimensions: readonly Dimension[], settle: readonly Adjustment[], request: LeaseRequest): Promise<LeaseDecision>;
 }

@@ -1,4 +1,4 @@
-import type { Adjustment, Dimension } from './types.js';
+import type { Adjustment, Dimension, LeaseRequest } from './types.js';
 
 /** A dimension or adjustment that no store could apply: a bug in the caller, never a store failure. */
 export class InvalidDimensionError extends Error {
@@ -51,6 +51,16 @@ export function validateAdjustments(adjustments: readonly Adjustment[]): void {
       throw new InvalidDimensionError(`${label}: adjustment delta must be an integer: ${show(adjustment.delta)}`);
     }
   });
+}
+
+/** A lease request the script can apply: whole numbers, per mille within 0-1000. */
+export function validateLease(request: LeaseRequest): void {
+  const { tokens, lifetimeMs, keepPermille, sharePermille } = request;
+  if (!isNonNegativeInteger(tokens)) throw new InvalidDimensionError(`lease tokens must be a non-negative integer: ${show(tokens)}`);
+  if (!isNonNegativeInteger(lifetimeMs)) throw new InvalidDimensionError(`lease lifetimeMs must be a non-negative integer: ${show(lifetimeMs)}`);
+  for (const [name, value] of [['keepPermille', keepPermille], ['sharePermille', sharePermille]] as const) {
+    if (!isNonNegativeInteger(value) || value > 1000) throw new InvalidDimensionError(`lease ${name} must be an integer from 0 to 1000: ${show(value)}`);
+  }
 }
 
 /** The label used in messages (`limit dimension "name"`); built only for one. */

@@ -1,0 +1,204 @@
+import type { Config } from '../config/schema.js';
+import type { Adjustment, Dimension, DimensionResult, LeaseDecision, LeaseRequest, LimitDecision } from './store/types.js';
+
+/** Below this a lease would not outlive the round trip that asks for it. */
+const MIN_LIFETIME_MS = 20;
+/** A lease's lifetime is at most this fraction of its shortest sliding window (1 s of a minute). */
+const WINDOW_FRACTION = 60;
+/** Keys whose demand is remembered; past it the book forgets them all (they are re-learnt). */
+const MAX_TRACKED = 10_000;
+
+interface Lease {
+  /** The dimensions the lease was granted on (equal, by `keyOf`, to those of every request it serves). */
+  dims: readonly Dimension[];
+  /** Reserved amounts not used yet. */
+  tokens: number;
+  /** performance.now() past which no token is used: the call's send time plus the lifetime. */
+  usableUntil: number;
+  /** Where Redis placed the whole charge (store clock): refunds go there. */
+  chargedAt: number;
+  /** Redis's results, `used` counting every reserved amount. */
+  results: DimensionResult[];
+  /** Store clock minus performance.now() when the reply arrived, for each token's `now`. */
+  clockOffset: number;
+}
+
+/** Requests of one key seen in the current and the previous lifetime. */
+interface Demand {
+  since: number;
+  count: number;
+  previous: number;
+}
+
+/**
+ * Leases: a check of dimensions this instance sees often reserves in Redis, in the same script
+ * call, up to `maxTokens` more of the same request's amounts, all charged at once at the lease's
+ * end (ALGORITHM.md, "Leases"). The instance's next requests on exactly those dimensions use them
+ * without a round trip until they run out or the lifetime passes; what is left then is refunded.
+ * Nothing is admitted that Redis has not charged, so a lease never loosens a limit: it can only
+ * refuse another instance early while its tokens wait, and only while less than `keepPercent` of
+ * the limit is left (no lease is granted then), by at most `sharePercent` per instance, for at most
+ * the lifetime.
+ */
+export type LeaseOutcome = 'granted' | 'used' | 'refunded';
+
+export function createLeaseBook(
+  config: Config['limits']['leases'],
+  options: { refund: (adjustments: Adjustment[]) => void; onTokens?: (outcome: LeaseOutcome, tokens: number) => void },
+) {
+  const leases = new Map<string, Lease>();
+  const demand = new Map<string, Demand>();
+  /** Keys with a lease call in flight: one at a time per key, others check as usual meanwhile. */
+  const asking = new Set<string>();
+
+  const lifetimeOf = (dims: readonly Dimension[]): number => {
+    let lifetime = config.lifetimeMs;
+    for (const d of dims) if (d.kind === 'sliding') lifetime = Math.min(lifetime, Math.floor(d.windowMs / WINDOW_FRACTION));
+    return lifetime;
+  };
+
+  const end = (key: string, lease: Lease): void => {
+    leases.delete(key);
+    if (lease.tokens === 0) return;
+    const refunds: Adjustment[] = [];
+    for (const dimension of lease.dims) {
+      if (dimension.checkOnly || dimension.amount === 0) continue;
+      refunds.push({ dimension, at: lease.chargedAt, delta: -lease.tokens * dimension.amount, placement: 'at' });
+    }
+    options.onTokens?.('refunded', lease.tokens);
+    lease.tokens = 0;
+    if (refunds.length > 0) options.refund(refunds);
+  };
+
+  const count = (key: string, now: number): Demand => {
+    let seen = demand.get(key);
+    if (seen === undefined) {
+      if (demand.size >= MAX_TRACKED) demand.clear();
+      seen = { since: now, count: 0, previous: 0 };
+      demand.set(key, seen);
+    } else if (now - seen.since >= config.lifetimeMs) {
+      // A whole lifetime or more without this key counts as none.
+      seen.previous = now - seen.since < 2 * config.lifetimeMs ? seen.count : 0;
+      seen.since = now;
+      seen.count = 0;
+    }
+    seen.count++;
+    return seen;
+  };
+
+  return {
+    /**
+     * What identifies requests a lease can serve: every key, limit, amount and window alike. Null
+     * when these dimensions cannot be leased: a check-only dimension (its verdict is per request),
+     * a window too short, nothing charged, or leases off.
+     */
+    keyOf(dims: readonly Dimension[]): string | null {
+      if (!config.enabled || dims.length === 0) return null;
+      let key = '';
+      let charged = false;
+      for (const d of dims) {
+        if (d.checkOnly) return null;
+        if (d.amount > 0) charged = true;
+        key += `${d.key}|${d.limit}|${d.amount}|`;
+        key += d.kind === 'sliding' ? `${d.windowMs}|${d.buckets}\n` : `${d.period}|${d.utcOffsetMinutes}\n`;
+      }
+      if (!charged || lifetimeOf(dims) < MIN_LIFETIME_MS) return null;
+      return key;
+    },
+
+    /** This request's decision from the key's lease (one token used), or null: no token left. */
+    take(key: string): LimitDecision | null {
+      const now = performance.now();
+      count(key, now);
+      const lease = leases.get(key);
+      if (lease === undefined) return null;
+      if (lease.tokens === 0 || now > lease.usableUntil) {
+        end(key, lease);
+        return null;
+      }
+      lease.tokens--;
+      options.onTokens?.('used', 1);
+      return decisionOf(lease, now);
+    },
+
+    /** How many tokens this check should ask for (0: a plain check), from the key's recent demand. */
+    want(key: string): number {
+      if (asking.has(key)) return 0;
+      const seen = demand.get(key);
+      if (seen === undefined) return 0;
+      // The requests of about one lifetime, this one excluded.
+      return Math.min(config.maxTokens, Math.max(seen.previous, seen.count - 1));
+    },
+
+    /** The lease call's parameters; marks the key as asking until `granted` or `failed`. */
+    request(key: string, dims: readonly Dimension[], tokens: number): LeaseRequest {
+      asking.add(key);
+      return {
+        tokens,
+        lifetimeMs: lifetimeOf(dims),
+        keepPermille: Math.round(config.keepPercent * 10),
+        sharePermille: Math.round(config.sharePercent * 10),
+      };
+    },
+
+    /**
+     * Redis answered a lease call sent at `sentAt` (performance.now()): the request's own decision,
+     * its `used` as if the reserved amounts were not charged yet (they count down as tokens go).
+     */
+    granted(key: string, dims: readonly Dimension[], decision: LeaseDecision, sentAt: number): LimitDecision {
+      asking.delete(key);
+      if (!decision.allowed || decision.granted === 0) return decision;
+      const previous = leases.get(key);
+      if (previous) end(key, previous);
+      const now = performance.now();
+      const lease: Lease = {
+        dims,
+        tokens: decision.granted,
+        usableUntil: sentAt + lifetimeOf(dims),
+        chargedAt: decision.chargedAt,
+        results: decision.results,
+        clockOffset: decision.now - now,
+      };
+      leases.set(key, lease);
+      options.onTokens?.('granted', lease.tokens);
+      return decisionOf(lease, now);
+    },
+
+    /** A lease call that got no answer: the key may ask again. */
+    failed(key: string): void {
+      asking.delete(key);
+    },
+
+    /** Ends every lease (the store failed, the instance closes): unused tokens refunded. */
+    endAll(): void {
+      for (const [key, lease] of leases) end(key, lease);
+    },
+
+    /** Ends leases past their lifetime (their tokens would never be used). */
+    sweep(): void {
+      const now = performance.now();
+      for (const [key, lease] of leases) if (now > lease.usableUntil) end(key, lease);
+      for (const [key, seen] of demand) if (now - seen.since >= 2 * config.lifetimeMs) demand.delete(key);
+    },
+
+    /** Tokens held now, over every lease (metrics, tests). */
+    held(): number {
+      let tokens = 0;
+      for (const lease of leases.values()) tokens += lease.tokens;
+      return tokens;
+    },
+  };
+}
+
+export type LeaseBook = ReturnType<typeof createLeaseBook>;
+
+/** A token's decision: admitted, `used` counting the tokens handed out so far, not those left. */
+function decisionOf(lease: Lease, now: number): LimitDecision {
+  const results: DimensionResult[] = [];
+  for (let i = 0; i < lease.results.length; i++) {
+    const result = lease.results[i]!;
+    const used = result.used - lease.tokens * lease.dims[i]!.amount;
+    results.push({ ...result, used, remaining: Math.max(0, result.limit - used) });
+  }
+  return { allowed: true, now: Math.round(now + lease.clockOffset), chargedAt: lease.chargedAt, results };
+}
