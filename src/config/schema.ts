@@ -413,8 +413,8 @@ export const configSchema = z
         leases: z
           .strictObject({
             enabled: z.boolean().default(true),
-            /** Most requests one lease reserves, default 16. */
-            maxTokens: z.number().int().min(1).max(1000).default(16),
+            /** Most requests one lease reserves, default 64 (and never more than sharePercent of a limit). */
+            maxTokens: z.number().int().min(1).max(1000).default(64),
             /** A lease's tokens are used within this long (and never past 1/60 of a window), default 1 s. */
             lifetimeMs: ms.default(1000),
             /** No lease while less than this share of a limit would stay unreserved, default 25 %. */

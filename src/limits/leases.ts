@@ -48,8 +48,16 @@ export function createLeaseBook(
 ) {
   const leases = new Map<string, Lease>();
   const demand = new Map<string, Demand>();
-  /** Keys with a lease call in flight: one at a time per key, others check as usual meanwhile. */
-  const asking = new Set<string>();
+  /**
+   * Keys with a lease call in flight, and when it is answered: one call at a time per key; requests
+   * of the key arriving meanwhile wait for it and use its tokens (under load most requests of a
+   * busy tenant then share a round trip instead of each making one).
+   */
+  const asking = new Map<string, { answered: Promise<void>; resolve: () => void }>();
+  const answer = (key: string): void => {
+    asking.get(key)?.resolve();
+    asking.delete(key);
+  };
 
   const lifetimeOf = (dims: readonly Dimension[]): number => {
     let lifetime = config.lifetimeMs;
@@ -106,10 +114,13 @@ export function createLeaseBook(
       return key;
     },
 
-    /** This request's decision from the key's lease (one token used), or null: no token left. */
-    take(key: string): LimitDecision | null {
+    /**
+     * This request's decision from the key's lease (one token used), or null: no token left.
+     * `again`: the same request's second try (after waiting for a lease call), counted once.
+     */
+    take(key: string, again = false): LimitDecision | null {
       const now = performance.now();
-      count(key, now);
+      if (!again) count(key, now);
       const lease = leases.get(key);
       if (lease === undefined) return null;
       if (lease.tokens === 0 || now > lease.usableUntil) {
@@ -130,9 +141,16 @@ export function createLeaseBook(
       return Math.min(config.maxTokens, Math.max(seen.previous, seen.count - 1));
     },
 
+    /** When the key's lease call in flight is answered (or failed); null when none is. */
+    inFlight(key: string): Promise<void> | null {
+      return asking.get(key)?.answered ?? null;
+    },
+
     /** The lease call's parameters; marks the key as asking until `granted` or `failed`. */
     request(key: string, dims: readonly Dimension[], tokens: number): LeaseRequest {
-      asking.add(key);
+      let resolve!: () => void;
+      const answered = new Promise<void>((done) => (resolve = done));
+      asking.set(key, { answered, resolve });
       return {
         tokens,
         lifetimeMs: lifetimeOf(dims),
@@ -146,8 +164,10 @@ export function createLeaseBook(
      * its `used` as if the reserved amounts were not charged yet (they count down as tokens go).
      */
     granted(key: string, dims: readonly Dimension[], decision: LeaseDecision, sentAt: number): LimitDecision {
-      asking.delete(key);
-      if (!decision.allowed || decision.granted === 0) return decision;
+      if (!decision.allowed || decision.granted === 0) {
+        answer(key);
+        return decision;
+      }
       const previous = leases.get(key);
       if (previous) end(key, previous);
       const now = performance.now();
@@ -161,12 +181,15 @@ export function createLeaseBook(
       };
       leases.set(key, lease);
       options.onTokens?.('granted', lease.tokens);
-      return decisionOf(lease, now);
+      const own = decisionOf(lease, now);
+      // Waiting requests run after this one has its decision: they take the next tokens.
+      answer(key);
+      return own;
     },
 
     /** A lease call that got no answer: the key may ask again. */
     failed(key: string): void {
-      asking.delete(key);
+      answer(key);
     },
 
     /** Ends every lease (the store failed, the instance closes): unused tokens refunded. */

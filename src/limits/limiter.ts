@@ -329,8 +329,16 @@ export function createLimiter(options: LimiterOptions) {
     if (state === 'healthy') {
       // A token of this instance's lease on these very dimensions: no round trip.
       const leaseKey = leases ? leases.keyOf(dims) : null;
-      const leased = leaseKey !== null ? leases!.take(leaseKey) : null;
+      let leased = leaseKey !== null ? leases!.take(leaseKey) : null;
       if (leased) return { decision: leased, source: 'shared' };
+      // A lease call for these dimensions is out: its tokens are likely enough for this one too.
+      const answered = leaseKey !== null ? leases!.inFlight(leaseKey) : null;
+      if (answered) {
+        await answered;
+        leased = state === 'healthy' ? leases!.take(leaseKey!, true) : null;
+        if (leased) return { decision: leased, source: 'shared' };
+        if (state !== 'healthy') return consume(dims, onStoreFailure);
+      }
       const tokens = leaseKey !== null ? leases!.want(leaseKey) : 0;
       const carried = takeUnsettled(dims);
       const sentAt = performance.now();
