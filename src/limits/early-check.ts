@@ -116,6 +116,9 @@ export function createEarlyChecks(deps: {
       if (deps.limiter.checksInFlight() > 0) return null;
       const { principal } = request;
       if (!principal || !hasTenant(principal) || principal.kind === 'service') return null;
+      // With a lease on the tenant the check will most likely need no round trip at all: nothing
+      // to hide, and computing the charge twice would only cost CPU.
+      if (deps.limiter.holdsLease(principal.tenantId)) return null;
       const body = request.body as { query?: unknown; operationName?: unknown; variables?: unknown; extensions?: unknown } | null;
       if (typeof body !== 'object' || body === null || Array.isArray(body) || typeof body.query !== 'string') return null;
       const operationName = typeof body.operationName === 'string' ? body.operationName : undefined;

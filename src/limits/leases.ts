@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.js';
+import { hashTag } from './hash-tag.js';
 import type { Adjustment, Dimension, DimensionResult, LeaseDecision, LeaseRequest, LimitDecision } from './store/types.js';
 
 /** Below this a lease would not outlive the round trip that asks for it. */
@@ -47,6 +48,8 @@ export function createLeaseBook(
   options: { refund: (adjustments: Adjustment[]) => void; onTokens?: (outcome: LeaseOutcome, tokens: number) => void },
 ) {
   const leases = new Map<string, Lease>();
+  /** Live leases per hash tag (the tenant): the check at the door is not worth making for them. */
+  const perTag = new Map<string, number>();
   const demand = new Map<string, Demand>();
   /**
    * Keys with a lease call in flight, and when it is answered: one call at a time per key; requests
@@ -67,6 +70,10 @@ export function createLeaseBook(
 
   const end = (key: string, lease: Lease): void => {
     leases.delete(key);
+    const tag = hashTag(lease.dims[0]!.key);
+    const live = (perTag.get(tag) ?? 1) - 1;
+    if (live > 0) perTag.set(tag, live);
+    else perTag.delete(tag);
     if (lease.tokens === 0) return;
     const refunds: Adjustment[] = [];
     for (const dimension of lease.dims) {
@@ -129,7 +136,10 @@ export function createLeaseBook(
       }
       lease.tokens--;
       options.onTokens?.('used', 1);
-      return decisionOf(lease, now);
+      const decision = decisionOf(lease, now);
+      // The last one: the key's next check will make a round trip (and the door may send it).
+      if (lease.tokens === 0) end(key, lease);
+      return decision;
     },
 
     /** How many tokens this check should ask for (0: a plain check), from the key's recent demand. */
@@ -180,6 +190,8 @@ export function createLeaseBook(
         clockOffset: decision.now - now,
       };
       leases.set(key, lease);
+      const tag = hashTag(dims[0]!.key);
+      perTag.set(tag, (perTag.get(tag) ?? 0) + 1);
       options.onTokens?.('granted', lease.tokens);
       const own = decisionOf(lease, now);
       // Waiting requests run after this one has its decision: they take the next tokens.
@@ -202,6 +214,11 @@ export function createLeaseBook(
       const now = performance.now();
       for (const [key, lease] of leases) if (now > lease.usableUntil) end(key, lease);
       for (const [key, seen] of demand) if (now - seen.since >= 2 * config.lifetimeMs) demand.delete(key);
+    },
+
+    /** Whether a lease on some dimensions of hash tag `tag` (a tenant) is live. */
+    holds(tag: string): boolean {
+      return perTag.has(tag);
     },
 
     /** Tokens held now, over every lease (metrics, tests). */

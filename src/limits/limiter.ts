@@ -5,6 +5,7 @@ import { createLedger } from './fallback/ledger.js';
 import { createLocalDecider } from './fallback/local-decider.js';
 import type { StoreLink } from './fallback/redis-link.js';
 import { createMemoryLimitStore } from './store/memory-store.js';
+import { hashTag } from './hash-tag.js';
 import { createLeaseBook, type LeaseOutcome } from './leases.js';
 import type { Adjustment, Dimension, LeaseDecision, LimitDecision, LimitStore } from './store/types.js';
 import { InvalidDimensionError, validateAdjustments } from './store/validate.js';
@@ -460,6 +461,10 @@ export function createLimiter(options: LimiterOptions) {
     checksInFlight(): number {
       return inFlight;
     },
+    /** Whether this instance holds a lease on some dimensions of the tenant (its next check may need no round trip). */
+    holdsLease(tenantId: string): boolean {
+      return leases?.holds(tenantId) ?? false;
+    },
     storeState(): StoreState {
       return state === 'healthy' ? 'closed' : state === 'failed' ? 'open' : 'half-open';
     },
@@ -489,6 +494,7 @@ export function createLimiter(options: LimiterOptions) {
       },
       start: async () => {},
       checksInFlight: () => 0,
+      holdsLease: (_tenantId: string) => false,
       storeState: (): StoreState => 'closed',
       close: async () => {},
     };
@@ -497,12 +503,6 @@ export function createLimiter(options: LimiterOptions) {
 
 export type Limiter = ReturnType<typeof createLimiter>;
 
-/** The Redis Cluster hash tag of a key (`rl:{acme}:req:m` -> `acme`), or the key itself. */
-function hashTag(key: string): string {
-  const open = key.indexOf('{');
-  const close = open < 0 ? -1 : key.indexOf('}', open + 1);
-  return close > open + 1 ? key.slice(open + 1, close) : key;
-}
 
 const NO_ADJUSTMENTS: Adjustment[] = [];
 
