@@ -470,9 +470,9 @@ export function createLimiter(options: LimiterOptions) {
     },
     /** Sends every settle still waiting (before the connection closes), then stops the timers. */
     async close(): Promise<void> {
-      closed = true;
-      // Queued as settles while the store is healthy: the flush below sends them.
+      // Before `closed`: refunds of unused tokens are queued as settles, which the flush below sends.
       leases?.endAll();
+      closed = true;
       clearInterval(probe);
       if (leaseSweep) clearInterval(leaseSweep);
       clearInterval(epochCheck);
