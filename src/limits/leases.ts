@@ -6,6 +6,11 @@ import type { Adjustment, Dimension, DimensionResult, LeaseDecision, LeaseReques
 const MIN_LIFETIME_MS = 20;
 /** A lease's lifetime is at most this fraction of its shortest sliding window (1 s of a minute). */
 const WINDOW_FRACTION = 60;
+/**
+ * How often ended leases are looked for: a lease nobody uses again is refunded at most this long
+ * after its lifetime (plus SETTLE_CARRY_MS for the refund to be carried or sent).
+ */
+export const LEASE_SWEEP_MS = 50;
 /** Keys whose demand is remembered; past it the book forgets them all (they are re-learnt). */
 const MAX_TRACKED = 10_000;
 
@@ -209,10 +214,16 @@ export function createLeaseBook(
       for (const [key, lease] of leases) end(key, lease);
     },
 
-    /** Ends leases past their lifetime (their tokens would never be used). */
+    /** Ends leases past their lifetime (their tokens would never be used): call often (LEASE_SWEEP_MS). */
     sweep(): void {
+      if (leases.size === 0) return;
       const now = performance.now();
       for (const [key, lease] of leases) if (now > lease.usableUntil) end(key, lease);
+    },
+
+    /** Forgets keys not seen for two lifetimes (their demand counts as none anyway). */
+    forget(): void {
+      const now = performance.now();
       for (const [key, seen] of demand) if (now - seen.since >= 2 * config.lifetimeMs) demand.delete(key);
     },
 

@@ -6,7 +6,7 @@ import { createLocalDecider } from './fallback/local-decider.js';
 import type { StoreLink } from './fallback/redis-link.js';
 import { createMemoryLimitStore } from './store/memory-store.js';
 import { hashTag } from './hash-tag.js';
-import { createLeaseBook, type LeaseOutcome } from './leases.js';
+import { createLeaseBook, LEASE_SWEEP_MS, type LeaseOutcome } from './leases.js';
 import type { Adjustment, Dimension, LeaseDecision, LimitDecision, LimitStore } from './store/types.js';
 import { InvalidDimensionError, validateAdjustments } from './store/validate.js';
 
@@ -231,8 +231,10 @@ export function createLimiter(options: LimiterOptions) {
   epochCheck.unref();
   const sweep = setInterval(() => ledger.sweep(clock()), SWEEP_MS);
   sweep.unref();
-  const leaseSweep = leases ? setInterval(() => leases.sweep(), config.leases.lifetimeMs) : null;
+  const leaseSweep = leases ? setInterval(() => leases.sweep(), LEASE_SWEEP_MS) : null;
   leaseSweep?.unref();
+  const demandSweep = leases ? setInterval(() => leases.forget(), config.leases.lifetimeMs) : null;
+  demandSweep?.unref();
 
   /**
    * Settles of admitted requests waiting, per hash tag, to ride on the next check (or peek) of
@@ -475,6 +477,7 @@ export function createLimiter(options: LimiterOptions) {
       closed = true;
       clearInterval(probe);
       if (leaseSweep) clearInterval(leaseSweep);
+      if (demandSweep) clearInterval(demandSweep);
       clearInterval(epochCheck);
       clearInterval(sweep);
       if (carryTimer) clearTimeout(carryTimer);
