@@ -87,7 +87,8 @@ export function buildDimensions(input: DimensionInput): LimitDimension[] {
   if (input.keyPerIpPerMinute !== undefined) {
     sliding('requests', 'key-ip-minute', `${tag}:key:${input.clientId}:ip:${input.ip}:m`, input.keyPerIpPerMinute, 60, 1, { countsRequests: true });
   }
-  const offset = limits.requestsPerDay !== undefined || limits.requestsPerMonth !== undefined ? utcOffsetMinutes(input.timeZone, input.now) : 0;
+  // `unlimited` quotas make no dimension, so they need no offset either.
+  const offset = typeof limits.requestsPerDay === 'number' || typeof limits.requestsPerMonth === 'number' ? utcOffsetMinutes(input.timeZone, input.now) : 0;
   for (const [period, limit, seconds] of [
     ['day', limits.requestsPerDay, 86_400],
     ['month', limits.requestsPerMonth, 30 * 86_400],
