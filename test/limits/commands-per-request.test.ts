@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
 import { SETTLE_CARRY_MS } from '../../src/limits/limiter.js';
 import { eventually } from '../support/eventually.js';
+import { heldIn } from '../support/sliding-key.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { startTestRedis, type TestRedis } from '../support/redis-server.js';
 
@@ -68,19 +69,6 @@ const limiterCalls = () => sent.filter((c) => c.command === 'evalsha' && c.args.
 function carried(call: { args: string[] }): number {
   const keys = Number(call.args[1]);
   return Number(call.args[2 + keys + 2]);
-}
-
-/**
- * The amount a sliding-window key holds: the sum of its sub-buckets (numeric fields, `<sum>:<offset>`;
- * not the key's running total `t`, which must agree).
- */
-async function heldIn(key: string): Promise<number> {
-  const fields = await stats.hgetall(key);
-  const held = Object.entries(fields)
-    .filter(([name]) => /^\d+$/.test(name))
-    .reduce((sum, [, value]) => sum + Number(value.split(':')[0]), 0);
-  expect(Number(fields.t ?? 0)).toBe(held);
-  return held;
 }
 
 async function commandstats(): Promise<Map<string, number>> {
@@ -168,11 +156,11 @@ describe('a request that settles after its response (refund, response bytes)', (
     const warm = await post(gateway, PLAIN_QUERY);
     expect(warm.status).toBe(200);
     // Let the warm-up's own settle (its bytes) go out on its own, then start counting.
-    await eventually(async () => (await heldIn('rl:{initech}:bytes:h')) === warm.bytes, SETTLE_CARRY_MS + 4000);
-    expect(await heldIn('rl:{initech}:bytes:h')).toBe(warm.bytes);
+    await eventually(async () => (await heldIn(stats, 'rl:{initech}:bytes:h')) === warm.bytes, SETTLE_CARRY_MS + 4000);
+    expect(await heldIn(stats, 'rl:{initech}:bytes:h')).toBe(warm.bytes);
     await drained();
     sent = [];
-    const costBefore = await heldIn('rl:{initech}:cost:m');
+    const costBefore = await heldIn(stats, 'rl:{initech}:cost:m');
     const before = await commandstats();
 
     const first = await post(gateway, REFUND_QUERY);
@@ -181,7 +169,7 @@ describe('a request that settles after its response (refund, response bytes)', (
     await drained();
     // One command so far: the check, charging the estimate; refund and bytes wait.
     expect(limiterCalls().map(carried)).toEqual([0]);
-    expect(await heldIn('rl:{initech}:cost:m')).toBe(costBefore + ESTIMATE);
+    expect(await heldIn(stats, 'rl:{initech}:cost:m')).toBe(costBefore + ESTIMATE);
 
     const second = await post(gateway, REFUND_QUERY);
     expect(second.status).toBe(200);
@@ -189,17 +177,17 @@ describe('a request that settles after its response (refund, response bytes)', (
     // Still one command per request: the second check carried the first's refund and bytes.
     expect(sent.map((c) => c.command)).toEqual(['evalsha', 'evalsha']);
     expect(limiterCalls().map(carried)).toEqual([0, 2]);
-    expect(await heldIn('rl:{initech}:cost:m')).toBe(costBefore + ACTUAL + ESTIMATE);
-    expect(await heldIn('rl:{initech}:bytes:h')).toBe(warm.bytes + first.bytes);
+    expect(await heldIn(stats, 'rl:{initech}:cost:m')).toBe(costBefore + ACTUAL + ESTIMATE);
+    expect(await heldIn(stats, 'rl:{initech}:bytes:h')).toBe(warm.bytes + first.bytes);
     // The second request's remaining budget already counted the first one's refund.
     expect(second.body.extensions.cost.limit.remaining).toBe(100_000 - (costBefore + ACTUAL + ESTIMATE));
 
     // The last request's settle, with no check to carry it, goes out on its own within SETTLE_CARRY_MS.
-    const flushed = await eventually(async () => (await heldIn('rl:{initech}:cost:m')) === costBefore + 2 * ACTUAL, SETTLE_CARRY_MS + 4000);
+    const flushed = await eventually(async () => (await heldIn(stats, 'rl:{initech}:cost:m')) === costBefore + 2 * ACTUAL, SETTLE_CARRY_MS + 4000);
     expect(flushed).toBe(true);
     await drained();
     expect(sent.map((c) => c.command)).toEqual(['evalsha', 'evalsha', 'evalsha']);
-    expect(await heldIn('rl:{initech}:bytes:h')).toBe(warm.bytes + first.bytes + second.bytes);
+    expect(await heldIn(stats, 'rl:{initech}:bytes:h')).toBe(warm.bytes + first.bytes + second.bytes);
     // INFO commandstats: the same three script calls, nothing else sent.
     const delta = await commandstatsSince(before);
     expect(delta.get('evalsha')).toBe(3);
@@ -209,7 +197,7 @@ describe('a request that settles after its response (refund, response bytes)', (
   it('sends a waiting settle on shutdown: nothing is lost when the last request is followed by SIGTERM', async () => {
     await drained();
     sent = [];
-    const [costBefore, bytesBefore] = [await heldIn('rl:{initech}:cost:m'), await heldIn('rl:{initech}:bytes:h')];
+    const [costBefore, bytesBefore] = [await heldIn(stats, 'rl:{initech}:cost:m'), await heldIn(stats, 'rl:{initech}:bytes:h')];
     const last = await post(gateway, REFUND_QUERY);
     expect(last.status).toBe(200);
     const exit = await gateway.close();
@@ -217,7 +205,7 @@ describe('a request that settles after its response (refund, response bytes)', (
     await drained();
     // The check, then its settle (at shutdown, or by the carry timer if the machine was slow).
     expect(limiterCalls().map(carried)).toEqual([0, 2]);
-    expect(await heldIn('rl:{initech}:cost:m')).toBe(costBefore + ACTUAL);
-    expect(await heldIn('rl:{initech}:bytes:h')).toBe(bytesBefore + last.bytes);
+    expect(await heldIn(stats, 'rl:{initech}:cost:m')).toBe(costBefore + ACTUAL);
+    expect(await heldIn(stats, 'rl:{initech}:bytes:h')).toBe(bytesBefore + last.bytes);
   }, 30_000);
 });

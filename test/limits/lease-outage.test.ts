@@ -9,6 +9,7 @@ import { createRedisLimitStore } from '../../src/limits/store/redis-store.js';
 import type { Dimension } from '../../src/limits/store/types.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createRedis } from '../../src/stores/redis.js';
+import { slidingKeyCount } from '../support/sliding-key.js';
 import { startTestRedis, type TestRedis } from '../support/redis-server.js';
 
 /**
@@ -66,14 +67,6 @@ async function leasingLimiter(overrides: { storeTimeoutMs?: number; storeRecover
 }
 type LeasingLimiter = Awaited<ReturnType<typeof leasingLimiter>>;
 
-/** What Redis holds for a sliding key: the sum of its sub-buckets (`<sum>:<offset>`) and its running total `t`. */
-async function redisCount(key: string): Promise<{ sum: number; t: number }> {
-  const fields = await reader.hgetall(key);
-  const sum = Object.entries(fields)
-    .filter(([name]) => /^\d+$/.test(name))
-    .reduce((total, [, value]) => total + Number(value.split(':')[0]), 0);
-  return { sum, t: Number(fields.t ?? 0) };
-}
 
 /**
  * Sequential admitted checks of `dims` through Redis (or its leases) until at least `atLeast` were
@@ -101,7 +94,7 @@ describe('a lease when Redis restarts empty', () => {
       expect(l.tokens.used).toBeGreaterThan(0);
       expect(held).toBeGreaterThan(0);
       // Redis counts the reserved tokens from the start: nothing is admitted that it has not charged.
-      expect((await redisCount(dims[0]!.key)).sum).toBe(admitted + held);
+      expect((await slidingKeyCount(reader, dims[0]!.key)).sum).toBe(admitted + held);
 
       await server.kill();
       await expect.poll(() => l.limiter.storeState(), { timeout: 5000, interval: 20 }).toBe('open');
@@ -114,7 +107,7 @@ describe('a lease when Redis restarts empty', () => {
 
       await server.restart(); // empty
       await expect.poll(() => l.limiter.storeState(), { timeout: 10_000, interval: 20 }).toBe('closed');
-      const count = await redisCount(dims[0]!.key);
+      const count = await slidingKeyCount(reader, dims[0]!.key);
       expect(count.sum).toBe(admitted);
       expect(count.t).toBe(count.sum);
     } finally {
@@ -135,7 +128,7 @@ describe('a lease when Redis stalls (SIGSTOP) with its connections open', () => 
       let { admitted } = await untilLeased(l, dims, 30);
       const heldAtStall = l.held();
       expect(heldAtStall).toBeGreaterThan(0);
-      expect((await redisCount(dims[0]!.key)).sum).toBe(admitted + heldAtStall);
+      expect((await slidingKeyCount(reader, dims[0]!.key)).sum).toBe(admitted + heldAtStall);
 
       const grantedAt = Date.now();
       server.signal('SIGSTOP');
@@ -172,7 +165,7 @@ describe('a lease when Redis stalls (SIGSTOP) with its connections open', () => 
       // The new leases end after their lifetime; a usage read (peek) carries their refunds.
       await expect.poll(() => l.held(), { timeout: 2 * LIFETIME_MS + 1000, interval: 20 }).toBe(0);
       const usage = await l.limiter.peek(dims);
-      const count = await redisCount(dims[0]!.key);
+      const count = await slidingKeyCount(reader, dims[0]!.key);
       console.log(`lease-outage stall: back on Redis ${backAfter} ms after the lease; admitted ${admitted}, Redis ${count.sum}, lease held ${heldAtStall} at the stall`);
       expect(count.sum).toBeGreaterThanOrEqual(admitted);
       expect(count.sum).toBeLessThanOrEqual(admitted + heldAtStall);
@@ -180,7 +173,7 @@ describe('a lease when Redis stalls (SIGSTOP) with its connections open', () => 
       expect(usage.decision.results[0]!.used).toBe(count.sum);
       // The other tenant's request that timed out reached Redis once Redis ran again: counted once,
       // not once more as a local admission written back.
-      expect((await redisCount(other[0]!.key)).sum).toBe(1);
+      expect((await slidingKeyCount(reader, other[0]!.key)).sum).toBe(1);
     } finally {
       await l.close();
     }
@@ -201,7 +194,7 @@ describe('a lease whose tokens are not all used', () => {
     }
     const held = granted - 3;
     // Reserved in Redis until given back.
-    expect((await redisCount(dims[0]!.key)).sum).toBe(admitted + held);
+    expect((await slidingKeyCount(reader, dims[0]!.key)).sum).toBe(admitted + held);
     return { admitted, held, grantedAt };
   }
 
@@ -210,8 +203,8 @@ describe('a lease whose tokens are not all used', () => {
     const dims = [minute('refund')];
     try {
       const { admitted, held } = await burst(l, dims);
-      await expect.poll(async () => (await redisCount(dims[0]!.key)).sum, { timeout: 5000, interval: 20 }).toBe(admitted);
-      expect((await redisCount(dims[0]!.key)).t).toBe(admitted);
+      await expect.poll(async () => (await slidingKeyCount(reader, dims[0]!.key)).sum, { timeout: 5000, interval: 20 }).toBe(admitted);
+      expect((await slidingKeyCount(reader, dims[0]!.key)).t).toBe(admitted);
       expect(l.tokens.refunded).toBe(held);
     } finally {
       await l.close();
@@ -227,7 +220,7 @@ describe('a lease whose tokens are not all used', () => {
     /** Polls Redis until the key holds exactly what was admitted: ms from the grant, null if not within 5 s. */
     const landing = async (key: string, admitted: number, grantedAt: number): Promise<number | null> => {
       while (Date.now() < grantedAt + 5000) {
-        if ((await redisCount(key)).sum === admitted) return Date.now() - grantedAt;
+        if ((await slidingKeyCount(reader, key)).sum === admitted) return Date.now() - grantedAt;
         await new Promise((r) => setTimeout(r, 10));
       }
       return null;

@@ -5,6 +5,7 @@ import { DEMO_TOKENS } from '../../src/config/demo.js';
 import { SETTLE_CARRY_MS } from '../../src/limits/limiter.js';
 import { eventually } from '../support/eventually.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
+import { slidingKeyCount } from '../support/sliding-key.js';
 import { startTestRedis, type TestRedis } from '../support/redis-server.js';
 
 /**
@@ -72,14 +73,6 @@ async function leaseTokens(gateway: GatewayProcess): Promise<Record<'granted' | 
   return { granted: read('granted'), used: read('used'), refunded: read('refunded') };
 }
 
-/** What Redis holds for the minute key: the sum of its sub-buckets (`<sum>:<offset>`) and its running total `t`. */
-async function redisCount(): Promise<{ sum: number; t: number }> {
-  const fields = await client.hgetall(KEY);
-  const sum = Object.entries(fields)
-    .filter(([name]) => /^\d+$/.test(name))
-    .reduce((total, [, value]) => total + Number(value.split(':')[0]), 0);
-  return { sum, t: Number(fields.t ?? 0) };
-}
 
 beforeAll(async () => {
   redis = await startTestRedis();
@@ -148,8 +141,8 @@ describe('four saturated gateways with leases on one tenant', () => {
   it("leaves Redis's count for the minute equal to what was admitted once the refunds landed", async () => {
     const admitted = answers.filter((a) => a.status === 200).length;
     // Refunds ride on the next check, or go out on their own within a carry period.
-    const landed = await eventually(async () => (await redisCount()).sum === admitted, LEASE_LIFETIME_MS + SETTLE_CARRY_MS + 1000);
-    const count = await redisCount();
+    const landed = await eventually(async () => (await slidingKeyCount(client, KEY)).sum === admitted, LEASE_LIFETIME_MS + SETTLE_CARRY_MS + 1000);
+    const count = await slidingKeyCount(client, KEY);
     expect(count.sum).toBe(admitted);
     expect(count.t).toBe(count.sum);
     expect(landed).toBe(true);

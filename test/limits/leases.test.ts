@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
 import { SETTLE_CARRY_MS } from '../../src/limits/limiter.js';
 import { eventually } from '../support/eventually.js';
+import { heldIn } from '../support/sliding-key.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startTestRedis, type TestRedis } from '../support/redis-server.js';
 
@@ -52,16 +53,6 @@ async function scriptCalls(): Promise<number> {
   return Number(/^cmdstat_evalsha:calls=(\d+)/m.exec(info)?.[1] ?? 0) + Number(/^cmdstat_eval:calls=(\d+)/m.exec(info)?.[1] ?? 0);
 }
 
-/** What a sliding key holds: the sum of its sub-buckets (its total `t` must agree). */
-async function heldIn(key: string): Promise<number> {
-  const fields = await stats.hgetall(key);
-  const held = Object.entries(fields)
-    .filter(([name]) => /^\d+$/.test(name))
-    .reduce((sum, [, value]) => sum + Number(value.split(':')[0]), 0);
-  expect(Number(fields.t ?? 0)).toBe(held);
-  return held;
-}
-
 async function leaseTokens(): Promise<Record<'granted' | 'used' | 'refunded', number>> {
   const text = await (await fetch(`${gateway.url}/metrics`)).text();
   const count = (outcome: string) => Number(new RegExp(`^limit_lease_tokens_total\\{outcome="${outcome}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
@@ -88,15 +79,15 @@ describe('leases on one gateway', () => {
 
     // Stopped: the last lease ends within its lifetime (1 s), its unused tokens are refunded within
     // SETTLE_CARRY_MS after: then Redis counts exactly the 60 requests.
-    expect(await eventually(async () => (await heldIn('rl:{initech}:req:m')) === 60, 1000 + SETTLE_CARRY_MS + 3000)).toBe(true);
+    expect(await eventually(async () => (await heldIn(stats, 'rl:{initech}:req:m')) === 60, 1000 + SETTLE_CARRY_MS + 3000)).toBe(true);
     const after = await leaseTokens();
     expect(after.granted).toBe(after.used + after.refunded);
-    expect(await heldIn('rl:{initech}:cost:m')).toBe(60); // the viewer query costs 1
+    expect(await heldIn(stats, 'rl:{initech}:cost:m')).toBe(60); // the viewer query costs 1
   }, 30_000);
 
   it('refunds an over-estimate of a request served from a lease where the lease charged it', async () => {
-    const costBefore = await heldIn('rl:{initech}:cost:m');
-    const requestsBefore = await heldIn('rl:{initech}:req:m');
+    const costBefore = await heldIn(stats, 'rl:{initech}:cost:m');
+    const requestsBefore = await heldIn(stats, 'rl:{initech}:req:m');
     for (let i = 0; i < 20; i++) {
       const r = await gateway.gql(DEMO_TOKENS.initechAdmin, REFUND_QUERY);
       expect(r.status).toBe(200);
@@ -104,7 +95,7 @@ describe('leases on one gateway', () => {
     }
     expect((await leaseTokens()).used).toBeGreaterThan(60); // this burst used leases too
     // Each request keeps its actual cost (3), the rest of the estimate and every unused token given back.
-    expect(await eventually(async () => (await heldIn('rl:{initech}:cost:m')) === costBefore + 20 * 3, 1000 + SETTLE_CARRY_MS + 3000)).toBe(true);
-    expect(await heldIn('rl:{initech}:req:m')).toBe(requestsBefore + 20);
+    expect(await eventually(async () => (await heldIn(stats, 'rl:{initech}:cost:m')) === costBefore + 20 * 3, 1000 + SETTLE_CARRY_MS + 3000)).toBe(true);
+    expect(await heldIn(stats, 'rl:{initech}:req:m')).toBe(requestsBefore + 20);
   }, 30_000);
 });

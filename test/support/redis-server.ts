@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 
 /**
  * A real `redis-server` owned by one test file, on a free port, so a test may kill and restart
@@ -42,6 +43,23 @@ export async function startTestRedis(): Promise<TestRedis> {
     child.kill(name);
   };
   return { url: `redis://127.0.0.1:${port}`, kill, restart: start, stop: kill, signal };
+}
+
+/**
+ * A private redis-server for the calling test file and one client on it: started before the
+ * file's tests, stopped after them. Read `server` and `client` inside tests and hooks.
+ */
+export function useTestRedis(): { readonly server: TestRedis; readonly client: Redis } {
+  const local = {} as { server: TestRedis; client: Redis };
+  beforeAll(async () => {
+    local.server = await startTestRedis();
+    local.client = new Redis(local.server.url);
+  });
+  afterAll(async () => {
+    local.client?.disconnect();
+    await local.server?.stop();
+  });
+  return local;
 }
 
 export async function freePort(): Promise<number> {

@@ -1,24 +1,15 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { estimateUsageMemory, formatEstimate } from '../../src/usage/memory-estimate.js';
-import { startTestRedis, type TestRedis } from '../support/redis-server.js';
+import { useTestRedis } from '../support/redis-server.js';
 
-let server: TestRedis;
-let redis: Redis;
-beforeAll(async () => {
-  server = await startTestRedis();
-  redis = new Redis(server.url);
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
+const local = useTestRedis();
 
 const MiB = 1024 * 1024;
 
 describe('usage memory estimate (the figures in src/usage/MEMORY.md)', () => {
   it('measures every key class as a small listpack hash and keeps 1,000 always-active tenants near the documented 25 GiB', async () => {
-    const estimate = await estimateUsageMemory(redis);
+    const estimate = await estimateUsageMemory(local.client);
     console.log(formatEstimate(estimate));
     for (const c of estimate.classes) {
       expect(c.encoding, c.name).toBe('listpack');
@@ -31,15 +22,15 @@ describe('usage memory estimate (the figures in src/usage/MEMORY.md)', () => {
     expect(estimate.bytesPerTenantPerYear / MiB).toBeLessThan(1.1 * 1.15);
     expect(estimate.totalFirstYear / 1024 / MiB).toBeLessThan(25 * 1.15);
     // The estimate cleans up after itself.
-    expect(await redis.dbsize()).toBe(0);
+    expect(await local.client.dbsize()).toBe(0);
   });
 
   it('refuses a database that already holds keys', async () => {
-    await redis.set('someone-else', '1');
-    await expect(estimateUsageMemory(redis)).rejects.toThrow(
+    await local.client.set('someone-else', '1');
+    await expect(estimateUsageMemory(local.client)).rejects.toThrow(
       'memory estimate needs an empty Redis database: DBSIZE is 1; point it at a scratch instance',
     );
-    expect(await redis.get('someone-else')).toBe('1');
-    await redis.del('someone-else');
+    expect(await local.client.get('someone-else')).toBe('1');
+    await local.client.del('someone-else');
   });
 });

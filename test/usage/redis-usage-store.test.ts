@@ -1,25 +1,16 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createRedis } from '../../src/stores/redis.js';
 import { createMeter } from '../../src/usage/meter.js';
 import { createRedisUsageStore } from '../../src/usage/redis-usage-store.js';
 import { tenantForecasts } from '../../src/usage/tenant-forecast.js';
 import type { UsageEvent } from '../../src/usage/event.js';
-import { startTestRedis, type TestRedis } from '../support/redis-server.js';
+import { startTestRedis, useTestRedis } from '../support/redis-server.js';
 import { DAY, MINUTE, T0, commandCalls, delta, event, meterInto, silent } from './helpers.js';
 
-let server: TestRedis;
-let redis: Redis;
-beforeAll(async () => {
-  server = await startTestRedis();
-  redis = new Redis(server.url);
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
+const local = useTestRedis();
 beforeEach(async () => {
-  await redis.flushall();
+  await local.client.flushall();
 });
 
 /** Counts `pipeline()` calls on a client (each is one batch on the wire). */
@@ -42,11 +33,11 @@ const waitFor = async (check: () => Promise<boolean>, timeoutMs = 5000) => {
 };
 
 const totalRequests = async (tenantId: string) =>
-  (await createRedisUsageStore({ redis, now: () => T0 }).history({ tenantId, granularity: 'day', from: T0, to: T0 }))[0]!.requests;
+  (await createRedisUsageStore({ redis: local.client, now: () => T0 }).history({ tenantId, granularity: 'day', from: T0, to: T0 }))[0]!.requests;
 
 describe('key layout and retention', () => {
   it('writes exactly the documented keys, each a small listpack hash of non-zero fields, with the TTL of its granularity', async () => {
-    await meterInto(createRedisUsageStore({ redis }), [event({ at: T0 + 10_000, latencyMs: 10, rootFields: ['Query.customers'] })]);
+    await meterInto(createRedisUsageStore({ redis: local.client }), [event({ at: T0 + 10_000, latencyMs: 10, rootFields: ['Query.customers'] })]);
     const days = (n: number) => n * DAY;
     const expected: Record<string, number | null> = {
       'usage:{acme}:m:202611221530': days(30),
@@ -75,29 +66,29 @@ describe('key layout and retention', () => {
       'usage:{_fleet}:idx:d:20261122': null,
       'usage:{_fleet}:idx:mo:202611': null,
     };
-    expect((await redis.keys('*')).sort()).toEqual(Object.keys(expected).sort());
+    expect((await local.client.keys('*')).sort()).toEqual(Object.keys(expected).sort());
     for (const [key, ttl] of Object.entries(expected)) {
-      const pttl = await redis.pttl(key);
+      const pttl = await local.client.pttl(key);
       if (ttl === null) expect(pttl, key).toBe(-1);
       else {
         expect(pttl, key).toBeLessThanOrEqual(ttl);
         expect(pttl, key).toBeGreaterThan(ttl - 10_000);
       }
-      expect(await redis.object('ENCODING', key), key).toBe('listpack');
+      expect(await local.client.object('ENCODING', key), key).toBe('listpack');
     }
     // ok is requests - errors - throttled; zero counters are not stored.
-    expect(await redis.hgetall('usage:{acme}:m:202611221530')).toEqual({ r: '1', ls: '10000', l3: '1' });
-    expect(await redis.hgetall('usage:{acme}:idx:d:20261122')).toEqual({ 'c:key-1': '1', 'f:Query.customers': '1' });
-    expect(await redis.hgetall('usage:{_fleet}:idx:h:2026112215')).toEqual({ 't:acme': 'pro' });
+    expect(await local.client.hgetall('usage:{acme}:m:202611221530')).toEqual({ r: '1', ls: '10000', l3: '1' });
+    expect(await local.client.hgetall('usage:{acme}:idx:d:20261122')).toEqual({ 'c:key-1': '1', 'f:Query.customers': '1' });
+    expect(await local.client.hgetall('usage:{_fleet}:idx:h:2026112215')).toEqual({ 't:acme': 'pro' });
   });
 
   it('refreshes a bucket\'s TTL on each write, so a late retry never leaves a key without expiry', async () => {
-    const store = createRedisUsageStore({ redis });
+    const store = createRedisUsageStore({ redis: local.client });
     await meterInto(store, [event()]);
-    await redis.pexpire('usage:{acme}:m:202611221530', 5000);
+    await local.client.pexpire('usage:{acme}:m:202611221530', 5000);
     await meterInto(store, [event()]);
-    expect(await redis.pttl('usage:{acme}:m:202611221530')).toBeGreaterThan(29 * DAY);
-    expect(await redis.hget('usage:{acme}:m:202611221530', 'r')).toBe('2');
+    expect(await local.client.pttl('usage:{acme}:m:202611221530')).toBeGreaterThan(29 * DAY);
+    expect(await local.client.hget('usage:{acme}:m:202611221530', 'r')).toBe('2');
   });
 });
 
@@ -117,16 +108,16 @@ describe('flush', () => {
     );
 
   it('writes 1,000 events in one pipeline of one script call per tenant, with commands independent of the event count', async () => {
-    const client = new Redis(server.url);
+    const client = new Redis(local.server.url);
     try {
       const pipelines = countPipelines(client);
       const meter = createMeter({ store: createRedisUsageStore({ redis: client }), logger: silent, intervalMs: 3_600_000 });
       const commandsFor = async (events: UsageEvent[]) => {
         for (const e of events) meter.record(e);
-        const before = await commandCalls(redis);
+        const before = await commandCalls(local.client);
         const pipelinesBefore = pipelines.count;
         await meter.flush();
-        const after = await commandCalls(redis);
+        const after = await commandCalls(local.client);
         return { pipelines: pipelines.count - pipelinesBefore, commands: delta(before, after) };
       };
       const thousand = await commandsFor(burst(1000));
@@ -145,7 +136,7 @@ describe('flush', () => {
   });
 
   it('sums exactly what two gateway instances metered concurrently', async () => {
-    const clients = [new Redis(server.url), new Redis(server.url)];
+    const clients = [new Redis(local.server.url), new Redis(local.server.url)];
     try {
       const meters = clients.map((client) => createMeter({ store: createRedisUsageStore({ redis: client }), logger: silent, intervalMs: 5 }));
       for (let round = 0; round < 20; round++) {
@@ -160,7 +151,7 @@ describe('flush', () => {
   });
 
   it('flushes on its timer and on close(), so a clean shutdown loses nothing', async () => {
-    const meter = createMeter({ store: createRedisUsageStore({ redis }), logger: silent, intervalMs: 50 });
+    const meter = createMeter({ store: createRedisUsageStore({ redis: local.client }), logger: silent, intervalMs: 50 });
     meter.record(event());
     await waitFor(async () => (await totalRequests('acme')) === 1);
     expect(meter.stats()).toMatchObject({ buffered: 0, failedFlushes: 0 });
@@ -173,12 +164,12 @@ describe('flush', () => {
 
 describe('reads', () => {
   it('answers a tenant\'s forecast with one small HMGET per bucket it needs, decoding no whole bucket', async () => {
-    const store = createRedisUsageStore({ redis, now: () => T0 });
+    const store = createRedisUsageStore({ redis: local.client, now: () => T0 });
     await meterInto(store, [event({ rootFields: ['Query.customers'] }), event({ rootFields: ['Query.usage'] })]);
-    const pipelines = countPipelines(redis);
-    const before = await commandCalls(redis);
+    const pipelines = countPipelines(local.client);
+    const before = await commandCalls(local.client);
     const views = await tenantForecasts({ usage: store, tenantId: 'acme', windows: [], now: T0 });
-    const commands = delta(before, await commandCalls(redis));
+    const commands = delta(before, await commandCalls(local.client));
     delete commands['info'];
     // The tenant and its two free root fields (Query.usage, Query.rateLimit): a week of hours
     // and one (T0 is 15:30, so 7 x 24 + 1 buckets), and the days of the month so far (22).
@@ -228,18 +219,18 @@ describe('Redis failures', () => {
   });
 
   it('retries only the tenant whose write failed: the others and the fleet totals are not counted twice', async () => {
-    const store = createRedisUsageStore({ redis, now: () => T0 });
+    const store = createRedisUsageStore({ redis: local.client, now: () => T0 });
     const meter = createMeter({ store, logger: silent, intervalMs: 3_600_000 });
     // Something else wrote a string where globex's month index goes (the call's last key): its call fails, whole.
-    await redis.set('usage:{globex}:idx:mo:202611', 'not a hash');
+    await local.client.set('usage:{globex}:idx:mo:202611', 'not a hash');
     for (let i = 0; i < 30; i++) meter.record(event({ tenantId: i % 3 ? 'acme' : 'globex' }));
     await meter.flush();
     expect(meter.stats()).toMatchObject({ failedFlushes: 1, droppedEvents: 0 });
     expect(await totalRequests('acme')).toBe(20);
-    expect(await redis.exists('usage:{globex}:h:2026112215')).toBe(0); // nothing of globex's call was applied
+    expect(await local.client.exists('usage:{globex}:h:2026112215')).toBe(0); // nothing of globex's call was applied
     expect((await store.plans({ granularity: 'day', from: T0, to: T0 }))[0]!.totals.requests).toBe(30);
 
-    await redis.del('usage:{globex}:idx:mo:202611');
+    await local.client.del('usage:{globex}:idx:mo:202611');
     await meter.flush();
     expect(await totalRequests('acme')).toBe(20);
     expect(await totalRequests('globex')).toBe(10);

@@ -1,8 +1,7 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRedisLimitStoreForTests } from '../../../src/limits/store/redis-store.js';
 import type { Dimension, LeaseRequest } from '../../../src/limits/store/types.js';
-import { startTestRedis, type TestRedis } from '../../support/redis-server.js';
+import { useTestRedis } from '../../support/redis-server.js';
 import { calendar, fakeClock, freshPrefix, maxInAnyWindow, prng, sliding, type Admission } from './helpers.js';
 
 /**
@@ -10,16 +9,7 @@ import { calendar, fakeClock, freshPrefix, maxInAnyWindow, prng, sliding, type A
  * where it places the charge, when it refuses to lease, and that requests served from leases
  * (used at their own times, up to the lease's end) never exceed a limit in any rolling window.
  */
-let server: TestRedis;
-let redis: Redis;
-beforeAll(async () => {
-  server = await startTestRedis();
-  redis = new Redis(server.url);
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
+const local = useTestRedis();
 
 const G = 2000; // sub-bucket width of a minute in 30
 const LEASE: LeaseRequest = { tokens: 16, lifetimeMs: 1000, keepPermille: 250, sharePermille: 10 };
@@ -27,7 +17,7 @@ const minute = (key: string, limit: number, amount = 1): Dimension => sliding(ke
 
 /** A sliding key's sub-buckets as { id: [sum, last charge] }, checked against its total `t`. */
 async function bucketsOf(key: string): Promise<Map<number, [number, number]>> {
-  const fields = await redis.hgetall(key);
+  const fields = await local.client.hgetall(key);
   const out = new Map<number, [number, number]>();
   let total = 0;
   for (const [name, value] of Object.entries(fields)) {
@@ -43,7 +33,7 @@ async function bucketsOf(key: string): Promise<Map<number, [number, number]>> {
 describe('lease mode of the limit script', () => {
   it('admits the request and reserves more of its amounts, all charged at now + lifetime, at most sharePermille of each limit', async () => {
     const clock = fakeClock(Date.UTC(2026, 10, 30, 12, 0, 0, 300));
-    const store = createRedisLimitStoreForTests({ redis, now: clock.now });
+    const store = createRedisLimitStoreForTests({ redis: local.client, now: clock.now });
     const prefix = freshPrefix();
     // 1 % of 1,000 requests is 10 (the request and 9 more); 1 % of 100,000 cost points at 7 each is 142.
     const dims = [minute(`${prefix}:req`, 1000), minute(`${prefix}:cost`, 100_000, 7)];
@@ -64,7 +54,7 @@ describe('lease mode of the limit script', () => {
 
   it('leases nothing while less than keepPermille of a limit would stay unreserved, and still admits the request', async () => {
     const clock = fakeClock(Date.UTC(2026, 10, 30, 12, 0, 0, 0));
-    const store = createRedisLimitStoreForTests({ redis, now: clock.now });
+    const store = createRedisLimitStoreForTests({ redis: local.client, now: clock.now });
     const key = `${freshPrefix()}:req`;
     // 740 of 1,000 used: 250 must stay, so 10 may go (the request and 9 more), as the share allows.
     await store.consume([minute(key, 1000, 740)]);
@@ -84,18 +74,18 @@ describe('lease mode of the limit script', () => {
   it('leases nothing across the end of a calendar period, nor with a check-only dimension', async () => {
     const beforeMidnight = Date.UTC(2026, 10, 30, 23, 59, 59, 500);
     const clock = fakeClock(beforeMidnight);
-    const store = createRedisLimitStoreForTests({ redis, now: clock.now });
+    const store = createRedisLimitStoreForTests({ redis: local.client, now: clock.now });
     const prefix = freshPrefix();
     const day = calendar(`${prefix}:day`, { limit: 100_000 });
     // 1 s ahead is tomorrow: the charge must stay in today's period.
     const late = await store.lease!([minute(`${prefix}:req`, 1000), day], [], LEASE);
     expect(late).toMatchObject({ allowed: true, granted: 0, chargedAt: beforeMidnight });
-    expect(await redis.hgetall(`${prefix}:day`)).toEqual({ '20261130': '1' });
+    expect(await local.client.hgetall(`${prefix}:day`)).toEqual({ '20261130': '1' });
     // Earlier in the day it leases (and the day counts every reserved request).
     clock.t = Date.UTC(2026, 10, 30, 12, 0, 0, 0);
     const early = await store.lease!([minute(`${prefix}:req2`, 1000), calendar(`${prefix}:day2`, { limit: 100_000 })], [], LEASE);
     expect(early.granted).toBe(9);
-    expect(await redis.hgetall(`${prefix}:day2`)).toEqual({ '20261130': '10' });
+    expect(await local.client.hgetall(`${prefix}:day2`)).toEqual({ '20261130': '10' });
     // Response bytes are checked per request (check-only): no lease.
     const bytes = sliding(`${prefix}:bytes`, { limit: 1_000_000, amount: 0, checkOnly: true, windowMs: 3_600_000, buckets: 60 });
     expect((await store.lease!([minute(`${prefix}:req3`, 1000), bytes], [], LEASE)).granted).toBe(0);
@@ -104,7 +94,7 @@ describe('lease mode of the limit script', () => {
   it('takes a refund back from the lease sub-bucket ahead of now, and a later charge never moves its last charge back', async () => {
     // 0.5 s into a sub-bucket: the lease's end (1 s on) is in the same sub-bucket.
     const clock = fakeClock(Math.floor(Date.UTC(2026, 10, 30, 12, 0, 0) / G) * G + 500);
-    const store = createRedisLimitStoreForTests({ redis, now: clock.now });
+    const store = createRedisLimitStoreForTests({ redis: local.client, now: clock.now });
     const key = `${freshPrefix()}:req`;
     const dims = [minute(key, 1000)];
     const lease = await store.lease!(dims, [], LEASE);
@@ -122,7 +112,7 @@ describe('lease mode of the limit script', () => {
   it("keeps the key alive as long as its lease sub-bucket counts, whatever is charged after it", async () => {
     // 1.5 s into a sub-bucket: the lease's end (1 s on) is in the next one.
     const clock = fakeClock(Math.floor(Date.UTC(2026, 10, 30, 12, 0, 0) / G) * G + 1500);
-    const store = createRedisLimitStoreForTests({ redis, now: clock.now });
+    const store = createRedisLimitStoreForTests({ redis: local.client, now: clock.now });
     const key = `${freshPrefix()}:req`;
     const lease = await store.lease!([minute(key, 1000)], [], LEASE);
     expect(Math.floor(lease.chargedAt / G)).toBe(Math.floor(clock.t / G) + 1);
@@ -130,15 +120,15 @@ describe('lease mode of the limit script', () => {
     clock.advance(10);
     await store.consume([minute(key, 1000)]);
     const needed = (Math.floor(lease.chargedAt / G) + 1) * G + 60_000 - clock.t;
-    expect(await redis.pttl(key)).toBeGreaterThan(needed - 1000);
-    expect(await redis.pttl(key)).toBeLessThanOrEqual(needed);
+    expect(await local.client.pttl(key)).toBeGreaterThan(needed - 1000);
+    expect(await local.client.pttl(key)).toBeLessThanOrEqual(needed);
   });
 
   it('never admits more than the limit in any rolling window when one holder serves requests from leases up to their end and another checks each request', async () => {
     for (const seed of [1, 2, 3]) {
       const random = prng(seed);
       const clock = fakeClock(Date.UTC(2026, 10, 30, 12, 0, 0, 0));
-      const store = createRedisLimitStoreForTests({ redis, now: clock.now });
+      const store = createRedisLimitStoreForTests({ redis: local.client, now: clock.now });
       const key = `${freshPrefix()}:req`;
       const limit = 300;
       const dims = [minute(key, limit)];

@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { calendarPeriod } from '../../../src/limits/store/calendar.js';
 import { createRedisLimitStore, createRedisLimitStoreForTests } from '../../../src/limits/store/redis-store.js';
-import { startTestRedis, type TestRedis } from '../../support/redis-server.js';
+import { useTestRedis } from '../../support/redis-server.js';
 import {
   admittedBetween,
   calendar,
@@ -14,16 +14,7 @@ import {
   type Admission,
 } from './helpers.js';
 
-let server: TestRedis;
-let redis: Redis;
-beforeAll(async () => {
-  server = await startTestRedis();
-  redis = new Redis(server.url);
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
+const local = useTestRedis();
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -57,19 +48,19 @@ function delta(before: Map<string, number>, after: Map<string, number>): Record<
 
 describe('redis store on the Redis clock', () => {
   it('uses Redis TIME as the clock', async () => {
-    const store = createRedisLimitStore({ redis });
-    const [beforeSec, beforeMicro] = await redis.time();
+    const store = createRedisLimitStore({ redis: local.client });
+    const [beforeSec, beforeMicro] = await local.client.time();
     const decision = await store.consume([sliding(`${freshPrefix()}:rpm`)]);
-    const [afterSec, afterMicro] = await redis.time();
+    const [afterSec, afterMicro] = await local.client.time();
     expect(decision.now).toBeGreaterThanOrEqual(Number(beforeSec) * 1000 + Math.floor(Number(beforeMicro) / 1000));
     expect(decision.now).toBeLessThanOrEqual(Number(afterSec) * 1000 + Math.floor(Number(afterMicro) / 1000));
     expect(Number.isInteger(decision.now)).toBe(true);
   });
 
   it('never admits more than the limit in any rolling 1 s window, across two clients, in real time', async () => {
-    const other = new Redis(server.url);
+    const other = new Redis(local.server.url);
     try {
-      const stores = [createRedisLimitStore({ redis }), createRedisLimitStore({ redis: other })];
+      const stores = [createRedisLimitStore({ redis: local.client }), createRedisLimitStore({ redis: other })];
       const windowMs = 1000;
       const buckets = 10;
       const limit = 5;
@@ -100,7 +91,7 @@ describe('redis store on the Redis clock', () => {
   });
 
   it('admits exactly 100 of 400 concurrent calls from 4 gateway instances', async () => {
-    const clients = Array.from({ length: 4 }, () => new Redis(server.url));
+    const clients = Array.from({ length: 4 }, () => new Redis(local.server.url));
     try {
       const stores = clients.map((client) => createRedisLimitStore({ redis: client }));
       const tag = freshPrefix(); // one hash tag for every key of a check, as the gateway will
@@ -118,8 +109,8 @@ describe('redis store on the Redis clock', () => {
   });
 
   it('makes one round trip per consume: one EVALSHA/EVAL, no other command from the client', async () => {
-    const client = new Redis(server.url);
-    const admin = new Redis(server.url);
+    const client = new Redis(local.server.url);
+    const admin = new Redis(local.server.url);
     try {
       const store = createRedisLimitStore({ redis: client });
       const tag = freshPrefix();
@@ -150,7 +141,7 @@ describe('redis store on the Redis clock', () => {
   });
 
   it('validates dimensions before any Redis call', async () => {
-    const client = new Redis(server.url);
+    const client = new Redis(local.server.url);
     try {
       await client.ping();
       const store = createRedisLimitStore({ redis: client });
@@ -166,26 +157,26 @@ describe('redis store on the Redis clock', () => {
   });
 
   it('recovers from SCRIPT FLUSH without a NOSCRIPT error reaching the caller', async () => {
-    const store = createRedisLimitStore({ redis });
+    const store = createRedisLimitStore({ redis: local.client });
     const dim = sliding(`${freshPrefix()}:rpm`, { limit: 10 });
     expect((await store.consume([dim])).results[0]!.used).toBe(1);
-    await redis.script('FLUSH');
-    const sent = recordCommands(redis);
+    await local.client.script('FLUSH');
+    const sent = recordCommands(local.client);
     try {
       const decision = await store.consume([dim]);
       expect(decision.results[0]).toMatchObject({ allowed: true, used: 2 });
       // EVALSHA met NOSCRIPT and was resent as EVAL, which cached the script again.
       expect(sent).toEqual(['evalsha', 'evalsha']);
-      const [cached] = (await redis.script('EXISTS', sha1OfScript(redis))) as number[];
+      const [cached] = (await local.client.script('EXISTS', sha1OfScript(local.client))) as number[];
       expect(cached).toBe(1);
     } finally {
-      delete (redis as { sendCommand?: unknown }).sendCommand; // back to the prototype's method
+      delete (local.client as { sendCommand?: unknown }).sendCommand; // back to the prototype's method
     }
   });
 
   it('keeps working after Redis is killed and restarted (empty, no script cache)', async () => {
     // The gateway's connection settings: fail fast while down, reconnect quickly.
-    const client = new Redis(server.url, {
+    const client = new Redis(local.server.url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       retryStrategy: () => 50,
@@ -197,44 +188,44 @@ describe('redis store on the Redis clock', () => {
       const dim = sliding(`${freshPrefix()}:rpm`, { limit: 10 });
       expect((await store.consume([dim])).results[0]!.used).toBe(1);
 
-      await server.kill();
+      await local.server.kill();
       await expect(store.consume([dim])).rejects.toThrow(); // the caller falls back to memory
-      await server.restart();
+      await local.server.restart();
       await new Promise((resolve) => (client.status === 'ready' ? resolve(null) : client.once('ready', resolve)));
 
       const decision = await store.consume([dim]);
       expect(decision.results[0]).toMatchObject({ allowed: true, used: 1 }); // the restarted Redis is empty
     } finally {
       client.disconnect();
-      await redis.ping(); // the suite's shared client reconnected too
+      await local.client.ping(); // the suite's shared client reconnected too
     }
   });
 
   it('keeps at most N+1 sub-buckets (and 3 fields more) per key, and the same memory for a limit of 10 and of 1,000,000', async () => {
     const clock = fakeClock(Date.UTC(2026, 0, 1));
-    const store = createRedisLimitStoreForTests({ redis, now: clock.now });
+    const store = createRedisLimitStoreForTests({ redis: local.client, now: clock.now });
     const tag = freshPrefix();
     const small = sliding(`${tag}:aaaaaaa`, { name: 'small', limit: 10, windowMs: 4000, buckets: 4 });
     const large = sliding(`${tag}:bbbbbbb`, { name: 'large', limit: 1_000_000, windowMs: 4000, buckets: 4 });
     /** Sub-bucket fields (numeric names), without the total, oldest and newest fields. */
-    const subBuckets = async (key: string) => Object.keys(await redis.hgetall(key)).filter((name) => /^\d+$/.test(name)).sort();
+    const subBuckets = async (key: string) => Object.keys(await local.client.hgetall(key)).filter((name) => /^\d+$/.test(name)).sort();
     for (let i = 0; i < 50; i++) {
       const decision = await store.consume([small, large]);
       expect(decision.allowed).toBe(true);
       expect((await subBuckets(small.key)).length).toBeLessThanOrEqual(5);
-      expect(await redis.hlen(small.key)).toBeLessThanOrEqual(5 + 3);
+      expect(await local.client.hlen(small.key)).toBeLessThanOrEqual(5 + 3);
       clock.advance(1000);
     }
     // Charges 1 s apart in a 4 s window: the last four sub-buckets count (the fifth's last charge
     // is exactly one window old and was deleted).
     expect(await subBuckets(small.key)).toHaveLength(4);
     expect(await subBuckets(large.key)).toHaveLength(4);
-    expect(await redis.hlen(large.key)).toBe(4 + 3);
+    expect(await local.client.hlen(large.key)).toBe(4 + 3);
     // 't' the total, 'o' the oldest sub-bucket with the offset of its last charge (its own field's).
     const oldest = (await subBuckets(large.key))[0]!;
-    const oldestOffset = (await redis.hget(large.key, oldest))!.split(':')[1];
-    expect(await redis.hmget(large.key, 't', 'o')).toEqual(['4', `${oldest}:${oldestOffset}`]);
-    expect(await redis.memory('USAGE', large.key)).toBe(await redis.memory('USAGE', small.key));
+    const oldestOffset = (await local.client.hget(large.key, oldest))!.split(':')[1];
+    expect(await local.client.hmget(large.key, 't', 'o')).toEqual(['4', `${oldest}:${oldestOffset}`]);
+    expect(await local.client.memory('USAGE', large.key)).toBe(await local.client.memory('USAGE', small.key));
 
     // Heavy traffic (5,000 requests' worth of cost per call) does not add fields either.
     for (let i = 0; i < 20; i++) {
@@ -242,51 +233,51 @@ describe('redis store on the Redis clock', () => {
       clock.advance(700);
     }
     expect((await subBuckets(large.key)).length).toBeLessThanOrEqual(5);
-    expect(await redis.hlen(large.key)).toBeLessThanOrEqual(5 + 3);
+    expect(await local.client.hlen(large.key)).toBeLessThanOrEqual(5 + 3);
   });
 
   it('expires a sliding key (N + 1) * g after its last charge', async () => {
-    const store = createRedisLimitStore({ redis });
+    const store = createRedisLimitStore({ redis: local.client });
     const dim = sliding(`${freshPrefix()}:rpm`, { windowMs: 600, buckets: 3 });
     await store.consume([dim]);
-    const ttl = await redis.pttl(dim.key);
+    const ttl = await local.client.pttl(dim.key);
     expect(ttl).toBeGreaterThan(600);
     expect(ttl).toBeLessThanOrEqual(800);
     await sleep(900);
-    expect(await redis.exists(dim.key)).toBe(0);
+    expect(await local.client.exists(dim.key)).toBe(0);
 
     // When N does not divide W, g = ceil(W / N) and the key lives (N + 1) * g.
     const odd = sliding(`${freshPrefix()}:odd`, { windowMs: 1000, buckets: 3 });
     await store.consume([odd]);
-    expect(await redis.pttl(odd.key)).toBeGreaterThan(1002);
-    expect(await redis.pttl(odd.key)).toBeLessThanOrEqual(4 * 334);
+    expect(await local.client.pttl(odd.key)).toBeGreaterThan(1002);
+    expect(await local.client.pttl(odd.key)).toBeLessThanOrEqual(4 * 334);
   });
 
   it('stores a calendar count under its period id and expires it just after the period', async () => {
     const end = Date.UTC(2026, 11, 31, 23, 0); // local midnight on Jan 1, 2027 at UTC+01:00
     const clock = fakeClock(end - 300);
-    const store = createRedisLimitStoreForTests({ redis, now: clock.now });
+    const store = createRedisLimitStoreForTests({ redis: local.client, now: clock.now });
     const day = calendar(`${freshPrefix()}:day`, { utcOffsetMinutes: 60, limit: 5 });
     const decision = await store.consume([day]);
     expect(decision.results[0]).toMatchObject({ used: 1, resetAt: end });
-    expect(await redis.hgetall(day.key)).toEqual({ '20261231': '1' });
-    const ttl = await redis.pttl(day.key);
+    expect(await local.client.hgetall(day.key)).toEqual({ '20261231': '1' });
+    const ttl = await local.client.pttl(day.key);
     expect(ttl).toBeGreaterThan(300);
     expect(ttl).toBeLessThanOrEqual(1300);
     await sleep(1500);
-    expect(await redis.exists(day.key)).toBe(0);
+    expect(await local.client.exists(day.key)).toBe(0);
 
     // In the next period, the old period's field is replaced.
     const key = calendar(`${freshPrefix()}:day`, { utcOffsetMinutes: 60, limit: 5 });
     await store.consume([key]);
     clock.t = end;
     await store.consume([{ ...key, amount: 2 }]);
-    expect(await redis.hgetall(key.key)).toEqual({ '20270101': '2' });
+    expect(await local.client.hgetall(key.key)).toEqual({ '20270101': '2' });
   });
 
   it('computes the same calendar periods in Lua as calendar.ts', async () => {
     const clock = fakeClock(0);
-    const store = createRedisLimitStoreForTests({ redis, now: clock.now });
+    const store = createRedisLimitStoreForTests({ redis: local.client, now: clock.now });
     const instants = [
       Date.UTC(2024, 1, 29, 12), // leap day
       Date.UTC(2024, 1, 29, 23, 59, 59, 999),
@@ -310,10 +301,10 @@ describe('redis store on the Redis clock', () => {
           const charged = await store.consume([dim]);
           const context = `${new Date(at).toISOString()} ${period} ${utcOffsetMinutes}`;
           expect(charged.results[0]!.resetAt, context).toBe(expected.endsAt);
-          expect(Object.keys(await redis.hgetall(dim.key)), context).toEqual([expected.id]);
+          expect(Object.keys(await local.client.hgetall(dim.key)), context).toEqual([expected.id]);
           const never = await store.peek([{ ...dim, amount: 11 }]);
           expect(never.results[0]!.retryAfterMs, context).toBe(expected.endsAt - expected.startsAt);
-          await redis.del(dim.key);
+          await local.client.del(dim.key);
         }
       }
     }

@@ -1,9 +1,9 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMemoryLimitStore } from '../../../src/limits/store/memory-store.js';
 import { createRedisLimitStoreForTests } from '../../../src/limits/store/redis-store.js';
 import type { Adjustment, LimitDecision, LimitStore } from '../../../src/limits/store/types.js';
-import { startTestRedis, type TestRedis } from '../../support/redis-server.js';
+import { useTestRedis } from '../../support/redis-server.js';
 import { fakeClock, freshPrefix, prng, sliding } from './helpers.js';
 
 /**
@@ -12,16 +12,7 @@ import { fakeClock, freshPrefix, prng, sliding } from './helpers.js';
  * previous script (sub-bucket fields only) is decided as before.
  */
 
-let server: TestRedis;
-let redis: Redis;
-beforeAll(async () => {
-  server = await startTestRedis();
-  redis = new Redis(server.url);
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
+const local = useTestRedis();
 
 const WINDOW_MS = 60_000;
 const BUCKETS = 30;
@@ -35,7 +26,7 @@ describe('sliding-window keys written by the previous script (rateLimiterV3)', (
     // now - W falls 700 ms into the edge sub-bucket.
     const start = Math.floor(Date.UTC(2026, 2, 1, 12) / G) * G + 700;
     const clock = fakeClock(start);
-    const redisStore = createRedisLimitStoreForTests({ redis, now: clock.now });
+    const redisStore = createRedisLimitStoreForTests({ redis: local.client, now: clock.now });
     const memory = createMemoryLimitStore({ now: clock.now });
     const edge = Math.floor((start - WINDOW_MS) / G);
     const current = Math.floor(start / G);
@@ -54,8 +45,8 @@ describe('sliding-window keys written by the previous script (rateLimiterV3)', (
         [String(current - 1)]: '7:1500',
         [String(current)]: '5:300',
       };
-      await redis.hset(old.key, fields);
-      await redis.pexpire(old.key, (BUCKETS + 1) * G);
+      await local.client.hset(old.key, fields);
+      await local.client.pexpire(old.key, (BUCKETS + 1) * G);
       // The same admissions, replayed into the memory twin at their last charge.
       const replays: Adjustment[] = Object.entries(fields).map(([id, value]) => {
         const [sum, offset] = value.split(':');
@@ -91,7 +82,7 @@ describe('sliding-window keys written by the previous script (rateLimiterV3)', (
 describe('a check of a sliding key', () => {
   /** The commands the script runs inside Redis for one check, as MONITOR shows them (source `lua`). */
   async function scriptCommandsOf(check: () => Promise<unknown>): Promise<string[][]> {
-    const monitor = await redis.monitor();
+    const monitor = await local.client.monitor();
     const seenArgs: string[][] = [];
     const marker = `end-${Math.random()}`;
     let done!: () => void;
@@ -102,7 +93,7 @@ describe('a check of a sliding key', () => {
     });
     try {
       await check();
-      await redis.echo(marker);
+      await local.client.echo(marker);
       await ended;
     } finally {
       monitor.disconnect();
@@ -117,14 +108,14 @@ describe('a check of a sliding key', () => {
   });
 
   async function commandCalls(): Promise<Map<string, number>> {
-    const info = await redis.info('commandstats');
+    const info = await local.client.info('commandstats');
     return new Map([...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
   }
 
   it('reads the same 4 fields whether 1 or 30 sub-buckets count, and never the whole key', async () => {
     const start = Math.floor(Date.UTC(2026, 2, 1, 12) / G) * G;
     const clock = fakeClock(start);
-    const store = createRedisLimitStoreForTests({ redis, now: clock.now });
+    const store = createRedisLimitStoreForTests({ redis: local.client, now: clock.now });
     const full = sliding(`${freshPrefix()}:req:m`, { limit: 1_000_000, windowMs: WINDOW_MS, buckets: BUCKETS });
     const lone = sliding(`${freshPrefix()}:req:m`, { limit: 1_000_000, windowMs: WINDOW_MS, buckets: BUCKETS });
     // Steady traffic: a charge in each of 30 sub-buckets, so all 30 count.
@@ -133,7 +124,7 @@ describe('a check of a sliding key', () => {
       if (i < BUCKETS - 1) clock.advance(G);
     }
     await store.consume([lone]);
-    expect(Object.keys(await redis.hgetall(full.key)).filter((name) => /^\d+$/.test(name))).toHaveLength(30);
+    expect(Object.keys(await local.client.hgetall(full.key)).filter((name) => /^\d+$/.test(name))).toHaveLength(30);
     clock.advance(G / 2);
 
     const before = await commandCalls();
