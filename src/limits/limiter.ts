@@ -91,10 +91,12 @@ export function createLimiter(options: LimiterOptions) {
   const decider = createLocalDecider({ clock, divisor: options.divisor, ledger });
   const timed = <T>(promise: Promise<T>) => withReplyTimeout(promise, config.storeTimeoutMs);
   // Only a store that can lease (Redis) is asked to; unused tokens are refunded as settles are.
-  const leases = shared.lease ? createLeaseBook(config.leases, {
+  const leases = shared.lease
+    ? createLeaseBook(config.leases, {
         refund: (refunds) => void adjust(refunds, 'shared'),
         ...(options.onLeaseTokens ? { onTokens: options.onLeaseTokens } : {}),
-      }) : null;
+      })
+    : null;
 
   let state: 'healthy' | 'failed' | 'recovering' = 'healthy';
   /** The epoch of the store's data this instance's shared decisions went into (null: unknown). */
@@ -364,21 +366,19 @@ export function createLimiter(options: LimiterOptions) {
       } finally {
         inFlight--;
       }
-      if (tokens > 0) {
-        if (decision) {
-          const lease = decision as LeaseDecision;
-          measureOffset(lease.now);
-          ledger.sharedDecision(dims, lease, 1 + lease.granted, lease.chargedAt);
-          if (carried.length > 0) settled(carried, lease.now);
-          return { decision: leases!.granted(leaseKey!, dims, lease, sentAt), source: 'shared' };
-        }
-        leases!.failed(leaseKey!);
-      } else if (decision) {
+      if (decision) {
         measureOffset(decision.now);
-        ledger.sharedDecision(dims, decision);
         if (carried.length > 0) settled(carried, decision.now);
-        return { decision, source: 'shared' };
+        if (tokens === 0) {
+          ledger.sharedDecision(dims, decision);
+          return { decision, source: 'shared' };
+        }
+        // The request and what the lease reserved, all charged where the script placed them.
+        const lease = decision as LeaseDecision;
+        ledger.sharedDecision(dims, lease, 1 + lease.granted, lease.chargedAt);
+        return { decision: leases!.granted(leaseKey!, dims, lease, sentAt), source: 'shared' };
       }
+      if (tokens > 0) leases!.failed(leaseKey!);
     }
     if (onStoreFailure === 'closed') {
       if (late) settleLate(late, dims, null);
@@ -505,7 +505,6 @@ export function createLimiter(options: LimiterOptions) {
 }
 
 export type Limiter = ReturnType<typeof createLimiter>;
-
 
 const NO_ADJUSTMENTS: Adjustment[] = [];
 
