@@ -29,6 +29,9 @@ interface Lease {
   clockOffset: number;
 }
 
+/** Lease tokens reserved (granted), served without a round trip (used), given back unused (refunded). */
+export type LeaseOutcome = 'granted' | 'used' | 'refunded';
+
 /** Requests of one key seen in the current and the previous lifetime. */
 interface Demand {
   since: number;
@@ -46,8 +49,6 @@ interface Demand {
  * the limit is left (no lease is granted then), by at most `sharePercent` per instance, for at most
  * the lifetime.
  */
-export type LeaseOutcome = 'granted' | 'used' | 'refunded';
-
 export function createLeaseBook(
   config: Config['limits']['leases'],
   options: { refund: (adjustments: Adjustment[]) => void; onTokens?: (outcome: LeaseOutcome, tokens: number) => void },
