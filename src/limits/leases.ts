@@ -19,6 +19,8 @@ interface Lease {
   dims: readonly Dimension[];
   /** Reserved amounts not used yet. */
   tokens: number;
+  /** Reserved amounts at the start. */
+  size: number;
   /** performance.now() past which no token is used: the call's send time plus the lifetime. */
   usableUntil: number;
   /** Where Redis placed the whole charge (store clock): refunds go there. */
@@ -27,6 +29,8 @@ interface Lease {
   results: DimensionResult[];
   /** Store clock minus performance.now() when the reply arrived, for each token's `now`. */
   clockOffset: number;
+  /** The renewal granted while this one still had tokens: used once this one is done. */
+  next: Lease | null;
 }
 
 /** Lease tokens reserved (granted), served without a round trip (used), given back unused (refunded). */
@@ -46,8 +50,8 @@ interface Demand {
  * without a round trip until they run out or the lifetime passes; what is left then is refunded.
  * Nothing is admitted that Redis has not charged, so a lease never loosens a limit: it can only
  * refuse another instance early while its tokens wait, and only while less than `keepPercent` of
- * the limit is left (no lease is granted then), by at most `sharePercent` per instance, for at most
- * the lifetime.
+ * the limit is left (no lease is granted then), by at most `sharePercent` of a limit per lease (two
+ * per key at most: the one in use and its renewal), for at most the lifetime.
  */
 export function createLeaseBook(
   config: Config['limits']['leases'],
@@ -74,8 +78,14 @@ export function createLeaseBook(
     return lifetime;
   };
 
-  const end = (key: string, lease: Lease): void => {
-    leases.delete(key);
+  /** Ends the key's current lease (unused tokens refunded); its renewal, if any, takes over. */
+  const retire = (key: string, lease: Lease): void => {
+    if (lease.next) leases.set(key, lease.next);
+    else leases.delete(key);
+    end(lease);
+  };
+
+  const end = (lease: Lease): void => {
     const tag = hashTag(lease.dims[0]!.key);
     const live = (perTag.get(tag) ?? 1) - 1;
     if (live > 0) perTag.set(tag, live);
@@ -134,18 +144,28 @@ export function createLeaseBook(
     take(key: string, again = false): LimitDecision | null {
       const now = performance.now();
       if (!again) count(key, now);
-      const lease = leases.get(key);
-      if (lease === undefined) return null;
-      if (lease.tokens === 0 || now > lease.usableUntil) {
-        end(key, lease);
-        return null;
+      let lease = leases.get(key);
+      while (lease !== undefined && (lease.tokens === 0 || now > lease.usableUntil)) {
+        retire(key, lease);
+        lease = leases.get(key);
       }
+      if (lease === undefined) return null;
       lease.tokens--;
       options.onTokens?.('used', 1);
       const decision = decisionOf(lease, now);
-      // The last one: the key's next check will make a round trip (and the door may send it).
-      if (lease.tokens === 0) end(key, lease);
+      // The last one: the next request takes the renewal, or makes a round trip (and the door may send it).
+      if (lease.tokens === 0) retire(key, lease);
       return decision;
+    },
+
+    /**
+     * Whether the key's lease should be renewed now, in the background: half of it is used, no
+     * renewal is held or asked for yet, and demand goes on. Renewing before it runs out keeps a
+     * busy key's requests from all waiting for a round trip together each time a lease ends.
+     */
+    renewalDue(key: string): boolean {
+      const lease = leases.get(key);
+      return lease !== undefined && lease.next === null && lease.tokens * 2 <= lease.size && !asking.has(key) && this.want(key) > 0;
     },
 
     /** How many tokens this check should ask for (0: a plain check), from the key's recent demand. */
@@ -178,28 +198,36 @@ export function createLeaseBook(
     /**
      * Redis answered a lease call sent at `sentAt` (performance.now()): the request's own decision,
      * its `used` as if the reserved amounts were not charged yet (they count down as tokens go).
+     * A renewal (no request of its own) keeps its own admission as one more token.
      */
-    granted(key: string, dims: readonly Dimension[], decision: LeaseDecision, sentAt: number): LimitDecision {
-      if (!decision.allowed || decision.granted === 0) {
+    granted(key: string, dims: readonly Dimension[], decision: LeaseDecision, sentAt: number, renewal = false): LimitDecision {
+      if (!decision.allowed || (decision.granted === 0 && !renewal)) {
         answer(key);
         return decision;
       }
-      const previous = leases.get(key);
-      if (previous) end(key, previous);
       const now = performance.now();
+      const tokens = decision.granted + (renewal ? 1 : 0);
       const lease: Lease = {
         dims,
-        tokens: decision.granted,
+        tokens,
+        size: tokens,
         usableUntil: sentAt + lifetimeOf(dims),
         chargedAt: decision.chargedAt,
         results: decision.results,
         clockOffset: decision.now - now,
+        next: null,
       };
-      leases.set(key, lease);
+      const current = leases.get(key);
+      if (current === undefined) leases.set(key, lease);
+      else {
+        // Behind the one in use; a renewal it already had (none is asked for then) is given back.
+        if (current.next) end(current.next);
+        current.next = lease;
+      }
       const tag = hashTag(dims[0]!.key);
       perTag.set(tag, (perTag.get(tag) ?? 0) + 1);
-      options.onTokens?.('granted', lease.tokens);
-      const own = decisionOf(lease, now);
+      options.onTokens?.('granted', renewal ? tokens : lease.tokens);
+      const own = renewal ? decision : decisionOf(lease, now);
       // Waiting requests run after this one has its decision: they take the next tokens.
       answer(key);
       return own;
@@ -212,14 +240,24 @@ export function createLeaseBook(
 
     /** Ends every lease (the store failed, the instance closes): unused tokens refunded. */
     endAll(): void {
-      for (const [key, lease] of leases) end(key, lease);
+      for (const lease of leases.values()) {
+        if (lease.next) end(lease.next);
+        end(lease);
+      }
+      leases.clear();
     },
 
     /** Ends leases past their lifetime (their tokens would never be used): call often (LEASE_SWEEP_MS). */
     sweep(): void {
       if (leases.size === 0) return;
       const now = performance.now();
-      for (const [key, lease] of leases) if (now > lease.usableUntil) end(key, lease);
+      for (const [key, first] of leases) {
+        let lease: Lease | undefined = first;
+        while (lease !== undefined && now > lease.usableUntil) {
+          retire(key, lease);
+          lease = leases.get(key);
+        }
+      }
     },
 
     /** Forgets keys not seen for two lifetimes (their demand counts as none anyway). */
@@ -236,7 +274,7 @@ export function createLeaseBook(
     /** Tokens held now, over every lease (metrics, tests). */
     held(): number {
       let tokens = 0;
-      for (const lease of leases.values()) tokens += lease.tokens;
+      for (const lease of leases.values()) tokens += lease.tokens + (lease.next?.tokens ?? 0);
       return tokens;
     },
   };

@@ -329,13 +329,53 @@ export function createLimiter(options: LimiterOptions) {
     );
   };
 
+  /**
+   * A lease call of its own, off any request's path, while the key's lease is half used: its
+   * answer waits behind the lease in use. A failure is a store failure as a check's is; a call
+   * that times out but lands is given back whole (settleLate).
+   */
+  function renew(key: string, dims: readonly Dimension[]): void {
+    const tokens = leases!.want(key);
+    if (tokens === 0 || closed) return;
+    const carried = takeUnsettled(dims);
+    const sentAt = performance.now();
+    const call = shared!.lease!(dims, carried, leases!.request(key, dims, tokens));
+    inFlight++;
+    timed(call)
+      .then(
+        (decision) => {
+          measureOffset(decision.now);
+          if (carried.length > 0) settled(carried, decision.now);
+          ledger.sharedDecision(dims, decision, 1 + decision.granted, decision.chargedAt);
+          leases!.granted(key, dims, decision, sentAt, true);
+          // The store failed meanwhile (every lease ended then): this one ends too.
+          if (state !== 'healthy') leases!.endAll();
+        },
+        (err: unknown) => {
+          leases!.failed(key);
+          if (err instanceof InvalidDimensionError) {
+            requeue(carried);
+            logger.error({ err }, 'a lease renewal was refused as invalid');
+            return;
+          }
+          unsent(carried);
+          failed(err);
+          settleLate(call, dims, null);
+        },
+      )
+      .finally(() => inFlight--);
+  }
+
   async function consume(dims: readonly Dimension[], onStoreFailure: 'open' | 'closed'): Promise<LimiterOutcome> {
     let late: Promise<LimitDecision> | null = null;
     if (state === 'healthy') {
       // A token of this instance's lease on these very dimensions: no round trip.
       const leaseKey = leases ? leases.keyOf(dims) : null;
       let leased = leaseKey !== null ? leases!.take(leaseKey) : null;
-      if (leased) return { decision: leased, source: 'shared' };
+      if (leased) {
+        if (leases!.renewalDue(leaseKey!)) renew(leaseKey!, dims);
+        return { decision: leased, source: 'shared' };
+      }
       // A lease call for these dimensions is out: its tokens are likely enough for this one too.
       const answered = leaseKey !== null ? leases!.inFlight(leaseKey) : null;
       if (answered) {

@@ -72,9 +72,9 @@ describe('leases on one gateway', () => {
     expect(remaining).toEqual(Array.from({ length: 60 }, (_, i) => 1000 - 1 - i));
     const calls = (await scriptCalls()) - before;
     const tokens = await leaseTokens();
-    // Requests served from leases made no call: with up to 9 reserved per call, well under half.
+    // Requests served from leases made no call: with up to 9 reserved per call (a lease half used
+    // is renewed in the background), well under half of the requests made one.
     expect(tokens.used).toBeGreaterThan(30);
-    expect(calls).toBeLessThanOrEqual(60 - tokens.used + 1);
     expect(calls).toBeLessThan(30);
 
     // Stopped: the last lease ends within its lifetime (1 s), its unused tokens are refunded within
