@@ -12,26 +12,34 @@ import type { DimensionResult } from './store/types.js';
 export function rateLimitHeaders(dims: readonly LimitDimension[], results: readonly DimensionResult[], now: number): Record<string, string> {
   if (dims.length === 0 || results.length !== dims.length) return {};
   const headers: Record<string, string> = {};
-  const secondsUntil = (at: number) => Math.max(0, Math.ceil((at - now) / 1000));
-
+  // Plain loops, no closures: this runs on every limited response.
   let tightest: DimensionResult | undefined;
-  dims.forEach((dim, i) => {
+  let policy = '';
+  let current = '';
+  for (let i = 0; i < dims.length; i++) {
+    const d = dims[i]!;
     const r = results[i]!;
-    if (!dim.countsRequests) return;
-    if (!tightest || r.remaining < tightest.remaining || (r.remaining === tightest.remaining && r.resetAt < tightest.resetAt)) tightest = r;
-  });
+    if (d.countsRequests && (!tightest || r.remaining < tightest.remaining || (r.remaining === tightest.remaining && r.resetAt < tightest.resetAt))) tightest = r;
+    const separator = i === 0 ? '' : ', ';
+    policy += `${separator}"${d.policy}";q=${r.limit};w=${windowOf(d, now)}`;
+    current += `${separator}"${d.policy}";r=${r.remaining};t=${Math.max(0, Math.ceil((r.resetAt - now) / 1000))}`;
+  }
   if (tightest) {
     headers['x-ratelimit-limit'] = String(tightest.limit);
     headers['x-ratelimit-remaining'] = String(tightest.remaining);
     headers['x-ratelimit-reset'] = String(Math.ceil(tightest.resetAt / 1000));
   }
-  // A calendar quota's window is the current day or month (28 to 31 days), so that `t` never
-  // exceeds `w`; sliding windows are their configured length (`t` <= `w` by the store's resetAt).
-  const windowOf = (d: LimitDimension) =>
-    d.store.kind === 'calendar' ? periodSeconds(now, d.store.period, d.store.utcOffsetMinutes) : d.windowSeconds;
-  headers['ratelimit-policy'] = dims.map((d, i) => `"${d.policy}";q=${results[i]!.limit};w=${windowOf(d)}`).join(', ');
-  headers['ratelimit'] = dims.map((d, i) => `"${d.policy}";r=${results[i]!.remaining};t=${secondsUntil(results[i]!.resetAt)}`).join(', ');
+  headers['ratelimit-policy'] = policy;
+  headers['ratelimit'] = current;
   return headers;
+}
+
+/**
+ * A calendar quota's window is the current day or month (28 to 31 days), so that `t` never
+ * exceeds `w`; sliding windows are their configured length (`t` <= `w` by the store's resetAt).
+ */
+function windowOf(d: LimitDimension, now: number): number {
+  return d.store.kind === 'calendar' ? periodSeconds(now, d.store.period, d.store.utcOffsetMinutes) : d.windowSeconds;
 }
 
 function periodSeconds(now: number, period: 'day' | 'month', utcOffsetMinutes: number): number {

@@ -288,7 +288,15 @@ function decisionOf(lease: Lease, now: number): LimitDecision {
   for (let i = 0; i < lease.results.length; i++) {
     const result = lease.results[i]!;
     const used = result.used - lease.tokens * lease.dims[i]!.amount;
-    results.push({ ...result, used, remaining: Math.max(0, result.limit - used) });
+    results.push({
+      name: result.name,
+      limit: result.limit,
+      used,
+      remaining: Math.max(0, result.limit - used),
+      resetAt: result.resetAt,
+      retryAfterMs: result.retryAfterMs,
+      allowed: result.allowed,
+    });
   }
   return { allowed: true, now: Math.round(now + lease.clockOffset), chargedAt: lease.chargedAt, results };
 }

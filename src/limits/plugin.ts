@@ -105,7 +105,11 @@ export function createLimitsPlugin(deps: {
           // The check sent at the door for this request, if it was made on these very dimensions;
           // otherwise the door learns the operation for its next requests.
           const early = deps.earlyChecks?.claim(ctx.state.earlyLimitCheck, dims) ?? null;
-          if (!early && typeof rc.request.query === 'string') deps.earlyChecks?.remember(rc.request.query, rc.request.operationName, resolved);
+          // (Not while this instance holds a lease for the tenant: the door sends nothing then, and
+          // keying the text costs a copy and a hash of it on every request.)
+          if (!early && typeof rc.request.query === 'string' && deps.earlyChecks && !deps.limiter.holdsLease(principal.tenantId)) {
+            deps.earlyChecks.remember(rc.request.query, rc.request.operationName, resolved);
+          }
           const started = early?.startedAt ?? performance.now();
           const { decision, source } = await (early?.outcome ??
             deps.limiter.consume(
@@ -120,18 +124,16 @@ export function createLimitsPlugin(deps: {
             throw limitsUnavailableError(effective.planId, 1, docs);
           }
 
-          for (const [name, value] of Object.entries(rateLimitHeaders(dims, decision.results, decision.now))) {
-            rc.response.http.headers.set(name, value);
-          }
+          const headers = rateLimitHeaders(dims, decision.results, decision.now);
+          for (const name in headers) rc.response.http.headers.set(name, headers[name]!);
           if (ctx.config.limits.decisionHeader) {
             // For operators and the exactness tests: who decided (Redis or this instance's
             // fallback) and when, on the store clock.
             rc.response.http.headers.set('x-ratelimit-decision', `${source};t=${decision.now}`);
           }
-          const costIndex = dims.findIndex((d) => d.kind === 'cost');
-          const costResult = decision.results[costIndex];
+          const costResult = decision.results[costDimensionIndex(dims)];
           if (costResult) {
-            ctx.state.costLimit = { limit: costResult.limit, remaining: costResult.remaining, resetAt: new Date(costResult.resetAt).toISOString(), window: '1 minute' };
+            ctx.state.costLimit = { limit: costResult.limit, remaining: costResult.remaining, resetAt: isoTime(costResult.resetAt), window: '1 minute' };
           }
           if (!decision.allowed) {
             const refused = decision.results.findIndex((r) => !r.allowed);
@@ -200,6 +202,19 @@ export function createLimitsPlugin(deps: {
   }
 
   return { plugin, settle, headersFor };
+}
+
+/** The last ISO time written: requests served from one lease share their reset time. */
+let lastIso = { at: Number.NaN, iso: '' };
+function isoTime(at: number): string {
+  if (at !== lastIso.at) lastIso = { at, iso: new Date(at).toISOString() };
+  return lastIso.iso;
+}
+
+/** Where the cost-points dimension is among `dims`, -1 if none (a loop: this runs on every request). */
+function costDimensionIndex(dims: readonly LimitDimension[]): number {
+  for (let i = 0; i < dims.length; i++) if (dims[i]!.kind === 'cost') return i;
+  return -1;
 }
 
 /** Says that no rate-limit policy applies to this response's caller, and why. */

@@ -1,5 +1,5 @@
 import type { Principal } from '../auth/principal.js';
-import type { Alerts } from '../alerts/alerts.js';
+import type { Alerts, LimitObservation } from '../alerts/alerts.js';
 import type { RequestState } from '../graph/context.js';
 import type { LimitObserver } from '../limits/plugin.js';
 import { usageEventOf } from '../usage/capture.js';
@@ -18,14 +18,15 @@ export function limitObserver(metrics: Metrics, alerts: Alerts): LimitObserver {
     metrics.limitCheckDuration.observe({ source }, durationMs / 1000);
     const refused = decision.results.findIndex((r) => !r.allowed);
     if (refused >= 0) metrics.throttled.inc({ plan: planId, dimension: dims[refused]!.kind, tenant: metrics.tenantLabel(principal.tenantId) });
-    const results = [];
+    let results: LimitObservation[] | undefined;
     for (let i = 0; i < dims.length; i++) {
       const d = dims[i]!;
       const r = decision.results[i];
-      if (!r || PER_SUBJECT_POLICIES.has(d.policy)) continue;
-      results.push({ policy: d.policy, used: r.used, limit: r.limit, resetAt: r.resetAt, ...(d.store.kind === 'sliding' ? { windowMs: d.store.windowMs } : {}) });
+      // Under 80 % of a limit no alert fires (alerts.ts): nothing to pass on, the common case.
+      if (!r || r.limit <= 0 || r.used * 5 < r.limit * 4 || PER_SUBJECT_POLICIES.has(d.policy)) continue;
+      (results ??= []).push({ policy: d.policy, used: r.used, limit: r.limit, resetAt: r.resetAt, ...(d.store.kind === 'sliding' ? { windowMs: d.store.windowMs } : {}) });
     }
-    alerts.observeLimits({ tenantId: principal.tenantId, planId, results, now: decision.now });
+    if (results) alerts.observeLimits({ tenantId: principal.tenantId, planId, results, now: decision.now });
   };
 }
 
