@@ -1,21 +1,15 @@
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEMO_CONFIG_PATH } from '../../src/config/demo.js';
-import { loadConfigFile } from '../../src/config/load.js';
-import { createRedisLink } from '../../src/limits/fallback/redis-link.js';
-import type { LeaseOutcome } from '../../src/limits/leases.js';
-import { createLimiter, SETTLE_CARRY_MS, type Limiter } from '../../src/limits/limiter.js';
-import { createRedisLimitStore } from '../../src/limits/store/redis-store.js';
+import { SETTLE_CARRY_MS } from '../../src/limits/limiter.js';
 import type { Dimension } from '../../src/limits/store/types.js';
-import { createLogger } from '../../src/observability/logger.js';
-import { createRedis } from '../../src/stores/redis.js';
+import { startLeasingLimiter, type LeasingLimiter } from '../support/leasing-limiter.js';
 import { slidingKeyCount } from '../support/sliding-key.js';
 import { startTestRedis, type TestRedis } from '../support/redis-server.js';
 
 /**
  * Leases when Redis fails, with one limiter on a private redis-server: the limit is 10,000 per
- * rolling minute, so a few sequential checks of one dimension set get leases (1, 3, 7, 15, then 16
- * tokens as demand grows; the defaults: 16 at most, 1 s lifetime, 25 % kept, 1 % per lease).
+ * rolling minute, so a few sequential checks of one dimension set get leases (1, 3, 7, 15, ...
+ * tokens as demand grows; the defaults: 64 at most, 1 s lifetime, 25 % kept, 1 % per lease).
  * What a lease reserved but did not use may stay charged (strict); what it used must always be.
  */
 const LIMIT = 10_000;
@@ -37,35 +31,8 @@ afterEach(async () => {
   await server.stop();
 });
 
-/** A limiter on `server` with the demo config's limits (leases on), counting its lease tokens. */
-async function leasingLimiter(overrides: { storeTimeoutMs?: number; storeRecoverySettleMs?: number } = {}) {
-  const logger = createLogger({ level: 'silent' });
-  const redis = createRedis(server.url, logger, { maxReconnectDelayMs: 250 });
-  // A store timeout long enough that this 2-core machine never looks like a Redis failure: the
-  // failures here are the ones the tests make. Probes every 100 ms: back soon after Redis is.
-  const config = { ...(await loadConfigFile(DEMO_CONFIG_PATH, {})).limits, storeTimeoutMs: 1000, storeBreakerHalfOpenMs: 100, ...overrides };
-  const tokens: Record<LeaseOutcome, number> = { granted: 0, used: 0, refunded: 0 };
-  const limiter: Limiter = createLimiter({
-    shared: createRedisLimitStore({ redis }),
-    link: createRedisLink(redis),
-    divisor: () => 1,
-    config,
-    logger,
-    onLeaseTokens: (outcome, n) => void (tokens[outcome] += n),
-  });
-  await limiter.start();
-  return {
-    limiter,
-    tokens,
-    /** Tokens the limiter's leases hold now. */
-    held: () => tokens.granted - tokens.used - tokens.refunded,
-    async close() {
-      await limiter.close();
-      redis.disconnect();
-    },
-  };
-}
-type LeasingLimiter = Awaited<ReturnType<typeof leasingLimiter>>;
+/** A limiter on `server`, counting its lease tokens. */
+const leasingLimiter = (overrides?: Parameters<typeof startLeasingLimiter>[1]) => startLeasingLimiter(server.url, overrides);
 
 
 /**

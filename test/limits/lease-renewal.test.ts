@@ -1,13 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_CONFIG_PATH } from '../../src/config/demo.js';
-import { loadConfigFile } from '../../src/config/load.js';
-import { createRedisLink } from '../../src/limits/fallback/redis-link.js';
-import type { LeaseOutcome } from '../../src/limits/leases.js';
-import { createLimiter, type Limiter } from '../../src/limits/limiter.js';
-import { createRedisLimitStore } from '../../src/limits/store/redis-store.js';
 import type { Dimension } from '../../src/limits/store/types.js';
-import { createLogger } from '../../src/observability/logger.js';
-import { createRedis, type RedisClient } from '../../src/stores/redis.js';
+import { startLeasingLimiter, type LeasingLimiter } from '../support/leasing-limiter.js';
 import { useTestRedis } from '../support/redis-server.js';
 import { slidingKeyCount } from '../support/sliding-key.js';
 
@@ -17,29 +10,15 @@ import { slidingKeyCount } from '../support/sliding-key.js';
  * what Redis holds stays exactly what was admitted plus what the leases hold.
  */
 const local = useTestRedis();
-let redis: RedisClient;
-let limiter: Limiter;
-const tokens: Record<LeaseOutcome, number> = { granted: 0, used: 0, refunded: 0 };
+let l: LeasingLimiter;
 const LIMIT = 100_000; // 1 % is 1,000: leases are capped by maxTokens (64)
 const dims: Dimension[] = [{ kind: 'sliding', name: 'minute', key: 'rl:{renewal}:req:m', limit: LIMIT, windowMs: 60_000, buckets: 30, amount: 1 }];
 
 beforeAll(async () => {
-  const logger = createLogger({ level: 'silent' });
-  redis = createRedis(local.server.url, logger, { maxReconnectDelayMs: 250 });
-  const config = { ...(await loadConfigFile(DEMO_CONFIG_PATH, {})).limits, storeTimeoutMs: 1000 };
-  limiter = createLimiter({
-    shared: createRedisLimitStore({ redis }),
-    link: createRedisLink(redis),
-    divisor: () => 1,
-    config,
-    logger,
-    onLeaseTokens: (outcome, n) => void (tokens[outcome] += n),
-  });
-  await limiter.start();
+  l = await startLeasingLimiter(local.server.url);
 });
 afterAll(async () => {
-  await limiter.close();
-  redis.disconnect();
+  await l.close();
 });
 
 async function scriptCalls(): Promise<number> {
@@ -52,24 +31,24 @@ describe('lease renewal', () => {
     let admitted = 0;
     // Warm-up: demand is learnt, leases grow to maxTokens.
     for (let i = 0; i < 200; i++) {
-      expect((await limiter.consume(dims, 'open')).decision.allowed).toBe(true);
+      expect((await l.limiter.consume(dims, 'open')).decision.allowed).toBe(true);
       admitted += 1;
     }
-    const usedBefore = tokens.used;
+    const usedBefore = l.tokens.used;
     const callsBefore = await scriptCalls();
     for (let i = 0; i < 640; i++) {
-      expect(await limiter.consume(dims, 'open')).toMatchObject({ decision: { allowed: true }, source: 'shared' });
+      expect(await l.limiter.consume(dims, 'open')).toMatchObject({ decision: { allowed: true }, source: 'shared' });
       admitted += 1;
     }
     // Every one of them took a token: none made a call of its own.
-    expect(tokens.used - usedBefore).toBe(640);
+    expect(l.tokens.used - usedBefore).toBe(640);
     // The calls were renewals of up to 65 each (64 reserved and the renewal's own): 640 requests need about 10.
     const calls = (await scriptCalls()) - callsBefore;
     expect(calls).toBeGreaterThanOrEqual(9);
     expect(calls).toBeLessThanOrEqual(12);
 
-    await expect.poll(() => limiter.checksInFlight(), { timeout: 2000, interval: 5 }).toBe(0);
-    const held = tokens.granted - tokens.used - tokens.refunded;
+    await expect.poll(() => l.limiter.checksInFlight(), { timeout: 2000, interval: 5 }).toBe(0);
+    const held = l.held();
     // At most the lease in use and its renewal.
     expect(held).toBeLessThanOrEqual(2 * 65);
     const count = await slidingKeyCount(local.client, dims[0]!.key);
