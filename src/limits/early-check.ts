@@ -7,6 +7,7 @@ import type { LimitDimension } from './dimensions.js';
 import { isUsageOnly, rateLimitDryRun } from './free-operations.js';
 import type { Limiter, LimiterOutcome } from './limiter.js';
 import type { OverridesStore } from './overrides.js';
+import { chargeKey } from './charge-key.js';
 import { requestCharge } from './request-charge.js';
 import type { Adjustment } from './store/types.js';
 
@@ -150,20 +151,18 @@ export function createEarlyChecks(deps: {
       });
       if (charge.overMaximum || charge.dims.length === 0) return null;
       const startedAt = performance.now();
-      const outcome = deps.limiter.consume(
-        charge.dims.map((d) => d.store),
-        charge.effective.onStoreFailure,
-      );
+      const stores = charge.dims.map((d) => d.store);
+      const outcome = deps.limiter.consume(stores, charge.effective.onStoreFailure);
       // Its failure (only ever a bug: an invalid dimension) reaches whoever claims it; until
       // then it must not count as an unhandled rejection, which would end the process.
       outcome.catch(() => {});
-      return { key: dimensionsKey(charge.dims), dims: charge.dims, startedAt, outcome, done: false };
+      return { key: chargeKey(stores), dims: charge.dims, startedAt, outcome, done: false };
     },
 
     claim(check, dims) {
       if (!check || check.done) return null;
       check.done = true;
-      if (check.key !== dimensionsKey(dims)) {
+      if (check.key !== chargeKey(dims.map((d) => d.store))) {
         refund(check);
         return null;
       }
@@ -181,14 +180,4 @@ export function createEarlyChecks(deps: {
 
 function textKey(query: string, operationName: string | null | undefined): string {
   return `${operationName ?? ''}\n${query}`;
-}
-
-/** Everything the store is asked, per dimension: two requests with equal keys are charged alike. */
-function dimensionsKey(dims: readonly LimitDimension[]): string {
-  let key = '';
-  for (const { store } of dims) {
-    key += `${store.key}|${store.limit}|${store.amount}|${store.checkOnly ? 1 : 0}|`;
-    key += store.kind === 'sliding' ? `${store.windowMs}|${store.buckets}\n` : `${store.period}|${store.utcOffsetMinutes}\n`;
-  }
-  return key;
 }

@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.js';
+import { chargeKey } from './charge-key.js';
 import { hashTag } from './hash-tag.js';
 import type { Adjustment, Dimension, DimensionResult, LeaseDecision, LeaseRequest, LimitDecision } from './store/types.js';
 
@@ -125,16 +126,13 @@ export function createLeaseBook(
      */
     keyOf(dims: readonly Dimension[]): string | null {
       if (!config.enabled || dims.length === 0) return null;
-      let key = '';
       let charged = false;
       for (const d of dims) {
         if (d.checkOnly) return null;
         if (d.amount > 0) charged = true;
-        key += `${d.key}|${d.limit}|${d.amount}|`;
-        key += d.kind === 'sliding' ? `${d.windowMs}|${d.buckets}\n` : `${d.period}|${d.utcOffsetMinutes}\n`;
       }
       if (!charged || lifetimeOf(dims) < MIN_LIFETIME_MS) return null;
-      return key;
+      return chargeKey(dims);
     },
 
     /**
@@ -226,7 +224,7 @@ export function createLeaseBook(
       }
       const tag = hashTag(dims[0]!.key);
       perTag.set(tag, (perTag.get(tag) ?? 0) + 1);
-      options.onTokens?.('granted', renewal ? tokens : lease.tokens);
+      options.onTokens?.('granted', tokens);
       const own = renewal ? decision : decisionOf(lease, now);
       // Waiting requests run after this one has its decision: they take the next tokens.
       answer(key);
@@ -270,17 +268,8 @@ export function createLeaseBook(
     holds(tag: string): boolean {
       return perTag.has(tag);
     },
-
-    /** Tokens held now, over every lease (metrics, tests). */
-    held(): number {
-      let tokens = 0;
-      for (const lease of leases.values()) tokens += lease.tokens + (lease.next?.tokens ?? 0);
-      return tokens;
-    },
   };
 }
-
-export type LeaseBook = ReturnType<typeof createLeaseBook>;
 
 /** A token's decision: admitted, `used` counting the tokens handed out so far, not those left. */
 function decisionOf(lease: Lease, now: number): LimitDecision {
