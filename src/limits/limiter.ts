@@ -330,6 +330,16 @@ export function createLimiter(options: LimiterOptions) {
   };
 
   /**
+   * What every answer of the store to a check or lease call updates: the clock offset, the carried
+   * settles, and the ledger (a lease's request and reservation, all charged where the script placed them).
+   */
+  function recordAnswer(dims: readonly Dimension[], decision: LimitDecision, carried: readonly Adjustment[]): void {
+    measureOffset(decision.now);
+    if (carried.length > 0) settled(carried, decision.now);
+    ledger.sharedDecision(dims, decision, 1 + ((decision as Partial<LeaseDecision>).granted ?? 0), decision.chargedAt ?? decision.now);
+  }
+
+  /**
    * A lease call of its own, off any request's path, while the key's lease is half used: its
    * answer waits behind the lease in use. A failure is a store failure as a check's is; a call
    * that times out but lands is given back whole (settleLate).
@@ -344,9 +354,7 @@ export function createLimiter(options: LimiterOptions) {
     timed(call)
       .then(
         (decision) => {
-          measureOffset(decision.now);
-          if (carried.length > 0) settled(carried, decision.now);
-          ledger.sharedDecision(dims, decision, 1 + decision.granted, decision.chargedAt);
+          recordAnswer(dims, decision, carried);
           leases!.granted(key, dims, decision, sentAt, true);
           // The store failed meanwhile (every lease ended then): this one ends too.
           if (state !== 'healthy') leases!.endAll();
@@ -407,15 +415,9 @@ export function createLimiter(options: LimiterOptions) {
         inFlight--;
       }
       if (decision) {
-        measureOffset(decision.now);
-        if (carried.length > 0) settled(carried, decision.now);
-        if (tokens === 0) {
-          ledger.sharedDecision(dims, decision);
-          return { decision, source: 'shared' };
-        }
-        // The request and what the lease reserved, all charged where the script placed them.
+        recordAnswer(dims, decision, carried);
+        if (tokens === 0) return { decision, source: 'shared' };
         const lease = decision as LeaseDecision;
-        ledger.sharedDecision(dims, lease, 1 + lease.granted, lease.chargedAt);
         return { decision: leases!.granted(leaseKey!, dims, lease, sentAt), source: 'shared' };
       }
       if (tokens > 0) leases!.failed(leaseKey!);
