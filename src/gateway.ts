@@ -50,6 +50,12 @@ import { startSampleServices, type SampleServices } from './sample-services/star
 import { createRedis, hasRedis, type RedisClient } from './stores/redis.js';
 import { checkRedis } from './stores/readiness.js';
 import { documentPolicyHook } from './http/document-policy-hook.js';
+import { documentBoundsHook } from './http/document-bounds-hook.js';
+import { localRefusalHook } from './http/local-refusal-hook.js';
+import { countedRefusal } from './http/counted-refusal.js';
+import { assertOperationAllowed } from './auth/publishable-policy.js';
+import { createLocalRefusals } from './limits/local-refusals.js';
+import { createFailedRequests } from './limits/failed-requests.js';
 import { createTrustedDocuments } from './trusted-documents/registry.js';
 import { createMemoryTrustedDocumentStore, createRedisTrustedDocumentStore } from './trusted-documents/store.js';
 
@@ -182,9 +188,17 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         onOutcome: (outcome) => metrics.limitEarlyChecks.inc({ outcome }),
       })
     : undefined;
+  // A caller the store refused is answered from memory for a moment (limits/local-refusals.ts);
+  // limits changed by a reload apply at once.
+  const refusals = createLocalRefusals({ maxMs: initial.limits.localRefusalMaxMs });
+  config.onChange(() => refusals.clear());
+  const failedRequests = createFailedRequests({ limiter, overrides, refusals });
   const limits = createLimitsPlugin({
     limiter,
     overrides,
+    refusals,
+    failedRequests,
+    admit: assertOperationAllowed,
     throttleLog: createThrottleLog(logger, () => config.current().limits.logsPerTenantPerMinute),
     observers: [limitObserver(metrics, alerts)],
     ...(earlyChecks ? { earlyChecks } : {}),
@@ -219,6 +233,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     schema,
     analyzer: costAnalyzer,
   });
+  // A publishable key is public: without rootFields or trustedDocumentsOnly, whoever reads the page
+  // may run every operation its role allows. Allowed (a storefront may need it), but said.
+  const unbound = initial.publishableKeys.filter((k) => !k.rootFields && !k.trustedDocumentsOnly).map((k) => k.id);
+  if (unbound.length > 0) logger.warn({ keys: unbound }, 'publishable keys without rootFields or trustedDocumentsOnly may run any operation their role allows');
   const authenticator = createAuthenticator(() => config.current());
   const authGuard = createAuthGuard({ limiter, perMinute: () => config.current().limits.authFailuresPerIpPerMinute });
   const readinessChecks: ReadinessCheck[] = redis
@@ -226,6 +244,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       // On a cluster: the slot map is loaded and every master reports cluster_state:ok.
       [{ name: 'redis', check: () => checkRedis(redis) }]
     : [];
+  const refuseAtDoor = countedRefusal({ failedRequests, config: () => config.current() });
   const { app } = await createHttpServer({
     configSource: config,
     authenticator,
@@ -236,7 +255,12 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     rateLimitHeaders: (principal, ip) => limits.headersFor(config.current(), principal, ip),
     authGuard,
     services: { overrides, limitsView, usage: usageStore, audit, health, synthetic, trustedDocuments },
-    documentPolicy: documentPolicyHook({ documents: trustedDocuments, schema }),
+    refuseAtDoor,
+    doorChecks: [
+      localRefusalHook({ refusals, onRefused: () => metrics.limitLocalRefusals.inc() }),
+      documentBoundsHook({ bounds: () => config.current().server.documentLimits, refuse: refuseAtDoor }),
+      documentPolicyHook({ documents: trustedDocuments, refuse: refuseAtDoor }),
+    ],
     ...(earlyChecks ? { earlyLimitCheck: earlyChecks } : {}),
     afterResponse: [
       (state, { bytes }) => limits.settle(state, bytes),

@@ -277,6 +277,26 @@ export const configSchema = z
          * Overridden by TRUST_PROXY.
          */
         trustProxy: z.union([z.boolean(), trustedProxies]).default(false),
+        /**
+         * How large and tangled one GraphQL document may be; past any of these it is refused
+         * (400 DOCUMENT_TOO_COMPLEX) before it is validated, whose cost grows faster than the
+         * document. The defaults hold every operation of the dashboards and GraphiQL's
+         * introspection several times over.
+         */
+        documentLimits: z
+          .strictObject({
+            /** Lexical tokens, default 5,000 (the console's largest operation has under 400). */
+            maxTokens: z.number().int().positive().default(5000),
+            /** Nested selection sets, fragments expanded, default 20 (introspection needs about 13). */
+            maxDepth: z.number().int().positive().default(20),
+            /** Aliased fields in the document, default 30. */
+            maxAliases: z.number().int().nonnegative().default(30),
+            /** Directives in the document, default 50. */
+            maxDirectives: z.number().int().nonnegative().default(50),
+            /** Fields answering to one response key in one selection set, fragments merged, default 5. */
+            maxSameResponseKey: z.number().int().positive().default(5),
+          })
+          .prefault({}),
       })
       .prefault({}),
     redis: z
@@ -429,6 +449,19 @@ export const configSchema = z
         overridesPollMs: ms.default(2000),
         /** Throttling decisions logged per tenant per minute before they are only counted, default 10. */
         logsPerTenantPerMinute: z.number().int().nonnegative().default(10),
+        /**
+         * A caller refused by the limit store on a limit all its requests count against (per
+         * minute, day, month, key, address, response bytes) is refused again from memory, before
+         * its operation is parsed, until its Retry-After and at most this long, default 2 s
+         * (a limit raised at run time applies at the door within this time).
+         */
+        localRefusalMaxMs: ms.default(2000),
+        /**
+         * Most an operation asking only for `usage` / `rateLimit` may cost (the same field cost as
+         * any operation: `history` is priced at 168 points), whatever the plan, default 1,000.
+         * The dashboards' largest costs 400; a key may not make them unbounded with aliases.
+         */
+        usageMaxOperationCost: z.number().int().positive().default(1000),
         /** Abuse cap of the free `usage` / `rateLimit` queries per tenant per rolling minute, default 600. */
         usageQueriesPerMinute: z.number().int().positive().default(600),
         /** Where the 429 body's `documentation` link points; relative to the gateway. */

@@ -19,6 +19,8 @@ export const ERROR_STATUS = {
   /** The document id is not registered for the key's tenant. */
   TRUSTED_DOCUMENT_NOT_FOUND: 400,
   BAD_USER_INPUT: 400,
+  /** The document is past `server.documentLimits` (tokens, depth, aliases, directives, repeated response keys): refused before it is validated. */
+  DOCUMENT_TOO_COMPLEX: 400,
   NOT_FOUND: 404,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,

@@ -1,10 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { getOperationAST, Kind, parse, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema } from 'graphql';
 import { hasTenant } from '../auth/principal.js';
 import { StoreUnavailableError, storeCall } from '../errors/store-unavailable.js';
-import { rootFieldsOf } from '../limits/root-fields.js';
 import { parseDocumentId, type TrustedDocuments } from '../trusted-documents/registry.js';
 import type { TrustedDocument } from '../trusted-documents/store.js';
+import type { RefuseAtDoor } from './counted-refusal.js';
 import { sendError } from './error-body.js';
 
 /** The GraphQL-over-HTTP parameters, from the JSON body (POST) or the query string (GET, `extensions` as JSON text). */
@@ -31,11 +30,12 @@ declare module 'fastify' {
  *   registered is refused (400 TRUSTED_DOCUMENT_NOT_FOUND) when sent as `documentId` or by a key
  *   bound to trusted documents; a persistedQuery hash is otherwise left to Apollo's APQ.
  * - A publishable key with `trustedDocumentsOnly` may send nothing else (403 TRUSTED_DOCUMENT_REQUIRED).
- * - A publishable key with `rootFields` may select only those (403 OPERATION_NOT_ALLOWED).
  *
- * All of it before the limits plugin runs: a refused request is not charged.
+ * A publishable key's `rootFields` are checked on the operation Apollo resolves, wherever its text
+ * came from (auth/publishable-policy.ts, from the limits plugin). A request refused here still
+ * counts against the caller's request limits (`refuse`).
  */
-export function documentPolicyHook(deps: { documents: TrustedDocuments; schema: GraphQLSchema }) {
+export function documentPolicyHook(deps: { documents: TrustedDocuments; refuse: RefuseAtDoor }) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const principal = request.principal;
     if (!principal || !hasTenant(principal)) return;
@@ -57,26 +57,15 @@ export function documentPolicyHook(deps: { documents: TrustedDocuments; schema: 
         return sendError(reply, 'STORE_UNAVAILABLE', error.message, { store: 'trusted-documents' });
       }
       if (!document && (named !== null || rules?.trustedDocumentsOnly)) {
-        return sendError(reply, 'TRUSTED_DOCUMENT_NOT_FOUND', `No trusted document ${id} is registered for tenant "${principal.tenantId}": register it with registerTrustedDocuments (npm run documents).`, {
+        return deps.refuse(request, reply, 'TRUSTED_DOCUMENT_NOT_FOUND', `No trusted document ${id} is registered for tenant "${principal.tenantId}": register it with registerTrustedDocuments (npm run documents).`, {
           documentId: id,
         });
       }
       if (document) useDocument(request, params, document);
     } else if (rules?.trustedDocumentsOnly) {
-      return sendError(reply, 'TRUSTED_DOCUMENT_REQUIRED', `Publishable key "${principal.clientId}" runs only registered trusted documents: send "documentId": "sha256:<hex>" instead of a query.`);
+      return deps.refuse(request, reply, 'TRUSTED_DOCUMENT_REQUIRED', `Publishable key "${principal.clientId}" runs only registered trusted documents: send "documentId": "sha256:<hex>" instead of a query.`);
     }
 
-    if (rules?.rootFields) {
-      const operationName = typeof params.operationName === 'string' ? params.operationName : null;
-      const fields = document ? rootFieldsOfDocument(document, operationName) : rootFieldsOfQuery(deps.schema, params.query, operationName);
-      if (fields === null) return; // unparseable or no such operation: Apollo answers it
-      const outside = fields.filter((f) => !rules.rootFields!.has(f));
-      if (outside.length > 0) {
-        return sendError(reply, 'OPERATION_NOT_ALLOWED', `Publishable key "${principal.clientId}" may not select ${outside.join(', ')}; it may select ${[...rules.rootFields].join(', ')}.`, {
-          fields: outside,
-        });
-      }
-    }
   };
 }
 
@@ -110,25 +99,4 @@ function useDocument(request: FastifyRequest, params: Params, document: TrustedD
   } else if (typeof params.extensions === 'object' && params.extensions !== null) {
     delete (params.extensions as Record<string, unknown>).persistedQuery;
   }
-}
-
-function rootFieldsOfDocument(document: TrustedDocument, operationName: string | null): string[] | null {
-  const operation = operationName === null ? (document.operations.length === 1 ? document.operations[0] : undefined) : document.operations.find((o) => o.name === operationName);
-  return operation ? operation.rootFields : null;
-}
-
-function rootFieldsOfQuery(schema: GraphQLSchema, query: unknown, operationName: string | null): string[] | null {
-  if (typeof query !== 'string') return null;
-  let document: DocumentNode;
-  try {
-    document = parse(query);
-  } catch {
-    return null;
-  }
-  const operation = getOperationAST(document, operationName);
-  if (!operation) return null;
-  const fragments = Object.fromEntries(
-    document.definitions.flatMap((d): [string, FragmentDefinitionNode][] => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d]] : [])),
-  );
-  return rootFieldsOf(schema, operation, fragments);
 }

@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { ERROR_STATUS, type ErrorCode } from '../errors/codes.js';
+import type { GatewayError } from '../errors/gateway-error.js';
 
 /**
  * Errors raised outside GraphQL execution (authentication, body parsing, unknown routes) are
@@ -15,4 +16,11 @@ export function sendError(
     .status(ERROR_STATUS[code])
     .type('application/json; charset=utf-8')
     .send({ errors: [{ message, extensions: { code, ...extensions } }] });
+}
+
+/** A GatewayError built for GraphQL (its status and Retry-After in `extensions.http`) as a plain HTTP answer. */
+export function sendGatewayError(reply: FastifyReply, error: GatewayError): FastifyReply {
+  const { http, code, ...extensions } = error.extensions as { http?: { headers?: Map<string, string> }; code: string } & Record<string, unknown>;
+  for (const [name, value] of http?.headers ?? []) reply.header(name, value);
+  return sendError(reply, error.code, error.message, extensions);
 }

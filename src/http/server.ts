@@ -18,6 +18,7 @@ import { registerCors } from './cors.js';
 import { registerIde } from './ide-route.js';
 import { originHook } from './origin-hook.js';
 import { sendError } from './error-body.js';
+import type { RefuseAtDoor } from './counted-refusal.js';
 import { registerHealthRoutes, type ReadinessCheck } from './health.js';
 
 /** A client's own request id is kept when it looks like one, so logs join up across systems. */
@@ -33,14 +34,20 @@ export interface HttpServerOptions {
   authGuard: AuthGuard;
   /** Long-lived services every request's context carries (limit overrides, usage reads, ...). */
   services: Pick<GatewayContext, 'overrides' | 'limitsView' | 'usage' | 'audit' | 'health' | 'synthetic' | 'trustedDocuments'>;
-  /** `preHandler` of /graphql (trusted documents, publishable keys' root fields): after the body is read, before Apollo. */
-  documentPolicy?: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+  /**
+   * `preHandler`s of /graphql, run in this order after the body is read and before Apollo: the
+   * cheapest refusals first (a caller refused moments ago, a document past the bounds, trusted
+   * documents).
+   */
+  doorChecks?: ((request: FastifyRequest, reply: FastifyReply) => Promise<unknown>)[];
   /**
    * The limit check sent at the door (limits/early-check.ts): started once the document policy
    * let the request through, released (refunded) when its response went out, or its client left,
    * without the limits plugin having claimed it.
    */
   earlyLimitCheck?: Pick<EarlyChecks, 'start' | 'release'>;
+  /** Answers a GraphQL request refused before Apollo (here: an unreadable body), counting it against the caller's limits. */
+  refuseAtDoor?: RefuseAtDoor;
   readinessChecks?: ReadinessCheck[];
   /** Rate-limit headers for an authenticated response that has none yet (the limits plugin's `headersFor`). */
   rateLimitHeaders?: (principal: Principal, ip: string) => Promise<Record<string, string>>;
@@ -119,9 +126,12 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode ?? 500;
-    if (status === 413) return sendError(reply, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${configSource.current().server.bodyLimitBytes} bytes.`);
-    if (status === 415) return sendError(reply, 'UNSUPPORTED_MEDIA_TYPE', `Unsupported content type "${request.headers['content-type'] ?? ''}": send application/json.`);
-    if (status >= 400 && status < 500) return sendError(reply, 'BAD_REQUEST', `Bad request: ${error.message}`);
+    // A GraphQL request with a body that cannot be read still counts against its caller's limits.
+    const refuse = options.refuseAtDoor && request.principal && request.routeOptions.url === '/graphql' ? options.refuseAtDoor : null;
+    const answer = (code: 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'BAD_REQUEST', message: string) => (refuse ? refuse(request, reply, code, message) : sendError(reply, code, message));
+    if (status === 413) return answer('PAYLOAD_TOO_LARGE', `Request body is larger than ${configSource.current().server.bodyLimitBytes} bytes.`);
+    if (status === 415) return answer('UNSUPPORTED_MEDIA_TYPE', `Unsupported content type "${request.headers['content-type'] ?? ''}": send application/json.`);
+    if (status >= 400 && status < 500) return answer('BAD_REQUEST', `Bad request: ${error.message}`);
     request.log.error({ err: error, requestId: request.id }, 'unhandled error');
     return sendError(reply, 'INTERNAL_SERVER_ERROR', 'Internal server error', { requestId: request.id });
   });
@@ -161,7 +171,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
     // GraphiQL for a browser asking for HTML first: the page needs no key.
     onRequest: [ideHook, authenticateHook(authenticator, options.authGuard), originHook(() => configSource.current())],
     preHandler: [
-      ...(options.documentPolicy ? [options.documentPolicy] : []),
+      ...(options.doorChecks ?? []),
       ...(early
         ? [
             async (request: FastifyRequest) => {

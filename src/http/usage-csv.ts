@@ -14,7 +14,8 @@ import { usageRange, asUserInput } from '../resolvers/usage-range.js';
 import { historyToCsv } from '../usage/csv.js';
 import type { UsageStore } from '../usage/store.js';
 import { authenticateHook } from './authenticate-hook.js';
-import { sendError } from './error-body.js';
+import { assertMaySeeKey, assertUsageExportAllowed } from '../auth/publishable-policy.js';
+import { sendError, sendGatewayError } from './error-body.js';
 import { originHook } from './origin-hook.js';
 
 interface CsvQuery {
@@ -43,6 +44,14 @@ export function registerUsageCsv(
     async (request: FastifyRequest<{ Querystring: CsvQuery }>, reply: FastifyReply) => {
       const principal = request.principal!;
       if (!hasTenant(principal)) return sendError(reply, 'FORBIDDEN', 'Platform-admin keys have no tenant usage; use a tenant API key.');
+      // One policy for every route: what a publishable key may not ask GraphQL, it may not download.
+      try {
+        assertUsageExportAllowed(principal);
+        if (request.query.client) assertMaySeeKey(principal, request.query.client);
+      } catch (error) {
+        if (error instanceof GatewayError) return sendGatewayError(reply, error);
+        throw error;
+      }
       // Counted, like the `usage` query, against the tenant's usage-query cap (not its plan);
       // service tokens bypass every limit.
       if (principal.kind !== 'service') {
@@ -80,11 +89,4 @@ export function registerUsageCsv(
       }
     },
   );
-}
-
-/** A GatewayError built for GraphQL (its status and Retry-After in `extensions.http`) as a plain HTTP answer. */
-function sendGatewayError(reply: FastifyReply, error: GatewayError): FastifyReply {
-  const { http, code, ...extensions } = error.extensions as { http?: { headers?: Map<string, string> }; code: string } & Record<string, unknown>;
-  for (const [name, value] of http?.headers ?? []) reply.header(name, value);
-  return sendError(reply, error.code, error.message, extensions);
 }

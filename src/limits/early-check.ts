@@ -145,7 +145,7 @@ export function createEarlyChecks(deps: {
         ip: request.ip,
         rootFields: operation.rootFields,
         usageOnly,
-        free: usageOnly,
+        pricedOnly: false,
         estimate,
         now: Date.now(),
       });

@@ -1,9 +1,12 @@
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerPlugin, GraphQLRequestContext } from '@apollo/server';
+import type { GatewayError } from '../errors/gateway-error.js';
 import { hasTenant, type Principal, type TenantPrincipal } from '../auth/principal.js';
 import type { Config } from '../config/schema.js';
 import type { GatewayContext, RequestState } from '../graph/context.js';
 import type { LimitDimension } from './dimensions.js';
 import type { EarlyChecks } from './early-check.js';
+import type { FailedCharge, FailedRequests } from './failed-requests.js';
+import type { LocalRefusals } from './local-refusals.js';
 import { isUsageOnly, rateLimitDryRun } from './free-operations.js';
 import { rateLimitHeaders } from './headers.js';
 import type { DecisionSource, Limiter } from './limiter.js';
@@ -12,6 +15,7 @@ import { costLimitExceededError, limitsUnavailableError, rateLimitedError } from
 import { requestCharge } from './request-charge.js';
 import { rootFieldsOf } from './root-fields.js';
 import type { Adjustment, LimitDecision } from './store/types.js';
+import type { FragmentDefinitionNode, OperationDefinitionNode } from 'graphql';
 import type { createThrottleLog } from './throttle-log.js';
 
 /** What was charged for a request, kept until the response is out so it can be settled. */
@@ -48,20 +52,34 @@ export function createLimitsPlugin(deps: {
   observers?: LimitObserver[];
   /** Checks sent at the door for operations seen before (early-check.ts); none: every check here. */
   earlyChecks?: EarlyChecks;
+  /** Refusals remembered to answer the caller's next requests at the door (local-refusals.ts). */
+  refusals: LocalRefusals;
+  /** Counts requests that never reach the limit decision (a parse or validation failure, a refused operation). */
+  failedRequests: FailedRequests;
+  /**
+   * Whether the caller may run this operation at all (a publishable key's root fields): throws
+   * the refusal. Runs first, so that a refused operation is charged only as a failed request.
+   */
+  admit?: (principal: Principal, operation: OperationDefinitionNode, fragments: Record<string, FragmentDefinitionNode>) => void;
 }) {
   const charges = new WeakMap<RequestState, Charge>();
+  /** Requests that reached the limit decision (admitted or refused): the others are counted as failed. */
+  const decided = new WeakSet<RequestState>();
   const observers = deps.observers ?? [];
 
   const plugin: ApolloServerPlugin<GatewayContext> = {
     async requestDidStart({ contextValue }) {
       const principal = contextValue.principal;
+      let failed: FailedCharge | null = null;
       return {
         async didResolveOperation(rc) {
           const ctx = rc.contextValue;
           if (!rc.operation) return;
-          const fragments = Object.fromEntries(
+          const fragments: Record<string, FragmentDefinitionNode> = Object.fromEntries(
             rc.document.definitions.flatMap((d) => (d.kind === 'FragmentDefinition' ? [[d.name.value, d]] : [])),
           );
+          deps.admit?.(principal, rc.operation, fragments);
+          decided.add(ctx.state);
           const rootFields = rootFieldsOf(rc.schema, rc.operation, fragments);
           ctx.state.rootFields = [...new Set(rootFields)];
           ctx.state.operationName = rc.operationName ?? null;
@@ -90,7 +108,7 @@ export function createLimitsPlugin(deps: {
             ip: ctx.ip,
             rootFields,
             usageOnly,
-            free: ctx.state.dryRun || ctx.state.pricedOnly || usageOnly,
+            pricedOnly: Boolean(ctx.state.dryRun || ctx.state.pricedOnly),
             estimate,
             now: Date.now(),
           });
@@ -98,7 +116,7 @@ export function createLimitsPlugin(deps: {
           ctx.state.planId = effective.planId;
           if (charge.overMaximum) {
             ctx.state.throttled = 'max-cost';
-            throw costLimitExceededError(charge.overMaximum.estimate, charge.overMaximum.maximum, effective.planId, docs);
+            throw costLimitExceededError(charge.overMaximum, effective.planId, docs);
           }
           if (dims.length === 0) return;
 
@@ -139,6 +157,7 @@ export function createLimitsPlugin(deps: {
             const refused = decision.results.findIndex((r) => !r.allowed);
             const dimension = dims[refused]!;
             ctx.state.throttled = dimension.kind;
+            deps.refusals.remember({ principal, ip: ctx.ip, plan: effective, documentationUrl: docs, dims, decision });
             deps.throttleLog.record({
               tenantId: principal.tenantId,
               plan: effective.planId,
@@ -151,6 +170,21 @@ export function createLimitsPlugin(deps: {
             throw rateLimitedError({ planName: effective.planName, planId: effective.planId, dimension, result: decision.results[refused]!, documentationUrl: docs });
           }
           charges.set(ctx.state, { dims, decision, source, chargedCost });
+        },
+
+        // A request answered before its limit decision (it failed to parse or validate, names no
+        // operation, or may not run it) still counts against the caller's request limits.
+        async didEncounterErrors(rc) {
+          if (decided.has(rc.contextValue.state) || failed || !hasTenant(principal) || principal.kind === 'service') return;
+          failed = await deps.failedRequests.charge(rc.contextValue.config, principal, rc.contextValue.ip);
+          if (failed.refusal) rc.contextValue.state.throttled = String(failed.refusal.extensions['dimension']);
+        },
+
+        async willSendResponse(rc) {
+          if (!failed) return;
+          for (const name in failed.headers) rc.response.http.headers.set(name, failed.headers[name]!);
+          // Over the caller's limits: the 429 replaces what the failure would have answered.
+          if (failed.refusal) replaceWithError(rc.response, failed.refusal);
         },
       };
     },
@@ -192,7 +226,7 @@ export function createLimitsPlugin(deps: {
       ip,
       rootFields: [],
       usageOnly: false,
-      free: true,
+      pricedOnly: true,
       estimate: 0,
       now: Date.now(),
     });
@@ -202,6 +236,14 @@ export function createLimitsPlugin(deps: {
   }
 
   return { plugin, settle, headersFor };
+}
+
+/** Makes a response the one error `error` decides (its status and headers from `extensions.http`), as Apollo would have. */
+function replaceWithError(response: GraphQLRequestContext<GatewayContext>['response'], error: GatewayError): void {
+  const { http, ...extensions } = error.extensions as { http?: { status?: number; headers?: Map<string, string> } } & Record<string, unknown>;
+  response.body = { kind: 'single', singleResult: { errors: [{ message: error.message, extensions }] } };
+  if (http?.status) response.http.status = http.status;
+  for (const [name, value] of http?.headers ?? []) response.http.headers.set(name, value);
 }
 
 /** The last ISO time written: requests served from one lease share their reset time. */

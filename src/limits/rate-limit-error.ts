@@ -57,10 +57,14 @@ export function limitsUnavailableError(planId: string, retryAfterSeconds: number
 }
 
 /** The estimate is over the plan's single-operation maximum: refused before anything is consumed. */
-export function costLimitExceededError(estimate: number, maximum: number, planId: string, documentationUrl: string): GatewayError {
-  return new GatewayError(
-    'COST_LIMIT_EXCEEDED',
-    `This operation is estimated to cost ${estimate} points; the ${planId} plan allows at most ${maximum} per operation. Ask for fewer items (smaller \`first\`) or fewer fields.`,
-    { setHttpStatus: true, extensions: { estimate, maximum, plan: planId, documentation: `${documentationUrl}#${planId}` } },
-  );
+export function costLimitExceededError(over: { estimate: number; maximum: number; of: 'plan' | 'usage' }, planId: string, documentationUrl: string): GatewayError {
+  const { estimate, maximum } = over;
+  const allows =
+    over.of === 'usage'
+      ? `usage operations (free, whatever the plan) may cost at most ${maximum} (limits.usageMaxOperationCost). Ask for fewer history series or fewer aliases in one operation.`
+      : `the ${planId} plan allows at most ${maximum} per operation. Ask for fewer items (smaller \`first\`) or fewer fields.`;
+  return new GatewayError('COST_LIMIT_EXCEEDED', `This operation is estimated to cost ${estimate} points; ${allows}`, {
+    setHttpStatus: true,
+    extensions: { estimate, maximum, plan: planId, ...(over.of === 'usage' ? { policy: 'usage-operation' } : {}), documentation: `${documentationUrl}#${planId}` },
+  });
 }

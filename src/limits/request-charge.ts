@@ -11,8 +11,11 @@ export interface RequestCharge {
   chargedCost: number;
   /** Every dimension the one limit check covers; empty: no limit applies. */
   dims: LimitDimension[];
-  /** Set when the estimate exceeds the plan's single-operation maximum: refused, nothing charged. */
-  overMaximum: { estimate: number; maximum: number } | null;
+  /**
+   * Set when the estimate exceeds the single-operation maximum (the plan's, or for the free usage
+   * operations `limits.usageMaxOperationCost`): refused, nothing charged.
+   */
+  overMaximum: { estimate: number; maximum: number; of: 'plan' | 'usage' } | null;
 }
 
 export interface ChargeInput {
@@ -23,8 +26,8 @@ export interface ChargeInput {
   rootFields: string[];
   /** Only `usage` / `rateLimit`: free, under their own cap. */
   usageOnly: boolean;
-  /** Priced only (a cost dry run, `rateLimit(dryRun: true)`) or usage only: no cost points. */
-  free: boolean;
+  /** Priced, not executed (a cost dry run, `rateLimit(dryRun: true)`): no cost points and no maximum. */
+  pricedOnly: boolean;
   /** The cost estimate of the operation with its variables. */
   estimate: number;
   now: number;
@@ -39,11 +42,12 @@ export interface ChargeInput {
 export function requestCharge(input: ChargeInput): RequestCharge {
   const { config, principal, now } = input;
   const effective = effectiveLimits(config, principal.tenantId, input.runtime, now);
-  const maximum = effective.limits.maxOperationCost;
-  if (!input.free && typeof maximum === 'number' && input.estimate > maximum) {
-    return { effective, chargedCost: 0, dims: [], overMaximum: { estimate: input.estimate, maximum } };
+  // Usage operations are free, not unbounded: they answer to their own maximum, whatever the plan.
+  const maximum = input.usageOnly ? config.limits.usageMaxOperationCost : effective.limits.maxOperationCost;
+  if (!input.pricedOnly && typeof maximum === 'number' && input.estimate > maximum) {
+    return { effective, chargedCost: 0, dims: [], overMaximum: { estimate: input.estimate, maximum, of: input.usageOnly ? 'usage' : 'plan' } };
   }
-  const chargedCost = input.free ? 0 : Math.ceil(input.estimate);
+  const chargedCost = input.pricedOnly || input.usageOnly ? 0 : Math.ceil(input.estimate);
   const dims = input.usageOnly
     ? [usageCap(principal.tenantId, config.limits.usageQueriesPerMinute)]
     : buildDimensions({

@@ -44,6 +44,8 @@ export interface Metrics {
    * refunded + what leases hold now.
    */
   limitLeaseTokens: Counter<'outcome'>;
+  /** `limit_local_refusals_total`: requests answered 429 from a refusal remembered at the door, without a store call or parsing. */
+  limitLocalRefusals: Counter;
   /** `graphql_operation_cost{kind,plan}`: cost points per operation; kind requested (estimate) | actual. */
   cost: Histogram<'kind' | 'plan'>;
   /** `cache_requests_total{field,result}`: result hit | miss | stale; field = `Type.field` of the cached field. */
@@ -171,6 +173,11 @@ export function createMetrics(options: MetricsOptions): Metrics {
       name: 'limit_early_checks_total',
       help: 'Limit checks sent before the operation was resolved (operation seen before), by outcome: used | refunded',
       labelNames: ['outcome'],
+      registers,
+    }),
+    limitLocalRefusals: new Counter({
+      name: 'limit_local_refusals_total',
+      help: 'Requests answered 429 at the door from a refusal the limit store made moments before (no store call, no parsing)',
       registers,
     }),
     limitLeaseTokens: new Counter({

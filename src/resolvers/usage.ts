@@ -4,6 +4,7 @@ import { limitValues } from './limit-values.js';
 import { storeCall } from '../errors/store-unavailable.js';
 import { asUserInput, usageRange } from './usage-range.js';
 import { tenantView } from './viewer.js';
+import { assertMaySeeKey } from '../auth/publishable-policy.js';
 
 /** `Usage` and `FleetUsage` resolve their fields lazily: the parent carries nothing. */
 export type UsageParent = Record<string, never>;
@@ -64,6 +65,7 @@ export const usageResolvers: Resolvers = {
     },
     history: async (_parent, { granularity, from, to, client, rootField }, ctx) => {
       const { principal } = tenantScope(ctx);
+      if (client) assertMaySeeKey(principal, client);
       const range = usageRange(granularity, from, to);
       const points = await readUsage(
         ctx.usage.history({ tenantId: principal.tenantId, ...range, ...(client ? { client } : {}), ...(rootField ? { rootField } : {}) }),
@@ -72,6 +74,7 @@ export const usageResolvers: Resolvers = {
     },
     byClient: async (_parent, { granularity, from, to }, ctx) => {
       const { principal } = tenantScope(ctx);
+      assertMaySeeKey(principal, null);
       const rows = await readUsage(ctx.usage.breakdown({ tenantId: principal.tenantId, ...usageRange(granularity, from, to), by: 'client' }));
       return rows;
     },

@@ -25,7 +25,7 @@ async function csv(token: string) {
 }
 
 describe('rate-limit headers on every authenticated response', () => {
-  it('on 400 COST_LIMIT_EXCEEDED, a parse error and a malformed body: the plan policies, nothing consumed', async () => {
+  it('on 400 COST_LIMIT_EXCEEDED (nothing consumed), a parse error and a malformed body (each counted as one request): the plan policies', async () => {
     const before = await gateway.gql(DEMO_TOKENS.acmeAdmin, '{ viewer { clientId } }');
     expect(before.status).toBe(200);
     const left = remainingOf(before.headers);
@@ -43,7 +43,8 @@ describe('rate-limit headers on every authenticated response', () => {
     expect(parse.status).toBe(400);
     expect(parse.body.errors![0]!.extensions!.code).toBe('GRAPHQL_PARSE_FAILED');
     expect(policyOf(parse.headers)).toBe(policyOf(before.headers));
-    expect(remainingOf(parse.headers)).toBe(left);
+    // Every request of a key counts, whatever its body (issue 20): this one as one request.
+    expect(remainingOf(parse.headers)).toBe(left - 1);
 
     const malformed = await fetch(`${gateway.url}/graphql`, {
       method: 'POST',
@@ -52,10 +53,10 @@ describe('rate-limit headers on every authenticated response', () => {
     });
     expect(malformed.status).toBe(400);
     expect(policyOf(malformed.headers)).toBe(policyOf(before.headers));
-    expect(remainingOf(malformed.headers)).toBe(left);
+    expect(remainingOf(malformed.headers)).toBe(left - 2);
 
-    // The next real request is the first one counted since `before`.
-    expect(remainingOf((await gateway.gql(DEMO_TOKENS.acmeAdmin, '{ viewer { clientId } }')).headers)).toBe(left - 1);
+    // The next real request is the third one counted since `before` (the refused one was not).
+    expect(remainingOf((await gateway.gql(DEMO_TOKENS.acmeAdmin, '{ viewer { clientId } }')).headers)).toBe(left - 3);
   });
 
   it('on /usage.csv: the usage-query cap, shared with the usage query, enforced with 429 and Retry-After', async () => {

@@ -85,7 +85,7 @@ describe('createEarlyChecks on a real limiter and Redis', () => {
 
   /** The dimensions the limits plugin computes once the operation is resolved. */
   const resolvedDims = () =>
-    requestCharge({ config, principal, runtime: overrides.get(tenant), ip: '10.0.0.1', rootFields: ['Query.viewer'], usageOnly: false, free: false, estimate: 1, now: Date.now() }).dims;
+    requestCharge({ config, principal, runtime: overrides.get(tenant), ip: '10.0.0.1', rootFields: ['Query.viewer'], usageOnly: false, pricedOnly: false, estimate: 1, now: Date.now() }).dims;
   const door = (body: unknown = { query: QUERY }, headers: Record<string, string> = {}) => early.start({ principal, ip: '10.0.0.1', body, headers });
 
   it('sends the check of a known operation at the door, and the plugin uses its decision', async () => {
@@ -170,7 +170,9 @@ describe('a gateway with the check at the door answers as one without it', () =>
   let late: TestGateway;
   const patch = (earlyCheck: boolean) => (config: Record<string, any>) => {
     config.plans.enterprise.limits = { requestsPerMinute: 5, requestsPerDay: 'unlimited', requestsPerMonth: 'unlimited' };
-    config.limits = { earlyCheck };
+    // Each test starts from an emptied window: no refusal remembered from the test before
+    // (local-refusals.ts, tested on its own) may answer for Redis here.
+    config.limits = { earlyCheck, localRefusalMaxMs: 1 };
     config.usage = { enabled: false };
   };
   beforeAll(async () => {

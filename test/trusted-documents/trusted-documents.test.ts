@@ -116,7 +116,7 @@ describe('a publishable key bound to trusted documents', () => {
     expect(byHash.body.data.products).toEqual(byId.body.data.products);
   });
 
-  it('refuses a query text with 403 TRUSTED_DOCUMENT_REQUIRED, and an unknown id with 400 TRUSTED_DOCUMENT_NOT_FOUND, charging nothing', async () => {
+  it('refuses a query text with 403 TRUSTED_DOCUMENT_REQUIRED, and an unknown id with 400 TRUSTED_DOCUMENT_NOT_FOUND, each counted as one request', async () => {
     const before = await fromShop(TRUSTED_KEY, { documentId: idOf(PRODUCTS) });
     const left = before.headers.get('x-ratelimit-remaining');
     const text = await fromShop(TRUSTED_KEY, { query: PRODUCTS });
@@ -132,7 +132,8 @@ describe('a publishable key bound to trusted documents', () => {
       message: `No trusted document ${unknown} is registered for tenant "acme": register it with registerTrustedDocuments (npm run documents).`,
       extensions: { code: 'TRUSTED_DOCUMENT_NOT_FOUND', documentId: unknown },
     });
-    expect(missing.headers.get('x-ratelimit-remaining')).toBe(left);
+    // Every request of a key counts, whatever its body (issue 20): the two refusals as one request each.
+    expect(missing.headers.get('x-ratelimit-remaining')).toBe(String(Number(left) - 2));
   });
 
   it('documents are per tenant: another tenant cannot run acme documents', async () => {
@@ -153,7 +154,7 @@ describe('a publishable key bound to trusted documents', () => {
 });
 
 describe('a publishable key bound to root fields', () => {
-  it('runs operations within its fields and refuses others with 403 OPERATION_NOT_ALLOWED, charging nothing', async () => {
+  it('runs operations within its fields and refuses others with 403 OPERATION_NOT_ALLOWED, counted as one request', async () => {
     const ok = await fromShop(FIELDS_KEY, { query: '{ viewer { clientId } products(first: 1) { name } }' });
     expect(ok.status).toBe(200);
     const left = ok.headers.get('x-ratelimit-remaining');
@@ -163,7 +164,7 @@ describe('a publishable key bound to root fields', () => {
       message: 'Publishable key "acme-products" may not select Query.customers; it may select Query.products, Query.viewer.',
       extensions: { code: 'OPERATION_NOT_ALLOWED', fields: ['Query.customers'] },
     });
-    expect(refused.headers.get('x-ratelimit-remaining')).toBe(left);
+    expect(refused.headers.get('x-ratelimit-remaining')).toBe(String(Number(left) - 1));
     // Fragments and aliases do not hide a root field.
     const hidden = await fromShop(FIELDS_KEY, { query: '{ ...F } fragment F on Query { c: customers(first: 1) { totalCount } }' });
     expect(hidden.status).toBe(403);

@@ -896,7 +896,8 @@ export type Query = {
    * Your tenant's consumption: the limits in force, every window now (used, remaining, reset) and
    * history. Free: a query asking only for `usage` and `rateLimit` is not counted against your plan
    * and is answered even while you are throttled (under its own cap of 600 per minute), so you can
-   * always see why.
+   * always see why. Free is not unbounded: such an operation may cost at most 1,000 points
+   * (`history` is priced at 168), whatever your plan. Publishable keys see totals, not `byClient`.
    */
   usage: Usage;
   /**

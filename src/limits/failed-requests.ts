@@ -1,0 +1,70 @@
+import type { TenantPrincipal } from '../auth/principal.js';
+import type { Config } from '../config/schema.js';
+import type { GatewayError } from '../errors/gateway-error.js';
+import { rateLimitHeaders } from './headers.js';
+import type { Limiter } from './limiter.js';
+import type { LocalRefusals } from './local-refusals.js';
+import type { OverridesStore } from './overrides.js';
+import { limitsUnavailableError, rateLimitedError } from './rate-limit-error.js';
+import { requestCharge } from './request-charge.js';
+
+/** What counting a request that never reached the limit decision came to. */
+export interface FailedCharge {
+  /** The caller is over a request limit (or the store is down for a fail-closed plan): answer this 429 instead. */
+  refusal: GatewayError | null;
+  /** Rate-limit headers after the charge. */
+  headers: Record<string, string>;
+}
+
+export interface FailedRequests {
+  /**
+   * Counts a request that is answered without reaching the limit decision (it does not parse or
+   * validate, it is past the document bounds, its key may not run it) against the caller's
+   * request limits: every request of a key and address counts, whatever its body.
+   */
+  charge(config: Config, principal: TenantPrincipal, ip: string): Promise<FailedCharge>;
+}
+
+/**
+ * Requests that fail before the limit decision used to be free, so a refused key could go on
+ * sending documents that fail to parse and be answered every time. Such a request is charged as
+ * one request (per minute, day, month, per key, per address; no cost points and no per-field
+ * limit, as it runs nothing), in one store call like any other, and is answered 429 when that
+ * refuses it.
+ */
+export function createFailedRequests(deps: { limiter: Limiter; overrides: OverridesStore; refusals: LocalRefusals }): FailedRequests {
+  return {
+    async charge(config, principal, ip) {
+      const charge = requestCharge({
+        config,
+        principal,
+        runtime: deps.overrides.get(principal.tenantId),
+        ip,
+        rootFields: [],
+        usageOnly: false,
+        pricedOnly: true,
+        estimate: 0,
+        now: Date.now(),
+      });
+      // Priced at 0 with no root fields: one request on every request count, no cost points, no
+      // per-field limit; cost and bytes are only checked, which also puts them in the headers.
+      const dims = charge.dims;
+      if (dims.length === 0) return { refusal: null, headers: {} };
+      const { effective } = charge;
+      const documentationUrl = config.limits.documentationUrl;
+      const { decision, source } = await deps.limiter.consume(
+        dims.map((d) => d.store),
+        effective.onStoreFailure,
+      );
+      if (source === 'unavailable') return { refusal: limitsUnavailableError(effective.planId, 1, documentationUrl), headers: {} };
+      const headers = rateLimitHeaders(dims, decision.results, decision.now);
+      if (decision.allowed) return { refusal: null, headers };
+      const refused = decision.results.findIndex((r) => !r.allowed);
+      deps.refusals.remember({ principal, ip, plan: effective, documentationUrl, dims, decision });
+      return {
+        refusal: rateLimitedError({ planName: effective.planName, planId: effective.planId, dimension: dims[refused]!, result: decision.results[refused]!, documentationUrl }),
+        headers,
+      };
+    },
+  };
+}

@@ -1,0 +1,136 @@
+import type { TenantPrincipal } from '../auth/principal.js';
+import type { LimitDimension } from './dimensions.js';
+import { rateLimitHeaders } from './headers.js';
+import { rateLimitedError } from './rate-limit-error.js';
+import type { GatewayError } from '../errors/gateway-error.js';
+import type { DimensionResult, LimitDecision } from './store/types.js';
+
+/**
+ * Which refusals apply to every later request of the same caller, whatever it asks: the policies
+ * that every counted request (anything but the free `usage` / `rateLimit` operations) is charged
+ * or checked against, by whose requests they count. Cost points and per-field limits are not
+ * here: a cheaper operation, or one without that field, may still fit.
+ */
+const SCOPE_OF_POLICY: Record<string, 'tenant' | 'client' | 'ip' | 'key-ip'> = {
+  minute: 'tenant',
+  day: 'tenant',
+  month: 'tenant',
+  'bytes-hour': 'tenant',
+  'client-minute': 'client',
+  'ip-minute': 'ip',
+  'key-ip-minute': 'key-ip',
+};
+
+/** Refusals remembered at most (each a few hundred bytes); forgetting one only costs a store call. */
+const MAX_REFUSALS = 50_000;
+
+/** A refusal the store decided, kept to answer the caller's next requests without asking again. */
+interface Refusal {
+  /** Local clock (Date.now()), epoch ms: refused until then. */
+  until: number;
+  /** Local clock when the store decided it, and the store's clock then. */
+  decidedAt: number;
+  storeNow: number;
+  planId: string;
+  planName: string;
+  documentationUrl: string;
+  dimension: LimitDimension;
+  result: DimensionResult;
+  /** Every dimension of the refused request with its result, for the rate-limit headers. */
+  dims: LimitDimension[];
+  results: DimensionResult[];
+}
+
+/** A refusal answered from memory: the 429 and its headers, as the store would have answered. */
+export interface LocalRefusal {
+  error: GatewayError;
+  headers: Record<string, string>;
+}
+
+export interface LocalRefusals {
+  /** After a store decision refused a request: remembers the refusals that apply to every request of the caller. */
+  remember(input: {
+    principal: TenantPrincipal;
+    ip: string;
+    plan: { planId: string; planName: string };
+    documentationUrl: string;
+    dims: LimitDimension[];
+    decision: LimitDecision;
+  }): void;
+  /** The refusal in force for this caller, if any; null once it has ended. */
+  find(principal: TenantPrincipal, ip: string): LocalRefusal | null;
+  /** Limits changed (a config reload): forget everything. */
+  clear(): void;
+}
+
+/**
+ * Refusals that cost almost nothing. A caller that the limit store has just refused on a policy
+ * every one of its requests counts against is refused again from memory, before its operation
+ * is parsed, until that refusal ends: the moment its Retry-After says, and never more than
+ * `maxMs` later than the decision (so a limit raised at run time, which the store would apply at
+ * once, is applied here within that time). A refused request consumes nothing, so answering it
+ * from memory never changes what is admitted; it can only refuse early (if other requests are
+ * refunded in the meantime), never admit more.
+ */
+export function createLocalRefusals(options: { maxMs: number; now?: () => number }): LocalRefusals {
+  const now = options.now ?? Date.now;
+  const refusals = new Map<string, Refusal>();
+
+  const scopeKey = (scope: 'tenant' | 'client' | 'ip' | 'key-ip', principal: TenantPrincipal, ip: string): string =>
+    scope === 'tenant' ? `t\n${principal.tenantId}` : scope === 'client' ? `c\n${principal.tenantId}\n${principal.clientId}` : scope === 'ip' ? `i\n${principal.tenantId}\n${ip}` : `k\n${principal.tenantId}\n${principal.clientId}\n${ip}`;
+
+  const lookup = (key: string, at: number): Refusal | null => {
+    const refusal = refusals.get(key);
+    if (!refusal) return null;
+    if (refusal.until > at) return refusal;
+    refusals.delete(key);
+    return null;
+  };
+
+  /** Drops ended refusals; if every one is still running (a flood from very many addresses), all of them. */
+  const sweep = (at: number): void => {
+    for (const [key, refusal] of refusals) if (refusal.until <= at) refusals.delete(key);
+    if (refusals.size >= MAX_REFUSALS) refusals.clear();
+  };
+
+  return {
+    remember({ principal, ip, plan, documentationUrl, dims, decision }) {
+      const decidedAt = now();
+      for (let i = 0; i < dims.length; i++) {
+        const result = decision.results[i];
+        const dimension = dims[i]!;
+        const scope = SCOPE_OF_POLICY[dimension.policy];
+        if (!result || result.allowed || !scope || result.retryAfterMs <= 0) continue;
+        const until = decidedAt + Math.min(result.retryAfterMs, options.maxMs);
+        const key = scopeKey(scope, principal, ip);
+        if (refusals.size >= MAX_REFUSALS && !refusals.has(key)) sweep(decidedAt);
+        const known = refusals.get(key);
+        if (known && known.until >= until) continue;
+        refusals.set(key, { until, decidedAt, storeNow: decision.now, ...plan, documentationUrl, dimension, result, dims, results: decision.results });
+      }
+    },
+
+    find(principal, ip) {
+      if (refusals.size === 0) return null;
+      const at = now();
+      const refusal =
+        lookup(scopeKey('tenant', principal, ip), at) ??
+        lookup(scopeKey('client', principal, ip), at) ??
+        lookup(scopeKey('ip', principal, ip), at) ??
+        (principal.kind === 'apiKey' && principal.publishable ? lookup(scopeKey('key-ip', principal, ip), at) : null);
+      if (!refusal) return null;
+      // As the store would answer now: the same counts, the time to wait shortened by what has passed.
+      const elapsed = at - refusal.decidedAt;
+      const storeNow = refusal.storeNow + elapsed;
+      const result = { ...refusal.result, retryAfterMs: Math.max(1, refusal.result.retryAfterMs - elapsed) };
+      return {
+        error: rateLimitedError({ planName: refusal.planName, planId: refusal.planId, dimension: refusal.dimension, result, documentationUrl: refusal.documentationUrl }),
+        headers: rateLimitHeaders(refusal.dims, refusal.results, storeNow),
+      };
+    },
+
+    clear() {
+      refusals.clear();
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import type { TenantPrincipal } from '../../src/auth/principal.js';
+import { buildDimensions } from '../../src/limits/dimensions.js';
+import { createLocalRefusals } from '../../src/limits/local-refusals.js';
+import type { DimensionResult, LimitDecision } from '../../src/limits/store/types.js';
+
+/** Refusals answered from memory (limits/local-refusals.ts): only where the store's refusal applies, and never past its end. */
+const key = (clientId: string): TenantPrincipal => ({ kind: 'apiKey', clientId, tenantId: 'acme', planId: 'free', role: 'viewer' });
+const A = key('a');
+const B = key('b');
+const plan = { planId: 'free', planName: 'Free' };
+const dims = (clientId: string, ip: string) =>
+  buildDimensions({
+    tenantId: 'acme',
+    clientId,
+    ip,
+    limits: { requestsPerMinute: 100, requestsPerDay: 1000, perClientShare: 0.5, perIpPerMinute: 30, costPerMinute: 1000, fieldLimits: { 'Mutation.placeOrder': { limit: 2, windowSeconds: 60 } } },
+    timeZone: 'UTC',
+    rootFields: ['Mutation.placeOrder'],
+    cost: 10,
+    now: 0,
+  });
+
+/** A decision refusing exactly the policies named, each with `retryAfterMs`. */
+function refusing(all: ReturnType<typeof dims>, refused: Record<string, number>): LimitDecision {
+  const results: DimensionResult[] = all.map((d) => {
+    const retry = refused[d.policy];
+    return { name: d.policy, limit: d.store.limit, used: d.store.limit, remaining: retry === undefined ? 5 : 0, resetAt: 1_000 + (retry ?? 0), retryAfterMs: retry ?? 0, allowed: retry === undefined };
+  });
+  return { allowed: false, now: 1_000, results } as LimitDecision;
+}
+
+function setup(maxMs = 10_000) {
+  let now = 0;
+  const refusals = createLocalRefusals({ maxMs, now: () => now });
+  return { refusals, at: (t: number) => (now = t) };
+}
+
+describe('local refusals', () => {
+  it("refuse every request of the tenant until the store's Retry-After, not a moment longer", () => {
+    const { refusals, at } = setup();
+    const all = dims('a', '1.1.1.1');
+    refusals.remember({ principal: A, ip: '1.1.1.1', plan, documentationUrl: '/docs/limits', dims: all, decision: refusing(all, { minute: 4_000 }) });
+    at(3_999);
+    const refusal = refusals.find(B, '2.2.2.2');
+    expect(refusal?.error.extensions).toMatchObject({ code: 'RATE_LIMITED', policy: 'minute', retryAfterSeconds: 1 });
+    expect(refusal?.headers['x-ratelimit-remaining']).toBe('0');
+    at(4_000);
+    expect(refusals.find(A, '1.1.1.1')).toBeNull();
+  });
+
+  it('never for another key, another address, cost points or a per-field limit', () => {
+    const { refusals } = setup();
+    const all = dims('a', '1.1.1.1');
+    refusals.remember({ principal: A, ip: '1.1.1.1', plan, documentationUrl: '/docs', dims: all, decision: refusing(all, { 'client-minute': 5_000 }) });
+    expect(refusals.find(A, '9.9.9.9')?.error.extensions['policy']).toBe('client-minute');
+    expect(refusals.find(B, '1.1.1.1')).toBeNull();
+    const other = setup();
+    other.refusals.remember({ principal: A, ip: '1.1.1.1', plan, documentationUrl: '/docs', dims: all, decision: refusing(all, { 'ip-minute': 5_000 }) });
+    expect(other.refusals.find(B, '1.1.1.1')?.error.extensions['policy']).toBe('ip-minute');
+    expect(other.refusals.find(A, '2.2.2.2')).toBeNull();
+    const cheaper = setup();
+    cheaper.refusals.remember({ principal: A, ip: '1.1.1.1', plan, documentationUrl: '/docs', dims: all, decision: refusing(all, { 'cost-minute': 5_000, 'Mutation.placeOrder': 5_000 }) });
+    expect(cheaper.refusals.find(A, '1.1.1.1')).toBeNull();
+  });
+
+  it('hold a refusal at most maxMs, while telling the client the full wait', () => {
+    const { refusals, at } = setup(2_000);
+    const all = dims('a', '1.1.1.1');
+    refusals.remember({ principal: A, ip: '1.1.1.1', plan, documentationUrl: '/docs', dims: all, decision: refusing(all, { day: 3_600_000 }) });
+    at(1_000);
+    expect(refusals.find(A, '1.1.1.1')?.error.extensions['retryAfterSeconds']).toBe(3599);
+    at(2_000);
+    expect(refusals.find(A, '1.1.1.1')).toBeNull();
+  });
+
+  it('forget everything when limits change', () => {
+    const { refusals } = setup();
+    const all = dims('a', '1.1.1.1');
+    refusals.remember({ principal: A, ip: '1.1.1.1', plan, documentationUrl: '/docs', dims: all, decision: refusing(all, { minute: 4_000 }) });
+    refusals.clear();
+    expect(refusals.find(A, '1.1.1.1')).toBeNull();
+  });
+});
