@@ -1,11 +1,11 @@
 import type { Logger } from '../observability/logger.js';
 import type { AlertEvent } from './events.js';
-import { EVENT_ID_HEADER, SIGNATURE_HEADER, signBody } from './verify.js';
+import { EVENT_ID_HEADER, SIGNATURE_HEADER, signatureHeader } from './verify.js';
 
 /** Where alert events are POSTed. The config schema's `alerts.webhookUrl`/`webhookSecret` map to `url`/`secret`. */
 export interface WebhookConfig {
   url: string;
-  /** HMAC-SHA256 key of the `x-gateway-signature` header. */
+  /** HMAC-SHA256 key of the `x-gateway-signature` header (`t=<unix seconds>,v1=<hex HMAC of "<t>.<body>">`). */
   secret: string;
   /** Attempts per event, the first included; default 5. */
   maxAttempts?: number;
@@ -34,10 +34,17 @@ export interface WebhookStats {
 /**
  * A bounded background queue POSTing events as JSON, signed, retrying network errors, 5xx and
  * 429 with exponential backoff and jitter (honouring `Retry-After` up to `maxDelayMs`). Nothing
- * waits for it except `flush()`/`close()`.
+ * waits for it except `flush()`/`close()`. Each attempt is signed when it is sent, so a retry
+ * carries a fresh timestamp and passes a receiver's 5-minute tolerance however long the backoff.
  */
-export function createWebhookSender(options: { config: WebhookConfig; logger: Logger }) {
+export function createWebhookSender(options: {
+  config: WebhookConfig;
+  logger: Logger;
+  /** Clock of the signature timestamps, epoch ms; default Date.now (tests inject one). */
+  now?: () => number;
+}) {
   const { config, logger } = options;
+  const now = options.now ?? Date.now;
   const maxAttempts = config.maxAttempts ?? 5;
   const baseDelayMs = config.baseDelayMs ?? 500;
   const maxDelayMs = config.maxDelayMs ?? 30_000;
@@ -81,12 +88,12 @@ export function createWebhookSender(options: { config: WebhookConfig; logger: Lo
 
   async function deliver(event: AlertEvent): Promise<void> {
     const body = JSON.stringify(event);
-    const headers = {
-      'content-type': 'application/json',
-      [SIGNATURE_HEADER]: signBody(body, config.secret),
-      [EVENT_ID_HEADER]: event.id,
-    };
     for (let attempt = 1; ; attempt += 1) {
+      const headers = {
+        'content-type': 'application/json',
+        [SIGNATURE_HEADER]: signatureHeader(body, config.secret, Math.floor(now() / 1000)),
+        [EVENT_ID_HEADER]: event.id,
+      };
       let reason: string;
       let retryAfterMs: number | null = null;
       let retryable = true;
