@@ -50,8 +50,10 @@ import { startSampleServices, type SampleServices } from './sample-services/star
 import { createRedis, hasRedis, type RedisClient } from './stores/redis.js';
 import { checkRedis } from './stores/readiness.js';
 import { documentPolicyHook } from './http/document-policy-hook.js';
+import { capsOf } from './trusted-documents/caps.js';
+import { createMemoryTrustedDocumentStore } from './trusted-documents/memory-store.js';
 import { createTrustedDocuments } from './trusted-documents/registry.js';
-import { createMemoryTrustedDocumentStore, createRedisTrustedDocumentStore } from './trusted-documents/store.js';
+import { createRedisTrustedDocumentStore } from './trusted-documents/redis-store.js';
 
 export interface GatewayOptions {
   /** YAML config file; default the demo config. `CONFIG_PATH` in `main.ts`. */
@@ -213,11 +215,16 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   if (costAnalyzer.warnings.length > 0) {
     logger.warn({ fields: costAnalyzer.warnings }, 'list fields without @listSize are priced at the default list size');
   }
-  // Trusted documents: registered by tenant admins, shared through Redis when there is one.
+  // Trusted documents: registered by tenant admins, shared through Redis when there is one,
+  // capped per tenant by its plan in force (a runtime plan override included).
   const trustedDocuments = createTrustedDocuments({
     store: redis ? createRedisTrustedDocumentStore(redis) : createMemoryTrustedDocumentStore(),
     schema,
     analyzer: costAnalyzer,
+    caps: (tenantId) => {
+      const current = config.current();
+      return capsOf(current, limitsView.effective(current, tenantId).planId);
+    },
   });
   const authenticator = createAuthenticator(() => config.current());
   const authGuard = createAuthGuard({ limiter, perMinute: () => config.current().limits.authFailuresPerIpPerMinute });

@@ -19,6 +19,12 @@ export const ERROR_STATUS = {
   /** The document id is not registered for the key's tenant. */
   TRUSTED_DOCUMENT_NOT_FOUND: 400,
   BAD_USER_INPUT: 400,
+  /**
+   * A trusted-document registration would take the tenant past its cap of documents or bytes;
+   * nothing of it was registered. 400 as other refused input: retrying the same does not help,
+   * removing documents or a larger cap does. Extensions: `count`, `bytes`, `maxDocuments`, `maxBytes`.
+   */
+  TRUSTED_DOCUMENTS_QUOTA_EXCEEDED: 400,
   NOT_FOUND: 404,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
