@@ -56,8 +56,10 @@ import { countedRefusal } from './http/counted-refusal.js';
 import { assertOperationAllowed } from './auth/publishable-policy.js';
 import { createLocalRefusals } from './limits/local-refusals.js';
 import { createFailedRequests } from './limits/failed-requests.js';
+import { capsOf } from './trusted-documents/caps.js';
+import { createMemoryTrustedDocumentStore } from './trusted-documents/memory-store.js';
 import { createTrustedDocuments } from './trusted-documents/registry.js';
-import { createMemoryTrustedDocumentStore, createRedisTrustedDocumentStore } from './trusted-documents/store.js';
+import { createRedisTrustedDocumentStore } from './trusted-documents/redis-store.js';
 
 export interface GatewayOptions {
   /** YAML config file; default the demo config. `CONFIG_PATH` in `main.ts`. */
@@ -227,11 +229,16 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   if (costAnalyzer.warnings.length > 0) {
     logger.warn({ fields: costAnalyzer.warnings }, 'list fields without @listSize are priced at the default list size');
   }
-  // Trusted documents: registered by tenant admins, shared through Redis when there is one.
+  // Trusted documents: registered by tenant admins, shared through Redis when there is one,
+  // capped per tenant by its plan in force (a runtime plan override included).
   const trustedDocuments = createTrustedDocuments({
     store: redis ? createRedisTrustedDocumentStore(redis) : createMemoryTrustedDocumentStore(),
     schema,
     analyzer: costAnalyzer,
+    caps: (tenantId) => {
+      const current = config.current();
+      return capsOf(current, limitsView.effective(current, tenantId).planId);
+    },
   });
   // A publishable key is public: without rootFields or trustedDocumentsOnly, whoever reads the page
   // may run every operation its role allows. Allowed (a storefront may need it), but said.

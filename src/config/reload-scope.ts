@@ -20,6 +20,7 @@ export const LIVE_PATHS = [
   'platformAdminKeys',
   'publishableKeys',
   'cors',
+  'trustedDocuments',
   'server.shutdownGraceMs',
   'limits.authFailuresPerIpPerMinute',
   'limits.logsPerTenantPerMinute',

@@ -90,9 +90,22 @@ export const planLimitsSchema = z.strictObject({
 });
 export type PlanLimits = z.infer<typeof planLimitsSchema>;
 
+/**
+ * How much of the trusted-document store one tenant may hold; a document's size is what the store
+ * keeps of it (the JSON of its text, name, example variables and operations, UTF-8 bytes).
+ */
+const trustedDocumentCapsSchema = z.strictObject({
+  /** Documents one tenant may keep registered. */
+  maxDocuments: z.number().int().positive(),
+  /** Bytes all of one tenant's documents may take together. */
+  maxBytes: z.number().int().positive(),
+});
+
 export const planSchema = z.strictObject({
   displayName: z.string().min(1),
   limits: planLimitsSchema.default({}),
+  /** This plan's caps of trusted documents per tenant, over `trustedDocuments` (either one or both); absent: those. */
+  trustedDocuments: trustedDocumentCapsSchema.partial().optional(),
   /** What to do when the shared limit store is unreachable: `open` serves with local limits. */
   onStoreFailure: z.enum(['open', 'closed']).default('open'),
   /**
@@ -466,6 +479,25 @@ export const configSchema = z
         usageQueriesPerMinute: z.number().int().positive().default(600),
         /** Where the 429 body's `documentation` link points; relative to the gateway. */
         documentationUrl: z.string().default('/docs/limits'),
+      })
+      .prefault({}),
+    trustedDocuments: z
+      .strictObject({
+        /**
+         * Documents one tenant may keep registered, default 1000 (an app's whole manifest, several
+         * times over). A plan may set its own (`plans.<id>.trustedDocuments`). Read per registration.
+         */
+        maxDocuments: trustedDocumentCapsSchema.shape.maxDocuments.default(1000),
+        /**
+         * Bytes one tenant's documents may take together, as stored, default 5 MiB: this bounds
+         * what a tenant puts in Redis, or in the gateway's heap without Redis. Per plan as above.
+         */
+        maxBytes: trustedDocumentCapsSchema.shape.maxBytes.default(5 * 1024 * 1024),
+        /**
+         * Bytes one document may take as stored, default 64 KiB: many times a large app operation,
+         * and well under the request body limit (`server.bodyLimitBytes`, 1 MiB).
+         */
+        maxDocumentBytes: z.number().int().positive().default(64 * 1024),
       })
       .prefault({}),
     cache: z

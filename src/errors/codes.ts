@@ -21,6 +21,12 @@ export const ERROR_STATUS = {
   BAD_USER_INPUT: 400,
   /** The document is past `server.documentLimits` (tokens, depth, aliases, directives, repeated response keys): refused before it is validated. */
   DOCUMENT_TOO_COMPLEX: 400,
+  /**
+   * A trusted-document registration would take the tenant past its cap of documents or bytes;
+   * nothing of it was registered. 400 as other refused input: retrying the same does not help,
+   * removing documents or a larger cap does. Extensions: `count`, `bytes`, `maxDocuments`, `maxBytes`.
+   */
+  TRUSTED_DOCUMENTS_QUOTA_EXCEEDED: 400,
   NOT_FOUND: 404,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,

@@ -4,7 +4,9 @@ import { LRUCache } from 'lru-cache';
 import type { CostAnalyzer } from '../cost/analyzer.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { rootFieldsOf } from '../limits/root-fields.js';
-import type { TrustedDocument, TrustedDocumentStore, TrustedOperation } from './store.js';
+import type { TenantDocumentCaps } from './caps.js';
+import { quotaExceeded } from './quota-error.js';
+import { storedBytes, type TrustedDocument, type TrustedDocumentStore, type TrustedOperation } from './store.js';
 
 /** What an admin registers: the document's text, optionally its id (checked) and example variables to price it with. */
 export interface TrustedDocumentInput {
@@ -36,13 +38,16 @@ export const sha256Of = (body: string) => createHash('sha256').update(body).dige
  * document against the schema, prices it with the cost analyzer so the developer sees its cost
  * before shipping, and records the root fields of each operation (what a publishable key's
  * `rootFields` are checked against); `resolve` finds one by id on the request path, cached.
+ * `caps` gives a tenant's caps (read per registration, so a config reload applies): a document
+ * above `maxDocumentBytes` is invalid input, a registration past the tenant's caps is refused
+ * whole by the store.
  */
-export function createTrustedDocuments(deps: { store: TrustedDocumentStore; schema: GraphQLSchema; analyzer: CostAnalyzer }) {
+export function createTrustedDocuments(deps: { store: TrustedDocumentStore; schema: GraphQLSchema; analyzer: CostAnalyzer; caps: (tenantId: string) => TenantDocumentCaps }) {
   const { store, schema, analyzer } = deps;
   const resolved = new LRUCache<string, TrustedDocument>({ max: 10_000, ttl: RESOLVED_TTL_MS });
 
   /** Checks and prices every input; throws BAD_USER_INPUT naming each bad document, registering none. */
-  function prepare(inputs: TrustedDocumentInput[], registeredBy: string, now: number): TrustedDocument[] {
+  function prepare(inputs: TrustedDocumentInput[], registeredBy: string, now: number, caps: TenantDocumentCaps): TrustedDocument[] {
     if (inputs.length > MAX_DOCUMENTS_PER_REGISTRATION) {
       throw new GatewayError('BAD_USER_INPUT', `At most ${MAX_DOCUMENTS_PER_REGISTRATION} documents per registration: ${inputs.length}`);
     }
@@ -50,6 +55,14 @@ export function createTrustedDocuments(deps: { store: TrustedDocumentStore; sche
     const documents: TrustedDocument[] = [];
     inputs.forEach((input, i) => {
       const where = `documents[${i}]${input.name ? ` (${input.name})` : ''}`;
+      const tooLarge = (bytes: number, what: string) =>
+        `${where}: ${bytes} bytes (${what}), above the ${caps.maxDocumentBytes} one document may take (${caps.keys.maxDocumentBytes})`;
+      // Its text alone too large: refused before parsing it. The stored size is checked below.
+      const bodyBytes = Buffer.byteLength(input.body, 'utf8');
+      if (bodyBytes > caps.maxDocumentBytes) {
+        problems.push(tooLarge(bodyBytes, 'its text alone'));
+        return;
+      }
       const sha256 = sha256Of(input.body);
       if (input.id != null && parseDocumentId(input.id) !== sha256) {
         problems.push(`${where}: id ${input.id} is not the SHA-256 of its body (sha256:${sha256})`);
@@ -69,7 +82,7 @@ export function createTrustedDocuments(deps: { store: TrustedDocumentStore; sche
       }
       const operations = operationsOf(document);
       const variables = input.variables ?? {};
-      documents.push({
+      const prepared: TrustedDocument = {
         sha256,
         name: input.name ?? operations.find((o) => o.name)?.name ?? null,
         body: input.body,
@@ -78,7 +91,13 @@ export function createTrustedDocuments(deps: { store: TrustedDocumentStore; sche
         pricedWith: variables,
         registeredAt: now,
         registeredBy,
-      });
+      };
+      const bytes = storedBytes(prepared);
+      if (bytes > caps.maxDocumentBytes) {
+        problems.push(tooLarge(bytes, 'as stored: its text, name, example variables and operations'));
+        return;
+      }
+      documents.push(prepared);
     });
     if (problems.length > 0) {
       throw new GatewayError('BAD_USER_INPUT', `No document was registered: ${problems.join('; ')}`, { extensions: { problems } });
@@ -111,8 +130,10 @@ export function createTrustedDocuments(deps: { store: TrustedDocumentStore; sche
 
   return {
     async register(tenantId: string, registeredBy: string, inputs: TrustedDocumentInput[], now = Date.now()): Promise<TrustedDocument[]> {
-      const documents = prepare(inputs, registeredBy, now);
-      await store.put(tenantId, documents);
+      const caps = deps.caps(tenantId);
+      const documents = prepare(inputs, registeredBy, now, caps);
+      const outcome = await store.put(tenantId, documents, caps);
+      if (!outcome.stored) throw quotaExceeded(tenantId, outcome, caps);
       return documents;
     },
     list: (tenantId: string) => store.list(tenantId),

@@ -1,4 +1,4 @@
-import type { RedisClient } from '../stores/redis.js';
+import type { DocumentHoldings, TrustedDocumentCaps } from './caps.js';
 
 /** One operation of a registered document: what a key's `rootFields` are checked against. */
 export interface TrustedOperation {
@@ -24,43 +24,34 @@ export interface TrustedDocument {
   registeredBy: string;
 }
 
-/** Where a tenant's trusted documents live: in memory for one process, in Redis for a fleet. */
+/** What a registration did: stored the batch whole, or nothing because a cap would be passed. */
+export interface PutOutcome {
+  stored: boolean;
+  /** The tenant's holdings before the registration. */
+  before: DocumentHoldings;
+  /** Its holdings with the batch in (what they are now if `stored`, what they would have been if not). */
+  after: DocumentHoldings;
+}
+
+/**
+ * Where a tenant's trusted documents live: in memory for one process, in Redis for a fleet. Each
+ * implementation keeps a tenant's document count and bytes (`storedBytes`) exact, and checks a
+ * registration against the caps atomically with storing it.
+ */
 export interface TrustedDocumentStore {
   get(tenantId: string, sha256: string): Promise<TrustedDocument | null>;
   list(tenantId: string): Promise<TrustedDocument[]>;
-  put(tenantId: string, documents: TrustedDocument[]): Promise<void>;
+  /**
+   * Stores every document (a document already there, by hash, is replaced and counts once), or
+   * none if the tenant would pass a cap (`admits`).
+   */
+  put(tenantId: string, documents: TrustedDocument[], caps: TrustedDocumentCaps): Promise<PutOutcome>;
   /** Returns how many of `sha256s` were registered. */
   remove(tenantId: string, sha256s: string[]): Promise<number>;
 }
 
-export function createMemoryTrustedDocumentStore(): TrustedDocumentStore {
-  const byTenant = new Map<string, Map<string, TrustedDocument>>();
-  const of = (tenantId: string) => byTenant.get(tenantId) ?? byTenant.set(tenantId, new Map()).get(tenantId)!;
-  return {
-    get: async (tenantId, sha256) => of(tenantId).get(sha256) ?? null,
-    list: async (tenantId) => [...of(tenantId).values()],
-    put: async (tenantId, documents) => void documents.forEach((d) => of(tenantId).set(d.sha256, d)),
-    remove: async (tenantId, sha256s) => sha256s.filter((id) => of(tenantId).delete(id)).length,
-  };
-}
+/** A document as the store keeps it: JSON, as Redis holds it. */
+export const encodeDocument = (document: TrustedDocument): string => JSON.stringify(document);
 
-/** One hash per tenant, `td:{tenant}`: sha256 -> JSON. Registration writes all of a file in one HSET. */
-export function createRedisTrustedDocumentStore(redis: RedisClient): TrustedDocumentStore {
-  const key = (tenantId: string) => `td:{${tenantId}}`;
-  return {
-    async get(tenantId, sha256) {
-      const json = await redis.hget(key(tenantId), sha256);
-      return json ? (JSON.parse(json) as TrustedDocument) : null;
-    },
-    async list(tenantId) {
-      return Object.values(await redis.hgetall(key(tenantId))).map((json) => JSON.parse(json) as TrustedDocument);
-    },
-    async put(tenantId, documents) {
-      if (documents.length === 0) return;
-      await redis.hset(key(tenantId), Object.fromEntries(documents.map((d) => [d.sha256, JSON.stringify(d)])));
-    },
-    async remove(tenantId, sha256s) {
-      return sha256s.length === 0 ? 0 : redis.hdel(key(tenantId), ...sha256s);
-    },
-  };
-}
+/** What a document takes in the store, in bytes: its JSON's UTF-8 length (Lua's `string.len` of it in Redis). */
+export const storedBytes = (document: TrustedDocument): number => Buffer.byteLength(encodeDocument(document), 'utf8');

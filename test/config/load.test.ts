@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfigFile, parseConfig } from '../../src/config/load.js';
+import { capsOf } from '../../src/trusted-documents/caps.js';
 import { makeTempDir, validYaml } from './helpers.js';
 
 /** Runs `fn`, which must throw a ConfigError, and returns that error. */
@@ -25,6 +26,17 @@ describe('parseConfig', () => {
     expect(config.cors).toEqual({ preflightMaxAgeSeconds: 600 });
     expect(config.serviceTokens).toEqual([]);
     expect(config.downstream.orders.retry.maxAttempts).toBe(3);
+    expect(config.trustedDocuments).toEqual({ maxDocuments: 1000, maxBytes: 5 * 1024 * 1024, maxDocumentBytes: 64 * 1024 });
+  });
+
+  it("takes a plan's own trusted-document caps, and reports a bad one with its path", () => {
+    const yaml = validYaml().replace('    displayName: Pro\n', '    displayName: Pro\n    trustedDocuments:\n      maxBytes: 100000\n');
+    const config = parseConfig(yaml, 'gateway.yaml', {});
+    expect(config.plans.pro?.trustedDocuments).toEqual({ maxBytes: 100000 });
+    expect(capsOf(config, 'pro')).toMatchObject({ maxDocuments: 1000, maxBytes: 100000, keys: { maxDocuments: 'trustedDocuments.maxDocuments', maxBytes: 'plans.pro.trustedDocuments.maxBytes' } });
+    expect(capsOf(config, 'free')).toMatchObject({ maxBytes: 5 * 1024 * 1024, keys: { maxBytes: 'trustedDocuments.maxBytes' } });
+    const error = configErrorOf(() => parseConfig(yaml.replace('maxBytes: 100000', 'maxDocuments: 0'), 'gateway.yaml', {}));
+    expect(error.issues).toEqual([{ path: 'plans.pro.trustedDocuments.maxDocuments', message: 'Too small: expected number to be >0' }]);
   });
 
   it('reports every problem at once, each with its path, prefixed by the file name', () => {

@@ -206,6 +206,10 @@ export type Mutation = {
    * the schema and priced now, so you see its cost before shipping; none is registered if any is
    * invalid. A publishable key with `trustedDocumentsOnly` may then run only these, by
    * `documentId: "sha256:<hex>"`. Registering a document again changes nothing but its record.
+   * A tenant may hold a bounded number of documents and bytes (by default 1000 and 5 MiB, one
+   * document 64 KiB): a registration that would pass a cap is refused whole with
+   * `TRUSTED_DOCUMENTS_QUOTA_EXCEEDED`, whose extensions give `count`, `bytes`, `maxDocuments` and
+   * `maxBytes`; `removeTrustedDocuments` makes room.
    */
   registerTrustedDocuments: Array<TrustedDocument>;
   /** Tenant admin keys (secret). Removes documents by id; returns how many were registered. Instances may run a removed one for up to 30 s more. */
