@@ -235,6 +235,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     store: redis ? createRedisTrustedDocumentStore(redis) : createMemoryTrustedDocumentStore(),
     schema,
     analyzer: costAnalyzer,
+    bounds: () => config.current().server.documentLimits,
     caps: (tenantId) => {
       const current = config.current();
       return capsOf(current, limitsView.effective(current, tenantId).planId);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { exceededBound, type DocumentBounds } from '../graph/document-bounds.js';
 import { GraphQLError, Kind, parse, validate, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import type { CostAnalyzer } from '../cost/analyzer.js';
@@ -33,6 +34,9 @@ export function parseDocumentId(id: string): string | null {
 
 export const sha256Of = (body: string) => createHash('sha256').update(body).digest('hex');
 
+/** Documents kept resolved in process, in characters of text (about 32 MiB). */
+const RESOLVED_MAX_CHARS = 32 * 1024 * 1024;
+
 /**
  * Trusted documents (persisted operations registered ahead of time): registration validates each
  * document against the schema, prices it with the cost analyzer so the developer sees its cost
@@ -42,9 +46,17 @@ export const sha256Of = (body: string) => createHash('sha256').update(body).dige
  * above `maxDocumentBytes` is invalid input, a registration past the tenant's caps is refused
  * whole by the store.
  */
-export function createTrustedDocuments(deps: { store: TrustedDocumentStore; schema: GraphQLSchema; analyzer: CostAnalyzer; caps: (tenantId: string) => TenantDocumentCaps }) {
+export function createTrustedDocuments(deps: {
+  store: TrustedDocumentStore;
+  schema: GraphQLSchema;
+  analyzer: CostAnalyzer;
+  caps: (tenantId: string) => TenantDocumentCaps;
+  /** The document bounds requests are held to (server.documentLimits): a registered document runs without passing the door's check. */
+  bounds: () => DocumentBounds;
+}) {
   const { store, schema, analyzer } = deps;
-  const resolved = new LRUCache<string, TrustedDocument>({ max: 10_000, ttl: RESOLVED_TTL_MS });
+  // Bounded by bytes too: 10,000 documents of 64 KiB would be 640 MB.
+  const resolved = new LRUCache<string, TrustedDocument>({ max: 10_000, maxSize: RESOLVED_MAX_CHARS, sizeCalculation: (document) => document.body.length + 256, ttl: RESOLVED_TTL_MS });
 
   /** Checks and prices every input; throws BAD_USER_INPUT naming each bad document, registering none. */
   function prepare(inputs: TrustedDocumentInput[], registeredBy: string, now: number, caps: TenantDocumentCaps): TrustedDocument[] {
@@ -66,6 +78,11 @@ export function createTrustedDocuments(deps: { store: TrustedDocumentStore; sche
       const sha256 = sha256Of(input.body);
       if (input.id != null && parseDocumentId(input.id) !== sha256) {
         problems.push(`${where}: id ${input.id} is not the SHA-256 of its body (sha256:${sha256})`);
+        return;
+      }
+      const violation = exceededBound(input.body, deps.bounds());
+      if (violation) {
+        problems.push(`${where}: ${violation.message}`);
         return;
       }
       let document: DocumentNode;

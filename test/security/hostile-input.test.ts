@@ -114,6 +114,10 @@ describe('document bounds', () => {
       expect(response.status, bound).toBe(400);
       expect(response.body.errors![0]!.extensions).toMatchObject({ code: 'DOCUMENT_TOO_COMPLEX', bound });
     }
+    // A trusted document runs without the door's check: it is held to the same bounds when registered.
+    const registered = await gateway.gql(DEMO_TOKENS.acmeAdmin, 'mutation($d: [TrustedDocumentInput!]!) { registerTrustedDocuments(documents: $d) { id } }', { d: [{ body: cases[0]![0] }] });
+    expect(registered.body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
+    expect(registered.body.errors![0]!.message).toContain('documents[0]: 6 fields answer to the response key "viewer" in one selection set; the limit is 5 (server.documentLimits.maxSameResponseKey)');
     // Introspection, as GraphiQL sends it, is well within every bound.
     const { getIntrospectionQuery } = await import('graphql');
     expect((await gateway.gql(DEMO_TOKENS.acmeAdmin, getIntrospectionQuery())).status).toBe(200);

@@ -39,6 +39,9 @@ const newClient = () => {
   return client;
 };
 
+/** The default document bounds (server.documentLimits); these documents are far within them. */
+const BOUNDS = { maxTokens: 5000, maxDepth: 20, maxAliases: 30, maxDirectives: 50, maxSameResponseKey: 5 };
+
 /** Caps the tests change; keys as the config names them. */
 const caps: TenantDocumentCaps = {
   maxDocuments: 3,
@@ -47,7 +50,7 @@ const caps: TenantDocumentCaps = {
   keys: { maxDocuments: 'trustedDocuments.maxDocuments', maxBytes: 'trustedDocuments.maxBytes', maxDocumentBytes: 'trustedDocuments.maxDocumentBytes' },
 };
 
-const registryOn = (store: TrustedDocumentStore) => createTrustedDocuments({ store, schema: schemaOf(SDL), analyzer: analyzerOf(SDL), caps: () => caps });
+const registryOn = (store: TrustedDocumentStore) => createTrustedDocuments({ store, schema: schemaOf(SDL), analyzer: analyzerOf(SDL), caps: () => caps, bounds: () => BOUNDS });
 
 /** What one `doc(n)` takes as stored. */
 let size: number;
