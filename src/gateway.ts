@@ -194,7 +194,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   // limits changed by a reload apply at once.
   const refusals = createLocalRefusals({ maxMs: initial.limits.localRefusalMaxMs });
   config.onChange(() => refusals.clear());
-  const failedRequests = createFailedRequests({ limiter, overrides, refusals });
+  const observeLimits = limitObserver(metrics, alerts);
+  const failedRequests = createFailedRequests({ limiter, overrides, refusals, observe: observeLimits });
   const limits = createLimitsPlugin({
     limiter,
     overrides,
@@ -202,7 +203,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     failedRequests,
     admit: assertOperationAllowed,
     throttleLog: createThrottleLog(logger, () => config.current().limits.logsPerTenantPerMinute),
-    observers: [limitObserver(metrics, alerts)],
+    observers: [observeLimits],
     ...(earlyChecks ? { earlyChecks } : {}),
   });
   const limitsView = createLimitsView({ limiter, overrides });
@@ -253,6 +254,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       [{ name: 'redis', check: () => checkRedis(redis) }]
     : [];
   const refuseAtDoor = countedRefusal({ failedRequests, config: () => config.current() });
+  const documentBounds = documentBoundsHook({ bounds: () => config.current().server.documentLimits, refuse: refuseAtDoor });
   const { app } = await createHttpServer({
     configSource: config,
     authenticator,
@@ -265,8 +267,17 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     services: { overrides, limitsView, usage: usageStore, audit, health, synthetic, trustedDocuments },
     refuseAtDoor,
     doorChecks: [
-      localRefusalHook({ refusals, onRefused: () => metrics.limitLocalRefusals.inc() }),
-      documentBoundsHook({ bounds: () => config.current().server.documentLimits, refuse: refuseAtDoor }),
+      localRefusalHook({
+        refusals,
+        onRefused: (principal, refusal) => {
+          metrics.limitLocalRefusals.inc();
+          const { plan, dimension } = refusal.error.extensions as { plan: string; dimension: string };
+          metrics.throttled.inc({ plan, dimension, tenant: metrics.tenantLabel(principal.tenantId) });
+        },
+        knownRootFields: (request) => documentBounds.knownRootFields(request),
+        decisionHeader: () => config.current().limits.decisionHeader,
+      }),
+      documentBounds.hook,
       documentPolicyHook({ documents: trustedDocuments, refuse: refuseAtDoor }),
     ],
     ...(earlyChecks ? { earlyLimitCheck: earlyChecks } : {}),

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { hasTenant } from '../auth/principal.js';
-import type { LocalRefusals } from '../limits/local-refusals.js';
+import { hasTenant, type TenantPrincipal } from '../auth/principal.js';
+import type { LocalRefusal, LocalRefusals } from '../limits/local-refusals.js';
 import { sendGatewayError } from './error-body.js';
 import { queryOf } from './document-bounds-hook.js';
 
@@ -10,16 +10,26 @@ import { queryOf } from './document-bounds-hook.js';
  * the gateway a map lookup per request instead of a GraphQL request. Requests that may ask only
  * for the free `usage` / `rateLimit` fields go on: a throttled tenant can always see why.
  */
-export function localRefusalHook(deps: { refusals: LocalRefusals; onRefused?: () => void }) {
+export function localRefusalHook(deps: {
+  refusals: LocalRefusals;
+  /** Told of each refusal answered here (metrics). */
+  onRefused?: (principal: TenantPrincipal, refusal: LocalRefusal) => void;
+  /** The request's root fields if its text is known (for metering), null when not. */
+  knownRootFields?: (request: FastifyRequest) => readonly string[] | null;
+  /** `limits.decisionHeader`: say who decided; here `remembered` (a store refusal, replayed). */
+  decisionHeader: () => boolean;
+}) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const principal = request.principal;
     if (!principal || !hasTenant(principal) || principal.kind === 'service') return;
     const refusal = deps.refusals.find(principal, request.ip);
     if (!refusal || mayAskForUsage(request)) return;
-    deps.onRefused?.();
+    deps.onRefused?.(principal, refusal);
     // Metered as a throttled request, like one the limits plugin refused.
-    request.gatewayState = { startedAt: Date.now(), throttled: String(refusal.error.extensions['dimension']) };
+    const rootFields = deps.knownRootFields?.(request);
+    request.gatewayState = { startedAt: Date.now(), throttled: String(refusal.error.extensions['dimension']), ...(rootFields ? { rootFields: [...rootFields] } : {}) };
     reply.headers(refusal.headers);
+    if (deps.decisionHeader()) reply.header('x-ratelimit-decision', `remembered;t=${refusal.storeNow}`);
     return sendGatewayError(reply, refusal.error);
   };
 }

@@ -45,6 +45,8 @@ interface Refusal {
 export interface LocalRefusal {
   error: GatewayError;
   headers: Record<string, string>;
+  /** The store's clock now, as estimated from the refusal's decision (for `x-ratelimit-decision`). */
+  storeNow: number;
 }
 
 export interface LocalRefusals {
@@ -126,6 +128,7 @@ export function createLocalRefusals(options: { maxMs: number; now?: () => number
       return {
         error: rateLimitedError({ planName: refusal.planName, planId: refusal.planId, dimension: refusal.dimension, result, documentationUrl: refusal.documentationUrl }),
         headers: rateLimitHeaders(refusal.dims, refusal.results, storeNow),
+        storeNow,
       };
     },
 
