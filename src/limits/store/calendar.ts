@@ -8,6 +8,7 @@
  * Civil-from-days and days-from-civil are Howard Hinnant's algorithms (proleptic Gregorian).
  */
 
+/** Milliseconds in a day. Lua: `DAY_MS`. */
 export const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
 /** A calendar key lives this long past the end of its period (ms). Lua: `CALENDAR_TTL_SLACK_MS`. */
@@ -19,6 +20,7 @@ export const CALENDAR_KIND = 'c';
 /**
  * A calendar dimension's parameters, in the order limiter.lua reads them after the kind (consume and
  * peek: ARGV[base + 5, 6]; adjustments: ARGV[base + 2, 3]): period, then UTC offset (minutes).
+ * Lua: the header's layout.
  */
 export function pushCalendarParams(args: string[], dimension: { period: 'day' | 'month'; utcOffsetMinutes: number }): void {
   args.push(dimension.period, String(dimension.utcOffsetMinutes));

@@ -14,9 +14,9 @@
 -- reads the clock from Redis TIME, never from the gateway.
 --
 -- KEYS     A adjustments first, then one per dimension (consume, peek; none for adjust)
---          (TS: redis-store.ts builds these KEYS and ARGV; sliding-window.ts pushSlidingParams and
---          calendar.ts pushCalendarParams push each kind's parameters, placement.ts the default
---          placement)
+--          (redis-store.ts builds these KEYS and ARGV: each kind's parameters by
+--          TS: sliding-window.ts pushSlidingParams and TS: calendar.ts pushCalendarParams, the
+--          default placement by TS: placement.ts placementOf)
 -- ARGV[1]  mode: 'consume' | 'peek' (reads dimensions only) | 'adjust' | 'lease' (a consume that
 --          may also reserve tokens for this instance's next requests: ALGORITHM.md, "Leases")
 -- ARGV[2]  '' = use Redis TIME; else an epoch-ms clock override, sent only by the test-only factory
@@ -354,8 +354,8 @@ local function load_sliding(key, window, buckets)
 end
 
 -- Sets sub-bucket `id` to `sum` (it held `old`), last charged at `at`, and the key's three fields,
--- in one HSET. With `later_charge`: TS sliding-window.ts charge; with the sub-bucket's own last
--- charge: a partial refund (TS: refund).
+-- in one HSET. With `later_charge`: a charge, TS: sliding-window.ts charge; with the sub-bucket's
+-- own last charge: a partial refund, TS: sliding-window.ts refund.
 local function write_bucket(st, key, id, sum, at, old)
   local value = field(sum) .. ':' .. field(at - id * st.g)
   st.vals[id] = value
