@@ -4,26 +4,15 @@ import { withReplyTimeout } from '../stores/reply-timeout.js';
 import { createLedger } from './fallback/ledger.js';
 import { createLocalDecider } from './fallback/local-decider.js';
 import type { StoreLink } from './fallback/redis-link.js';
-import { createMemoryLimitStore } from './store/memory-store.js';
 import { hashTag } from './hash-tag.js';
+import type { DecisionSource, Limiter, LimiterOutcome, StoreState } from './limiter/interface.js';
+import { createSingleProcessLimiter } from './limiter/single-process.js';
 import { createLeaseBook, LEASE_SWEEP_MS, type LeaseOutcome } from './leases.js';
 import type { Adjustment, Dimension, LeaseDecision, LimitDecision, LimitStore } from './store/types.js';
 import { InvalidDimensionError, validateAdjustments } from './store/validate.js';
 
-/** Where a decision came from; `local` means the shared store was unreachable. */
-export type DecisionSource = 'shared' | 'local' | 'unavailable';
-
-export interface LimiterOutcome {
-  decision: LimitDecision;
-  source: DecisionSource;
-}
-
-/**
- * The shared store's state as this instance sees it: `closed` (healthy: every check goes to
- * Redis), `open` (failed: checks are decided locally, Redis is probed), `half-open` (it answers
- * again: local admissions are being written back before checks return to it).
- */
-export type StoreState = 'closed' | 'open' | 'half-open';
+// The limiter's public types live beside its parts (limiter/interface.ts); callers import them from here.
+export type { DecisionSource, Limiter, LimiterOutcome, StoreState } from './limiter/interface.js';
 
 /** Replays per script call: they share one hash tag (Redis Cluster) and keep each call short. */
 const REPLAY_CHUNK = 100;
@@ -65,9 +54,9 @@ export interface LimiterOptions {
  * that lets every instance do the same), then checks return to Redis. ALGORITHM.md states the
  * bound this keeps.
  */
-export function createLimiter(options: LimiterOptions) {
+export function createLimiter(options: LimiterOptions): Limiter {
   const { shared, link, logger, config } = options;
-  if (!shared) return singleProcessLimiter();
+  if (!shared) return createSingleProcessLimiter();
   if (!link) throw new Error('a shared limit store needs its link (connection events, epoch)');
 
   const ledger = createLedger();
@@ -527,26 +516,7 @@ export function createLimiter(options: LimiterOptions) {
       await flushUnsettled(Infinity).catch(() => {});
     },
   };
-
-  /** One process without Redis: the in-memory store is the truth and enforces the full limits. */
-  function singleProcessLimiter() {
-    const store = createMemoryLimitStore();
-    return {
-      consume: async (dims: readonly Dimension[], _onStoreFailure: 'open' | 'closed'): Promise<LimiterOutcome> => ({ decision: await store.consume(dims), source: 'local' }),
-      peek: async (dims: readonly Dimension[]): Promise<LimiterOutcome> => ({ decision: await store.peek(dims), source: 'local' }),
-      adjust: async (adjustments: readonly Adjustment[], source: DecisionSource): Promise<void> => {
-        if (adjustments.length > 0 && source !== 'unavailable') await store.adjust(adjustments);
-      },
-      start: async () => {},
-      checksInFlight: () => 0,
-      holdsLease: (_tenantId: string) => false,
-      storeState: (): StoreState => 'closed',
-      close: async () => {},
-    };
-  }
 }
-
-export type Limiter = ReturnType<typeof createLimiter>;
 
 const NO_ADJUSTMENTS: Adjustment[] = [];
 
