@@ -6,7 +6,9 @@ import { createLocalDecider } from './fallback/local-decider.js';
 import type { StoreLink } from './fallback/redis-link.js';
 import { hashTag } from './hash-tag.js';
 import type { DecisionSource, Limiter, LimiterOutcome, StoreState } from './limiter/interface.js';
+import { createSettleCarrier } from './limiter/settle-carrier.js';
 import { createSingleProcessLimiter } from './limiter/single-process.js';
+import { createStoreClock } from './limiter/store-clock.js';
 import { createLeaseBook, LEASE_SWEEP_MS, type LeaseOutcome } from './leases.js';
 import type { Adjustment, Dimension, LeaseDecision, LimitDecision, LimitStore } from './store/types.js';
 import { InvalidDimensionError, validateAdjustments } from './store/validate.js';
@@ -18,16 +20,10 @@ export type { DecisionSource, Limiter, LimiterOutcome, StoreState } from './limi
 const REPLAY_CHUNK = 100;
 /** Longest the gateway waits at start for Redis (connection, epoch) before serving without it. */
 const START_TIMEOUT_MS = 2000;
-/** How long the best store-clock offset measurement is kept. */
-const OFFSET_MEMORY_MS = 10_000;
 /** How often the ledger drops what has left its windows. */
 const SWEEP_MS = 5000;
-/**
- * Longest a request's settle (refund, response bytes) waits for the next check on its tenant to
- * carry it before it is sent on its own (also at shutdown). Refunds that wait only refuse early;
- * response bytes are late additions anyway (ALGORITHM.md): other instances see them this much later.
- */
-export const SETTLE_CARRY_MS = 1000;
+// Tests and the docs name it here, beside the factory.
+export { SETTLE_CARRY_MS } from './limiter/settle-carrier.js';
 
 export interface LimiterOptions {
   /** The shared store (Redis); null: one process, the in-memory store is the truth. */
@@ -60,23 +56,8 @@ export function createLimiter(options: LimiterOptions): Limiter {
   if (!link) throw new Error('a shared limit store needs its link (connection events, epoch)');
 
   const ledger = createLedger();
-  /**
-   * Store clock minus local clock: local decisions are stamped in store time. Each reply measures
-   * it minus that reply's latency, so the largest measurement of the last 10 s is kept (a reply
-   * read late after an event-loop stall would otherwise set the clock behind, and replays of
-   * local admissions would then age out early).
-   */
-  let offset = 0;
-  let offsetAt = 0;
-  const measureOffset = (storeNow: number): void => {
-    const now = Date.now();
-    const measured = storeNow - now;
-    if (measured > offset || now - offsetAt > OFFSET_MEMORY_MS) {
-      offset = measured;
-      offsetAt = now;
-    }
-  };
-  const clock = () => Date.now() + offset;
+  const storeClock = createStoreClock();
+  const clock = storeClock.now;
   const decider = createLocalDecider({ clock, divisor: options.divisor, ledger });
   const timed = <T>(promise: Promise<T>) => withReplyTimeout(promise, config.storeTimeoutMs);
   // Only a store that can lease (Redis) is asked to; unused tokens are refunded as settles are.
@@ -227,23 +208,22 @@ export function createLimiter(options: LimiterOptions): Limiter {
   const demandSweep = leases ? setInterval(() => leases.forget(), config.leases.lifetimeMs) : null;
   demandSweep?.unref();
 
-  /**
-   * Settles of admitted requests waiting, per hash tag, to ride on the next check (or peek) of
-   * that tag: the same script call applies them first, so a request costs one round trip, not a
-   * check plus a settle. What no check carries within SETTLE_CARRY_MS is sent on its own.
-   */
-  const unsettled = new Map<string, { adjustments: Adjustment[]; since: number }>();
   /** Checks sent to the shared store and not answered yet. */
   let inFlight = 0;
-  let carryTimer: NodeJS.Timeout | null = null;
-  const takeUnsettled = (dims: readonly Dimension[]): Adjustment[] => {
-    if (unsettled.size === 0 || dims.length === 0) return NO_ADJUSTMENTS;
-    const tag = hashTag(dims[0]!.key);
-    const waiting = unsettled.get(tag);
-    if (!waiting) return NO_ADJUSTMENTS;
-    unsettled.delete(tag);
-    return waiting.adjustments;
-  };
+  const carrier = createSettleCarrier({
+    logger,
+    send: async (adjustments) => {
+      if (state !== 'healthy') return unsent(adjustments);
+      try {
+        await timed(shared.adjust(adjustments));
+        settled(adjustments, clock());
+      } catch (err) {
+        if (err instanceof InvalidDimensionError) throw err;
+        failed(err);
+        unsent(adjustments);
+      }
+    },
+  });
   /** Carried settles the store applied: the ledger's own record follows. */
   const settled = (adjustments: readonly Adjustment[], storeNow: number): void => {
     for (const adjustment of adjustments) ledger.sentAdjustment(adjustment, storeNow);
@@ -251,54 +231,6 @@ export function createLimiter(options: LimiterOptions): Limiter {
   /** Carried settles whose call failed: as a failed `adjust` (additions kept for write-back, refunds dropped: strict). */
   const unsent = (adjustments: readonly Adjustment[]): void => {
     for (const adjustment of adjustments) ledger.unsentAdjustment(adjustment, { local: false });
-  };
-  const queueSettles = (adjustments: readonly Adjustment[], since: number): void => {
-    for (const adjustment of adjustments) {
-      const tag = hashTag(adjustment.dimension.key);
-      const waiting = unsettled.get(tag);
-      if (waiting) {
-        waiting.adjustments.push(adjustment);
-        waiting.since = Math.min(waiting.since, since);
-      } else unsettled.set(tag, { adjustments: [adjustment], since });
-    }
-    scheduleCarry();
-  };
-  const requeue = (adjustments: readonly Adjustment[]): void => {
-    if (adjustments.length > 0) queueSettles(adjustments, Date.now());
-  };
-  const scheduleCarry = (): void => {
-    if (carryTimer || unsettled.size === 0 || closed) return;
-    let oldest = Infinity;
-    for (const waiting of unsettled.values()) oldest = Math.min(oldest, waiting.since);
-    carryTimer = setTimeout(() => {
-      carryTimer = null;
-      // Adjustments are validated when they are queued, so this is a bug if it ever happens.
-      flushUnsettled(Date.now() - SETTLE_CARRY_MS).catch((err: unknown) => logger.error({ err }, 'sending waiting limit settles failed'));
-    }, Math.max(0, oldest + SETTLE_CARRY_MS - Date.now()));
-    carryTimer.unref();
-  };
-  /** Sends the settles waiting since `before` (all: Infinity) on their own, one call per tag. */
-  const flushUnsettled = async (before: number): Promise<void> => {
-    const due: Adjustment[][] = [];
-    for (const [tag, waiting] of unsettled) {
-      if (waiting.since > before) continue;
-      unsettled.delete(tag);
-      due.push(waiting.adjustments);
-    }
-    scheduleCarry();
-    await Promise.all(
-      due.map(async (adjustments) => {
-        if (state !== 'healthy') return unsent(adjustments);
-        try {
-          await timed(shared.adjust(adjustments));
-          settled(adjustments, clock());
-        } catch (err) {
-          if (err instanceof InvalidDimensionError) throw err;
-          failed(err);
-          unsent(adjustments);
-        }
-      }),
-    );
   };
 
   /** A check that timed out reached Redis after all and was charged there. */
@@ -323,7 +255,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
    * settles, and the ledger (a lease's request and reservation, all charged where the script placed them).
    */
   function recordAnswer(dims: readonly Dimension[], decision: LimitDecision, carried: readonly Adjustment[]): void {
-    measureOffset(decision.now);
+    storeClock.measure(decision.now);
     if (carried.length > 0) settled(carried, decision.now);
     ledger.sharedDecision(dims, decision, 1 + ((decision as Partial<LeaseDecision>).granted ?? 0), decision.chargedAt ?? decision.now);
   }
@@ -336,7 +268,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
   function renew(key: string, dims: readonly Dimension[]): void {
     const tokens = leases!.want(key);
     if (tokens === 0 || closed) return;
-    const carried = takeUnsettled(dims);
+    const carried = carrier.take(dims);
     const sentAt = performance.now();
     const call = shared!.lease!(dims, carried, leases!.request(key, dims, tokens));
     inFlight++;
@@ -351,7 +283,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
         (err: unknown) => {
           leases!.failed(key);
           if (err instanceof InvalidDimensionError) {
-            requeue(carried);
+            carrier.queue(carried);
             logger.error({ err }, 'a lease renewal was refused as invalid');
             return;
           }
@@ -382,7 +314,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
         if (state !== 'healthy') return consume(dims, onStoreFailure);
       }
       const tokens = leaseKey !== null ? leases!.want(leaseKey) : 0;
-      const carried = takeUnsettled(dims);
+      const carried = carrier.take(dims);
       const sentAt = performance.now();
       const call = tokens > 0 ? shared!.lease!(dims, carried, leases!.request(leaseKey!, dims, tokens)) : shared!.consume(dims, carried);
       inFlight++;
@@ -393,7 +325,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
         // A bad dimension is a bug to report, not a store failure to fall back from; the
         // settles it carried were not applied and wait for the next check.
         if (err instanceof InvalidDimensionError) {
-          requeue(carried);
+          carrier.queue(carried);
           throw err;
         }
         // It may still land (with its settles): written back twice is strict, never loose.
@@ -429,14 +361,14 @@ export function createLimiter(options: LimiterOptions): Limiter {
   async function peek(dims: readonly Dimension[]): Promise<LimiterOutcome> {
     if (state === 'healthy') {
       // This instance's own settles are part of the usage it reports.
-      const carried = takeUnsettled(dims);
+      const carried = carrier.take(dims);
       try {
         const decision = await timed(shared!.peek(dims, carried));
         if (carried.length > 0) settled(carried, decision.now);
         return { decision, source: 'shared' };
       } catch (err) {
         if (err instanceof InvalidDimensionError) {
-          requeue(carried);
+          carrier.queue(carried);
           throw err;
         }
         unsent(carried);
@@ -454,10 +386,10 @@ export function createLimiter(options: LimiterOptions): Limiter {
    */
   async function adjust(adjustments: readonly Adjustment[], source: DecisionSource): Promise<void> {
     if (adjustments.length === 0 || source === 'unavailable') return;
-    if (state === 'healthy' && source === 'shared' && !closed) {
+    if (state === 'healthy' && source === 'shared' && carrier.carrying()) {
       // A bad one is reported here, to its caller, not by the check that would carry it.
       validateAdjustments(adjustments);
-      queueSettles(adjustments, Date.now());
+      carrier.queue(adjustments);
       return;
     }
     if (state === 'healthy') {
@@ -511,14 +443,10 @@ export function createLimiter(options: LimiterOptions): Limiter {
       if (demandSweep) clearInterval(demandSweep);
       clearInterval(epochCheck);
       clearInterval(sweep);
-      if (carryTimer) clearTimeout(carryTimer);
-      carryTimer = null;
-      await flushUnsettled(Infinity).catch(() => {});
+      await carrier.close();
     },
   };
 }
-
-const NO_ADJUSTMENTS: Adjustment[] = [];
 
 function chunk<T>(list: T[], size: number): T[][] {
   const out: T[][] = [];
