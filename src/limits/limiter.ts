@@ -4,8 +4,9 @@ import { withReplyTimeout } from '../stores/reply-timeout.js';
 import { createLedger } from './fallback/ledger.js';
 import { createLocalDecider } from './fallback/local-decider.js';
 import type { StoreLink } from './fallback/redis-link.js';
-import { hashTag } from './hash-tag.js';
+import { createWriteBack } from './fallback/write-back.js';
 import type { DecisionSource, Limiter, LimiterOutcome, StoreState } from './limiter/interface.js';
+import { createStoreBreaker } from './limiter/store-breaker.js';
 import { createSettleCarrier } from './limiter/settle-carrier.js';
 import { createSingleProcessLimiter } from './limiter/single-process.js';
 import { createStoreClock } from './limiter/store-clock.js';
@@ -16,10 +17,6 @@ import { InvalidDimensionError, validateAdjustments } from './store/validate.js'
 // The limiter's public types live beside its parts (limiter/interface.ts); callers import them from here.
 export type { DecisionSource, Limiter, LimiterOutcome, StoreState } from './limiter/interface.js';
 
-/** Replays per script call: they share one hash tag (Redis Cluster) and keep each call short. */
-const REPLAY_CHUNK = 100;
-/** Longest the gateway waits at start for Redis (connection, epoch) before serving without it. */
-const START_TIMEOUT_MS = 2000;
 /** How often the ledger drops what has left its windows. */
 const SWEEP_MS = 5000;
 // Tests and the docs name it here, beside the factory.
@@ -68,139 +65,18 @@ export function createLimiter(options: LimiterOptions): Limiter {
       })
     : null;
 
-  let state: 'healthy' | 'failed' | 'recovering' = 'healthy';
-  /** The epoch of the store's data this instance's shared decisions went into (null: unknown). */
-  let knownEpoch: string | null = null;
-  let recovering: Promise<void> | null = null;
-  let closed = false;
-  /**
-   * Set during the settle period, once this instance has written back: Redis answers it, and other
-   * instances may already decide through Redis, so each new local admission is written back at
-   * once (one write in flight at a time) instead of at the end of the settle.
-   */
-  let writeThrough = false;
-  let flushing: Promise<void> | null = null;
-  const flushPending = (): void => {
-    if (flushing || !writeThrough || !ledger.hasPending()) return;
-    flushing = replay(ledger.takePending()).then(
-      () => {
-        flushing = null;
-        flushPending();
-      },
-      // Redis is gone again (the replay is back in pending). Not again at once: a write that
-      // fails without waiting (a closed connection) would otherwise retry in a loop of promise
-      // callbacks that never lets a timer run, the settle period's end included.
-      (err: unknown) => {
-        flushing = null;
-        failed(err);
-      },
-    );
-  };
-
-  /**
-   * One real failure (no reply within the timeout, a lost connection) is enough: local decisions
-   * come in episodes that start here and end only through `recover` (local admissions written
-   * back, the settle period passed). An isolated timeout that went back to Redis at once would
-   * leave its local admissions unknown to Redis, and the next episode's window stale.
-   */
-  const failed = (err: unknown): void => {
-    if (state !== 'failed') {
-      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'limit store unreachable; deciding locally');
-    }
-    state = 'failed';
-    // Local admissions wait for the next recovery to be written back.
-    writeThrough = false;
-    // Unused tokens are refunded (while failed: dropped from the own record, so a store that
-    // comes back empty gets only the used ones replayed; one merely unreachable keeps them: strict).
-    leases?.endAll();
-  };
-
-  /** Writes replays into the store, grouped by hash tag; what is not written goes back to pending. */
-  const replay = async (adjustments: Adjustment[]): Promise<void> => {
-    const byTag = new Map<string, Adjustment[]>();
-    for (const adjustment of adjustments) {
-      const tag = hashTag(adjustment.dimension.key);
-      let list = byTag.get(tag);
-      if (!list) byTag.set(tag, (list = []));
-      list.push(adjustment);
-    }
-    const chunks = [...byTag.values()].flatMap((list) => chunk(list, REPLAY_CHUNK));
-    for (let i = 0; i < chunks.length; i++) {
-      try {
-        await timed(shared.adjust(chunks[i]!));
-      } catch (err) {
-        // A timed-out chunk may still land: written twice is strict, never loose.
-        ledger.restorePending(chunks.slice(i).flat());
-        throw err;
-      }
-    }
-  };
-
-  const recover = (): Promise<void> => {
-    recovering ??= (async () => {
-      state = 'recovering';
-      const started = clock();
-      try {
-        const epoch = await timed(link.epoch());
-        const lost = knownEpoch !== epoch.id;
-        // Write back at once (so that instances still deciding locally are seen), but keep
-        // deciding locally until every instance, which all see Redis return within a probe
-        // interval and a reconnect delay (250 ms each by default), has written back too.
-        // On a cluster only the keys of masters whose marker changed (redis-link.ts `lostKeys`).
-        await replay(lost ? ledger.takeOwn(knownEpoch === null ? undefined : link.lostKeys?.(knownEpoch, epoch.id)) : ledger.takePending());
-        knownEpoch = epoch.id;
-        // Unless the connection dropped meanwhile (then `failed` ended this episode's write-through).
-        if (state === 'recovering') writeThrough = true;
-        const until = started + config.storeRecoverySettleMs;
-        if (until > clock()) await new Promise((resolve) => setTimeout(resolve, until - clock()));
-        writeThrough = false;
-        await flushing;
-        // Redis went away during the settle period: the next recovery starts over, with its own
-        // look at the epoch (the store may have come back empty again: then everything is
-        // replayed, and replaying pending here first would count it twice).
-        if (state !== 'recovering' || closed) return;
-        // Local admissions, including those made while the replays above ran.
-        while (ledger.hasPending()) await replay(ledger.takePending());
-        if (state !== 'recovering' || closed) return;
-        decider.reset();
-        state = 'healthy';
-        logger.info({ dataLost: lost }, lost ? 'limit store back empty; admissions written back' : 'limit store back');
-      } catch (err) {
-        writeThrough = false;
-        if (state === 'recovering') state = 'failed';
-        logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'limit store still unreachable');
-      } finally {
-        recovering = null;
-      }
-    })();
-    return recovering;
-  };
-
-  link.onDown(() => failed(new Error('connection to the limit store closed')));
-  link.onUp(() => {
-    if (state === 'failed') void recover();
+  const breaker = createStoreBreaker({
+    link,
+    clock,
+    config,
+    logger,
+    writeBack: createWriteBack({ ledger, adjust: (adjustments) => timed(shared.adjust(adjustments)) }),
   });
-  const probe = setInterval(() => {
-    if (state === 'failed') void recover();
-  }, config.storeBreakerHalfOpenMs);
-  probe.unref();
-  // A store that lost its data without the connection dropping (FLUSHALL, a failover to an empty
-  // replica) is caught here: the epoch marker is gone.
-  const epochCheck = setInterval(() => {
-    if (state !== 'healthy') return;
-    timed(link.epoch()).then(
-      (epoch) => {
-        if (state === 'healthy' && knownEpoch !== null && epoch.id !== knownEpoch) {
-          state = 'failed';
-          leases?.endAll();
-          void recover();
-        } else knownEpoch ??= epoch.id;
-      },
-      (err: unknown) => failed(err),
-    );
-    // As often as the instance heartbeat (2 s by default): background traffic of the same kind.
-  }, config.instanceHeartbeatMs);
-  epochCheck.unref();
+  // Unused tokens are refunded (while open: dropped from the own record, so a store that comes
+  // back empty gets only the used ones written back; one merely unreachable keeps them: strict).
+  breaker.onOpen(() => leases?.endAll());
+  breaker.onClose(() => decider.reset());
+  let closed = false;
   const sweep = setInterval(() => ledger.sweep(clock()), SWEEP_MS);
   sweep.unref();
   const leaseSweep = leases ? setInterval(() => leases.sweep(), LEASE_SWEEP_MS) : null;
@@ -213,13 +89,13 @@ export function createLimiter(options: LimiterOptions): Limiter {
   const carrier = createSettleCarrier({
     logger,
     send: async (adjustments) => {
-      if (state !== 'healthy') return unsent(adjustments);
+      if (breaker.state() !== 'closed') return unsent(adjustments);
       try {
         await timed(shared.adjust(adjustments));
         settled(adjustments, clock());
       } catch (err) {
         if (err instanceof InvalidDimensionError) throw err;
-        failed(err);
+        breaker.failed(err);
         unsent(adjustments);
       }
     },
@@ -278,7 +154,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
           recordAnswer(dims, decision, carried);
           leases!.granted(key, dims, decision, sentAt, true);
           // The store failed meanwhile (every lease ended then): this one ends too.
-          if (state !== 'healthy') leases!.endAll();
+          if (breaker.state() !== 'closed') leases!.endAll();
         },
         (err: unknown) => {
           leases!.failed(key);
@@ -288,7 +164,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
             return;
           }
           unsent(carried);
-          failed(err);
+          breaker.failed(err);
           settleLate(call, dims, null);
         },
       )
@@ -297,7 +173,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
 
   async function consume(dims: readonly Dimension[], onStoreFailure: 'open' | 'closed'): Promise<LimiterOutcome> {
     let late: Promise<LimitDecision> | null = null;
-    if (state === 'healthy') {
+    if (breaker.state() === 'closed') {
       // A token of this instance's lease on these very dimensions: no round trip.
       const leaseKey = leases ? leases.keyOf(dims) : null;
       let leased = leaseKey !== null ? leases!.take(leaseKey) : null;
@@ -309,9 +185,9 @@ export function createLimiter(options: LimiterOptions): Limiter {
       const answered = leaseKey !== null ? leases!.inFlight(leaseKey) : null;
       if (answered) {
         await answered;
-        leased = state === 'healthy' ? leases!.take(leaseKey!, true) : null;
+        leased = breaker.state() === 'closed' ? leases!.take(leaseKey!, true) : null;
         if (leased) return { decision: leased, source: 'shared' };
-        if (state !== 'healthy') return consume(dims, onStoreFailure);
+        if (breaker.state() !== 'closed') return consume(dims, onStoreFailure);
       }
       const tokens = leaseKey !== null ? leases!.want(leaseKey) : 0;
       const carried = carrier.take(dims);
@@ -330,7 +206,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
         }
         // It may still land (with its settles): written back twice is strict, never loose.
         unsent(carried);
-        failed(err);
+        breaker.failed(err);
         late = call;
       } finally {
         inFlight--;
@@ -350,7 +226,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
     const decision = await decider.consume(dims);
     const admitted = decision.allowed ? ledger.localAdmission(dims, decision.now) : null;
     if (late) settleLate(late, dims, admitted);
-    if (admitted && writeThrough) flushPending();
+    if (admitted) breaker.admittedLocally();
     return { decision, source: 'local' };
   }
 
@@ -359,7 +235,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
    * from the local fallback, whose counts then cover only this instance's share.
    */
   async function peek(dims: readonly Dimension[]): Promise<LimiterOutcome> {
-    if (state === 'healthy') {
+    if (breaker.state() === 'closed') {
       // This instance's own settles are part of the usage it reports.
       const carried = carrier.take(dims);
       try {
@@ -372,7 +248,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
           throw err;
         }
         unsent(carried);
-        failed(err);
+        breaker.failed(err);
       }
     }
     return { decision: await decider.peek(dims), source: 'local' };
@@ -386,20 +262,20 @@ export function createLimiter(options: LimiterOptions): Limiter {
    */
   async function adjust(adjustments: readonly Adjustment[], source: DecisionSource): Promise<void> {
     if (adjustments.length === 0 || source === 'unavailable') return;
-    if (state === 'healthy' && source === 'shared' && carrier.carrying()) {
+    if (breaker.state() === 'closed' && source === 'shared' && carrier.carrying()) {
       // A bad one is reported here, to its caller, not by the check that would carry it.
       validateAdjustments(adjustments);
       carrier.queue(adjustments);
       return;
     }
-    if (state === 'healthy') {
+    if (breaker.state() === 'closed') {
       try {
         await timed(shared!.adjust(adjustments));
         for (const adjustment of adjustments) ledger.sentAdjustment(adjustment, clock());
         return;
       } catch (err) {
         if (err instanceof InvalidDimensionError) throw err;
-        failed(err);
+        breaker.failed(err);
       }
     }
     if (source === 'local') await decider.adjust(adjustments).catch(() => {});
@@ -414,14 +290,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
      * Before serving: learn the store's epoch, so that a later restart of Redis (empty) is told
      * apart from a stall. Without Redis now, the first recovery treats the data as lost.
      */
-    async start(): Promise<void> {
-      try {
-        await link.whenReady(START_TIMEOUT_MS);
-        knownEpoch = (await withReplyTimeout(link.epoch(), START_TIMEOUT_MS)).id;
-      } catch (err) {
-        failed(err);
-      }
-    },
+    start: () => breaker.start(),
     /** Checks waiting for the shared store's answer now (0 with the in-process store). */
     checksInFlight(): number {
       return inFlight;
@@ -430,26 +299,17 @@ export function createLimiter(options: LimiterOptions): Limiter {
     holdsLease(tenantId: string): boolean {
       return leases?.holds(tenantId) ?? false;
     },
-    storeState(): StoreState {
-      return state === 'healthy' ? 'closed' : state === 'failed' ? 'open' : 'half-open';
-    },
+    storeState: () => breaker.state(),
     /** Sends every settle still waiting (before the connection closes), then stops the timers. */
     async close(): Promise<void> {
       // Before `closed`: refunds of unused tokens are queued as settles, which the flush below sends.
       leases?.endAll();
       closed = true;
-      clearInterval(probe);
+      breaker.close();
       if (leaseSweep) clearInterval(leaseSweep);
       if (demandSweep) clearInterval(demandSweep);
-      clearInterval(epochCheck);
       clearInterval(sweep);
       await carrier.close();
     },
   };
-}
-
-function chunk<T>(list: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
-  return out;
 }
