@@ -1,23 +1,20 @@
-import type { Config } from '../config/schema.js';
-import { chargeKey } from './charge-key.js';
-import { hashTag } from './hash-tag.js';
-import type { Adjustment, Dimension, DimensionResult, LeaseDecision, LeaseRequest, LimitDecision } from './store/types.js';
+import type { Config } from '../../config/schema.js';
+import { chargeKey } from '../charge-key.js';
+import { hashTag } from '../hash-tag.js';
+import type { Adjustment, Dimension, DimensionResult, LeaseDecision, LeaseRequest, LimitDecision } from '../store/types.js';
 
 /** Below this a lease would not outlive the round trip that asks for it. */
 const MIN_LIFETIME_MS = 20;
 /** A lease's lifetime is at most this fraction of its shortest sliding window (1 s of a minute). */
 const WINDOW_FRACTION = 60;
-/**
- * How often ended leases are looked for: a lease nobody uses again is refunded at most this long
- * after its lifetime (plus SETTLE_CARRY_MS for the refund to be carried or sent).
- */
-export const LEASE_SWEEP_MS = 50;
 /** Keys whose demand is remembered; past it the book forgets them all (they are re-learnt). */
 const MAX_TRACKED = 10_000;
 
 interface Lease {
   /** The dimensions the lease was granted on (equal, by `keyOf`, to those of every request it serves). */
   dims: readonly Dimension[];
+  /** Their hash tag (the tenant). */
+  tag: string;
   /** Reserved amounts not used yet. */
   tokens: number;
   /** Reserved amounts at the start. */
@@ -45,6 +42,44 @@ interface Demand {
 }
 
 /**
+ * The leases this instance holds and the demand that sizes them. It keeps the books only: the
+ * calls that ask the store for leases, one at a time per key, are `leasing-decider.ts`'s.
+ */
+export interface LeaseBook {
+  /**
+   * What identifies requests a lease can serve: every key, limit, amount and window alike. Null
+   * when these dimensions cannot be leased: a check-only dimension (its verdict is per request),
+   * a window too short, nothing charged, or leases off.
+   */
+  keyOf(dims: readonly Dimension[]): string | null;
+  /**
+   * This request's decision from the key's lease (one token used), or null: no token left.
+   * `again`: the same request's second try (after waiting for a lease call), counted once.
+   */
+  take(key: string, again?: boolean): LimitDecision | null;
+  /** Whether the key's lease is half used with no renewal granted yet (time to ask for one, if demand goes on). */
+  halfUsed(key: string): boolean;
+  /** How many tokens a check of the key should ask for (0: a plain check), from its recent demand. */
+  want(key: string): number;
+  /** The lease call's parameters for `tokens` more of the request's amounts. */
+  requestOf(dims: readonly Dimension[], tokens: number): LeaseRequest;
+  /**
+   * The store answered a lease call sent at `sentAt` (performance.now()): the request's own
+   * decision, its `used` as if the reserved amounts were not charged yet (they count down as
+   * tokens go). A renewal (no request of its own) keeps its own admission as one more token.
+   */
+  granted(key: string, dims: readonly Dimension[], decision: LeaseDecision, sentAt: number, renewal?: boolean): LimitDecision;
+  /** Ends every lease (the store failed, the instance closes): unused tokens refunded. */
+  endAll(): void;
+  /** Ends leases past their lifetime (their tokens would never be used): call often. */
+  sweep(): void;
+  /** Forgets keys not seen for two lifetimes (their demand counts as none anyway). */
+  forget(): void;
+  /** Whether a lease on some dimensions of hash tag `tag` (a tenant) is live. */
+  holds(tag: string): boolean;
+}
+
+/**
  * Leases: a check of dimensions this instance sees often reserves in Redis, in the same script
  * call, up to `maxTokens` more of the same request's amounts, all charged at once at the lease's
  * end (ALGORITHM.md, "Leases"). The instance's next requests on exactly those dimensions use them
@@ -57,21 +92,11 @@ interface Demand {
 export function createLeaseBook(
   config: Config['limits']['leases'],
   options: { refund: (adjustments: Adjustment[]) => void; onTokens?: (outcome: LeaseOutcome, tokens: number) => void },
-) {
+): LeaseBook {
   const leases = new Map<string, Lease>();
   /** Live leases per hash tag (the tenant): the check at the door is not worth making for them. */
   const perTag = new Map<string, number>();
   const demand = new Map<string, Demand>();
-  /**
-   * Keys with a lease call in flight, and when it is answered: one call at a time per key; requests
-   * of the key arriving meanwhile wait for it and use its tokens (under load most requests of a
-   * busy tenant then share a round trip instead of each making one).
-   */
-  const asking = new Map<string, { answered: Promise<void>; resolve: () => void }>();
-  const answer = (key: string): void => {
-    asking.get(key)?.resolve();
-    asking.delete(key);
-  };
 
   const lifetimeOf = (dims: readonly Dimension[]): number => {
     let lifetime = config.lifetimeMs;
@@ -87,10 +112,9 @@ export function createLeaseBook(
   };
 
   const end = (lease: Lease): void => {
-    const tag = hashTag(lease.dims[0]!.key);
-    const live = (perTag.get(tag) ?? 1) - 1;
-    if (live > 0) perTag.set(tag, live);
-    else perTag.delete(tag);
+    const live = (perTag.get(lease.tag) ?? 1) - 1;
+    if (live > 0) perTag.set(lease.tag, live);
+    else perTag.delete(lease.tag);
     if (lease.tokens === 0) return;
     const refunds: Adjustment[] = [];
     for (const dimension of lease.dims) {
@@ -118,13 +142,9 @@ export function createLeaseBook(
     return seen;
   };
 
+  // What each method does is documented on `LeaseBook`.
   return {
-    /**
-     * What identifies requests a lease can serve: every key, limit, amount and window alike. Null
-     * when these dimensions cannot be leased: a check-only dimension (its verdict is per request),
-     * a window too short, nothing charged, or leases off.
-     */
-    keyOf(dims: readonly Dimension[]): string | null {
+    keyOf(dims) {
       if (!config.enabled || dims.length === 0) return null;
       let charged = false;
       for (const d of dims) {
@@ -135,11 +155,7 @@ export function createLeaseBook(
       return chargeKey(dims);
     },
 
-    /**
-     * This request's decision from the key's lease (one token used), or null: no token left.
-     * `again`: the same request's second try (after waiting for a lease call), counted once.
-     */
-    take(key: string, again = false): LimitDecision | null {
+    take(key, again = false) {
       const now = performance.now();
       if (!again) count(key, now);
       let lease = leases.get(key);
@@ -156,35 +172,19 @@ export function createLeaseBook(
       return decision;
     },
 
-    /**
-     * Whether the key's lease should be renewed now, in the background: half of it is used, no
-     * renewal is held or asked for yet, and demand goes on. Renewing before it runs out keeps a
-     * busy key's requests from all waiting for a round trip together each time a lease ends.
-     */
-    renewalDue(key: string): boolean {
+    halfUsed(key) {
       const lease = leases.get(key);
-      return lease !== undefined && lease.next === null && lease.tokens * 2 <= lease.size && !asking.has(key) && this.want(key) > 0;
+      return lease !== undefined && lease.next === null && lease.tokens * 2 <= lease.size;
     },
 
-    /** How many tokens this check should ask for (0: a plain check), from the key's recent demand. */
-    want(key: string): number {
-      if (asking.has(key)) return 0;
+    want(key) {
       const seen = demand.get(key);
       if (seen === undefined) return 0;
       // The requests of about one lifetime, this one excluded.
       return Math.min(config.maxTokens, Math.max(seen.previous, seen.count - 1));
     },
 
-    /** When the key's lease call in flight is answered (or failed); null when none is. */
-    inFlight(key: string): Promise<void> | null {
-      return asking.get(key)?.answered ?? null;
-    },
-
-    /** The lease call's parameters; marks the key as asking until `granted` or `failed`. */
-    request(key: string, dims: readonly Dimension[], tokens: number): LeaseRequest {
-      let resolve!: () => void;
-      const answered = new Promise<void>((done) => (resolve = done));
-      asking.set(key, { answered, resolve });
+    requestOf(dims, tokens) {
       return {
         tokens,
         lifetimeMs: lifetimeOf(dims),
@@ -193,20 +193,13 @@ export function createLeaseBook(
       };
     },
 
-    /**
-     * Redis answered a lease call sent at `sentAt` (performance.now()): the request's own decision,
-     * its `used` as if the reserved amounts were not charged yet (they count down as tokens go).
-     * A renewal (no request of its own) keeps its own admission as one more token.
-     */
-    granted(key: string, dims: readonly Dimension[], decision: LeaseDecision, sentAt: number, renewal = false): LimitDecision {
-      if (!decision.allowed || (decision.granted === 0 && !renewal)) {
-        answer(key);
-        return decision;
-      }
+    granted(key, dims, decision, sentAt, renewal = false) {
+      if (!decision.allowed || (decision.granted === 0 && !renewal)) return decision;
       const now = performance.now();
       const tokens = decision.granted + (renewal ? 1 : 0);
       const lease: Lease = {
         dims,
+        tag: hashTag(dims[0]?.key ?? ''),
         tokens,
         size: tokens,
         usableUntil: sentAt + lifetimeOf(dims),
@@ -222,22 +215,12 @@ export function createLeaseBook(
         if (current.next) end(current.next);
         current.next = lease;
       }
-      const tag = hashTag(dims[0]!.key);
-      perTag.set(tag, (perTag.get(tag) ?? 0) + 1);
+      perTag.set(lease.tag, (perTag.get(lease.tag) ?? 0) + 1);
       options.onTokens?.('granted', tokens);
-      const own = renewal ? decision : decisionOf(lease, now);
-      // Waiting requests run after this one has its decision: they take the next tokens.
-      answer(key);
-      return own;
+      return renewal ? decision : decisionOf(lease, now);
     },
 
-    /** A lease call that got no answer: the key may ask again. */
-    failed(key: string): void {
-      answer(key);
-    },
-
-    /** Ends every lease (the store failed, the instance closes): unused tokens refunded. */
-    endAll(): void {
+    endAll() {
       for (const lease of leases.values()) {
         if (lease.next) end(lease.next);
         end(lease);
@@ -245,8 +228,7 @@ export function createLeaseBook(
       leases.clear();
     },
 
-    /** Ends leases past their lifetime (their tokens would never be used): call often (LEASE_SWEEP_MS). */
-    sweep(): void {
+    sweep() {
       if (leases.size === 0) return;
       const now = performance.now();
       for (const [key, first] of leases) {
@@ -258,16 +240,12 @@ export function createLeaseBook(
       }
     },
 
-    /** Forgets keys not seen for two lifetimes (their demand counts as none anyway). */
-    forget(): void {
+    forget() {
       const now = performance.now();
       for (const [key, seen] of demand) if (now - seen.since >= 2 * config.lifetimeMs) demand.delete(key);
     },
 
-    /** Whether a lease on some dimensions of hash tag `tag` (a tenant) is live. */
-    holds(tag: string): boolean {
-      return perTag.has(tag);
-    },
+    holds: (tag) => perTag.has(tag),
   };
 }
 
