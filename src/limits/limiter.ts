@@ -52,8 +52,8 @@ export function createLimiter(options: LimiterOptions): Limiter {
   const clock = createStoreClock();
   // What this instance decided and admitted, per key: the fallback's shares and write-backs.
   const ledger = createLedger();
-  const fallback = createLocalFallback({ clock: clock.now, divisor: options.divisor, ledger });
   const writeBack = createWriteBack({ ledger, adjust: (adjustments) => withReplyTimeout(store.adjust(adjustments), config.storeTimeoutMs) });
+  const fallback = createLocalFallback({ clock: clock.now, divisor: options.divisor, ledger, writeBack });
   const breaker = createStoreBreaker({ link, writeBack, clock: clock.now, config, logger });
   const path = createSharedPath({ store, breaker, ledger, clock, timeoutMs: config.storeTimeoutMs, logger });
   // Only a store that can lease (Redis) is asked to; unused tokens are refunded as settles are.

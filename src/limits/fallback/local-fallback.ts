@@ -1,6 +1,7 @@
 import type { Adjustment, Dimension, LimitDecision } from '../store/types.js';
 import type { AdmissionToken, Ledger } from './ledger.js';
 import { createLocalDecider } from './local-decider.js';
+import type { WriteBack } from './write-back.js';
 
 /** How often the ledger drops what has left its windows (ms). */
 const SWEEP_MS = 5000;
@@ -11,7 +12,10 @@ const SWEEP_MS = 5000;
  * when the store returns (`write-back.ts`). The bound this keeps is in ALGORITHM.md.
  */
 export interface LocalFallback {
-  /** Decides by this instance's share; an admission is recorded, to be written back (`admitted`, else null). */
+  /**
+   * Decides by this instance's share; an admission is recorded (`admitted`, else null) and written
+   * back when the store returns (at once in the settle period that follows).
+   */
   consume(dims: readonly Dimension[]): Promise<{ decision: LimitDecision; admitted: AdmissionToken | null }>;
   /** Usage in this instance's share of the windows. */
   peek(dims: readonly Dimension[]): Promise<LimitDecision>;
@@ -32,6 +36,8 @@ export function createLocalFallback(deps: {
   /** max(live instances, limits.fallbackMinInstances). */
   divisor: () => number;
   ledger: Ledger;
+  /** Told of each admission: written back at once in the settle period after an outage. */
+  writeBack: Pick<WriteBack, 'admitted'>;
 }): LocalFallback {
   const { clock, ledger } = deps;
   const decider = createLocalDecider({ clock, divisor: deps.divisor, ledger });
@@ -40,7 +46,10 @@ export function createLocalFallback(deps: {
   return {
     async consume(dims) {
       const decision = await decider.consume(dims);
-      return { decision, admitted: decision.allowed ? ledger.localAdmission(dims, decision.now) : null };
+      if (!decision.allowed) return { decision, admitted: null };
+      const admitted = ledger.localAdmission(dims, decision.now);
+      deps.writeBack.admitted();
+      return { decision, admitted };
     },
     peek: (dims) => decider.peek(dims),
     async unsent(adjustments) {

@@ -20,6 +20,17 @@ export interface WriteBack {
   lost(lost?: (key: string) => boolean): Promise<void>;
   /** Whether local admissions wait to be written back. */
   hasPending(): boolean;
+  /**
+   * The settle period after writing back (ALGORITHM.md): the store answers this instance and
+   * others may already decide through it, so from now on each local admission is written back at
+   * once (one write in flight at a time) instead of at the end of the settle. `onFailure`: such a
+   * write failed (the store is gone again; what it held is pending again).
+   */
+  startWriteThrough(onFailure: (err: unknown) => void): void;
+  /** Ends write-through; resolves once the write in flight, if any, is done. */
+  stopWriteThrough(): Promise<void>;
+  /** A local admission was recorded: written back now if writing through. */
+  admitted(): void;
 }
 
 export function createWriteBack(deps: {
@@ -50,10 +61,40 @@ export function createWriteBack(deps: {
     }
   };
 
+  const pending = () => replay(ledger.takePending());
+  /** Set while writing through: where a failed write is reported. */
+  let onFailure: ((err: unknown) => void) | null = null;
+  let flushing: Promise<void> | null = null;
+  const flush = (): void => {
+    if (flushing || !onFailure || !ledger.hasPending()) return;
+    const failed = onFailure;
+    flushing = pending().then(
+      () => {
+        flushing = null;
+        flush();
+      },
+      // Not again at once: a write that fails without waiting (a closed connection) would
+      // otherwise retry in a loop of promise callbacks that never lets a timer run, the settle
+      // period's end included.
+      (err: unknown) => {
+        flushing = null;
+        failed(err);
+      },
+    );
+  };
+
   return {
-    pending: () => replay(ledger.takePending()),
+    pending,
     lost: (lost) => replay(ledger.takeOwn(lost)),
     hasPending: () => ledger.hasPending(),
+    startWriteThrough(failed) {
+      onFailure = failed;
+    },
+    async stopWriteThrough() {
+      onFailure = null;
+      await flushing;
+    },
+    admitted: flush,
   };
 }
 

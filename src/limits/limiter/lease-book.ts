@@ -7,11 +7,11 @@ import type { Adjustment, Dimension, DimensionResult, LeaseDecision, LeaseReques
 const MIN_LIFETIME_MS = 20;
 /** A lease's lifetime is at most this fraction of its shortest sliding window (1 s of a minute). */
 const WINDOW_FRACTION = 60;
-/** Keys whose demand is remembered; past it the book forgets them all (they are re-learnt). */
-const MAX_TRACKED = 10_000;
+
+type LeaseConfig = Config['limits']['leases'];
 
 interface Lease {
-  /** The dimensions the lease was granted on (equal, by `keyOf`, to those of every request it serves). */
+  /** The dimensions the lease was granted on (equal, by `leaseKeyOf`, to those of every request it serves). */
   dims: readonly Dimension[];
   /** Their hash tag (the tenant). */
   tag: string;
@@ -34,35 +34,22 @@ interface Lease {
 /** Lease tokens reserved (granted), served without a round trip (used), given back unused (refunded). */
 export type LeaseOutcome = 'granted' | 'used' | 'refunded';
 
-/** Requests of one key seen in the current and the previous lifetime. */
-interface Demand {
-  since: number;
-  count: number;
-  previous: number;
-}
-
 /**
- * The leases this instance holds and the demand that sizes them. It keeps the books only: the
- * calls that ask the store for leases, one at a time per key, are `leasing-decider.ts`'s.
+ * The leases this instance holds (ALGORITHM.md, "Leases"): a check of dimensions this instance
+ * sees often reserves in Redis, in the same script call, up to `maxTokens` more of the same
+ * request's amounts, all charged at once at the lease's end. The instance's next requests on
+ * exactly those dimensions use them without a round trip until they run out or the lifetime
+ * passes; what is left then is refunded. Nothing is admitted that Redis has not charged, so a
+ * lease never loosens a limit: it can only refuse another instance early while its tokens wait,
+ * and only while less than `keepPercent` of the limit is left (no lease is granted then), by at
+ * most `sharePercent` of a limit per lease (two per key at most: the one in use and its renewal),
+ * for at most the lifetime. The calls that ask for leases are `leasing-decider.ts`'s.
  */
 export interface LeaseBook {
-  /**
-   * What identifies requests a lease can serve: every key, limit, amount and window alike. Null
-   * when these dimensions cannot be leased: a check-only dimension (its verdict is per request),
-   * a window too short, nothing charged, or leases off.
-   */
-  keyOf(dims: readonly Dimension[]): string | null;
-  /**
-   * This request's decision from the key's lease (one token used), or null: no token left.
-   * `again`: the same request's second try (after waiting for a lease call), counted once.
-   */
-  take(key: string, again?: boolean): LimitDecision | null;
+  /** This request's decision from the key's lease (one token used), or null: no token left. */
+  take(key: string): LimitDecision | null;
   /** Whether the key's lease is half used with no renewal granted yet (time to ask for one, if demand goes on). */
   halfUsed(key: string): boolean;
-  /** How many tokens a check of the key should ask for (0: a plain check), from its recent demand. */
-  want(key: string): number;
-  /** The lease call's parameters for `tokens` more of the request's amounts. */
-  requestOf(dims: readonly Dimension[], tokens: number): LeaseRequest;
   /**
    * The store answered a lease call sent at `sentAt` (performance.now()): the request's own
    * decision, its `used` as if the reserved amounts were not charged yet (they count down as
@@ -73,36 +60,43 @@ export interface LeaseBook {
   endAll(): void;
   /** Ends leases past their lifetime (their tokens would never be used): call often. */
   sweep(): void;
-  /** Forgets keys not seen for two lifetimes (their demand counts as none anyway). */
-  forget(): void;
   /** Whether a lease on some dimensions of hash tag `tag` (a tenant) is live. */
   holds(tag: string): boolean;
 }
 
 /**
- * Leases: a check of dimensions this instance sees often reserves in Redis, in the same script
- * call, up to `maxTokens` more of the same request's amounts, all charged at once at the lease's
- * end (ALGORITHM.md, "Leases"). The instance's next requests on exactly those dimensions use them
- * without a round trip until they run out or the lifetime passes; what is left then is refunded.
- * Nothing is admitted that Redis has not charged, so a lease never loosens a limit: it can only
- * refuse another instance early while its tokens wait, and only while less than `keepPercent` of
- * the limit is left (no lease is granted then), by at most `sharePercent` of a limit per lease (two
- * per key at most: the one in use and its renewal), for at most the lifetime.
+ * What identifies requests a lease can serve: every key, limit, amount and window alike. Null when
+ * these dimensions cannot be leased: a check-only dimension (its verdict is per request), a window
+ * too short, nothing charged, or leases off.
  */
+export function leaseKeyOf(config: LeaseConfig, dims: readonly Dimension[]): string | null {
+  if (!config.enabled || dims.length === 0) return null;
+  let charged = false;
+  for (const d of dims) {
+    if (d.checkOnly) return null;
+    if (d.amount > 0) charged = true;
+  }
+  if (!charged || lifetimeOf(config, dims) < MIN_LIFETIME_MS) return null;
+  return chargeKey(dims);
+}
+
+/** The lease call's parameters for `tokens` more of the request's amounts. */
+export function leaseRequestOf(config: LeaseConfig, dims: readonly Dimension[], tokens: number): LeaseRequest {
+  return {
+    tokens,
+    lifetimeMs: lifetimeOf(config, dims),
+    keepPermille: Math.round(config.keepPercent * 10),
+    sharePermille: Math.round(config.sharePercent * 10),
+  };
+}
+
 export function createLeaseBook(
-  config: Config['limits']['leases'],
+  config: LeaseConfig,
   options: { refund: (adjustments: Adjustment[]) => void; onTokens?: (outcome: LeaseOutcome, tokens: number) => void },
 ): LeaseBook {
   const leases = new Map<string, Lease>();
   /** Live leases per hash tag (the tenant): the check at the door is not worth making for them. */
   const perTag = new Map<string, number>();
-  const demand = new Map<string, Demand>();
-
-  const lifetimeOf = (dims: readonly Dimension[]): number => {
-    let lifetime = config.lifetimeMs;
-    for (const d of dims) if (d.kind === 'sliding') lifetime = Math.min(lifetime, Math.floor(d.windowMs / WINDOW_FRACTION));
-    return lifetime;
-  };
 
   /** Ends the key's current lease (unused tokens refunded); its renewal, if any, takes over. */
   const retire = (key: string, lease: Lease): void => {
@@ -126,38 +120,10 @@ export function createLeaseBook(
     if (refunds.length > 0) options.refund(refunds);
   };
 
-  const count = (key: string, now: number): Demand => {
-    let seen = demand.get(key);
-    if (seen === undefined) {
-      if (demand.size >= MAX_TRACKED) demand.clear();
-      seen = { since: now, count: 0, previous: 0 };
-      demand.set(key, seen);
-    } else if (now - seen.since >= config.lifetimeMs) {
-      // A whole lifetime or more without this key counts as none.
-      seen.previous = now - seen.since < 2 * config.lifetimeMs ? seen.count : 0;
-      seen.since = now;
-      seen.count = 0;
-    }
-    seen.count++;
-    return seen;
-  };
-
   // What each method does is documented on `LeaseBook`.
   return {
-    keyOf(dims) {
-      if (!config.enabled || dims.length === 0) return null;
-      let charged = false;
-      for (const d of dims) {
-        if (d.checkOnly) return null;
-        if (d.amount > 0) charged = true;
-      }
-      if (!charged || lifetimeOf(dims) < MIN_LIFETIME_MS) return null;
-      return chargeKey(dims);
-    },
-
-    take(key, again = false) {
+    take(key) {
       const now = performance.now();
-      if (!again) count(key, now);
       let lease = leases.get(key);
       while (lease !== undefined && (lease.tokens === 0 || now > lease.usableUntil)) {
         retire(key, lease);
@@ -177,22 +143,6 @@ export function createLeaseBook(
       return lease !== undefined && lease.next === null && lease.tokens * 2 <= lease.size;
     },
 
-    want(key) {
-      const seen = demand.get(key);
-      if (seen === undefined) return 0;
-      // The requests of about one lifetime, this one excluded.
-      return Math.min(config.maxTokens, Math.max(seen.previous, seen.count - 1));
-    },
-
-    requestOf(dims, tokens) {
-      return {
-        tokens,
-        lifetimeMs: lifetimeOf(dims),
-        keepPermille: Math.round(config.keepPercent * 10),
-        sharePermille: Math.round(config.sharePercent * 10),
-      };
-    },
-
     granted(key, dims, decision, sentAt, renewal = false) {
       if (!decision.allowed || (decision.granted === 0 && !renewal)) return decision;
       const now = performance.now();
@@ -202,7 +152,7 @@ export function createLeaseBook(
         tag: hashTag(dims[0]?.key ?? ''),
         tokens,
         size: tokens,
-        usableUntil: sentAt + lifetimeOf(dims),
+        usableUntil: sentAt + lifetimeOf(config, dims),
         chargedAt: decision.chargedAt,
         results: decision.results,
         clockOffset: decision.now - now,
@@ -240,13 +190,14 @@ export function createLeaseBook(
       }
     },
 
-    forget() {
-      const now = performance.now();
-      for (const [key, seen] of demand) if (now - seen.since >= 2 * config.lifetimeMs) demand.delete(key);
-    },
-
     holds: (tag) => perTag.has(tag),
   };
+}
+
+function lifetimeOf(config: LeaseConfig, dims: readonly Dimension[]): number {
+  let lifetime = config.lifetimeMs;
+  for (const d of dims) if (d.kind === 'sliding') lifetime = Math.min(lifetime, Math.floor(d.windowMs / WINDOW_FRACTION));
+  return lifetime;
 }
 
 /** A token's decision: admitted, `used` counting the tokens handed out so far, not those left. */

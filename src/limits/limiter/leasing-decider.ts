@@ -1,7 +1,8 @@
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Adjustment, Dimension, LimitDecision } from '../store/types.js';
-import { createLeaseBook, type LeaseOutcome } from './lease-book.js';
+import { createLeaseBook, leaseKeyOf, leaseRequestOf, type LeaseOutcome } from './lease-book.js';
+import { createLeaseDemand } from './lease-demand.js';
 import { outcomeOf, type SharedDecider, type SharedOutcome } from './shared-decider.js';
 import type { CheckCall, Checked, LeaseCall } from './shared-path.js';
 
@@ -20,7 +21,7 @@ interface Asking {
 /**
  * The lease protocol, in one place (ALGORITHM.md, "Leases"). To decide a request's dimensions:
  *
- * 1. not leasable (`keyOf` null): one plain check;
+ * 1. not leasable (`leaseKeyOf` null): one plain check;
  * 2. a token of the key's lease: no round trip (and, once half of it is used, a renewal asked for
  *    in the background: a lease call with no request of its own);
  * 3. a lease call for the key is out: wait for it, then take one of its tokens;
@@ -28,7 +29,7 @@ interface Asking {
  *
  * One lease call at a time per key: requests of the key arriving meanwhile wait for it and use its
  * tokens (under load most requests of a busy tenant then share a round trip instead of each
- * making one). The book (`lease-book.ts`) holds the leases and the demand.
+ * making one). The book (`lease-book.ts`) holds the leases, `lease-demand.ts` sizes them.
  */
 export function createLeasingDecider(deps: {
   config: Config['limits']['leases'];
@@ -43,14 +44,15 @@ export function createLeasingDecider(deps: {
 }): SharedDecider {
   const { config, storeUp } = deps;
   const book = createLeaseBook(config, { refund: deps.refund, ...(deps.onTokens ? { onTokens: deps.onTokens } : {}) });
+  const demand = createLeaseDemand(config);
   const asking = new Map<string, Asking>();
   let closed = false;
   const leaseSweep = setInterval(() => book.sweep(), LEASE_SWEEP_MS);
   leaseSweep.unref();
-  const demandSweep = setInterval(() => book.forget(), config.lifetimeMs);
+  const demandSweep = setInterval(() => demand.forget(), config.lifetimeMs);
   demandSweep.unref();
 
-  const want = (key: string): number => (asking.has(key) ? 0 : book.want(key));
+  const want = (key: string): number => (asking.has(key) ? 0 : demand.want(key));
 
   /** One lease call for the key; requests arriving meanwhile wait for its answer (or failure). */
   async function ask(key: string, dims: readonly Dimension[], tokens: number, renewal: boolean): Promise<Checked<LimitDecision>> {
@@ -59,7 +61,7 @@ export function createLeasingDecider(deps: {
     asking.set(key, { answered, done });
     const sentAt = performance.now();
     try {
-      const answer = await deps.lease(dims, book.requestOf(dims, tokens));
+      const answer = await deps.lease(dims, leaseRequestOf(config, dims, tokens));
       return answer.ok ? { ok: true, decision: book.granted(key, dims, answer.decision, sentAt, renewal) } : answer;
     } finally {
       // After this request has its decision: the waiting ones take the next tokens.
@@ -91,8 +93,9 @@ export function createLeasingDecider(deps: {
 
   return {
     async decide(dims) {
-      const key = book.keyOf(dims);
+      const key = leaseKeyOf(config, dims);
       if (key === null) return check(dims);
+      demand.count(key);
       const token = book.take(key);
       if (token) {
         if (book.halfUsed(key) && want(key) > 0) renew(key, dims);
@@ -103,7 +106,7 @@ export function createLeasingDecider(deps: {
       if (out) {
         await out.answered;
         if (!storeUp()) return { kind: 'unreachable', late: null };
-        const again = book.take(key, true);
+        const again = book.take(key);
         if (again) return { kind: 'leased', decision: again };
       }
       const tokens = want(key);

@@ -45,7 +45,6 @@ export function createSharedLimiter(parts: SharedLimiterParts): Limiter {
       }
       const { decision, admitted } = await fallback.consume(dims);
       late?.reconcile(admitted);
-      if (admitted) breaker.admittedLocally();
       return { decision, source: 'local' };
     },
 

@@ -116,32 +116,12 @@ export function createSharedPath(deps: {
     } finally {
       inFlight--;
     }
-    if (!sent.ok) return { ok: false, late: lateReply(call, dims, reserved) };
+    if (!sent.ok) return { ok: false, late: lateReply({ store, ledger, timed }, call, dims, reserved) };
     const decision = sent.value;
     clock.measure(decision.now);
     settled(carried, decision.now);
     ledger.sharedDecision(dims, decision, 1 + reserved(decision), decision.chargedAt ?? decision.now);
     return { ok: true, decision };
-  }
-
-  function lateReply<D extends LimitDecision>(call: Promise<D>, dims: readonly Dimension[], reserved: (decision: D) => number): LateReply {
-    return {
-      reconcile(admitted) {
-        call.then(
-          (late) => {
-            if (!late.allowed) return;
-            if (admitted) ledger.chargedLate(admitted);
-            // Refused (or closed) here but charged there, and any lease it got: give it back, best effort.
-            const times = (admitted ? 0 : 1) + reserved(late);
-            if (times === 0) return;
-            const at = late.chargedAt ?? late.now;
-            const refunds = dims.filter((d) => !d.checkOnly && d.amount > 0).map((d): Adjustment => ({ dimension: d, at, delta: -times * d.amount, placement: 'at' }));
-            if (refunds.length > 0) timed(store.adjust(refunds)).catch(() => {});
-          },
-          () => {},
-        );
-      },
-    };
   }
 
   async function adjust(adjustments: readonly Adjustment[]): Promise<boolean> {
@@ -188,6 +168,35 @@ export function createSharedPath(deps: {
     },
     checksInFlight: () => inFlight,
     close: () => carrier.close(),
+  };
+}
+
+/**
+ * A check that timed out: once it lands, what it charged there is reconciled with what was decided
+ * here in its place (see `LateReply`).
+ */
+function lateReply<D extends LimitDecision>(
+  deps: { store: LimitStore; ledger: Ledger; timed: <T>(call: Promise<T>) => Promise<T> },
+  call: Promise<D>,
+  dims: readonly Dimension[],
+  reserved: (decision: D) => number,
+): LateReply {
+  return {
+    reconcile(admitted) {
+      call.then(
+        (late) => {
+          if (!late.allowed) return;
+          if (admitted) deps.ledger.chargedLate(admitted);
+          // Refused (or closed) here but charged there, and any lease it got: give it back, best effort.
+          const times = (admitted ? 0 : 1) + reserved(late);
+          if (times === 0) return;
+          const at = late.chargedAt ?? late.now;
+          const refunds = dims.filter((d) => !d.checkOnly && d.amount > 0).map((d): Adjustment => ({ dimension: d, at, delta: -times * d.amount, placement: 'at' }));
+          if (refunds.length > 0) deps.timed(deps.store.adjust(refunds)).catch(() => {});
+        },
+        () => {},
+      );
+    },
   };
 }
 

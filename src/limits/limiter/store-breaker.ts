@@ -24,8 +24,6 @@ export interface StoreBreaker {
   state(): StoreState;
   /** A real failure (no reply within storeTimeoutMs, a lost connection): opens, if not open already. */
   failed(err: unknown): void;
-  /** A request was admitted locally: in the settle period (half-open, written back) it is written back at once. */
-  admittedLocally(): void;
   /** Before serving: the store's epoch, so that a later restart (empty) is told apart from a stall. */
   start(): Promise<void>;
   /** Called each time the breaker opens or a failure keeps it open (every lease ends then). */
@@ -55,18 +53,11 @@ export function createStoreBreaker(deps: {
   let knownEpoch: string | null = null;
   let recovering: Promise<void> | null = null;
   let stopped = false;
-  /**
-   * Set during the settle period, once this instance has written back: the store answers it, and
-   * other instances may already decide through it, so each new local admission is written back at
-   * once (one write in flight at a time) instead of at the end of the settle.
-   */
-  let writeThrough = false;
-  let flushing: Promise<void> | null = null;
 
   const open = (): void => {
     state = 'open';
     // Local admissions wait for the next recovery to be written back.
-    writeThrough = false;
+    void writeBack.stopWriteThrough();
     for (const listener of openListeners) listener();
   };
 
@@ -75,29 +66,7 @@ export function createStoreBreaker(deps: {
     open();
   };
 
-  const flushPending = (): void => {
-    if (flushing || !writeThrough || !writeBack.hasPending()) return;
-    flushing = writeBack.pending().then(
-      () => {
-        flushing = null;
-        flushPending();
-      },
-      // The store is gone again (the replay is back in pending). Not again at once: a write that
-      // fails without waiting (a closed connection) would otherwise retry in a loop of promise
-      // callbacks that never lets a timer run, the settle period's end included.
-      (err: unknown) => {
-        flushing = null;
-        failed(err);
-      },
-    );
-  };
-
-  /** Half-open: write back, settle, close; back to open if the store fails meanwhile. One at a time. */
-  const recover = (): Promise<void> => {
-    recovering ??= halfOpen();
-    return recovering;
-  };
-
+  /** Half-open: write back, settle, close; back to open if the store fails meanwhile. */
   const halfOpen = async (): Promise<void> => {
     state = 'half-open';
     const started = clock();
@@ -111,11 +80,10 @@ export function createStoreBreaker(deps: {
       await (lost ? writeBack.lost(knownEpoch === null ? undefined : link.lostKeys?.(knownEpoch, epoch.id)) : writeBack.pending());
       knownEpoch = epoch.id;
       // Unless the connection dropped meanwhile (then `failed` ended this episode's write-through).
-      if (state === 'half-open') writeThrough = true;
+      if (state === 'half-open') writeBack.startWriteThrough(failed);
       const until = started + config.storeRecoverySettleMs;
       if (until > clock()) await new Promise((resolve) => setTimeout(resolve, until - clock()));
-      writeThrough = false;
-      await flushing;
+      await writeBack.stopWriteThrough();
       // The store went away during the settle period: the next recovery starts over, with its own
       // look at the epoch (the store may have come back empty again: then everything is written
       // back, and writing back pending here first would count it twice).
@@ -127,12 +95,18 @@ export function createStoreBreaker(deps: {
       state = 'closed';
       logger.info({ dataLost: lost }, lost ? 'limit store back empty; admissions written back' : 'limit store back');
     } catch (err) {
-      writeThrough = false;
+      void writeBack.stopWriteThrough();
       if (state === 'half-open') state = 'open';
       logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'limit store still unreachable');
     } finally {
       recovering = null;
     }
+  };
+
+  /** One recovery at a time. */
+  const recover = (): Promise<void> => {
+    recovering ??= halfOpen();
+    return recovering;
   };
 
   link.onDown(() => failed(new Error('connection to the limit store closed')));
@@ -163,7 +137,6 @@ export function createStoreBreaker(deps: {
   return {
     state: () => state,
     failed,
-    admittedLocally: flushPending,
     async start() {
       // Without the store now, the first recovery treats its data as lost (knownEpoch stays null).
       try {
