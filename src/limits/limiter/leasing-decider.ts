@@ -12,12 +12,6 @@ import type { CheckCall, Checked, LeaseCall } from './shared-path.js';
  */
 const LEASE_SWEEP_MS = 50;
 
-/** A lease call in flight for a key, and when it is answered (or failed). */
-interface Asking {
-  answered: Promise<void>;
-  done: () => void;
-}
-
 /**
  * The lease protocol, in one place (ALGORITHM.md, "Leases"). To decide a request's dimensions:
  *
@@ -45,7 +39,8 @@ export function createLeasingDecider(deps: {
   const { config, storeUp } = deps;
   const book = createLeaseBook(config, { refund: deps.refund, ...(deps.onTokens ? { onTokens: deps.onTokens } : {}) });
   const demand = createLeaseDemand(config);
-  const asking = new Map<string, Asking>();
+  /** Keys with a lease call in flight, and when it is answered (or failed). */
+  const asking = new Map<string, Promise<void>>();
   let closed = false;
   const leaseSweep = setInterval(() => book.sweep(), LEASE_SWEEP_MS);
   leaseSweep.unref();
@@ -57,8 +52,7 @@ export function createLeasingDecider(deps: {
   /** One lease call for the key; requests arriving meanwhile wait for its answer (or failure). */
   async function ask(key: string, dims: readonly Dimension[], tokens: number, renewal: boolean): Promise<Checked<LimitDecision>> {
     let done = (): void => {};
-    const answered = new Promise<void>((resolve) => (done = resolve));
-    asking.set(key, { answered, done });
+    asking.set(key, new Promise<void>((resolve) => (done = resolve)));
     const sentAt = performance.now();
     try {
       const answer = await deps.lease(dims, leaseRequestOf(config, dims, tokens));
@@ -102,9 +96,9 @@ export function createLeasingDecider(deps: {
         return { kind: 'leased', decision: token };
       }
       // A lease call for these dimensions is out: its tokens are likely enough for this one too.
-      const out = asking.get(key);
-      if (out) {
-        await out.answered;
+      const answered = asking.get(key);
+      if (answered) {
+        await answered;
         if (!storeUp()) return { kind: 'unreachable', late: null };
         const again = book.take(key);
         if (again) return { kind: 'leased', decision: again };

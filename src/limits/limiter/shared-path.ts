@@ -65,9 +65,6 @@ export function createSharedPath(deps: {
 }): SharedPath {
   const { store, breaker, ledger, clock } = deps;
   const timed = <T>(call: Promise<T>) => withReplyTimeout(call, deps.timeoutMs);
-  const carrier = createSettleCarrier({ send: sendAlone, logger: deps.logger });
-  let inFlight = 0;
-
   /** Settles the store applied: the ledger's own record follows. */
   const settled = (adjustments: readonly Adjustment[], storeNow: number): void => {
     for (const adjustment of adjustments) ledger.sentAdjustment(adjustment, storeNow);
@@ -76,6 +73,9 @@ export function createSharedPath(deps: {
   const unsent = (adjustments: readonly Adjustment[]): void => {
     for (const adjustment of adjustments) ledger.unsentAdjustment(adjustment, { local: false });
   };
+  const carrier = createSettleCarrier({ send: sendAlone, logger: deps.logger });
+  /** Checks (and lease calls) sent and not answered yet. */
+  let inFlight = 0;
 
   /**
    * One store call carrying `carried`, and the one place its failure is handled. A bad dimension
