@@ -177,7 +177,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     // Called on requests, when `metrics` (created below) exists.
     onLeaseTokens: (outcome, tokens) => metrics.limitLeaseTokens.inc({ outcome }, tokens),
   });
-  // Before serving: the live-instance count and the store's epoch (see limits/limiter.ts).
+  // Before serving: the live-instance count and the store's epoch (see limits/limiter/store-breaker.ts).
   await Promise.all([instances.ready(), limiter.start()]);
   const overrides = redis ? createRedisOverrides({ redis, pollMs: initial.limits.overridesPollMs, logger }) : createMemoryOverrides();
   const earlyChecks = initial.limits.earlyCheck

@@ -438,10 +438,11 @@ export const configSchema = z
          */
         earlyCheck: z.boolean().default(true),
         /**
-         * Leases (src/limits/leases.ts, ALGORITHM.md "Leases"): a check of a tenant this instance
-         * sees often may reserve a few more of the same request's amounts in Redis, which its next
-         * requests use without a round trip. Reserved amounts count in Redis at once (never loose);
-         * what a lease does not use within its lifetime is refunded. Read at start.
+         * Leases (src/limits/limiter/leasing-decider.ts, ALGORITHM.md "Leases"): a check of a
+         * tenant this instance sees often may reserve a few more of the same request's amounts in
+         * Redis, which its next requests use without a round trip. Reserved amounts count in Redis
+         * at once (never loose); what a lease does not use within its lifetime is refunded. Read at
+         * start.
          */
         leases: z
           .strictObject({
