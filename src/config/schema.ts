@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { isPlainObject } from '../jsutils/is-plain-object.js';
 
 /**
  * The gateway's configuration file (YAML), validated with zod. Every default lives here, next
@@ -532,21 +533,18 @@ export const configSchema = z
 
 type AddIssue = (issue: { code: 'custom'; path: (string | number)[]; message: string }) => void;
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /**
  * Checks names that point elsewhere in the file: a tenant's plan, a key's tenant, and that no
  * token or key id appears twice. `value` may be only partly valid, so anything of the wrong
  * shape is skipped here: the structural check has already reported it.
  */
 function checkCrossReferences(value: unknown, addIssue: AddIssue): void {
-  if (!isRecord(value)) return;
+  if (!isPlainObject(value)) return;
   const { plans, tenants } = value;
   // Object.hasOwn, not `in`: a plan named "constructor" must not match Object.prototype.
-  if (isRecord(plans) && isRecord(tenants)) {
+  if (isPlainObject(plans) && isPlainObject(tenants)) {
     for (const [id, tenant] of Object.entries(tenants)) {
-      if (isRecord(tenant) && typeof tenant.plan === 'string' && !Object.hasOwn(plans, tenant.plan)) {
+      if (isPlainObject(tenant) && typeof tenant.plan === 'string' && !Object.hasOwn(plans, tenant.plan)) {
         addIssue({ code: 'custom', path: ['tenants', id, 'plan'], message: `unknown plan "${tenant.plan}"` });
       }
     }
@@ -557,9 +555,9 @@ function checkCrossReferences(value: unknown, addIssue: AddIssue): void {
     const list = value[listName];
     if (!Array.isArray(list)) continue;
     list.forEach((key: unknown, i) => {
-      if (!isRecord(key)) return;
+      if (!isPlainObject(key)) return;
       const tenant = listName === 'platformAdminKeys' ? undefined : key.tenant;
-      if (isRecord(tenants) && typeof tenant === 'string' && !Object.hasOwn(tenants, tenant)) {
+      if (isPlainObject(tenants) && typeof tenant === 'string' && !Object.hasOwn(tenants, tenant)) {
         addIssue({ code: 'custom', path: [listName, i, 'tenant'], message: `unknown tenant "${tenant}"` });
       }
       if (typeof key.sha256 === 'string') {

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import { measureDocument, type DocumentBounds, type DocumentFacts } from '../graph/document-bounds.js';
+import { isPlainObject } from '../jsutils/is-plain-object.js';
 import type { RefuseAtDoor } from './counted-refusal.js';
 
 /** Query texts already measured and found within bounds, by characters (keys), default 4 Mi. */
@@ -59,7 +60,7 @@ export interface DocumentBoundsHook {
 /** The query text of a GraphQL-over-HTTP request (POST body or GET query string), null when there is none. */
 export function queryOf(request: FastifyRequest): string | null {
   const source = request.method === 'GET' ? request.query : request.body;
-  if (typeof source !== 'object' || source === null || Array.isArray(source)) return null;
-  const query = (source as { query?: unknown }).query;
+  if (!isPlainObject(source)) return null;
+  const query = source.query;
   return typeof query === 'string' ? query : null;
 }
