@@ -1,4 +1,6 @@
+import { fork } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import type { LoadResult, LoadTarget } from './load.js';
 
@@ -103,6 +105,28 @@ export function flood(target: LoadTarget, connections: number): { stop(): Promis
       const durationMs = performance.now() - start;
       await pool.close();
       return { requests, durationMs, statuses, networkErrors };
+    },
+  };
+}
+
+/**
+ * `flood` in a child process (bench/support/flood-process.ts), so that the flooding client's own
+ * CPU does not delay the measured client in this process.
+ */
+export async function floodInChild(target: LoadTarget, connections: number): Promise<{ stop(): Promise<FloodResult> }> {
+  const child = fork(fileURLToPath(new URL('./support/flood-process.ts', import.meta.url)), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const next = () => new Promise<unknown>((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', (code) => reject(new Error(`flood process exited with ${code}`)));
+  });
+  const started = next();
+  child.send({ target, connections });
+  await started;
+  return {
+    async stop() {
+      const result = next();
+      child.send('stop');
+      return (await result) as FloodResult;
     },
   };
 }

@@ -271,11 +271,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         refusals,
         onRefused: (principal, refusal) => {
           metrics.limitLocalRefusals.inc();
-          const { plan, dimension } = refusal.error.extensions as { plan: string; dimension: string };
-          metrics.throttled.inc({ plan, dimension, tenant: metrics.tenantLabel(principal.tenantId) });
+          metrics.throttled.inc({ plan: refusal.planId, dimension: refusal.dimension, tenant: metrics.tenantLabel(principal.tenantId) });
         },
         knownRootFields: (request) => documentBounds.knownRootFields(request),
         decisionHeader: () => config.current().limits.decisionHeader,
+        delayMs: () => config.current().limits.localRefusalDelayMs,
       }),
       documentBounds.hook,
       documentPolicyHook({ documents: trustedDocuments, refuse: refuseAtDoor }),

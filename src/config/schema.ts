@@ -472,6 +472,12 @@ export const configSchema = z
          */
         localRefusalMaxMs: ms.default(2000),
         /**
+         * Such a refusal is answered after this long (never after the refusal ends), default
+         * 250 ms: a client that ignores Retry-After in a closed loop then sends 4 requests a
+         * second per connection instead of thousands. 0 answers at once.
+         */
+        localRefusalDelayMs: z.number().int().nonnegative().max(5000).default(250),
+        /**
          * Most an operation asking only for `usage` / `rateLimit` may cost (the same field cost as
          * any operation: `history` is priced at 168 points), whatever the plan, default 1,000.
          * The dashboards' largest costs 400; a key may not make them unbounded with aliases.

@@ -1,14 +1,20 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hasTenant, type TenantPrincipal } from '../auth/principal.js';
 import type { LocalRefusal, LocalRefusals } from '../limits/local-refusals.js';
-import { sendGatewayError } from './error-body.js';
 import { queryOf } from './document-bounds-hook.js';
 
 /**
  * First `preHandler` of /graphql: a caller the limit store has just refused is answered 429 from
  * memory (limits/local-refusals.ts), before anything parses its operation, so a retry loop costs
- * the gateway a map lookup per request instead of a GraphQL request. Requests that may ask only
- * for the free `usage` / `rateLimit` fields go on: a throttled tenant can always see why.
+ * the gateway a map lookup and a prebuilt answer per request instead of a GraphQL request.
+ * Requests that may ask only for the free `usage` / `rateLimit` fields go on: a throttled tenant
+ * can always see why.
+ *
+ * A caller that retries before its Retry-After gets this answer after `delayMs` (never later than
+ * its refusal's end, at most `maxHeld` answers waiting at once): a client ignoring Retry-After in
+ * a closed loop then sends a few requests per second per connection instead of thousands, and
+ * its refusals stop competing with everyone else's requests for the event loop. Nothing is
+ * admitted or refused differently; only the refusal arrives later.
  */
 export function localRefusalHook(deps: {
   refusals: LocalRefusals;
@@ -18,7 +24,13 @@ export function localRefusalHook(deps: {
   knownRootFields?: (request: FastifyRequest) => readonly string[] | null;
   /** `limits.decisionHeader`: say who decided; here `remembered` (a store refusal, replayed). */
   decisionHeader: () => boolean;
+  /** `limits.localRefusalDelayMs`. */
+  delayMs: () => number;
+  /** Answers held back at once, at most; past it they go out at once. Default 10,000. */
+  maxHeld?: number;
 }) {
+  const maxHeld = deps.maxHeld ?? 10_000;
+  let held = 0;
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const principal = request.principal;
     if (!principal || !hasTenant(principal) || principal.kind === 'service') return;
@@ -27,10 +39,16 @@ export function localRefusalHook(deps: {
     deps.onRefused?.(principal, refusal);
     // Metered as a throttled request, like one the limits plugin refused.
     const rootFields = deps.knownRootFields?.(request);
-    request.gatewayState = { startedAt: Date.now(), throttled: String(refusal.error.extensions['dimension']), ...(rootFields ? { rootFields: [...rootFields] } : {}) };
+    request.gatewayState = { startedAt: Date.now(), throttled: refusal.dimension, ...(rootFields ? { rootFields: [...rootFields] } : {}) };
+    const delay = Math.min(deps.delayMs(), refusal.remainingMs);
+    if (delay > 0 && held < maxHeld) {
+      held++;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      held--;
+    }
     reply.headers(refusal.headers);
     if (deps.decisionHeader()) reply.header('x-ratelimit-decision', `remembered;t=${refusal.storeNow}`);
-    return sendGatewayError(reply, refusal.error);
+    return reply.code(429).type('application/json; charset=utf-8').send(refusal.body);
   };
 }
 

@@ -23,6 +23,9 @@ const patch = (config: Record<string, any>) => {
   );
   // globex: a small minute limit, quickly reached.
   config.tenants.globex.overrides = { ...config.tenants.globex.overrides, requestsPerMinute: 5 };
+  // Refusals remembered at the door for up to 10 s (default 2 s), so that the test below sees
+  // every retry answered from memory; who decided is in x-ratelimit-decision.
+  config.limits = { ...config.limits, localRefusalMaxMs: 10_000, decisionHeader: true };
 };
 beforeAll(async () => {
   [gateway, second] = await Promise.all([
@@ -217,10 +220,19 @@ describe('every request of a key counts, whatever its body', () => {
     const metric = async () => Number(/^limit_local_refusals_total (\d+)/m.exec(await (await fetch(`${gateway.url}/metrics`)).text())?.[1] ?? 0);
     const before = await metric();
     const responses = [];
-    for (let i = 0; i < 10; i++) responses.push(await gateway.gql(token, '{ viewer { clientId } }'));
+    const took: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const started = performance.now();
+      responses.push(await gateway.gql(token, '{ viewer { clientId } }'));
+      took.push(performance.now() - started);
+    }
     // globex's minute was used up by the tests above (its three keys share it).
-    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(429));
-    expect(await metric()).toBeGreaterThanOrEqual(before + 9);
+    expect(responses.map((r) => r.status)).toEqual(Array(6).fill(429));
+    // The first may have asked Redis; the others were answered from memory, each held back
+    // limits.localRefusalDelayMs (250 ms): a client ignoring Retry-After is slowed down.
+    expect(await metric()).toBeGreaterThanOrEqual(before + 5);
+    expect(responses.slice(1).map((r) => r.headers.get('x-ratelimit-decision')?.split(';')[0])).toEqual(Array(5).fill('remembered'));
+    expect(took.slice(1).filter((ms) => ms < 200)).toEqual([]);
     const last = responses.at(-1)!;
     expect(last.body.errors![0]!.extensions).toMatchObject({ code: 'RATE_LIMITED', policy: 'minute', limit: 5 });
     expect(last.headers.get('ratelimit-policy')).toContain('"minute";q=5;w=60');
