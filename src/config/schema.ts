@@ -472,9 +472,9 @@ export const configSchema = z
          */
         localRefusalMaxMs: ms.default(2000),
         /**
-         * Such a refusal is answered after this long (never after the refusal ends), default
-         * 250 ms: a client that ignores Retry-After in a closed loop then sends 4 requests a
-         * second per connection instead of thousands. 0 answers at once.
+         * Such a refusal is answered after half to all of this long, at random (never after the
+         * refusal ends), default 250 ms: a client that ignores Retry-After in a closed loop then
+         * sends about 5 requests a second per connection instead of thousands. 0 answers at once.
          */
         localRefusalDelayMs: z.number().int().nonnegative().max(5000).default(250),
         /**

@@ -10,7 +10,7 @@ import { queryOf } from './document-bounds-hook.js';
  * Requests that may ask only for the free `usage` / `rateLimit` fields go on: a throttled tenant
  * can always see why.
  *
- * A caller that retries before its Retry-After gets this answer after `delayMs` (never later than
+ * A caller that retries before its Retry-After gets this answer after half to all of `delayMs` (never later than
  * its refusal's end, at most `maxHeld` answers waiting at once): a client ignoring Retry-After in
  * a closed loop then sends a few requests per second per connection instead of thousands, and
  * its refusals stop competing with everyone else's requests for the event loop. Nothing is
@@ -40,7 +40,9 @@ export function localRefusalHook(deps: {
     // Metered as a throttled request, like one the limits plugin refused.
     const rootFields = deps.knownRootFields?.(request);
     request.gatewayState = { startedAt: Date.now(), throttled: refusal.dimension, ...(rootFields ? { rootFields: [...rootFields] } : {}) };
-    const delay = Math.min(deps.delayMs(), refusal.remainingMs);
+    // Between half and all of the delay: held answers released together would bring a closed
+    // loop's connections back together, a wave of requests every delay.
+    const delay = Math.min(deps.delayMs() * (0.5 + Math.random() / 2), refusal.remainingMs);
     if (delay > 0 && held < maxHeld) {
       held++;
       await new Promise((resolve) => setTimeout(resolve, delay));
