@@ -239,3 +239,30 @@ describe('every request of a key counts, whatever its body', () => {
     expect(last.headers.get('x-ratelimit-remaining')).toBe('0');
   });
 });
+
+describe('a tenant cannot exhaust shared memory, and a captured webhook cannot be replayed', () => {
+  it('refuses trusted documents past the default per-tenant byte cap (5 MiB), registering none of the batch', async () => {
+    const REGISTER = 'mutation($d: [TrustedDocumentInput!]!) { registerTrustedDocuments(documents: $d) { id } }';
+    // 60 KB documents (under the 64 KiB one-document cap), in batches, as a flooding tenant admin would send them.
+    const doc = (i: number) => ({ body: `query D${i} { viewer { clientId } } # ${'x'.repeat(60_000)}` });
+    let refused: any;
+    for (let batch = 0; batch < 12 && !refused; batch++) {
+      const response = await gateway.gql(DEMO_TOKENS.initechAdmin, REGISTER, { d: Array.from({ length: 10 }, (_, i) => doc(batch * 10 + i)) });
+      if (response.body.errors) refused = response.body.errors[0];
+    }
+    expect(refused?.extensions).toMatchObject({ code: 'TRUSTED_DOCUMENTS_QUOTA_EXCEEDED', maxBytes: 5 * 1024 * 1024 });
+    expect(refused.extensions.bytes).toBeLessThanOrEqual(5 * 1024 * 1024);
+    const listed = await gateway.gql(DEMO_TOKENS.initechAdmin, '{ trustedDocuments { id } }');
+    expect(listed.body.data.trustedDocuments.length).toBeLessThan(90);
+  });
+
+  it('rejects an alert delivery replayed after the tolerance, or dated 2020', async () => {
+    const { signatureHeader, checkSignature } = await import('../../src/alerts/verify.js');
+    const body = JSON.stringify({ kind: 'limit_threshold', tenantId: 'acme' });
+    const sentAt = Math.floor(Date.now() / 1000);
+    const header = signatureHeader(body, 'secret', sentAt);
+    expect(checkSignature(body, header, 'secret')).toBe('valid');
+    expect(checkSignature(body, header, 'secret', { now: (sentAt + 301) * 1000 })).toBe('expired');
+    expect(checkSignature(body, signatureHeader(body, 'secret', Date.parse('2020-01-01') / 1000), 'secret')).toBe('expired');
+  });
+});
