@@ -6,9 +6,6 @@ import { asUserInput, usageRange } from './usage-range.js';
 import { tenantView } from './viewer.js';
 import { assertMaySeeKey } from '../auth/publishable-policy.js';
 
-/** `Usage` and `FleetUsage` resolve their fields lazily: the parent carries nothing. */
-export type UsageParent = Record<string, never>;
-
 /**
  * A usage-history read: a bad range is the client's input (BAD_USER_INPUT), an unreachable store
  * is STORE_UNAVAILABLE (503 with Retry-After when nothing else of the answer could be served).
