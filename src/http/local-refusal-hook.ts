@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hasTenant, type TenantPrincipal } from '../auth/principal.js';
+import { refusedVerdict } from '../limits/limit-verdict.js';
 import type { LocalRefusal, LocalRefusals } from '../limits/local-refusals.js';
 import { sendGatewayError } from './error-body.js';
 import { queryOf } from './document-bounds-hook.js';
@@ -25,9 +26,13 @@ export function localRefusalHook(deps: {
     const refusal = deps.refusals.find(principal, request.ip);
     if (!refusal || mayAskForUsage(request)) return;
     deps.onRefused?.(principal, refusal);
-    // Metered as a throttled request, like one the limits plugin refused.
+    // Metered as a throttled request, like one the limit gate refused.
     const rootFields = deps.knownRootFields?.(request);
-    request.gatewayState = { startedAt: Date.now(), throttled: String(refusal.error.extensions['dimension']), ...(rootFields ? { rootFields: [...rootFields] } : {}) };
+    request.gatewayState = {
+      accepted: { principal, ip: request.ip, startedAt: Date.now() },
+      ...(rootFields ? { operation: { name: null, rootFields: [...new Set(rootFields)] } } : {}),
+      decided: refusedVerdict(refusal.error),
+    };
     reply.headers(refusal.headers);
     if (deps.decisionHeader()) reply.header('x-ratelimit-decision', `remembered;t=${refusal.storeNow}`);
     return sendGatewayError(reply, refusal.error);
