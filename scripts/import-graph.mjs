@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The import graph of src/, checked: no cycle (type-only imports included: a cycle of types is a
-// cycle of concepts), and no import out of a leaf room. Parses with the TypeScript compiler the
+// cycle of concepts), no import out of a leaf room, and no import of the composition layer but
+// from the composition root. Parses with the TypeScript compiler the
 // project already has, so `import type`, `export ... from`, `import('x')` and `import('x').T` all
 // count. Prints every offending chain and exits 1; prints a one-line summary and exits 0 otherwise.
 //
@@ -19,6 +20,13 @@ const SRC = join(ROOT, 'src');
  * Node's modules; `allowed` names the rooms it may still use (none today).
  */
 const LEAVES = { observability: { allowed: [] } };
+
+/**
+ * Rooms of the composition layer: they wire the other rooms together (the schema with its
+ * transformers, observers fed by several rooms), so only the composition root (`src/*.ts`:
+ * gateway.ts, main.ts) and the layer itself may import them.
+ */
+const COMPOSITION = ['wiring'];
 
 /** Every .ts file under `dir` (no .d.ts), as paths relative to src/ with forward slashes. */
 function sourceFiles(dir) {
@@ -145,6 +153,14 @@ for (const [file, edges] of graph) {
   }
 }
 
+for (const [file, edges] of graph) {
+  const from = roomOf(file);
+  if (from === '(root)' || COMPOSITION.includes(from)) continue;
+  for (const { to, line } of edges) {
+    if (COMPOSITION.includes(roomOf(to))) problems.push(`${roomOf(to)}/ is the composition layer: ${file}:${line} imports ${to}`);
+  }
+}
+
 if (process.argv.includes('--list')) {
   const rooms = new Map();
   for (const [file, edges] of graph) {
@@ -164,4 +180,7 @@ if (problems.length > 0) {
   process.exit(1);
 }
 const edges = [...graph.values()].reduce((sum, list) => sum + list.length, 0);
-console.log(`import graph: ${files.length} files, ${edges} imports, no cycle; leaf rooms (${Object.keys(LEAVES).join(', ')}) import no other room`);
+console.log(
+  `import graph: ${files.length} files, ${edges} imports, no cycle; leaf rooms (${Object.keys(LEAVES).join(', ')}) import no other room; ` +
+    `the composition layer (${COMPOSITION.join(', ')}) is imported only from the root`,
+);

@@ -9,7 +9,6 @@ import type { UsageStore } from '../usage/store.js';
 import type { TrustedDocuments } from '../trusted-documents/registry.js';
 import type { Logger } from '../observability/logger.js';
 import type { AuditLog } from '../audit/limit-changes.js';
-import type { HealthView } from '../observability/health-view.js';
 import type { SyntheticHistory } from '../demo/backfill.js';
 import type { RequestState } from './request-state.js';
 
@@ -44,6 +43,15 @@ export interface GatewayContext {
   trustedDocuments: TrustedDocuments;
   /** What the request path has established so far, stage by stage (request-state.ts): accepted, priced, decided, answered. */
   state: RequestState;
+}
+
+/** What the platform console's `health` shows (gateway.ts builds it: wiring/health-view.ts). */
+export interface HealthView {
+  /** `not configured` (in-memory stores), `ok`, or `down: <reason>`. */
+  redis: string;
+  /** The limit store's breaker: `closed` (Redis in use), `open` (local fallback), `half-open`; `local` without Redis. */
+  limitStore: string;
+  downstream: { service: string; breaker: string; inFlight: number; queued: number }[];
 }
 
 /** For resolvers of tenant data: the tenant's principal and loaders, or FORBIDDEN. */

@@ -2,7 +2,7 @@ import type { Alerts, LimitObservation } from '../alerts/alerts.js';
 import type { RequestState } from '../graph/request-state.js';
 import type { LimitObserver } from '../limits/limit-observer.js';
 import type { UsageEvent } from '../usage/event.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 
 /** Dimensions that are per key or per IP inside a tenant: alerts are per tenant, so not these. */
 const PER_SUBJECT_POLICIES = new Set(['client-minute', 'ip-minute', 'usage-minute']);
