@@ -37,7 +37,7 @@ import { registerUsageCsv } from './http/usage-csv.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { observeComponents } from './wiring/component-observers.js';
-import { limitObserver, requestMetrics } from './wiring/observers.js';
+import { limitObserver, localRefusalObserver, requestMetrics } from './wiring/observers.js';
 import { requestMetering } from './usage/capture.js';
 import { createMemoryUsageStore } from './usage/memory-usage-store.js';
 import { createMeter, createNoopMeter } from './usage/meter.js';
@@ -253,11 +253,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     authenticator,
     authGuard,
     refusals,
-    onLocalRefusal: (principal, refusal) => {
-      metrics.limitLocalRefusals.inc();
-      const { plan, dimension } = refusal.error.extensions as { plan: string; dimension: string };
-      metrics.throttled.inc({ plan, dimension, tenant: metrics.tenantLabel(principal.tenantId) });
-    },
+    onLocalRefusal: localRefusalObserver(metrics),
     failedRequests,
     trustedDocuments,
     ...(earlyChecks ? { earlyChecks } : {}),

@@ -20,7 +20,7 @@ import type { RequestState } from '../graph/request-state.js';
 import type { AuthGuard } from '../limits/auth-guard.js';
 import type { EarlyCheck, EarlyChecks } from '../limits/early-check.js';
 import type { FailedRequests } from '../limits/failed-requests.js';
-import { answerFailed, type LimitGate } from '../limits/limit-gate.js';
+import { answerFailed, type FailedAnswer, type LimitGate } from '../limits/limit-gate.js';
 import type { LocalRefusal, LocalRefusals } from '../limits/local-refusals.js';
 import { rootFieldsOf } from '../limits/root-fields.js';
 import type { Logger } from '../observability/logger.js';
@@ -122,7 +122,9 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
   const documentBounds = documentBoundsHook({ bounds: () => config().server.documentLimits, refuse: refuseAtDoor });
   const persistedQueries = createPersistedQueries();
 
+  // 1, 2
   const onRequest: DoorHook[] = [authenticateHook(deps.authenticator, deps.authGuard), originHook(config)];
+  // 3, 4, 5, 6
   const preHandler: DoorHook[] = [
     localRefusalHook({
       refusals: deps.refusals,
@@ -139,6 +141,7 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
     });
   }
 
+  // 7
   function context(request: FastifyRequest): GatewayContext {
     const principal = request.principal;
     if (!principal) throw new Error('/graphql reached Apollo without a principal: the authenticate hook must run first');
@@ -162,19 +165,23 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
     async requestDidStart({ request, contextValue }) {
       const { state } = contextValue;
       const { principal, ip } = state.accepted;
+      // 8
       persistedQueries.resolve(request, principal);
       /** Step 11's charge of a request answered before the gate, for step 12 to put on the response. */
-      let failed: Awaited<ReturnType<LimitGate['chargeFailed']>> = null;
+      let failed: FailedAnswer | null = null;
       return {
+        // 9: admit, then price, then decide, each awaited before the next.
         async didResolveOperation(rc) {
           const { operation, document } = rc;
           if (!operation) return; // execution reports the missing or ambiguous operation
           const fragments = fragmentsOf(document);
+          // First, so that an operation the key may not run is charged only as a failed request (11).
           deps.admit(principal, operation, fragments);
           const rootFields = rootFieldsOf(rc.schema, operation, fragments);
           const name = rc.operationName ?? null;
           state.operation = { name, rootFields: [...new Set(rootFields)] };
           state.priced = priceOperation(deps.analyzer, document, rc.request);
+          // On the estimate just made; over a limit is a result, thrown here as the 429.
           const decision = await limits.decide({
             config: contextValue.config,
             principal,
@@ -192,18 +199,22 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
           if (decision.refusal) throw decision.refusal;
         },
 
+        // 10
         async responseForOperation() {
           return state.priced?.dryRun ? dryRunAnswer() : null;
         },
 
+        // 11
         async didEncounterErrors({ errors }) {
           logUnexpectedErrors(logger, errors, contextValue.requestId);
-          // Priced means it reached the gate (the gate's refusals and execution errors land here too).
+          // Priced: it reached the limit decision (whose refusals, and execution errors, land here too).
           if (state.priced || failed) return;
           failed = await limits.chargeFailed(contextValue.config, principal, ip);
           if (failed) state.decided = failed.verdict;
         },
 
+        // 12, in this order: a failed request's 429 replaces the body, which the cache report and
+        // the errors noted then describe; the statuses are set last, from the final body.
         async willSendResponse({ document, request, response }) {
           let actualCost: number | null = null;
           if (state.priced && document && response.body.kind === 'single') {
@@ -226,12 +237,14 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
     preHandler,
     context,
     apolloPlugin,
+    // 13
     onSend(request, payload) {
       if (request.gatewayState) request.responseBytes = typeof payload === 'string' || Buffer.isBuffer(payload) ? Buffer.byteLength(payload) : 0;
     },
     onRequestAbort(request) {
       earlyChecks?.release(request.earlyLimitCheck);
     },
+    // 14
     onResponse(request, statusCode) {
       earlyChecks?.release(request.earlyLimitCheck);
       const state = request.gatewayState;

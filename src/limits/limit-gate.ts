@@ -25,6 +25,9 @@ export interface GateDecision {
   refusal: GatewayError | null;
 }
 
+/** A request answered before its limit decision, as charged: the charge's headers and 429, and its verdict for the request state. */
+export type FailedAnswer = FailedCharge & { verdict: LimitVerdict };
+
 /** What the limit decision needs of a request whose operation was admitted and priced. */
 export interface DecisionInput {
   config: Config;
@@ -169,7 +172,7 @@ export function createLimitGate(deps: {
    * null for callers no limit applies to. Its verdict goes into the request state; `answerFailed`
    * puts its headers (and its 429) on the response.
    */
-  async function chargeFailed(config: Config, principal: Principal, ip: string): Promise<(FailedCharge & { verdict: LimitVerdict }) | null> {
+  async function chargeFailed(config: Config, principal: Principal, ip: string): Promise<FailedAnswer | null> {
     if (!charged(principal)) return null;
     const failed = await deps.failedRequests.charge(config, principal, ip);
     return { ...failed, verdict: failed.refusal ? refusedVerdict(failed.refusal) : { planId: failed.planId, costBudget: null, throttled: null } };

@@ -1,6 +1,8 @@
 import type { Alerts, LimitObservation } from '../alerts/alerts.js';
 import type { RequestState } from '../graph/request-state.js';
+import type { TenantPrincipal } from '../auth/principal.js';
 import type { LimitObserver } from '../limits/limit-observer.js';
+import type { LocalRefusal } from '../limits/local-refusals.js';
 import type { UsageEvent } from '../usage/event.js';
 import type { Metrics } from '../observability/metrics.js';
 
@@ -25,6 +27,15 @@ export function limitObserver(metrics: Metrics, alerts: Alerts): LimitObserver {
       (results ??= []).push({ policy: d.policy, used: r.used, limit: r.limit, resetAt: r.resetAt, ...(d.store.kind === 'sliding' ? { windowMs: d.store.windowMs } : {}) });
     }
     if (results) alerts.observeLimits({ tenantId: principal.tenantId, planId, results, now: decision.now });
+  };
+}
+
+/** A refusal answered from memory at the door counts as a local refusal and as a throttled request, as the store's would. */
+export function localRefusalObserver(metrics: Metrics) {
+  return (principal: TenantPrincipal, refusal: LocalRefusal) => {
+    metrics.limitLocalRefusals.inc();
+    const { plan, dimension } = refusal.error.extensions as { plan: string; dimension: string };
+    metrics.throttled.inc({ plan, dimension, tenant: metrics.tenantLabel(principal.tenantId) });
   };
 }
 
