@@ -1,6 +1,5 @@
 import type { AddressInfo } from 'node:net';
 import { createAuthenticator } from './auth/authenticator.js';
-import { cachePlugin } from './cache/cache-plugin.js';
 import { createCacheStore } from './cache/cache-store.js';
 import { cachedDirectiveTransformer } from './cache/cached-directive.js';
 import { codeVersion, VALUE_CODE_DIRS } from './cache/code-version.js';
@@ -10,18 +9,15 @@ import { DEMO_CONFIG_PATH } from './config/demo.js';
 import { SERVICE_NAMES, type Config, type ServiceName } from './config/schema.js';
 import { createConfigSource, type ConfigSource } from './config/source.js';
 import { createCostAnalyzer } from './cost/analyzer.js';
-import { costPlugin } from './cost/plugin.js';
 import { createDownstream, type Downstream } from './downstream/downstream.js';
-import { storeUnavailablePlugin } from './errors/store-unavailable.js';
 import { createApollo } from './graph/apollo.js';
-import { buildSchema } from './graph/build-schema.js';
-import { requestErrorStatusPlugin } from './graph/request-error-status.js';
+import { buildSchema } from './wiring/build-schema.js';
 import type { ReadinessCheck } from './http/health.js';
 import { createHttpServer } from './http/server.js';
 import { registerLimitsDocs } from './http/docs-limits.js';
 import { registerDashboard } from './http/dashboard-route.js';
 import { createMemoryAuditLog, createRedisAuditLog } from './audit/limit-changes.js';
-import { createHealthView } from './observability/health-view.js';
+import { createHealthView } from './wiring/health-view.js';
 import { backfillDemoHistory } from './demo/backfill.js';
 import { startLiveTraffic } from './demo/live-traffic.js';
 import { createAuthGuard } from './limits/auth-guard.js';
@@ -31,7 +27,7 @@ import { createInstanceRegistry } from './limits/instances.js';
 import { createEarlyChecks } from './limits/early-check.js';
 import { createLimiter } from './limits/limiter.js';
 import { createMemoryOverrides, createRedisOverrides } from './limits/overrides.js';
-import { createLimitsPlugin } from './limits/plugin.js';
+import { createLimitGate } from './limits/limit-gate.js';
 import { createRedisLimitStore } from './limits/store/redis-store.js';
 import { createThrottleLog } from './limits/throttle-log.js';
 import { createLimitsView } from './limits/windows.js';
@@ -40,19 +36,16 @@ import { registerMetricsRoute } from './http/metrics-route.js';
 import { registerUsageCsv } from './http/usage-csv.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
-import { observeComponents } from './observability/component-observers.js';
-import { afterResponseObserver, limitObserver } from './observability/request-observers.js';
-import { usageCapturePlugin } from './usage/capture.js';
+import { observeComponents } from './wiring/component-observers.js';
+import { limitObserver, localRefusalObserver, requestMetrics } from './wiring/observers.js';
+import { requestMetering } from './usage/capture.js';
 import { createMemoryUsageStore } from './usage/memory-usage-store.js';
 import { createMeter, createNoopMeter } from './usage/meter.js';
 import { createRedisUsageStore } from './usage/redis-usage-store.js';
 import { startSampleServices, type SampleServices } from './sample-services/start.js';
 import { createRedis, hasRedis, type RedisClient } from './stores/redis.js';
 import { checkRedis } from './stores/readiness.js';
-import { documentPolicyHook } from './http/document-policy-hook.js';
-import { documentBoundsHook } from './http/document-bounds-hook.js';
-import { localRefusalHook } from './http/local-refusal-hook.js';
-import { countedRefusal } from './http/counted-refusal.js';
+import { createRequestPipeline } from './http/pipeline.js';
 import { assertOperationAllowed } from './auth/publishable-policy.js';
 import { createLocalRefusals } from './limits/local-refusals.js';
 import { createFailedRequests } from './limits/failed-requests.js';
@@ -196,12 +189,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   config.onChange(() => refusals.clear());
   const observeLimits = limitObserver(metrics, alerts);
   const failedRequests = createFailedRequests({ limiter, overrides, refusals, observe: observeLimits });
-  const limits = createLimitsPlugin({
+  const limits = createLimitGate({
     limiter,
     overrides,
     refusals,
     failedRequests,
-    admit: assertOperationAllowed,
     throttleLog: createThrottleLog(logger, () => config.current().limits.logsPerTenantPerMinute),
     observers: [observeLimits],
     ...(earlyChecks ? { earlyChecks } : {}),
@@ -253,40 +245,35 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       // On a cluster: the slot map is loaded and every master reports cluster_state:ok.
       [{ name: 'redis', check: () => checkRedis(redis) }]
     : [];
-  const refuseAtDoor = countedRefusal({ failedRequests, config: () => config.current() });
-  const documentBounds = documentBoundsHook({ bounds: () => config.current().server.documentLimits, refuse: refuseAtDoor });
+  // The request path of /graphql, stage by stage: the door, the operation gate (admit, price,
+  // decide), what the response carries, settling and metering (http/pipeline.ts).
+  const pipeline = createRequestPipeline({
+    config: () => config.current(),
+    logger,
+    authenticator,
+    authGuard,
+    refusals,
+    onLocalRefusal: localRefusalObserver(metrics),
+    failedRequests,
+    trustedDocuments,
+    ...(earlyChecks ? { earlyChecks } : {}),
+    downstream,
+    services: { overrides, limitsView, usage: usageStore, audit, health, synthetic, trustedDocuments },
+    admit: assertOperationAllowed,
+    analyzer: costAnalyzer,
+    limits,
+    fieldCache,
+    meter: requestMetering({ meter, planOf: (tenantId) => limitsView.effective(config.current(), tenantId).planId, cacheReport: fieldCache.report }),
+    onMetered: requestMetrics(metrics),
+  });
   const { app } = await createHttpServer({
     configSource: config,
-    authenticator,
-    downstream,
     logger,
+    pipeline,
     readinessChecks,
     metricsRegistry: metrics.registry,
     rateLimitHeaders: (principal, ip) => limits.headersFor(config.current(), principal, ip),
-    authGuard,
-    services: { overrides, limitsView, usage: usageStore, audit, health, synthetic, trustedDocuments },
-    refuseAtDoor,
-    doorChecks: [
-      localRefusalHook({
-        refusals,
-        onRefused: (principal, refusal) => {
-          metrics.limitLocalRefusals.inc();
-          metrics.throttled.inc({ plan: refusal.planId, dimension: refusal.dimension, tenant: metrics.tenantLabel(principal.tenantId) });
-        },
-        knownRootFields: (request) => documentBounds.knownRootFields(request),
-        decisionHeader: () => config.current().limits.decisionHeader,
-        delayMs: () => config.current().limits.localRefusalDelayMs,
-      }),
-      documentBounds.hook,
-      documentPolicyHook({ documents: trustedDocuments, refuse: refuseAtDoor }),
-    ],
-    ...(earlyChecks ? { earlyLimitCheck: earlyChecks } : {}),
-    afterResponse: [
-      (state, { bytes }) => limits.settle(state, bytes),
-      afterResponseObserver({ meter, metrics, planOf: (tenantId) => limitsView.effective(config.current(), tenantId).planId, cacheReport: fieldCache.report }),
-    ],
-    // The limits plugin reads the cost plugin's estimate: it must come after it.
-    createApollo: (drainPlugin) => createApollo({ schema, logger, plugins: [drainPlugin, costPlugin({ analyzer: costAnalyzer }), limits.plugin, cachePlugin(fieldCache), usageCapturePlugin(), storeUnavailablePlugin(), requestErrorStatusPlugin()] }),
+    createApollo: (plugins) => createApollo({ schema, plugins }),
   });
   registerLimitsDocs(app, { schema, configSource: config });
   registerUsageCsv(app, { authenticator, authGuard, usage: usageStore, limiter, limitsView, config: () => config.current() });

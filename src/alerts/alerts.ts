@@ -54,7 +54,7 @@ export interface AlertsStats extends WebhookStats {
 
 export interface Alerts {
   /**
-   * Called by the limits plugin with a request's per-dimension results. Synchronous and cheap:
+   * Called by the limit gate's observer with a request's per-dimension results. Synchronous and cheap:
    * below 80% it is a comparison per result; above, a map lookup; only a newly crossed threshold
    * starts (without awaiting) a Redis SET NX and then a delivery. `now` is the decision's store
    * clock (default: the `now` option).

@@ -13,7 +13,7 @@ import { MAX_ENTRY_SECONDS, type CachedFieldSpec, type FieldCache } from './fiel
  * PUBLIC below the root, a parent without identity, a tag that names nothing stop the gateway
  * here), and appends the caching to the field's description, so introspection shows it.
  *
- * build-schema.ts applies it before @rateLimit and @auth, so at execution the role check and the
+ * wiring/build-schema.ts applies it before @rateLimit and @auth, so at execution the role check and the
  * field rate limit run first, and no cache read happens for a caller the field refuses.
  * `outputConfig` is the config that changes what fields resolve to; it goes into the schema version.
  */

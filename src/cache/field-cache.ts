@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { responsePathAsArray, type GraphQLFieldResolver, type GraphQLResolveInfo } from 'graphql';
 import { hasTenant } from '../auth/principal.js';
-import type { GatewayContext, RequestState } from '../graph/context.js';
+import type { GatewayContext } from '../graph/context.js';
 import type { Logger } from '../observability/logger.js';
 import { entryKey, tagKey } from './cache-keys.js';
 import { keyScope, type CacheScope, type KeyScope } from './cache-scope.js';
@@ -90,7 +90,8 @@ export function createFieldCache(deps: {
   const flights = createCoalescer<Outcome>();
   /** Tokens being written for tags that had none, so that concurrent misses label with the same one. */
   const pendingTags = new Map<string, { token: string; written: Promise<boolean> }>();
-  const requests = new WeakMap<RequestState, RequestCache>();
+  /** Each request's view of the cache, by the request's identity (its state, which lives as long as the request). */
+  const requests = new WeakMap<object, RequestCache>();
   const unsettled = createUnsettledTags({
     write: (tagKeys) => store!.setMany(tagKeys.map((key) => ({ key, value: newToken(), ttlMs: TAG_TTL_MS }))),
     logger,
@@ -112,7 +113,7 @@ export function createFieldCache(deps: {
     logger.warn({ field: spec.coordinate, reason, ...details }, message);
   }
 
-  function requestCache(state: RequestState, guarded: GuardedStore): RequestCache {
+  function requestCache(state: object, guarded: GuardedStore): RequestCache {
     let cache = requests.get(state);
     if (!cache) {
       cache = createRequestCache(guarded);
@@ -326,7 +327,7 @@ export function createFieldCache(deps: {
     resolve: resolveCached,
     invalidate,
     /** `extensions.cache` for the request, or null when it touched no cached field. */
-    report: (state: RequestState): CacheReport | null => requests.get(state)?.report() ?? null,
+    report: (state: object): CacheReport | null => requests.get(state)?.report() ?? null,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { Config } from '../config/schema.js';
 import type { GatewayContext } from '../graph/context.js';
 import type { CacheScope } from './cache-scope.js';
 
@@ -19,36 +20,75 @@ export const SCOPE_LEVEL: Record<CacheScope, Level> = { PUBLIC: NONE, TENANT, RO
 export const LEVEL_SCOPE: Record<Level, CacheScope | null> = { 0: 'PUBLIC', 1: 'TENANT', 2: 'ROLE', 3: 'USER', 4: null };
 
 /**
- * What reading each context member tells a resolver about its caller. An allow-list: a member not
- * named here (a header bag added tomorrow, say) counts as REQUEST, so a new caller-bound member is
- * tracked from the start. `requestId` and `logger` are for tracing (forwarded as x-request-id,
- * logged), `config` and the services are the same for every caller: reading them reveals nothing
- * of the caller, and what a resolver asks them about a caller it must first read elsewhere.
- * `principal` is a proxy of its own (PRINCIPAL_LEVEL); `loaders` are bound to the tenant.
+ * What reading each context member tells a resolver about its caller, for every member the context
+ * has (the type makes a new member choose its level: a header bag added tomorrow does not go
+ * unseen). `requestId` and `logger` are for tracing (forwarded as x-request-id, logged);
+ * `downstream` and `synthetic` are the same for every caller; `loaders` are bound to the tenant;
+ * `principal` and `config` are proxies of their own (PRINCIPAL_LEVEL, CONFIG_LEVEL).
+ * REQUEST for what depends on this request or on the moment: the request state (the plan the limit
+ * decision charged, the cost budget), the address, and the services whose answer about a caller
+ * changes at run time with nothing to invalidate a cached value: the limits in force and runtime
+ * overrides (a tenant moved to another plan), usage so far, the audit log, registered documents,
+ * health. A value read from them is served to its caller, never stored.
  */
-const CONTEXT_LEVEL: Readonly<Record<string, Level>> = {
+const CONTEXT_LEVEL = {
   requestId: NONE,
   logger: NONE,
   config: NONE,
   downstream: NONE,
-  overrides: NONE,
-  limitsView: NONE,
-  usage: NONE,
+  synthetic: NONE,
   loaders: TENANT,
   principal: NONE,
   ip: REQUEST,
   state: REQUEST,
-};
+  overrides: REQUEST,
+  limitsView: REQUEST,
+  usage: REQUEST,
+  audit: REQUEST,
+  trustedDocuments: REQUEST,
+  health: REQUEST,
+} as const satisfies Readonly<Record<keyof GatewayContext, Level>>;
 
-/** Principal members: the tenant and its plan, the role, the key (id and kind); anything else: REQUEST. */
-const PRINCIPAL_LEVEL: Readonly<Record<string, Level>> = { tenantId: TENANT, planId: TENANT, role: ROLE, clientId: USER, kind: USER };
+/**
+ * Principal members: the tenant, the role, the key (id and kind); anything else: REQUEST. The plan
+ * too: it is the tenant's, but a reload or a runtime override moves the tenant to another plan,
+ * and a TENANT entry would go on answering for the old one.
+ */
+const PRINCIPAL_LEVEL: Readonly<Record<string, Level>> = { tenantId: TENANT, role: ROLE, clientId: USER, kind: USER };
+
+/**
+ * Config sections: what the config says of callers (which plan a tenant is on, a key's role and
+ * bindings) is per request for the same reason as the principal's plan; the rest (plans as
+ * defined, limits settings, services) is the same for every caller. Typed like CONTEXT_LEVEL, so
+ * a new section chooses its level.
+ */
+const CONFIG_LEVEL = {
+  server: NONE,
+  redis: NONE,
+  reload: NONE,
+  plans: NONE,
+  cors: NONE,
+  usage: NONE,
+  demo: NONE,
+  metrics: NONE,
+  alerts: NONE,
+  limits: NONE,
+  trustedDocuments: NONE,
+  cache: NONE,
+  downstream: NONE,
+  tenants: REQUEST,
+  apiKeys: REQUEST,
+  serviceTokens: REQUEST,
+  platformAdminKeys: REQUEST,
+  publishableKeys: REQUEST,
+} as const satisfies Readonly<Record<keyof Config, Level>>;
 
 const levelOf = (table: Readonly<Record<string, Level>>, property: PropertyKey): Level =>
-  typeof property === 'string' && Object.hasOwn(table, property) ? table[property]! : REQUEST;
+  typeof property === 'string' && Object.hasOwn(table, property) ? (table[property] ?? REQUEST) : REQUEST;
 
 /**
  * The context a cached field's resolver runs with on a miss, and what it read through it:
- * - every read of the caller (CONTEXT_LEVEL, PRINCIPAL_LEVEL) raises `level()`, for every scope;
+ * - every read of the caller (CONTEXT_LEVEL, PRINCIPAL_LEVEL, CONFIG_LEVEL) raises `level()`, for every scope;
  * - `loaders` are the request's loaders seen from clock reading `mark` (taken once the entry's
  *   invalidation token is known): a value memoised before the token was read is fetched again
  *   rather than served, so what the resolver returns was loaded after its token was read.
@@ -61,20 +101,22 @@ export function fillContext(ctx: GatewayContext, mark: number): { ctx: GatewayCo
   const raise = (to: Level) => {
     if (to > level) level = to;
   };
+  /** `object` seen through a proxy that raises the level of each member read (`table`). */
+  const watched = <T extends object>(object: T, table: Readonly<Record<string, Level>>): T =>
+    new Proxy(object, {
+      get(target, key, receiver) {
+        raise(levelOf(table, key));
+        return Reflect.get(target, key, receiver);
+      },
+    });
   let principal: unknown;
+  let config: unknown;
   let loaders: unknown;
   const tracked = new Proxy(ctx, {
     get(target, property, receiver) {
       raise(levelOf(CONTEXT_LEVEL, property));
-      if (property === 'principal') {
-        principal ??= new Proxy(target.principal, {
-          get(p, key, r) {
-            raise(levelOf(PRINCIPAL_LEVEL, key));
-            return Reflect.get(p, key, r);
-          },
-        });
-        return principal;
-      }
+      if (property === 'principal') return (principal ??= watched(target.principal, PRINCIPAL_LEVEL));
+      if (property === 'config') return (config ??= watched(target.config, CONFIG_LEVEL));
       if (property === 'loaders') return (loaders ??= target.loaders?.since(mark) ?? null);
       return Reflect.get(target, property, receiver);
     },

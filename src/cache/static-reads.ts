@@ -10,10 +10,12 @@ import { LEVELS, NONE, REQUEST, ROLE, SCOPE_LEVEL, TENANT, USER, type Level } fr
  * invisible here, and the run-time tracking (fill-context.ts) catches that on the first miss.
  */
 const WORDS: readonly [RegExp, Level][] = [
-  [/\b(state|ip|headers)\b/, REQUEST],
+  // As the run-time tracking has it (fill-context.ts): the plan a tenant is on, and what the config
+  // or the run-time services say of a caller, can change under it with nothing to invalidate.
+  [/\b(state|ip|headers|planId|tenants|apiKeys|serviceTokens|platformAdminKeys|publishableKeys|limitsView|overrides)\b/, REQUEST],
   [/\b(clientId|kind)\b/, USER],
   [/\b(role)\b/, ROLE],
-  [/\b(principal|loaders|tenantScope|callOf|tenantId|planId)\b/, TENANT],
+  [/\b(principal|loaders|tenantScope|callOf|tenantId)\b/, TENANT],
 ];
 
 /** The most of the caller `resolve`'s source text reads, and the word that says so. */

@@ -1,4 +1,4 @@
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerPlugin, GraphQLResponse } from '@apollo/server';
 import { GatewayError } from './gateway-error.js';
 
 /**
@@ -78,17 +78,23 @@ export function isStoreFailure(err: unknown): boolean {
  * when nothing else could be served (no scalar or list in `data`, only nulls and objects of
  * nulls): a partial answer (the `usage` limits and windows, with its history missing) stays 200,
  * as GraphQL over HTTP has it. An empty list is an answer (no anomalies), so it counts.
+ * A step of the request path's `willSendResponse` (http/pipeline.ts).
  */
+export function storeUnavailableStatus(response: GraphQLResponse): void {
+  if (response.body.kind !== 'single') return;
+  const { errors, data } = response.body.singleResult;
+  if (!errors?.some((e) => e.extensions?.['code'] === 'STORE_UNAVAILABLE')) return;
+  response.http.headers.set('retry-after', String(STORE_RETRY_AFTER_SECONDS));
+  if (!hasContent(data)) response.http.status = 503;
+}
+
+/** `storeUnavailableStatus` as a plugin, for an Apollo Server without the gateway's request path. */
 export function storeUnavailablePlugin<TContext extends object>(): ApolloServerPlugin<TContext> {
   return {
     async requestDidStart() {
       return {
         async willSendResponse({ response }) {
-          if (response.body.kind !== 'single') return;
-          const { errors, data } = response.body.singleResult;
-          if (!errors?.some((e) => e.extensions?.['code'] === 'STORE_UNAVAILABLE')) return;
-          response.http.headers.set('retry-after', String(STORE_RETRY_AFTER_SECONDS));
-          if (!hasContent(data)) response.http.status = 503;
+          storeUnavailableStatus(response);
         },
       };
     },

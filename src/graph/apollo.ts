@@ -1,19 +1,15 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
-import type { Logger } from '../observability/logger.js';
 import type { GatewayContext } from './context.js';
-import { isUnexpected, maskUnexpectedErrors } from './error-masking.js';
-import { NO_SHARED_APQ, persistedQueriesPlugin } from './persisted-queries.js';
+import { maskUnexpectedErrors } from './error-masking.js';
+import { NO_SHARED_APQ } from './persisted-queries.js';
 
 /**
- * The Apollo Server over the executable schema. Cross-cutting features (cost, limits, cache
- * reporting, metering) join as plugins through `plugins`; their hooks run in the order given.
+ * The Apollo Server over the executable schema. What happens to a request inside it is the
+ * request path's plugin (http/pipeline.ts), which runs its steps in order within each hook:
+ * Apollo runs the same hook of different plugins together, so no order between plugins is relied on.
  */
-export function createApollo(options: {
-  schema: GraphQLSchema;
-  logger: Logger;
-  plugins?: ApolloServerPlugin<GatewayContext>[];
-}): ApolloServer<GatewayContext> {
+export function createApollo(options: { schema: GraphQLSchema; plugins: ApolloServerPlugin<GatewayContext>[] }): ApolloServer<GatewayContext> {
   return new ApolloServer<GatewayContext>({
     schema: options.schema,
     introspection: true,
@@ -22,25 +18,9 @@ export function createApollo(options: {
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     formatError: maskUnexpectedErrors,
-    // Automatic persisted queries per API key, never shared (persisted-queries.ts).
+    // Automatic persisted queries per API key, never shared (persisted-queries.ts): Apollo's own
+    // store is made unable to hold anything, and the request path resolves hashes per key.
     persistedQueries: { cache: NO_SHARED_APQ },
-    plugins: [errorLoggingPlugin(options.logger), persistedQueriesPlugin(), ...(options.plugins ?? [])],
+    plugins: options.plugins,
   });
-}
-
-/** Logs every error that will be masked, with the request id a client sees in `x-request-id`. */
-function errorLoggingPlugin(logger: Logger): ApolloServerPlugin<GatewayContext> {
-  return {
-    async requestDidStart() {
-      return {
-        async didEncounterErrors({ errors, contextValue }) {
-          for (const error of errors) {
-            if (isUnexpected(error)) {
-              logger.error({ err: error.originalError ?? error, requestId: contextValue.requestId, path: error.path }, 'unexpected error');
-            }
-          }
-        },
-      };
-    },
-  };
 }

@@ -4,14 +4,13 @@ import type { Downstream } from '../downstream/downstream.js';
 import type { Loaders } from '../downstream/loaders.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { OverridesStore } from '../limits/overrides.js';
-import type { EarlyCheck } from '../limits/early-check.js';
 import type { LimitsView } from '../limits/windows.js';
 import type { UsageStore } from '../usage/store.js';
 import type { TrustedDocuments } from '../trusted-documents/registry.js';
 import type { Logger } from '../observability/logger.js';
 import type { AuditLog } from '../audit/limit-changes.js';
-import type { HealthView } from '../observability/health-view.js';
 import type { SyntheticHistory } from '../demo/backfill.js';
+import type { RequestState } from './request-state.js';
 
 /**
  * Per-request context: built once per request after authentication, never shared. The loaders
@@ -42,35 +41,17 @@ export interface GatewayContext {
   synthetic: SyntheticHistory | null;
   /** The tenant's registered trusted documents (persisted operations). */
   trustedDocuments: TrustedDocuments;
-  /** Facts the plugins hand to each other during one request (cost -> limits -> metering). */
+  /** What the request path has established so far, stage by stage (request-state.ts): accepted, priced, decided, answered. */
   state: RequestState;
 }
 
-/** Filled in as the request goes through the plugin hooks; every field is optional. */
-export interface RequestState {
-  /** Set by the cost plugin in didResolveOperation; `actual` after execution. */
-  cost?: { requested: number; typeCost: number; actual?: number };
-  /** Set by the limits plugin: the cost budget after this request's charge, for extensions.cost.limit. */
-  costLimit?: { limit: number; remaining: number; resetAt: string; window: string };
-  /** True when the client asked for a price only (no execution). */
-  dryRun?: boolean;
-  /** `rateLimit(dryRun: true)`: only the rateLimit selections execute; nothing is charged. */
-  pricedOnly?: boolean;
-  /** The limit check sent at the door (limits/early-check.ts), for the limits plugin to claim. */
-  earlyLimitCheck?: EarlyCheck;
-  /** Epoch ms when the request was accepted (after authentication): latency is measured from here. */
-  startedAt: number;
-  /** Root fields the operation selects (`Query.customers`), set once the operation is resolved. */
-  rootFields?: string[];
-  operationName?: string | null;
-  /** The plan the limits plugin charged the request to (after runtime overrides); absent when no check ran. */
-  planId?: string;
-  /** Why the limits refused the request (`requests`, `quota`, `cost`, `max-cost`, ...), if they did. */
-  throttled?: string;
-  /** The response carried errors. */
-  hadErrors?: boolean;
-  /** One of them was the gateway's or a downstream service's failure (usage/capture.ts FAULT_CODES). */
-  hadFault?: boolean;
+/** What the platform console's `health` shows (gateway.ts builds it: wiring/health-view.ts). */
+export interface HealthView {
+  /** `not configured` (in-memory stores), `ok`, or `down: <reason>`. */
+  redis: string;
+  /** The limit store's breaker: `closed` (Redis in use), `open` (local fallback), `half-open`; `local` without Redis. */
+  limitStore: string;
+  downstream: { service: string; breaker: string; inFlight: number; queued: number }[];
 }
 
 /** For resolvers of tenant data: the tenant's principal and loaders, or FORBIDDEN. */

@@ -1,5 +1,6 @@
-import type { ApolloServerOptions, ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerOptions, GraphQLRequest } from '@apollo/server';
 import { LRUCache } from 'lru-cache';
+import type { Principal } from '../auth/principal.js';
 import { sha256Hex } from '../config/hash.js';
 import type { GatewayContext } from './context.js';
 
@@ -22,20 +23,19 @@ export const NO_SHARED_APQ: ApqStore = {
 
 /**
  * Automatic persisted queries per API key: a hash registered by one key (tenant and client id) is
- * unknown to every other, of its tenant or another. Runs in `requestDidStart`, which Apollo calls
- * before it reads the request's query: a registration (query with a matching sha256Hash) is
- * stored under the caller's key; a hash-only request gets its query text from the caller's own
- * registrations, and otherwise goes on to Apollo, whose store (NO_SHARED_APQ) answers
- * PERSISTED_QUERY_NOT_FOUND, so clients register as usual. In process, like Apollo's default.
+ * unknown to every other, of its tenant or another. `resolve` runs in `requestDidStart`, which
+ * Apollo calls before it reads the request's query (http/pipeline.ts): a registration (query with
+ * a matching sha256Hash) is stored under the caller's key; a hash-only request gets its query text
+ * from the caller's own registrations, and otherwise goes on to Apollo, whose store (NO_SHARED_APQ)
+ * answers PERSISTED_QUERY_NOT_FOUND, so clients register as usual. In process, like Apollo's default.
  */
-export function persistedQueriesPlugin(): ApolloServerPlugin<GatewayContext> {
+export function createPersistedQueries(): { resolve(request: GraphQLRequest, principal: Principal): void } {
   const stored = new LRUCache<string, string>({ maxSize: MAX_STORED_CHARS, sizeCalculation: (query, key) => query.length + key.length });
   return {
-    async requestDidStart({ request, contextValue }) {
+    resolve(request, principal) {
       const persisted = request.extensions?.['persistedQuery'] as { version?: unknown; sha256Hash?: unknown } | undefined;
       if (!persisted || persisted.version !== 1 || typeof persisted.sha256Hash !== 'string') return;
-      const p = contextValue.principal;
-      const key = `${'tenantId' in p ? p.tenantId : '-'}/${p.clientId}/${persisted.sha256Hash}`;
+      const key = `${'tenantId' in principal ? principal.tenantId : '-'}/${principal.clientId}/${persisted.sha256Hash}`;
       if (typeof request.query === 'string') {
         // Apollo refuses a mismatching hash itself; only a true registration is kept.
         if (sha256Hex(request.query) === persisted.sha256Hash) stored.set(key, request.query);

@@ -3,6 +3,7 @@ import { hasTenant } from '../auth/principal.js';
 import type { Config } from '../config/schema.js';
 import type { ErrorCode } from '../errors/codes.js';
 import type { FailedRequests } from '../limits/failed-requests.js';
+import { refusedVerdict } from '../limits/limit-verdict.js';
 import { sendError, sendGatewayError } from './error-body.js';
 
 /** Answers a request refused at the door with `code`, or 429 when counting it puts the caller over its limits. */
@@ -20,7 +21,8 @@ export function countedRefusal(deps: { failedRequests: FailedRequests; config: (
       const { refusal, headers } = await deps.failedRequests.charge(deps.config(), principal, request.ip);
       reply.headers(headers);
       if (refusal) {
-        request.gatewayState = { startedAt: Date.now(), throttled: String(refusal.extensions['dimension']) };
+        // Metered as a throttled request, like one the limit gate refused.
+        request.gatewayState = { accepted: { principal, ip: request.ip, startedAt: Date.now() }, decided: refusedVerdict(refusal) };
         return sendGatewayError(reply, refusal);
       }
     }

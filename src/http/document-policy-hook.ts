@@ -33,7 +33,7 @@ declare module 'fastify' {
  * - A publishable key with `trustedDocumentsOnly` may send nothing else (403 TRUSTED_DOCUMENT_REQUIRED).
  *
  * A publishable key's `rootFields` are checked on the operation Apollo resolves, wherever its text
- * came from (auth/publishable-policy.ts, from the limits plugin). A request refused here still
+ * came from (auth/publishable-policy.ts, first step of the operation gate in http/pipeline.ts). A request refused here still
  * counts against the caller's request limits (`refuse`).
  */
 export function documentPolicyHook(deps: { documents: TrustedDocuments; refuse: RefuseAtDoor }) {

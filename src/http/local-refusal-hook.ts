@@ -37,9 +37,13 @@ export function localRefusalHook(deps: {
     const refusal = deps.refusals.find(principal, request.ip);
     if (!refusal || mayAskForUsage(request)) return;
     deps.onRefused?.(principal, refusal);
-    // Metered as a throttled request, like one the limits plugin refused.
+    // Metered as a throttled request, like one the limit gate refused.
     const rootFields = deps.knownRootFields?.(request);
-    request.gatewayState = { startedAt: Date.now(), throttled: refusal.dimension, ...(rootFields ? { rootFields: [...rootFields] } : {}) };
+    request.gatewayState = {
+      accepted: { principal, ip: request.ip, startedAt: Date.now() },
+      ...(rootFields ? { operation: { name: null, rootFields: [...new Set(rootFields)] } } : {}),
+      decided: { planId: refusal.planId, costBudget: null, throttled: refusal.dimension },
+    };
     // Between half and all of the delay: held answers released together would bring a closed
     // loop's connections back together, a wave of requests every delay.
     const delay = Math.min(deps.delayMs() * (0.5 + Math.random() / 2), refusal.remainingMs);

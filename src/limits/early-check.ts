@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { DocumentNode, OperationDefinitionNode } from 'graphql';
 import { hasTenant, type Principal } from '../auth/principal.js';
 import type { Config } from '../config/schema.js';
-import { asksDryRun, DRY_RUN_HEADER } from '../cost/plugin.js';
+import { asksDryRun, DRY_RUN_HEADER } from '../cost/dry-run.js';
 import type { LimitDimension } from './dimensions.js';
 import { isUsageOnly, rateLimitDryRun } from './free-operations.js';
 import type { Limiter, LimiterOutcome } from './limiter.js';
@@ -18,7 +18,7 @@ import type { Adjustment } from './store/types.js';
  * again) is already known: its root fields and its compiled cost. So the check of such a request
  * is sent as soon as its body is read, and the reply arrives while Apollo does that work again.
  *
- * Exactness does not depend on the guess. When the operation is resolved, the limits plugin
+ * Exactness does not depend on the guess. When the operation is resolved, the limit gate
  * computes the request's dimensions as it always did (request-charge.ts) and uses the early
  * decision only if it was made on exactly those keys and amounts; otherwise (a runtime override
  * or a calendar period changed in between), and for a request that never reaches that point (a
@@ -27,7 +27,7 @@ import type { Adjustment } from './store/types.js';
  * Redis command.
  */
 export interface EarlyChecks {
-  /** Remembers a resolved operation (limits plugin, didResolveOperation) for its text's next requests. */
+  /** Remembers a resolved operation (the limit gate's decision) for its text's next requests. */
   remember(query: string, operationName: string | null | undefined, known: KnownOperation): void;
   /** After the body is read (Fastify preHandler): sends the check if the operation is known. */
   start(request: DoorRequest): EarlyCheck | null;
@@ -41,19 +41,19 @@ export interface EarlyChecks {
 }
 
 /**
- * One request's early check, carried by the request itself (Fastify request, then its
- * RequestState): never looked up by request id, which a client may choose and repeat.
+ * One request's early check, carried by the request itself (the Fastify request, then its state's
+ * `accepted` stage): never looked up by request id, which a client may choose and repeat.
  */
 export interface EarlyCheck {
   readonly dims: LimitDimension[];
   readonly key: string;
   readonly outcome: Promise<LimiterOutcome>;
   readonly startedAt: number;
-  /** Claimed by the plugin or released: nothing more to do with it. */
+  /** Claimed by the limit gate or released: nothing more to do with it. */
   done: boolean;
 }
 
-/** An operation Apollo resolved, as the limits plugin saw it. */
+/** An operation Apollo resolved, as the limit gate saw it. */
 export interface KnownOperation {
   document: DocumentNode;
   operation: OperationDefinitionNode;
@@ -81,7 +81,7 @@ export function createEarlyChecks(deps: {
   limiter: Limiter;
   overrides: OverridesStore;
   config: () => Config;
-  /** The cost estimate the cost plugin would compute for this document and variables. */
+  /** The cost estimate pricing (cost/pricing.ts) would compute for this document and variables. */
   estimate: (document: DocumentNode, operationName: string | undefined, variables: Record<string, unknown>) => number;
   onOutcome?: (outcome: EarlyOutcome) => void;
 }): EarlyChecks {

@@ -15,6 +15,8 @@ export interface FailedCharge {
   refusal: GatewayError | null;
   /** Rate-limit headers after the charge. */
   headers: Record<string, string>;
+  /** The plan the request was charged to (after runtime overrides). */
+  planId: string;
 }
 
 export interface FailedRequests {
@@ -37,7 +39,7 @@ export function createFailedRequests(deps: {
   limiter: Limiter;
   overrides: OverridesStore;
   refusals: LocalRefusals;
-  /** Told of every decision, as the limits plugin's observers are (metrics, alerts). */
+  /** Told of every decision, as the limit gate's observers are (metrics, alerts). */
   observe?: LimitObserver;
 }): FailedRequests {
   return {
@@ -55,9 +57,9 @@ export function createFailedRequests(deps: {
       });
       // Priced at 0 with no root fields: one request on every request count, no cost points, no
       // per-field limit; cost and bytes are only checked, which also puts them in the headers.
-      const dims = charge.dims;
-      if (dims.length === 0) return { refusal: null, headers: {} };
-      const { effective } = charge;
+      const { dims, effective } = charge;
+      const planId = effective.planId;
+      if (dims.length === 0) return { refusal: null, headers: {}, planId };
       const documentationUrl = config.limits.documentationUrl;
       const started = performance.now();
       const { decision, source } = await deps.limiter.consume(
@@ -65,14 +67,15 @@ export function createFailedRequests(deps: {
         effective.onStoreFailure,
       );
       deps.observe?.({ principal, planId: effective.planId, dims, decision, source, durationMs: performance.now() - started });
-      if (source === 'unavailable') return { refusal: limitsUnavailableError(effective.planId, 1, documentationUrl), headers: {} };
+      if (source === 'unavailable') return { refusal: limitsUnavailableError(planId, 1, documentationUrl), headers: {}, planId };
       const headers = rateLimitHeaders(dims, decision.results, decision.now);
-      if (decision.allowed) return { refusal: null, headers };
+      if (decision.allowed) return { refusal: null, headers, planId };
       const refused = decision.results.findIndex((r) => !r.allowed);
       deps.refusals.remember({ principal, ip, plan: effective, documentationUrl, dims, decision });
       return {
         refusal: rateLimitedError({ planName: effective.planName, planId: effective.planId, dimension: dims[refused]!, result: decision.results[refused]!, documentationUrl }),
         headers,
+        planId,
       };
     },
   };

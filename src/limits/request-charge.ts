@@ -34,7 +34,7 @@ export interface ChargeInput {
 }
 
 /**
- * The one place that turns a request into limit dimensions: the limits plugin uses it when the
+ * The one place that turns a request into limit dimensions: the limit gate uses it when the
  * operation is resolved, and the check at the door (early-check.ts) with the same inputs before,
  * so that the two agree by construction and a disagreement can only come from inputs that
  * changed in between (a runtime override, the clock crossing a calendar period).

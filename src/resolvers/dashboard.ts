@@ -5,13 +5,6 @@ import { callOf, tenantScope, type GatewayContext } from '../graph/context.js';
 import { pageSize } from './arguments.js';
 import { money } from './money.js';
 
-/**
- * The dashboard's parent value: nothing. Every field reads the recent orders through the request's
- * `recentOrders` loader (fetched at most once per request however many fields ask), so the field
- * cache sees when they were fetched, as it does for every loader (a memo held here would hide it).
- */
-export type DashboardParent = Record<string, never>;
-
 /** The newest orders the dashboard computes over. */
 const recentOrders = (ctx: GatewayContext): Promise<OrderRecord[]> => tenantScope(ctx).loaders.recentOrders.load(String(RECENT_WINDOW));
 

@@ -9,11 +9,6 @@ import { tenantView } from './viewer.js';
 import { slaOf } from './sla-field.js';
 import { syntheticHistoryOf } from './synthetic-field.js';
 
-/** `fleetUsage.tenant(tenantId)`: the tenant the platform admin drilled into. */
-export interface FleetTenantParent {
-  tenantId: string;
-}
-
 /** Windows that belong to one caller (a key, an IP), not to the tenant: left out of the admin's view. */
 const PER_CALLER_POLICIES = new Set(['client-minute', 'ip-minute']);
 

@@ -6,9 +6,6 @@ import { asUserInput, usageRange } from './usage-range.js';
 import { tenantView } from './viewer.js';
 import { assertMaySeeKey } from '../auth/publishable-policy.js';
 
-/** `Usage` and `FleetUsage` resolve their fields lazily: the parent carries nothing. */
-export type UsageParent = Record<string, never>;
-
 /**
  * A usage-history read: a bad range is the client's input (BAD_USER_INPUT), an unreachable store
  * is STORE_UNAVAILABLE (503 with Retry-After when nothing else of the answer could be served).
@@ -29,7 +26,7 @@ export const usageResolvers: Resolvers = {
     rateLimit: async (_root, _args, ctx) => {
       const { principal } = tenantScope(ctx);
       // Set when this operation was charged; a free one (only usage / rateLimit) reads the window.
-      let budget = ctx.state.costLimit;
+      let budget = ctx.state.decided?.costBudget;
       if (!budget) {
         const window = (await ctx.limitsView.windows(ctx.config, principal, ctx.ip)).find((w) => w.dimension === 'cost');
         if (!window) return null;
@@ -37,7 +34,7 @@ export const usageResolvers: Resolvers = {
       }
       return {
         limit: budget.limit,
-        cost: Math.ceil(ctx.state.cost?.requested ?? 0),
+        cost: Math.ceil(ctx.state.priced?.requested ?? 0),
         remaining: budget.remaining,
         resetAt: budget.resetAt,
         used: budget.limit - budget.remaining,

@@ -1,6 +1,6 @@
 import { bucketStart, bucketStarts } from './buckets.js';
 import { bucketKey, fleetIndexKey } from './keys.js';
-import type { HashReader } from './queries.js';
+import type { HashReader } from './hash-reader.js';
 import { UsageQueryError, type Anomaly } from './store.js';
 
 /*

@@ -1,29 +1,20 @@
-import type { ApolloServerPlugin } from '@apollo/server';
-import type { Principal } from '../auth/principal.js';
-import type { GatewayContext, RequestState } from '../graph/context.js';
+import type { GraphQLResponse } from '@apollo/server';
+import type { RequestState } from '../graph/request-state.js';
 import type { UsageEvent } from './event.js';
+import type { Meter } from './meter.js';
 
 /** Error codes that are the gateway's or a downstream service's failure, not the client's: they count against an SLA. */
 export const FAULT_CODES: ReadonlySet<string> = new Set(['INTERNAL_SERVER_ERROR', 'DOWNSTREAM_UNAVAILABLE', 'DOWNSTREAM_TIMEOUT']);
 
 /**
- * Notes in the request state whether the response carried errors (for the metered status). The
- * rest of a usage event is already in the state (cost, root fields, throttling reason) or known
- * only once the response is sent (bytes, latency): see `usageEventOf`.
+ * Whether the response about to be sent carries errors, and whether one is a fault (for the
+ * metered status). The rest of a usage event is already in the request state (cost, root fields,
+ * the limit verdict) or known only once the response is sent (bytes, latency): see `usageEventOf`.
  */
-export function usageCapturePlugin(): ApolloServerPlugin<GatewayContext> {
-  return {
-    async requestDidStart() {
-      return {
-        async willSendResponse({ response, contextValue }) {
-          if (response.body.kind !== 'single') return;
-          const errors = response.body.singleResult.errors ?? [];
-          contextValue.state.hadErrors = errors.length > 0;
-          contextValue.state.hadFault = errors.some((e) => FAULT_CODES.has(String(e.extensions?.code)));
-        },
-      };
-    },
-  };
+export function responseErrors(response: GraphQLResponse): { hadErrors: boolean; hadFault: boolean } {
+  if (response.body.kind !== 'single') return { hadErrors: false, hadFault: false };
+  const errors = response.body.singleResult.errors ?? [];
+  return { hadErrors: errors.length > 0, hadFault: errors.some((e) => FAULT_CODES.has(String(e.extensions?.code))) };
 }
 
 /**
@@ -33,31 +24,52 @@ export function usageCapturePlugin(): ApolloServerPlugin<GatewayContext> {
  */
 export function usageEventOf(
   state: RequestState,
-  principal: Principal | undefined,
   planId: (tenantId: string) => string,
   response: { bytes: number; statusCode: number; cacheHits?: number; cacheMisses?: number },
   now: number = Date.now(),
 ): UsageEvent | null {
-  if (!principal || principal.kind === 'platformAdmin') return null;
-  const status = state.throttled ? 'throttled' : state.hadErrors || response.statusCode >= 400 ? 'error' : 'ok';
+  const { principal, startedAt } = state.accepted;
+  if (principal.kind === 'platformAdmin') return null;
+  const throttled = state.decided?.throttled ?? null;
+  const hadErrors = state.answered?.hadErrors ?? false;
+  const status = throttled ? 'throttled' : hadErrors || response.statusCode >= 400 ? 'error' : 'ok';
   return {
-    at: state.startedAt,
+    at: startedAt,
     tenantId: principal.tenantId,
     clientId: principal.clientId,
-    // The limits plugin already resolved the plan; requests it did not check (service tokens,
+    // The limit decision already resolved the plan; requests it did not check (service tokens,
     // invalid operations) resolve it here.
-    planId: state.planId ?? planId(principal.tenantId),
+    planId: state.decided?.planId ?? planId(principal.tenantId),
     principalKind: principal.kind,
-    operationName: state.operationName ?? null,
-    rootFields: state.rootFields ?? [],
+    operationName: state.operation?.name ?? null,
+    rootFields: [...(state.operation?.rootFields ?? [])],
     status,
-    fault: status === 'error' && (state.hadFault === true || response.statusCode >= 500),
-    throttledBy: state.throttled ?? null,
-    latencyMs: now - state.startedAt,
-    requestedCost: state.cost?.requested ?? 0,
-    actualCost: state.cost?.actual ?? 0,
+    fault: status === 'error' && (state.answered?.hadFault === true || response.statusCode >= 500),
+    throttledBy: throttled,
+    latencyMs: now - startedAt,
+    requestedCost: state.priced?.requested ?? 0,
+    actualCost: state.answered?.actualCost ?? 0,
     responseBytes: response.bytes,
     cacheHits: response.cacheHits ?? 0,
     cacheMisses: response.cacheMisses ?? 0,
+  };
+}
+
+/**
+ * Metering, once the response to a GraphQL request is sent (off the response path): its usage
+ * event into the meter's in-process aggregate (flushed in the background). Returns the event, for
+ * the request metrics; null when there is none (a platform admin).
+ */
+export function requestMetering(deps: {
+  meter: Meter;
+  planOf: (tenantId: string) => string;
+  /** The request's field-cache hits and misses, null when it touched no cached field. */
+  cacheReport: (state: RequestState) => { hits: number; misses: number } | null;
+}): (state: RequestState, response: { bytes: number; statusCode: number }) => UsageEvent | null {
+  return (state, response) => {
+    const cache = deps.cacheReport(state);
+    const event = usageEventOf(state, deps.planOf, { ...response, ...(cache ? { cacheHits: cache.hits, cacheMisses: cache.misses } : {}) });
+    if (event) deps.meter.record(event);
+    return event;
   };
 }

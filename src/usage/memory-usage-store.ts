@@ -1,4 +1,5 @@
-import { createUsageQueries, type HashReader } from './queries.js';
+import type { HashReader } from './hash-reader.js';
+import { createUsageQueries } from './queries.js';
 import { planWrite } from './rollup.js';
 import type { UsageStore } from './store.js';
 

@@ -4,16 +4,7 @@ import { RETENTION_MS, bucketKey, fleetIndexKey, retentionClass, tenantIndexKey,
 import { findAnomalies } from './anomalies.js';
 import { MAX_MERGED_SERIES, UsageQueryError, type BucketCounts, type Granularity, type HistoryPoint, type RangeQuery, type SeriesRef, type UsageStore, type UsageTotals } from './store.js';
 import { toTotals } from './totals.js';
-
-/** How a store reads its hashes; each call is one round trip (or a few, for very many keys). */
-export interface HashReader {
-  /** The hash at each key, in order ({} for a missing key). */
-  read(keys: readonly string[]): Promise<Record<string, string>[]>;
-  /** One field of each key's hash, in order (null when missing). */
-  readField(keys: readonly string[], field: string): Promise<(string | null)[]>;
-  /** Some fields of each key's hash, in order, each in the order of `fields` (null when missing). */
-  readFields(keys: readonly string[], fields: readonly string[]): Promise<(string | null)[][]>;
-}
+import type { HashReader } from './hash-reader.js';
 
 /** The hash fields (counters.ts) behind BucketCounts: requests, throttled, actual cost (milli-points). */
 const COUNT_FIELDS = ['r', 't', 'ac'] as const;

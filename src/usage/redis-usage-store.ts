@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '../stores/redis.js';
 import { execBySlot, type PipelineReplies } from '../stores/slots.js';
-import { createUsageQueries, type HashReader } from './queries.js';
+import type { HashReader } from './hash-reader.js';
+import { createUsageQueries } from './queries.js';
 import { planWrite, type HashOp } from './rollup.js';
 import { UsageWriteError, type Aggregate, type UsageStore } from './store.js';
 

@@ -7,7 +7,8 @@ import { createCacheStore, type CacheStore } from '../../src/cache/cache-store.j
 import { createFieldCache, type FieldCache, type RefusalReason } from '../../src/cache/field-cache.js';
 import { createGuardedStore } from '../../src/cache/guarded-store.js';
 import { checkStaticScope } from '../../src/cache/static-reads.js';
-import type { GatewayContext, RequestState } from '../../src/graph/context.js';
+import type { GatewayContext } from '../../src/graph/context.js';
+import type { RequestState } from '../../src/graph/request-state.js';
 import { apiKey, cacheConfig, testSchema } from './support.js';
 
 /**
@@ -28,7 +29,7 @@ const TYPE_DEFS = /* GraphQL */ `
 `;
 
 // Helpers: the static check reads the resolver's own text only, so these go unseen there.
-const planOf = (ctx: GatewayContext) => ctx.state.planId ?? 'none';
+const planOf = (ctx: GatewayContext) => ctx.state.decided?.planId ?? 'none';
 const keyOf = (ctx: GatewayContext) => (ctx.principal as { clientId: string }).clientId;
 const roleOf = (ctx: GatewayContext) => (ctx.principal as { role: string }).role;
 const addressOf = (ctx: GatewayContext) => ctx.ip;
@@ -76,8 +77,9 @@ afterEach(async () => {
 });
 
 async function ask(principal: Principal, query: string, extra: { planId?: string; ip?: string } = {}) {
-  const state = { startedAt: Date.now(), ...(extra.planId ? { planId: extra.planId } : {}) } as RequestState;
-  const contextValue = { principal, state, ip: extra.ip ?? '10.0.0.1', requestId: 'test', loaders: null } as unknown as GatewayContext;
+  const ip = extra.ip ?? '10.0.0.1';
+  const state: RequestState = { accepted: { principal, ip, startedAt: Date.now() }, ...(extra.planId ? { decided: { planId: extra.planId, costBudget: null, throttled: null } } : {}) };
+  const contextValue = { principal, state, ip, requestId: 'test', loaders: null } as unknown as GatewayContext;
   const result = await graphql({ schema, source: query, contextValue });
   expect(result.errors).toBeUndefined();
   return { data: result.data as Record<string, string>, fields: fieldCache.report(state)?.fields ?? {} };

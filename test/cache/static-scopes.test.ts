@@ -3,7 +3,7 @@ import { getDirective } from '@graphql-tools/utils';
 import { describe, expect, it } from 'vitest';
 import type { CacheScope } from '../../src/cache/cache-scope.js';
 import { checkStaticScope } from '../../src/cache/static-reads.js';
-import { buildSchema, RESOLVER_MAPS } from '../../src/graph/build-schema.js';
+import { buildSchema, RESOLVER_MAPS } from '../../src/wiring/build-schema.js';
 
 /**
  * The static half of scope safety (issue 9, defect 4), in CI: every @cached field of the real

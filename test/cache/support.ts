@@ -10,7 +10,8 @@ import { createGuardedStore } from '../../src/cache/guarded-store.js';
 import type { CacheReport } from '../../src/cache/request-cache.js';
 import { configSchema, type Config, type Role } from '../../src/config/schema.js';
 import { authDirectiveTransformer } from '../../src/graph/auth-directive.js';
-import type { GatewayContext, RequestState } from '../../src/graph/context.js';
+import type { GatewayContext } from '../../src/graph/context.js';
+import type { RequestState } from '../../src/graph/request-state.js';
 import { SCHEMA_DIR } from '../../src/graph/load-schema.js';
 import { createLogger } from '../../src/observability/logger.js';
 
@@ -56,7 +57,7 @@ export function apiKey(tenantId: string, role: Role, clientId = `${tenantId}-${r
 
 /** Executes `query` as `principal`; returns the result and the request's cache report. */
 export async function run(schema: GraphQLSchema, fieldCache: FieldCache, principal: Principal, query: string, variables?: Record<string, unknown>) {
-  const state = { startedAt: Date.now() } as unknown as RequestState;
+  const state: RequestState = { accepted: { principal, ip: '10.0.0.1', startedAt: Date.now() } };
   const contextValue = { principal, state, requestId: 'test', logger: createLogger({ level: 'silent' }) } as unknown as GatewayContext;
   const result = await graphql({ schema, source: query, contextValue, ...(variables ? { variableValues: variables } : {}) });
   const report: CacheReport | null = fieldCache.report(state);

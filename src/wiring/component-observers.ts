@@ -7,8 +7,8 @@ import type { Downstream } from '../downstream/downstream.js';
 import type { Limiter } from '../limits/limiter.js';
 import type { Meter } from '../usage/meter.js';
 import type { UsageStore } from '../usage/store.js';
-import type { Logger } from './logger.js';
-import { breakerStateValue, type Metrics } from './metrics.js';
+import type { Logger } from '../observability/logger.js';
+import { breakerStateValue, type Metrics } from '../observability/metrics.js';
 
 /** How often a Redis Cluster is checked for being whole (a few commands per master). */
 const CLUSTER_CHECK_MS = 1000;

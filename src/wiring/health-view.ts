@@ -2,14 +2,7 @@ import type { RedisClient } from '../stores/redis.js';
 import { checkRedis } from '../stores/readiness.js';
 import type { Downstream } from '../downstream/downstream.js';
 import type { Limiter } from '../limits/limiter.js';
-
-export interface HealthView {
-  /** `not configured` (in-memory stores), `ok`, or `down: <reason>`. */
-  redis: string;
-  /** The limit store's breaker: `closed` (Redis in use), `open` (local fallback), `half-open`; `local` without Redis. */
-  limitStore: string;
-  downstream: { service: string; breaker: string; inFlight: number; queued: number }[];
-}
+import type { HealthView } from '../graph/context.js';
 
 /** Longest the Redis ping may take before the console calls it down, ms. */
 const PING_TIMEOUT_MS = 500;

@@ -13,9 +13,9 @@ import { moneyResolvers } from '../resolvers/money.js';
 import { ordersResolvers } from '../resolvers/orders.js';
 import { trustedDocumentResolvers } from '../resolvers/trusted-documents.js';
 import { viewerResolvers } from '../resolvers/viewer.js';
-import { authDirectiveTransformer } from './auth-directive.js';
-import { describeLimits } from './describe-limits.js';
-import { loadSchemaSdl } from './load-schema.js';
+import { authDirectiveTransformer } from '../graph/auth-directive.js';
+import { describeLimits } from '../graph/describe-limits.js';
+import { loadSchemaSdl } from '../graph/load-schema.js';
 
 export interface BuildSchemaOptions {
   schemaDir?: string;

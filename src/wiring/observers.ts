@@ -1,10 +1,10 @@
-import type { Principal } from '../auth/principal.js';
 import type { Alerts, LimitObservation } from '../alerts/alerts.js';
-import type { RequestState } from '../graph/context.js';
+import type { RequestState } from '../graph/request-state.js';
+import type { TenantPrincipal } from '../auth/principal.js';
 import type { LimitObserver } from '../limits/limit-observer.js';
-import { usageEventOf } from '../usage/capture.js';
-import type { Meter } from '../usage/meter.js';
-import type { Metrics } from './metrics.js';
+import type { LocalRefusal } from '../limits/local-refusals.js';
+import type { UsageEvent } from '../usage/event.js';
+import type { Metrics } from '../observability/metrics.js';
 
 /** Dimensions that are per key or per IP inside a tenant: alerts are per tenant, so not these. */
 const PER_SUBJECT_POLICIES = new Set(['client-minute', 'ip-minute', 'usage-minute']);
@@ -30,34 +30,27 @@ export function limitObserver(metrics: Metrics, alerts: Alerts): LimitObserver {
   };
 }
 
+/** A refusal answered from memory at the door counts as a local refusal and as a throttled request, as the store's would. */
+export function localRefusalObserver(metrics: Metrics) {
+  return (principal: TenantPrincipal, refusal: LocalRefusal) => {
+    metrics.limitLocalRefusals.inc();
+    metrics.throttled.inc({ plan: refusal.planId, dimension: refusal.dimension, tenant: metrics.tenantLabel(principal.tenantId) });
+  };
+}
+
 /**
- * What every finished GraphQL request feeds, once the response is sent: the usage meter (one
- * in-process aggregate, flushed in the background) and the request metrics.
+ * The request metrics of every metered GraphQL request, once the response is sent (the usage
+ * event has already gone to the meter: usage/capture.ts).
  */
-export function afterResponseObserver(deps: {
-  meter: Meter;
-  metrics: Metrics;
-  planOf: (tenantId: string) => string;
-  /** The request's field-cache hits and misses, null when it touched no cached field. */
-  cacheReport: (state: RequestState) => { hits: number; misses: number } | null;
-}) {
-  const { meter, metrics } = deps;
-  return (state: RequestState, info: { bytes: number; statusCode: number; principal: Principal | undefined }) => {
-    const cache = deps.cacheReport(state);
-    const event = usageEventOf(state, info.principal, deps.planOf, {
-      bytes: info.bytes,
-      statusCode: info.statusCode,
-      ...(cache ? { cacheHits: cache.hits, cacheMisses: cache.misses } : {}),
-    });
-    if (!event) return;
-    meter.record(event);
+export function requestMetrics(metrics: Metrics) {
+  return (event: UsageEvent, state: RequestState) => {
     const tenant = metrics.tenantLabel(event.tenantId);
     const roots = event.rootFields.length > 0 ? event.rootFields : ['none'];
     for (const root of roots) metrics.requests.inc({ plan: event.planId, status: event.status, root_field: root, tenant });
     metrics.requestDuration.observe({ plan: event.planId, status: event.status }, event.latencyMs / 1000);
-    if (state.cost) {
+    if (state.priced) {
       metrics.cost.observe({ kind: 'requested', plan: event.planId }, event.requestedCost);
-      if (state.cost.actual !== undefined) metrics.cost.observe({ kind: 'actual', plan: event.planId }, event.actualCost);
+      if (state.answered?.actualCost != null) metrics.cost.observe({ kind: 'actual', plan: event.planId }, event.actualCost);
     }
   };
 }

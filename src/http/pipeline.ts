@@ -1,0 +1,275 @@
+import type { ApolloServerPlugin, GraphQLRequestContextDidResolveOperation } from '@apollo/server';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { DocumentNode, FragmentDefinitionNode, OperationDefinitionNode } from 'graphql';
+import type { Authenticator } from '../auth/authenticator.js';
+import { hasTenant, type Principal, type TenantPrincipal } from '../auth/principal.js';
+import type { FieldCache } from '../cache/field-cache.js';
+import { reportCache } from '../cache/cache-response.js';
+import type { Config } from '../config/schema.js';
+import type { CostAnalyzer } from '../cost/analyzer.js';
+import { dryRunAnswer } from '../cost/dry-run.js';
+import { priceOperation, reportCost } from '../cost/pricing.js';
+import type { Downstream } from '../downstream/downstream.js';
+import { createLoaders } from '../downstream/loaders.js';
+import { storeUnavailableStatus } from '../errors/store-unavailable.js';
+import type { GatewayContext } from '../graph/context.js';
+import { logUnexpectedErrors } from '../graph/error-masking.js';
+import { createPersistedQueries } from '../graph/persisted-queries.js';
+import { requestErrorStatus } from '../graph/request-error-status.js';
+import type { RequestState } from '../graph/request-state.js';
+import type { AuthGuard } from '../limits/auth-guard.js';
+import type { EarlyCheck, EarlyChecks } from '../limits/early-check.js';
+import type { FailedRequests } from '../limits/failed-requests.js';
+import { answerFailed, type FailedAnswer, type LimitGate } from '../limits/limit-gate.js';
+import type { LocalRefusal, LocalRefusals } from '../limits/local-refusals.js';
+import { rootFieldsOf } from '../limits/root-fields.js';
+import type { Logger } from '../observability/logger.js';
+import type { TrustedDocuments } from '../trusted-documents/registry.js';
+import { responseErrors } from '../usage/capture.js';
+import type { UsageEvent } from '../usage/event.js';
+import { authenticateHook } from './authenticate-hook.js';
+import { countedRefusal, type RefuseAtDoor } from './counted-refusal.js';
+import { documentBoundsHook } from './document-bounds-hook.js';
+import { documentPolicyHook } from './document-policy-hook.js';
+import { localRefusalHook } from './local-refusal-hook.js';
+import { originHook } from './origin-hook.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The GraphQL request's state (graph/request-state.ts) once it has one, for the after-response steps. */
+    gatewayState?: RequestState;
+    /** The limit check sent at the door for this request, until the limit decision claims it. */
+    earlyLimitCheck?: EarlyCheck;
+    /** Size of the response body, bytes. */
+    responseBytes?: number;
+  }
+}
+
+type DoorHook = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+/** What happens to a request on `/graphql`, stage by stage; http/server.ts registers it. */
+export interface RequestPipeline {
+  /** Fastify `onRequest`, in order: before the body is read. */
+  onRequest: DoorHook[];
+  /** Fastify `preHandler`, in order: the body is read, Apollo has not seen it. */
+  preHandler: DoorHook[];
+  /** The request's state (its first stage) and GraphQL context, as Apollo takes the request. */
+  context(request: FastifyRequest): GatewayContext;
+  /** Inside Apollo: one plugin whose hooks run the steps in order. */
+  apolloPlugin: ApolloServerPlugin<GatewayContext>;
+  /** Fastify `onSend`, `onRequestAbort`, `onResponse`: after Apollo. */
+  onSend(request: FastifyRequest, payload: unknown): void;
+  onRequestAbort(request: FastifyRequest): void;
+  onResponse(request: FastifyRequest, statusCode: number): void;
+  /** A body Fastify could not read (413, 415, 400) is a request refused at the door, counted like the others. */
+  refuseAtDoor: RefuseAtDoor;
+}
+
+export interface PipelineDeps {
+  config: () => Config;
+  logger: Logger;
+  authenticator: Authenticator;
+  authGuard: AuthGuard;
+  refusals: LocalRefusals;
+  /** Told of each refusal answered from memory at the door (metrics). */
+  onLocalRefusal?: (principal: TenantPrincipal, refusal: LocalRefusal) => void;
+  failedRequests: FailedRequests;
+  trustedDocuments: TrustedDocuments;
+  /** Absent: no limit check is sent at the door (`limits.earlyCheck: false`). */
+  earlyChecks?: EarlyChecks;
+  downstream: Downstream;
+  /** Long-lived services every request's context carries (limit overrides, usage reads, ...). */
+  services: Pick<GatewayContext, 'overrides' | 'limitsView' | 'usage' | 'audit' | 'health' | 'synthetic' | 'trustedDocuments'>;
+  /** May the caller run this operation at all (auth/publishable-policy.ts): throws the refusal. */
+  admit: (principal: Principal, operation: OperationDefinitionNode, fragments: Record<string, FragmentDefinitionNode>) => void;
+  analyzer: CostAnalyzer;
+  limits: LimitGate;
+  fieldCache: FieldCache;
+  /** Meters a finished request (usage/capture.ts `requestMetering`); its event, null when there is none. */
+  meter: (state: RequestState, response: { bytes: number; statusCode: number }) => UsageEvent | null;
+  /** Told of every metered request (request metrics). */
+  onMetered?: (event: UsageEvent, state: RequestState) => void;
+}
+
+/**
+ * The request path of a GraphQL request, in the order it runs. Each step belongs to a room and is
+ * called here; the request state (graph/request-state.ts) carries what each stage established to
+ * the next: `accepted` -> `operation`, `priced` -> `decided` -> `answered`.
+ *
+ * Door (Fastify, before Apollo; each may answer the request itself):
+ *   onRequest   1. authenticate: the principal, or 401 / 429 for failed attempts (auth/, limits/auth-guard.ts)
+ *               2. origin: a key used from an origin it may not be (auth/origin-policy.ts): 403
+ *   preHandler  3. local refusal: a caller the limit store refused moments ago, 429 from memory (limits/local-refusals.ts)
+ *               4. document bounds: a document too big to validate, 400 (graph/document-bounds.ts)
+ *               5. trusted documents: an id replaced by its text; a key bound to them: 403 (trusted-documents/)
+ *               6. early limit check: sent for an operation text seen before, not awaited (limits/early-check.ts)
+ *   handler     7. accepted: the request state and the GraphQL context
+ * Apollo (one plugin; Apollo parses and validates between 8 and 9):
+ *   requestDidStart       8. a hash-only request gets its text from the caller's APQ registrations (graph/persisted-queries.ts)
+ *   didResolveOperation   9. the operation gate, in sequence: admit (auth/publishable-policy.ts), price (cost/pricing.ts),
+ *                            decide (limits/limit-gate.ts); a refusal is thrown and nothing executes
+ *   responseForOperation 10. a dry run is answered with its price instead of executing (cost/dry-run.ts)
+ *   didEncounterErrors   11. unexpected errors logged; a request answered before the gate counted (limits/failed-requests.ts)
+ *   willSendResponse     12. actual cost and extensions.cost; a failed request's 429; cache report; errors noted;
+ *                            STORE_UNAVAILABLE's 503; GraphQL-over-HTTP status of request errors
+ * After Apollo (Fastify):
+ *   onSend     13. response size (the server also adds rate-limit headers to an authenticated response without them)
+ *   onResponse 14. an unclaimed early check refunded; the charge settled (limits); the request metered (usage)
+ */
+export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
+  const { config, logger, limits, earlyChecks } = deps;
+  const refuseAtDoor = countedRefusal({ failedRequests: deps.failedRequests, config });
+  const documentBounds = documentBoundsHook({ bounds: () => config().server.documentLimits, refuse: refuseAtDoor });
+  const persistedQueries = createPersistedQueries();
+
+  // 1, 2
+  const onRequest: DoorHook[] = [authenticateHook(deps.authenticator, deps.authGuard), originHook(config)];
+  // 3, 4, 5, 6
+  const preHandler: DoorHook[] = [
+    localRefusalHook({
+      refusals: deps.refusals,
+      ...(deps.onLocalRefusal ? { onRefused: deps.onLocalRefusal } : {}),
+      knownRootFields: (request) => documentBounds.knownRootFields(request),
+      decisionHeader: () => config().limits.decisionHeader,
+      delayMs: () => config().limits.localRefusalDelayMs,
+    }),
+    documentBounds.hook,
+    documentPolicyHook({ documents: deps.trustedDocuments, refuse: refuseAtDoor }),
+  ];
+  if (earlyChecks) {
+    preHandler.push(async (request) => {
+      request.earlyLimitCheck = earlyChecks.start(request) ?? undefined;
+    });
+  }
+
+  // 7
+  function context(request: FastifyRequest): GatewayContext {
+    const principal = request.principal;
+    if (!principal) throw new Error('/graphql reached Apollo without a principal: the authenticate hook must run first');
+    const early = request.earlyLimitCheck;
+    const state: RequestState = { accepted: { principal, ip: request.ip, startedAt: Date.now(), ...(early ? { earlyCheck: early } : {}) } };
+    request.gatewayState = state;
+    return {
+      requestId: request.id,
+      principal,
+      ip: request.ip,
+      config: config(),
+      downstream: deps.downstream,
+      loaders: hasTenant(principal) ? createLoaders(deps.downstream, { tenantId: principal.tenantId, requestId: request.id }) : null,
+      logger,
+      ...deps.services,
+      state,
+    };
+  }
+
+  const apolloPlugin: ApolloServerPlugin<GatewayContext> = {
+    async requestDidStart({ request, contextValue }) {
+      const { state } = contextValue;
+      const { principal, ip } = state.accepted;
+      // 8
+      persistedQueries.resolve(request, principal);
+      /** Step 11's charge of a request answered before the gate, for step 12 to put on the response. */
+      let failed: FailedAnswer | null = null;
+      return {
+        // 9: admit, then price, then decide, each awaited before the next.
+        async didResolveOperation(rc) {
+          const { operation, document } = rc;
+          if (!operation) return; // execution reports the missing or ambiguous operation
+          const fragments = fragmentsOf(document);
+          // First, so that an operation the key may not run is charged only as a failed request (11).
+          deps.admit(principal, operation, fragments);
+          const rootFields = rootFieldsOf(rc.schema, operation, fragments);
+          const name = rc.operationName ?? null;
+          state.operation = { name, rootFields: [...new Set(rootFields)] };
+          state.priced = priceOperation(deps.analyzer, document, rc.request);
+          // On the estimate just made; over a limit is a result, thrown here as the 429.
+          const decision = await limits.decide({
+            config: contextValue.config,
+            principal,
+            ip,
+            earlyCheck: state.accepted.earlyCheck,
+            priced: state.priced,
+            resolved: { document, operation, fragments, rootFields, name },
+            request: { query: rc.request.query, operationName: rc.request.operationName, variables: rc.request.variables ?? {} },
+            setHeader: (header, value) => rc.response.http.headers.set(header, value),
+            narrow: (reduced) => narrow(rc, reduced, fragments),
+            key: state,
+          });
+          if (!decision) return;
+          state.decided = decision.verdict;
+          if (decision.refusal) throw decision.refusal;
+        },
+
+        // 10
+        async responseForOperation() {
+          return state.priced?.dryRun ? dryRunAnswer() : null;
+        },
+
+        // 11
+        async didEncounterErrors({ errors }) {
+          logUnexpectedErrors(logger, errors, contextValue.requestId);
+          // Priced: it reached the limit decision (whose refusals, and execution errors, land here too).
+          if (state.priced || failed) return;
+          failed = await limits.chargeFailed(contextValue.config, principal, ip);
+          if (failed) state.decided = failed.verdict;
+        },
+
+        // 12, in this order: a failed request's 429 replaces the body, which the cache report and
+        // the errors noted then describe; the statuses are set last, from the final body.
+        async willSendResponse({ document, request, response }) {
+          let actualCost: number | null = null;
+          if (state.priced && document && response.body.kind === 'single') {
+            const onError = (err: unknown) => logger.error({ err, requestId: contextValue.requestId }, 'actual cost failed');
+            const budget = state.decided?.costBudget ?? null;
+            actualCost = reportCost({ analyzer: deps.analyzer, priced: state.priced, budget, document, request, result: response.body.singleResult, onError });
+          }
+          if (failed) answerFailed(response, failed);
+          reportCache(deps.fieldCache, state, response);
+          state.answered = { actualCost, ...responseErrors(response) };
+          storeUnavailableStatus(response);
+          requestErrorStatus(request, response);
+        },
+      };
+    },
+  };
+
+  return {
+    onRequest,
+    preHandler,
+    context,
+    apolloPlugin,
+    // 13
+    onSend(request, payload) {
+      if (request.gatewayState) request.responseBytes = typeof payload === 'string' || Buffer.isBuffer(payload) ? Buffer.byteLength(payload) : 0;
+    },
+    onRequestAbort(request) {
+      earlyChecks?.release(request.earlyLimitCheck);
+    },
+    // 14
+    onResponse(request, statusCode) {
+      earlyChecks?.release(request.earlyLimitCheck);
+      const state = request.gatewayState;
+      if (!state) return;
+      const bytes = request.responseBytes ?? 0;
+      limits.settle(state, state.answered?.actualCost ?? null, bytes);
+      const event = deps.meter(state, { bytes, statusCode });
+      if (event) deps.onMetered?.(event, state);
+    },
+    refuseAtDoor,
+  };
+}
+
+function fragmentsOf(document: DocumentNode): Record<string, FragmentDefinitionNode> {
+  return Object.fromEntries(document.definitions.flatMap((d) => (d.kind === 'FragmentDefinition' ? [[d.name.value, d]] : [])));
+}
+
+/**
+ * Executes `reduced` instead of the operation Apollo resolved. Apollo executes
+ * `requestContext.document` as it stands after `didResolveOperation`; its types mark the fields
+ * read-only for plugins, hence the cast.
+ */
+function narrow(rc: GraphQLRequestContextDidResolveOperation<GatewayContext>, reduced: OperationDefinitionNode, fragments: Record<string, FragmentDefinitionNode>): void {
+  const writable = rc as unknown as { operation: OperationDefinitionNode; document: DocumentNode };
+  writable.operation = reduced;
+  writable.document = { ...rc.document, definitions: [reduced, ...Object.values(fragments)] };
+}

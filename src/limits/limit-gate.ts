@@ -1,0 +1,256 @@
+import type { GraphQLResponse } from '@apollo/server';
+import type { FragmentDefinitionNode, OperationDefinitionNode } from 'graphql';
+import { hasTenant, type Principal, type TenantPrincipal } from '../auth/principal.js';
+import type { Config } from '../config/schema.js';
+import type { CostBudget, PricedOperation } from '../cost/pricing.js';
+import type { GatewayError } from '../errors/gateway-error.js';
+import type { LimitDimension } from './dimensions.js';
+import type { EarlyCheck, EarlyChecks, KnownOperation } from './early-check.js';
+import type { FailedCharge, FailedRequests } from './failed-requests.js';
+import { isUsageOnly, rateLimitDryRun } from './free-operations.js';
+import { rateLimitHeaders } from './headers.js';
+import type { LimitObserver } from './limit-observer.js';
+import { refusedVerdict, type LimitVerdict } from './limit-verdict.js';
+import type { DecisionSource, Limiter } from './limiter.js';
+import type { LocalRefusals } from './local-refusals.js';
+import type { OverridesStore } from './overrides.js';
+import { costLimitExceededError, limitsUnavailableError, rateLimitedError } from './rate-limit-error.js';
+import { requestCharge } from './request-charge.js';
+import type { Adjustment, LimitDecision } from './store/types.js';
+import type { createThrottleLog } from './throttle-log.js';
+
+/** A limit decision as a result: the verdict, and the 429 that answers the request when it refused. */
+export interface GateDecision {
+  verdict: LimitVerdict;
+  refusal: GatewayError | null;
+}
+
+/** A request answered before its limit decision, as charged: the charge's headers and 429, and its verdict for the request state. */
+export type FailedAnswer = FailedCharge & { verdict: LimitVerdict };
+
+/** What the limit decision needs of a request whose operation was admitted and priced. */
+export interface DecisionInput {
+  config: Config;
+  principal: Principal;
+  ip: string;
+  earlyCheck: EarlyCheck | undefined;
+  priced: PricedOperation;
+  /** The operation as Apollo resolved it (`name` null when anonymous), with its fragments and root fields (one entry per response key). */
+  resolved: KnownOperation & { name: string | null; fragments: Record<string, FragmentDefinitionNode> };
+  /** The request's text and variables: what the door may check early next time. */
+  request: { query: string | undefined; operationName: string | undefined; variables: Record<string, unknown> };
+  /** Where the rate-limit headers go (the response's). */
+  setHeader(name: string, value: string): void;
+  /** Runs `operation` (with the document's fragments) instead of what was resolved: `rateLimit(dryRun: true)`. */
+  narrow(operation: OperationDefinitionNode): void;
+  /** The request's identity for `settle` (its state): the charge is kept under it until the response is out. */
+  key: object;
+}
+
+/** What was charged for a request, kept until the response is out so it can be settled. */
+interface Charge {
+  dims: LimitDimension[];
+  decision: LimitDecision;
+  source: DecisionSource;
+  chargedCost: number;
+}
+
+/** Says that no rate-limit policy applies to this response's caller, and why. */
+export const EXEMPT_HEADER = 'x-ratelimit-exempt';
+
+/**
+ * Plan limits, as the steps of the request path (http/pipeline.ts) that run them:
+ * - `decide`, in the operation gate (after validation, the operation policy and pricing, before
+ *   any resolver): the single-operation cost maximum, then every dimension of the caller's plan in
+ *   one limiter call, and the rate-limit headers. Over a limit is a result: the verdict and the 429
+ *   that the gate throws, so nothing executes.
+ * - `chargeFailed`, for a request answered before that decision (it failed to parse or validate,
+ *   names no operation, or may not run it): counted as one request all the same.
+ * - `settle`, after the response is sent: refunds the difference between estimated and actual
+ *   cost and adds the response bytes, in one store call.
+ * - `headersFor`, for an authenticated response no decision gave headers to.
+ *
+ * Service tokens bypass every limit (no store call at all, so Redis being down cannot refuse
+ * them); platform-admin keys have no tenant and so no plan limits. Operations that only ask for
+ * `usage` / `rateLimit` are free and answer while the tenant is throttled, under their own cap.
+ */
+export function createLimitGate(deps: {
+  limiter: Limiter;
+  overrides: OverridesStore;
+  throttleLog: ReturnType<typeof createThrottleLog>;
+  observers?: LimitObserver[];
+  /** Checks sent at the door for operations seen before (early-check.ts); none: every check here. */
+  earlyChecks?: EarlyChecks;
+  /** Refusals remembered to answer the caller's next requests at the door (local-refusals.ts). */
+  refusals: LocalRefusals;
+  /** Counts requests that never reach the limit decision (a parse or validation failure, a refused operation). */
+  failedRequests: FailedRequests;
+}) {
+  const charges = new WeakMap<object, Charge>();
+  const observers = deps.observers ?? [];
+  const charged = (principal: Principal): principal is TenantPrincipal => hasTenant(principal) && principal.kind !== 'service';
+
+  /** The limit decision for an admitted, priced operation; null for callers no limit applies to. */
+  async function decide(input: DecisionInput): Promise<GateDecision | null> {
+    const { config, principal, ip, priced, resolved, request } = input;
+    if (!charged(principal)) return null;
+    let pricedOnly = false;
+    const reduced = rateLimitDryRun(resolved.operation, request.variables);
+    if (reduced) {
+      // Only the rateLimit selections run; the rest is priced, not executed nor charged. (A cost
+      // dry run would stop execution altogether: the gate answers those with the price.)
+      pricedOnly = true;
+      input.narrow(reduced);
+    }
+    const docs = config.limits.documentationUrl;
+    const charge = requestCharge({
+      config,
+      principal,
+      runtime: deps.overrides.get(principal.tenantId),
+      ip,
+      rootFields: resolved.rootFields,
+      usageOnly: isUsageOnly(resolved.rootFields),
+      pricedOnly: priced.dryRun || pricedOnly,
+      estimate: priced.requested,
+      now: Date.now(),
+    });
+    const { effective, chargedCost, dims } = charge;
+    const verdict = (throttled: string | null, costBudget: CostBudget | null = null): LimitVerdict => ({ planId: effective.planId, costBudget, throttled });
+    if (charge.overMaximum) return { verdict: verdict('max-cost'), refusal: costLimitExceededError(charge.overMaximum, effective.planId, docs) };
+    if (dims.length === 0) return { verdict: verdict(null), refusal: null };
+
+    // The check sent at the door for this request, if it was made on these very dimensions;
+    // otherwise the door learns the operation for its next requests.
+    const early = deps.earlyChecks?.claim(input.earlyCheck, dims) ?? null;
+    // (Not while this instance holds a lease for the tenant: the door sends nothing then, and
+    // keying the text costs a copy and a hash of it on every request.)
+    if (!early && typeof request.query === 'string' && deps.earlyChecks && !deps.limiter.holdsLease(principal.tenantId)) {
+      deps.earlyChecks.remember(request.query, request.operationName, { document: resolved.document, operation: resolved.operation, rootFields: resolved.rootFields });
+    }
+    const started = early?.startedAt ?? performance.now();
+    const { decision, source } = await (early?.outcome ??
+      deps.limiter.consume(
+        dims.map((d) => d.store),
+        effective.onStoreFailure,
+      ));
+    for (const observe of observers) {
+      observe({ principal, planId: effective.planId, dims, decision, source, durationMs: performance.now() - started });
+    }
+    if (source === 'unavailable') return { verdict: verdict('unavailable'), refusal: limitsUnavailableError(effective.planId, 1, docs) };
+
+    const headers = rateLimitHeaders(dims, decision.results, decision.now);
+    for (const name in headers) input.setHeader(name, headers[name]!);
+    if (config.limits.decisionHeader) {
+      // For operators and the exactness tests: who decided (Redis or this instance's fallback)
+      // and when, on the store clock.
+      input.setHeader('x-ratelimit-decision', `${source};t=${decision.now}`);
+    }
+    const costResult = decision.results[costDimensionIndex(dims)];
+    const costBudget = costResult ? { limit: costResult.limit, remaining: costResult.remaining, resetAt: isoTime(costResult.resetAt), window: '1 minute' } : null;
+    if (!decision.allowed) {
+      const refused = decision.results.findIndex((r) => !r.allowed);
+      const dimension = dims[refused]!;
+      deps.refusals.remember({ principal, ip, plan: effective, documentationUrl: docs, dims, decision });
+      deps.throttleLog.record({
+        tenantId: principal.tenantId,
+        plan: effective.planId,
+        clientId: principal.clientId,
+        ip,
+        operation: resolved.name,
+        dimension: dimension.kind,
+        policy: dimension.policy,
+      });
+      const refusal = rateLimitedError({ planName: effective.planName, planId: effective.planId, dimension, result: decision.results[refused]!, documentationUrl: docs });
+      return { verdict: verdict(dimension.kind, costBudget), refusal };
+    }
+    charges.set(input.key, { dims, decision, source, chargedCost });
+    return { verdict: verdict(null, costBudget), refusal: null };
+  }
+
+  /**
+   * Counts a request answered before its limit decision against the caller's request limits;
+   * null for callers no limit applies to. Its verdict goes into the request state; `answerFailed`
+   * puts its headers (and its 429) on the response.
+   */
+  async function chargeFailed(config: Config, principal: Principal, ip: string): Promise<FailedAnswer | null> {
+    if (!charged(principal)) return null;
+    const failed = await deps.failedRequests.charge(config, principal, ip);
+    return { ...failed, verdict: failed.refusal ? refusedVerdict(failed.refusal) : { planId: failed.planId, costBudget: null, throttled: null } };
+  }
+
+  /** After the response is sent: refund unused cost, add response bytes. One store call at most. */
+  function settle(key: object, actualCost: number | null, responseBytes: number): void {
+    const charge = charges.get(key);
+    if (!charge) return;
+    charges.delete(key);
+    const adjustments: Adjustment[] = [];
+    for (const dim of charge.dims) {
+      if (dim.store.kind !== 'sliding') continue;
+      if (dim.kind === 'cost') {
+        if (actualCost !== null && Math.ceil(actualCost) < charge.chargedCost) {
+          adjustments.push({ dimension: dim.store, at: charge.decision.chargedAt ?? charge.decision.now, delta: Math.ceil(actualCost) - charge.chargedCost });
+        }
+      } else if (dim.kind === 'bandwidth' && responseBytes > 0) {
+        adjustments.push({ dimension: dim.store, at: charge.decision.now, delta: responseBytes });
+      }
+    }
+    void deps.limiter.adjust(adjustments, charge.source);
+  }
+
+  /**
+   * Rate-limit headers for an authenticated response no decision gave headers to (a parse or
+   * validation error, COST_LIMIT_EXCEEDED, a body refused before GraphQL): the caller's request
+   * policies as they stand, from one store peek that consumes nothing. Principals that no policy
+   * applies to get `X-RateLimit-Exempt` saying why (`service-token`, `platform-admin`, `no-limits`).
+   */
+  async function headersFor(config: Config, principal: Principal, ip: string): Promise<Record<string, string>> {
+    if (principal.kind === 'service') return { [EXEMPT_HEADER]: 'service-token' };
+    if (!hasTenant(principal)) return { [EXEMPT_HEADER]: 'platform-admin' };
+    const { dims } = requestCharge({
+      config,
+      principal,
+      runtime: deps.overrides.get(principal.tenantId),
+      ip,
+      rootFields: [],
+      usageOnly: false,
+      pricedOnly: true,
+      estimate: 0,
+      now: Date.now(),
+    });
+    if (dims.length === 0) return { [EXEMPT_HEADER]: 'no-limits' };
+    const { decision } = await deps.limiter.peek(dims.map((d) => d.store));
+    return rateLimitHeaders(dims, decision.results, decision.now);
+  }
+
+  return { decide, chargeFailed, settle, headersFor };
+}
+
+export type LimitGate = ReturnType<typeof createLimitGate>;
+
+/**
+ * A failed request's charge on its response: the rate-limit headers after it, and over the
+ * caller's limits its 429 in place of what the failure would have answered (status and headers
+ * from the error's `extensions.http`, as Apollo would have set them).
+ */
+export function answerFailed(response: GraphQLResponse, failed: FailedCharge): void {
+  for (const name in failed.headers) response.http.headers.set(name, failed.headers[name]!);
+  const error = failed.refusal;
+  if (!error) return;
+  const { http, ...extensions } = error.extensions as { http?: { status?: number; headers?: Map<string, string> } } & Record<string, unknown>;
+  response.body = { kind: 'single', singleResult: { errors: [{ message: error.message, extensions }] } };
+  if (http?.status) response.http.status = http.status;
+  for (const [name, value] of http?.headers ?? []) response.http.headers.set(name, value);
+}
+
+/** The last ISO time written: requests served from one lease share their reset time. */
+let lastIso = { at: Number.NaN, iso: '' };
+function isoTime(at: number): string {
+  if (at !== lastIso.at) lastIso = { at, iso: new Date(at).toISOString() };
+  return lastIso.iso;
+}
+
+/** Where the cost-points dimension is among `dims`, -1 if none (a loop: this runs on every request). */
+function costDimensionIndex(dims: readonly LimitDimension[]): number {
+  for (let i = 0; i < dims.length; i++) if (dims[i]!.kind === 'cost') return i;
+  return -1;
+}

@@ -1,0 +1,21 @@
+import type { CostBudget } from '../cost/pricing.js';
+import type { GatewayError } from '../errors/gateway-error.js';
+
+/**
+ * After a limit decision: what the request was checked against and what came of it. The request
+ * state's `decided` stage (graph/request-state.ts), set by the limit gate (limit-gate.ts), or for a
+ * request refused before it, from the refusal.
+ */
+export interface LimitVerdict {
+  /** The plan the request was charged to (after runtime overrides). */
+  readonly planId: string;
+  /** The cost budget after this request's charge, for `extensions.cost.limit`; null when no cost limit was checked. */
+  readonly costBudget: CostBudget | null;
+  /** Why the request was refused (`minute`, `cost`, ... the policy's dimension; `max-cost`; `unavailable`); null: admitted. */
+  readonly throttled: string | null;
+}
+
+/** The verdict a 429 (rate-limit-error.ts: `plan` and `dimension` in its extensions) stands for. */
+export function refusedVerdict(refusal: GatewayError): LimitVerdict {
+  return { planId: String(refusal.extensions['plan']), costBudget: null, throttled: String(refusal.extensions['dimension']) };
+}
