@@ -124,10 +124,10 @@ export function createTenantFlows<T>() {
       for (const flow of flows.values()) if (flow.items[0]) yield flow.items[0].value;
     },
 
-    /** Calls whose start tag is below `start`: served before a call starting there. */
+    /** Calls served before one arriving now with tag `start` (equal tags go in arrival order). */
     countBefore(start: number): number {
       let count = 0;
-      for (const flow of flows.values()) for (const item of flow.items) if (item.start < start) count++;
+      for (const flow of flows.values()) for (const item of flow.items) if (item.start <= start) count++;
       return count;
     },
 
