@@ -18,8 +18,8 @@ import { createTenantFlows, type Queued, type TenantFlows } from './tenant-flows
  *   for `critical` calls only; `normal` and `batch` together never hold more than the rest.
  * - **Deadlines**: a call never waits past its deadline (refused `queue_timeout`), and is
  *   refused at once (`expected_wait`) when the calls ahead of it, at the slots' recent hold
- *   time, would not let it finish before its deadline: a slow service refuses early instead of
- *   holding callers until they time out.
+ *   time (or the age of the slots in use, when longer), would not let it finish before its
+ *   deadline: a slow service refuses early instead of holding callers until they time out.
  * - **Bounds**: at most `maxQueuePerTenant` calls of one tenant (past it, the tenant's own least
  *   urgent newest call goes, or the newcomer is refused `tenant_queue_full`), at most `maxQueue`
  *   in all (past it, the lowest class's most over-share tenant's newest call is shed, or the
@@ -120,16 +120,28 @@ export function createFairQueue(options: FairQueueOptions): FairQueue {
   let seq = 0;
   /** Running mean of how long a slot is held, ms; undefined until one is released. */
   let holdMs: number | undefined;
+  /** Sum of the grant times of the slots in use: their mean age is `now - sum / inFlight`. */
+  let grantedAtSum = 0;
   let pumping = false;
 
   const limitNow = () => Math.max(1, Math.floor(options.limit()));
   const reserveOf = (limit: number) => Math.min(limit - 1, Math.round((limit * options.criticalReservePercent) / 100));
   const queuedCount = () => classes.reduce((sum, c) => sum + c.size(), 0);
   const canRun = (rank: number, limit: number) => inFlight < limit && (rank === 0 || inFlightUnreserved < limit - reserveOf(limit));
-  const drainMs = () => (holdMs === undefined ? DEFAULT_DRAIN_MS : ((queuedCount() + 1) * holdMs) / limitNow());
+  /**
+   * How long a slot is held, ms: the running mean, or the mean age of the slots in use when that
+   * is longer. A service that just became slow (or hangs) shows in the ages long before its
+   * calls end and move the mean. Undefined before anything was learnt.
+   */
+  const holdEstimate = (at: number): number | undefined => {
+    const meanAge = inFlight > 0 ? at - grantedAtSum / inFlight : 0;
+    return holdMs === undefined && meanAge === 0 ? undefined : Math.max(holdMs ?? 0, meanAge);
+  };
+  const drainMs = () => ((queuedCount() + 1) * (holdEstimate(now()) ?? DEFAULT_DRAIN_MS)) / limitNow();
 
   function grant(waiter: Waiter, at: number): void {
     inFlight++;
+    grantedAtSum += at;
     if (waiter.rank > 0) inFlightUnreserved++;
     let released = false;
     waiter.handlers.granted({
@@ -138,6 +150,8 @@ export function createFairQueue(options: FairQueueOptions): FairQueue {
         if (released) return;
         released = true;
         inFlight--;
+        // Back to exactly 0 when idle, so float rounding never accumulates.
+        grantedAtSum = inFlight === 0 ? 0 : grantedAtSum - at;
         if (waiter.rank > 0) inFlightUnreserved--;
         const held = now() - at;
         holdMs = holdMs === undefined ? held : holdMs + HOLD_EMA_ALPHA * (held - holdMs);
@@ -248,9 +262,13 @@ export function createFairQueue(options: FairQueueOptions): FairQueue {
         refuse('queue_timeout');
         return cancel;
       }
-      if (holdMs !== undefined) {
+      const hold = holdEstimate(at);
+      if (hold !== undefined) {
         const usable = waiter.rank === 0 ? limit : limit - reserveOf(limit);
-        const expectedMs = ((ahead(waiter, waiter.flows.startFor(request.tenantId)) + 1) * holdMs) / usable + holdMs;
+        // Whole rounds of `usable` slots, then its own run: pessimistic when slots end staggered,
+        // exact when they started together, and refusing early is the point.
+        const rounds = Math.ceil((ahead(waiter, waiter.flows.startFor(request.tenantId)) + 1) / usable);
+        const expectedMs = rounds * hold + hold;
         if (expectedMs > request.deadlineAt - at) {
           refuse('expected_wait');
           return cancel;

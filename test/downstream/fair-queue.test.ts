@@ -204,6 +204,17 @@ describe('fair queue: deadlines', () => {
     expect(q.queue.state().queued).toBe(2);
   });
 
+  it('counts the age of the slots in use as hold time: a service that stopped answering refuses early', () => {
+    const q = harness();
+    q.ask('first', 'x');
+    q.advance(10);
+    q.done('first'); // slots were held 10 ms
+    q.ask('stuck', 'x');
+    q.advance(2000); // ... but this one has been held 2 s already
+    q.ask('next', 'a', { deadlineAt: q.time + 3000 });
+    expect(q.refused.get('next')).toMatchObject({ reason: 'expected_wait' });
+  });
+
   it('a cancelled call is never granted and gives its place back to its tenant', () => {
     const q = harness();
     q.ask('hold', 'x');
