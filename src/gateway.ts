@@ -12,6 +12,7 @@ import { createConfigSource, type ConfigSource } from './config/source.js';
 import { createCostAnalyzer } from './cost/analyzer.js';
 import { costPlugin } from './cost/plugin.js';
 import { createDownstream, type Downstream } from './downstream/downstream.js';
+import { downstreamOverloadedPlugin } from './errors/downstream-overloaded.js';
 import { storeUnavailablePlugin } from './errors/store-unavailable.js';
 import { createApollo } from './graph/apollo.js';
 import { buildSchema } from './graph/build-schema.js';
@@ -147,6 +148,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         metrics.downstreamDuration.observe({ service, outcome: error ? 'error' : 'ok' }, durationMs / 1000);
         if (error) metrics.downstreamErrors.inc({ service, code: error });
       },
+      queueObserver: ({ service, priority, plan, waitedMs, reason }) => {
+        if (reason) metrics.downstreamShed.inc({ service, priority, plan, reason });
+        else metrics.downstreamQueueWait.observe({ service, priority, plan }, waitedMs / 1000);
+      },
     });
   const webhookOf = (a: Config['alerts']) => (a.webhookUrl ? { url: a.webhookUrl, secret: a.webhookSecret! } : null);
   const alerts = createAlerts({ logger, redis, webhook: webhookOf(initial.alerts) });
@@ -275,7 +280,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       afterResponseObserver({ meter, metrics, planOf: (tenantId) => limitsView.effective(config.current(), tenantId).planId, cacheReport: fieldCache.report }),
     ],
     // The limits plugin reads the cost plugin's estimate: it must come after it.
-    createApollo: (drainPlugin) => createApollo({ schema, logger, plugins: [drainPlugin, costPlugin({ analyzer: costAnalyzer }), limits.plugin, cachePlugin(fieldCache), usageCapturePlugin(), storeUnavailablePlugin(), requestErrorStatusPlugin()] }),
+    createApollo: (drainPlugin) => createApollo({ schema, logger, plugins: [drainPlugin, costPlugin({ analyzer: costAnalyzer }), limits.plugin, cachePlugin(fieldCache), usageCapturePlugin(), storeUnavailablePlugin(), downstreamOverloadedPlugin(), requestErrorStatusPlugin()] }),
   });
   registerLimitsDocs(app, { schema, configSource: config });
   registerUsageCsv(app, { authenticator, authGuard, usage: usageStore, limiter, limitsView, config: () => config.current() });

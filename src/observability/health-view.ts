@@ -8,7 +8,8 @@ export interface HealthView {
   redis: string;
   /** The limit store's breaker: `closed` (Redis in use), `open` (local fallback), `half-open`; `local` without Redis. */
   limitStore: string;
-  downstream: { service: string; breaker: string; inFlight: number; queued: number }[];
+  /** Per service: breaker, slots in use, calls waiting, and the concurrency limit now (adaptive). */
+  downstream: { service: string; breaker: string; inFlight: number; queued: number; limit: number }[];
 }
 
 /** Longest the Redis ping may take before the console calls it down, ms. */
@@ -35,7 +36,7 @@ export function createHealthView(deps: { redis: RedisClient | null; limiter: Lim
     return {
       redis,
       limitStore: deps.redis ? deps.limiter.storeState() : 'local',
-      downstream: Object.entries(deps.downstream.states()).map(([service, s]) => ({ service, breaker: s.breaker, inFlight: s.inFlight, queued: s.queued })),
+      downstream: Object.entries(deps.downstream.states()).map(([service, s]) => ({ service, breaker: s.breaker, inFlight: s.inFlight, queued: s.queued, limit: s.limit })),
     };
   };
 }
