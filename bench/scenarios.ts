@@ -5,9 +5,10 @@ import { exactnessScenario } from './scenarios/exactness.js';
 import { limitsScenario } from './scenarios/limits.js';
 import { meteringScenario } from './scenarios/metering.js';
 import { scaleScenario } from './scenarios/scale.js';
+import { sheddingScenario } from './scenarios/shedding.js';
 
 /**
  * Every scenario, in the order `npm run bench` runs them. A new scenario is one file under
  * `bench/scenarios/` and one line here.
  */
-export const SCENARIOS: readonly Scenario[] = [limitsScenario, cacheScenario, meteringScenario, exactnessScenario, dashboardScenario, scaleScenario];
+export const SCENARIOS: readonly Scenario[] = [limitsScenario, cacheScenario, meteringScenario, exactnessScenario, dashboardScenario, scaleScenario, sheddingScenario];
