@@ -289,6 +289,12 @@ export const downstreamServiceSchema = z.strictObject({
       maxQueuePerTenant: c.maxQueuePerTenant ?? Math.max(1, Math.ceil(c.maxQueue / 4)),
     }))
     .prefault({}),
+  /**
+   * The service's own rate limit, kept across the fleet (through the limiter: Redis when
+   * configured) so the gateway never causes its 429s: at most `calls` attempts in any rolling
+   * `perMs`. A call over it waits, in its turn, for room within its deadline. Default none.
+   */
+  rateLimit: z.strictObject({ calls: z.number().int().positive(), perMs: ms }).optional(),
 });
 export type DownstreamServiceConfig = z.infer<typeof downstreamServiceSchema>;
 

@@ -1,6 +1,7 @@
 import { type Config, SERVICE_NAMES, type ServiceName } from '../config/schema.js';
 import { DownstreamError } from '../errors/gateway-error.js';
 import type { Logger } from '../observability/logger.js';
+import { type RateLimiter, createRateBudget } from './rate-budget.js';
 import { type QueueEvent, type ServiceClient, type ServiceState, createServiceClient } from './service-client.js';
 
 export interface Downstream {
@@ -24,15 +25,23 @@ export function createDownstream(options: {
   logger: Logger;
   observer?: DownstreamObserver;
   queueObserver?: DownstreamQueueObserver;
+  /** Keeps the services' `rateLimit` budgets across the fleet; required when a service has one. */
+  limiter?: RateLimiter;
 }): Downstream {
-  const { queueObserver } = options;
+  const { queueObserver, limiter } = options;
+  // One clock for each client and its budget: deadlines are compared across them.
+  const now = () => performance.now();
   const clients = Object.fromEntries(
     SERVICE_NAMES.map((name) => {
+      const { rateLimit } = options.config[name];
+      if (rateLimit && !limiter) throw new Error(`downstream.${name}.rateLimit needs a limiter to keep it: none was given`);
       const client = createServiceClient({
         name,
         url: options.urls[name],
         config: options.config[name],
         logger: options.logger,
+        now,
+        ...(rateLimit && limiter ? { rateBudget: createRateBudget({ service: name, ...rateLimit, limiter, now }) } : {}),
         ...(queueObserver ? { onQueue: (event: QueueEvent) => queueObserver({ ...event, service: name }) } : {}),
       });
       return [name, options.observer ? observed(name, client, options.observer) : client];

@@ -31,7 +31,9 @@ import { createTenantFlows, type Queued, type TenantFlows } from './tenant-flows
  */
 
 /** Why a call got no slot: the `reason` of its DOWNSTREAM_OVERLOADED error. */
-export type OverloadReason = 'queue_full' | 'tenant_queue_full' | 'shed' | 'queue_timeout' | 'expected_wait';
+export type QueueReason = 'queue_full' | 'tenant_queue_full' | 'shed' | 'queue_timeout' | 'expected_wait';
+/** ... or, with a slot, no room in the service's rate budget before its deadline (rate-budget.ts). */
+export type OverloadReason = QueueReason | 'rate_budget';
 
 export interface SlotRequest {
   tenantId: string;

@@ -111,6 +111,8 @@ export interface QueueBounds {
   maxQueuePerTenant: number;
   /** The concurrency limit when the call was refused. */
   limit: number;
+  /** The service's rate budget, if it has one. */
+  rateLimit?: { calls: number; perMs: number } | undefined;
 }
 
 /** The longest `Retry-After` an overloaded call is told, s: past it the hint is a guess about a queue that will have changed. */
@@ -128,6 +130,9 @@ export function overloadedError(service: string, refusal: Refusal, bounds: Queue
     shed: `the call was shed from the full queue for a more urgent one (${waited})`,
     queue_timeout: `no slot came free before the call's deadline (${waited})`,
     expected_wait: `the calls ahead of this one would not let it finish before its deadline`,
+    rate_budget: bounds.rateLimit
+      ? `its budget of ${bounds.rateLimit.calls} calls per ${bounds.rateLimit.perMs} ms, across the gateway fleet, has no room before the call's deadline (${waited})`
+      : `its call budget has no room before the call's deadline (${waited})`,
   };
   const retryAfterSeconds = Math.min(MAX_OVERLOAD_RETRY_AFTER_SECONDS, Math.max(1, Math.ceil(refusal.drainMs / 1000)));
   return new DownstreamError('DOWNSTREAM_OVERLOADED', service, refusal.reason, `${service} service is overloaded: ${why[refusal.reason]}. Retry in ${retryAfterSeconds} s.`, {

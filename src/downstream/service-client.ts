@@ -15,6 +15,7 @@ import {
   timeoutError,
 } from './http-errors.js';
 import type { Priority } from './priority.js';
+import { type RateBudget, type RateToken, UNLIMITED_RATE } from './rate-budget.js';
 import { backoffDelay, createRetryBudget } from './retry.js';
 
 export interface CallContext {
@@ -90,12 +91,15 @@ export function createServiceClient(options: {
   logger: Logger;
   /** Told when each call gets its slot or is refused one. Must not throw. */
   onQueue?: (event: QueueEvent) => void;
+  /** The service's rate budget (`rateLimit`), taken once per attempt; default none. Its clock must be `now`. */
+  rateBudget?: RateBudget;
   /** Clock in ms for deadlines, the queue and the limit; default `performance.now`. */
   now?: () => number;
 }): ServiceClient {
   const { name, config } = options;
   const { timeouts, retry, concurrency } = config;
   const now = options.now ?? (() => performance.now());
+  const rateBudget = options.rateBudget ?? UNLIMITED_RATE;
   const log = options.logger.child({ service: name });
   const base = new URL(options.url);
   const pool = new Pool(base.origin, {
@@ -156,7 +160,12 @@ export function createServiceClient(options: {
       options.onQueue?.({ service: name, priority, plan: ctx.plan ?? 'unknown', waitedMs, reason });
     const refused = (refusal: Parameters<typeof overloadedError>[1]) => {
       observe(refusal.waitedMs, refusal.reason);
-      return overloadedError(name, refusal, { maxQueue: concurrency.maxQueue, maxQueuePerTenant: concurrency.maxQueuePerTenant, limit: queue.state().limit });
+      return overloadedError(name, refusal, {
+        maxQueue: concurrency.maxQueue,
+        maxQueuePerTenant: concurrency.maxQueuePerTenant,
+        limit: queue.state().limit,
+        rateLimit: config.rateLimit,
+      });
     };
 
     /** A slot of the service, within the deadline; settles synchronously when one is free. */
@@ -195,7 +204,16 @@ export function createServiceClient(options: {
 
     async function attempts(): Promise<T> {
       budget.deposit();
+      let lastError: DownstreamError | undefined;
       for (let attempt = 1; ; attempt++) {
+        let token: RateToken;
+        try {
+          token = await rateBudget.take(deadlineAt, signal);
+        } catch (err) {
+          throw abortError(err);
+        }
+        // No room for a retry: the failure it would have retried stands.
+        if (!token.ok) throw lastError ?? refused({ reason: 'rate_budget', waitedMs: token.waitedMs, drainMs: token.retryAfterMs });
         const started = now();
         const outcome = await exchange<T>({ method, path, payload, ctx, signal, abortError });
         // Every attempt teaches the limit, except one the caller walked away from.
@@ -205,6 +223,7 @@ export function createServiceClient(options: {
         }
         if (outcome.ok) return outcome.value;
         const { error } = outcome;
+        lastError = error;
         if (!idempotent || !outcome.retryable || attempt >= retry.maxAttempts) throw error;
         const remainingMs = deadlineAt - now();
         let delayMs = backoffDelay(attempt - 1, retry);
