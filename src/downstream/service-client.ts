@@ -47,10 +47,9 @@ export interface QueueEvent {
   reason: OverloadReason | null;
 }
 
-export type ServiceState = Omit<QueueState, 'limit'> & {
+/** Breaker, queue (`limit`: adaptive between `minInFlight` and `maxInFlight`, or `maxInFlight`) and retry budget. */
+export type ServiceState = QueueState & {
   breaker: 'closed' | 'open' | 'half-open';
-  /** The concurrency limit now: adaptive between `minInFlight` and `maxInFlight`, or `maxInFlight`. */
-  limit: number;
   retryTokens: number;
 };
 
