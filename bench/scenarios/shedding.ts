@@ -17,11 +17,11 @@ const BACKGROUND_PER_SECOND = 200;
 /** Longest wait for catalog's breaker and limit to recover after a fault variant, ms. */
 const SETTLE_MS = 8000;
 /**
- * Catalog's limit counted as recovered: four times what the other traffic keeps in flight
+ * Catalog's limit counted as recovered: twice what the other traffic keeps in flight
  * (200/s x 20 ms = 4). It does not climb back to 64 under that traffic, by design: the limit
  * grows only while at least half its slots are used (src/downstream/adaptive-limit.ts).
  */
-const RECOVERED_LIMIT = 16;
+const RECOVERED_LIMIT = 8;
 
 /** Measured: initech (Enterprise), accounts only. */
 const MEASURED_QUERY = '{ customer(id: "cus_1") { id name } }';

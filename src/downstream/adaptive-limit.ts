@@ -16,8 +16,10 @@
  *   median round trip of the window's successful attempts; `baseline` is the lowest window p50 of
  *   the last `baselineMs` (the latency without queueing, as Envoy's minRTT and Vegas's
  *   rtt_noload). A p50 above the allowance means calls queue at the service, and the limit shrinks
- *   in proportion, at most by half per window. `slackMs` keeps the gateway's own event-loop
- *   jitter from looking like queueing at a service that answers in a millisecond.
+ *   in proportion, at most by half per window. `slackMs` keeps jitter from looking like queueing
+ *   at a service that answers in a millisecond, and the gateway's own event-loop delay (`lagMs`)
+ *   is allowed on top: a saturated gateway reads every answer late, and must not shed calls to
+ *   a healthy service for it.
  * - **App-limited**: never grows while fewer than half the slots were used (Netflix's rule: an
  *   idle service proves nothing about more load).
  *
@@ -61,8 +63,14 @@ export interface AdaptiveLimitOptions {
   minSamples?: number;
   /** Latency over the baseline not taken for queueing, as a share; default 0.1. */
   tolerance?: number;
-  /** ... and in ms on top, default 5: event-loop jitter of a busy gateway, not the service. */
+  /** ... and in ms on top, default 5: jitter of the gateway and the network, not the service. */
   slackMs?: number;
+  /**
+   * The gateway's own event-loop delay now, ms (loop-lag.ts), added to the allowance when a window
+   * closes: an answer that waited for a busy loop is the gateway's lateness, not the service's.
+   * Default none.
+   */
+  lagMs?: () => number;
   /** How long a window's p50 may stand as the baseline, ms; default 60 000 (Envoy's minRTT interval). */
   baselineMs?: number;
 }
@@ -77,6 +85,7 @@ export function createAdaptiveLimit(options: AdaptiveLimitOptions): ConcurrencyL
   const minSamples = options.minSamples ?? 5;
   const tolerance = options.tolerance ?? 0.1;
   const slackMs = options.slackMs ?? 5;
+  const lagMs = options.lagMs ?? (() => 0);
   const baselineMs = options.baselineMs ?? 60_000;
 
   let limit = max;
@@ -100,7 +109,7 @@ export function createAdaptiveLimit(options: AdaptiveLimitOptions): ConcurrencyL
       limit *= Math.max(0.5, 1 - failedShare);
     } else if (rtts.length > 0) {
       const p50 = median(rtts);
-      const allowedMs = baselineWith(at, p50) * (1 + tolerance) + slackMs;
+      const allowedMs = baselineWith(at, p50) * (1 + tolerance) + slackMs + lagMs();
       let gradient = Math.min(2, Math.max(0.5, allowedMs / Math.max(p50, 1e-3)));
       const appLimited = peakInFlight < limit / 2;
       if (appLimited) gradient = Math.min(gradient, 1);

@@ -1,6 +1,7 @@
 import { type Config, SERVICE_NAMES, type ServiceName } from '../config/schema.js';
 import { DownstreamError } from '../errors/gateway-error.js';
 import type { Logger } from '../observability/logger.js';
+import { createLoopLag } from './loop-lag.js';
 import { type RateLimiter, createRateBudget } from './rate-budget.js';
 import { type QueueEvent, type ServiceClient, type ServiceState, createServiceClient } from './service-client.js';
 
@@ -31,6 +32,8 @@ export function createDownstream(options: {
   const { queueObserver, limiter } = options;
   // One clock for each client and its budget: deadlines are compared across them.
   const now = () => performance.now();
+  // One reading of the event loop's delay for every service's adaptive limit.
+  const loopLag = createLoopLag();
   const clients = Object.fromEntries(
     SERVICE_NAMES.map((name) => {
       const { rateLimit } = options.config[name];
@@ -41,6 +44,7 @@ export function createDownstream(options: {
         config: options.config[name],
         logger: options.logger,
         now,
+        loopLagMs: loopLag.lagMs,
         ...(rateLimit && limiter ? { rateBudget: createRateBudget({ service: name, ...rateLimit, limiter, now }) } : {}),
         ...(queueObserver ? { onQueue: (event: QueueEvent) => queueObserver({ ...event, service: name }) } : {}),
       });
@@ -52,6 +56,7 @@ export function createDownstream(options: {
     client: (name) => clients[name],
     states: () => Object.fromEntries(SERVICE_NAMES.map((name) => [name, clients[name].state()])) as Record<ServiceName, ServiceState>,
     close: async () => {
+      loopLag.stop();
       await Promise.all(SERVICE_NAMES.map((name) => clients[name].close()));
     },
   };

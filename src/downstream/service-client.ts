@@ -94,6 +94,8 @@ export function createServiceClient(options: {
   rateBudget?: RateBudget;
   /** Clock in ms for deadlines, the queue and the limit; default `performance.now`. */
   now?: () => number;
+  /** This process's event-loop delay now, ms, for the adaptive limit (loop-lag.ts); default 0. */
+  loopLagMs?: () => number;
 }): ServiceClient {
   const { name, config } = options;
   const { timeouts, retry, concurrency } = config;
@@ -120,7 +122,7 @@ export function createServiceClient(options: {
     log[level]({ breaker: BREAKER_LABEL[state] }, `${name} circuit breaker is ${BREAKER_LABEL[state]}`);
   });
   const concurrencyLimit = concurrency.adaptive
-    ? createAdaptiveLimit({ min: concurrency.minInFlight, max: concurrency.maxInFlight, now })
+    ? createAdaptiveLimit({ min: concurrency.minInFlight, max: concurrency.maxInFlight, now, ...(options.loopLagMs ? { lagMs: options.loopLagMs } : {}) })
     : createFixedLimit(concurrency.maxInFlight);
   const queue = createFairQueue({
     limit: () => concurrencyLimit.limit(),

@@ -65,6 +65,20 @@ describe('adaptive limit', () => {
     expect(limits[limits.length - 1]).toBeLessThanOrEqual(6);
   });
 
+  it("does not take the gateway's own event-loop delay for the service's", () => {
+    let lag = 0;
+    const sim = simulation({ lagMs: () => lag });
+    sim.service.baseMs = 10;
+    sim.run(5);
+    // The gateway saturates: every answer is read 40 ms late, and the loop says so.
+    sim.service.baseMs = 50;
+    lag = 40;
+    expect(sim.run(20).every((l) => l === 64)).toBe(true);
+    // The same latency without the loop to explain it: the service is slower, and the limit backs off.
+    lag = 0;
+    expect(sim.run(1)).toEqual([40]);
+  });
+
   it('recovers when latency falls back', () => {
     const sim = simulation();
     sim.service.baseMs = 10;
