@@ -32,12 +32,14 @@ export function createDownstream(options: {
   const { queueObserver, limiter } = options;
   // One clock for each client and its budget: deadlines are compared across them.
   const now = () => performance.now();
+  for (const name of SERVICE_NAMES) {
+    if (options.config[name].rateLimit && !limiter) throw new Error(`downstream.${name}.rateLimit needs a limiter to keep it: none was given`);
+  }
   // One reading of the event loop's delay for every service's adaptive limit.
   const loopLag = createLoopLag();
   const clients = Object.fromEntries(
     SERVICE_NAMES.map((name) => {
       const { rateLimit } = options.config[name];
-      if (rateLimit && !limiter) throw new Error(`downstream.${name}.rateLimit needs a limiter to keep it: none was given`);
       const client = createServiceClient({
         name,
         url: options.urls[name],
