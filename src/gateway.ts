@@ -184,7 +184,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         else metrics.downstreamQueueWait.observe({ service, priority, plan }, waitedMs / 1000);
       },
     });
-  // Before serving: the live-instance count and the store's epoch (see limits/limiter.ts).
+  // Before serving: the live-instance count and the store's epoch (see limits/limiter/store-breaker.ts).
   await Promise.all([instances.ready(), limiter.start()]);
   const overrides = redis ? createRedisOverrides({ redis, pollMs: initial.limits.overridesPollMs, logger }) : createMemoryOverrides();
   const earlyChecks = initial.limits.earlyCheck
@@ -201,7 +201,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   // limits changed by a reload apply at once.
   const refusals = createLocalRefusals({ maxMs: initial.limits.localRefusalMaxMs });
   config.onChange(() => refusals.clear());
-  const failedRequests = createFailedRequests({ limiter, overrides, refusals });
+  const observeLimits = limitObserver(metrics, alerts);
+  const failedRequests = createFailedRequests({ limiter, overrides, refusals, observe: observeLimits });
   const limits = createLimitsPlugin({
     limiter,
     overrides,
@@ -209,7 +210,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     failedRequests,
     admit: assertOperationAllowed,
     throttleLog: createThrottleLog(logger, () => config.current().limits.logsPerTenantPerMinute),
-    observers: [limitObserver(metrics, alerts)],
+    observers: [observeLimits],
     ...(earlyChecks ? { earlyChecks } : {}),
   });
   const limitsView = createLimitsView({ limiter, overrides });
@@ -260,6 +261,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       [{ name: 'redis', check: () => checkRedis(redis) }]
     : [];
   const refuseAtDoor = countedRefusal({ failedRequests, config: () => config.current() });
+  const documentBounds = documentBoundsHook({ bounds: () => config.current().server.documentLimits, refuse: refuseAtDoor });
   const { app } = await createHttpServer({
     configSource: config,
     authenticator,
@@ -272,8 +274,17 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     services: { overrides, limitsView, usage: usageStore, audit, health, synthetic, trustedDocuments },
     refuseAtDoor,
     doorChecks: [
-      localRefusalHook({ refusals, onRefused: () => metrics.limitLocalRefusals.inc() }),
-      documentBoundsHook({ bounds: () => config.current().server.documentLimits, refuse: refuseAtDoor }),
+      localRefusalHook({
+        refusals,
+        onRefused: (principal, refusal) => {
+          metrics.limitLocalRefusals.inc();
+          metrics.throttled.inc({ plan: refusal.planId, dimension: refusal.dimension, tenant: metrics.tenantLabel(principal.tenantId) });
+        },
+        knownRootFields: (request) => documentBounds.knownRootFields(request),
+        decisionHeader: () => config.current().limits.decisionHeader,
+        delayMs: () => config.current().limits.localRefusalDelayMs,
+      }),
+      documentBounds.hook,
       documentPolicyHook({ documents: trustedDocuments, refuse: refuseAtDoor }),
     ],
     ...(earlyChecks ? { earlyLimitCheck: earlyChecks } : {}),

@@ -18,7 +18,7 @@ const TARGETS = {
   throughputRatioLoaded: 0.97,
   /**
    * Redis commands a request costs, settles included (all commands, every connection): at most
-   * one. A request served from a lease (src/limits/leases.ts) makes none.
+   * one. A request served from a lease (src/limits/limiter/leasing-decider.ts) makes none.
    */
   commandsPerRequest: 1,
 } as const;

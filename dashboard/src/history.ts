@@ -1,7 +1,8 @@
 import type { PortalHistoryFieldsFragment, TotalsFragment, UsageGranularity } from './generated/operations';
 
 export type HistoryData = PortalHistoryFieldsFragment;
-export type HistoryPoint = HistoryData['history'][number];
+/** A bucket as the charts draw it: the portal's history and the console's fleet history are both. */
+export type HistoryPoint = { start: string; totals: TotalsFragment };
 
 /** The ranges the page offers, each with the granularity it opens at. */
 export const RANGES = [

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { exportName, historyCsv } from '../src/export';
+import { exportName } from '../src/export';
+import { historyCsv } from '../src/history-csv';
 
 const totals = (over: Record<string, unknown> = {}) => ({
   requests: 3,
@@ -16,24 +17,28 @@ const totals = (over: Record<string, unknown> = {}) => ({
   latencyP50Ms: 1.5,
   latencyP95Ms: null,
   latencyP99Ms: null,
+  latencyMeanMs: 1.25,
   ...over,
 });
 
 describe('dashboard export', () => {
-  it('writes one CSV row per bucket with a column per throttle reason', () => {
-    const csv = historyCsv([
-      { start: '2026-11-22T15:00:00.000Z', totals: totals() },
-      { start: '2026-11-22T16:00:00.000Z', totals: totals({ requests: 0, ok: 0, errors: 0, throttled: 0, throttledBy: [] }) },
-    ]);
+  it('writes the columns of /usage.csv: one CSV row per bucket, the granularity asked for, a column per throttle reason', () => {
+    const csv = historyCsv(
+      [
+        { start: '2026-11-22T15:00:00.000Z', totals: totals() },
+        { start: '2026-11-22T16:00:00.000Z', totals: totals({ requests: 0, ok: 0, errors: 0, throttled: 0, throttledBy: [] }) },
+      ],
+      'HOUR',
+    );
     expect(csv).toBe(
-      'start,requests,ok,errors,throttled,throttled_quota,requested_cost,actual_cost,response_bytes,cache_hits,cache_misses,latency_p50_ms,latency_p95_ms,latency_p99_ms\r\n' +
-        '2026-11-22T15:00:00.000Z,3,1,1,1,1,2.5,2,100,1,0,1.5,,\r\n' +
-        '2026-11-22T16:00:00.000Z,0,0,0,0,0,2.5,2,100,1,0,1.5,,\r\n',
+      'start,granularity,requests,ok,errors,throttled,throttled_quota,requested_cost,actual_cost,response_bytes,cache_hits,cache_misses,latency_p50_ms,latency_p95_ms,latency_p99_ms,latency_mean_ms\r\n' +
+        '2026-11-22T15:00:00.000Z,hour,3,1,1,1,1,2.5,2,100,1,0,1.5,,,1.25\r\n' +
+        '2026-11-22T16:00:00.000Z,hour,0,0,0,0,0,2.5,2,100,1,0,1.5,,,1.25\r\n',
     );
   });
 
   it('quotes a throttle reason holding a comma or a quote, so columns stay aligned', () => {
-    const csv = historyCsv([{ start: '2026-11-22T15:00:00.000Z', totals: totals({ throttledBy: [{ reason: 'a,"b"', count: 1 }] }) }]);
+    const csv = historyCsv([{ start: '2026-11-22T15:00:00.000Z', totals: totals({ throttledBy: [{ reason: 'a,"b"', count: 1 }] }) }], 'HOUR');
     const header = csv.split('\r\n')[0]!;
     expect(header).toContain(',"throttled_a,""b""",');
   });

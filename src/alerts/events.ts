@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../config/hash.js';
 
 export type AlertKind = 'limit_threshold' | 'anomaly' | 'redis_unavailable' | 'redis_recovered';
 
@@ -27,5 +27,5 @@ export interface AlertEvent {
 
 /** A 128-bit hex id derived from the parts, so it is the same on every instance. */
 export function stableEventId(parts: readonly (string | number)[]): string {
-  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
+  return sha256Hex(JSON.stringify(parts)).slice(0, 32);
 }

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { GraphQLSchema } from 'graphql';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
+import { sha256Hex } from '../config/hash.js';
 import type { KeyScope } from './cache-scope.js';
 import { canonicalJson } from './canonical.js';
 
@@ -18,10 +18,7 @@ const ENTRY_FORMAT = 1;
  * an operator's bump, therefore starts from empty keys, and old entries age out by their TTL.
  */
 export function schemaVersion(schema: GraphQLSchema, outputConfig: unknown): string {
-  return createHash('sha256')
-    .update(`${ENTRY_FORMAT}\n${printSchemaWithDirectives(schema)}\n${canonicalJson(outputConfig)}`)
-    .digest('hex')
-    .slice(0, 12);
+  return sha256Hex(`${ENTRY_FORMAT}\n${printSchemaWithDirectives(schema)}\n${canonicalJson(outputConfig)}`).slice(0, 12);
 }
 
 /**
@@ -31,7 +28,7 @@ export function schemaVersion(schema: GraphQLSchema, outputConfig: unknown): str
  * (hex) over the canonical arguments and, below the root, the parent object's identity.
  */
 export function entryKey(version: string, scope: KeyScope, coordinate: string, args: Record<string, unknown>, parent: string | null): string {
-  const hash = createHash('sha256').update(canonicalJson({ args, parent })).digest('hex');
+  const hash = sha256Hex(canonicalJson({ args, parent }));
   return `cache:v${version}:{${scope.namespace}}:${scope.audience}:${coordinate}:${hash}`;
 }
 
@@ -41,7 +38,7 @@ export function entryKey(version: string, scope: KeyScope, coordinate: string, a
  */
 export function tagKey(namespace: string, tag: string): string {
   // Tags carry argument values (ids): a long one is hashed so keys stay short.
-  const name = tag.length > MAX_TAG_CHARS ? `#${createHash('sha256').update(tag).digest('hex')}` : tag;
+  const name = tag.length > MAX_TAG_CHARS ? `#${sha256Hex(tag)}` : tag;
   return `cache:tag:{${namespace}}:${name}`;
 }
 

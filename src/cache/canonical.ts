@@ -18,7 +18,7 @@ export function canonicalJson(value: unknown): string {
       return JSON.stringify(value);
     case 'object': {
       if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-      if (!isPlainObject(value)) throw new TypeError(`cannot key a cache entry on a ${value.constructor?.name ?? 'non-plain'} object`);
+      if (!hasPlainPrototype(value)) throw new TypeError(`cannot key a cache entry on a ${value.constructor?.name ?? 'non-plain'} object`);
       const record = value as Record<string, unknown>;
       const parts: string[] = [];
       for (const key of Object.keys(record).sort()) {
@@ -50,7 +50,7 @@ export function isPlainJson(value: unknown, depth = 0): boolean {
       return Number.isFinite(value);
     case 'object':
       if (Array.isArray(value)) return value.every((item) => isPlainJson(item, depth + 1));
-      if (!isPlainObject(value)) return false;
+      if (!hasPlainPrototype(value)) return false;
       // An undefined property is fine: JSON drops it and the default resolver reads undefined either way.
       return Object.values(value as Record<string, unknown>).every((item) => item === undefined || isPlainJson(item, depth + 1));
     default:
@@ -58,7 +58,7 @@ export function isPlainJson(value: unknown, depth = 0): boolean {
   }
 }
 
-function isPlainObject(value: object): boolean {
+function hasPlainPrototype(value: object): boolean {
   const proto = Object.getPrototypeOf(value);
   // graphql-js builds argument objects with Object.create(null).
   return proto === Object.prototype || proto === null;

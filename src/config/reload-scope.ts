@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { isPlainObject } from '../jsutils/is-plain-object.js';
 import type { Config } from './schema.js';
 
 /**
@@ -77,8 +78,4 @@ function changedPaths(a: unknown, b: unknown, path: string): string[] {
     return [...new Set([...Object.keys(a), ...Object.keys(b)])].flatMap((key) => changedPaths(a[key], b[key], path === '' ? key : `${path}.${key}`));
   }
   return isDeepStrictEqual(a, b) ? [] : [path];
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

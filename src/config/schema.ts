@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { isPlainObject } from '../jsutils/is-plain-object.js';
 
 /**
  * The gateway's configuration file (YAML), validated with zod. Every default lives here, next
@@ -470,10 +471,11 @@ export const configSchema = z
          */
         earlyCheck: z.boolean().default(true),
         /**
-         * Leases (src/limits/leases.ts, ALGORITHM.md "Leases"): a check of a tenant this instance
-         * sees often may reserve a few more of the same request's amounts in Redis, which its next
-         * requests use without a round trip. Reserved amounts count in Redis at once (never loose);
-         * what a lease does not use within its lifetime is refunded. Read at start.
+         * Leases (src/limits/limiter/leasing-decider.ts, ALGORITHM.md "Leases"): a check of a
+         * tenant this instance sees often may reserve a few more of the same request's amounts in
+         * Redis, which its next requests use without a round trip. Reserved amounts count in Redis
+         * at once (never loose); what a lease does not use within its lifetime is refunded. Read at
+         * start.
          */
         leases: z
           .strictObject({
@@ -501,6 +503,12 @@ export const configSchema = z
          * (a limit raised at run time applies at the door within this time).
          */
         localRefusalMaxMs: ms.default(2000),
+        /**
+         * Such a refusal is answered after half to all of this long, at random (never after the
+         * refusal ends), default 250 ms: a client that ignores Retry-After in a closed loop then
+         * sends about 5 requests a second per connection instead of thousands. 0 answers at once.
+         */
+        localRefusalDelayMs: z.number().int().nonnegative().max(5000).default(250),
         /**
          * Most an operation asking only for `usage` / `rateLimit` may cost (the same field cost as
          * any operation: `history` is priced at 168 points), whatever the plan, default 1,000.
@@ -563,21 +571,18 @@ export const configSchema = z
 
 type AddIssue = (issue: { code: 'custom'; path: (string | number)[]; message: string }) => void;
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /**
  * Checks names that point elsewhere in the file: a tenant's plan, a key's tenant, and that no
  * token or key id appears twice. `value` may be only partly valid, so anything of the wrong
  * shape is skipped here: the structural check has already reported it.
  */
 function checkCrossReferences(value: unknown, addIssue: AddIssue): void {
-  if (!isRecord(value)) return;
+  if (!isPlainObject(value)) return;
   const { plans, tenants } = value;
   // Object.hasOwn, not `in`: a plan named "constructor" must not match Object.prototype.
-  if (isRecord(plans) && isRecord(tenants)) {
+  if (isPlainObject(plans) && isPlainObject(tenants)) {
     for (const [id, tenant] of Object.entries(tenants)) {
-      if (isRecord(tenant) && typeof tenant.plan === 'string' && !Object.hasOwn(plans, tenant.plan)) {
+      if (isPlainObject(tenant) && typeof tenant.plan === 'string' && !Object.hasOwn(plans, tenant.plan)) {
         addIssue({ code: 'custom', path: ['tenants', id, 'plan'], message: `unknown plan "${tenant.plan}"` });
       }
     }
@@ -588,9 +593,9 @@ function checkCrossReferences(value: unknown, addIssue: AddIssue): void {
     const list = value[listName];
     if (!Array.isArray(list)) continue;
     list.forEach((key: unknown, i) => {
-      if (!isRecord(key)) return;
+      if (!isPlainObject(key)) return;
       const tenant = listName === 'platformAdminKeys' ? undefined : key.tenant;
-      if (isRecord(tenants) && typeof tenant === 'string' && !Object.hasOwn(tenants, tenant)) {
+      if (isPlainObject(tenants) && typeof tenant === 'string' && !Object.hasOwn(tenants, tenant)) {
         addIssue({ code: 'custom', path: [listName, i, 'tenant'], message: `unknown tenant "${tenant}"` });
       }
       if (typeof key.sha256 === 'string') {

@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { buildSchema, GraphQLError, parse, validate, type DocumentNode, type GraphQLSchema, type SourceLocation } from 'graphql';
 import { loadSchemaSdl, SCHEMA_DIR } from '../graph/load-schema.js';
+import { isPlainObject } from '../jsutils/is-plain-object.js';
 import { createCostAnalyzer, type CostAnalyzer, type CostEstimate } from './analyzer.js';
 
 const USAGE = 'usage: npm run cost -- --query <file.graphql> [--variables <file.json>] [--schema <dir>] [--operation <name>]';
@@ -77,10 +78,8 @@ async function readVariables(path: string): Promise<Record<string, unknown>> {
   } catch (err) {
     throw new CliError(`variables file ${path} is not JSON: ${(err as Error).message}`);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new CliError(`variables file ${path} must hold a JSON object of variable values`);
-  }
-  return value as Record<string, unknown>;
+  if (!isPlainObject(value)) throw new CliError(`variables file ${path} must hold a JSON object of variable values`);
+  return value;
 }
 
 function where(file: string, locations: readonly SourceLocation[] | undefined): string {

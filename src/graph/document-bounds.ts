@@ -29,39 +29,57 @@ export interface BoundViolation {
 }
 
 /**
+ * What a document within bounds tells before Apollo sees it: the root fields of each operation
+ * (`Query.products`, one per response key, fragments expanded), by operation name (`''` for an
+ * anonymous one). Null when the text does not parse: Apollo will say why.
+ */
+export type DocumentFacts = ReadonlyMap<string, readonly string[]> | null;
+
+/**
  * Measures a document against `bounds` before anything expensive runs on it: parsing stops at
  * `maxTokens`, and the walk below is linear in the document (each fragment is measured once).
- * Returns null for a document within bounds, and also for one that does not parse for another
- * reason (Apollo answers that with GRAPHQL_PARSE_FAILED as usual, under the same token bound).
+ * A document within bounds comes back with its facts; one that does not parse for another reason
+ * is within bounds with null facts (Apollo answers it with GRAPHQL_PARSE_FAILED as usual, under
+ * the same token bound).
  */
-export function exceededBound(text: string, bounds: DocumentBounds): BoundViolation | null {
+export function measureDocument(text: string, bounds: DocumentBounds): { violation: BoundViolation } | { violation: null; facts: DocumentFacts } {
   let document: DocumentNode;
   try {
     document = parse(text, { maxTokens: bounds.maxTokens, noLocation: true });
   } catch (error) {
     // graphql-js 16 words it "Document contains more that N tokens. Parsing aborted."
     if (error instanceof GraphQLError && /tokens\. Parsing aborted/.test(error.message)) {
-      return violation('maxTokens', bounds.maxTokens, bounds.maxTokens + 1, `The document has more than ${bounds.maxTokens} tokens`);
+      return { violation: violation('maxTokens', bounds.maxTokens, bounds.maxTokens + 1, `The document has more than ${bounds.maxTokens} tokens`) };
     }
-    return null;
+    return { violation: null, facts: null };
   }
-  return new BoundsWalk(document, bounds).run();
+  const walk = new BoundsWalk(document, bounds);
+  const found = walk.run();
+  return found ? { violation: found } : { violation: null, facts: walk.rootFields };
+}
+
+/** The first bound `text` exceeds, or null. */
+export function exceededBound(text: string, bounds: DocumentBounds): BoundViolation | null {
+  return measureDocument(text, bounds).violation;
 }
 
 function violation(bound: BoundName, limit: number, found: number, what: string): BoundViolation {
   return { bound, limit, found, message: `${what}; the limit is ${limit} (server.documentLimits.${bound}). Split the operation or simplify it.` };
 }
 
-/** What one fragment contributes wherever it is spread: its depth and its response keys, merged. */
+/** What one fragment contributes wherever it is spread: its depth, its response keys merged, and the field each key names. */
 interface FragmentShape {
   depth: number;
   keys: Map<string, number>;
+  names: Map<string, string>;
 }
 
 class BoundsWalk {
   private readonly fragments = new Map<string, FragmentDefinitionNode>();
   private readonly shapes = new Map<string, FragmentShape>();
   private readonly measuring = new Set<string>();
+  /** Root fields by operation name, filled by `run`. */
+  readonly rootFields = new Map<string, string[]>();
   private aliases = 0;
   private directives = 0;
   private found: BoundViolation | null = null;
@@ -77,7 +95,14 @@ class BoundsWalk {
     for (const definition of this.document.definitions) {
       if (definition.kind === Kind.OPERATION_DEFINITION) {
         this.countDirectives(definition.directives?.length ?? 0);
-        const depth = this.selectionSet(definition.selectionSet).depth;
+        const shape = this.selectionSet(definition.selectionSet);
+        const depth = shape.depth;
+        const type = definition.operation === 'mutation' ? 'Mutation' : definition.operation === 'subscription' ? 'Subscription' : 'Query';
+        const fields = [...shape.keys.keys()].flatMap((key) => {
+          const name = shape.names.get(key);
+          return name && !name.startsWith('__') ? [`${type}.${name}`] : [];
+        });
+        this.rootFields.set(definition.name?.value ?? '', fields);
         if (!this.found && depth > this.bounds.maxDepth) this.found = violation('maxDepth', this.bounds.maxDepth, depth, `The operation nests ${depth} selection sets deep`);
       } else if (definition.kind === Kind.FRAGMENT_DEFINITION) {
         this.fragment(definition.name.value);
@@ -90,8 +115,10 @@ class BoundsWalk {
   /** Depth and merged response keys of a selection set; records the first bound exceeded. */
   private selectionSet(set: SelectionSetNode): FragmentShape {
     const keys = new Map<string, number>();
+    const names = new Map<string, string>();
     let depth = 1;
-    const add = (key: string, count: number) => {
+    const add = (key: string, count: number, name: string | undefined) => {
+      if (name !== undefined && !names.has(key)) names.set(key, name);
       const total = (keys.get(key) ?? 0) + count;
       keys.set(key, total);
       if (!this.found && total > this.bounds.maxSameResponseKey) {
@@ -103,15 +130,15 @@ class BoundsWalk {
       this.countDirectives(selection.directives?.length ?? 0);
       if (selection.kind === Kind.FIELD) {
         if (selection.alias) this.countAlias();
-        add(selection.alias?.value ?? selection.name.value, 1);
+        add(selection.alias?.value ?? selection.name.value, 1, selection.name.value);
         if (selection.selectionSet) depth = Math.max(depth, 1 + this.selectionSet(selection.selectionSet).depth);
       } else {
         const shape = selection.kind === Kind.INLINE_FRAGMENT ? this.selectionSet(selection.selectionSet) : this.fragment(selection.name.value);
-        for (const [key, count] of shape.keys) add(key, count);
+        for (const [key, count] of shape.keys) add(key, count, shape.names.get(key));
         depth = Math.max(depth, shape.depth);
       }
     }
-    return { depth, keys };
+    return { depth, keys, names };
   }
 
   /** A named fragment's shape, measured once; unknown or cyclic spreads count as empty (validation reports them). */
@@ -119,7 +146,7 @@ class BoundsWalk {
     const known = this.shapes.get(name);
     if (known) return known;
     const definition = this.fragments.get(name);
-    if (!definition || this.measuring.has(name)) return { depth: 0, keys: new Map() };
+    if (!definition || this.measuring.has(name)) return { depth: 0, keys: new Map(), names: new Map() };
     this.measuring.add(name);
     this.countDirectives(definition.directives?.length ?? 0);
     const shape = this.selectionSet(definition.selectionSet);

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { ApolloServerOptions, ApolloServerPlugin } from '@apollo/server';
 import { LRUCache } from 'lru-cache';
+import { sha256Hex } from '../config/hash.js';
 import type { GatewayContext } from './context.js';
 
 /** The store type Apollo's `persistedQueries.cache` takes. */
@@ -38,7 +38,7 @@ export function persistedQueriesPlugin(): ApolloServerPlugin<GatewayContext> {
       const key = `${'tenantId' in p ? p.tenantId : '-'}/${p.clientId}/${persisted.sha256Hash}`;
       if (typeof request.query === 'string') {
         // Apollo refuses a mismatching hash itself; only a true registration is kept.
-        if (createHash('sha256').update(request.query).digest('hex') === persisted.sha256Hash) stored.set(key, request.query);
+        if (sha256Hex(request.query) === persisted.sha256Hash) stored.set(key, request.query);
         return;
       }
       const query = stored.get(key);

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { createBuildServer } from './static-build.js';
+import { registerBuild } from './static-build.js';
 
 /** Where `npm run build:dashboard` (dashboard/vite.config.ts) writes the built pages. */
 export const DASHBOARD_DIST = fileURLToPath(new URL('../../dashboard/dist/', import.meta.url));
@@ -23,21 +23,18 @@ export const DASHBOARD_CSP = [
 
 /**
  * `GET /dashboard/` and its assets (see static-build.ts: served from memory, never from a path
- * built from the URL). `GET /` redirects here.
+ * built from the URL). `GET /` and `GET /dashboard` redirect here.
  */
 export function registerDashboard(app: FastifyInstance, options: { dir?: string } = {}): void {
-  const send = createBuildServer({
+  app.get('/', async (_request, reply) => reply.redirect('/dashboard/', 302));
+  registerBuild(app, {
     dir: options.dir ?? DASHBOARD_DIST,
     csp: DASHBOARD_CSP,
     mount: '/dashboard',
     label: 'dashboard',
     notBuilt: 'The dashboard is not built: run `npm run build:dashboard`.',
     headers: { 'cross-origin-opener-policy': 'same-origin' },
+    bare: 'redirect',
   });
-
-  app.get('/', async (_request, reply) => reply.redirect('/dashboard/', 302));
-  app.get('/dashboard', async (_request, reply) => reply.redirect('/dashboard/', 301));
-  app.get('/dashboard/', async (_request, reply) => send(reply, 'index.html'));
-  app.get<{ Params: { '*': string } }>('/dashboard/*', async (request, reply) => send(reply, request.params['*']));
 }
 

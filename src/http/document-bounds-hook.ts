@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
-import { exceededBound, type DocumentBounds } from '../graph/document-bounds.js';
+import { measureDocument, type DocumentBounds, type DocumentFacts } from '../graph/document-bounds.js';
+import { isPlainObject } from '../jsutils/is-plain-object.js';
 import type { RefuseAtDoor } from './counted-refusal.js';
 
 /** Query texts already measured and found within bounds, by characters (keys), default 4 Mi. */
@@ -15,10 +16,10 @@ const MAX_REMEMBERED_CHARS = 4 * 1024 * 1024;
  * it was registered.
  * The refused request still counts against the caller's limits (`refuse`).
  */
-export function documentBoundsHook(deps: { bounds: () => DocumentBounds; refuse: RefuseAtDoor }) {
-  const withinBounds = new LRUCache<string, true>({ maxSize: MAX_REMEMBERED_CHARS, sizeCalculation: (_value, key) => key.length + 1 });
+export function documentBoundsHook(deps: { bounds: () => DocumentBounds; refuse: RefuseAtDoor }): DocumentBoundsHook {
+  const withinBounds = new LRUCache<string, { facts: DocumentFacts }>({ maxSize: MAX_REMEMBERED_CHARS, sizeCalculation: (_value, key) => key.length + 1 });
   let boundsInForce = deps.bounds();
-  return async (request: FastifyRequest, reply: FastifyReply) => {
+  const hook = async (request: FastifyRequest, reply: FastifyReply) => {
     const query = queryOf(request);
     if (query === null) return;
     const bounds = deps.bounds();
@@ -28,19 +29,38 @@ export function documentBoundsHook(deps: { bounds: () => DocumentBounds; refuse:
       boundsInForce = bounds;
     }
     if (withinBounds.has(query)) return;
-    const violation = exceededBound(query, bounds);
+    const measured = measureDocument(query, bounds);
+    const { violation } = measured;
     if (!violation) {
-      withinBounds.set(query, true);
+      withinBounds.set(query, { facts: measured.facts });
       return;
     }
     return deps.refuse(request, reply, 'DOCUMENT_TOO_COMPLEX', violation.message, { bound: violation.bound, limit: violation.limit, found: violation.found });
   };
+  return {
+    hook,
+    knownRootFields(request) {
+      const query = queryOf(request);
+      const facts = query === null ? null : withinBounds.get(query)?.facts;
+      if (!facts) return null;
+      const params = (request.method === 'GET' ? request.query : request.body) as { operationName?: unknown };
+      const name = typeof params.operationName === 'string' ? params.operationName : '';
+      return facts.get(name) ?? (name === '' && facts.size === 1 ? [...facts.values()][0]! : null);
+    },
+  };
+}
+
+export interface DocumentBoundsHook {
+  /** The `preHandler`. */
+  hook: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+  /** The root fields of a request whose text was measured before (to meter a request refused before parsing); null when unknown. */
+  knownRootFields(request: FastifyRequest): readonly string[] | null;
 }
 
 /** The query text of a GraphQL-over-HTTP request (POST body or GET query string), null when there is none. */
 export function queryOf(request: FastifyRequest): string | null {
   const source = request.method === 'GET' ? request.query : request.body;
-  if (typeof source !== 'object' || source === null || Array.isArray(source)) return null;
-  const query = (source as { query?: unknown }).query;
+  if (!isPlainObject(source)) return null;
+  const query = source.query;
   return typeof query === 'string' ? query : null;
 }

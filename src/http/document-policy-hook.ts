@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hasTenant } from '../auth/principal.js';
 import { StoreUnavailableError, storeCall } from '../errors/store-unavailable.js';
+import { isPlainObject } from '../jsutils/is-plain-object.js';
 import { parseDocumentId, type TrustedDocuments } from '../trusted-documents/registry.js';
 import type { TrustedDocument } from '../trusted-documents/store.js';
 import type { RefuseAtDoor } from './counted-refusal.js';
@@ -71,7 +72,7 @@ export function documentPolicyHook(deps: { documents: TrustedDocuments; refuse: 
 
 function paramsOf(request: FastifyRequest): Params | null {
   const source = request.method === 'GET' ? request.query : request.body;
-  return typeof source === 'object' && source !== null && !Array.isArray(source) ? (source as Params) : null;
+  return isPlainObject(source) ? (source as Params) : null;
 }
 
 function persistedHashOf(extensions: unknown): string | null {

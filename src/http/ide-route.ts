@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import Negotiator from 'negotiator';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { createBuildServer } from './static-build.js';
+import { registerBuild } from './static-build.js';
 
 /** Where `npm run build:ide` (ide/vite.config.ts) writes GraphiQL's build. */
 export const IDE_DIST = fileURLToPath(new URL('../../ide/dist/', import.meta.url));
@@ -40,7 +40,7 @@ export function prefersHtml(request: FastifyRequest): boolean {
  * build exists, the routes say how to make it.
  */
 export function registerIde(app: FastifyInstance, options: { dir?: string } = {}) {
-  const send = createBuildServer({
+  const send = registerBuild(app, {
     dir: options.dir ?? IDE_DIST,
     csp: IDE_CSP,
     mount: '/graphiql',
@@ -48,11 +48,8 @@ export function registerIde(app: FastifyInstance, options: { dir?: string } = {}
     notBuilt: 'The GraphQL IDE is not built: run `npm run build:ide` (npm start does).',
     // /graphql answers HTML or JSON by Accept: caches must keep them apart.
     headers: { vary: 'accept' },
+    bare: 'page',
   });
-
-  app.get('/graphiql', async (_request, reply) => send(reply, 'index.html'));
-  app.get('/graphiql/', async (_request, reply) => send(reply, 'index.html'));
-  app.get<{ Params: { '*': string } }>('/graphiql/*', async (request, reply) => send(reply, request.params['*']));
 
   /** `onRequest` hook for /graphql: a browser asking for HTML gets the IDE instead of a 401. */
   return async function ideHook(request: FastifyRequest, reply: FastifyReply) {

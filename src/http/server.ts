@@ -14,6 +14,7 @@ import type { AuthGuard } from '../limits/auth-guard.js';
 import type { EarlyCheck, EarlyChecks } from '../limits/early-check.js';
 import type { Logger } from '../observability/logger.js';
 import { authenticateHook } from './authenticate-hook.js';
+import { lazyChildLogger } from './lazy-child-logger.js';
 import { registerCors } from './cors.js';
 import { registerIde } from './ide-route.js';
 import { originHook } from './origin-hook.js';
@@ -82,6 +83,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
     loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
     // One log line per request would flood the log under load; errors are logged where they happen.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: (logger, bindings) => lazyChildLogger(logger, bindings),
     bodyLimit: configSource.current().server.bodyLimitBytes,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];

@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
-import type { FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { sendError } from './error-body.js';
 
 /** Media types of what Vite writes for our pages (the dashboard and the IDE). */
@@ -35,6 +35,25 @@ export interface BuildOptions {
   notBuilt: string;
   /** Extra response headers of every file. */
   headers?: Record<string, string>;
+  /** What `GET {mount}` (no slash) answers: a 301 to `{mount}/`, or the page itself. */
+  bare: 'redirect' | 'page';
+}
+
+/** Answers with one file of the build (`index.html`, `assets/index-abc123.js`), or 404. */
+export type SendBuildFile = (reply: FastifyReply, path: string) => Promise<FastifyReply>;
+
+/**
+ * Serves one of our built front ends at `mount`: `GET {mount}` (see `bare`), `GET {mount}/` (the
+ * page) and `GET {mount}/*` (its files), from memory (createBuildServer). Returns the sender, for
+ * a route elsewhere that answers with the page (the IDE at GET /graphql).
+ */
+export function registerBuild(app: FastifyInstance, options: BuildOptions): SendBuildFile {
+  const send = createBuildServer(options);
+  const { mount } = options;
+  app.get(mount, async (_request, reply) => (options.bare === 'redirect' ? reply.redirect(`${mount}/`, 301) : send(reply, 'index.html')));
+  app.get(`${mount}/`, async (_request, reply) => send(reply, 'index.html'));
+  app.get<{ Params: { '*': string } }>(`${mount}/*`, async (request, reply) => send(reply, request.params['*']));
+  return send;
 }
 
 /**
@@ -43,7 +62,7 @@ export interface BuildOptions {
  * and no @fastify/static (which streams from disk per request and brings send/mime/glob) for a
  * few files. Until the build exists, every file answers 404 saying how to make it.
  */
-export function createBuildServer(options: BuildOptions) {
+function createBuildServer(options: BuildOptions): SendBuildFile {
   let files: Map<string, StaticFile> | null = null;
   const load = async (): Promise<Map<string, StaticFile> | null> => {
     if (files) return files;
@@ -52,7 +71,7 @@ export function createBuildServer(options: BuildOptions) {
     return files;
   };
 
-  return async function send(reply: FastifyReply, path: string) {
+  return async function send(reply, path) {
     const build = await load();
     if (!build) return sendError(reply, 'NOT_FOUND', options.notBuilt);
     const file = build.get(path);

@@ -5,6 +5,7 @@ import { rateLimitHeaders } from './headers.js';
 import type { Limiter } from './limiter.js';
 import type { LocalRefusals } from './local-refusals.js';
 import type { OverridesStore } from './overrides.js';
+import type { LimitObserver } from './limit-observer.js';
 import { limitsUnavailableError, rateLimitedError } from './rate-limit-error.js';
 import { requestCharge } from './request-charge.js';
 
@@ -32,7 +33,13 @@ export interface FailedRequests {
  * limit, as it runs nothing), in one store call like any other, and is answered 429 when that
  * refuses it.
  */
-export function createFailedRequests(deps: { limiter: Limiter; overrides: OverridesStore; refusals: LocalRefusals }): FailedRequests {
+export function createFailedRequests(deps: {
+  limiter: Limiter;
+  overrides: OverridesStore;
+  refusals: LocalRefusals;
+  /** Told of every decision, as the limits plugin's observers are (metrics, alerts). */
+  observe?: LimitObserver;
+}): FailedRequests {
   return {
     async charge(config, principal, ip) {
       const charge = requestCharge({
@@ -52,10 +59,12 @@ export function createFailedRequests(deps: { limiter: Limiter; overrides: Overri
       if (dims.length === 0) return { refusal: null, headers: {} };
       const { effective } = charge;
       const documentationUrl = config.limits.documentationUrl;
+      const started = performance.now();
       const { decision, source } = await deps.limiter.consume(
         dims.map((d) => d.store),
         effective.onStoreFailure,
       );
+      deps.observe?.({ principal, planId: effective.planId, dims, decision, source, durationMs: performance.now() - started });
       if (source === 'unavailable') return { refusal: limitsUnavailableError(effective.planId, 1, documentationUrl), headers: {} };
       const headers = rateLimitHeaders(dims, decision.results, decision.now);
       if (decision.allowed) return { refusal: null, headers };

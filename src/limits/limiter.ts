@@ -2,43 +2,23 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import { withReplyTimeout } from '../stores/reply-timeout.js';
 import { createLedger } from './fallback/ledger.js';
-import { createLocalDecider } from './fallback/local-decider.js';
+import { createLocalFallback } from './fallback/local-fallback.js';
 import type { StoreLink } from './fallback/redis-link.js';
-import { createMemoryLimitStore } from './store/memory-store.js';
-import { hashTag } from './hash-tag.js';
-import { createLeaseBook, LEASE_SWEEP_MS, type LeaseOutcome } from './leases.js';
-import type { Adjustment, Dimension, LeaseDecision, LimitDecision, LimitStore } from './store/types.js';
-import { InvalidDimensionError, validateAdjustments } from './store/validate.js';
+import { createWriteBack } from './fallback/write-back.js';
+import type { Limiter } from './limiter/interface.js';
+import type { LeaseOutcome } from './limiter/lease-book.js';
+import { createLeasingDecider } from './limiter/leasing-decider.js';
+import { createPlainDecider } from './limiter/shared-decider.js';
+import { createSharedLimiter } from './limiter/shared-limiter.js';
+import { createSharedPath } from './limiter/shared-path.js';
+import { createSingleProcessLimiter } from './limiter/single-process.js';
+import { createStoreBreaker } from './limiter/store-breaker.js';
+import { createStoreClock } from './limiter/store-clock.js';
+import type { LimitStore } from './store/types.js';
 
-/** Where a decision came from; `local` means the shared store was unreachable. */
-export type DecisionSource = 'shared' | 'local' | 'unavailable';
-
-export interface LimiterOutcome {
-  decision: LimitDecision;
-  source: DecisionSource;
-}
-
-/**
- * The shared store's state as this instance sees it: `closed` (healthy: every check goes to
- * Redis), `open` (failed: checks are decided locally, Redis is probed), `half-open` (it answers
- * again: local admissions are being written back before checks return to it).
- */
-export type StoreState = 'closed' | 'open' | 'half-open';
-
-/** Replays per script call: they share one hash tag (Redis Cluster) and keep each call short. */
-const REPLAY_CHUNK = 100;
-/** Longest the gateway waits at start for Redis (connection, epoch) before serving without it. */
-const START_TIMEOUT_MS = 2000;
-/** How long the best store-clock offset measurement is kept. */
-const OFFSET_MEMORY_MS = 10_000;
-/** How often the ledger drops what has left its windows. */
-const SWEEP_MS = 5000;
-/**
- * Longest a request's settle (refund, response bytes) waits for the next check on its tenant to
- * carry it before it is sent on its own (also at shutdown). Refunds that wait only refuse early;
- * response bytes are late additions anyway (ALGORITHM.md): other instances see them this much later.
- */
-export const SETTLE_CARRY_MS = 1000;
+// The limiter's public names, declared beside its parts (limiter/), imported from here by callers.
+export type { DecisionSource, Limiter, LimiterOutcome, StoreState } from './limiter/interface.js';
+export { SETTLE_CARRY_MS } from './limiter/settle-carrier.js';
 
 export interface LimiterOptions {
   /** The shared store (Redis); null: one process, the in-memory store is the truth. */
@@ -54,504 +34,45 @@ export interface LimiterOptions {
 }
 
 /**
- * Checks dimensions against the shared store (Redis). While Redis answers, every decision is
- * Redis's: a reply that has arrived is used however late the event loop reads it (the timeout
- * counts from the write: `withReplyTimeout`). When it really fails (connection lost, no reply in
- * `storeTimeoutMs`),
- * fail-open plans are decided by the local fallback (`fallback/local-decider.ts`: this instance's
- * share of what Redis last said was remaining), fail-closed plans are refused. When Redis answers
- * again, what was admitted locally is written into the shared windows first (and, if Redis came
- * back empty, everything this instance admitted in the current windows, after a settle period
- * that lets every instance do the same), then checks return to Redis. ALGORITHM.md states the
- * bound this keeps.
+ * The limiter: without a shared store, one process whose in-memory store is the truth
+ * (`limiter/single-process.ts`); with one, the shared limiter (`limiter/shared-limiter.ts`) wired
+ * from its parts here, each in its own file under `limiter/` and `fallback/`:
+ *
+ * - `store-breaker.ts`: the store's outage state machine (closed, open, half-open), recovery;
+ * - `shared-path.ts`: every call to the store, its errors handled in one place, carried settles;
+ * - `leasing-decider.ts`: the lease protocol (`shared-decider.ts` without leases);
+ * - `fallback/local-fallback.ts`: decisions while the store is away, kept in the ledger;
+ * - `fallback/write-back.ts`: those admissions written back when it returns.
  */
-export function createLimiter(options: LimiterOptions) {
-  const { shared, link, logger, config } = options;
-  if (!shared) return singleProcessLimiter();
+export function createLimiter(options: LimiterOptions): Limiter {
+  const { shared: store, link, config, logger } = options;
+  if (!store) return createSingleProcessLimiter();
   if (!link) throw new Error('a shared limit store needs its link (connection events, epoch)');
 
+  const clock = createStoreClock();
+  // What this instance decided and admitted, per key: the fallback's shares and write-backs.
   const ledger = createLedger();
-  /**
-   * Store clock minus local clock: local decisions are stamped in store time. Each reply measures
-   * it minus that reply's latency, so the largest measurement of the last 10 s is kept (a reply
-   * read late after an event-loop stall would otherwise set the clock behind, and replays of
-   * local admissions would then age out early).
-   */
-  let offset = 0;
-  let offsetAt = 0;
-  const measureOffset = (storeNow: number): void => {
-    const now = Date.now();
-    const measured = storeNow - now;
-    if (measured > offset || now - offsetAt > OFFSET_MEMORY_MS) {
-      offset = measured;
-      offsetAt = now;
-    }
-  };
-  const clock = () => Date.now() + offset;
-  const decider = createLocalDecider({ clock, divisor: options.divisor, ledger });
-  const timed = <T>(promise: Promise<T>) => withReplyTimeout(promise, config.storeTimeoutMs);
+  const writeBack = createWriteBack({ ledger, adjust: (adjustments) => withReplyTimeout(store.adjust(adjustments), config.storeTimeoutMs) });
+  const fallback = createLocalFallback({ clock: clock.now, divisor: options.divisor, ledger, writeBack });
+  const breaker = createStoreBreaker({ link, writeBack, clock: clock.now, config, logger });
+  const path = createSharedPath({ store, breaker, ledger, clock, timeoutMs: config.storeTimeoutMs, logger });
   // Only a store that can lease (Redis) is asked to; unused tokens are refunded as settles are.
-  const leases = shared.lease
-    ? createLeaseBook(config.leases, {
-        refund: (refunds) => void adjust(refunds, 'shared'),
-        ...(options.onLeaseTokens ? { onTokens: options.onLeaseTokens } : {}),
-      })
-    : null;
-
-  let state: 'healthy' | 'failed' | 'recovering' = 'healthy';
-  /** The epoch of the store's data this instance's shared decisions went into (null: unknown). */
-  let knownEpoch: string | null = null;
-  let recovering: Promise<void> | null = null;
-  let closed = false;
-  /**
-   * Set during the settle period, once this instance has written back: Redis answers it, and other
-   * instances may already decide through Redis, so each new local admission is written back at
-   * once (one write in flight at a time) instead of at the end of the settle.
-   */
-  let writeThrough = false;
-  let flushing: Promise<void> | null = null;
-  const flushPending = (): void => {
-    if (flushing || !writeThrough || !ledger.hasPending()) return;
-    flushing = replay(ledger.takePending()).then(
-      () => {
-        flushing = null;
-        flushPending();
-      },
-      // Redis is gone again (the replay is back in pending). Not again at once: a write that
-      // fails without waiting (a closed connection) would otherwise retry in a loop of promise
-      // callbacks that never lets a timer run, the settle period's end included.
-      (err: unknown) => {
-        flushing = null;
-        failed(err);
-      },
-    );
-  };
-
-  /**
-   * One real failure (no reply within the timeout, a lost connection) is enough: local decisions
-   * come in episodes that start here and end only through `recover` (local admissions written
-   * back, the settle period passed). An isolated timeout that went back to Redis at once would
-   * leave its local admissions unknown to Redis, and the next episode's window stale.
-   */
-  const failed = (err: unknown): void => {
-    if (state !== 'failed') {
-      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'limit store unreachable; deciding locally');
-    }
-    state = 'failed';
-    // Local admissions wait for the next recovery to be written back.
-    writeThrough = false;
-    // Unused tokens are refunded (while failed: dropped from the own record, so a store that
-    // comes back empty gets only the used ones replayed; one merely unreachable keeps them: strict).
-    leases?.endAll();
-  };
-
-  /** Writes replays into the store, grouped by hash tag; what is not written goes back to pending. */
-  const replay = async (adjustments: Adjustment[]): Promise<void> => {
-    const byTag = new Map<string, Adjustment[]>();
-    for (const adjustment of adjustments) {
-      const tag = hashTag(adjustment.dimension.key);
-      let list = byTag.get(tag);
-      if (!list) byTag.set(tag, (list = []));
-      list.push(adjustment);
-    }
-    const chunks = [...byTag.values()].flatMap((list) => chunk(list, REPLAY_CHUNK));
-    for (let i = 0; i < chunks.length; i++) {
-      try {
-        await timed(shared.adjust(chunks[i]!));
-      } catch (err) {
-        // A timed-out chunk may still land: written twice is strict, never loose.
-        ledger.restorePending(chunks.slice(i).flat());
-        throw err;
-      }
-    }
-  };
-
-  const recover = (): Promise<void> => {
-    recovering ??= (async () => {
-      state = 'recovering';
-      const started = clock();
-      try {
-        const epoch = await timed(link.epoch());
-        const lost = knownEpoch !== epoch.id;
-        // Write back at once (so that instances still deciding locally are seen), but keep
-        // deciding locally until every instance, which all see Redis return within a probe
-        // interval and a reconnect delay (250 ms each by default), has written back too.
-        // On a cluster only the keys of masters whose marker changed (redis-link.ts `lostKeys`).
-        await replay(lost ? ledger.takeOwn(knownEpoch === null ? undefined : link.lostKeys?.(knownEpoch, epoch.id)) : ledger.takePending());
-        knownEpoch = epoch.id;
-        // Unless the connection dropped meanwhile (then `failed` ended this episode's write-through).
-        if (state === 'recovering') writeThrough = true;
-        const until = started + config.storeRecoverySettleMs;
-        if (until > clock()) await new Promise((resolve) => setTimeout(resolve, until - clock()));
-        writeThrough = false;
-        await flushing;
-        // Redis went away during the settle period: the next recovery starts over, with its own
-        // look at the epoch (the store may have come back empty again: then everything is
-        // replayed, and replaying pending here first would count it twice).
-        if (state !== 'recovering' || closed) return;
-        // Local admissions, including those made while the replays above ran.
-        while (ledger.hasPending()) await replay(ledger.takePending());
-        if (state !== 'recovering' || closed) return;
-        decider.reset();
-        state = 'healthy';
-        logger.info({ dataLost: lost }, lost ? 'limit store back empty; admissions written back' : 'limit store back');
-      } catch (err) {
-        writeThrough = false;
-        if (state === 'recovering') state = 'failed';
-        logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'limit store still unreachable');
-      } finally {
-        recovering = null;
-      }
-    })();
-    return recovering;
-  };
-
-  link.onDown(() => failed(new Error('connection to the limit store closed')));
-  link.onUp(() => {
-    if (state === 'failed') void recover();
-  });
-  const probe = setInterval(() => {
-    if (state === 'failed') void recover();
-  }, config.storeBreakerHalfOpenMs);
-  probe.unref();
-  // A store that lost its data without the connection dropping (FLUSHALL, a failover to an empty
-  // replica) is caught here: the epoch marker is gone.
-  const epochCheck = setInterval(() => {
-    if (state !== 'healthy') return;
-    timed(link.epoch()).then(
-      (epoch) => {
-        if (state === 'healthy' && knownEpoch !== null && epoch.id !== knownEpoch) {
-          state = 'failed';
-          leases?.endAll();
-          void recover();
-        } else knownEpoch ??= epoch.id;
-      },
-      (err: unknown) => failed(err),
-    );
-    // As often as the instance heartbeat (2 s by default): background traffic of the same kind.
-  }, config.instanceHeartbeatMs);
-  epochCheck.unref();
-  const sweep = setInterval(() => ledger.sweep(clock()), SWEEP_MS);
-  sweep.unref();
-  const leaseSweep = leases ? setInterval(() => leases.sweep(), LEASE_SWEEP_MS) : null;
-  leaseSweep?.unref();
-  const demandSweep = leases ? setInterval(() => leases.forget(), config.leases.lifetimeMs) : null;
-  demandSweep?.unref();
-
-  /**
-   * Settles of admitted requests waiting, per hash tag, to ride on the next check (or peek) of
-   * that tag: the same script call applies them first, so a request costs one round trip, not a
-   * check plus a settle. What no check carries within SETTLE_CARRY_MS is sent on its own.
-   */
-  const unsettled = new Map<string, { adjustments: Adjustment[]; since: number }>();
-  /** Checks sent to the shared store and not answered yet. */
-  let inFlight = 0;
-  let carryTimer: NodeJS.Timeout | null = null;
-  const takeUnsettled = (dims: readonly Dimension[]): Adjustment[] => {
-    if (unsettled.size === 0 || dims.length === 0) return NO_ADJUSTMENTS;
-    const tag = hashTag(dims[0]!.key);
-    const waiting = unsettled.get(tag);
-    if (!waiting) return NO_ADJUSTMENTS;
-    unsettled.delete(tag);
-    return waiting.adjustments;
-  };
-  /** Carried settles the store applied: the ledger's own record follows. */
-  const settled = (adjustments: readonly Adjustment[], storeNow: number): void => {
-    for (const adjustment of adjustments) ledger.sentAdjustment(adjustment, storeNow);
-  };
-  /** Carried settles whose call failed: as a failed `adjust` (additions kept for write-back, refunds dropped: strict). */
-  const unsent = (adjustments: readonly Adjustment[]): void => {
-    for (const adjustment of adjustments) ledger.unsentAdjustment(adjustment, { local: false });
-  };
-  const queueSettles = (adjustments: readonly Adjustment[], since: number): void => {
-    for (const adjustment of adjustments) {
-      const tag = hashTag(adjustment.dimension.key);
-      const waiting = unsettled.get(tag);
-      if (waiting) {
-        waiting.adjustments.push(adjustment);
-        waiting.since = Math.min(waiting.since, since);
-      } else unsettled.set(tag, { adjustments: [adjustment], since });
-    }
-    scheduleCarry();
-  };
-  const requeue = (adjustments: readonly Adjustment[]): void => {
-    if (adjustments.length > 0) queueSettles(adjustments, Date.now());
-  };
-  const scheduleCarry = (): void => {
-    if (carryTimer || unsettled.size === 0 || closed) return;
-    let oldest = Infinity;
-    for (const waiting of unsettled.values()) oldest = Math.min(oldest, waiting.since);
-    carryTimer = setTimeout(() => {
-      carryTimer = null;
-      // Adjustments are validated when they are queued, so this is a bug if it ever happens.
-      flushUnsettled(Date.now() - SETTLE_CARRY_MS).catch((err: unknown) => logger.error({ err }, 'sending waiting limit settles failed'));
-    }, Math.max(0, oldest + SETTLE_CARRY_MS - Date.now()));
-    carryTimer.unref();
-  };
-  /** Sends the settles waiting since `before` (all: Infinity) on their own, one call per tag. */
-  const flushUnsettled = async (before: number): Promise<void> => {
-    const due: Adjustment[][] = [];
-    for (const [tag, waiting] of unsettled) {
-      if (waiting.since > before) continue;
-      unsettled.delete(tag);
-      due.push(waiting.adjustments);
-    }
-    scheduleCarry();
-    await Promise.all(
-      due.map(async (adjustments) => {
-        if (state !== 'healthy') return unsent(adjustments);
-        try {
-          await timed(shared.adjust(adjustments));
-          settled(adjustments, clock());
-        } catch (err) {
-          if (err instanceof InvalidDimensionError) throw err;
-          failed(err);
-          unsent(adjustments);
-        }
-      }),
-    );
-  };
-
-  /** A check that timed out reached Redis after all and was charged there. */
-  const settleLate = (call: Promise<LimitDecision>, dims: readonly Dimension[], admittedLocally: ReturnType<typeof ledger.localAdmission> | null) => {
-    call.then(
-      (late) => {
-        if (!late.allowed) return;
-        if (admittedLocally) ledger.chargedLate(admittedLocally);
-        // Refused (or closed) here but charged there, and any lease it got: give it back, best effort.
-        const times = (admittedLocally ? 0 : 1) + ((late as Partial<LeaseDecision>).granted ?? 0);
-        if (times === 0) return;
-        const at = late.chargedAt ?? late.now;
-        const refunds = dims.filter((d) => !d.checkOnly && d.amount > 0).map((d): Adjustment => ({ dimension: d, at, delta: -times * d.amount, placement: 'at' }));
-        if (refunds.length > 0) timed(shared.adjust(refunds)).catch(() => {});
-      },
-      () => {},
-    );
-  };
-
-  /**
-   * What every answer of the store to a check or lease call updates: the clock offset, the carried
-   * settles, and the ledger (a lease's request and reservation, all charged where the script placed them).
-   */
-  function recordAnswer(dims: readonly Dimension[], decision: LimitDecision, carried: readonly Adjustment[]): void {
-    measureOffset(decision.now);
-    if (carried.length > 0) settled(carried, decision.now);
-    ledger.sharedDecision(dims, decision, 1 + ((decision as Partial<LeaseDecision>).granted ?? 0), decision.chargedAt ?? decision.now);
-  }
-
-  /**
-   * A lease call of its own, off any request's path, while the key's lease is half used: its
-   * answer waits behind the lease in use. A failure is a store failure as a check's is; a call
-   * that times out but lands is given back whole (settleLate).
-   */
-  function renew(key: string, dims: readonly Dimension[]): void {
-    const tokens = leases!.want(key);
-    if (tokens === 0 || closed) return;
-    const carried = takeUnsettled(dims);
-    const sentAt = performance.now();
-    const call = shared!.lease!(dims, carried, leases!.request(key, dims, tokens));
-    inFlight++;
-    timed(call)
-      .then(
-        (decision) => {
-          recordAnswer(dims, decision, carried);
-          leases!.granted(key, dims, decision, sentAt, true);
-          // The store failed meanwhile (every lease ended then): this one ends too.
-          if (state !== 'healthy') leases!.endAll();
-        },
-        (err: unknown) => {
-          leases!.failed(key);
-          if (err instanceof InvalidDimensionError) {
-            requeue(carried);
-            logger.error({ err }, 'a lease renewal was refused as invalid');
-            return;
-          }
-          unsent(carried);
-          failed(err);
-          settleLate(call, dims, null);
-        },
-      )
-      .finally(() => inFlight--);
-  }
-
-  async function consume(dims: readonly Dimension[], onStoreFailure: 'open' | 'closed'): Promise<LimiterOutcome> {
-    let late: Promise<LimitDecision> | null = null;
-    if (state === 'healthy') {
-      // A token of this instance's lease on these very dimensions: no round trip.
-      const leaseKey = leases ? leases.keyOf(dims) : null;
-      let leased = leaseKey !== null ? leases!.take(leaseKey) : null;
-      if (leased) {
-        if (leases!.renewalDue(leaseKey!)) renew(leaseKey!, dims);
-        return { decision: leased, source: 'shared' };
-      }
-      // A lease call for these dimensions is out: its tokens are likely enough for this one too.
-      const answered = leaseKey !== null ? leases!.inFlight(leaseKey) : null;
-      if (answered) {
-        await answered;
-        leased = state === 'healthy' ? leases!.take(leaseKey!, true) : null;
-        if (leased) return { decision: leased, source: 'shared' };
-        if (state !== 'healthy') return consume(dims, onStoreFailure);
-      }
-      const tokens = leaseKey !== null ? leases!.want(leaseKey) : 0;
-      const carried = takeUnsettled(dims);
-      const sentAt = performance.now();
-      const call = tokens > 0 ? shared!.lease!(dims, carried, leases!.request(leaseKey!, dims, tokens)) : shared!.consume(dims, carried);
-      inFlight++;
-      let decision: LimitDecision | null = null;
-      try {
-        decision = await timed(call);
-      } catch (err) {
-        // A bad dimension is a bug to report, not a store failure to fall back from; the
-        // settles it carried were not applied and wait for the next check.
-        if (err instanceof InvalidDimensionError) {
-          requeue(carried);
-          throw err;
-        }
-        // It may still land (with its settles): written back twice is strict, never loose.
-        unsent(carried);
-        failed(err);
-        late = call;
-      } finally {
-        inFlight--;
-      }
-      if (decision) {
-        recordAnswer(dims, decision, carried);
-        if (tokens === 0) return { decision, source: 'shared' };
-        const lease = decision as LeaseDecision;
-        return { decision: leases!.granted(leaseKey!, dims, lease, sentAt), source: 'shared' };
-      }
-      if (tokens > 0) leases!.failed(leaseKey!);
-    }
-    if (onStoreFailure === 'closed') {
-      if (late) settleLate(late, dims, null);
-      return { decision: { allowed: false, now: clock(), results: [] }, source: 'unavailable' };
-    }
-    const decision = await decider.consume(dims);
-    const admitted = decision.allowed ? ledger.localAdmission(dims, decision.now) : null;
-    if (late) settleLate(late, dims, admitted);
-    if (admitted && writeThrough) flushPending();
-    return { decision, source: 'local' };
-  }
-
-  /**
-   * Current usage without consuming (the `usage` query): from the shared store, or while it fails
-   * from the local fallback, whose counts then cover only this instance's share.
-   */
-  async function peek(dims: readonly Dimension[]): Promise<LimiterOutcome> {
-    if (state === 'healthy') {
-      // This instance's own settles are part of the usage it reports.
-      const carried = takeUnsettled(dims);
-      try {
-        const decision = await timed(shared!.peek(dims, carried));
-        if (carried.length > 0) settled(carried, decision.now);
-        return { decision, source: 'shared' };
-      } catch (err) {
-        if (err instanceof InvalidDimensionError) {
-          requeue(carried);
-          throw err;
-        }
-        unsent(carried);
-        failed(err);
-      }
-    }
-    return { decision: await decider.peek(dims), source: 'local' };
-  }
-
-  /**
-   * Refunds and late additions (response bytes), off the response path. While Redis is healthy,
-   * those of a request Redis decided wait for the next check of the same tenant to carry them (at
-   * most SETTLE_CARRY_MS); others are sent at once (local charges have been written back by then).
-   * Otherwise applied locally, and additions kept to be written back when Redis returns.
-   */
-  async function adjust(adjustments: readonly Adjustment[], source: DecisionSource): Promise<void> {
-    if (adjustments.length === 0 || source === 'unavailable') return;
-    if (state === 'healthy' && source === 'shared' && !closed) {
-      // A bad one is reported here, to its caller, not by the check that would carry it.
-      validateAdjustments(adjustments);
-      queueSettles(adjustments, Date.now());
-      return;
-    }
-    if (state === 'healthy') {
-      try {
-        await timed(shared!.adjust(adjustments));
-        for (const adjustment of adjustments) ledger.sentAdjustment(adjustment, clock());
-        return;
-      } catch (err) {
-        if (err instanceof InvalidDimensionError) throw err;
-        failed(err);
-      }
-    }
-    if (source === 'local') await decider.adjust(adjustments).catch(() => {});
-    for (const adjustment of adjustments) ledger.unsentAdjustment(adjustment, { local: source === 'local' });
-  }
-
-  return {
-    consume,
-    peek,
-    adjust,
-    /**
-     * Before serving: learn the store's epoch, so that a later restart of Redis (empty) is told
-     * apart from a stall. Without Redis now, the first recovery treats the data as lost.
-     */
-    async start(): Promise<void> {
-      try {
-        await link.whenReady(START_TIMEOUT_MS);
-        knownEpoch = (await withReplyTimeout(link.epoch(), START_TIMEOUT_MS)).id;
-      } catch (err) {
-        failed(err);
-      }
-    },
-    /** Checks waiting for the shared store's answer now (0 with the in-process store). */
-    checksInFlight(): number {
-      return inFlight;
-    },
-    /** Whether this instance holds a lease on some dimensions of the tenant (its next check may need no round trip). */
-    holdsLease(tenantId: string): boolean {
-      return leases?.holds(tenantId) ?? false;
-    },
-    storeState(): StoreState {
-      return state === 'healthy' ? 'closed' : state === 'failed' ? 'open' : 'half-open';
-    },
-    /** Sends every settle still waiting (before the connection closes), then stops the timers. */
-    async close(): Promise<void> {
-      // Before `closed`: refunds of unused tokens are queued as settles, which the flush below sends.
-      leases?.endAll();
-      closed = true;
-      clearInterval(probe);
-      if (leaseSweep) clearInterval(leaseSweep);
-      if (demandSweep) clearInterval(demandSweep);
-      clearInterval(epochCheck);
-      clearInterval(sweep);
-      if (carryTimer) clearTimeout(carryTimer);
-      carryTimer = null;
-      await flushUnsettled(Infinity).catch(() => {});
-    },
-  };
-
-  /** One process without Redis: the in-memory store is the truth and enforces the full limits. */
-  function singleProcessLimiter() {
-    const store = createMemoryLimitStore();
-    return {
-      consume: async (dims: readonly Dimension[], _onStoreFailure: 'open' | 'closed'): Promise<LimiterOutcome> => ({ decision: await store.consume(dims), source: 'local' }),
-      peek: async (dims: readonly Dimension[]): Promise<LimiterOutcome> => ({ decision: await store.peek(dims), source: 'local' }),
-      adjust: async (adjustments: readonly Adjustment[], source: DecisionSource): Promise<void> => {
-        if (adjustments.length > 0 && source !== 'unavailable') await store.adjust(adjustments);
-      },
-      start: async () => {},
-      checksInFlight: () => 0,
-      holdsLease: (_tenantId: string) => false,
-      storeState: (): StoreState => 'closed',
-      close: async () => {},
-    };
-  }
-}
-
-export type Limiter = ReturnType<typeof createLimiter>;
-
-const NO_ADJUSTMENTS: Adjustment[] = [];
-
-function chunk<T>(list: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
-  return out;
+  const decider =
+    path.lease && config.leases.enabled
+      ? createLeasingDecider({
+          config: config.leases,
+          check: path.check,
+          lease: path.lease,
+          storeUp: () => breaker.state() === 'closed',
+          refund: (refunds) => void path.settle(refunds),
+          ...(options.onLeaseTokens ? { onTokens: options.onLeaseTokens } : {}),
+          logger,
+        })
+      : createPlainDecider(path.check);
+  // Every lease ends when the store fails: unused tokens are refunded (while open: dropped from the
+  // own record, so a store that comes back empty gets only the used ones written back; one merely
+  // unreachable keeps them: strict).
+  breaker.onOpen(() => decider.endAll());
+  breaker.onClose(() => fallback.reset());
+  return createSharedLimiter({ breaker, decider, path, fallback, clock });
 }

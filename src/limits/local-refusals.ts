@@ -1,8 +1,7 @@
 import type { TenantPrincipal } from '../auth/principal.js';
 import type { LimitDimension } from './dimensions.js';
 import { rateLimitHeaders } from './headers.js';
-import { rateLimitedError } from './rate-limit-error.js';
-import type { GatewayError } from '../errors/gateway-error.js';
+import { rateLimitedDetails } from './rate-limit-error.js';
 import type { DimensionResult, LimitDecision } from './store/types.js';
 
 /**
@@ -20,6 +19,23 @@ const SCOPE_OF_POLICY: Record<string, 'tenant' | 'client' | 'ip' | 'key-ip'> = {
   'ip-minute': 'ip',
   'key-ip-minute': 'key-ip',
 };
+
+/** The 429 as the store's refusal would be answered at `storeNow`, `retryAfterMs` before it ends. */
+function answerOf(refusal: Refusal, retryAfterMs: number, storeNow: number): Omit<LocalRefusal, 'storeNow' | 'remainingMs'> {
+  const details = rateLimitedDetails({
+    planName: refusal.planName,
+    planId: refusal.planId,
+    dimension: refusal.dimension,
+    result: { ...refusal.result, retryAfterMs },
+    documentationUrl: refusal.documentationUrl,
+  });
+  return {
+    body: JSON.stringify({ errors: [{ message: details.message, extensions: details.extensions }] }),
+    headers: { ...rateLimitHeaders(refusal.dims, refusal.results, storeNow), 'retry-after': String(details.retryAfterSeconds) },
+    planId: refusal.planId,
+    dimension: refusal.dimension.kind,
+  };
+}
 
 /** Refusals remembered at most (each a few hundred bytes); forgetting one only costs a store call. */
 const MAX_REFUSALS = 50_000;
@@ -39,12 +55,27 @@ interface Refusal {
   /** Every dimension of the refused request with its result, for the rate-limit headers. */
   dims: LimitDimension[];
   results: DimensionResult[];
+  /** The last answer built, reused while its Retry-After (whole seconds) and its clock second stay the same. */
+  answer?: Omit<LocalRefusal, 'storeNow' | 'remainingMs'> & { key: string };
 }
 
-/** A refusal answered from memory: the 429 and its headers, as the store would have answered. */
+/**
+ * A refusal answered from memory: the 429's body and headers, as the store would have answered,
+ * built once per second of a refusal rather than per request (an error object alone, with its
+ * stack trace, cost more than the rest of a refusal).
+ */
 export interface LocalRefusal {
-  error: GatewayError;
+  /** The JSON body: `{ errors: [{ message, extensions: { code: 'RATE_LIMITED', ... } }] }`. */
+  body: string;
+  /** Rate-limit headers and `retry-after`. */
   headers: Record<string, string>;
+  planId: string;
+  /** The refused dimension's kind (`requests`, `quota`, `bandwidth`). */
+  dimension: string;
+  /** The store's clock now, as estimated from the refusal's decision (for `x-ratelimit-decision`). */
+  storeNow: number;
+  /** How much longer this refusal is answered from memory, ms. */
+  remainingMs: number;
 }
 
 export interface LocalRefusals {
@@ -122,11 +153,11 @@ export function createLocalRefusals(options: { maxMs: number; now?: () => number
       // As the store would answer now: the same counts, the time to wait shortened by what has passed.
       const elapsed = at - refusal.decidedAt;
       const storeNow = refusal.storeNow + elapsed;
-      const result = { ...refusal.result, retryAfterMs: Math.max(1, refusal.result.retryAfterMs - elapsed) };
-      return {
-        error: rateLimitedError({ planName: refusal.planName, planId: refusal.planId, dimension: refusal.dimension, result, documentationUrl: refusal.documentationUrl }),
-        headers: rateLimitHeaders(refusal.dims, refusal.results, storeNow),
-      };
+      const retryAfterMs = Math.max(1, refusal.result.retryAfterMs - elapsed);
+      const key = `${Math.ceil(retryAfterMs / 1000)}/${Math.floor(storeNow / 1000)}`;
+      let answer = refusal.answer;
+      if (answer?.key !== key) answer = refusal.answer = { key, ...answerOf(refusal, retryAfterMs, storeNow) };
+      return { body: answer.body, headers: answer.headers, planId: answer.planId, dimension: answer.dimension, storeNow, remainingMs: refusal.until - at };
     },
 
     clear() {

@@ -7,6 +7,7 @@ import type { LimitDimension } from './dimensions.js';
 import type { EarlyChecks } from './early-check.js';
 import type { FailedCharge, FailedRequests } from './failed-requests.js';
 import type { LocalRefusals } from './local-refusals.js';
+import type { LimitObserver } from './limit-observer.js';
 import { isUsageOnly, rateLimitDryRun } from './free-operations.js';
 import { rateLimitHeaders } from './headers.js';
 import type { DecisionSource, Limiter } from './limiter.js';
@@ -26,10 +27,6 @@ interface Charge {
   chargedCost: number;
 }
 
-/** Told about every limit decision (metrics, alerts); must be cheap and must not throw. */
-export interface LimitObserver {
-  (event: { principal: TenantPrincipal; planId: string; dims: LimitDimension[]; decision: LimitDecision; source: DecisionSource; durationMs: number }): void;
-}
 
 /**
  * Plan limits as an Apollo plugin. In `didResolveOperation` (after validation, before any

@@ -10,26 +10,36 @@ const DIMENSION_WORDS = {
   field: 'calls to',
 } as const;
 
+/** What a 429 says, as data: built without an error object where nothing is thrown (limits/local-refusals.ts). */
+export interface RateLimitedDetails {
+  message: string;
+  retryAfterSeconds: number;
+  /** `extensions` of the error, `code` included, without the HTTP status. */
+  extensions: { code: 'RATE_LIMITED' } & Record<string, unknown>;
+}
+
 /**
  * HTTP 429 with everything a person needs to act: which plan, which limit, how long to wait,
  * and where the limits are documented.
  */
-export function rateLimitedError(options: {
+export function rateLimitedDetails(options: {
   planName: string;
   planId: string;
   dimension: LimitDimension;
   result: DimensionResult;
   documentationUrl: string;
-}): GatewayError {
+}): RateLimitedDetails {
   const { dimension, result, planName } = options;
   const retryAfterSeconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
   const what =
     dimension.kind === 'field'
       ? `${DIMENSION_WORDS.field} ${dimension.policy} (${result.limit} per ${dimension.window})`
       : `${result.limit} ${DIMENSION_WORDS[dimension.kind]} per ${dimension.window}`;
-  const message = `Rate limit exceeded: the ${planName} plan allows ${what}. Retry in ${retryAfterSeconds} s.`;
-  return new GatewayError('RATE_LIMITED', message, {
+  return {
+    message: `Rate limit exceeded: the ${planName} plan allows ${what}. Retry in ${retryAfterSeconds} s.`,
+    retryAfterSeconds,
     extensions: {
+      code: 'RATE_LIMITED',
       plan: options.planId,
       dimension: dimension.kind,
       policy: dimension.policy,
@@ -38,8 +48,16 @@ export function rateLimitedError(options: {
       retryAfterSeconds,
       resetAt: new Date(result.resetAt).toISOString(),
       documentation: `${options.documentationUrl}#${options.planId}`,
-      http: { status: 429, headers: new Map([['retry-after', String(retryAfterSeconds)]]) },
     },
+  };
+}
+
+/** The same 429 as an error, for GraphQL to answer (status and Retry-After in `extensions.http`). */
+export function rateLimitedError(options: Parameters<typeof rateLimitedDetails>[0]): GatewayError {
+  const { message, retryAfterSeconds, extensions } = rateLimitedDetails(options);
+  const { code: _code, ...rest } = extensions;
+  return new GatewayError('RATE_LIMITED', message, {
+    extensions: { ...rest, http: { status: 429, headers: new Map([['retry-after', String(retryAfterSeconds)]]) } },
   });
 }
 

@@ -1,7 +1,7 @@
 import type { Principal } from '../auth/principal.js';
 import type { Alerts, LimitObservation } from '../alerts/alerts.js';
 import type { RequestState } from '../graph/context.js';
-import type { LimitObserver } from '../limits/plugin.js';
+import type { LimitObserver } from '../limits/limit-observer.js';
 import { usageEventOf } from '../usage/capture.js';
 import type { Meter } from '../usage/meter.js';
 import type { Metrics } from './metrics.js';

@@ -4,6 +4,7 @@ import { GatewayError } from '../errors/gateway-error.js';
 import { storeCall } from '../errors/store-unavailable.js';
 import type { GatewayContext } from '../graph/context.js';
 import type { Resolvers } from '../graph/generated/resolvers-types.js';
+import { isPlainObject } from '../jsutils/is-plain-object.js';
 import type { TrustedDocumentInput } from '../trusted-documents/registry.js';
 
 const STORE_DOWN = 'Trusted documents cannot be read or written: their store cannot be reached (a registration that timed out may still apply; repeating it is safe).';
@@ -21,7 +22,7 @@ function variablesOf(text: string | null | undefined, index: number): Record<str
   if (text == null) return null;
   try {
     const value: unknown = JSON.parse(text);
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+    if (isPlainObject(value)) return value;
   } catch {
     // reported below
   }

@@ -1,4 +1,5 @@
-import { HttpError, isPlainObject, ok, orNotFound } from './http-kit.js';
+import { isPlainObject } from '../jsutils/is-plain-object.js';
+import { HttpError, ok, orNotFound } from './http-kit.js';
 import { batch, paginate, parseIdList } from './list-params.js';
 import { CUSTOMER_TIERS, type Customer, type CustomerTier } from './records.js';
 import { pathParam, type Route } from './router.js';

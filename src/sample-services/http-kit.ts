@@ -83,7 +83,3 @@ export function parseTarget(rawUrl: string): { segments: string[]; query: URLSea
     throw new HttpError(400, `request path is not valid percent-encoding: ${path}`);
   }
 }
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

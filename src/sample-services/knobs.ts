@@ -1,4 +1,4 @@
-import { isPlainObject } from './http-kit.js';
+import { isPlainObject } from '../jsutils/is-plain-object.js';
 
 /** Fault-injection settings of one service; they apply to every non-admin request. */
 export interface Knobs {

@@ -1,3 +1,4 @@
+import { isPlainObject } from '../jsutils/is-plain-object.js';
 import type { TrustedDocumentInput } from './registry.js';
 
 /**
@@ -10,13 +11,12 @@ import type { TrustedDocumentInput } from './registry.js';
  */
 export function readManifest(json: unknown): TrustedDocumentInput[] {
   if (Array.isArray(json)) return json.map((entry, i) => entryOf(entry, `[${i}]`));
-  if (typeof json === 'object' && json !== null) {
-    const record = json as Record<string, unknown>;
-    if (record.format === 'apollo-persisted-query-manifest') {
-      if (!Array.isArray(record.operations)) throw new Error('an Apollo manifest needs an "operations" array');
-      return record.operations.map((entry, i) => entryOf(entry, `operations[${i}]`));
+  if (isPlainObject(json)) {
+    if (json.format === 'apollo-persisted-query-manifest') {
+      if (!Array.isArray(json.operations)) throw new Error('an Apollo manifest needs an "operations" array');
+      return json.operations.map((entry, i) => entryOf(entry, `operations[${i}]`));
     }
-    return Object.entries(record).map(([id, body]) => {
+    return Object.entries(json).map(([id, body]) => {
       if (typeof body !== 'string') throw new Error(`"${id}": expected the document's text`);
       return { id, body };
     });

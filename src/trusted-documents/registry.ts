@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { exceededBound, type DocumentBounds } from '../graph/document-bounds.js';
 import { GraphQLError, Kind, parse, validate, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema } from 'graphql';
 import { LRUCache } from 'lru-cache';
+import { sha256Hex } from '../config/hash.js';
 import type { CostAnalyzer } from '../cost/analyzer.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { rootFieldsOf } from '../limits/root-fields.js';
@@ -31,8 +31,6 @@ export function parseDocumentId(id: string): string | null {
   const hex = id.startsWith('sha256:') ? id.slice(7) : id;
   return /^[0-9a-f]{64}$/.test(hex) ? hex : null;
 }
-
-export const sha256Of = (body: string) => createHash('sha256').update(body).digest('hex');
 
 /** Documents kept resolved in process, in characters of text (about 32 MiB). */
 const RESOLVED_MAX_CHARS = 32 * 1024 * 1024;
@@ -75,7 +73,7 @@ export function createTrustedDocuments(deps: {
         problems.push(tooLarge(bodyBytes, 'its text alone'));
         return;
       }
-      const sha256 = sha256Of(input.body);
+      const sha256 = sha256Hex(input.body);
       if (input.id != null && parseDocumentId(input.id) !== sha256) {
         problems.push(`${where}: id ${input.id} is not the SHA-256 of its body (sha256:${sha256})`);
         return;

@@ -19,8 +19,15 @@ function configErrorOf(fn: () => unknown): ConfigError {
 describe('parseConfig', () => {
   it('fills in the defaults of a minimal valid file', () => {
     const config = parseConfig(validYaml(), 'gateway.yaml', {});
-    expect(config.server).toEqual({ port: 4000, host: '127.0.0.1', bodyLimitBytes: 1048576, shutdownGraceMs: 10000, trustProxy: false });
-    expect(config.limits).toMatchObject({ authFailuresPerIpPerMinute: 30, storeTimeoutMs: 50, documentationUrl: '/docs/limits' });
+    expect(config.server).toEqual({
+      port: 4000,
+      host: '127.0.0.1',
+      bodyLimitBytes: 1048576,
+      shutdownGraceMs: 10000,
+      trustProxy: false,
+      documentLimits: { maxTokens: 5000, maxDepth: 20, maxAliases: 30, maxDirectives: 50, maxSameResponseKey: 5 },
+    });
+    expect(config.limits).toMatchObject({ authFailuresPerIpPerMinute: 30, storeTimeoutMs: 50, documentationUrl: '/docs/limits', usageMaxOperationCost: 1000, localRefusalMaxMs: 2000 });
     expect(config.tenants.acme).toEqual({ displayName: 'Acme Corp', plan: 'free', timeZone: 'UTC', overrides: {}, cors: { allowedOrigins: [] } });
     expect(config.publishableKeys).toEqual([]);
     expect(config.cors).toEqual({ preflightMaxAgeSeconds: 600 });

@@ -116,8 +116,12 @@ describe('forecast, SLA and warnings, from known synthetic histories', () => {
     const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
     expect(csvDownload.suggestedFilename()).toMatch(/^usage-acme-hour-\d{8}T\d{4}Z\.csv$/);
     const csv = (await readFile((await csvDownload.path())!, 'utf8')).trim().split('\r\n');
-    expect(csv[0]).toBe('start,requests,ok,errors,throttled,requested_cost,actual_cost,response_bytes,cache_hits,cache_misses,latency_p50_ms,latency_p95_ms,latency_p99_ms');
-    const requests = csv.slice(1).map((line) => Number(line.split(',')[1]));
+    // The columns of /usage.csv (one writer: src/usage/csv.ts).
+    expect(csv[0]).toBe(
+      'start,granularity,requests,ok,errors,throttled,requested_cost,actual_cost,response_bytes,cache_hits,cache_misses,latency_p50_ms,latency_p95_ms,latency_p99_ms,latency_mean_ms',
+    );
+    expect(csv.slice(1).every((line) => line.split(',')[1] === 'hour')).toBe(true);
+    const requests = csv.slice(1).map((line) => Number(line.split(',')[2]));
     expect(requests.filter((n) => n === PER_HOUR)).toHaveLength(7 * 24);
     expect(requests.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(7 * 24 * PER_HOUR + 5);
 

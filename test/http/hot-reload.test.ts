@@ -89,4 +89,17 @@ describe('config hot reload on a running gateway', () => {
     expect(applied).toBe(true);
     expect([...statuses]).toEqual([200]);
   });
+
+  it('applies a new preflight max-age to CORS preflights', async () => {
+    const preflight = () =>
+      fetch(`${gateway.url}/graphql`, { method: 'OPTIONS', headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST' } });
+    expect((await preflight()).headers.get('access-control-max-age')).toBe('600');
+    await gateway.writeConfig((config) => {
+      config.limits = { authFailuresPerIpPerMinute: 100_000 };
+      config.cors = { preflightMaxAgeSeconds: 120 };
+    });
+    expect(await eventually(async () => (await preflight()).headers.get('access-control-max-age') === '120')).toBe(true);
+    expect((await preflight()).headers.get('cache-control')).toBe('max-age=120');
+  });
+
 });

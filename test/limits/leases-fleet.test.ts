@@ -116,7 +116,8 @@ describe('four saturated gateways with leases on one tenant', () => {
     expect(answers.filter((a) => a.status >= 500)).toEqual([]);
     expect(answers.filter((a) => a.status !== 200 && a.status !== 429)).toEqual([]);
     // Redis was healthy throughout: no local fallback, whose admissions the exact count below does not cover.
-    expect(answers.filter((a) => a.source !== 'shared')).toEqual([]);
+    // (A refusal answered at the door from a refusal Redis made moments before says `remembered`.)
+    expect(answers.filter((a) => a.source !== 'shared' && !(a.source === 'remembered' && a.status === 429))).toEqual([]);
     // The load was bounded and went on past the first refusal long enough for refunds to be claimed.
     expect(firstRefusalAt).not.toBeNull();
     expect(loadEndedAt - firstRefusalAt!).toBeGreaterThan(LEASE_LIFETIME_MS + SETTLE_CARRY_MS);

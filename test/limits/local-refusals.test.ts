@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TenantPrincipal } from '../../src/auth/principal.js';
 import { buildDimensions } from '../../src/limits/dimensions.js';
-import { createLocalRefusals } from '../../src/limits/local-refusals.js';
+import { createLocalRefusals, type LocalRefusal } from '../../src/limits/local-refusals.js';
 import type { DimensionResult, LimitDecision } from '../../src/limits/store/types.js';
 
 /** Refusals answered from memory (limits/local-refusals.ts): only where the store's refusal applies, and never past its end. */
@@ -30,6 +30,9 @@ function refusing(all: ReturnType<typeof dims>, refused: Record<string, number>)
   return { allowed: false, now: 1_000, results } as LimitDecision;
 }
 
+/** The 429 body's error extensions (the body is prebuilt JSON). */
+const extensionsOf = (refusal: LocalRefusal | null): Record<string, unknown> => (refusal ? JSON.parse(refusal.body).errors[0].extensions : {});
+
 function setup(maxMs = 10_000) {
   let now = 0;
   const refusals = createLocalRefusals({ maxMs, now: () => now });
@@ -43,8 +46,10 @@ describe('local refusals', () => {
     refusals.remember({ principal: A, ip: '1.1.1.1', plan, documentationUrl: '/docs/limits', dims: all, decision: refusing(all, { minute: 4_000 }) });
     at(3_999);
     const refusal = refusals.find(B, '2.2.2.2');
-    expect(refusal?.error.extensions).toMatchObject({ code: 'RATE_LIMITED', policy: 'minute', retryAfterSeconds: 1 });
+    expect(extensionsOf(refusal)).toMatchObject({ code: 'RATE_LIMITED', policy: 'minute', retryAfterSeconds: 1 });
     expect(refusal?.headers['x-ratelimit-remaining']).toBe('0');
+    expect(refusal?.headers['retry-after']).toBe('1');
+    expect(refusal?.remainingMs).toBe(1);
     at(4_000);
     expect(refusals.find(A, '1.1.1.1')).toBeNull();
   });
@@ -53,11 +58,11 @@ describe('local refusals', () => {
     const { refusals } = setup();
     const all = dims('a', '1.1.1.1');
     refusals.remember({ principal: A, ip: '1.1.1.1', plan, documentationUrl: '/docs', dims: all, decision: refusing(all, { 'client-minute': 5_000 }) });
-    expect(refusals.find(A, '9.9.9.9')?.error.extensions['policy']).toBe('client-minute');
+    expect(extensionsOf(refusals.find(A, '9.9.9.9'))['policy']).toBe('client-minute');
     expect(refusals.find(B, '1.1.1.1')).toBeNull();
     const other = setup();
     other.refusals.remember({ principal: A, ip: '1.1.1.1', plan, documentationUrl: '/docs', dims: all, decision: refusing(all, { 'ip-minute': 5_000 }) });
-    expect(other.refusals.find(B, '1.1.1.1')?.error.extensions['policy']).toBe('ip-minute');
+    expect(extensionsOf(other.refusals.find(B, '1.1.1.1'))['policy']).toBe('ip-minute');
     expect(other.refusals.find(A, '2.2.2.2')).toBeNull();
     const cheaper = setup();
     cheaper.refusals.remember({ principal: A, ip: '1.1.1.1', plan, documentationUrl: '/docs', dims: all, decision: refusing(all, { 'cost-minute': 5_000, 'Mutation.placeOrder': 5_000 }) });
@@ -69,7 +74,7 @@ describe('local refusals', () => {
     const all = dims('a', '1.1.1.1');
     refusals.remember({ principal: A, ip: '1.1.1.1', plan, documentationUrl: '/docs', dims: all, decision: refusing(all, { day: 3_600_000 }) });
     at(1_000);
-    expect(refusals.find(A, '1.1.1.1')?.error.extensions['retryAfterSeconds']).toBe(3599);
+    expect(extensionsOf(refusals.find(A, '1.1.1.1'))['retryAfterSeconds']).toBe(3599);
     at(2_000);
     expect(refusals.find(A, '1.1.1.1')).toBeNull();
   });

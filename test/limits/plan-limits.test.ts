@@ -14,13 +14,15 @@ beforeAll(async () => {
   client = new Redis(redis.url);
   // A generous store timeout: on a loaded test machine a slow Redis answer would switch a
   // request to the local fallback, and these tests count exactly.
-  gateway = await startTestGateway({ env: { REDIS_URL: redis.url }, patch: (config) => (config.limits = { storeTimeoutMs: 1000 }) });
+  gateway = await startTestGateway({ env: { REDIS_URL: redis.url }, patch: (config) => (config.limits = { storeTimeoutMs: 1000, localRefusalMaxMs: 1 }) });
 });
 afterAll(async () => {
   await gateway.close();
   client.disconnect();
   await redis.stop();
 });
+// Each test starts from emptied windows; refusals remembered at the door (1 ms above, tested in
+// local-refusals.test.ts and the hostile-input suite) would outlive the flush.
 beforeEach(async () => {
   await flushKeepingEpoch(client);
   gateway.sampleServices.resetAll();

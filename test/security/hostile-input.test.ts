@@ -23,6 +23,9 @@ const patch = (config: Record<string, any>) => {
   );
   // globex: a small minute limit, quickly reached.
   config.tenants.globex.overrides = { ...config.tenants.globex.overrides, requestsPerMinute: 5 };
+  // Refusals remembered at the door for up to 10 s (default 2 s), so that the test below sees
+  // every retry answered from memory; who decided is in x-ratelimit-decision.
+  config.limits = { ...config.limits, localRefusalMaxMs: 10_000, decisionHeader: true };
 };
 beforeAll(async () => {
   [gateway, second] = await Promise.all([
@@ -217,13 +220,49 @@ describe('every request of a key counts, whatever its body', () => {
     const metric = async () => Number(/^limit_local_refusals_total (\d+)/m.exec(await (await fetch(`${gateway.url}/metrics`)).text())?.[1] ?? 0);
     const before = await metric();
     const responses = [];
-    for (let i = 0; i < 10; i++) responses.push(await gateway.gql(token, '{ viewer { clientId } }'));
+    const took: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const started = performance.now();
+      responses.push(await gateway.gql(token, '{ viewer { clientId } }'));
+      took.push(performance.now() - started);
+    }
     // globex's minute was used up by the tests above (its three keys share it).
-    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(429));
-    expect(await metric()).toBeGreaterThanOrEqual(before + 9);
+    expect(responses.map((r) => r.status)).toEqual(Array(6).fill(429));
+    // The first may have asked Redis; the others were answered from memory, each held back
+    // half to all of limits.localRefusalDelayMs (250 ms): a client ignoring Retry-After is slowed down.
+    expect(await metric()).toBeGreaterThanOrEqual(before + 5);
+    expect(responses.slice(1).map((r) => r.headers.get('x-ratelimit-decision')?.split(';')[0])).toEqual(Array(5).fill('remembered'));
+    expect(took.slice(1).filter((ms) => ms < 120)).toEqual([]);
     const last = responses.at(-1)!;
     expect(last.body.errors![0]!.extensions).toMatchObject({ code: 'RATE_LIMITED', policy: 'minute', limit: 5 });
     expect(last.headers.get('ratelimit-policy')).toContain('"minute";q=5;w=60');
     expect(last.headers.get('x-ratelimit-remaining')).toBe('0');
+  });
+});
+
+describe('a tenant cannot exhaust shared memory, and a captured webhook cannot be replayed', () => {
+  it('refuses trusted documents past the default per-tenant byte cap (5 MiB), registering none of the batch', async () => {
+    const REGISTER = 'mutation($d: [TrustedDocumentInput!]!) { registerTrustedDocuments(documents: $d) { id } }';
+    // 60 KB documents (under the 64 KiB one-document cap), in batches, as a flooding tenant admin would send them.
+    const doc = (i: number) => ({ body: `query D${i} { viewer { clientId } } # ${'x'.repeat(60_000)}` });
+    let refused: any;
+    for (let batch = 0; batch < 12 && !refused; batch++) {
+      const response = await gateway.gql(DEMO_TOKENS.initechAdmin, REGISTER, { d: Array.from({ length: 10 }, (_, i) => doc(batch * 10 + i)) });
+      if (response.body.errors) refused = response.body.errors[0];
+    }
+    expect(refused?.extensions).toMatchObject({ code: 'TRUSTED_DOCUMENTS_QUOTA_EXCEEDED', maxBytes: 5 * 1024 * 1024 });
+    expect(refused.extensions.bytes).toBeLessThanOrEqual(5 * 1024 * 1024);
+    const listed = await gateway.gql(DEMO_TOKENS.initechAdmin, '{ trustedDocuments { id } }');
+    expect(listed.body.data.trustedDocuments.length).toBeLessThan(90);
+  });
+
+  it('rejects an alert delivery replayed after the tolerance, or dated 2020', async () => {
+    const { signatureHeader, checkSignature } = await import('../../src/alerts/verify.js');
+    const body = JSON.stringify({ kind: 'limit_threshold', tenantId: 'acme' });
+    const sentAt = Math.floor(Date.now() / 1000);
+    const header = signatureHeader(body, 'secret', sentAt);
+    expect(checkSignature(body, header, 'secret')).toBe('valid');
+    expect(checkSignature(body, header, 'secret', { now: (sentAt + 301) * 1000 })).toBe('expired');
+    expect(checkSignature(body, signatureHeader(body, 'secret', Date.parse('2020-01-01') / 1000), 'secret')).toBe('expired');
   });
 });

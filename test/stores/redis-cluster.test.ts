@@ -111,7 +111,8 @@ describe('the gateway on a 3-master Redis Cluster', () => {
       const responses = await Promise.all(Array.from({ length: 14 }, (_, i) => gateways[i % 2]!.gql(token, VIEWER)));
       expect(responses.filter((r) => r.status === 200), token).toHaveLength(10);
       expect(responses.filter((r) => r.status === 429), token).toHaveLength(4);
-      expect(new Set(responses.map(decision)), token).toEqual(new Set(['shared']));
+      // Redis decided every admission; a refusal may be one Redis made moments before, replayed at the door.
+      expect(responses.filter((r) => decision(r) !== 'shared' && !(decision(r) === 'remembered' && r.status === 429)), token).toEqual([]);
     }
   });
 

@@ -1,7 +1,7 @@
 import { DEMO_CONFIG_PATH } from '../../src/config/demo.js';
 import { loadConfigFile } from '../../src/config/load.js';
 import { createRedisLink } from '../../src/limits/fallback/redis-link.js';
-import type { LeaseOutcome } from '../../src/limits/leases.js';
+import type { LeaseOutcome } from '../../src/limits/limiter/lease-book.js';
 import { createLimiter, type Limiter } from '../../src/limits/limiter.js';
 import { createRedisLimitStore } from '../../src/limits/store/redis-store.js';
 import { createLogger } from '../../src/observability/logger.js';

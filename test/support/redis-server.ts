@@ -95,7 +95,7 @@ export async function waitForPing(port: number): Promise<void> {
 /**
  * Empties Redis between tests, keeping the limiter's epoch marker (`rl:epoch`): to running
  * gateways a FLUSHALL is Redis losing its data, after which they write their recent admissions
- * back (src/limits/limiter.ts); a test that only wants fresh counters keeps the marker.
+ * back (src/limits/limiter/store-breaker.ts); a test that only wants fresh counters keeps the marker.
  */
 export async function flushKeepingEpoch(client: Redis): Promise<void> {
   const epoch = await client.get('rl:epoch');

@@ -8,7 +8,7 @@ export interface Decision {
   /** Index of the gateway instance that answered. */
   instance: number;
   status: number;
-  /** `shared` (Redis decided) or `local` (the instance's fallback); null without the header. */
+  /** `shared` (Redis decided), `local` (the instance's fallback) or `remembered` (a Redis refusal replayed at the door); null without the header. */
   source: string | null;
   /** Store-clock ms of the decision; for a response without the header, when it arrived. */
   t: number;

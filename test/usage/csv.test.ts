@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { historyToCsv } from '../../src/usage/csv.js';
+import { csvCell, historyToCsv } from '../../src/usage/csv.js';
 import { createMemoryUsageStore } from '../../src/usage/memory-usage-store.js';
 import type { HistoryPoint } from '../../src/usage/store.js';
 import { HOUR, T0, event, meterInto } from './helpers.js';
@@ -50,5 +50,11 @@ describe('historyToCsv', () => {
     expect(historyToCsv([])).toBe(
       'start,granularity,requests,ok,errors,throttled,requested_cost,actual_cost,response_bytes,cache_hits,cache_misses,latency_p50_ms,latency_p95_ms,latency_p99_ms,latency_mean_ms\r\n',
     );
+  });
+
+  it('keeps a spreadsheet from running a text cell as a formula, and writes numbers as they are', () => {
+    expect(['=1+1', '+1', '-1', '@SUM(A1)', '\tx', '\rx'].map(csvCell)).toEqual(["'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\tx", '"\'\rx"']);
+    expect(csvCell('=HYPERLINK("x")')).toBe('"\'=HYPERLINK(""x"")"');
+    expect([-1, 2.5, null, 'quota'].map(csvCell)).toEqual(['-1', '2.5', '', 'quota']);
   });
 });

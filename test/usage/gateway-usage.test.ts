@@ -65,11 +65,13 @@ const USAGE = `{ usage {
 
 describe('usage metering through the gateway', () => {
   it('meters every request, throttled ones included, answers usage while throttled, and alerts once at 80% and 100%', async () => {
-    const statuses: number[] = [];
+    // A validation error, metered as an error and counted against the quota like any request
+    // (sent once the quota is spent, it would be answered 429: every request of a key counts).
+    const statuses: number[] = [(await gateway.gql(DEMO_TOKENS.acmeAdmin, '{ nope }')).status];
     for (let i = 0; i < 12; i++) statuses.push((await gateway.gql(DEMO_TOKENS.acmeAdmin, '{ product(id: "prd_1") { name } }')).status);
-    statuses.push((await gateway.gql(DEMO_TOKENS.acmeAdmin, '{ nope }')).status); // a validation error, metered as error
-    expect(statuses.filter((s) => s === 200)).toHaveLength(10);
-    expect(statuses.filter((s) => s === 429)).toHaveLength(2);
+    expect(statuses[0]).toBe(400);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(9);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(3);
 
     // Every request sent is metered, the throttled and failed ones too (flushed within a second).
     expect(await eventually(async () => (await metered('acme')) === 13)).toBe(true);
@@ -81,10 +83,10 @@ describe('usage metering through the gateway', () => {
     expect(usage.tenant).toEqual({ id: 'acme', plan: { id: 'free' } });
     expect(usage.limits).toEqual({ requestsPerDay: 10, requestsPerMinute: null });
     expect(usage.windows).toEqual([expect.objectContaining({ policy: 'day', dimension: 'quota', limit: 10, used: 10, remaining: 0 })]);
-    expect(usage.summary).toMatchObject({ requests: 13, ok: 10, errors: 1, throttled: 2, throttledBy: [{ reason: 'quota', count: 2 }] });
-    // The ten admitted product queries: the first missed the field cache, the other nine hit it.
-    expect(usage.summary).toMatchObject({ cacheHits: 9, cacheMisses: 1 });
-    expect(usage.summary.throttledPercent).toBeCloseTo((2 / 13) * 100, 1);
+    expect(usage.summary).toMatchObject({ requests: 13, ok: 9, errors: 1, throttled: 3, throttledBy: [{ reason: 'quota', count: 3 }] });
+    // The nine admitted product queries: the first missed the field cache, the other eight hit it.
+    expect(usage.summary).toMatchObject({ cacheHits: 8, cacheMisses: 1 });
+    expect(usage.summary.throttledPercent).toBeCloseTo((3 / 13) * 100, 1);
     expect(usage.byClient).toEqual([{ key: 'acme-web', totals: { requests: 13 } }]);
     expect(usage.byRootField).toEqual(expect.arrayContaining([{ key: 'Query.product', totals: { requests: 12 } }]));
 
@@ -114,7 +116,7 @@ describe('usage metering through the gateway', () => {
     );
     expect(fleet.body.errors).toBeUndefined();
     const tenants = fleet.body.data.fleetUsage.tenants;
-    expect(tenants[0]).toMatchObject({ tenantId: 'acme', plan: 'free', totals: { throttled: 2 } });
+    expect(tenants[0]).toMatchObject({ tenantId: 'acme', plan: 'free', totals: { throttled: 3 } });
     expect(tenants.map((t: any) => t.tenantId)).toContain('globex');
     const free = fleet.body.data.fleetUsage.plans.find((p: any) => p.plan === 'free');
     expect(free.totals.throttledPercent).toBeGreaterThan(0);
@@ -161,10 +163,10 @@ describe('usage metering through the gateway', () => {
     for (const series of ['graphql_requests_total', 'graphql_throttled_total', 'graphql_request_duration_seconds_bucket', 'limit_check_duration_seconds_bucket', 'graphql_operation_cost_bucket', 'downstream_breaker_state', 'usage_buffered_events']) {
       expect(text).toContain(series);
     }
-    expect(text).toMatch(/graphql_throttled_total\{plan="free",dimension="quota",tenant="[^"]*"\} 2/);
-    // The ten product queries above called the catalog service once: the rest came from the cache.
+    expect(text).toMatch(/graphql_throttled_total\{plan="free",dimension="quota",tenant="[^"]*"\} 3/);
+    // The nine product queries admitted above called the catalog service once: the rest came from the cache.
     expect(text).toMatch(/downstream_request_duration_seconds_count\{service="catalog",outcome="ok"\} 1\n/);
-    expect(text).toMatch(/cache_requests_total\{field="Query.product",result="hit"\} 9\n/);
+    expect(text).toMatch(/cache_requests_total\{field="Query.product",result="hit"\} 8\n/);
   });
 
   it('flushes buffered usage on shutdown: a clean stop loses nothing', async () => {

@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks';
 import type { PortalForecastFieldsFragment, PortalNowFieldsFragment, PortalSlaFieldsFragment, UsageGranularity } from '../generated/operations';
 import { SlaPanel } from './SlaPanel';
-import { download, exportName, historyCsv } from '../export';
+import { download, exportName } from '../export';
+import { historyCsv } from '../history-csv';
 import { warningsOf } from '../warnings';
 import { ForecastPanel } from './ForecastPanel';
 import { count, bytes } from '../format';
@@ -63,7 +64,7 @@ export function UsageView(props: { source: UsageSource }) {
       { tenant: now.data.tenant.id, granularity: variables.granularity, from: variables.from, filter: selection.filter ? `${selection.filter.kind}-${selection.filter.key}` : null },
       ext,
     );
-    if (ext === 'csv') download(name, 'text/csv;charset=utf-8', historyCsv(history.data.history));
+    if (ext === 'csv') download(name, 'text/csv;charset=utf-8', historyCsv(history.data.history, variables.granularity));
     else {
       const body = { tenant: now.data.tenant.id, granularity: variables.granularity, from: variables.from, to: variables.to, filter: selection.filter, points: history.data.history };
       download(name, 'application/json', JSON.stringify(body, null, 2) + '\n');

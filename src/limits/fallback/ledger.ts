@@ -1,11 +1,13 @@
 import { calendarPeriod } from '../store/calendar.js';
+import { placementOf } from '../store/placement.js';
+import { charge, inWindow, refund, subBucketMs, subBucketOf, type SubBucket } from '../store/sliding-window.js';
 import type { Adjustment, Dimension, LimitDecision } from '../store/types.js';
 
-/** An amount admitted in one sub-bucket (sliding) or period (calendar), and its latest time. */
-interface Slot {
-  amount: number;
-  last: number;
-}
+/**
+ * An amount admitted in one sub-bucket (sliding) or period (calendar), and its latest time: kept by
+ * the store's rules (`charge`: the latest time never moves back; `refund`: never below 0).
+ */
+type Slot = SubBucket;
 
 interface KeyRecord {
   dimension: Dimension;
@@ -49,9 +51,10 @@ export function createLedger(options: LedgerOptions = {}) {
   const maxKeys = options.maxKeys ?? 200_000;
   const records = new Map<string, KeyRecord>();
 
+  /** The store's sub-bucket (sliding) or period (calendar) of `at`: the ledger keeps the store's slots. */
   const slotOf = (dimension: Dimension, at: number): number =>
     dimension.kind === 'sliding'
-      ? Math.floor(at / Math.ceil(dimension.windowMs / dimension.buckets))
+      ? subBucketOf(at, subBucketMs(dimension.windowMs, dimension.buckets))
       : Number(calendarPeriod(at, dimension.period, dimension.utcOffsetMinutes).id);
 
   const recordOf = (dimension: Dimension): KeyRecord => {
@@ -65,30 +68,13 @@ export function createLedger(options: LedgerOptions = {}) {
     return record;
   };
 
-  const add = (slots: Map<number, Slot>, id: number, amount: number, at: number): void => {
-    const slot = slots.get(id);
-    if (slot === undefined) slots.set(id, { amount, last: at });
-    else {
-      slot.amount += amount;
-      if (at > slot.last) slot.last = at;
-    }
-  };
-
-  /** Takes `amount` back from slot `id`, never below 0. */
-  const take = (slots: Map<number, Slot>, id: number, amount: number): void => {
-    const slot = slots.get(id);
-    if (slot === undefined) return;
-    slot.amount -= amount;
-    if (slot.amount <= 0) slots.delete(id);
-  };
-
   const charged = (dimension: Dimension) => !dimension.checkOnly && dimension.amount > 0;
 
   const replays = (slotsOf: (record: KeyRecord) => Map<number, Slot>): Adjustment[] => {
     const out: Adjustment[] = [];
     for (const record of records.values()) {
       for (const slot of slotsOf(record).values()) {
-        out.push({ dimension: record.dimension, at: slot.last, delta: slot.amount, placement: 'at' });
+        out.push({ dimension: record.dimension, at: slot.last, delta: slot.sum, placement: 'at' });
       }
     }
     return out;
@@ -105,7 +91,7 @@ export function createLedger(options: LedgerOptions = {}) {
         const record = recordOf(dimension);
         record.sharedAt = decision.now;
         record.sharedUsed = decision.results[i]!.used;
-        if (decision.allowed && charged(dimension)) add(record.own, slotOf(dimension, chargedAt), times * dimension.amount, chargedAt);
+        if (decision.allowed && charged(dimension)) charge(record.own, slotOf(dimension, chargedAt), times * dimension.amount, chargedAt);
       }
     },
 
@@ -115,7 +101,7 @@ export function createLedger(options: LedgerOptions = {}) {
       if (record === undefined || record.sharedUsed < 0) return undefined;
       const fresh =
         dimension.kind === 'sliding'
-          ? now - record.sharedAt < dimension.windowMs
+          ? inWindow(record.sharedAt, now, dimension.windowMs)
           : slotOf(dimension, record.sharedAt) === slotOf(dimension, now);
       return fresh ? { at: record.sharedAt, used: record.sharedUsed } : undefined;
     },
@@ -126,8 +112,8 @@ export function createLedger(options: LedgerOptions = {}) {
         if (!charged(dimension)) continue;
         const record = recordOf(dimension);
         const id = slotOf(dimension, at);
-        add(record.own, id, dimension.amount, at);
-        add(record.pending, id, dimension.amount, at);
+        charge(record.own, id, dimension.amount, at);
+        charge(record.pending, id, dimension.amount, at);
       }
       return { dims, at };
     },
@@ -136,7 +122,7 @@ export function createLedger(options: LedgerOptions = {}) {
     chargedLate(token: AdmissionToken): void {
       for (const dimension of token.dims) {
         const record = records.get(dimension.key);
-        if (record && charged(dimension)) take(record.pending, slotOf(dimension, token.at), dimension.amount);
+        if (record && charged(dimension)) refund(record.pending, slotOf(dimension, token.at), dimension.amount);
       }
     },
 
@@ -150,21 +136,22 @@ export function createLedger(options: LedgerOptions = {}) {
       const record = recordOf(dimension);
       const id = slotOf(dimension, at);
       if (delta > 0) {
-        add(record.own, id, delta, at);
-        add(record.pending, id, delta, at);
+        charge(record.own, id, delta, at);
+        charge(record.pending, id, delta, at);
       } else if (delta < 0) {
-        take(record.own, id, -delta);
-        if (local) take(record.pending, id, -delta);
+        refund(record.own, id, -delta);
+        if (local) refund(record.pending, id, -delta);
       }
     },
 
     /** A refund or addition the store applied: keeps the own record in step. */
-    sentAdjustment({ dimension, at, delta, placement }: Adjustment, storeNow: number): void {
+    sentAdjustment(adjustment: Adjustment, storeNow: number): void {
+      const { dimension, at, delta } = adjustment;
       const record = records.get(dimension.key);
       if (record === undefined) return;
-      const when = (placement ?? (delta > 0 ? 'now' : 'at')) === 'now' ? storeNow : at;
-      if (delta > 0) add(record.own, slotOf(dimension, when), delta, when);
-      else take(record.own, slotOf(dimension, when), -delta);
+      const when = placementOf(adjustment) === 'now' ? storeNow : at;
+      if (delta > 0) charge(record.own, slotOf(dimension, when), delta, when);
+      else refund(record.own, slotOf(dimension, when), -delta);
     },
 
     /** Everything admitted locally since the store last saw this instance, as replays; cleared. */
@@ -187,7 +174,7 @@ export function createLedger(options: LedgerOptions = {}) {
 
     /** Replays the store did not take go back to pending, to be tried again. */
     restorePending(adjustments: readonly Adjustment[]): void {
-      for (const { dimension, at, delta } of adjustments) add(recordOf(dimension).pending, slotOf(dimension, at), delta, at);
+      for (const { dimension, at, delta } of adjustments) charge(recordOf(dimension).pending, slotOf(dimension, at), delta, at);
     },
 
     hasPending(): boolean {
@@ -201,7 +188,7 @@ export function createLedger(options: LedgerOptions = {}) {
         const { dimension } = record;
         const current = dimension.kind === 'calendar' ? slotOf(dimension, now) : 0;
         const gone = (slot: Slot) =>
-          dimension.kind === 'sliding' ? slot.last <= now - dimension.windowMs : slotOf(dimension, slot.last) !== current;
+          dimension.kind === 'sliding' ? !inWindow(slot.last, now, dimension.windowMs) : slotOf(dimension, slot.last) !== current;
         for (const slots of [record.own, record.pending]) {
           for (const [id, slot] of slots) if (gone(slot)) slots.delete(id);
         }

@@ -1,11 +1,30 @@
 /**
- * Calendar periods (day, month) at a fixed UTC offset, in integer arithmetic: the memory store
- * uses this, and limiter.lua holds a line-for-line twin (the tests cross-check them).
+ * Calendar periods (day, month) at a fixed UTC offset, in integer arithmetic, defined once: the
+ * memory store, the fallback ledger and the rate-limit headers use it, and limiter.lua is its one
+ * mirror (each function here names its twin there, and the twin names it back). Change both
+ * together; test/limits/store/random-steps.test.ts runs the memory store and the script on the
+ * same random steps across day and month boundaries and fails where they disagree, and
+ * calendar.test.ts checks this file against `Date`.
  * Civil-from-days and days-from-civil are Howard Hinnant's algorithms (proleptic Gregorian).
  */
 
+/** Milliseconds in a day. Lua: `DAY_MS`. */
 export const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
+/** A calendar key lives this long past the end of its period (ms). Lua: `CALENDAR_TTL_SLACK_MS`. */
+export const CALENDAR_TTL_SLACK_MS = 1000;
+
+/** A calendar dimension's kind in the script's arguments. Lua: `kind == 'c'`. */
+export const CALENDAR_KIND = 'c';
+
+/**
+ * A calendar dimension's parameters, in the order limiter.lua reads them after the kind (consume and
+ * peek: ARGV[base + 5, 6]; adjustments: ARGV[base + 2, 3]): period, then UTC offset (minutes).
+ * Lua: the header's layout.
+ */
+export function pushCalendarParams(args: string[], dimension: { period: 'day' | 'month'; utcOffsetMinutes: number }): void {
+  args.push(dimension.period, String(dimension.utcOffsetMinutes));
+}
 
 export interface CalendarPeriod {
   /** `YYYYMMDD` for a day, `YYYYMM` for a month, in the offset's local time. */
@@ -16,6 +35,7 @@ export interface CalendarPeriod {
   endsAt: number;
 }
 
+/** The period containing `nowMs`: its id and bounds. Lua: `calendar_period`. */
 export function calendarPeriod(nowMs: number, period: 'day' | 'month', utcOffsetMinutes: number): CalendarPeriod {
   const offsetMs = utcOffsetMinutes * MINUTE_MS;
   const day = Math.floor((nowMs + offsetMs) / DAY_MS);
@@ -28,7 +48,37 @@ export function calendarPeriod(nowMs: number, period: 'day' | 'month', utcOffset
   return { id: String(y * 100 + m), startsAt: first * DAY_MS - offsetMs, endsAt: next * DAY_MS - offsetMs };
 }
 
-/** Days since 1970-01-01 → civil date. */
+/**
+ * Whether an adjustment applies to the `current` period: one placed `now` always; one placed `at`
+ * (a refund, a replay) only if `at` falls in the current period. Lua: `calendar_applies`.
+ */
+export function calendarApplies(
+  placement: 'at' | 'now',
+  at: number,
+  current: CalendarPeriod,
+  period: 'day' | 'month',
+  utcOffsetMinutes: number,
+): boolean {
+  return placement === 'now' || calendarPeriod(at, period, utcOffsetMinutes).id === current.id;
+}
+
+/**
+ * How long a calendar key lives after a charge in `period` (ms from `nowMs`): past the period's end,
+ * when its count stops counting. Lua: `calendar_ttl`.
+ */
+export function calendarKeyTtlMs(period: CalendarPeriod, nowMs: number): number {
+  return period.endsAt - nowMs + CALENDAR_TTL_SLACK_MS;
+}
+
+/**
+ * A refused dimension's wait: until the next period starts; the current period's whole length when
+ * the request can never fit. (Its `resetAt` is always the period's end.) Lua: `calendar_retry_after`.
+ */
+export function calendarRetryAfterMs(period: CalendarPeriod, nowMs: number, neverFits: boolean): number {
+  return neverFits ? period.endsAt - period.startsAt : period.endsAt - nowMs;
+}
+
+/** Days since 1970-01-01 → civil date. Lua: `civil_from_days`. */
 export function civilFromDays(days: number): { y: number; m: number; d: number } {
   const z = days + 719468;
   const era = Math.floor(z / 146097);
@@ -42,7 +92,7 @@ export function civilFromDays(days: number): { y: number; m: number; d: number }
   return { y, m, d };
 }
 
-/** Civil date → days since 1970-01-01. */
+/** Civil date → days since 1970-01-01. Lua: `days_from_civil`. */
 export function daysFromCivil(year: number, m: number, d: number): number {
   const y = m <= 2 ? year - 1 : year;
   const era = Math.floor(y / 400);

@@ -1,11 +1,22 @@
 -- Atomic, all-or-nothing, multi-dimension limiter: one call checks every dimension and charges
--- them all only if all allow. The algorithm and its error bound: ALGORITHM.md. memory-store.ts
--- implements the same semantics in process; keep the two in step.
+-- them all only if all allow. The algorithm and its error bound: ALGORITHM.md.
+--
+-- The arithmetic is defined once, in TypeScript: sliding-window.ts (sub-buckets, the window,
+-- counting, resetAt and retryAfter), calendar.ts (periods) and verdict.ts (fits); the memory store
+-- runs it. This script, which cannot import it, is its one mirror: each function below that has a
+-- twin there says so ("TS: ..."), and the twin names it back. Change both together;
+-- test/limits/store/random-steps.test.ts runs the memory store and this script on the same random
+-- steps and fails on the first decision where they disagree. The storage layout (the 't', 'o',
+-- 'n' fields, eviction) and leases have no twin: the memory store sums its sub-buckets, and
+-- leases exist only in Redis.
 --
 -- The script touches only the KEYS it is given (cluster-safe when they share a hash tag), and
 -- reads the clock from Redis TIME, never from the gateway.
 --
 -- KEYS     A adjustments first, then one per dimension (consume, peek; none for adjust)
+--          (redis-store.ts builds these KEYS and ARGV: each kind's parameters by
+--          TS: sliding-window.ts pushSlidingParams and TS: calendar.ts pushCalendarParams, the
+--          default placement by TS: placement.ts placementOf)
 -- ARGV[1]  mode: 'consume' | 'peek' (reads dimensions only) | 'adjust' | 'lease' (a consume that
 --          may also reserve tokens for this instance's next requests: ALGORITHM.md, "Leases")
 -- ARGV[2]  '' = use Redis TIME; else an epoch-ms clock override, sent only by the test-only factory
@@ -33,7 +44,7 @@ if redis.replicate_commands then redis.replicate_commands() end
 
 local DAY_MS = 86400000
 local MINUTE_MS = 60000
--- Calendar keys live this long past the end of their period.
+-- Calendar keys live this long past the end of their period. TS: calendar.ts CALENDAR_TTL_SLACK_MS.
 local CALENDAR_TTL_SLACK_MS = 1000
 
 local mode = ARGV[1]
@@ -45,7 +56,8 @@ else
   now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
 
--- floor(a / b) for integers, corrected should the double quotient round up to an integer.
+-- floor(a / b) for integers, corrected should the double quotient round up to an integer. (TS uses
+-- Math.floor: for epoch ms, far below 2^53, the quotient never rounds up to an integer.)
 local function floor_div(a, b)
   local q = math.floor(a / b)
   if q * b > a then q = q - 1 elseif (q + 1) * b <= a then q = q + 1 end
@@ -56,7 +68,8 @@ local function field(n)
   return string.format('%d', n)
 end
 
--- Civil date <-> days since 1970-01-01 (Howard Hinnant's algorithms); twin of calendar.ts.
+-- Civil date <-> days since 1970-01-01 (Howard Hinnant's algorithms).
+-- TS: calendar.ts civilFromDays.
 local function civil_from_days(days)
   local z = days + 719468
   local era = floor_div(z, 146097)
@@ -72,6 +85,7 @@ local function civil_from_days(days)
   return y, m, d
 end
 
+-- TS: calendar.ts daysFromCivil.
 local function days_from_civil(year, m, d)
   local y = year
   if m <= 2 then y = y - 1 end
@@ -85,6 +99,7 @@ local function days_from_civil(year, m, d)
 end
 
 -- The period containing `t`: id, first instant, next period's first instant (epoch ms).
+-- TS: calendar.ts calendarPeriod.
 local function calendar_period(t, period, offset_minutes)
   local offset = offset_minutes * MINUTE_MS
   local day = floor_div(t + offset, DAY_MS)
@@ -97,14 +112,77 @@ local function calendar_period(t, period, offset_minutes)
   return field(y * 100 + m), days_from_civil(y, m, 1) * DAY_MS - offset, next_first * DAY_MS - offset
 end
 
+-- Whether an adjustment applies to the current period `current`: one placed now always, one placed
+-- at `at` only if `at` falls in it. TS: calendar.ts calendarApplies.
+local function calendar_applies(place, at, current, period, offset_minutes)
+  return place ~= 'a' or calendar_period(at, period, offset_minutes) == current
+end
+
+-- A calendar key's expiry after a charge (ms from now): past its period's end.
+-- TS: calendar.ts calendarKeyTtlMs.
+local function calendar_ttl(ends)
+  return ends - now + CALENDAR_TTL_SLACK_MS
+end
+
+-- Whether the request fits on top of `used`. TS: verdict.ts fits.
+local function fits(d, used)
+  if d.check_only then return used < d.limit end
+  return used + d.amount <= d.limit
+end
+
+-- Whether it can never fit (its retry-after is then the whole window or period).
+-- TS: verdict.ts neverFits.
+local function never_fits(d)
+  if d.check_only then return d.limit <= 0 end
+  return d.amount > d.limit
+end
+
+-- g = ceil(W / N) ms, so that N sub-buckets span at least the window. TS: sliding-window.ts subBucketMs.
+local function sub_bucket_ms(window, buckets)
+  return math.ceil(window / buckets)
+end
+
+-- The sub-bucket `t` falls in. TS: sliding-window.ts subBucketOf.
+local function sub_bucket_of(t, g)
+  return floor_div(t, g)
+end
+
+-- The window at now is (now - W, now]: `t` counts iff t > now - W. TS: sliding-window.ts inWindow.
+local function in_window(t, window)
+  return t > now - window
+end
+
+-- The sub-bucket holding now - W. TS: sliding-window.ts windowEdge.
+local function window_edge(window, g)
+  return sub_bucket_of(now - window, g)
+end
+
 -- The last charge of sub-bucket `id` from its field value '<sum>:<ms since the sub-bucket's start
 -- of its last charge>'; a bare '<sum>' (written by an older script), or an unreadable offset,
--- counts as charged at the end of its span: conservative.
+-- counts as charged at the end of its span: conservative. (TS keeps the last charge as epoch ms,
+-- SubBucket.last in sliding-window.ts; the offset is this script's storage format.)
 local function last_charge(id, value, g)
   local colon = string.find(value, ':', 1, true)
   local offset = colon and tonumber(string.sub(value, colon + 1))
   if offset == nil then return (id + 1) * g - 1 end
   return id * g + offset
+end
+
+-- The last charge of sub-bucket `id` (field value `value`, nil if not stored) after a charge at
+-- `at`: it never moves back. TS: sliding-window.ts laterCharge.
+local function later_charge(id, value, at, g)
+  if value ~= nil then
+    local last = last_charge(id, value, g)
+    if last > at then return last end
+  end
+  return at
+end
+
+-- The time whose sub-bucket an adjustment changes ('a': the sub-bucket of `at`, except an addition
+-- from the future counts from now; 'n': now). TS: sliding-window.ts adjustmentTime.
+local function adjustment_time(place, at, delta)
+  if place == 'a' and (at < now or delta < 0) then return at end
+  return now
 end
 
 -- The amount of a sub-bucket field value '<sum>:<offset>' (or a bare '<sum>'); nil if unreadable.
@@ -163,9 +241,9 @@ local function next_stored(st, key, from, to)
 end
 
 -- A sub-bucket leaves the window with its last charge: one before `edge` (the sub-bucket holding
--- now - W) has, one after it has not, `edge` itself is read.
+-- now - W) has, one after it has not, `edge` itself is read. TS: sliding-window.ts expired.
 local function expired(st, id, value)
-  return id < st.edge or (id == st.edge and last_charge(id, value, st.g) <= now - st.window)
+  return id < st.edge or (id == st.edge and not in_window(last_charge(id, value, st.g), st.window))
 end
 
 -- The 'o' field's value: the oldest sub-bucket's id and last charge.
@@ -236,7 +314,7 @@ local function evict(st, key)
   if st.n - st.o > st.buckets + 1 then return rebuild(st, key) end
   local gone = {}
   -- The rule of `expired`, on the last charge 'o' records (that of the sub-bucket's own field).
-  while st.o ~= nil and (st.o < st.edge or (st.o == st.edge and st.olast <= now - st.window)) do
+  while st.o ~= nil and (st.o < st.edge or (st.o == st.edge and not in_window(st.olast, st.window))) do
     local value = value_of(st, key, st.o)
     local sum = value and sum_of(value)
     if sum == nil then return rebuild(st, key) end -- out of step with 'o'
@@ -251,13 +329,15 @@ end
 
 -- A sliding key's state at `now`, expired sub-buckets evicted: one HMGET of the three fields and
 -- the current sub-bucket (a charge adds to it); other sub-buckets are read only to evict them.
+-- What counts is then every stored sub-bucket, used = 't', the oldest 'o'.
+-- TS: sliding-window.ts countAt (which the memory store runs on all its sub-buckets).
 local function load_sliding(key, window, buckets)
-  local g = math.ceil(window / buckets)
+  local g = sub_bucket_ms(window, buckets)
   local st = states[key]
   if st ~= nil and st.window == window and st.g == g then return st end
-  st = { window = window, g = g, buckets = buckets, edge = floor_div(now - window, g), vals = {}, complete = false }
+  st = { window = window, g = g, buckets = buckets, edge = window_edge(window, g), vals = {}, complete = false }
   states[key] = st
-  local b = floor_div(now, g)
+  local b = sub_bucket_of(now, g)
   local got = redis.call('HMGET', key, 't', 'o', 'n', field(b))
   -- HMGET answers false for a missing field.
   st.t = got[1] and tonumber(got[1]) or nil
@@ -274,7 +354,8 @@ local function load_sliding(key, window, buckets)
 end
 
 -- Sets sub-bucket `id` to `sum` (it held `old`), last charged at `at`, and the key's three fields,
--- in one HSET.
+-- in one HSET. With `later_charge`: a charge, TS: sliding-window.ts charge; with the sub-bucket's
+-- own last charge: a partial refund, TS: sliding-window.ts refund.
 local function write_bucket(st, key, id, sum, at, old)
   local value = field(sum) .. ':' .. field(at - id * st.g)
   st.vals[id] = value
@@ -297,11 +378,12 @@ end
 -- The key's expiry after a charge: its newest sub-bucket `n` counts until at most (n + 1) * g + W.
 -- (N + 1) * g covers the current sub-bucket; a lease's sub-bucket lies ahead of it, and a later
 -- charge of the current one must not shorten the key's life below what that one needs.
+-- TS: sliding-window.ts keyTtlMs.
 local function keep_alive(st, key)
   redis.call('PEXPIRE', key, math.max((st.buckets + 1) * st.g, (st.n + 1) * st.g + st.window - now))
 end
 
--- Deletes sub-bucket `id` (holding `sum`), refunded to 0.
+-- Deletes sub-bucket `id` (holding `sum`), refunded to 0. TS: sliding-window.ts refund.
 local function remove_bucket(st, key, id, sum)
   st.t = st.t - sum
   st.vals[id] = false
@@ -328,19 +410,17 @@ for i = 1, adjustments do
     local st = load_sliding(key, window, buckets)
     -- An addition with `at` in the future (clock skew) lands in the current sub-bucket; a refund
     -- goes where its charge is, which a lease placed ahead of now.
-    local when = now
-    if place == 'a' and (at < now or delta < 0) then when = at end
-    local id = floor_div(when, st.g)
+    local when = adjustment_time(place, at, delta)
+    local id = sub_bucket_of(when, st.g)
     -- In the window, `id` >= the edge: if stored, it is live (the expired ones were evicted).
-    if delta ~= 0 and when > now - window then
+    if delta ~= 0 and in_window(when, window) then
       local value = value_of(st, key, id)
       local sum = value and sum_of(value)
       if delta > 0 then
-        local later = when
-        if value ~= nil and last_charge(id, value, st.g) > later then later = last_charge(id, value, st.g) end
-        write_bucket(st, key, id, (sum or 0) + delta, later, sum or 0)
+        write_bucket(st, key, id, (sum or 0) + delta, later_charge(id, value, when, st.g), sum or 0)
         keep_alive(st, key)
       elseif sum ~= nil then
+        -- A refund, never below 0 (TS: sliding-window.ts refund).
         if sum + delta <= 0 then
           remove_bucket(st, key, id, sum)
         else
@@ -350,8 +430,7 @@ for i = 1, adjustments do
     end
   else
     local period, starts, ends = calendar_period(now, ARGV[base + 2], tonumber(ARGV[base + 3]))
-    local same = place ~= 'a' or calendar_period(at, ARGV[base + 2], tonumber(ARGV[base + 3])) == period
-    if same and delta ~= 0 then
+    if delta ~= 0 and calendar_applies(place, at, period, ARGV[base + 2], tonumber(ARGV[base + 3])) then
       local raw = redis.call('HGETALL', key)
       local used = 0
       local stale = {}
@@ -361,8 +440,9 @@ for i = 1, adjustments do
       delete_fields(key, stale)
       if delta > 0 then
         redis.call('HINCRBY', key, period, delta)
-        redis.call('PEXPIRE', key, ends - now + CALENDAR_TTL_SLACK_MS)
+        redis.call('PEXPIRE', key, calendar_ttl(ends))
       elseif used > 0 then
+        -- A refund, never below 0.
         if used + delta <= 0 then redis.call('HDEL', key, period) else redis.call('HSET', key, period, field(used + delta)) end
       end
     end
@@ -387,7 +467,6 @@ for i = 1, #KEYS - adjustments do
     d.buckets = tonumber(ARGV[base + 6])
     -- Sub-buckets of g = ceil(W / N) ms; one counts while its last charge is in (now - W, now].
     d.st = load_sliding(d.key, d.window, d.buckets)
-    d.b = floor_div(now, d.st.g)
     d.used = d.st.t
     d.stale = {}
   else
@@ -399,7 +478,7 @@ for i = 1, #KEYS - adjustments do
       if raw[j] == d.field then d.used = tonumber(raw[j + 1]) else d.stale[#d.stale + 1] = raw[j] end
     end
   end
-  if d.check_only then d.allowed = d.used < d.limit else d.allowed = d.used + d.amount <= d.limit end
+  d.allowed = fits(d, d.used)
   if not d.allowed then all_allowed = false end
   dims[i] = d
 end
@@ -438,56 +517,64 @@ if mode == 'consume' or mode == 'lease' then
       if d.kind == 's' then
         -- A sub-bucket leaves the window by (b + 1) * g + W: its first charge sets the key's
         -- expiry past that, later charges to it need not push it again.
-        local b = floor_div(charge_at, d.st.g)
+        local b = sub_bucket_of(charge_at, d.st.g)
         local value = value_of(d.st, d.key, b)
         local sum = value and sum_of(value) or 0
         -- A sub-bucket's last charge never moves back: a lease may have charged it ahead of now.
-        local last = charge_at
-        if value ~= nil and last_charge(b, value, d.st.g) > last then last = last_charge(b, value, d.st.g) end
-        write_bucket(d.st, d.key, b, sum + amount, last, sum)
+        write_bucket(d.st, d.key, b, sum + amount, later_charge(b, value, charge_at, d.st.g), sum)
         if value == nil then keep_alive(d.st, d.key) end
       else
         redis.call('HINCRBY', d.key, d.field, amount)
         -- Once per period: the first charge of a period sets the key's expiry past its end.
-        if d.used == amount then redis.call('PEXPIRE', d.key, d.ends - now + CALENDAR_TTL_SLACK_MS) end
+        if d.used == amount then redis.call('PEXPIRE', d.key, calendar_ttl(d.ends)) end
       end
     end
   end
 end
 
+-- When `used` next decreases: one window after the last charge of the oldest counted sub-bucket, at
+-- most W from now. The oldest stored one ('o') is the oldest counted: every stored one counts after
+-- eviction. TS: sliding-window.ts slidingResetAt.
+local function sliding_reset_at(st)
+  if st.o ~= nil then return st.olast + st.window end
+  return now
+end
+
+-- A refused sliding dimension's wait: oldest first until enough has left the window for the
+-- request to fit (reads only the sub-buckets it passes); W if it never can.
+-- TS: sliding-window.ts slidingRetryAfterMs.
+local function sliding_retry_after(d)
+  if never_fits(d) then return d.window end
+  local st = d.st
+  local left = d.used
+  local id = st.o
+  while id ~= nil do
+    local value = value_of(st, d.key, id)
+    left = left - sum_of(value)
+    if fits(d, left) then return last_charge(id, value, st.g) + d.window - now end
+    id = next_stored(st, d.key, id + 1, st.n)
+  end
+  return d.window
+end
+
+-- A refused calendar dimension's wait: to the next period (its whole length if it never fits).
+-- TS: calendar.ts calendarRetryAfterMs.
+local function calendar_retry_after(d)
+  if never_fits(d) then return d.ends - d.starts end
+  return d.ends - now
+end
+
 local reply = { now, all_allowed and 1 or 0 }
 for _, d in ipairs(dims) do
   local reset_at, retry_after
-  local never_fits = (d.check_only and d.limit <= 0) or (not d.check_only and d.amount > d.limit)
   if d.kind == 's' then
-    -- A sub-bucket stops counting one window after its last charge: at most W from now. The
-    -- oldest stored one ('o') is the oldest counted: every stored one counts after eviction.
-    local st = d.st
-    reset_at = now
-    if st.o ~= nil then reset_at = st.olast + d.window end
+    reset_at = sliding_reset_at(d.st)
     retry_after = 0
-    if not d.allowed then
-      retry_after = d.window
-      if not never_fits then
-        -- Oldest first until enough has left the window: reads only the sub-buckets it passes.
-        local left = d.used
-        local id = st.o
-        while id ~= nil do
-          local value = value_of(st, d.key, id)
-          left = left - sum_of(value)
-          local fits
-          if d.check_only then fits = left < d.limit else fits = left + d.amount <= d.limit end
-          if fits then retry_after = last_charge(id, value, st.g) + d.window - now; break end
-          id = next_stored(st, d.key, id + 1, st.n)
-        end
-      end
-    end
+    if not d.allowed then retry_after = sliding_retry_after(d) end
   else
     reset_at = d.ends
     retry_after = 0
-    if not d.allowed then
-      if never_fits then retry_after = d.ends - d.starts else retry_after = d.ends - now end
-    end
+    if not d.allowed then retry_after = calendar_retry_after(d) end
   end
   reply[#reply + 1] = d.allowed and 1 or 0
   reply[#reply + 1] = d.used

@@ -1,9 +1,30 @@
-import { calendarPeriod } from './calendar.js';
-import type { Adjustment, Dimension, DimensionResult, LimitDecision, LimitStore, SlidingDimension } from './types.js';
+import { calendarApplies, calendarKeyTtlMs, calendarPeriod, calendarRetryAfterMs, type CalendarPeriod } from './calendar.js';
+import { placementOf } from './placement.js';
+import {
+  adjustmentTime,
+  charge,
+  countAt,
+  inWindow,
+  keyTtlMs,
+  refund,
+  slidingResetAt,
+  slidingRetryAfterMs,
+  subBucketMs,
+  subBucketOf,
+  type CountedSubBucket,
+  type SubBucket,
+} from './sliding-window.js';
+import type {
+  Adjustment,
+  CalendarDimension,
+  Dimension,
+  DimensionResult,
+  LimitDecision,
+  LimitStore,
+  SlidingDimension,
+} from './types.js';
 import { validateAdjustments, validateDimensions } from './validate.js';
-
-/** Calendar keys live this long past the end of their period (as in limiter.lua). */
-const CALENDAR_TTL_SLACK_MS = 1000;
+import { fits, neverFits } from './verdict.js';
 
 export interface MemoryLimitStoreOptions {
   /** The clock, epoch ms. Default `Date.now`; tests pass a fake one. */
@@ -13,40 +34,51 @@ export interface MemoryLimitStoreOptions {
 }
 
 /**
- * What Redis keeps at a key: a hash of sub-bucket sums (or one period's count) and, for sliding
- * keys, the time of each sub-bucket's last charge (the `<sum>:<offset>` values of limiter.lua).
- * The script's running total and oldest/newest ids only spare it reading every sub-bucket; they
- * change no decision, so the twin sums its sub-buckets instead.
+ * What Redis keeps at a key: a hash of sub-buckets with their sums and last charges (the
+ * `<sum>:<offset>` values of limiter.lua), or one period's count. The script's running total and
+ * oldest/newest ids only spare it reading every sub-bucket; they change no decision, so the memory
+ * store counts its sub-buckets instead (`countAt`).
  */
 interface Entry {
-  sums: Map<number, number>;
-  last: Map<number, number>;
+  /** Sliding keys: sub-bucket id → its sum and last charge. */
+  subBuckets: Map<number, SubBucket>;
+  /** Calendar keys: period id (`YYYYMMDD`, `YYYYMM`) → its count. */
+  periods: Map<number, number>;
   /** Epoch ms; the key is gone from this instant on (Redis PEXPIRE semantics). */
   expiresAt: number;
 }
 
-/** The state of one dimension read at `now`, before the decision. */
-interface State {
-  dimension: Dimension;
-  used: number;
-  allowed: boolean;
-  /** Counted sub-bucket ids in ascending order (sliding), or the one period id (calendar). */
-  ids: number[];
-  sums: Map<number, number>;
-  last: Map<number, number>;
-  stale: number[];
-  /** sliding */
-  g: number;
-  b: number;
-  /** calendar */
-  startsAt: number;
-  endsAt: number;
-}
+/** One dimension read at `now`, before the decision (and after its charge, for the result). */
+type State =
+  | {
+      kind: 'sliding';
+      dimension: SlidingDimension;
+      g: number;
+      used: number;
+      allowed: boolean;
+      /** Oldest first. */
+      counted: CountedSubBucket[];
+      /** Sub-buckets that left the window, deleted by a consume. */
+      expired: number[];
+    }
+  | {
+      kind: 'calendar';
+      dimension: CalendarDimension;
+      period: CalendarPeriod;
+      id: number;
+      used: number;
+      allowed: boolean;
+      /** Earlier periods' counts, deleted by a consume. */
+      stale: number[];
+    };
+
+const NONE: ReadonlyMap<number, never> = new Map<number, never>();
 
 /**
- * The limit store in process: the same algorithm and results as the Redis script (limiter.lua),
- * for the one-process default and as the fallback while Redis is down. JavaScript runs each call
- * to completion, so a check is atomic by construction.
+ * The limit store in process: the arithmetic of sliding-window.ts, calendar.ts and verdict.ts, so
+ * the same decisions as the Redis script (limiter.lua, their mirror), for the one-process default
+ * and as the fallback while Redis is down. JavaScript runs each call to completion, so a check is
+ * atomic by construction.
  */
 export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): LimitStore & { readonly size: number } {
   const clock = options.now ?? Date.now;
@@ -66,7 +98,7 @@ export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): L
   const writable = (key: string, now: number): Entry => {
     let entry = read(key, now);
     if (entry === undefined) {
-      entry = { sums: new Map(), last: new Map(), expiresAt: Number.POSITIVE_INFINITY };
+      entry = { subBuckets: new Map(), periods: new Map(), expiresAt: Number.POSITIVE_INFINITY };
       entries.set(key, entry);
       for (const oldest of entries.keys()) {
         if (entries.size <= maxKeys) break;
@@ -75,75 +107,71 @@ export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): L
     }
     return entry;
   };
-  const deleteIds = (key: string, ids: readonly number[], now: number): void => {
-    if (ids.length === 0) return;
-    const entry = read(key, now);
-    if (entry === undefined) return;
-    for (const id of ids) {
-      entry.sums.delete(id);
-      entry.last.delete(id);
-    }
-    if (entry.sums.size === 0) entries.delete(key);
+  /** A key with nothing left is deleted (as Redis deletes an empty hash). */
+  const dropIfEmpty = (key: string, entry: Entry): void => {
+    if (entry.subBuckets.size === 0 && entry.periods.size === 0) entries.delete(key);
   };
 
   const load = (dimension: Dimension, now: number): State => {
     const entry = read(dimension.key, now);
-    const state: State = { dimension, used: 0, allowed: false, ids: [], sums: new Map(), last: new Map(), stale: [], g: 0, b: 0, startsAt: 0, endsAt: 0 };
     if (dimension.kind === 'sliding') {
-      state.g = subBucketMs(dimension);
-      state.b = Math.floor(now / state.g);
-      for (const [id, sum] of entry?.sums ?? []) {
-        // A sub-bucket counts while its last charge is inside the window (now - W, now].
-        const last = lastChargeOf(entry!, id, state.g);
-        if (last <= now - dimension.windowMs) state.stale.push(id);
-        else {
-          state.ids.push(id);
-          state.sums.set(id, sum);
-          state.last.set(id, last);
-          state.used += sum;
-        }
-      }
-      state.ids.sort((x, y) => x - y);
-    } else {
-      const period = calendarPeriod(now, dimension.period, dimension.utcOffsetMinutes);
-      const id = Number(period.id);
-      state.startsAt = period.startsAt;
-      state.endsAt = period.endsAt;
-      state.ids = [id];
-      for (const [field, count] of entry?.sums ?? []) {
-        if (field === id) state.used = count;
-        else state.stale.push(field);
-      }
+      const g = subBucketMs(dimension.windowMs, dimension.buckets);
+      const { counted, used, expired } = countAt(entry?.subBuckets ?? NONE, now, dimension.windowMs, g);
+      return { kind: 'sliding', dimension, g, used, allowed: fits(dimension, used), counted, expired };
     }
-    state.allowed = fits(dimension, state.used);
-    return state;
+    const period = calendarPeriod(now, dimension.period, dimension.utcOffsetMinutes);
+    const id = Number(period.id);
+    let used = 0;
+    const stale: number[] = [];
+    for (const [field, count] of entry?.periods ?? NONE) {
+      if (field === id) used = count;
+      else stale.push(field);
+    }
+    return { kind: 'calendar', dimension, period, id, used, allowed: fits(dimension, used), stale };
   };
 
-  /** Adds `amount` to sub-bucket (or period) `id`, last charged at `at`. */
-  const add = (dimension: Dimension, id: number, amount: number, at: number, now: number, endsAt: number): void => {
+  /** Deletes what no longer counts: sub-buckets that left the window, earlier periods. */
+  const dropStale = (state: State, now: number): void => {
+    const ids = state.kind === 'sliding' ? state.expired : state.stale;
+    if (ids.length === 0) return;
+    const entry = read(state.dimension.key, now);
+    if (entry === undefined) return;
+    for (const id of ids) {
+      if (state.kind === 'sliding') entry.subBuckets.delete(id);
+      else entry.periods.delete(id);
+    }
+    dropIfEmpty(state.dimension.key, entry);
+  };
+
+  /** Adds `amount` to sub-bucket `id`, charged at `at`; the key lives on while it counts. */
+  const addSliding = (state: Extract<State, { kind: 'sliding' }>, id: number, amount: number, at: number, now: number): Entry => {
+    const { dimension, g } = state;
     const entry = writable(dimension.key, now);
-    entry.sums.set(id, (entry.sums.get(id) ?? 0) + amount);
-    if (dimension.kind === 'sliding') {
-      const g = subBucketMs(dimension);
-      entry.last.set(id, Math.max(entry.last.get(id) ?? 0, at));
-      // The key lives until its newest sub-bucket's last charge has left the window.
-      entry.expiresAt = Math.max(entry.expiresAt === Number.POSITIVE_INFINITY ? 0 : entry.expiresAt, now + (dimension.buckets + 1) * g);
-    } else {
-      entry.expiresAt = endsAt + CALENDAR_TTL_SLACK_MS;
-    }
+    charge(entry.subBuckets, id, amount, at);
+    const ttl = keyTtlMs(now, id, g, dimension.windowMs, dimension.buckets);
+    entry.expiresAt = Math.max(entry.expiresAt === Number.POSITIVE_INFINITY ? 0 : entry.expiresAt, now + ttl);
+    return entry;
   };
 
-  const charge = (state: State, now: number): void => {
-    const { dimension } = state;
-    const id = dimension.kind === 'sliding' ? state.b : state.ids[0]!;
-    add(dimension, id, dimension.amount, now, now, state.endsAt);
-    state.used += dimension.amount;
-    if (dimension.kind === 'sliding' && !state.sums.has(id)) {
-      state.ids.push(id);
-      state.ids.sort((x, y) => x - y);
+  /** Adds `amount` to the current period's count; the key lives until just past the period. */
+  const addCalendar = (state: Extract<State, { kind: 'calendar' }>, amount: number, now: number): void => {
+    const entry = writable(state.dimension.key, now);
+    entry.periods.set(state.id, (entry.periods.get(state.id) ?? 0) + amount);
+    entry.expiresAt = now + calendarKeyTtlMs(state.period, now);
+  };
+
+  /** Charges the request's amount at `now`; `state` then reads what the result reports. */
+  const chargeNow = (state: State, now: number): void => {
+    const { amount } = state.dimension;
+    if (state.kind === 'calendar') {
+      addCalendar(state, amount, now);
+      state.used += amount;
+      return;
     }
-    state.sums.set(id, (state.sums.get(id) ?? 0) + dimension.amount);
-    state.last.set(id, now);
+    const entry = addSliding(state, subBucketOf(now, state.g), amount, now, now);
+    const after = countAt(entry.subBuckets, now, state.dimension.windowMs, state.g);
+    state.counted = after.counted;
+    state.used = after.used;
   };
 
   const check = async (mode: 'consume' | 'peek', dimensions: readonly Dimension[], settle: readonly Adjustment[] = []): Promise<LimitDecision> => {
@@ -155,41 +183,46 @@ export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): L
     const allowed = states.every((state) => state.allowed);
     if (mode === 'consume') {
       for (const state of states) {
-        deleteIds(state.dimension.key, state.stale, now);
-        if (allowed && !state.dimension.checkOnly && state.dimension.amount > 0) charge(state, now);
+        dropStale(state, now);
+        if (allowed && !state.dimension.checkOnly && state.dimension.amount > 0) chargeNow(state, now);
       }
     }
     return { allowed, now, results: states.map((state) => result(state, now)) };
   };
 
-  const adjustOne = ({ dimension, at, delta, placement }: Adjustment, now: number): void => {
+  const adjustOne = (adjustment: Adjustment, now: number): void => {
+    const { dimension, at, delta } = adjustment;
     if (delta === 0) return;
     const state = load(dimension, now);
-    deleteIds(dimension.key, state.stale, now);
-    const place = placement ?? (delta > 0 ? 'now' : 'at');
-    let id: number;
-    let when: number;
-    if (dimension.kind === 'sliding') {
-      // An addition with `at` in the future (clock skew between instance and store) lands in the
-      // current sub-bucket; a refund goes where its charge is (limiter.lua does the same).
-      when = place === 'now' ? now : delta < 0 ? at : Math.min(at, now);
-      id = Math.floor(when / state.g);
+    dropStale(state, now);
+    const placement = placementOf(adjustment);
+    if (state.kind === 'sliding') {
+      const when = adjustmentTime(placement, at, delta, now);
       // Nothing to do for a sub-bucket whose span has left the window.
-      if (place === 'at' && when <= now - dimension.windowMs) return;
-    } else {
-      when = now;
-      id = state.ids[0]!;
-      if (place === 'at' && calendarPeriod(at, dimension.period, dimension.utcOffsetMinutes).id !== String(id)) return;
-    }
-    if (delta > 0) {
-      add(dimension, id, delta, when, now, state.endsAt);
+      if (!inWindow(when, now, state.dimension.windowMs)) return;
+      const id = subBucketOf(when, state.g);
+      if (delta > 0) {
+        addSliding(state, id, delta, when, now);
+        return;
+      }
+      const entry = read(dimension.key, now);
+      if (entry === undefined) return;
+      refund(entry.subBuckets, id, -delta);
+      dropIfEmpty(dimension.key, entry);
       return;
     }
+    if (!calendarApplies(placement, at, state.period, state.dimension.period, state.dimension.utcOffsetMinutes)) return;
+    if (delta > 0) {
+      addCalendar(state, delta, now);
+      return;
+    }
+    // A refund, never below 0 (as `refund` of a sub-bucket; limiter.lua's calendar refund).
     const entry = read(dimension.key, now);
-    const sum = entry?.sums.get(id);
-    if (entry === undefined || sum === undefined) return;
-    if (sum + delta <= 0) deleteIds(dimension.key, [id], now);
-    else entry.sums.set(id, sum + delta);
+    const count = entry?.periods.get(state.id);
+    if (entry === undefined || count === undefined) return;
+    if (count + delta <= 0) entry.periods.delete(state.id);
+    else entry.periods.set(state.id, count + delta);
+    dropIfEmpty(dimension.key, entry);
   };
 
   return {
@@ -206,46 +239,20 @@ export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): L
   };
 }
 
-/** g = ceil(W / N), so that N sub-buckets span at least the window. */
-function subBucketMs(dimension: SlidingDimension): number {
-  return Math.ceil(dimension.windowMs / dimension.buckets);
-}
-
-/** A sub-bucket's last charge; without a record (older data), the end of its span (conservative). */
-function lastChargeOf(entry: Entry, id: number, g: number): number {
-  return entry.last.get(id) ?? (id + 1) * g - 1;
-}
-
-function fits(dimension: Dimension, used: number): boolean {
-  return dimension.checkOnly ? used < dimension.limit : used + dimension.amount <= dimension.limit;
-}
-
 function result(state: State, now: number): DimensionResult {
   const { dimension, used, allowed } = state;
-  const neverFits = dimension.checkOnly ? dimension.limit <= 0 : dimension.amount > dimension.limit;
   let resetAt: number;
   let retryAfterMs = 0;
-  if (dimension.kind === 'sliding') {
-    // A sub-bucket stops counting one window after its last charge: at most W from now.
-    const leaves = (id: number) => state.last.get(id)! + dimension.windowMs;
-    const oldest = state.ids.find((id) => (state.sums.get(id) ?? 0) > 0);
-    resetAt = oldest === undefined ? now : leaves(oldest);
+  if (state.kind === 'sliding') {
+    const { windowMs } = state.dimension;
+    resetAt = slidingResetAt(state.counted, now, windowMs);
     if (!allowed) {
-      retryAfterMs = dimension.windowMs;
-      if (!neverFits) {
-        let left = used;
-        for (const id of state.ids) {
-          left -= state.sums.get(id) ?? 0;
-          if (fits(dimension, left)) {
-            retryAfterMs = leaves(id) - now;
-            break;
-          }
-        }
-      }
+      const fitsWith = (left: number) => fits(dimension, left);
+      retryAfterMs = slidingRetryAfterMs(state.counted, used, fitsWith, neverFits(dimension), now, windowMs);
     }
   } else {
-    resetAt = state.endsAt;
-    if (!allowed) retryAfterMs = neverFits ? state.endsAt - state.startsAt : state.endsAt - now;
+    resetAt = state.period.endsAt;
+    if (!allowed) retryAfterMs = calendarRetryAfterMs(state.period, now, neverFits(dimension));
   }
   return { name: dimension.name, limit: dimension.limit, used, remaining: Math.max(0, dimension.limit - used), resetAt, retryAfterMs, allowed };
 }

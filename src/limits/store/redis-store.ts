@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { RedisClient } from '../../stores/redis.js';
 import { coalescedWrites } from '../../stores/coalesced-writes.js';
+import { CALENDAR_KIND, pushCalendarParams } from './calendar.js';
+import { placementOf } from './placement.js';
 import { createScriptCall, type ScriptArgs } from './script-call.js';
+import { pushSlidingParams, SLIDING_KIND } from './sliding-window.js';
 import type { Adjustment, Dimension, DimensionResult, LeaseDecision, LeaseRequest, LimitDecision, LimitStore } from './types.js';
 import { validateAdjustments, validateDimensions, validateLease } from './validate.js';
 
@@ -85,19 +88,29 @@ function createStore(redis: RedisClient, now: (() => number) | null): LimitStore
   };
 }
 
-/** 6 ARGV per dimension, in the order limiter.lua reads them (pushed: this runs on every check). */
+/**
+ * 6 ARGV per dimension, in the order limiter.lua reads them (pushed: this runs on every check): the
+ * kind, limit, amount and check-only flag, then the kind's own parameters (sliding-window.ts,
+ * calendar.ts).
+ */
 function pushDimension(args: string[], dimension: Dimension): void {
-  args.push(dimension.kind === 'sliding' ? 's' : 'c', String(dimension.limit), String(dimension.amount), dimension.checkOnly ? '1' : '0');
-  if (dimension.kind === 'sliding') args.push(String(dimension.windowMs), String(dimension.buckets));
-  else args.push(dimension.period, String(dimension.utcOffsetMinutes));
+  const sliding = dimension.kind === 'sliding';
+  args.push(sliding ? SLIDING_KIND : CALENDAR_KIND, String(dimension.limit), String(dimension.amount), dimension.checkOnly ? '1' : '0');
+  if (sliding) pushSlidingParams(args, dimension);
+  else pushCalendarParams(args, dimension);
 }
 
-/** 6 ARGV per adjustment, in the order limiter.lua reads them. */
-function pushAdjustment(args: string[], { dimension, at, delta, placement }: Adjustment): void {
-  const place = (placement ?? (delta > 0 ? 'now' : 'at')) === 'at' ? 'a' : 'n';
-  if (dimension.kind === 'sliding') args.push('s', String(dimension.windowMs), String(dimension.buckets));
-  else args.push('c', dimension.period, String(dimension.utcOffsetMinutes));
-  args.push(String(at), String(delta), place);
+/** 6 ARGV per adjustment, in the order limiter.lua reads them: the kind and its parameters, at, delta, placement. */
+function pushAdjustment(args: string[], adjustment: Adjustment): void {
+  const { dimension, at, delta } = adjustment;
+  if (dimension.kind === 'sliding') {
+    args.push(SLIDING_KIND);
+    pushSlidingParams(args, dimension);
+  } else {
+    args.push(CALENDAR_KIND);
+    pushCalendarParams(args, dimension);
+  }
+  args.push(String(at), String(delta), placementOf(adjustment) === 'at' ? 'a' : 'n');
 }
 
 function decodeDecision(dimensions: readonly Dimension[], reply: number[]): LimitDecision {

@@ -1,0 +1,56 @@
+import type { Adjustment, Dimension, LimitDecision } from '../store/types.js';
+
+/** Where a decision came from; `local` means the shared store was unreachable. */
+export type DecisionSource = 'shared' | 'local' | 'unavailable';
+
+export interface LimiterOutcome {
+  decision: LimitDecision;
+  source: DecisionSource;
+}
+
+/**
+ * The shared store's state as this instance sees it: `closed` (healthy: every check goes to
+ * Redis), `open` (failed: checks are decided locally, Redis is probed), `half-open` (it answers
+ * again: local admissions are being written back before checks return to it). The metric
+ * `redis_breaker_state` and `/healthz` report these names.
+ */
+export type StoreState = 'closed' | 'open' | 'half-open';
+
+/**
+ * What the gateway asks of its limits: the shared implementation (`shared-limiter.ts`, Redis with
+ * the local fallback) and the single-process one (`single-process.ts`, the in-memory store) keep
+ * the same semantics. "Over the limit" is a decision, never an exception; only an invalid
+ * dimension or adjustment (a caller's bug, `InvalidDimensionError`) rejects.
+ */
+export interface Limiter {
+  /**
+   * Checks every dimension and charges all of them only if all allow (ALGORITHM.md). While the
+   * shared store cannot decide, `onStoreFailure` says what the plan wants: `open`, decided by this
+   * instance's share (`source: 'local'`); `closed`, refused (`source: 'unavailable'`, no results).
+   */
+  consume(dims: readonly Dimension[], onStoreFailure: 'open' | 'closed'): Promise<LimiterOutcome>;
+  /**
+   * Current usage without consuming (the `usage` query): from the shared store, or while it fails
+   * from the local fallback, whose counts then cover only this instance's share.
+   */
+  peek(dims: readonly Dimension[]): Promise<LimiterOutcome>;
+  /**
+   * Refunds and late additions (response bytes) of a request decided by `source`, off the response
+   * path: those of a shared decision ride on the next check of the tenant (at most
+   * `SETTLE_CARRY_MS`); nothing for `unavailable` (nothing was charged).
+   */
+  adjust(adjustments: readonly Adjustment[], source: DecisionSource): Promise<void>;
+  /**
+   * Before serving: learn the store's epoch, so that a later restart of Redis (empty) is told
+   * apart from a stall. Without Redis now, the first recovery treats the data as lost.
+   */
+  start(): Promise<void>;
+  /** Checks waiting for the shared store's answer now (0 with the in-process store). */
+  checksInFlight(): number;
+  /** Whether this instance holds a lease on some dimensions of the tenant (its next check may need no round trip). */
+  holdsLease(tenantId: string): boolean;
+  /** The shared store's state (`closed` with the in-process store). */
+  storeState(): StoreState;
+  /** Sends every settle still waiting (before the connection closes), then stops the timers. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,220 @@
+import type { Config } from '../../config/schema.js';
+import { chargeKey } from '../charge-key.js';
+import { hashTag } from '../hash-tag.js';
+import type { Adjustment, Dimension, DimensionResult, LeaseDecision, LeaseRequest, LimitDecision } from '../store/types.js';
+
+/** Below this a lease would not outlive the round trip that asks for it. */
+const MIN_LIFETIME_MS = 20;
+/** A lease's lifetime is at most this fraction of its shortest sliding window (1 s of a minute). */
+const WINDOW_FRACTION = 60;
+
+type LeaseConfig = Config['limits']['leases'];
+
+interface Lease {
+  /** The dimensions the lease was granted on (equal, by `leaseKeyOf`, to those of every request it serves). */
+  dims: readonly Dimension[];
+  /** Their hash tag (the tenant). */
+  tag: string;
+  /** Reserved amounts not used yet. */
+  tokens: number;
+  /** Reserved amounts at the start. */
+  size: number;
+  /** performance.now() past which no token is used: the call's send time plus the lifetime. */
+  usableUntil: number;
+  /** Where Redis placed the whole charge (store clock): refunds go there. */
+  chargedAt: number;
+  /** Redis's results, `used` counting every reserved amount. */
+  results: DimensionResult[];
+  /** Store clock minus performance.now() when the reply arrived, for each token's `now`. */
+  clockOffset: number;
+  /** The renewal granted while this one still had tokens: used once this one is done. */
+  next: Lease | null;
+}
+
+/** Lease tokens reserved (granted), served without a round trip (used), given back unused (refunded). */
+export type LeaseOutcome = 'granted' | 'used' | 'refunded';
+
+/**
+ * The leases this instance holds (ALGORITHM.md, "Leases"): a check of dimensions this instance
+ * sees often reserves in Redis, in the same script call, up to `maxTokens` more of the same
+ * request's amounts, all charged at once at the lease's end. The instance's next requests on
+ * exactly those dimensions use them without a round trip until they run out or the lifetime
+ * passes; what is left then is refunded. Nothing is admitted that Redis has not charged, so a
+ * lease never loosens a limit: it can only refuse another instance early while its tokens wait,
+ * and only while less than `keepPercent` of the limit is left (no lease is granted then), by at
+ * most `sharePercent` of a limit per lease (two per key at most: the one in use and its renewal),
+ * for at most the lifetime. The calls that ask for leases are `leasing-decider.ts`'s.
+ */
+export interface LeaseBook {
+  /** This request's decision from the key's lease (one token used), or null: no token left. */
+  take(key: string): LimitDecision | null;
+  /** Whether the key's lease is half used with no renewal granted yet (time to ask for one, if demand goes on). */
+  halfUsed(key: string): boolean;
+  /**
+   * The store answered a lease call sent at `sentAt` (performance.now()): the request's own
+   * decision, its `used` as if the reserved amounts were not charged yet (they count down as
+   * tokens go). A renewal (no request of its own) keeps its own admission as one more token.
+   */
+  granted(key: string, dims: readonly Dimension[], decision: LeaseDecision, sentAt: number, renewal?: boolean): LimitDecision;
+  /** Ends every lease (the store failed, the instance closes): unused tokens refunded. */
+  endAll(): void;
+  /** Ends leases past their lifetime (their tokens would never be used): call often. */
+  sweep(): void;
+  /** Whether a lease on some dimensions of hash tag `tag` (a tenant) is live. */
+  holds(tag: string): boolean;
+}
+
+/**
+ * What identifies requests a lease can serve: every key, limit, amount and window alike. Null when
+ * these dimensions cannot be leased: a check-only dimension (its verdict is per request), a window
+ * too short, nothing charged, or leases off.
+ */
+export function leaseKeyOf(config: LeaseConfig, dims: readonly Dimension[]): string | null {
+  if (!config.enabled || dims.length === 0) return null;
+  let charged = false;
+  for (const d of dims) {
+    if (d.checkOnly) return null;
+    if (d.amount > 0) charged = true;
+  }
+  if (!charged || lifetimeOf(config, dims) < MIN_LIFETIME_MS) return null;
+  return chargeKey(dims);
+}
+
+/** The lease call's parameters for `tokens` more of the request's amounts. */
+export function leaseRequestOf(config: LeaseConfig, dims: readonly Dimension[], tokens: number): LeaseRequest {
+  return {
+    tokens,
+    lifetimeMs: lifetimeOf(config, dims),
+    keepPermille: Math.round(config.keepPercent * 10),
+    sharePermille: Math.round(config.sharePercent * 10),
+  };
+}
+
+export function createLeaseBook(
+  config: LeaseConfig,
+  options: { refund: (adjustments: Adjustment[]) => void; onTokens?: (outcome: LeaseOutcome, tokens: number) => void },
+): LeaseBook {
+  const leases = new Map<string, Lease>();
+  /** Live leases per hash tag (the tenant): the check at the door is not worth making for them. */
+  const perTag = new Map<string, number>();
+
+  /** Ends the key's current lease (unused tokens refunded); its renewal, if any, takes over. */
+  const retire = (key: string, lease: Lease): void => {
+    if (lease.next) leases.set(key, lease.next);
+    else leases.delete(key);
+    end(lease);
+  };
+
+  const end = (lease: Lease): void => {
+    const live = (perTag.get(lease.tag) ?? 1) - 1;
+    if (live > 0) perTag.set(lease.tag, live);
+    else perTag.delete(lease.tag);
+    if (lease.tokens === 0) return;
+    const refunds: Adjustment[] = [];
+    for (const dimension of lease.dims) {
+      if (dimension.checkOnly || dimension.amount === 0) continue;
+      refunds.push({ dimension, at: lease.chargedAt, delta: -lease.tokens * dimension.amount, placement: 'at' });
+    }
+    options.onTokens?.('refunded', lease.tokens);
+    lease.tokens = 0;
+    if (refunds.length > 0) options.refund(refunds);
+  };
+
+  // What each method does is documented on `LeaseBook`.
+  return {
+    take(key) {
+      const now = performance.now();
+      let lease = leases.get(key);
+      while (lease !== undefined && (lease.tokens === 0 || now > lease.usableUntil)) {
+        retire(key, lease);
+        lease = leases.get(key);
+      }
+      if (lease === undefined) return null;
+      lease.tokens--;
+      options.onTokens?.('used', 1);
+      const decision = decisionOf(lease, now);
+      // The last one: the next request takes the renewal, or makes a round trip (and the door may send it).
+      if (lease.tokens === 0) retire(key, lease);
+      return decision;
+    },
+
+    halfUsed(key) {
+      const lease = leases.get(key);
+      return lease !== undefined && lease.next === null && lease.tokens * 2 <= lease.size;
+    },
+
+    granted(key, dims, decision, sentAt, renewal = false) {
+      if (!decision.allowed || (decision.granted === 0 && !renewal)) return decision;
+      const now = performance.now();
+      const tokens = decision.granted + (renewal ? 1 : 0);
+      const lease: Lease = {
+        dims,
+        tag: hashTag(dims[0]?.key ?? ''),
+        tokens,
+        size: tokens,
+        usableUntil: sentAt + lifetimeOf(config, dims),
+        chargedAt: decision.chargedAt,
+        results: decision.results,
+        clockOffset: decision.now - now,
+        next: null,
+      };
+      const current = leases.get(key);
+      if (current === undefined) leases.set(key, lease);
+      else {
+        // Behind the one in use; a renewal it already had (none is asked for then) is given back.
+        if (current.next) end(current.next);
+        current.next = lease;
+      }
+      perTag.set(lease.tag, (perTag.get(lease.tag) ?? 0) + 1);
+      options.onTokens?.('granted', tokens);
+      return renewal ? decision : decisionOf(lease, now);
+    },
+
+    endAll() {
+      for (const lease of leases.values()) {
+        if (lease.next) end(lease.next);
+        end(lease);
+      }
+      leases.clear();
+    },
+
+    sweep() {
+      if (leases.size === 0) return;
+      const now = performance.now();
+      for (const [key, first] of leases) {
+        let lease: Lease | undefined = first;
+        while (lease !== undefined && now > lease.usableUntil) {
+          retire(key, lease);
+          lease = leases.get(key);
+        }
+      }
+    },
+
+    holds: (tag) => perTag.has(tag),
+  };
+}
+
+function lifetimeOf(config: LeaseConfig, dims: readonly Dimension[]): number {
+  let lifetime = config.lifetimeMs;
+  for (const d of dims) if (d.kind === 'sliding') lifetime = Math.min(lifetime, Math.floor(d.windowMs / WINDOW_FRACTION));
+  return lifetime;
+}
+
+/** A token's decision: admitted, `used` counting the tokens handed out so far, not those left. */
+function decisionOf(lease: Lease, now: number): LimitDecision {
+  const results: DimensionResult[] = [];
+  for (let i = 0; i < lease.results.length; i++) {
+    const result = lease.results[i]!;
+    const used = result.used - lease.tokens * lease.dims[i]!.amount;
+    results.push({
+      name: result.name,
+      limit: result.limit,
+      used,
+      remaining: Math.max(0, result.limit - used),
+      resetAt: result.resetAt,
+      retryAfterMs: result.retryAfterMs,
+      allowed: result.allowed,
+    });
+  }
+  return { allowed: true, now: Math.round(now + lease.clockOffset), chargedAt: lease.chargedAt, results };
+}

@@ -1,0 +1,40 @@
+import type { Dimension, LimitDecision } from '../store/types.js';
+import type { CheckCall, Checked, LateReply } from './shared-path.js';
+
+/** How the shared store decided a request, or that it could not. */
+export type SharedOutcome =
+  /** A token of this instance's lease on these very dimensions: no round trip. */
+  | { kind: 'leased'; decision: LimitDecision }
+  /** The store's answer to this request's own call (which may have brought a lease with it). */
+  | { kind: 'checked'; decision: LimitDecision }
+  /** The store failed (the breaker is open): decide locally. `late`: this request's call, which may still land. */
+  | { kind: 'unreachable'; late: LateReply | null };
+
+/**
+ * The limiter's one question to the shared store while the breaker is closed: "decide these
+ * dimensions". With leases (`leasing-decider.ts`) the answer may come from a token held here.
+ */
+export interface SharedDecider {
+  decide(dims: readonly Dimension[]): Promise<SharedOutcome>;
+  /** Whether a lease on some dimensions of hash tag `tag` (a tenant) is live. */
+  holds(tag: string): boolean;
+  /** Ends every lease (the store failed): unused tokens refunded. */
+  endAll(): void;
+  /** Ends every lease and stops the timers (the instance closes). */
+  close(): void;
+}
+
+/** Every request checked by its own call: a store that cannot lease, or leases switched off. */
+export function createPlainDecider(check: CheckCall): SharedDecider {
+  return {
+    decide: async (dims) => outcomeOf(await check(dims)),
+    holds: () => false,
+    endAll: () => {},
+    close: () => {},
+  };
+}
+
+/** The outcome of a request's own call to the store. */
+export function outcomeOf(answer: Checked<LimitDecision>): SharedOutcome {
+  return answer.ok ? { kind: 'checked', decision: answer.decision } : { kind: 'unreachable', late: answer.late };
+}

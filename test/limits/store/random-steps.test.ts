@@ -1,0 +1,211 @@
+import { describe, expect, it } from 'vitest';
+import { calendarPeriod } from '../../../src/limits/store/calendar.js';
+import { createMemoryLimitStore } from '../../../src/limits/store/memory-store.js';
+import { createRedisLimitStoreForTests } from '../../../src/limits/store/redis-store.js';
+import type { Adjustment, CalendarDimension, Dimension, LimitDecision, LimitStore, SlidingDimension } from '../../../src/limits/store/types.js';
+import { useTestRedis } from '../../support/redis-server.js';
+import { fakeClock, freshPrefix, prng } from './helpers.js';
+
+/**
+ * The one definition of the limit arithmetic (sliding-window.ts, calendar.ts, verdict.ts, run by the
+ * memory store) against its one mirror, limiter.lua on a real redis-server: both are driven through
+ * the same random steps on one clock (consumes and peeks of several dimensions with varying
+ * amounts, limits and check-only flags, settles and adjustments with every placement, time moving
+ * by random amounts and onto sub-bucket, window and calendar-period edges), and every decision
+ * must be the same: verdict, used, remaining, resetAt and retryAfterMs of every dimension.
+ *
+ * A failure names its seed; replay it alone with
+ *   RANDOM_STEPS_SEED=<seed> npx vitest run test/limits/store/random-steps.test.ts
+ *
+ * Redis expires keys on its own clock, not on the test clock the script is given, so a key could
+ * expire in Redis while the test clock says it still counts. The test therefore removes the keys'
+ * expiry (PERSIST) right behind each script call, on the same connection (a key lives at least a
+ * second after a call: W + g for a window of 999 ms or more, a second past a calendar period):
+ * the script then decides on everything it ever wrote, and the memory store, which does expire
+ * its keys on the test clock, must decide the same (its expiry must never drop anything that still
+ * counts). The keys' expiry itself is asserted in redis-store.test.ts and memory-store.test.ts.
+ */
+
+const local = useTestRedis();
+
+const STEPS = 250;
+const SEEDS = process.env.RANDOM_STEPS_SEED ? [Number(process.env.RANDOM_STEPS_SEED)] : Array.from({ length: 30 }, (_, i) => i + 1);
+
+/**
+ * Windows (ms) and sub-bucket counts drawn from: odd sizes so that g = ceil(W / N) rounds, g = 1
+ * when N ≥ W. At least 999 ms: see the file's comment on expiry.
+ */
+const WINDOWS = [999, 1_000, 2_000, 10_007, 60_000, 3_600_000];
+const BUCKETS = [1, 2, 3, 7, 30, 60, 1_000];
+/** UTC offsets (minutes): UTC, New York winter, India, Nepal, the extremes, Central Europe. */
+const OFFSETS = [0, -300, 330, 345, -720, 840, 60];
+
+/** What a caller sees of a decision (`now` included: both stores run on the same clock). */
+const seen = (decision: LimitDecision) => ({ allowed: decision.allowed, now: decision.now, results: decision.results });
+
+interface Scenario {
+  sliding: SlidingDimension[];
+  calendar: CalendarDimension[];
+  all: Dimension[];
+}
+
+function scenario(random: () => number): { start: number; twin: (prefix: string) => Scenario } {
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+  const int = (below: number) => Math.floor(random() * below);
+  // Two time zones per run; the clock starts up to 3 days before a month begins in the first.
+  const zones = [pick(OFFSETS), pick(OFFSETS)];
+  const start = Date.UTC(2024 + int(7), int(12), 1) - zones[0]! * 60_000 - int(3 * 86_400_000);
+  const slidingSpecs = Array.from({ length: 3 }, () => {
+    const windowMs = pick(WINDOWS);
+    const buckets = random() < 0.8 ? pick(BUCKETS) : 1 + int(1_000);
+    return { windowMs, buckets, limit: random() < 0.15 ? 1_000 : int(21) };
+  });
+  const calendarSpecs = Array.from({ length: 2 }, (_, i) => ({
+    period: i === 0 ? ('day' as const) : pick(['day', 'month'] as const),
+    utcOffsetMinutes: zones[i]!,
+    limit: int(31),
+  }));
+  return {
+    start,
+    twin: (prefix) => {
+      const sliding = slidingSpecs.map(
+        (spec, i): SlidingDimension => ({ kind: 'sliding', name: `s${i}`, key: `${prefix}:s${i}`, amount: 1, ...spec }),
+      );
+      const calendar = calendarSpecs.map(
+        (spec, i): CalendarDimension => ({ kind: 'calendar', name: `c${i}`, key: `${prefix}:c${i}`, amount: 1, ...spec }),
+      );
+      return { sliding, calendar, all: [...sliding, ...calendar] };
+    },
+  };
+}
+
+describe('the memory store and limiter.lua on the same random steps', () => {
+  it.each(SEEDS)('decide the same at every step (seed %i)', async (seed) => {
+    const random = prng(seed);
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+    const int = (below: number) => Math.floor(random() * below);
+    const { start, twin } = scenario(random);
+    const clock = fakeClock(start);
+    const memory = createMemoryLimitStore({ now: clock.now });
+    const redis = createRedisLimitStoreForTests({ redis: local.client, now: clock.now });
+    // The same dimensions on both sides, on keys of their own (the memory store's are never in Redis).
+    const onMemory = twin('memory');
+    const onRedis = twin(freshPrefix());
+    const redisKeys = onRedis.all.map((d) => d.key);
+    // Admitted charges (dimension index, time): refunds go back to them, and the clock moves to
+    // where they leave their window.
+    const charged: { index: number; at: number }[] = [];
+    const chargedOn = (index: number) => charged.filter((c) => c.index === index);
+
+    /** 1 to 3 distinct dimensions (by index into `all`), each with this step's amount, limit and flag. */
+    const checkOf = () => {
+      const count = 1 + int(3);
+      const chosen = new Set<number>();
+      while (chosen.size < count) chosen.add(int(onMemory.all.length));
+      return [...chosen].map((index) => {
+        const base = onMemory.all[index]!.limit;
+        const limit = random() < 0.8 ? base : int(2 * base + 2);
+        const amount = random() < 0.1 ? limit + 1 + int(3) : random() < 0.1 ? 0 : 1 + int(4);
+        return { index, limit, amount, checkOnly: random() < 0.15 };
+      });
+    };
+    type Check = ReturnType<typeof checkOf>;
+    const dimsOf = (side: Scenario, check: Check): Dimension[] =>
+      check.map(({ index, limit, amount, checkOnly }) => ({ ...side.all[index]!, limit, amount, ...(checkOnly ? { checkOnly } : {}) }));
+
+    /** An adjustment: a refund, a late addition or a replay, at a time near the key's window or period. */
+    const adjustmentOf = () => {
+      const index = int(onMemory.all.length);
+      const dimension = onMemory.all[index]!;
+      const now = clock.t;
+      const span = dimension.kind === 'sliding' ? dimension.windowMs : 86_400_000;
+      const g = dimension.kind === 'sliding' ? Math.ceil(dimension.windowMs / dimension.buckets) : 1;
+      const atChoices = [
+        () => pick([...chargedOn(index), { at: now }]).at, // a refund of a charge: where it was placed
+        () => now - int(2 * span + 2),
+        () => now + 1 + int(1_000), // ahead: a clock-skewed replay, a refund of a charge placed ahead
+        () => now - span + (int(3) - 1), // the window's edge, or a millisecond either side
+        () => now - span, // exactly one window ago: no longer in it
+        () => Math.floor((now - span) / g) * g + int(g), // in the sub-bucket holding the window's edge
+        () => now,
+      ];
+      const at = Math.max(0, pick(atChoices)());
+      const delta = random() < 0.6 ? -(1 + (random() < 0.1 ? 1_000 : int(5))) : 1 + int(5);
+      const placement = pick([undefined, 'at', 'now'] as const);
+      return { index, at, delta, ...(placement ? { placement } : {}) };
+    };
+    type Adjust = ReturnType<typeof adjustmentOf>;
+    const adjustmentsOf = (side: Scenario, list: Adjust[]): Adjustment[] =>
+      list.map(({ index, ...rest }) => ({ dimension: side.all[index]!, ...rest }));
+
+    /** The next instant: often the same, often onto an edge of one of the dimensions. */
+    const advance = (): string => {
+      const now = clock.t;
+      const r = random();
+      let target = now;
+      if (r < 0.2) target = now;
+      else if (r < 0.4) target = now + 1 + int(50);
+      else if (r < 0.6) {
+        // A sub-bucket's edge, or a millisecond either side of it.
+        const { windowMs, buckets } = pick(onMemory.sliding);
+        const g = Math.ceil(windowMs / buckets);
+        target = (Math.floor(now / g) + 1) * g + int(3) - 1;
+      } else if (r < 0.75 && charged.some((c) => onMemory.all[c.index]!.kind === 'sliding')) {
+        // Where a charge leaves its window, or a millisecond either side.
+        const { index, at } = pick(charged.filter((c) => onMemory.all[c.index]!.kind === 'sliding'));
+        target = at + (onMemory.all[index] as SlidingDimension).windowMs + int(3) - 1;
+      } else if (r < 0.85) {
+        target = now + int(pick(onMemory.sliding).windowMs + 1);
+      } else if (r < 0.92) {
+        // A calendar period's end, or a millisecond either side.
+        const { period, utcOffsetMinutes } = pick(onMemory.calendar);
+        target = calendarPeriod(now, period, utcOffsetMinutes).endsAt + int(3) - 1;
+      } else {
+        target = now + int(2 * pick(onMemory.sliding).windowMs + 2);
+      }
+      if (target > now) clock.advance(target - now);
+      return `clock +${clock.t - now} ms`;
+    };
+
+    const history: string[] = [];
+    for (let step = 0; step < STEPS; step++) {
+      const op = random();
+      const settle = random() < 0.3 ? Array.from({ length: 1 + int(2) }, adjustmentOf) : [];
+      let run: (store: LimitStore, side: Scenario) => Promise<LimitDecision | null>;
+      let described: string;
+      // The dimensions a consume charges when it admits.
+      let charges: Check = [];
+      if (op < 0.55 || op >= 0.8) {
+        const check = checkOf();
+        const mode = op < 0.55 ? 'consume' : 'peek';
+        if (mode === 'consume') charges = check.filter((c) => !c.checkOnly && c.amount > 0);
+        described = `${mode} ${JSON.stringify(check)} settle ${JSON.stringify(settle)}`;
+        run = (store, side) => store[mode](dimsOf(side, check), adjustmentsOf(side, settle));
+      } else {
+        const list = settle.length > 0 ? settle : [adjustmentOf()];
+        described = `adjust ${JSON.stringify(list)}`;
+        run = async (store, side) => {
+          await store.adjust(adjustmentsOf(side, list));
+          return null;
+        };
+      }
+      history.push(`${step} @${clock.t}: ${described}`);
+      // The script call goes out before `run` returns its promise; PERSIST follows it on the same
+      // connection (see the file's comment).
+      const onScript = run(redis, onRedis);
+      const pipeline = local.client.pipeline();
+      for (const key of redisKeys) pipeline.persist(key);
+      const persisted = pipeline.exec();
+      const fromRedis = await onScript;
+      await persisted;
+      const fromMemory = await run(memory, onMemory);
+      const context = `seed ${seed}, step ${step}; replay with RANDOM_STEPS_SEED=${seed}. Last steps:\n${history.slice(-8).join('\n')}`;
+      if (fromRedis !== null && fromMemory !== null) {
+        expect(seen(fromMemory), context).toEqual(seen(fromRedis));
+        if (fromRedis.allowed) for (const { index } of charges) charged.push({ index, at: fromRedis.now });
+        if (charged.length > 30) charged.splice(0, charged.length - 30);
+      }
+      history.push(advance());
+    }
+  });
+});
