@@ -6,9 +6,10 @@ import { limitsScenario } from './scenarios/limits.js';
 import { meteringScenario } from './scenarios/metering.js';
 import { noisyNeighbourScenario } from './scenarios/noisy-neighbour.js';
 import { scaleScenario } from './scenarios/scale.js';
+import { sheddingScenario } from './scenarios/shedding.js';
 
 /**
  * Every scenario, in the order `npm run bench` runs them. A new scenario is one file under
  * `bench/scenarios/` and one line here.
  */
-export const SCENARIOS: readonly Scenario[] = [limitsScenario, cacheScenario, meteringScenario, exactnessScenario, dashboardScenario, scaleScenario, noisyNeighbourScenario];
+export const SCENARIOS: readonly Scenario[] = [limitsScenario, cacheScenario, meteringScenario, exactnessScenario, dashboardScenario, scaleScenario, noisyNeighbourScenario, sheddingScenario];

@@ -130,17 +130,6 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   // Observability and metering: metrics registry, alerts (log + optional signed webhook), and the
   // usage meter, buffered in process and flushed to Redis (or kept in memory) every second.
   const metrics = createMetrics({ tenantLabels: initial.metrics.tenantLabels });
-  const downstream =
-    options.downstream ??
-    createDownstream({
-      urls,
-      config: initial.downstream,
-      logger,
-      observer: ({ service, durationMs, error }) => {
-        metrics.downstreamDuration.observe({ service, outcome: error ? 'error' : 'ok' }, durationMs / 1000);
-        if (error) metrics.downstreamErrors.inc({ service, code: error });
-      },
-    });
   const webhookOf = (a: Config['alerts']) => (a.webhookUrl ? { url: a.webhookUrl, secret: a.webhookSecret! } : null);
   const alerts = createAlerts({ logger, redis, webhook: webhookOf(initial.alerts) });
   // The webhook follows config reloads (src/config/reload-scope.ts lists it as live).
@@ -170,6 +159,23 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     // Called on requests, when `metrics` (created below) exists.
     onLeaseTokens: (outcome, tokens) => metrics.limitLeaseTokens.inc({ outcome }, tokens),
   });
+  const downstream =
+    options.downstream ??
+    createDownstream({
+      urls,
+      config: initial.downstream,
+      logger,
+      observer: ({ service, durationMs, error }) => {
+        metrics.downstreamDuration.observe({ service, outcome: error ? 'error' : 'ok' }, durationMs / 1000);
+        if (error) metrics.downstreamErrors.inc({ service, code: error });
+      },
+      // Services' rateLimit budgets are kept fleet-wide by the same limiter as the plans' limits.
+      limiter,
+      queueObserver: ({ service, priority, plan, waitedMs, reason }) => {
+        if (reason) metrics.downstreamShed.inc({ service, priority, plan, reason });
+        else metrics.downstreamQueueWait.observe({ service, priority, plan }, waitedMs / 1000);
+      },
+    });
   // Before serving: the live-instance count and the store's epoch (see limits/limiter/store-breaker.ts).
   await Promise.all([instances.ready(), limiter.start()]);
   const overrides = redis ? createRedisOverrides({ redis, pollMs: initial.limits.overridesPollMs, logger }) : createMemoryOverrides();

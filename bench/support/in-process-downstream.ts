@@ -41,7 +41,7 @@ export function createInProcessDownstream(): Downstream {
       name,
       get: (path, ctx) => call('GET', path, undefined, ctx.tenantId),
       send: (method, path, body, ctx) => call(method === 'PATCH' ? 'PATCH' : 'POST', path, body, ctx.tenantId),
-      state: () => ({ breaker: 'closed', inFlight: 0, queued: 0, retryTokens: 0 }),
+      state: () => ({ breaker: 'closed', inFlight: 0, queued: 0, limit: Infinity, queuedByPriority: { critical: 0, normal: 0, batch: 0 }, retryTokens: 0 }),
       close: async () => {},
     };
   };

@@ -219,6 +219,9 @@ function isTrustedProxyEntry(entry: string): boolean {
   return family === 4 && isIP(bits) === 4;
 }
 
+/** The adaptive concurrency limit's default floor: Envoy's adaptive concurrency filter uses 3, one more leaves room for a retry. */
+const DEFAULT_MIN_IN_FLIGHT = 4;
+
 export const downstreamServiceSchema = z.strictObject({
   /** Base URL; absent means "the embedded sample service", started in-process. */
   url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
@@ -258,12 +261,41 @@ export const downstreamServiceSchema = z.strictObject({
     .prefault({}),
   concurrency: z
     .strictObject({
-      /** Calls in flight at once, default 64. */
+      /** Calls in flight at once, at most: the adaptive limit's ceiling (and the fixed limit with `adaptive: false`), default 64. */
       maxInFlight: z.number().int().positive().default(64),
-      /** Calls waiting for a slot; more are refused at once, default 256. */
+      /** Calls waiting for a slot, all tenants together; past it the least urgent, most over-share call is shed at once, default 256. */
       maxQueue: z.number().int().nonnegative().default(256),
+      /** The adaptive limit's floor, default 4 (at most `maxInFlight`): a failing or slow service keeps this many slots to show it recovered. */
+      minInFlight: z.number().int().positive().optional(),
+      /** Adapt the limit to the service's observed latency and failures (src/downstream/adaptive-limit.ts), default true; false: always `maxInFlight`. */
+      adaptive: z.boolean().default(true),
+      /** Share of the current limit, in percent, that only `critical` calls may use, default 20 (0 to 90). */
+      criticalReservePercent: z.number().min(0).max(90).default(20),
+      /** Calls of one tenant waiting for a slot, default a quarter of `maxQueue` (at least 1), at most `maxQueue`: one tenant cannot fill the queue. */
+      maxQueuePerTenant: z.number().int().positive().optional(),
+      /** Waiting this long counts as one priority class more when the queue picks whom to serve (ageing, so batch never starves), default 1 s. */
+      agePerClassMs: ms.default(1000),
     })
+    .superRefine((c, ctx) => {
+      if (c.minInFlight !== undefined && c.minInFlight > c.maxInFlight) {
+        ctx.addIssue({ code: 'custom', path: ['minInFlight'], message: `must be at most maxInFlight (${c.maxInFlight}), got ${c.minInFlight}` });
+      }
+      if (c.maxQueuePerTenant !== undefined && c.maxQueuePerTenant > Math.max(1, c.maxQueue)) {
+        ctx.addIssue({ code: 'custom', path: ['maxQueuePerTenant'], message: `must be at most maxQueue (${c.maxQueue}), got ${c.maxQueuePerTenant}` });
+      }
+    })
+    .transform((c) => ({
+      ...c,
+      minInFlight: c.minInFlight ?? Math.min(DEFAULT_MIN_IN_FLIGHT, c.maxInFlight),
+      maxQueuePerTenant: c.maxQueuePerTenant ?? Math.max(1, Math.ceil(c.maxQueue / 4)),
+    }))
     .prefault({}),
+  /**
+   * The service's own rate limit, kept across the fleet (through the limiter: Redis when
+   * configured) so the gateway never causes its 429s: at most `calls` attempts in any rolling
+   * `perMs`. A call over it waits, in its turn, for room within its deadline. Default none.
+   */
+  rateLimit: z.strictObject({ calls: z.number().int().positive(), perMs: ms }).optional(),
 });
 export type DownstreamServiceConfig = z.infer<typeof downstreamServiceSchema>;
 

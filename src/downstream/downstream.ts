@@ -1,12 +1,14 @@
 import { type Config, SERVICE_NAMES, type ServiceName } from '../config/schema.js';
 import { DownstreamError } from '../errors/gateway-error.js';
 import type { Logger } from '../observability/logger.js';
-import { type ServiceClient, createServiceClient } from './service-client.js';
+import { createLoopLag } from './loop-lag.js';
+import { type RateLimiter, createRateBudget } from './rate-budget.js';
+import { type QueueEvent, type ServiceClient, type ServiceState, createServiceClient } from './service-client.js';
 
 export interface Downstream {
   client(name: ServiceName): ServiceClient;
-  /** Breaker, bulkhead and retry-budget state of every service, for /readyz and the dashboard. */
-  states(): Record<ServiceName, ReturnType<ServiceClient['state']>>;
+  /** Breaker, queue, concurrency limit and retry-budget state of every service, for /readyz and the dashboard. */
+  states(): Record<ServiceName, ServiceState>;
   /** Closes every connection pool, letting calls in flight finish. */
   close(): Promise<void>;
 }
@@ -14,28 +16,49 @@ export interface Downstream {
 /** Told about every finished downstream call (retries included): for metrics. Must not throw. */
 export type DownstreamObserver = (call: { service: ServiceName; durationMs: number; error: string | null }) => void;
 
-/** One `ServiceClient` per downstream service, each with its own pool, breaker, bulkhead and budget. */
+/** Told when each downstream call gets a slot of its service, or is refused one (DOWNSTREAM_OVERLOADED): for metrics. Must not throw. */
+export type DownstreamQueueObserver = (event: QueueEvent & { service: ServiceName }) => void;
+
+/** One `ServiceClient` per downstream service, each with its own pool, breaker, fair queue, concurrency limit and budget. */
 export function createDownstream(options: {
   urls: Record<ServiceName, string>;
   config: Config['downstream'];
   logger: Logger;
   observer?: DownstreamObserver;
+  queueObserver?: DownstreamQueueObserver;
+  /** Keeps the services' `rateLimit` budgets across the fleet; required when a service has one. */
+  limiter?: RateLimiter;
 }): Downstream {
+  const { queueObserver, limiter } = options;
+  // One clock for each client and its budget: deadlines are compared across them.
+  const now = () => performance.now();
+  for (const name of SERVICE_NAMES) {
+    if (options.config[name].rateLimit && !limiter) throw new Error(`downstream.${name}.rateLimit needs a limiter to keep it: none was given`);
+  }
+  // One reading of the event loop's delay for every service's adaptive limit.
+  const loopLag = createLoopLag();
   const clients = Object.fromEntries(
     SERVICE_NAMES.map((name) => {
-      const client = createServiceClient({ name, url: options.urls[name], config: options.config[name], logger: options.logger });
+      const { rateLimit } = options.config[name];
+      const client = createServiceClient({
+        name,
+        url: options.urls[name],
+        config: options.config[name],
+        logger: options.logger,
+        now,
+        loopLagMs: loopLag.lagMs,
+        ...(rateLimit && limiter ? { rateBudget: createRateBudget({ service: name, ...rateLimit, limiter, now }) } : {}),
+        ...(queueObserver ? { onQueue: (event: QueueEvent) => queueObserver({ ...event, service: name }) } : {}),
+      });
       return [name, options.observer ? observed(name, client, options.observer) : client];
     }),
   ) as Record<ServiceName, ServiceClient>;
 
   return {
     client: (name) => clients[name],
-    states: () =>
-      Object.fromEntries(SERVICE_NAMES.map((name) => [name, clients[name].state()])) as Record<
-        ServiceName,
-        ReturnType<ServiceClient['state']>
-      >,
+    states: () => Object.fromEntries(SERVICE_NAMES.map((name) => [name, clients[name].state()])) as Record<ServiceName, ServiceState>,
     close: async () => {
+      loopLag.stop();
       await Promise.all(SERVICE_NAMES.map((name) => clients[name].close()));
     },
   };

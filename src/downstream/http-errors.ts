@@ -1,4 +1,5 @@
 import { DownstreamError } from '../errors/gateway-error.js';
+import type { OverloadReason, Refusal } from './fair-queue.js';
 
 /**
  * Turns what can go wrong on one HTTP exchange (an HTTP status, an undici error) into a
@@ -104,13 +105,39 @@ export function circuitOpenError(service: string, halfOpenAfterMs: number): Down
   );
 }
 
-export function overloadedError(service: string, maxInFlight: number, maxQueue: number): DownstreamError {
-  return new DownstreamError(
-    'DOWNSTREAM_UNAVAILABLE',
-    service,
-    'overloaded',
-    `${service} service has too many calls pending (${maxInFlight} in flight, ${maxQueue} queued)`,
-  );
+/** What the overloaded message says about the queue: the bounds it hit. */
+export interface QueueBounds {
+  maxQueue: number;
+  maxQueuePerTenant: number;
+  /** The concurrency limit when the call was refused. */
+  limit: number;
+  /** The service's rate budget, if it has one. */
+  rateLimit?: { calls: number; perMs: number } | undefined;
+}
+
+/** The longest `Retry-After` an overloaded call is told, s: past it the hint is a guess about a queue that will have changed. */
+const MAX_OVERLOAD_RETRY_AFTER_SECONDS = 30;
+
+/**
+ * DOWNSTREAM_OVERLOADED: the call got no slot (fair-queue.ts says why). `retryAfterSeconds` is
+ * how long the queue ahead needs to drain at the recent pace, rounded up, 1 to 30 s.
+ */
+export function overloadedError(service: string, refusal: Refusal, bounds: QueueBounds): DownstreamError {
+  const waited = `waited ${Math.round(refusal.waitedMs)} ms`;
+  const why: Record<OverloadReason, string> = {
+    queue_full: `${bounds.maxQueue} calls are already waiting for one of its ${bounds.limit} slots`,
+    tenant_queue_full: `this tenant already has ${bounds.maxQueuePerTenant} calls waiting, the most one tenant may`,
+    shed: `the call was shed from the full queue for a more urgent one (${waited})`,
+    queue_timeout: `no slot came free before the call's deadline (${waited})`,
+    expected_wait: `the calls ahead of this one would not let it finish before its deadline`,
+    rate_budget: bounds.rateLimit
+      ? `its budget of ${bounds.rateLimit.calls} calls per ${bounds.rateLimit.perMs} ms, across the gateway fleet, has no room before the call's deadline (${waited})`
+      : `its call budget has no room before the call's deadline (${waited})`,
+  };
+  const retryAfterSeconds = Math.min(MAX_OVERLOAD_RETRY_AFTER_SECONDS, Math.max(1, Math.ceil(refusal.drainMs / 1000)));
+  return new DownstreamError('DOWNSTREAM_OVERLOADED', service, refusal.reason, `${service} service is overloaded: ${why[refusal.reason]}. Retry in ${retryAfterSeconds} s.`, {
+    extensions: { retryAfterSeconds },
+  });
 }
 
 export function cancelledError(service: string, cause?: unknown): DownstreamError {
@@ -122,7 +149,7 @@ export function cancelledError(service: string, cause?: unknown): DownstreamErro
 /**
  * Whether a call's final error says the service is unhealthy (5xx, 429, timeout, network) and
  * so counts against the circuit breaker. A 4xx means the service answered sensibly about a bad
- * request; `overloaded` and `cancelled` are our own doing.
+ * request; DOWNSTREAM_OVERLOADED and `cancelled` are our own doing.
  */
 export function countsAgainstBreaker(error: unknown): boolean {
   if (!(error instanceof DownstreamError)) return false;

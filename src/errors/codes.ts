@@ -42,6 +42,15 @@ export const ERROR_STATUS = {
    */
   STORE_UNAVAILABLE: 503,
   DOWNSTREAM_UNAVAILABLE: 502,
+  /**
+   * A downstream service's calls could not get a slot in time: its queue was full (for everyone,
+   * or for this tenant), the call was shed for a more urgent one, or the wait would have passed
+   * the call's deadline. `extensions.reason` says which, `retryAfterSeconds` when to try again.
+   * Nothing is wrong with the request; the gateway is protecting the service and other tenants.
+   * Like the other downstream errors it nulls the field; 503 with `Retry-After` when nothing else
+   * could be served.
+   */
+  DOWNSTREAM_OVERLOADED: 503,
   DOWNSTREAM_TIMEOUT: 504,
   INTERNAL_SERVER_ERROR: 500,
 } as const;

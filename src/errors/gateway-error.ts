@@ -26,12 +26,12 @@ export class GatewayError extends GraphQLError {
   }
 }
 
-/** Which downstream failure happened; both make the affected fields null. */
-export type DownstreamFailure = 'DOWNSTREAM_UNAVAILABLE' | 'DOWNSTREAM_TIMEOUT';
+/** Which downstream failure happened; each makes the affected fields null. */
+export type DownstreamFailure = 'DOWNSTREAM_UNAVAILABLE' | 'DOWNSTREAM_TIMEOUT' | 'DOWNSTREAM_OVERLOADED';
 
 /**
  * A downstream REST service did not answer usefully. `reason` says why in a word a client can
- * act on (`timeout`, `circuit_open`, `overloaded`, `http_503`, `network`, ...); `status` is the
+ * act on (`timeout`, `circuit_open`, `queue_full`, `http_503`, `network`, ...); `status` is the
  * downstream HTTP status when there was one.
  */
 export class DownstreamError extends GatewayError {

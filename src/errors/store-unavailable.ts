@@ -101,7 +101,8 @@ export function storeUnavailablePlugin<TContext extends object>(): ApolloServerP
   };
 }
 
-function hasContent(value: unknown): boolean {
+/** Whether `data` answers anything: a scalar or a list somewhere, not only nulls and objects of nulls. */
+export function hasContent(value: unknown): boolean {
   if (value === null || value === undefined) return false;
   if (Array.isArray(value)) return true;
   if (typeof value === 'object') return Object.values(value).some(hasContent);

@@ -51,7 +51,8 @@ export interface HealthView {
   redis: string;
   /** The limit store's breaker: `closed` (Redis in use), `open` (local fallback), `half-open`; `local` without Redis. */
   limitStore: string;
-  downstream: { service: string; breaker: string; inFlight: number; queued: number }[];
+  /** Per service: breaker, slots in use, calls waiting, and the concurrency limit now (adaptive). */
+  downstream: { service: string; breaker: string; inFlight: number; queued: number; limit: number }[];
 }
 
 /** For resolvers of tenant data: the tenant's principal and loaders, or FORBIDDEN. */

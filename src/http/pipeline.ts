@@ -12,6 +12,7 @@ import { priceOperation, reportCost } from '../cost/pricing.js';
 import type { Downstream } from '../downstream/downstream.js';
 import { createLoaders } from '../downstream/loaders.js';
 import { storeUnavailableStatus } from '../errors/store-unavailable.js';
+import { downstreamOverloadedStatus } from '../errors/downstream-overloaded.js';
 import type { GatewayContext } from '../graph/context.js';
 import { logUnexpectedErrors } from '../graph/error-masking.js';
 import { createPersistedQueries } from '../graph/persisted-queries.js';
@@ -111,7 +112,7 @@ export interface PipelineDeps {
  *   responseForOperation 10. a dry run is answered with its price instead of executing (cost/dry-run.ts)
  *   didEncounterErrors   11. unexpected errors logged; a request answered before the gate counted (limits/failed-requests.ts)
  *   willSendResponse     12. actual cost and extensions.cost; a failed request's 429; cache report; errors noted;
- *                            STORE_UNAVAILABLE's 503; GraphQL-over-HTTP status of request errors
+ *                            STORE_UNAVAILABLE's and DOWNSTREAM_OVERLOADED's 503; GraphQL-over-HTTP status of request errors
  * After Apollo (Fastify):
  *   onSend     13. response size (the server also adds rate-limit headers to an authenticated response without them)
  *   onResponse 14. an unclaimed early check refunded; the charge settled (limits); the request metered (usage)
@@ -227,6 +228,7 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
           reportCache(deps.fieldCache, state, response);
           state.answered = { actualCost, ...responseErrors(response) };
           storeUnavailableStatus(response);
+          downstreamOverloadedStatus(response);
           requestErrorStatus(request, response);
         },
       };

@@ -58,6 +58,24 @@ export interface Metrics {
   downstreamErrors: Counter<'service' | 'code'>;
   /** `downstream_breaker_state{service}`: 0 closed, 1 half-open, 2 open. Set from an `onCollect` callback. */
   downstreamBreaker: Gauge<'service'>;
+  /**
+   * `downstream_queue_wait_seconds{service,priority,plan}`: how long a call waited for a slot of
+   * its service (0 when one was free), once per call that got one. plan = the caller's plan id,
+   * `unknown` when the call context does not carry it.
+   */
+  downstreamQueueWait: Histogram<'service' | 'priority' | 'plan'>;
+  /**
+   * `downstream_shed_total{service,priority,plan,reason}`: calls that got no slot
+   * (DOWNSTREAM_OVERLOADED). Shed on arrival: reason queue_full | tenant_queue_full |
+   * expected_wait; dropped after waiting: shed (for a more urgent call) | queue_timeout.
+   */
+  downstreamShed: Counter<'service' | 'priority' | 'plan' | 'reason'>;
+  /** `downstream_queue_depth{service,priority}`: calls waiting for a slot now. Set from an `onCollect` callback. */
+  downstreamQueueDepth: Gauge<'service' | 'priority'>;
+  /** `downstream_in_flight{service}`: slots in use now. Set from an `onCollect` callback. */
+  downstreamInFlight: Gauge<'service'>;
+  /** `downstream_concurrency_limit{service}`: the service's concurrency limit now (adaptive, or maxInFlight). Set from an `onCollect` callback. */
+  downstreamConcurrencyLimit: Gauge<'service'>;
   /** `redis_errors_total{component}`: component limits | cache | usage | alerts | ... */
   redisErrors: Counter<'component'>;
   /** `redis_breaker_state{component}`: 0 closed, 1 half-open, 2 open. Set from an `onCollect` callback. */
@@ -87,6 +105,8 @@ export const BUCKETS = {
   cost: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
   /** One downstream call including retries: 1 ms (same host) to 10 s (total deadline). */
   downstream: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  /** A call's wait for a slot: most get one at once (first bucket), a queued one waits up to its deadline (5 s by default). */
+  queueWait: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
 } as const;
 
 /** The gauge value of a breaker state: 0 closed, 1 half-open, 2 open (and isolated). */
@@ -221,6 +241,37 @@ export function createMetrics(options: MetricsOptions): Metrics {
     downstreamBreaker: new Gauge({
       name: 'downstream_breaker_state',
       help: 'Downstream circuit breaker state: 0 closed, 1 half-open, 2 open',
+      labelNames: ['service'],
+      registers,
+    }),
+    downstreamQueueWait: new Histogram({
+      name: 'downstream_queue_wait_seconds',
+      help: 'Time a downstream call waited for a slot of its service, by priority class and plan (0 when a slot was free)',
+      labelNames: ['service', 'priority', 'plan'],
+      buckets: [...BUCKETS.queueWait],
+      registers,
+    }),
+    downstreamShed: new Counter({
+      name: 'downstream_shed_total',
+      help: 'Downstream calls that got no slot (DOWNSTREAM_OVERLOADED), by reason: queue_full, tenant_queue_full, expected_wait (on arrival), shed, queue_timeout (after waiting)',
+      labelNames: ['service', 'priority', 'plan', 'reason'],
+      registers,
+    }),
+    downstreamQueueDepth: new Gauge({
+      name: 'downstream_queue_depth',
+      help: 'Downstream calls waiting for a slot of their service now, by priority class',
+      labelNames: ['service', 'priority'],
+      registers,
+    }),
+    downstreamInFlight: new Gauge({
+      name: 'downstream_in_flight',
+      help: 'Downstream calls holding a slot of their service now',
+      labelNames: ['service'],
+      registers,
+    }),
+    downstreamConcurrencyLimit: new Gauge({
+      name: 'downstream_concurrency_limit',
+      help: "A downstream service's concurrency limit now: adaptive between minInFlight and maxInFlight, or maxInFlight",
       labelNames: ['service'],
       registers,
     }),

@@ -14,7 +14,7 @@ import { breakerStateValue, type Metrics } from '../observability/metrics.js';
 const CLUSTER_CHECK_MS = 1000;
 
 /**
- * Feeds the state gauges before every scrape (breakers, metering buffer), turns Redis connection
+ * Feeds the state gauges before every scrape (breakers, downstream queues and limits, metering buffer), turns Redis connection
  * events into alerts and error counts, and runs the anomaly rule on a timer. Returns a stop
  * function for shutdown.
  */
@@ -34,6 +34,9 @@ export function observeComponents(deps: {
   metrics.onCollect(() => {
     for (const [service, state] of Object.entries(downstream.states())) {
       metrics.downstreamBreaker.set({ service }, breakerStateValue(state.breaker));
+      metrics.downstreamInFlight.set({ service }, state.inFlight);
+      metrics.downstreamConcurrencyLimit.set({ service }, state.limit);
+      for (const [priority, queued] of Object.entries(state.queuedByPriority)) metrics.downstreamQueueDepth.set({ service, priority }, queued);
     }
     if (redis) metrics.redisBreaker.set({ component: 'limits' }, breakerStateValue(limiter.storeState()));
     const stats = meter.stats();

@@ -274,15 +274,17 @@ describe('circuit breaker', () => {
   });
 });
 
-describe('bulkhead', () => {
-  it('refuses a call over maxInFlight + maxQueue at once with overloaded', async () => {
+describe('slots and queue', () => {
+  it('refuses a call over maxInFlight + maxQueue at once with DOWNSTREAM_OVERLOADED', async () => {
     sample.services.catalog.setKnobs({ latencyMs: 300 });
     const c = client({ concurrency: { maxInFlight: 1, maxQueue: 0 } });
     const first = c.get<{ id: string }>('/products/prd_1', ctx);
-    expect(c.state()).toMatchObject({ inFlight: 1, queued: 0 });
+    expect(c.state()).toMatchObject({ inFlight: 1, queued: 0, limit: 1 });
     const error = await failure(c.get('/products/prd_2', ctx));
-    expect(error.code).toBe('DOWNSTREAM_UNAVAILABLE');
-    expect(error.reason).toBe('overloaded');
+    expect(error.code).toBe('DOWNSTREAM_OVERLOADED');
+    expect(error.reason).toBe('queue_full');
+    expect(error.message).toBe('catalog service is overloaded: 0 calls are already waiting for one of its 1 slots. Retry in 1 s.');
+    expect(error.extensions.retryAfterSeconds).toBe(1);
     expect((await first).id).toBe('prd_1');
     expect(hits('catalog', PRODUCT)).toBe(1);
   });
@@ -293,8 +295,51 @@ describe('bulkhead', () => {
     const first = c.get<{ id: string }>('/products/prd_1', ctx);
     const second = c.get<{ id: string }>('/products/prd_2', ctx);
     expect(c.state()).toMatchObject({ inFlight: 1, queued: 1 });
-    expect((await failure(c.get('/products/prd_3', ctx))).reason).toBe('overloaded');
+    // Another tenant: the queue is full for everyone (one tenant's own bound is the next test's).
+    expect((await failure(c.get('/products/prd_3', { ...ctx, tenantId: 'globex' }))).reason).toBe('queue_full');
     expect([(await first).id, (await second).id]).toEqual(['prd_1', 'prd_2']);
+  });
+
+  it("refuses a tenant's call past maxQueuePerTenant while others still queue", async () => {
+    sample.services.catalog.setKnobs({ latencyMs: 100 });
+    const c = client({ concurrency: { maxInFlight: 1, maxQueue: 4, maxQueuePerTenant: 1 } });
+    const calls = [c.get('/products/prd_1', ctx), c.get('/products/prd_2', ctx)];
+    const refused = await failure(c.get('/products/prd_3', ctx));
+    expect(refused.code).toBe('DOWNSTREAM_OVERLOADED');
+    expect(refused.reason).toBe('tenant_queue_full');
+    expect(refused.message).toBe('catalog service is overloaded: this tenant already has 1 calls waiting, the most one tenant may. Retry in 1 s.');
+    const other = c.get<{ id: string }>('/products/prd_4', { ...ctx, tenantId: 'globex' });
+    expect(c.state().queued).toBe(2);
+    await Promise.all(calls);
+    expect((await other).id).toBe('prd_4');
+  });
+
+  it('fails a call still waiting at its deadline with DOWNSTREAM_OVERLOADED queue_timeout, not a timeout', async () => {
+    sample.services.catalog.setKnobs({ latencyMs: 400 });
+    const c = client({ timeouts: { totalMs: 300 }, concurrency: { maxInFlight: 1, maxQueue: 4 } });
+    const first = failure(c.get('/products/prd_1', ctx));
+    const started = Date.now();
+    const waiting = await failure(c.get('/products/prd_2', { ...ctx, tenantId: 'globex' }));
+    expect(waiting.code).toBe('DOWNSTREAM_OVERLOADED');
+    expect(waiting.reason).toBe('queue_timeout');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    // The one that had the slot ran out of time at the service: a timeout.
+    expect((await first).code).toBe('DOWNSTREAM_TIMEOUT');
+    expect(hits('catalog', PRODUCT)).toBe(1);
+    expect(c.state()).toMatchObject({ inFlight: 0, queued: 0 });
+  });
+
+  it('gives a critical call the reserved slot that normal calls cannot take', async () => {
+    sample.services.catalog.setKnobs({ latencyMs: 150 });
+    // 5 slots, 20% reserved: normal calls hold at most 4.
+    const c = client({ concurrency: { maxInFlight: 5, maxQueue: 10, adaptive: false } });
+    const normal = Array.from({ length: 6 }, (_, i) => c.get(`/products/prd_${i + 1}`, ctx));
+    expect(c.state()).toMatchObject({ inFlight: 4, queued: 2, queuedByPriority: { critical: 0, normal: 2, batch: 0 } });
+    const critical = c.get('/products/prd_9', { ...ctx, priority: 'critical' });
+    expect(c.state()).toMatchObject({ inFlight: 5, queued: 2 });
+    await Promise.all([...normal, critical]);
+    // It reached the service before the two normal calls that were waiting when it came.
+    expect(sample.services.catalog.requests().map((r) => r.url)[4]).toBe('/products/prd_9');
   });
 });
 

@@ -12,6 +12,11 @@ export const SERIES = {
   downstream_request_duration_seconds: 'histogram',
   downstream_errors_total: 'counter',
   downstream_breaker_state: 'gauge',
+  downstream_queue_wait_seconds: 'histogram',
+  downstream_shed_total: 'counter',
+  downstream_queue_depth: 'gauge',
+  downstream_in_flight: 'gauge',
+  downstream_concurrency_limit: 'gauge',
   redis_errors_total: 'counter',
   redis_breaker_state: 'gauge',
   usage_flush_lag_seconds: 'gauge',
@@ -32,6 +37,11 @@ export function observeEverything(metrics: Metrics, tenantId = 'acme'): void {
   metrics.downstreamDuration.observe({ service: 'catalog', outcome: 'ok' }, 0.012);
   metrics.downstreamErrors.inc({ service: 'orders', code: 'DOWNSTREAM_TIMEOUT' });
   metrics.downstreamBreaker.set({ service: 'catalog' }, 0);
+  metrics.downstreamQueueWait.observe({ service: 'catalog', priority: 'normal', plan: 'pro' }, 0.003);
+  metrics.downstreamShed.inc({ service: 'catalog', priority: 'batch', plan: 'free', reason: 'tenant_queue_full' });
+  metrics.downstreamQueueDepth.set({ service: 'catalog', priority: 'normal' }, 3);
+  metrics.downstreamInFlight.set({ service: 'catalog' }, 8);
+  metrics.downstreamConcurrencyLimit.set({ service: 'catalog' }, 12);
   metrics.redisErrors.inc({ component: 'limits' });
   metrics.redisBreaker.set({ component: 'limits' }, 2);
   metrics.meteringFlushLag.set(0.5);

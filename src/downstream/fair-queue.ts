@@ -1,0 +1,295 @@
+import { PRIORITIES, PRIORITY_RANK, type Priority } from './priority.js';
+import { createTenantFlows, type Queued, type TenantFlows } from './tenant-flows.js';
+
+/**
+ * Who gets the next free slot of one downstream service, replacing a single FIFO behind the
+ * concurrency cap:
+ *
+ * - **Across tenants**, within a priority class: start-time fair queueing by weight
+ *   (tenant-flows.ts). SFQ rather than deficit round robin: every call costs one slot, so the
+ *   tags are exact with any weight (0.5, 2.5, ...) and need no quantum to tune; a tenant coming
+ *   back from idle is tagged level with everyone else at once, not at the end of a round; and a
+ *   flow's finish tag measures how far over its share a tenant is, which is whom to shed.
+ * - **Across classes**: `critical` before `normal` before `batch`, with ageing: a call's class
+ *   counts `agePerClassMs` of waiting as one class more, so the class whose longest waiter is
+ *   due first (arrival + rank x agePerClassMs) is served, and a batch call waits at most about
+ *   2 x agePerClassMs longer than the critical calls around it.
+ * - **Reserve**: `criticalReservePercent` of the limit (rounded; none when the limit is 1) is
+ *   for `critical` calls only; `normal` and `batch` together never hold more than the rest.
+ * - **Deadlines**: a call never waits past its deadline (refused `queue_timeout`), and is
+ *   refused at once (`expected_wait`) when the calls ahead of it, at the slots' recent hold
+ *   time (or the age of the slots in use, when longer), would not let it finish before its
+ *   deadline: a slow service refuses early instead of holding callers until they time out.
+ * - **Bounds**: at most `maxQueuePerTenant` calls of one tenant (past it, the tenant's own least
+ *   urgent newest call goes, or the newcomer is refused `tenant_queue_full`), at most `maxQueue`
+ *   in all (past it, the lowest class's most over-share tenant's newest call is shed, or the
+ *   newcomer is refused `queue_full` when it is that call).
+ *
+ * No timers and no I/O: time comes from `now`, so a test drives it step by step. Expired calls
+ * are refused whenever the queue is touched (a call arrives, a slot is released); the service
+ * client also cancels a call when its own deadline timer fires.
+ */
+
+/** Why a call got no slot: the `reason` of its DOWNSTREAM_OVERLOADED error. */
+export type QueueReason = 'queue_full' | 'tenant_queue_full' | 'shed' | 'queue_timeout' | 'expected_wait';
+/** ... or, with a slot, no room in the service's rate budget before its deadline (rate-budget.ts). */
+export type OverloadReason = QueueReason | 'rate_budget';
+
+export interface SlotRequest {
+  tenantId: string;
+  /** The tenant's weight, > 0 (from its plan; 1 by default). */
+  weight: number;
+  priority: Priority;
+  /** When the call gives up, on the queue's clock (ms). */
+  deadlineAt: number;
+}
+
+export interface Refusal {
+  reason: OverloadReason;
+  /** How long the call waited before it was refused, ms (0 when refused on arrival). */
+  waitedMs: number;
+  /** How long the queue now needs to drain at the recent pace, ms: a hint for `Retry-After`. */
+  drainMs: number;
+}
+
+export interface Slot {
+  /** How long the call waited for it, ms. */
+  waitedMs: number;
+  /** Gives the slot back; only the first call counts. */
+  release(): void;
+}
+
+export interface SlotHandlers {
+  /** The slot is the caller's (possibly before `request` returns). */
+  granted(slot: Slot): void;
+  /** No slot, now or later; never after `granted`, never after the caller cancelled. */
+  refused(refusal: Refusal): void;
+}
+
+export interface QueueState {
+  inFlight: number;
+  queued: number;
+  /** The concurrency limit in force now. */
+  limit: number;
+  queuedByPriority: Record<Priority, number>;
+}
+
+export interface FairQueue {
+  /** Asks for a slot. Returns `cancel`: the caller left; nothing more is called for this request. */
+  request(request: SlotRequest, handlers: SlotHandlers): () => void;
+  state(): QueueState;
+}
+
+export interface FairQueueOptions {
+  /** The concurrency limit, asked at every decision (the adaptive limit); at least 1 is used. */
+  limit: () => number;
+  /** Calls waiting, all tenants together (0: none waits). */
+  maxQueue: number;
+  /** Calls of one tenant waiting. */
+  maxQueuePerTenant: number;
+  /** Share of the limit in percent only `critical` calls may hold. */
+  criticalReservePercent: number;
+  /** Waiting this long counts as one class more, ms. */
+  agePerClassMs: number;
+  /** Clock in ms (`Date.now` in production). */
+  now: () => number;
+}
+
+/** Weight of the newest hold time in the running mean the wait estimates use. */
+const HOLD_EMA_ALPHA = 0.2;
+/** The drain hint when no slot has been released yet, ms. */
+const DEFAULT_DRAIN_MS = 1000;
+
+interface Waiter {
+  readonly request: SlotRequest;
+  readonly rank: number;
+  readonly enqueuedAt: number;
+  readonly handlers: SlotHandlers;
+  /** Its class's flows; `entry` is set while it waits there. */
+  readonly flows: TenantFlows<Waiter>;
+  entry?: Queued<Waiter>;
+}
+
+export function createFairQueue(options: FairQueueOptions): FairQueue {
+  const { now } = options;
+  /** One set of tenant flows per class, indexed by rank. */
+  const classes: readonly TenantFlows<Waiter>[] = PRIORITIES.map(() => createTenantFlows<Waiter>());
+  const flowsOf = Object.fromEntries(PRIORITIES.map((p) => [p, classes[PRIORITY_RANK[p]]])) as Record<Priority, TenantFlows<Waiter>>;
+  const perTenant = new Map<string, number>();
+  let inFlight = 0;
+  /** Slots held by `normal` and `batch` calls: at most the limit minus the reserve. */
+  let inFlightUnreserved = 0;
+  let seq = 0;
+  /** Running mean of how long a slot is held, ms; undefined until one is released. */
+  let holdMs: number | undefined;
+  /** Sum of the grant times of the slots in use: their mean age is `now - sum / inFlight`. */
+  let grantedAtSum = 0;
+  let pumping = false;
+
+  const limitNow = () => Math.max(1, Math.floor(options.limit()));
+  const reserveOf = (limit: number) => Math.min(limit - 1, Math.round((limit * options.criticalReservePercent) / 100));
+  const queuedCount = () => classes.reduce((sum, c) => sum + c.size(), 0);
+  const canRun = (rank: number, limit: number) => inFlight < limit && (rank === 0 || inFlightUnreserved < limit - reserveOf(limit));
+  /**
+   * How long a slot is held, ms: the running mean, or the mean age of the slots in use when that
+   * is longer. A service that just became slow (or hangs) shows in the ages long before its
+   * calls end and move the mean. Undefined before anything was learnt.
+   */
+  const holdEstimate = (at: number): number | undefined => {
+    const meanAge = inFlight > 0 ? at - grantedAtSum / inFlight : 0;
+    return holdMs === undefined && meanAge === 0 ? undefined : Math.max(holdMs ?? 0, meanAge);
+  };
+  const drainMs = () => ((queuedCount() + 1) * (holdEstimate(now()) ?? DEFAULT_DRAIN_MS)) / limitNow();
+
+  function grant(waiter: Waiter, at: number): void {
+    inFlight++;
+    grantedAtSum += at;
+    if (waiter.rank > 0) inFlightUnreserved++;
+    let released = false;
+    waiter.handlers.granted({
+      waitedMs: at - waiter.enqueuedAt,
+      release() {
+        if (released) return;
+        released = true;
+        inFlight--;
+        // Back to exactly 0 when idle, so float rounding never accumulates.
+        grantedAtSum = inFlight === 0 ? 0 : grantedAtSum - at;
+        if (waiter.rank > 0) inFlightUnreserved--;
+        const held = now() - at;
+        holdMs = holdMs === undefined ? held : holdMs + HOLD_EMA_ALPHA * (held - holdMs);
+        pump();
+      },
+    });
+  }
+
+  /** Out of the queue without a slot; `reason` undefined: the caller cancelled, nobody is told. */
+  function drop(waiter: Waiter, reason?: OverloadReason): void {
+    const entry = waiter.entry;
+    if (!entry) return;
+    waiter.entry = undefined;
+    waiter.flows.remove(entry);
+    untrack(waiter.request.tenantId);
+    if (reason) waiter.handlers.refused({ reason, waitedMs: now() - waiter.enqueuedAt, drainMs: drainMs() });
+  }
+
+  function untrack(tenantId: string): void {
+    const left = (perTenant.get(tenantId) ?? 1) - 1;
+    if (left > 0) perTenant.set(tenantId, left);
+    else perTenant.delete(tenantId);
+  }
+
+  function expire(at: number): void {
+    const expired = classes.flatMap((c) => [...c.all()].filter((e) => e.value.request.deadlineAt <= at));
+    for (const entry of expired) drop(entry.value, 'queue_timeout');
+  }
+
+  /** The class to serve next among those that may run: earliest due (arrival + rank x age) first. */
+  function nextClass(limit: number): TenantFlows<Waiter> | undefined {
+    let best: { flows: TenantFlows<Waiter>; due: number; rank: number } | undefined;
+    classes.forEach((flows, rank) => {
+      if (flows.size() === 0 || !canRun(rank, limit)) return;
+      let oldest = Infinity;
+      for (const waiter of flows.firsts()) oldest = Math.min(oldest, waiter.enqueuedAt);
+      const due = oldest + rank * options.agePerClassMs;
+      if (!best || due < best.due || (due === best.due && rank < best.rank)) best = { flows, due, rank };
+    });
+    return best?.flows;
+  }
+
+  /** Grants every slot that is free to whoever is next. Re-entrant calls (from handlers) fold into the running one. */
+  function pump(): void {
+    if (pumping) return;
+    pumping = true;
+    try {
+      const at = now();
+      expire(at);
+      for (let flows = nextClass(limitNow()); flows; flows = nextClass(limitNow())) {
+        const entry = flows.head();
+        if (!entry) break;
+        flows.serve(entry);
+        entry.value.entry = undefined;
+        untrack(entry.tenantId);
+        grant(entry.value, at);
+      }
+    } finally {
+      pumping = false;
+    }
+  }
+
+  /** Calls that would be served before one of `rank` starting at `start`, lower classes' ageing aside. */
+  function ahead(waiter: Waiter, start: number): number {
+    return classes.slice(0, waiter.rank).reduce((sum, c) => sum + c.size(), waiter.flows.countBefore(start));
+  }
+
+  /**
+   * Makes room for a newcomer when a bound is reached: returns the waiter to shed, the newcomer
+   * itself when it is the one to go (then with the reason), or nothing when there is room.
+   */
+  function victimFor(newcomer: Waiter): { waiter: Waiter | 'newcomer'; reason: OverloadReason } | undefined {
+    const { tenantId, weight } = newcomer.request;
+    const lessUrgent = classes.slice(newcomer.rank + 1).reverse();
+    if ((perTenant.get(tenantId) ?? 0) >= options.maxQueuePerTenant) {
+      // The tenant's own least urgent, newest call goes if the newcomer is more urgent.
+      for (const flows of lessUrgent) {
+        for (const { item } of flows.tails()) if (item.tenantId === tenantId) return { waiter: item.value, reason: 'shed' };
+      }
+      return { waiter: 'newcomer', reason: 'tenant_queue_full' };
+    }
+    if (queuedCount() < options.maxQueue) return undefined;
+    // The least urgent class present, newcomer included; in it, the tenant furthest over its share.
+    const worstOf = (flows: TenantFlows<Waiter>, above: number) => {
+      let worst: { item: Queued<Waiter>; ahead: number } | undefined;
+      for (const tail of flows.tails()) if (tail.ahead > above && (!worst || tail.ahead > worst.ahead)) worst = tail;
+      return worst?.item.value;
+    };
+    const lowest = lessUrgent.find((flows) => flows.size() > 0);
+    const worst = lowest ? worstOf(lowest, -Infinity) : worstOf(newcomer.flows, newcomer.flows.aheadWith(tenantId, weight));
+    return worst ? { waiter: worst, reason: 'shed' } : { waiter: 'newcomer', reason: 'queue_full' };
+  }
+
+  return {
+    request(request, handlers) {
+      const waiter: Waiter = { request, rank: PRIORITY_RANK[request.priority], enqueuedAt: now(), handlers, flows: flowsOf[request.priority] };
+      const refuse = (reason: OverloadReason) => handlers.refused({ reason, waitedMs: 0, drainMs: drainMs() });
+      const cancel = () => drop(waiter);
+      pump();
+      const at = waiter.enqueuedAt;
+      const limit = limitNow();
+      // After a pump, no queued call may run: a free slot for this class means nobody before it.
+      if (canRun(waiter.rank, limit)) {
+        grant(waiter, at);
+        return cancel;
+      }
+      if (request.deadlineAt <= at) {
+        refuse('queue_timeout');
+        return cancel;
+      }
+      const hold = holdEstimate(at);
+      if (hold !== undefined) {
+        const usable = waiter.rank === 0 ? limit : limit - reserveOf(limit);
+        // Whole rounds of `usable` slots, then its own run: pessimistic when slots end staggered,
+        // exact when they started together, and refusing early is the point.
+        const rounds = Math.ceil((ahead(waiter, waiter.flows.startFor(request.tenantId)) + 1) / usable);
+        const expectedMs = rounds * hold + hold;
+        if (expectedMs > request.deadlineAt - at) {
+          refuse('expected_wait');
+          return cancel;
+        }
+      }
+      const victim = victimFor(waiter);
+      if (victim?.waiter === 'newcomer') {
+        refuse(victim.reason);
+        return cancel;
+      }
+      if (victim) drop(victim.waiter, victim.reason);
+      waiter.entry = waiter.flows.add(request.tenantId, request.weight, ++seq, waiter);
+      perTenant.set(request.tenantId, (perTenant.get(request.tenantId) ?? 0) + 1);
+      return cancel;
+    },
+
+    state() {
+      const queuedByPriority = Object.fromEntries(PRIORITIES.map((p) => [p, flowsOf[p].size()])) as Record<Priority, number>;
+      return { inFlight, queued: queuedCount(), limit: limitNow(), queuedByPriority };
+    },
+  };
+}
