@@ -25,7 +25,7 @@ const prefetch: PortalPrefetch | null = start();
 function start(): PortalPrefetch | null {
   const session = loadSession();
   const route = parseRoute(location.hash);
-  if (!session || session.kind !== 'tenant' || (route.page !== 'usage' && route.page !== 'home')) return null;
+  if (session?.kind !== 'tenant' || (route.page !== 'usage' && route.page !== 'home')) return null;
   const variables = historyVariables(DEFAULT_SELECTION);
   return {
     apiKey: session.apiKey,

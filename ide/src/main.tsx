@@ -2,7 +2,7 @@ import 'graphiql/setup-workers/vite';
 import 'graphiql/style.css';
 import './styles.css';
 import { GraphiQL } from 'graphiql';
-import { StrictMode, useMemo, useRef, useState } from 'react';
+import { StrictMode, useRef, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import type { Exchange } from './exchange.js';
 import { createFetcher } from './fetcher.js';
@@ -23,22 +23,20 @@ function App() {
   const [exchange, setExchange] = useState<Exchange | null>(null);
   // GraphiQL loads the schema again whenever the fetcher changes: once an operation succeeds
   // after the schema could not load (no key yet, or a wrong one), a new fetcher loads it with
-  // the headers now in the editor, so the Docs explorer and completion work.
-  const [generation, setGeneration] = useState(0);
+  // the headers now in the editor, so the Docs explorer and completion work. The fetcher is
+  // state, set exactly then (a memo keyed on a counter would say the same less directly).
   const schemaLoaded = useRef(false);
-  const fetcher = useMemo(
-    () =>
-      createFetcher({
-        onExchange: (next) => {
-          setExchange(next);
-          if (next.status === 200 && !schemaLoaded.current) setGeneration((g) => g + 1);
-        },
-        onIntrospection: (ok) => {
-          schemaLoaded.current = ok;
-        },
-      }),
-    [generation],
-  );
+  const newFetcher = () =>
+    createFetcher({
+      onExchange: (next) => {
+        setExchange(next);
+        if (next.status === 200 && !schemaLoaded.current) setFetcher(() => newFetcher());
+      },
+      onIntrospection: (ok) => {
+        schemaLoaded.current = ok;
+      },
+    });
+  const [fetcher, setFetcher] = useState(newFetcher);
   return (
     <GraphiQL fetcher={fetcher} defaultQuery={DEFAULT_QUERY} defaultHeaders={'{\n  "Authorization": "Bearer "\n}'} isHeadersEditorEnabled defaultEditorToolsVisibility="headers">
       <GraphiQL.Footer>

@@ -163,8 +163,9 @@ export function LimitChanges(props: { apiKey: string }) {
                 </tr>
               </thead>
               <tbody>
-                {data.fleetUsage.limitChanges.map((c, i) => (
-                  <tr key={`${c.at}-${i}`}>
+                {data.fleetUsage.limitChanges.map((c) => (
+                  // The audit list has no ids: who changed which tenant, and when (to the millisecond), tells rows apart.
+                  <tr key={`${c.at} ${c.by} ${c.tenantId} ${c.action}`}>
                     <th scope="row">{when(c.at)}</th>
                     <td>{c.by}</td>
                     <td>{name(c.tenantId)}</td>

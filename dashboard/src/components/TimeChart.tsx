@@ -56,7 +56,7 @@ export function TimeChart(props: { id: string; title: string; starts: string[]; 
       resize.disconnect();
       plot.destroy();
     };
-  }, [props.starts, props.series]);
+  }, [props.starts, props.series, props.format]);
 
   return (
     <figure class="chart" data-chart={props.id}>

@@ -67,7 +67,7 @@ export function UsageView(props: { source: UsageSource }) {
     if (ext === 'csv') download(name, 'text/csv;charset=utf-8', historyCsv(history.data.history, variables.granularity));
     else {
       const body = { tenant: now.data.tenant.id, granularity: variables.granularity, from: variables.from, to: variables.to, filter: selection.filter, points: history.data.history };
-      download(name, 'application/json', JSON.stringify(body, null, 2) + '\n');
+      download(name, 'application/json', `${JSON.stringify(body, null, 2)}\n`);
     }
   };
 
