@@ -96,7 +96,7 @@ async function generateOperations(): Promise<string> {
     pluginMap: { 'typescript-operations': operationsPlugin },
     config: { useTypeImports: true, enumsAsTypes: true, skipTypename: true, avoidOptionals: { field: true } },
   });
-  return OPERATIONS_HEADER + output + '\n' + operationTexts(all);
+  return `${OPERATIONS_HEADER}${output}\n${operationTexts(all)}`;
 }
 
 /** `export const FooDocument = { operationName, query } as TypedOperation<FooQuery, FooQueryVariables>` per operation. */
@@ -132,7 +132,7 @@ function operationTexts(all: DocumentNode): string {
       `export const ${name}Document = { operationName: ${JSON.stringify(name)}, query: ${JSON.stringify(text)} } as TypedOperation<${name}${suffix}, ${name}${suffix}Variables>;`,
     );
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 const outputs: [string, string][] = [

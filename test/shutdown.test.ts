@@ -45,7 +45,11 @@ function load(url: string, loops: number) {
       }
     }),
   );
-  return { answered, stop: async () => ((running = false), await done) };
+  const stop = async () => {
+    running = false;
+    await done;
+  };
+  return { answered, stop };
 }
 
 describe('SIGTERM', () => {

@@ -26,8 +26,11 @@ export const exactnessScenario: Scenario = {
     const redis = await startTestRedis();
     const gateways: GatewayProcess[] = [];
     try {
+      const patch = (config: Record<string, unknown>) => {
+        config.limits = { decisionHeader: true };
+      };
       for (let i = 0; i < INSTANCES; i++) {
-        gateways.push(await startGatewayProcess({ redisUrl: redis.url, patch: (config) => void (config.limits = { decisionHeader: true }) }));
+        gateways.push(await startGatewayProcess({ redisUrl: redis.url, patch }));
       }
       const healthyMs = Math.max(options.durationMs, 65_000);
       let stoppedAt = 0;
@@ -40,8 +43,20 @@ export const exactnessScenario: Scenario = {
         query: '{ viewer { clientId } }',
         durationMs: healthyMs + STOP_MS + 65_000,
         events: [
-          { atMs: healthyMs, run: () => ((stoppedAt = Date.now()), redis.signal('SIGSTOP')) },
-          { atMs: healthyMs + STOP_MS, run: () => (redis.signal('SIGCONT'), (resumedAt = Date.now())) },
+          {
+            atMs: healthyMs,
+            run: () => {
+              stoppedAt = Date.now();
+              redis.signal('SIGSTOP');
+            },
+          },
+          {
+            atMs: healthyMs + STOP_MS,
+            run: () => {
+              redis.signal('SIGCONT');
+              resumedAt = Date.now();
+            },
+          },
         ],
       });
       const load = loadavg()[0]!.toFixed(1);

@@ -158,7 +158,7 @@ export const sheddingScenario: Scenario = {
         notes,
         verdict: {
           met: judged.every((j) => j.met),
-          line: judged.map((j) => `${j.name}: p50 ${j.p50.toFixed(2)}x, p99 ${j.p99.toFixed(2)}x`).join('; ') + ` (targets <= ${TARGETS.p50}x, <= ${TARGETS.p99}x)`,
+          line: `${judged.map((j) => `${j.name}: p50 ${j.p50.toFixed(2)}x, p99 ${j.p99.toFixed(2)}x`).join('; ')} (targets <= ${TARGETS.p50}x, <= ${TARGETS.p99}x)`,
         },
       };
     } finally {

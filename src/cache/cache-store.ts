@@ -157,7 +157,7 @@ function clusterStore(cluster: RedisClusterConfig, keyvOptions: KeyvOptions, log
 export const ENTRY_OVERHEAD_BYTES = 160;
 
 /** Any character outside Latin-1: V8 then stores the whole string with two bytes per character. */
-const TWO_BYTE = /[^\u0000-\u00ff]/;
+const TWO_BYTE = /[\u0100-\uffff]/;
 
 /** V8's heap size of a flat string: a 16-byte header, then 1 or 2 bytes per character, 8-byte aligned. */
 export function stringBytes(text: string): number {

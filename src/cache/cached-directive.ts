@@ -34,12 +34,12 @@ export function cachedDirectiveTransformer(options: { fieldCache: FieldCache; ou
         if (cached) {
           const isMutationOrSubscription = parentType === schema.getMutationType() || parentType === schema.getSubscriptionType();
           if (isMutationOrSubscription) throw new Error(`@cached on ${coordinate}: only query data can be cached, not a ${parentType.name} field`);
-          const ttlSeconds = wholeSeconds(cached['ttl'], coordinate, 'ttl');
-          const staleSeconds = wholeSeconds(cached['staleWhileRevalidate'] ?? 0, coordinate, 'staleWhileRevalidate');
+          const ttlSeconds = wholeSeconds(cached.ttl, coordinate, 'ttl');
+          const staleSeconds = wholeSeconds(cached.staleWhileRevalidate ?? 0, coordinate, 'staleWhileRevalidate');
           if (ttlSeconds + staleSeconds > MAX_ENTRY_SECONDS) {
             throw new Error(`@cached on ${coordinate}: ttl + staleWhileRevalidate must be at most ${MAX_ENTRY_SECONDS} s (one day): ${ttlSeconds + staleSeconds}`);
           }
-          const scope = cached['scope'] as CacheScope | null;
+          const scope = cached.scope as CacheScope | null;
           if (scope !== null && !CACHE_SCOPES.includes(scope)) throw new Error(`@cached on ${coordinate}: unknown scope ${String(scope)}`);
           if (scope === 'PUBLIC' && parentType !== schema.getQueryType()) {
             throw new Error(`@cached(scope: PUBLIC) on ${coordinate}: PUBLIC is for Query fields only; below the root an object's id is only unique inside a tenant`);
@@ -64,7 +64,7 @@ export function cachedDirectiveTransformer(options: { fieldCache: FieldCache; ou
 
         if (invalidates) {
           if (parentType !== schema.getMutationType()) throw new Error(`@invalidates on ${coordinate}: only Mutation fields change data`);
-          const templates = invalidates['tags'] as string[];
+          const templates = invalidates.tags as string[];
           const tagsOf = compileInvalidation(schema, coordinate, field, templates);
           const resolve = next.resolve ?? defaultFieldResolver;
           next = {

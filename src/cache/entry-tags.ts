@@ -45,9 +45,9 @@ export function identityRule(schema: GraphQLSchema, parentType: GraphQLObjectTyp
   if (isRootType(schema, parentType)) {
     const returned = getNamedType(field.type);
     if (field.args.some((arg) => arg.name === 'id')) {
-      const hasId = isObjectType(returned) && Boolean(returned.getFields()['id']);
+      const hasId = isObjectType(returned) && Boolean(returned.getFields().id);
       return (_source, args) => {
-        const tag = tagOf(returned.name, args['id']);
+        const tag = tagOf(returned.name, args.id);
         if (!tag) return undefined;
         const id = tag.slice(returned.name.length + 1);
         return { parent: null, tag, owns: (value) => !hasId || value === null || ownId(value) === id };
@@ -55,7 +55,7 @@ export function identityRule(schema: GraphQLSchema, parentType: GraphQLObjectTyp
     }
     return () => ({ parent: null, tag: returned.name, owns: () => true });
   }
-  if (parentType.getFields()['id']) {
+  if (parentType.getFields().id) {
     const typeName = parentType.name;
     const ownerKey = `${typeName[0]!.toLowerCase()}${typeName.slice(1)}Id`;
     return (source) => {
@@ -123,7 +123,7 @@ export function compileInvalidation(schema: GraphQLSchema, coordinate: string, f
     return { typeName, path: segments };
   });
   const returned = getNamedType(field.type);
-  const returnsIdentified = isObjectType(returned) && Boolean(returned.getFields()['id']);
+  const returnsIdentified = isObjectType(returned) && Boolean(returned.getFields().id);
   return (args, result) => {
     const tags = new Set<string>();
     const add = (tag: string | undefined) => tag && tags.add(tag);

@@ -115,9 +115,18 @@ export function fillContext(ctx: GatewayContext, mark: number): { ctx: GatewayCo
   const tracked = new Proxy(ctx, {
     get(target, property, receiver) {
       raise(levelOf(CONTEXT_LEVEL, property));
-      if (property === 'principal') return (principal ??= watched(target.principal, PRINCIPAL_LEVEL));
-      if (property === 'config') return (config ??= watched(target.config, CONFIG_LEVEL));
-      if (property === 'loaders') return (loaders ??= target.loaders?.since(mark) ?? null);
+      if (property === 'principal') {
+        principal ??= watched(target.principal, PRINCIPAL_LEVEL);
+        return principal;
+      }
+      if (property === 'config') {
+        config ??= watched(target.config, CONFIG_LEVEL);
+        return config;
+      }
+      if (property === 'loaders') {
+        loaders ??= target.loaders?.since(mark) ?? null;
+        return loaders;
+      }
       return Reflect.get(target, property, receiver);
     },
   });

@@ -74,7 +74,8 @@ interface Pending {
   key: string;
   idempotent: boolean;
   attempts: number;
-  resolve(result: GatewayResult<any>): void;
+  /** The body is the server's; `request<TData>` is the caller's claim about its shape. */
+  resolve(result: GatewayResult<unknown>): void;
   reject(error: unknown): void;
 }
 
@@ -189,7 +190,7 @@ export function createGatewayClient(options: GatewayClientOptions) {
           key: text === null ? (operation as { documentId: string }).documentId : `${requestOptions.operationName ?? ''}\n${text}`,
           idempotent,
           attempts: 0,
-          resolve,
+          resolve: (result) => resolve(result as GatewayResult<TData>),
           reject,
         });
         pump();

@@ -52,8 +52,12 @@ export function readEnvOverrides(env: NodeJS.ProcessEnv): {
     const url = env[variable]?.trim();
     if (!url) continue;
     // `inventory:4104` parses as a URL with scheme "inventory:", so the scheme is checked too.
-    if (/^https?:\/\//.test(url) && URL.canParse(url)) (overrides.downstreamUrls ??= {})[service] = url;
-    else issues.push({ path: variable, message: `must be an http(s) URL, got "${url}"` });
+    if (/^https?:\/\//.test(url) && URL.canParse(url)) {
+      overrides.downstreamUrls ??= {};
+      overrides.downstreamUrls[service] = url;
+    } else {
+      issues.push({ path: variable, message: `must be an http(s) URL, got "${url}"` });
+    }
   }
 
   // Not echoed in messages: a Redis URL may carry a password.

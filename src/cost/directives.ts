@@ -36,7 +36,7 @@ export function parseWeight(text: string): number | null {
 
 /** The raw `@cost(weight:)` string on a schema element, if it has one. */
 export function costWeightText(schema: GraphQLSchema, element: Directable): string | undefined {
-  const weight = getDirective(schema, element, 'cost')?.[0]?.['weight'];
+  const weight = getDirective(schema, element, 'cost')?.[0]?.weight;
   return typeof weight === 'string' ? weight : undefined;
 }
 
@@ -45,10 +45,10 @@ export function listSizeOf(schema: GraphQLSchema, field: GraphQLField<unknown, u
   const args = getDirective(schema, field, 'listSize')?.[0];
   if (!args) return null;
   return {
-    assumedSize: typeof args['assumedSize'] === 'number' ? args['assumedSize'] : null,
-    slicingArguments: Array.isArray(args['slicingArguments']) ? (args['slicingArguments'] as string[]) : [],
-    sizedFields: Array.isArray(args['sizedFields']) ? (args['sizedFields'] as string[]) : [],
-    requireOneSlicingArgument: args['requireOneSlicingArgument'] !== false,
+    assumedSize: typeof args.assumedSize === 'number' ? args.assumedSize : null,
+    slicingArguments: Array.isArray(args.slicingArguments) ? (args.slicingArguments as string[]) : [],
+    sizedFields: Array.isArray(args.sizedFields) ? (args.sizedFields as string[]) : [],
+    requireOneSlicingArgument: args.requireOneSlicingArgument !== false,
   };
 }
 

@@ -38,7 +38,10 @@ export function startLiveTraffic(deps: { url: string; authenticator: Authenticat
   const total = tokens.reduce((sum, t) => sum + t.weight, 0);
   const pick = () => {
     let r = Math.random() * total;
-    for (const t of tokens) if ((r -= t.weight) < 0) return t.token;
+    for (const t of tokens) {
+      r -= t.weight;
+      if (r < 0) return t.token;
+    }
     return tokens[tokens.length - 1]!.token;
   };
   const send = () => {

@@ -12,9 +12,9 @@ import { hasContent } from './store-unavailable.js';
 export function downstreamOverloadedStatus(response: GraphQLResponse): void {
   if (response.body.kind !== 'single') return;
   const { errors, data } = response.body.singleResult;
-  const overloaded = errors?.filter((e) => e.extensions?.['code'] === 'DOWNSTREAM_OVERLOADED') ?? [];
+  const overloaded = errors?.filter((e) => e.extensions?.code === 'DOWNSTREAM_OVERLOADED') ?? [];
   if (overloaded.length === 0) return;
-  const seconds = Math.max(Number(response.http.headers.get('retry-after')) || 0, ...overloaded.map((e) => Number(e.extensions?.['retryAfterSeconds']) || 1));
+  const seconds = Math.max(Number(response.http.headers.get('retry-after')) || 0, ...overloaded.map((e) => Number(e.extensions?.retryAfterSeconds) || 1));
   response.http.headers.set('retry-after', String(seconds));
   if (!hasContent(data)) response.http.status = 503;
 }

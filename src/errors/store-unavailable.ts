@@ -83,7 +83,7 @@ export function isStoreFailure(err: unknown): boolean {
 export function storeUnavailableStatus(response: GraphQLResponse): void {
   if (response.body.kind !== 'single') return;
   const { errors, data } = response.body.singleResult;
-  if (!errors?.some((e) => e.extensions?.['code'] === 'STORE_UNAVAILABLE')) return;
+  if (!errors?.some((e) => e.extensions?.code === 'STORE_UNAVAILABLE')) return;
   response.http.headers.set('retry-after', String(STORE_RETRY_AFTER_SECONDS));
   if (!hasContent(data)) response.http.status = 503;
 }

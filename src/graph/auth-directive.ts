@@ -17,7 +17,7 @@ export function authDirectiveTransformer(schema: GraphQLSchema): GraphQLSchema {
       if (field.type instanceof GraphQLNonNull) {
         throw new Error(`@auth on ${typeName}.${fieldName} needs a nullable type (it is ${String(field.type)}): a forbidden field resolves to null`);
       }
-      const allowed = new Set((directive['requires'] as string[]).map((r) => r.toLowerCase()));
+      const allowed = new Set((directive.requires as string[]).map((r) => r.toLowerCase()));
       const resolve = field.resolve ?? defaultFieldResolver;
       return {
         ...field,

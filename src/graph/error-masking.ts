@@ -11,7 +11,7 @@ import type { Logger } from '../observability/logger.js';
  * graphql is loaded both as ESM and CJS.)
  */
 export function maskUnexpectedErrors(formatted: GraphQLFormattedError): GraphQLFormattedError {
-  const code = formatted.extensions?.['code'];
+  const code = formatted.extensions?.code;
   if (typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR') return formatted;
   return {
     message: 'Internal server error',
@@ -24,7 +24,7 @@ export function maskUnexpectedErrors(formatted: GraphQLFormattedError): GraphQLF
 /** True for errors `maskUnexpectedErrors` hides: those are the ones worth a log line. */
 export function isUnexpected(error: unknown): boolean {
   const original = unwrapResolverError(error) as { extensions?: Record<string, unknown> } | null;
-  const code = original?.extensions?.['code'];
+  const code = original?.extensions?.code;
   return typeof code !== 'string' || code === 'INTERNAL_SERVER_ERROR';
 }
 

@@ -33,8 +33,8 @@ export function createPersistedQueries(): { resolve(request: GraphQLRequest, pri
   const stored = new LRUCache<string, string>({ maxSize: MAX_STORED_CHARS, sizeCalculation: (query, key) => query.length + key.length });
   return {
     resolve(request, principal) {
-      const persisted = request.extensions?.['persistedQuery'] as { version?: unknown; sha256Hash?: unknown } | undefined;
-      if (!persisted || persisted.version !== 1 || typeof persisted.sha256Hash !== 'string') return;
+      const persisted = request.extensions?.persistedQuery as { version?: unknown; sha256Hash?: unknown } | undefined;
+      if (persisted?.version !== 1 || typeof persisted.sha256Hash !== 'string') return;
       const key = `${'tenantId' in principal ? principal.tenantId : '-'}/${principal.clientId}/${persisted.sha256Hash}`;
       if (typeof request.query === 'string') {
         // Apollo refuses a mismatching hash itself; only a true registration is kept.

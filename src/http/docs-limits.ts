@@ -4,7 +4,7 @@ import type { ConfigSource } from '../config/source.js';
 import type { PlanLimits } from '../config/schema.js';
 import { schemaLimits } from '../limits/schema-limits.js';
 
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const LIMIT_ROWS: [keyof PlanLimits, string][] = [
   ['requestsPerMinute', 'Requests per rolling minute'],
@@ -39,15 +39,15 @@ export function registerLimitsDocs(app: FastifyInstance, options: { schema: Grap
         const rows = [...LIMIT_ROWS, ['fieldLimits', 'Per root field'] as [keyof PlanLimits, string]]
           .map(([key, label]) => `<tr><th>${label}</th><td>${show(plan.limits[key])}</td></tr>`)
           .join('');
-        return `<section id="${escape(id)}"><h3>${escape(plan.displayName)} <code>${escape(id)}</code></h3>
+        return `<section id="${escapeHtml(id)}"><h3>${escapeHtml(plan.displayName)} <code>${escapeHtml(id)}</code></h3>
 <table>${rows}<tr><th>When the limit store is unreachable</th><td>${plan.onStoreFailure === 'open' ? 'served, with this instance\'s share of each limit' : 'refused (429)'}</td></tr></table></section>`;
       })
       .join('\n');
     const fields = schemaLimits(options.schema)
       .map((f) => {
-        const size = f.listSize ? escape(JSON.stringify(f.listSize)) : '';
+        const size = f.listSize ? escapeHtml(JSON.stringify(f.listSize)) : '';
         const rate = f.rateLimit ? `${f.rateLimit.limit} per ${f.rateLimit.duration} s per tenant` : '';
-        return `<tr><td><code>${escape(f.coordinate)}</code></td><td>${escape(f.cost ?? 'default')}</td><td>${size}</td><td>${rate}</td></tr>`;
+        return `<tr><td><code>${escapeHtml(f.coordinate)}</code></td><td>${escapeHtml(f.cost ?? 'default')}</td><td>${size}</td><td>${rate}</td></tr>`;
       })
       .join('\n');
     const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>API limits</title>

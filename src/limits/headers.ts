@@ -30,7 +30,7 @@ export function rateLimitHeaders(dims: readonly LimitDimension[], results: reado
     headers['x-ratelimit-reset'] = String(Math.ceil(tightest.resetAt / 1000));
   }
   headers['ratelimit-policy'] = policy;
-  headers['ratelimit'] = current;
+  headers.ratelimit = current;
   return headers;
 }
 

@@ -17,5 +17,5 @@ export interface LimitVerdict {
 
 /** The verdict a 429 (rate-limit-error.ts: `plan` and `dimension` in its extensions) stands for. */
 export function refusedVerdict(refusal: GatewayError): LimitVerdict {
-  return { planId: String(refusal.extensions['plan']), costBudget: null, throttled: String(refusal.extensions['dimension']) };
+  return { planId: String(refusal.extensions.plan), costBudget: null, throttled: String(refusal.extensions.dimension) };
 }

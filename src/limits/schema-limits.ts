@@ -32,9 +32,9 @@ function fieldLimits(schema: GraphQLSchema, coordinate: string, field: GraphQLFi
   const rateLimit = getDirective(schema, field, 'rateLimit')?.[0] ?? typeRateLimit;
   return {
     coordinate,
-    cost: cost ? String(cost['weight']) : null,
+    cost: cost ? String(cost.weight) : null,
     listSize: listSize ? (listSize as FieldLimitInfo['listSize']) : null,
-    rateLimit: rateLimit ? { limit: Number(rateLimit['limit']), duration: Number(rateLimit['duration']) } : null,
+    rateLimit: rateLimit ? { limit: Number(rateLimit.limit), duration: Number(rateLimit.duration) } : null,
   };
 }
 

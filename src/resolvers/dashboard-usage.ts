@@ -19,7 +19,10 @@ export const dashboardUsageResolvers: Resolvers = {
       return readUsage(tenantForecasts({ usage: ctx.usage, tenantId: principal.tenantId, windows, now: Date.now() }));
     },
     sla: (_parent, { month }, ctx) => slaOf(ctx, tenantScope(ctx).principal.tenantId, month),
-    syntheticHistory: (_parent, _args, ctx) => (tenantScope(ctx), syntheticHistoryOf(ctx)),
+    syntheticHistory: (_parent, _args, ctx) => {
+      tenantScope(ctx);
+      return syntheticHistoryOf(ctx);
+    },
   },
   ...slaResolvers,
 };

@@ -61,15 +61,24 @@ export const fleetConsoleResolvers: Resolvers = {
         clients: clients.filter((c) => c.tenant === id).map((c) => c.id),
       }));
     },
-    anomalyRule: (_parent, _args, ctx) => (platformAdminScope(ctx, 'fleetUsage'), ANOMALY_RULE),
+    anomalyRule: (_parent, _args, ctx) => {
+      platformAdminScope(ctx, 'fleetUsage');
+      return ANOMALY_RULE;
+    },
     limitChanges: async (_parent, { tenantId, first }, ctx) => {
       platformAdminScope(ctx, 'fleetUsage');
       const n = first ?? 50;
       if (n < 0 || n > 1000) throw new GatewayError('BAD_USER_INPUT', `first must be between 0 and 1000: ${n}`, { extensions: { argument: 'first' } });
       return storeCall('limit-overrides', 'The audit list cannot be read: its store cannot be reached.', ctx.audit.list({ ...(tenantId ? { tenantId } : {}), first: n }));
     },
-    health: (_parent, _args, ctx) => (platformAdminScope(ctx, 'fleetUsage'), ctx.health()),
-    syntheticHistory: (_parent, _args, ctx) => (platformAdminScope(ctx, 'fleetUsage'), syntheticHistoryOf(ctx)),
+    health: (_parent, _args, ctx) => {
+      platformAdminScope(ctx, 'fleetUsage');
+      return ctx.health();
+    },
+    syntheticHistory: (_parent, _args, ctx) => {
+      platformAdminScope(ctx, 'fleetUsage');
+      return syntheticHistoryOf(ctx);
+    },
   },
   LimitChange: {
     at: (c) => new Date(c.at).toISOString(),

@@ -26,13 +26,19 @@ const admin = (ctx: GatewayContext) => platformAdminScope(ctx, 'fleetUsage');
 
 export const fleetTenantResolvers: Resolvers = {
   FleetTenantUsage: {
-    tenant: ({ tenantId }, _args, ctx) => (admin(ctx), tenantView(ctx.config, tenantId)),
+    tenant: ({ tenantId }, _args, ctx) => {
+      admin(ctx);
+      return tenantView(ctx.config, tenantId);
+    },
     limits: ({ tenantId }, _args, ctx) => {
       admin(ctx);
       const e = ctx.limitsView.effective(ctx.config, tenantId);
       return { plan: { id: e.planId, displayName: e.planName }, ...limitValues(e.limits), perClientShare: e.limits.perClientShare ?? null };
     },
-    windows: ({ tenantId }, _args, ctx) => (admin(ctx), tenantWindows(ctx, tenantId)),
+    windows: ({ tenantId }, _args, ctx) => {
+      admin(ctx);
+      return tenantWindows(ctx, tenantId);
+    },
     history: async ({ tenantId }, { granularity, from, to, client, rootField }, ctx) => {
       admin(ctx);
       const points = await readUsage(
@@ -40,15 +46,25 @@ export const fleetTenantResolvers: Resolvers = {
       );
       return points.map((p) => ({ start: p.start, totals: p }));
     },
-    byClient: ({ tenantId }, { granularity, from, to }, ctx) =>
-      (admin(ctx), readUsage(ctx.usage.breakdown({ tenantId, ...usageRange(granularity, from, to), by: 'client' }))),
-    byRootField: ({ tenantId }, { granularity, from, to }, ctx) =>
-      (admin(ctx), readUsage(ctx.usage.breakdown({ tenantId, ...usageRange(granularity, from, to), by: 'rootField' }))),
+    byClient: ({ tenantId }, { granularity, from, to }, ctx) => {
+      admin(ctx);
+      return readUsage(ctx.usage.breakdown({ tenantId, ...usageRange(granularity, from, to), by: 'client' }));
+    },
+    byRootField: ({ tenantId }, { granularity, from, to }, ctx) => {
+      admin(ctx);
+      return readUsage(ctx.usage.breakdown({ tenantId, ...usageRange(granularity, from, to), by: 'rootField' }));
+    },
     forecast: async ({ tenantId }, _args, ctx) => {
       admin(ctx);
       return readUsage(tenantForecasts({ usage: ctx.usage, tenantId, windows: await tenantWindows(ctx, tenantId), now: Date.now() }));
     },
-    sla: ({ tenantId }, { month }, ctx) => (admin(ctx), slaOf(ctx, tenantId, month)),
-    syntheticHistory: (_parent, _args, ctx) => (admin(ctx), syntheticHistoryOf(ctx)),
+    sla: ({ tenantId }, { month }, ctx) => {
+      admin(ctx);
+      return slaOf(ctx, tenantId, month);
+    },
+    syntheticHistory: (_parent, _args, ctx) => {
+      admin(ctx);
+      return syntheticHistoryOf(ctx);
+    },
   },
 };

@@ -30,7 +30,7 @@ export const ordersResolvers: Resolvers = {
         throw new GatewayError('BAD_USER_INPUT', `items must hold 1 to ${MAX_ORDER_LINES} lines: ${input.items.length}`);
       }
       canonicalId(input.customerId, 'input.customerId');
-      input.items.forEach((item, i) => canonicalId(item.productId, `input.items[${i}].productId`));
+      for (const [i, item] of input.items.entries()) canonicalId(item.productId, `input.items[${i}].productId`);
       const since = loaders.clock.now();
       const order = await ctx.downstream
         .client('orders')

@@ -105,7 +105,10 @@ function expire(clock: Clock): void {
  */
 export function withReplyTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let clock = clocks.get(ms);
-  if (clock === undefined) clocks.set(ms, (clock = { ms, thisTurn: [], oldest: null, newest: null, armed: false }));
+  if (clock === undefined) {
+    clock = { ms, thisTurn: [], oldest: null, newest: null, armed: false };
+    clocks.set(ms, clock);
+  }
   const waiting = clock;
   return new Promise<T>((resolve, reject) => {
     const waiter: Waiter = { reject, startedAt: -1, prev: null, next: null };

@@ -36,9 +36,9 @@ export async function execBySlot<T>(
     const slot = slotOf(keyOf(items[i]!));
     // The slot's node list (master first, then replicas): what ioredis requires a pipeline to share.
     const owner = redis.slots[slot]?.join(',') ?? `slot:${slot}`;
-    let group = groups.get(owner);
-    if (!group) groups.set(owner, (group = []));
-    group.push(i);
+    const group = groups.get(owner);
+    if (group) group.push(i);
+    else groups.set(owner, [i]);
   }
   const out: PipelineReplies = new Array(items.length);
   await Promise.all(
@@ -51,7 +51,7 @@ export async function execBySlot<T>(
       } catch (err) {
         replies = indexes.map(() => [err as Error, null]);
       }
-      indexes.forEach((index, j) => (out[index] = replies[j] ?? [new Error('no reply'), null]));
+      for (const [j, index] of indexes.entries()) out[index] = replies[j] ?? [new Error('no reply'), null];
     }),
   );
   return out;

@@ -12,6 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { readManifest } from './manifest.js';
+import type { TrustedDocumentInput } from './registry.js';
 
 const USAGE = 'usage: npm run documents -- register <manifest.json> | list  [--url http://127.0.0.1:4000] [--key <tenant admin key>]';
 
@@ -42,7 +43,7 @@ async function main(argv: string[]): Promise<void> {
     const text = await readFile(file, 'utf8').catch((e: Error) => {
       throw new CliError(`cannot read ${file}: ${e.message}`);
     });
-    let documents;
+    let documents: TrustedDocumentInput[];
     try {
       documents = readManifest(JSON.parse(text));
     } catch (e) {

@@ -31,7 +31,10 @@ export function createMemoryTrustedDocumentStore(): TrustedDocumentStore {
       if (!admits(before, after, caps)) return { stored: false, before, after };
       if (incoming.size === 0) return { stored: true, before, after };
       let target = byTenant.get(tenantId);
-      if (!target) byTenant.set(tenantId, (target = { documents: new Map(), bytes: 0 }));
+      if (!target) {
+        target = { documents: new Map(), bytes: 0 };
+        byTenant.set(tenantId, target);
+      }
       for (const [sha256, entry] of incoming) target.documents.set(sha256, entry);
       target.bytes = after.bytes;
       return { stored: true, before, after };

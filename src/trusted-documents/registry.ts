@@ -1,5 +1,5 @@
 import { exceededBound, type DocumentBounds } from '../graph/document-bounds.js';
-import { GraphQLError, Kind, parse, validate, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema } from 'graphql';
+import { type GraphQLError, Kind, parse, validate, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import { sha256Hex } from '../config/hash.js';
 import type { CostAnalyzer } from '../cost/analyzer.js';

@@ -86,7 +86,7 @@ export function addCounters(into: Counters, from: Counters): void {
   into.cacheHits += from.cacheHits;
   into.cacheMisses += from.cacheMisses;
   into.latencySumMicros += from.latencySumMicros;
-  from.latencyHistogram.forEach((count, i) => (into.latencyHistogram[i]! += count));
+  for (const [i, count] of from.latencyHistogram.entries()) into.latencyHistogram[i]! += count;
 }
 
 /*

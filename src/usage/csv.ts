@@ -70,7 +70,7 @@ export function historyToCsv(points: readonly CsvPoint[]): string {
     point.latency.p99,
     point.latency.mean,
   ]);
-  return [header, ...rows].map((row) => row.map(csvCell).join(',') + '\r\n').join('');
+  return [header, ...rows].map((row) => `${row.map(csvCell).join(',')}\r\n`).join('');
 }
 
 /**

@@ -64,7 +64,6 @@ const COPIES = 2000;
 const PRESIZE_KEYS = 40_000;
 /** A table slot is 8 bytes; tables run 50-100 % full, so a key costs 8-16 B of slots per dict: 12 on average. */
 const DICT_SLOT_BYTES = 12;
-const MINUTE_MS = 60_000;
 const T = Date.UTC(2026, 10, 22, 15, 30, 0);
 const LATENCIES = [3, 8, 15, 30, 80, 150, 400];
 

@@ -92,7 +92,10 @@ export function createMeter(options: MeterOptions): Meter {
 
   const fieldCounters = (entry: Entry, field: string): Counters => {
     let counters = entry.aggregate.fields.get(field);
-    if (!counters) entry.aggregate.fields.set(field, (counters = emptyCounters()));
+    if (!counters) {
+      counters = emptyCounters();
+      entry.aggregate.fields.set(field, counters);
+    }
     return counters;
   };
 

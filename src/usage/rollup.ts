@@ -33,7 +33,10 @@ export function planWrite(batch: AggregateBatch): WriteGroup[] {
   for (const aggregate of batch) {
     if (aggregate.scope !== 'fleet') {
       let group = tenants.get(aggregate.tenantId);
-      if (!group) tenants.set(aggregate.tenantId, (group = new Group('tenant')));
+      if (!group) {
+        group = new Group('tenant');
+        tenants.set(aggregate.tenantId, group);
+      }
       addTenantPart(group, aggregate);
     }
     if (aggregate.scope !== 'tenant') addFleetPart(fleet, aggregate);
@@ -49,7 +52,10 @@ class Group {
 
   op(key: string, ttlMs: number | null): HashOp {
     let op = this.ops.get(key);
-    if (!op) this.ops.set(key, (op = { key, ttlMs, incr: new Map(), set: new Map() }));
+    if (!op) {
+      op = { key, ttlMs, incr: new Map(), set: new Map() };
+      this.ops.set(key, op);
+    }
     return op;
   }
 

@@ -69,7 +69,9 @@ export function observeComponents(deps: {
   const anomalyTimer = setInterval(() => {
     deps.usage
       .anomalies({ now: Date.now() })
-      .then((found) => found.forEach((a) => alerts.anomaly(a)))
+      .then((found) => {
+        for (const a of found) alerts.anomaly(a);
+      })
       .catch((err: unknown) => deps.logger.debug({ err: (err as Error).message }, 'anomaly check failed'));
   }, deps.config.current().alerts.anomalyCheckMs);
   anomalyTimer.unref();

@@ -16,5 +16,13 @@ export function captureLogger(): { logger: Logger; lines: Record<string, unknown
 /** A settable clock. */
 export function manualClock(start: number) {
   let t = start;
-  return { now: () => t, set: (ms: number) => void (t = ms), advance: (ms: number) => void (t += ms) };
+  return {
+    now: () => t,
+    set: (ms: number) => {
+      t = ms;
+    },
+    advance: (ms: number) => {
+      t += ms;
+    },
+  };
 }

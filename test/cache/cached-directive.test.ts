@@ -163,12 +163,12 @@ describe('@cached keys', () => {
     const changedSdl = await testSchema(`${TYPE_DEFS}\n type Extra { x: Int }`, resolvers, cache.fieldCache);
     await run(other, cache.fieldCache, globexAdmin, '{ counter(id: "1") { id } }');
     await run(changedSdl, cache.fieldCache, globexAdmin, '{ counter(id: "1") { id } }');
-    expect(calls['counter']).toBe(3);
+    expect(calls.counter).toBe(3);
     expect(new Set((await keys()).map((k) => k.split(':')[1])).size).toBe(3);
   });
 
   it('encodes arguments canonically: defaults applied, literals = variables, key order ignored, null distinct from absent', async () => {
-    const hit = async (text: string, variables?: Record<string, unknown>) => (await query(acmeAdmin, text, variables)).report!.fields['greeting'];
+    const hit = async (text: string, variables?: Record<string, unknown>) => (await query(acmeAdmin, text, variables)).report!.fields.greeting;
     expect(await hit('{ greeting }')).toBe('MISS');
     expect(await hit('{ greeting(lang: "en") }')).toBe('HIT');
     expect(await hit('query ($l: String) { greeting(lang: $l) }', { l: 'en' })).toBe('HIT');
@@ -180,7 +180,7 @@ describe('@cached keys', () => {
     expect(await hit('query ($o: Opts) { greeting(opts: $o) }', { o: { upper: true, suffix: null } })).toBe('HIT');
     // An explicit null argument differs from an absent one.
     expect(await hit('{ greeting(opts: null) }')).toBe('MISS');
-    expect(calls['greeting']).toBe(6);
+    expect(calls.greeting).toBe(6);
   });
 
   it('keys a field below the root on its parent object', async () => {
@@ -189,7 +189,7 @@ describe('@cached keys', () => {
     const second = await query(globexAdmin, '{ b: counter(id: "2") { child } a: counter(id: "1") { child } }');
     expect(second.data).toEqual({ b: { child: 201 }, a: { child: 101 } });
     expect(second.report!.fields).toEqual({ a: 'HIT', b: 'HIT', 'a.child': 'HIT', 'b.child': 'HIT' });
-    expect(calls['child']).toBe(2);
+    expect(calls.child).toBe(2);
   });
 });
 
@@ -199,7 +199,7 @@ describe('@cached scopes', () => {
     const other = await query(globexViewer, '{ greeting }');
     expect(other.data.greeting).toBe('hello');
     expect(other.report!.fields).toEqual({ greeting: 'HIT' });
-    expect(calls['greeting']).toBe(1);
+    expect(calls.greeting).toBe(1);
   });
 
   it('PUBLIC whose resolver reads the tenant: treated as TENANT, never shared', async () => {
@@ -245,7 +245,7 @@ describe('@cached scopes', () => {
     const platform: Principal = { kind: 'platformAdmin', clientId: 'ops' };
     const result = await query(platform, '{ counter(id: "1") { id } }');
     expect(result.report).toBeNull();
-    expect(calls['counter']).toBe(2);
+    expect(calls.counter).toBe(2);
   });
 
   it('runs @auth before any cache read: a refused caller reads nothing', async () => {
@@ -264,7 +264,7 @@ describe('@cached values', () => {
     expect(failed.errors![0]!.message).toBe('downstream failed');
     expect((await query(globexAdmin, '{ flaky }')).report!.fields).toEqual({ flaky: 'MISS' });
     expect((await query(globexAdmin, '{ flaky }')).report!.fields).toEqual({ flaky: 'HIT' });
-    expect(calls['flaky']).toBe(2);
+    expect(calls.flaky).toBe(2);
   });
 
   it('never caches a partial result (an error inside a list)', async () => {
@@ -274,7 +274,7 @@ describe('@cached values', () => {
     const second = await query(globexAdmin, '{ partial }');
     expect(second.data.partial).toEqual(['a', null, 'c']);
     expect(second.errors![0]!.message).toBe('item b failed');
-    expect(calls['partial']).toBe(2);
+    expect(calls.partial).toBe(2);
     expect(await keys('cache:v*Query.partial*')).toEqual([]);
   });
 
@@ -282,13 +282,13 @@ describe('@cached values', () => {
     for (let i = 0; i < 3; i++) expect((await query(globexAdmin, '{ notCached noScope }')).report).toBeNull();
     expect(calls).toEqual({ notCached: 3, noScope: 3 });
     const fields = schema.getQueryType()!.getFields();
-    expect(fields['notCached']!.description).toBe('Not cached (ttl 0).');
-    expect(fields['noScope']!.description).toBe('Not cached (no scope).');
-    expect(fields['greeting']!.description).toBe('Cached for 60 s shared by all callers.');
-    expect(fields['roleView']!.description).toBe('Cached for 60 s per tenant and role.');
-    expect(fields['me']!.description).toBe('Cached for 60 s per API key.');
-    expect(fields['fresh']!.description).toBe('Cached for 1 s per tenant, then served stale for up to 30 s more while one request refreshes it.');
-    expect(schema.getMutationType()!.getFields()['bump']!.description).toBe("Drops the caller's tenant's cached entries tagged Counter:{id}.");
+    expect(fields.notCached!.description).toBe('Not cached (ttl 0).');
+    expect(fields.noScope!.description).toBe('Not cached (no scope).');
+    expect(fields.greeting!.description).toBe('Cached for 60 s shared by all callers.');
+    expect(fields.roleView!.description).toBe('Cached for 60 s per tenant and role.');
+    expect(fields.me!.description).toBe('Cached for 60 s per API key.');
+    expect(fields.fresh!.description).toBe('Cached for 1 s per tenant, then served stale for up to 30 s more while one request refreshes it.');
+    expect(schema.getMutationType()!.getFields().bump!.description).toBe("Drops the caller's tenant's cached entries tagged Counter:{id}.");
   });
 
   it('stale-while-revalidate: serves the expired value once while refreshing, then the new one', async () => {
@@ -301,14 +301,14 @@ describe('@cached values', () => {
     expect(stale.report!.fields).toEqual({ fresh: 'STALE' });
     await expect.poll(async () => (await query(globexAdmin, '{ fresh(id: "1") }')).data.fresh).toBe(2);
     expect((await query(globexAdmin, '{ fresh(id: "1") }')).report!.fields).toEqual({ fresh: 'HIT' });
-    expect(calls['fresh']).toBe(2);
+    expect(calls.fresh).toBe(2);
   });
 
   it('coalesces concurrent identical misses in one instance, per tenant', async () => {
     const principals = [...Array.from({ length: 20 }, () => globexAdmin), ...Array.from({ length: 20 }, () => acmeAdmin)];
     const results = await Promise.all(principals.map((p) => query(p, '{ counter(id: "7") { id } }')));
     expect(results.every((r) => r.data.counter.id === '7')).toBe(true);
-    expect(calls['counter']).toBe(2);
+    expect(calls.counter).toBe(2);
   });
 });
 
@@ -345,6 +345,6 @@ describe('start-up checks', () => {
   it('accepts a singleton type without id (one per caller)', async () => {
     const built = await build('type Query { board: Board } type Board { total: Int @cached(ttl: 5) }');
     const board = built.getType('Board');
-    expect(isObjectType(board) && getNamedType(board.getFields()['total']!.type).name).toBe('Int');
+    expect(isObjectType(board) && getNamedType(board.getFields().total!.type).name).toBe('Int');
   });
 });

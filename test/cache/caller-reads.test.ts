@@ -104,7 +104,7 @@ describe('a PUBLIC field that reads the caller\'s plan is never stored', () => {
     expect((await ask(acme(), 'planFromState', { config, decidedPlan: 'free' })).value).toBe('free');
     // acme moved to pro by a runtime override: its limit decision says so, and so does the answer.
     expect(await ask(acme(), 'planFromState', { config, decidedPlan: 'pro' })).toEqual({ value: 'pro', fields: {} });
-    expect(calls['planFromState']).toBe(4);
+    expect(calls.planFromState).toBe(4);
     expect(refused[0]).toEqual({ field: 'Query.planFromState', reason: 'scope' });
   });
 
@@ -115,7 +115,7 @@ describe('a PUBLIC field that reads the caller\'s plan is never stored', () => {
     expect((await ask(acme(), 'planFromConfig', { config: before })).value).toBe('free');
     const after = configWith({ acme: 'pro', globex: 'pro' });
     expect(await ask(acme(), 'planFromConfig', { config: after })).toEqual({ value: 'pro', fields: {} });
-    expect(calls['planFromConfig']).toBe(4);
+    expect(calls.planFromConfig).toBe(4);
   });
 
   it("from the key: the principal's plan follows the config, not an entry stored for the tenant", async () => {
@@ -123,7 +123,7 @@ describe('a PUBLIC field that reads the caller\'s plan is never stored', () => {
     expect((await ask(acme('free'), 'planFromKey', { config })).value).toBe('free');
     expect((await ask(acme('free'), 'planFromKey', { config })).value).toBe('free');
     expect(await ask(acme('enterprise'), 'planFromKey', { config })).toEqual({ value: 'enterprise', fields: {} });
-    expect(calls['planFromKey']).toBe(3);
+    expect(calls.planFromKey).toBe(3);
   });
 
   it('from the runtime overrides: a plan set by a platform admin applies to the next request', async () => {
@@ -132,14 +132,14 @@ describe('a PUBLIC field that reads the caller\'s plan is never stored', () => {
     expect((await ask(acme(), 'planFromOverride', { config })).value).toBe('configured');
     await overrides.set({ tenantId: 'acme', planId: 'enterprise', limits: {}, expiresAt: null, setBy: 'ops', setAt: Date.now() });
     expect(await ask(acme(), 'planFromOverride', { config })).toEqual({ value: 'enterprise', fields: {} });
-    expect(calls['planFromOverride']).toBe(3);
+    expect(calls.planFromOverride).toBe(3);
   });
 
   it('the plan catalogue (config that says nothing of the caller) stays PUBLIC: one entry for every tenant', async () => {
     const config = configWith({ acme: 'free', globex: 'pro' });
     expect((await ask(acme(), 'planCatalogue', { config })).value).toEqual(['enterprise', 'free', 'pro']);
     expect(await ask(globex(), 'planCatalogue', { config })).toEqual({ value: ['enterprise', 'free', 'pro'], fields: { planCatalogue: 'HIT' } });
-    expect(calls['planCatalogue']).toBe(1);
+    expect(calls.planCatalogue).toBe(1);
     expect(refused).toEqual([]);
   });
 });

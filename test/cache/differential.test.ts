@@ -17,9 +17,9 @@ import { startTestRedis, type TestRedis } from '../support/redis-server.js';
  * store), bounded at CACHE_PROPERTY_SECONDS (default 150) per store. A failure prints its seed
  * and the operation index; rerun with that seed.
  */
-const SEED = Number(process.env['CACHE_PROPERTY_SEED'] ?? 9);
-const OPS = Number(process.env['CACHE_PROPERTY_OPS'] ?? 2000);
-const SECONDS = Number(process.env['CACHE_PROPERTY_SECONDS'] ?? 150);
+const SEED = Number(process.env.CACHE_PROPERTY_SEED ?? 9);
+const OPS = Number(process.env.CACHE_PROPERTY_OPS ?? 2000);
+const SECONDS = Number(process.env.CACHE_PROPERTY_SECONDS ?? 150);
 
 /** Limits nobody reaches here: the test is about answers, and the two gateways count separately. */
 const unlimited = (config: Record<string, any>) => {
@@ -88,7 +88,9 @@ function mutation(r: Random, token: string): { query: string; variables: Record<
     return { query: 'mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { id total { amountCents } customer { id } } }', variables: { input: { customerId: id(r, 'cus', 30), items } } };
   }
   // updateCustomer is limited to 10 per minute per tenant by @rateLimit: stay under it.
-  if ((updatesPerTenant[token] = (updatesPerTenant[token] ?? 0) + 1) > 6) return null;
+  const updates = (updatesPerTenant[token] ?? 0) + 1;
+  updatesPerTenant[token] = updates;
+  if (updates > 6) return null;
   return { query: 'mutation ($id: ID!, $name: String) { updateCustomer(id: $id, input: { name: $name }) { id name } }', variables: { id: id(r, 'cus', 30), name: `Renamed ${r.int(1, 999)}` } };
 }
 
@@ -98,7 +100,7 @@ const stable = (value: unknown): unknown =>
 const answer = (response: GqlResponse) => ({
   status: response.status,
   data: stable(response.body.data),
-  errors: (response.body.errors ?? []).map((e) => `${(e.path ?? []).join('.')}:${e.extensions?.['code']}`).sort(),
+  errors: (response.body.errors ?? []).map((e) => `${(e.path ?? []).join('.')}:${e.extensions?.code}`).sort(),
 });
 
 describe.each(['memory', 'redis'] as const)('cached vs uncached, %s store', (kind) => {
@@ -151,7 +153,7 @@ describe.each(['memory', 'redis'] as const)('cached vs uncached, %s store', (kin
       const batch = Array.from({ length: r.int(1, 4) }, () => ({ token: r.pick(TOKENS), ...readOperation(r) }));
       const responses = await Promise.all(batch.map((op) => cached.gql(op.token, op.query, op.variables)));
       for (const [i, op] of batch.entries()) {
-        hits += responses[i]!.body.extensions?.['cache']?.hits ?? 0;
+        hits += responses[i]!.body.extensions?.cache?.hits ?? 0;
         const want = answer(await reference.gql(op.token, op.query, op.variables));
         expect(answer(responses[i]!), `seed ${SEED}, operation ${done + i}: ${op.token} ${op.query} ${JSON.stringify(op.variables)}`).toEqual(want);
       }

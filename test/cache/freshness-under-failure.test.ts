@@ -64,7 +64,7 @@ async function withCache(patch: Parameters<typeof createTestCache>[1]) {
   schema = await testSchema(TYPE_DEFS, resolvers, cache.fieldCache);
   // The client connects in the background: wait until a write really lands (a first read-and-store).
   for (let i = 0; i < 50; i++) {
-    if ((await read()).report?.fields['item'] === 'HIT') break;
+    if ((await read()).report?.fields.item === 'HIT') break;
     await sleep(20);
   }
   reads = 0;
@@ -98,7 +98,7 @@ describe('freshness when the cache store fails', () => {
     stored = 1;
     gate = null;
     await withCache({});
-    expect((await read()).report?.fields['item']).toBe('HIT');
+    expect((await read()).report?.fields.item).toBe('HIT');
 
     // Redis is full (noeviction): it refuses every write with OOM and still answers reads.
     await admin.config('SET', 'maxmemory', '1');
@@ -117,11 +117,11 @@ describe('freshness when the cache store fails', () => {
     // the tag is cached again once it landed.
     await admin.config('SET', 'maxmemory', '0');
     let last = await read();
-    for (let i = 0; i < 60 && last.report?.fields['item'] !== 'HIT'; i++) {
+    for (let i = 0; i < 60 && last.report?.fields.item !== 'HIT'; i++) {
       await sleep(50);
       last = await read();
     }
-    expect(last.report?.fields['item']).toBe('HIT');
+    expect(last.report?.fields.item).toBe('HIT');
     expect(last.data.item.value).toBe(2);
   });
 
@@ -147,11 +147,11 @@ describe('freshness when the cache store fails', () => {
     expect(after.data.item.value).toBe(2);
     // Once the invalidation has landed (retried in the background), the value is cached again.
     let last = after;
-    for (let i = 0; i < 50 && last.report?.fields['item'] !== 'HIT'; i++) {
+    for (let i = 0; i < 50 && last.report?.fields.item !== 'HIT'; i++) {
       await sleep(50);
       last = await read();
     }
-    expect(last.report?.fields['item']).toBe('HIT');
+    expect(last.report?.fields.item).toBe('HIT');
     expect(last.data.item.value).toBe(2);
   });
 

@@ -46,7 +46,7 @@ async function expectOwnAnswer(response: GqlResponse, token: string, query: stri
   expect(errorCodes(response.body)).toEqual(errorCodes(truth.body));
 }
 
-const fieldsOf = (response: GqlResponse): Record<string, string> => response.body.extensions?.['cache']?.fields ?? {};
+const fieldsOf = (response: GqlResponse): Record<string, string> => response.body.extensions?.cache?.fields ?? {};
 
 describe('defect 1: one key cannot poison an entry the tenant shares', () => {
   it.each([

@@ -62,7 +62,7 @@ async function expectOwnAnswer(response: GqlResponse, token: string, query: stri
   expect(errorCodes(response.body)).toEqual(errorCodes(truth.body));
 }
 
-const statuses = (response: GqlResponse): string[] => Object.values(response.body.extensions?.['cache']?.fields ?? {});
+const statuses = (response: GqlResponse): string[] => Object.values(response.body.extensions?.cache?.fields ?? {});
 
 describe('field cache isolation', () => {
   it.each([
@@ -91,7 +91,7 @@ describe('field cache isolation', () => {
     const then = await cached.gql(second, PEOPLE);
     await expectOwnAnswer(then, second, PEOPLE);
     // The tenant's customer entry is shared (TENANT scope); what the role may see is decided per request.
-    expect(then.body.extensions?.['cache']?.fields['customer']).toBe('HIT');
+    expect(then.body.extensions?.cache?.fields.customer).toBe('HIT');
     await expectOwnAnswer(await cached.gql(first, PEOPLE), first, PEOPLE);
   });
 

@@ -96,7 +96,7 @@ describe('caller reads are tracked for every scope', () => {
     const again = await ask(globex, '{ plan }', { planId: 'pro' });
     expect(again.data.plan).toBe('pro');
     expect(again.fields).toEqual({});
-    expect(calls['plan']).toBe(4);
+    expect(calls.plan).toBe(4);
     expect(refused[0]).toEqual({ field: 'Query.plan', reason: 'scope' });
   });
 

@@ -72,4 +72,4 @@ export const disableCache = (config: Record<string, any>) => {
 /** The data and errors of a response, as text: what "identical" compares. */
 export const dataText = (body: { data?: unknown }) => JSON.stringify(body.data);
 export const errorCodes = (body: { errors?: { path?: (string | number)[]; extensions?: Record<string, any> }[] }) =>
-  (body.errors ?? []).map((e) => `${(e.path ?? []).join('.')}:${e.extensions?.['code']}`);
+  (body.errors ?? []).map((e) => `${(e.path ?? []).join('.')}:${e.extensions?.code}`);

@@ -56,7 +56,7 @@ describe('cache.version in config', () => {
   it('the same code and config share entries; a bumped version starts from empty keys', async () => {
     const [one, same, bumped] = gateways as [TestGateway, TestGateway, TestGateway];
     const query = '{ product(id: "prd_1") { name } }';
-    const status = async (g: TestGateway) => (await g.gql(DEMO_TOKENS.globexAdmin, query)).body.extensions?.['cache']?.fields['product'];
+    const status = async (g: TestGateway) => (await g.gql(DEMO_TOKENS.globexAdmin, query)).body.extensions?.cache?.fields.product;
     expect(await status(one)).toBe('MISS');
     expect(await status(same)).toBe('HIT');
     expect(await status(bumped)).toBe('MISS');

@@ -113,7 +113,7 @@ describe('createConfigSource', () => {
     // only drops a key (the revocation guard would let it through): the settle period alone
     // must keep it out.
     const key = (id: string, hex: string) => [`  - id: ${id}`, '    tenant: acme', '    role: admin', `    sha256: ${hex.repeat(64)}`];
-    const before = [...configYaml().split('\n').filter(Boolean), ...key('acme-ops', 'b')].join('\n') + '\n';
+    const before = `${[...configYaml().split('\n').filter(Boolean), ...key('acme-ops', 'b')].join('\n')}\n`;
     await writeFile(path, before);
     const { logger } = memoryLogger();
     source = await createConfigSource({ path, logger, env: {}, pollIntervalMs: 20 });
@@ -121,7 +121,7 @@ describe('createConfigSource', () => {
     const applied: Config[] = [];
     source.onChange((next) => void applied.push(next));
 
-    const after = [...configYaml({ freeRequestsPerMinute: 55 }).split('\n').filter(Boolean), ...key('acme-ops', 'b')].join('\n') + '\n';
+    const after = `${[...configYaml({ freeRequestsPerMinute: 55 }).split('\n').filter(Boolean), ...key('acme-ops', 'b')].join('\n')}\n`;
     const cut = after.indexOf('  - id: acme-ops');
     const file = await open(path, 'w');
     let written = 0;
@@ -176,7 +176,7 @@ describe('createConfigSource', () => {
     // The explicit flag lets a tenant keep no key.
     await writeFile(path, validYaml() + admins);
     await expect(source.reloadNow()).resolves.toEqual({ ok: true });
-    await writeFile(path, `reload:\n  allowRevokingAllKeys: true\n${withoutKeys.replace(/^reload:\n  settleMs: \d+\n/, '')}${admins}`);
+    await writeFile(path, `reload:\n  allowRevokingAllKeys: true\n${withoutKeys.replace(/^reload:\n {2}settleMs: \d+\n/, '')}${admins}`);
     await expect(source.reloadNow()).resolves.toEqual({ ok: true });
     expect(source.current().apiKeys).toEqual([]);
     expect(Object.keys(source.current().tenants)).toEqual(['acme']);

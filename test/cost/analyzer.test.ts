@@ -154,7 +154,7 @@ describe('list sizes', () => {
   it('refuses two slicing arguments when requireOneSlicingArgument is on, naming the field and the values', () => {
     const error = gatewayErrorOf(() => estimateOf(analyzer, '{ users(first: 30, last: 5) { nodes { id } } }'));
     expect(error.code).toBe('COST_ANALYSIS_FAILED');
-    expect(error.extensions['http']).toEqual({ status: 400 });
+    expect(error.extensions.http).toEqual({ status: 400 });
     expect(error.message).toBe(
       'Query.users at "users" takes exactly one of its slicing arguments (first, last) to size its list, but 2 were given (first: 30, last: 5).',
     );

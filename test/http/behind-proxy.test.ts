@@ -98,7 +98,10 @@ describe('a gateway behind the shipped nginx', () => {
   /** POST /graphql to `base`, connecting from the loopback address `from`. */
   async function ask(base: string, from: string, token: string | null, headers: Record<string, string> = {}) {
     let agent = agents.get(from);
-    if (!agent) agents.set(from, (agent = new Agent({ localAddress: from })));
+    if (!agent) {
+      agent = new Agent({ localAddress: from });
+      agents.set(from, agent);
+    }
     const response = await fetch(`${base}/graphql`, {
       method: 'POST',
       dispatcher: agent,
@@ -165,7 +168,7 @@ async function nginxDir(listenPort: number, upstreamPorts: number[]): Promise<st
   const servers = shipped.match(/^\s*server gateway-\d+:4000;$/gm) ?? [];
   expect(servers).toHaveLength(2);
   let text = shipped;
-  servers.forEach((line, i) => (text = text.replace(line, `    server 127.0.0.1:${upstreamPorts[i] ?? upstreamPorts[0]};`)));
+  for (const [i, line] of servers.entries()) text = text.replace(line, `    server 127.0.0.1:${upstreamPorts[i] ?? upstreamPorts[0]};`);
   expect(text).toMatch(/^\s*listen 4000;$/m);
   text = text.replace(/^(\s*)listen 4000;$/m, `$1listen 127.0.0.1:${listenPort};`);
   // Keep nginx's own files in the temp prefix (logs, temp bodies), not under /var.

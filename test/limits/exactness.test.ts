@@ -17,7 +17,7 @@ const WINDOW_MS = 10_000;
 const INSTANCES = 4;
 
 let redis: TestRedis;
-let gateways: GatewayProcess[] = [];
+const gateways: GatewayProcess[] = [];
 const marks: Record<string, number> = {};
 let decisions: Decision[] = [];
 let errors = 0;
@@ -38,7 +38,9 @@ beforeAll(async () => {
       }),
     );
   }
-  const mark = (name: string) => () => void (marks[name] = Date.now());
+  const mark = (name: string) => () => {
+    marks[name] = Date.now();
+  };
   const run = await saturate({
     urls: gateways.map((g) => g.url),
     clients: 64,
@@ -46,10 +48,34 @@ beforeAll(async () => {
     query: '{ viewer { clientId } }',
     durationMs: 48_000,
     events: [
-      { atMs: 12_000, run: () => (mark('stopped')(), redis.signal('SIGSTOP')) },
-      { atMs: 17_000, run: () => (redis.signal('SIGCONT'), mark('resumed')()) },
-      { atMs: 30_000, run: async () => (mark('killed')(), await redis.kill()) },
-      { atMs: 35_000, run: async () => (await redis.restart(), mark('restarted')()) },
+      {
+        atMs: 12_000,
+        run: () => {
+          mark('stopped')();
+          redis.signal('SIGSTOP');
+        },
+      },
+      {
+        atMs: 17_000,
+        run: () => {
+          redis.signal('SIGCONT');
+          mark('resumed')();
+        },
+      },
+      {
+        atMs: 30_000,
+        run: async () => {
+          mark('killed')();
+          await redis.kill();
+        },
+      },
+      {
+        atMs: 35_000,
+        run: async () => {
+          await redis.restart();
+          mark('restarted')();
+        },
+      },
     ],
   });
   decisions = run.decisions;

@@ -31,7 +31,7 @@ const QUERY = JSON.stringify({ query: '{ viewer { clientId } }' });
 
 let redis: TestRedis;
 let client: Redis;
-let gateways: GatewayProcess[] = [];
+const gateways: GatewayProcess[] = [];
 
 interface Answer {
   instance: number;

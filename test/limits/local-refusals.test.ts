@@ -58,11 +58,11 @@ describe('local refusals', () => {
     const { refusals } = setup();
     const all = dims('a', '1.1.1.1');
     refusals.remember({ principal: A, ip: '1.1.1.1', plan, documentationUrl: '/docs', dims: all, decision: refusing(all, { 'client-minute': 5_000 }) });
-    expect(extensionsOf(refusals.find(A, '9.9.9.9'))['policy']).toBe('client-minute');
+    expect(extensionsOf(refusals.find(A, '9.9.9.9')).policy).toBe('client-minute');
     expect(refusals.find(B, '1.1.1.1')).toBeNull();
     const other = setup();
     other.refusals.remember({ principal: A, ip: '1.1.1.1', plan, documentationUrl: '/docs', dims: all, decision: refusing(all, { 'ip-minute': 5_000 }) });
-    expect(extensionsOf(other.refusals.find(B, '1.1.1.1'))['policy']).toBe('ip-minute');
+    expect(extensionsOf(other.refusals.find(B, '1.1.1.1')).policy).toBe('ip-minute');
     expect(other.refusals.find(A, '2.2.2.2')).toBeNull();
     const cheaper = setup();
     cheaper.refusals.remember({ principal: A, ip: '1.1.1.1', plan, documentationUrl: '/docs', dims: all, decision: refusing(all, { 'cost-minute': 5_000, 'Mutation.placeOrder': 5_000 }) });
@@ -74,7 +74,7 @@ describe('local refusals', () => {
     const all = dims('a', '1.1.1.1');
     refusals.remember({ principal: A, ip: '1.1.1.1', plan, documentationUrl: '/docs', dims: all, decision: refusing(all, { day: 3_600_000 }) });
     at(1_000);
-    expect(extensionsOf(refusals.find(A, '1.1.1.1'))['retryAfterSeconds']).toBe(3599);
+    expect(extensionsOf(refusals.find(A, '1.1.1.1')).retryAfterSeconds).toBe(3599);
     at(2_000);
     expect(refusals.find(A, '1.1.1.1')).toBeNull();
   });

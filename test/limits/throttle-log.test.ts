@@ -24,14 +24,14 @@ describe('throttle log', () => {
     for (let i = 0; i < 1000; i++) log.record(event('acme'));
     log.record(event('globex'));
     await new Promise((r) => setImmediate(r));
-    expect(lines.filter((l) => l['msg'] === 'request throttled' && l['tenantId'] === 'acme')).toHaveLength(3);
-    expect(lines.filter((l) => l['tenantId'] === 'globex')).toHaveLength(1);
+    expect(lines.filter((l) => l.msg === 'request throttled' && l.tenantId === 'acme')).toHaveLength(3);
+    expect(lines.filter((l) => l.tenantId === 'globex')).toHaveLength(1);
     expect(lines[0]).toMatchObject({ tenantId: 'acme', plan: 'free', clientId: 'k', ip: '10.0.0.1', operation: 'Op', dimension: 'requests' });
 
     now = 60_000;
     log.record(event('acme'));
     await new Promise((r) => setImmediate(r));
-    expect(lines.find((l) => typeof l['suppressed'] === 'number')).toMatchObject({ tenantId: 'acme', suppressed: 997 });
+    expect(lines.find((l) => typeof l.suppressed === 'number')).toMatchObject({ tenantId: 'acme', suppressed: 997 });
     expect(lines.at(-1)).toMatchObject({ msg: 'request throttled', tenantId: 'acme' });
   });
 });

@@ -10,7 +10,12 @@ describe('fleetUsage for the platform console', () => {
   const admin = (query: string, variables?: Record<string, unknown>) => gateway.gql(DEMO_TOKENS.platformAdmin, query, variables);
 
   beforeAll(async () => {
-    gateway = await startTestGateway({ patch: (c) => ((c.tenants.acme.overrides = { requestsPerMinute: 3 }), (c.usage = { flushIntervalMs: 100 })) });
+    gateway = await startTestGateway({
+      patch: (c) => {
+        c.tenants.acme.overrides = { requestsPerMinute: 3 };
+        c.usage = { flushIntervalMs: 100 };
+      },
+    });
     // globex: 4 ok requests from two keys; acme: 3 ok and 2 refused by its minute limit.
     for (let i = 0; i < 3; i++) await gateway.gql(DEMO_TOKENS.globexAdmin, '{ viewer { clientId } }');
     await gateway.gql(DEMO_TOKENS.globexViewer, '{ products(first: 1) { id } }');

@@ -143,7 +143,7 @@ describe('the gateway on a 3-master Redis Cluster', () => {
   it('counts an @rateLimit field across both instances (10 updateCustomer calls a minute per tenant)', async () => {
     const responses: GqlResponse[] = [];
     for (let i = 0; i < 12; i++) responses.push(await gateways[i % 2]!.gql(DEMO_TOKENS.globexAdmin, `mutation { updateCustomer(id: "cus_2", input: { name: "Name ${i}" }) { id } }`));
-    const limited = responses.filter((r) => r.body.errors?.[0]?.extensions?.['code'] === 'RATE_LIMITED');
+    const limited = responses.filter((r) => r.body.errors?.[0]?.extensions?.code === 'RATE_LIMITED');
     expect(responses.filter((r) => r.body.data?.updateCustomer?.id === 'cus_2')).toHaveLength(10);
     expect(limited).toHaveLength(2);
     expect(limited[0]!.body.errors![0]!.extensions).toMatchObject({ dimension: 'field', policy: 'Mutation.updateCustomer' });
@@ -192,7 +192,7 @@ describe('the gateway on a 3-master Redis Cluster', () => {
   });
 
   it('serves the field cache from the cluster: a hit on the other instance, dropped by a mutation anywhere', async () => {
-    const fields = (r: GqlResponse): Record<string, string> => r.body.extensions?.['cache']?.fields ?? {};
+    const fields = (r: GqlResponse): Record<string, string> => r.body.extensions?.cache?.fields ?? {};
     const query = '{ product(id: "prd_1") { inventory { reserved } } }';
     await gateways[1]!.gql(DEMO_TOKENS.globexAdmin, query);
     expect(fields(await gateways[1]!.gql(DEMO_TOKENS.globexAdmin, query))['product.inventory']).toBe('HIT');

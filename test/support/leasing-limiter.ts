@@ -36,7 +36,9 @@ export async function startLeasingLimiter(
     divisor: () => 1,
     config,
     logger,
-    onLeaseTokens: (outcome, n) => void (tokens[outcome] += n),
+    onLeaseTokens: (outcome, n) => {
+      tokens[outcome] += n;
+    },
   });
   await limiter.start();
   return {

@@ -74,7 +74,7 @@ describe('registering trusted documents', () => {
   it('registers nothing when one document is invalid, and names every problem', async () => {
     const before = (await gateway.gql(DEMO_TOKENS.acmeAdmin, '{ trustedDocuments { id } }')).body.data.trustedDocuments.length;
     const { body } = await gateway.gql(DEMO_TOKENS.acmeAdmin, REGISTER, {
-      d: [{ body: '{ viewer { clientId } }' }, { body: '{ nope }' }, { body: '{ viewer {' }, { body: '{ viewer { role } }', id: 'sha256:' + '0'.repeat(64) }],
+      d: [{ body: '{ viewer { clientId } }' }, { body: '{ nope }' }, { body: '{ viewer {' }, { body: '{ viewer { role } }', id: `sha256:${'0'.repeat(64)}` }],
     });
     expect(body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
     expect(body.errors![0]!.extensions!.problems).toEqual([

@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { estimateUsageMemory, formatEstimate } from '../../src/usage/memory-estimate.js';
 import { useTestRedis } from '../support/redis-server.js';

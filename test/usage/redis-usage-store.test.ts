@@ -123,11 +123,11 @@ describe('flush', () => {
       const thousand = await commandsFor(burst(1000));
       expect(thousand.pipelines).toBe(1);
       // Two tenants and the fleet: three script calls (the first on a connection is sent as EVAL).
-      expect((thousand.commands['evalsha'] ?? 0) + (thousand.commands['eval'] ?? 0)).toBe(3);
-      expect(thousand.commands['hincrby']).toBeLessThan(1000);
+      expect((thousand.commands.evalsha ?? 0) + (thousand.commands.eval ?? 0)).toBe(3);
+      expect(thousand.commands.hincrby).toBeLessThan(1000);
       const tenThousand = await commandsFor(burst(10_000));
       expect(tenThousand.pipelines).toBe(1);
-      expect(tenThousand.commands['hincrby']).toBe(thousand.commands['hincrby']);
+      expect(tenThousand.commands.hincrby).toBe(thousand.commands.hincrby);
       expect((await totalRequests('acme')) + (await totalRequests('globex'))).toBe(11_000);
       await meter.close();
     } finally {
@@ -170,7 +170,7 @@ describe('reads', () => {
     const before = await commandCalls(local.client);
     const views = await tenantForecasts({ usage: store, tenantId: 'acme', windows: [], now: T0 });
     const commands = delta(before, await commandCalls(local.client));
-    delete commands['info'];
+    delete commands.info;
     // The tenant and its two free root fields (Query.usage, Query.rateLimit): a week of hours
     // and one (T0 is 15:30, so 7 x 24 + 1 buckets), and the days of the month so far (22).
     expect(commands).toEqual({ hmget: 3 * (7 * 24 + 1) + 3 * 22 });

@@ -45,9 +45,9 @@ export function createWriteBack(deps: {
     const byTag = new Map<string, Adjustment[]>();
     for (const adjustment of adjustments) {
       const tag = hashTag(adjustment.dimension.key);
-      let list = byTag.get(tag);
-      if (!list) byTag.set(tag, (list = []));
-      list.push(adjustment);
+      const list = byTag.get(tag);
+      if (list) list.push(adjustment);
+      else byTag.set(tag, [adjustment]);
     }
     const chunks = [...byTag.values()].flatMap((list) => chunk(list, REPLAY_CHUNK));
     for (const [i, part] of chunks.entries()) {

@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createMemoryLimitStore } from '../../../src/limits/store/memory-store.js';
 import { createRedisLimitStoreForTests } from '../../../src/limits/store/redis-store.js';
