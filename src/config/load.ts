@@ -22,10 +22,8 @@ export class ConfigError extends Error {
 
   constructor(source: string, issues: ConfigIssue[]) {
     const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
-    super(
-      `${source}: invalid configuration (${count}):\n` +
-        issues.map((issue) => `  - ${issue.path}: ${issue.message}`).join('\n'),
-    );
+    const lines = issues.map((issue) => `  - ${issue.path}: ${issue.message}`);
+    super(`${source}: invalid configuration (${count}):\n${lines.join('\n')}`);
     this.source = source;
     this.issues = issues;
   }

@@ -203,10 +203,9 @@ const ms = z.number().int().positive();
 const PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
 /** `"10.0.0.0/8, 127.0.0.1"`: a comma-separated list of IPs, CIDRs or presets, checked here rather than at listen time. */
-export const trustedProxies = z.string().refine(
-  (value) => value.split(',').every((entry) => isTrustedProxyEntry(entry.trim())),
-  { error: (issue) => `must be addresses, CIDRs (10.0.0.0/8) or loopback/linklocal/uniquelocal, comma-separated (got ${JSON.stringify(issue.input)})` },
-);
+export const trustedProxies = z.string().refine((value) => value.split(',').every((entry) => isTrustedProxyEntry(entry.trim())), {
+  error: (issue) => `must be addresses, CIDRs (10.0.0.0/8) or loopback/linklocal/uniquelocal, comma-separated (got ${JSON.stringify(issue.input)})`,
+});
 
 function isTrustedProxyEntry(entry: string): boolean {
   if (PROXY_PRESETS.has(entry)) return true;
