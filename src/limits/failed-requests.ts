@@ -71,7 +71,7 @@ export function createFailedRequests(deps: {
       const headers = rateLimitHeaders(dims, decision.results, decision.now);
       if (decision.allowed) return { refusal: null, headers, planId };
       const refused = decision.results.findIndex((r) => !r.allowed);
-      deps.refusals.remember({ principal, ip, plan: effective, documentationUrl, dims, decision });
+      deps.refusals.remember({ principal, ip, plan: effective, documentationUrl, dims, decision, source });
       return {
         refusal: rateLimitedError({ planName: effective.planName, planId: effective.planId, dimension: dims[refused]!, result: decision.results[refused]!, documentationUrl }),
         headers,

@@ -150,7 +150,7 @@ export function createLimitGate(deps: {
     if (!decision.allowed) {
       const refused = decision.results.findIndex((r) => !r.allowed);
       const dimension = dims[refused]!;
-      deps.refusals.remember({ principal, ip, plan: effective, documentationUrl: docs, dims, decision });
+      deps.refusals.remember({ principal, ip, plan: effective, documentationUrl: docs, dims, decision, source });
       deps.throttleLog.record({
         tenantId: principal.tenantId,
         plan: effective.planId,
