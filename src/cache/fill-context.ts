@@ -74,6 +74,7 @@ const CONFIG_LEVEL = {
   alerts: NONE,
   limits: NONE,
   trustedDocuments: NONE,
+  admission: NONE,
   cache: NONE,
   downstream: NONE,
   tenants: REQUEST,
