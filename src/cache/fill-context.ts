@@ -36,6 +36,8 @@ const CONTEXT_LEVEL = {
   logger: NONE,
   config: NONE,
   downstream: NONE,
+  // The request's share of downstream slots (weight, class): when its calls run, not what they return.
+  downstreamShare: NONE,
   synthetic: NONE,
   loaders: TENANT,
   principal: NONE,

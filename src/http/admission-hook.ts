@@ -3,6 +3,7 @@ import type { Admission, AdmissionOutcome } from '../admission/admission.js';
 import { priorityOf } from '../admission/priority-class.js';
 import { hasTenant, type TenantPrincipal } from '../auth/principal.js';
 import type { Config } from '../config/schema.js';
+import type { DownstreamShare } from '../graph/context.js';
 import type { Priority } from '../fairness/priority.js';
 import { sendError } from './error-body.js';
 
@@ -10,6 +11,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Gives the request's admission back (its slot once admitted; its place while waiting): at its response, or when its client leaves. */
     leaveAdmission?: () => void;
+    /** Its share of downstream slots, as admitted: its calls queue at the services with the same weight and class. */
+    downstreamShare?: DownstreamShare;
   }
 }
 
@@ -51,6 +54,7 @@ export function admissionHook(deps: {
     deps.onOutcome?.({ principal, planId, priority, outcome: result });
     if (result.admitted) {
       request.leaveAdmission = result.release;
+      request.downstreamShare = { weight: plan.weight, priority, plan: planId };
       if (result.waitedMs > 0) reply.header('server-timing', `admission;dur=${result.waitedMs}`);
       return;
     }

@@ -3,9 +3,10 @@ import { createAdmission, type AdmissionOptions, type AdmissionOutcome, type Adm
 import { priorityOf } from '../../src/admission/priority-class.js';
 
 /** Fair admission on one instance (src/admission/admission.ts): the tenant's own share, then the fair queue. */
-function setup(overrides: Partial<AdmissionOptions> & { limit?: number } = {}) {
+function setup(overrides: Partial<Omit<AdmissionOptions, 'limit'>> & { limit?: number } = {}) {
   let limit = overrides.limit ?? 100;
-  const admission = createAdmission({ maxQueue: 100, maxQueuePerTenant: 10, maxWaitMs: 5000, criticalReservePercent: 20, agePerClassMs: 1000, ...overrides, limit: () => limit });
+  const { limit: _initial, ...rest } = overrides;
+  const admission = createAdmission({ maxQueue: 100, maxQueuePerTenant: 10, maxWaitMs: 5000, criticalReservePercent: 20, agePerClassMs: 1000, ...rest, limit: () => limit });
   return { admission, setLimit: (n: number) => (limit = n) };
 }
 const req = (tenantId: string, extra: Partial<AdmissionRequest> = {}): AdmissionRequest => ({ tenantId, weight: 1, tenantMaxInFlight: 100, priority: 'normal', ...extra });
