@@ -100,21 +100,22 @@ export function createLoadGenerator(target: LoadTarget, options: { concurrency: 
     await Promise.all(Array.from({ length: options.concurrency }, worker));
     const elapsedMs = Number(process.hrtime.bigint() - start) / 1e6;
 
-    const sorted = Float64Array.from(latencies).sort();
-    const percentile = (p: number) => (sorted.length === 0 ? Number.NaN : sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!);
-    return {
-      requests,
-      durationMs: elapsedMs,
-      throughput: (latencies.length / elapsedMs) * 1000,
-      p50: percentile(50),
-      p90: percentile(90),
-      p99: percentile(99),
-      max: sorted.length === 0 ? Number.NaN : sorted[sorted.length - 1]!,
-      errors,
-      statuses,
-      ...(firstError === undefined ? {} : { firstError }),
-    };
+    return loadResultOf(latencies, { requests, durationMs: elapsedMs, errors, statuses, ...(firstError === undefined ? {} : { firstError }) });
   }
 
   return { run, close: () => pool.close() };
+}
+
+/** A run's result from its successful requests' latencies (ms) and its counts: throughput and nearest-rank percentiles. */
+export function loadResultOf(latencies: readonly number[], counts: Pick<LoadResult, 'requests' | 'durationMs' | 'errors' | 'statuses' | 'firstError'>): LoadResult {
+  const sorted = Float64Array.from(latencies).sort();
+  const percentile = (p: number) => (sorted.length === 0 ? Number.NaN : sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!);
+  return {
+    ...counts,
+    throughput: (latencies.length / counts.durationMs) * 1000,
+    p50: percentile(50),
+    p90: percentile(90),
+    p99: percentile(99),
+    max: sorted.length === 0 ? Number.NaN : sorted[sorted.length - 1]!,
+  };
 }

@@ -2,7 +2,7 @@ import { fork } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
-import type { LoadResult, LoadTarget } from './load.js';
+import { loadResultOf, type LoadResult, type LoadTarget } from './load.js';
 
 /** A request that takes longer than this (10 s) fails instead of being waited for. */
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -50,20 +50,7 @@ export async function openLoop(target: LoadTarget, options: { ratePerSecond: num
   await Promise.all(sends);
   await pool.close();
   const durationMs = performance.now() - start;
-  const sorted = Float64Array.from(latencies).sort();
-  const percentile = (p: number) => (sorted.length === 0 ? Number.NaN : sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!);
-  return {
-    requests: count,
-    durationMs,
-    throughput: (latencies.length / durationMs) * 1000,
-    p50: percentile(50),
-    p90: percentile(90),
-    p99: percentile(99),
-    max: sorted.length === 0 ? Number.NaN : sorted[sorted.length - 1]!,
-    errors,
-    statuses,
-    ...(firstError === undefined ? {} : { firstError }),
-  };
+  return loadResultOf(latencies, { requests: count, durationMs, errors, statuses, ...(firstError === undefined ? {} : { firstError }) });
 }
 
 /** What a closed-loop flood got: every status counted, none of them an error (refusals are the point). */

@@ -26,6 +26,9 @@ import { createRedisLink } from './limits/fallback/redis-link.js';
 import { createInstanceRegistry } from './limits/instances.js';
 import { createEarlyChecks } from './limits/early-check.js';
 import { createLimiter } from './limits/limiter.js';
+import { createAdmission } from './admission/admission.js';
+import { createLoopLimit } from './admission/loop-limit.js';
+import { createLoopLag } from './fairness/loop-lag.js';
 import { createMemoryOverrides, createRedisOverrides } from './limits/overrides.js';
 import { createLimitGate } from './limits/limit-gate.js';
 import { createRedisLimitStore } from './limits/store/redis-store.js';
@@ -37,7 +40,7 @@ import { registerUsageCsv } from './http/usage-csv.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { observeComponents } from './wiring/component-observers.js';
-import { limitObserver, localRefusalObserver, requestMetrics } from './wiring/observers.js';
+import { admissionGauges, admissionObserver, limitObserver, localRefusalObserver, requestMetrics } from './wiring/observers.js';
 import { requestMetering } from './usage/capture.js';
 import { createMemoryUsageStore } from './usage/memory-usage-store.js';
 import { createMeter, createNoopMeter } from './usage/meter.js';
@@ -251,6 +254,24 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       // On a cluster: the slot map is loaded and every master reports cluster_state:ok.
       [{ name: 'redis', check: () => checkRedis(redis) }]
     : [];
+  // Fair admission: each tenant's own share of the instance, then a fair queue across tenants
+  // when the instance is saturated (its limit shrinks while the event loop lags).
+  const admissionConfig = initial.admission;
+  const loopLag = admissionConfig.enabled ? createLoopLag() : null;
+  const loopLimit = loopLag
+    ? createLoopLimit({ min: admissionConfig.minInFlight, max: admissionConfig.maxInFlight, targetDelayMs: admissionConfig.targetLoopDelayMs, delayMs: loopLag.lagMs })
+    : null;
+  const admission = loopLimit
+    ? createAdmission({
+        limit: loopLimit.limit,
+        maxQueue: admissionConfig.maxQueue,
+        maxQueuePerTenant: admissionConfig.maxQueuePerTenant,
+        maxWaitMs: admissionConfig.maxWaitMs,
+        criticalReservePercent: admissionConfig.criticalReservePercent,
+        agePerClassMs: admissionConfig.agePerClassMs,
+      })
+    : null;
+  if (admission) metrics.onCollect(admissionGauges(metrics, admission));
   // The request path of /graphql, stage by stage: the door, the operation gate (admit, price,
   // decide), what the response carries, settling and metering (http/pipeline.ts).
   const pipeline = createRequestPipeline({
@@ -269,6 +290,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     analyzer: costAnalyzer,
     limits,
     fieldCache,
+    ...(admission
+      ? { admission: { admission, planOf: (tenantId: string) => limitsView.effective(config.current(), tenantId).planId, onOutcome: admissionObserver(metrics) } }
+      : {}),
     meter: requestMetering({ meter, planOf: (tenantId) => limitsView.effective(config.current(), tenantId).planId, cacheReport: fieldCache.report }),
     onMetered: requestMetrics(metrics),
   });
@@ -307,6 +331,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         stopDemoTraffic();
         // Fastify's close runs Apollo's drain plugin: in-flight requests finish first.
         await app.close();
+        loopLimit?.stop();
+        loopLag?.stop();
         config.close();
         stopObserving();
         // Buffered usage is flushed before the Redis connections close: SIGTERM loses nothing.

@@ -36,6 +36,8 @@ const CONTEXT_LEVEL = {
   logger: NONE,
   config: NONE,
   downstream: NONE,
+  // The request's share of downstream slots (weight, class): when its calls run, not what they return.
+  downstreamShare: NONE,
   synthetic: NONE,
   loaders: TENANT,
   principal: NONE,
@@ -74,6 +76,7 @@ const CONFIG_LEVEL = {
   alerts: NONE,
   limits: NONE,
   trustedDocuments: NONE,
+  admission: NONE,
   cache: NONE,
   downstream: NONE,
   tenants: REQUEST,

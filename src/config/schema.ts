@@ -110,6 +110,17 @@ export const planSchema = z.strictObject({
   /** What to do when the shared limit store is unreachable: `open` serves with local limits. */
   onStoreFailure: z.enum(['open', 'closed']).default('open'),
   /**
+   * This plan's share of one instance when it is saturated (src/admission/): `weight` (default 1)
+   * in the fair order of waiting requests across tenants, and `maxInFlight`, the most requests of
+   * one tenant an instance runs at once (default 64); more wait their turn, in the tenant's own queue.
+   */
+  admission: z
+    .strictObject({
+      weight: z.number().positive().max(1000).default(1),
+      maxInFlight: z.number().int().positive().default(64),
+    })
+    .prefault({}),
+  /**
    * Service-level targets the dashboard tracks per day and month (src/usage/sla.ts says what
    * counts): `availability` in percent (e.g. 99.9), `latencyP95Ms` the p95 latency in ms.
    * Absent: no SLA.
@@ -537,6 +548,49 @@ export const configSchema = z
          * and well under the request body limit (`server.bodyLimitBytes`, 1 MiB).
          */
         maxDocumentBytes: z.number().int().positive().default(64 * 1024),
+      })
+      .prefault({}),
+    /**
+     * Fair admission (src/admission/): between authentication and execution, each tenant runs at
+     * most its plan's `admission.maxInFlight` requests at once on an instance, and when the
+     * instance is saturated (more requests than its limit, which shrinks while the event loop
+     * lags) requests wait in weighted fair order across tenants and priority classes. Read at start.
+     */
+    admission: z
+      .strictObject({
+        /** Off: requests go straight on, whatever the load. Default on. */
+        enabled: z.boolean().default(true),
+        /** Requests one instance runs at once at most (and while its event loop keeps up), default 256. */
+        maxInFlight: z.number().int().positive().default(256),
+        /** ... and at least, however late the event loop runs, default 16. */
+        minInFlight: z.number().int().positive().default(16),
+        /** Event-loop delay (p99 over 100 ms) above which the limit shrinks, default 40 ms. */
+        targetLoopDelayMs: z.number().int().positive().default(40),
+        /** Requests waiting on an instance, all tenants, default 1,024; past it the most over-share tenant's lowest-priority newest request is shed (503). */
+        maxQueue: z.number().int().nonnegative().default(1024),
+        /** Requests of one tenant waiting, default 128; past it that tenant's requests are refused (429, over its own share). */
+        maxQueuePerTenant: z.number().int().nonnegative().default(128),
+        /** Longest a request waits for its turn, default 2 s; then 503 (or 429 when it waited behind its own tenant's requests). */
+        maxWaitMs: ms.default(2000),
+        /** Share of the instance's limit only `critical` requests may use, percent, default 20. */
+        criticalReservePercent: z.number().min(0).max(90).default(20),
+        /** Waiting this long counts as one priority class more (nothing starves), default 1 s. */
+        agePerClassMs: ms.default(1000),
+        /**
+         * Priority classes, first match wins; unmatched requests are `normal`. A rule matches a
+         * request whose key id is in `keys`, whose operation name matches one of `operationNames`
+         * (`*` at the end: a prefix), or which selects any of `rootFields` (`Mutation.placeOrder`).
+         */
+        priorities: z
+          .array(
+            z.strictObject({
+              class: z.enum(['critical', 'normal', 'batch']),
+              keys: z.array(z.string()).optional(),
+              operationNames: z.array(z.string()).optional(),
+              rootFields: z.array(z.string()).optional(),
+            }),
+          )
+          .default([]),
       })
       .prefault({}),
     cache: z

@@ -1,7 +1,7 @@
 import { type Config, SERVICE_NAMES, type ServiceName } from '../config/schema.js';
 import { DownstreamError } from '../errors/gateway-error.js';
 import type { Logger } from '../observability/logger.js';
-import { createLoopLag } from './loop-lag.js';
+import { createLoopLag } from '../fairness/loop-lag.js';
 import { type RateLimiter, createRateBudget } from './rate-budget.js';
 import { type QueueEvent, type ServiceClient, type ServiceState, createServiceClient } from './service-client.js';
 

@@ -1,5 +1,10 @@
 import { DownstreamError } from '../errors/gateway-error.js';
-import type { OverloadReason, Refusal } from './fair-queue.js';
+import type { QueueReason, Refusal } from '../fairness/fair-queue.js';
+
+/** Why a call got no slot (fairness/fair-queue.ts), or, with a slot, no room in the service's rate budget before its deadline (rate-budget.ts). */
+export type OverloadReason = QueueReason | 'rate_budget';
+/** A refusal of the queue or of the rate budget. */
+export type OverloadRefusal = Omit<Refusal, 'reason'> & { reason: OverloadReason };
 
 /**
  * Turns what can go wrong on one HTTP exchange (an HTTP status, an undici error) into a
@@ -122,7 +127,7 @@ const MAX_OVERLOAD_RETRY_AFTER_SECONDS = 30;
  * DOWNSTREAM_OVERLOADED: the call got no slot (fair-queue.ts says why). `retryAfterSeconds` is
  * how long the queue ahead needs to drain at the recent pace, rounded up, 1 to 30 s.
  */
-export function overloadedError(service: string, refusal: Refusal, bounds: QueueBounds): DownstreamError {
+export function overloadedError(service: string, refusal: OverloadRefusal, bounds: QueueBounds): DownstreamError {
   const waited = `waited ${Math.round(refusal.waitedMs)} ms`;
   const why: Record<OverloadReason, string> = {
     queue_full: `${bounds.maxQueue} calls are already waiting for one of its ${bounds.limit} slots`,

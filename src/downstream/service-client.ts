@@ -6,15 +6,16 @@ import { DownstreamError } from '../errors/gateway-error.js';
 import type { Logger } from '../observability/logger.js';
 import { createAdaptiveLimit, createFixedLimit } from './adaptive-limit.js';
 import { type Exchange, createExchange } from './exchange.js';
-import { type OverloadReason, type QueueState, type Slot, createFairQueue } from './fair-queue.js';
+import { type QueueState, type Slot, createFairQueue } from '../fairness/fair-queue.js';
 import {
   cancelledError,
   circuitOpenError,
   countsAgainstBreaker,
   overloadedError,
   timeoutError,
+  type OverloadReason,
 } from './http-errors.js';
-import type { Priority } from './priority.js';
+import type { Priority } from '../fairness/priority.js';
 import { type RateBudget, type RateToken, UNLIMITED_RATE } from './rate-budget.js';
 import { backoffDelay, createRetryBudget } from './retry.js';
 

@@ -30,6 +30,11 @@ export const ERROR_STATUS = {
   NOT_FOUND: 404,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  /**
+   * This instance is saturated and the request could not get its turn in time (or its queue was
+   * full): nothing of it ran; `Retry-After` says when to try again (src/admission/).
+   */
+  OVERLOADED: 503,
   /** Over a plan limit; the error's extensions say which, and until when. */
   RATE_LIMITED: 429,
   /** The operation's estimated cost is above the plan's single-operation maximum. */

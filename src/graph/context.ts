@@ -1,6 +1,7 @@
 import type { Principal, TenantPrincipal } from '../auth/principal.js';
 import type { Config } from '../config/schema.js';
 import type { Downstream } from '../downstream/downstream.js';
+import type { Priority } from '../fairness/priority.js';
 import type { Loaders } from '../downstream/loaders.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { OverridesStore } from '../limits/overrides.js';
@@ -24,6 +25,11 @@ export interface GatewayContext {
   /** The config in force when the request started; a hot reload does not change it mid-request. */
   config: Config;
   downstream: Downstream;
+  /**
+   * This request's share of each downstream service's slots (its plan's weight, its priority
+   * class, its plan for the metrics), set at admission; null: the defaults (weight 1, normal).
+   */
+  downstreamShare: DownstreamShare | null;
   /** Null for principals without a tenant (platform admins). */
   loaders: Loaders | null;
   logger: Logger;
@@ -72,7 +78,14 @@ export function platformAdminScope(ctx: GatewayContext, what: string): string {
   return ctx.principal.clientId;
 }
 
+/** What a request's downstream calls carry for the services' fair queues (downstream/service-client.ts `CallContext`). */
+export interface DownstreamShare {
+  weight: number;
+  priority: Priority;
+  plan: string;
+}
+
 /** The call context every downstream request of this GraphQL request carries. */
 export function callOf(ctx: GatewayContext, principal: TenantPrincipal) {
-  return { tenantId: principal.tenantId, requestId: ctx.requestId };
+  return { tenantId: principal.tenantId, requestId: ctx.requestId, ...ctx.downstreamShare };
 }

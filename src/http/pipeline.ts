@@ -33,6 +33,8 @@ import { countedRefusal, type RefuseAtDoor } from './counted-refusal.js';
 import { documentBoundsHook } from './document-bounds-hook.js';
 import { documentPolicyHook } from './document-policy-hook.js';
 import { localRefusalHook } from './local-refusal-hook.js';
+import { admissionHook, type AdmissionEvent } from './admission-hook.js';
+import type { Admission } from '../admission/admission.js';
 import { originHook } from './origin-hook.js';
 
 declare module 'fastify' {
@@ -86,6 +88,8 @@ export interface PipelineDeps {
   analyzer: CostAnalyzer;
   limits: LimitGate;
   fieldCache: FieldCache;
+  /** Fair admission at the door (admission/); absent: requests go straight on (`admission.enabled: false`). */
+  admission?: { admission: Admission; planOf: (tenantId: string) => string; onOutcome?: (event: AdmissionEvent) => void };
   /** Meters a finished request (usage/capture.ts `requestMetering`); its event, null when there is none. */
   meter: (state: RequestState, response: { bytes: number; statusCode: number }) => UsageEvent | null;
   /** Told of every metered request (request metrics). */
@@ -103,6 +107,8 @@ export interface PipelineDeps {
  *   preHandler  3. local refusal: a caller the limit store refused moments ago, 429 from memory (limits/local-refusals.ts)
  *               4. document bounds: a document too big to validate, 400 (graph/document-bounds.ts)
  *               5. trusted documents: an id replaced by its text; a key bound to them: 403 (trusted-documents/)
+ *               5b. admission: the request waits for its turn, the tenant's own share first, then the instance's
+ *                   fair queue; 429 over its own share, 503 when the instance cannot run it in time (admission/)
  *               6. early limit check: sent for an operation text seen before, not awaited (limits/early-check.ts)
  *   handler     7. accepted: the request state and the GraphQL context
  * Apollo (one plugin; Apollo parses and validates between 8 and 9):
@@ -115,7 +121,7 @@ export interface PipelineDeps {
  *                            STORE_UNAVAILABLE's and DOWNSTREAM_OVERLOADED's 503; GraphQL-over-HTTP status of request errors
  * After Apollo (Fastify):
  *   onSend     13. response size (the server also adds rate-limit headers to an authenticated response without them)
- *   onResponse 14. an unclaimed early check refunded; the charge settled (limits); the request metered (usage)
+ *   onResponse 14. the admission slot given back (also when the client leaves); an unclaimed early check refunded; the charge settled (limits); the request metered (usage)
  */
 export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
   const { config, logger, limits, earlyChecks } = deps;
@@ -136,6 +142,8 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
     }),
     documentBounds.hook,
     documentPolicyHook({ documents: deps.trustedDocuments, refuse: refuseAtDoor }),
+    // 5b
+    ...(deps.admission ? [admissionHook({ ...deps.admission, config, knownRootFields: (request) => documentBounds.knownRootFields(request) })] : []),
   ];
   if (earlyChecks) {
     preHandler.push(async (request) => {
@@ -156,7 +164,8 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
       ip: request.ip,
       config: config(),
       downstream: deps.downstream,
-      loaders: hasTenant(principal) ? createLoaders(deps.downstream, { tenantId: principal.tenantId, requestId: request.id }) : null,
+      downstreamShare: request.downstreamShare ?? null,
+      loaders: hasTenant(principal) ? createLoaders(deps.downstream, { tenantId: principal.tenantId, requestId: request.id, ...request.downstreamShare }) : null,
       logger,
       ...deps.services,
       state,
@@ -246,9 +255,11 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
     },
     onRequestAbort(request) {
       earlyChecks?.release(request.earlyLimitCheck);
+      request.leaveAdmission?.();
     },
     // 14
     onResponse(request, statusCode) {
+      request.leaveAdmission?.();
       earlyChecks?.release(request.earlyLimitCheck);
       const state = request.gatewayState;
       if (!state) return;

@@ -7,7 +7,7 @@ import type { LocalRefusals } from './local-refusals.js';
 import type { OverridesStore } from './overrides.js';
 import type { LimitObserver } from './limit-observer.js';
 import { limitsUnavailableError, rateLimitedError } from './rate-limit-error.js';
-import { requestCharge } from './request-charge.js';
+import { requestOnlyCharge } from './request-charge.js';
 
 /** What counting a request that never reached the limit decision came to. */
 export interface FailedCharge {
@@ -44,19 +44,9 @@ export function createFailedRequests(deps: {
 }): FailedRequests {
   return {
     async charge(config, principal, ip) {
-      const charge = requestCharge({
-        config,
-        principal,
-        runtime: deps.overrides.get(principal.tenantId),
-        ip,
-        rootFields: [],
-        usageOnly: false,
-        pricedOnly: true,
-        estimate: 0,
-        now: Date.now(),
-      });
-      // Priced at 0 with no root fields: one request on every request count, no cost points, no
-      // per-field limit; cost and bytes are only checked, which also puts them in the headers.
+      const charge = requestOnlyCharge({ config, principal, runtime: deps.overrides.get(principal.tenantId), ip });
+      // One request on every request count, no cost points, no per-field limit; cost and bytes
+      // are only checked, which also puts them in the headers.
       const { dims, effective } = charge;
       const planId = effective.planId;
       if (dims.length === 0) return { refusal: null, headers: {}, planId };
@@ -71,7 +61,7 @@ export function createFailedRequests(deps: {
       const headers = rateLimitHeaders(dims, decision.results, decision.now);
       if (decision.allowed) return { refusal: null, headers, planId };
       const refused = decision.results.findIndex((r) => !r.allowed);
-      deps.refusals.remember({ principal, ip, plan: effective, documentationUrl, dims, decision });
+      deps.refusals.remember({ principal, ip, plan: effective, documentationUrl, dims, decision, source });
       return {
         refusal: rateLimitedError({ planName: effective.planName, planId: effective.planId, dimension: dims[refused]!, result: decision.results[refused]!, documentationUrl }),
         headers,

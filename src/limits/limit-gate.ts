@@ -15,7 +15,7 @@ import type { DecisionSource, Limiter } from './limiter.js';
 import type { LocalRefusals } from './local-refusals.js';
 import type { OverridesStore } from './overrides.js';
 import { costLimitExceededError, limitsUnavailableError, rateLimitedError } from './rate-limit-error.js';
-import { requestCharge } from './request-charge.js';
+import { requestCharge, requestOnlyCharge } from './request-charge.js';
 import type { Adjustment, LimitDecision } from './store/types.js';
 import type { createThrottleLog } from './throttle-log.js';
 
@@ -150,7 +150,7 @@ export function createLimitGate(deps: {
     if (!decision.allowed) {
       const refused = decision.results.findIndex((r) => !r.allowed);
       const dimension = dims[refused]!;
-      deps.refusals.remember({ principal, ip, plan: effective, documentationUrl: docs, dims, decision });
+      deps.refusals.remember({ principal, ip, plan: effective, documentationUrl: docs, dims, decision, source });
       deps.throttleLog.record({
         tenantId: principal.tenantId,
         plan: effective.planId,
@@ -206,17 +206,7 @@ export function createLimitGate(deps: {
   async function headersFor(config: Config, principal: Principal, ip: string): Promise<Record<string, string>> {
     if (principal.kind === 'service') return { [EXEMPT_HEADER]: 'service-token' };
     if (!hasTenant(principal)) return { [EXEMPT_HEADER]: 'platform-admin' };
-    const { dims } = requestCharge({
-      config,
-      principal,
-      runtime: deps.overrides.get(principal.tenantId),
-      ip,
-      rootFields: [],
-      usageOnly: false,
-      pricedOnly: true,
-      estimate: 0,
-      now: Date.now(),
-    });
+    const { dims } = requestOnlyCharge({ config, principal, runtime: deps.overrides.get(principal.tenantId), ip });
     if (dims.length === 0) return { [EXEMPT_HEADER]: 'no-limits' };
     const { decision } = await deps.limiter.peek(dims.map((d) => d.store));
     return rateLimitHeaders(dims, decision.results, decision.now);

@@ -3,6 +3,7 @@ import type { LimitDimension } from './dimensions.js';
 import { rateLimitHeaders } from './headers.js';
 import { rateLimitedDetails } from './rate-limit-error.js';
 import type { DimensionResult, LimitDecision } from './store/types.js';
+import type { DecisionSource } from './limiter.js';
 
 /**
  * Which refusals apply to every later request of the same caller, whatever it asks: the policies
@@ -87,6 +88,8 @@ export interface LocalRefusals {
     documentationUrl: string;
     dims: LimitDimension[];
     decision: LimitDecision;
+    /** Who decided: only the shared store's refusals are remembered. */
+    source: DecisionSource;
   }): void;
   /** The refusal in force for this caller, if any; null once it has ended. */
   find(principal: TenantPrincipal, ip: string): LocalRefusal | null;
@@ -125,7 +128,10 @@ export function createLocalRefusals(options: { maxMs: number; now?: () => number
   };
 
   return {
-    remember({ principal, ip, plan, documentationUrl, dims, decision }) {
+    remember({ principal, ip, plan, documentationUrl, dims, decision, source }) {
+      // A refusal of the local fallback (Redis unreachable) is by this instance's share of a
+      // limit, which changes as soon as Redis answers again: not worth repeating from memory.
+      if (source !== 'shared') return;
       const decidedAt = now();
       for (let i = 0; i < dims.length; i++) {
         const result = decision.results[i];

@@ -80,3 +80,12 @@ export function usageCap(tenantId: string, perMinute: number): LimitDimension {
     countsRequests: true,
   };
 }
+
+/**
+ * What a request is charged when nothing is known of its operation (it never reached the limit
+ * decision, or only its headers are wanted): one request on every request count, no cost
+ * points, no per-field limit; cost and bytes are only checked.
+ */
+export function requestOnlyCharge(input: Pick<ChargeInput, 'config' | 'principal' | 'runtime' | 'ip'>): RequestCharge {
+  return requestCharge({ ...input, rootFields: [], usageOnly: false, pricedOnly: true, estimate: 0, now: Date.now() });
+}

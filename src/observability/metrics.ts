@@ -76,6 +76,20 @@ export interface Metrics {
   downstreamInFlight: Gauge<'service'>;
   /** `downstream_concurrency_limit{service}`: the service's concurrency limit now (adaptive, or maxInFlight). Set from an `onCollect` callback. */
   downstreamConcurrencyLimit: Gauge<'service'>;
+  /** `admission_wait_seconds{priority,plan}`: how long an admitted request waited for its turn on the instance (0 when it had room). */
+  admissionWait: Histogram<'priority' | 'plan'>;
+  /**
+   * `admission_refused_total{priority,plan,reason}`: requests not admitted. Over the tenant's own
+   * share (429): tenant_queue_full | tenant_wait; the instance saturated (503): queue_full |
+   * expected_wait | shed | queue_timeout.
+   */
+  admissionRefused: Counter<'priority' | 'plan' | 'reason'>;
+  /** `admission_queue_depth{priority}`: requests waiting for the instance now (tenants' own queues not included). Set from an `onCollect` callback. */
+  admissionQueueDepth: Gauge<'priority'>;
+  /** `admission_in_flight`: requests admitted and not yet answered. Set from an `onCollect` callback. */
+  admissionInFlight: Gauge;
+  /** `admission_limit`: the instance's concurrency limit now (shrinks while the event loop lags). Set from an `onCollect` callback. */
+  admissionLimit: Gauge;
   /** `redis_errors_total{component}`: component limits | cache | usage | alerts | ... */
   redisErrors: Counter<'component'>;
   /** `redis_breaker_state{component}`: 0 closed, 1 half-open, 2 open. Set from an `onCollect` callback. */
@@ -275,6 +289,27 @@ export function createMetrics(options: MetricsOptions): Metrics {
       labelNames: ['service'],
       registers,
     }),
+    admissionWait: new Histogram({
+      name: 'admission_wait_seconds',
+      help: 'Time an admitted request waited for its turn on this instance, by priority class and plan (0 when the instance had room)',
+      labelNames: ['priority', 'plan'],
+      buckets: [...BUCKETS.queueWait],
+      registers,
+    }),
+    admissionRefused: new Counter({
+      name: 'admission_refused_total',
+      help: "Requests not admitted: over the tenant's own share (tenant_queue_full, tenant_wait: 429) or the instance saturated (queue_full, expected_wait, shed, queue_timeout: 503)",
+      labelNames: ['priority', 'plan', 'reason'],
+      registers,
+    }),
+    admissionQueueDepth: new Gauge({
+      name: 'admission_queue_depth',
+      help: 'Requests waiting for their turn on this instance now, by priority class',
+      labelNames: ['priority'],
+      registers,
+    }),
+    admissionInFlight: new Gauge({ name: 'admission_in_flight', help: 'Requests admitted on this instance and not yet answered', registers }),
+    admissionLimit: new Gauge({ name: 'admission_limit', help: "This instance's concurrency limit now: admission.maxInFlight, less while its event loop lags", registers }),
     redisErrors: new Counter({
       name: 'redis_errors_total',
       help: 'Failed Redis commands by the component that issued them',

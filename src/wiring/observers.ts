@@ -4,6 +4,8 @@ import type { TenantPrincipal } from '../auth/principal.js';
 import type { LimitObserver } from '../limits/limit-observer.js';
 import type { LocalRefusal } from '../limits/local-refusals.js';
 import type { UsageEvent } from '../usage/event.js';
+import type { Admission } from '../admission/admission.js';
+import type { AdmissionEvent } from '../http/admission-hook.js';
 import type { Metrics } from '../observability/metrics.js';
 
 /** Dimensions that are per key or per IP inside a tenant: alerts are per tenant, so not these. */
@@ -53,5 +55,23 @@ export function requestMetrics(metrics: Metrics) {
       metrics.cost.observe({ kind: 'requested', plan: event.planId }, event.requestedCost);
       if (state.answered?.actualCost != null) metrics.cost.observe({ kind: 'actual', plan: event.planId }, event.actualCost);
     }
+  };
+}
+
+/** What became of each request at admission: its wait, or why it was not admitted. */
+export function admissionObserver(metrics: Metrics) {
+  return ({ planId, priority, outcome }: AdmissionEvent) => {
+    if (outcome.admitted) metrics.admissionWait.observe({ priority, plan: planId }, outcome.waitedMs / 1000);
+    else metrics.admissionRefused.inc({ priority, plan: planId, reason: outcome.reason });
+  };
+}
+
+/** The admission gauges, read when /metrics is scraped. */
+export function admissionGauges(metrics: Metrics, admission: Admission) {
+  return () => {
+    const state = admission.state();
+    metrics.admissionInFlight.set(state.inFlight);
+    metrics.admissionLimit.set(state.limit);
+    for (const [priority, queued] of Object.entries(state.queuedByPriority)) metrics.admissionQueueDepth.set({ priority }, queued);
   };
 }

@@ -53,9 +53,10 @@ describe('DOWNSTREAM_OVERLOADED over HTTP', () => {
 
   it('counts sheds and waits in /metrics, with the queue state', async () => {
     const text = await (await fetch(`${gateway.url}/metrics`)).text();
-    // The two refusals above; plan is unknown until the call context carries it.
-    expect(text).toContain('downstream_shed_total{service="catalog",priority="normal",plan="unknown",reason="queue_full"} 2');
-    expect(text).toMatch(/downstream_queue_wait_seconds_count\{service="catalog",priority="normal",plan="unknown"\} [1-9]/);
+    // The two refusals above (globex's, on Pro), and the slots acme's (Free) requests held: the
+    // call context carries the plan and class the request was admitted with.
+    expect(text).toContain('downstream_shed_total{service="catalog",priority="normal",plan="pro",reason="queue_full"} 2');
+    expect(text).toMatch(/downstream_queue_wait_seconds_count\{service="catalog",priority="normal",plan="free"\} [1-9]/);
     expect(text).toContain('downstream_concurrency_limit{service="catalog"} 1');
     expect(text).toContain('downstream_in_flight{service="catalog"} 0');
     expect(text).toContain('downstream_queue_depth{service="catalog",priority="critical"} 0');

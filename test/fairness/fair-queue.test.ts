@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type FairQueueOptions, type Refusal, type Slot, createFairQueue } from '../../src/downstream/fair-queue.js';
-import type { Priority } from '../../src/downstream/priority.js';
+import { type FairQueueOptions, type Refusal, type Slot, createFairQueue } from '../../src/fairness/fair-queue.js';
+import type { Priority } from '../../src/fairness/priority.js';
 
 /**
  * A fair queue on a clock the test moves, with calls named so the order of grants reads as a

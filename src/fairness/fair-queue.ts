@@ -30,10 +30,8 @@ import { createTenantFlows, type Queued, type TenantFlows } from './tenant-flows
  * client also cancels a call when its own deadline timer fires.
  */
 
-/** Why a call got no slot: the `reason` of its DOWNSTREAM_OVERLOADED error. */
+/** Why a call got no slot (the `reason` of a DOWNSTREAM_OVERLOADED error, or of an instance's OVERLOADED 503). */
 export type QueueReason = 'queue_full' | 'tenant_queue_full' | 'shed' | 'queue_timeout' | 'expected_wait';
-/** ... or, with a slot, no room in the service's rate budget before its deadline (rate-budget.ts). */
-export type OverloadReason = QueueReason | 'rate_budget';
 
 export interface SlotRequest {
   tenantId: string;
@@ -45,7 +43,7 @@ export interface SlotRequest {
 }
 
 export interface Refusal {
-  reason: OverloadReason;
+  reason: QueueReason;
   /** How long the call waited before it was refused, ms (0 when refused on arrival). */
   waitedMs: number;
   /** How long the queue now needs to drain at the recent pace, ms: a hint for `Retry-After`. */
@@ -163,7 +161,7 @@ export function createFairQueue(options: FairQueueOptions): FairQueue {
   }
 
   /** Out of the queue without a slot; `reason` undefined: the caller cancelled, nobody is told. */
-  function drop(waiter: Waiter, reason?: OverloadReason): void {
+  function drop(waiter: Waiter, reason?: QueueReason): void {
     const entry = waiter.entry;
     if (!entry) return;
     waiter.entry = undefined;
@@ -225,7 +223,7 @@ export function createFairQueue(options: FairQueueOptions): FairQueue {
    * Makes room for a newcomer when a bound is reached: returns the waiter to shed, the newcomer
    * itself when it is the one to go (then with the reason), or nothing when there is room.
    */
-  function victimFor(newcomer: Waiter): { waiter: Waiter | 'newcomer'; reason: OverloadReason } | undefined {
+  function victimFor(newcomer: Waiter): { waiter: Waiter | 'newcomer'; reason: QueueReason } | undefined {
     const { tenantId, weight } = newcomer.request;
     const lessUrgent = classes.slice(newcomer.rank + 1).reverse();
     if ((perTenant.get(tenantId) ?? 0) >= options.maxQueuePerTenant) {
@@ -250,7 +248,7 @@ export function createFairQueue(options: FairQueueOptions): FairQueue {
   return {
     request(request, handlers) {
       const waiter: Waiter = { request, rank: PRIORITY_RANK[request.priority], enqueuedAt: now(), handlers, flows: flowsOf[request.priority] };
-      const refuse = (reason: OverloadReason) => handlers.refused({ reason, waitedMs: 0, drainMs: drainMs() });
+      const refuse = (reason: QueueReason) => handlers.refused({ reason, waitedMs: 0, drainMs: drainMs() });
       const cancel = () => drop(waiter);
       pump();
       const at = waiter.enqueuedAt;
