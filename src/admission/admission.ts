@@ -67,7 +67,10 @@ export function createAdmission(options: AdmissionOptions): Admission {
 
   const gateOf = (tenantId: string): TenantGate => {
     let gate = tenants.get(tenantId);
-    if (!gate) tenants.set(tenantId, (gate = { running: 0, waiting: [] }));
+    if (!gate) {
+      gate = { running: 0, waiting: [] };
+      tenants.set(tenantId, gate);
+    }
     return gate;
   };
   const leaveGate = (tenantId: string, gate: TenantGate) => {
