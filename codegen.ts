@@ -16,7 +16,18 @@ import { codegen } from '@graphql-codegen/core';
 import * as typescriptPlugin from '@graphql-codegen/typescript';
 import * as operationsPlugin from '@graphql-codegen/typescript-operations';
 import * as resolversPlugin from '@graphql-codegen/typescript-resolvers';
-import { buildASTSchema, Kind, parse, print, stripIgnoredCharacters, validate, visit, type DefinitionNode, type DocumentNode, type FragmentDefinitionNode } from 'graphql';
+import {
+  buildASTSchema,
+  Kind,
+  parse,
+  print,
+  stripIgnoredCharacters,
+  validate,
+  visit,
+  type DefinitionNode,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+} from 'graphql';
 import { loadSchemaSdl } from './src/graph/load-schema.js';
 
 const root = dirname(fileURLToPath(import.meta.url));

@@ -107,7 +107,10 @@ export function createLoadGenerator(target: LoadTarget, options: { concurrency: 
 }
 
 /** A run's result from its successful requests' latencies (ms) and its counts: throughput and nearest-rank percentiles. */
-export function loadResultOf(latencies: readonly number[], counts: Pick<LoadResult, 'requests' | 'durationMs' | 'errors' | 'statuses' | 'firstError'>): LoadResult {
+export function loadResultOf(
+  latencies: readonly number[],
+  counts: Pick<LoadResult, 'requests' | 'durationMs' | 'errors' | 'statuses' | 'firstError'>,
+): LoadResult {
   const sorted = Float64Array.from(latencies).sort();
   const percentile = (p: number) => (sorted.length === 0 ? Number.NaN : sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!);
   return {

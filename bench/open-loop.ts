@@ -15,7 +15,12 @@ const REQUEST_TIMEOUT_MS = 10_000;
  * hide the delay (coordinated omission).
  */
 export async function openLoop(target: LoadTarget, options: { ratePerSecond: number; durationMs: number; connections?: number }): Promise<LoadResult> {
-  const pool = new Pool(target.origin, { connections: options.connections ?? 64, pipelining: 1, headersTimeout: REQUEST_TIMEOUT_MS, bodyTimeout: REQUEST_TIMEOUT_MS });
+  const pool = new Pool(target.origin, {
+    connections: options.connections ?? 64,
+    pipelining: 1,
+    headersTimeout: REQUEST_TIMEOUT_MS,
+    bodyTimeout: REQUEST_TIMEOUT_MS,
+  });
   const latencies: number[] = [];
   const statuses: Record<number, number> = {};
   let errors = 0;
@@ -101,11 +106,15 @@ export function flood(target: LoadTarget, connections: number): { stop(): Promis
  * CPU does not delay the measured client in this process.
  */
 export async function floodInChild(target: LoadTarget, connections: number): Promise<{ stop(): Promise<FloodResult> }> {
-  const child = fork(fileURLToPath(new URL('./support/flood-process.ts', import.meta.url)), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = () => new Promise<unknown>((resolve, reject) => {
-    child.once('message', resolve);
-    child.once('exit', (code) => reject(new Error(`flood process exited with ${code}`)));
+  const child = fork(fileURLToPath(new URL('./support/flood-process.ts', import.meta.url)), {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  const next = () =>
+    new Promise<unknown>((resolve, reject) => {
+      child.once('message', resolve);
+      child.once('exit', (code) => reject(new Error(`flood process exited with ${code}`)));
+    });
   const started = next();
   child.send({ target, connections });
   await started;

@@ -56,7 +56,9 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     if (!given) return spec.default * spec.scale;
     const n = Number(given.value);
     if (!Number.isFinite(n) || n < spec.min || n > spec.max || (spec.integer && !Number.isInteger(n))) {
-      throw new Error(`${given.from} must be ${spec.integer ? 'a whole number' : 'a number'} of ${spec.unit} from ${spec.min} to ${spec.max}: "${given.value}"`);
+      throw new Error(
+        `${given.from} must be ${spec.integer ? 'a whole number' : 'a number'} of ${spec.unit} from ${spec.min} to ${spec.max}: "${given.value}"`,
+      );
     }
     return n * spec.scale;
   };

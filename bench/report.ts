@@ -68,7 +68,9 @@ export function printReport(report: ScenarioReport, write: (line: string) => voi
     write('');
     write('!!! INVALID: requests failed, so these numbers measure errors, not the feature:');
     for (const v of failed) {
-      const statuses = Object.entries(v.median.statuses).map(([status, count]) => `${status}×${count}`).join(', ');
+      const statuses = Object.entries(v.median.statuses)
+        .map(([status, count]) => `${status}×${count}`)
+        .join(', ');
       write(`!!!   ${v.name}: ${v.median.errors} of ${v.median.requests} failed (HTTP statuses: ${statuses || 'none'}); first: ${v.median.firstError ?? '?'}`);
     }
     write(`verdict: INVALID (${report.verdict.line})`);

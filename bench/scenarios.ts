@@ -12,4 +12,13 @@ import { sheddingScenario } from './scenarios/shedding.js';
  * Every scenario, in the order `npm run bench` runs them. A new scenario is one file under
  * `bench/scenarios/` and one line here.
  */
-export const SCENARIOS: readonly Scenario[] = [limitsScenario, cacheScenario, meteringScenario, exactnessScenario, dashboardScenario, scaleScenario, noisyNeighbourScenario, sheddingScenario];
+export const SCENARIOS: readonly Scenario[] = [
+  limitsScenario,
+  cacheScenario,
+  meteringScenario,
+  exactnessScenario,
+  dashboardScenario,
+  scaleScenario,
+  noisyNeighbourScenario,
+  sheddingScenario,
+];

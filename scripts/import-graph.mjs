@@ -45,7 +45,8 @@ function specifiersOf(file) {
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
   const found = [];
   const add = (node, literal) => {
-    if (literal && ts.isStringLiteralLike(literal)) found.push({ specifier: literal.text, line: source.getLineAndCharacterOfPosition(node.getStart()).line + 1 });
+    if (literal && ts.isStringLiteralLike(literal))
+      found.push({ specifier: literal.text, line: source.getLineAndCharacterOfPosition(node.getStart()).line + 1 });
   };
   const visit = (node) => {
     if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) add(node, node.moduleSpecifier);
@@ -76,10 +77,15 @@ const roomOf = (file) => (file.includes('/') ? file.slice(0, file.indexOf('/')) 
 
 const files = sourceFiles(SRC).sort();
 /** file -> [{ to, line }] */
-const graph = new Map(files.map((file) => [file, specifiersOf(file).flatMap(({ specifier, line }) => {
-  const to = resolveSpecifier(file, specifier);
-  return to ? [{ to, line }] : [];
-})]));
+const graph = new Map(
+  files.map((file) => [
+    file,
+    specifiersOf(file).flatMap(({ specifier, line }) => {
+      const to = resolveSpecifier(file, specifier);
+      return to ? [{ to, line }] : [];
+    }),
+  ]),
+);
 
 // Cycles: Tarjan's strongly connected components; each component of more than one file (or a file
 // importing itself) is reported with one cycle through it, found by a breadth-first search.

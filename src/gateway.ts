@@ -127,9 +127,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   // Services without a configured URL are served by the embedded sample services.
   const missing = options.downstream ? [] : SERVICE_NAMES.filter((name) => !initial.downstream[name].url);
   const sampleServices = missing.length > 0 ? await startSampleServices() : null;
-  const urls = Object.fromEntries(
-    SERVICE_NAMES.map((name) => [name, initial.downstream[name].url ?? sampleServices?.urls[name]]),
-  ) as Record<ServiceName, string>;
+  const urls = Object.fromEntries(SERVICE_NAMES.map((name) => [name, initial.downstream[name].url ?? sampleServices?.urls[name]])) as Record<
+    ServiceName,
+    string
+  >;
   // Observability and metering: metrics registry, alerts (log + optional signed webhook), and the
   // usage meter, buffered in process and flushed to Redis (or kept in memory) every second.
   const metrics = createMetrics({ tenantLabels: initial.metrics.tenantLabels });
@@ -147,7 +148,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   // into a Redis that real instances share. The pages label the span it covers.
   if (initial.demo.backfillDays > 0 && redis) logger.warn('demo.backfillDays is ignored with Redis: synthetic history goes only into the in-memory store');
   const synthetic =
-    initial.demo.backfillDays > 0 && !redis ? await backfillDemoHistory({ store: usageStore, config: initial, days: initial.demo.backfillDays, now: Date.now() }) : null;
+    initial.demo.backfillDays > 0 && !redis
+      ? await backfillDemoHistory({ store: usageStore, config: initial, days: initial.demo.backfillDays, now: Date.now() })
+      : null;
 
   // Limits: the shared store when Redis is configured, with the in-process store as its
   // fallback; the in-process store alone otherwise (one process, full limits).
@@ -213,7 +216,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
 
   const schema = await buildSchema({
     config: initial,
-    rateLimit: fieldRateLimitTransformer({ redis: fieldLimitsRedis, divisor: fallbackDivisor, documentationUrl: () => config.current().limits.documentationUrl }),
+    rateLimit: fieldRateLimitTransformer({
+      redis: fieldLimitsRedis,
+      divisor: fallbackDivisor,
+      documentationUrl: () => config.current().limits.documentationUrl,
+    }),
     // Which backends fields read from, the code that produces values and the operator's bump are
     // part of the cache keys' version: any of them changing starts from empty keys.
     cache: cachedDirectiveTransformer({
@@ -259,7 +266,12 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const admissionConfig = initial.admission;
   const loopLag = admissionConfig.enabled ? createLoopLag() : null;
   const loopLimit = loopLag
-    ? createLoopLimit({ min: admissionConfig.minInFlight, max: admissionConfig.maxInFlight, targetDelayMs: admissionConfig.targetLoopDelayMs, delayMs: loopLag.lagMs })
+    ? createLoopLimit({
+        min: admissionConfig.minInFlight,
+        max: admissionConfig.maxInFlight,
+        targetDelayMs: admissionConfig.targetLoopDelayMs,
+        delayMs: loopLag.lagMs,
+      })
     : null;
   const admission = loopLimit
     ? createAdmission({
@@ -291,7 +303,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     limits,
     fieldCache,
     ...(admission
-      ? { admission: { admission, planOf: (tenantId: string) => limitsView.effective(config.current(), tenantId).planId, onOutcome: admissionObserver(metrics) } }
+      ? {
+          admission: {
+            admission,
+            planOf: (tenantId: string) => limitsView.effective(config.current(), tenantId).planId,
+            onOutcome: admissionObserver(metrics),
+          },
+        }
       : {}),
     meter: requestMetering({ meter, planOf: (tenantId) => limitsView.effective(config.current(), tenantId).planId, cacheReport: fieldCache.report }),
     onMetered: requestMetrics(metrics),

@@ -79,7 +79,10 @@ describe('the gateway process', () => {
 
   it('refuses to start on an invalid config, listing every problem', async () => {
     const configPath = join(dir, 'bad.yaml');
-    await writeFile(configPath, 'plans: {}\ntenants:\n  acme: { displayName: Acme, plan: gold }\napiKeys:\n  - { id: k, tenant: acme, role: boss, sha256: xyz }\n');
+    await writeFile(
+      configPath,
+      'plans: {}\ntenants:\n  acme: { displayName: Acme, plan: gold }\napiKeys:\n  - { id: k, tenant: acme, role: boss, sha256: xyz }\n',
+    );
     const proc = startProcess({ PORT: '0', CONFIG_PATH: configPath });
     proc.url.catch(() => {});
     expect(await proc.exited).toBe(1);

@@ -85,11 +85,18 @@ export const cacheScenario: Scenario = {
       const expectedPrefix = `{"data":${expected.data}`;
       const isSuccess = (text: string) => text.startsWith(expectedPrefix) && !text.includes('"errors"');
 
-      const downstreamCalls = () => Object.values(cached.sampleServices!.services).reduce((sum, s) => sum + Object.values(s.counters()).reduce((a, n) => a + n, 0), 0);
+      const downstreamCalls = () =>
+        Object.values(cached.sampleServices!.services).reduce((sum, s) => sum + Object.values(s.counters()).reduce((a, n) => a + n, 0), 0);
       const hitChecks = { downstreamCalls: 0, mgetPerRequest: [] as number[] };
       const variant = (name: string, gateway: Gateway, concurrency: number, isHit = false): Variant => {
         const load = createLoadGenerator(
-          { origin: gateway.url, path: '/graphql', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ query: QUERY }), isSuccess },
+          {
+            origin: gateway.url,
+            path: '/graphql',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+            body: JSON.stringify({ query: QUERY }),
+            isSuccess,
+          },
           { concurrency },
         );
         cleanups.push(() => load.close());
@@ -119,9 +126,9 @@ export const cacheScenario: Scenario = {
         log,
       );
       const byName = (name: string): VariantResult => results.find((r) => r.name === name)!;
-      const [base, httpZero, hit, miss, hitOne, missOne] = ['in-process', 'http 0 ms', 'hit', 'miss', 'hit, 1 conc.', 'miss, 1 conc.'].map(byName) as VariantResult[] as [
-        VariantResult, VariantResult, VariantResult, VariantResult, VariantResult, VariantResult,
-      ];
+      const [base, httpZero, hit, miss, hitOne, missOne] = ['in-process', 'http 0 ms', 'hit', 'miss', 'hit, 1 conc.', 'miss, 1 conc.'].map(
+        byName,
+      ) as VariantResult[] as [VariantResult, VariantResult, VariantResult, VariantResult, VariantResult, VariantResult];
 
       const speedup = missOne.median.p50 / hitOne.median.p50;
       const speedupP99 = missOne.median.p99 / hitOne.median.p99;
@@ -168,7 +175,9 @@ async function probe(gateway: Gateway, expected?: { data: string }): Promise<{ d
   const body = JSON.parse(text) as { data?: unknown; errors?: unknown; extensions?: { cache?: { fields: Record<string, string> } } };
   const data = JSON.stringify(body.data);
   if (response.statusCode !== 200 || body.errors !== undefined || (expected && data !== expected.data)) {
-    throw new Error(`${gateway.url}: expected 200 with ${expected ? `data ${expected.data}` : 'data'} and no errors, got ${response.statusCode} ${text.slice(0, 500)}`);
+    throw new Error(
+      `${gateway.url}: expected 200 with ${expected ? `data ${expected.data}` : 'data'} and no errors, got ${response.statusCode} ${text.slice(0, 500)}`,
+    );
   }
   const statuses = Object.values(body.extensions?.cache?.fields ?? {});
   return { data, cache: statuses.length > 0 && statuses.every((s) => s === 'HIT') ? 'all hits' : JSON.stringify(body.extensions?.cache ?? null) };

@@ -23,7 +23,8 @@ const BUDGET_HISTORY_P50_MS = 100;
 const FIRST_RENDER_RUNS = 5;
 
 const TOKEN = DEMO_TOKENS.globexAdmin;
-const TOTALS = 'requests ok errors throttled throttledBy { reason count } requestedCost actualCost responseBytes cacheHits cacheMisses latencyP50Ms latencyP95Ms latencyP99Ms';
+const TOTALS =
+  'requests ok errors throttled throttledBy { reason count } requestedCost actualCost responseBytes cacheHits cacheMisses latencyP50Ms latencyP95Ms latencyP99Ms';
 
 /**
  * The dashboard's budgets: its JavaScript gzipped; the portal's first render with data in
@@ -53,7 +54,10 @@ export const dashboardScenario: Scenario = {
       log(`backfilled 30 days of hourly history for every demo tenant into Redis in ${Math.round(performance.now() - t0)} ms`);
       // Limits far above the load: the baseline must not be throttled (the history query is free
       // anyway), and the portal still has windows to draw as gauges.
-      const gateway = await startBenchGateway({ redisUrl: redisServer.url, patch: (c) => (c.plans.pro.limits = { requestsPerMinute: 100_000_000, costPerMinute: 100_000_000 }) });
+      const gateway = await startBenchGateway({
+        redisUrl: redisServer.url,
+        patch: (c) => (c.plans.pro.limits = { requestsPerMinute: 100_000_000, costPerMinute: 100_000_000 }),
+      });
       cleanups.push(() => gateway.close());
 
       const from = new Date(Date.now() - 30 * 86_400_000).toISOString();
@@ -75,7 +79,11 @@ export const dashboardScenario: Scenario = {
         [
           variant('viewer', '{ viewer { clientId } }', (b) => b.includes('globex-admin')),
           // 721 hourly points: a full month of data, every total the portal charts.
-          variant('history 30d hourly', `{ usage { history(granularity: HOUR, from: "${from}") { start totals { ${TOTALS} } } } }`, (b) => (b.match(/"start"/g) ?? []).length >= 720),
+          variant(
+            'history 30d hourly',
+            `{ usage { history(granularity: HOUR, from: "${from}") { start totals { ${TOTALS} } } } }`,
+            (b) => (b.match(/"start"/g) ?? []).length >= 720,
+          ),
         ],
         options,
         log,
@@ -90,7 +98,9 @@ export const dashboardScenario: Scenario = {
       for (let i = 0; i <= FIRST_RENDER_RUNS; i++) {
         const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
         // Signed in already (as after the sign-in form): the key is in session storage.
-        await context.addInitScript(`sessionStorage.setItem('usage-dashboard.api-key', ${JSON.stringify(TOKEN)}); sessionStorage.setItem('usage-dashboard.kind', 'tenant');`);
+        await context.addInitScript(
+          `sessionStorage.setItem('usage-dashboard.api-key', ${JSON.stringify(TOKEN)}); sessionStorage.setItem('usage-dashboard.kind', 'tenant');`,
+        );
         const page = await context.newPage();
         const start = performance.now();
         await page.goto(`${gateway.url}/dashboard/#/usage`);

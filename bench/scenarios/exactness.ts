@@ -35,7 +35,9 @@ export const exactnessScenario: Scenario = {
       const healthyMs = Math.max(options.durationMs, 65_000);
       let stoppedAt = 0;
       let resumedAt = 0;
-      log(`${INSTANCES} instances, ${options.concurrency} clients, ${(healthyMs + STOP_MS + 65_000) / 1000} s; Redis frozen at ${healthyMs / 1000} s for ${STOP_MS / 1000} s`);
+      log(
+        `${INSTANCES} instances, ${options.concurrency} clients, ${(healthyMs + STOP_MS + 65_000) / 1000} s; Redis frozen at ${healthyMs / 1000} s for ${STOP_MS / 1000} s`,
+      );
       const { decisions, errors } = await saturate({
         urls: gateways.map((g) => g.url),
         clients: options.concurrency,

@@ -367,14 +367,25 @@ async function counterOf<O extends string>(gateway: Gateway, name: string, outco
 
 /** `evalsha 1000, get 2` from counts. */
 function describe(counts: Map<string, number>): string {
-  return [...counts].sort((a, b) => b[1] - a[1]).map(([command, n]) => `${command} ${n}`).join(', ') || 'none';
+  return (
+    [...counts]
+      .sort((a, b) => b[1] - a[1])
+      .map(([command, n]) => `${command} ${n}`)
+      .join(', ') || 'none'
+  );
 }
 
 /** The median per command over the runs, commands that averaged at least 0.005 per request. */
 function describeMedian(runs: Map<string, number>[]): string {
   const commands = new Set(runs.flatMap((run) => [...run.keys()]));
   const medians = [...commands].map((command) => [command, median(runs.map((run) => run.get(command) ?? 0))] as const);
-  return medians.filter(([, n]) => n >= 0.005).sort((a, b) => b[1] - a[1]).map(([command, n]) => `${command} ${n.toFixed(2)}`).join(', ') || 'none';
+  return (
+    medians
+      .filter(([, n]) => n >= 0.005)
+      .sort((a, b) => b[1] - a[1])
+      .map(([command, n]) => `${command} ${n.toFixed(2)}`)
+      .join(', ') || 'none'
+  );
 }
 
 function signed(ms: number): string {

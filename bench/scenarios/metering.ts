@@ -72,7 +72,9 @@ export const meteringScenario: Scenario = {
       const metered = () => meteredRequests(usage, startedAt);
       await probeOff(off, stats);
       const { scriptsPerFlush } = await probeOn(on, stats, metered);
-      log(`probe: metering off wrote no usage key in ${(2.5 * FLUSH_INTERVAL_MS) / 1000} s; metering on wrote usage keys, ${scriptsPerFlush} script calls per flush`);
+      log(
+        `probe: metering off wrote no usage key in ${(2.5 * FLUSH_INTERVAL_MS) / 1000} s; metering on wrote usage keys, ${scriptsPerFlush} script calls per flush`,
+      );
       /** Requests sent to the "on" gateway, probes included: each must be metered exactly once. */
       let sentToOn = 2;
 
@@ -211,7 +213,10 @@ async function probeOff(gateway: Gateway, stats: Redis): Promise<void> {
  */
 async function probeOn(gateway: Gateway, stats: Redis, metered: () => Promise<number>): Promise<{ scriptsPerFlush: number }> {
   let scriptsPerFlush = 0;
-  for (const [n, timeoutMs] of [[1, 5000], [2, 2 * FLUSH_INTERVAL_MS]] as const) {
+  for (const [n, timeoutMs] of [
+    [1, 5000],
+    [2, 2 * FLUSH_INTERVAL_MS],
+  ] as const) {
     const before = await scriptCalls(stats);
     await query(gateway, 'metering on');
     const deadline = Date.now() + timeoutMs;

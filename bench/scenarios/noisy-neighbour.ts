@@ -117,7 +117,11 @@ export const noisyNeighbourScenario: Scenario = {
 /** initech's query of one customer and its orders: two services (accounts, orders) per request. */
 async function steadyTarget(gateway: GatewayProcess): Promise<LoadTarget> {
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${DEMO_TOKENS.initechAdmin}` };
-  const response = await request(`${gateway.url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query: '{ customers(first: 1) { nodes { id } } }' }) });
+  const response = await request(`${gateway.url}/graphql`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ query: '{ customers(first: 1) { nodes { id } } }' }),
+  });
   const body = (await response.body.json()) as { data?: { customers: { nodes: { id: string }[] } } };
   const id = body.data?.customers.nodes[0]?.id;
   if (!id) throw new Error(`no initech customer to query: ${JSON.stringify(body)}`);

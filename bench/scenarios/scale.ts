@@ -149,7 +149,9 @@ export const scaleScenario: Scenario = {
       const redis = new Redis(redisServer.url);
       cleanups.push(() => redis.quit());
 
-      notes.push(`per request, ${options.concurrency} concurrent, ${options.durationMs / 1000} s each, one gateway process per kind (tenant globex, plan pro, every dimension on):`);
+      notes.push(
+        `per request, ${options.concurrency} concurrent, ${options.durationMs / 1000} s each, one gateway process per kind (tenant globex, plan pro, every dimension on):`,
+      );
       for (const kind of KINDS) {
         const gateway: GatewayProcess = await startGatewayProcess({ redisUrl: redisServer.url, patch: kind.patch });
         try {
@@ -182,9 +184,14 @@ export const scaleScenario: Scenario = {
             // checks out into local decisions, which send nothing (counts per request do not
             // depend on concurrency: nothing on the request path batches across requests).
             const countingLoad = createLoadGenerator(target, { concurrency: 2 });
-            const counted = await countCommands(redisServer.url, () => countingLoad.run({ durationMs: 60_000, maxRequests: COUNTED_REQUESTS })).finally(() => countingLoad.close());
+            const counted = await countCommands(redisServer.url, () => countingLoad.run({ durationMs: 60_000, maxRequests: COUNTED_REQUESTS })).finally(() =>
+              countingLoad.close(),
+            );
             const perRequest = (m: Map<string, number>) =>
-              [...m].sort((a, b) => b[1] - a[1]).map(([name, calls]) => `${name} ${(calls / counted.requests).toFixed(2)}`).join(', ');
+              [...m]
+                .sort((a, b) => b[1] - a[1])
+                .map(([name, calls]) => `${name} ${(calls / counted.requests).toFixed(2)}`)
+                .join(', ');
             const clientTotal = [...counted.client.values()].reduce((a, b) => a + b, 0) / counted.requests;
             const scriptTotal = [...counted.script.values()].reduce((a, b) => a + b, 0) / counted.requests;
             notes.push(
@@ -210,7 +217,13 @@ export const scaleScenario: Scenario = {
         const [next, keys] = await redis.scan(cursor, 'COUNT', 1000);
         cursor = next;
         for (const key of keys) {
-          const family = key.startsWith('rl:') ? 'limit windows (rl:)' : key.startsWith('cache:') ? 'cache entries and tags (cache:)' : key.startsWith('usage:') ? 'usage rollups (usage:)' : 'other';
+          const family = key.startsWith('rl:')
+            ? 'limit windows (rl:)'
+            : key.startsWith('cache:')
+              ? 'cache entries and tags (cache:)'
+              : key.startsWith('usage:')
+                ? 'usage rollups (usage:)'
+                : 'other';
           const bytes = (await redis.memory('USAGE', key, 'SAMPLES', 0)) ?? 0;
           const f = families.get(family) ?? { keys: 0, bytes: 0 };
           f.keys += 1;
@@ -219,7 +232,8 @@ export const scaleScenario: Scenario = {
         }
       } while (cursor !== '0');
       notes.push('', 'Redis keys after the runs (one tenant active, MEMORY USAGE):');
-      for (const [family, f] of families) notes.push(`  ${family.padEnd(32)} ${String(f.keys).padStart(6)} keys ${(f.bytes / 1024).toFixed(1).padStart(9)} KiB`);
+      for (const [family, f] of families)
+        notes.push(`  ${family.padEnd(32)} ${String(f.keys).padStart(6)} keys ${(f.bytes / 1024).toFixed(1).padStart(9)} KiB`);
 
       // The meter's flush: one write-script call per tenant seen in the interval (plus one for
       // the fleet rollups), whatever its request count. What one tenant's share of a flush costs
@@ -231,7 +245,23 @@ export const scaleScenario: Scenario = {
         const at = Date.now();
         for (let i = 0; i < flushTenants; i++) {
           for (const rootField of ['Query.products', 'Query.viewer']) {
-            meter.record({ at, tenantId: `tenant-${i}`, clientId: `key-${i}`, planId: 'pro', principalKind: 'apiKey', operationName: null, rootFields: [rootField], status: 'ok', throttledBy: null, latencyMs: 12, requestedCost: 5, actualCost: 4, responseBytes: 900, cacheHits: 1, cacheMisses: 0 });
+            meter.record({
+              at,
+              tenantId: `tenant-${i}`,
+              clientId: `key-${i}`,
+              planId: 'pro',
+              principalKind: 'apiKey',
+              operationName: null,
+              rootFields: [rootField],
+              status: 'ok',
+              throttledBy: null,
+              latencyMs: 12,
+              requestedCost: 5,
+              actualCost: 4,
+              responseBytes: 900,
+              cacheHits: 1,
+              cacheMisses: 0,
+            });
           }
         }
         return meter;

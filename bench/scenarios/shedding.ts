@@ -79,7 +79,7 @@ export const sheddingScenario: Scenario = {
       cleanups.push(() => load.close());
       const background = createOpenLoop(target(DEMO_TOKENS.globexAdmin, BACKGROUND_QUERY), BACKGROUND_PER_SECOND);
       cleanups.push(() => background.close());
-      const scrape = async () => (await (await request(`${gateway.url}/metrics`)).body.text());
+      const scrape = async () => await (await request(`${gateway.url}/metrics`)).body.text();
 
       // Both queries answer before anything is measured.
       for (const t of [target(DEMO_TOKENS.initechAdmin, MEASURED_QUERY), target(DEMO_TOKENS.globexAdmin, BACKGROUND_QUERY)]) {
@@ -145,11 +145,21 @@ export const sheddingScenario: Scenario = {
         `other traffic (globex, catalog, ${BACKGROUND_PER_SECOND}/s open loop), outcomes over the measured runs; catalog's concurrency limit at the end of a run (lowest); calls shed by reason:`,
         ...(Object.keys(seen) as VariantName[]).map((name) => {
           const { background: counts, lowestLimit, sheds: shed } = seen[name];
-          const outcomes = Object.entries(counts).map(([k, n]) => `${k} x${n}`).join(', ') || 'none';
-          const shedText = Object.entries(shed).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+          const outcomes =
+            Object.entries(counts)
+              .map(([k, n]) => `${k} x${n}`)
+              .join(', ') || 'none';
+          const shedText =
+            Object.entries(shed)
+              .filter(([, n]) => n > 0)
+              .map(([k, n]) => `${k} ${n}`)
+              .join(', ') || 'none';
           return `  ${name.padEnd(22)} ${outcomes}; limit ${lowestLimit}; shed: ${shedText}`;
         }),
-        ...judged.map((j) => `${j.name}: accounts p50 ${j.p50.toFixed(2)}x (target <= ${TARGETS.p50}x: ${j.p50 <= TARGETS.p50 ? 'met' : 'MISSED'}), p99 ${j.p99.toFixed(2)}x (target <= ${TARGETS.p99}x: ${j.p99 <= TARGETS.p99 ? 'met' : 'MISSED'})`),
+        ...judged.map(
+          (j) =>
+            `${j.name}: accounts p50 ${j.p50.toFixed(2)}x (target <= ${TARGETS.p50}x: ${j.p50 <= TARGETS.p50 ? 'met' : 'MISSED'}), p99 ${j.p99.toFixed(2)}x (target <= ${TARGETS.p99}x: ${j.p99 <= TARGETS.p99 ? 'met' : 'MISSED'})`,
+        ),
       ];
       return {
         title: `shedding: "${MEASURED_QUERY}" as initech, ${options.concurrency} concurrent, while globex queries catalog at ${BACKGROUND_PER_SECOND}/s`,

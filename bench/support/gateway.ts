@@ -12,7 +12,11 @@ import { createLogger } from '../../src/observability/logger.js';
  * configured from `config/demo.yaml` plus `patch` (written to a temp file, removed by `close`).
  * With `downstream`, that is used instead (and no sample service is started).
  */
-export async function startBenchGateway(options: { patch: (config: Record<string, any>) => void; redisUrl?: string; downstream?: Downstream }): Promise<Gateway> {
+export async function startBenchGateway(options: {
+  patch: (config: Record<string, any>) => void;
+  redisUrl?: string;
+  downstream?: Downstream;
+}): Promise<Gateway> {
   const dir = await mkdtemp(join(tmpdir(), 'gateway-bench-'));
   try {
     const configPath = join(dir, 'config.yaml');

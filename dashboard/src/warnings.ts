@@ -14,8 +14,13 @@ export function warningsOf(windows: readonly UsageWindow[], forecasts: readonly 
   const out: Warning[] = [];
   for (const w of windows) {
     const state = gaugeState(w);
-    if (state === 'full') out.push({ level: 'full', text: `${windowLabel(w)}: limit reached (${count(w.used)} of ${count(w.limit)}). Requests are refused until ${when(w.resetAt)}.` });
-    else if (state === 'warn') out.push({ level: 'warn', text: `${windowLabel(w)}: ${Math.floor((w.used / w.limit) * 100)}% used (${count(w.used)} of ${count(w.limit)}).` });
+    if (state === 'full')
+      out.push({
+        level: 'full',
+        text: `${windowLabel(w)}: limit reached (${count(w.used)} of ${count(w.limit)}). Requests are refused until ${when(w.resetAt)}.`,
+      });
+    else if (state === 'warn')
+      out.push({ level: 'warn', text: `${windowLabel(w)}: ${Math.floor((w.used / w.limit) * 100)}% used (${count(w.used)} of ${count(w.limit)}).` });
   }
   for (const f of forecasts) {
     if (f.limit == null || f.exhaustsAt == null || f.used >= f.limit) continue;

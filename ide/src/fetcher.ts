@@ -29,7 +29,9 @@ export function createFetcher(events: FetcherEvents): GraphiQLProps['fetcher'] {
     const introspection = params.operationName === INTROSPECTION;
     if (!hasKey(headers)) {
       if (introspection) events.onIntrospection(false);
-      return { errors: [{ message: 'Put your API key in the Headers tab: { "Authorization": "Bearer <your key>" }, then run the operation.' }] } as unknown as FetchResult;
+      return {
+        errors: [{ message: 'Put your API key in the Headers tab: { "Authorization": "Bearer <your key>" }, then run the operation.' }],
+      } as unknown as FetchResult;
     }
     const response = await fetch('/graphql', {
       method: 'POST',

@@ -38,7 +38,13 @@ function App() {
     });
   const [fetcher, setFetcher] = useState(newFetcher);
   return (
-    <GraphiQL fetcher={fetcher} defaultQuery={DEFAULT_QUERY} defaultHeaders={'{\n  "Authorization": "Bearer "\n}'} isHeadersEditorEnabled defaultEditorToolsVisibility="headers">
+    <GraphiQL
+      fetcher={fetcher}
+      defaultQuery={DEFAULT_QUERY}
+      defaultHeaders={'{\n  "Authorization": "Bearer "\n}'}
+      isHeadersEditorEnabled
+      defaultEditorToolsVisibility="headers"
+    >
       <GraphiQL.Footer>
         <LimitsPanel exchange={exchange} />
       </GraphiQL.Footer>

@@ -50,7 +50,11 @@ const KEY = 'audit:limit-changes';
 export function createRedisAuditLog(redis: RedisClient, max = AUDIT_MAX): AuditLog {
   return {
     async record(change) {
-      await redis.multi().lpush(KEY, JSON.stringify(change)).ltrim(KEY, 0, max - 1).exec();
+      await redis
+        .multi()
+        .lpush(KEY, JSON.stringify(change))
+        .ltrim(KEY, 0, max - 1)
+        .exec();
     },
     async list({ tenantId, first }) {
       const raw = await redis.lrange(KEY, 0, max - 1);

@@ -3,9 +3,7 @@ import type { Config } from '../config/schema.js';
 import { sha256Hex } from '../config/hash.js';
 import type { Principal } from './principal.js';
 
-export type AuthResult =
-  | { ok: true; principal: Principal }
-  | { ok: false; reason: 'missing' | 'malformed' | 'invalid' };
+export type AuthResult = { ok: true; principal: Principal } | { ok: false; reason: 'missing' | 'malformed' | 'invalid' };
 
 /** Bearer tokens are opaque; this bounds the work done on garbage headers. */
 const MAX_TOKEN_LENGTH = 512;

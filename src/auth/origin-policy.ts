@@ -62,10 +62,7 @@ const originsByConfig = new WeakMap<Config, ReadonlySet<string>>();
 export function corsOrigins(config: Config): ReadonlySet<string> {
   let origins = originsByConfig.get(config);
   if (!origins) {
-    origins = new Set([
-      ...Object.values(config.tenants).flatMap((t) => t.cors.allowedOrigins),
-      ...config.publishableKeys.flatMap((k) => k.allowedOrigins),
-    ]);
+    origins = new Set([...Object.values(config.tenants).flatMap((t) => t.cors.allowedOrigins), ...config.publishableKeys.flatMap((k) => k.allowedOrigins)]);
     originsByConfig.set(config, origins);
   }
   return origins;

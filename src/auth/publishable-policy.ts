@@ -26,7 +26,10 @@ export function assertUsageExportAllowed(principal: Principal): void {
   if (principal.kind !== 'apiKey' || !principal.publishable) return;
   const { rootFields, trustedDocumentsOnly } = principal.publishable;
   if (trustedDocumentsOnly) {
-    throw new GatewayError('TRUSTED_DOCUMENT_REQUIRED', `Publishable key "${principal.clientId}" runs only registered trusted documents; /usage.csv is not one.`);
+    throw new GatewayError(
+      'TRUSTED_DOCUMENT_REQUIRED',
+      `Publishable key "${principal.clientId}" runs only registered trusted documents; /usage.csv is not one.`,
+    );
   }
   if (rootFields && !rootFields.has('Query.usage')) throw notAllowed(principal.clientId, ['Query.usage'], rootFields);
 }
@@ -38,7 +41,10 @@ export function assertUsageExportAllowed(principal: Principal): void {
  */
 export function assertMaySeeKey(principal: Principal, clientId: string | null): void {
   if (principal.kind !== 'apiKey' || !principal.publishable || clientId === principal.clientId) return;
-  throw new GatewayError('FORBIDDEN', `Publishable key "${principal.clientId}" cannot see usage per API key (it would show the tenant's key ids); use a secret key.`);
+  throw new GatewayError(
+    'FORBIDDEN',
+    `Publishable key "${principal.clientId}" cannot see usage per API key (it would show the tenant's key ids); use a secret key.`,
+  );
 }
 
 /** Root selection names (fragments expanded; `__typename` left out), aliases not counted twice. */
@@ -58,8 +64,12 @@ function rootSelections(set: SelectionSetNode, fragments: Record<string, Fragmen
 }
 
 function notAllowed(clientId: string, outside: string[], allowed: ReadonlySet<string>): GatewayError {
-  return new GatewayError('OPERATION_NOT_ALLOWED', `Publishable key "${clientId}" may not select ${outside.join(', ')}; it may select ${[...allowed].join(', ')}.`, {
-    setHttpStatus: true,
-    extensions: { fields: outside },
-  });
+  return new GatewayError(
+    'OPERATION_NOT_ALLOWED',
+    `Publishable key "${clientId}" may not select ${outside.join(', ')}; it may select ${[...allowed].join(', ')}.`,
+    {
+      setHttpStatus: true,
+      extensions: { fields: outside },
+    },
+  );
 }

@@ -17,7 +17,11 @@ import { MAX_ENTRY_SECONDS, type CachedFieldSpec, type FieldCache } from './fiel
  * field rate limit run first, and no cache read happens for a caller the field refuses.
  * `outputConfig` is the config that changes what fields resolve to; it goes into the schema version.
  */
-export function cachedDirectiveTransformer(options: { fieldCache: FieldCache; outputConfig: unknown; logger: Logger }): (schema: GraphQLSchema) => GraphQLSchema {
+export function cachedDirectiveTransformer(options: {
+  fieldCache: FieldCache;
+  outputConfig: unknown;
+  logger: Logger;
+}): (schema: GraphQLSchema) => GraphQLSchema {
   const { fieldCache, logger } = options;
   return (schema) => {
     const version = schemaVersion(schema, options.outputConfig);
@@ -37,12 +41,16 @@ export function cachedDirectiveTransformer(options: { fieldCache: FieldCache; ou
           const ttlSeconds = wholeSeconds(cached.ttl, coordinate, 'ttl');
           const staleSeconds = wholeSeconds(cached.staleWhileRevalidate ?? 0, coordinate, 'staleWhileRevalidate');
           if (ttlSeconds + staleSeconds > MAX_ENTRY_SECONDS) {
-            throw new Error(`@cached on ${coordinate}: ttl + staleWhileRevalidate must be at most ${MAX_ENTRY_SECONDS} s (one day): ${ttlSeconds + staleSeconds}`);
+            throw new Error(
+              `@cached on ${coordinate}: ttl + staleWhileRevalidate must be at most ${MAX_ENTRY_SECONDS} s (one day): ${ttlSeconds + staleSeconds}`,
+            );
           }
           const scope = cached.scope as CacheScope | null;
           if (scope !== null && !CACHE_SCOPES.includes(scope)) throw new Error(`@cached on ${coordinate}: unknown scope ${String(scope)}`);
           if (scope === 'PUBLIC' && parentType !== schema.getQueryType()) {
-            throw new Error(`@cached(scope: PUBLIC) on ${coordinate}: PUBLIC is for Query fields only; below the root an object's id is only unique inside a tenant`);
+            throw new Error(
+              `@cached(scope: PUBLIC) on ${coordinate}: PUBLIC is for Query fields only; below the root an object's id is only unique inside a tenant`,
+            );
           }
           if (scope === null) {
             logger.warn({ field: coordinate }, '@cached with scope: null: the field is not cached');
@@ -52,7 +60,15 @@ export function cachedDirectiveTransformer(options: { fieldCache: FieldCache; ou
           } else {
             const resolve = config.resolve ?? defaultFieldResolver;
             const belowRoot = parentType !== schema.getQueryType();
-            const spec: CachedFieldSpec = { coordinate, version, ttlSeconds, staleSeconds, scope, identify: identityRule(schema, parentType, field), belowRoot };
+            const spec: CachedFieldSpec = {
+              coordinate,
+              version,
+              ttlSeconds,
+              staleSeconds,
+              scope,
+              identify: identityRule(schema, parentType, field),
+              belowRoot,
+            };
             const stale = staleSeconds > 0 ? `, then served stale for up to ${staleSeconds} s more while one request refreshes it` : '';
             next = {
               ...next,

@@ -41,14 +41,11 @@ export function createCoalescer<T>() {
       // written, but whose answer is handled after the flight landed (a busy event loop), still
       // joins it rather than calling downstream again. That is no staler than the stored entry
       // it would have hit: same label, same value. Anything not stored (a failure) goes at once.
-      flight.promise.then(
-        (value) => {
-          if (keepMs(value) <= 0) return land();
-          flight.landed = true;
-          setTimeout(land, keepMs(value)).unref();
-        },
-        land,
-      );
+      flight.promise.then((value) => {
+        if (keepMs(value) <= 0) return land();
+        flight.landed = true;
+        setTimeout(land, keepMs(value)).unref();
+      }, land);
       return flight.promise;
     },
     /** Calls in flight, for tests. */

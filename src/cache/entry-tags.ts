@@ -102,7 +102,12 @@ const TEMPLATE = /^([_A-Za-z][_0-9A-Za-z]*)(?::\{([_A-Za-z][_0-9A-Za-z]*(?:\.[_A
  * templates, a mutation returning an object type with an `id` also drops that object's tag
  * (`Customer:cus_18` after updateCustomer), from the id the service answered.
  */
-export function compileInvalidation(schema: GraphQLSchema, coordinate: string, field: GraphQLField<unknown, unknown>, templates: readonly string[]): InvalidationTags {
+export function compileInvalidation(
+  schema: GraphQLSchema,
+  coordinate: string,
+  field: GraphQLField<unknown, unknown>,
+  templates: readonly string[],
+): InvalidationTags {
   const parts = templates.map((template) => {
     const match = TEMPLATE.exec(template);
     if (!match) throw new Error(`@invalidates on ${coordinate}: tag "${template}" must look like Type or Type:{argument.path}`);

@@ -152,7 +152,14 @@ export function createFieldCache(deps: {
     return pending;
   }
 
-  async function resolveCached(spec: CachedFieldSpec, next: Resolver, source: unknown, args: Record<string, unknown>, ctx: GatewayContext, info: GraphQLResolveInfo): Promise<unknown> {
+  async function resolveCached(
+    spec: CachedFieldSpec,
+    next: Resolver,
+    source: unknown,
+    args: Record<string, unknown>,
+    ctx: GatewayContext,
+    info: GraphQLResolveInfo,
+  ): Promise<unknown> {
     if (!store || spec.ttlSeconds === 0) return next(source, args, ctx, info);
     const scope = scopeOf(spec);
     if (!scope) return next(source, args, ctx, info);
@@ -258,40 +265,51 @@ export function createFieldCache(deps: {
     const guarded = store!;
     const tag = token === undefined ? ensureTag(guarded, cache, key.tag) : null;
     const label = token ?? tag!.token;
-    return flights.start(key.entry, label, async (): Promise<Outcome> => {
-      // Stored only under a token that is really in the store; this request reads that token from now on.
-      const storable = tag ? await tag.written : true;
-      if (tag && storable) cache.remember(key.tag, label);
-      // The token is known from here: every value the resolver loads is loaded after it.
-      const fresh = fillContext(ctx, ctx.loaders?.clock.now() ?? 0);
-      const parent = spec.belowRoot ? trackParent(source) : null;
-      let value: unknown;
-      try {
-        value = await next(parent ? parent.source : source, args, fresh.ctx, info);
-      } catch (error) {
-        return { ok: false, error, private: fresh.level() > SCOPE_LEVEL[key.scope] };
-      }
-      const level = fresh.level();
-      if (level > SCOPE_LEVEL[key.scope]) {
-        if ((narrowed.get(spec.coordinate) ?? 0) < level) narrowed.set(spec.coordinate, level);
-        const to = LEVEL_SCOPE[level] ?? 'not cached';
-        refuse(spec, 'scope', `@cached field read more of the caller (${LEVELS[level]}) than its scope ${key.scope} keys on: cached ${to === 'not cached' ? 'no more' : `per ${to}`} instead`, { scope: key.scope, narrowedTo: to });
-        return { ok: true, value, private: true };
-      }
-      if (!key.owns(value)) {
-        refuse(spec, 'identity', '@cached field resolved another object than its key names: served, not stored');
-        return { ok: true, value, private: true };
-      }
-      if (parent?.readBeyondId()) {
-        refuse(spec, 'parent', '@cached field computed its value from its parent object, loaded before its token: served, not stored');
+    return flights.start(
+      key.entry,
+      label,
+      async (): Promise<Outcome> => {
+        // Stored only under a token that is really in the store; this request reads that token from now on.
+        const storable = tag ? await tag.written : true;
+        if (tag && storable) cache.remember(key.tag, label);
+        // The token is known from here: every value the resolver loads is loaded after it.
+        const fresh = fillContext(ctx, ctx.loaders?.clock.now() ?? 0);
+        const parent = spec.belowRoot ? trackParent(source) : null;
+        let value: unknown;
+        try {
+          value = await next(parent ? parent.source : source, args, fresh.ctx, info);
+        } catch (error) {
+          return { ok: false, error, private: fresh.level() > SCOPE_LEVEL[key.scope] };
+        }
+        const level = fresh.level();
+        if (level > SCOPE_LEVEL[key.scope]) {
+          if ((narrowed.get(spec.coordinate) ?? 0) < level) narrowed.set(spec.coordinate, level);
+          const to = LEVEL_SCOPE[level] ?? 'not cached';
+          refuse(
+            spec,
+            'scope',
+            `@cached field read more of the caller (${LEVELS[level]}) than its scope ${key.scope} keys on: cached ${to === 'not cached' ? 'no more' : `per ${to}`} instead`,
+            { scope: key.scope, narrowedTo: to },
+          );
+          return { ok: true, value, private: true };
+        }
+        if (!key.owns(value)) {
+          refuse(spec, 'identity', '@cached field resolved another object than its key names: served, not stored');
+          return { ok: true, value, private: true };
+        }
+        if (parent?.readBeyondId()) {
+          refuse(spec, 'parent', '@cached field computed its value from its parent object, loaded before its token: served, not stored');
+          return { ok: true, value, private: false };
+        }
+        if (storable && isPlainJson(value)) {
+          const envelope: Envelope = { v: value, t: label, f: Date.now() + spec.ttlSeconds * 1000 };
+          if (await write(guarded, cache, key.entry, envelope, (spec.ttlSeconds + spec.staleSeconds) * 1000))
+            return { ok: true, value, private: false, stored: true };
+        }
         return { ok: true, value, private: false };
-      }
-      if (storable && isPlainJson(value)) {
-        const envelope: Envelope = { v: value, t: label, f: Date.now() + spec.ttlSeconds * 1000 };
-        if (await write(guarded, cache, key.entry, envelope, (spec.ttlSeconds + spec.staleSeconds) * 1000)) return { ok: true, value, private: false, stored: true };
-      }
-      return { ok: true, value, private: false };
-    }, (outcome) => (outcome.ok && outcome.stored ? Math.min(LANDED_KEEP_MS, spec.ttlSeconds * 100) : 0));
+      },
+      (outcome) => (outcome.ok && outcome.stored ? Math.min(LANDED_KEEP_MS, spec.ttlSeconds * 100) : 0),
+    );
   }
 
   /**

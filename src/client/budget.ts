@@ -51,8 +51,7 @@ export function createBudgetTracker(options: PacingOptions = {}) {
   let everywhere: Set<string> | null = null;
   let exempt: string | null = null;
 
-  const unitsOf = (policy: string, operation: string) =>
-    policy.startsWith('cost') ? (costOf.get(operation) ?? 1) : policy.startsWith('bytes') ? 0 : 1;
+  const unitsOf = (policy: string, operation: string) => (policy.startsWith('cost') ? (costOf.get(operation) ?? 1) : policy.startsWith('bytes') ? 0 : 1);
 
   function applicable(operation: string): string[] {
     return [...(perOperation.get(operation) ?? everywhere ?? [])];

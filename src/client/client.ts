@@ -56,7 +56,10 @@ export interface GatewayError {
 export interface GatewayResult<TData = Record<string, unknown>> {
   data?: TData | null;
   errors?: GatewayError[];
-  extensions?: { cost?: { requested?: number; actual?: number; typeCost?: number; limit?: { limit: number; remaining: number; resetAt: string } }; [key: string]: unknown };
+  extensions?: {
+    cost?: { requested?: number; actual?: number; typeCost?: number; limit?: { limit: number; remaining: number; resetAt: string } };
+    [key: string]: unknown;
+  };
   /** HTTP status of the last attempt. */
   status: number;
   /** How many times it was sent (1 + retries). */
@@ -101,11 +104,14 @@ export function createGatewayClient(options: GatewayClientOptions) {
     if (at >= timerAt) return;
     if (timer) clearTimeout(timer);
     timerAt = at;
-    timer = setTimeout(() => {
-      timer = null;
-      timerAt = Infinity;
-      pump();
-    }, Math.max(0, at - Date.now()));
+    timer = setTimeout(
+      () => {
+        timer = null;
+        timerAt = Infinity;
+        pump();
+      },
+      Math.max(0, at - Date.now()),
+    );
   }
 
   /** Sends what may be sent now, in priority order; sets a timer for what must wait. */

@@ -66,10 +66,16 @@ export function readEnvOverrides(env: NodeJS.ProcessEnv): {
 
   const clusterNodes = env.REDIS_CLUSTER_NODES?.trim();
   if (clusterNodes) {
-    const nodes = clusterNodes.split(',').map((node) => node.trim()).filter((node) => node !== '');
+    const nodes = clusterNodes
+      .split(',')
+      .map((node) => node.trim())
+      .filter((node) => node !== '');
     const bad = nodes.filter((node) => !redisNodeAddress.safeParse(node).success);
     if (nodes.length === 0 || bad.length > 0) {
-      issues.push({ path: 'REDIS_CLUSTER_NODES', message: `must be host:port seed nodes separated by commas (e.g. "10.0.0.5:6379,10.0.0.6:6379"), got "${clusterNodes}"` });
+      issues.push({
+        path: 'REDIS_CLUSTER_NODES',
+        message: `must be host:port seed nodes separated by commas (e.g. "10.0.0.5:6379,10.0.0.6:6379"), got "${clusterNodes}"`,
+      });
     } else if (redisUrl) {
       issues.push({ path: 'REDIS_CLUSTER_NODES', message: 'set either REDIS_URL (one Redis server) or REDIS_CLUSTER_NODES (a Redis Cluster), not both' });
     } else overrides.redisClusterNodes = nodes;

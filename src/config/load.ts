@@ -40,10 +40,7 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
   if (yaml.issues.length > 0) throw new ConfigError(source, [...yaml.issues, ...envIssues]);
 
   if (yaml.value === null || yaml.value === undefined) {
-    throw new ConfigError(source, [
-      { path: '(root)', message: 'the file is empty; expected a mapping with at least "plans" and "tenants"' },
-      ...envIssues,
-    ]);
+    throw new ConfigError(source, [{ path: '(root)', message: 'the file is empty; expected a mapping with at least "plans" and "tenants"' }, ...envIssues]);
   }
   // reportInput lets a message show the bad value ("got \"owner\"").
   const result = configSchema.safeParse(yaml.value, { reportInput: true });
@@ -53,7 +50,11 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
   const config = applyEnvOverrides(result.data, overrides);
   if ((overrides.redisUsername || overrides.redisPassword) && !config.redis.cluster) {
     throw new ConfigError(source, [
-      { path: overrides.redisPassword ? 'REDIS_PASSWORD' : 'REDIS_USERNAME', message: 'applies to a Redis Cluster (REDIS_CLUSTER_NODES or redis.cluster); for one server put the credentials in REDIS_URL (redis://user:password@host:6379)' },
+      {
+        path: overrides.redisPassword ? 'REDIS_PASSWORD' : 'REDIS_USERNAME',
+        message:
+          'applies to a Redis Cluster (REDIS_CLUSTER_NODES or redis.cluster); for one server put the credentials in REDIS_URL (redis://user:password@host:6379)',
+      },
     ]);
   }
   return deepFreeze(config);

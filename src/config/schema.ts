@@ -7,13 +7,9 @@ import { isPlainObject } from '../jsutils/is-plain-object.js';
  * to the field it belongs to, so the schema doubles as the reference for the file format.
  */
 
-const sha256Hex = z
-  .string()
-  .regex(/^[0-9a-f]{64}$/, 'must be the lowercase hex SHA-256 of the token (64 characters)');
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be the lowercase hex SHA-256 of the token (64 characters)');
 
-const identifier = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lowercase letters, digits, "-" or "_" (1-63 characters)');
+const identifier = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lowercase letters, digits, "-" or "_" (1-63 characters)');
 
 export const ROLES = ['admin', 'support', 'viewer'] as const;
 export const roleSchema = z.enum(ROLES);
@@ -30,30 +26,33 @@ export const redisNodeAddress = z
  * SLOTS) and what a production cluster needs besides. Overridden by REDIS_CLUSTER_NODES
  * (comma-separated), REDIS_USERNAME and REDIS_PASSWORD.
  */
-export const redisClusterSchema = z.strictObject({
-  /** Seed nodes, `host:port`; at least one. */
-  nodes: z.array(redisNodeAddress).min(1, 'must name at least one seed node (host:port)'),
-  /** ACL user (Redis 6+); absent: the default user. */
-  username: z.string().min(1).optional(),
-  /** Password (of `username`, or `requirepass`); absent: no AUTH. Prefer REDIS_PASSWORD over the file. */
-  password: z.string().min(1).optional(),
-  /** TLS to every node (managed clusters: ElastiCache, Memorystore, Azure), default false. */
-  tls: z.boolean().default(false),
-  /** PEM file of the CA that signed the nodes' certificates; absent: the system CAs. Needs `tls`. */
-  tlsCaFile: z.string().min(1).optional(),
-  /**
-   * Address translation, `"announced host:port": "reachable host:port"`, for nodes that announce
-   * addresses the gateway cannot reach (NAT, Docker port mapping). Absent: the announced ones.
-   */
-  natMap: z
-    .record(z.string(), redisNodeAddress)
-    .superRefine((map, ctx) => {
-      for (const key of Object.keys(map)) {
-        if (!redisNodeAddress.safeParse(key).success) ctx.addIssue({ code: 'custom', path: [key], message: `must be keyed by host:port (the address a node announces), got "${key}"` });
-      }
-    })
-    .optional(),
-}).refine((cluster) => cluster.tls || !cluster.tlsCaFile, { message: 'tlsCaFile needs tls: true', path: ['tlsCaFile'] });
+export const redisClusterSchema = z
+  .strictObject({
+    /** Seed nodes, `host:port`; at least one. */
+    nodes: z.array(redisNodeAddress).min(1, 'must name at least one seed node (host:port)'),
+    /** ACL user (Redis 6+); absent: the default user. */
+    username: z.string().min(1).optional(),
+    /** Password (of `username`, or `requirepass`); absent: no AUTH. Prefer REDIS_PASSWORD over the file. */
+    password: z.string().min(1).optional(),
+    /** TLS to every node (managed clusters: ElastiCache, Memorystore, Azure), default false. */
+    tls: z.boolean().default(false),
+    /** PEM file of the CA that signed the nodes' certificates; absent: the system CAs. Needs `tls`. */
+    tlsCaFile: z.string().min(1).optional(),
+    /**
+     * Address translation, `"announced host:port": "reachable host:port"`, for nodes that announce
+     * addresses the gateway cannot reach (NAT, Docker port mapping). Absent: the announced ones.
+     */
+    natMap: z
+      .record(z.string(), redisNodeAddress)
+      .superRefine((map, ctx) => {
+        for (const key of Object.keys(map)) {
+          if (!redisNodeAddress.safeParse(key).success)
+            ctx.addIssue({ code: 'custom', path: [key], message: `must be keyed by host:port (the address a node announces), got "${key}"` });
+        }
+      })
+      .optional(),
+  })
+  .refine((cluster) => cluster.tls || !cluster.tlsCaFile, { message: 'tlsCaFile needs tls: true', path: ['tlsCaFile'] });
 
 /** A count per window, or `unlimited`. */
 const quota = z.union([z.number().int().nonnegative(), z.literal('unlimited')], {
@@ -320,7 +319,11 @@ export const configSchema = z
         port: z.number().int().min(0).max(65535).default(4000),
         host: z.string().default('127.0.0.1'),
         /** Largest request body, default 1 MiB. */
-        bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
+        bodyLimitBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(1024 * 1024),
         /** How long SIGTERM waits for in-flight requests, default 10 s. */
         shutdownGraceMs: ms.default(10_000),
         /**
@@ -547,7 +550,11 @@ export const configSchema = z
          * Bytes one document may take as stored, default 64 KiB: many times a large app operation,
          * and well under the request body limit (`server.bodyLimitBytes`, 1 MiB).
          */
-        maxDocumentBytes: z.number().int().positive().default(64 * 1024),
+        maxDocumentBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(64 * 1024),
       })
       .prefault({}),
     /**
@@ -604,7 +611,11 @@ export const configSchema = z
         /** How long the breaker stays open before one trial call, default 2 s. */
         breakerHalfOpenMs: ms.default(2000),
         /** Heap bound of the in-process store (no Redis), in bytes: entries are sized as V8 holds them, default 64 MiB. */
-        memoryMaxBytes: z.number().int().positive().default(64 * 1024 * 1024),
+        memoryMaxBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(64 * 1024 * 1024),
         /** Part of every entry key's version: change it to start every instance from empty keys; default '' (code and schema decide). */
         version: z.string().max(64).default(''),
       })

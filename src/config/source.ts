@@ -86,10 +86,7 @@ export async function createConfigSource(options: ConfigSourceOptions): Promise<
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       if (!closed) {
-        logger.warn(
-          { configPath: path, issues: error.issues },
-          `configuration change refused, keeping the previous configuration: ${error.message}`,
-        );
+        logger.warn({ configPath: path, issues: error.issues }, `configuration change refused, keeping the previous configuration: ${error.message}`);
       }
       return { ok: false, error };
     }

@@ -43,14 +43,7 @@
  * - Results are rounded to 6 decimals, so "0.1" weights add up without float noise.
  */
 import { createHash } from 'node:crypto';
-import {
-  getOperationAST,
-  getVariableValues,
-  Kind,
-  type DocumentNode,
-  type FragmentDefinitionNode,
-  type GraphQLSchema,
-} from 'graphql';
+import { getOperationAST, getVariableValues, Kind, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema } from 'graphql';
 import { GatewayError } from '../errors/gateway-error.js';
 import { compileOperation } from './compile.js';
 import { createCostIndex } from './directives.js';

@@ -99,7 +99,10 @@ function report(estimate: CostEstimate): string {
   const header = ['path', 'cost/call', 'calls', 'total'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [
     `field cost  ${format(estimate.fieldCost)}`,
     `type cost   ${format(estimate.typeCost)}`,

@@ -193,11 +193,8 @@ function compileField(
     typeWeight: ctx.index.typeWeight(named),
     listDepth,
     sizing: listSize ? compileSizing(ctx, listSize, field, node, coordinate, path) : null,
-    sizeFrom:
-      listDepth === 0 ? 'none' : sizedFields?.has(field.name) ? 'parent' : listSize && !sizesChildren ? 'own' : 'default',
-    selection: isCompositeType(named)
-      ? compileSelection(ctx, named, children, path, sizesChildren ? new Set(listSize.sizedFields) : null)
-      : null,
+    sizeFrom: listDepth === 0 ? 'none' : sizedFields?.has(field.name) ? 'parent' : listSize && !sizesChildren ? 'own' : 'default',
+    selection: isCompositeType(named) ? compileSelection(ctx, named, children, path, sizesChildren ? new Set(listSize.sizedFields) : null) : null,
   };
 }
 
@@ -219,11 +216,7 @@ function listDepthOf(type: GraphQLOutputType): number {
 }
 
 /** The cost of the arguments given: constant for literals, a function where variables appear. */
-function compileArguments(
-  ctx: CompileContext,
-  definitions: readonly GraphQLArgument[],
-  nodes: readonly ArgumentNode[] | undefined,
-): Amount {
+function compileArguments(ctx: CompileContext, definitions: readonly GraphQLArgument[], nodes: readonly ArgumentNode[] | undefined): Amount {
   const parts: Amount[] = [];
   for (const node of nodes ?? []) {
     const definition = definitions.find((d) => d.name === node.name.value);

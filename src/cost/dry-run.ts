@@ -6,7 +6,9 @@ export const DRY_RUN_HEADER = 'x-cost-dry-run';
 /** A price-only request: the `x-cost-dry-run` header's value is `1` or `true`, or `extensions.dryRun` is true. */
 export function asksDryRun(header: string | undefined, extensions: unknown): boolean {
   const value = header?.trim().toLowerCase();
-  return value === '1' || value === 'true' || (typeof extensions === 'object' && extensions !== null && (extensions as Record<string, unknown>).dryRun === true);
+  return (
+    value === '1' || value === 'true' || (typeof extensions === 'object' && extensions !== null && (extensions as Record<string, unknown>).dryRun === true)
+  );
 }
 
 /**

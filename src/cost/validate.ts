@@ -25,10 +25,7 @@ export const DEFAULT_LIST_SIZE = 10;
  * the default. Throws one Error listing every problem, each with its schema coordinate; returns
  * the warnings worth a log line (list fields that will be priced at the default size).
  */
-export function validateCostDirectives(
-  schema: GraphQLSchema,
-  options: { defaultListSize?: number } = {},
-): { warnings: string[] } {
+export function validateCostDirectives(schema: GraphQLSchema, options: { defaultListSize?: number } = {}): { warnings: string[] } {
   const defaultListSize = options.defaultListSize ?? DEFAULT_LIST_SIZE;
   const problems: string[] = [];
   const warnings: string[] = [];
@@ -99,7 +96,9 @@ function checkListSize(
 
   // Valid List Size Target: the field returns a list, or names the lists it sizes.
   if (!isListType(getNullableType(field.type)) && sizedFields.length === 0) {
-    problems.push(`${coordinate}: @listSize on a field that returns ${String(field.type)}, which is not a list; add sizedFields naming the lists it sizes, or remove it`);
+    problems.push(
+      `${coordinate}: @listSize on a field that returns ${String(field.type)}, which is not a list; add sizedFields naming the lists it sizes, or remove it`,
+    );
   }
   // Valid Assumed Size.
   if (assumedSize !== null && assumedSize < 0) {

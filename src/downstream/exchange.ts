@@ -1,14 +1,7 @@
 import type { Pool } from 'undici';
 import type { DownstreamServiceConfig } from '../config/schema.js';
 import type { DownstreamError } from '../errors/gateway-error.js';
-import {
-  badResponseError,
-  errorForStatus,
-  isRetryableStatus,
-  networkError,
-  timeoutError,
-  undiciTimeoutKind,
-} from './http-errors.js';
+import { badResponseError, errorForStatus, isRetryableStatus, networkError, timeoutError, undiciTimeoutKind } from './http-errors.js';
 import { parseRetryAfter } from './retry.js';
 
 /**

@@ -23,13 +23,7 @@ export function isRetryableStatus(status: number): boolean {
 }
 
 /** The error for a non-2xx response; `body` is the parsed JSON body, if there was one. */
-export function errorForStatus(
-  service: string,
-  request: string,
-  status: number,
-  body: unknown,
-  retryAfterMs: number | undefined,
-): DownstreamError {
+export function errorForStatus(service: string, request: string, status: number, body: unknown, retryAfterMs: number | undefined): DownstreamError {
   const bodyMessage = errorMessageOf(body);
   if (status === 404) {
     return new DownstreamError('NOT_FOUND', service, `http_${status}`, `${service} service: ${bodyMessage ?? 'not found'} (${request})`, {
@@ -92,13 +86,10 @@ export function networkError(service: string, cause: unknown): DownstreamError {
 }
 
 export function badResponseError(service: string, status: number, cause?: unknown): DownstreamError {
-  return new DownstreamError(
-    'DOWNSTREAM_UNAVAILABLE',
-    service,
-    'bad_response',
-    `${service} service sent a response that is not valid JSON (HTTP ${status})`,
-    { status, cause },
-  );
+  return new DownstreamError('DOWNSTREAM_UNAVAILABLE', service, 'bad_response', `${service} service sent a response that is not valid JSON (HTTP ${status})`, {
+    status,
+    cause,
+  });
 }
 
 export function circuitOpenError(service: string, halfOpenAfterMs: number): DownstreamError {
@@ -140,9 +131,15 @@ export function overloadedError(service: string, refusal: OverloadRefusal, bound
       : `its call budget has no room before the call's deadline (${waited})`,
   };
   const retryAfterSeconds = Math.min(MAX_OVERLOAD_RETRY_AFTER_SECONDS, Math.max(1, Math.ceil(refusal.drainMs / 1000)));
-  return new DownstreamError('DOWNSTREAM_OVERLOADED', service, refusal.reason, `${service} service is overloaded: ${why[refusal.reason]}. Retry in ${retryAfterSeconds} s.`, {
-    extensions: { retryAfterSeconds },
-  });
+  return new DownstreamError(
+    'DOWNSTREAM_OVERLOADED',
+    service,
+    refusal.reason,
+    `${service} service is overloaded: ${why[refusal.reason]}. Retry in ${retryAfterSeconds} s.`,
+    {
+      extensions: { retryAfterSeconds },
+    },
+  );
 }
 
 export function cancelledError(service: string, cause?: unknown): DownstreamError {

@@ -33,7 +33,10 @@ function buildLoaders(downstream: Downstream, call: CallContext, clock: ReadCloc
   function byIds<T>(service: ServiceName, path: string, param: string, idOf: (record: T) => unknown): MemoLoader<T | null> {
     return createMemoLoader<T | null>(clock, async (ids) => {
       const sendable = ids.filter(isCanonicalId);
-      const items = sendable.length === 0 ? [] : (await downstream.client(service).get<BatchRecord<T>>(`${path}?${param}=${sendable.map(encodeURIComponent).join(',')}`, call)).items;
+      const items =
+        sendable.length === 0
+          ? []
+          : (await downstream.client(service).get<BatchRecord<T>>(`${path}?${param}=${sendable.map(encodeURIComponent).join(',')}`, call)).items;
       const matched = matchById(service, sendable, Array.isArray(items) ? items : [], idOf);
       return ids.map((id) => (isCanonicalId(id) ? matched.get(id)! : new GatewayError('BAD_USER_INPUT', idProblem('id', id))));
     });
@@ -63,8 +66,11 @@ function buildLoaders(downstream: Downstream, call: CallContext, clock: ReadCloc
         const byCustomer =
           sendable.length === 0
             ? {}
-            : (await downstream.client('orders').get<{ byCustomer: Record<string, OrderRecord[]> }>(`/orders?customerIds=${sendable.map(encodeURIComponent).join(',')}&first=${first}`, call))
-                .byCustomer;
+            : (
+                await downstream
+                  .client('orders')
+                  .get<{ byCustomer: Record<string, OrderRecord[]> }>(`/orders?customerIds=${sendable.map(encodeURIComponent).join(',')}&first=${first}`, call)
+              ).byCustomer;
         return customerIds.map((id) => {
           if (!isCanonicalId(id)) return new GatewayError('BAD_USER_INPUT', idProblem('id', id));
           const list = Object.hasOwn(byCustomer, id) ? byCustomer[id] : [];

@@ -8,11 +8,7 @@
  * `random(0, min(maxDelayMs, baseDelayMs * 2^retry))`, where `retry` is 0 for the first retry.
  * Full jitter spreads the retries of many callers that failed at the same moment.
  */
-export function backoffDelay(
-  retry: number,
-  options: { baseDelayMs: number; maxDelayMs: number },
-  random: () => number = Math.random,
-): number {
+export function backoffDelay(retry: number, options: { baseDelayMs: number; maxDelayMs: number }, random: () => number = Math.random): number {
   const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** retry);
   return Math.floor(random() * ceiling);
 }

@@ -7,14 +7,7 @@ import type { Logger } from '../observability/logger.js';
 import { createAdaptiveLimit, createFixedLimit } from './adaptive-limit.js';
 import { type Exchange, createExchange } from './exchange.js';
 import { type QueueState, type Slot, createFairQueue } from '../fairness/fair-queue.js';
-import {
-  cancelledError,
-  circuitOpenError,
-  countsAgainstBreaker,
-  overloadedError,
-  timeoutError,
-  type OverloadReason,
-} from './http-errors.js';
+import { cancelledError, circuitOpenError, countsAgainstBreaker, overloadedError, timeoutError, type OverloadReason } from './http-errors.js';
 import type { Priority } from '../fairness/priority.js';
 import { type RateBudget, type RateToken, UNLIMITED_RATE } from './rate-budget.js';
 import { backoffDelay, createRetryBudget } from './retry.js';
@@ -239,10 +232,7 @@ export function createServiceClient(options: {
           log.debug({ requestId: ctx.requestId, reason: error.reason }, `${name} retry budget is spent; not retrying`);
           throw error;
         }
-        log.debug(
-          { requestId: ctx.requestId, tenantId: ctx.tenantId, attempt, delayMs, reason: error.reason },
-          `retrying ${name} ${method} ${path}`,
-        );
+        log.debug({ requestId: ctx.requestId, tenantId: ctx.tenantId, attempt, delayMs, reason: error.reason }, `retrying ${name} ${method} ${path}`);
         try {
           await sleep(delayMs, undefined, { signal });
         } catch (err) {
@@ -262,10 +252,7 @@ export function createServiceClient(options: {
 
     try {
       if (signal.aborted) throw abortError();
-      return await untilAborted(
-        breaker.execute(withSlot),
-        signal,
-      );
+      return await untilAborted(breaker.execute(withSlot), signal);
     } catch (err) {
       if (err instanceof DownstreamError) throw err;
       if (err instanceof BrokenCircuitError) throw circuitOpenError(name, config.breaker.halfOpenAfterMs);
@@ -280,8 +267,7 @@ export function createServiceClient(options: {
   return {
     name,
     get: <T>(path: string, ctx: CallContext) => call<T>('GET', path, undefined, ctx, true),
-    send: <T>(method: 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body: unknown, ctx: CallContext) =>
-      call<T>(method, path, body, ctx, false),
+    send: <T>(method: 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body: unknown, ctx: CallContext) => call<T>(method, path, body, ctx, false),
     state: () => ({ breaker: BREAKER_LABEL[breaker.state], ...queue.state(), retryTokens: budget.tokens() }),
     close: () => pool.close(),
   };

@@ -9,11 +9,7 @@ import { ERROR_STATUS, type ErrorCode } from './codes.js';
 export class GatewayError extends GraphQLError {
   readonly code: ErrorCode;
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    options: { extensions?: Record<string, unknown>; setHttpStatus?: boolean; cause?: unknown } = {},
-  ) {
+  constructor(code: ErrorCode, message: string, options: { extensions?: Record<string, unknown>; setHttpStatus?: boolean; cause?: unknown } = {}) {
     super(message, {
       originalError: options.cause instanceof Error ? options.cause : undefined,
       extensions: {

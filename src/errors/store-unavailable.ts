@@ -61,7 +61,8 @@ class StoreTimeoutError extends Error {
 /** ioredis / redis-errors classes that mean the command did not get a usable answer. */
 const FAILURE_NAMES = new Set(['StoreTimeoutError', 'MaxRetriesPerRequestError', 'AbortError', 'InterruptError', 'ParserError']);
 /** Messages ioredis uses for plain Errors about the connection. */
-const CONNECTION_MESSAGE = /^(Connection is closed\.|Stream isn't writeable|Command timed out|connect E[A-Z]+)|\b(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND)\b/;
+const CONNECTION_MESSAGE =
+  /^(Connection is closed\.|Stream isn't writeable|Command timed out|connect E[A-Z]+)|\b(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND)\b/;
 /** Redis replies that mean "not now" rather than "wrong command". */
 const UNAVAILABLE_REPLY = /^(LOADING|BUSY|OOM|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF)\b/;
 

@@ -103,7 +103,8 @@ class BoundsWalk {
           return name && !name.startsWith('__') ? [`${type}.${name}`] : [];
         });
         this.rootFields.set(definition.name?.value ?? '', fields);
-        if (!this.found && depth > this.bounds.maxDepth) this.found = violation('maxDepth', this.bounds.maxDepth, depth, `The operation nests ${depth} selection sets deep`);
+        if (!this.found && depth > this.bounds.maxDepth)
+          this.found = violation('maxDepth', this.bounds.maxDepth, depth, `The operation nests ${depth} selection sets deep`);
       } else if (definition.kind === Kind.FRAGMENT_DEFINITION) {
         this.fragment(definition.name.value);
       }
@@ -122,7 +123,12 @@ class BoundsWalk {
       const total = (keys.get(key) ?? 0) + count;
       keys.set(key, total);
       if (!this.found && total > this.bounds.maxSameResponseKey) {
-        this.found = violation('maxSameResponseKey', this.bounds.maxSameResponseKey, total, `${total} fields answer to the response key "${key}" in one selection set`);
+        this.found = violation(
+          'maxSameResponseKey',
+          this.bounds.maxSameResponseKey,
+          total,
+          `${total} fields answer to the response key "${key}" in one selection set`,
+        );
       }
     };
     for (const selection of set.selections) {

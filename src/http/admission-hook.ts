@@ -72,10 +72,15 @@ export function admissionHook(deps: {
         { plan: planId, dimension: 'concurrency', policy: 'tenant-in-flight', limit: plan.maxInFlight, retryAfterSeconds: result.retryAfterSeconds },
       );
     }
-    return sendError(reply, 'OVERLOADED', `This gateway instance is saturated and could not run the request in time (${result.reason}). Retry in ${result.retryAfterSeconds} s.`, {
-      reason: result.reason,
-      priority,
-      retryAfterSeconds: result.retryAfterSeconds,
-    });
+    return sendError(
+      reply,
+      'OVERLOADED',
+      `This gateway instance is saturated and could not run the request in time (${result.reason}). Retry in ${result.retryAfterSeconds} s.`,
+      {
+        reason: result.reason,
+        priority,
+        retryAfterSeconds: result.retryAfterSeconds,
+      },
+    );
   };
 }

@@ -7,7 +7,13 @@ import { refusedVerdict } from '../limits/limit-verdict.js';
 import { sendError, sendGatewayError } from './error-body.js';
 
 /** Answers a request refused at the door with `code`, or 429 when counting it puts the caller over its limits. */
-export type RefuseAtDoor = (request: FastifyRequest, reply: FastifyReply, code: ErrorCode, message: string, extensions?: Record<string, unknown>) => Promise<FastifyReply>;
+export type RefuseAtDoor = (
+  request: FastifyRequest,
+  reply: FastifyReply,
+  code: ErrorCode,
+  message: string,
+  extensions?: Record<string, unknown>,
+) => Promise<FastifyReply>;
 
 /**
  * A request refused at the door (past the document bounds, not a trusted document) is a request

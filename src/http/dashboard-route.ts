@@ -37,4 +37,3 @@ export function registerDashboard(app: FastifyInstance, options: { dir?: string 
     bare: 'redirect',
   });
 }
-

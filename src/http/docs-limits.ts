@@ -40,7 +40,7 @@ export function registerLimitsDocs(app: FastifyInstance, options: { schema: Grap
           .map(([key, label]) => `<tr><th>${label}</th><td>${show(plan.limits[key])}</td></tr>`)
           .join('');
         return `<section id="${escapeHtml(id)}"><h3>${escapeHtml(plan.displayName)} <code>${escapeHtml(id)}</code></h3>
-<table>${rows}<tr><th>When the limit store is unreachable</th><td>${plan.onStoreFailure === 'open' ? 'served, with this instance\'s share of each limit' : 'refused (429)'}</td></tr></table></section>`;
+<table>${rows}<tr><th>When the limit store is unreachable</th><td>${plan.onStoreFailure === 'open' ? "served, with this instance's share of each limit" : 'refused (429)'}</td></tr></table></section>`;
       })
       .join('\n');
     const fields = schemaLimits(options.schema)

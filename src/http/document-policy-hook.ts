@@ -51,22 +51,38 @@ export function documentPolicyHook(deps: { documents: TrustedDocuments; refuse: 
       const id = named ?? persisted!;
       const hex = parseDocumentId(id);
       try {
-        document = hex ? await storeCall('trusted-documents', 'Trusted documents cannot be read: their store cannot be reached.', deps.documents.resolve(principal.tenantId, hex)) : null;
+        document = hex
+          ? await storeCall(
+              'trusted-documents',
+              'Trusted documents cannot be read: their store cannot be reached.',
+              deps.documents.resolve(principal.tenantId, hex),
+            )
+          : null;
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error;
         reply.header('retry-after', String(error.extensions.retryAfterSeconds));
         return sendError(reply, 'STORE_UNAVAILABLE', error.message, { store: 'trusted-documents' });
       }
       if (!document && (named !== null || rules?.trustedDocumentsOnly)) {
-        return deps.refuse(request, reply, 'TRUSTED_DOCUMENT_NOT_FOUND', `No trusted document ${id} is registered for tenant "${principal.tenantId}": register it with registerTrustedDocuments (npm run documents).`, {
-          documentId: id,
-        });
+        return deps.refuse(
+          request,
+          reply,
+          'TRUSTED_DOCUMENT_NOT_FOUND',
+          `No trusted document ${id} is registered for tenant "${principal.tenantId}": register it with registerTrustedDocuments (npm run documents).`,
+          {
+            documentId: id,
+          },
+        );
       }
       if (document) useDocument(request, params, document);
     } else if (rules?.trustedDocumentsOnly) {
-      return deps.refuse(request, reply, 'TRUSTED_DOCUMENT_REQUIRED', `Publishable key "${principal.clientId}" runs only registered trusted documents: send "documentId": "sha256:<hex>" instead of a query.`);
+      return deps.refuse(
+        request,
+        reply,
+        'TRUSTED_DOCUMENT_REQUIRED',
+        `Publishable key "${principal.clientId}" runs only registered trusted documents: send "documentId": "sha256:<hex>" instead of a query.`,
+      );
     }
-
   };
 }
 

@@ -6,12 +6,7 @@ import type { GatewayError } from '../errors/gateway-error.js';
  * Errors raised outside GraphQL execution (authentication, body parsing, unknown routes) are
  * still answered in the GraphQL response shape, so a client has one error format to read.
  */
-export function sendError(
-  reply: FastifyReply,
-  code: ErrorCode,
-  message: string,
-  extensions: Record<string, unknown> = {},
-): FastifyReply {
+export function sendError(reply: FastifyReply, code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): FastifyReply {
   return reply
     .status(ERROR_STATUS[code])
     .type('application/json; charset=utf-8')

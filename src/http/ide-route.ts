@@ -56,4 +56,3 @@ export function registerIde(app: FastifyInstance, options: { dir?: string } = {}
     if (prefersHtml(request)) return send(reply, 'index.html');
   };
 }
-

@@ -165,7 +165,9 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
       config: config(),
       downstream: deps.downstream,
       downstreamShare: request.downstreamShare ?? null,
-      loaders: hasTenant(principal) ? createLoaders(deps.downstream, { tenantId: principal.tenantId, requestId: request.id, ...request.downstreamShare }) : null,
+      loaders: hasTenant(principal)
+        ? createLoaders(deps.downstream, { tenantId: principal.tenantId, requestId: request.id, ...request.downstreamShare })
+        : null,
       logger,
       ...deps.services,
       state,
@@ -281,7 +283,11 @@ function fragmentsOf(document: DocumentNode): Record<string, FragmentDefinitionN
  * `requestContext.document` as it stands after `didResolveOperation`; its types mark the fields
  * read-only for plugins, hence the cast.
  */
-function narrow(rc: GraphQLRequestContextDidResolveOperation<GatewayContext>, reduced: OperationDefinitionNode, fragments: Record<string, FragmentDefinitionNode>): void {
+function narrow(
+  rc: GraphQLRequestContextDidResolveOperation<GatewayContext>,
+  reduced: OperationDefinitionNode,
+  fragments: Record<string, FragmentDefinitionNode>,
+): void {
   const writable = rc as unknown as { operation: OperationDefinitionNode; document: DocumentNode };
   writable.operation = reduced;
   writable.document = { ...rc.document, definitions: [reduced, ...Object.values(fragments)] };

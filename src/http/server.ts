@@ -80,7 +80,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
     const status = error.statusCode ?? 500;
     // A GraphQL request with a body that cannot be read still counts against its caller's limits.
     const refuse = request.principal && request.routeOptions.url === '/graphql' ? pipeline.refuseAtDoor : null;
-    const answer = (code: 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'BAD_REQUEST', message: string) => (refuse ? refuse(request, reply, code, message) : sendError(reply, code, message));
+    const answer = (code: 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'BAD_REQUEST', message: string) =>
+      refuse ? refuse(request, reply, code, message) : sendError(reply, code, message);
     if (status === 413) return answer('PAYLOAD_TOO_LARGE', `Request body is larger than ${configSource.current().server.bodyLimitBytes} bytes.`);
     if (status === 415) return answer('UNSUPPORTED_MEDIA_TYPE', `Unsupported content type "${request.headers['content-type'] ?? ''}": send application/json.`);
     if (status >= 400 && status < 500) return answer('BAD_REQUEST', `Bad request: ${error.message}`);

@@ -65,20 +65,40 @@ export function registerUsageCsv(
         }
         reply.headers(rateLimitHeaders([cap], decision.results, decision.now));
         if (!decision.allowed) {
-          const error = rateLimitedError({ planName: effective.planName, planId: effective.planId, dimension: cap, result: decision.results[0]!, documentationUrl: config.limits.documentationUrl });
+          const error = rateLimitedError({
+            planName: effective.planName,
+            planId: effective.planId,
+            dimension: cap,
+            result: decision.results[0]!,
+            documentationUrl: config.limits.documentationUrl,
+          });
           return sendGatewayError(reply, error);
         }
       }
       const q = request.query;
       const granularity = (q.granularity ?? 'hour').toUpperCase();
       try {
-        if (!GRANULARITIES.has(granularity)) throw new GatewayError('BAD_USER_INPUT', `granularity must be one of minute, hour, day, month: "${q.granularity}"`);
+        if (!GRANULARITIES.has(granularity))
+          throw new GatewayError('BAD_USER_INPUT', `granularity must be one of minute, hour, day, month: "${q.granularity}"`);
         const range = usageRange(granularity as 'HOUR', q.from, q.to);
         const points = await asUserInput(
-          storeCall('usage', 'Usage history is unavailable: its store cannot be reached.', deps.usage.history({ tenantId: principal.tenantId, ...range, ...(q.client ? { client: q.client } : {}), ...(q.rootField ? { rootField: q.rootField } : {}) })),
+          storeCall(
+            'usage',
+            'Usage history is unavailable: its store cannot be reached.',
+            deps.usage.history({
+              tenantId: principal.tenantId,
+              ...range,
+              ...(q.client ? { client: q.client } : {}),
+              ...(q.rootField ? { rootField: q.rootField } : {}),
+            }),
+          ),
         );
         const name = `usage-${principal.tenantId}-${range.granularity}.csv`;
-        return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`).header('cache-control', 'private, no-store').send(historyToCsv(points));
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="${name}"`)
+          .header('cache-control', 'private, no-store')
+          .send(historyToCsv(points));
       } catch (err) {
         if (err instanceof GatewayError && err.code === 'BAD_USER_INPUT') return sendError(reply, 'BAD_USER_INPUT', err.message);
         if (err instanceof StoreUnavailableError) {

@@ -35,7 +35,15 @@ export function createAuthGuard(options: { limiter: Limiter; perMinute: () => nu
 
   function dimension(ip: string): LimitDimension {
     return {
-      store: { kind: 'sliding', name: 'auth-failures', key: `rl:{ip:${ip}}:auth`, limit: options.perMinute(), windowMs: WINDOW_MS, buckets: MINUTE_BUCKETS, amount: 1 },
+      store: {
+        kind: 'sliding',
+        name: 'auth-failures',
+        key: `rl:{ip:${ip}}:auth`,
+        limit: options.perMinute(),
+        windowMs: WINDOW_MS,
+        buckets: MINUTE_BUCKETS,
+        amount: 1,
+      },
       kind: 'requests',
       policy: 'auth-failures',
       window: '1 minute',

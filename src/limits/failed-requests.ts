@@ -63,7 +63,13 @@ export function createFailedRequests(deps: {
       const refused = decision.results.findIndex((r) => !r.allowed);
       deps.refusals.remember({ principal, ip, plan: effective, documentationUrl, dims, decision, source });
       return {
-        refusal: rateLimitedError({ planName: effective.planName, planId: effective.planId, dimension: dims[refused]!, result: decision.results[refused]!, documentationUrl }),
+        refusal: rateLimitedError({
+          planName: effective.planName,
+          planId: effective.planId,
+          dimension: dims[refused]!,
+          result: decision.results[refused]!,
+          documentationUrl,
+        }),
         headers,
         planId,
       };

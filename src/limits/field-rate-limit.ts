@@ -35,25 +35,28 @@ export function fieldRateLimitTransformer(options: {
   const { rateLimitDirectiveTransformer } = rateLimitDirective<GatewayContext, IRateLimiterRedisOptions>({
     keyGenerator: (_args, _source, _fieldArgs, context, info) =>
       `{${hasTenant(context.principal) ? context.principal.tenantId : 'none'}}:${info.parentType.name}.${info.fieldName}`,
-    pointsCalculator: (_args, _source, _fieldArgs, context) =>
-      hasTenant(context.principal) && context.principal.kind !== 'service' ? 1 : 0,
+    pointsCalculator: (_args, _source, _fieldArgs, context) => (hasTenant(context.principal) && context.principal.kind !== 'service' ? 1 : 0),
     limiterClass: redis ? InsuredRedisLimiter : RateLimiterMemory,
     // storeClient is replaced by the subclass; the memory limiter ignores it.
     limiterOptions: { keyPrefix: KEY_PREFIX, storeClient: redis },
     onLimit: (response, directiveArgs, _source, _args, _context, info) => {
       const retryAfterSeconds = Math.max(1, Math.ceil(response.msBeforeNext / 1000));
       const field = `${info.parentType.name}.${info.fieldName}`;
-      throw new GatewayError('RATE_LIMITED', `Rate limit exceeded: ${field} allows ${directiveArgs.limit} calls per ${directiveArgs.duration} s per tenant. Retry in ${retryAfterSeconds} s.`, {
-        extensions: {
-          dimension: 'field',
-          policy: field,
-          limit: directiveArgs.limit,
-          window: `${directiveArgs.duration} seconds`,
-          retryAfterSeconds,
-          resetAt: new Date(Date.now() + response.msBeforeNext).toISOString(),
-          documentation: `${options.documentationUrl()}#fields`,
+      throw new GatewayError(
+        'RATE_LIMITED',
+        `Rate limit exceeded: ${field} allows ${directiveArgs.limit} calls per ${directiveArgs.duration} s per tenant. Retry in ${retryAfterSeconds} s.`,
+        {
+          extensions: {
+            dimension: 'field',
+            policy: field,
+            limit: directiveArgs.limit,
+            window: `${directiveArgs.duration} seconds`,
+            retryAfterSeconds,
+            resetAt: new Date(Date.now() + response.msBeforeNext).toISOString(),
+            documentation: `${options.documentationUrl()}#fields`,
+          },
         },
-      });
+      );
     },
   });
   return rateLimitDirectiveTransformer;

@@ -18,9 +18,7 @@ export function isUsageOnly(rootFields: readonly string[]): boolean {
 export function rateLimitDryRun(operation: OperationDefinitionNode, variables: Record<string, unknown>): OperationDefinitionNode | null {
   const isTrue = (value: ValueNode | undefined): boolean =>
     value?.kind === Kind.BOOLEAN ? value.value : value?.kind === Kind.VARIABLE ? variables[value.name.value] === true : false;
-  const keep = operation.selectionSet.selections.filter(
-    (s) => s.kind === Kind.FIELD && s.name.value === 'rateLimit',
-  );
+  const keep = operation.selectionSet.selections.filter((s) => s.kind === Kind.FIELD && s.name.value === 'rateLimit');
   const dry = keep.some((s) => s.kind === Kind.FIELD && isTrue(s.arguments?.find((a) => a.name.value === 'dryRun')?.value));
   if (!dry || operation.operation !== 'query') return null;
   return { ...operation, selectionSet: { ...operation.selectionSet, selections: keep } };

@@ -19,7 +19,8 @@ export function rateLimitHeaders(dims: readonly LimitDimension[], results: reado
   for (let i = 0; i < dims.length; i++) {
     const d = dims[i]!;
     const r = results[i]!;
-    if (d.countsRequests && (!tightest || r.remaining < tightest.remaining || (r.remaining === tightest.remaining && r.resetAt < tightest.resetAt))) tightest = r;
+    if (d.countsRequests && (!tightest || r.remaining < tightest.remaining || (r.remaining === tightest.remaining && r.resetAt < tightest.resetAt)))
+      tightest = r;
     const separator = i === 0 ? '' : ', ';
     policy += `${separator}"${d.policy}";q=${r.limit};w=${windowOf(d, now)}`;
     current += `${separator}"${d.policy}";r=${r.remaining};t=${Math.max(0, Math.ceil((r.resetAt - now) / 1000))}`;

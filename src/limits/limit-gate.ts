@@ -125,7 +125,11 @@ export function createLimitGate(deps: {
     // (Not while this instance holds a lease for the tenant: the door sends nothing then, and
     // keying the text costs a copy and a hash of it on every request.)
     if (!early && typeof request.query === 'string' && deps.earlyChecks && !deps.limiter.holdsLease(principal.tenantId)) {
-      deps.earlyChecks.remember(request.query, request.operationName, { document: resolved.document, operation: resolved.operation, rootFields: resolved.rootFields });
+      deps.earlyChecks.remember(request.query, request.operationName, {
+        document: resolved.document,
+        operation: resolved.operation,
+        rootFields: resolved.rootFields,
+      });
     }
     const started = early?.startedAt ?? performance.now();
     const { decision, source } = await (early?.outcome ??
@@ -146,7 +150,9 @@ export function createLimitGate(deps: {
       input.setHeader('x-ratelimit-decision', `${source};t=${decision.now}`);
     }
     const costResult = decision.results[costDimensionIndex(dims)];
-    const costBudget = costResult ? { limit: costResult.limit, remaining: costResult.remaining, resetAt: isoTime(costResult.resetAt), window: '1 minute' } : null;
+    const costBudget = costResult
+      ? { limit: costResult.limit, remaining: costResult.remaining, resetAt: isoTime(costResult.resetAt), window: '1 minute' }
+      : null;
     if (!decision.allowed) {
       const refused = decision.results.findIndex((r) => !r.allowed);
       const dimension = dims[refused]!;
@@ -160,7 +166,13 @@ export function createLimitGate(deps: {
         dimension: dimension.kind,
         policy: dimension.policy,
       });
-      const refusal = rateLimitedError({ planName: effective.planName, planId: effective.planId, dimension, result: decision.results[refused]!, documentationUrl: docs });
+      const refusal = rateLimitedError({
+        planName: effective.planName,
+        planId: effective.planId,
+        dimension,
+        result: decision.results[refused]!,
+        documentationUrl: docs,
+      });
       return { verdict: verdict(dimension.kind, costBudget), refusal };
     }
     charges.set(input.key, { dims, decision, source, chargedCost });

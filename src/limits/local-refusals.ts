@@ -111,7 +111,13 @@ export function createLocalRefusals(options: { maxMs: number; now?: () => number
   const refusals = new Map<string, Refusal>();
 
   const scopeKey = (scope: 'tenant' | 'client' | 'ip' | 'key-ip', principal: TenantPrincipal, ip: string): string =>
-    scope === 'tenant' ? `t\n${principal.tenantId}` : scope === 'client' ? `c\n${principal.tenantId}\n${principal.clientId}` : scope === 'ip' ? `i\n${principal.tenantId}\n${ip}` : `k\n${principal.tenantId}\n${principal.clientId}\n${ip}`;
+    scope === 'tenant'
+      ? `t\n${principal.tenantId}`
+      : scope === 'client'
+        ? `c\n${principal.tenantId}\n${principal.clientId}`
+        : scope === 'ip'
+          ? `i\n${principal.tenantId}\n${ip}`
+          : `k\n${principal.tenantId}\n${principal.clientId}\n${ip}`;
 
   const lookup = (key: string, at: number): Refusal | null => {
     const refusal = refusals.get(key);

@@ -63,19 +63,27 @@ export function rateLimitedError(options: Parameters<typeof rateLimitedDetails>[
 
 /** Fail-closed plan while the limit store is unreachable: refuse, briefly, rather than guess. */
 export function limitsUnavailableError(planId: string, retryAfterSeconds: number, documentationUrl: string): GatewayError {
-  return new GatewayError('RATE_LIMITED', `Limits cannot be checked right now and the ${planId} plan is set to refuse in that case. Retry in ${retryAfterSeconds} s.`, {
-    extensions: {
-      plan: planId,
-      dimension: 'unavailable',
-      retryAfterSeconds,
-      documentation: `${documentationUrl}#${planId}`,
-      http: { status: 429, headers: new Map([['retry-after', String(retryAfterSeconds)]]) },
+  return new GatewayError(
+    'RATE_LIMITED',
+    `Limits cannot be checked right now and the ${planId} plan is set to refuse in that case. Retry in ${retryAfterSeconds} s.`,
+    {
+      extensions: {
+        plan: planId,
+        dimension: 'unavailable',
+        retryAfterSeconds,
+        documentation: `${documentationUrl}#${planId}`,
+        http: { status: 429, headers: new Map([['retry-after', String(retryAfterSeconds)]]) },
+      },
     },
-  });
+  );
 }
 
 /** The estimate is over the plan's single-operation maximum: refused before anything is consumed. */
-export function costLimitExceededError(over: { estimate: number; maximum: number; of: 'plan' | 'usage' }, planId: string, documentationUrl: string): GatewayError {
+export function costLimitExceededError(
+  over: { estimate: number; maximum: number; of: 'plan' | 'usage' },
+  planId: string,
+  documentationUrl: string,
+): GatewayError {
   const { estimate, maximum } = over;
   const allows =
     over.of === 'usage'
@@ -83,6 +91,12 @@ export function costLimitExceededError(over: { estimate: number; maximum: number
       : `the ${planId} plan allows at most ${maximum} per operation. Ask for fewer items (smaller \`first\`) or fewer fields.`;
   return new GatewayError('COST_LIMIT_EXCEEDED', `This operation is estimated to cost ${estimate} points; ${allows}`, {
     setHttpStatus: true,
-    extensions: { estimate, maximum, plan: planId, ...(over.of === 'usage' ? { policy: 'usage-operation' } : {}), documentation: `${documentationUrl}#${planId}` },
+    extensions: {
+      estimate,
+      maximum,
+      plan: planId,
+      ...(over.of === 'usage' ? { policy: 'usage-operation' } : {}),
+      documentation: `${documentationUrl}#${planId}`,
+    },
   });
 }

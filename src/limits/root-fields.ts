@@ -5,13 +5,13 @@ import { Kind, type FragmentDefinitionNode, type OperationDefinitionNode, type S
  * (two aliases of one field are two calls). Fragments are expanded; `@skip`/`@include` are not
  * evaluated, so a conditionally skipped root field still counts: conservative for field limits.
  */
-export function rootFieldsOf(
-  schema: GraphQLSchema,
-  operation: OperationDefinitionNode,
-  fragments: Record<string, FragmentDefinitionNode>,
-): string[] {
+export function rootFieldsOf(schema: GraphQLSchema, operation: OperationDefinitionNode, fragments: Record<string, FragmentDefinitionNode>): string[] {
   const rootType =
-    operation.operation === 'mutation' ? schema.getMutationType() : operation.operation === 'subscription' ? schema.getSubscriptionType() : schema.getQueryType();
+    operation.operation === 'mutation'
+      ? schema.getMutationType()
+      : operation.operation === 'subscription'
+        ? schema.getSubscriptionType()
+        : schema.getQueryType();
   if (!rootType) return [];
   const byKey = new Map<string, string>();
   const seenFragments = new Set<string>();

@@ -26,7 +26,12 @@ export function schemaLimits(schema: GraphQLSchema): FieldLimitInfo[] {
   return out;
 }
 
-function fieldLimits(schema: GraphQLSchema, coordinate: string, field: GraphQLField<unknown, unknown>, typeRateLimit: Record<string, unknown> | undefined): FieldLimitInfo {
+function fieldLimits(
+  schema: GraphQLSchema,
+  coordinate: string,
+  field: GraphQLField<unknown, unknown>,
+  typeRateLimit: Record<string, unknown> | undefined,
+): FieldLimitInfo {
   const cost = getDirective(schema, field, 'cost')?.[0];
   const listSize = getDirective(schema, field, 'listSize')?.[0];
   const rateLimit = getDirective(schema, field, 'rateLimit')?.[0] ?? typeRateLimit;

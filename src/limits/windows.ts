@@ -41,7 +41,15 @@ export function createLimitsView(deps: { limiter: Limiter; overrides: OverridesS
       const { decision } = await deps.limiter.peek(dims.map((d) => d.store));
       return dims.map((d, i) => {
         const r = decision.results[i]!;
-        return { policy: d.policy, dimension: d.kind, window: d.window, limit: r.limit, used: r.used, remaining: r.remaining, resetAt: new Date(r.resetAt).toISOString() };
+        return {
+          policy: d.policy,
+          dimension: d.kind,
+          window: d.window,
+          limit: r.limit,
+          used: r.used,
+          remaining: r.remaining,
+          resetAt: new Date(r.resetAt).toISOString(),
+        };
       });
     },
   };

@@ -309,7 +309,11 @@ export function createMetrics(options: MetricsOptions): Metrics {
       registers,
     }),
     admissionInFlight: new Gauge({ name: 'admission_in_flight', help: 'Requests admitted on this instance and not yet answered', registers }),
-    admissionLimit: new Gauge({ name: 'admission_limit', help: "This instance's concurrency limit now: admission.maxInFlight, less while its event loop lags", registers }),
+    admissionLimit: new Gauge({
+      name: 'admission_limit',
+      help: "This instance's concurrency limit now: admission.maxInFlight, less while its event loop lags",
+      registers,
+    }),
     redisErrors: new Counter({
       name: 'redis_errors_total',
       help: 'Failed Redis commands by the component that issued them',

@@ -13,9 +13,7 @@ export const accountsResolvers: Resolvers = {
       const { principal, loaders } = tenantScope(ctx);
       const size = pageSize(first, 20, 100, 'first');
       const since = loaders.clock.now();
-      const page = await ctx.downstream
-        .client('accounts')
-        .get<PageRecord<CustomerRecord>>(`/customers?${pageQuery(size, after)}`, callOf(ctx, principal));
+      const page = await ctx.downstream.client('accounts').get<PageRecord<CustomerRecord>>(`/customers?${pageQuery(size, after)}`, callOf(ctx, principal));
       // Later `customer(id)` lookups in this request reuse what the page already returned.
       for (const customer of page.items) loaders.customers.prime(customer.id, customer, since);
       return page;
@@ -44,7 +42,10 @@ export const accountsResolvers: Resolvers = {
   Customer: {
     tier: (c) => c.tier.toUpperCase() as 'BRONZE' | 'SILVER' | 'GOLD',
     lifetimeValue: (c) => money(c.lifetimeValueCents),
-    orders: (c, { first }, ctx) => tenantScope(ctx).loaders.ordersOfCustomer(pageSize(first, 10, 50, 'first')).load(c.id),
+    orders: (c, { first }, ctx) =>
+      tenantScope(ctx)
+        .loaders.ordersOfCustomer(pageSize(first, 10, 50, 'first'))
+        .load(c.id),
   },
   CustomerConnection: connectionResolvers,
 };

@@ -8,7 +8,8 @@ import { limitValues, NUMERIC_LIMITS } from './limit-values.js';
 import { AUDIT_STORE_DOWN } from '../audit/limit-changes.js';
 
 /** A write that timed out may still land: both mutations are idempotent, so a retry is safe. */
-const OVERRIDE_STORE_DOWN = 'Runtime limit overrides cannot be written: their store cannot be reached (a write that timed out may still apply; repeating it is safe).';
+const OVERRIDE_STORE_DOWN =
+  'Runtime limit overrides cannot be written: their store cannot be reached (a write that timed out may still apply; repeating it is safe).';
 
 const requirePlatformAdmin = (ctx: GatewayContext) => platformAdminScope(ctx, 'Reading or changing runtime limits');
 
@@ -52,7 +53,11 @@ export const adminResolvers: Resolvers = {
         setAt: now,
       };
       await storeCall('limit-overrides', OVERRIDE_STORE_DOWN, ctx.overrides.set(override));
-      await storeCall('limit-overrides', AUDIT_STORE_DOWN, ctx.audit.record({ at: now, by: setBy, tenantId, action: 'set', planId: override.planId, limits, expiresAt: override.expiresAt }));
+      await storeCall(
+        'limit-overrides',
+        AUDIT_STORE_DOWN,
+        ctx.audit.record({ at: now, by: setBy, tenantId, action: 'set', planId: override.planId, limits, expiresAt: override.expiresAt }),
+      );
       ctx.logger.info({ tenantId, setBy, planId: override.planId, limits, expiresAt: override.expiresAt }, 'runtime limit override set');
       return override;
     },
@@ -60,7 +65,11 @@ export const adminResolvers: Resolvers = {
       const by = requirePlatformAdmin(ctx);
       requireTenant(ctx, tenantId);
       await storeCall('limit-overrides', OVERRIDE_STORE_DOWN, ctx.overrides.clear(tenantId));
-      await storeCall('limit-overrides', AUDIT_STORE_DOWN, ctx.audit.record({ at: Date.now(), by, tenantId, action: 'clear', planId: null, limits: {}, expiresAt: null }));
+      await storeCall(
+        'limit-overrides',
+        AUDIT_STORE_DOWN,
+        ctx.audit.record({ at: Date.now(), by, tenantId, action: 'clear', planId: null, limits: {}, expiresAt: null }),
+      );
       ctx.logger.info({ tenantId, by }, 'runtime limit override cleared');
       return true;
     },

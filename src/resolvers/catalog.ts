@@ -12,9 +12,7 @@ export const catalogResolvers: Resolvers = {
       const size = pageSize(first, 20, 100, 'first');
       const query = `first=${size}${search ? `&search=${encodeURIComponent(search)}` : ''}`;
       const since = loaders.clock.now();
-      const page = await ctx.downstream
-        .client('catalog')
-        .get<PageRecord<ProductRecord>>(`/products?${query}`, callOf(ctx, principal));
+      const page = await ctx.downstream.client('catalog').get<PageRecord<ProductRecord>>(`/products?${query}`, callOf(ctx, principal));
       for (const product of page.items) loaders.products.prime(product.id, product, since);
       return page.items;
     },

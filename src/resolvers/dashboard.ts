@@ -15,9 +15,7 @@ export const dashboardResolvers: Resolvers = {
   Dashboard: {
     customerCount: async (_parent, _args, ctx) => {
       const { principal } = tenantScope(ctx);
-      const page = await ctx.downstream
-        .client('accounts')
-        .get<PageRecord<CustomerRecord>>('/customers?first=1', callOf(ctx, principal));
+      const page = await ctx.downstream.client('accounts').get<PageRecord<CustomerRecord>>('/customers?first=1', callOf(ctx, principal));
       return page.totalCount;
     },
     recentOrders: async (_parent, { first }, ctx) => {

@@ -69,7 +69,11 @@ export const fleetConsoleResolvers: Resolvers = {
       platformAdminScope(ctx, 'fleetUsage');
       const n = first ?? 50;
       if (n < 0 || n > 1000) throw new GatewayError('BAD_USER_INPUT', `first must be between 0 and 1000: ${n}`, { extensions: { argument: 'first' } });
-      return storeCall('limit-overrides', 'The audit list cannot be read: its store cannot be reached.', ctx.audit.list({ ...(tenantId ? { tenantId } : {}), first: n }));
+      return storeCall(
+        'limit-overrides',
+        'The audit list cannot be read: its store cannot be reached.',
+        ctx.audit.list({ ...(tenantId ? { tenantId } : {}), first: n }),
+      );
     },
     health: (_parent, _args, ctx) => {
       platformAdminScope(ctx, 'fleetUsage');

@@ -13,5 +13,8 @@ export const NUMERIC_LIMITS = [
 
 /** The schema shows a limit as a number, or null for `unlimited` and for no limit at all. */
 export function limitValues(limits: PlanLimits): Record<(typeof NUMERIC_LIMITS)[number], number | null> {
-  return Object.fromEntries(NUMERIC_LIMITS.map((f) => [f, typeof limits[f] === 'number' ? limits[f] : null])) as Record<(typeof NUMERIC_LIMITS)[number], number | null>;
+  return Object.fromEntries(NUMERIC_LIMITS.map((f) => [f, typeof limits[f] === 'number' ? limits[f] : null])) as Record<
+    (typeof NUMERIC_LIMITS)[number],
+    number | null
+  >;
 }

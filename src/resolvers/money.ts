@@ -7,7 +7,6 @@ export function money(amountCents: number, currency = 'USD'): MoneyValue {
 
 export const moneyResolvers: Resolvers = {
   Money: {
-    formatted: ({ amountCents, currency }) =>
-      new Intl.NumberFormat('en-US', { style: 'currency', currency }).format(amountCents / 100),
+    formatted: ({ amountCents, currency }) => new Intl.NumberFormat('en-US', { style: 'currency', currency }).format(amountCents / 100),
   },
 };

@@ -16,9 +16,7 @@ export const ordersResolvers: Resolvers = {
       const { principal, loaders } = tenantScope(ctx);
       const size = pageSize(first, 20, 100, 'first');
       const since = loaders.clock.now();
-      const page = await ctx.downstream
-        .client('orders')
-        .get<PageRecord<OrderRecord>>(`/orders?${pageQuery(size, after)}`, callOf(ctx, principal));
+      const page = await ctx.downstream.client('orders').get<PageRecord<OrderRecord>>(`/orders?${pageQuery(size, after)}`, callOf(ctx, principal));
       for (const order of page.items) loaders.orders.prime(order.id, order, since);
       return page;
     },

@@ -7,7 +7,8 @@ import type { Resolvers } from '../graph/generated/resolvers-types.js';
 import { isPlainObject } from '../jsutils/is-plain-object.js';
 import type { TrustedDocumentInput } from '../trusted-documents/registry.js';
 
-const STORE_DOWN = 'Trusted documents cannot be read or written: their store cannot be reached (a registration that timed out may still apply; repeating it is safe).';
+const STORE_DOWN =
+  'Trusted documents cannot be read or written: their store cannot be reached (a registration that timed out may still apply; repeating it is safe).';
 
 /** Registering what a tenant's publishable keys may run is for the tenant's admins, with a secret key. */
 function requireTenantAdmin(ctx: GatewayContext): TenantPrincipal {
@@ -26,7 +27,9 @@ function variablesOf(text: string | null | undefined, index: number): Record<str
   } catch {
     // reported below
   }
-  throw new GatewayError('BAD_USER_INPUT', `documents[${index}].variables must be a JSON object: ${text}`, { extensions: { argument: `documents[${index}].variables` } });
+  throw new GatewayError('BAD_USER_INPUT', `documents[${index}].variables must be a JSON object: ${text}`, {
+    extensions: { argument: `documents[${index}].variables` },
+  });
 }
 
 export const trustedDocumentResolvers: Resolvers = {
@@ -39,7 +42,12 @@ export const trustedDocumentResolvers: Resolvers = {
   Mutation: {
     registerTrustedDocuments: async (_root, { documents }, ctx) => {
       const principal = requireTenantAdmin(ctx);
-      const inputs: TrustedDocumentInput[] = documents.map((d, i) => ({ body: d.body, id: d.id ?? null, name: d.name ?? null, variables: variablesOf(d.variables, i) }));
+      const inputs: TrustedDocumentInput[] = documents.map((d, i) => ({
+        body: d.body,
+        id: d.id ?? null,
+        name: d.name ?? null,
+        variables: variablesOf(d.variables, i),
+      }));
       const registered = await storeCall('trusted-documents', STORE_DOWN, ctx.trustedDocuments.register(principal.tenantId, principal.clientId, inputs));
       ctx.logger.info({ tenantId: principal.tenantId, by: principal.clientId, count: registered.length }, 'trusted documents registered');
       return registered;

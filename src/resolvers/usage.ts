@@ -11,7 +11,8 @@ import { assertMaySeeKey } from '../auth/publishable-policy.js';
  * is STORE_UNAVAILABLE (503 with Retry-After when nothing else of the answer could be served).
  * The plan, limits and live windows do not need it and are served either way.
  */
-export const readUsage = <T>(work: Promise<T>): Promise<T> => asUserInput(storeCall('usage', 'Usage history is unavailable: its store cannot be reached.', work));
+export const readUsage = <T>(work: Promise<T>): Promise<T> =>
+  asUserInput(storeCall('usage', 'Usage history is unavailable: its store cannot be reached.', work));
 
 export const usageResolvers: Resolvers = {
   Query: {

@@ -28,9 +28,5 @@ export const CATALOG_ROUTES: readonly Route[] = [
 
 /** `needle` is already lower case. */
 function matches(product: Product, needle: string): boolean {
-  return (
-    product.name.toLowerCase().includes(needle) ||
-    product.description.toLowerCase().includes(needle) ||
-    product.category.toLowerCase().includes(needle)
-  );
+  return product.name.toLowerCase().includes(needle) || product.description.toLowerCase().includes(needle) || product.category.toLowerCase().includes(needle);
 }

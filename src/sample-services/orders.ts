@@ -25,9 +25,7 @@ export const ORDERS_ROUTES: readonly Route[] = [
       if (customerIds) {
         const first = parseFirst(query);
         // fromEntries defines own properties, so even an id like `__proto__` comes back as a key.
-        const byCustomer: Record<string, readonly Order[]> = Object.fromEntries(
-          customerIds.map((id) => [id, tenant.ordersOfCustomer(id).slice(0, first)]),
-        );
+        const byCustomer: Record<string, readonly Order[]> = Object.fromEntries(customerIds.map((id) => [id, tenant.ordersOfCustomer(id).slice(0, first)]));
         return ok({ byCustomer });
       }
       return ok(paginate(tenant.ordersNewestFirst(), query));

@@ -1,15 +1,6 @@
 import { createRandom, hashString, type Random } from './prng.js';
 import type { Customer, CustomerTier, LineItem, Order, OrderStatus, Product } from './records.js';
-import {
-  ADJECTIVES,
-  CATEGORY_NOUNS,
-  FIRST_NAMES,
-  LAST_NAMES,
-  MATERIALS,
-  SELLING_POINTS,
-  TAGS,
-  WAREHOUSES,
-} from './seed-words.js';
+import { ADJECTIVES, CATEGORY_NOUNS, FIRST_NAMES, LAST_NAMES, MATERIALS, SELLING_POINTS, TAGS, WAREHOUSES } from './seed-words.js';
 
 export const CUSTOMER_COUNT = 60;
 export const PRODUCT_COUNT = 80;
@@ -97,7 +88,11 @@ export function generateTenantSeed(tenantId: string): TenantSeed {
 
 /** The tenant id shows in every email address, so a cross-tenant leak is obvious on sight. */
 function emailDomain(tenantId: string): string {
-  const slug = tenantId.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
+  const slug = tenantId
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40);
   return `${slug || 'tenant'}.example`;
 }
 

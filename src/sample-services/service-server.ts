@@ -93,8 +93,7 @@ export async function startServiceServer(options: ServiceServerOptions): Promise
 
     const failure = knobs.takeFailure();
     if (failure) {
-      const headers: Record<string, string> =
-        failure.retryAfterSeconds === undefined ? {} : { 'retry-after': String(failure.retryAfterSeconds) };
+      const headers: Record<string, string> = failure.retryAfterSeconds === undefined ? {} : { 'retry-after': String(failure.retryAfterSeconds) };
       throw new HttpError(failure.status, `injected failure: ${name} answers ${failure.status}`, headers);
     }
 

@@ -3,12 +3,7 @@ import { CATALOG_ROUTES } from './catalog.js';
 import { INVENTORY_ROUTES } from './inventory.js';
 import { ORDERS_ROUTES } from './orders.js';
 import type { Route } from './router.js';
-import {
-  startServiceServer,
-  type RunningService,
-  type SampleService,
-  type SampleServiceName,
-} from './service-server.js';
+import { startServiceServer, type RunningService, type SampleService, type SampleServiceName } from './service-server.js';
 import { createTenantStore } from './tenant-store.js';
 
 // The public API lives here; these types are defined next to the code that implements them.
@@ -46,9 +41,7 @@ export async function startSampleServices(options: StartSampleServicesOptions = 
   const host = options.host ?? '127.0.0.1';
   const store = createTenantStore();
   const started = await Promise.allSettled(
-    SAMPLE_SERVICE_NAMES.map((name) =>
-      startServiceServer({ name, routes: ROUTES[name], store, host, port: options.ports?.[name] ?? 0 }),
-    ),
+    SAMPLE_SERVICE_NAMES.map((name) => startServiceServer({ name, routes: ROUTES[name], store, host, port: options.ports?.[name] ?? 0 })),
   );
   const running = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   const failure = started.find((result) => result.status === 'rejected');
@@ -58,10 +51,7 @@ export async function startSampleServices(options: StartSampleServicesOptions = 
     throw failure.reason;
   }
 
-  const byName = Object.fromEntries(running.map((service) => [service.name, service])) as Record<
-    SampleServiceName,
-    RunningService
-  >;
+  const byName = Object.fromEntries(running.map((service) => [service.name, service])) as Record<SampleServiceName, RunningService>;
   return {
     urls: Object.fromEntries(running.map((service) => [service.name, service.url])) as Record<SampleServiceName, string>,
     services: byName,

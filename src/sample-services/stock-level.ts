@@ -18,13 +18,7 @@ export interface SoldUnits {
  * tenant, product and epoch, so every process agrees) and drops by what placed orders took,
  * which move to `reserved` because placed orders are PENDING.
  */
-export function stockLevel(
-  tenantId: string,
-  productId: string,
-  seed: StockSeed,
-  sold: SoldUnits | undefined,
-  now: number,
-): Stock {
+export function stockLevel(tenantId: string, productId: string, seed: StockSeed, sold: SoldUnits | undefined, now: number): Stock {
   const epoch = Math.floor(now / STOCK_EPOCH_MS);
   const drift = seed.base === 0 ? 0 : (hashString(`${tenantId}|${productId}|${epoch}`) % (2 * MAX_DRIFT + 1)) - MAX_DRIFT;
   const soldUnits = sold?.units ?? 0;

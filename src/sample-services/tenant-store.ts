@@ -73,8 +73,7 @@ export function createTenantStore(options: TenantStoreOptions = {}) {
   function tenant(tenantId: string): TenantData {
     const seed = seedOf(tenantId);
     const written = (): TenantWrites | undefined => writes.get(tenantId);
-    const customer = (id: string): Customer | null =>
-      written()?.customers.get(id) ?? seed.customersById.get(id) ?? null;
+    const customer = (id: string): Customer | null => written()?.customers.get(id) ?? seed.customersById.get(id) ?? null;
 
     return {
       tenantId,

@@ -101,9 +101,7 @@ function clusterOptions(cluster: RedisClusterConfig, connection: RedisOptions): 
     // With TLS the node's hostname must reach the TLS handshake (certificate check) unresolved,
     // as ioredis's docs advise for managed clusters (ElastiCache).
     ...(tls ? { dnsLookup: (address: string, callback: (err: null, address: string) => void) => callback(null, address) } : {}),
-    ...(cluster.natMap
-      ? { natMap: Object.fromEntries(Object.entries(cluster.natMap).map(([from, to]) => [from, parseNode(to)])) }
-      : {}),
+    ...(cluster.natMap ? { natMap: Object.fromEntries(Object.entries(cluster.natMap).map(([from, to]) => [from, parseNode(to)])) } : {}),
   };
 }
 

@@ -28,7 +28,9 @@ export interface DocumentHoldings {
 export function capsOf(config: Config, planId: string): TenantDocumentCaps {
   const own = config.plans[planId]?.trustedDocuments ?? {};
   const pick = (name: keyof TrustedDocumentCaps) =>
-    own[name] === undefined ? { value: config.trustedDocuments[name], key: `trustedDocuments.${name}` } : { value: own[name], key: `plans.${planId}.trustedDocuments.${name}` };
+    own[name] === undefined
+      ? { value: config.trustedDocuments[name], key: `trustedDocuments.${name}` }
+      : { value: own[name], key: `plans.${planId}.trustedDocuments.${name}` };
   const maxDocuments = pick('maxDocuments');
   const maxBytes = pick('maxBytes');
   return {

@@ -49,7 +49,12 @@ async function main(argv: string[]): Promise<void> {
     } catch (e) {
       throw new CliError(`${file}: ${(e as Error).message}`);
     }
-    const data = await call(values.url, key, `mutation Register($documents: [TrustedDocumentInput!]!) { registerTrustedDocuments(documents: $documents) { ${FIELDS} } }`, { documents });
+    const data = await call(
+      values.url,
+      key,
+      `mutation Register($documents: [TrustedDocumentInput!]!) { registerTrustedDocuments(documents: $documents) { ${FIELDS} } }`,
+      { documents },
+    );
     print(data.registerTrustedDocuments as Row[], `registered ${documents.length} document(s)`);
   } else if (command === 'list') {
     const data = await call(values.url, key, `{ trustedDocuments { ${FIELDS} } }`, {});
@@ -67,7 +72,10 @@ async function call(url: string, key: string, query: string, variables: Record<s
   }).catch((e: Error) => {
     throw new CliError(`cannot reach ${url}: ${e.message}`);
   });
-  const body = (await response.json().catch(() => null)) as { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: { code?: string } }[] } | null;
+  const body = (await response.json().catch(() => null)) as {
+    data?: Record<string, unknown> | null;
+    errors?: { message: string; extensions?: { code?: string } }[];
+  } | null;
   if (!body) throw new CliError(`${url} answered HTTP ${response.status} without a GraphQL body`);
   if (body.errors?.length) throw new CliError(body.errors.map((e) => `${e.extensions?.code ?? 'ERROR'}: ${e.message}`).join('\n'));
   return body.data ?? {};
@@ -76,7 +84,10 @@ async function call(url: string, key: string, query: string, variables: Record<s
 function print(rows: Row[], title: string): void {
   console.log(`${title}:`);
   for (const row of rows) {
-    const price = row.cost === null ? 'not priced (give example variables)' : `cost ${row.cost}, type cost ${row.typeCost}${row.withinPlan === false ? ', ABOVE the plan maximum per operation' : ''}`;
+    const price =
+      row.cost === null
+        ? 'not priced (give example variables)'
+        : `cost ${row.cost}, type cost ${row.typeCost}${row.withinPlan === false ? ', ABOVE the plan maximum per operation' : ''}`;
     const fields = [...new Set(row.operations.flatMap((o) => o.rootFields))].join(' ');
     console.log(`  ${row.id}  ${row.name ?? '(anonymous)'}  ${price}  [${fields}]`);
   }

@@ -23,6 +23,15 @@ export function quotaExceeded(tenantId: string, outcome: PutOutcome, caps: Tenan
     'TRUSTED_DOCUMENTS_QUOTA_EXCEEDED',
     `No document was registered: tenant "${tenantId}" holds ${before.count} trusted documents taking ${before.bytes} bytes, and this registration would make it ${passed.join(' and ')}. ` +
       `Remove documents the app no longer sends (removeTrustedDocuments), or ask the gateway operator to raise ${raise.join(' and ')}.`,
-    { extensions: { count: before.count, bytes: before.bytes, maxDocuments: caps.maxDocuments, maxBytes: caps.maxBytes, countAfter: after.count, bytesAfter: after.bytes } },
+    {
+      extensions: {
+        count: before.count,
+        bytes: before.bytes,
+        maxDocuments: caps.maxDocuments,
+        maxBytes: caps.maxBytes,
+        countAfter: after.count,
+        bytesAfter: after.bytes,
+      },
+    },
   );
 }

@@ -54,7 +54,12 @@ export function createTrustedDocuments(deps: {
 }) {
   const { store, schema, analyzer } = deps;
   // Bounded by bytes too: 10,000 documents of 64 KiB would be 640 MB.
-  const resolved = new LRUCache<string, TrustedDocument>({ max: 10_000, maxSize: RESOLVED_MAX_CHARS, sizeCalculation: (document) => document.body.length + 256, ttl: RESOLVED_TTL_MS });
+  const resolved = new LRUCache<string, TrustedDocument>({
+    max: 10_000,
+    maxSize: RESOLVED_MAX_CHARS,
+    sizeCalculation: (document) => document.body.length + 256,
+    ttl: RESOLVED_TTL_MS,
+  });
 
   /** Checks and prices every input; throws BAD_USER_INPUT naming each bad document, registering none. */
   function prepare(inputs: TrustedDocumentInput[], registeredBy: string, now: number, caps: TenantDocumentCaps): TrustedDocument[] {
@@ -125,7 +130,9 @@ export function createTrustedDocuments(deps: {
       document.definitions.flatMap((d): [string, FragmentDefinitionNode][] => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d]] : [])),
     );
     return document.definitions.flatMap((d) =>
-      d.kind === Kind.OPERATION_DEFINITION ? [{ name: d.name?.value ?? null, type: d.operation, rootFields: [...new Set(rootFieldsOf(schema, d, fragments))] }] : [],
+      d.kind === Kind.OPERATION_DEFINITION
+        ? [{ name: d.name?.value ?? null, type: d.operation, rootFields: [...new Set(rootFieldsOf(schema, d, fragments))] }]
+        : [],
     );
   }
 

@@ -24,7 +24,15 @@ export async function findAnomalies(reader: HashReader, now: number): Promise<An
   const last = bucketStart('minute', now) - MINUTE_MS;
   const first = last - BASELINE_MINUTES * MINUTE_MS;
   const indexes = await reader.read(bucketStarts('hour', first, last).map((t) => fleetIndexKey('hour', t)));
-  const tenantIds = [...new Set(indexes.flatMap((hash) => Object.keys(hash).filter((f) => f.startsWith('t:')).map((f) => f.slice(2))))].sort();
+  const tenantIds = [
+    ...new Set(
+      indexes.flatMap((hash) =>
+        Object.keys(hash)
+          .filter((f) => f.startsWith('t:'))
+          .map((f) => f.slice(2)),
+      ),
+    ),
+  ].sort();
   const minutes = bucketStarts('minute', first, last); // BASELINE_MINUTES + 1, L last
   const counts = await reader.readField(
     tenantIds.flatMap((tenantId) => minutes.map((t) => bucketKey({ kind: 'tenant', tenantId }, 'minute', t))),

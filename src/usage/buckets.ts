@@ -61,9 +61,7 @@ export function assertRange(granularity: Granularity, from: number, to: number):
   if (from > to) throw new UsageQueryError(`usage range must have from <= to: from ${iso(from)}, to ${iso(to)}`);
   const count = bucketCount(granularity, from, to);
   if (count > MAX_BUCKETS) {
-    throw new UsageQueryError(
-      `usage range spans ${count} ${granularity} buckets; the limit is ${MAX_BUCKETS}: narrow the range or use a coarser granularity`,
-    );
+    throw new UsageQueryError(`usage range spans ${count} ${granularity} buckets; the limit is ${MAX_BUCKETS}: narrow the range or use a coarser granularity`);
   }
 }
 

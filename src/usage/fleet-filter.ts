@@ -54,7 +54,10 @@ function checkFilter(filter: FleetFilter, config: Config): string | undefined {
 export async function fleetConsumers(deps: { usage: UsageStore; config: Config }, filter: FleetFilter, range: RangeQuery): Promise<FleetConsumerRow[]> {
   const keyOwner = checkFilter(filter, deps.config);
   const tenants = (await deps.usage.tenants(range)).filter(
-    (t) => (filter.tenantId === undefined || t.tenantId === filter.tenantId) && (filter.plan === undefined || t.planId === filter.plan) && (keyOwner === undefined || t.tenantId === keyOwner),
+    (t) =>
+      (filter.tenantId === undefined || t.tenantId === filter.tenantId) &&
+      (filter.plan === undefined || t.planId === filter.plan) &&
+      (keyOwner === undefined || t.tenantId === keyOwner),
   );
   const rows = await Promise.all(
     tenants.map(async (t): Promise<FleetConsumerRow | null> => {
@@ -69,9 +72,7 @@ export async function fleetConsumers(deps: { usage: UsageStore; config: Config }
       return { tenantId: t.tenantId, planId: t.planId, matching: matchingRequests(totals, filter), totals };
     }),
   );
-  return rows
-    .filter((r): r is FleetConsumerRow => r !== null && r.matching > 0)
-    .sort((a, b) => b.matching - a.matching || (a.tenantId < b.tenantId ? -1 : 1));
+  return rows.filter((r): r is FleetConsumerRow => r !== null && r.matching > 0).sort((a, b) => b.matching - a.matching || (a.tenantId < b.tenantId ? -1 : 1));
 }
 
 /**
@@ -88,7 +89,10 @@ export async function fleetHistory(deps: { usage: UsageStore; config: Config }, 
     series = plans.map((planId) => ({ planId }));
   } else {
     const tenants = (await deps.usage.tenants(range)).filter(
-      (t) => (filter.tenantId === undefined || t.tenantId === filter.tenantId) && (filter.plan === undefined || t.planId === filter.plan) && (keyOwner === undefined || t.tenantId === keyOwner),
+      (t) =>
+        (filter.tenantId === undefined || t.tenantId === filter.tenantId) &&
+        (filter.plan === undefined || t.planId === filter.plan) &&
+        (keyOwner === undefined || t.tenantId === keyOwner),
     );
     if (tenants.length > MAX_MERGED_SERIES) {
       throw new UsageQueryError(`the filter matches ${tenants.length} tenants; a history adds up at most ${MAX_MERGED_SERIES}: filter by tenant or plan`);

@@ -169,7 +169,11 @@ export async function estimateUsageMemory(redis: Redis, assumptions: Assumptions
  * of 280 bytes for one class, now and then), which made the estimate, and its test, unstable.
  */
 async function costPerCopy(redis: Redis, key: string, granularity: Granularity): Promise<number> {
-  const trials = [await costPerCopyOnce(redis, key, granularity), await costPerCopyOnce(redis, key, granularity), await costPerCopyOnce(redis, key, granularity)];
+  const trials = [
+    await costPerCopyOnce(redis, key, granularity),
+    await costPerCopyOnce(redis, key, granularity),
+    await costPerCopyOnce(redis, key, granularity),
+  ];
   return trials.sort((a, b) => a - b)[1]!;
 }
 
@@ -217,7 +221,8 @@ async function usedMemory(redis: Redis): Promise<number> {
 export function formatEstimate(e: MemoryEstimate): string {
   const mb = (bytes: number) => (bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(0)} KiB` : `${(bytes / 1024 / 1024).toFixed(2)} MiB`);
   const rows = e.classes.map(
-    (c) => `| ${c.name} | ${c.fields} | ${c.encoding} | ${c.memoryUsage} | ${c.bytesPerKey} | ${c.keysPerTenant}${c.kept ? ' / year' : ''} | ${mb(c.bytesPerKey * c.keysPerTenant)} |`,
+    (c) =>
+      `| ${c.name} | ${c.fields} | ${c.encoding} | ${c.memoryUsage} | ${c.bytesPerKey} | ${c.keysPerTenant}${c.kept ? ' / year' : ''} | ${mb(c.bytesPerKey * c.keysPerTenant)} |`,
   );
   const a = e.assumptions;
   return [

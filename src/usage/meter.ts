@@ -114,7 +114,15 @@ export function createMeter(options: MeterOptions): Meter {
       let newFields = 0;
       for (const field of fields) if (!entry?.aggregate.fields.has(field)) newFields += 1;
       const slot = reserve(key, entry, newFields, () => ({
-        aggregate: { scope: 'all', minute, tenantId: event.tenantId, planId: event.planId, clientId: event.clientId, counters: emptyCounters(), fields: new Map() },
+        aggregate: {
+          scope: 'all',
+          minute,
+          tenantId: event.tenantId,
+          planId: event.planId,
+          clientId: event.clientId,
+          counters: emptyCounters(),
+          fields: new Map(),
+        },
         since: Date.now(),
       }));
       if (!slot) {
@@ -230,13 +238,7 @@ function storedFields(rootFields: readonly string[], entry: Entry | undefined): 
 }
 
 function hasValidIds(event: UsageEvent): boolean {
-  return (
-    Number.isFinite(event.at) &&
-    ID.test(event.tenantId) &&
-    !event.tenantId.startsWith('_') &&
-    ID.test(event.clientId) &&
-    ID.test(event.planId)
-  );
+  return Number.isFinite(event.at) && ID.test(event.tenantId) && !event.tenantId.startsWith('_') && ID.test(event.clientId) && ID.test(event.planId);
 }
 
 /** The meter of a gateway with metering switched off (`usage.enabled: false`): records nothing. */

@@ -2,7 +2,17 @@ import { assertRange, bucketStart, bucketStarts, cover, iso } from './buckets.js
 import { addFields, emptyCounters, type Counters } from './counters.js';
 import { RETENTION_MS, bucketKey, fleetIndexKey, retentionClass, tenantIndexKey, type Series } from './keys.js';
 import { findAnomalies } from './anomalies.js';
-import { MAX_MERGED_SERIES, UsageQueryError, type BucketCounts, type Granularity, type HistoryPoint, type RangeQuery, type SeriesRef, type UsageStore, type UsageTotals } from './store.js';
+import {
+  MAX_MERGED_SERIES,
+  UsageQueryError,
+  type BucketCounts,
+  type Granularity,
+  type HistoryPoint,
+  type RangeQuery,
+  type SeriesRef,
+  type UsageStore,
+  type UsageTotals,
+} from './store.js';
 import { toTotals } from './totals.js';
 import type { HashReader } from './hash-reader.js';
 
@@ -96,7 +106,9 @@ export function createUsageQueries(reader: HashReader, now: () => number): Omit<
     },
 
     async counts(q) {
-      const seriesList = q.series.map((rootField): Series => (rootField === null ? { kind: 'tenant', tenantId: q.tenantId } : { kind: 'tenantField', tenantId: q.tenantId, rootField }));
+      const seriesList = q.series.map(
+        (rootField): Series => (rootField === null ? { kind: 'tenant', tenantId: q.tenantId } : { kind: 'tenantField', tenantId: q.tenantId, rootField }),
+      );
       const starts = bucketStarts(q.granularity, q.from, q.to);
       for (const series of seriesList) checkRetention(series, q.granularity, q.from);
       const values = await reader.readFields(
@@ -126,8 +138,9 @@ export function createUsageQueries(reader: HashReader, now: () => number): Omit<
       checkRange(q, q.by === 'client' ? { kind: 'client', tenantId: q.tenantId, clientId: '' } : { kind: 'tenantField', tenantId: q.tenantId, rootField: '' });
       const prefix = q.by === 'client' ? 'c:' : 'f:';
       const names = [...(await indexEntries((g, t) => tenantIndexKey(q.tenantId, g, t), q, prefix)).keys()];
-      const series = names.map((name): Series =>
-        q.by === 'client' ? { kind: 'client', tenantId: q.tenantId, clientId: name } : { kind: 'tenantField', tenantId: q.tenantId, rootField: name },
+      const series = names.map(
+        (name): Series =>
+          q.by === 'client' ? { kind: 'client', tenantId: q.tenantId, clientId: name } : { kind: 'tenantField', tenantId: q.tenantId, rootField: name },
       );
       const sums = await rangeTotals(series, q);
       return ranked(
@@ -140,7 +153,10 @@ export function createUsageQueries(reader: HashReader, now: () => number): Omit<
       checkRange(q, { kind: 'tenant', tenantId: '' });
       const plans = await indexEntries(fleetIndexKey, q, 't:');
       const tenantIds = [...plans.keys()];
-      const sums = await rangeTotals(tenantIds.map((tenantId): Series => ({ kind: 'tenant', tenantId })), q);
+      const sums = await rangeTotals(
+        tenantIds.map((tenantId): Series => ({ kind: 'tenant', tenantId })),
+        q,
+      );
       return ranked(
         tenantIds.map((tenantId, i) => ({ tenantId, planId: plans.get(tenantId)!, totals: toTotals(sums[i]!) })),
         (row) => row.tenantId,
@@ -150,7 +166,10 @@ export function createUsageQueries(reader: HashReader, now: () => number): Omit<
     async plans(q) {
       checkRange(q, { kind: 'plan', planId: '' });
       const planIds = [...(await indexEntries(fleetIndexKey, q, 'p:')).keys()];
-      const sums = await rangeTotals(planIds.map((planId): Series => ({ kind: 'plan', planId })), q);
+      const sums = await rangeTotals(
+        planIds.map((planId): Series => ({ kind: 'plan', planId })),
+        q,
+      );
       return ranked(
         planIds.map((planId, i) => ({ planId, totals: toTotals(sums[i]!) })),
         (row) => row.planId,
@@ -160,7 +179,10 @@ export function createUsageQueries(reader: HashReader, now: () => number): Omit<
     async rootFields(q) {
       checkRange(q, { kind: 'fleetField', rootField: '' });
       const fields = [...(await indexEntries(fleetIndexKey, q, 'f:')).keys()];
-      const sums = await rangeTotals(fields.map((rootField): Series => ({ kind: 'fleetField', rootField })), q);
+      const sums = await rangeTotals(
+        fields.map((rootField): Series => ({ kind: 'fleetField', rootField })),
+        q,
+      );
       return ranked(
         fields.map((rootField, i) => ({ rootField, totals: toTotals(sums[i]!) })),
         (row) => row.rootField,

@@ -64,10 +64,15 @@ export function createRedisUsageStore(options: RedisUsageStoreOptions): UsageSto
       let results: PipelineReplies;
       try {
         // Every key of a group shares its hash tag: the first key's slot is the group's.
-        results = await execBySlot(redis, groups, (group) => group.ops[0]!.key, (pipeline, group) => {
-          const write = (pipeline as unknown as Record<string, WriteCommand>)[COMMAND]!.bind(pipeline);
-          write(group.ops.length, ...group.ops.map((op) => op.key), ...group.ops.flatMap(encodeOp));
-        });
+        results = await execBySlot(
+          redis,
+          groups,
+          (group) => group.ops[0]!.key,
+          (pipeline, group) => {
+            const write = (pipeline as unknown as Record<string, WriteCommand>)[COMMAND]!.bind(pipeline);
+            write(group.ops.length, ...group.ops.map((op) => op.key), ...group.ops.flatMap(encodeOp));
+          },
+        );
       } catch (cause) {
         throw new UsageWriteError(`usage write failed: ${String(cause)}`, batch, { cause });
       }

@@ -41,5 +41,13 @@ export function slaPeriod(totals: UsageTotals, target: SlaTarget, start: number,
   const breached: SlaPeriod['breached'] = [];
   if (availability !== null && availability < target.availability) breached.push('availability');
   if (totals.latency.p95 !== null && totals.latency.p95 > target.latencyP95Ms) breached.push('latency');
-  return { start: new Date(start).toISOString(), end: new Date(end).toISOString(), counted, failures, availability, latencyP95Ms: totals.latency.p95, breached };
+  return {
+    start: new Date(start).toISOString(),
+    end: new Date(end).toISOString(),
+    counted,
+    failures,
+    availability,
+    latencyP95Ms: totals.latency.p95,
+    breached,
+  };
 }

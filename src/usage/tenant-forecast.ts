@@ -55,7 +55,14 @@ export async function tenantForecasts(deps: { usage: UsageStore; tenantId: strin
   const mtd = { requests: monthToDate(admitted), cost: monthToDate((c) => c.actualCostMilli, 1000) };
 
   const views: ForecastView[] = [];
-  const add = (metric: ForecastView['metric'], period: ForecastView['period'], policy: string | null, periodEnd: number, used: number, limit: number | null) => {
+  const add = (
+    metric: ForecastView['metric'],
+    period: ForecastView['period'],
+    policy: string | null,
+    periodEnd: number,
+    used: number,
+    limit: number | null,
+  ) => {
     const f = forecast({ now, periodEnd, used, limit, hourly: metric === 'requests' ? requests : cost });
     views.push({
       metric,

@@ -40,7 +40,20 @@ export interface BuildSchemaOptions {
  * Then the field descriptions get their cost and limits appended (text only).
  */
 /** Every resolver map, in the order they are merged (also read by the static scope check in CI). */
-export const RESOLVER_MAPS = [viewerResolvers, accountsResolvers, catalogResolvers, ordersResolvers, dashboardResolvers, moneyResolvers, adminResolvers, usageResolvers, dashboardUsageResolvers, fleetConsoleResolvers, fleetTenantResolvers, trustedDocumentResolvers];
+export const RESOLVER_MAPS = [
+  viewerResolvers,
+  accountsResolvers,
+  catalogResolvers,
+  ordersResolvers,
+  dashboardResolvers,
+  moneyResolvers,
+  adminResolvers,
+  usageResolvers,
+  dashboardUsageResolvers,
+  fleetConsoleResolvers,
+  fleetTenantResolvers,
+  trustedDocumentResolvers,
+];
 
 export async function buildSchema(options: BuildSchemaOptions = {}): Promise<GraphQLSchema> {
   const typeDefs = await loadSchemaSdl(options.schemaDir);

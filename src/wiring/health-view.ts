@@ -28,7 +28,13 @@ export function createHealthView(deps: { redis: RedisClient | null; limiter: Lim
     return {
       redis,
       limitStore: deps.redis ? deps.limiter.storeState() : 'local',
-      downstream: Object.entries(deps.downstream.states()).map(([service, s]) => ({ service, breaker: s.breaker, inFlight: s.inFlight, queued: s.queued, limit: s.limit })),
+      downstream: Object.entries(deps.downstream.states()).map(([service, s]) => ({
+        service,
+        breaker: s.breaker,
+        inFlight: s.inFlight,
+        queued: s.queued,
+        limit: s.limit,
+      })),
     };
   };
 }

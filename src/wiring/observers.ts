@@ -27,7 +27,13 @@ export function limitObserver(metrics: Metrics, alerts: Alerts): LimitObserver {
       // Under 80 % of a limit no alert fires (alerts.ts): nothing to pass on, the common case.
       if (!r || r.limit <= 0 || r.used * 5 < r.limit * 4 || PER_SUBJECT_POLICIES.has(d.policy)) continue;
       results ??= [];
-      results.push({ policy: d.policy, used: r.used, limit: r.limit, resetAt: r.resetAt, ...(d.store.kind === 'sliding' ? { windowMs: d.store.windowMs } : {}) });
+      results.push({
+        policy: d.policy,
+        used: r.used,
+        limit: r.limit,
+        resetAt: r.resetAt,
+        ...(d.store.kind === 'sliding' ? { windowMs: d.store.windowMs } : {}),
+      });
     }
     if (results) alerts.observeLimits({ tenantId: principal.tenantId, planId, results, now: decision.now });
   };

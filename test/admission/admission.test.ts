@@ -6,10 +6,24 @@ import { priorityOf } from '../../src/admission/priority-class.js';
 function setup(overrides: Partial<Omit<AdmissionOptions, 'limit'>> & { limit?: number } = {}) {
   let limit = overrides.limit ?? 100;
   const { limit: _initial, ...rest } = overrides;
-  const admission = createAdmission({ maxQueue: 100, maxQueuePerTenant: 10, maxWaitMs: 5000, criticalReservePercent: 20, agePerClassMs: 1000, ...rest, limit: () => limit });
+  const admission = createAdmission({
+    maxQueue: 100,
+    maxQueuePerTenant: 10,
+    maxWaitMs: 5000,
+    criticalReservePercent: 20,
+    agePerClassMs: 1000,
+    ...rest,
+    limit: () => limit,
+  });
   return { admission, setLimit: (n: number) => (limit = n) };
 }
-const req = (tenantId: string, extra: Partial<AdmissionRequest> = {}): AdmissionRequest => ({ tenantId, weight: 1, tenantMaxInFlight: 100, priority: 'normal', ...extra });
+const req = (tenantId: string, extra: Partial<AdmissionRequest> = {}): AdmissionRequest => ({
+  tenantId,
+  weight: 1,
+  tenantMaxInFlight: 100,
+  priority: 'normal',
+  ...extra,
+});
 type Admitted = Extract<AdmissionOutcome, { admitted: true }>;
 
 /** Enters and records when each outcome settles. */
@@ -65,13 +79,21 @@ describe('fair admission', () => {
       admitted[i]!.outcome.release(); // one slot frees: the queue picks who runs next
       await tick();
     }
-    const order = admitted.slice(1, 11).map((a) => a.name).join('');
+    const order = admitted
+      .slice(1, 11)
+      .map((a) => a.name)
+      .join('');
     // Heavy came after all of light's, yet gets four of every five slots while both wait.
-    expect(order.slice(0, 5).split('').filter((n) => n === 'H')).toHaveLength(4);
+    expect(
+      order
+        .slice(0, 5)
+        .split('')
+        .filter((n) => n === 'H'),
+    ).toHaveLength(4);
     expect(order).toHaveLength(10);
   });
 
-  it("keeps the critical reserve: normal requests never take the last slots, critical ones do", async () => {
+  it('keeps the critical reserve: normal requests never take the last slots, critical ones do', async () => {
     const { admission } = setup({ limit: 5, criticalReservePercent: 20 });
     const log: string[] = [];
     for (let i = 0; i < 5; i++) track(admission, req(`t${i}`), log, `n${i}`);

@@ -86,7 +86,12 @@ describe('limit threshold alerts (one process, no Redis)', () => {
   it('uses the decision clock passed as `now` over its own', () => {
     const { alerts, log } = setup();
     const storeNow = Date.UTC(2026, 0, 15, 12, 30, 10);
-    alerts.observeLimits({ tenantId: 'acme', planId: 'pro', now: storeNow, results: [{ policy: 'cost-minute', used: 90, limit: 100, resetAt: 0, windowMs: MINUTE }] });
+    alerts.observeLimits({
+      tenantId: 'acme',
+      planId: 'pro',
+      now: storeNow,
+      results: [{ policy: 'cost-minute', used: 90, limit: 100, resetAt: 0, windowMs: MINUTE }],
+    });
     expect(log.alerts()[0]).toMatchObject({ at: new Date(storeNow).toISOString(), windowResetAt: new Date(Date.UTC(2026, 0, 15, 12, 31)).toISOString() });
   });
 
@@ -127,7 +132,11 @@ describe('anomaly and Redis status alerts', () => {
     alerts.anomaly({ ...spike, currentPerMinute: 1200, ratio: 20 });
     alerts.anomaly({ ...spike, tenantId: 'globex' });
     expect(log.alerts().map((a) => a.tenantId)).toEqual(['acme', 'globex']);
-    expect(log.alerts()[0]).toMatchObject({ kind: 'anomaly', details: { currentPerMinute: 900, baselinePerMinute: 60, ratio: 15 }, windowResetAt: '2026-01-15T11:00:00.000Z' });
+    expect(log.alerts()[0]).toMatchObject({
+      kind: 'anomaly',
+      details: { currentPerMinute: 900, baselinePerMinute: 60, ratio: 15 },
+      windowResetAt: '2026-01-15T11:00:00.000Z',
+    });
     clock.set(Date.UTC(2026, 0, 15, 11, 0, 1));
     alerts.anomaly(spike);
     expect(log.alerts().map((a) => a.tenantId)).toEqual(['acme', 'globex', 'acme']);

@@ -329,15 +329,36 @@ describe('@invalidates', () => {
 describe('start-up checks', () => {
   const build = (typeDefs: string) => testSchema(typeDefs, {}, cache.fieldCache);
   it.each([
-    ['type Query { a: A } type A { id: ID! b: Int @cached(ttl: 5, scope: PUBLIC) }', '@cached(scope: PUBLIC) on A.b: PUBLIC is for Query fields only; below the root an object\'s id is only unique inside a tenant'],
+    [
+      'type Query { a: A } type A { id: ID! b: Int @cached(ttl: 5, scope: PUBLIC) }',
+      "@cached(scope: PUBLIC) on A.b: PUBLIC is for Query fields only; below the root an object's id is only unique inside a tenant",
+    ],
     ['type Query { a: Int @cached(ttl: -1) }', '@cached on Query.a: ttl must be a whole number of seconds >= 0: -1'],
-    ['type Query { a: Int @cached(ttl: 86000, staleWhileRevalidate: 500) }', '@cached on Query.a: ttl + staleWhileRevalidate must be at most 86400 s (one day): 86500'],
+    [
+      'type Query { a: Int @cached(ttl: 86000, staleWhileRevalidate: 500) }',
+      '@cached on Query.a: ttl + staleWhileRevalidate must be at most 86400 s (one day): 86500',
+    ],
     ['type Query { a: Int } type Mutation { m: Int @cached(ttl: 5) }', '@cached on Mutation.m: only query data can be cached, not a Mutation field'],
-    ['type Query { a: S b(x: Int): S } type S { v: Int @cached(ttl: 5) }', '@cached on S.v: S has no id field, and is not one object per caller (it is returned by Query.b): its entries could not tell two S objects apart'],
-    ['type Query { a: Int } type Mutation { m(id: ID): Int @invalidates(tags: ["Nope:{id}"]) }', '@invalidates on Mutation.m: tag "Nope:{id}" names no object type "Nope"'],
-    ['type Query { a: Int } type Mutation { m(id: ID): Int @invalidates(tags: ["Query:{ids}"]) }', '@invalidates on Mutation.m: tag "Query:{ids}": Mutation.m has no argument "ids"'],
-    ['type Query { a: Int } type Mutation { m(id: ID): Int @invalidates(tags: ["Query:{id.x}"]) }', '@invalidates on Mutation.m: tag "Query:{id.x}": ID has no input field "x"'],
-    ['type Query { a: Int } type Mutation { m(id: ID): Int @invalidates(tags: ["Query:id"]) }', '@invalidates on Mutation.m: tag "Query:id" must look like Type or Type:{argument.path}'],
+    [
+      'type Query { a: S b(x: Int): S } type S { v: Int @cached(ttl: 5) }',
+      '@cached on S.v: S has no id field, and is not one object per caller (it is returned by Query.b): its entries could not tell two S objects apart',
+    ],
+    [
+      'type Query { a: Int } type Mutation { m(id: ID): Int @invalidates(tags: ["Nope:{id}"]) }',
+      '@invalidates on Mutation.m: tag "Nope:{id}" names no object type "Nope"',
+    ],
+    [
+      'type Query { a: Int } type Mutation { m(id: ID): Int @invalidates(tags: ["Query:{ids}"]) }',
+      '@invalidates on Mutation.m: tag "Query:{ids}": Mutation.m has no argument "ids"',
+    ],
+    [
+      'type Query { a: Int } type Mutation { m(id: ID): Int @invalidates(tags: ["Query:{id.x}"]) }',
+      '@invalidates on Mutation.m: tag "Query:{id.x}": ID has no input field "x"',
+    ],
+    [
+      'type Query { a: Int } type Mutation { m(id: ID): Int @invalidates(tags: ["Query:id"]) }',
+      '@invalidates on Mutation.m: tag "Query:id" must look like Type or Type:{argument.path}',
+    ],
   ])('refuses %s', async (typeDefs, message) => {
     await expect(build(typeDefs)).rejects.toThrow(message);
   });

@@ -58,7 +58,10 @@ const resolvers = {
 
 /** The parts of the config these resolvers read: the plans, and which plan each tenant is on. */
 const configWith = (plans: Record<string, string>) =>
-  ({ plans: { free: {}, pro: {}, enterprise: {} }, tenants: Object.fromEntries(Object.entries(plans).map(([tenant, plan]) => [tenant, { plan }])) }) as unknown as Config;
+  ({
+    plans: { free: {}, pro: {}, enterprise: {} },
+    tenants: Object.fromEntries(Object.entries(plans).map(([tenant, plan]) => [tenant, { plan }])),
+  }) as unknown as Config;
 
 let store: CacheStore;
 let fieldCache: FieldCache;
@@ -72,7 +75,11 @@ beforeEach(async () => {
   const logger = createLogger({ level: 'silent' });
   const config = cacheConfig();
   store = createCacheStore({ redisUrl: undefined, config, logger });
-  fieldCache = createFieldCache({ store: createGuardedStore({ store, config, logger }), logger, onRefused: (field, reason) => refused.push({ field, reason }) });
+  fieldCache = createFieldCache({
+    store: createGuardedStore({ store, config, logger }),
+    logger,
+    onRefused: (field, reason) => refused.push({ field, reason }),
+  });
   schema = await testSchema(TYPE_DEFS, resolvers, fieldCache);
   overrides = createMemoryOverrides();
 });
@@ -96,7 +103,7 @@ async function ask(principal: Principal, field: string, options: { config: Confi
 const acme = (planId = 'free'): Principal => ({ ...apiKey('acme', 'admin'), planId }) as Principal;
 const globex = (planId = 'pro'): Principal => ({ ...apiKey('globex', 'admin'), planId }) as Principal;
 
-describe('a PUBLIC field that reads the caller\'s plan is never stored', () => {
+describe("a PUBLIC field that reads the caller's plan is never stored", () => {
   it('from the request state: each caller gets the plan its own limit decision found', async () => {
     const config = configWith({ acme: 'free', globex: 'pro' });
     expect((await ask(acme(), 'planFromState', { config, decidedPlan: 'free' })).value).toBe('free');

@@ -37,7 +37,18 @@ const unlimited = (config: Record<string, any>) => {
 
 const TOKENS = Object.values(DEMO_TOKENS);
 const ADMINS: string[] = [DEMO_TOKENS.acmeAdmin, DEMO_TOKENS.globexAdmin, DEMO_TOKENS.globexSupport, DEMO_TOKENS.initechAdmin];
-const HOSTILE = (prefix: string) => [`${prefix}_7,${prefix}_8`, ` ${prefix}_1`, `${prefix}_1 `, `${prefix}_1,`, ' ', `${prefix}_2,${prefix}_2`, `${prefix}_3\t`, `${prefix}_999`, `${prefix}_0`, `${prefix}_250`];
+const HOSTILE = (prefix: string) => [
+  `${prefix}_7,${prefix}_8`,
+  ` ${prefix}_1`,
+  `${prefix}_1 `,
+  `${prefix}_1,`,
+  ' ',
+  `${prefix}_2,${prefix}_2`,
+  `${prefix}_3\t`,
+  `${prefix}_999`,
+  `${prefix}_0`,
+  `${prefix}_250`,
+];
 const id = (r: Random, prefix: string, max: number) => (r.next() < 0.2 ? r.pick(HOSTILE(prefix)) : `${prefix}_${r.int(1, max)}`);
 
 /** One random read: a few root fields, some aliased, some through fragments or variables. */
@@ -61,7 +72,8 @@ function readOperation(r: Random): { query: string; variables: Record<string, un
     }
     return r.pick(['{ id name }', '{ id inventory { reserved inStock } }', '{ id name category inventory { reserved warehouse } }']);
   };
-  const order = () => `{ id status total { amountCents } ${r.next() < 0.5 ? `items { quantity product ${product()} }` : ''} ${r.next() < 0.4 ? 'customer { id name }' : ''} }`;
+  const order = () =>
+    `{ id status total { amountCents } ${r.next() < 0.5 ? `items { quantity product ${product()} }` : ''} ${r.next() < 0.4 ? 'customer { id name }' : ''} }`;
   const customer = () =>
     `{ id name tier ${r.next() < 0.4 ? 'email lifetimeValue { amountCents }' : ''} ${r.next() < 0.5 ? `orders(first: ${r.int(1, 5)}) ${order()}` : ''} }`;
   const roots = [
@@ -85,18 +97,32 @@ let updatesPerTenant: Record<string, number> = {};
 function mutation(r: Random, token: string): { query: string; variables: Record<string, unknown> } | null {
   if (r.next() < 0.7) {
     const items = Array.from({ length: r.int(1, 3) }, () => ({ productId: id(r, 'prd', 40), quantity: r.int(1, 3) }));
-    return { query: 'mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { id total { amountCents } customer { id } } }', variables: { input: { customerId: id(r, 'cus', 30), items } } };
+    return {
+      query: 'mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { id total { amountCents } customer { id } } }',
+      variables: { input: { customerId: id(r, 'cus', 30), items } },
+    };
   }
   // updateCustomer is limited to 10 per minute per tenant by @rateLimit: stay under it.
   const updates = (updatesPerTenant[token] ?? 0) + 1;
   updatesPerTenant[token] = updates;
   if (updates > 6) return null;
-  return { query: 'mutation ($id: ID!, $name: String) { updateCustomer(id: $id, input: { name: $name }) { id name } }', variables: { id: id(r, 'cus', 30), name: `Renamed ${r.int(1, 999)}` } };
+  return {
+    query: 'mutation ($id: ID!, $name: String) { updateCustomer(id: $id, input: { name: $name }) { id name } }',
+    variables: { id: id(r, 'cus', 30), name: `Renamed ${r.int(1, 999)}` },
+  };
 }
 
 const DRIFTING = new Set(['available', 'inStock', 'updatedAt', 'createdAt']);
 const stable = (value: unknown): unknown =>
-  Array.isArray(value) ? value.map(stable) : value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).filter(([k]) => !DRIFTING.has(k)).map(([k, v]) => [k, stable(v)])) : value;
+  Array.isArray(value)
+    ? value.map(stable)
+    : value && typeof value === 'object'
+      ? Object.fromEntries(
+          Object.entries(value)
+            .filter(([k]) => !DRIFTING.has(k))
+            .map(([k, v]) => [k, stable(v)]),
+        )
+      : value;
 const answer = (response: GqlResponse) => ({
   status: response.status,
   data: stable(response.body.data),

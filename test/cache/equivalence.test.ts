@@ -51,7 +51,11 @@ const SUITE: { name: string; query: string; variables?: Record<string, unknown>;
   { name: 'a product list', query: '{ products(first: 7) { id name price { formatted } } }' },
   { name: 'a search', query: 'query ($s: String) { products(search: $s, first: 10) { id name category } }', variables: { s: 'a' } },
   { name: 'products with stock', query: '{ products(first: 4) { id inventory { available reserved inStock warehouse updatedAt } } }', volatile: true },
-  { name: 'a customer and orders', query: '{ customer(id: "cus_5") { id name email tier lifetimeValue { formatted } orders(first: 4) { id status createdAt total { formatted } items { quantity product { name } } } } }' },
+  {
+    name: 'a customer and orders',
+    query:
+      '{ customer(id: "cus_5") { id name email tier lifetimeValue { formatted } orders(first: 4) { id status createdAt total { formatted } items { quantity product { name } } } } }',
+  },
   {
     name: 'a viewer (errors for restricted fields)',
     query: '{ customer(id: "cus_5") { id name email lifetimeValue { formatted } } }',
@@ -63,7 +67,12 @@ const SUITE: { name: string; query: string; variables?: Record<string, unknown>;
       '{ viewer { tenant { displayName plan { displayName } } } dashboard { customerCount recentRevenue { formatted } recentOrders(first: 3) { id customer { name email } items { quantity product { name inventory { available } } } } } }',
     volatile: true,
   },
-  { name: 'the whole dashboard', query: '{ dashboard { customerCount recentRevenue { amountCents } recentOrders(first: 20) { id total { amountCents } } lowStock(threshold: 1000, first: 20) { id name } } }', volatile: true },
+  {
+    name: 'the whole dashboard',
+    query:
+      '{ dashboard { customerCount recentRevenue { amountCents } recentOrders(first: 20) { id total { amountCents } } lowStock(threshold: 1000, first: 20) { id name } } }',
+    volatile: true,
+  },
   {
     name: 'nesting: orders of the customers of recent orders',
     query: '{ dashboard { recentOrders(first: 5) { customer { id orders(first: 2) { id customer { orders(first: 1) { id } } } } } } }',
@@ -103,7 +112,8 @@ describe('cached and uncached answers', () => {
   });
 
   it('serves the demo catalog and dashboard from Redis on the second request, without a downstream call', async () => {
-    const query = '{ products(first: 5) { id name price { formatted } inventory { warehouse } } dashboard { customerCount recentRevenue { formatted } recentOrders(first: 3) { id } lowStock { id } } }';
+    const query =
+      '{ products(first: 5) { id name price { formatted } inventory { warehouse } } dashboard { customerCount recentRevenue { formatted } recentOrders(first: 3) { id } lowStock { id } } }';
     const token = DEMO_TOKENS.initechAdmin;
     const first = await cached.gql(token, query);
     cached.sampleServices.resetAll(); // counters only: no write happened

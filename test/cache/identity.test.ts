@@ -94,7 +94,8 @@ describe('defect 2: invalidation follows the object, not the argument text', () 
     const before = await cached.gql(DEMO_TOKENS.globexAdmin, query);
     expect(errorCodes(before.body)).toEqual(['customer:BAD_USER_INPUT']);
     const update = 'mutation { updateCustomer(id: "cus_18", input: { name: "Renamed Eighteen" }) { id name } }';
-    for (const gateway of [cached, reference]) expect((await gateway.gql(DEMO_TOKENS.globexAdmin, update)).body.data.updateCustomer.name).toBe('Renamed Eighteen');
+    for (const gateway of [cached, reference])
+      expect((await gateway.gql(DEMO_TOKENS.globexAdmin, update)).body.data.updateCustomer.name).toBe('Renamed Eighteen');
     const after = await cached.gql(DEMO_TOKENS.globexAdmin, query);
     await expectOwnAnswer(after, DEMO_TOKENS.globexAdmin, query);
     const canonical = await cached.gql(DEMO_TOKENS.globexAdmin, '{ customer(id: "cus_18") { name } }');

@@ -95,7 +95,10 @@ describe('invalidation by mutations', () => {
     const query = '{ customer(id: "cus_2") { name tier } }';
     await gateway.gql(DEMO_TOKENS.globexSupport, query);
     expect(fieldsOf(await gateway.gql(DEMO_TOKENS.globexViewer, query))).toEqual({ customer: 'HIT' });
-    const updated = await gateway.gql(DEMO_TOKENS.globexSupport, 'mutation { updateCustomer(id: "cus_2", input: { name: "Renamed Person", tier: GOLD }) { name } }');
+    const updated = await gateway.gql(
+      DEMO_TOKENS.globexSupport,
+      'mutation { updateCustomer(id: "cus_2", input: { name: "Renamed Person", tier: GOLD }) { name } }',
+    );
     expect(updated.body.data.updateCustomer.name).toBe('Renamed Person');
     const after = await gateway.gql(DEMO_TOKENS.globexViewer, query);
     expect(after.body.data.customer).toEqual({ name: 'Renamed Person', tier: 'GOLD' });

@@ -22,10 +22,14 @@ interface Probe {
 }
 
 async function probe(maxBytes: number, offered: number, ttlMs: number, purgeMs: number, mix: string): Promise<Probe> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--import', 'tsx', PROBE, ...[maxBytes, offered, ttlMs, purgeMs].map(String), mix], {
-    timeout: 120_000,
-    env: { ...process.env, LOG_LEVEL: 'silent' },
-  });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', PROBE, ...[maxBytes, offered, ttlMs, purgeMs].map(String), mix],
+    {
+      timeout: 120_000,
+      env: { ...process.env, LOG_LEVEL: 'silent' },
+    },
+  );
   return JSON.parse(stdout) as Probe;
 }
 

@@ -23,7 +23,8 @@ const heap = () => {
 const random = createRandom(9);
 const words = ['Bold', 'Wool', 'Sleeping', 'Bag', 'Cork', 'Planter', 'Deluxe', 'Lamp', 'Kettle', 'Chair'];
 const wide = ['名前', 'Ünïcödé', '🚀 rocket', 'σφαίρα', 'кружка'];
-const text = (n: number, unicode: boolean) => Array.from({ length: n }, () => (unicode && random.next() < 0.3 ? random.pick(wide) : random.pick(words))).join(' ');
+const text = (n: number, unicode: boolean) =>
+  Array.from({ length: n }, () => (unicode && random.next() < 0.3 ? random.pick(wide) : random.pick(words))).join(' ');
 const product = (i: number, unicode: boolean) => ({
   id: `prd_${i}`,
   name: text(3, unicode),
@@ -53,7 +54,13 @@ const store = createCacheStore({ redisUrl: undefined, config, logger, purgeInter
 let offeredBytes = 0;
 let i = 0;
 while (offeredBytes < offered) {
-  const key = entryKey('3f9c0a1b2c4d', { namespace: `tenant-${i % 7}`, audience: '*' }, i % 3 ? 'Query.product' : 'Product.inventory', { id: `prd_${i}` }, i % 3 ? null : `Product:prd_${i}`);
+  const key = entryKey(
+    '3f9c0a1b2c4d',
+    { namespace: `tenant-${i % 7}`, audience: '*' },
+    i % 3 ? 'Query.product' : 'Product.inventory',
+    { id: `prd_${i}` },
+    i % 3 ? null : `Product:prd_${i}`,
+  );
   const envelope = value(i);
   offeredBytes += key.length + JSON.stringify(envelope).length;
   await store.keyv.set(key, envelope, ttlMs);
@@ -65,4 +72,6 @@ await new Promise((resolve) => setTimeout(resolve, purgeMs > 0 && ttlMs < 10_000
 const afterExpiry = heap() - before;
 const statsAfter = store.stats!();
 await store.close();
-process.stdout.write(JSON.stringify({ maxBytes, offered: i, filled, counted: stats.bytes, entries: stats.entries, afterExpiry, entriesAfterExpiry: statsAfter.entries }));
+process.stdout.write(
+  JSON.stringify({ maxBytes, offered: i, filled, counted: stats.bytes, entries: stats.entries, afterExpiry, entriesAfterExpiry: statsAfter.entries }),
+);

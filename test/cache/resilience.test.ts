@@ -100,7 +100,10 @@ describe('when Redis fails', () => {
       }
       expect(calls(cached, 'catalog')).toBeGreaterThanOrEqual(10);
       // Mutations still work; their invalidation is what fails (and is logged).
-      const placed = await cached.gql(DEMO_TOKENS.globexAdmin, 'mutation { placeOrder(input: { customerId: "cus_1", items: [{ productId: "prd_1", quantity: 1 }] }) { id } }');
+      const placed = await cached.gql(
+        DEMO_TOKENS.globexAdmin,
+        'mutation { placeOrder(input: { customerId: "cus_1", items: [{ productId: "prd_1", quantity: 1 }] }) { id } }',
+      );
       expect(placed.body.errors).toBeUndefined();
       expect(placed.body.data.placeOrder.id).toMatch(/^ord_/);
     } finally {
@@ -108,9 +111,7 @@ describe('when Redis fails', () => {
     }
     await waitForRedis();
     // The breaker lets a trial call through after 2 s; then entries are written and read again.
-    await expect
-      .poll(async () => (await cached.gql(DEMO_TOKENS.globexAdmin, CATALOG)).body.extensions?.cache?.hits, { timeout: 8000, interval: 250 })
-      .toBe(2);
+    await expect.poll(async () => (await cached.gql(DEMO_TOKENS.globexAdmin, CATALOG)).body.extensions?.cache?.hits, { timeout: 8000, interval: 250 }).toBe(2);
   });
 
   it('paused (slow): requests are answered without waiting for it', async () => {

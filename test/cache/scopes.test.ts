@@ -69,7 +69,11 @@ beforeEach(async () => {
   const logger = pino({ level: 'warn' }, sink);
   const config = cacheConfig();
   store = createCacheStore({ redisUrl: undefined, config, logger });
-  fieldCache = createFieldCache({ store: createGuardedStore({ store, config, logger }), logger, onRefused: (field, reason) => refused.push({ field, reason }) });
+  fieldCache = createFieldCache({
+    store: createGuardedStore({ store, config, logger }),
+    logger,
+    onRefused: (field, reason) => refused.push({ field, reason }),
+  });
   schema = await testSchema(TYPE_DEFS, resolvers, fieldCache);
 });
 afterEach(async () => {
@@ -78,7 +82,10 @@ afterEach(async () => {
 
 async function ask(principal: Principal, query: string, extra: { planId?: string; ip?: string } = {}) {
   const ip = extra.ip ?? '10.0.0.1';
-  const state: RequestState = { accepted: { principal, ip, startedAt: Date.now() }, ...(extra.planId ? { decided: { planId: extra.planId, costBudget: null, throttled: null } } : {}) };
+  const state: RequestState = {
+    accepted: { principal, ip, startedAt: Date.now() },
+    ...(extra.planId ? { decided: { planId: extra.planId, costBudget: null, throttled: null } } : {}),
+  };
   const contextValue = { principal, state, ip, requestId: 'test', loaders: null } as unknown as GatewayContext;
   const result = await graphql({ schema, source: query, contextValue });
   expect(result.errors).toBeUndefined();
@@ -100,7 +107,7 @@ describe('caller reads are tracked for every scope', () => {
     expect(refused[0]).toEqual({ field: 'Query.plan', reason: 'scope' });
   });
 
-  it("TENANT reading the key id: narrowed to USER, so another key of the tenant never gets it", async () => {
+  it('TENANT reading the key id: narrowed to USER, so another key of the tenant never gets it', async () => {
     const one = apiKey('globex', 'admin', 'key-one');
     const two = apiKey('globex', 'admin', 'key-two');
     expect((await ask(one, '{ keyName }')).data.keyName).toBe('key-one');
@@ -111,7 +118,13 @@ describe('caller reads are tracked for every scope', () => {
     expect((await ask(two, '{ keyName }')).data.keyName).toBe('key-two');
     expect(refused).toEqual([{ field: 'Query.keyName', reason: 'scope' }]);
     expect(logLines).toEqual([
-      expect.objectContaining({ field: 'Query.keyName', reason: 'scope', scope: 'TENANT', narrowedTo: 'USER', msg: '@cached field read more of the caller (USER) than its scope TENANT keys on: cached per USER instead' }),
+      expect.objectContaining({
+        field: 'Query.keyName',
+        reason: 'scope',
+        scope: 'TENANT',
+        narrowedTo: 'USER',
+        msg: '@cached field read more of the caller (USER) than its scope TENANT keys on: cached per USER instead',
+      }),
     ]);
   });
 

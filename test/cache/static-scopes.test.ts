@@ -18,7 +18,9 @@ describe('static scope check over the real resolvers', () => {
       for (const field of Object.values(type.getFields())) {
         const cached = getDirective(schema, field, 'cached')?.[0];
         if (!cached || cached.scope === null) continue;
-        const resolve = RESOLVER_MAPS.map((map) => (map as Record<string, Record<string, unknown> | undefined>)[type.name]?.[field.name]).find((r) => typeof r === 'function');
+        const resolve = RESOLVER_MAPS.map((map) => (map as Record<string, Record<string, unknown> | undefined>)[type.name]?.[field.name]).find(
+          (r) => typeof r === 'function',
+        );
         if (typeof resolve !== 'function') continue;
         checkStaticScope(`${type.name}.${field.name}`, (cached.scope ?? 'TENANT') as CacheScope, resolve as () => unknown);
         checked.push(`${type.name}.${field.name}`);

@@ -43,7 +43,10 @@ beforeAll(async () => {
     if (!name.endsWith('.ts')) continue;
     files[`/kit/${name.replace(/\.ts$/, '.js')}`] = [
       'text/javascript',
-      async () => ts.transpileModule(await readFile(new URL(name, KIT_DIR), 'utf8'), { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText,
+      async () =>
+        ts.transpileModule(await readFile(new URL(name, KIT_DIR), 'utf8'), {
+          compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+        }).outputText,
     ];
   }
   pages = await servePages({ '/': ['text/html', async () => PAGE], '/favicon.ico': ['image/x-icon', ''], ...files });

@@ -49,7 +49,14 @@ describe('client kit parts', () => {
 
   it('queues by priority, first come first served within one', () => {
     const queue = new PriorityQueue<{ priority: 'high' | 'normal' | 'low'; id: number }>();
-    for (const [id, priority] of [[1, 'low'], [2, 'normal'], [3, 'high'], [4, 'normal'], [5, 'high']] as const) queue.push({ id, priority });
+    for (const [id, priority] of [
+      [1, 'low'],
+      [2, 'normal'],
+      [3, 'high'],
+      [4, 'normal'],
+      [5, 'high'],
+    ] as const)
+      queue.push({ id, priority });
     expect(queue.values().map((v) => v.id)).toEqual([3, 5, 2, 4, 1]);
   });
 });

@@ -26,7 +26,11 @@ describe('the client kit and a 503', () => {
   it('retries a 503 after its Retry-After and succeeds once the store is back', async () => {
     const body = 'query Names { products(first: 2) { name } }';
     const register = async () =>
-      !(await gateway.gql(DEMO_TOKENS.globexAdmin, 'mutation($d: [TrustedDocumentInput!]!) { registerTrustedDocuments(documents: $d) { id } }', { d: [{ body }] })).body.errors;
+      !(
+        await gateway.gql(DEMO_TOKENS.globexAdmin, 'mutation($d: [TrustedDocumentInput!]!) { registerTrustedDocuments(documents: $d) { id } }', {
+          d: [{ body }],
+        })
+      ).body.errors;
     expect(await register()).toBe(true);
     const log: { at: number; status: number; retryAfter: string | null }[] = [];
     const client = createGatewayClient({

@@ -44,7 +44,9 @@ describe('publishable keys and CORS in the config', () => {
   });
 
   it('refuses a publishable key that reuses another key id or token', () => {
-    const lines = errorLines(`${validYaml()}\npublishableKeys:\n  - { id: acme-web, tenant: acme, sha256: ${'a'.repeat(64)}, allowedOrigins: [https://shop.example] }\n`);
+    const lines = errorLines(
+      `${validYaml()}\npublishableKeys:\n  - { id: acme-web, tenant: acme, sha256: ${'a'.repeat(64)}, allowedOrigins: [https://shop.example] }\n`,
+    );
     expect(lines).toEqual(['  - publishableKeys[0].sha256: the same token is configured twice', '  - publishableKeys[0].id: duplicate key id "acme-web"']);
   });
 });

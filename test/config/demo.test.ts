@@ -15,12 +15,7 @@ describe('config/demo.yaml', () => {
       initech: { displayName: 'Initech', plan: 'enterprise' },
     });
     // No URLs (embedded sample services) and no Redis (in-memory stores).
-    expect(Object.values(config.downstream).map((service) => service.url)).toEqual([
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-    ]);
+    expect(Object.values(config.downstream).map((service) => service.url)).toEqual([undefined, undefined, undefined, undefined]);
     expect(config.redis.url).toBeUndefined();
   });
 
@@ -60,9 +55,7 @@ describe('config/demo.yaml', () => {
     expect(apiKey(DEMO_TOKENS.initechAdmin)).toMatchObject({ id: 'initech-app', tenant: 'initech', role: 'admin' });
     expect(config.apiKeys).toHaveLength(5);
 
-    expect(config.serviceTokens).toEqual([
-      { id: 'reporting-job', tenant: 'initech', role: 'viewer', sha256: sha256Hex(DEMO_TOKENS.service) },
-    ]);
+    expect(config.serviceTokens).toEqual([{ id: 'reporting-job', tenant: 'initech', role: 'viewer', sha256: sha256Hex(DEMO_TOKENS.service) }]);
     expect(config.platformAdminKeys).toEqual([{ id: 'platform-ops', sha256: sha256Hex(DEMO_TOKENS.platformAdmin) }]);
   });
 });

@@ -26,15 +26,17 @@ describe('downstream concurrency config', () => {
   it('refuses a floor above the ceiling and a tenant bound above the queue, naming the field and value', () => {
     let error: unknown;
     try {
-      parseConfig(withCatalog('      maxInFlight: 8\n      minInFlight: 9\n      maxQueue: 10\n      maxQueuePerTenant: 11\n      criticalReservePercent: 95\n'), 'gateway.yaml', {});
+      parseConfig(
+        withCatalog('      maxInFlight: 8\n      minInFlight: 9\n      maxQueue: 10\n      maxQueuePerTenant: 11\n      criticalReservePercent: 95\n'),
+        'gateway.yaml',
+        {},
+      );
     } catch (err) {
       error = err;
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).issues).toEqual(
-      expect.arrayContaining([
-        { path: 'downstream.catalog.concurrency.criticalReservePercent', message: 'Too big: expected number to be <=90' },
-      ]),
+      expect.arrayContaining([{ path: 'downstream.catalog.concurrency.criticalReservePercent', message: 'Too big: expected number to be <=90' }]),
     );
     // The cross-field checks run once the fields themselves are valid.
     try {

@@ -27,7 +27,13 @@ describe('parseConfig', () => {
       trustProxy: false,
       documentLimits: { maxTokens: 5000, maxDepth: 20, maxAliases: 30, maxDirectives: 50, maxSameResponseKey: 5 },
     });
-    expect(config.limits).toMatchObject({ authFailuresPerIpPerMinute: 30, storeTimeoutMs: 50, documentationUrl: '/docs/limits', usageMaxOperationCost: 1000, localRefusalMaxMs: 2000 });
+    expect(config.limits).toMatchObject({
+      authFailuresPerIpPerMinute: 30,
+      storeTimeoutMs: 50,
+      documentationUrl: '/docs/limits',
+      usageMaxOperationCost: 1000,
+      localRefusalMaxMs: 2000,
+    });
     expect(config.tenants.acme).toEqual({ displayName: 'Acme Corp', plan: 'free', timeZone: 'UTC', overrides: {}, cors: { allowedOrigins: [] } });
     expect(config.publishableKeys).toEqual([]);
     expect(config.cors).toEqual({ preflightMaxAgeSeconds: 600 });
@@ -40,7 +46,11 @@ describe('parseConfig', () => {
     const yaml = validYaml().replace('    displayName: Pro\n', '    displayName: Pro\n    trustedDocuments:\n      maxBytes: 100000\n');
     const config = parseConfig(yaml, 'gateway.yaml', {});
     expect(config.plans.pro?.trustedDocuments).toEqual({ maxBytes: 100000 });
-    expect(capsOf(config, 'pro')).toMatchObject({ maxDocuments: 1000, maxBytes: 100000, keys: { maxDocuments: 'trustedDocuments.maxDocuments', maxBytes: 'plans.pro.trustedDocuments.maxBytes' } });
+    expect(capsOf(config, 'pro')).toMatchObject({
+      maxDocuments: 1000,
+      maxBytes: 100000,
+      keys: { maxDocuments: 'trustedDocuments.maxDocuments', maxBytes: 'plans.pro.trustedDocuments.maxBytes' },
+    });
     expect(capsOf(config, 'free')).toMatchObject({ maxBytes: 5 * 1024 * 1024, keys: { maxBytes: 'trustedDocuments.maxBytes' } });
     const error = configErrorOf(() => parseConfig(yaml.replace('maxBytes: 100000', 'maxDocuments: 0'), 'gateway.yaml', {}));
     expect(error.issues).toEqual([{ path: 'plans.pro.trustedDocuments.maxDocuments', message: 'Too small: expected number to be >0' }]);
@@ -144,9 +154,7 @@ colour: blue
 
   it('says an empty file is empty', () => {
     const error = configErrorOf(() => parseConfig('# nothing yet\n', 'empty.yaml', {}));
-    expect(error.issues).toEqual([
-      { path: '(root)', message: 'the file is empty; expected a mapping with at least "plans" and "tenants"' },
-    ]);
+    expect(error.issues).toEqual([{ path: '(root)', message: 'the file is empty; expected a mapping with at least "plans" and "tenants"' }]);
   });
 
   it('lets PORT and REDIS_URL win over the file', () => {
@@ -168,22 +176,43 @@ colour: blue
       cluster: { nodes: ['10.0.0.5:6379', 'redis-b.internal:6380', '[::1]:7000'], tls: true, natMap: { '10.0.0.5:6379': '127.0.0.1:7005' } },
     });
     // The variables replace the file's nodes (keeping its other options) or its url.
-    const fromEnv = parseConfig(yaml, 'gateway.yaml', { REDIS_CLUSTER_NODES: ' 127.0.0.1:7000, 127.0.0.1:7001 ', REDIS_USERNAME: 'gateway', REDIS_PASSWORD: 's3cret' });
-    expect(fromEnv.redis).toEqual({ cluster: { nodes: ['127.0.0.1:7000', '127.0.0.1:7001'], tls: true, natMap: { '10.0.0.5:6379': '127.0.0.1:7005' }, username: 'gateway', password: 's3cret' } });
+    const fromEnv = parseConfig(yaml, 'gateway.yaml', {
+      REDIS_CLUSTER_NODES: ' 127.0.0.1:7000, 127.0.0.1:7001 ',
+      REDIS_USERNAME: 'gateway',
+      REDIS_PASSWORD: 's3cret',
+    });
+    expect(fromEnv.redis).toEqual({
+      cluster: {
+        nodes: ['127.0.0.1:7000', '127.0.0.1:7001'],
+        tls: true,
+        natMap: { '10.0.0.5:6379': '127.0.0.1:7005' },
+        username: 'gateway',
+        password: 's3cret',
+      },
+    });
     const urlFile = `redis:\n  url: redis://file:6379\n${validYaml()}`;
-    expect(parseConfig(urlFile, 'gateway.yaml', { REDIS_CLUSTER_NODES: '127.0.0.1:7000' }).redis).toEqual({ cluster: { nodes: ['127.0.0.1:7000'], tls: false } });
+    expect(parseConfig(urlFile, 'gateway.yaml', { REDIS_CLUSTER_NODES: '127.0.0.1:7000' }).redis).toEqual({
+      cluster: { nodes: ['127.0.0.1:7000'], tls: false },
+    });
     expect(parseConfig(yaml, 'gateway.yaml', { REDIS_URL: 'redis://env:6379' }).redis).toEqual({ url: 'redis://env:6379' });
   });
 
   it('refuses a Redis Cluster configured wrong, naming the setting', () => {
     expect(configErrorOf(() => parseConfig(validYaml(), 'gateway.yaml', { REDIS_CLUSTER_NODES: '127.0.0.1:7000,redis-b' })).issues).toEqual([
-      { path: 'REDIS_CLUSTER_NODES', message: 'must be host:port seed nodes separated by commas (e.g. "10.0.0.5:6379,10.0.0.6:6379"), got "127.0.0.1:7000,redis-b"' },
+      {
+        path: 'REDIS_CLUSTER_NODES',
+        message: 'must be host:port seed nodes separated by commas (e.g. "10.0.0.5:6379,10.0.0.6:6379"), got "127.0.0.1:7000,redis-b"',
+      },
     ]);
-    expect(configErrorOf(() => parseConfig(validYaml(), 'gateway.yaml', { REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: '127.0.0.1:7000' })).issues).toEqual([
-      { path: 'REDIS_CLUSTER_NODES', message: 'set either REDIS_URL (one Redis server) or REDIS_CLUSTER_NODES (a Redis Cluster), not both' },
-    ]);
+    expect(
+      configErrorOf(() => parseConfig(validYaml(), 'gateway.yaml', { REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: '127.0.0.1:7000' })).issues,
+    ).toEqual([{ path: 'REDIS_CLUSTER_NODES', message: 'set either REDIS_URL (one Redis server) or REDIS_CLUSTER_NODES (a Redis Cluster), not both' }]);
     expect(configErrorOf(() => parseConfig(validYaml(), 'gateway.yaml', { REDIS_URL: 'redis://a:6379', REDIS_PASSWORD: 'x' })).issues).toEqual([
-      { path: 'REDIS_PASSWORD', message: 'applies to a Redis Cluster (REDIS_CLUSTER_NODES or redis.cluster); for one server put the credentials in REDIS_URL (redis://user:password@host:6379)' },
+      {
+        path: 'REDIS_PASSWORD',
+        message:
+          'applies to a Redis Cluster (REDIS_CLUSTER_NODES or redis.cluster); for one server put the credentials in REDIS_URL (redis://user:password@host:6379)',
+      },
     ]);
     const both = `redis:\n  url: redis://file:6379\n  cluster:\n    nodes: []\n    tlsCaFile: /ca.pem\n    natMap: { "a": "b:1" }\n${validYaml()}`;
     const issues = configErrorOf(() => parseConfig(both, 'gateway.yaml', {})).issues;
@@ -194,7 +223,9 @@ colour: blue
       ]),
     );
     const caWithoutTls = `redis:\n  cluster:\n    nodes: ["10.0.0.5:6379"]\n    tlsCaFile: /ca.pem\n${validYaml()}`;
-    expect(configErrorOf(() => parseConfig(caWithoutTls, 'gateway.yaml', {})).issues).toEqual([{ path: 'redis.cluster.tlsCaFile', message: 'tlsCaFile needs tls: true' }]);
+    expect(configErrorOf(() => parseConfig(caWithoutTls, 'gateway.yaml', {})).issues).toEqual([
+      { path: 'redis.cluster.tlsCaFile', message: 'tlsCaFile needs tls: true' },
+    ]);
     const urlAndCluster = `redis:\n  url: redis://file:6379\n  cluster:\n    nodes: ["10.0.0.5:6379"]\n${validYaml()}`;
     expect(configErrorOf(() => parseConfig(urlAndCluster, 'gateway.yaml', {})).issues).toEqual([
       { path: 'redis', message: 'set either url (one Redis server) or cluster (a Redis Cluster), not both' },
@@ -216,14 +247,24 @@ colour: blue
     expect(parseConfig(yaml, 'gateway.yaml', { TRUST_PROXY: 'false' }).server.trustProxy).toBe(false);
     expect(parseConfig(validYaml(), 'gateway.yaml', { TRUST_PROXY: 'true' }).server.trustProxy).toBe(true);
     expect(parseConfig(validYaml(), 'gateway.yaml', { TRUST_PROXY: '172.30.40.10' }).server.trustProxy).toBe('172.30.40.10');
-    expect(parseConfig(validYaml(), 'gateway.yaml', { TRUST_PROXY: 'loopback, fd00::/8, 10.0.0.0/255.0.0.0' }).server.trustProxy).toBe('loopback, fd00::/8, 10.0.0.0/255.0.0.0');
+    expect(parseConfig(validYaml(), 'gateway.yaml', { TRUST_PROXY: 'loopback, fd00::/8, 10.0.0.0/255.0.0.0' }).server.trustProxy).toBe(
+      'loopback, fd00::/8, 10.0.0.0/255.0.0.0',
+    );
   });
 
   it('refuses a trustProxy entry that is not an address, CIDR or preset, in the file and in TRUST_PROXY', () => {
-    const error = configErrorOf(() => parseConfig(`server:\n  trustProxy: "nginx, 10.0.0.0/33"\n${validYaml()}`, 'gateway.yaml', { TRUST_PROXY: 'lb.internal' }));
+    const error = configErrorOf(() =>
+      parseConfig(`server:\n  trustProxy: "nginx, 10.0.0.0/33"\n${validYaml()}`, 'gateway.yaml', { TRUST_PROXY: 'lb.internal' }),
+    );
     expect(error.issues).toEqual([
-      { path: 'server.trustProxy', message: 'must be addresses, CIDRs (10.0.0.0/8) or loopback/linklocal/uniquelocal, comma-separated (got "nginx, 10.0.0.0/33")' },
-      { path: 'TRUST_PROXY', message: 'must be true, false, or addresses, CIDRs (10.0.0.0/8) or loopback/linklocal/uniquelocal, comma-separated (got "lb.internal")' },
+      {
+        path: 'server.trustProxy',
+        message: 'must be addresses, CIDRs (10.0.0.0/8) or loopback/linklocal/uniquelocal, comma-separated (got "nginx, 10.0.0.0/33")',
+      },
+      {
+        path: 'TRUST_PROXY',
+        message: 'must be true, false, or addresses, CIDRs (10.0.0.0/8) or loopback/linklocal/uniquelocal, comma-separated (got "lb.internal")',
+      },
     ]);
   });
 
@@ -271,17 +312,13 @@ describe('loadConfigFile', () => {
     await expect(loadConfigFile(path, {})).resolves.toMatchObject({ tenants: { acme: { plan: 'free' } } });
 
     await writeFile(path, validYaml({ acmePlan: 'gold' }));
-    await expect(loadConfigFile(path, {})).rejects.toThrow(
-      `${path}: invalid configuration (1 problem):\n  - tenants.acme.plan: unknown plan "gold"`,
-    );
+    await expect(loadConfigFile(path, {})).rejects.toThrow(`${path}: invalid configuration (1 problem):\n  - tenants.acme.plan: unknown plan "gold"`);
   });
 
   it('turns a missing file into a ConfigError naming the path', async () => {
     const path = join(dir, 'missing.yaml');
     const error = await loadConfigFile(path, {}).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).issues).toEqual([
-      { path: '(file)', message: `cannot read: ENOENT: no such file or directory, open '${path}'` },
-    ]);
+    expect((error as ConfigError).issues).toEqual([{ path: '(file)', message: `cannot read: ENOENT: no such file or directory, open '${path}'` }]);
   });
 });

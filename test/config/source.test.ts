@@ -157,7 +157,11 @@ describe('createConfigSource', () => {
     const refused = await source.reloadNow();
     expect(refused.ok).toBe(false);
     expect(!refused.ok && refused.error.issues).toEqual([
-      { path: 'tenants.acme', message: 'the change would revoke every API key and service token of tenant "acme" (it has 1); set reload.allowRevokingAllKeys: true in the file if this is intended' },
+      {
+        path: 'tenants.acme',
+        message:
+          'the change would revoke every API key and service token of tenant "acme" (it has 1); set reload.allowRevokingAllKeys: true in the file if this is intended',
+      },
     ]);
     expect(source.current()).toBe(before);
     expect(lines.filter((l) => l.level === 40).at(-1)?.msg).toContain('configuration change refused, keeping the previous configuration');

@@ -163,9 +163,7 @@ describe('list sizes', () => {
   it('refuses no slicing argument when requireOneSlicingArgument is on and none has a default', () => {
     const error = gatewayErrorOf(() => estimateOf(analyzer, '{ users { total } }'));
     expect(error.code).toBe('COST_ANALYSIS_FAILED');
-    expect(error.message).toBe(
-      'Query.users at "users" takes exactly one of its slicing arguments (first, last) to size its list, but none was given.',
-    );
+    expect(error.message).toBe('Query.users at "users" takes exactly one of its slicing arguments (first, last) to size its list, but none was given.');
     // The same check when the slicing argument is a variable that was not provided.
     expect(() => estimateOf(analyzer, 'query($f: Int) { users(first: $f) { total } }', {})).toThrow('but none was given');
     expect(estimateOf(analyzer, 'query($f: Int) { users(first: $f) { total } }', { f: 3 }).fieldCost).toBe(1);
@@ -269,10 +267,7 @@ describe('abstract types', () => {
     // As Photo (2 items): url 4 * 2 = 8, thumbnails 1 * 2 = 2: 10.
     // As Article: body 1 * 2 = 2, author 1 * 2 = 2: 4. Max: 10. Field cost 3 + 10 = 13.
     // Type cost: Query 1 + 2 feed items * 3 + max(Photo: 2 * 3 Images = 6, Article: 2 Authors = 2) = 13.
-    const estimate = estimateOf(
-      analyzer,
-      '{ feed(first: 2) { ... on Photo { url thumbnails { url } } ... on Article { body author { name } } } }',
-    );
+    const estimate = estimateOf(analyzer, '{ feed(first: 2) { ... on Photo { url thumbnails { url } } ... on Article { body author { name } } } }');
     expect(estimate).toEqual({
       fieldCost: 13,
       typeCost: 13,
@@ -341,7 +336,7 @@ describe('the compiled formula cache', () => {
     type Book { title: String! }
   `;
 
-  it('compiles an operation once and evaluates it with each request\'s variables', () => {
+  it("compiles an operation once and evaluates it with each request's variables", () => {
     const analyzer = analyzerOf(sdl);
     const query = 'query($n: Int, $withBooks: Boolean!) { authors(limit: $n) { books @include(if: $withBooks) { title } } }';
     // authors 1 + books 1 per author.

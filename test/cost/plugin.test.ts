@@ -65,10 +65,7 @@ describe('extensions.cost on every response', () => {
   });
 
   it('charges the mutation weight and its input', async () => {
-    const { body } = await gateway.gql(
-      DEMO_TOKENS.globexAdmin,
-      'mutation { updateCustomer(id: "cus_5", input: { name: "Costed Person" }) { id } }',
-    );
+    const { body } = await gateway.gql(DEMO_TOKENS.globexAdmin, 'mutation { updateCustomer(id: "cus_5", input: { name: "Costed Person" }) { id } }');
     expect(body.errors).toBeUndefined();
     // updateCustomer: @cost "10" + its input object argument (1) = 11.
     expect((body as any).extensions.cost).toMatchObject({ requested: 11, actual: 11 });
@@ -107,7 +104,15 @@ describe('dry run', () => {
   it('takes `extensions.dryRun: true` in the body, and does not run a mutation', async () => {
     const { status, body } = await post({
       query: 'mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }',
-      variables: { input: { customerId: 'cus_2', items: [{ productId: 'prd_3', quantity: 1 }, { productId: 'prd_4', quantity: 2 }] } },
+      variables: {
+        input: {
+          customerId: 'cus_2',
+          items: [
+            { productId: 'prd_3', quantity: 1 },
+            { productId: 'prd_4', quantity: 2 },
+          ],
+        },
+      },
       extensions: { dryRun: true },
     });
     expect(status).toBe(200);

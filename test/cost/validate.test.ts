@@ -34,7 +34,7 @@ describe('validateCostDirectives', () => {
     expect(lines.slice(1).sort()).toEqual(
       [
         '  - Node.id: @cost is not allowed on interface fields; put it on the fields of the object types that implement Node',
-        '  - Node.label(short:): @cost is not allowed on arguments of interface fields; put it on the object types\' fields',
+        "  - Node.label(short:): @cost is not allowed on arguments of interface fields; put it on the object types' fields",
         '  - Query.a: slicingArguments names "frist", which is not an argument',
         '  - Query.b: slicing argument "after" must be Int or Int!, not String',
         '  - Query.c: @listSize on a field that returns Int, which is not a list; add sizedFields naming the lists it sizes, or remove it',
@@ -74,9 +74,7 @@ describe('validateCostDirectives', () => {
       'Query.tags: list field without @listSize, priced as 10 items',
       'Post.comments: list field without @listSize, priced as 10 items',
     ]);
-    expect(validateCostDirectives(schema, { defaultListSize: 25 }).warnings[0]).toBe(
-      'Query.tags: list field without @listSize, priced as 25 items',
-    );
+    expect(validateCostDirectives(schema, { defaultListSize: 25 }).warnings[0]).toBe('Query.tags: list field without @listSize, priced as 25 items');
     expect(createCostAnalyzer({ schema }).warnings).toHaveLength(2);
   });
 

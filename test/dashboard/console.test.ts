@@ -67,7 +67,7 @@ describe('platform console in a real browser', () => {
     await page.context().close();
   });
 
-  it('changes a tenant\'s limits for a while and lists who did it', async () => {
+  it("changes a tenant's limits for a while and lists who did it", async () => {
     const { page, problems } = await openPage(browser, gateway.url);
     await signIn(page, gateway.url, DEMO_TOKENS.platformAdmin);
     const form = page.getByRole('form', { name: "Change a tenant's limits" });
@@ -106,7 +106,9 @@ describe('platform console in a real browser', () => {
     await screenshot(page, 'console-refused-tenant-key');
 
     await page.goto(`${gateway.url}/dashboard/#/fleet/tenant/globex`);
-    await expect.poll(() => page.locator('.usage-view .error').first().textContent()).toBe('Could not load the current limits: fleetUsage is for platform-admin keys only.');
+    await expect
+      .poll(() => page.locator('.usage-view .error').first().textContent())
+      .toBe('Could not load the current limits: fleetUsage is for platform-admin keys only.');
     expect(await page.getByTestId('tenant-name').count()).toBe(0);
     expect(await page.evaluate('window.__xss')).toBeUndefined();
     await page.context().close();

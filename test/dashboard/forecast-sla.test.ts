@@ -50,7 +50,13 @@ describe('forecast, SLA and warnings, from known synthetic histories', () => {
     const store = createRedisUsageStore({ redis: client });
     const currentHour = Math.floor(Date.now() / HOUR) * HOUR;
     const week = Array.from({ length: 7 * 24 }, (_, i) =>
-      syntheticHour({ tenantId: 'acme', planId: 'free', clientId: 'acme-web', hourStart: currentHour - (i + 1) * HOUR, hour: { requests: PER_HOUR, cost: PER_HOUR } }),
+      syntheticHour({
+        tenantId: 'acme',
+        planId: 'free',
+        clientId: 'acme-web',
+        hourStart: currentHour - (i + 1) * HOUR,
+        hour: { requests: PER_HOUR, cost: PER_HOUR },
+      }),
     );
     await store.write(week);
     await store.write(
@@ -80,7 +86,10 @@ describe('forecast, SLA and warnings, from known synthetic histories', () => {
     // acme's free plan: 1,000 a day, 20,000 a month; 5 admitted so far in both.
     expect(day).toMatchObject({ used: 5, limit: 1000, ratePerHour: PER_HOUR, method: FORECAST_METHOD });
     expect(month).toMatchObject({ used: 5, limit: 20_000, ratePerHour: PER_HOUR });
-    for (const [row, limit] of [[day, 1000], [month, 20_000]] as const) {
+    for (const [row, limit] of [
+      [day, 1000],
+      [month, 20_000],
+    ] as const) {
       const end = Date.parse(row.periodEnd);
       // A flat pace: the limit is reached (limit - used) / pace hours from now, if before the period ends.
       const earliest = before + ((limit - 5) / PER_HOUR) * HOUR;
@@ -135,7 +144,7 @@ describe('forecast, SLA and warnings, from known synthetic histories', () => {
     await page.context().close();
   });
 
-  it('reports the SLA per day and month against the plan\'s targets, with the breaching days', async () => {
+  it("reports the SLA per day and month against the plan's targets, with the breaching days", async () => {
     const q = `{ usage { sla(month: "${PREV_MONTH}") { target { availability latencyP95Ms } month total { counted failures availability breached } days { start counted failures availability breached } breaches { start breached } } } }`;
     const res = await gateway.gql(DEMO_TOKENS.globexAdmin, q);
     expect(res.body.errors).toBeUndefined();
@@ -153,17 +162,21 @@ describe('forecast, SLA and warnings, from known synthetic histories', () => {
     expect(sla.total).toEqual({ counted, failures: 23, availability: Math.round((1 - 23 / counted) * 100_000) / 1000, breached: [] });
   });
 
-  it('shows the SLA panel with the month\'s breaches', async () => {
+  it("shows the SLA panel with the month's breaches", async () => {
     const { page, problems } = await openPage(browser, gateway.url);
     await signIn(page, gateway.url, DEMO_TOKENS.globexAdmin);
     const panel = page.locator('[data-panel="sla"]');
     await panel.waitFor();
     await panel.getByLabel('Month (UTC)').selectOption(PREV_MONTH);
-    await expect.poll(() => panel.getByTestId('sla-breaches').locator('li').allTextContents()).toEqual([
-      `${dayOf(3)}: missed: availability (availability 98.000%, 20 failures of 1,000; p95 48.5 ms)`, // all in (20, 50] ms: 20 + 0.95 × 30
-      expect.stringMatching(new RegExp(`^${dayOf(7)}: missed: latency \\(availability 100\\.000%, 0 failures of 1,000; p95 [\\d.]+ ms\\)$`)),
-    ]);
-    expect(await panel.getByTestId('sla-month').textContent()).toMatch(new RegExp(`^${PREV_MONTH}: availability 99\\.9\\d\\d%, p95 [\\d.]+ ms over [\\d,]+ requests — met$`));
+    await expect
+      .poll(() => panel.getByTestId('sla-breaches').locator('li').allTextContents())
+      .toEqual([
+        `${dayOf(3)}: missed: availability (availability 98.000%, 20 failures of 1,000; p95 48.5 ms)`, // all in (20, 50] ms: 20 + 0.95 × 30
+        expect.stringMatching(new RegExp(`^${dayOf(7)}: missed: latency \\(availability 100\\.000%, 0 failures of 1,000; p95 [\\d.]+ ms\\)$`)),
+      ]);
+    expect(await panel.getByTestId('sla-month').textContent()).toMatch(
+      new RegExp(`^${PREV_MONTH}: availability 99\\.9\\d\\d%, p95 [\\d.]+ ms over [\\d,]+ requests — met$`),
+    );
     expect(await panel.textContent()).toContain('Failures: responses with HTTP 5xx');
     await screenshot(page, 'portal-sla');
     expect(problems).toEqual([]);

@@ -47,7 +47,9 @@ describe('the embedded demo data', () => {
 
   it('sends light live traffic that goes through the limits and the meter, with no errors', async () => {
     const read = async (token: string) => (await demo.gql(token, LAST_HOUR)).body.data.usage.summary;
-    expect(await eventually(async () => (await read(DEMO_TOKENS.globexAdmin)).requests >= 5 && (await read(DEMO_TOKENS.initechAdmin)).requests >= 5, 8000)).toBe(true);
+    expect(
+      await eventually(async () => (await read(DEMO_TOKENS.globexAdmin)).requests >= 5 && (await read(DEMO_TOKENS.initechAdmin)).requests >= 5, 8000),
+    ).toBe(true);
     for (const token of [DEMO_TOKENS.globexAdmin, DEMO_TOKENS.initechAdmin]) {
       const s = await read(token);
       expect(s.errors).toBe(0);

@@ -31,7 +31,14 @@ it('creates one client per service, each with its own breaker', async () => {
 
     const states = downstream.states();
     expect(Object.keys(states).sort()).toEqual(['accounts', 'catalog', 'inventory', 'orders']);
-    expect(states.catalog).toEqual({ breaker: 'open', inFlight: 0, queued: 0, limit: 64, queuedByPriority: { critical: 0, normal: 0, batch: 0 }, retryTokens: 0.1 });
+    expect(states.catalog).toEqual({
+      breaker: 'open',
+      inFlight: 0,
+      queued: 0,
+      limit: 64,
+      queuedByPriority: { critical: 0, normal: 0, batch: 0 },
+      retryTokens: 0.1,
+    });
     expect(states.orders.breaker).toBe('closed');
     expect(sample.services.orders.requests()[0]?.tenantId).toBe('acme');
   } finally {

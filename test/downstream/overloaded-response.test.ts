@@ -43,7 +43,7 @@ describe('DOWNSTREAM_OVERLOADED over HTTP', () => {
     });
   });
 
-  it('keeps 200 for a partial answer, with Retry-After, the other service\'s fields served', async () => {
+  it("keeps 200 for a partial answer, with Retry-After, the other service's fields served", async () => {
     const { status, headers, body } = await whileCatalogIsBusy('{ product(id: "prd_2") { name } customer(id: "cus_1") { id } }');
     expect(status).toBe(200);
     expect(headers.get('retry-after')).toBe('1');

@@ -58,7 +58,8 @@ async function instance(rateLimit: { calls: number; perMs: number }, totalMs = 3
   return downstream;
 }
 
-const get = (downstream: Downstream, i: number) => downstream.client('catalog').get(`/products/prd_${(i % 50) + 1}`, { tenantId: 'acme', requestId: `req-${i}` });
+const get = (downstream: Downstream, i: number) =>
+  downstream.client('catalog').get(`/products/prd_${(i % 50) + 1}`, { tenantId: 'acme', requestId: `req-${i}` });
 
 describe('downstream rate budget', () => {
   it('holds two instances together to the rate across the fleet; calls over it wait their turn and are served', async () => {
@@ -66,7 +67,10 @@ describe('downstream rate budget', () => {
     const started = Date.now();
     const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => get(i % 2 === 0 ? a : b, i)));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(20);
-    const arrivals = sample.services.catalog.requests().map((r) => r.at).sort((x, y) => x - y);
+    const arrivals = sample.services.catalog
+      .requests()
+      .map((r) => r.at)
+      .sort((x, y) => x - y);
     expect(arrivals).toHaveLength(20);
     // Never more than 10 in a rolling second at the service (900 ms: arrivals lag admissions a little).
     for (const [i, at] of arrivals.entries()) expect(arrivals.filter((t) => t >= at && t < at + 900).length, `window from call ${i}`).toBeLessThanOrEqual(10);

@@ -131,7 +131,7 @@ describe('storeUnavailablePlugin', () => {
 
   it('leaves a bug a bug: an error that is not a store failure is not turned into STORE_UNAVAILABLE', async () => {
     await expect(storeCall('usage', 'x', Promise.reject(new TypeError('cannot read properties of undefined')))).rejects.toBeInstanceOf(TypeError);
-    expect(isStoreFailure(new Error('Stream isn\'t writeable and enableOfflineQueue options is false'))).toBe(true);
+    expect(isStoreFailure(new Error("Stream isn't writeable and enableOfflineQueue options is false"))).toBe(true);
     expect(isStoreFailure(Object.assign(new Error('LOADING Redis is loading the dataset in memory'), { name: 'ReplyError' }))).toBe(true);
     expect(isStoreFailure(Object.assign(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'), { name: 'ReplyError' }))).toBe(false);
   });

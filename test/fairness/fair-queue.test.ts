@@ -325,13 +325,16 @@ describe('fair queue: slots', () => {
     const queue = q.queue;
     const order: string[] = [];
     for (const name of ['r1', 'r2', 'r3']) {
-      queue.request({ tenantId: 'r', weight: 1, priority: 'normal', deadlineAt: Infinity }, {
-        granted(slot) {
-          order.push(name);
-          slot.release();
+      queue.request(
+        { tenantId: 'r', weight: 1, priority: 'normal', deadlineAt: Infinity },
+        {
+          granted(slot) {
+            order.push(name);
+            slot.release();
+          },
+          refused: () => order.push(`${name} refused`),
         },
-        refused: () => order.push(`${name} refused`),
-      });
+      );
     }
     q.done('a2');
     expect(order).toEqual(['r1', 'r2', 'r3']);

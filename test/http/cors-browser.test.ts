@@ -55,7 +55,9 @@ async function callFromPage(origin: string, token: string) {
             body: JSON.stringify({ query: '{ viewer { clientId } products(first: 2) { name } }' }),
           });
           const body = (await response.json()) as any;
-          const headers = Object.fromEntries(['ratelimit', 'ratelimit-policy', 'x-ratelimit-remaining', 'x-request-id', 'content-type'].map((h) => [h, response.headers.get(h)]));
+          const headers = Object.fromEntries(
+            ['ratelimit', 'ratelimit-policy', 'x-ratelimit-remaining', 'x-request-id', 'content-type'].map((h) => [h, response.headers.get(h)]),
+          );
           return { status: response.status, body, headers };
         } catch (error) {
           return { failed: String(error) };
@@ -63,7 +65,8 @@ async function callFromPage(origin: string, token: string) {
       };
       const first = await call();
       const second = await call();
-      if ('status' in first && first.status === 200) (globalThis as any).document.getElementById('out').textContent = first.body.data.products.map((n: { name: string }) => n.name).join(', ');
+      if ('status' in first && first.status === 200)
+        (globalThis as any).document.getElementById('out').textContent = first.body.data.products.map((n: { name: string }) => n.name).join(', ');
       return { first, second, text: (globalThis as any).document.getElementById('out').textContent };
     },
     { url: gateway.url, token },

@@ -80,7 +80,17 @@ describe('actual requests', () => {
     expect((await json(response)).data.viewer).toEqual({ clientId: 'acme-storefront', role: 'VIEWER' });
     expect(response.headers.get('access-control-allow-origin')).toBe(STOREFRONT);
     const exposed = response.headers.get('access-control-expose-headers')!.split(', ');
-    expect(exposed).toEqual(expect.arrayContaining(['ratelimit', 'ratelimit-policy', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'retry-after', 'x-request-id']));
+    expect(exposed).toEqual(
+      expect.arrayContaining([
+        'ratelimit',
+        'ratelimit-policy',
+        'x-ratelimit-limit',
+        'x-ratelimit-remaining',
+        'x-ratelimit-reset',
+        'retry-after',
+        'x-request-id',
+      ]),
+    );
     expect(response.headers.get('ratelimit-policy')).toContain('"key-ip-minute";q=3;w=60');
   });
 

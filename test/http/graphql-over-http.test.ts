@@ -52,7 +52,12 @@ describe('request errors by media type', () => {
         ['application/graphql-response+json, application/json;q=0.9', 400, 'application/graphql-response+json'],
       ] as const) {
         const response = await ask(query, accept, variables);
-        expect({ query, accept, status: response.status, type: response.headers.get('content-type') }).toEqual({ query, accept, status, type: `${type}; charset=utf-8` });
+        expect({ query, accept, status: response.status, type: response.headers.get('content-type') }).toEqual({
+          query,
+          accept,
+          status,
+          type: `${type}; charset=utf-8`,
+        });
         const body = (await response.json()) as any;
         expect(body.data).toBeUndefined();
         expect(body.errors[0].extensions.code).toBe(code);
@@ -68,7 +73,11 @@ describe('request errors by media type', () => {
     });
     expect(expensive.status).toBe(400);
     expect(((await expensive.json()) as any).errors[0].extensions.code).toBe('COST_LIMIT_EXCEEDED');
-    const anonymous = await fetch(`${gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: '{"query":"{ viewer { clientId } }"}' });
+    const anonymous = await fetch(`${gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: '{"query":"{ viewer { clientId } }"}',
+    });
     expect(anonymous.status).toBe(401);
   });
 });

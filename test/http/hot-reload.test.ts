@@ -21,7 +21,6 @@ async function statusWith(token: string): Promise<number> {
   return (await gateway.gql(token, '{ viewer { clientId } }')).status;
 }
 
-
 describe('config hot reload on a running gateway', () => {
   const newKey = 'rotated-key-for-acme';
 
@@ -101,5 +100,4 @@ describe('config hot reload on a running gateway', () => {
     expect(await eventually(async () => (await preflight()).headers.get('access-control-max-age') === '120')).toBe(true);
     expect((await preflight()).headers.get('cache-control')).toBe('max-age=120');
   });
-
 });

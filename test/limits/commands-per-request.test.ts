@@ -151,7 +151,7 @@ describe('a request that settles after its response (refund, response bytes)', (
     await gateway?.close();
   });
 
-  it("costs one command: the next check carries its settle, and the totals are exact after it", async () => {
+  it('costs one command: the next check carries its settle, and the totals are exact after it', async () => {
     gateway = await startGateway({ requestsPerMinute: 1000, costPerMinute: 100_000, responseBytesPerHour: 1_000_000_000_000 });
     const warm = await post(gateway, PLAIN_QUERY);
     expect(warm.status).toBe(200);

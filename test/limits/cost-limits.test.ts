@@ -35,13 +35,12 @@ function noDownstreamCalls(): boolean {
   return Object.values(gateway.sampleServices.services).every((s) => Object.keys(s.counters()).length === 0);
 }
 
-
 // Field cost counts resolver calls: orders 1 + nodes 1 + items 50 (one per order) + product 250
 // (5 assumed lines per order) + inventory 250 x weight 2 = 802, far above the maximum of 80.
 const EXPENSIVE = '{ orders(first: 50) { nodes { items { product { inventory { available } } } } } }';
 
 describe('cost limits', () => {
-  it('refuses an operation above the plan\'s maximum with 400 before any downstream call, consuming nothing', async () => {
+  it("refuses an operation above the plan's maximum with 400 before any downstream call, consuming nothing", async () => {
     const dry = await gateway.gql(DEMO_TOKENS.globexAdmin, EXPENSIVE, undefined, { 'x-cost-dry-run': '1' });
     const estimate = dry.body.extensions?.cost?.requested;
     expect(estimate).toBe(802);

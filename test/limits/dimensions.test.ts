@@ -46,7 +46,7 @@ async function commandStats(): Promise<Record<string, number>> {
 }
 
 describe('limit dimensions', () => {
-  it('refuses past a calendar day quota until the next midnight in the tenant\'s time zone', async () => {
+  it("refuses past a calendar day quota until the next midnight in the tenant's time zone", async () => {
     for (let i = 0; i < 3; i++) expect((await gateway.gql(DEMO_TOKENS.acmeAdmin, VIEWER)).status).toBe(200);
     const refused = await gateway.gql(DEMO_TOKENS.acmeAdmin, VIEWER);
     expect(refused.status).toBe(429);

@@ -62,7 +62,13 @@ describe('createEarlyChecks on a real limiter and Redis', () => {
     demo.plans.unit = { ...demo.plans.enterprise, limits: { requestsPerMinute: 3 } };
     config = parseConfig(stringifyYaml(demo), 'early-check.test', {});
     principal.tenantId = tenant;
-    limiter = createLimiter({ shared: createRedisLimitStore({ redis }), link: createRedisLink(redis), divisor: () => 1, config: config.limits, logger: createLogger({ level: 'silent' }) });
+    limiter = createLimiter({
+      shared: createRedisLimitStore({ redis }),
+      link: createRedisLink(redis),
+      divisor: () => 1,
+      config: config.limits,
+      logger: createLogger({ level: 'silent' }),
+    });
     await limiter.start();
     overrides = createMemoryOverrides();
     const schema = buildSchema(await loadSchemaSdl());
@@ -85,7 +91,17 @@ describe('createEarlyChecks on a real limiter and Redis', () => {
 
   /** The dimensions the limits plugin computes once the operation is resolved. */
   const resolvedDims = () =>
-    requestCharge({ config, principal, runtime: overrides.get(tenant), ip: '10.0.0.1', rootFields: ['Query.viewer'], usageOnly: false, pricedOnly: false, estimate: 1, now: Date.now() }).dims;
+    requestCharge({
+      config,
+      principal,
+      runtime: overrides.get(tenant),
+      ip: '10.0.0.1',
+      rootFields: ['Query.viewer'],
+      usageOnly: false,
+      pricedOnly: false,
+      estimate: 1,
+      now: Date.now(),
+    }).dims;
   const door = (body: unknown = { query: QUERY }, headers: Record<string, string> = {}) => early.start({ principal, ip: '10.0.0.1', body, headers });
 
   it('sends the check of a known operation at the door, and the plugin uses its decision', async () => {
@@ -226,7 +242,9 @@ describe('a gateway with the check at the door answers as one without it', () =>
     try {
       await admin.del(MINUTE_KEY);
       await early.gql(DEMO_TOKENS.initechAdmin, QUERY);
-      const responses = await Promise.all(Array.from({ length: 4 }, () => early.gql(DEMO_TOKENS.initechAdmin, QUERY, undefined, { 'x-request-id': 'same-id-for-all' })));
+      const responses = await Promise.all(
+        Array.from({ length: 4 }, () => early.gql(DEMO_TOKENS.initechAdmin, QUERY, undefined, { 'x-request-id': 'same-id-for-all' })),
+      );
       expect(responses.map((r) => r.headers.get('x-request-id'))).toEqual(Array(4).fill('same-id-for-all'));
       // Five requests, five charges, each answered with its own count.
       expect(responses.map((r) => r.headers.get('x-ratelimit-remaining')).sort()).toEqual(['0', '1', '2', '3']);

@@ -29,10 +29,18 @@ tenants:
   {},
 );
 
-const override = (o: Partial<RuntimeOverride>): RuntimeOverride => ({ tenantId: 'acme', planId: null, limits: {}, expiresAt: null, setBy: 'ops', setAt: 0, ...o });
+const override = (o: Partial<RuntimeOverride>): RuntimeOverride => ({
+  tenantId: 'acme',
+  planId: null,
+  limits: {},
+  expiresAt: null,
+  setBy: 'ops',
+  setAt: 0,
+  ...o,
+});
 
 describe('effective limits', () => {
-  it('layers the tenant\'s config overrides over its plan, merging field limits', () => {
+  it("layers the tenant's config overrides over its plan, merging field limits", () => {
     expect(effectiveLimits(config, 'acme', undefined, 0)).toEqual({
       planId: 'free',
       planName: 'Free',
@@ -46,7 +54,7 @@ describe('effective limits', () => {
     });
   });
 
-  it('puts a runtime override on top, and a plan change brings that plan\'s limits and failure mode', () => {
+  it("puts a runtime override on top, and a plan change brings that plan's limits and failure mode", () => {
     const e = effectiveLimits(config, 'acme', override({ planId: 'pro', limits: { requestsPerMinute: 7 } }), 0);
     expect(e).toMatchObject({ planId: 'pro', planName: 'Pro', onStoreFailure: 'closed' });
     // Plan pro, then the tenant's own config overrides, then the runtime values.

@@ -119,7 +119,9 @@ describe('four saturated instances on one Redis', () => {
     expect(frozen.stale + killed.stale).toBe(0);
     // The outages are 13 s apart: no 10 s window holds the effects of both.
     const worst = maxInWindow(decisions, WINDOW_MS);
-    console.log(`exactness: max in any ${WINDOW_MS / 1000} s window ${worst} (limit ${LIMIT}); bounds frozen ${JSON.stringify(frozen)}, killed ${JSON.stringify(killed)}; decisions ${decisions.length}`);
+    console.log(
+      `exactness: max in any ${WINDOW_MS / 1000} s window ${worst} (limit ${LIMIT}); bounds frozen ${JSON.stringify(frozen)}, killed ${JSON.stringify(killed)}; decisions ${decisions.length}`,
+    );
     expect(worst).toBeLessThanOrEqual(Math.max(frozen.bound, killed.bound));
     // What that means here: at most a few over the limit, not the 2-4x of a fresh share per instance.
     expect(Math.max(frozen.bound, killed.bound)).toBeLessThanOrEqual(LIMIT + 10);

@@ -16,7 +16,15 @@ const LIMIT = 10_000;
 /** Default `limits.leases.lifetimeMs`. */
 const LIFETIME_MS = 1000;
 
-const minute = (tenant: string): Dimension => ({ kind: 'sliding', name: 'minute', key: `rl:{${tenant}}:req:m`, limit: LIMIT, windowMs: 60_000, buckets: 30, amount: 1 });
+const minute = (tenant: string): Dimension => ({
+  kind: 'sliding',
+  name: 'minute',
+  key: `rl:{${tenant}}:req:m`,
+  limit: LIMIT,
+  windowMs: 60_000,
+  buckets: 30,
+  amount: 1,
+});
 
 let server: TestRedis;
 /** Reads what Redis holds; reconnects by itself after a restart. */
@@ -33,7 +41,6 @@ afterEach(async () => {
 
 /** A limiter on `server`, counting its lease tokens. */
 const leasingLimiter = (overrides?: Parameters<typeof startLeasingLimiter>[1]) => startLeasingLimiter(server.url, overrides);
-
 
 /**
  * Sequential admitted checks of `dims` through Redis (or its leases) until at least `atLeast` were
@@ -133,7 +140,9 @@ describe('a lease when Redis stalls (SIGSTOP) with its connections open', () => 
       await expect.poll(() => l.held(), { timeout: 2 * LIFETIME_MS + 1000, interval: 20 }).toBe(0);
       const usage = await l.limiter.peek(dims);
       const count = await slidingKeyCount(reader, dims[0]!.key);
-      console.log(`lease-outage stall: back on Redis ${backAfter} ms after the lease; admitted ${admitted}, Redis ${count.sum}, lease held ${heldAtStall} at the stall`);
+      console.log(
+        `lease-outage stall: back on Redis ${backAfter} ms after the lease; admitted ${admitted}, Redis ${count.sum}, lease held ${heldAtStall} at the stall`,
+      );
       expect(count.sum).toBeGreaterThanOrEqual(admitted);
       expect(count.sum).toBeLessThanOrEqual(admitted + heldAtStall);
       expect(count.t).toBe(count.sum);

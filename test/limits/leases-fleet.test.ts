@@ -73,7 +73,6 @@ async function leaseTokens(gateway: GatewayProcess): Promise<Record<'granted' | 
   return { granted: read('granted'), used: read('used'), refunded: read('refunded') };
 }
 
-
 beforeAll(async () => {
   redis = await startTestRedis();
   client = new Redis(redis.url);
@@ -100,7 +99,9 @@ beforeAll(async () => {
   // Admissions decided after the first refusal (store clock): what early refusals left and was claimed later.
   const firstRefusalT = Math.min(...answers.filter((a) => a.status === 429).map((a) => a.t));
   const late = answers.filter((a) => a.status === 200 && a.t > firstRefusalT).length;
-  console.log(`leases-fleet: load ran ${loadEndedAt - startedAt} ms, first refusal after ${firstRefusalAt! - startedAt} ms, ${late} admissions decided after it`);
+  console.log(
+    `leases-fleet: load ran ${loadEndedAt - startedAt} ms, first refusal after ${firstRefusalAt! - startedAt} ms, ${late} admissions decided after it`,
+  );
 }, 90_000);
 
 afterAll(async () => {
@@ -126,7 +127,9 @@ describe('four saturated gateways with leases on one tenant', () => {
 
   it('served requests from leases, without a round trip', async () => {
     const tokens = await Promise.all(gateways.map(leaseTokens));
-    console.log(`leases-fleet: ${answers.length} requests, ${answers.filter((a) => a.status === 200).length} admitted; lease tokens per gateway ${JSON.stringify(tokens)}`);
+    console.log(
+      `leases-fleet: ${answers.length} requests, ${answers.filter((a) => a.status === 200).length} admitted; lease tokens per gateway ${JSON.stringify(tokens)}`,
+    );
     expect(tokens.reduce((sum, t) => sum + t.used, 0)).toBeGreaterThan(0);
     // Every lease has ended by now (none is granted past 75 % of the limit, and the load outlived
     // the last one): each token granted was either used or refunded.

@@ -60,7 +60,7 @@ async function leaseTokens(): Promise<Record<'granted' | 'used' | 'refunded', nu
 }
 
 describe('leases on one gateway', () => {
-  it('serves most of a busy tenant\'s requests without a round trip, with the headers a check per request would give, and Redis ends up holding exactly what was admitted', async () => {
+  it("serves most of a busy tenant's requests without a round trip, with the headers a check per request would give, and Redis ends up holding exactly what was admitted", async () => {
     const before = await scriptCalls();
     const remaining: number[] = [];
     for (let i = 0; i < 60; i++) {

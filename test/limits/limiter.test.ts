@@ -50,7 +50,13 @@ describe('the limiter when Redis goes away again while it is coming back', () =>
     const settleMs = 3000;
     const flappy = createRedis(server.url, createLogger({ level: 'silent' }), { maxReconnectDelayMs: 250 });
     const config = { ...(await loadConfigFile(DEMO_CONFIG_PATH, {})).limits, storeRecoverySettleMs: settleMs };
-    const own = createLimiter({ shared: createRedisLimitStore({ redis: flappy }), link: createRedisLink(flappy), divisor: () => 1, config, logger: createLogger({ level: 'silent' }) });
+    const own = createLimiter({
+      shared: createRedisLimitStore({ redis: flappy }),
+      link: createRedisLink(flappy),
+      divisor: () => 1,
+      config,
+      logger: createLogger({ level: 'silent' }),
+    });
     const key = `${freshPrefix()}:flap`;
     const dimension = sliding(key, { limit: 1000 });
     try {

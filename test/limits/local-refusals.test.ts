@@ -14,7 +14,14 @@ const dims = (clientId: string, ip: string) =>
     tenantId: 'acme',
     clientId,
     ip,
-    limits: { requestsPerMinute: 100, requestsPerDay: 1000, perClientShare: 0.5, perIpPerMinute: 30, costPerMinute: 1000, fieldLimits: { 'Mutation.placeOrder': { limit: 2, windowSeconds: 60 } } },
+    limits: {
+      requestsPerMinute: 100,
+      requestsPerDay: 1000,
+      perClientShare: 0.5,
+      perIpPerMinute: 30,
+      costPerMinute: 1000,
+      fieldLimits: { 'Mutation.placeOrder': { limit: 2, windowSeconds: 60 } },
+    },
     timeZone: 'UTC',
     rootFields: ['Mutation.placeOrder'],
     cost: 10,
@@ -25,7 +32,15 @@ const dims = (clientId: string, ip: string) =>
 function refusing(all: ReturnType<typeof dims>, refused: Record<string, number>): LimitDecision {
   const results: DimensionResult[] = all.map((d) => {
     const retry = refused[d.policy];
-    return { name: d.policy, limit: d.store.limit, used: d.store.limit, remaining: retry === undefined ? 5 : 0, resetAt: 1_000 + (retry ?? 0), retryAfterMs: retry ?? 0, allowed: retry === undefined };
+    return {
+      name: d.policy,
+      limit: d.store.limit,
+      used: d.store.limit,
+      remaining: retry === undefined ? 5 : 0,
+      resetAt: 1_000 + (retry ?? 0),
+      retryAfterMs: retry ?? 0,
+      allowed: retry === undefined,
+    };
   });
   return { allowed: false, now: 1_000, results } as LimitDecision;
 }
@@ -43,7 +58,15 @@ describe('local refusals', () => {
   it("refuse every request of the tenant until the store's Retry-After, not a moment longer", () => {
     const { refusals, at } = setup();
     const all = dims('a', '1.1.1.1');
-    refusals.remember({ principal: A, ip: '1.1.1.1', plan, documentationUrl: '/docs/limits', source: 'shared', dims: all, decision: refusing(all, { minute: 4_000 }) });
+    refusals.remember({
+      principal: A,
+      ip: '1.1.1.1',
+      plan,
+      documentationUrl: '/docs/limits',
+      source: 'shared',
+      dims: all,
+      decision: refusing(all, { minute: 4_000 }),
+    });
     at(3_999);
     const refusal = refusals.find(B, '2.2.2.2');
     expect(extensionsOf(refusal)).toMatchObject({ code: 'RATE_LIMITED', policy: 'minute', retryAfterSeconds: 1 });
@@ -57,22 +80,54 @@ describe('local refusals', () => {
   it('never for another key, another address, cost points or a per-field limit', () => {
     const { refusals } = setup();
     const all = dims('a', '1.1.1.1');
-    refusals.remember({ principal: A, ip: '1.1.1.1', plan, documentationUrl: '/docs', source: 'shared', dims: all, decision: refusing(all, { 'client-minute': 5_000 }) });
+    refusals.remember({
+      principal: A,
+      ip: '1.1.1.1',
+      plan,
+      documentationUrl: '/docs',
+      source: 'shared',
+      dims: all,
+      decision: refusing(all, { 'client-minute': 5_000 }),
+    });
     expect(extensionsOf(refusals.find(A, '9.9.9.9')).policy).toBe('client-minute');
     expect(refusals.find(B, '1.1.1.1')).toBeNull();
     const other = setup();
-    other.refusals.remember({ principal: A, ip: '1.1.1.1', plan, documentationUrl: '/docs', source: 'shared', dims: all, decision: refusing(all, { 'ip-minute': 5_000 }) });
+    other.refusals.remember({
+      principal: A,
+      ip: '1.1.1.1',
+      plan,
+      documentationUrl: '/docs',
+      source: 'shared',
+      dims: all,
+      decision: refusing(all, { 'ip-minute': 5_000 }),
+    });
     expect(extensionsOf(other.refusals.find(B, '1.1.1.1')).policy).toBe('ip-minute');
     expect(other.refusals.find(A, '2.2.2.2')).toBeNull();
     const cheaper = setup();
-    cheaper.refusals.remember({ principal: A, ip: '1.1.1.1', plan, documentationUrl: '/docs', source: 'shared', dims: all, decision: refusing(all, { 'cost-minute': 5_000, 'Mutation.placeOrder': 5_000 }) });
+    cheaper.refusals.remember({
+      principal: A,
+      ip: '1.1.1.1',
+      plan,
+      documentationUrl: '/docs',
+      source: 'shared',
+      dims: all,
+      decision: refusing(all, { 'cost-minute': 5_000, 'Mutation.placeOrder': 5_000 }),
+    });
     expect(cheaper.refusals.find(A, '1.1.1.1')).toBeNull();
   });
 
   it('hold a refusal at most maxMs, while telling the client the full wait', () => {
     const { refusals, at } = setup(2_000);
     const all = dims('a', '1.1.1.1');
-    refusals.remember({ principal: A, ip: '1.1.1.1', plan, documentationUrl: '/docs', source: 'shared', dims: all, decision: refusing(all, { day: 3_600_000 }) });
+    refusals.remember({
+      principal: A,
+      ip: '1.1.1.1',
+      plan,
+      documentationUrl: '/docs',
+      source: 'shared',
+      dims: all,
+      decision: refusing(all, { day: 3_600_000 }),
+    });
     at(1_000);
     expect(extensionsOf(refusals.find(A, '1.1.1.1')).retryAfterSeconds).toBe(3599);
     at(2_000);
@@ -89,7 +144,15 @@ describe('local refusals', () => {
   it('forget everything when limits change', () => {
     const { refusals } = setup();
     const all = dims('a', '1.1.1.1');
-    refusals.remember({ principal: A, ip: '1.1.1.1', plan, documentationUrl: '/docs', source: 'shared', dims: all, decision: refusing(all, { minute: 4_000 }) });
+    refusals.remember({
+      principal: A,
+      ip: '1.1.1.1',
+      plan,
+      documentationUrl: '/docs',
+      source: 'shared',
+      dims: all,
+      decision: refusing(all, { minute: 4_000 }),
+    });
     refusals.clear();
     expect(refusals.find(A, '1.1.1.1')).toBeNull();
   });

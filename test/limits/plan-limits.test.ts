@@ -31,7 +31,7 @@ beforeEach(async () => {
 const VIEWER = '{ viewer { clientId } }';
 
 describe('plan limits with the demo plans, against Redis', () => {
-  it('refuses the Free plan\'s 101st request of a minute with a 429 a person can act on', async () => {
+  it("refuses the Free plan's 101st request of a minute with a 429 a person can act on", async () => {
     for (let i = 1; i <= 100; i++) {
       const r = await gateway.gql(DEMO_TOKENS.acmeAdmin, VIEWER);
       expect(r.status).toBe(200);
@@ -83,7 +83,10 @@ describe('plan limits with the demo plans, against Redis', () => {
     expect(policy).toContain('"day";q=1000;w=86400');
     // A calendar month is its real length (28 to 31 days), so that t never exceeds w.
     // (acme's month, in its time zone America/New_York)
-    const [year, month] = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York', year: 'numeric', month: '2-digit' }).format(new Date()).split('-').map(Number);
+    const [year, month] = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York', year: 'numeric', month: '2-digit' })
+      .format(new Date())
+      .split('-')
+      .map(Number);
     const monthDays = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
     expect(policy).toContain(`"month";q=20000;w=${monthDays * 86400}`);
     expect(policy).toContain('"cost-minute";q=1000;w=60');
@@ -106,7 +109,7 @@ describe('plan limits with the demo plans, against Redis', () => {
     expect((await commandCount()) - before).toBe(0);
   });
 
-  it('enforces a plan\'s per-root-field limit (Free: placeOrder 20 per minute)', async () => {
+  it("enforces a plan's per-root-field limit (Free: placeOrder 20 per minute)", async () => {
     const mutation = 'mutation { placeOrder(input: { customerId: "cus_1", items: [{ productId: "prd_1", quantity: 1 }] }) { id } }';
     for (let i = 0; i < 20; i++) expect((await gateway.gql(DEMO_TOKENS.acmeAdmin, mutation)).status).toBe(200);
     const refused = await gateway.gql(DEMO_TOKENS.acmeAdmin, mutation);

@@ -38,7 +38,7 @@ describe('limits declared in the schema', () => {
     expect(other.body.data.updateCustomer).toEqual({ name: 'Acme name' });
   });
 
-  it('puts each field\'s cost and limits in its description', async () => {
+  it("puts each field's cost and limits in its description", async () => {
     const { body } = await gateway.gql(
       DEMO_TOKENS.globexViewer,
       '{ __schema { mutationType { fields { name description } } queryType { fields { name description } } } }',

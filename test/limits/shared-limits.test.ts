@@ -36,7 +36,6 @@ beforeEach(async () => {
 
 const VIEWER = '{ viewer { clientId } }';
 
-
 describe('limits shared by several gateway instances', () => {
   it('admits exactly the limit across four instances under concurrency', async () => {
     const requests = Array.from({ length: 200 }, (_, i) => gateways[i % 4]!.gql(DEMO_TOKENS.acmeAdmin, VIEWER));
@@ -45,7 +44,7 @@ describe('limits shared by several gateway instances', () => {
     expect(statuses.filter((s) => s === 429)).toHaveLength(150);
   });
 
-  it('applies a platform admin\'s temporary limit change on every instance within seconds', async () => {
+  it("applies a platform admin's temporary limit change on every instance within seconds", async () => {
     const set = await gateways[0]!.gql(
       DEMO_TOKENS.platformAdmin,
       'mutation { setTenantLimits(tenantId: "acme", input: { requestsPerMinute: 3, expiresInSeconds: 60 }) { tenantId requestsPerMinute expiresAt setBy } }',
@@ -61,7 +60,10 @@ describe('limits shared by several gateway instances', () => {
   });
 
   it('refuses the admin mutations to tenant keys and checks their input', async () => {
-    const tenant = await gateways[0]!.gql(DEMO_TOKENS.acmeAdmin, 'mutation { setTenantLimits(tenantId: "acme", input: { requestsPerMinute: 100000 }) { tenantId } }');
+    const tenant = await gateways[0]!.gql(
+      DEMO_TOKENS.acmeAdmin,
+      'mutation { setTenantLimits(tenantId: "acme", input: { requestsPerMinute: 100000 }) { tenantId } }',
+    );
     expect(tenant.body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
     const unknown = await gateways[0]!.gql(DEMO_TOKENS.platformAdmin, 'mutation { setTenantLimits(tenantId: "nope", input: { plan: "pro" }) { tenantId } }');
     expect(unknown.body.errors![0]).toMatchObject({ message: 'Unknown tenant: "nope"', extensions: { code: 'BAD_USER_INPUT' } });

@@ -73,7 +73,7 @@ describe('limits inside a tenant', () => {
     await local.close();
   });
 
-  it('stops one API key from using more than its share of the tenant\'s minute', async () => {
+  it("stops one API key from using more than its share of the tenant's minute", async () => {
     const admin: number[] = [];
     for (let i = 0; i < 6; i++) admin.push((await local.gql(DEMO_TOKENS.globexAdmin, '{ viewer { clientId } }')).status);
     expect(admin).toEqual([200, 200, 200, 200, 200, 429]);

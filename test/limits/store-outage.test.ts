@@ -40,7 +40,7 @@ afterAll(async () => {
 const ask = (g: TestGateway) => g.gql(DEMO_TOKENS.acmeAdmin, VIEWER);
 
 describe('a Redis outage with four instances', () => {
-  it('admits only each instance\'s share of what was remaining, and the window holds the limit after Redis returns empty', async () => {
+  it("admits only each instance's share of what was remaining, and the window holds the limit after Redis returns empty", async () => {
     // 20 of 50 admitted through Redis, five per instance.
     for (let i = 0; i < 20; i++) expect((await ask(gateways[i % 4]!)).status).toBe(200);
 

@@ -20,7 +20,11 @@ describe('throttle log', () => {
   it('logs the first N decisions per tenant per minute, then only a count when the minute ends', async () => {
     const { logger, lines } = capture();
     let now = 0;
-    const log = createThrottleLog(logger, () => 3, () => now);
+    const log = createThrottleLog(
+      logger,
+      () => 3,
+      () => now,
+    );
     for (let i = 0; i < 1000; i++) log.record(event('acme'));
     log.record(event('globex'));
     await new Promise((r) => setImmediate(r));

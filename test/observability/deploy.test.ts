@@ -21,9 +21,7 @@ const PROMQL_WORDS = new Set(['by', 'without', 'and', 'or', 'unless', 'on', 'ign
  */
 function selectors(expr: string): [string, string[]][] {
   const out: [string, string[]][] = [];
-  const cleaned = expr
-    .replace(/\b(by|without|on|ignoring)\s*\([^)]*\)/g, ' ')
-    .replace(/\[[^\]]*\]/g, ' ');
+  const cleaned = expr.replace(/\b(by|without|on|ignoring)\s*\([^)]*\)/g, ' ').replace(/\[[^\]]*\]/g, ' ');
   const re = /([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{[^}]*\})?/g;
   for (let m = re.exec(cleaned); m; m = re.exec(cleaned)) {
     const [, name, matchers] = m as unknown as [string, string, string | undefined];
@@ -92,8 +90,17 @@ describe('deploy/prometheus', () => {
     const names = rules.map((r) => r.alert as string);
     expect(new Set(names).size).toBe(names.length);
     // The alerts the issue asks for.
-    for (const metric of ['graphql_requests_total{status="throttled"}', 'graphql_request_duration_seconds_bucket', 'downstream_breaker_state', 'redis_errors_total', 'usage_flush_lag_seconds']) {
-      expect(rules.some((r) => (r.expr as string).includes(metric)), metric).toBe(true);
+    for (const metric of [
+      'graphql_requests_total{status="throttled"}',
+      'graphql_request_duration_seconds_bucket',
+      'downstream_breaker_state',
+      'redis_errors_total',
+      'usage_flush_lag_seconds',
+    ]) {
+      expect(
+        rules.some((r) => (r.expr as string).includes(metric)),
+        metric,
+      ).toBe(true);
     }
   });
 });
@@ -122,7 +129,11 @@ describe('deploy/grafana', () => {
         expectKnownSelectors(target.expr, panel.title);
       }
     }
-    for (const name of Object.keys(SERIES)) expect(exprs.some((e) => e.includes(name)), `${name} is on no panel`).toBe(true);
+    for (const name of Object.keys(SERIES))
+      expect(
+        exprs.some((e) => e.includes(name)),
+        `${name} is on no panel`,
+      ).toBe(true);
     for (const variable of dashboard.templating.list) {
       const [, metric] = /^label_values\(([^,]+),\s*\w+\)$/.exec(variable.query.query) ?? [];
       expect(metric, variable.name).toBeDefined();
@@ -152,7 +163,10 @@ describe('docker-compose.yml', () => {
     // The rule files resolve next to the mounted config inside the container.
     const config = yamlFile('deploy/prometheus/prometheus.yml');
     for (const rules of config.rule_files as string[]) {
-      expect(prometheusMounts.some((m) => m.split(':')[1] === posix.join('/etc/prometheus', rules)), rules).toBe(true);
+      expect(
+        prometheusMounts.some((m) => m.split(':')[1] === posix.join('/etc/prometheus', rules)),
+        rules,
+      ).toBe(true);
     }
     for (const service of ['prometheus', 'grafana']) {
       for (const mount of compose.services[service].volumes as string[]) {

@@ -46,7 +46,7 @@ describe('createMetrics', () => {
     expect(fromB.samples.find((s) => s.name === 'usage_buffered_events')?.value).toBe(0);
   });
 
-  it("tenantLabels 'none': no tenant label value other than \"all\"", async () => {
+  it('tenantLabels \'none\': no tenant label value other than "all"', async () => {
     const metrics = createMetrics({ tenantLabels: 'none' });
     for (const tenant of ['acme', 'globex', 'initech']) observeEverything(metrics, tenant);
     expect(metrics.tenantLabel('acme')).toBe('all');
@@ -76,8 +76,7 @@ describe('createMetrics', () => {
     metrics.onCollect(() => {
       throw new Error('meter stats unavailable');
     });
-    const breaker = async () =>
-      (await scrape(metrics)).samples.find((s) => s.name === 'downstream_breaker_state' && s.labels.service === 'orders')?.value;
+    const breaker = async () => (await scrape(metrics)).samples.find((s) => s.name === 'downstream_breaker_state' && s.labels.service === 'orders')?.value;
     expect(await breaker()).toBe(0);
     state = 'open';
     expect(await breaker()).toBe(2);

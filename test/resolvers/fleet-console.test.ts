@@ -61,7 +61,9 @@ describe('fleetUsage for the platform console', () => {
   });
 
   it('opens one tenant as the tenant sees it, without per-key windows', async () => {
-    const res = await admin(`{ fleetUsage { tenant(tenantId: "acme") { tenant { displayName } limits { requestsPerMinute } windows { policy used limit } byClient { key totals { requests } } forecast { policy } } nobody: tenant(tenantId: "nobody") { tenant { id } } } }`);
+    const res = await admin(
+      `{ fleetUsage { tenant(tenantId: "acme") { tenant { displayName } limits { requestsPerMinute } windows { policy used limit } byClient { key totals { requests } } forecast { policy } } nobody: tenant(tenantId: "nobody") { tenant { id } } } }`,
+    );
     expect(res.body.errors).toBeUndefined();
     const t = res.body.data.fleetUsage.tenant;
     expect(t.tenant.displayName).toBe('Acme Corp');
@@ -76,7 +78,9 @@ describe('fleetUsage for the platform console', () => {
   it('lists limit changes with who made them, and health, and the anomaly rule', async () => {
     await admin(`mutation { setTenantLimits(tenantId: "globex", input: { requestsPerMinute: 50, expiresInSeconds: 600 }) { tenantId } }`);
     await admin(`mutation { clearTenantLimits(tenantId: "globex") }`);
-    const res = await admin(`{ fleetUsage { limitChanges(tenantId: "globex") { by tenantId action plan limits { name value } expiresAt } health { redis limitStore downstream { service breaker } } anomalyRule } }`);
+    const res = await admin(
+      `{ fleetUsage { limitChanges(tenantId: "globex") { by tenantId action plan limits { name value } expiresAt } health { redis limitStore downstream { service breaker } } anomalyRule } }`,
+    );
     const { limitChanges, health, anomalyRule } = res.body.data.fleetUsage;
     expect(limitChanges).toMatchObject([
       { by: 'platform-ops', tenantId: 'globex', action: 'clear', plan: null, limits: [], expiresAt: null },
@@ -92,7 +96,14 @@ describe('fleetUsage for the platform console', () => {
   });
 
   it('refuses every console field to a tenant key', async () => {
-    for (const field of ['consumers { tenantId }', 'history { start }', 'tenant(tenantId: "acme") { tenant { id } }', 'directory { id }', 'limitChanges { at }', 'health { redis }']) {
+    for (const field of [
+      'consumers { tenantId }',
+      'history { start }',
+      'tenant(tenantId: "acme") { tenant { id } }',
+      'directory { id }',
+      'limitChanges { at }',
+      'health { redis }',
+    ]) {
       const res = await gateway.gql(DEMO_TOKENS.initechAdmin, `{ fleetUsage { ${field} } }`);
       expect(res.body.data).toBeNull();
       expect(res.body.errors?.[0]?.extensions?.code, field).toBe('FORBIDDEN');

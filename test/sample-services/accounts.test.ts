@@ -60,9 +60,7 @@ describe('accounts: pagination', () => {
     let pages = 0;
     for (;;) {
       const query: string = after === null ? 'first=25' : `first=25&after=${encodeURIComponent(after)}`;
-      const { status, body }: { status: number; body: Page<Customer> } = await call<Page<Customer>>(
-        `${accounts}/customers?${query}`,
-      );
+      const { status, body }: { status: number; body: Page<Customer> } = await call<Page<Customer>>(`${accounts}/customers?${query}`);
       expect(status).toBe(200);
       expect(body.totalCount).toBe(60);
       expect(body.cursors).toHaveLength(body.items.length);

@@ -41,9 +41,7 @@ describe('catalog', () => {
     const word = target.name.split(' ').at(-1) as string; // the noun, e.g. "Kettle"
     const { status, body } = await call<Page<Product>>(`${catalog}/products?search=${encodeURIComponent(word.toUpperCase())}&first=100`);
     expect(status).toBe(200);
-    const expected = products.filter((p) =>
-      [p.name, p.description, p.category].some((text) => text.toLowerCase().includes(word.toLowerCase())),
-    );
+    const expected = products.filter((p) => [p.name, p.description, p.category].some((text) => text.toLowerCase().includes(word.toLowerCase())));
     expect(body.items.map((p) => p.id)).toEqual(expected.map((p) => p.id));
     expect(body.items.map((p) => p.id)).toContain(target.id);
     expect(body.totalCount).toBe(expected.length);
@@ -56,12 +54,8 @@ describe('catalog', () => {
   it('pages through search results with the search kept', async () => {
     const all = await call<Page<Product>>(`${catalog}/products?search=a&first=100`);
     const firstPage = await call<Page<Product>>(`${catalog}/products?search=a&first=3`);
-    const secondPage = await call<Page<Product>>(
-      `${catalog}/products?search=a&first=3&after=${firstPage.body.pageInfo.endCursor}`,
-    );
-    expect([...firstPage.body.items, ...secondPage.body.items].map((p) => p.id)).toEqual(
-      all.body.items.slice(0, 6).map((p) => p.id),
-    );
+    const secondPage = await call<Page<Product>>(`${catalog}/products?search=a&first=3&after=${firstPage.body.pageInfo.endCursor}`);
+    expect([...firstPage.body.items, ...secondPage.body.items].map((p) => p.id)).toEqual(all.body.items.slice(0, 6).map((p) => p.id));
   });
 
   it('answers an empty page for a search that matches nothing', async () => {

@@ -23,8 +23,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-const stockOf = async (productId: string, tenant = 'acme') =>
-  (await call<Stock>(`${inventory}/stock/${productId}`, { tenant })).body;
+const stockOf = async (productId: string, tenant = 'acme') => (await call<Stock>(`${inventory}/stock/${productId}`, { tenant })).body;
 
 describe('inventory', () => {
   it('answers batches in order with nulls and duplicates, keyed by productIds', async () => {
@@ -60,7 +59,13 @@ describe('inventory', () => {
 
     const placed = await call<Order>(`${services.urls.orders}/orders`, {
       method: 'POST',
-      body: { customerId: 'cus_1', items: [{ productId: before.productId, quantity: 3 }, { productId: before.productId, quantity: 2 }] },
+      body: {
+        customerId: 'cus_1',
+        items: [
+          { productId: before.productId, quantity: 3 },
+          { productId: before.productId, quantity: 2 },
+        ],
+      },
     });
     expect(placed.status).toBe(201);
 

@@ -13,8 +13,7 @@ beforeAll(async () => {
 afterAll(() => services.close());
 beforeEach(() => services.resetAll());
 
-const admin = (path: string, body?: unknown) =>
-  call(`${catalog}/_admin/${path}`, { method: body === undefined ? 'GET' : 'POST', body, tenant: null });
+const admin = (path: string, body?: unknown) => call(`${catalog}/_admin/${path}`, { method: body === undefined ? 'GET' : 'POST', body, tenant: null });
 
 describe('knobs', () => {
   it('delays every non-admin request by latencyMs, but not admin routes', async () => {

@@ -52,7 +52,13 @@ describe('orders: placing', () => {
     const [p1, p2] = products.body.items as [Product, Product];
     const placed = await call<Order>(`${orders}/orders`, {
       method: 'POST',
-      body: { customerId: 'cus_5', items: [{ productId: 'prd_1', quantity: 3 }, { productId: 'prd_2', quantity: 1 }] },
+      body: {
+        customerId: 'cus_5',
+        items: [
+          { productId: 'prd_1', quantity: 3 },
+          { productId: 'prd_2', quantity: 1 },
+        ],
+      },
     });
     expect(placed.status).toBe(201);
     expect(placed.body).toMatchObject({
@@ -95,7 +101,13 @@ describe('orders: placing', () => {
     [{ customerId: 'cus_1', items: [] }, 'items must be a non-empty array'],
     [{ customerId: 'cus_1' }, 'items must be a non-empty array'],
     [
-      { customerId: 'cus_1', items: [{ productId: 'prd_1', quantity: 1 }, { productId: 'prd_2', quantity: 0 }] },
+      {
+        customerId: 'cus_1',
+        items: [
+          { productId: 'prd_1', quantity: 1 },
+          { productId: 'prd_2', quantity: 0 },
+        ],
+      },
       'items[1].quantity must be an integer from 1 to 10000, got 0',
     ],
     [{ customerId: 'cus_1', items: [{ productId: 'prd_1', quantity: 1.5 }] }, 'items[0].quantity must be an integer from 1 to 10000, got 1.5'],

@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CUSTOMER_COUNT,
-  MAX_ORDERS_PER_CUSTOMER,
-  MIN_ORDERS_PER_TENANT,
-  PRODUCT_COUNT,
-  generateTenantSeed,
-} from '../../src/sample-services/seed.js';
+import { CUSTOMER_COUNT, MAX_ORDERS_PER_CUSTOMER, MIN_ORDERS_PER_TENANT, PRODUCT_COUNT, generateTenantSeed } from '../../src/sample-services/seed.js';
 
 describe('generateTenantSeed', () => {
   it('generates the same data for the same tenant every time', () => {
-    expect(JSON.stringify(generateTenantSeed('acme').ordersNewestFirst)).toBe(
-      JSON.stringify(generateTenantSeed('acme').ordersNewestFirst),
-    );
+    expect(JSON.stringify(generateTenantSeed('acme').ordersNewestFirst)).toBe(JSON.stringify(generateTenantSeed('acme').ordersNewestFirst));
     expect(generateTenantSeed('acme').customers).toEqual(generateTenantSeed('acme').customers);
   });
 
@@ -33,9 +25,7 @@ describe('generateTenantSeed', () => {
       expect(seed.customers.map((c) => c.id)).toEqual(Array.from({ length: CUSTOMER_COUNT }, (_, i) => `cus_${i + 1}`));
       expect(seed.products.map((p) => p.id)).toEqual(Array.from({ length: PRODUCT_COUNT }, (_, i) => `prd_${i + 1}`));
       expect(seed.ordersById.size).toBeGreaterThanOrEqual(MIN_ORDERS_PER_TENANT);
-      expect([...seed.ordersById.keys()].sort()).toEqual(
-        Array.from({ length: seed.ordersById.size }, (_, i) => `ord_${i + 1}`).sort(),
-      );
+      expect([...seed.ordersById.keys()].sort()).toEqual(Array.from({ length: seed.ordersById.size }, (_, i) => `ord_${i + 1}`).sort());
       for (const customer of seed.customers) {
         expect(seed.ordersByCustomer.get(customer.id)?.length ?? 0).toBeLessThanOrEqual(MAX_ORDERS_PER_CUSTOMER);
       }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createTenantStore } from '../../src/sample-services/tenant-store.js';
 
 describe('createTenantStore', () => {
-  it('keeps a tenant\'s writes when its seed is evicted from the cache', () => {
+  it("keeps a tenant's writes when its seed is evicted from the cache", () => {
     const store = createTenantStore({ maxCachedTenants: 2 });
     const acme = store.tenant('acme');
     const product = acme.product('prd_1');

@@ -59,7 +59,8 @@ async function healthzDuring(work: Promise<unknown>): Promise<number> {
   return ms;
 }
 
-const history = (i: number) => `h${i}: usage { history(granularity: HOUR, from: "${new Date(Date.now() - 40 * 86_400_000).toISOString()}") { start totals { requests } } }`;
+const history = (i: number) =>
+  `h${i}: usage { history(granularity: HOUR, from: "${new Date(Date.now() - 40 * 86_400_000).toISOString()}") { start totals { requests } } }`;
 
 describe('free usage operations are bounded', () => {
   it('refuses 400 aliased usage histories from the publishable key before running any of them, and /healthz answers meanwhile', async () => {
@@ -69,12 +70,16 @@ describe('free usage operations are bounded', () => {
     const refused = await request;
     expect(refused.status).toBe(400);
     expect(refused.body.errors[0].extensions).toEqual({ code: 'DOCUMENT_TOO_COMPLEX', bound: 'maxTokens', limit: 5000, found: 5001 });
-    expect(refused.body.errors[0].message).toBe('The document has more than 5000 tokens; the limit is 5000 (server.documentLimits.maxTokens). Split the operation or simplify it.');
+    expect(refused.body.errors[0].message).toBe(
+      'The document has more than 5000 tokens; the limit is 5000 (server.documentLimits.maxTokens). Split the operation or simplify it.',
+    );
     expect(refused.bytes).toBeLessThan(1000);
     // Before: 10.5 s of work, 30 MB returned, /healthz waited 9.3 s.
     expect(healthMs).toBeLessThan(1000);
     // Short aliases within the token bound meet the alias bound.
-    const aliases = await fromShop(DEMO_TOKENS.acmePublishable, { query: `{ ${Array.from({ length: 31 }, (_, i) => `u${i}: usage { limits { requestsPerMinute } }`).join(' ')} }` });
+    const aliases = await fromShop(DEMO_TOKENS.acmePublishable, {
+      query: `{ ${Array.from({ length: 31 }, (_, i) => `u${i}: usage { limits { requestsPerMinute } }`).join(' ')} }`,
+    });
     expect(aliases.status).toBe(400);
     expect(aliases.body.errors[0].extensions).toEqual({ code: 'DOCUMENT_TOO_COMPLEX', bound: 'maxAliases', limit: 30, found: 31 });
   });
@@ -110,7 +115,10 @@ describe('document bounds', () => {
       [`{ ${'viewer { tenant { plan { limits { '.repeat(6)}requestsPerMinute${' } } } }'.repeat(6)} }`, 'maxDepth'],
       [`{ viewer { clientId ${'@include(if: true) '.repeat(51)}} }`, 'maxDirectives'],
       // The same repeated key through fragments counts too.
-      [`{ ...A ...B ...C } fragment A on Query { viewer { clientId } } fragment B on Query { ...A viewer { role } } fragment C on Query { ...B ...A viewer { clientId } }`, 'maxSameResponseKey'],
+      [
+        `{ ...A ...B ...C } fragment A on Query { viewer { clientId } } fragment B on Query { ...A viewer { role } } fragment C on Query { ...B ...A viewer { clientId } }`,
+        'maxSameResponseKey',
+      ],
     ];
     for (const [query, bound] of cases) {
       const response = await gateway.gql(DEMO_TOKENS.acmeAdmin, query);
@@ -118,9 +126,13 @@ describe('document bounds', () => {
       expect(response.body.errors![0]!.extensions).toMatchObject({ code: 'DOCUMENT_TOO_COMPLEX', bound });
     }
     // A trusted document runs without the door's check: it is held to the same bounds when registered.
-    const registered = await gateway.gql(DEMO_TOKENS.acmeAdmin, 'mutation($d: [TrustedDocumentInput!]!) { registerTrustedDocuments(documents: $d) { id } }', { d: [{ body: cases[0]![0] }] });
+    const registered = await gateway.gql(DEMO_TOKENS.acmeAdmin, 'mutation($d: [TrustedDocumentInput!]!) { registerTrustedDocuments(documents: $d) { id } }', {
+      d: [{ body: cases[0]![0] }],
+    });
     expect(registered.body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
-    expect(registered.body.errors![0]!.message).toContain('documents[0]: 6 fields answer to the response key "viewer" in one selection set; the limit is 5 (server.documentLimits.maxSameResponseKey)');
+    expect(registered.body.errors![0]!.message).toContain(
+      'documents[0]: 6 fields answer to the response key "viewer" in one selection set; the limit is 5 (server.documentLimits.maxSameResponseKey)',
+    );
     // Introspection, as GraphiQL sends it, is well within every bound.
     const { getIntrospectionQuery } = await import('graphql');
     expect((await gateway.gql(DEMO_TOKENS.acmeAdmin, getIntrospectionQuery())).status).toBe(200);
@@ -140,7 +152,12 @@ describe('publishable-key restrictions hold on the operation actually executed',
     const viaHash = await fromShop(PRODUCTS_KEY, { operationName: 'B', extensions: { persistedQuery } });
     expect(viaHash.status).toBe(403);
     expect(viaHash.body).toMatchObject({
-      errors: [{ message: 'Publishable key "acme-products" may not select Query.customers; it may select Query.products, Query.viewer.', extensions: { code: 'OPERATION_NOT_ALLOWED', fields: ['Query.customers'] } }],
+      errors: [
+        {
+          message: 'Publishable key "acme-products" may not select Query.customers; it may select Query.products, Query.viewer.',
+          extensions: { code: 'OPERATION_NOT_ALLOWED', fields: ['Query.customers'] },
+        },
+      ],
     });
     const mutation = await fromShop(PRODUCTS_KEY, { operationName: 'C', extensions: { persistedQuery } });
     expect(mutation.status).toBe(403);
@@ -157,10 +174,12 @@ describe('publishable-key restrictions hold on the operation actually executed',
     expect(typename.status).toBe(200);
   });
 
-  it('keeps the tenant key ids from a publishable key: byClient and another key\'s history are FORBIDDEN', async () => {
+  it("keeps the tenant key ids from a publishable key: byClient and another key's history are FORBIDDEN", async () => {
     const byClient = await fromShop(DEMO_TOKENS.acmePublishable, { query: '{ usage { byClient { key } } }' });
     expect(byClient.body.errors[0].extensions.code).toBe('FORBIDDEN');
-    expect(byClient.body.errors[0].message).toBe('Publishable key "acme-storefront" cannot see usage per API key (it would show the tenant\'s key ids); use a secret key.');
+    expect(byClient.body.errors[0].message).toBe(
+      'Publishable key "acme-storefront" cannot see usage per API key (it would show the tenant\'s key ids); use a secret key.',
+    );
     const other = await fromShop(DEMO_TOKENS.acmePublishable, { query: '{ usage { history(client: "acme-admin") { start } } }' });
     expect(other.body.errors[0].extensions.code).toBe('FORBIDDEN');
     const own = await fromShop(DEMO_TOKENS.acmePublishable, { query: '{ usage { history(client: "acme-storefront") { start } } }' });
@@ -174,7 +193,12 @@ describe('publishable-key restrictions hold on the operation actually executed',
     const fields = await csv(PRODUCTS_KEY);
     expect(fields.status).toBe(403);
     expect(await fields.json()).toEqual({
-      errors: [{ message: 'Publishable key "acme-products" may not select Query.usage; it may select Query.products, Query.viewer.', extensions: { code: 'OPERATION_NOT_ALLOWED', fields: ['Query.usage'] } }],
+      errors: [
+        {
+          message: 'Publishable key "acme-products" may not select Query.usage; it may select Query.products, Query.viewer.',
+          extensions: { code: 'OPERATION_NOT_ALLOWED', fields: ['Query.usage'] },
+        },
+      ],
     });
     const trusted = await csv(TRUSTED_KEY);
     expect(trusted.status).toBe(403);
@@ -199,7 +223,11 @@ describe('every request of a key counts, whatever its body', () => {
       }
     }
     // A body that is not even JSON, and a usage query still answers (free, under its own cap).
-    const malformed = await fetch(`${second.url}/graphql`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"query": ' });
+    const malformed = await fetch(`${second.url}/graphql`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '{"query": ',
+    });
     expect(malformed.status).toBe(429);
     expect((await second.gql(token, '{ usage { limits { plan { id } } } }')).status).toBe(200);
   });

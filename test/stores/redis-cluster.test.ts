@@ -39,7 +39,14 @@ const patch = (config: Record<string, any>) => {
   for (const tenant of Object.keys(TOKENS) as (keyof typeof TOKENS)[]) {
     config.apiKeys.push({ id: `${tenant}-admin`, tenant, role: 'admin', sha256: sha(TOKENS[tenant]) });
   }
-  config.limits = { decisionHeader: true, instanceHeartbeatMs: 200, overridesPollMs: 200, storeTimeoutMs: 1000, storeBreakerHalfOpenMs: 200, authFailuresPerIpPerMinute: 5 };
+  config.limits = {
+    decisionHeader: true,
+    instanceHeartbeatMs: 200,
+    overridesPollMs: 200,
+    storeTimeoutMs: 1000,
+    storeBreakerHalfOpenMs: 200,
+    authFailuresPerIpPerMinute: 5,
+  };
   config.cache = { timeoutMs: 1000 };
   config.alerts = { webhookUrl: hookUrl, webhookSecret: 'a-webhook-secret-for-tests' };
 };
@@ -56,13 +63,17 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', () => resolve()));
   hookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}/alerts`;
   cluster = await startTestCluster();
-  admin = new Cluster(cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })), { clusterRetryStrategy: () => 200 });
+  admin = new Cluster(
+    cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),
+    { clusterRetryStrategy: () => 200 },
+  );
   admin.on('error', () => {}); // a test restarts a master on purpose
   gateways = await Promise.all([1, 2].map(() => startTestGateway({ env: { REDIS_CLUSTER_NODES: cluster.seeds }, patch })));
   // An instance serves at once, deciding locally until its cluster client has loaded the slot map
   // and read the epoch markers (up to a few seconds on a loaded machine): the tests start after.
   for (const gateway of gateways) {
-    if (!(await eventually(async () => decision(await gateway.gql(DEMO_TOKENS.globexAdmin, VIEWER)) === 'shared', 15_000))) throw new Error('gateway never decided through the cluster');
+    if (!(await eventually(async () => decision(await gateway.gql(DEMO_TOKENS.globexAdmin, VIEWER)) === 'shared', 15_000)))
+      throw new Error('gateway never decided through the cluster');
   }
 }, 60_000);
 afterAll(async () => {
@@ -91,7 +102,7 @@ describe('the gateway on a 3-master Redis Cluster', () => {
     expect(await response.json()).toEqual({ status: 'ready', checks: { config: 'ok', redis: 'ok' } });
   });
 
-  it('tells a gateway given REDIS_URL of a cluster node that it needs REDIS_CLUSTER_NODES (the issue\'s repro said ready)', async () => {
+  it("tells a gateway given REDIS_URL of a cluster node that it needs REDIS_CLUSTER_NODES (the issue's repro said ready)", async () => {
     const misconfigured = await startTestGateway({ env: { REDIS_URL: `redis://${cluster.nodes[0]!.address}` }, patch });
     try {
       const response = await fetch(`${misconfigured.url}/readyz`);
@@ -106,26 +117,43 @@ describe('the gateway on a 3-master Redis Cluster', () => {
     }
   });
 
-  it('enforces each tenant\'s limit exactly across both instances, decided by Redis, whichever master holds it', async () => {
+  it("enforces each tenant's limit exactly across both instances, decided by Redis, whichever master holds it", async () => {
     for (const token of [DEMO_TOKENS.acmeAdmin, TOKENS.alpha, TOKENS.delta]) {
       const responses = await Promise.all(Array.from({ length: 14 }, (_, i) => gateways[i % 2]!.gql(token, VIEWER)));
-      expect(responses.filter((r) => r.status === 200), token).toHaveLength(10);
-      expect(responses.filter((r) => r.status === 429), token).toHaveLength(4);
+      expect(
+        responses.filter((r) => r.status === 200),
+        token,
+      ).toHaveLength(10);
+      expect(
+        responses.filter((r) => r.status === 429),
+        token,
+      ).toHaveLength(4);
       // Redis decided every admission; a refusal may be one Redis made moments before, replayed at the door.
-      expect(responses.filter((r) => decision(r) !== 'shared' && !(decision(r) === 'remembered' && r.status === 429)), token).toEqual([]);
+      expect(
+        responses.filter((r) => decision(r) !== 'shared' && !(decision(r) === 'remembered' && r.status === 429)),
+        token,
+      ).toEqual([]);
     }
   });
 
   it('fires each limit alert once for the fleet, though both instances saw the tenant cross it', async () => {
-    const fired = (tenantId: string) => alerts.filter((a) => a.kind === 'limit_threshold' && a.tenantId === tenantId && a.policy === 'minute').map((a) => a.threshold);
+    const fired = (tenantId: string) =>
+      alerts.filter((a) => a.kind === 'limit_threshold' && a.tenantId === tenantId && a.policy === 'minute').map((a) => a.threshold);
     const tenants = ['acme', 'alpha', 'delta'];
     expect(await eventually(() => tenants.every((t) => fired(t).length >= 2))).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 300)); // a duplicate would have arrived by now
-    for (const tenant of tenants) expect(fired(tenant).sort((a, b) => a - b), tenant).toEqual([80, 100]);
+    for (const tenant of tenants)
+      expect(
+        fired(tenant).sort((a, b) => a - b),
+        tenant,
+      ).toEqual([80, 100]);
   });
 
-  it('applies a platform admin\'s limit change on every instance', async () => {
-    const set = await gateways[0]!.gql(DEMO_TOKENS.platformAdmin, 'mutation { setTenantLimits(tenantId: "delta", input: { requestsPerMinute: 3, expiresInSeconds: 60 }) { tenantId requestsPerMinute } }');
+  it("applies a platform admin's limit change on every instance", async () => {
+    const set = await gateways[0]!.gql(
+      DEMO_TOKENS.platformAdmin,
+      'mutation { setTenantLimits(tenantId: "delta", input: { requestsPerMinute: 3, expiresInSeconds: 60 }) { tenantId requestsPerMinute } }',
+    );
     expect(set.body.errors).toBeUndefined();
     expect(await eventually(async () => (await gateways[1]!.gql(TOKENS.delta, VIEWER)).headers.get('x-ratelimit-limit') === '3')).toBe(true);
     const cleared = await gateways[1]!.gql(DEMO_TOKENS.platformAdmin, 'mutation { clearTenantLimits(tenantId: "delta") }');
@@ -142,7 +170,8 @@ describe('the gateway on a 3-master Redis Cluster', () => {
 
   it('counts an @rateLimit field across both instances (10 updateCustomer calls a minute per tenant)', async () => {
     const responses: GqlResponse[] = [];
-    for (let i = 0; i < 12; i++) responses.push(await gateways[i % 2]!.gql(DEMO_TOKENS.globexAdmin, `mutation { updateCustomer(id: "cus_2", input: { name: "Name ${i}" }) { id } }`));
+    for (let i = 0; i < 12; i++)
+      responses.push(await gateways[i % 2]!.gql(DEMO_TOKENS.globexAdmin, `mutation { updateCustomer(id: "cus_2", input: { name: "Name ${i}" }) { id } }`));
     const limited = responses.filter((r) => r.body.errors?.[0]?.extensions?.code === 'RATE_LIMITED');
     expect(responses.filter((r) => r.body.data?.updateCustomer?.id === 'cus_2')).toHaveLength(10);
     expect(limited).toHaveLength(2);
@@ -152,7 +181,11 @@ describe('the gateway on a 3-master Redis Cluster', () => {
   it('shares trusted documents: registered on one instance, run by id on the other', async () => {
     const body = 'query Names { products(first: 2) { name } }';
     const id = `sha256:${createHash('sha256').update(body).digest('hex')}`;
-    const registered = await gateways[0]!.gql(DEMO_TOKENS.globexAdmin, 'mutation($d: [TrustedDocumentInput!]!) { registerTrustedDocuments(documents: $d) { id } }', { d: [{ body }] });
+    const registered = await gateways[0]!.gql(
+      DEMO_TOKENS.globexAdmin,
+      'mutation($d: [TrustedDocumentInput!]!) { registerTrustedDocuments(documents: $d) { id } }',
+      { d: [{ body }] },
+    );
     expect(registered.body.data.registerTrustedDocuments).toEqual([{ id }]);
     const response = await fetch(`${gateways[1]!.url}/graphql`, {
       method: 'POST',
@@ -173,7 +206,10 @@ describe('the gateway on a 3-master Redis Cluster', () => {
     expect((await requests(TOKENS.alpha))!.requests).toBeGreaterThanOrEqual(14);
     expect((await requests(DEMO_TOKENS.acmeAdmin))!.throttled).toBe(4);
     const fleet = async () => {
-      const r = await gateways[0]!.gql(DEMO_TOKENS.platformAdmin, '{ fleetUsage { tenants(granularity: MINUTE) { tenantId totals { requests throttled } } plans(granularity: MINUTE) { plan totals { requests } } } }');
+      const r = await gateways[0]!.gql(
+        DEMO_TOKENS.platformAdmin,
+        '{ fleetUsage { tenants(granularity: MINUTE) { tenantId totals { requests throttled } } plans(granularity: MINUTE) { plan totals { requests } } } }',
+      );
       expect(r.body.errors).toBeUndefined();
       const tenants = new Map<string, { requests: number; throttled: number }>(r.body.data.fleetUsage.tenants.map((t: any) => [t.tenantId, t.totals]));
       return { tenants, free: r.body.data.fleetUsage.plans.find((p: any) => p.plan === 'free')?.totals.requests as number };
@@ -196,7 +232,10 @@ describe('the gateway on a 3-master Redis Cluster', () => {
     const query = '{ product(id: "prd_1") { inventory { reserved } } }';
     await gateways[1]!.gql(DEMO_TOKENS.globexAdmin, query);
     expect(fields(await gateways[1]!.gql(DEMO_TOKENS.globexAdmin, query))['product.inventory']).toBe('HIT');
-    const placed = await gateways[0]!.gql(DEMO_TOKENS.globexAdmin, 'mutation { placeOrder(input: { customerId: "cus_1", items: [{ productId: "prd_1", quantity: 2 }] }) { id } }');
+    const placed = await gateways[0]!.gql(
+      DEMO_TOKENS.globexAdmin,
+      'mutation { placeOrder(input: { customerId: "cus_1", items: [{ productId: "prd_1", quantity: 2 }] }) { id } }',
+    );
     expect(placed.body.errors).toBeUndefined();
     expect(fields(await gateways[1]!.gql(DEMO_TOKENS.globexAdmin, query))['product.inventory']).toBe('MISS');
   });
@@ -212,7 +251,7 @@ describe('the gateway on a 3-master Redis Cluster', () => {
     expect(await eventually(async () => (await admin.zcard('gw:instances')) === 2)).toBe(true);
   });
 
-  it('after a master restarts empty, writes back only that master\'s tenants, and limits stay exact', async () => {
+  it("after a master restarts empty, writes back only that master's tenants, and limits stay exact", async () => {
     const lost = await cluster.ownerOf(slotOf('hotel'));
     expect((await cluster.ownerOf(slotOf('bravo'))).port).not.toBe(lost.port);
     // 3 admissions each, over both instances.
@@ -231,11 +270,19 @@ describe('the gateway on a 3-master Redis Cluster', () => {
     // Operators heard of it: one master failing leaves the cluster client 'ready', yet each
     // instance that lost its connection to it alerted (and counted the errors), and said so again
     // once the cluster was whole.
-    const redisAlerts = () => (alerts as unknown as { kind: string; details: { component: string; instance: string } }[]).filter((a) => a.kind.startsWith('redis_'));
-    const instancesWith = (kind: string) => new Set(redisAlerts().filter((a) => a.kind === kind).map((a) => a.details.instance));
+    const redisAlerts = () =>
+      (alerts as unknown as { kind: string; details: { component: string; instance: string } }[]).filter((a) => a.kind.startsWith('redis_'));
+    const instancesWith = (kind: string) =>
+      new Set(
+        redisAlerts()
+          .filter((a) => a.kind === kind)
+          .map((a) => a.details.instance),
+      );
     expect(instancesWith('redis_unavailable').size).toBeGreaterThan(0);
     expect(await eventually(async () => [...instancesWith('redis_unavailable')].every((i) => instancesWith('redis_recovered').has(i)), 10_000)).toBe(true);
-    const errorsCounted = await Promise.all(gateways.map(async (g) => /^redis_errors_total\{component="redis"\} [1-9]/m.test(await (await fetch(`${g.url}/metrics`)).text())));
+    const errorsCounted = await Promise.all(
+      gateways.map(async (g) => /^redis_errors_total\{component="redis"\} [1-9]/m.test(await (await fetch(`${g.url}/metrics`)).text())),
+    );
     expect(errorsCounted).toContain(true);
 
     // Both instances decide through Redis again, after writing back hotel's 3 (its master lost

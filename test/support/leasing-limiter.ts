@@ -22,10 +22,7 @@ export interface LeasingLimiter {
  * Redis failure: the failures in a test are the ones it makes. Probes every 100 ms: back on Redis
  * soon after it is.
  */
-export async function startLeasingLimiter(
-  url: string,
-  overrides: { storeTimeoutMs?: number; storeRecoverySettleMs?: number } = {},
-): Promise<LeasingLimiter> {
+export async function startLeasingLimiter(url: string, overrides: { storeTimeoutMs?: number; storeRecoverySettleMs?: number } = {}): Promise<LeasingLimiter> {
   const logger = createLogger({ level: 'silent' });
   const redis = createRedis(url, logger, { maxReconnectDelayMs: 250 });
   const config = { ...(await loadConfigFile(DEMO_CONFIG_PATH, {})).limits, storeTimeoutMs: 1000, storeBreakerHalfOpenMs: 100, ...overrides };

@@ -62,9 +62,22 @@ export async function startTestCluster(options: { replicas?: 0 | 1 } = {}): Prom
     const child = spawn(
       'redis-server',
       [
-        '--port', String(port), '--bind', '127.0.0.1',
-        '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '1000',
-        '--save', '', '--appendonly', 'no', '--dir', dir,
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, `nodes-${port}.conf`),
+        '--cluster-node-timeout',
+        '1000',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
       ],
       { stdio: 'ignore' },
     );
@@ -120,7 +133,10 @@ export async function startTestCluster(options: { replicas?: 0 | 1 } = {}): Prom
       .map((n) => ({
         node: { port: n.port, address: `127.0.0.1:${n.port}` },
         id: n.id,
-        slots: n.slots.filter((s) => !s.startsWith('[')).map((s) => s.split('-').map(Number) as [number, number]).map(([a, b]) => [a, b ?? a] as [number, number]),
+        slots: n.slots
+          .filter((s) => !s.startsWith('['))
+          .map((s) => s.split('-').map(Number) as [number, number])
+          .map(([a, b]) => [a, b ?? a] as [number, number]),
       }));
 
   const waitHealthy = async (timeoutMs = 20_000) => {
@@ -133,7 +149,12 @@ export async function startTestCluster(options: { replicas?: 0 | 1 } = {}): Prom
             const info = String(await client.cluster('INFO'));
             const view = parse(String(await client.cluster('NODES')));
             const owners = view.filter((n) => n.flags.includes('master') && n.slots.length > 0 && !n.flags.some((f) => f.startsWith('fail')));
-            return /cluster_state:ok/.test(info) && owners.length === 3 ? owners.map((o) => o.id).sort().join() : null;
+            return /cluster_state:ok/.test(info) && owners.length === 3
+              ? owners
+                  .map((o) => o.id)
+                  .sort()
+                  .join()
+              : null;
           } catch {
             return null;
           } finally {
@@ -192,4 +213,3 @@ export async function startTestCluster(options: { replicas?: 0 | 1 } = {}): Prom
     stop,
   };
 }
-

@@ -85,7 +85,10 @@ export function maxInWindow(
  * the outage, plus floor(limit / D) for each instance that made no shared decision in the window
  * before it.
  */
-export function outageBound(decisions: readonly Decision[], options: { outageAt: number; limit: number; windowMs: number; instances: number; divisor: number }): { bound: number; y: number; stale: number } {
+export function outageBound(
+  decisions: readonly Decision[],
+  options: { outageAt: number; limit: number; windowMs: number; instances: number; divisor: number },
+): { bound: number; y: number; stale: number } {
   const before = decisions.filter((d) => d.source === 'shared' && d.t <= options.outageAt);
   const lastByInstance = Array.from({ length: options.instances }, (_, i) =>
     before.filter((d) => d.instance === i).reduce((max, d) => Math.max(max, d.t), -Infinity),
@@ -96,4 +99,3 @@ export function outageBound(decisions: readonly Decision[], options: { outageAt:
   const y = before.filter((d) => d.status === 200 && d.t > oldest).length;
   return { bound: options.limit + y + stale * Math.floor(options.limit / options.divisor), y, stale };
 }
-

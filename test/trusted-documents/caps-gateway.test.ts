@@ -20,7 +20,8 @@ afterAll(async () => {
   await gateway?.close();
 });
 
-const REGISTER = 'mutation($d: [TrustedDocumentInput!]!) { registerTrustedDocuments(documents: $d) { id name body cost typeCost pricedWith registeredAt registeredBy operations { name type rootFields } } }';
+const REGISTER =
+  'mutation($d: [TrustedDocumentInput!]!) { registerTrustedDocuments(documents: $d) { id name body cost typeCost pricedWith registeredAt registeredBy operations { name type rootFields } } }';
 const REMOVE = 'mutation($ids: [ID!]!) { removeTrustedDocuments(ids: $ids) }';
 const body = (n: number) => `query Page${n} { viewer { clientId } }`;
 
@@ -70,7 +71,8 @@ describe('trusted-document caps through the gateway', () => {
       },
     ]);
     expect(bytesAfter).toBeGreaterThan(held);
-    const names = async () => (await gateway.gql(DEMO_TOKENS.acmeAdmin, '{ trustedDocuments { name } }')).body.data.trustedDocuments.map((d: { name: string }) => d.name).sort();
+    const names = async () =>
+      (await gateway.gql(DEMO_TOKENS.acmeAdmin, '{ trustedDocuments { name } }')).body.data.trustedDocuments.map((d: { name: string }) => d.name).sort();
     expect(await names()).toEqual(['Page1', 'Page2']);
 
     const [page1] = first.body.data.registerTrustedDocuments as Registered[];

@@ -50,7 +50,8 @@ const caps: TenantDocumentCaps = {
   keys: { maxDocuments: 'trustedDocuments.maxDocuments', maxBytes: 'trustedDocuments.maxBytes', maxDocumentBytes: 'trustedDocuments.maxDocumentBytes' },
 };
 
-const registryOn = (store: TrustedDocumentStore) => createTrustedDocuments({ store, schema: schemaOf(SDL), analyzer: analyzerOf(SDL), caps: () => caps, bounds: () => BOUNDS });
+const registryOn = (store: TrustedDocumentStore) =>
+  createTrustedDocuments({ store, schema: schemaOf(SDL), analyzer: analyzerOf(SDL), caps: () => caps, bounds: () => BOUNDS });
 
 /** What one `doc(n)` takes as stored. */
 let size: number;
@@ -90,7 +91,15 @@ describe.each([
       `No document was registered: tenant "${tenant}" holds 2 trusted documents taking ${2 * size} bytes, and this registration would make it 4 documents, above its cap of 3. ` +
         'Remove documents the app no longer sends (removeTrustedDocuments), or ask the gateway operator to raise trustedDocuments.maxDocuments.',
     );
-    expect(error.extensions).toEqual({ code: 'TRUSTED_DOCUMENTS_QUOTA_EXCEEDED', count: 2, bytes: 2 * size, maxDocuments: 3, maxBytes: 1_000_000, countAfter: 4, bytesAfter: 4 * size });
+    expect(error.extensions).toEqual({
+      code: 'TRUSTED_DOCUMENTS_QUOTA_EXCEEDED',
+      count: 2,
+      bytes: 2 * size,
+      maxDocuments: 3,
+      maxBytes: 1_000_000,
+      countAfter: 4,
+      bytesAfter: 4 * size,
+    });
     // Q003 would have fitted alone: nothing of the batch is stored.
     expect(await names(registry, tenant)).toEqual(['Q001', 'Q002']);
     await registry.register(tenant, BY, [doc(3)], NOW);
@@ -168,7 +177,12 @@ describe('trusted-document caps in Redis, several instances', () => {
     const b = registryOn(createRedisTrustedDocumentStore(newClient()));
     Object.assign(caps, { maxDocuments: 25, maxBytes: 1_000_000, maxDocumentBytes: 65_536 });
     // 60 batches of 2 distinct documents, from both instances at once: at most 12 fit whole.
-    const attempts = Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? a : b).register('race', BY, [doc(2 * i), doc(2 * i + 1)], NOW).then(() => true, (e: GatewayError) => e.extensions.code));
+    const attempts = Array.from({ length: 60 }, (_, i) =>
+      (i % 2 === 0 ? a : b).register('race', BY, [doc(2 * i), doc(2 * i + 1)], NOW).then(
+        () => true,
+        (e: GatewayError) => e.extensions.code,
+      ),
+    );
     const results = await Promise.all(attempts);
     expect(results.filter((r) => r === true)).toHaveLength(12);
     expect(results.filter((r) => r !== true)).toEqual(Array(48).fill('TRUSTED_DOCUMENTS_QUOTA_EXCEEDED'));

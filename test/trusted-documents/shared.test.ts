@@ -29,7 +29,9 @@ const byId = (gateway: TestGateway, body: string) =>
 describe('trusted documents across instances', () => {
   it('a document registered on one instance runs on another', async () => {
     const body = 'query Names { products(first: 2) { name } }';
-    const registered = await a.gql(DEMO_TOKENS.globexAdmin, 'mutation($d: [TrustedDocumentInput!]!) { registerTrustedDocuments(documents: $d) { id } }', { d: [{ body }] });
+    const registered = await a.gql(DEMO_TOKENS.globexAdmin, 'mutation($d: [TrustedDocumentInput!]!) { registerTrustedDocuments(documents: $d) { id } }', {
+      d: [{ body }],
+    });
     expect(registered.body.data.registerTrustedDocuments).toEqual([{ id: `sha256:${sha256Hex(body)}` }]);
     const response = await byId(b, body);
     expect(response.status).toBe(200);

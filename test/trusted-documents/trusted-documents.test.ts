@@ -35,7 +35,8 @@ afterAll(async () => {
   await gateway.close();
 });
 
-const REGISTER = 'mutation($d: [TrustedDocumentInput!]!) { registerTrustedDocuments(documents: $d) { id name cost typeCost withinPlan pricedWith registeredBy operations { name type rootFields } } }';
+const REGISTER =
+  'mutation($d: [TrustedDocumentInput!]!) { registerTrustedDocuments(documents: $d) { id name cost typeCost withinPlan pricedWith registeredBy operations { name type rootFields } } }';
 
 /** POSTs a GraphQL-over-HTTP body from the shop's page. */
 async function fromShop(token: string, body: Record<string, unknown>) {
@@ -87,7 +88,10 @@ describe('registering trusted documents', () => {
 
   it('is for tenant admins with a secret key only', async () => {
     const viewer = await gateway.gql(DEMO_TOKENS.globexViewer, REGISTER, { d: [{ body: PRODUCTS }] });
-    expect(viewer.body.errors![0]).toMatchObject({ message: "Trusted documents are managed with a tenant admin's secret API key.", extensions: { code: 'FORBIDDEN' } });
+    expect(viewer.body.errors![0]).toMatchObject({
+      message: "Trusted documents are managed with a tenant admin's secret API key.",
+      extensions: { code: 'FORBIDDEN' },
+    });
     const publishable = await fromShop(FIELDS_KEY, { query: '{ trustedDocuments { id } }' });
     // A publishable key cannot even select the field (its rootFields), let alone register.
     expect(publishable.body.errors[0].extensions.code).toBe('OPERATION_NOT_ALLOWED');
@@ -96,11 +100,27 @@ describe('registering trusted documents', () => {
   it('the CLI registers an app build manifest and prints each price', async () => {
     const manifest = join(gateway.configPath, '..', 'manifest.json');
     const viewerQuery = 'query Me { viewer { clientId } }';
-    await writeFile(manifest, JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [{ id: sha256Hex(viewerQuery), name: 'Me', type: 'query', body: viewerQuery }] }));
+    await writeFile(
+      manifest,
+      JSON.stringify({
+        format: 'apollo-persisted-query-manifest',
+        version: 1,
+        operations: [{ id: sha256Hex(viewerQuery), name: 'Me', type: 'query', body: viewerQuery }],
+      }),
+    );
     const run = promisify(execFile);
     const { stdout } = await run('npx', ['tsx', 'src/trusted-documents/cli.ts', 'register', manifest, '--url', gateway.url, '--key', DEMO_TOKENS.acmeAdmin]);
     expect(stdout).toBe(`registered 1 document(s):\n  ${idOf(viewerQuery)}  Me  cost 1, type cost 2  [Query.viewer]\n`);
-    const refused = await run('npx', ['tsx', 'src/trusted-documents/cli.ts', 'register', manifest, '--url', gateway.url, '--key', DEMO_TOKENS.globexViewer]).catch((e: { code: number; stderr: string }) => e);
+    const refused = await run('npx', [
+      'tsx',
+      'src/trusted-documents/cli.ts',
+      'register',
+      manifest,
+      '--url',
+      gateway.url,
+      '--key',
+      DEMO_TOKENS.globexViewer,
+    ]).catch((e: { code: number; stderr: string }) => e);
     expect(refused).toMatchObject({ code: 1, stderr: "FORBIDDEN: Trusted documents are managed with a tenant admin's secret API key.\n" });
   }, 30_000);
 });

@@ -53,7 +53,6 @@ async function metered(tenantId: string, client?: string): Promise<number> {
   return points.reduce((sum, p) => sum + p.requests, 0);
 }
 
-
 const USAGE = `{ usage {
   tenant { id plan { id } }
   limits { requestsPerDay requestsPerMinute }
@@ -100,7 +99,7 @@ describe('usage metering through the gateway', () => {
     for (const r of received) expect(verifySignature(r.body, r.signature, SECRET)).toBe(true);
   });
 
-  it('never shows one tenant another tenant\'s usage, and keeps fleet views for platform admins', async () => {
+  it("never shows one tenant another tenant's usage, and keeps fleet views for platform admins", async () => {
     await gateway.gql(DEMO_TOKENS.globexAdmin, '{ viewer { clientId } }');
     await gateway.gql(DEMO_TOKENS.globexViewer, '{ viewer { clientId } }');
     expect(await eventually(async () => (await metered('globex')) === 2)).toBe(true);
@@ -160,7 +159,15 @@ describe('usage metering through the gateway', () => {
 
   it('exposes Prometheus metrics with the named series', async () => {
     const text = await (await fetch(`${gateway.url}/metrics`)).text();
-    for (const series of ['graphql_requests_total', 'graphql_throttled_total', 'graphql_request_duration_seconds_bucket', 'limit_check_duration_seconds_bucket', 'graphql_operation_cost_bucket', 'downstream_breaker_state', 'usage_buffered_events']) {
+    for (const series of [
+      'graphql_requests_total',
+      'graphql_throttled_total',
+      'graphql_request_duration_seconds_bucket',
+      'limit_check_duration_seconds_bucket',
+      'graphql_operation_cost_bucket',
+      'downstream_breaker_state',
+      'usage_buffered_events',
+    ]) {
       expect(text).toContain(series);
     }
     expect(text).toMatch(/graphql_throttled_total\{plan="free",dimension="quota",tenant="[^"]*"\} 3/);
@@ -173,12 +180,16 @@ describe('usage metering through the gateway', () => {
     // What the first gateway metered for initech-app so far (the tests above), once flushed.
     let before = -1;
     expect(
-      await eventually(async () => {
-        const now = await metered('initech', 'initech-app');
-        const settled = now === before && now > 0;
-        before = now;
-        return settled;
-      }, 5000, 1200),
+      await eventually(
+        async () => {
+          const now = await metered('initech', 'initech-app');
+          const settled = now === before && now > 0;
+          before = now;
+          return settled;
+        },
+        5000,
+        1200,
+      ),
     ).toBe(true);
     const second = await startTestGateway({ env: { REDIS_URL: redis.url }, patch: (config) => (config.limits = { storeTimeoutMs: 1000 }) });
     for (let i = 0; i < 7; i++) await second.gql(DEMO_TOKENS.initechAdmin, '{ viewer { clientId } }');

@@ -31,8 +31,7 @@ function flakyStore(now = () => T0) {
   return { store, state };
 }
 
-const dayTotal = async (store: UsageStore, tenantId = 'acme') =>
-  (await store.history({ tenantId, granularity: 'day', from: T0, to: T0 }))[0]!;
+const dayTotal = async (store: UsageStore, tenantId = 'acme') => (await store.history({ tenantId, granularity: 'day', from: T0, to: T0 }))[0]!;
 
 describe('meter', () => {
   it('aggregates: 1,000 events of one tenant in one second become one aggregate per client, written in one store call', async () => {
@@ -80,7 +79,7 @@ describe('meter', () => {
     await meter.close();
   });
 
-  it('keeps a failed flush\'s aggregates, merges new events into them, and writes exact sums once the store is back', async () => {
+  it("keeps a failed flush's aggregates, merges new events into them, and writes exact sums once the store is back", async () => {
     const { logger, lines } = recordingLogger();
     const { store, state } = flakyStore();
     const meter = createMeter({ store, logger, intervalMs: 3_600_000 });

@@ -82,7 +82,7 @@ describe('key layout and retention', () => {
     expect(await local.client.hgetall('usage:{_fleet}:idx:h:2026112215')).toEqual({ 't:acme': 'pro' });
   });
 
-  it('refreshes a bucket\'s TTL on each write, so a late retry never leaves a key without expiry', async () => {
+  it("refreshes a bucket's TTL on each write, so a late retry never leaves a key without expiry", async () => {
     const store = createRedisUsageStore({ redis: local.client });
     await meterInto(store, [event()]);
     await local.client.pexpire('usage:{acme}:m:202611221530', 5000);
@@ -163,7 +163,7 @@ describe('flush', () => {
 });
 
 describe('reads', () => {
-  it('answers a tenant\'s forecast with one small HMGET per bucket it needs, decoding no whole bucket', async () => {
+  it("answers a tenant's forecast with one small HMGET per bucket it needs, decoding no whole bucket", async () => {
     const store = createRedisUsageStore({ redis: local.client, now: () => T0 });
     await meterInto(store, [event({ rootFields: ['Query.customers'] }), event({ rootFields: ['Query.usage'] })]);
     const pipelines = countPipelines(local.client);

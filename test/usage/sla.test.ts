@@ -24,10 +24,17 @@ function totals(c: { requests: number; errors?: number; faults?: number; throttl
 describe('SLA of a period', () => {
   it('counts gateway failures against availability, not client errors', () => {
     const p = slaPeriod(totals({ requests: 1000, errors: 50, faults: 20 }), target, DAY, DAY + 86_400_000);
-    expect(p).toMatchObject({ start: '2026-10-03T00:00:00.000Z', end: '2026-10-04T00:00:00.000Z', counted: 1000, failures: 20, availability: 98, breached: ['availability'] });
+    expect(p).toMatchObject({
+      start: '2026-10-03T00:00:00.000Z',
+      end: '2026-10-04T00:00:00.000Z',
+      counted: 1000,
+      failures: 20,
+      availability: 98,
+      breached: ['availability'],
+    });
   });
 
-  it('leaves out requests refused for being over the tenant\'s own limits, but counts refusals of an unavailable limit store as failures', () => {
+  it("leaves out requests refused for being over the tenant's own limits, but counts refusals of an unavailable limit store as failures", () => {
     const p = slaPeriod(totals({ requests: 1000, throttledBy: { requests: 10, quota: 5, unavailable: 3 } }), target, DAY, DAY + 1);
     expect(p.counted).toBe(1000 - 18 + 3);
     expect(p.failures).toBe(3);

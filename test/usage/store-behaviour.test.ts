@@ -127,13 +127,16 @@ describe.each(backends)('$name', (backend: Backend) => {
       ...skewed.map((latencyMs) => event({ latencyMs, clientId: 'skewed' })),
       event({ latencyMs: 12_000, clientId: 'slow' }),
     ]);
-    const latency = async (client: string) =>
-      (await store.history({ tenantId: 'acme', granularity: 'minute', from: T0, to: T0, client }))[0]!.latency;
+    const latency = async (client: string) => (await store.history({ tenantId: 'acme', granularity: 'minute', from: T0, to: T0, client }))[0]!.latency;
 
     const u = await latency('uniform');
     expect(u).toEqual({ p50: 50, p95: 95, p99: 99, mean: 50.5 });
     const s = await latency('skewed');
-    for (const [q, estimate] of [[0.5, s.p50], [0.95, s.p95], [0.99, s.p99]] as const) {
+    for (const [q, estimate] of [
+      [0.5, s.p50],
+      [0.95, s.p95],
+      [0.99, s.p99],
+    ] as const) {
       expectWithinHistogramError(estimate, exactPercentile(skewed, q));
     }
     expect(s.p50).toBe(3.667);
@@ -142,7 +145,7 @@ describe.each(backends)('$name', (backend: Backend) => {
     expect(await latency('slow')).toEqual({ p50: 5000, p95: 5000, p99: 5000, mean: 12_000 });
   });
 
-  it('breaks a tenant down per client and per root field, and answers each one\'s history', async () => {
+  it("breaks a tenant down per client and per root field, and answers each one's history", async () => {
     const store = storeAt(T0);
     await meterInto(store, [
       ...repeat(3, () => event({ clientId: 'key-1', rootFields: ['Query.customers', 'Query.product'] })),
@@ -172,7 +175,7 @@ describe.each(backends)('$name', (backend: Backend) => {
     );
   });
 
-  it('never shows one tenant another tenant\'s usage, even with the same client ids and fields', async () => {
+  it("never shows one tenant another tenant's usage, even with the same client ids and fields", async () => {
     const store = storeAt(T0);
     await meterInto(store, [
       ...repeat(2, () => event({ tenantId: 'acme', clientId: 'key-1' })),
@@ -251,7 +254,7 @@ describe.each(backends)('$name', (backend: Backend) => {
     }
   });
 
-  it('counts (the forecast\'s read) give each bucket\'s requests, throttled and actual cost of the tenant and of its root fields, as history does', async () => {
+  it("counts (the forecast's read) give each bucket's requests, throttled and actual cost of the tenant and of its root fields, as history does", async () => {
     const store = storeAt(T0 + DAY);
     await meterInto(store, [
       ...repeat(3, () => event({ rootFields: ['Query.customers', 'Query.usage'], actualCost: 2.5 })),
@@ -266,7 +269,11 @@ describe.each(backends)('$name', (backend: Backend) => {
       { start: hour + HOUR, requests: 0, throttled: 0, actualCostMilli: 0 },
       { start: hour + 2 * HOUR, requests: 2, throttled: 1, actualCostMilli: 1 },
     ]);
-    expect(usage!.map((c) => [c.requests, c.throttled])).toEqual([[3, 0], [0, 0], [1, 1]]);
+    expect(usage!.map((c) => [c.requests, c.throttled])).toEqual([
+      [3, 0],
+      [0, 0],
+      [1, 1],
+    ]);
     expect(none!.every((c) => c.requests === 0 && c.actualCostMilli === 0)).toBe(true);
     const history = await store.history(range);
     expect(tenant!.map((c) => [new Date(c.start).toISOString(), c.requests, c.throttled, c.actualCostMilli / 1000])).toEqual(

@@ -4,7 +4,14 @@ import type { HistoryData } from '../history';
 type Row = HistoryData['byClient'][number];
 
 /** Totals per API key or per root field over the range, with a button to graph one row alone. */
-export function Breakdown(props: { id: string; title: string; keyHeading: string; rows: Row[]; selected: string | null; onSelect: (key: string | null) => void }) {
+export function Breakdown(props: {
+  id: string;
+  title: string;
+  keyHeading: string;
+  rows: Row[];
+  selected: string | null;
+  onSelect: (key: string | null) => void;
+}) {
   return (
     <section class="card" aria-labelledby={`${props.id}-title`} data-breakdown={props.id}>
       <h3 id={`${props.id}-title`}>{props.title}</h3>

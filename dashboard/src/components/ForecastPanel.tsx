@@ -43,4 +43,3 @@ export function ForecastPanel(props: { forecasts: ForecastEntry[] }) {
     </section>
   );
 }
-

@@ -12,7 +12,11 @@ export function HistoryCharts(props: { points: HistoryPoint[] }) {
     const requests: ChartSeries[] = [
       { label: 'ok', values: points.map((p) => p.totals.ok), color: color(3) },
       { label: 'error', values: points.map((p) => p.totals.errors), color: color(1) },
-      ...reasons.map((reason, i) => ({ label: `throttled: ${reason}`, values: points.map((p) => throttledBy(p.totals, reason)), color: color(i === 0 ? 2 : 4 + i) })),
+      ...reasons.map((reason, i) => ({
+        label: `throttled: ${reason}`,
+        values: points.map((p) => throttledBy(p.totals, reason)),
+        color: color(i === 0 ? 2 : 4 + i),
+      })),
     ];
     return {
       starts,

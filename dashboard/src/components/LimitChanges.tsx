@@ -36,7 +36,10 @@ export function LimitChanges(props: { apiKey: string }) {
     if (form.expiresInMinutes !== '') input.expiresInSeconds = Math.round(Number(form.expiresInMinutes) * 60);
     try {
       const res = await request(props.apiKey, SetTenantLimitsDocument, { tenantId: form.tenantId, input });
-      setMessage({ error: false, text: `Limits of ${form.tenantId} changed${res.setTenantLimits?.expiresAt ? ` until ${when(res.setTenantLimits.expiresAt)}` : ' until cleared'}.` });
+      setMessage({
+        error: false,
+        text: `Limits of ${form.tenantId} changed${res.setTenantLimits?.expiresAt ? ` until ${when(res.setTenantLimits.expiresAt)}` : ' until cleared'}.`,
+      });
       setVersion((v) => v + 1);
     } catch (err) {
       setMessage({ error: true, text: (err as Error).message });
@@ -88,12 +91,28 @@ export function LimitChanges(props: { apiKey: string }) {
         {NUMBER_FIELDS.map(([field, label]) => (
           <label key={field}>
             {label}
-            <input aria-label={label} type="number" min="0" step="1" class="narrow" value={form[field]} onInput={(e) => setForm({ ...form, [field]: (e.target as HTMLInputElement).value })} />
+            <input
+              aria-label={label}
+              type="number"
+              min="0"
+              step="1"
+              class="narrow"
+              value={form[field]}
+              onInput={(e) => setForm({ ...form, [field]: (e.target as HTMLInputElement).value })}
+            />
           </label>
         ))}
         <label>
           Expires in (minutes)
-          <input aria-label="Expires in (minutes)" type="number" min="1" step="1" class="narrow" value={form.expiresInMinutes} onInput={(e) => setForm({ ...form, expiresInMinutes: (e.target as HTMLInputElement).value })} />
+          <input
+            aria-label="Expires in (minutes)"
+            type="number"
+            min="1"
+            step="1"
+            class="narrow"
+            value={form.expiresInMinutes}
+            onInput={(e) => setForm({ ...form, expiresInMinutes: (e.target as HTMLInputElement).value })}
+          />
         </label>
         <button type="submit" class="primary">
           Apply

@@ -55,7 +55,8 @@ export function SlaPanel(props: { sourceId: string; load: (month: string | null)
           <ul class="breaches" data-testid="sla-breaches">
             {report.breaches.map((d) => (
               <li key={d.start}>
-                {d.start.slice(0, 10)}: {status(d)} (availability {availability(d)}, {count(d.failures)} failures of {count(d.counted)}; p95 {ms(d.latencyP95Ms)})
+                {d.start.slice(0, 10)}: {status(d)} (availability {availability(d)}, {count(d.failures)} failures of {count(d.counted)}; p95{' '}
+                {ms(d.latencyP95Ms)})
               </li>
             ))}
           </ul>

@@ -36,7 +36,16 @@ export function TimeChart(props: { id: string; title: string; starts: string[]; 
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: true } },
         axes: [{}, { values: (_u, ticks) => ticks.map((t) => props.format(t)), size: 70 }],
-        series: [{}, ...props.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, value: (_u: uPlot, v: number | null) => props.format(v), points: { show: x.length < 60 } }))],
+        series: [
+          {},
+          ...props.series.map((s) => ({
+            label: s.label,
+            stroke: s.color,
+            width: 2,
+            value: (_u: uPlot, v: number | null) => props.format(v),
+            points: { show: x.length < 60 },
+          })),
+        ],
       },
       [x, ...props.series.map((s) => s.values)] as uPlot.AlignedData,
       el,
@@ -66,28 +75,28 @@ export function TimeChart(props: { id: string; title: string; starts: string[]; 
       <details class="chart__table" onToggle={(e) => setTableOpen((e.currentTarget as HTMLDetailsElement).open)}>
         <summary>Table view</summary>
         {tableOpen && (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Bucket (UTC)</th>
-              {props.series.map((s) => (
-                <th scope="col" key={s.label}>
-                  {s.label}
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {props.starts.map((start, i) => (
-              <tr key={start}>
-                <th scope="row">{bucketLabel(start)}</th>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Bucket (UTC)</th>
                 {props.series.map((s) => (
-                  <td key={s.label}>{props.format(s.values[i] ?? null)}</td>
+                  <th scope="col" key={s.label}>
+                    {s.label}
+                  </th>
                 ))}
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {props.starts.map((start, i) => (
+                <tr key={start}>
+                  <th scope="row">{bucketLabel(start)}</th>
+                  {props.series.map((s) => (
+                    <td key={s.label}>{props.format(s.values[i] ?? null)}</td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
         )}
       </details>
     </figure>

@@ -61,12 +61,24 @@ export function UsageView(props: { source: UsageSource }) {
   const exportHistory = (ext: 'csv' | 'json') => {
     if (!history.data || !now.data || !variables) return;
     const name = exportName(
-      { tenant: now.data.tenant.id, granularity: variables.granularity, from: variables.from, filter: selection.filter ? `${selection.filter.kind}-${selection.filter.key}` : null },
+      {
+        tenant: now.data.tenant.id,
+        granularity: variables.granularity,
+        from: variables.from,
+        filter: selection.filter ? `${selection.filter.kind}-${selection.filter.key}` : null,
+      },
       ext,
     );
     if (ext === 'csv') download(name, 'text/csv;charset=utf-8', historyCsv(history.data.history, variables.granularity));
     else {
-      const body = { tenant: now.data.tenant.id, granularity: variables.granularity, from: variables.from, to: variables.to, filter: selection.filter, points: history.data.history };
+      const body = {
+        tenant: now.data.tenant.id,
+        granularity: variables.granularity,
+        from: variables.from,
+        to: variables.to,
+        filter: selection.filter,
+        points: history.data.history,
+      };
       download(name, 'application/json', `${JSON.stringify(body, null, 2)}\n`);
     }
   };
@@ -99,7 +111,8 @@ export function UsageView(props: { source: UsageSource }) {
         <>
           <section class="card plan" aria-labelledby="plan-title">
             <h2 id="plan-title">
-              <span data-testid="tenant-name">{now.data.tenant.displayName}</span> · <span data-testid="plan-name">{now.data.limits.plan.displayName}</span> plan
+              <span data-testid="tenant-name">{now.data.tenant.displayName}</span> · <span data-testid="plan-name">{now.data.limits.plan.displayName}</span>{' '}
+              plan
             </h2>
             <PlanLimits data={now.data} />
           </section>

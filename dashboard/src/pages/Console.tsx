@@ -110,7 +110,11 @@ export function Console(props: { session: Session; onSignOut: () => void }) {
               </label>
               <label>
                 Root field
-                <select aria-label="Root field" value={filters.rootField} onChange={(e) => set({ rootField: (e.target as HTMLSelectElement).value, client: '' })}>
+                <select
+                  aria-label="Root field"
+                  value={filters.rootField}
+                  onChange={(e) => set({ rootField: (e.target as HTMLSelectElement).value, client: '' })}
+                >
                   <option value="">All root fields</option>
                   {[...new Set([...data.rootFields.map((r) => r.key), ...(filters.rootField ? [filters.rootField] : [])])].map((f) => (
                     <option value={f} key={f}>
@@ -184,7 +188,10 @@ function Health(props: { health: Overview['health'] }) {
         </li>
         {health.downstream.map((d) => (
           <li key={d.service} class={bad(d.breaker) ? 'bad' : ''}>
-            {d.service}: <strong>breaker {d.breaker}</strong> <span class="muted">({d.inFlight} in flight, {d.queued} queued)</span>
+            {d.service}: <strong>breaker {d.breaker}</strong>{' '}
+            <span class="muted">
+              ({d.inFlight} in flight, {d.queued} queued)
+            </span>
           </li>
         ))}
       </ul>
@@ -204,8 +211,8 @@ function Anomalies(props: { data: Overview }) {
         <ul>
           {anomalies.map((a) => (
             <li key={a.tenantId}>
-              <a href={hrefOf({ page: 'fleet-tenant', tenantId: a.tenantId })}>{name(a.tenantId)}</a>: {count(a.currentPerMinute)} requests in the last
-              minute, {count(a.ratio)}× its baseline of {count(a.baselinePerMinute)} per minute
+              <a href={hrefOf({ page: 'fleet-tenant', tenantId: a.tenantId })}>{name(a.tenantId)}</a>: {count(a.currentPerMinute)} requests in the last minute,{' '}
+              {count(a.ratio)}× its baseline of {count(a.baselinePerMinute)} per minute
             </li>
           ))}
         </ul>

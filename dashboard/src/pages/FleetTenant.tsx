@@ -29,7 +29,8 @@ export function FleetTenant(props: { session: Session; tenantId: string; onSignO
         <a href={hrefOf({ page: 'fleet' })}>← Back to the fleet</a>
       </ConsoleHeader>
       <p class="banner banner--info">
-        Viewing tenant <strong data-testid="drill-tenant">{tenantId}</strong> as its portal shows it (per-key and per-IP windows belong to a caller and are not shown).
+        Viewing tenant <strong data-testid="drill-tenant">{tenantId}</strong> as its portal shows it (per-key and per-IP windows belong to a caller and are not
+        shown).
       </p>
       <UsageView source={source} />
     </main>

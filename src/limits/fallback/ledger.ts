@@ -100,9 +100,7 @@ export function createLedger(options: LedgerOptions = {}) {
       const record = records.get(dimension.key);
       if (record === undefined || record.sharedUsed < 0) return undefined;
       const fresh =
-        dimension.kind === 'sliding'
-          ? inWindow(record.sharedAt, now, dimension.windowMs)
-          : slotOf(dimension, record.sharedAt) === slotOf(dimension, now);
+        dimension.kind === 'sliding' ? inWindow(record.sharedAt, now, dimension.windowMs) : slotOf(dimension, record.sharedAt) === slotOf(dimension, now);
       return fresh ? { at: record.sharedAt, used: record.sharedUsed } : undefined;
     },
 
@@ -187,8 +185,7 @@ export function createLedger(options: LedgerOptions = {}) {
       for (const [key, record] of records) {
         const { dimension } = record;
         const current = dimension.kind === 'calendar' ? slotOf(dimension, now) : 0;
-        const gone = (slot: Slot) =>
-          dimension.kind === 'sliding' ? !inWindow(slot.last, now, dimension.windowMs) : slotOf(dimension, slot.last) !== current;
+        const gone = (slot: Slot) => (dimension.kind === 'sliding' ? !inWindow(slot.last, now, dimension.windowMs) : slotOf(dimension, slot.last) !== current);
         for (const slots of [record.own, record.pending]) {
           for (const [id, slot] of slots) if (gone(slot)) slots.delete(id);
         }

@@ -38,11 +38,14 @@ export function createSettleCarrier(deps: {
     if (timer || unsettled.size === 0 || closed) return;
     let oldest = Infinity;
     for (const waiting of unsettled.values()) oldest = Math.min(oldest, waiting.since);
-    timer = setTimeout(() => {
-      timer = null;
-      // Adjustments are validated when they are queued, so this is a bug if it ever happens.
-      flush(Date.now() - SETTLE_CARRY_MS).catch((err: unknown) => deps.logger.error({ err }, 'sending waiting limit settles failed'));
-    }, Math.max(0, oldest + SETTLE_CARRY_MS - Date.now()));
+    timer = setTimeout(
+      () => {
+        timer = null;
+        // Adjustments are validated when they are queued, so this is a bug if it ever happens.
+        flush(Date.now() - SETTLE_CARRY_MS).catch((err: unknown) => deps.logger.error({ err }, 'sending waiting limit settles failed'));
+      },
+      Math.max(0, oldest + SETTLE_CARRY_MS - Date.now()),
+    );
     timer.unref();
   };
 

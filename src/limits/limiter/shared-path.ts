@@ -191,7 +191,9 @@ function lateReply<D extends LimitDecision>(
           const times = (admitted ? 0 : 1) + reserved(late);
           if (times === 0) return;
           const at = late.chargedAt ?? late.now;
-          const refunds = dims.filter((d) => !d.checkOnly && d.amount > 0).map((d): Adjustment => ({ dimension: d, at, delta: -times * d.amount, placement: 'at' }));
+          const refunds = dims
+            .filter((d) => !d.checkOnly && d.amount > 0)
+            .map((d): Adjustment => ({ dimension: d, at, delta: -times * d.amount, placement: 'at' }));
           if (refunds.length > 0) deps.timed(deps.store.adjust(refunds)).catch(() => {});
         },
         () => {},

@@ -52,13 +52,7 @@ export function calendarPeriod(nowMs: number, period: 'day' | 'month', utcOffset
  * Whether an adjustment applies to the `current` period: one placed `now` always; one placed `at`
  * (a refund, a replay) only if `at` falls in the current period. Lua: `calendar_applies`.
  */
-export function calendarApplies(
-  placement: 'at' | 'now',
-  at: number,
-  current: CalendarPeriod,
-  period: 'day' | 'month',
-  utcOffsetMinutes: number,
-): boolean {
+export function calendarApplies(placement: 'at' | 'now', at: number, current: CalendarPeriod, period: 'day' | 'month', utcOffsetMinutes: number): boolean {
   return placement === 'now' || calendarPeriod(at, period, utcOffsetMinutes).id === current.id;
 }
 

@@ -14,15 +14,7 @@ import {
   type CountedSubBucket,
   type SubBucket,
 } from './sliding-window.js';
-import type {
-  Adjustment,
-  CalendarDimension,
-  Dimension,
-  DimensionResult,
-  LimitDecision,
-  LimitStore,
-  SlidingDimension,
-} from './types.js';
+import type { Adjustment, CalendarDimension, Dimension, DimensionResult, LimitDecision, LimitStore, SlidingDimension } from './types.js';
 import { validateAdjustments, validateDimensions } from './validate.js';
 import { fits, neverFits } from './verdict.js';
 

@@ -58,7 +58,10 @@ export function validateLease(request: LeaseRequest): void {
   const { tokens, lifetimeMs, keepPermille, sharePermille } = request;
   if (!isNonNegativeInteger(tokens)) throw new InvalidDimensionError(`lease tokens must be a non-negative integer: ${show(tokens)}`);
   if (!isNonNegativeInteger(lifetimeMs)) throw new InvalidDimensionError(`lease lifetimeMs must be a non-negative integer: ${show(lifetimeMs)}`);
-  for (const [name, value] of [['keepPermille', keepPermille], ['sharePermille', sharePermille]] as const) {
+  for (const [name, value] of [
+    ['keepPermille', keepPermille],
+    ['sharePermille', sharePermille],
+  ] as const) {
     if (!isNonNegativeInteger(value) || value > 1000) throw new InvalidDimensionError(`lease ${name} must be an integer from 0 to 1000: ${show(value)}`);
   }
 }
@@ -94,11 +97,7 @@ function validateDimension(dimension: Dimension, index: number): void {
     case 'calendar': {
       const { period, utcOffsetMinutes } = dimension;
       if (period !== 'day' && period !== 'month') fail(dimension, 'period must be "day" or "month"', period);
-      if (
-        !Number.isInteger(utcOffsetMinutes) ||
-        utcOffsetMinutes < MIN_UTC_OFFSET_MINUTES ||
-        utcOffsetMinutes > MAX_UTC_OFFSET_MINUTES
-      ) {
+      if (!Number.isInteger(utcOffsetMinutes) || utcOffsetMinutes < MIN_UTC_OFFSET_MINUTES || utcOffsetMinutes > MAX_UTC_OFFSET_MINUTES) {
         fail(dimension, `utcOffsetMinutes must be an integer from ${MIN_UTC_OFFSET_MINUTES} to ${MAX_UTC_OFFSET_MINUTES}`, utcOffsetMinutes);
       }
       break;

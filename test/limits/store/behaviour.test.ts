@@ -8,17 +8,7 @@ import { createLogger } from '../../../src/observability/logger.js';
 import { createRedis } from '../../../src/stores/redis.js';
 import { startTestCluster, type TestCluster } from '../../support/redis-cluster.js';
 import { startTestRedis, type TestRedis } from '../../support/redis-server.js';
-import {
-  admittedBetween,
-  calendar,
-  fakeClock,
-  freshPrefix,
-  maxInAnyWindow,
-  prng,
-  refusedNames,
-  sliding,
-  type Admission,
-} from './helpers.js';
+import { admittedBetween, calendar, fakeClock, freshPrefix, maxInAnyWindow, prng, refusedNames, sliding, type Admission } from './helpers.js';
 
 /**
  * One behavioural suite, run against the memory store and against the Redis script with a
@@ -486,11 +476,7 @@ describe.each(backends)('$name', (backend) => {
       ['fractional amount', sliding('k', { amount: 1.5 }), 'limit dimension "tenant-rpm": amount must be a non-negative integer: 1.5'],
       ['empty key', sliding(''), 'limit dimension "tenant-rpm": key must be a non-empty string: ""'],
       ['empty name', sliding('k', { name: '' }), 'limit dimension #0: name must be a non-empty string: ""'],
-      [
-        'bad period',
-        calendar('k', { period: 'week' as 'day' }),
-        'limit dimension "tenant-day": period must be "day" or "month": "week"',
-      ],
+      ['bad period', calendar('k', { period: 'week' as 'day' }), 'limit dimension "tenant-day": period must be "day" or "month": "week"'],
       [
         'offset out of range',
         calendar('k', { utcOffsetMinutes: 900 }),

@@ -109,7 +109,7 @@ describe('lease mode of the limit script', () => {
     expect(await bucketsOf(key)).toEqual(new Map([[id, [6, lease.chargedAt]]]));
   });
 
-  it("keeps the key alive as long as its lease sub-bucket counts, whatever is charged after it", async () => {
+  it('keeps the key alive as long as its lease sub-bucket counts, whatever is charged after it', async () => {
     // 1.5 s into a sub-bucket: the lease's end (1 s on) is in the next one.
     const clock = fakeClock(Math.floor(Date.UTC(2026, 10, 30, 12, 0, 0) / G) * G + 1500);
     const store = createRedisLimitStoreForTests({ redis: local.client, now: clock.now });

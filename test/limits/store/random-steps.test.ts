@@ -68,12 +68,8 @@ function scenario(random: () => number): { start: number; twin: (prefix: string)
   return {
     start,
     twin: (prefix) => {
-      const sliding = slidingSpecs.map(
-        (spec, i): SlidingDimension => ({ kind: 'sliding', name: `s${i}`, key: `${prefix}:s${i}`, amount: 1, ...spec }),
-      );
-      const calendar = calendarSpecs.map(
-        (spec, i): CalendarDimension => ({ kind: 'calendar', name: `c${i}`, key: `${prefix}:c${i}`, amount: 1, ...spec }),
-      );
+      const sliding = slidingSpecs.map((spec, i): SlidingDimension => ({ kind: 'sliding', name: `s${i}`, key: `${prefix}:s${i}`, amount: 1, ...spec }));
+      const calendar = calendarSpecs.map((spec, i): CalendarDimension => ({ kind: 'calendar', name: `c${i}`, key: `${prefix}:c${i}`, amount: 1, ...spec }));
       return { sliding, calendar, all: [...sliding, ...calendar] };
     },
   };
@@ -135,8 +131,7 @@ describe('the memory store and limiter.lua on the same random steps', () => {
       return { index, at, delta, ...(placement ? { placement } : {}) };
     };
     type Adjust = ReturnType<typeof adjustmentOf>;
-    const adjustmentsOf = (side: Scenario, list: Adjust[]): Adjustment[] =>
-      list.map(({ index, ...rest }) => ({ dimension: side.all[index]!, ...rest }));
+    const adjustmentsOf = (side: Scenario, list: Adjust[]): Adjustment[] => list.map(({ index, ...rest }) => ({ dimension: side.all[index]!, ...rest }));
 
     /** The next instant: often the same, often onto an edge of one of the dimensions. */
     const advance = (): string => {

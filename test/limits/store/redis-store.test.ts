@@ -3,16 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { calendarPeriod } from '../../../src/limits/store/calendar.js';
 import { createRedisLimitStore, createRedisLimitStoreForTests } from '../../../src/limits/store/redis-store.js';
 import { useTestRedis } from '../../support/redis-server.js';
-import {
-  admittedBetween,
-  calendar,
-  fakeClock,
-  freshPrefix,
-  maxInAnyWindow,
-  prng,
-  sliding,
-  type Admission,
-} from './helpers.js';
+import { admittedBetween, calendar, fakeClock, freshPrefix, maxInAnyWindow, prng, sliding, type Admission } from './helpers.js';
 
 const local = useTestRedis();
 
@@ -95,10 +86,7 @@ describe('redis store on the Redis clock', () => {
     try {
       const stores = clients.map((client) => createRedisLimitStore({ redis: client }));
       const tag = freshPrefix(); // one hash tag for every key of a check, as the gateway will
-      const dims = [
-        sliding(`${tag}:tenant`, { name: 'tenant', limit: 100 }),
-        calendar(`${tag}:day`, { name: 'day', limit: 1000 }),
-      ];
+      const dims = [sliding(`${tag}:tenant`, { name: 'tenant', limit: 100 }), calendar(`${tag}:day`, { name: 'day', limit: 1000 })];
       const decisions = await Promise.all(Array.from({ length: 400 }, (_, i) => stores[i % 4]!.consume(dims)));
       expect(decisions.filter((d) => d.allowed)).toHaveLength(100);
       const usage = await stores[0]!.peek(dims);
@@ -146,9 +134,7 @@ describe('redis store on the Redis clock', () => {
       await client.ping();
       const store = createRedisLimitStore({ redis: client });
       const sent = recordCommands(client);
-      await expect(store.consume([sliding('k', { limit: -1 })])).rejects.toThrow(
-        'limit dimension "tenant-rpm": limit must be a non-negative integer: -1',
-      );
+      await expect(store.consume([sliding('k', { limit: -1 })])).rejects.toThrow('limit dimension "tenant-rpm": limit must be a non-negative integer: -1');
       await store.adjust([]);
       expect(sent).toEqual([]);
     } finally {
@@ -208,7 +194,10 @@ describe('redis store on the Redis clock', () => {
     const small = sliding(`${tag}:aaaaaaa`, { name: 'small', limit: 10, windowMs: 4000, buckets: 4 });
     const large = sliding(`${tag}:bbbbbbb`, { name: 'large', limit: 1_000_000, windowMs: 4000, buckets: 4 });
     /** Sub-bucket fields (numeric names), without the total, oldest and newest fields. */
-    const subBuckets = async (key: string) => Object.keys(await local.client.hgetall(key)).filter((name) => /^\d+$/.test(name)).sort();
+    const subBuckets = async (key: string) =>
+      Object.keys(await local.client.hgetall(key))
+        .filter((name) => /^\d+$/.test(name))
+        .sort();
     for (let i = 0; i < 50; i++) {
       const decision = await store.consume([small, large]);
       expect(decision.allowed).toBe(true);
