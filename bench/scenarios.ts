@@ -5,6 +5,7 @@ import { exactnessScenario } from './scenarios/exactness.js';
 import { limitsScenario } from './scenarios/limits.js';
 import { meteringScenario } from './scenarios/metering.js';
 import { noisyNeighbourScenario } from './scenarios/noisy-neighbour.js';
+import { priorityScenario } from './scenarios/priority.js';
 import { scaleScenario } from './scenarios/scale.js';
 import { sheddingScenario } from './scenarios/shedding.js';
 
@@ -21,4 +22,5 @@ export const SCENARIOS: readonly Scenario[] = [
   scaleScenario,
   noisyNeighbourScenario,
   sheddingScenario,
+  priorityScenario,
 ];
