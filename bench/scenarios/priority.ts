@@ -12,13 +12,13 @@ import { createOpenLoop } from '../support/open-loop.js';
 const TARGET_SUCCESS = 0.999;
 /** Critical traffic (open loop), batch traffic normally, and batch during the spike (12x). */
 const CRITICAL_PER_SECOND = 20;
-const BATCH_PER_SECOND = 40;
+const BATCH_PER_SECOND = 10;
 const SPIKE = 12;
 
 /**
  * Priority classes under a batch spike: an Enterprise tenant's `Checkout` operations (critical by
  * `admission.priorities`) at 20/s, open loop, while the same gateway serves `ExportOrders`
- * operations (batch) at their normal 40/s, and then spiking to 12x (480/s), enough to saturate
+ * operations (batch) at their normal 10/s, and then spiking to 12x (120/s), enough to saturate
  * the instance (2 cores, the sample services in the same process). Limits are raised out of the
  * way so that admission, not the plan, decides. Baseline: the critical traffic with normal batch
  * traffic, in the same run. Target: critical operations keep at least 99.9% success in the spike.

@@ -62,6 +62,8 @@ export function createAdmission(options: AdmissionOptions): Admission {
     criticalReservePercent: options.criticalReservePercent,
     agePerClassMs: options.agePerClassMs,
     now,
+    // `maxWaitMs` bounds the wait for a turn; once admitted, a request runs as long as it needs.
+    deadlineCoversRun: false,
   });
   const tenants = new Map<string, TenantGate>();
 

@@ -91,6 +91,12 @@ export interface FairQueueOptions {
   agePerClassMs: number;
   /** Clock in ms (`Date.now` in production). */
   now: () => number;
+  /**
+   * Whether a call's deadline must leave room for its own run after its wait (a downstream call:
+   * the deadline is the call's), or bounds only its wait (admission: a request may run as long as
+   * it needs once admitted). Default true.
+   */
+  deadlineCoversRun?: boolean;
 }
 
 /** Weight of the newest hold time in the running mean the wait estimates use. */
@@ -268,7 +274,7 @@ export function createFairQueue(options: FairQueueOptions): FairQueue {
         // Whole rounds of `usable` slots, then its own run: pessimistic when slots end staggered,
         // exact when they started together, and refusing early is the point.
         const rounds = Math.ceil((ahead(waiter, waiter.flows.startFor(request.tenantId)) + 1) / usable);
-        const expectedMs = rounds * hold + hold;
+        const expectedMs = rounds * hold + (options.deadlineCoversRun === false ? 0 : hold);
         if (expectedMs > request.deadlineAt - at) {
           refuse('expected_wait');
           return cancel;

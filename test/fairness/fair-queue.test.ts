@@ -204,6 +204,22 @@ describe('fair queue: deadlines', () => {
     expect(q.queue.state().queued).toBe(2);
   });
 
+  it("with a deadline that bounds only the wait (admission), leaves out the call's own run", () => {
+    const asked = (deadlineCoversRun: boolean) => {
+      const q = harness({ deadlineCoversRun });
+      q.ask('first', 'x');
+      q.advance(100);
+      q.done('first'); // slots are held 100 ms
+      q.ask('hold', 'x');
+      q.ask('ahead', 'a');
+      // Two rounds of 100 ms to wait; its own run would make 300 ms.
+      q.ask('next', 'b', { deadlineAt: q.time + 250 });
+      return q.refused.get('next')?.reason ?? 'queued';
+    };
+    expect(asked(true)).toBe('expected_wait');
+    expect(asked(false)).toBe('queued');
+  });
+
   it('counts the age of the slots in use as hold time: a service that stopped answering refuses early', () => {
     const q = harness();
     q.ask('first', 'x');
