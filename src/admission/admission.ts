@@ -130,7 +130,9 @@ export function createAdmission(options: AdmissionOptions): Admission {
         );
       };
       // The fair queue keeps no timers: a request still waiting at its deadline is refused here.
-      const timer = setTimeout(() => {
+      // Armed only once the request has to wait (most are admitted at once, timer-free).
+      let timer: NodeJS.Timeout | undefined;
+      const onDeadline = () => {
         if (done) return;
         if (cancelQueue) {
           const cancel = cancelQueue;
@@ -141,8 +143,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
           gate.waiting.splice(gate.waiting.indexOf(waiter), 1);
           refuse('tenant_wait', true);
         }
-      }, options.maxWaitMs);
-      timer.unref();
+      };
       const waiter = () => {
         if (!done) askInstance();
         else leaveGate(request.tenantId, gate); // cancelled meanwhile: pass the slot on
@@ -154,6 +155,10 @@ export function createAdmission(options: AdmissionOptions): Admission {
         refuse('tenant_queue_full', true);
       } else {
         gate.waiting.push(waiter);
+      }
+      if (!done) {
+        timer = setTimeout(onDeadline, Math.max(0, deadlineAt - now()));
+        timer.unref();
       }
       return {
         outcome,
