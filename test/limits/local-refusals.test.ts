@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { TenantPrincipal } from '../../src/auth/principal.js';
 import { buildDimensions } from '../../src/limits/dimensions.js';
-import { createLocalRefusals, type LocalRefusal } from '../../src/limits/local-refusals.js';
+import { createLocalRefusals, type LocalRefusal, type LocalRefusals } from '../../src/limits/local-refusals.js';
+import type { DecisionSource } from '../../src/limits/limiter.js';
 import type { DimensionResult, LimitDecision } from '../../src/limits/store/types.js';
 
 /** Refusals answered from memory (limits/local-refusals.ts): only where the store's refusal applies, and never past its end. */
@@ -48,6 +49,18 @@ function refusing(all: ReturnType<typeof dims>, refused: Record<string, number>)
 /** The 429 body's error extensions (the body is prebuilt JSON). */
 const extensionsOf = (refusal: LocalRefusal | null): Record<string, unknown> => (refusal ? JSON.parse(refusal.body).errors[0].extensions : {});
 
+/** What the store refused `principal` on: `refused` maps policies to their Retry-After, ms. */
+function remember(
+  refusals: LocalRefusals,
+  principal: TenantPrincipal,
+  ip: string,
+  all: ReturnType<typeof dims>,
+  refused: Record<string, number>,
+  source: DecisionSource = 'shared',
+) {
+  refusals.remember({ principal, ip, plan, documentationUrl: '/docs', source, dims: all, decision: refusing(all, refused) });
+}
+
 function setup(maxMs = 10_000) {
   let now = 0;
   const refusals = createLocalRefusals({ maxMs, now: () => now });
@@ -58,15 +71,7 @@ describe('local refusals', () => {
   it("refuse every request of the tenant until the store's Retry-After, not a moment longer", () => {
     const { refusals, at } = setup();
     const all = dims('a', '1.1.1.1');
-    refusals.remember({
-      principal: A,
-      ip: '1.1.1.1',
-      plan,
-      documentationUrl: '/docs/limits',
-      source: 'shared',
-      dims: all,
-      decision: refusing(all, { minute: 4_000 }),
-    });
+    remember(refusals, A, '1.1.1.1', all, { minute: 4_000 });
     at(3_999);
     const refusal = refusals.find(B, '2.2.2.2');
     expect(extensionsOf(refusal)).toMatchObject({ code: 'RATE_LIMITED', policy: 'minute', retryAfterSeconds: 1 });
@@ -80,54 +85,22 @@ describe('local refusals', () => {
   it('never for another key, another address, cost points or a per-field limit', () => {
     const { refusals } = setup();
     const all = dims('a', '1.1.1.1');
-    refusals.remember({
-      principal: A,
-      ip: '1.1.1.1',
-      plan,
-      documentationUrl: '/docs',
-      source: 'shared',
-      dims: all,
-      decision: refusing(all, { 'client-minute': 5_000 }),
-    });
+    remember(refusals, A, '1.1.1.1', all, { 'client-minute': 5_000 });
     expect(extensionsOf(refusals.find(A, '9.9.9.9')).policy).toBe('client-minute');
     expect(refusals.find(B, '1.1.1.1')).toBeNull();
     const other = setup();
-    other.refusals.remember({
-      principal: A,
-      ip: '1.1.1.1',
-      plan,
-      documentationUrl: '/docs',
-      source: 'shared',
-      dims: all,
-      decision: refusing(all, { 'ip-minute': 5_000 }),
-    });
+    remember(other.refusals, A, '1.1.1.1', all, { 'ip-minute': 5_000 });
     expect(extensionsOf(other.refusals.find(B, '1.1.1.1')).policy).toBe('ip-minute');
     expect(other.refusals.find(A, '2.2.2.2')).toBeNull();
     const cheaper = setup();
-    cheaper.refusals.remember({
-      principal: A,
-      ip: '1.1.1.1',
-      plan,
-      documentationUrl: '/docs',
-      source: 'shared',
-      dims: all,
-      decision: refusing(all, { 'cost-minute': 5_000, 'Mutation.placeOrder': 5_000 }),
-    });
+    remember(cheaper.refusals, A, '1.1.1.1', all, { 'cost-minute': 5_000, 'Mutation.placeOrder': 5_000 });
     expect(cheaper.refusals.find(A, '1.1.1.1')).toBeNull();
   });
 
   it('hold a refusal at most maxMs, while telling the client the full wait', () => {
     const { refusals, at } = setup(2_000);
     const all = dims('a', '1.1.1.1');
-    refusals.remember({
-      principal: A,
-      ip: '1.1.1.1',
-      plan,
-      documentationUrl: '/docs',
-      source: 'shared',
-      dims: all,
-      decision: refusing(all, { day: 3_600_000 }),
-    });
+    remember(refusals, A, '1.1.1.1', all, { day: 3_600_000 });
     at(1_000);
     expect(extensionsOf(refusals.find(A, '1.1.1.1')).retryAfterSeconds).toBe(3599);
     at(2_000);
@@ -137,22 +110,14 @@ describe('local refusals', () => {
   it("never repeat the local fallback's refusals (an instance's share while Redis is away)", () => {
     const { refusals } = setup();
     const all = dims('a', '1.1.1.1');
-    refusals.remember({ principal: A, ip: '1.1.1.1', plan, documentationUrl: '/docs', source: 'local', dims: all, decision: refusing(all, { minute: 4_000 }) });
+    remember(refusals, A, '1.1.1.1', all, { minute: 4_000 }, 'local');
     expect(refusals.find(A, '1.1.1.1')).toBeNull();
   });
 
   it('forget everything when limits change', () => {
     const { refusals } = setup();
     const all = dims('a', '1.1.1.1');
-    refusals.remember({
-      principal: A,
-      ip: '1.1.1.1',
-      plan,
-      documentationUrl: '/docs',
-      source: 'shared',
-      dims: all,
-      decision: refusing(all, { minute: 4_000 }),
-    });
+    remember(refusals, A, '1.1.1.1', all, { minute: 4_000 });
     refusals.clear();
     expect(refusals.find(A, '1.1.1.1')).toBeNull();
   });
