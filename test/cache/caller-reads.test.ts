@@ -1,16 +1,12 @@
 import { graphql, type GraphQLSchema } from 'graphql';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/auth/principal.js';
-import type { CacheStore } from '../../src/cache/cache-store.js';
-import { createCacheStore } from '../../src/cache/cache-store.js';
-import { createFieldCache, type FieldCache, type RefusalReason } from '../../src/cache/field-cache.js';
-import { createGuardedStore } from '../../src/cache/guarded-store.js';
+import type { FieldCache, RefusalReason } from '../../src/cache/field-cache.js';
 import type { Config } from '../../src/config/schema.js';
 import type { GatewayContext } from '../../src/graph/context.js';
 import type { RequestState } from '../../src/graph/request-state.js';
 import { createMemoryOverrides, type OverridesStore } from '../../src/limits/overrides.js';
-import { createLogger } from '../../src/observability/logger.js';
-import { apiKey, cacheConfig, testSchema } from './support.js';
+import { apiKey, createTestCache, type TestCache, testSchema } from './support.js';
 
 /**
  * Issue 18: the field cache sees every read that depends on the caller, the request state and the
@@ -63,7 +59,7 @@ const configWith = (plans: Record<string, string>) =>
     tenants: Object.fromEntries(Object.entries(plans).map(([tenant, plan]) => [tenant, { plan }])),
   }) as unknown as Config;
 
-let store: CacheStore;
+let cache: TestCache;
 let fieldCache: FieldCache;
 let schema: GraphQLSchema;
 let overrides: OverridesStore;
@@ -72,19 +68,13 @@ let refused: { field: string; reason: RefusalReason }[];
 beforeEach(async () => {
   calls = {};
   refused = [];
-  const logger = createLogger({ level: 'silent' });
-  const config = cacheConfig();
-  store = createCacheStore({ redisUrl: undefined, config, logger });
-  fieldCache = createFieldCache({
-    store: createGuardedStore({ store, config, logger }),
-    logger,
-    onRefused: (field, reason) => refused.push({ field, reason }),
-  });
+  cache = createTestCache(undefined, {}, { onRefused: (field, reason) => refused.push({ field, reason }) });
+  fieldCache = cache.fieldCache;
   schema = await testSchema(TYPE_DEFS, resolvers, fieldCache);
   overrides = createMemoryOverrides();
 });
 afterEach(async () => {
-  await store.close();
+  await cache.close();
 });
 
 /** One request, as the request path hands it to execution: the state up to the limit decision. */

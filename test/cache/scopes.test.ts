@@ -3,13 +3,11 @@ import { graphql, type GraphQLSchema } from 'graphql';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/auth/principal.js';
-import { createCacheStore, type CacheStore } from '../../src/cache/cache-store.js';
-import { createFieldCache, type FieldCache, type RefusalReason } from '../../src/cache/field-cache.js';
-import { createGuardedStore } from '../../src/cache/guarded-store.js';
+import type { FieldCache, RefusalReason } from '../../src/cache/field-cache.js';
 import { checkStaticScope } from '../../src/cache/static-reads.js';
 import type { GatewayContext } from '../../src/graph/context.js';
 import type { RequestState } from '../../src/graph/request-state.js';
-import { apiKey, cacheConfig, testSchema } from './support.js';
+import { apiKey, createTestCache, type TestCache, testSchema } from './support.js';
 
 /**
  * Issue 9, defect 4: whatever a resolver reads of its caller is tracked for every scope, and a
@@ -50,7 +48,7 @@ const resolvers = {
   },
 };
 
-let store: CacheStore;
+let cache: TestCache;
 let fieldCache: FieldCache;
 let schema: GraphQLSchema;
 let refused: { field: string; reason: RefusalReason }[];
@@ -67,17 +65,12 @@ beforeEach(async () => {
     },
   });
   const logger = pino({ level: 'warn' }, sink);
-  const config = cacheConfig();
-  store = createCacheStore({ redisUrl: undefined, config, logger });
-  fieldCache = createFieldCache({
-    store: createGuardedStore({ store, config, logger }),
-    logger,
-    onRefused: (field, reason) => refused.push({ field, reason }),
-  });
+  cache = createTestCache(undefined, {}, { logger, onRefused: (field, reason) => refused.push({ field, reason }) });
+  fieldCache = cache.fieldCache;
   schema = await testSchema(TYPE_DEFS, resolvers, fieldCache);
 });
 afterEach(async () => {
-  await store.close();
+  await cache.close();
 });
 
 async function ask(principal: Principal, query: string, extra: { planId?: string; ip?: string } = {}) {

@@ -5,7 +5,7 @@ import { graphql, type GraphQLSchema } from 'graphql';
 import type { Principal } from '../../src/auth/principal.js';
 import { createCacheStore, type CacheStore } from '../../src/cache/cache-store.js';
 import { cachedDirectiveTransformer } from '../../src/cache/cached-directive.js';
-import { createFieldCache, type FieldCache } from '../../src/cache/field-cache.js';
+import { createFieldCache, type FieldCache, type RefusalReason } from '../../src/cache/field-cache.js';
 import { createGuardedStore } from '../../src/cache/guarded-store.js';
 import type { CacheReport } from '../../src/cache/request-cache.js';
 import { configSchema, type Config, type Role } from '../../src/config/schema.js';
@@ -13,7 +13,7 @@ import { authDirectiveTransformer } from '../../src/graph/auth-directive.js';
 import type { GatewayContext } from '../../src/graph/context.js';
 import type { RequestState } from '../../src/graph/request-state.js';
 import { SCHEMA_DIR } from '../../src/graph/load-schema.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger, type Logger } from '../../src/observability/logger.js';
 
 /** The real directive SDL: @cached, @invalidates, CacheScope, @auth and Role. */
 export async function directiveSdl(): Promise<string> {
@@ -32,12 +32,20 @@ export interface TestCache {
   close(): Promise<void>;
 }
 
-/** A field cache over the real store: Redis at `redisUrl`, or the in-process LRU. */
-export function createTestCache(redisUrl?: string, patch: Partial<Config['cache']> = {}): TestCache {
-  const logger = createLogger({ level: 'silent' });
+/** A field cache over the real store: Redis at `redisUrl`, or the in-process LRU; `onRefused` hears what it would not store. */
+export function createTestCache(
+  redisUrl?: string,
+  patch: Partial<Config['cache']> = {},
+  options: { logger?: Logger; onRefused?: (field: string, reason: RefusalReason) => void } = {},
+): TestCache {
+  const logger = options.logger ?? createLogger({ level: 'silent' });
   const config = cacheConfig(patch);
   const store = createCacheStore({ redisUrl, config, logger });
-  const fieldCache = createFieldCache({ store: createGuardedStore({ store, config, logger }), logger });
+  const fieldCache = createFieldCache({
+    store: createGuardedStore({ store, config, logger }),
+    logger,
+    ...(options.onRefused ? { onRefused: options.onRefused } : {}),
+  });
   return { store, fieldCache, close: () => store.close() };
 }
 
