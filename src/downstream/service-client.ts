@@ -11,6 +11,7 @@ import { cancelledError, circuitOpenError, countsAgainstBreaker, overloadedError
 import type { Priority } from '../fairness/priority.js';
 import { type RateBudget, type RateToken, UNLIMITED_RATE } from './rate-budget.js';
 import { backoffDelay, createRetryBudget } from './retry.js';
+import type { DownstreamWaits } from './waits.js';
 
 export interface CallContext {
   tenantId: string;
@@ -30,6 +31,8 @@ export interface CallContext {
   priority?: Priority;
   /** The caller's plan id, only as a label of the queue metrics; default none (`unknown`). */
   plan?: string;
+  /** The request's record of how long its calls waited (waits.ts); absent: not recorded. */
+  waits?: DownstreamWaits;
 }
 
 /** One call's passage through a service's queue, for metrics; `reason` when it got no slot. */
@@ -185,6 +188,7 @@ export function createServiceClient(options: {
             granted(slot) {
               settle();
               observe(slot.waitedMs, null);
+              if (ctx.waits && slot.waitedMs > ctx.waits.queueMs) ctx.waits.queueMs = slot.waitedMs;
               resolve(slot);
             },
             refused(refusal) {
@@ -209,6 +213,7 @@ export function createServiceClient(options: {
         }
         // No room for a retry: the failure it would have retried stands.
         if (!token.ok) throw lastError ?? refused({ reason: 'rate_budget', waitedMs: token.waitedMs, drainMs: token.retryAfterMs });
+        if (ctx.waits && token.waitedMs > ctx.waits.rateLimitMs) ctx.waits.rateLimitMs = token.waitedMs;
         const started = now();
         const outcome = await exchange<T>({ method, path, payload, ctx, signal, abortError });
         // Every attempt teaches the limit, except one the caller walked away from.

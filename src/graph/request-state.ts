@@ -1,5 +1,6 @@
 import type { Principal } from '../auth/principal.js';
 import type { PricedOperation } from '../cost/pricing.js';
+import type { DownstreamWaits } from '../downstream/waits.js';
 import type { EarlyCheck } from '../limits/early-check.js';
 import type { LimitVerdict } from '../limits/limit-verdict.js';
 
@@ -41,6 +42,8 @@ export interface Accepted {
   readonly startedAt: number;
   /** The limit check sent at the door (limits/early-check.ts), for the limit decision to claim. */
   readonly earlyCheck?: EarlyCheck;
+  /** How long the request's downstream calls waited, filled as they go (downstream/waits.ts); absent for a request that makes none. */
+  readonly downstreamWaits?: DownstreamWaits;
 }
 
 export interface OperationFacts {

@@ -11,6 +11,7 @@ import { dryRunAnswer } from '../cost/dry-run.js';
 import { priceOperation, reportCost } from '../cost/pricing.js';
 import type { Downstream } from '../downstream/downstream.js';
 import { createLoaders } from '../downstream/loaders.js';
+import { createDownstreamWaits, downstreamServerTiming, reportDownstreamWaits } from '../downstream/waits.js';
 import { storeUnavailableStatus } from '../errors/store-unavailable.js';
 import { downstreamOverloadedStatus } from '../errors/downstream-overloaded.js';
 import type { GatewayContext } from '../graph/context.js';
@@ -61,7 +62,7 @@ export interface RequestPipeline {
   /** Inside Apollo: one plugin whose hooks run the steps in order. */
   apolloPlugin: ApolloServerPlugin<GatewayContext>;
   /** Fastify `onSend`, `onRequestAbort`, `onResponse`: after Apollo. */
-  onSend(request: FastifyRequest, payload: unknown): void;
+  onSend(request: FastifyRequest, reply: FastifyReply, payload: unknown): void;
   onRequestAbort(request: FastifyRequest): void;
   onResponse(request: FastifyRequest, statusCode: number): void;
   /** A body Fastify could not read (413, 415, 400) is a request refused at the door, counted like the others. */
@@ -117,10 +118,10 @@ export interface PipelineDeps {
  *                            decide (limits/limit-gate.ts); a refusal is thrown and nothing executes
  *   responseForOperation 10. a dry run is answered with its price instead of executing (cost/dry-run.ts)
  *   didEncounterErrors   11. unexpected errors logged; a request answered before the gate counted (limits/failed-requests.ts)
- *   willSendResponse     12. actual cost and extensions.cost; a failed request's 429; cache report; errors noted;
+ *   willSendResponse     12. actual cost and extensions.cost; a failed request's 429; cache report; downstream waits; errors noted;
  *                            STORE_UNAVAILABLE's and DOWNSTREAM_OVERLOADED's 503; GraphQL-over-HTTP status of request errors
  * After Apollo (Fastify):
- *   onSend     13. response size (the server also adds rate-limit headers to an authenticated response without them)
+ *   onSend     13. response size; downstream waits in Server-Timing (the server also adds rate-limit headers to an authenticated response without them)
  *   onResponse 14. the admission slot given back (also when the client leaves); an unclaimed early check refunded; the charge settled (limits); the request metered (usage)
  */
 export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
@@ -156,7 +157,10 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
     const principal = request.principal;
     if (!principal) throw new Error('/graphql reached Apollo without a principal: the authenticate hook must run first');
     const early = request.earlyLimitCheck;
-    const state: RequestState = { accepted: { principal, ip: request.ip, startedAt: Date.now(), ...(early ? { earlyCheck: early } : {}) } };
+    const waits = hasTenant(principal) ? createDownstreamWaits() : undefined;
+    const state: RequestState = {
+      accepted: { principal, ip: request.ip, startedAt: Date.now(), ...(early ? { earlyCheck: early } : {}), ...(waits ? { downstreamWaits: waits } : {}) },
+    };
     request.gatewayState = state;
     return {
       requestId: request.id,
@@ -166,7 +170,7 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
       downstream: deps.downstream,
       downstreamShare: request.downstreamShare ?? null,
       loaders: hasTenant(principal)
-        ? createLoaders(deps.downstream, { tenantId: principal.tenantId, requestId: request.id, ...request.downstreamShare })
+        ? createLoaders(deps.downstream, { tenantId: principal.tenantId, requestId: request.id, ...request.downstreamShare, ...(waits ? { waits } : {}) })
         : null,
       logger,
       ...deps.services,
@@ -237,6 +241,7 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
           }
           if (failed) answerFailed(response, failed);
           reportCache(deps.fieldCache, state, response);
+          reportDownstreamWaits(state.accepted.downstreamWaits, response);
           state.answered = { actualCost, ...responseErrors(response) };
           storeUnavailableStatus(response);
           downstreamOverloadedStatus(response);
@@ -252,8 +257,15 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
     context,
     apolloPlugin,
     // 13
-    onSend(request, payload) {
-      if (request.gatewayState) request.responseBytes = typeof payload === 'string' || Buffer.isBuffer(payload) ? Buffer.byteLength(payload) : 0;
+    onSend(request, reply, payload) {
+      const state = request.gatewayState;
+      if (!state) return;
+      request.responseBytes = typeof payload === 'string' || Buffer.isBuffer(payload) ? Buffer.byteLength(payload) : 0;
+      const timing = downstreamServerTiming(state.accepted.downstreamWaits);
+      if (timing) {
+        const earlier = reply.getHeader('server-timing');
+        reply.header('server-timing', earlier ? `${String(earlier)}, ${timing}` : timing);
+      }
     },
     onRequestAbort(request) {
       earlyChecks?.release(request.earlyLimitCheck);

@@ -71,7 +71,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
       reply.headers(await fallback(request.principal, request.ip).catch(() => ({})));
     }
     if (draining) reply.header('connection', 'close');
-    pipeline.onSend(request, payload);
+    pipeline.onSend(request, reply, payload);
   });
   app.addHook('onRequestAbort', async (request) => pipeline.onRequestAbort(request));
   app.addHook('onResponse', async (request, reply) => pipeline.onResponse(request, reply.statusCode));
