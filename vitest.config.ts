@@ -1,5 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Latency tests (`*.quiet.test.ts`) compare a tenant's latency with its own baseline; other test
+ * files running beside them would load the machine unevenly between the two. They run after the
+ * rest of the suite, one file at a time.
+ */
+const QUIET = 'test/**/*.quiet.test.ts';
+
 export default defineConfig({
   // graphql 16 ships CJS (`main`) and ESM (`module`) builds without an `exports` map. Node loads
   // the CJS build for everyone (our code, Apollo, graphql-rate-limit-directive); Vite would pick
@@ -7,10 +14,20 @@ export default defineConfig({
   // tests at the build Node uses, so tests run the same modules as production.
   resolve: { alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }] },
   test: {
-    // dashboard/test/: the pages' pure logic (exports, forecasts' wording); test/dashboard/: real browser.
-    include: ['test/**/*.test.ts', 'dashboard/test/**/*.test.ts'],
     // Integration tests start real servers (gateway, sample services, redis-server).
     testTimeout: 20_000,
     hookTimeout: 20_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'suite',
+          // dashboard/test/: the pages' pure logic (exports, forecasts' wording); test/dashboard/: real browser.
+          include: ['test/**/*.test.ts', 'dashboard/test/**/*.test.ts'],
+          exclude: [QUIET, '**/node_modules/**'],
+        },
+      },
+      { extends: true, test: { name: 'quiet', include: [QUIET], fileParallelism: false, sequence: { groupOrder: 1 } } },
+    ],
   },
 });
