@@ -86,6 +86,8 @@ export function createRouteSpans(tracer: Tracer) {
   function operation(handler: RouteHandlerMethod): RouteHandlerMethod {
     return function (this: ThisParameterType<RouteHandlerMethod>, request, reply) {
       const parent = contextOf(request);
+      // Not sampled: no operation span (it would record nothing); downstream calls still get the trace's id.
+      if (!trace.getSpan(parent)?.isRecording()) return context.with(parent, handler, this, request, reply);
       const span = tracer.startSpan(UNRESOLVED_OPERATION, { kind: SpanKind.SERVER }, parent);
       // The GraphQL plugin (graphql-plugin.ts) names it and adds the graphql.* attributes once the operation resolves.
       const result = context.with(trace.setSpan(parent, span), handler, this, request, reply);
