@@ -55,8 +55,8 @@ import { createFailedRequests } from './limits/failed-requests.js';
 import { capsOf } from './trusted-documents/caps.js';
 import { createMemoryTrustedDocumentStore } from './trusted-documents/memory-store.js';
 import { createTrustedDocuments } from './trusted-documents/registry.js';
-import { createTracing } from './tracing/tracing.js';
-import type { SpanExporter } from '@opentelemetry/sdk-trace-node';
+import { createTracing } from './tracing/start.js';
+import type { TracingOptions } from './tracing/tracing.js';
 import { createRedisTrustedDocumentStore } from './trusted-documents/redis-store.js';
 
 export interface GatewayOptions {
@@ -77,7 +77,7 @@ export interface GatewayOptions {
    * Where trace spans go besides what `OTEL_TRACES_EXPORTER` names, each as it ends; turns
    * tracing on even without that variable (tests give an in-memory exporter). Default none.
    */
-  traceExporter?: SpanExporter;
+  traceExporter?: TracingOptions['exporter'];
 }
 
 export interface Gateway {
@@ -108,7 +108,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   });
   const initial = config.current();
   // First, so that whatever opens connections below is traced; OTEL_* variables, off by default (tracing/settings.ts).
-  const tracing = createTracing({ env, logger, ...(options.traceExporter ? { exporter: options.traceExporter } : {}) });
+  const tracing = await createTracing({ env, logger, ...(options.traceExporter ? { exporter: options.traceExporter } : {}) });
 
   // One server (redis.url) or a Redis Cluster (redis.cluster): every connection below is the same kind.
   const shared = hasRedis(initial.redis);

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { readTracingSettings } from '../../src/tracing/settings.js';
-import { createTracing } from '../../src/tracing/tracing.js';
+import { createTracing } from '../../src/tracing/start.js';
 
 describe('OTEL_* variables', () => {
-  it('off unless OTEL_TRACES_EXPORTER names an exporter; the specification defaults otherwise', () => {
+  it('off unless OTEL_TRACES_EXPORTER names an exporter; the specification defaults otherwise', async () => {
     expect(readTracingSettings({})).toEqual({
       settings: {
         disabled: false,
@@ -17,7 +17,7 @@ describe('OTEL_* variables', () => {
       },
       issues: [],
     });
-    expect(createTracing({ env: {}, logger: createLogger({ level: 'silent' }) }).enabled).toBe(false);
+    expect((await createTracing({ env: {}, logger: createLogger({ level: 'silent' }) })).enabled).toBe(false);
   });
 
   it('reads the exporter, the sampler and its ratio, the endpoint and the service name', () => {
@@ -42,7 +42,7 @@ describe('OTEL_* variables', () => {
     expect(readTracingSettings({ OTEL_SDK_DISABLED: 'TRUE', OTEL_TRACES_EXPORTER: 'otlp' }).settings?.disabled).toBe(true);
   });
 
-  it('a bad value stops the start, every one named with its variable', () => {
+  it('a bad value stops the start, every one named with its variable', async () => {
     const env = {
       OTEL_TRACES_EXPORTER: 'jaeger',
       OTEL_TRACES_SAMPLER: 'sometimes',
@@ -58,7 +58,7 @@ describe('OTEL_* variables', () => {
       { path: 'OTEL_TRACES_SAMPLER_ARG', message: 'must be a number from 0 to 1 (the fraction of traces kept), got "10%"' },
       { path: 'OTEL_EXPORTER_OTLP_ENDPOINT', message: 'must be an http:// or https:// URL, got "collector:4318"' },
     ]);
-    expect(() => createTracing({ env, logger: createLogger({ level: 'silent' }) })).toThrow(ConfigError);
+    await expect(createTracing({ env, logger: createLogger({ level: 'silent' }) })).rejects.toThrow(ConfigError);
     expect(readTracingSettings({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }).issues).toEqual([
       { path: 'OTEL_EXPORTER_OTLP_PROTOCOL', message: 'only http/protobuf is supported, got "grpc"' },
     ]);
