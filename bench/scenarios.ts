@@ -8,6 +8,7 @@ import { noisyNeighbourScenario } from './scenarios/noisy-neighbour.js';
 import { priorityScenario } from './scenarios/priority.js';
 import { scaleScenario } from './scenarios/scale.js';
 import { sheddingScenario } from './scenarios/shedding.js';
+import { tracingScenario } from './scenarios/tracing.js';
 
 /**
  * Every scenario, in the order `npm run bench` runs them. A new scenario is one file under
@@ -23,4 +24,5 @@ export const SCENARIOS: readonly Scenario[] = [
   noisyNeighbourScenario,
   sheddingScenario,
   priorityScenario,
+  tracingScenario,
 ];

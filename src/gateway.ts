@@ -55,6 +55,8 @@ import { createFailedRequests } from './limits/failed-requests.js';
 import { capsOf } from './trusted-documents/caps.js';
 import { createMemoryTrustedDocumentStore } from './trusted-documents/memory-store.js';
 import { createTrustedDocuments } from './trusted-documents/registry.js';
+import { createTracing } from './tracing/start.js';
+import type { TracingOptions } from './tracing/tracing.js';
 import { createRedisTrustedDocumentStore } from './trusted-documents/redis-store.js';
 
 export interface GatewayOptions {
@@ -71,6 +73,11 @@ export interface GatewayOptions {
    * without a URL.
    */
   downstream?: Downstream;
+  /**
+   * Where trace spans go besides what `OTEL_TRACES_EXPORTER` names, each as it ends; turns
+   * tracing on even without that variable (tests give an in-memory exporter). Default none.
+   */
+  traceExporter?: TracingOptions['exporter'];
 }
 
 export interface Gateway {
@@ -100,6 +107,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     ...(options.configPollIntervalMs ? { pollIntervalMs: options.configPollIntervalMs } : {}),
   });
   const initial = config.current();
+  // First, so that whatever opens connections below is traced; OTEL_* variables, off by default (tracing/settings.ts).
+  const tracing = await createTracing({ env, logger, ...(options.traceExporter ? { exporter: options.traceExporter } : {}) });
 
   // One server (redis.url) or a Redis Cluster (redis.cluster): every connection below is the same kind.
   const shared = hasRedis(initial.redis);
@@ -207,7 +216,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     refusals,
     failedRequests,
     throttleLog: createThrottleLog(logger, () => config.current().limits.logsPerTenantPerMinute),
-    observers: [observeLimits],
+    observers: [observeLimits, ...tracing.limitObservers],
     ...(earlyChecks ? { earlyChecks } : {}),
   });
   const limitsView = createLimitsView({ limiter, overrides });
@@ -300,7 +309,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     services: { overrides, limitsView, usage: usageStore, audit, health, synthetic, trustedDocuments },
     admit: assertOperationAllowed,
     analyzer: costAnalyzer,
-    limits,
+    limits: tracing.traceLimitGate(limits),
     fieldCache,
     ...(admission
       ? {
@@ -321,7 +330,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     readinessChecks,
     metricsRegistry: metrics.registry,
     rateLimitHeaders: (principal, ip) => limits.headersFor(config.current(), principal, ip),
-    createApollo: (plugins) => createApollo({ schema, plugins }),
+    createApollo: (plugins) => createApollo({ schema, plugins: [...plugins, ...tracing.apolloPlugins] }),
+    traceRoute: tracing.traceRoute,
   });
   registerLimitsDocs(app, { schema, configSource: config });
   registerUsageCsv(app, { authenticator, authGuard, usage: usageStore, limiter, limitsView, config: () => config.current() });
@@ -366,6 +376,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         for (const client of [redis, limitsRedis, fieldLimitsRedis]) {
           if (client) await client.quit().catch(() => client.disconnect());
         }
+        // Last: the spans of the requests drained above are exported before the process ends.
+        await tracing.close();
       })();
       return closing;
     },

@@ -29,6 +29,8 @@ export interface HttpServerOptions {
   rateLimitHeaders?: (principal: Principal, ip: string) => Promise<Record<string, string>>;
   /** Gets the `gateway_degraded{check}` gauge: the gateway's metrics registry. */
   metricsRegistry?: Registry;
+  /** Wraps the `/graphql` route's hooks and handler in its trace spans (tracing/route-spans.ts); default: untraced. */
+  traceRoute?: <Route extends object>(route: Route) => Route;
 }
 
 /**
@@ -100,14 +102,15 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
   const apollo = options.createApollo([fastifyApolloDrainPlugin<GatewayContext>(app), pipeline.apolloPlugin]);
   await apollo.start();
 
-  app.route({
-    method: ['GET', 'POST'],
+  const graphqlRoute = {
+    method: ['GET', 'POST'] as ('GET' | 'POST')[],
     url: '/graphql',
     // GraphiQL for a browser asking for HTML first: the page needs no key.
     onRequest: [ideHook, ...pipeline.onRequest],
     preHandler: pipeline.preHandler,
     handler: fastifyApolloHandler(apollo, { context: async (request) => pipeline.context(request) }),
-  });
+  };
+  app.route(options.traceRoute ? options.traceRoute(graphqlRoute) : graphqlRoute);
 
   return { app, apollo };
 }

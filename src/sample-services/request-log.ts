@@ -6,6 +6,8 @@ export interface RecordedRequest {
   url: string;
   tenantId: string | null;
   requestId: string | null;
+  /** The W3C `traceparent` it came with (the gateway sends one while tracing), null without. */
+  traceparent: string | null;
   /** Epoch ms when it arrived. */
   at: number;
 }

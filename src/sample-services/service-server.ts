@@ -79,7 +79,10 @@ export async function startServiceServer(options: ServiceServerOptions): Promise
     const match = router.match(method, segments);
     const tenantId = headerValue(req, 'x-tenant-id');
     const route = match.kind === 'found' ? match.route.template : '(no route)';
-    log.record({ method, route, url, tenantId, requestId: headerValue(req, 'x-request-id'), at }, match.kind === 'found');
+    log.record(
+      { method, route, url, tenantId, requestId: headerValue(req, 'x-request-id'), traceparent: headerValue(req, 'traceparent'), at },
+      match.kind === 'found',
+    );
 
     const latencyMs = knobs.latencyMs();
     if (latencyMs > 0) {

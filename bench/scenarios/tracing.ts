@@ -1,0 +1,192 @@
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DEMO_TOKENS } from '../../src/config/demo.js';
+import { startGatewayProcess, type GatewayProcess } from '../../test/support/gateway-process.js';
+import { startTestRedis } from '../../test/support/redis-server.js';
+import { createLoadGenerator, type LoadGenerator } from '../load.js';
+import { measureInterleaved, median, type VariantResult } from '../measure.js';
+import type { ScenarioReport } from '../report.js';
+import type { BenchOptions, Scenario } from '../scenario.js';
+
+/** Issue 21's target: tracing on, 10% of traces sampled, adds at most 5% to p99. */
+const TARGET_P99_RATIO = 1.05;
+const SAMPLED = 0.1;
+
+/**
+ * A request with downstream calls (accounts, orders) and a Redis limit check: every kind of span
+ * the gateway makes (server, operation, limit decision, Redis command, downstream client).
+ */
+const QUERY = '{ viewer { tenant { displayName } } dashboard { customerCount recentOrders { id total { formatted } customer { name } } } }';
+
+/** initech's plan (enterprise) with limits the bench never reaches, but checked on every request. */
+const highLimits = (config: Record<string, any>) => {
+  config.plans.enterprise.limits = {
+    ...config.plans.enterprise.limits,
+    requestsPerMinute: 100_000_000,
+    costPerMinute: 1_000_000_000,
+    requestsPerDay: 'unlimited',
+    requestsPerMonth: 'unlimited',
+    responseBytesPerHour: 'unlimited',
+  };
+};
+
+/**
+ * What tracing costs: three gateway processes on one Redis, identical but for their `OTEL_*`
+ * variables: off (the default), on with `parentbased_traceidratio` at 10% (the target's setting),
+ * and on at 100% (for reference), exporting OTLP/HTTP to a sink in this process that reads and
+ * drops what it is sent. Measured interleaved at concurrency 1 and `--concurrency`.
+ */
+export const tracingScenario: Scenario = {
+  name: 'tracing',
+  description: `what OpenTelemetry tracing adds, off vs on at ${SAMPLED * 100}% and 100% sampled (target: p99 at most ${TARGET_P99_RATIO}x at ${SAMPLED * 100}%)`,
+  async run(options, log) {
+    const cleanups: (() => Promise<unknown>)[] = [];
+    try {
+      // One sink per gateway, so each one's exports are counted apart.
+      const sinks = [await startOtlpSink(), await startOtlpSink(), await startOtlpSink()];
+      for (const sink of sinks) cleanups.push(() => new Promise((resolve) => sink.server.close(resolve)));
+      const redis = await startTestRedis();
+      cleanups.push(() => redis.stop());
+      const traced = (ratio: number, sink: OtlpSink) => ({
+        OTEL_TRACES_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: String(ratio),
+      });
+      const started = await Promise.allSettled([
+        startGatewayProcess({ redisUrl: redis.url, patch: highLimits }),
+        startGatewayProcess({ redisUrl: redis.url, patch: highLimits, env: traced(SAMPLED, sinks[1]!) }),
+        startGatewayProcess({ redisUrl: redis.url, patch: highLimits, env: traced(1, sinks[2]!) }),
+      ]);
+      for (const s of started) if (s.status === 'fulfilled') cleanups.push(() => s.value.close());
+      const gateways = started.map((s) => {
+        if (s.status === 'rejected') throw s.reason;
+        return s.value;
+      });
+      const named: Traced[] = [
+        { name: 'tracing off', gateway: gateways[0]!, sink: sinks[0]! },
+        { name: `tracing on, ${SAMPLED * 100}% sampled`, gateway: gateways[1]!, sink: sinks[1]! },
+        { name: 'tracing on, 100% sampled', gateway: gateways[2]!, sink: sinks[2]! },
+      ];
+      log(`redis-server ${redis.url}; ${named.map((t) => `${t.name} ${t.gateway.url}`).join('; ')}`);
+
+      const reports: ScenarioReport[] = [];
+      for (const concurrency of [...new Set([1, options.concurrency])]) {
+        reports.push(await measureAt(concurrency, named, options, log, cleanups));
+      }
+      return reports;
+    } finally {
+      for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => log(`cleanup failed: ${(error as Error).message}`));
+    }
+  },
+};
+
+/** One variant: its gateway process and the sink its spans go to. */
+interface Traced {
+  name: string;
+  gateway: GatewayProcess;
+  sink: OtlpSink;
+}
+
+async function measureAt(
+  concurrency: number,
+  named: Traced[],
+  options: BenchOptions,
+  log: (line: string) => void,
+  cleanups: (() => Promise<unknown>)[],
+): Promise<ScenarioReport> {
+  log(`-- concurrency ${concurrency}`);
+  /** Per measured run: CPU ms the gateway process (with its embedded sample services) spent per request. */
+  const cpuPerRequest = new Map<string, number[]>();
+  /** Requests sent to each variant, warm-up included, and what its sink had before: OTLP bytes per request. */
+  const sent = new Map<string, number>();
+  const bytesBefore = new Map(named.map(({ name, sink }) => [name, sink.bytes]));
+  const variants = named.map(({ name, gateway }) => {
+    const load = loadOn(gateway, concurrency, cleanups);
+    return {
+      name,
+      async run(durationMs: number, phase: 'warmup' | 'measure') {
+        const cpu = await cpuMsOf(gateway);
+        const result = await load.run({ durationMs });
+        sent.set(name, (sent.get(name) ?? 0) + result.requests);
+        if (phase === 'measure') {
+          cpuPerRequest.set(name, [...(cpuPerRequest.get(name) ?? []), ((await cpuMsOf(gateway)) - cpu) / Math.max(1, result.requests)]);
+        }
+        return result;
+      },
+    };
+  });
+  const results = await measureInterleaved(variants, options, log);
+  const [off, sampled, all] = results as [VariantResult, VariantResult, VariantResult];
+  const p99Ratio = sampled.median.p99 / off.median.p99;
+  const spread = Math.max(...off.runs.map((r) => r.p99)) - Math.min(...off.runs.map((r) => r.p99));
+  const met = p99Ratio <= TARGET_P99_RATIO;
+  // Spans go out in batches (every 5 s, or per 512 spans): the last batch of the run may still be buffered.
+  const bytesPerRequest = (name: string, sink: OtlpSink) => (sink.bytes - (bytesBefore.get(name) ?? 0)) / Math.max(1, sent.get(name) ?? 0);
+  const cpu = (name: string) => median(cpuPerRequest.get(name) ?? [0]);
+  return {
+    title: `tracing: "${QUERY}" as initech (enterprise), ${concurrency} concurrent`,
+    baseline: off.name,
+    variants: results,
+    notes: [
+      `${sampled.name}: p99 ${p99Ratio.toFixed(3)}x, throughput ${(sampled.median.throughput / off.median.throughput).toFixed(3)}x; ` +
+        `${all.name}: p99 ${(all.median.p99 / off.median.p99).toFixed(3)}x, throughput ${(all.median.throughput / off.median.throughput).toFixed(3)}x`,
+      `gateway process CPU per request (user + system, /proc; less sensitive to a busy machine than latency): ` +
+        named.map(({ name }) => `${name} ${cpu(name).toFixed(3)} ms (${(cpu(name) / cpu(off.name)).toFixed(3)}x)`).join(', '),
+      `OTLP bytes exported per request (batches: the last may still be buffered): ${named.map(({ name, sink }) => `${name} ${bytesPerRequest(name, sink).toFixed(0)}`).join(', ')}`,
+      `the baseline's p99 varied by ${spread.toFixed(2)} ms between its runs: a p99 difference smaller than that is noise`,
+    ],
+    verdict: { met, line: `${sampled.name} p99 ${p99Ratio.toFixed(3)}x tracing off (target <= ${TARGET_P99_RATIO}: ${met ? 'MET' : 'NOT MET'})` },
+  };
+}
+
+function loadOn(gateway: GatewayProcess, concurrency: number, cleanups: (() => Promise<unknown>)[]): LoadGenerator {
+  const load = createLoadGenerator(
+    {
+      origin: gateway.url,
+      path: '/graphql',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_TOKENS.initechAdmin}` },
+      body: JSON.stringify({ query: QUERY }),
+      isSuccess: (body) => body.startsWith('{"data":{"viewer"') && !body.includes('"errors"'),
+    },
+    { concurrency },
+  );
+  cleanups.push(() => load.close());
+  return load;
+}
+
+/** CPU time the process has used so far (user + system), ms, from /proc (Linux). */
+async function cpuMsOf(gateway: GatewayProcess): Promise<number> {
+  const stat = await readFile(`/proc/${gateway.child.pid}/stat`, 'utf8');
+  // Fields after the command name (in parentheses, which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+/** USER_HZ: 100 on every Linux this runs on (`getconf CLK_TCK`). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+interface OtlpSink {
+  server: Server;
+  url: string;
+  /** Bytes of OTLP received so far. */
+  readonly bytes: number;
+}
+
+/** Stands in for a collector: answers every export 200 and drops it, counting bytes. */
+async function startOtlpSink(): Promise<OtlpSink> {
+  let bytes = 0;
+  const server = createServer((req, res) => {
+    req.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    server,
+    url: `http://127.0.0.1:${port}`,
+    get bytes() {
+      return bytes;
+    },
+  };
+}

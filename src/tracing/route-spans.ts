@@ -1,0 +1,140 @@
+import { type Context, context, propagation, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import type { FastifyReply, FastifyRequest, RouteHandlerMethod, RouteOptions } from 'fastify';
+import { operationAttributes, principalAttributes } from './attributes.js';
+
+/** The spans of one request in flight: its server span and the context its work runs in. */
+interface RequestTrace {
+  server: Span;
+  context: Context;
+}
+
+type Hook = (this: unknown, request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => unknown;
+
+/** The span name of an operation not resolved (yet): the semantic conventions' fallback. */
+const UNRESOLVED_OPERATION = 'GraphQL Operation';
+
+/**
+ * The spans of a traced route, the `/graphql` one (http/server.ts hands its route options here):
+ *
+ *   {METHOD} /graphql            SERVER, from the first hook to the response (parent: the caller's `traceparent`)
+ *     query | mutation           SERVER (GraphQL semantic conventions), around Apollo's handler:
+ *                                parse, validate, the operation gate, execution; ends with the
+ *                                tenant, plan, costs and limit decision of the request state
+ *       limit decision           limit-decision-span.ts
+ *       GET, POST, ...           downstream HTTP calls (the undici instrumentation), `traceparent` sent on
+ *       EVALSHA, ...             Redis commands (redis-spans.ts)
+ *
+ * Fastify runs a route's hooks and handler as separate calls, resumed from socket and body-parser
+ * events, so a context entered in one hook is gone in the next: each hook and the handler is run
+ * inside the request's context instead, which is what makes the spans below them children.
+ */
+export function createRouteSpans(tracer: Tracer) {
+  const traces = new WeakMap<FastifyRequest, RequestTrace>();
+
+  function start(request: FastifyRequest): RequestTrace {
+    // The caller's trace, when it sent a W3C `traceparent`; its sampling decision is followed (parentbased_* samplers).
+    const parent = propagation.extract(ROOT_CONTEXT, request.headers);
+    const route = request.routeOptions.url ?? '';
+    const server = tracer.startSpan(`${request.method} ${route}`, { kind: SpanKind.SERVER }, parent);
+    // Attributes only for a span that is kept: an unsampled request pays for no more than its ids.
+    if (server.isRecording()) {
+      server.setAttributes({
+        'http.request.method': request.method,
+        'http.route': route,
+        'url.path': request.url.split('?', 1)[0]!,
+        'url.scheme': request.protocol,
+        'client.address': request.ip,
+        'user_agent.original': request.headers['user-agent'] ?? '',
+      });
+    }
+    const started = { server, context: trace.setSpan(parent, server) };
+    traces.set(request, started);
+    return started;
+  }
+
+  function contextOf(request: FastifyRequest): Context {
+    return (traces.get(request) ?? start(request)).context;
+  }
+
+  function end(request: FastifyRequest, statusCode: number | null): void {
+    const started = traces.get(request);
+    if (!started) return;
+    traces.delete(request);
+    const { server } = started;
+    if (server.isRecording()) {
+      server.setAttributes(principalAttributes(request.principal));
+      if (statusCode === null) {
+        server.setStatus({ code: SpanStatusCode.ERROR, message: 'the client closed the request before the response' });
+      } else {
+        server.setAttribute('http.response.status_code', statusCode);
+        // HTTP semantic conventions: a server span is an error for 5xx only; a 4xx is the caller's.
+        if (statusCode >= 500) {
+          server.setAttribute('error.type', String(statusCode));
+          server.setStatus({ code: SpanStatusCode.ERROR });
+        }
+      }
+    }
+    server.end();
+  }
+
+  /** Runs a hook in the request's trace context (a callback or an async hook alike). */
+  const within = (hook: Hook): Hook =>
+    function (this: unknown, request, reply, done) {
+      return context.with(contextOf(request), hook, this, request, reply, done);
+    };
+
+  function operation(handler: RouteHandlerMethod): RouteHandlerMethod {
+    return function (this: ThisParameterType<RouteHandlerMethod>, request, reply) {
+      const parent = contextOf(request);
+      // Not sampled: no operation span (it would record nothing); downstream calls still get the trace's id.
+      if (!trace.getSpan(parent)?.isRecording()) return context.with(parent, handler, this, request, reply);
+      const span = tracer.startSpan(UNRESOLVED_OPERATION, { kind: SpanKind.SERVER }, parent);
+      // The GraphQL plugin (graphql-plugin.ts) names it and adds the graphql.* attributes once the operation resolves.
+      const result = context.with(trace.setSpan(parent, span), handler, this, request, reply);
+      const finish = () => {
+        if (span.isRecording() && request.gatewayState) span.setAttributes(operationAttributes(request.gatewayState));
+        if (request.gatewayState?.answered?.hadFault) span.setStatus({ code: SpanStatusCode.ERROR, message: 'a gateway or downstream fault' });
+        span.end();
+      };
+      Promise.resolve(result).then(finish, (error: unknown) => {
+        span.recordException(error instanceof Error ? error : String(error));
+        span.setStatus({ code: SpanStatusCode.ERROR });
+        finish();
+      });
+      return result;
+    };
+  }
+
+  return {
+    /** The route with its hooks and handler run in the request's trace, and the spans started and ended around them. */
+    traceRoute<Route extends object>(given: Route): Route {
+      const route = given as unknown as RouteOptions;
+      const starter: Hook = (request, _reply, done) => {
+        start(request);
+        done();
+      };
+      const onResponse: Hook = (request, reply, done) => {
+        end(request, reply.statusCode);
+        done();
+      };
+      const onRequestAbort = (request: FastifyRequest, done: () => void) => {
+        end(request, null);
+        done();
+      };
+      return {
+        ...route,
+        onRequest: [starter, ...hooksOf(route.onRequest).map(within)],
+        preHandler: hooksOf(route.preHandler).map(within),
+        handler: operation(route.handler),
+        onResponse: [...hooksOf(route.onResponse), onResponse],
+        onRequestAbort: [...hooksOf(route.onRequestAbort), onRequestAbort],
+      } as unknown as Route;
+    },
+  };
+}
+
+/** A route option's hooks as a list (Fastify takes one function or an array). */
+function hooksOf(hooks: unknown): Hook[] {
+  if (hooks === undefined) return [];
+  return (Array.isArray(hooks) ? hooks : [hooks]) as Hook[];
+}

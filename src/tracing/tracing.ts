@@ -1,0 +1,37 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-node';
+import type { GatewayContext } from '../graph/context.js';
+import type { LimitGate } from '../limits/limit-gate.js';
+import type { LimitObserver } from '../limits/limit-observer.js';
+import type { Logger } from '../observability/logger.js';
+
+/** OpenTelemetry tracing as the gateway wires it (gateway.ts); every part is a no-op when tracing is off. */
+export interface Tracing {
+  readonly enabled: boolean;
+  /** The `/graphql` route with its spans (http/server.ts): server span, request context, GraphQL operation span. */
+  traceRoute<Route extends object>(route: Route): Route;
+  /** The GraphQL semantic conventions on the operation span. */
+  readonly apolloPlugins: ApolloServerPlugin<GatewayContext>[];
+  /** The limit gate with a span around each decision. */
+  traceLimitGate(gate: LimitGate): LimitGate;
+  /** For the limit gate's observers: who decided, on the decision's span. */
+  readonly limitObservers: LimitObserver[];
+  /** Exports the spans still buffered and stops. */
+  close(): Promise<void>;
+}
+
+export const NO_TRACING: Tracing = {
+  enabled: false,
+  traceRoute: (route) => route,
+  apolloPlugins: [],
+  traceLimitGate: (gate) => gate,
+  limitObservers: [],
+  close: async () => {},
+};
+
+export interface TracingOptions {
+  env: NodeJS.ProcessEnv;
+  logger: Logger;
+  /** Where spans go besides what `OTEL_TRACES_EXPORTER` names, exported one by one; turns tracing on (tests). */
+  exporter?: SpanExporter;
+}

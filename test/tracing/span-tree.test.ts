@@ -1,0 +1,186 @@
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEMO_TOKENS } from '../../src/config/demo.js';
+import { eventually } from '../support/eventually.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { flushKeepingEpoch, useTestRedis } from '../support/redis-server.js';
+
+/** The trace a caller started: the gateway's spans join it. */
+const CALLER_TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const CALLER_SPAN_ID = '00f067aa0ba902b7';
+const HOME = `query Home { viewer { tenant { displayName } } dashboard { customerCount recentOrders { id customer { name } } } products(search: "espresso", first: 3) { id } }`;
+
+const redis = useTestRedis();
+let gateway: TestGateway;
+let exporter: InMemorySpanExporter;
+
+afterEach(async () => {
+  await gateway.close();
+  await flushKeepingEpoch(redis.client);
+});
+
+/** The spans of one trace once its server span has ended (it ends after the response is sent). */
+async function traceOf(traceId: string): Promise<ReadableSpan[]> {
+  const ended = () =>
+    exporter.getFinishedSpans().some((s) => s.spanContext().traceId === traceId && s.kind === SpanKind.SERVER && s.name.endsWith(' /graphql'));
+  expect(await eventually(ended)).toBe(true);
+  return exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
+}
+const childrenOf = (spans: ReadableSpan[], parent: ReadableSpan) => spans.filter((s) => s.parentSpanContext?.spanId === parent.spanContext().spanId);
+const one = (spans: ReadableSpan[], name: string) => {
+  const found = spans.filter((s) => s.name === name);
+  expect(found.map((s) => s.name)).toEqual([name]);
+  return found[0]!;
+};
+
+describe('tracing on (in-memory exporter, limits on Redis)', () => {
+  beforeEach(async () => {
+    exporter = new InMemorySpanExporter();
+    gateway = await startTestGateway({ env: { REDIS_URL: redis.server.url }, traceExporter: exporter });
+  });
+
+  it('one request is one trace: server span -> GraphQL operation -> limit decision (-> Redis) and downstream calls, traceparent sent on', async () => {
+    const response = await gateway.gql(DEMO_TOKENS.globexAdmin, HOME, undefined, { traceparent: `00-${CALLER_TRACE_ID}-${CALLER_SPAN_ID}-01` });
+    expect(response.status).toBe(200);
+    expect(response.body.errors).toBeUndefined();
+    const spans = await traceOf(CALLER_TRACE_ID);
+
+    // The server span continues the caller's trace.
+    const server = one(spans, 'POST /graphql');
+    expect(server.kind).toBe(SpanKind.SERVER);
+    expect(server.parentSpanContext?.spanId).toBe(CALLER_SPAN_ID);
+    expect(server.attributes).toMatchObject({
+      'http.request.method': 'POST',
+      'http.route': '/graphql',
+      'http.response.status_code': 200,
+      'gateway.tenant.id': 'globex',
+      'gateway.client.id': 'globex-admin',
+      'gateway.plan.id': 'pro',
+    });
+
+    // Below it, the operation, named and described as the GraphQL semantic conventions say.
+    const [operation, ...others] = childrenOf(spans, server);
+    expect(others).toEqual([]);
+    expect(operation!.name).toBe('query');
+    expect(operation!.attributes).toMatchObject({
+      'graphql.operation.type': 'query',
+      'graphql.operation.name': 'Home',
+      'gateway.tenant.id': 'globex',
+      'gateway.plan.id': 'pro',
+      'gateway.limit.decision': 'allowed',
+    });
+    // Literals a caller writes into the document may be secrets: they are not exported.
+    expect(operation!.attributes['graphql.document']).toContain('products(search: ?, first: ?)');
+    expect(operation!.attributes['graphql.document']).not.toContain('espresso');
+    const estimated = operation!.attributes['gateway.cost.estimated'];
+    const actual = operation!.attributes['gateway.cost.actual'];
+    expect(estimated).toBe(response.body.extensions?.cost?.requested);
+    expect(actual).toBe(response.body.extensions?.cost?.actual);
+    expect(typeof estimated === 'number' && estimated > 0).toBe(true);
+
+    // The limit decision, decided by Redis, with the Redis commands it sent below it.
+    const below = childrenOf(spans, operation!);
+    const decision = one(below, 'limit decision');
+    expect(decision.attributes).toMatchObject({
+      'gateway.limit.decision': 'allowed',
+      'gateway.limit.source': 'shared',
+      'gateway.plan.id': 'pro',
+      'gateway.cost.estimated': estimated,
+    });
+    const commands = childrenOf(spans, decision);
+    expect(commands.length).toBeGreaterThan(0);
+    for (const command of commands) {
+      expect(command.kind).toBe(SpanKind.CLIENT);
+      expect(command.attributes['db.system.name']).toBe('redis');
+    }
+
+    // The downstream calls: one client span each, whose id the service received in `traceparent`.
+    const calls = below.filter((s) => s.kind === SpanKind.CLIENT);
+    expect(calls.length).toBeGreaterThanOrEqual(3);
+    const received = Object.values(gateway.sampleServices.services).flatMap((service) => service.requests().map((r) => r.traceparent));
+    for (const call of calls) {
+      expect(call.attributes['http.request.method']).toBe('GET');
+      expect(call.attributes['http.response.status_code']).toBe(200);
+      expect(received).toContain(`00-${CALLER_TRACE_ID}-${call.spanContext().spanId}-01`);
+    }
+    // ... and every request the services received carried this trace.
+    expect(received.length).toBe(calls.length);
+    for (const traceparent of received) expect(traceparent).toMatch(new RegExp(`^00-${CALLER_TRACE_ID}-[0-9a-f]{16}-01$`));
+  });
+
+  it('a refused operation: the operation span says refused and by what, the limit decision span too', async () => {
+    const expensive = '{ customers(first: 100) { edges { node { name orders(first: 100) { id total { formatted } } } } } }';
+    const response = await gateway.gql(DEMO_TOKENS.acmeAdmin, expensive, undefined, { traceparent: `00-${CALLER_TRACE_ID}-${CALLER_SPAN_ID}-01` });
+    expect(response.body.errors?.[0]?.extensions?.code).toBe('COST_LIMIT_EXCEEDED');
+    const spans = await traceOf(CALLER_TRACE_ID);
+    const operation = one(spans, 'query');
+    expect(operation.attributes).toMatchObject({ 'gateway.limit.decision': 'refused', 'gateway.limit.refused_by': 'max-cost', 'gateway.plan.id': 'free' });
+    // Nothing executed: its actual cost is nought, as the response says.
+    expect(operation.attributes['gateway.cost.actual']).toBe(0);
+    expect(response.body.extensions?.cost?.actual).toBe(0);
+    expect(one(spans, 'limit decision').attributes).toMatchObject({ 'gateway.limit.decision': 'refused', 'gateway.limit.refused_by': 'max-cost' });
+    // Nothing executed: no downstream call.
+    expect(spans.filter((s) => s.kind === SpanKind.CLIENT && s.attributes['http.request.method'])).toEqual([]);
+  });
+
+  it('a request answered at the door: its server span with its status, and no operation', async () => {
+    const response = await gateway.gql('not-a-key', '{ viewer { tenant { displayName } } }', undefined, {
+      traceparent: `00-${CALLER_TRACE_ID}-${CALLER_SPAN_ID}-01`,
+    });
+    expect(response.status).toBe(401);
+    const spans = await traceOf(CALLER_TRACE_ID);
+    const server = one(spans, 'POST /graphql');
+    expect(server.attributes['http.response.status_code']).toBe(401);
+    // A 4xx is the caller's doing, not a failure of the gateway.
+    expect(server.status.code).toBe(SpanStatusCode.UNSET);
+    // What the door did is below it: the failed attempt counted per address in Redis (limits/auth-guard.ts).
+    const below = spans.filter((s) => s !== server);
+    expect(below.length).toBeGreaterThan(0);
+    for (const span of below) {
+      expect(span.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
+      expect(span.attributes['db.system.name']).toBe('redis');
+    }
+  });
+});
+
+describe('sampling', () => {
+  it('an unsampled request exports nothing and still tells downstream services its trace, marked not sampled', async () => {
+    exporter = new InMemorySpanExporter();
+    gateway = await startTestGateway({
+      env: { REDIS_URL: redis.server.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' },
+      traceExporter: exporter,
+    });
+    const response = await gateway.gql(DEMO_TOKENS.globexAdmin, HOME);
+    expect(response.status).toBe(200);
+    const received = Object.values(gateway.sampleServices.services).flatMap((service) => service.requests().map((r) => r.traceparent));
+    expect(received.length).toBeGreaterThan(0);
+    for (const traceparent of received) expect(traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+    // A caller's sampled trace is kept all the same (parent-based).
+    await gateway.gql(DEMO_TOKENS.globexAdmin, HOME, undefined, { traceparent: `00-${CALLER_TRACE_ID}-${CALLER_SPAN_ID}-01` });
+    await traceOf(CALLER_TRACE_ID);
+    expect(exporter.getFinishedSpans().every((s) => s.spanContext().traceId === CALLER_TRACE_ID)).toBe(true);
+  });
+});
+
+describe('tracing off (the default)', () => {
+  it('no OTEL_TRACES_EXPORTER: downstream services get no traceparent', async () => {
+    gateway = await startTestGateway({ env: { REDIS_URL: redis.server.url } });
+    const response = await gateway.gql(DEMO_TOKENS.globexAdmin, HOME, undefined, { traceparent: `00-${CALLER_TRACE_ID}-${CALLER_SPAN_ID}-01` });
+    expect(response.status).toBe(200);
+    const received = Object.values(gateway.sampleServices.services).flatMap((service) => service.requests().map((r) => r.traceparent));
+    expect(received.length).toBeGreaterThan(0);
+    expect(received.every((traceparent) => traceparent === null)).toBe(true);
+  });
+
+  it('OTEL_SDK_DISABLED=true wins over an exporter', async () => {
+    exporter = new InMemorySpanExporter();
+    gateway = await startTestGateway({
+      env: { REDIS_URL: redis.server.url, OTEL_SDK_DISABLED: 'true', OTEL_TRACES_EXPORTER: 'console' },
+      traceExporter: exporter,
+    });
+    expect((await gateway.gql(DEMO_TOKENS.globexAdmin, HOME)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(exporter.getFinishedSpans()).toEqual([]);
+  });
+});
