@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
@@ -16,6 +19,23 @@ const CALIBRATION = `{ costCalibration {
   suggested { medianRatio p95Ratio estimated actual }
   effects { coordinate from to requestsChanged estimatedBefore estimatedAfter }
 } }`;
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Runs `npm run cost -- calibrate ...args` (tsx src/cost/cli.ts) with GATEWAY_TOKEN set. */
+function calibrate(token: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const env = { ...process.env, GATEWAY_TOKEN: token };
+    execFile(
+      join(ROOT, 'node_modules', '.bin', 'tsx'),
+      ['src/cost/cli.ts', 'calibrate', ...args],
+      { cwd: ROOT, env, timeout: 30_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+      },
+    );
+  });
+}
 
 /** The demo's own traffic (src/demo/live-traffic.ts), every query from each demo tenant's admin key. */
 const KEYS = [DEMO_TOKENS.acmeAdmin, DEMO_TOKENS.globexAdmin, DEMO_TOKENS.initechAdmin];
@@ -82,6 +102,21 @@ describe('cost calibration and the request record through the gateway', () => {
     expect(response.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
+  it('npm run cost -- calibrate prints the same report from the running gateway', async () => {
+    const { code, stdout, stderr } = await calibrate(DEMO_TOKENS.platformAdmin, '--url', gateway.url);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    // The tests' own costCalibration queries (a platform admin's, globex's refused one) are observed too.
+    expect(stdout).toContain(`${sent.length + 2} responses observed, ${DEMO_TRAFFIC_QUERIES.length + 1} distinct operations`);
+    expect(stdout).toMatch(/^Query\.products\s+slicingArgument\s+asked\s+12\s+5\s+5\s+5\s+0 %\s+-$/m);
+    expect(stdout).toContain('No @listSize change suggested.');
+    expect(stdout).toMatch(/^with the suggestions applied: {2}median 1, p95 1 /m);
+
+    const refused = await calibrate(DEMO_TOKENS.globexAdmin, '--url', gateway.url);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(`cost: the gateway at ${gateway.url} gave no calibration: Cost calibration is for platform-admin keys only.\n`);
+  }, 60_000);
+
   it('exports estimated / actual per operation on /metrics', async () => {
     const text = await (await fetch(`${gateway.url}/metrics`)).text();
     const count = [...text.matchAll(/^graphql_operation_cost_ratio_count\{plan="[^"]+"\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
@@ -99,8 +134,8 @@ describe('cost calibration and the request record through the gateway', () => {
     for await (const batch of readRecords(createRedisRecordStore(client), { from: startedAt, to: Date.now() + 1 })) records.push(...batch);
     client.disconnect();
     const tenantRecords = records.filter((r) => r.clientId !== 'acme-storefront');
-    // + the forbidden costCalibration of globex-admin (platform admins have no limits: not recorded).
-    expect(tenantRecords).toHaveLength(sent.length + 1);
+    // + globex-admin's two refused costCalibration queries (platform admins have no limits: not recorded).
+    expect(tenantRecords).toHaveLength(sent.length + 2);
     expect(tenantRecords.map((r) => r.at)).toEqual([...tenantRecords.map((r) => r.at)].sort((a, b) => a - b));
     const first = tenantRecords[0]!;
     expect(first).toMatchObject({ tenantId: 'acme', clientId: 'acme-web', planId: 'free', rootFields: ['Query.dashboard'], throttledBy: null });

@@ -5,6 +5,7 @@ import { createCostAnalyzer } from '../../src/cost/analyzer.js';
 import { withAssumedSizes } from '../../src/calibration/apply-sizes.js';
 import { createCalibrationRecorder } from '../../src/calibration/recorder.js';
 import { calibrationReport } from '../../src/calibration/report.js';
+import { formatReport } from '../../src/calibration/calibrate-command.js';
 import { COST_DIRECTIVES } from '../cost/support.js';
 
 /**
@@ -118,5 +119,15 @@ describe('cost calibration on synthetic traffic', () => {
     // Each order's items are priced 3 instead of 5: 2 products (1 point each) less per order.
     expect(items).toMatchObject({ from: 5, to: 3, requestsChanged: 10 });
     expect(items.estimatedBefore - items.estimatedAfter).toBe(2 * (5 * 20 + 5 * 40));
+  });
+
+  it('prints the suggested @listSize edits and their effects (npm run cost -- calibrate)', async () => {
+    const { schema, recorder } = await runTraffic(10);
+    const text = formatReport(calibrationReport(schema, recorder.observations(), { minLists: 1 }));
+    expect(text).toContain(
+      'Suggested edits in schema/*.graphql:\n  Order.items: @listSize(assumedSize: 3)   # assumedSize 5 overcharges: 95 % of lists hold at most 3\n',
+    );
+    expect(text).toContain('  Order.reviews: @listSize(assumedSize: 18)   # assumedSize 10 undercharges: 95 % of lists hold at most 18\n');
+    expect(text).toMatch(/^Order\.items\s+5 -> 3\s+10\s+\d+\s+\d+\s+-\d+(\.\d)? %$/m);
   });
 });
