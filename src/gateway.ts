@@ -257,7 +257,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     ...initial.calibration,
     schema,
     analyzer: costAnalyzer,
-    onError: (err) => logger.error({ err }, 'cost calibration failed to observe a response'),
+    redis,
+    logger,
   });
   // Trusted documents: registered by tenant admins, shared through Redis when there is one,
   // capped per tenant by its plan in force (a runtime plan override included).
@@ -380,6 +381,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         // Buffered usage is flushed before the Redis connections close: SIGTERM loses nothing.
         await meter.close(until === undefined ? {} : { until });
         await recorder.close();
+        await calibration.close();
         await alerts.close();
         overrides.close();
         // Settles still waiting for a check to carry them go out before the connections close.

@@ -49,7 +49,7 @@ export interface GatewayContext {
   /** The tenant's registered trusted documents (persisted operations). */
   trustedDocuments: TrustedDocuments;
   /** Cost calibration of this instance's observations, for platform admins (calibration/). */
-  calibration: { report(options: ReportOptions): CalibrationReport };
+  calibration: { report(options: ReportOptions): Promise<CalibrationReport & { fieldsFrom: 'fleet' | 'instance' }> };
   /** What the request path has established so far, stage by stage (request-state.ts): accepted, priced, decided, answered. */
   state: RequestState;
 }

@@ -120,6 +120,8 @@ export type CacheScope =
 
 export type CostCalibration = {
   __typename?: 'CostCalibration';
+  /** fleet: the list fields are every instance's (summed in Redis); instance: this instance's only (no Redis, or it cannot be read). */
+  fieldsFrom: Scalars['String']['output'];
   /** Responses observed (after sampling). */
   responses: Scalars['Int']['output'];
   /** Distinct operations (text, name, variables) kept for pricing again. */
@@ -948,8 +950,9 @@ export type Query = {
   /**
    * Platform admins only. Cost calibration: per list field, the lengths this gateway instance
    * returned next to the size the estimate prices, suggested `@listSize(assumedSize:)` values, and
-   * what they would do to estimated costs (the observed operations priced again). Observations
-   * are this instance's since it started (config `calibration.enabled`, `sampleEvery`).
+   * what they would do to estimated costs (the observed operations priced again). List fields are
+   * the fleet's when Redis is configured (see `fieldsFrom`); operations are this instance's since it
+   * started (config `calibration.enabled`, `sampleEvery`).
    * A field needs `minLists` lists observed for a suggestion.
    */
   costCalibration: CostCalibration;
@@ -1351,6 +1354,7 @@ export type TenantLimitOverrideResolvers<ContextType = GatewayContext, ParentTyp
 };
 
 export type CostCalibrationResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['CostCalibration'] = ResolversParentTypes['CostCalibration']> = {
+  fieldsFrom?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   responses?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   operations?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   operationsDropped?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
