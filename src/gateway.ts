@@ -381,7 +381,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         // Buffered usage is flushed before the Redis connections close: SIGTERM loses nothing.
         await meter.close(until === undefined ? {} : { until });
         await recorder.close();
-        await calibration.close();
+        calibration.close();
         await alerts.close();
         overrides.close();
         // Settles still waiting for a check to carry them go out before the connections close.

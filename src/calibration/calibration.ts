@@ -14,8 +14,8 @@ export interface Calibration {
    * cannot be read), operations priced again from this instance's. Empty when off.
    */
   report(options?: ReportOptions): Promise<CalibrationReport & { fieldsFrom: 'fleet' | 'instance' }>;
-  /** Pushes the last observations to the rollup. */
-  close(): Promise<void>;
+  /** Stops the rollup's timer (nothing is awaited: see fleet-rollup.ts `close`). */
+  close(): void;
 }
 
 /** Cost calibration as the gateway wires it: the recorder on the request path, the fleet rollup, the report for `costCalibration`. */
@@ -33,7 +33,7 @@ export function createCalibration(options: {
   const { schema, logger } = options;
   if (!options.enabled) {
     const empty = { responses: 0, fields: [], operations: [], operationsDropped: 0 };
-    return { report: async (o) => ({ ...calibrationReport(schema, empty, o), fieldsFrom: 'instance' }), close: async () => {} };
+    return { report: async (o) => ({ ...calibrationReport(schema, empty, o), fieldsFrom: 'instance' }), close: () => {} };
   }
   const recorder = createCalibrationRecorder({ ...options, onError: (err) => logger.error({ err }, 'cost calibration failed to observe a response') });
   const rollup = options.redis
@@ -53,6 +53,6 @@ export function createCalibration(options: {
         return { ...calibrationReport(schema, local, o), fieldsFrom: 'instance' };
       }
     },
-    close: async () => rollup?.close(),
+    close: () => rollup?.close(),
   };
 }

@@ -31,8 +31,11 @@ export interface CalibrationRollup {
   push(): Promise<void>;
   /** Every instance's list-field statistics, summed. Rejects when Redis cannot be read. */
   read(): Promise<FieldStats[]>;
-  /** Stops the timer and pushes the rest. */
-  close(): Promise<void>;
+  /**
+   * Stops the timer. What was observed since the last push (at most one interval) is not pushed:
+   * calibration is a statistic, and a shutdown must not wait on a Redis that stalls.
+   */
+  close(): void;
 }
 
 /**
@@ -121,10 +124,8 @@ export function createCalibrationRollup(options: { redis: RedisClient; fields: (
       }
       return [...byField.values()];
     },
-    async close() {
+    close() {
       clearInterval(timer);
-      await pushing;
-      await push();
     },
   };
 }
