@@ -3,7 +3,7 @@ import type { RedisClient } from '../stores/redis.js';
 import type { FieldStats, SizedBy } from './field-stats.js';
 import { emptyCounts } from './size-histogram.js';
 
-/** One hash for the fleet: a field per (list field, statistic); bounded by the schema's list fields × 80. */
+/** One hash for the fleet: a field per (list field, statistic); bounded by the schema's list fields × 88 (81 buckets, 7 sums and labels). */
 export const CALIBRATION_KEY = 'calib:{fields}';
 
 /** Kept 30 days after the last push: calibration describes recent traffic, and restarts should not lose it. */
