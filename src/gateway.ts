@@ -9,6 +9,10 @@ import { DEMO_CONFIG_PATH } from './config/demo.js';
 import { SERVICE_NAMES, type Config, type ServiceName } from './config/schema.js';
 import { createConfigSource, type ConfigSource } from './config/source.js';
 import { createCostAnalyzer } from './cost/analyzer.js';
+import { createCalibration } from './calibration/calibration.js';
+import { perIpLimit, recordedRequests } from './record/capture.js';
+import { createMemoryRecordStore, createRedisRecordStore } from './record/record-store.js';
+import { createNoopRecorder, createRequestRecorder } from './record/recorder.js';
 import { createDownstream, type Downstream } from './downstream/downstream.js';
 import { createApollo } from './graph/apollo.js';
 import { buildSchema } from './wiring/build-schema.js';
@@ -153,6 +157,16 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   });
   const usageStore = redis ? createRedisUsageStore({ redis }) : createMemoryUsageStore();
   const meter = initial.usage.enabled ? createMeter({ store: usageStore, intervalMs: initial.usage.flushIntervalMs, logger }) : createNoopMeter();
+  // The request record (record/RECORD.md): what limits saw, per request, for replay; written like the usage.
+  const recordConfig = initial.record;
+  const recordRetention = { retentionMs: recordConfig.retentionDays * 86_400_000 };
+  const recorder = recordConfig.enabled
+    ? createRequestRecorder({
+        store: redis ? createRedisRecordStore(redis, recordRetention) : createMemoryRecordStore(recordRetention),
+        intervalMs: recordConfig.flushIntervalMs,
+        logger,
+      })
+    : createNoopRecorder();
   // The demo's synthetic month (config demo.backfillDays): only into the in-memory store, never
   // into a Redis that real instances share. The pages label the span it covers.
   if (initial.demo.backfillDays > 0 && redis) logger.warn('demo.backfillDays is ignored with Redis: synthetic history goes only into the in-memory store');
@@ -247,6 +261,14 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   if (costAnalyzer.warnings.length > 0) {
     logger.warn({ fields: costAnalyzer.warnings }, 'list fields without @listSize are priced at the default list size');
   }
+  // Cost calibration: list lengths returned against the sizes the estimate priced (calibration/).
+  const calibration = createCalibration({
+    ...initial.calibration,
+    schema,
+    analyzer: costAnalyzer,
+    redis,
+    logger,
+  });
   // Trusted documents: registered by tenant admins, shared through Redis when there is one,
   // capped per tenant by its plan in force (a runtime plan override included).
   const trustedDocuments = createTrustedDocuments({
@@ -306,7 +328,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     trustedDocuments,
     ...(earlyChecks ? { earlyChecks } : {}),
     downstream,
-    services: { overrides, limitsView, usage: usageStore, audit, health, synthetic, trustedDocuments },
+    services: { overrides, limitsView, usage: usageStore, audit, health, synthetic, trustedDocuments, calibration },
     admit: assertOperationAllowed,
     analyzer: costAnalyzer,
     limits: tracing.traceLimitGate(limits),
@@ -321,7 +343,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         }
       : {}),
     meter: requestMetering({ meter, planOf: (tenantId) => limitsView.effective(config.current(), tenantId).planId, cacheReport: fieldCache.report }),
-    onMetered: requestMetrics(metrics),
+    ...(calibration.observe ? { calibrate: calibration.observe } : {}),
+    onMetered: recordConfig.enabled
+      ? recordedRequests(requestMetrics(metrics), recorder, perIpLimit({ config: () => config.current(), limitsView }))
+      : requestMetrics(metrics),
   });
   const { app } = await createHttpServer({
     configSource: config,
@@ -365,6 +390,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         stopObserving();
         // Buffered usage is flushed before the Redis connections close: SIGTERM loses nothing.
         await meter.close(until === undefined ? {} : { until });
+        await recorder.close();
+        calibration.close();
         await alerts.close();
         overrides.close();
         // Settles still waiting for a check to carry them go out before the connections close.

@@ -5,6 +5,7 @@ import { SignIn } from './pages/SignIn';
 import { Portal } from './pages/Portal';
 import { Console } from './pages/Console';
 import { FleetTenant } from './pages/FleetTenant';
+import { Calibration } from './pages/Calibration';
 
 export function App() {
   const [session, setSession] = useState<Session | null>(() => loadSession());
@@ -29,6 +30,7 @@ export function App() {
   }
   // Platform pages render for any key: the API decides, and a tenant key is refused there.
   if (route.page === 'fleet') return <Console session={session} onSignOut={signOut} />;
+  if (route.page === 'calibration') return <Calibration session={session} onSignOut={signOut} />;
   if (route.page === 'fleet-tenant') return <FleetTenant session={session} tenantId={route.tenantId} onSignOut={signOut} />;
   if (session.kind === 'tenant') return <Portal session={session} onSignOut={signOut} />;
   return <Console session={session} onSignOut={signOut} />;

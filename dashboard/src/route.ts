@@ -3,14 +3,15 @@ import { useEffect, useState } from 'preact/hooks';
 /**
  * Hash routes, so the gateway serves one page for all of them and nothing about the session is
  * in the path: `#/usage` (tenant portal), `#/fleet` (platform console), `#/fleet/tenant/<id>`
- * (a tenant's portal as the platform team sees it). The API key is never part of a route.
+ * (a tenant's portal as the platform team sees it), `#/fleet/calibration` (cost calibration). The API key is never part of a route.
  */
-export type Route = { page: 'home' } | { page: 'usage' } | { page: 'fleet' } | { page: 'fleet-tenant'; tenantId: string };
+export type Route = { page: 'home' } | { page: 'usage' } | { page: 'fleet' } | { page: 'fleet-tenant'; tenantId: string } | { page: 'calibration' };
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, '');
   if (path === '/usage') return { page: 'usage' };
   if (path === '/fleet') return { page: 'fleet' };
+  if (path === '/fleet/calibration') return { page: 'calibration' };
   const tenant = /^\/fleet\/tenant\/([^/]+)$/.exec(path);
   if (tenant) return { page: 'fleet-tenant', tenantId: decodeURIComponent(tenant[1]!) };
   return { page: 'home' };
@@ -26,6 +27,8 @@ export function hrefOf(route: Route): string {
       return '#/fleet';
     case 'fleet-tenant':
       return `#/fleet/tenant/${encodeURIComponent(route.tenantId)}`;
+    case 'calibration':
+      return '#/fleet/calibration';
   }
 }
 

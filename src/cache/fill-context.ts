@@ -49,6 +49,7 @@ const CONTEXT_LEVEL = {
   audit: REQUEST,
   trustedDocuments: REQUEST,
   health: REQUEST,
+  calibration: REQUEST,
 } as const satisfies Readonly<Record<keyof GatewayContext, Level>>;
 
 /**
@@ -71,6 +72,8 @@ const CONFIG_LEVEL = {
   plans: NONE,
   cors: NONE,
   usage: NONE,
+  calibration: NONE,
+  record: NONE,
   demo: NONE,
   metrics: NONE,
   alerts: NONE,

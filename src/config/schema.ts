@@ -410,6 +410,35 @@ export const configSchema = z
         flushIntervalMs: ms.default(1000),
       })
       .prefault({}),
+    calibration: z
+      .strictObject({
+        /**
+         * Cost calibration (src/calibration/): list lengths returned per field and estimated vs
+         * actual cost per operation, in process, for `costCalibration` and `npm run cost -- calibrate`.
+         * Default off: a sampled response is walked once more after its actual cost.
+         */
+        enabled: z.boolean().default(false),
+        /** Observe one response in this many, default 10. */
+        sampleEvery: z.number().int().positive().default(10),
+        /** Distinct operations kept for pricing again, default 1,000 (each up to 16 KiB of text). */
+        maxOperations: z.number().int().positive().max(100_000).default(1000),
+        /** How often each instance adds its list-field statistics to the fleet's in Redis, default 5 s. */
+        rollupIntervalMs: ms.default(5000),
+      })
+      .prefault({}),
+    record: z
+      .strictObject({
+        /**
+         * The request record (src/record/RECORD.md): one compact record per request a limit decision
+         * saw, for replay. In Redis when configured (about 20 MiB per million requests), else in process. Default off.
+         */
+        enabled: z.boolean().default(false),
+        /** Days a recorded minute is kept after its last write, default 8 (a week's replay and a day). */
+        retentionDays: z.number().int().positive().max(400).default(8),
+        /** How often the buffer is written, default 1 s (a crash loses at most this much). */
+        flushIntervalMs: ms.default(1000),
+      })
+      .prefault({}),
     demo: z
       .strictObject({
         /**

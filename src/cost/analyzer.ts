@@ -166,6 +166,14 @@ export function createCostAnalyzer(options: CostAnalyzerOptions) {
       const entry = compiledFor(document, operationName);
       return round(evaluateActual(entry.plan, coerce(entry, variables), data));
     },
+    /**
+     * The compiled plan of an operation and its coerced variables, for walking a response as the
+     * estimate sees it (calibration/list-sizes.ts). Throws as `estimate` does.
+     */
+    compiled(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined) {
+      const entry = compiledFor(document, operationName);
+      return { plan: entry.plan, variables: coerce(entry, variables), defaultListSize };
+    },
     /** How many operations have been compiled (cache misses) since start. */
     compiledCount: () => compiled,
     /** How many compiled operations the cache holds. */

@@ -3,6 +3,8 @@
  *
  *   npm run cost -- --query q.graphql [--variables v.json] [--schema dir] [--operation Name]
  *
+ * or, with `calibrate` first, prints a running gateway's cost calibration (calibration/calibrate-command.ts).
+ *
  * Prints the field cost, the type cost and the cost per response path. A file that cannot be
  * read, a syntax error, an operation that is not valid against the schema, or one that cannot be
  * priced is reported on stderr with exit code 1.
@@ -12,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { buildSchema, GraphQLError, parse, validate, type DocumentNode, type GraphQLSchema, type SourceLocation } from 'graphql';
 import { loadSchemaSdl, SCHEMA_DIR } from '../graph/load-schema.js';
 import { isPlainObject } from '../jsutils/is-plain-object.js';
+import { CalibrateError, calibrateCommand } from '../calibration/calibrate-command.js';
 import { createCostAnalyzer, type CostAnalyzer, type CostEstimate } from './analyzer.js';
 
 const USAGE = 'usage: npm run cost -- --query <file.graphql> [--variables <file.json>] [--schema <dir>] [--operation <name>]';
@@ -20,6 +23,10 @@ const USAGE = 'usage: npm run cost -- --query <file.graphql> [--variables <file.
 class CliError extends Error {}
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'calibrate') {
+    process.stdout.write(await calibrateCommand(argv.slice(1), process.env));
+    return;
+  }
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -119,7 +126,7 @@ function format(value: number): string {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof CliError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
+  if (err instanceof CliError || err instanceof CalibrateError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
     process.stderr.write(`cost: ${err.message}\n`);
   } else {
     process.stderr.write(`cost: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

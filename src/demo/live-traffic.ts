@@ -3,7 +3,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { Logger } from '../observability/logger.js';
 
 /** What the demo traffic asks, each a real operation through the whole gateway. */
-const QUERIES = [
+export const DEMO_TRAFFIC_QUERIES = [
   '{ dashboard { customerCount recentOrders(first: 3) { id total { formatted } } } }',
   '{ products(first: 5) { id name inventory { available } } }',
   '{ customers(first: 5) { edges { node { id name } } } }',
@@ -45,7 +45,7 @@ export function startLiveTraffic(deps: { url: string; authenticator: Authenticat
     return tokens[tokens.length - 1]!.token;
   };
   const send = () => {
-    const query = QUERIES[Math.floor(Math.random() * QUERIES.length)]!;
+    const query = DEMO_TRAFFIC_QUERIES[Math.floor(Math.random() * DEMO_TRAFFIC_QUERIES.length)]!;
     fetch(`${deps.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${pick()}`, 'x-request-id': `demo-traffic-${Date.now()}` },

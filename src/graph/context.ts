@@ -12,6 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import type { AuditLog } from '../audit/limit-changes.js';
 import type { SyntheticHistory } from '../demo/backfill.js';
 import type { RequestState } from './request-state.js';
+import type { CalibrationReport, ReportOptions } from '../calibration/report.js';
 
 /**
  * Per-request context: built once per request after authentication, never shared. The loaders
@@ -47,6 +48,8 @@ export interface GatewayContext {
   synthetic: SyntheticHistory | null;
   /** The tenant's registered trusted documents (persisted operations). */
   trustedDocuments: TrustedDocuments;
+  /** Cost calibration of this instance's observations, for platform admins (calibration/). */
+  calibration: { report(options: ReportOptions): Promise<CalibrationReport & { fieldsFrom: 'fleet' | 'instance' }> };
   /** What the request path has established so far, stage by stage (request-state.ts): accepted, priced, decided, answered. */
   state: RequestState;
 }

@@ -36,6 +36,7 @@ import { documentPolicyHook } from './document-policy-hook.js';
 import { localRefusalHook } from './local-refusal-hook.js';
 import { admissionHook, type AdmissionEvent } from './admission-hook.js';
 import type { Admission } from '../admission/admission.js';
+import type { AnsweredOperation } from '../calibration/recorder.js';
 import { originHook } from './origin-hook.js';
 
 declare module 'fastify' {
@@ -83,7 +84,7 @@ export interface PipelineDeps {
   earlyChecks?: EarlyChecks;
   downstream: Downstream;
   /** Long-lived services every request's context carries (limit overrides, usage reads, ...). */
-  services: Pick<GatewayContext, 'overrides' | 'limitsView' | 'usage' | 'audit' | 'health' | 'synthetic' | 'trustedDocuments'>;
+  services: Pick<GatewayContext, 'overrides' | 'limitsView' | 'usage' | 'audit' | 'health' | 'synthetic' | 'trustedDocuments' | 'calibration'>;
   /** May the caller run this operation at all (auth/publishable-policy.ts): throws the refusal. */
   admit: (principal: Principal, operation: OperationDefinitionNode, fragments: Record<string, FragmentDefinitionNode>) => void;
   analyzer: CostAnalyzer;
@@ -93,6 +94,8 @@ export interface PipelineDeps {
   admission?: { admission: Admission; planOf: (tenantId: string) => string; onOutcome?: (event: AdmissionEvent) => void };
   /** Meters a finished request (usage/capture.ts `requestMetering`); its event, null when there is none. */
   meter: (state: RequestState, response: { bytes: number; statusCode: number }) => UsageEvent | null;
+  /** Cost calibration (calibration/): told of each priced, executed request with its data; absent when off. */
+  calibrate?: (answered: AnsweredOperation) => void;
   /** Told of every metered request (request metrics). */
   onMetered?: (event: UsageEvent, state: RequestState) => void;
 }
@@ -118,7 +121,7 @@ export interface PipelineDeps {
  *                            decide (limits/limit-gate.ts); a refusal is thrown and nothing executes
  *   responseForOperation 10. a dry run is answered with its price instead of executing (cost/dry-run.ts)
  *   didEncounterErrors   11. unexpected errors logged; a request answered before the gate counted (limits/failed-requests.ts)
- *   willSendResponse     12. actual cost and extensions.cost; a failed request's 429; cache report; downstream waits; errors noted;
+ *   willSendResponse     12. actual cost and extensions.cost (cost calibration observes it); a failed request's 429; cache report; downstream waits; errors noted;
  *                            STORE_UNAVAILABLE's and DOWNSTREAM_OVERLOADED's 503; GraphQL-over-HTTP status of request errors
  * After Apollo (Fastify):
  *   onSend     13. response size; downstream waits in Server-Timing (the server also adds rate-limit headers to an authenticated response without them)
@@ -238,6 +241,17 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
             const onError = (err: unknown) => logger.error({ err, requestId: contextValue.requestId }, 'actual cost failed');
             const budget = state.decided?.costBudget ?? null;
             actualCost = reportCost({ analyzer: deps.analyzer, priced: state.priced, budget, document, request, result: response.body.singleResult, onError });
+            if (deps.calibrate && actualCost !== null) {
+              const { data } = response.body.singleResult;
+              deps.calibrate({
+                document,
+                operationName: request.operationName,
+                variables: request.variables,
+                data,
+                estimated: state.priced.requested,
+                actual: actualCost,
+              });
+            }
           }
           if (failed) answerFailed(response, failed);
           reportCache(deps.fieldCache, state, response);

@@ -48,6 +48,8 @@ export interface Metrics {
   limitLocalRefusals: Counter;
   /** `graphql_operation_cost{kind,plan}`: cost points per operation; kind requested (estimate) | actual. */
   cost: Histogram<'kind' | 'plan'>;
+  /** Estimated / actual cost of each executed request whose actual cost is above 0 (cost calibration). */
+  costRatio: Histogram<'plan'>;
   /** `cache_requests_total{field,result}`: result hit | miss | stale; field = `Type.field` of the cached field. */
   cacheRequests: Counter<'field' | 'result'>;
   /** `cache_refused_total{field,reason}`: resolved values not stored; reason scope (narrowed) | identity | parent. */
@@ -117,6 +119,8 @@ export const BUCKETS = {
   limitCheck: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
   /** Cost in points, not seconds: a single-object query costs ~1–10, big list pages hundreds to thousands. */
   cost: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
+  /** Estimated / actual cost: 1 is exact, above 1 overcharged (the spec's estimate is an upper bound), below 1 undercharged. Issue 23's target: median in [1, 1.5]. */
+  costRatio: [0.25, 0.5, 0.75, 0.9, 1, 1.1, 1.25, 1.5, 2, 3, 5, 10, 25, 100],
   /** One downstream call including retries: 1 ms (same host) to 10 s (total deadline). */
   downstream: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   /** A call's wait for a slot: most get one at once (first bucket), a queued one waits up to its deadline (5 s by default). */
@@ -225,6 +229,13 @@ export function createMetrics(options: MetricsOptions): Metrics {
       help: 'Operation cost in points: kind="requested" is the estimate before execution, kind="actual" after',
       labelNames: ['kind', 'plan'],
       buckets: [...BUCKETS.cost],
+      registers,
+    }),
+    costRatio: new Histogram({
+      name: 'graphql_operation_cost_ratio',
+      help: 'Estimated over actual cost per executed operation (actual above 0): above 1 the estimate overcharged, below 1 it undercharged',
+      labelNames: ['plan'],
+      buckets: [...BUCKETS.costRatio],
       registers,
     }),
     cacheRequests: new Counter({

@@ -3,6 +3,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config/schema.js';
 import { accountsResolvers } from '../resolvers/accounts.js';
 import { adminResolvers } from '../resolvers/admin.js';
+import { calibrationResolvers } from '../resolvers/calibration.js';
 import { usageResolvers } from '../resolvers/usage.js';
 import { dashboardUsageResolvers } from '../resolvers/dashboard-usage.js';
 import { fleetConsoleResolvers } from '../resolvers/fleet-console.js';
@@ -53,6 +54,7 @@ export const RESOLVER_MAPS = [
   fleetConsoleResolvers,
   fleetTenantResolvers,
   trustedDocumentResolvers,
+  calibrationResolvers,
 ];
 
 export async function buildSchema(options: BuildSchemaOptions = {}): Promise<GraphQLSchema> {

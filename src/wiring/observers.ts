@@ -59,7 +59,10 @@ export function requestMetrics(metrics: Metrics) {
     metrics.requestDuration.observe({ plan: event.planId, status: event.status }, event.latencyMs / 1000);
     if (state.priced) {
       metrics.cost.observe({ kind: 'requested', plan: event.planId }, event.requestedCost);
-      if (state.answered?.actualCost != null) metrics.cost.observe({ kind: 'actual', plan: event.planId }, event.actualCost);
+      if (state.answered?.actualCost != null) {
+        metrics.cost.observe({ kind: 'actual', plan: event.planId }, event.actualCost);
+        if (event.actualCost > 0) metrics.costRatio.observe({ plan: event.planId }, event.requestedCost / event.actualCost);
+      }
     }
   };
 }

@@ -7,6 +7,7 @@ export const SERIES = {
   graphql_request_duration_seconds: 'histogram',
   limit_check_duration_seconds: 'histogram',
   graphql_operation_cost: 'histogram',
+  graphql_operation_cost_ratio: 'histogram',
   cache_requests_total: 'counter',
   cache_refused_total: 'counter',
   downstream_request_duration_seconds: 'histogram',
@@ -32,6 +33,7 @@ export function observeEverything(metrics: Metrics, tenantId = 'acme'): void {
   metrics.limitCheckDuration.observe({ source: 'shared' }, 0.0004);
   metrics.cost.observe({ kind: 'requested', plan: 'pro' }, 12);
   metrics.cost.observe({ kind: 'actual', plan: 'pro' }, 7);
+  metrics.costRatio.observe({ plan: 'pro' }, 12 / 7);
   metrics.cacheRequests.inc({ field: 'Query.product', result: 'hit' });
   metrics.cacheRefused.inc({ field: 'Query.product', reason: 'scope' });
   metrics.downstreamDuration.observe({ service: 'catalog', outcome: 'ok' }, 0.012);

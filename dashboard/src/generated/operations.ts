@@ -47,6 +47,15 @@ export type UsageGranularity =
   | 'DAY'
   | 'MONTH';
 
+export type CostCalibrationQueryVariables = Exact<{
+  minLists?: number | null | undefined;
+}>;
+
+
+export type CostCalibrationQuery = { costCalibration: { responses: number, operations: number, operationsDropped: number, fields: Array<{ coordinate: string, source: string, assumedSize: number | null, lists: number, p50: number, p95: number, max: number, mean: number, longerThanPriced: number, suggestedAssumedSize: number | null, reason: string }>, current: { medianRatio: number | null, p95Ratio: number | null, estimated: number, actual: number }, suggested: { medianRatio: number | null, p95Ratio: number | null, estimated: number, actual: number }, effects: Array<{ coordinate: string, from: number, to: number, requestsChanged: number, estimatedBefore: number, estimatedAfter: number }> } };
+
+export type CostRatioFragment = { medianRatio: number | null, p95Ratio: number | null, estimated: number, actual: number };
+
 export type ConsoleOverviewQueryVariables = Exact<{
   filter?: FleetFilter | null | undefined;
   granularity: UsageGranularity;
@@ -192,6 +201,7 @@ export interface TypedOperation<Result, Variables> {
   __types?: { result: Result; variables: Variables };
 }
 
+export const CostCalibrationDocument = { operationName: "CostCalibration", query: "query CostCalibration($minLists:Int){costCalibration(minLists:$minLists){responses operations operationsDropped fields{coordinate source assumedSize lists p50 p95 max mean longerThanPriced suggestedAssumedSize reason}current{...CostRatio}suggested{...CostRatio}effects{coordinate from to requestsChanged estimatedBefore estimatedAfter}}}fragment CostRatio on CostRatioSummary{medianRatio p95Ratio estimated actual}" } as TypedOperation<CostCalibrationQuery, CostCalibrationQueryVariables>;
 export const ConsoleOverviewDocument = { operationName: "ConsoleOverview", query: "query ConsoleOverview($filter:FleetFilter$granularity:UsageGranularity!$from:String$to:String){fleetUsage{directory{id displayName plan clients}plans(granularity:$granularity from:$from to:$to){plan totals{...Totals}}consumers(filter:$filter granularity:$granularity from:$from to:$to first:20){tenantId tenantName plan matching totals{...Totals}}rootFields(granularity:$granularity from:$from to:$to first:20){key totals{...Totals}}history(filter:$filter granularity:$granularity from:$from to:$to){start totals{...Totals}}anomalies{tenantId currentPerMinute baselinePerMinute ratio}anomalyRule syntheticHistory{from to note}health{redis limitStore downstream{service breaker inFlight queued}}}}fragment Totals on UsageTotals{requests ok errors throttled throttledPercent throttledBy{reason count}requestedCost actualCost responseBytes cacheHits cacheMisses latencyP50Ms latencyP95Ms latencyP99Ms}" } as TypedOperation<ConsoleOverviewQuery, ConsoleOverviewQueryVariables>;
 export const ConsoleLimitsDocument = { operationName: "ConsoleLimits", query: "query ConsoleLimits{fleetUsage{directory{id displayName plan}limitChanges(first:50){at by tenantId action plan limits{name value}expiresAt}}tenantLimitOverrides{tenantId plan expiresAt setBy requestsPerMinute requestsPerDay requestsPerMonth costPerMinute}}" } as TypedOperation<ConsoleLimitsQuery, ConsoleLimitsQueryVariables>;
 export const SetTenantLimitsDocument = { operationName: "SetTenantLimits", query: "mutation SetTenantLimits($tenantId:ID!$input:TenantLimitsInput!){setTenantLimits(tenantId:$tenantId input:$input){tenantId expiresAt}}" } as TypedOperation<SetTenantLimitsMutation, SetTenantLimitsMutationVariables>;

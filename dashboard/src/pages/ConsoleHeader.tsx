@@ -9,6 +9,7 @@ export function ConsoleHeader(props: { onSignOut: () => void; children?: preact.
             Platform console
           </a>
         </h1>
+        <a href={hrefOf({ page: 'calibration' })}>Cost calibration</a>
         {props.children}
       </nav>
       <button type="button" onClick={props.onSignOut}>

@@ -118,6 +118,69 @@ export type CacheScope =
   /** One API key or service token (and its role). */
   | 'USER';
 
+export type CostCalibration = {
+  __typename?: 'CostCalibration';
+  /** fleet: the list fields are every instance's (summed in Redis); instance: this instance's only (no Redis, or it cannot be read). */
+  fieldsFrom: Scalars['String']['output'];
+  /** Responses observed (after sampling). */
+  responses: Scalars['Int']['output'];
+  /** Distinct operations (text, name, variables) kept for pricing again. */
+  operations: Scalars['Int']['output'];
+  /** Observed responses whose operation was not kept (over the bound, or a text over 16 KiB). */
+  operationsDropped: Scalars['Int']['output'];
+  fields: Array<ListFieldCalibration>;
+  /** Estimated / actual cost as priced today. */
+  current: CostRatioSummary;
+  /** The same with every suggestion applied. */
+  suggested: CostRatioSummary;
+  /** What each suggestion alone does to the estimates of the observed requests. */
+  effects: Array<CalibrationEffect>;
+};
+
+export type ListFieldCalibration = {
+  __typename?: 'ListFieldCalibration';
+  /** Schema coordinate, e.g. Order.items. */
+  coordinate: Scalars['String']['output'];
+  /** How the estimate sizes it: assumedSize, slicingArgument, parentSlicingArgument (a sizedFields child) or defaultListSize. */
+  source: Scalars['String']['output'];
+  /** The assumedSize (or default list size) it is priced at; null when a slicing argument sizes it. */
+  assumedSize?: Maybe<Scalars['Int']['output']>;
+  lists: Scalars['Int']['output'];
+  p50: Scalars['Int']['output'];
+  p95: Scalars['Int']['output'];
+  max: Scalars['Int']['output'];
+  mean: Scalars['Float']['output'];
+  /** Mean size the estimate priced these lists at. */
+  meanPriced: Scalars['Float']['output'];
+  /** Share of lists longer than they were priced (0 to 1): the estimate undercharged them. */
+  longerThanPriced: Scalars['Float']['output'];
+  /** The assumedSize to declare; null when nothing should change. */
+  suggestedAssumedSize?: Maybe<Scalars['Int']['output']>;
+  reason: Scalars['String']['output'];
+};
+
+export type CostRatioSummary = {
+  __typename?: 'CostRatioSummary';
+  /** Median of estimated / actual cost over the observed requests (each operation's estimate over its mean actual cost). */
+  medianRatio?: Maybe<Scalars['Float']['output']>;
+  p95Ratio?: Maybe<Scalars['Float']['output']>;
+  /** Sum of estimated costs of the observed requests. */
+  estimated: Scalars['Float']['output'];
+  /** Sum of their actual costs. */
+  actual: Scalars['Float']['output'];
+};
+
+export type CalibrationEffect = {
+  __typename?: 'CalibrationEffect';
+  coordinate: Scalars['String']['output'];
+  from: Scalars['Int']['output'];
+  to: Scalars['Int']['output'];
+  /** Observed requests whose estimate changes. */
+  requestsChanged: Scalars['Int']['output'];
+  estimatedBefore: Scalars['Float']['output'];
+  estimatedAfter: Scalars['Float']['output'];
+};
+
 export type Product = {
   __typename?: 'Product';
   id: Scalars['ID']['output'];
@@ -884,6 +947,15 @@ export type Query = {
   customers: CustomerConnection;
   /** Platform admins only: the runtime limit overrides currently stored (expired ones included, marked by expiresAt). */
   tenantLimitOverrides: Array<TenantLimitOverride>;
+  /**
+   * Platform admins only. Cost calibration: per list field, the lengths this gateway instance
+   * returned next to the size the estimate prices, suggested `@listSize(assumedSize:)` values, and
+   * what they would do to estimated costs (the observed operations priced again). List fields are
+   * the fleet's when Redis is configured (see `fieldsFrom`); operations are this instance's since it
+   * started (config `calibration.enabled`, `sampleEvery`).
+   * A field needs `minLists` lists observed for a suggestion.
+   */
+  costCalibration: CostCalibration;
   product?: Maybe<Product>;
   /** Products whose name, description or category contains `search`. `first` is at most 100. */
   products: Array<Product>;
@@ -921,6 +993,11 @@ export type QueryCustomerArgs = {
 export type QueryCustomersArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   after?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryCostCalibrationArgs = {
+  minLists?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -1076,6 +1153,11 @@ export type ResolversTypes = {
   TenantLimitsInput: TenantLimitsInput;
   TenantLimitOverride: ResolverTypeWrapper<RuntimeOverride>;
   CacheScope: CacheScope;
+  CostCalibration: ResolverTypeWrapper<CostCalibration>;
+  ListFieldCalibration: ResolverTypeWrapper<ListFieldCalibration>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  CostRatioSummary: ResolverTypeWrapper<CostRatioSummary>;
+  CalibrationEffect: ResolverTypeWrapper<CalibrationEffect>;
   Product: ResolverTypeWrapper<ProductRecord>;
   Stock: ResolverTypeWrapper<StockRecord>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
@@ -1093,7 +1175,6 @@ export type ResolversTypes = {
   LineItemInput: LineItemInput;
   TrustedDocumentInput: TrustedDocumentInput;
   TrustedDocument: ResolverTypeWrapper<TrustedDocumentRecord>;
-  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   TrustedOperation: ResolverTypeWrapper<TrustedOperationRecord>;
   UsageSla: ResolverTypeWrapper<SlaReport>;
   SlaTarget: ResolverTypeWrapper<SlaTarget>;
@@ -1141,6 +1222,11 @@ export type ResolversParentTypes = {
   UpdateCustomerInput: UpdateCustomerInput;
   TenantLimitsInput: TenantLimitsInput;
   TenantLimitOverride: RuntimeOverride;
+  CostCalibration: CostCalibration;
+  ListFieldCalibration: ListFieldCalibration;
+  Float: Scalars['Float']['output'];
+  CostRatioSummary: CostRatioSummary;
+  CalibrationEffect: CalibrationEffect;
   Product: ProductRecord;
   Stock: StockRecord;
   Boolean: Scalars['Boolean']['output'];
@@ -1156,7 +1242,6 @@ export type ResolversParentTypes = {
   LineItemInput: LineItemInput;
   TrustedDocumentInput: TrustedDocumentInput;
   TrustedDocument: TrustedDocumentRecord;
-  Float: Scalars['Float']['output'];
   TrustedOperation: TrustedOperationRecord;
   UsageSla: SlaReport;
   SlaTarget: SlaTarget;
@@ -1266,6 +1351,48 @@ export type TenantLimitOverrideResolvers<ContextType = GatewayContext, ParentTyp
   maxOperationCost?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   responseBytesPerHour?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   perIpPerMinute?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+};
+
+export type CostCalibrationResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['CostCalibration'] = ResolversParentTypes['CostCalibration']> = {
+  fieldsFrom?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  responses?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  operations?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  operationsDropped?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  fields?: Resolver<Array<ResolversTypes['ListFieldCalibration']>, ParentType, ContextType>;
+  current?: Resolver<ResolversTypes['CostRatioSummary'], ParentType, ContextType>;
+  suggested?: Resolver<ResolversTypes['CostRatioSummary'], ParentType, ContextType>;
+  effects?: Resolver<Array<ResolversTypes['CalibrationEffect']>, ParentType, ContextType>;
+};
+
+export type ListFieldCalibrationResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['ListFieldCalibration'] = ResolversParentTypes['ListFieldCalibration']> = {
+  coordinate?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  assumedSize?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  lists?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  p50?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  p95?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  max?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  mean?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  meanPriced?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  longerThanPriced?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  suggestedAssumedSize?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type CostRatioSummaryResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['CostRatioSummary'] = ResolversParentTypes['CostRatioSummary']> = {
+  medianRatio?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  p95Ratio?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  estimated?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  actual?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type CalibrationEffectResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['CalibrationEffect'] = ResolversParentTypes['CalibrationEffect']> = {
+  coordinate?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  from?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  requestsChanged?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  estimatedBefore?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  estimatedAfter?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
 export type ProductResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Product'] = ResolversParentTypes['Product']> = {
@@ -1579,6 +1706,7 @@ export type QueryResolvers<ContextType = GatewayContext, ParentType extends Reso
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
   customers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, RequireFields<QueryCustomersArgs, 'first'>>;
   tenantLimitOverrides?: Resolver<Array<ResolversTypes['TenantLimitOverride']>, ParentType, ContextType>;
+  costCalibration?: Resolver<ResolversTypes['CostCalibration'], ParentType, ContextType, RequireFields<QueryCostCalibrationArgs, 'minLists'>>;
   product?: Resolver<Maybe<ResolversTypes['Product']>, ParentType, ContextType, RequireFields<QueryProductArgs, 'id'>>;
   products?: Resolver<Array<ResolversTypes['Product']>, ParentType, ContextType, RequireFields<QueryProductsArgs, 'first'>>;
   dashboard?: Resolver<ResolversTypes['Dashboard'], ParentType, ContextType>;
@@ -1614,6 +1742,10 @@ export type Resolvers<ContextType = GatewayContext> = {
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
   TenantLimitOverride?: TenantLimitOverrideResolvers<ContextType>;
+  CostCalibration?: CostCalibrationResolvers<ContextType>;
+  ListFieldCalibration?: ListFieldCalibrationResolvers<ContextType>;
+  CostRatioSummary?: CostRatioSummaryResolvers<ContextType>;
+  CalibrationEffect?: CalibrationEffectResolvers<ContextType>;
   Product?: ProductResolvers<ContextType>;
   Stock?: StockResolvers<ContextType>;
   Money?: MoneyResolvers<ContextType>;

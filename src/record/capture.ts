@@ -1,0 +1,55 @@
+import { hasTenant } from '../auth/principal.js';
+import type { Config } from '../config/schema.js';
+import type { RequestState } from '../graph/request-state.js';
+import { keyPerIp } from '../limits/request-charge.js';
+import type { LimitsView } from '../limits/windows.js';
+import type { UsageEvent } from '../usage/event.js';
+import type { RequestRecorder } from './recorder.js';
+import type { RequestRecord } from './request-record.js';
+
+/**
+ * The record of a metered request, or null when no limit decision saw it (service tokens,
+ * platform admins, requests answered before any decision). The client address is kept only
+ * when `perIpLimited` says a per-IP limit applied to the request: otherwise replay does not need it.
+ */
+export function requestRecordOf(event: UsageEvent, state: RequestState, perIpLimited: (state: RequestState) => boolean): RequestRecord | null {
+  if (!state.decided) return null;
+  return {
+    at: event.at,
+    tenantId: event.tenantId,
+    clientId: event.clientId,
+    ip: perIpLimited(state) ? state.accepted.ip : null,
+    planId: event.planId,
+    rootFields: event.rootFields,
+    estimatedCost: event.requestedCost,
+    actualCost: event.actualCost,
+    responseBytes: event.responseBytes,
+    throttledBy: event.throttledBy,
+  };
+}
+
+/**
+ * Whether a per-IP limit applied to the request: its plan (after runtime overrides) has
+ * `perIpPerMinute`, or it came with a publishable key that has a per-IP limit of its own.
+ */
+export function perIpLimit(deps: { config: () => Config; limitsView: LimitsView }): (state: RequestState) => boolean {
+  return (state) => {
+    const principal = state.accepted.principal;
+    if (!hasTenant(principal)) return false;
+    if (keyPerIp(principal).keyPerIpPerMinute !== undefined) return true;
+    return typeof deps.limitsView.effective(deps.config(), principal.tenantId).limits.perIpPerMinute === 'number';
+  };
+}
+
+/** `onMetered` that also records the request (after the request metrics). */
+export function recordedRequests(
+  next: (event: UsageEvent, state: RequestState) => void,
+  recorder: RequestRecorder,
+  perIpLimited: (state: RequestState) => boolean,
+): (event: UsageEvent, state: RequestState) => void {
+  return (event, state) => {
+    next(event, state);
+    const record = requestRecordOf(event, state, perIpLimited);
+    if (record) recorder.record(record);
+  };
+}

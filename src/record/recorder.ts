@@ -1,0 +1,119 @@
+import type { Logger } from '../observability/logger.js';
+import { MINUTE_MS, type RecordStore } from './record-store.js';
+import { encodeBlock, type RequestRecord } from './request-record.js';
+
+export interface RequestRecorderOptions {
+  store: RecordStore;
+  logger: Logger;
+  /** Flush period, ms, default 1,000 (as the meter's: a crash loses at most about this much). */
+  intervalMs?: number;
+  /** Records held in process at most (buffered plus a failed write kept for retry), default 100,000; past it new ones are dropped and counted. */
+  maxBuffered?: number;
+}
+
+export interface RequestRecorderStats {
+  buffered: number;
+  written: number;
+  dropped: number;
+  failedFlushes: number;
+}
+
+export interface RequestRecorder {
+  /** Adds a record to the buffer: synchronous, no I/O, never throws. */
+  record(record: RequestRecord): void;
+  /** Encodes and writes the buffer (one block per minute it spans); never rejects: a failed write is kept for the next. */
+  flush(): Promise<void>;
+  /** Stops the timer and flushes what is left (one attempt). */
+  close(): Promise<void>;
+  stats(): RequestRecorderStats;
+}
+
+/**
+ * The request record's writer: requests are buffered in process and written every second as a
+ * few compressed blocks (request-record.ts), off the request path like the usage meter. A failed
+ * write is kept and retried at the next flush while it fits the bound.
+ */
+export function createRequestRecorder(options: RequestRecorderOptions): RequestRecorder {
+  const { store, logger } = options;
+  const intervalMs = options.intervalMs ?? 1000;
+  const maxBuffered = options.maxBuffered ?? 100_000;
+  let buffer: RequestRecord[] = [];
+  /** Blocks whose write failed, with their record counts, for the next flush. */
+  let pending: { minute: number; block: Buffer; records: number }[] = [];
+  let pendingRecords = 0;
+  let written = 0;
+  let dropped = 0;
+  let failedFlushes = 0;
+  let flushing: Promise<void> | null = null;
+
+  async function writeOut(): Promise<void> {
+    const records = buffer;
+    buffer = [];
+    const blocks = pending;
+    pending = [];
+    pendingRecords = 0;
+    // Stable: records of one instance stay in arrival order within a millisecond.
+    records.sort((a, b) => a.at - b.at);
+    let i = 0;
+    while (i < records.length) {
+      const minute = Math.floor(records[i]!.at / MINUTE_MS);
+      let j = i;
+      while (j < records.length && Math.floor(records[j]!.at / MINUTE_MS) === minute) j++;
+      blocks.push({ minute, block: encodeBlock(records.slice(i, j)), records: j - i });
+      i = j;
+    }
+    if (blocks.length === 0) return;
+    try {
+      await store.append(blocks);
+      for (const b of blocks) written += b.records;
+    } catch (err) {
+      failedFlushes += 1;
+      logger.warn({ err, blocks: blocks.length }, 'request record write failed; kept for the next flush');
+      for (const b of blocks) {
+        if (pendingRecords + buffer.length + b.records > maxBuffered) {
+          dropped += b.records;
+          continue;
+        }
+        pending.push(b);
+        pendingRecords += b.records;
+      }
+    }
+  }
+
+  function flush(): Promise<void> {
+    flushing ??= writeOut().finally(() => {
+      flushing = null;
+    });
+    return flushing;
+  }
+
+  const timer = setInterval(() => void flush(), intervalMs);
+  timer.unref();
+
+  return {
+    record(record) {
+      if (buffer.length + pendingRecords >= maxBuffered) {
+        dropped += 1;
+        return;
+      }
+      buffer.push(record);
+    },
+    flush,
+    async close() {
+      clearInterval(timer);
+      await flushing;
+      await flush();
+    },
+    stats: () => ({ buffered: buffer.length + pendingRecords, written, dropped, failedFlushes }),
+  };
+}
+
+/** The recorder of a gateway with the record switched off. */
+export function createNoopRecorder(): RequestRecorder {
+  return {
+    record() {},
+    flush: async () => {},
+    close: async () => {},
+    stats: () => ({ buffered: 0, written: 0, dropped: 0, failedFlushes: 0 }),
+  };
+}

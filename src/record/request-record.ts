@@ -1,0 +1,76 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+
+/**
+ * One request a limit decision saw, as replay needs it: when, who (tenant, key, plan, and the
+ * client address when a per-IP limit applied to it), what (root fields), what it was charged
+ * (the estimate) and what it turned out to cost, and what the live decision was.
+ */
+export interface RequestRecord {
+  /** Epoch ms the request was accepted. */
+  at: number;
+  tenantId: string;
+  /** API key or service token id. */
+  clientId: string;
+  /** Client address, only when a per-IP limit applied (`perIpPerMinute`, a publishable key's per-IP limit); else null. */
+  ip: string | null;
+  planId: string;
+  /** Distinct root fields, `Query.customers`. */
+  rootFields: string[];
+  /** The estimate it was charged (field cost). */
+  estimatedCost: number;
+  actualCost: number;
+  responseBytes: number;
+  /** The live decision: the dimension that refused it, null when admitted. */
+  throttledBy: string | null;
+}
+
+/**
+ * A block: the records of one flush that fall in one UTC minute, oldest first, as text lines
+ * compressed with raw DEFLATE (level 1: fastest; ids and root fields repeat, so it still shrinks
+ * the text about tenfold). One line per record, tab-separated:
+ *
+ *   ms after the block's base \t tenant \t client \t ip \t plan \t roots (comma-separated) \t estimated \t actual \t bytes \t throttledBy
+ *
+ * The first line is `v1 <base epoch ms>`. Ids never hold tabs, commas or newlines (the meter's
+ * id rules: no whitespace; root fields are `Type.field`); empty stands for null.
+ */
+export function encodeBlock(records: readonly RequestRecord[]): Buffer {
+  const base = records.length > 0 ? records[0]!.at : 0;
+  const lines = [`v1 ${base}`];
+  for (const r of records) {
+    lines.push(
+      `${r.at - base}\t${r.tenantId}\t${r.clientId}\t${r.ip ?? ''}\t${r.planId}\t${r.rootFields.join(',')}\t${r.estimatedCost}\t${r.actualCost}\t${r.responseBytes}\t${r.throttledBy ?? ''}`,
+    );
+  }
+  return deflateRawSync(lines.join('\n'), { level: 1 });
+}
+
+/** The records of a block, appended to `out`; throws on a block that is not one. */
+export function decodeBlock(block: Buffer, out: RequestRecord[]): void {
+  const text = inflateRawSync(block).toString('utf8');
+  let end = text.indexOf('\n');
+  if (end < 0) end = text.length;
+  const header = text.slice(0, end);
+  if (!header.startsWith('v1 ')) throw new Error(`not a request record block: header ${JSON.stringify(header.slice(0, 20))}`);
+  const base = Number(header.slice(3));
+  let start = end + 1;
+  while (start < text.length) {
+    let stop = text.indexOf('\n', start);
+    if (stop < 0) stop = text.length;
+    const f = text.slice(start, stop).split('\t');
+    start = stop + 1;
+    if (f.length !== 10) throw new Error(`request record line has ${f.length} fields, expected 10`);
+    out.push({
+      at: base + Number(f[0]),
+      tenantId: f[1]!,
+      clientId: f[2]!,
+      ip: f[3] === '' ? null : f[3]!,
+      planId: f[4]!,
+      rootFields: f[5] === '' ? [] : f[5]!.split(','),
+      estimatedCost: Number(f[6]),
+      actualCost: Number(f[7]),
+      responseBytes: Number(f[8]),
+      throttledBy: f[9] === '' ? null : f[9]!,
+    });
+  }
+}

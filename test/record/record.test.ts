@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/observability/logger.js';
+import { readRecords } from '../../src/record/reader.js';
+import { createMemoryRecordStore, createRedisRecordStore, recordKey, type RecordStore } from '../../src/record/record-store.js';
+import { createRequestRecorder } from '../../src/record/recorder.js';
+import type { RequestRecord } from '../../src/record/request-record.js';
+import { flushKeepingEpoch, useTestRedis } from '../support/redis-server.js';
+
+const logger = createLogger({ level: 'silent' });
+const T0 = Date.UTC(2026, 11, 5, 22, 0, 0);
+
+function recordAt(at: number, i: number): RequestRecord {
+  return {
+    at,
+    tenantId: i % 3 === 0 ? 'acme' : 'globex',
+    clientId: `key-${i % 5}`,
+    ip: i % 4 === 0 ? `10.0.0.${i % 250}` : i % 7 === 0 ? '2001:db8::1' : null,
+    planId: i % 3 === 0 ? 'free' : 'pro',
+    rootFields: i % 2 === 0 ? ['Query.customers'] : ['Query.orders', 'Query.product'],
+    estimatedCost: (i % 40) + 0.5,
+    actualCost: i % 33,
+    responseBytes: 100 + i,
+    throttledBy: i % 11 === 0 ? 'minute' : null,
+  };
+}
+
+async function readAll(store: RecordStore, from: number, to: number): Promise<{ records: RequestRecord[]; batches: number }> {
+  const records: RequestRecord[] = [];
+  let batches = 0;
+  for await (const batch of readRecords(store, { from, to })) {
+    batches += 1;
+    records.push(...batch);
+  }
+  return { records, batches };
+}
+
+const redis = useTestRedis();
+
+describe.each([
+  ['Redis', () => createRedisRecordStore(redis.client)],
+  ['memory', () => createMemoryRecordStore()],
+] as const)('request record (%s store)', (_name, makeStore) => {
+  it('gives back what two instances recorded over three minutes, in time order, field for field', async () => {
+    await flushKeepingEpoch(redis.client);
+    const store = makeStore();
+    const a = createRequestRecorder({ store, logger });
+    const b = createRequestRecorder({ store, logger });
+    const all: RequestRecord[] = [];
+    // Instance a takes even milliseconds, b odd ones; each flushes every 20 s of request time.
+    for (let i = 0; i < 3000; i++) {
+      const record = recordAt(T0 + i * 60, i);
+      all.push(record);
+      (i % 2 === 0 ? a : b).record(record);
+      if (i % 333 === 0) await Promise.all([a.flush(), b.flush()]);
+    }
+    await Promise.all([a.close(), b.close()]);
+    expect(a.stats()).toMatchObject({ written: 1500, dropped: 0, buffered: 0 });
+
+    const { records, batches } = await readAll(store, T0, T0 + 3 * 60_000);
+    expect(batches).toBe(3);
+    expect(records).toEqual(all);
+  });
+
+  it('reads only the range asked for, to the millisecond', async () => {
+    await flushKeepingEpoch(redis.client);
+    const store = makeStore();
+    const recorder = createRequestRecorder({ store, logger });
+    for (let i = 0; i < 200; i++) recorder.record(recordAt(T0 + i * 1000, i));
+    await recorder.close();
+    const { records } = await readAll(store, T0 + 30_500, T0 + 90_000);
+    expect(records.map((r) => r.at)).toEqual(Array.from({ length: 59 }, (_, i) => T0 + 31_000 + i * 1000));
+  });
+
+  it('drops and counts past its bound instead of growing', async () => {
+    await flushKeepingEpoch(redis.client);
+    const store = makeStore();
+    const recorder = createRequestRecorder({ store, logger, maxBuffered: 100 });
+    for (let i = 0; i < 150; i++) recorder.record(recordAt(T0 + i, i));
+    expect(recorder.stats()).toMatchObject({ buffered: 100, dropped: 50 });
+    await recorder.close();
+    expect((await readAll(store, T0, T0 + 60_000)).records).toHaveLength(100);
+  });
+});
+
+describe('request record in Redis', () => {
+  it('one stream per minute with a TTL; a Redis outage keeps the records for the next flush', async () => {
+    await flushKeepingEpoch(redis.client);
+    const store = createRedisRecordStore(redis.client, { retentionMs: 3_600_000 });
+    // Only the flushes the test makes: no timer flush between the restart and the reads.
+    const recorder = createRequestRecorder({ store, logger, intervalMs: 3_600_000 });
+    recorder.record(recordAt(T0 + 5, 1));
+    await recorder.flush();
+    const key = recordKey(Math.floor(T0 / 60_000));
+    expect(await redis.client.type(key)).toBe('stream');
+    expect(await redis.client.pttl(key)).toBeGreaterThan(3_500_000);
+
+    await redis.server.kill();
+    recorder.record(recordAt(T0 + 6, 2));
+    await recorder.flush();
+    expect(recorder.stats()).toMatchObject({ failedFlushes: 1, buffered: 1, dropped: 0 });
+    // The restarted server is empty: the record written before the outage is gone with it.
+    await redis.server.restart();
+    recorder.record(recordAt(T0 + 7, 3));
+    await recorder.close();
+    const { records } = await readAll(store, T0, T0 + 60_000);
+    expect(records.map((r) => r.at)).toEqual([T0 + 6, T0 + 7]);
+  }, 30_000);
+});
