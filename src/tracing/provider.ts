@@ -1,4 +1,4 @@
-import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
+import { context, DiagLogLevel, diag, propagation, trace, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -15,14 +15,18 @@ import {
   type SpanProcessor,
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace-node';
+import type { Logger } from '../observability/logger.js';
 import type { SamplerName, TracingSettings } from './settings.js';
+
+/** How long a stop waits for the last spans to reach the collector, ms: a collector that hangs must not hold the exit. */
+export const SHUTDOWN_EXPORT_MS = 2000;
 
 /** The instrumentation scope of the gateway's own spans. */
 export const TRACER_NAME = 'experience-gateway';
 
 export interface TraceProvider {
   tracer: Tracer;
-  /** Exports what is buffered, then stops; the process-wide context and propagator are released. */
+  /** Exports what is buffered (waiting at most SHUTDOWN_EXPORT_MS), then stops; the process-wide context and propagator are released. */
   shutdown(): Promise<void>;
 }
 
@@ -33,7 +37,20 @@ export interface TraceProvider {
  * Spans given in code (`exporter`, tests) are exported one by one as they end; the others in
  * batches (the SDK's `OTEL_BSP_*` variables tune the batches).
  */
-export function startTraceProvider(settings: TracingSettings, exporter?: SpanExporter): TraceProvider {
+export function startTraceProvider(settings: TracingSettings, logger: Logger, exporter?: SpanExporter): TraceProvider {
+  // The SDK's own warnings and errors (a collector that refuses or times out) go to the gateway's
+  // log; without a logger OpenTelemetry drops them silently.
+  const log = logger.child({ component: 'tracing' });
+  diag.setLogger(
+    {
+      error: (message, ...args) => log.error({ args }, message),
+      warn: (message, ...args) => log.warn({ args }, message),
+      info: () => {},
+      debug: () => {},
+      verbose: () => {},
+    },
+    DiagLogLevel.WARN,
+  );
   const spanProcessors: SpanProcessor[] = exporter ? [new SimpleSpanProcessor(exporter)] : [];
   for (const name of settings.exporters) {
     spanProcessors.push(new BatchSpanProcessor(name === 'otlp' ? new OTLPTraceExporter({ url: settings.otlpTracesUrl }) : new ConsoleSpanExporter()));
@@ -48,10 +65,20 @@ export function startTraceProvider(settings: TracingSettings, exporter?: SpanExp
   return {
     tracer: provider.getTracer(TRACER_NAME),
     async shutdown() {
-      await provider.shutdown();
+      let timer: NodeJS.Timeout | undefined;
+      const giveUp = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          log.warn({ waitedMs: SHUTDOWN_EXPORT_MS }, 'the last trace spans were not exported in time; stopping without them');
+          resolve();
+        }, SHUTDOWN_EXPORT_MS);
+        timer.unref();
+      });
+      await Promise.race([provider.shutdown().catch((err: unknown) => log.warn({ err }, 'trace export failed at shutdown')), giveUp]);
+      clearTimeout(timer);
       trace.disable();
       context.disable();
       propagation.disable();
+      diag.disable();
     },
   };
 }

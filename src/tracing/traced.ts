@@ -16,7 +16,7 @@ import type { Tracing, TracingOptions } from './tracing.js';
  * loaded; these need no hook and no load order.
  */
 export function startTracing(settings: TracingSettings, options: TracingOptions): Tracing {
-  const provider = startTraceProvider(settings, options.exporter);
+  const provider = startTraceProvider(settings, options.logger, options.exporter);
   const tracer = provider.tracer;
   // Only calls made inside a request's trace: the alert webhook or the demo's own traffic start none.
   const undici = new UndiciInstrumentation({ requireParentforSpans: true });

@@ -32,3 +32,21 @@ it('OTEL_TRACES_EXPORTER=otlp sends the spans to OTEL_EXPORTER_OTLP_ENDPOINT/v1/
   expect(received.every((r) => r.path === '/v1/traces' && r.contentType === 'application/x-protobuf')).toBe(true);
   for (const text of ['gateway-under-test', 'POST /graphql', 'graphql.operation.name', 'Who', 'gateway.tenant.id', 'globex']) expect(all).toContain(text);
 });
+
+it('a collector that never answers does not hold the stop: close gives up on the last spans after 2 s', async () => {
+  // Takes the export's connection and never answers it (the OTLP exporter's own timeout is 10 s).
+  const hanging = createServer(() => {});
+  await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = hanging.address() as AddressInfo;
+    const gateway = await startTestGateway({ env: { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` } });
+    expect((await gateway.gql(DEMO_TOKENS.globexAdmin, '{ viewer { tenant { displayName } } }')).status).toBe(200);
+    const started = Date.now();
+    const closed = await Promise.race([gateway.close().then(() => 'closed'), new Promise((resolve) => setTimeout(() => resolve('still closing'), 8000))]);
+    expect(closed).toBe('closed');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+  } finally {
+    hanging.closeAllConnections();
+    hanging.close();
+  }
+});

@@ -1,0 +1,103 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEMO_TOKENS } from '../src/config/demo.js';
+import { startGatewayProcess } from '../test/support/gateway-process.js';
+import { startTestRedis } from '../test/support/redis-server.js';
+import { createLoadGenerator } from './load.js';
+
+/**
+ * `npx tsx bench/tracing-profile.ts [ratio|off] [seconds]`: what share of a gateway's CPU goes to
+ * tracing, from a CPU profile of one gateway process (`--cpu-prof`) under 8 concurrent requests of
+ * the `tracing` scenario's query. A share within one profile does not move when other processes
+ * take the machine, where a latency or a CPU time compared across processes does (by 2x on the
+ * shared 2-core machine). Self time only: OpenTelemetry's packages, src/tracing, Node's
+ * async_hooks (AsyncLocalStorage, the context) and diagnostics_channel; the native side of the
+ * promise hooks AsyncLocalStorage turns on is not attributed, so this is a lower bound.
+ */
+const RATIO = process.argv[2] ?? '0.1';
+const SECONDS = Number(process.argv[3] ?? 15);
+const QUERY = '{ viewer { tenant { displayName } } dashboard { customerCount recentOrders { id total { formatted } customer { name } } } }';
+
+const redis = await startTestRedis();
+const sink = createServer((req, res) => {
+  req.resume();
+  req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
+});
+await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+const dir = await mkdtemp(join(tmpdir(), 'tracing-profile-'));
+try {
+  const env: Record<string, string> =
+    RATIO === 'off'
+      ? {}
+      : {
+          OTEL_TRACES_EXPORTER: 'otlp',
+          OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(sink.address() as AddressInfo).port}`,
+          OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+          OTEL_TRACES_SAMPLER_ARG: RATIO,
+        };
+  const gateway = await startGatewayProcess({
+    redisUrl: redis.url,
+    env,
+    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+    // Limits the run never reaches, checked on Redis on every request.
+    patch: (config) => {
+      config.plans.enterprise.limits = { ...config.plans.enterprise.limits, requestsPerMinute: 100_000_000, costPerMinute: 1_000_000_000 };
+    },
+  });
+  const load = createLoadGenerator(
+    {
+      origin: gateway.url,
+      path: '/graphql',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_TOKENS.initechAdmin}` },
+      body: JSON.stringify({ query: QUERY }),
+    },
+    { concurrency: 8 },
+  );
+  await load.run({ durationMs: 3000 }); // warm-up
+  const result = await load.run({ durationMs: SECONDS * 1000 });
+  await load.close();
+  await gateway.close(); // the profile is written as the process exits
+  const file = (await readdir(dir)).find((name) => name.endsWith('.cpuprofile'));
+  if (!file) throw new Error('no .cpuprofile written');
+  printShares(
+    JSON.parse(await readFile(join(dir, file), 'utf8')) as CpuProfile,
+    `${RATIO === 'off' ? 'tracing off' : `sampled ${RATIO}`}: ${result.requests} requests`,
+  );
+} finally {
+  await rm(dir, { recursive: true, force: true });
+  await redis.stop();
+  sink.close();
+}
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { url: string; functionName: string } }[];
+  samples: number[];
+}
+
+function printShares(profile: CpuProfile, title: string): void {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const buckets = new Map<string, number>();
+  for (const id of profile.samples) {
+    const { url, functionName } = byId.get(id)!.callFrame;
+    const bucket = url.includes('@opentelemetry/')
+      ? `@opentelemetry/${url.split('@opentelemetry/')[1]!.split('/')[0]}`
+      : url.includes('/src/tracing/')
+        ? 'src/tracing'
+        : url.includes('diagnostics_channel')
+          ? 'node:diagnostics_channel'
+          : url.includes('async_hooks') || url.includes('async_context')
+            ? 'node:async_hooks (AsyncLocalStorage)'
+            : functionName === '(idle)'
+              ? '(idle)'
+              : 'everything else';
+    buckets.set(bucket, (buckets.get(bucket) ?? 0) + 1);
+  }
+  const busy = profile.samples.length - (buckets.get('(idle)') ?? 0);
+  buckets.delete('(idle)');
+  const tracing = [...buckets].filter(([name]) => name !== 'everything else').reduce((sum, [, n]) => sum + n, 0);
+  console.log(`${title}; ${busy} busy samples; tracing's share ${((100 * tracing) / busy).toFixed(2)}%`);
+  for (const [name, n] of [...buckets].sort((a, b) => b[1] - a[1])) console.log(`  ${name.padEnd(40)} ${((100 * n) / busy).toFixed(2)}%`);
+}
