@@ -40,7 +40,8 @@ export interface CalibrationRollup {
 
 /**
  * The fleet's calibration: each instance adds the change in its list-field statistics to one
- * Redis hash every `intervalMs` (default 5 s), so any instance's report covers the lists every
+ * Redis hash every `intervalMs` (default 5 s; 0: only when asked for a report) and before each of
+ * its own reports, so any instance's report covers the lists every
  * instance returned. Fixed histogram edges (size-histogram.ts) make the counts add up exactly.
  */
 export function createCalibrationRollup(options: { redis: RedisClient; fields: () => FieldStats[]; logger: Logger; intervalMs?: number }): CalibrationRollup {
@@ -92,8 +93,10 @@ export function createCalibrationRollup(options: { redis: RedisClient; fields: (
     });
     return pushing;
   };
-  const timer = setInterval(() => void push(), options.intervalMs ?? 5000);
-  timer.unref();
+  const intervalMs = options.intervalMs ?? 5000;
+  // 0: no timer; the instance pushes only when a report is asked of it.
+  const timer = intervalMs > 0 ? setInterval(() => void push(), intervalMs) : null;
+  timer?.unref();
 
   return {
     push,
@@ -125,7 +128,7 @@ export function createCalibrationRollup(options: { redis: RedisClient; fields: (
       return [...byField.values()];
     },
     close() {
-      clearInterval(timer);
+      if (timer) clearInterval(timer);
     },
   };
 }

@@ -422,8 +422,11 @@ export const configSchema = z
         sampleEvery: z.number().int().positive().default(10),
         /** Distinct operations kept for pricing again, default 1,000 (each up to 16 KiB of text). */
         maxOperations: z.number().int().positive().max(100_000).default(1000),
-        /** How often each instance adds its list-field statistics to the fleet's in Redis, default 5 s. */
-        rollupIntervalMs: ms.default(5000),
+        /**
+         * How often each instance adds its list-field statistics to the fleet's in Redis, default 5 s;
+         * 0: only when a report is asked for (the demo config: its Redis traffic stays the requests').
+         */
+        rollupIntervalMs: z.number().int().nonnegative().default(5000),
       })
       .prefault({}),
     record: z
