@@ -53,7 +53,7 @@ describe('forecast, SLA and warnings, from known synthetic histories', () => {
       syntheticHour({
         tenantId: 'acme',
         planId: 'free',
-        clientId: 'acme-web',
+        clientId: 'acme-admin',
         hourStart: currentHour - (i + 1) * HOUR,
         hour: { requests: PER_HOUR, cost: PER_HOUR },
       }),
