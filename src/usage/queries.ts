@@ -1,4 +1,4 @@
-import { assertRange, bucketStart, bucketStarts, cover, iso } from './buckets.js';
+import { assertRange, bucketStart, bucketStarts, cover, iso, nextBucket } from './buckets.js';
 import { addFields, emptyCounters, type Counters } from './counters.js';
 import { RETENTION_MS, bucketKey, fleetIndexKey, retentionClass, tenantIndexKey, type Series } from './keys.js';
 import { findAnomalies } from './anomalies.js';
@@ -65,6 +65,14 @@ export function createUsageQueries(reader: HashReader, now: () => number): Omit<
     return entries;
   };
 
+  /** One bucket of a history; the newest is partial while it is still filling. */
+  const point = (granularity: Granularity, start: number, counters: Counters): HistoryPoint => ({
+    start: new Date(start).toISOString(),
+    granularity,
+    partial: nextBucket(granularity, start) > now(),
+    ...toTotals(counters),
+  });
+
   /** Non-empty results, most requests first (ties by name, so the order is stable). */
   const ranked = <T extends { totals: UsageTotals }>(rows: T[], name: (row: T) => string): T[] =>
     rows.filter((row) => row.totals.requests > 0).sort((a, b) => b.totals.requests - a.totals.requests || (name(a) < name(b) ? -1 : 1));
@@ -86,7 +94,7 @@ export function createUsageQueries(reader: HashReader, now: () => number): Omit<
       return starts.map((t, i): HistoryPoint => {
         const counters = emptyCounters();
         addFields(counters, hashes[i]!);
-        return { start: new Date(t).toISOString(), granularity: q.granularity, ...toTotals(counters) };
+        return point(q.granularity, t, counters);
       });
     },
 
@@ -101,7 +109,7 @@ export function createUsageQueries(reader: HashReader, now: () => number): Omit<
       return starts.map((t, i): HistoryPoint => {
         const counters = emptyCounters();
         for (let s = 0; s < seriesList.length; s++) addFields(counters, hashes[s * starts.length + i]!);
-        return { start: new Date(t).toISOString(), granularity: q.granularity, ...toTotals(counters) };
+        return point(q.granularity, t, counters);
       });
     },
 

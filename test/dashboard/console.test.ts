@@ -43,6 +43,9 @@ describe('platform console in a real browser', () => {
     expect(await page.locator('[data-panel="health"]').textContent()).toContain('Redis: not configured');
     await screenshot(page, 'console');
 
+    // Plans by display name, as every page writes them (the values stay the ids).
+    expect(await page.getByLabel('Plan', { exact: true }).locator('option').allTextContents()).toEqual(['All plans', 'Enterprise', 'Free', 'Pro']);
+    expect(await rows.nth(0).locator('td').first().textContent()).toBe('Pro');
     await page.getByLabel('Plan', { exact: true }).selectOption('free');
     await expect.poll(() => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-tenant')))).toEqual(['acme']);
     await page.getByLabel('Plan', { exact: true }).selectOption('');
@@ -50,8 +53,16 @@ describe('platform console in a real browser', () => {
     await expect.poll(() => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-tenant')))).toEqual(['globex']);
     await page.getByLabel('Status').selectOption('THROTTLED');
     await expect.poll(() => page.locator('[data-panel="consumers"]').textContent()).toContain('No requests match the filters');
+    // The status narrows the charts and the By plan / By root field tables too, not only Top consumers.
+    await expect.poll(() => page.locator('[data-chart="requests"] figcaption').textContent()).toBe('Requests: throttled');
+    expect(await page.locator('[data-panel="plans"]').textContent()).toContain('No throttled requests in this range.');
     await page.getByLabel('Status').selectOption('OK');
     await expect.poll(() => rows.locator('[data-col="matching"]').allTextContents()).toEqual(['4']);
+    await expect.poll(() => page.locator('[data-chart="requests"] figcaption').textContent()).toBe('Requests: ok');
+    expect(await page.locator('[data-chart="requests"] .u-legend .u-series th').allTextContents()).toEqual(['Time', 'ok']);
+    expect(await page.locator('[data-panel="plans"] tbody th').allTextContents()).toEqual(['Pro', 'Free']);
+    expect(await page.locator('[data-panel="plans"] [data-col="matching"]').allTextContents()).toEqual(['4', '2']);
+    expect(await page.locator('[data-chart="latency"] .chart__note').textContent()).toContain('Of every outcome, not only ok');
     await screenshot(page, 'console-filtered');
 
     await rows.first().getByRole('link', { name: 'Globex' }).click();
@@ -113,4 +124,45 @@ describe('platform console in a real browser', () => {
     expect(await page.evaluate('window.__xss')).toBeUndefined();
     await page.context().close();
   });
+
+  it('keeps refused work out of the requested cost and marks the bucket still filling', async () => {
+    const { page, problems } = await openPage(browser, gateway.url);
+    await signIn(page, gateway.url, DEMO_TOKENS.platformAdmin);
+    await page.getByLabel('Range').selectOption('1h');
+    const cost = page.locator('[data-chart="cost"]');
+    await cost.locator('summary').click();
+    const requestedSum = async () =>
+      (await cost.locator('.chart__table tbody tr td:first-of-type').allTextContents()).reduce((sum, v) => sum + Number(v.replace(/,/g, '')), 0);
+    await cost.locator('.chart__table tbody tr').first().waitFor();
+    const before = await requestedSum();
+
+    // Six times 102 points, over the Free plan's 500 per operation: refused before it runs.
+    const aliases = Array.from({ length: 6 }, (_, i) => `c${i}: customers(first: 50) { edges { node { orders(first: 50) { id } } } }`);
+    const refused = await gateway.gql(DEMO_TOKENS.acmeAdmin, `{ ${aliases.join(' ')} }`);
+    expect(refused.body.errors?.[0]?.extensions?.code).toBe('COST_LIMIT_EXCEEDED');
+    const estimate = refused.body.errors?.[0]?.extensions?.estimate as number;
+    // Asked again at once (a new range), rather than at the page's next 15 s poll.
+    await new Promise((r) => setTimeout(r, 300));
+    await page.getByLabel('Range').selectOption('24h');
+    await page.getByLabel('Range').selectOption('1h');
+    const costNote = page.locator('[data-chart="cost"] .chart__note');
+    await expect.poll(() => costNote.textContent(), { timeout: 30_000 }).toContain('Refused requests are left out: they never ran');
+    expect(await costNote.textContent()).toContain(`(${estimate.toLocaleString('en-US')} points estimated in this range)`);
+    // Drawn as requested cost, the refused operation would be the highest point of the chart.
+    expect(await requestedSum()).toBe(before);
+    // The newest minute is still filling: shaded on the chart, marked in the table.
+    const minutes = await cost.locator('.chart__table tbody tr').count();
+    for (const id of ['requests', 'cost', 'bytes', 'latency', 'cache']) {
+      expect(await page.locator(`[data-chart="${id}"]`).getAttribute('data-partial-from')).toBe(String(minutes - 1));
+    }
+    expect(await cost.locator('.chart__table tbody tr').last().locator('th').textContent()).toContain('(still filling)');
+    expect(await cost.locator('.chart__table tbody tr').first().locator('th').textContent()).not.toContain('(still filling)');
+    // Under the throttled status, the cost chart shows exactly what was refused.
+    await page.getByLabel('Status').selectOption('THROTTLED');
+    await expect.poll(() => cost.locator('.chart__table thead th').allTextContents()).toEqual(['Bucket (UTC)', 'refused (estimate)']);
+    const refusedCells = (await cost.locator('.chart__table tbody tr td').allTextContents()).map((v) => Number(v.replace(/,/g, '')));
+    expect(refusedCells.reduce((a, b) => a + b, 0)).toBe(estimate);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  }, 60_000);
 });

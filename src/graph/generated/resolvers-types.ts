@@ -557,6 +557,8 @@ export type FleetConsumer = {
   tenantName: Scalars['String']['output'];
   /** The plan the tenant's latest requests in the range were charged to. */
   plan: Scalars['ID']['output'];
+  /** The plan's display name (`Free`); the id when the plan is no longer configured. */
+  planName: Scalars['String']['output'];
   /** Requests matching the filter's status (all requests without one). */
   matching: Scalars['Float']['output'];
   totals: UsageTotals;
@@ -567,6 +569,8 @@ export type FleetDirectoryTenant = {
   id: Scalars['ID']['output'];
   displayName: Scalars['String']['output'];
   plan: Scalars['ID']['output'];
+  /** The plan's display name (`Free`). */
+  planName: Scalars['String']['output'];
   /** API key and service token ids. */
   clients: Array<Scalars['String']['output']>;
 };
@@ -719,7 +723,10 @@ export type UsageTotals = {
   /** Throttled requests as a percentage of all requests (0 when there were none). */
   throttledPercent: Scalars['Float']['output'];
   throttledBy: Array<UsageCount>;
+  /** Estimated cost of the requests that ran. */
   requestedCost: Scalars['Float']['output'];
+  /** Estimated cost of the requests refused before running (throttled, or over the operation maximum): never run, never charged. */
+  refusedCost: Scalars['Float']['output'];
   actualCost: Scalars['Float']['output'];
   responseBytes: Scalars['Float']['output'];
   cacheHits: Scalars['Float']['output'];
@@ -743,6 +750,8 @@ export type UsagePoint = {
   __typename?: 'UsagePoint';
   /** ISO start of the bucket. */
   start: Scalars['String']['output'];
+  /** True while the bucket is still filling (it ends after now): its counts are not final, so a low value is not a drop. */
+  partial: Scalars['Boolean']['output'];
   totals: UsageTotals;
 };
 
@@ -864,6 +873,8 @@ export type TenantUsage = {
 export type PlanUsage = {
   __typename?: 'PlanUsage';
   plan: Scalars['ID']['output'];
+  /** The plan's display name (`Free`), as every page and message writes it; the id when the plan is no longer configured. */
+  planName: Scalars['String']['output'];
   totals: UsageTotals;
 };
 
@@ -1424,6 +1435,7 @@ export type FleetConsumerResolvers<ContextType = GatewayContext, ParentType exte
   tenantId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   tenantName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   plan?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  planName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   matching?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   totals?: Resolver<ResolversTypes['UsageTotals'], ParentType, ContextType>;
 };
@@ -1432,6 +1444,7 @@ export type FleetDirectoryTenantResolvers<ContextType = GatewayContext, ParentTy
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   plan?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  planName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   clients?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
@@ -1507,6 +1520,7 @@ export type UsageTotalsResolvers<ContextType = GatewayContext, ParentType extend
   throttledPercent?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   throttledBy?: Resolver<Array<ResolversTypes['UsageCount']>, ParentType, ContextType>;
   requestedCost?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  refusedCost?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   actualCost?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   responseBytes?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   cacheHits?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
@@ -1525,6 +1539,7 @@ export type UsageCountResolvers<ContextType = GatewayContext, ParentType extends
 
 export type UsagePointResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UsagePoint'] = ResolversParentTypes['UsagePoint']> = {
   start?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  partial?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   totals?: Resolver<ResolversTypes['UsageTotals'], ParentType, ContextType>;
 };
 
@@ -1564,6 +1579,7 @@ export type TenantUsageResolvers<ContextType = GatewayContext, ParentType extend
 
 export type PlanUsageResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['PlanUsage'] = ResolversParentTypes['PlanUsage']> = {
   plan?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  planName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   totals?: Resolver<ResolversTypes['UsageTotals'], ParentType, ContextType>;
 };
 
