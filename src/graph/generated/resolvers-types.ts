@@ -388,6 +388,13 @@ export type UsageForecast = {
   exhaustsAt?: Maybe<Scalars['String']['output']>;
   /** The forecast pace in the current hour (per hour). */
   ratePerHour: Scalars['Float']['output'];
+  /** Complete hours of the last 7 days with some of the metric: the history the forecast stands on. */
+  activeHours: Scalars['Int']['output'];
+  /**
+   * False below the minimum history (12 active hours): too little data to forecast. `exhaustsAt` is
+   * then null unless the limit is already reached, and `projected` is no forecast.
+   */
+  enoughHistory: Scalars['Boolean']['output'];
   /** How the projection is made, in words. */
   method: Scalars['String']['output'];
 };
@@ -1405,6 +1412,8 @@ export type UsageForecastResolvers<ContextType = GatewayContext, ParentType exte
   projected?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   exhaustsAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   ratePerHour?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  activeHours?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  enoughHistory?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   method?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
