@@ -74,9 +74,18 @@ export const fleetConsoleResolvers: Resolvers = {
         ctx.audit.list({ ...(tenantId ? { tenantId } : {}), first: n }),
       );
     },
-    health: (_parent, _args, ctx) => {
+    health: async (_parent, _args, ctx) => {
       platformAdminScope(ctx, 'fleetUsage');
-      return ctx.health();
+      const health = await ctx.health();
+      if (!health.admission) return { ...health, admission: null };
+      // Names as every page writes them; a tenant no longer configured keeps its id.
+      const recent = health.admission.recent.slice(0, 20).map((row) => ({
+        ...row,
+        tenantName: ctx.config.tenants[row.tenantId]?.displayName ?? row.tenantId,
+        plan: row.planId,
+        planName: planName(ctx.config, row.planId),
+      }));
+      return { ...health, admission: { ...health.admission, recent } };
     },
     syntheticHistory: (_parent, _args, ctx) => {
       platformAdminScope(ctx, 'fleetUsage');

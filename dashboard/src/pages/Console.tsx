@@ -11,6 +11,7 @@ import { SyntheticBanner } from '../components/UsageView';
 import { LimitChanges } from '../components/LimitChanges';
 import { ConsoleHeader } from './ConsoleHeader';
 import { ChoiceSelect } from '../components/ChoiceSelect';
+import { AdmissionNowPanel } from '../components/AdmissionNowPanel';
 
 type Overview = ConsoleOverviewQuery['fleetUsage'];
 
@@ -69,6 +70,7 @@ export function Console(props: { session: Session; onSignOut: () => void }) {
         <>
           {data.syntheticHistory && <SyntheticBanner note={data.syntheticHistory.note} />}
           <Health health={data.health} />
+          {data.health.admission && <AdmissionNowPanel admission={data.health.admission} />}
           <section class="card" aria-labelledby="filters-title">
             <h2 id="filters-title">Filters</h2>
             <form class="controls" onSubmit={(e) => e.preventDefault()}>

@@ -610,6 +610,40 @@ export type FleetHealth = {
   /** `closed` (shared Redis store in use), `open` (local fallback), `half-open`, or `local` without Redis. */
   limitStore: Scalars['String']['output'];
   downstream: Array<DownstreamHealth>;
+  /** Fair admission on the instance that answered (not the fleet): who it is queueing or shedding now. Null when admission is off. */
+  admission?: Maybe<AdmissionNow>;
+};
+
+/** Fair admission on one gateway instance (the one that answered this query). */
+export type AdmissionNow = {
+  __typename?: 'AdmissionNow';
+  /** Requests running now, and the instance's limit now (it shrinks while the event loop lags). */
+  inFlight: Scalars['Int']['output'];
+  limit: Scalars['Int']['output'];
+  /** Requests waiting now in the fair queue across tenants. */
+  queued: Scalars['Int']['output'];
+  /** Requests waiting now behind their own tenant's concurrent-request cap. */
+  tenantsWaiting: Scalars['Int']['output'];
+  /** Per tenant, plan and priority class, what admission did in the last minute: most shed and refused first. */
+  recent: Array<AdmissionNowRow>;
+};
+
+export type AdmissionNowRow = {
+  __typename?: 'AdmissionNowRow';
+  tenantId: Scalars['ID']['output'];
+  tenantName: Scalars['String']['output'];
+  plan: Scalars['ID']['output'];
+  planName: Scalars['String']['output'];
+  /** `critical`, `normal` or `batch`. */
+  priority: Scalars['String']['output'];
+  /** Requests that waited for their turn, then ran. */
+  queued: Scalars['Int']['output'];
+  /** The longest of those waits, ms. */
+  maxWaitMs: Scalars['Float']['output'];
+  /** Refused 503 OVERLOADED: the instance was saturated. */
+  shed: Scalars['Int']['output'];
+  /** Refused 429: the tenant was over its own share (its concurrent-request cap). */
+  refused: Scalars['Int']['output'];
 };
 
 export type DownstreamHealth = {
@@ -1127,6 +1161,8 @@ export type ResolversTypes = {
   LimitValue: ResolverTypeWrapper<LimitValue>;
   LimitChange: ResolverTypeWrapper<LimitChangeRecord>;
   FleetHealth: ResolverTypeWrapper<FleetHealth>;
+  AdmissionNow: ResolverTypeWrapper<AdmissionNow>;
+  AdmissionNowRow: ResolverTypeWrapper<AdmissionNowRow>;
   DownstreamHealth: ResolverTypeWrapper<DownstreamHealth>;
   UsageGranularity: UsageGranularity;
   Usage: ResolverTypeWrapper<UsageParent>;
@@ -1189,6 +1225,8 @@ export type ResolversParentTypes = {
   LimitValue: LimitValue;
   LimitChange: LimitChangeRecord;
   FleetHealth: FleetHealth;
+  AdmissionNow: AdmissionNow;
+  AdmissionNowRow: AdmissionNowRow;
   DownstreamHealth: DownstreamHealth;
   Usage: UsageParent;
   UsageLimits: UsageLimits;
@@ -1476,6 +1514,27 @@ export type FleetHealthResolvers<ContextType = GatewayContext, ParentType extend
   redis?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   limitStore?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   downstream?: Resolver<Array<ResolversTypes['DownstreamHealth']>, ParentType, ContextType>;
+  admission?: Resolver<Maybe<ResolversTypes['AdmissionNow']>, ParentType, ContextType>;
+};
+
+export type AdmissionNowResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['AdmissionNow'] = ResolversParentTypes['AdmissionNow']> = {
+  inFlight?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  limit?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  queued?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  tenantsWaiting?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  recent?: Resolver<Array<ResolversTypes['AdmissionNowRow']>, ParentType, ContextType>;
+};
+
+export type AdmissionNowRowResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['AdmissionNowRow'] = ResolversParentTypes['AdmissionNowRow']> = {
+  tenantId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  tenantName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  plan?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  planName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  priority?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  queued?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  maxWaitMs?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  shed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  refused?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type DownstreamHealthResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['DownstreamHealth'] = ResolversParentTypes['DownstreamHealth']> = {
@@ -1663,6 +1722,8 @@ export type Resolvers<ContextType = GatewayContext> = {
   LimitValue?: LimitValueResolvers<ContextType>;
   LimitChange?: LimitChangeResolvers<ContextType>;
   FleetHealth?: FleetHealthResolvers<ContextType>;
+  AdmissionNow?: AdmissionNowResolvers<ContextType>;
+  AdmissionNowRow?: AdmissionNowRowResolvers<ContextType>;
   DownstreamHealth?: DownstreamHealthResolvers<ContextType>;
   Usage?: UsageResolvers<ContextType>;
   UsageLimits?: UsageLimitsResolvers<ContextType>;
