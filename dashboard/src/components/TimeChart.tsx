@@ -13,16 +13,17 @@ const PARTIAL_FILL = 'rgba(100, 116, 139, 0.14)';
 const PARTIAL_LABEL = 'still filling';
 
 /**
- * A uPlot plugin that shades the plot from the first partial bucket's start to the right edge
- * (the newest bucket, whose counts are not final) and writes what the band means.
+ * A uPlot plugin that shades the plot from the last complete bucket to the right edge: the line
+ * into the newest bucket, whose counts are not final (its point sits on the right edge, so a band
+ * from the point itself would have no width), and writes what the band means.
  */
-function partialBand(firstPartialX: number | null): uPlot.Plugin {
+function partialBand(fromX: number | null): uPlot.Plugin {
   return {
     hooks: {
       draw: (u) => {
-        if (firstPartialX === null) return;
+        if (fromX === null) return;
         const { left, top, width, height } = u.bbox;
-        const from = Math.max(left, u.valToPos(firstPartialX, 'x', true));
+        const from = Math.max(left, u.valToPos(fromX, 'x', true));
         if (from >= left + width) return;
         const { ctx } = u;
         ctx.save();
@@ -73,7 +74,7 @@ export function TimeChart(props: {
     const plot = new uPlot(
       {
         width,
-        plugins: [partialBand(partialFrom >= 0 ? (x[partialFrom] ?? null) : null)],
+        plugins: [partialBand(partialFrom >= 0 ? (x[Math.max(0, partialFrom - 1)] ?? null) : null)],
         height: 220,
         legend: { show: true },
         cursor: { drag: { x: false, y: false } },
