@@ -65,14 +65,6 @@ export function createUsageQueries(reader: HashReader, now: () => number): Omit<
     return entries;
   };
 
-  /** One bucket of a history; the newest is partial while it is still filling. */
-  const point = (granularity: Granularity, start: number, counters: Counters): HistoryPoint => ({
-    start: new Date(start).toISOString(),
-    granularity,
-    partial: nextBucket(granularity, start) > now(),
-    ...toTotals(counters),
-  });
-
   /** Non-empty results, most requests first (ties by name, so the order is stable). */
   const ranked = <T extends { totals: UsageTotals }>(rows: T[], name: (row: T) => string): T[] =>
     rows.filter((row) => row.totals.requests > 0).sort((a, b) => b.totals.requests - a.totals.requests || (name(a) < name(b) ? -1 : 1));
@@ -94,7 +86,7 @@ export function createUsageQueries(reader: HashReader, now: () => number): Omit<
       return starts.map((t, i): HistoryPoint => {
         const counters = emptyCounters();
         addFields(counters, hashes[i]!);
-        return point(q.granularity, t, counters);
+        return historyPoint(q.granularity, t, counters, now());
       });
     },
 
@@ -109,7 +101,7 @@ export function createUsageQueries(reader: HashReader, now: () => number): Omit<
       return starts.map((t, i): HistoryPoint => {
         const counters = emptyCounters();
         for (let s = 0; s < seriesList.length; s++) addFields(counters, hashes[s * starts.length + i]!);
-        return point(q.granularity, t, counters);
+        return historyPoint(q.granularity, t, counters, now());
       });
     },
 
@@ -199,6 +191,11 @@ export function createUsageQueries(reader: HashReader, now: () => number): Omit<
 
     anomalies: (q) => findAnomalies(reader, q.now),
   };
+}
+
+/** One bucket of a history; partial while it is still filling (it ends after `now`). */
+function historyPoint(granularity: Granularity, start: number, counters: Counters, now: number): HistoryPoint {
+  return { start: new Date(start).toISOString(), granularity, partial: nextBucket(granularity, start) > now, ...toTotals(counters) };
 }
 
 function toSeries(ref: SeriesRef): Series {
