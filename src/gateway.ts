@@ -31,6 +31,9 @@ import { createInstanceRegistry } from './limits/instances.js';
 import { createEarlyChecks } from './limits/early-check.js';
 import { createLimiter } from './limits/limiter.js';
 import { createAdmission } from './admission/admission.js';
+import { createAdmissionNow } from './admission/admission-now.js';
+import type { AdmissionEvent } from './http/admission-hook.js';
+import type { AdmissionView } from './graph/context.js';
 import { createLoopLimit } from './admission/loop-limit.js';
 import { createLoopLag } from './fairness/loop-lag.js';
 import { createMemoryOverrides, createRedisOverrides } from './limits/overrides.js';
@@ -235,7 +238,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   });
   const limitsView = createLimitsView({ limiter, overrides });
   const audit = redis ? createRedisAuditLog(redis) : createMemoryAuditLog();
-  const health = createHealthView({ redis, limiter, downstream });
+  // Admission is built below; the console reads it only once requests are served.
+  const health = createHealthView({ redis, limiter, downstream, admission: () => admissionView() });
 
   const schema = await buildSchema({
     config: initial,
@@ -315,6 +319,14 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       })
     : null;
   if (admission) metrics.onCollect(admissionGauges(metrics, admission));
+  // Who admission queued, shed or refused in the last minute, per tenant, plan and priority (this instance).
+  const admissionNow = createAdmissionNow();
+  const admissionView = (): AdmissionView | null => {
+    if (!admission) return null;
+    const { inFlight, limit, queued, tenantsWaiting } = admission.state();
+    return { inFlight, limit, queued, tenantsWaiting, recent: admissionNow.snapshot() };
+  };
+  const observeAdmission = admissionObserver(metrics);
   // The request path of /graphql, stage by stage: the door, the operation gate (admit, price,
   // decide), what the response carries, settling and metering (http/pipeline.ts).
   const pipeline = createRequestPipeline({
@@ -338,7 +350,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
           admission: {
             admission,
             planOf: (tenantId: string) => limitsView.effective(config.current(), tenantId).planId,
-            onOutcome: admissionObserver(metrics),
+            onOutcome: (event: AdmissionEvent) => {
+              observeAdmission(event);
+              admissionNow.record({ tenantId: event.principal.tenantId, planId: event.planId, priority: event.priority, outcome: event.outcome });
+            },
           },
         }
       : {}),

@@ -30,7 +30,7 @@ const COUNT_WINDOW_MS = 2000;
 
 /** Answered by the gateway alone (no downstream call), so the limit check is a visible share of the time. */
 const QUERY = '{ viewer { clientId tenant { id plan { id } } } }';
-const EXPECTED_DATA = { viewer: { clientId: 'initech-app', tenant: { id: 'initech', plan: { id: 'enterprise' } } } };
+const EXPECTED_DATA = { viewer: { clientId: 'initech-admin', tenant: { id: 'initech', plan: { id: 'enterprise' } } } };
 const EXPECTED_PREFIX = `{"data":${JSON.stringify(EXPECTED_DATA)}`;
 /**
  * The exact data and no error. Cheap (no JSON.parse per request): the rest of the body varies

@@ -21,7 +21,7 @@ const FLUSH_SLACK_MS = 300;
 const TENANT = 'initech';
 /** Answered by the gateway alone (no downstream call), so metering is a visible share of the time. */
 const QUERY = '{ viewer { clientId tenant { id } } }';
-const EXPECTED_DATA = { viewer: { clientId: 'initech-app', tenant: { id: TENANT } } };
+const EXPECTED_DATA = { viewer: { clientId: 'initech-admin', tenant: { id: TENANT } } };
 const EXPECTED_PREFIX = `{"data":${JSON.stringify(EXPECTED_DATA)}`;
 /** The exact data and no error. Cheap (no JSON.parse per request): `extensions` may follow. */
 const hasExpectedData = (text: string) => text.startsWith(EXPECTED_PREFIX) && !text.includes('"errors"');

@@ -26,6 +26,7 @@ function csvPoint({ start, totals: t }: ExportPoint, granularity: UsageGranulari
     throttled: t.throttled,
     throttledBy: Object.fromEntries(t.throttledBy.map((r) => [r.reason, r.count])),
     requestedCost: t.requestedCost,
+    refusedCost: t.refusedCost,
     actualCost: t.actualCost,
     responseBytes: t.responseBytes,
     cacheHits: t.cacheHits,

@@ -1,8 +1,11 @@
 import type { PortalHistoryFieldsFragment, TotalsFragment, UsageGranularity } from './generated/operations';
 
 export type HistoryData = PortalHistoryFieldsFragment;
-/** A bucket as the charts draw it: the portal's history and the console's fleet history are both. */
-export type HistoryPoint = { start: string; totals: TotalsFragment };
+/**
+ * A bucket as the charts draw it: the portal's history and the console's fleet history are both.
+ * `partial`: the bucket is still filling (the newest one), so its low counts are not a drop.
+ */
+export type HistoryPoint = { start: string; partial: boolean; totals: TotalsFragment };
 
 /** The ranges the page offers, each with the granularity it opens at. */
 export const RANGES = [
@@ -58,4 +61,35 @@ export function throttledBy(t: TotalsFragment, reason: string): number {
 export function cacheHitRate(t: TotalsFragment): number | null {
   const all = t.cacheHits + t.cacheMisses;
   return all === 0 ? null : Math.round((t.cacheHits / all) * 10_000) / 100;
+}
+
+/**
+ * The console's Status filter: '' (any), OK, ERROR, THROTTLED or THROTTLED:<dimension>. The
+ * usage buckets count outcomes, not costs or latencies per outcome, so a status narrows counts
+ * (requests, the By plan and By root field tables) and the cost chart (refused requests have
+ * their own cost), and nothing else.
+ */
+export type StatusFilter = string;
+
+/** Requests of `t` the status filter matches (all of them without one). */
+export function matchingRequests(t: TotalsFragment, status: StatusFilter): number {
+  const [outcome, dimension] = status.split(':');
+  if (dimension) return throttledBy(t, dimension);
+  switch (outcome) {
+    case 'OK':
+      return t.ok;
+    case 'ERROR':
+      return t.errors;
+    case 'THROTTLED':
+      return t.throttled;
+    default:
+      return t.requests;
+  }
+}
+
+/** The status filter in words, for captions: "throttled by quota". */
+export function statusLabel(status: StatusFilter): string {
+  const [outcome, dimension] = status.split(':');
+  if (dimension) return `throttled by ${dimension}`;
+  return (outcome ?? '').toLowerCase();
 }

@@ -23,7 +23,7 @@ export function warningsOf(windows: readonly UsageWindow[], forecasts: readonly 
       out.push({ level: 'warn', text: `${windowLabel(w)}: ${Math.floor((w.used / w.limit) * 100)}% used (${count(w.used)} of ${count(w.limit)}).` });
   }
   for (const f of forecasts) {
-    if (f.limit == null || f.exhaustsAt == null || f.used >= f.limit) continue;
+    if (!f.enoughHistory || f.limit == null || f.exhaustsAt == null || f.used >= f.limit) continue;
     out.push({
       level: 'warn',
       text: `At the current pace the ${periodName(f)} ${f.metric === 'requests' ? 'request quota' : 'cost budget'} runs out at ${when(f.exhaustsAt)} (projected ${count(f.projected)} of ${count(f.limit)}).`,

@@ -1,6 +1,7 @@
 import type { Exchange } from './exchange.js';
+import { formatAmount, formatDuration } from './format.js';
 
-const seconds = (at: number) => Math.max(0, Math.ceil((at - Date.now()) / 1000));
+const secondsUntil = (at: number) => Math.max(0, Math.ceil((at - Date.now()) / 1000));
 
 /** Below the response: the last operation's HTTP status, cost and every rate-limit policy that applied. */
 export function LimitsPanel({ exchange }: { exchange: Exchange | null }) {
@@ -17,7 +18,7 @@ export function LimitsPanel({ exchange }: { exchange: Exchange | null }) {
       <p className="summary">
         <strong data-testid="http-status">HTTP {exchange.status}</strong>
         {exchange.refusal && <span className="refusal"> {exchange.refusal}</span>}
-        {limits.retryAfterSeconds !== null && <span className="refusal"> · retry after {limits.retryAfterSeconds} s</span>}
+        {limits.retryAfterSeconds !== null && <span className="refusal"> · retry after {formatDuration(limits.retryAfterSeconds)}</span>}
         {exchange.requestId && (
           <span className="muted">
             {' '}
@@ -37,7 +38,7 @@ export function LimitsPanel({ exchange }: { exchange: Exchange | null }) {
           {cost.limit && (
             <>
               {' '}
-              · cost budget {cost.limit.remaining} of {cost.limit.limit} left per {cost.limit.window}
+              · cost budget {formatAmount('cost', cost.limit.remaining)} of {formatAmount('cost', cost.limit.limit)} left per {cost.limit.window}
             </>
           )}
         </p>
@@ -58,10 +59,10 @@ export function LimitsPanel({ exchange }: { exchange: Exchange | null }) {
             {limits.policies.map((p) => (
               <tr key={p.name} className={p.quota !== null && p.remaining <= p.quota * 0.1 ? 'low' : undefined}>
                 <td>{p.name}</td>
-                <td>{p.remaining}</td>
-                <td>{p.quota ?? ''}</td>
-                <td>{p.windowSeconds === null ? '' : `${p.windowSeconds} s`}</td>
-                <td>{seconds(p.resetAt)} s</td>
+                <td>{formatAmount(p.name, p.remaining)}</td>
+                <td>{p.quota === null ? '' : formatAmount(p.name, p.quota)}</td>
+                <td>{p.windowSeconds === null ? '' : formatDuration(p.windowSeconds)}</td>
+                <td>{formatDuration(secondsUntil(p.resetAt))}</td>
               </tr>
             ))}
           </tbody>

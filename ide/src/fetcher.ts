@@ -6,15 +6,19 @@ type FetchResult = Awaited<ReturnType<GraphiQLProps['fetcher']>>;
 export interface FetcherEvents {
   /** Each of the user's operations, with what the gateway said beyond its data. */
   onExchange(exchange: Exchange): void;
-  /** Whether loading the schema (introspection) worked. */
-  onIntrospection(ok: boolean): void;
+  /** Whether loading the schema (introspection) worked, and with which `Authorization` value (null: none). */
+  onIntrospection(ok: boolean, authorization: string | null): void;
 }
 
 const INTROSPECTION = 'IntrospectionQuery';
 
-/** True when the headers carry `Authorization: Bearer <something>` (any case). */
-function hasKey(headers: Record<string, unknown>): boolean {
-  return Object.entries(headers).some(([name, value]) => name.toLowerCase() === 'authorization' && /^Bearer\s+\S+/i.test(String(value).trim()));
+/** The `Authorization: Bearer <something>` value of the headers (any case), null without one. */
+export function authorizationOf(headers: Record<string, unknown>): string | null {
+  for (const [name, value] of Object.entries(headers)) {
+    const text = String(value).trim();
+    if (name.toLowerCase() === 'authorization' && /^Bearer\s+\S+/i.test(text)) return text;
+  }
+  return null;
 }
 
 /**
@@ -27,8 +31,9 @@ export function createFetcher(events: FetcherEvents): GraphiQLProps['fetcher'] {
   return async (params, options) => {
     const headers = (options?.headers ?? {}) as Record<string, unknown>;
     const introspection = params.operationName === INTROSPECTION;
-    if (!hasKey(headers)) {
-      if (introspection) events.onIntrospection(false);
+    const authorization = authorizationOf(headers);
+    if (!authorization) {
+      if (introspection) events.onIntrospection(false, null);
       return {
         errors: [{ message: 'Put your API key in the Headers tab: { "Authorization": "Bearer <your key>" }, then run the operation.' }],
       } as unknown as FetchResult;
@@ -39,7 +44,7 @@ export function createFetcher(events: FetcherEvents): GraphiQLProps['fetcher'] {
       body: JSON.stringify(params),
     });
     const body: unknown = await response.json().catch(() => ({ errors: [{ message: `HTTP ${response.status} without a JSON body` }] }));
-    if (introspection) events.onIntrospection(response.ok);
+    if (introspection) events.onIntrospection(response.ok, authorization);
     else events.onExchange(exchangeOf(params.operationName ?? null, response, body));
     return body as FetchResult;
   };

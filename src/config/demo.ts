@@ -8,7 +8,7 @@ export const DEMO_CONFIG_PATH = fileURLToPath(new URL('../../config/demo.yaml', 
  * them) and only good against the demo config; tests and the start banner use them.
  */
 export const DEMO_TOKENS = {
-  /** API key `acme-web`: tenant acme (free), role admin. */
+  /** API key `acme-admin`: tenant acme (free), role admin. */
   acmeAdmin: 'demo-acme-admin',
   /** API key `globex-admin`: tenant globex (pro), role admin. */
   globexAdmin: 'demo-globex-admin',
@@ -16,7 +16,7 @@ export const DEMO_TOKENS = {
   globexViewer: 'demo-globex-viewer',
   /** API key `globex-support`: tenant globex, role support. */
   globexSupport: 'demo-globex-support',
-  /** API key `initech-app`: tenant initech (enterprise), role admin. */
+  /** API key `initech-admin`: tenant initech (enterprise), role admin. */
   initechAdmin: 'demo-initech-admin',
   /** Service token `reporting-job`: acts for tenant initech, role viewer. */
   service: 'demo-service-token',

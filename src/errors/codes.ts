@@ -31,6 +31,12 @@ export const ERROR_STATUS = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   /**
+   * A GET to /graphql without `apollo-require-preflight` (or `x-apollo-operation-name`): refused so
+   * that a page on another site cannot run operations with a visitor's credentials (CSRF); the
+   * message says what to send.
+   */
+  PREFLIGHT_REQUIRED: 400,
+  /**
    * This instance is saturated and the request could not get its turn in time (or its queue was
    * full): nothing of it ran; `Retry-After` says when to try again (src/admission/).
    */

@@ -1,3 +1,4 @@
+import type { AdmissionNowRow } from '../admission/admission-now.js';
 import type { Principal, TenantPrincipal } from '../auth/principal.js';
 import type { Config } from '../config/schema.js';
 import type { Downstream } from '../downstream/downstream.js';
@@ -62,6 +63,19 @@ export interface HealthView {
   limitStore: string;
   /** Per service: breaker, slots in use, calls waiting, and the concurrency limit now (adaptive). */
   downstream: { service: string; breaker: string; inFlight: number; queued: number; limit: number }[];
+  /** Fair admission on this instance now and who it queued, shed or refused in the last minute; null when admission is off. */
+  admission: AdmissionView | null;
+}
+
+/** This instance's admission, for the platform console (src/admission/admission-now.ts). */
+export interface AdmissionView {
+  /** Requests running now and the instance's limit now (it shrinks while the event loop lags). */
+  inFlight: number;
+  limit: number;
+  /** Requests waiting now: in the fair queue across tenants, and behind their own tenant's cap. */
+  queued: number;
+  tenantsWaiting: number;
+  recent: AdmissionNowRow[];
 }
 
 /** For resolvers of tenant data: the tenant's principal and loaders, or FORBIDDEN. */

@@ -68,7 +68,7 @@ export function admissionHook(deps: {
       return sendError(
         reply,
         'RATE_LIMITED',
-        `Too many requests at once: the ${planId} plan runs at most ${plan.maxInFlight} of a tenant's requests at a time on each gateway instance, and more are already waiting. Retry in ${result.retryAfterSeconds} s, or send fewer requests in parallel.`,
+        `Too many requests at once: the ${config.plans[planId]?.displayName ?? planId} plan runs at most ${plan.maxInFlight} of a tenant's requests at a time on each gateway instance, and more are already waiting. Retry in ${result.retryAfterSeconds} s, or send fewer requests in parallel.`,
         { plan: planId, dimension: 'concurrency', policy: 'tenant-in-flight', limit: plan.maxInFlight, retryAfterSeconds: result.retryAfterSeconds },
       );
     }

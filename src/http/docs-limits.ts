@@ -2,9 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { ConfigSource } from '../config/source.js';
 import type { PlanLimits } from '../config/schema.js';
-import { schemaLimits } from '../limits/schema-limits.js';
+import { describeListSize, schemaLimits } from '../limits/schema-limits.js';
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** A sentence with `code` spans (describeListSize's), escaped, with the spans as <code>. */
+const renderCode = (s: string) => escapeHtml(s).replace(/`([^`]+)`/g, '<code>$1</code>');
 
 const LIMIT_ROWS: [keyof PlanLimits, string][] = [
   ['requestsPerMinute', 'Requests per rolling minute'],
@@ -45,7 +47,7 @@ export function registerLimitsDocs(app: FastifyInstance, options: { schema: Grap
       .join('\n');
     const fields = schemaLimits(options.schema)
       .map((f) => {
-        const size = f.listSize ? escapeHtml(JSON.stringify(f.listSize)) : '';
+        const size = f.listSize ? renderCode(describeListSize(f.listSize)) : '';
         const rate = f.rateLimit ? `${f.rateLimit.limit} per ${f.rateLimit.duration} s per tenant` : '';
         return `<tr><td><code>${escapeHtml(f.coordinate)}</code></td><td>${escapeHtml(f.cost ?? 'default')}</td><td>${size}</td><td>${rate}</td></tr>`;
       })

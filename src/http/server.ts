@@ -1,3 +1,4 @@
+import { transportHook } from './transport-hook.js';
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { ApolloServer, ApolloServerPlugin } from '@apollo/server';
@@ -106,7 +107,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
     method: ['GET', 'POST'] as ('GET' | 'POST')[],
     url: '/graphql',
     // GraphiQL for a browser asking for HTML first: the page needs no key.
-    onRequest: [ideHook, ...pipeline.onRequest],
+    onRequest: [ideHook, ...pipeline.onRequest, transportHook(pipeline.refuseAtDoor)],
     preHandler: pipeline.preHandler,
     handler: fastifyApolloHandler(apollo, { context: async (request) => pipeline.context(request) }),
   };

@@ -60,7 +60,7 @@ export function registerUsageCsv(
         const cap = usageCap(principal.tenantId, config.limits.usageQueriesPerMinute);
         const { decision, source } = await deps.limiter.consume([cap.store], effective.onStoreFailure);
         if (source === 'unavailable') {
-          const error = limitsUnavailableError(effective.planId, 1, config.limits.documentationUrl);
+          const error = limitsUnavailableError(effective, 1, config.limits.documentationUrl);
           return sendGatewayError(reply, error);
         }
         reply.headers(rateLimitHeaders([cap], decision.results, decision.now));

@@ -57,7 +57,7 @@ export function createFailedRequests(deps: {
         effective.onStoreFailure,
       );
       deps.observe?.({ principal, planId: effective.planId, dims, decision, source, durationMs: performance.now() - started });
-      if (source === 'unavailable') return { refusal: limitsUnavailableError(planId, 1, documentationUrl), headers: {}, planId };
+      if (source === 'unavailable') return { refusal: limitsUnavailableError(effective, 1, documentationUrl), headers: {}, planId };
       const headers = rateLimitHeaders(dims, decision.results, decision.now);
       if (decision.allowed) return { refusal: null, headers, planId };
       const refused = decision.results.findIndex((r) => !r.allowed);

@@ -116,7 +116,7 @@ export function createLimitGate(deps: {
     });
     const { effective, chargedCost, dims } = charge;
     const verdict = (throttled: string | null, costBudget: CostBudget | null = null): LimitVerdict => ({ planId: effective.planId, costBudget, throttled });
-    if (charge.overMaximum) return { verdict: verdict('max-cost'), refusal: costLimitExceededError(charge.overMaximum, effective.planId, docs) };
+    if (charge.overMaximum) return { verdict: verdict('max-cost'), refusal: costLimitExceededError(charge.overMaximum, effective, docs) };
     if (dims.length === 0) return { verdict: verdict(null), refusal: null };
 
     // The check sent at the door for this request, if it was made on these very dimensions;
@@ -140,7 +140,7 @@ export function createLimitGate(deps: {
     for (const observe of observers) {
       observe({ principal, planId: effective.planId, dims, decision, source, durationMs: performance.now() - started });
     }
-    if (source === 'unavailable') return { verdict: verdict('unavailable'), refusal: limitsUnavailableError(effective.planId, 1, docs) };
+    if (source === 'unavailable') return { verdict: verdict('unavailable'), refusal: limitsUnavailableError(effective, 1, docs) };
 
     const headers = rateLimitHeaders(dims, decision.results, decision.now);
     for (const name in headers) input.setHeader(name, headers[name]!);

@@ -10,6 +10,12 @@ const DIMENSION_WORDS = {
   field: 'calls to',
 } as const;
 
+/** A plan as messages name it (its display name, `Free`) and as extensions and links carry it (its id, `free`). */
+export interface PlanNames {
+  planId: string;
+  planName: string;
+}
+
 /** What a 429 says, as data: built without an error object where nothing is thrown (limits/local-refusals.ts). */
 export interface RateLimitedDetails {
   message: string;
@@ -62,10 +68,11 @@ export function rateLimitedError(options: Parameters<typeof rateLimitedDetails>[
 }
 
 /** Fail-closed plan while the limit store is unreachable: refuse, briefly, rather than guess. */
-export function limitsUnavailableError(planId: string, retryAfterSeconds: number, documentationUrl: string): GatewayError {
+export function limitsUnavailableError(plan: PlanNames, retryAfterSeconds: number, documentationUrl: string): GatewayError {
+  const { planId } = plan;
   return new GatewayError(
     'RATE_LIMITED',
-    `Limits cannot be checked right now and the ${planId} plan is set to refuse in that case. Retry in ${retryAfterSeconds} s.`,
+    `Limits cannot be checked right now and the ${plan.planName} plan is set to refuse in that case. Retry in ${retryAfterSeconds} s.`,
     {
       extensions: {
         plan: planId,
@@ -81,14 +88,15 @@ export function limitsUnavailableError(planId: string, retryAfterSeconds: number
 /** The estimate is over the plan's single-operation maximum: refused before anything is consumed. */
 export function costLimitExceededError(
   over: { estimate: number; maximum: number; of: 'plan' | 'usage' },
-  planId: string,
+  plan: PlanNames,
   documentationUrl: string,
 ): GatewayError {
   const { estimate, maximum } = over;
+  const { planId } = plan;
   const allows =
     over.of === 'usage'
       ? `usage operations (free, whatever the plan) may cost at most ${maximum} (limits.usageMaxOperationCost). Ask for fewer history series or fewer aliases in one operation.`
-      : `the ${planId} plan allows at most ${maximum} per operation. Ask for fewer items (smaller \`first\`) or fewer fields.`;
+      : `the ${plan.planName} plan allows at most ${maximum} per operation. Ask for fewer items (smaller \`first\`) or fewer fields.`;
   return new GatewayError('COST_LIMIT_EXCEEDED', `This operation is estimated to cost ${estimate} points; ${allows}`, {
     setHttpStatus: true,
     extensions: {

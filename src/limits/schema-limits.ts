@@ -47,11 +47,23 @@ function fieldLimits(
 export function describeFieldLimits(info: FieldLimitInfo): string {
   const parts: string[] = [];
   if (info.cost !== null) parts.push(`Cost: ${info.cost} per call.`);
-  if (info.listSize) {
-    const { slicingArguments, assumedSize, sizedFields } = info.listSize;
-    const size = slicingArguments?.length ? `the largest of \`${slicingArguments.join('`, `')}\`` : `assumed ${assumedSize ?? 'default'}`;
-    parts.push(`List size: ${size}${sizedFields?.length ? ` (sizes ${sizedFields.join(', ')})` : ''}.`);
-  }
+  if (info.listSize) parts.push(`List size: ${describeListSize(info.listSize)}`);
   if (info.rateLimit) parts.push(`Rate limit: ${info.rateLimit.limit} calls per ${info.rateLimit.duration} s per tenant.`);
   return parts.join(' ');
+}
+
+/**
+ * A field's `@listSize` as a sentence for people (the docs page and field descriptions), e.g.
+ * "as many items as `first` asks for." or "priced as 12 items." Mirrors how the analyzer sizes a
+ * list (cost/compile.ts): the slicing argument's value, else `assumedSize`, else the default.
+ */
+export function describeListSize(listSize: NonNullable<FieldLimitInfo['listSize']>): string {
+  const { slicingArguments, assumedSize, sizedFields } = listSize;
+  const code = (names: readonly string[]) => names.map((n) => `\`${n}\``).join(', ');
+  let size: string;
+  if (slicingArguments?.length === 1) size = `as many items as ${code(slicingArguments)} asks for`;
+  else if (slicingArguments?.length) size = `as many items as the largest of ${code(slicingArguments)} asks for`;
+  else if (assumedSize !== undefined) size = `priced as ${assumedSize} items (its length is not known before it runs)`;
+  else size = 'priced at the default list size';
+  return `${size}${sizedFields?.length ? `, counted on ${code(sizedFields)}` : ''}.`;
 }

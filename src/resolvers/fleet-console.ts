@@ -6,7 +6,7 @@ import { NUMERIC_LIMITS } from './limit-values.js';
 import { ANOMALY_FACTOR, ANOMALY_FLOOR_PER_MINUTE, BASELINE_MINUTES } from '../usage/anomalies.js';
 import { fleetConsumers, fleetHistory, type FleetFilter } from '../usage/fleet-filter.js';
 import { usageRange } from './usage-range.js';
-import { readUsage } from './usage.js';
+import { planName, readUsage } from './usage.js';
 import { syntheticHistoryOf } from './synthetic-field.js';
 
 const STATUS: Record<UsageStatusFilter, FleetFilter['status']> = { OK: 'ok', ERROR: 'error', THROTTLED: 'throttled' };
@@ -38,6 +38,7 @@ export const fleetConsoleResolvers: Resolvers = {
         // A tenant no longer in the config keeps its id as its name.
         tenantName: ctx.config.tenants[r.tenantId]?.displayName ?? r.tenantId,
         plan: r.planId,
+        planName: planName(ctx.config, r.planId),
         matching: r.matching,
         totals: r.totals,
       }));
@@ -45,7 +46,7 @@ export const fleetConsoleResolvers: Resolvers = {
     history: async (_parent, { filter, granularity, from, to }, ctx) => {
       platformAdminScope(ctx, 'fleetUsage');
       const points = await readUsage(fleetHistory({ usage: ctx.usage, config: ctx.config }, filterOf(filter), usageRange(granularity, from, to)));
-      return points.map((p) => ({ start: p.start, totals: p }));
+      return points.map((p) => ({ start: p.start, partial: p.partial, totals: p }));
     },
     tenant: (_parent, { tenantId }, ctx) => {
       platformAdminScope(ctx, 'fleetUsage');
@@ -54,12 +55,10 @@ export const fleetConsoleResolvers: Resolvers = {
     directory: (_parent, _args, ctx) => {
       platformAdminScope(ctx, 'fleetUsage');
       const clients = [...ctx.config.apiKeys, ...ctx.config.serviceTokens];
-      return Object.entries(ctx.config.tenants).map(([id, t]) => ({
-        id,
-        displayName: t.displayName,
-        plan: ctx.limitsView.effective(ctx.config, id).planId,
-        clients: clients.filter((c) => c.tenant === id).map((c) => c.id),
-      }));
+      return Object.entries(ctx.config.tenants).map(([id, t]) => {
+        const plan = ctx.limitsView.effective(ctx.config, id).planId;
+        return { id, displayName: t.displayName, plan, planName: planName(ctx.config, plan), clients: clients.filter((c) => c.tenant === id).map((c) => c.id) };
+      });
     },
     anomalyRule: (_parent, _args, ctx) => {
       platformAdminScope(ctx, 'fleetUsage');
@@ -75,9 +74,18 @@ export const fleetConsoleResolvers: Resolvers = {
         ctx.audit.list({ ...(tenantId ? { tenantId } : {}), first: n }),
       );
     },
-    health: (_parent, _args, ctx) => {
+    health: async (_parent, _args, ctx) => {
       platformAdminScope(ctx, 'fleetUsage');
-      return ctx.health();
+      const health = await ctx.health();
+      if (!health.admission) return { ...health, admission: null };
+      // Names as every page writes them; a tenant no longer configured keeps its id.
+      const recent = health.admission.recent.slice(0, 20).map((row) => ({
+        ...row,
+        tenantName: ctx.config.tenants[row.tenantId]?.displayName ?? row.tenantId,
+        plan: row.planId,
+        planName: planName(ctx.config, row.planId),
+      }));
+      return { ...health, admission: { ...health.admission, recent } };
     },
     syntheticHistory: (_parent, _args, ctx) => {
       platformAdminScope(ctx, 'fleetUsage');

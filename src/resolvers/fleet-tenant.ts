@@ -44,7 +44,7 @@ export const fleetTenantResolvers: Resolvers = {
       const points = await readUsage(
         ctx.usage.history({ tenantId, ...usageRange(granularity, from, to), ...(client ? { client } : {}), ...(rootField ? { rootField } : {}) }),
       );
-      return points.map((p) => ({ start: p.start, totals: p }));
+      return points.map((p) => ({ start: p.start, partial: p.partial, totals: p }));
     },
     byClient: ({ tenantId }, { granularity, from, to }, ctx) => {
       admin(ctx);

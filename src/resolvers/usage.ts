@@ -1,4 +1,5 @@
 import type { Resolvers } from '../graph/generated/resolvers-types.js';
+import type { Config } from '../config/schema.js';
 import { platformAdminScope, tenantScope } from '../graph/context.js';
 import { limitValues } from './limit-values.js';
 import { storeCall } from '../errors/store-unavailable.js';
@@ -13,6 +14,11 @@ import { assertMaySeeKey } from '../auth/publishable-policy.js';
  */
 export const readUsage = <T>(work: Promise<T>): Promise<T> =>
   asUserInput(storeCall('usage', 'Usage history is unavailable: its store cannot be reached.', work));
+
+/** A plan's display name, as every page and message writes it; its id when the plan is no longer configured (usage outlives a plan). */
+export function planName(config: Config, planId: string): string {
+  return config.plans[planId]?.displayName ?? planId;
+}
 
 export const usageResolvers: Resolvers = {
   Query: {
@@ -68,7 +74,7 @@ export const usageResolvers: Resolvers = {
       const points = await readUsage(
         ctx.usage.history({ tenantId: principal.tenantId, ...range, ...(client ? { client } : {}), ...(rootField ? { rootField } : {}) }),
       );
-      return points.map((p) => ({ start: p.start, totals: p }));
+      return points.map((p) => ({ start: p.start, partial: p.partial, totals: p }));
     },
     byClient: async (_parent, { granularity, from, to }, ctx) => {
       const { principal } = tenantScope(ctx);
@@ -95,7 +101,11 @@ export const usageResolvers: Resolvers = {
       return rows.slice(0, Math.max(0, first ?? 10)).map((r) => ({ tenantId: r.tenantId, plan: r.planId, totals: r.totals }));
     },
     plans: async (_parent, { granularity, from, to }, ctx) =>
-      (await readUsage(ctx.usage.plans(usageRange(granularity, from, to)))).map((r) => ({ plan: r.planId, totals: r.totals })),
+      (await readUsage(ctx.usage.plans(usageRange(granularity, from, to)))).map((r) => ({
+        plan: r.planId,
+        planName: planName(ctx.config, r.planId),
+        totals: r.totals,
+      })),
     rootFields: async (_parent, { granularity, from, to, first }, ctx) =>
       (await readUsage(ctx.usage.rootFields(usageRange(granularity, from, to))))
         .slice(0, Math.max(0, first ?? 20))

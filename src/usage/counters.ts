@@ -18,7 +18,14 @@ export interface Counters {
   faults: number;
   throttled: number;
   throttledBy: Map<string, number>;
+  /** The estimates of requests that ran (refused ones are in refusedCostMilli). */
   requestedCostMilli: number;
+  /**
+   * The estimates of requests refused before running (throttled, COST_LIMIT_EXCEEDED): work
+   * asked for and never done, kept apart so that one refused 50,000-point operation does not read
+   * as 50,000 points requested.
+   */
+  refusedCostMilli: number;
   actualCostMilli: number;
   responseBytes: number;
   cacheHits: number;
@@ -36,6 +43,7 @@ export function emptyCounters(): Counters {
     throttled: 0,
     throttledBy: new Map(),
     requestedCostMilli: 0,
+    refusedCostMilli: 0,
     actualCostMilli: 0,
     responseBytes: 0,
     cacheHits: 0,
@@ -64,8 +72,10 @@ export function addEvent(into: Counters, event: UsageEvent, reason = event.throt
   if (event.status === 'throttled') {
     into.throttled += 1;
     into.throttledBy.set(reason, (into.throttledBy.get(reason) ?? 0) + 1);
+    into.refusedCostMilli += whole(event.requestedCost, 1000);
+  } else {
+    into.requestedCostMilli += whole(event.requestedCost, 1000);
   }
-  into.requestedCostMilli += whole(event.requestedCost, 1000);
   into.actualCostMilli += whole(event.actualCost, 1000);
   into.responseBytes += whole(event.responseBytes);
   into.cacheHits += whole(event.cacheHits);
@@ -81,6 +91,7 @@ export function addCounters(into: Counters, from: Counters): void {
   into.throttled += from.throttled;
   for (const [reason, count] of from.throttledBy) into.throttledBy.set(reason, (into.throttledBy.get(reason) ?? 0) + count);
   into.requestedCostMilli += from.requestedCostMilli;
+  into.refusedCostMilli += from.refusedCostMilli;
   into.actualCostMilli += from.actualCostMilli;
   into.responseBytes += from.responseBytes;
   into.cacheHits += from.cacheHits;
@@ -93,7 +104,7 @@ export function addCounters(into: Counters, from: Counters): void {
  * Hash fields of a bucket (short names: a minute bucket is one of ~43,200 per tenant). Only
  * non-zero fields are written, so a quiet bucket stays a handful of listpack entries.
  *   r requests, e errors, f faults (gateway or downstream failures, part of e), t throttled, t:<reason> throttled by reason (ok = r - e - t),
- *   rc / ac requested / actual cost (milli-points), b response bytes, ch / cm cache hits / misses,
+ *   rc / ac requested (by requests that ran) / actual cost, xc requested by refused requests (milli-points), b response bytes, ch / cm cache hits / misses,
  *   ls latency sum (µs), l0..l12 latency histogram counts (LATENCY_BOUNDS_MS, then +Inf).
  */
 export function toFields(counters: Counters): [string, number][] {
@@ -104,6 +115,7 @@ export function toFields(counters: Counters): [string, number][] {
     ['t', counters.throttled],
     ...[...counters.throttledBy].map(([reason, count]): [string, number] => [`t:${reason}`, count]),
     ['rc', counters.requestedCostMilli],
+    ['xc', counters.refusedCostMilli],
     ['ac', counters.actualCostMilli],
     ['b', counters.responseBytes],
     ['ch', counters.cacheHits],
@@ -120,6 +132,7 @@ const SIMPLE_FIELDS: Record<string, Exclude<keyof Counters, 'throttledBy' | 'lat
   f: 'faults',
   t: 'throttled',
   rc: 'requestedCostMilli',
+  xc: 'refusedCostMilli',
   ac: 'actualCostMilli',
   b: 'responseBytes',
   ch: 'cacheHits',

@@ -18,6 +18,7 @@ export interface CsvPoint {
   /** Throttled requests by the limit that refused them. */
   throttledBy: Readonly<Record<string, number>>;
   requestedCost: number;
+  refusedCost: number;
   actualCost: number;
   responseBytes: number;
   cacheHits: number;
@@ -43,6 +44,7 @@ export function historyToCsv(points: readonly CsvPoint[]): string {
     'throttled',
     ...reasons.map((reason) => `throttled_${reason}`),
     'requested_cost',
+    'refused_cost',
     'actual_cost',
     'response_bytes',
     'cache_hits',
@@ -61,6 +63,7 @@ export function historyToCsv(points: readonly CsvPoint[]): string {
     point.throttled,
     ...reasons.map((reason) => point.throttledBy[reason] ?? 0),
     point.requestedCost,
+    point.refusedCost,
     point.actualCost,
     point.responseBytes,
     point.cacheHits,

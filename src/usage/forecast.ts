@@ -20,13 +20,19 @@ export const PROFILE_DAYS = 7;
 export const LEVEL_HOURS = 6;
 export const MIN_LEVEL = 0.2;
 export const MAX_LEVEL = 5;
+/**
+ * The least history a forecast is made from: complete hours with some traffic in the profile's
+ * week. Below it (three requests, an hour of traffic) a month's projection would be the
+ * extrapolation of noise: the forecast says there is too little data and predicts no run-out.
+ */
+export const MIN_ACTIVE_HOURS = 12;
 /** Fraction of an hour: 5 minutes. */
 export const FIRST_HOUR_MIN_ELAPSED = 1 / 12;
 
 export const FORECAST_METHOD =
   `Recent-rate extrapolation with a daily profile: the mean of each hour of the day over the last ${PROFILE_DAYS} days, ` +
   `scaled by how the last ${LEVEL_HOURS} hours compare with that profile (between ${MIN_LEVEL}× and ${MAX_LEVEL}×), ` +
-  `summed to the end of the period.`;
+  `summed to the end of the period; made once at least ${MIN_ACTIVE_HOURS} hours of the last ${PROFILE_DAYS} days had traffic.`;
 
 export interface ForecastInput {
   /** Epoch ms. */
@@ -47,6 +53,13 @@ export interface Forecast {
   exhaustsAt: number | null;
   /** Expected amount in the current hour at the forecast pace. */
   ratePerHour: number;
+  /** Complete hours of the profile's week with some of the metric. */
+  activeHours: number;
+  /**
+   * activeHours >= MIN_ACTIVE_HOURS. When false, `exhaustsAt` is null unless the limit is
+   * already reached (a fact, not a projection), and `projected` is not to be shown as a forecast.
+   */
+  enoughHistory: boolean;
 }
 
 export function forecast(input: ForecastInput): Forecast {
@@ -58,18 +71,20 @@ export function forecast(input: ForecastInput): Forecast {
   const pace = paceOf(complete, currentHour) ?? (() => current / elapsed);
 
   let projected = used;
+  const activeHours = complete.filter((h) => h.value > 0).length;
+  const enoughHistory = activeHours >= MIN_ACTIVE_HOURS;
   let exhaustsAt: number | null = limit !== null && used >= limit ? now : null;
   for (let hour = currentHour; hour < periodEnd; hour += HOUR_MS) {
     const from = Math.max(hour, now);
     const to = Math.min(hour + HOUR_MS, periodEnd);
     if (to <= from) continue;
     const amount = pace(hour) * ((to - from) / HOUR_MS);
-    if (exhaustsAt === null && limit !== null && amount > 0 && projected + amount >= limit) {
+    if (enoughHistory && exhaustsAt === null && limit !== null && amount > 0 && projected + amount >= limit) {
       exhaustsAt = Math.round(from + ((limit - projected) / amount) * (to - from));
     }
     projected += amount;
   }
-  return { projected: round2(projected), exhaustsAt, ratePerHour: round2(pace(currentHour)) };
+  return { projected: round2(projected), exhaustsAt, ratePerHour: round2(pace(currentHour)), activeHours, enoughHistory };
 }
 
 /** Expected amount per hour, by the hour's start; null without a complete hour of history. */

@@ -1,4 +1,4 @@
-import { assertRange, bucketStart, bucketStarts, cover, iso } from './buckets.js';
+import { assertRange, bucketStart, bucketStarts, cover, iso, nextBucket } from './buckets.js';
 import { addFields, emptyCounters, type Counters } from './counters.js';
 import { RETENTION_MS, bucketKey, fleetIndexKey, retentionClass, tenantIndexKey, type Series } from './keys.js';
 import { findAnomalies } from './anomalies.js';
@@ -86,7 +86,7 @@ export function createUsageQueries(reader: HashReader, now: () => number): Omit<
       return starts.map((t, i): HistoryPoint => {
         const counters = emptyCounters();
         addFields(counters, hashes[i]!);
-        return { start: new Date(t).toISOString(), granularity: q.granularity, ...toTotals(counters) };
+        return historyPoint(q.granularity, t, counters, now());
       });
     },
 
@@ -101,7 +101,7 @@ export function createUsageQueries(reader: HashReader, now: () => number): Omit<
       return starts.map((t, i): HistoryPoint => {
         const counters = emptyCounters();
         for (let s = 0; s < seriesList.length; s++) addFields(counters, hashes[s * starts.length + i]!);
-        return { start: new Date(t).toISOString(), granularity: q.granularity, ...toTotals(counters) };
+        return historyPoint(q.granularity, t, counters, now());
       });
     },
 
@@ -191,6 +191,11 @@ export function createUsageQueries(reader: HashReader, now: () => number): Omit<
 
     anomalies: (q) => findAnomalies(reader, q.now),
   };
+}
+
+/** One bucket of a history; partial while it is still filling (it ends after `now`). */
+function historyPoint(granularity: Granularity, start: number, counters: Counters, now: number): HistoryPoint {
+  return { start: new Date(start).toISOString(), granularity, partial: nextBucket(granularity, start) > now, ...toTotals(counters) };
 }
 
 function toSeries(ref: SeriesRef): Series {

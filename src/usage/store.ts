@@ -13,7 +13,10 @@ export interface UsageTotals {
   throttled: number;
   /** Throttled requests by the limit that refused them ('requests', 'quota', 'cost', ...). */
   throttledBy: Record<string, number>;
+  /** Estimated cost of the requests that ran. */
   requestedCost: number;
+  /** Estimated cost of the requests refused before running (throttled or over the operation maximum): never run, never charged. */
+  refusedCost: number;
   actualCost: number;
   responseBytes: number;
   cacheHits: number;
@@ -26,6 +29,11 @@ export interface HistoryPoint extends UsageTotals {
   /** ISO 8601 start of the bucket, UTC. */
   start: string;
   granularity: Granularity;
+  /**
+   * The bucket has not ended yet (its end is after the store's now): its counts are still
+   * growing, so a chart must not read its low values as a drop.
+   */
+  partial: boolean;
 }
 
 /**

@@ -17,6 +17,8 @@ export interface ForecastView {
   projected: number;
   exhaustsAt: string | null;
   ratePerHour: number;
+  activeHours: number;
+  enoughHistory: boolean;
   method: string;
 }
 
@@ -74,6 +76,8 @@ export async function tenantForecasts(deps: { usage: UsageStore; tenantId: strin
       projected: f.projected,
       exhaustsAt: f.exhaustsAt === null ? null : new Date(f.exhaustsAt).toISOString(),
       ratePerHour: f.ratePerHour,
+      activeHours: f.activeHours,
+      enoughHistory: f.enoughHistory,
       method: FORECAST_METHOD,
     });
   };

@@ -13,6 +13,7 @@ export function toTotals(counters: Counters): UsageTotals {
     throttled,
     throttledBy,
     requestedCost: counters.requestedCostMilli / 1000,
+    refusedCost: counters.refusedCostMilli / 1000,
     actualCost: counters.actualCostMilli / 1000,
     responseBytes: counters.responseBytes,
     cacheHits: counters.cacheHits,

@@ -2,13 +2,19 @@ import type { RedisClient } from '../stores/redis.js';
 import { checkRedis } from '../stores/readiness.js';
 import type { Downstream } from '../downstream/downstream.js';
 import type { Limiter } from '../limits/limiter.js';
-import type { HealthView } from '../graph/context.js';
+import type { AdmissionView, HealthView } from '../graph/context.js';
 
 /** Longest the Redis ping may take before the console calls it down, ms. */
 const PING_TIMEOUT_MS = 500;
 
 /** For the platform console: Redis reachability, the limit store's breaker, each downstream breaker. */
-export function createHealthView(deps: { redis: RedisClient | null; limiter: Limiter; downstream: Downstream }): () => Promise<HealthView> {
+export function createHealthView(deps: {
+  redis: RedisClient | null;
+  limiter: Limiter;
+  downstream: Downstream;
+  /** This instance's admission now; null when admission is off. */
+  admission: () => AdmissionView | null;
+}): () => Promise<HealthView> {
   return async () => {
     let redis = 'not configured';
     if (deps.redis) {
@@ -35,6 +41,7 @@ export function createHealthView(deps: { redis: RedisClient | null; limiter: Lim
         queued: s.queued,
         limit: s.limit,
       })),
+      admission: deps.admission(),
     };
   };
 }

@@ -38,7 +38,7 @@ describe('fair admission on one instance', () => {
     expect(refused[0]!.headers.get('retry-after')).toBe('1');
     expect(refused[0]!.body.errors![0]).toEqual({
       message:
-        "Too many requests at once: the enterprise plan runs at most 2 of a tenant's requests at a time on each gateway instance, and more are already waiting. Retry in 1 s, or send fewer requests in parallel.",
+        "Too many requests at once: the Enterprise plan runs at most 2 of a tenant's requests at a time on each gateway instance, and more are already waiting. Retry in 1 s, or send fewer requests in parallel.",
       extensions: { code: 'RATE_LIMITED', plan: 'enterprise', dimension: 'concurrency', policy: 'tenant-in-flight', limit: 2, retryAfterSeconds: 1 },
     });
     // Those that waited say so.

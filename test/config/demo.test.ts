@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEMO_CONFIG_PATH, DEMO_TOKENS } from '../../src/config/demo.js';
@@ -44,7 +45,7 @@ describe('config/demo.yaml', () => {
   it('holds the SHA-256 of every demo token, with the documented id, tenant and role', async () => {
     const config = await loadConfigFile(DEMO_CONFIG_PATH, {});
     const apiKey = (token: string) => config.apiKeys.find((key) => key.sha256 === sha256Hex(token));
-    expect(apiKey(DEMO_TOKENS.acmeAdmin)).toMatchObject({ id: 'acme-web', tenant: 'acme', role: 'admin' });
+    expect(apiKey(DEMO_TOKENS.acmeAdmin)).toMatchObject({ id: 'acme-admin', tenant: 'acme', role: 'admin' });
     expect(apiKey(DEMO_TOKENS.globexAdmin)).toMatchObject({ id: 'globex-admin', tenant: 'globex', role: 'admin' });
     expect(apiKey(DEMO_TOKENS.globexViewer)).toMatchObject({ id: 'globex-viewer', tenant: 'globex', role: 'viewer' });
     expect(apiKey(DEMO_TOKENS.globexSupport)).toMatchObject({
@@ -52,10 +53,22 @@ describe('config/demo.yaml', () => {
       tenant: 'globex',
       role: 'support',
     });
-    expect(apiKey(DEMO_TOKENS.initechAdmin)).toMatchObject({ id: 'initech-app', tenant: 'initech', role: 'admin' });
+    expect(apiKey(DEMO_TOKENS.initechAdmin)).toMatchObject({ id: 'initech-admin', tenant: 'initech', role: 'admin' });
     expect(config.apiKeys).toHaveLength(5);
 
     expect(config.serviceTokens).toEqual([{ id: 'reporting-job', tenant: 'initech', role: 'viewer', sha256: sha256Hex(DEMO_TOKENS.service) }]);
     expect(config.platformAdminKeys).toEqual([{ id: 'platform-ops', sha256: sha256Hex(DEMO_TOKENS.platformAdmin) }]);
+  });
+
+  it('names each API key after its token, so the key a user signed in with is the one the pages list', async () => {
+    const config = await loadConfigFile(DEMO_CONFIG_PATH, {});
+    for (const key of config.apiKeys) expect(sha256Hex(`demo-${key.id}`), key.id).toBe(key.sha256);
+  });
+
+  it('says in its header, in words, what goes in `sha256`: no hash pasted into prose', async () => {
+    const text = await readFile(DEMO_CONFIG_PATH, 'utf8');
+    expect(text).toContain('Only the SHA-256 hash of a token goes in `sha256`');
+    const prose = text.split('\n').filter((line) => line.trimStart().startsWith('#'));
+    expect(prose.filter((line) => /[0-9a-f]{64}/.test(line))).toEqual([]);
   });
 });

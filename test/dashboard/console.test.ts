@@ -43,6 +43,9 @@ describe('platform console in a real browser', () => {
     expect(await page.locator('[data-panel="health"]').textContent()).toContain('Redis: not configured');
     await screenshot(page, 'console');
 
+    // Plans by display name, as every page writes them (the values stay the ids).
+    expect(await page.getByLabel('Plan', { exact: true }).locator('option').allTextContents()).toEqual(['All plans', 'Enterprise', 'Free', 'Pro']);
+    expect(await rows.nth(0).locator('td').first().textContent()).toBe('Pro');
     await page.getByLabel('Plan', { exact: true }).selectOption('free');
     await expect.poll(() => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-tenant')))).toEqual(['acme']);
     await page.getByLabel('Plan', { exact: true }).selectOption('');
@@ -50,8 +53,16 @@ describe('platform console in a real browser', () => {
     await expect.poll(() => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-tenant')))).toEqual(['globex']);
     await page.getByLabel('Status').selectOption('THROTTLED');
     await expect.poll(() => page.locator('[data-panel="consumers"]').textContent()).toContain('No requests match the filters');
+    // The status narrows the charts and the By plan / By root field tables too, not only Top consumers.
+    await expect.poll(() => page.locator('[data-chart="requests"] figcaption').textContent()).toBe('Requests: throttled');
+    expect(await page.locator('[data-panel="plans"]').textContent()).toContain('No throttled requests in this range.');
     await page.getByLabel('Status').selectOption('OK');
     await expect.poll(() => rows.locator('[data-col="matching"]').allTextContents()).toEqual(['4']);
+    await expect.poll(() => page.locator('[data-chart="requests"] figcaption').textContent()).toBe('Requests: ok');
+    expect(await page.locator('[data-chart="requests"] .u-legend .u-series th').allTextContents()).toEqual(['Time', 'ok']);
+    expect(await page.locator('[data-panel="plans"] tbody th').allTextContents()).toEqual(['Pro', 'Free']);
+    expect(await page.locator('[data-panel="plans"] [data-col="matching"]').allTextContents()).toEqual(['4', '2']);
+    expect(await page.locator('[data-chart="latency"] .chart__note').textContent()).toContain('Of every outcome, not only ok');
     await screenshot(page, 'console-filtered');
 
     await rows.first().getByRole('link', { name: 'Globex' }).click();
@@ -62,6 +73,9 @@ describe('platform console in a real browser', () => {
     await page.locator('[data-breakdown="by-client"] tbody th').first().waitFor();
     expect(await page.locator('[data-breakdown="by-client"] tbody th').allTextContents()).toEqual(['globex-admin']);
     await page.locator('[data-panel="forecast"]').waitFor();
+    // Four requests this hour are no history to project a month from: the forecast says so.
+    const tooLittle = page.locator('[data-forecast="requests-month"] [data-col="too-little"]');
+    expect(await tooLittle.textContent()).toBe('Too little history to forecast: 0 of the 12 hours with traffic it needs.');
     await screenshot(page, 'console-drill-down');
     expect(problems).toEqual([]);
     await page.context().close();

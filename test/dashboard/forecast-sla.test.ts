@@ -53,7 +53,7 @@ describe('forecast, SLA and warnings, from known synthetic histories', () => {
       syntheticHour({
         tenantId: 'acme',
         planId: 'free',
-        clientId: 'acme-web',
+        clientId: 'acme-admin',
         hourStart: currentHour - (i + 1) * HOUR,
         hour: { requests: PER_HOUR, cost: PER_HOUR },
       }),
@@ -127,7 +127,7 @@ describe('forecast, SLA and warnings, from known synthetic histories', () => {
     const csv = (await readFile((await csvDownload.path())!, 'utf8')).trim().split('\r\n');
     // The columns of /usage.csv (one writer: src/usage/csv.ts).
     expect(csv[0]).toBe(
-      'start,granularity,requests,ok,errors,throttled,requested_cost,actual_cost,response_bytes,cache_hits,cache_misses,latency_p50_ms,latency_p95_ms,latency_p99_ms,latency_mean_ms',
+      'start,granularity,requests,ok,errors,throttled,requested_cost,refused_cost,actual_cost,response_bytes,cache_hits,cache_misses,latency_p50_ms,latency_p95_ms,latency_p99_ms,latency_mean_ms',
     );
     expect(csv.slice(1).every((line) => line.split(',')[1] === 'hour')).toBe(true);
     const requests = csv.slice(1).map((line) => Number(line.split(',')[2]));

@@ -53,8 +53,8 @@ describe('automatic persisted queries', () => {
     const query = `{ viewer { clientId } } # ${Math.random()}`;
     const hash = sha256(query);
     expect(codes((await apq(DEMO_TOKENS.acmeAdmin, hash)).body)).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
-    expect((await apq(DEMO_TOKENS.acmeAdmin, hash, query)).body.data.viewer.clientId).toBe('acme-web');
-    expect((await apq(DEMO_TOKENS.acmeAdmin, hash)).body.data.viewer.clientId).toBe('acme-web');
+    expect((await apq(DEMO_TOKENS.acmeAdmin, hash, query)).body.data.viewer.clientId).toBe('acme-admin');
+    expect((await apq(DEMO_TOKENS.acmeAdmin, hash)).body.data.viewer.clientId).toBe('acme-admin');
     const forged = await apq(DEMO_TOKENS.initechAdmin, hash, '{ viewer { kind } }');
     expect(forged.status).toBe(400);
     expect(codes((await apq(DEMO_TOKENS.initechAdmin, hash)).body)).toEqual(['PERSISTED_QUERY_NOT_FOUND']);

@@ -46,7 +46,7 @@ describe('authentication', () => {
   it('accepts the bearer scheme case-insensitively', async () => {
     const { status, body } = await post({ authorization: `bearer ${DEMO_TOKENS.initechAdmin}` }, query);
     expect(status).toBe(200);
-    expect(body.data.viewer.clientId).toBe('initech-app');
+    expect(body.data.viewer.clientId).toBe('initech-admin');
   });
 
   it('takes the tenant only from the key, ignoring tenant headers', async () => {

@@ -116,7 +116,7 @@ describe('actual requests', () => {
     const error = (await json(response)).errors[0];
     expect(error.extensions).toEqual({ code: 'ORIGIN_NOT_ALLOWED', origin: STOREFRONT });
     expect(error.message).toBe(
-      'Secret API key "acme-web" was sent from the browser origin http://localhost:5173, which tenant "acme" does not allow. A secret key must not be in a web page: use a publishable key there (publishableKeys[].allowedOrigins), or, for an internal tool, add the origin to tenants.acme.cors.allowedOrigins.',
+      'Secret API key "acme-admin" was sent from the browser origin http://localhost:5173, which tenant "acme" does not allow. A secret key must not be in a web page: use a publishable key there (publishableKeys[].allowedOrigins), or, for an internal tool, add the origin to tenants.acme.cors.allowedOrigins.',
     );
     // Nothing was charged, so no rate-limit headers either.
     expect(response.headers.get('ratelimit-policy')).toBeNull();

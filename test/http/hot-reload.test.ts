@@ -28,7 +28,7 @@ describe('config hot reload on a running gateway', () => {
     expect(await statusWith(newKey)).toBe(401);
     await gateway.writeConfig((config) => {
       config.limits = { authFailuresPerIpPerMinute: 100_000 };
-      config.apiKeys = config.apiKeys.filter((k: any) => k.id !== 'acme-web');
+      config.apiKeys = config.apiKeys.filter((k: any) => k.id !== 'acme-admin');
       config.apiKeys.push({ id: 'acme-rotated', tenant: 'acme', role: 'viewer', sha256: sha256Hex(newKey) });
     });
     expect(await eventually(async () => (await statusWith(newKey)) === 200)).toBe(true);
@@ -42,7 +42,7 @@ describe('config hot reload on a running gateway', () => {
     });
     // Give the watcher several poll intervals to (not) apply it.
     await new Promise((r) => setTimeout(r, 600));
-    // The previous config (from the test above: rotated key in, acme-web out) stays in force.
+    // The previous config (from the test above: rotated key in, acme-admin out) stays in force.
     expect(await statusWith(newKey)).toBe(200);
     expect(await statusWith(DEMO_TOKENS.acmeAdmin)).toBe(401);
     expect(gateway.config.current().apiKeys.some((k) => k.id === 'broken')).toBe(false);

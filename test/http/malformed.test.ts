@@ -36,7 +36,7 @@ describe('malformed requests', () => {
     const { status, body } = await send({ method: 'POST', headers: { ...auth, 'content-type': 'application/xml' }, body: '<query/>' });
     expect(status).toBe(415);
     expect(body.errors[0]).toEqual({
-      message: 'Unsupported content type "application/xml": send application/json.',
+      message: `Unsupported content type "application/xml": send the operation as JSON with content-type: application/json (curl: -H 'content-type: application/json' -d '{"query":"{ viewer { clientId } }"}').`,
       extensions: { code: 'UNSUPPORTED_MEDIA_TYPE' },
     });
   });

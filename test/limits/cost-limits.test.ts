@@ -48,7 +48,7 @@ describe('cost limits', () => {
     const refused = await gateway.gql(DEMO_TOKENS.globexAdmin, EXPENSIVE);
     expect(refused.status).toBe(400);
     expect(refused.body.errors![0]).toMatchObject({
-      message: `This operation is estimated to cost ${estimate} points; the pro plan allows at most 80 per operation. Ask for fewer items (smaller \`first\`) or fewer fields.`,
+      message: `This operation is estimated to cost ${estimate} points; the Pro plan allows at most 80 per operation. Ask for fewer items (smaller \`first\`) or fewer fields.`,
       extensions: { code: 'COST_LIMIT_EXCEEDED', estimate, maximum: 80, plan: 'pro' },
     });
     expect(noDownstreamCalls()).toBe(true);

@@ -48,7 +48,7 @@ describe('limits declared in the schema', () => {
     expect(mutations.updateCustomer).toContain('Rate limit: 10 calls per 60 s per tenant.');
     expect(mutations.placeOrder).toContain('Plan limits: Free (free): 20 per 60 s.');
     const queries = Object.fromEntries(body.data.__schema.queryType.fields.map((f: any) => [f.name, f.description]));
-    expect(queries.customers).toContain('List size: the largest of `first` (sizes edges, nodes).');
+    expect(queries.customers).toContain('List size: as many items as `first` asks for, counted on `edges`, `nodes`.');
   });
 
   it('documents plans and field costs at /docs/limits, where 429s point', async () => {
@@ -62,5 +62,11 @@ describe('limits declared in the schema', () => {
     expect(html).toContain('Mutation.placeOrder: 20 per 60 s');
     expect(html).toContain('id="fields"');
     expect(html).toContain('<code>Mutation.updateCustomer</code></td><td>10</td>');
+    // List sizes as sentences, never the directive's arguments as JSON.
+    expect(html).toContain('<td>as many items as <code>first</code> asks for, counted on <code>edges</code>, <code>nodes</code>.</td>');
+    expect(html).toMatch(
+      /<code>FleetTenantUsage\.byClient<\/code><\/td><td>[^<]*<\/td><td>priced as 10 items \(its length is not known before it runs\)\.<\/td>/,
+    );
+    expect(html).not.toMatch(/slicingArguments|assumedSize|\{&#34;/);
   });
 });

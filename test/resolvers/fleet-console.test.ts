@@ -70,7 +70,7 @@ describe('fleetUsage for the platform console', () => {
     expect(t.limits.requestsPerMinute).toBe(3);
     expect(t.windows.map((w: any) => w.policy)).not.toContain('client-minute');
     expect(t.windows.find((w: any) => w.policy === 'minute')).toEqual({ policy: 'minute', used: 3, limit: 3 });
-    expect(t.byClient).toEqual([{ key: 'acme-web', totals: { requests: 5 } }]);
+    expect(t.byClient).toEqual([{ key: 'acme-admin', totals: { requests: 5 } }]);
     expect(t.forecast.map((f: any) => f.policy)).toEqual(['day', 'month', null]);
     expect(res.body.data.fleetUsage.nobody).toBeNull();
   });

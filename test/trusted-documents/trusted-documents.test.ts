@@ -63,7 +63,7 @@ describe('registering trusted documents', () => {
       typeCost: dryRun.body.extensions!.cost.typeCost,
       withinPlan: true,
       pricedWith: '{}',
-      registeredBy: 'acme-web',
+      registeredBy: 'acme-admin',
       operations: [{ name: 'Products', type: 'query', rootFields: ['Query.products'] }],
     });
     expect(products.cost).toBe(4);

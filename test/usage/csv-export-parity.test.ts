@@ -55,9 +55,13 @@ describe('/usage.csv and the dashboard export', () => {
 
     expect(fromDashboard).toBe(fromRoute);
     expect(fromRoute.split('\r\n')[0]).toBe(
-      'start,granularity,requests,ok,errors,throttled,throttled_requests,requested_cost,actual_cost,response_bytes,cache_hits,cache_misses,latency_p50_ms,latency_p95_ms,latency_p99_ms,latency_mean_ms',
+      'start,granularity,requests,ok,errors,throttled,throttled_requests,requested_cost,refused_cost,actual_cost,response_bytes,cache_hits,cache_misses,latency_p50_ms,latency_p95_ms,latency_p99_ms,latency_mean_ms',
     );
     // requests, ok, throttled, throttled_requests, cache_hits: 3 answered (a miss, then 2 hits), 2 refused by the per-minute limit.
-    expect([2, 3, 5, 6, 10].map((index) => columnSum(fromRoute, index))).toEqual([5, 3, 2, 2, 2]);
+    expect([2, 3, 5, 6, 11].map((index) => columnSum(fromRoute, index))).toEqual([5, 3, 2, 2, 2]);
+    // The same operation five times: the 3 that ran are requested cost, the 2 refused are refused cost, never both.
+    const [requested, refused] = [columnSum(fromRoute, 7), columnSum(fromRoute, 8)];
+    expect(requested).toBeGreaterThan(0);
+    expect(refused * 3).toBe(requested * 2);
   });
 });

@@ -18,10 +18,10 @@ describe('historyToCsv', () => {
     const points = await store.history({ tenantId: 'acme', granularity: 'hour', from: T0, to: T0 + 2 * HOUR });
     expect(historyToCsv(points)).toBe(
       [
-        'start,granularity,requests,ok,errors,throttled,throttled_cost,throttled_quota,requested_cost,actual_cost,response_bytes,cache_hits,cache_misses,latency_p50_ms,latency_p95_ms,latency_p99_ms,latency_mean_ms',
-        '2026-11-22T15:00:00.000Z,hour,2,1,0,1,0,1,3.5,2,512,1,0,5,47,49.4,22',
-        '2026-11-22T16:00:00.000Z,hour,0,0,0,0,0,0,0,0,0,0,0,,,,',
-        '2026-11-22T17:00:00.000Z,hour,2,0,1,1,1,0,0,0,0,0,2,10,950,990,353.5',
+        'start,granularity,requests,ok,errors,throttled,throttled_cost,throttled_quota,requested_cost,refused_cost,actual_cost,response_bytes,cache_hits,cache_misses,latency_p50_ms,latency_p95_ms,latency_p99_ms,latency_mean_ms',
+        '2026-11-22T15:00:00.000Z,hour,2,1,0,1,0,1,2.5,1,2,512,1,0,5,47,49.4,22',
+        '2026-11-22T16:00:00.000Z,hour,0,0,0,0,0,0,0,0,0,0,0,0,,,,',
+        '2026-11-22T17:00:00.000Z,hour,2,0,1,1,1,0,0,0,0,0,0,2,10,950,990,353.5',
         '',
       ].join('\r\n'),
     );
@@ -31,6 +31,7 @@ describe('historyToCsv', () => {
     const point: HistoryPoint = {
       start: '2026-11-22T00:00:00.000Z',
       granularity: 'day',
+      partial: false,
       requests: 1,
       ok: 0,
       errors: 0,
@@ -38,6 +39,7 @@ describe('historyToCsv', () => {
       throttled: 1,
       throttledBy: { 'a,"b"': 1 },
       requestedCost: 0,
+      refusedCost: 0,
       actualCost: 0,
       responseBytes: 0,
       cacheHits: 0,
@@ -45,10 +47,10 @@ describe('historyToCsv', () => {
       latency: empty,
     };
     const [header, row] = historyToCsv([point]).split('\r\n');
-    expect(header).toContain(',throttled,"throttled_a,""b""",requested_cost,');
-    expect(row).toBe('2026-11-22T00:00:00.000Z,day,1,0,0,1,1,0,0,0,0,0,,,,');
+    expect(header).toContain(',throttled,"throttled_a,""b""",requested_cost,refused_cost,');
+    expect(row).toBe('2026-11-22T00:00:00.000Z,day,1,0,0,1,1,0,0,0,0,0,0,,,,');
     expect(historyToCsv([])).toBe(
-      'start,granularity,requests,ok,errors,throttled,requested_cost,actual_cost,response_bytes,cache_hits,cache_misses,latency_p50_ms,latency_p95_ms,latency_p99_ms,latency_mean_ms\r\n',
+      'start,granularity,requests,ok,errors,throttled,requested_cost,refused_cost,actual_cost,response_bytes,cache_hits,cache_misses,latency_p50_ms,latency_p95_ms,latency_p99_ms,latency_mean_ms\r\n',
     );
   });
 

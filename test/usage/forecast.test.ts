@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { forecast, MAX_LEVEL } from '../../src/usage/forecast.js';
+import { forecast, MAX_LEVEL, MIN_ACTIVE_HOURS } from '../../src/usage/forecast.js';
 
 const HOUR = 3_600_000;
 /** 2026-11-22T00:00:00Z. */
@@ -56,12 +56,12 @@ describe('forecast: recent-rate extrapolation with a daily profile', () => {
     expect(f.ratePerHour).toBe(MAX_LEVEL * profileNoon);
   });
 
-  it('with no complete hour of history, extrapolates the current hour (at least 5 minutes of it)', () => {
+  it('with no complete hour of history, extrapolates the current hour (at least 5 minutes of it) but predicts no run-out from it', () => {
     const now = DAY0 + 12 * HOUR + 30 * 60_000; // half past noon
     const f = forecast({ now, periodEnd: DAY0 + 13 * HOUR, used: 50, limit: 100, hourly: [{ start: DAY0 + 12 * HOUR, value: 50 }] });
     expect(f.ratePerHour).toBe(100);
     expect(f.projected).toBe(100);
-    expect(f.exhaustsAt).toBe(DAY0 + 13 * HOUR);
+    expect(f).toMatchObject({ activeHours: 0, enoughHistory: false, exhaustsAt: null });
 
     const early = DAY0 + 12 * HOUR + 60_000; // one minute in: counted as five
     expect(forecast({ now: early, periodEnd: DAY0 + 13 * HOUR, used: 5, limit: null, hourly: [{ start: DAY0 + 12 * HOUR, value: 5 }] }).ratePerHour).toBe(60);
@@ -69,7 +69,25 @@ describe('forecast: recent-rate extrapolation with a daily profile', () => {
 
   it('says the limit is reached now when it already is, and nothing without history', () => {
     const now = DAY0 + 12 * HOUR;
-    expect(forecast({ now, periodEnd: DAY0 + 24 * HOUR, used: 2000, limit: 2000, hourly: [] })).toEqual({ projected: 2000, exhaustsAt: now, ratePerHour: 0 });
-    expect(forecast({ now, periodEnd: DAY0 + 24 * HOUR, used: 0, limit: 5, hourly: [] })).toEqual({ projected: 0, exhaustsAt: null, ratePerHour: 0 });
+    const none = { ratePerHour: 0, activeHours: 0, enoughHistory: false };
+    expect(forecast({ now, periodEnd: DAY0 + 24 * HOUR, used: 2000, limit: 2000, hourly: [] })).toEqual({ projected: 2000, exhaustsAt: now, ...none });
+    expect(forecast({ now, periodEnd: DAY0 + 24 * HOUR, used: 0, limit: 5, hourly: [] })).toEqual({ projected: 0, exhaustsAt: null, ...none });
+  });
+
+  it(`says there is too little data below ${MIN_ACTIVE_HOURS} hours with traffic, instead of projecting a month from three requests`, () => {
+    const now = DAY0 + 12 * HOUR;
+    const monthEnd = Date.UTC(2026, 11, 1);
+    // Three requests in three hours of the week: a month of them at that pace would be a guess.
+    const three = hours(now - 7 * 24 * HOUR, now, (t) => (t >= now - 3 * HOUR ? 1 : 0));
+    expect(forecast({ now, periodEnd: monthEnd, used: 3, limit: 100, hourly: three })).toMatchObject({
+      activeHours: 3,
+      enoughHistory: false,
+      exhaustsAt: null,
+    });
+    // The same pace over the last 12 hours is enough history: the run-out is forecast.
+    const twelve = hours(now - 7 * 24 * HOUR, now, (t) => (t >= now - MIN_ACTIVE_HOURS * HOUR ? 1 : 0));
+    const f = forecast({ now, periodEnd: monthEnd, used: 12, limit: 30, hourly: twelve });
+    expect(f).toMatchObject({ activeHours: MIN_ACTIVE_HOURS, enoughHistory: true });
+    expect(f.exhaustsAt).not.toBeNull();
   });
 });

@@ -86,7 +86,7 @@ describe('usage metering through the gateway', () => {
     // The nine admitted product queries: the first missed the field cache, the other eight hit it.
     expect(usage.summary).toMatchObject({ cacheHits: 8, cacheMisses: 1 });
     expect(usage.summary.throttledPercent).toBeCloseTo((3 / 13) * 100, 1);
-    expect(usage.byClient).toEqual([{ key: 'acme-web', totals: { requests: 13 } }]);
+    expect(usage.byClient).toEqual([{ key: 'acme-admin', totals: { requests: 13 } }]);
     expect(usage.byRootField).toEqual(expect.arrayContaining([{ key: 'Query.product', totals: { requests: 12 } }]));
 
     expect(await eventually(() => received.length >= 2)).toBe(true);
@@ -177,12 +177,12 @@ describe('usage metering through the gateway', () => {
   });
 
   it('flushes buffered usage on shutdown: a clean stop loses nothing', async () => {
-    // What the first gateway metered for initech-app so far (the tests above), once flushed.
+    // What the first gateway metered for initech-admin so far (the tests above), once flushed.
     let before = -1;
     expect(
       await eventually(
         async () => {
-          const now = await metered('initech', 'initech-app');
+          const now = await metered('initech', 'initech-admin');
           const settled = now === before && now > 0;
           before = now;
           return settled;
@@ -195,6 +195,6 @@ describe('usage metering through the gateway', () => {
     for (let i = 0; i < 7; i++) await second.gql(DEMO_TOKENS.initechAdmin, '{ viewer { clientId } }');
     await second.close();
     // Read at once, no waiting: close() flushed the seven before it returned.
-    expect(await metered('initech', 'initech-app')).toBe(before + 7);
+    expect(await metered('initech', 'initech-admin')).toBe(before + 7);
   });
 });

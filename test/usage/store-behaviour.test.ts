@@ -82,6 +82,29 @@ describe.each(backends)('$name', (backend: Backend) => {
     ]);
   });
 
+  it('marks the bucket still filling as partial, so a chart does not read its low count as a drop', async () => {
+    const now = at('2026-12-01T12:30:20Z');
+    const store = storeAt(now);
+    await meterInto(store, [event({ at: at('2026-12-01T12:29:10Z') }), event({ at: at('2026-12-01T12:30:05Z') })]);
+    const partial = async (granularity: 'minute' | 'hour' | 'month', from: string) =>
+      (await store.history({ tenantId: 'acme', granularity, from: at(from), to: now })).map((p) => [p.start, p.partial]);
+    expect(await partial('minute', '2026-12-01T12:28:00Z')).toEqual([
+      ['2026-12-01T12:28:00.000Z', false],
+      ['2026-12-01T12:29:00.000Z', false],
+      ['2026-12-01T12:30:00.000Z', true],
+    ]);
+    expect(await partial('hour', '2026-12-01T11:00:00Z')).toEqual([
+      ['2026-12-01T11:00:00.000Z', false],
+      ['2026-12-01T12:00:00.000Z', true],
+    ]);
+    expect(await partial('month', '2026-11-01T00:00:00Z')).toEqual([
+      ['2026-11-01T00:00:00.000Z', false],
+      ['2026-12-01T00:00:00.000Z', true],
+    ]);
+    const merged = await store.mergedHistory({ granularity: 'minute', from: at('2026-12-01T12:29:00Z'), to: now, series: [{ tenantId: 'acme' }] });
+    expect(merged.map((p) => p.partial)).toEqual([false, true]);
+  });
+
   it('counts statuses, throttle reasons, costs, bytes and cache hits exactly', async () => {
     const store = storeAt(T0);
     await meterInto(store, [
@@ -102,7 +125,9 @@ describe.each(backends)('$name', (backend: Backend) => {
       errors: 1,
       throttled: 5,
       throttledBy: { cost: 1, other: 1, requests: 2, unknown: 1 },
-      requestedCost: 513.5,
+      // The 500 points of the refused request are refused cost, never requested cost (issue 21, item 1).
+      requestedCost: 13.5,
+      refusedCost: 500,
       actualCost: 8.75,
       responseBytes: 1324,
       cacheHits: 2,

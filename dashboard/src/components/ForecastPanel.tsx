@@ -1,4 +1,7 @@
 import { count, when } from '../format';
+
+/** The least history the gateway forecasts from (src/usage/forecast.ts MIN_ACTIVE_HOURS; also in each forecast's method). */
+const MIN_ACTIVE_HOURS = 12;
 import { periodName, type ForecastEntry } from '../warnings';
 
 const metricName = (f: ForecastEntry) => (f.metric === 'requests' ? 'Requests' : 'Cost points');
@@ -22,7 +25,7 @@ export function ForecastPanel(props: { forecasts: ForecastEntry[] }) {
         </thead>
         <tbody>
           {props.forecasts.map((f) => {
-            const over = f.limit != null && f.projected >= f.limit;
+            const over = f.enoughHistory && f.limit != null && f.projected >= f.limit;
             return (
               <tr key={`${f.metric}-${f.period}`} data-forecast={`${f.metric}-${f.period}`} class={over ? 'flagged' : ''}>
                 <th scope="row">
@@ -31,9 +34,19 @@ export function ForecastPanel(props: { forecasts: ForecastEntry[] }) {
                 </th>
                 <td>{count(f.used)}</td>
                 <td>{f.limit == null ? 'none' : count(f.limit)}</td>
-                <td data-col="projected">{count(Math.round(f.projected))}</td>
-                <td data-col="exhausts">{f.exhaustsAt ? when(f.exhaustsAt) : f.limit == null ? '–' : 'not this period'}</td>
-                <td>{count(Math.round(f.ratePerHour))} / hour</td>
+                {f.enoughHistory ? (
+                  <>
+                    <td data-col="projected">{count(Math.round(f.projected))}</td>
+                    <td data-col="exhausts">{f.exhaustsAt ? when(f.exhaustsAt) : f.limit == null ? '–' : 'not this period'}</td>
+                    <td>{count(Math.round(f.ratePerHour))} / hour</td>
+                  </>
+                ) : (
+                  // Three requests are no pace: say so rather than project a month from them.
+                  <td colSpan={3} data-col="too-little" class="muted">
+                    {f.exhaustsAt ? `Used up ${when(f.exhaustsAt)}. ` : ''}Too little history to forecast: {f.activeHours} of the {MIN_ACTIVE_HOURS} hours with
+                    traffic it needs.
+                  </td>
+                )}
               </tr>
             );
           })}

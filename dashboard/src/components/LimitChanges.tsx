@@ -55,7 +55,10 @@ export function LimitChanges(props: { apiKey: string }) {
     }
   };
   const name = (id: string) => data?.fleetUsage.directory.find((t) => t.id === id)?.displayName ?? id;
-  const plans = [...new Set(data?.fleetUsage.directory.map((t) => t.plan) ?? [])].sort();
+  // Plans by display name (ids as values): the directory knows the name of each tenant's plan.
+  const planNames = new Map(data?.fleetUsage.directory.map((t) => [t.plan, t.planName]) ?? []);
+  const planName = (id: string) => planNames.get(id) ?? id;
+  const plans = [...planNames.keys()].sort((a, b) => planName(a).localeCompare(planName(b)));
 
   return (
     <section class="card" aria-labelledby="limits-title" data-panel="limit-changes">
@@ -83,7 +86,7 @@ export function LimitChanges(props: { apiKey: string }) {
             <option value="">(keep)</option>
             {plans.map((p) => (
               <option value={p} key={p}>
-                {p}
+                {planName(p)}
               </option>
             ))}
           </select>
@@ -149,7 +152,7 @@ export function LimitChanges(props: { apiKey: string }) {
                 {data.tenantLimitOverrides.map((o) => (
                   <tr key={o.tenantId}>
                     <th scope="row">{name(o.tenantId)}</th>
-                    <td>{o.plan ?? '–'}</td>
+                    <td>{o.plan ? planName(o.plan) : '–'}</td>
                     <td>{count(o.requestsPerMinute)}</td>
                     <td>{count(o.requestsPerDay)}</td>
                     <td>{count(o.requestsPerMonth)}</td>

@@ -8,6 +8,38 @@ export interface ChartSeries {
   color: string;
 }
 
+/** What marks a bucket still filling: a light band over it, labelled, so its low values do not read as a drop. */
+const PARTIAL_FILL = 'rgba(100, 116, 139, 0.14)';
+const PARTIAL_LABEL = 'still filling';
+
+/**
+ * A uPlot plugin that shades the plot from the last complete bucket to the right edge: the line
+ * into the newest bucket, whose counts are not final (its point sits on the right edge, so a band
+ * from the point itself would have no width), and writes what the band means.
+ */
+function partialBand(fromX: number | null): uPlot.Plugin {
+  return {
+    hooks: {
+      draw: (u) => {
+        if (fromX === null) return;
+        const { left, top, width, height } = u.bbox;
+        const from = Math.max(left, u.valToPos(fromX, 'x', true));
+        if (from >= left + width) return;
+        const { ctx } = u;
+        ctx.save();
+        ctx.fillStyle = PARTIAL_FILL;
+        ctx.fillRect(from, top, left + width - from, height);
+        ctx.fillStyle = '#475569';
+        ctx.font = `${Math.round(11 * devicePixelRatio)}px system-ui, sans-serif`;
+        ctx.textAlign = 'right';
+        ctx.textBaseline = 'top';
+        ctx.fillText(PARTIAL_LABEL, left + width - 4 * devicePixelRatio, top + 4 * devicePixelRatio);
+        ctx.restore();
+      },
+    },
+  };
+}
+
 const PALETTE = ['#2563eb', '#dc2626', '#d97706', '#059669', '#7c3aed', '#db2777', '#0891b2', '#65a30d'];
 export const color = (i: number) => PALETTE[i % PALETTE.length]!;
 
@@ -16,7 +48,18 @@ export const color = (i: number) => PALETTE[i % PALETTE.length]!;
  * keyboard users. `starts` are the ISO bucket starts; values use `format` in the axis, legend
  * and table.
  */
-export function TimeChart(props: { id: string; title: string; starts: string[]; series: ChartSeries[]; format: (v: number | null) => string }) {
+export function TimeChart(props: {
+  id: string;
+  title: string;
+  starts: string[];
+  series: ChartSeries[];
+  format: (v: number | null) => string;
+  /** Index of the first bucket still filling (drawn as a labelled band), -1 or absent: none. */
+  partialFrom?: number;
+  /** A sentence under the chart on what it counts (a filter it does not follow, work left out). */
+  note?: string | null;
+}) {
+  const partialFrom = props.partialFrom ?? -1;
   const host = useRef<HTMLDivElement>(null);
   // The table is built when first opened: five charts' tables would otherwise cost the first render.
   const [tableOpen, setTableOpen] = useState(false);
@@ -31,6 +74,7 @@ export function TimeChart(props: { id: string; title: string; starts: string[]; 
     const plot = new uPlot(
       {
         width,
+        plugins: [partialBand(partialFrom >= 0 ? (x[Math.max(0, partialFrom - 1)] ?? null) : null)],
         height: 220,
         legend: { show: true },
         cursor: { drag: { x: false, y: false } },
@@ -65,13 +109,19 @@ export function TimeChart(props: { id: string; title: string; starts: string[]; 
       resize.disconnect();
       plot.destroy();
     };
-  }, [props.starts, props.series, props.format]);
+  }, [props.starts, props.series, props.format, partialFrom]);
 
   return (
-    <figure class="chart" data-chart={props.id}>
+    <figure class="chart" data-chart={props.id} data-partial-from={partialFrom >= 0 ? partialFrom : undefined}>
       <figcaption>{props.title}</figcaption>
-      <div ref={host} class="chart__plot" role="img" aria-label={`${props.title}: chart; the same data is in the table below`} />
+      <div
+        ref={host}
+        class="chart__plot"
+        role="img"
+        aria-label={`${props.title}: chart${partialFrom >= 0 ? ' (the shaded newest bucket is still filling)' : ''}; the same data is in the table below`}
+      />
       {props.series.every((s) => s.values.every((v) => v == null)) && <p class="chart__empty">No data in this range.</p>}
+      {props.note && <p class="chart__note">{props.note}</p>}
       <details class="chart__table" onToggle={(e) => setTableOpen((e.currentTarget as HTMLDetailsElement).open)}>
         <summary>Table view</summary>
         {tableOpen && (
@@ -89,7 +139,10 @@ export function TimeChart(props: { id: string; title: string; starts: string[]; 
             <tbody>
               {props.starts.map((start, i) => (
                 <tr key={start}>
-                  <th scope="row">{bucketLabel(start)}</th>
+                  <th scope="row">
+                    {bucketLabel(start)}
+                    {partialFrom >= 0 && i >= partialFrom && <span class="muted"> (still filling)</span>}
+                  </th>
                   {props.series.map((s) => (
                     <td key={s.label}>{props.format(s.values[i] ?? null)}</td>
                   ))}

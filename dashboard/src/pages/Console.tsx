@@ -2,7 +2,7 @@ import { useMemo, useState } from 'preact/hooks';
 import { request } from '../api';
 import { ConsoleOverviewDocument, type ConsoleOverviewQuery, type FleetFilter, type UsageGranularity, type UsageStatusFilter } from '../generated/operations';
 import { bytes, count, ms, percent } from '../format';
-import { GRANULARITIES, RANGES, type RangeId } from '../history';
+import { GRANULARITIES, matchingRequests, RANGES, statusLabel, type RangeId, type StatusFilter } from '../history';
 import { hrefOf } from '../route';
 import type { Session } from '../session';
 import { usePolling } from '../usePolling';
@@ -11,6 +11,7 @@ import { SyntheticBanner } from '../components/UsageView';
 import { LimitChanges } from '../components/LimitChanges';
 import { ConsoleHeader } from './ConsoleHeader';
 import { ChoiceSelect } from '../components/ChoiceSelect';
+import { AdmissionNowPanel } from '../components/AdmissionNowPanel';
 
 type Overview = ConsoleOverviewQuery['fleetUsage'];
 
@@ -69,6 +70,7 @@ export function Console(props: { session: Session; onSignOut: () => void }) {
         <>
           {data.syntheticHistory && <SyntheticBanner note={data.syntheticHistory.note} />}
           <Health health={data.health} />
+          {data.health.admission && <AdmissionNowPanel admission={data.health.admission} />}
           <section class="card" aria-labelledby="filters-title">
             <h2 id="filters-title">Filters</h2>
             <form class="controls" onSubmit={(e) => e.preventDefault()}>
@@ -87,11 +89,13 @@ export function Console(props: { session: Session; onSignOut: () => void }) {
                 Plan
                 <select aria-label="Plan" value={filters.plan} onChange={(e) => set({ plan: (e.target as HTMLSelectElement).value })}>
                   <option value="">All plans</option>
-                  {[...new Set(data.directory.map((t) => t.plan))].sort().map((p) => (
-                    <option value={p} key={p}>
-                      {p}
-                    </option>
-                  ))}
+                  {[...new Map(data.directory.map((t) => [t.plan, t.planName]))]
+                    .sort(([, a], [, b]) => a.localeCompare(b))
+                    .map(([id, name]) => (
+                      <option value={id} key={id}>
+                        {name}
+                      </option>
+                    ))}
                 </select>
               </label>
               <label>
@@ -154,16 +158,16 @@ export function Console(props: { session: Session; onSignOut: () => void }) {
           </section>
           <section class="card" aria-labelledby="fleet-history-title">
             <h2 id="fleet-history-title">Fleet over time</h2>
-            <HistoryCharts points={data.history} />
+            <HistoryCharts points={data.history} status={filters.status} />
           </section>
           <div class="breakdowns">
             <section class="card" aria-labelledby="plans-title" data-panel="plans">
               <h2 id="plans-title">By plan</h2>
-              <TotalsTable heading="Plan" rows={data.plans.map((p) => ({ key: p.plan, totals: p.totals }))} />
+              <TotalsTable heading="Plan" status={filters.status} rows={data.plans.map((p) => ({ key: p.plan, label: p.planName, totals: p.totals }))} />
             </section>
             <section class="card" aria-labelledby="fields-title" data-panel="root-fields">
               <h2 id="fields-title">By root field</h2>
-              <TotalsTable heading="Root field" rows={data.rootFields} />
+              <TotalsTable heading="Root field" status={filters.status} rows={data.rootFields} />
             </section>
           </div>
         </>
@@ -253,7 +257,7 @@ function ConsumersTable(props: { data: Overview; statusFiltered: boolean }) {
                 </span>
               )}
             </th>
-            <td>{c.plan}</td>
+            <td>{c.planName}</td>
             {props.statusFiltered && <td data-col="matching">{count(c.matching)}</td>}
             <td data-col="requests">{count(c.totals.requests)}</td>
             <td>{count(c.totals.errors)}</td>
@@ -270,13 +274,25 @@ function ConsumersTable(props: { data: Overview; statusFiltered: boolean }) {
   );
 }
 
-function TotalsTable(props: { heading: string; rows: { key: string; totals: Overview['plans'][number]['totals'] }[] }) {
-  if (props.rows.length === 0) return <p class="muted">No requests in this range.</p>;
+/**
+ * The By plan and By root field tables. Under a Status filter only the rows with matching
+ * requests, most matching first, with a Matching column (as Top consumers).
+ */
+function TotalsTable(props: { heading: string; status: StatusFilter; rows: { key: string; label?: string; totals: Overview['plans'][number]['totals'] }[] }) {
+  const { status } = props;
+  const rows = status
+    ? props.rows
+        .map((r) => ({ ...r, matching: matchingRequests(r.totals, status) }))
+        .filter((r) => r.matching > 0)
+        .sort((a, b) => b.matching - a.matching)
+    : props.rows.map((r) => ({ ...r, matching: r.totals.requests }));
+  if (rows.length === 0) return <p class="muted">{status ? `No ${statusLabel(status)} requests in this range.` : 'No requests in this range.'}</p>;
   return (
     <table class="data">
       <thead>
         <tr>
           <th scope="col">{props.heading}</th>
+          {status && <th scope="col">Matching</th>}
           <th scope="col">Requests</th>
           <th scope="col">Errors</th>
           <th scope="col">Throttled</th>
@@ -285,9 +301,10 @@ function TotalsTable(props: { heading: string; rows: { key: string; totals: Over
         </tr>
       </thead>
       <tbody>
-        {props.rows.map((r) => (
-          <tr key={r.key}>
-            <th scope="row">{r.key}</th>
+        {rows.map((r) => (
+          <tr key={r.key} data-row={r.key}>
+            <th scope="row">{r.label ?? r.key}</th>
+            {status && <td data-col="matching">{count(r.matching)}</td>}
             <td>{count(r.totals.requests)}</td>
             <td>{count(r.totals.errors)}</td>
             <td>{percent(r.totals.throttledPercent)}</td>

@@ -451,6 +451,13 @@ export type UsageForecast = {
   exhaustsAt?: Maybe<Scalars['String']['output']>;
   /** The forecast pace in the current hour (per hour). */
   ratePerHour: Scalars['Float']['output'];
+  /** Complete hours of the last 7 days with some of the metric: the history the forecast stands on. */
+  activeHours: Scalars['Int']['output'];
+  /**
+   * False below the minimum history (12 active hours): too little data to forecast. `exhaustsAt` is
+   * then null unless the limit is already reached, and `projected` is no forecast.
+   */
+  enoughHistory: Scalars['Boolean']['output'];
   /** How the projection is made, in words. */
   method: Scalars['String']['output'];
 };
@@ -620,6 +627,8 @@ export type FleetConsumer = {
   tenantName: Scalars['String']['output'];
   /** The plan the tenant's latest requests in the range were charged to. */
   plan: Scalars['ID']['output'];
+  /** The plan's display name (`Free`); the id when the plan is no longer configured. */
+  planName: Scalars['String']['output'];
   /** Requests matching the filter's status (all requests without one). */
   matching: Scalars['Float']['output'];
   totals: UsageTotals;
@@ -630,6 +639,8 @@ export type FleetDirectoryTenant = {
   id: Scalars['ID']['output'];
   displayName: Scalars['String']['output'];
   plan: Scalars['ID']['output'];
+  /** The plan's display name (`Free`). */
+  planName: Scalars['String']['output'];
   /** API key and service token ids. */
   clients: Array<Scalars['String']['output']>;
 };
@@ -662,6 +673,40 @@ export type FleetHealth = {
   /** `closed` (shared Redis store in use), `open` (local fallback), `half-open`, or `local` without Redis. */
   limitStore: Scalars['String']['output'];
   downstream: Array<DownstreamHealth>;
+  /** Fair admission on the instance that answered (not the fleet): who it is queueing or shedding now. Null when admission is off. */
+  admission?: Maybe<AdmissionNow>;
+};
+
+/** Fair admission on one gateway instance (the one that answered this query). */
+export type AdmissionNow = {
+  __typename?: 'AdmissionNow';
+  /** Requests running now, and the instance's limit now (it shrinks while the event loop lags). */
+  inFlight: Scalars['Int']['output'];
+  limit: Scalars['Int']['output'];
+  /** Requests waiting now in the fair queue across tenants. */
+  queued: Scalars['Int']['output'];
+  /** Requests waiting now behind their own tenant's concurrent-request cap. */
+  tenantsWaiting: Scalars['Int']['output'];
+  /** Per tenant, plan and priority class, what admission did in the last minute: most shed and refused first. */
+  recent: Array<AdmissionNowRow>;
+};
+
+export type AdmissionNowRow = {
+  __typename?: 'AdmissionNowRow';
+  tenantId: Scalars['ID']['output'];
+  tenantName: Scalars['String']['output'];
+  plan: Scalars['ID']['output'];
+  planName: Scalars['String']['output'];
+  /** `critical`, `normal` or `batch`. */
+  priority: Scalars['String']['output'];
+  /** Requests that waited for their turn, then ran. */
+  queued: Scalars['Int']['output'];
+  /** The longest of those waits, ms. */
+  maxWaitMs: Scalars['Float']['output'];
+  /** Refused 503 OVERLOADED: the instance was saturated. */
+  shed: Scalars['Int']['output'];
+  /** Refused 429: the tenant was over its own share (its concurrent-request cap). */
+  refused: Scalars['Int']['output'];
 };
 
 export type DownstreamHealth = {
@@ -782,7 +827,10 @@ export type UsageTotals = {
   /** Throttled requests as a percentage of all requests (0 when there were none). */
   throttledPercent: Scalars['Float']['output'];
   throttledBy: Array<UsageCount>;
+  /** Estimated cost of the requests that ran. */
   requestedCost: Scalars['Float']['output'];
+  /** Estimated cost of the requests refused before running (throttled, or over the operation maximum): never run, never charged. */
+  refusedCost: Scalars['Float']['output'];
   actualCost: Scalars['Float']['output'];
   responseBytes: Scalars['Float']['output'];
   cacheHits: Scalars['Float']['output'];
@@ -806,6 +854,8 @@ export type UsagePoint = {
   __typename?: 'UsagePoint';
   /** ISO start of the bucket. */
   start: Scalars['String']['output'];
+  /** True while the bucket is still filling (it ends after now): its counts are not final, so a low value is not a drop. */
+  partial: Scalars['Boolean']['output'];
   totals: UsageTotals;
 };
 
@@ -927,6 +977,8 @@ export type TenantUsage = {
 export type PlanUsage = {
   __typename?: 'PlanUsage';
   plan: Scalars['ID']['output'];
+  /** The plan's display name (`Free`), as every page and message writes it; the id when the plan is no longer configured. */
+  planName: Scalars['String']['output'];
   totals: UsageTotals;
 };
 
@@ -1190,6 +1242,8 @@ export type ResolversTypes = {
   LimitValue: ResolverTypeWrapper<LimitValue>;
   LimitChange: ResolverTypeWrapper<LimitChangeRecord>;
   FleetHealth: ResolverTypeWrapper<FleetHealth>;
+  AdmissionNow: ResolverTypeWrapper<AdmissionNow>;
+  AdmissionNowRow: ResolverTypeWrapper<AdmissionNowRow>;
   DownstreamHealth: ResolverTypeWrapper<DownstreamHealth>;
   UsageGranularity: UsageGranularity;
   Usage: ResolverTypeWrapper<UsageParent>;
@@ -1256,6 +1310,8 @@ export type ResolversParentTypes = {
   LimitValue: LimitValue;
   LimitChange: LimitChangeRecord;
   FleetHealth: FleetHealth;
+  AdmissionNow: AdmissionNow;
+  AdmissionNowRow: AdmissionNowRow;
   DownstreamHealth: DownstreamHealth;
   Usage: UsageParent;
   UsageLimits: UsageLimits;
@@ -1521,6 +1577,8 @@ export type UsageForecastResolvers<ContextType = GatewayContext, ParentType exte
   projected?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   exhaustsAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   ratePerHour?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  activeHours?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  enoughHistory?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   method?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
@@ -1551,6 +1609,7 @@ export type FleetConsumerResolvers<ContextType = GatewayContext, ParentType exte
   tenantId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   tenantName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   plan?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  planName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   matching?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   totals?: Resolver<ResolversTypes['UsageTotals'], ParentType, ContextType>;
 };
@@ -1559,6 +1618,7 @@ export type FleetDirectoryTenantResolvers<ContextType = GatewayContext, ParentTy
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   plan?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  planName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   clients?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
@@ -1581,6 +1641,27 @@ export type FleetHealthResolvers<ContextType = GatewayContext, ParentType extend
   redis?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   limitStore?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   downstream?: Resolver<Array<ResolversTypes['DownstreamHealth']>, ParentType, ContextType>;
+  admission?: Resolver<Maybe<ResolversTypes['AdmissionNow']>, ParentType, ContextType>;
+};
+
+export type AdmissionNowResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['AdmissionNow'] = ResolversParentTypes['AdmissionNow']> = {
+  inFlight?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  limit?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  queued?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  tenantsWaiting?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  recent?: Resolver<Array<ResolversTypes['AdmissionNowRow']>, ParentType, ContextType>;
+};
+
+export type AdmissionNowRowResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['AdmissionNowRow'] = ResolversParentTypes['AdmissionNowRow']> = {
+  tenantId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  tenantName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  plan?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  planName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  priority?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  queued?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  maxWaitMs?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  shed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  refused?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type DownstreamHealthResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['DownstreamHealth'] = ResolversParentTypes['DownstreamHealth']> = {
@@ -1634,6 +1715,7 @@ export type UsageTotalsResolvers<ContextType = GatewayContext, ParentType extend
   throttledPercent?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   throttledBy?: Resolver<Array<ResolversTypes['UsageCount']>, ParentType, ContextType>;
   requestedCost?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  refusedCost?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   actualCost?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   responseBytes?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   cacheHits?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
@@ -1652,6 +1734,7 @@ export type UsageCountResolvers<ContextType = GatewayContext, ParentType extends
 
 export type UsagePointResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UsagePoint'] = ResolversParentTypes['UsagePoint']> = {
   start?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  partial?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   totals?: Resolver<ResolversTypes['UsageTotals'], ParentType, ContextType>;
 };
 
@@ -1691,6 +1774,7 @@ export type TenantUsageResolvers<ContextType = GatewayContext, ParentType extend
 
 export type PlanUsageResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['PlanUsage'] = ResolversParentTypes['PlanUsage']> = {
   plan?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  planName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   totals?: Resolver<ResolversTypes['UsageTotals'], ParentType, ContextType>;
 };
 
@@ -1770,6 +1854,8 @@ export type Resolvers<ContextType = GatewayContext> = {
   LimitValue?: LimitValueResolvers<ContextType>;
   LimitChange?: LimitChangeResolvers<ContextType>;
   FleetHealth?: FleetHealthResolvers<ContextType>;
+  AdmissionNow?: AdmissionNowResolvers<ContextType>;
+  AdmissionNowRow?: AdmissionNowRowResolvers<ContextType>;
   DownstreamHealth?: DownstreamHealthResolvers<ContextType>;
   Usage?: UsageResolvers<ContextType>;
   UsageLimits?: UsageLimitsResolvers<ContextType>;

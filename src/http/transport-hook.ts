@@ -1,0 +1,49 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { RefuseAtDoor } from './counted-refusal.js';
+
+/** The headers Apollo's CSRF prevention accepts as proof of a preflighted request (its defaults). */
+const PREFLIGHT_HEADERS = ['apollo-require-preflight', 'x-apollo-operation-name'] as const;
+/** Content types a browser sends cross-site without a CORS preflight (the Fetch standard's "simple" ones). */
+const SIMPLE_TYPES: ReadonlySet<string> = new Set(['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data']);
+
+/** `application/json; charset=utf-8` -> `application/json`; '' when absent. */
+function mediaType(request: FastifyRequest): string {
+  return (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+const EXAMPLE_POST = `-H 'content-type: application/json' -d '{"query":"{ viewer { clientId } }"}'`;
+
+/** Why the request cannot be served as sent, in the words a developer needs to fix it; null: fine. */
+export function transportProblem(request: FastifyRequest): { code: 'UNSUPPORTED_MEDIA_TYPE' | 'PREFLIGHT_REQUIRED'; message: string } | null {
+  const type = mediaType(request);
+  if (request.method === 'POST') {
+    if (type === 'application/json' || type.endsWith('+json')) return null;
+    const sent = type === '' ? 'No content type' : `Unsupported content type "${type}"`;
+    return { code: 'UNSUPPORTED_MEDIA_TYPE', message: `${sent}: send the operation as JSON with content-type: application/json (curl: ${EXAMPLE_POST}).` };
+  }
+  if (request.method !== 'GET') return null;
+  if (PREFLIGHT_HEADERS.some((name) => String(request.headers[name] ?? '').trim() !== '')) return null;
+  // A non-simple content type cannot be sent cross-site without a preflight either (Apollo's rule).
+  if (type !== '' && !SIMPLE_TYPES.has(type)) return null;
+  return {
+    code: 'PREFLIGHT_REQUIRED',
+    message:
+      'A GET to /graphql needs the header apollo-require-preflight: true: a page on another site cannot send it without a CORS preflight, ' +
+      "which keeps such pages from running operations with a visitor's credentials. " +
+      `From curl: curl -G <url>/graphql -H 'apollo-require-preflight: true' --data-urlencode 'query={ viewer { clientId } }'; or POST the operation: ${EXAMPLE_POST}.`,
+  };
+}
+
+/**
+ * `onRequest` hook of /graphql, after authentication and before the body is read: a POST that
+ * is not JSON gets 415 UNSUPPORTED_MEDIA_TYPE (Fastify would parse text/plain and hand Apollo a
+ * string, which Apollo refuses with its CSRF message), and a GET without a preflight header gets
+ * 400 PREFLIGHT_REQUIRED, the same protection as Apollo's CSRF prevention with a message that
+ * says what to send. Counted like any request refused at the door.
+ */
+export function transportHook(refuse: RefuseAtDoor) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const problem = transportProblem(request);
+    if (problem) return refuse(request, reply, problem.code, problem.message);
+  };
+}
