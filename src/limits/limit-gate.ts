@@ -149,23 +149,12 @@ export function createLimitGate(deps: {
       // and when, on the store clock.
       input.setHeader('x-ratelimit-decision', `${source};t=${decision.now}`);
     }
-    const costResult = decision.results[costDimensionIndex(dims)];
-    const costBudget = costResult
-      ? { limit: costResult.limit, remaining: costResult.remaining, resetAt: isoTime(costResult.resetAt), window: '1 minute' }
-      : null;
+    const costBudget = costBudgetOf(dims, decision);
     if (!decision.allowed) {
       const refused = decision.results.findIndex((r) => !r.allowed);
       const dimension = dims[refused]!;
       deps.refusals.remember({ principal, ip, plan: effective, documentationUrl: docs, dims, decision, source });
-      deps.throttleLog.record({
-        tenantId: principal.tenantId,
-        plan: effective.planId,
-        clientId: principal.clientId,
-        ip,
-        operation: resolved.name,
-        dimension: dimension.kind,
-        policy: dimension.policy,
-      });
+      recordThrottle(deps.throttleLog, principal, effective.planId, ip, resolved.name, dimension);
       const refusal = rateLimitedError({
         planName: effective.planName,
         planId: effective.planId,
@@ -195,34 +184,11 @@ export function createLimitGate(deps: {
     const charge = charges.get(key);
     if (!charge) return;
     charges.delete(key);
-    const adjustments: Adjustment[] = [];
-    for (const dim of charge.dims) {
-      if (dim.store.kind !== 'sliding') continue;
-      if (dim.kind === 'cost') {
-        if (actualCost !== null && Math.ceil(actualCost) < charge.chargedCost) {
-          adjustments.push({ dimension: dim.store, at: charge.decision.chargedAt ?? charge.decision.now, delta: Math.ceil(actualCost) - charge.chargedCost });
-        }
-      } else if (dim.kind === 'bandwidth' && responseBytes > 0) {
-        adjustments.push({ dimension: dim.store, at: charge.decision.now, delta: responseBytes });
-      }
-    }
-    void deps.limiter.adjust(adjustments, charge.source);
+    void deps.limiter.adjust(settleAdjustments(charge, actualCost, responseBytes), charge.source);
   }
 
-  /**
-   * Rate-limit headers for an authenticated response no decision gave headers to (a parse or
-   * validation error, COST_LIMIT_EXCEEDED, a body refused before GraphQL): the caller's request
-   * policies as they stand, from one store peek that consumes nothing. Principals that no policy
-   * applies to get `X-RateLimit-Exempt` saying why (`service-token`, `platform-admin`, `no-limits`).
-   */
-  async function headersFor(config: Config, principal: Principal, ip: string): Promise<Record<string, string>> {
-    if (principal.kind === 'service') return { [EXEMPT_HEADER]: 'service-token' };
-    if (!hasTenant(principal)) return { [EXEMPT_HEADER]: 'platform-admin' };
-    const { dims } = requestOnlyCharge({ config, principal, runtime: deps.overrides.get(principal.tenantId), ip });
-    if (dims.length === 0) return { [EXEMPT_HEADER]: 'no-limits' };
-    const { decision } = await deps.limiter.peek(dims.map((d) => d.store));
-    return rateLimitHeaders(dims, decision.results, decision.now);
-  }
+  /** Rate-limit headers for an authenticated response no decision gave headers to (see headersOfPolicies). */
+  const headersFor = (config: Config, principal: Principal, ip: string) => headersOfPolicies(deps, config, principal, ip);
 
   return { decide, chargeFailed, settle, headersFor };
 }
@@ -244,11 +210,73 @@ export function answerFailed(response: GraphQLResponse, failed: FailedCharge): v
   for (const [name, value] of http?.headers ?? []) response.http.headers.set(name, value);
 }
 
+/** A settled charge's adjustments: the unused cost refunded where it was charged, the response bytes added now. */
+function settleAdjustments(charge: Charge, actualCost: number | null, responseBytes: number): Adjustment[] {
+  const adjustments: Adjustment[] = [];
+  for (const dim of charge.dims) {
+    if (dim.store.kind !== 'sliding') continue;
+    if (dim.kind === 'cost') {
+      if (actualCost !== null && Math.ceil(actualCost) < charge.chargedCost) {
+        adjustments.push({ dimension: dim.store, at: charge.decision.chargedAt ?? charge.decision.now, delta: Math.ceil(actualCost) - charge.chargedCost });
+      }
+    } else if (dim.kind === 'bandwidth' && responseBytes > 0) {
+      adjustments.push({ dimension: dim.store, at: charge.decision.now, delta: responseBytes });
+    }
+  }
+  return adjustments;
+}
+
+/** A refusal in the throttle log (the console's "who is throttled now"). */
+function recordThrottle(
+  throttleLog: ReturnType<typeof createThrottleLog>,
+  principal: TenantPrincipal,
+  planId: string,
+  ip: string,
+  operation: string | null,
+  dimension: LimitDimension,
+): void {
+  throttleLog.record({
+    tenantId: principal.tenantId,
+    plan: planId,
+    clientId: principal.clientId,
+    ip,
+    operation,
+    dimension: dimension.kind,
+    policy: dimension.policy,
+  });
+}
+
+/**
+ * Rate-limit headers for an authenticated response no decision gave headers to (a parse or
+ * validation error, COST_LIMIT_EXCEEDED, a body refused before GraphQL): the caller's request
+ * policies as they stand, from one store peek that consumes nothing. Principals that no policy
+ * applies to get `X-RateLimit-Exempt` saying why (`service-token`, `platform-admin`, `no-limits`).
+ */
+async function headersOfPolicies(
+  deps: { limiter: Limiter; overrides: OverridesStore },
+  config: Config,
+  principal: Principal,
+  ip: string,
+): Promise<Record<string, string>> {
+  if (principal.kind === 'service') return { [EXEMPT_HEADER]: 'service-token' };
+  if (!hasTenant(principal)) return { [EXEMPT_HEADER]: 'platform-admin' };
+  const { dims } = requestOnlyCharge({ config, principal, runtime: deps.overrides.get(principal.tenantId), ip });
+  if (dims.length === 0) return { [EXEMPT_HEADER]: 'no-limits' };
+  const { decision } = await deps.limiter.peek(dims.map((d) => d.store));
+  return rateLimitHeaders(dims, decision.results, decision.now);
+}
+
 /** The last ISO time written: requests served from one lease share their reset time. */
 let lastIso = { at: Number.NaN, iso: '' };
 function isoTime(at: number): string {
   if (at !== lastIso.at) lastIso = { at, iso: new Date(at).toISOString() };
   return lastIso.iso;
+}
+
+/** The cost-points dimension's standing, for `usage` and the verdict; null when the plan has none. */
+function costBudgetOf(dims: readonly LimitDimension[], decision: LimitDecision): CostBudget | null {
+  const costResult = decision.results[costDimensionIndex(dims)];
+  return costResult ? { limit: costResult.limit, remaining: costResult.remaining, resetAt: isoTime(costResult.resetAt), window: '1 minute' } : null;
 }
 
 /** Where the cost-points dimension is among `dims`, -1 if none (a loop: this runs on every request). */
