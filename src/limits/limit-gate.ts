@@ -55,6 +55,24 @@ interface Charge {
   chargedCost: number;
 }
 
+export interface LimitGateDeps {
+  limiter: Limiter;
+  overrides: OverridesStore;
+  throttleLog: ReturnType<typeof createThrottleLog>;
+  observers?: LimitObserver[];
+  /** Checks sent at the door for operations seen before (early-check.ts); none: every check here. */
+  earlyChecks?: EarlyChecks;
+  /** Refusals remembered to answer the caller's next requests at the door (local-refusals.ts). */
+  refusals: LocalRefusals;
+  /** Counts requests that never reach the limit decision (a parse or validation failure, a refused operation). */
+  failedRequests: FailedRequests;
+}
+
+/** Callers plan limits apply to: tenants' keys, not service tokens nor platform admins. */
+function charged(principal: Principal): principal is TenantPrincipal {
+  return hasTenant(principal) && principal.kind !== 'service';
+}
+
 /** Says that no rate-limit policy applies to this response's caller, and why. */
 export const EXEMPT_HEADER = 'x-ratelimit-exempt';
 
@@ -74,21 +92,9 @@ export const EXEMPT_HEADER = 'x-ratelimit-exempt';
  * them); platform-admin keys have no tenant and so no plan limits. Operations that only ask for
  * `usage` / `rateLimit` are free and answer while the tenant is throttled, under their own cap.
  */
-export function createLimitGate(deps: {
-  limiter: Limiter;
-  overrides: OverridesStore;
-  throttleLog: ReturnType<typeof createThrottleLog>;
-  observers?: LimitObserver[];
-  /** Checks sent at the door for operations seen before (early-check.ts); none: every check here. */
-  earlyChecks?: EarlyChecks;
-  /** Refusals remembered to answer the caller's next requests at the door (local-refusals.ts). */
-  refusals: LocalRefusals;
-  /** Counts requests that never reach the limit decision (a parse or validation failure, a refused operation). */
-  failedRequests: FailedRequests;
-}) {
+export function createLimitGate(deps: LimitGateDeps) {
   const charges = new WeakMap<object, Charge>();
   const observers = deps.observers ?? [];
-  const charged = (principal: Principal): principal is TenantPrincipal => hasTenant(principal) && principal.kind !== 'service';
 
   /** The limit decision for an admitted, priced operation; null for callers no limit applies to. */
   async function decide(input: DecisionInput): Promise<GateDecision | null> {
@@ -165,7 +171,11 @@ export function createLimitGate(deps: {
       return { verdict: verdict(dimension.kind, costBudget), refusal };
     }
     charges.set(input.key, { dims, decision, source, chargedCost });
-    return { verdict: verdict(null, costBudget), refusal: null };
+    const delayedMs = decision.heldMs ?? 0;
+    if (delayedMs === 0) return { verdict: verdict(null, costBudget), refusal: null };
+    // Held in the burst zone: it runs when its slot comes (charged there), not before.
+    await hold(delayedMs, input.setHeader);
+    return { verdict: { ...verdict(null, costBudget), delayedMs }, refusal: null };
   }
 
   /**
@@ -208,6 +218,27 @@ export function answerFailed(response: GraphQLResponse, failed: FailedCharge): v
   response.body = { kind: 'single', singleResult: { errors: [{ message: error.message, extensions }] } };
   if (http?.status) response.http.status = http.status;
   for (const [name, value] of http?.headers ?? []) response.http.headers.set(name, value);
+}
+
+/**
+ * A held request waits for its slot: `delayedMs` from its decision (the store placed its charge
+ * that long after its clock's now, and the reply came after that now, so it never runs early).
+ * The wait is told to the client as a `Server-Timing` entry (and `extensions.throttle`).
+ */
+async function hold(delayedMs: number, setHeader: (name: string, value: string) => void): Promise<void> {
+  setHeader('server-timing', `throttle;dur=${delayedMs};desc="held in the plan's burst zone"`);
+  await sleepAtLeast(delayedMs);
+}
+
+/**
+ * Resolves no sooner than `ms` from now. A timer alone may fire up to a millisecond or so early:
+ * Node measures it from the event loop's cached time, which lags while a turn runs.
+ */
+export async function sleepAtLeast(ms: number): Promise<void> {
+  const until = performance.now() + ms;
+  for (let left = ms; left > 0; left = until - performance.now()) {
+    await new Promise<void>((resolve) => setTimeout(resolve, Math.ceil(left)));
+  }
 }
 
 /** A settled charge's adjustments: the unused cost refunded where it was charged, the response bytes added now. */
