@@ -17,6 +17,8 @@ interface Answer {
   /** When it was admitted to run, store clock: the decision's time plus its hold. */
   admittedAt: number;
   delayedMs: number;
+  /** A refusal's reason: its error code and dimension, and who decided (`x-ratelimit-decision`'s source). */
+  reason?: string;
 }
 
 /**
@@ -38,7 +40,9 @@ export const graduatedScenario: Scenario = {
     const gateways: GatewayProcess[] = [];
     try {
       const patch = (config: Record<string, any>) => {
-        config.limits = { decisionHeader: true };
+        // A long reply timeout (1 s, as the limits tests use): this measures throttling, not
+        // outages, and on a loaded 2-core machine a 50 ms timeout makes local fallback decisions.
+        config.limits = { decisionHeader: true, storeTimeoutMs: 1000 };
         const { burst: _none, ...hard } = config.plans.free.limits;
         config.plans['free-without-burst'] = { ...config.plans.free, displayName: 'Free without burst', limits: hard };
         config.tenants.globex.plan = 'free-without-burst';
@@ -74,11 +78,17 @@ async function paced(urls: readonly string[], token: string, durationMs: number,
 
 async function send(url: string, token: string): Promise<Answer> {
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: QUERY });
-  const body = (await response.json()) as { extensions?: { throttle?: { delayedMs?: number } } };
+  const body = (await response.json()) as {
+    extensions?: { throttle?: { delayedMs?: number } };
+    errors?: { extensions?: { code?: string; dimension?: string; retryAfterSeconds?: number } }[];
+  };
   const delayedMs = body.extensions?.throttle?.delayedMs ?? 0;
   // `x-ratelimit-decision: shared;t=<store-clock ms>` (limits.decisionHeader).
-  const t = Number(/t=(\d+)/.exec(response.headers.get('x-ratelimit-decision') ?? '')?.[1] ?? Number.NaN);
-  return { status: response.status, admittedAt: t + delayedMs, delayedMs };
+  const decision = response.headers.get('x-ratelimit-decision') ?? '';
+  const t = Number(/t=(\d+)/.exec(decision)?.[1] ?? Number.NaN);
+  const error = body.errors?.[0]?.extensions;
+  const reason = error ? `${error.code}/${error.dimension ?? '-'} by ${decision.split(';')[0] || '?'} (retry ${error.retryAfterSeconds ?? '?'} s)` : undefined;
+  return { status: response.status, admittedAt: t + delayedMs, delayedMs, ...(reason ? { reason } : {}) };
 }
 
 /** The most admitted in any rolling window (t - W, t]. */
@@ -90,6 +100,13 @@ function maxInAnyWindow(times: number[]): number {
     max = Math.max(max, end - start + 1);
   }
   return max;
+}
+
+/** How many refusals of each reason. */
+function reasons(answers: Answer[]): string {
+  const counts = new Map<string, number>();
+  for (const a of answers) if (a.reason) counts.set(a.reason, (counts.get(a.reason) ?? 0) + 1);
+  return counts.size === 0 ? 'none' : [...counts].map(([reason, n]) => `${n} ${reason}`).join(', ');
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -116,6 +133,8 @@ function report(withBurst: Answer[], withoutBurst: Answer[]) {
       `  most run in any rolling minute: ${mostRun} (limit ${LIMIT})`,
       `without it (globex, same pace): ${count(withoutBurst, 200)} run, ${count(withoutBurst, 429)} refused (429); most run in any rolling minute ${mostRunWithout}`,
       `answers neither 200 nor 429, or without a decision header: ${invalid}`,
+      `refusals with the burst zone, by reason: ${reasons(withBurst)}`,
+      `refusals without it, by reason: ${reasons(withoutBurst)}`,
     ],
     verdict: {
       met,

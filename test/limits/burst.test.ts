@@ -29,6 +29,8 @@ const local = useTestRedis();
 
 interface Instance {
   limiter: Limiter;
+  /** Lease tokens used (requests decided from a lease, without a round trip). */
+  leased(): number;
   close(): Promise<void>;
 }
 
@@ -36,10 +38,21 @@ async function startLimiter(url: string, overrides: { maxHeldRequests?: number }
   const logger = createLogger({ level: 'silent' });
   const redis: RedisClient = createRedis(url, logger, { maxReconnectDelayMs: 250 });
   const config = { ...(await loadConfigFile(DEMO_CONFIG_PATH, {})).limits, storeTimeoutMs: 1000, ...overrides };
-  const limiter = createLimiter({ shared: createRedisLimitStore({ redis }), link: createRedisLink(redis), divisor: () => 1, config, logger });
+  let leased = 0;
+  const limiter = createLimiter({
+    shared: createRedisLimitStore({ redis }),
+    link: createRedisLink(redis),
+    divisor: () => 1,
+    config,
+    logger,
+    onLeaseTokens: (outcome, n) => {
+      if (outcome === 'used') leased += n;
+    },
+  });
   await limiter.start();
   return {
     limiter,
+    leased: () => leased,
     async close() {
       await limiter.close();
       redis.disconnect();
@@ -54,8 +67,10 @@ function dimension(key: string, burst: { amount: number; maxDelayMs: number }): 
 interface Run {
   /**
    * When it was admitted to run, on the store clock (this machine's clock: Redis runs here): a held
-   * request's slot (where its charge was placed), otherwise its decision's time (for a lease token,
-   * the time it was used; ALGORITHM.md, "Leases").
+   * request's slot (where its charge was placed); a checked one's decision time; one decided from a
+   * lease (charged ahead, at the lease's end), when the decision reached the client, which the
+   * lease's argument covers up to its charge (ALGORITHM.md, "Leases": a token is used before then).
+   * (A token's own `now` is estimated from a clock offset that a loaded machine's reply latency skews.)
    */
   admittedAt: number;
   /** When the client's request ran (after its hold), Date.now(). */
@@ -79,7 +94,9 @@ async function request(instance: Instance, dims: SlidingDimension[], into: Load)
   }
   const heldMs = decision.heldMs ?? 0;
   if (heldMs > 0) await sleepAtLeast(heldMs);
-  into.runs.push({ admittedAt: heldMs > 0 ? decision.chargedAt! : decision.now, ranAt: Date.now(), heldMs });
+  const chargedAt = decision.chargedAt ?? decision.now;
+  const admittedAt = heldMs > 0 || chargedAt === decision.now ? chargedAt : Math.min(Date.now(), chargedAt);
+  into.runs.push({ admittedAt, ranAt: Date.now(), heldMs });
   return true;
 }
 
@@ -140,13 +157,18 @@ describe('graduated throttling across limiter instances on one redis-server', ()
     // sub-bucket counts until its last charge leaves the window, so room comes back in steps of a
     // sub-bucket (100 ms, ~10 requests), which the burst of 20 absorbs as delays.
     const dims = [dimension(key, { amount: 2 * BURST, maxDelayMs: 1000 })];
-    const { runs, refused } = await withInstances(4, (instances) => paced(instances, dims, 40, 2.5 * WINDOW_MS));
+    let leased = 0;
+    const { runs, refused } = await withInstances(4, async (instances) => {
+      const load = await paced(instances, dims, 40, 2.5 * WINDOW_MS);
+      leased = instances.reduce((sum, instance) => sum + instance.leased(), 0);
+      return load;
+    });
     expect(refused).toBe(0);
     const held = runs.filter((r) => r.heldMs > 0);
     expect(held.length).toBeGreaterThan(0);
     // Several windows' worth ran: the holds let the client go on at the limit's pace.
     expect(runs.length).toBeGreaterThan(2 * LIMIT);
-    console.log(`paced: ${runs.length} run, ${held.length} held, longest ${Math.max(...held.map((r) => r.heldMs))} ms`);
+    console.log(`paced: ${runs.length} run, ${held.length} held, longest ${Math.max(...held.map((r) => r.heldMs))} ms, ${leased} from leases`);
     expect(
       maxInAnyWindow(
         runs.map((r) => ({ at: r.admittedAt, amount: 1 })),
