@@ -2,6 +2,7 @@ import type { Scenario } from './scenario.js';
 import { cacheScenario } from './scenarios/cache.js';
 import { dashboardScenario } from './scenarios/dashboard.js';
 import { exactnessScenario } from './scenarios/exactness.js';
+import { graduatedScenario } from './scenarios/graduated.js';
 import { limitsScenario } from './scenarios/limits.js';
 import { meteringScenario } from './scenarios/metering.js';
 import { noisyNeighbourScenario } from './scenarios/noisy-neighbour.js';
@@ -25,4 +26,5 @@ export const SCENARIOS: readonly Scenario[] = [
   sheddingScenario,
   priorityScenario,
   tracingScenario,
+  graduatedScenario,
 ];

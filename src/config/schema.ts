@@ -87,6 +87,18 @@ export const planLimitsSchema = z.strictObject({
   perClientShare: z.number().gt(0).lte(1).optional(),
   /** Requests per rolling minute from one IP inside the tenant. */
   perIpPerMinute: quota.optional(),
+  /**
+   * Graduated throttling of `requestsPerMinute` (README, "Graduated throttling"): up to `requests`
+   * beyond the limit are held, each until the rolling minute has room for it, instead of refused,
+   * when that is at most `maxDelayMs` away (1 to 60,000); past either, 429 as without it. The
+   * per-key share (`perClientShare`) holds the same share of it. Absent: no burst zone.
+   */
+  burst: z
+    .strictObject({
+      requests: z.number().int().positive(),
+      maxDelayMs: z.number().int().positive().max(60_000),
+    })
+    .optional(),
 });
 export type PlanLimits = z.infer<typeof planLimitsSchema>;
 
@@ -535,6 +547,12 @@ export const configSchema = z
             sharePercent: z.number().min(0).max(100).default(1),
           })
           .prefault({}),
+        /**
+         * Most requests one instance holds at once in plans' burst zones (graduated throttling),
+         * default 1,000; past it, a request that does not fit is refused (429) instead of held.
+         * 0: nothing is held. A held request keeps its connection and its admission slot.
+         */
+        maxHeldRequests: z.number().int().nonnegative().default(1000),
         /** How often each instance says it is alive (the fallback divides limits by live instances), default 2 s. */
         instanceHeartbeatMs: ms.default(2000),
         /** How often runtime limit overrides (admin mutations) are re-read from Redis, default 2 s. */

@@ -25,6 +25,7 @@ import type { FailedRequests } from '../limits/failed-requests.js';
 import { answerFailed, type FailedAnswer, type LimitGate } from '../limits/limit-gate.js';
 import type { LocalRefusal, LocalRefusals } from '../limits/local-refusals.js';
 import { rootFieldsOf } from '../limits/root-fields.js';
+import { reportThrottle } from '../limits/throttle-report.js';
 import type { Logger } from '../observability/logger.js';
 import type { TrustedDocuments } from '../trusted-documents/registry.js';
 import { responseErrors } from '../usage/capture.js';
@@ -121,7 +122,7 @@ export interface PipelineDeps {
  *                            decide (limits/limit-gate.ts); a refusal is thrown and nothing executes
  *   responseForOperation 10. a dry run is answered with its price instead of executing (cost/dry-run.ts)
  *   didEncounterErrors   11. unexpected errors logged; a request answered before the gate counted (limits/failed-requests.ts)
- *   willSendResponse     12. actual cost and extensions.cost (cost calibration observes it); a failed request's 429; cache report; downstream waits; errors noted;
+ *   willSendResponse     12. actual cost and extensions.cost (cost calibration observes it); a failed request's 429 (a held one's extensions.throttle); cache report; downstream waits; errors noted;
  *                            STORE_UNAVAILABLE's and DOWNSTREAM_OVERLOADED's 503; GraphQL-over-HTTP status of request errors
  * After Apollo (Fastify):
  *   onSend     13. response size; downstream waits in Server-Timing (the server also adds rate-limit headers to an authenticated response without them)
@@ -254,6 +255,7 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
             }
           }
           if (failed) answerFailed(response, failed);
+          else if (response.body.kind === 'single') reportThrottle(state.decided, response.body.singleResult);
           reportCache(deps.fieldCache, state, response);
           reportDownstreamWaits(state.accepted.downstreamWaits, response);
           state.answered = { actualCost, ...responseErrors(response) };

@@ -9,7 +9,8 @@ export function chargeKey(dims: readonly Dimension[]): string {
   let key = '';
   for (const d of dims) {
     key += `${d.key}|${d.limit}|${d.amount}|${d.checkOnly ? 1 : 0}|`;
-    key += d.kind === 'sliding' ? `${d.windowMs}|${d.buckets}\n` : `${d.period}|${d.utcOffsetMinutes}\n`;
+    key +=
+      d.kind === 'sliding' ? `${d.windowMs}|${d.buckets}|${d.burst ? `${d.burst.amount}/${d.burst.maxDelayMs}` : ''}\n` : `${d.period}|${d.utcOffsetMinutes}\n`;
   }
   return key;
 }

@@ -1,5 +1,5 @@
 import type { PlanLimits } from '../config/schema.js';
-import type { Dimension } from './store/types.js';
+import type { Burst, Dimension } from './store/types.js';
 import { utcOffsetMinutes } from './time-zone.js';
 
 /** What a client is told was exceeded: the `dimension` of a RATE_LIMITED error. */
@@ -60,11 +60,21 @@ export function buildDimensions(input: DimensionInput): LimitDimension[] {
     limit: number,
     windowSeconds: number,
     amount: number,
-    extra: { checkOnly?: boolean; countsRequests?: boolean } = {},
+    extra: { checkOnly?: boolean; countsRequests?: boolean; burst?: Burst } = {},
   ) => {
     const buckets = windowSeconds >= 3600 ? HOUR_BUCKETS : MINUTE_BUCKETS;
     dims.push({
-      store: { kind: 'sliding', name: policy, key, limit, windowMs: windowSeconds * 1000, buckets, amount, ...(extra.checkOnly ? { checkOnly: true } : {}) },
+      store: {
+        kind: 'sliding',
+        name: policy,
+        key,
+        limit,
+        windowMs: windowSeconds * 1000,
+        buckets,
+        amount,
+        ...(extra.checkOnly ? { checkOnly: true } : {}),
+        ...(extra.burst ? { burst: extra.burst } : {}),
+      },
       kind,
       policy,
       window: windowSeconds === 60 ? '1 minute' : windowSeconds === 3600 ? '1 hour' : `${windowSeconds} seconds`,
@@ -75,10 +85,19 @@ export function buildDimensions(input: DimensionInput): LimitDimension[] {
 
   const rpm = limits.requestsPerMinute;
   if (typeof rpm === 'number') {
-    sliding('requests', 'minute', `${tag}:req:m`, rpm, 60, 1, { countsRequests: true });
+    const burst = limits.burst;
+    sliding('requests', 'minute', `${tag}:req:m`, rpm, 60, 1, {
+      countsRequests: true,
+      ...(burst ? { burst: { amount: burst.requests, maxDelayMs: burst.maxDelayMs } } : {}),
+    });
     if (limits.perClientShare !== undefined) {
       const share = Math.max(1, Math.floor(rpm * limits.perClientShare));
-      sliding('requests', 'client-minute', `${tag}:client:${input.clientId}:m`, share, 60, 1, { countsRequests: true });
+      // A key holds its share of the burst too: otherwise its own minute would refuse what the tenant's holds.
+      const keyBurst = burst ? { amount: Math.max(1, Math.floor(burst.requests * limits.perClientShare)), maxDelayMs: burst.maxDelayMs } : undefined;
+      sliding('requests', 'client-minute', `${tag}:client:${input.clientId}:m`, share, 60, 1, {
+        countsRequests: true,
+        ...(keyBurst ? { burst: keyBurst } : {}),
+      });
     }
   }
   if (typeof limits.perIpPerMinute === 'number') {

@@ -55,6 +55,24 @@ interface Charge {
   chargedCost: number;
 }
 
+export interface LimitGateDeps {
+  limiter: Limiter;
+  overrides: OverridesStore;
+  throttleLog: ReturnType<typeof createThrottleLog>;
+  observers?: LimitObserver[];
+  /** Checks sent at the door for operations seen before (early-check.ts); none: every check here. */
+  earlyChecks?: EarlyChecks;
+  /** Refusals remembered to answer the caller's next requests at the door (local-refusals.ts). */
+  refusals: LocalRefusals;
+  /** Counts requests that never reach the limit decision (a parse or validation failure, a refused operation). */
+  failedRequests: FailedRequests;
+}
+
+/** Callers plan limits apply to: tenants' keys, not service tokens nor platform admins. */
+function charged(principal: Principal): principal is TenantPrincipal {
+  return hasTenant(principal) && principal.kind !== 'service';
+}
+
 /** Says that no rate-limit policy applies to this response's caller, and why. */
 export const EXEMPT_HEADER = 'x-ratelimit-exempt';
 
@@ -74,21 +92,9 @@ export const EXEMPT_HEADER = 'x-ratelimit-exempt';
  * them); platform-admin keys have no tenant and so no plan limits. Operations that only ask for
  * `usage` / `rateLimit` are free and answer while the tenant is throttled, under their own cap.
  */
-export function createLimitGate(deps: {
-  limiter: Limiter;
-  overrides: OverridesStore;
-  throttleLog: ReturnType<typeof createThrottleLog>;
-  observers?: LimitObserver[];
-  /** Checks sent at the door for operations seen before (early-check.ts); none: every check here. */
-  earlyChecks?: EarlyChecks;
-  /** Refusals remembered to answer the caller's next requests at the door (local-refusals.ts). */
-  refusals: LocalRefusals;
-  /** Counts requests that never reach the limit decision (a parse or validation failure, a refused operation). */
-  failedRequests: FailedRequests;
-}) {
+export function createLimitGate(deps: LimitGateDeps) {
   const charges = new WeakMap<object, Charge>();
   const observers = deps.observers ?? [];
-  const charged = (principal: Principal): principal is TenantPrincipal => hasTenant(principal) && principal.kind !== 'service';
 
   /** The limit decision for an admitted, priced operation; null for callers no limit applies to. */
   async function decide(input: DecisionInput): Promise<GateDecision | null> {
@@ -149,23 +155,12 @@ export function createLimitGate(deps: {
       // and when, on the store clock.
       input.setHeader('x-ratelimit-decision', `${source};t=${decision.now}`);
     }
-    const costResult = decision.results[costDimensionIndex(dims)];
-    const costBudget = costResult
-      ? { limit: costResult.limit, remaining: costResult.remaining, resetAt: isoTime(costResult.resetAt), window: '1 minute' }
-      : null;
+    const costBudget = costBudgetOf(dims, decision);
     if (!decision.allowed) {
       const refused = decision.results.findIndex((r) => !r.allowed);
       const dimension = dims[refused]!;
       deps.refusals.remember({ principal, ip, plan: effective, documentationUrl: docs, dims, decision, source });
-      deps.throttleLog.record({
-        tenantId: principal.tenantId,
-        plan: effective.planId,
-        clientId: principal.clientId,
-        ip,
-        operation: resolved.name,
-        dimension: dimension.kind,
-        policy: dimension.policy,
-      });
+      recordThrottle(deps.throttleLog, principal, effective.planId, ip, resolved.name, dimension);
       const refusal = rateLimitedError({
         planName: effective.planName,
         planId: effective.planId,
@@ -176,7 +171,11 @@ export function createLimitGate(deps: {
       return { verdict: verdict(dimension.kind, costBudget), refusal };
     }
     charges.set(input.key, { dims, decision, source, chargedCost });
-    return { verdict: verdict(null, costBudget), refusal: null };
+    const delayedMs = decision.heldMs ?? 0;
+    if (delayedMs === 0) return { verdict: verdict(null, costBudget), refusal: null };
+    // Held in the burst zone: it runs when its slot comes (charged there), not before.
+    await hold(delayedMs, input.setHeader);
+    return { verdict: { ...verdict(null, costBudget), delayedMs }, refusal: null };
   }
 
   /**
@@ -195,34 +194,11 @@ export function createLimitGate(deps: {
     const charge = charges.get(key);
     if (!charge) return;
     charges.delete(key);
-    const adjustments: Adjustment[] = [];
-    for (const dim of charge.dims) {
-      if (dim.store.kind !== 'sliding') continue;
-      if (dim.kind === 'cost') {
-        if (actualCost !== null && Math.ceil(actualCost) < charge.chargedCost) {
-          adjustments.push({ dimension: dim.store, at: charge.decision.chargedAt ?? charge.decision.now, delta: Math.ceil(actualCost) - charge.chargedCost });
-        }
-      } else if (dim.kind === 'bandwidth' && responseBytes > 0) {
-        adjustments.push({ dimension: dim.store, at: charge.decision.now, delta: responseBytes });
-      }
-    }
-    void deps.limiter.adjust(adjustments, charge.source);
+    void deps.limiter.adjust(settleAdjustments(charge, actualCost, responseBytes), charge.source);
   }
 
-  /**
-   * Rate-limit headers for an authenticated response no decision gave headers to (a parse or
-   * validation error, COST_LIMIT_EXCEEDED, a body refused before GraphQL): the caller's request
-   * policies as they stand, from one store peek that consumes nothing. Principals that no policy
-   * applies to get `X-RateLimit-Exempt` saying why (`service-token`, `platform-admin`, `no-limits`).
-   */
-  async function headersFor(config: Config, principal: Principal, ip: string): Promise<Record<string, string>> {
-    if (principal.kind === 'service') return { [EXEMPT_HEADER]: 'service-token' };
-    if (!hasTenant(principal)) return { [EXEMPT_HEADER]: 'platform-admin' };
-    const { dims } = requestOnlyCharge({ config, principal, runtime: deps.overrides.get(principal.tenantId), ip });
-    if (dims.length === 0) return { [EXEMPT_HEADER]: 'no-limits' };
-    const { decision } = await deps.limiter.peek(dims.map((d) => d.store));
-    return rateLimitHeaders(dims, decision.results, decision.now);
-  }
+  /** Rate-limit headers for an authenticated response no decision gave headers to (see headersOfPolicies). */
+  const headersFor = (config: Config, principal: Principal, ip: string) => headersOfPolicies(deps, config, principal, ip);
 
   return { decide, chargeFailed, settle, headersFor };
 }
@@ -244,11 +220,94 @@ export function answerFailed(response: GraphQLResponse, failed: FailedCharge): v
   for (const [name, value] of http?.headers ?? []) response.http.headers.set(name, value);
 }
 
+/**
+ * A held request waits for its slot: `delayedMs` from its decision (the store placed its charge
+ * that long after its clock's now, and the reply came after that now, so it never runs early).
+ * The wait is told to the client as a `Server-Timing` entry (and `extensions.throttle`).
+ */
+async function hold(delayedMs: number, setHeader: (name: string, value: string) => void): Promise<void> {
+  setHeader('server-timing', `throttle;dur=${delayedMs};desc="held in the plan's burst zone"`);
+  await sleepAtLeast(delayedMs);
+}
+
+/**
+ * Resolves no sooner than `ms` from now. A timer alone may fire up to a millisecond or so early:
+ * Node measures it from the event loop's cached time, which lags while a turn runs.
+ */
+export async function sleepAtLeast(ms: number): Promise<void> {
+  const until = performance.now() + ms;
+  for (let left = ms; left > 0; left = until - performance.now()) {
+    await new Promise<void>((resolve) => setTimeout(resolve, Math.ceil(left)));
+  }
+}
+
+/** A settled charge's adjustments: the unused cost refunded where it was charged, the response bytes added now. */
+function settleAdjustments(charge: Charge, actualCost: number | null, responseBytes: number): Adjustment[] {
+  const adjustments: Adjustment[] = [];
+  for (const dim of charge.dims) {
+    if (dim.store.kind !== 'sliding') continue;
+    if (dim.kind === 'cost') {
+      if (actualCost !== null && Math.ceil(actualCost) < charge.chargedCost) {
+        adjustments.push({ dimension: dim.store, at: charge.decision.chargedAt ?? charge.decision.now, delta: Math.ceil(actualCost) - charge.chargedCost });
+      }
+    } else if (dim.kind === 'bandwidth' && responseBytes > 0) {
+      adjustments.push({ dimension: dim.store, at: charge.decision.now, delta: responseBytes });
+    }
+  }
+  return adjustments;
+}
+
+/** A refusal in the throttle log (the console's "who is throttled now"). */
+function recordThrottle(
+  throttleLog: ReturnType<typeof createThrottleLog>,
+  principal: TenantPrincipal,
+  planId: string,
+  ip: string,
+  operation: string | null,
+  dimension: LimitDimension,
+): void {
+  throttleLog.record({
+    tenantId: principal.tenantId,
+    plan: planId,
+    clientId: principal.clientId,
+    ip,
+    operation,
+    dimension: dimension.kind,
+    policy: dimension.policy,
+  });
+}
+
+/**
+ * Rate-limit headers for an authenticated response no decision gave headers to (a parse or
+ * validation error, COST_LIMIT_EXCEEDED, a body refused before GraphQL): the caller's request
+ * policies as they stand, from one store peek that consumes nothing. Principals that no policy
+ * applies to get `X-RateLimit-Exempt` saying why (`service-token`, `platform-admin`, `no-limits`).
+ */
+async function headersOfPolicies(
+  deps: { limiter: Limiter; overrides: OverridesStore },
+  config: Config,
+  principal: Principal,
+  ip: string,
+): Promise<Record<string, string>> {
+  if (principal.kind === 'service') return { [EXEMPT_HEADER]: 'service-token' };
+  if (!hasTenant(principal)) return { [EXEMPT_HEADER]: 'platform-admin' };
+  const { dims } = requestOnlyCharge({ config, principal, runtime: deps.overrides.get(principal.tenantId), ip });
+  if (dims.length === 0) return { [EXEMPT_HEADER]: 'no-limits' };
+  const { decision } = await deps.limiter.peek(dims.map((d) => d.store));
+  return rateLimitHeaders(dims, decision.results, decision.now);
+}
+
 /** The last ISO time written: requests served from one lease share their reset time. */
 let lastIso = { at: Number.NaN, iso: '' };
 function isoTime(at: number): string {
   if (at !== lastIso.at) lastIso = { at, iso: new Date(at).toISOString() };
   return lastIso.iso;
+}
+
+/** The cost-points dimension's standing, for `usage` and the verdict; null when the plan has none. */
+function costBudgetOf(dims: readonly LimitDimension[], decision: LimitDecision): CostBudget | null {
+  const costResult = decision.results[costDimensionIndex(dims)];
+  return costResult ? { limit: costResult.limit, remaining: costResult.remaining, resetAt: isoTime(costResult.resetAt), window: '1 minute' } : null;
 }
 
 /** Where the cost-points dimension is among `dims`, -1 if none (a loop: this runs on every request). */

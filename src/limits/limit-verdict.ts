@@ -13,6 +13,8 @@ export interface LimitVerdict {
   readonly costBudget: CostBudget | null;
   /** Why the request was refused (`minute`, `cost`, ... the policy's dimension; `max-cost`; `unavailable`); null: admitted. */
   readonly throttled: string | null;
+  /** Admitted but held in the plan's burst zone (graduated throttling) this long before it ran, ms; absent: not held. */
+  readonly delayedMs?: number;
 }
 
 /** The verdict a 429 (rate-limit-error.ts: `plan` and `dimension` in its extensions) stands for. */

@@ -7,6 +7,7 @@ import type { StoreLink } from './fallback/redis-link.js';
 import { createWriteBack } from './fallback/write-back.js';
 import type { Limiter } from './limiter/interface.js';
 import type { LeaseOutcome } from './limiter/lease-book.js';
+import { withHoldCap } from './limiter/hold-cap.js';
 import { createLeasingDecider } from './limiter/leasing-decider.js';
 import { createPlainDecider } from './limiter/shared-decider.js';
 import { createSharedLimiter } from './limiter/shared-limiter.js';
@@ -46,7 +47,8 @@ export interface LimiterOptions {
  */
 export function createLimiter(options: LimiterOptions): Limiter {
   const { shared: store, link, config, logger } = options;
-  if (!store) return createSingleProcessLimiter();
+  // Held requests (graduated throttling) are bounded per instance, whichever limiter decides.
+  if (!store) return withHoldCap(createSingleProcessLimiter(), config.maxHeldRequests);
   if (!link) throw new Error('a shared limit store needs its link (connection events, epoch)');
 
   const clock = createStoreClock();
@@ -74,5 +76,5 @@ export function createLimiter(options: LimiterOptions): Limiter {
   // unreachable keeps them: strict).
   breaker.onOpen(() => decider.endAll());
   breaker.onClose(() => fallback.reset());
-  return createSharedLimiter({ breaker, decider, path, fallback, clock });
+  return withHoldCap(createSharedLimiter({ breaker, decider, path, fallback, clock }), config.maxHeldRequests);
 }

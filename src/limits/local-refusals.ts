@@ -38,6 +38,20 @@ function answerOf(refusal: Refusal, retryAfterMs: number, storeNow: number): Omi
   };
 }
 
+/**
+ * How long a refusal holds for every request of the caller: until its `retryAfterMs`, or for a
+ * dimension with a burst zone (graduated throttling) until the store could hold the next request
+ * instead, once the wait is within the zone's `maxDelayMs`: never longer (a request the store
+ * would hold is not refused from memory). A refusal past the burst's count whose wait was already
+ * within the delay (it ends when held requests leave the window, which is not known here) is not
+ * remembered.
+ */
+function refusedForMs(dimension: LimitDimension, result: DimensionResult): number {
+  const { store } = dimension;
+  const burst = store.kind === 'sliding' ? store.burst : undefined;
+  return burst === undefined ? result.retryAfterMs : result.retryAfterMs - burst.maxDelayMs;
+}
+
 /** Refusals remembered at most (each a few hundred bytes); forgetting one only costs a store call. */
 const MAX_REFUSALS = 50_000;
 
@@ -143,8 +157,10 @@ export function createLocalRefusals(options: { maxMs: number; now?: () => number
         const result = decision.results[i];
         const dimension = dims[i]!;
         const scope = SCOPE_OF_POLICY[dimension.policy];
-        if (!result || result.allowed || !scope || result.retryAfterMs <= 0) continue;
-        const until = decidedAt + Math.min(result.retryAfterMs, options.maxMs);
+        if (!result || result.allowed || !scope) continue;
+        const forMs = refusedForMs(dimension, result);
+        if (forMs <= 0) continue;
+        const until = decidedAt + Math.min(forMs, options.maxMs);
         const key = scopeKey(scope, principal, ip);
         if (refusals.size >= MAX_REFUSALS && !refusals.has(key)) sweep(decidedAt);
         const known = refusals.get(key);

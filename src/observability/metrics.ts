@@ -33,6 +33,11 @@ export interface Metrics {
   /** `limit_check_duration_seconds{source}`: one limiter call; source shared | local | unavailable. */
   limitCheckDuration: Histogram<'source'>;
   /**
+   * `limit_throttle_delay_seconds{plan}`: how long a request held in its plan's burst zone
+   * (graduated throttling) waited before it ran; its `_count` is the requests held. Once per held request.
+   */
+  throttleDelay: Histogram<'plan'>;
+  /**
    * `limit_early_checks_total{outcome}`: checks sent at the door for an operation seen before;
    * outcome used (the decision served the request) | refunded (the request was charged on other
    * dimensions or never reached the check, and the early charge was given back).
@@ -117,6 +122,8 @@ export const BUCKETS = {
   request: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
   /** One limiter call: a local Redis round trip is ~0.1–1 ms; the store timeout is tens of ms. */
   limitCheck: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+  /** A hold in a burst zone: up to its plan's maxDelayMs (a minute at most; the demo Free plan 3 s). */
+  throttleDelay: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
   /** Cost in points, not seconds: a single-object query costs ~1–10, big list pages hundreds to thousands. */
   cost: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
   /** Estimated / actual cost: 1 is exact, above 1 overcharged (the spec's estimate is an upper bound), below 1 undercharged. Issue 23's target: median in [1, 1.5]. */
@@ -205,6 +212,13 @@ export function createMetrics(options: MetricsOptions): Metrics {
       help: 'Duration of one limit check in seconds, by where the decision came from',
       labelNames: ['source'],
       buckets: [...BUCKETS.limitCheck],
+      registers,
+    }),
+    throttleDelay: new Histogram({
+      name: 'limit_throttle_delay_seconds',
+      help: "Time a request held in its plan's burst zone (graduated throttling) waited before it ran, by plan",
+      labelNames: ['plan'],
+      buckets: [...BUCKETS.throttleDelay],
       registers,
     }),
     limitEarlyChecks: new Counter({

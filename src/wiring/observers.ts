@@ -18,6 +18,7 @@ const PER_SUBJECT_POLICIES = new Set(['client-minute', 'ip-minute', 'usage-minut
 export function limitObserver(metrics: Metrics, alerts: Alerts): LimitObserver {
   return ({ principal, planId, dims, decision, source, durationMs }) => {
     metrics.limitCheckDuration.observe({ source }, durationMs / 1000);
+    if (decision.heldMs) metrics.throttleDelay.observe({ plan: planId }, decision.heldMs / 1000);
     const refused = decision.results.findIndex((r) => !r.allowed);
     if (refused >= 0) metrics.throttled.inc({ plan: planId, dimension: dims[refused]!.kind, tenant: metrics.tenantLabel(principal.tenantId) });
     let results: LimitObservation[] | undefined;

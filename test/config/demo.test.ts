@@ -30,6 +30,8 @@ describe('config/demo.yaml', () => {
       maxOperationCost: 500,
       responseBytesPerHour: 50_000_000,
       fieldLimits: { 'Mutation.placeOrder': { limit: 20, windowSeconds: 60 } },
+      // Graduated throttling (issue 17): 20 requests over the minute held up to 3 s, not refused.
+      burst: { requests: 20, maxDelayMs: 3000 },
     });
     expect(plans.pro?.limits).toEqual({
       requestsPerMinute: 1000,

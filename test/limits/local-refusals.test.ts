@@ -68,6 +68,29 @@ function setup(maxMs = 10_000) {
 }
 
 describe('local refusals', () => {
+  it('end where a plan with a burst zone would hold the next request instead: its wait within maxDelayMs', () => {
+    const { refusals, at } = setup();
+    const all = buildDimensions({
+      tenantId: 'acme',
+      clientId: 'a',
+      ip: '1.1.1.1',
+      limits: { requestsPerMinute: 100, burst: { requests: 20, maxDelayMs: 3_000 } },
+      timeZone: 'UTC',
+      rootFields: [],
+      cost: 1,
+      now: 0,
+    });
+    // Refused with 5 s to wait: from 2 s on the wait is within 3 s, and the store would hold it.
+    remember(refusals, A, '1.1.1.1', all, { minute: 5_000 });
+    at(1_999);
+    expect(refusals.find(A, '1.1.1.1')).not.toBeNull();
+    at(2_000);
+    expect(refusals.find(A, '1.1.1.1')).toBeNull();
+    // Refused past the burst's count with a wait already within the delay: not remembered.
+    remember(refusals, A, '1.1.1.1', all, { minute: 2_500 });
+    expect(refusals.find(A, '1.1.1.1')).toBeNull();
+  });
+
   it("refuse every request of the tenant until the store's Retry-After, not a moment longer", () => {
     const { refusals, at } = setup();
     const all = dims('a', '1.1.1.1');

@@ -51,34 +51,9 @@ export function createLedger(options: LedgerOptions = {}) {
   const maxKeys = options.maxKeys ?? 200_000;
   const records = new Map<string, KeyRecord>();
 
-  /** The store's sub-bucket (sliding) or period (calendar) of `at`: the ledger keeps the store's slots. */
-  const slotOf = (dimension: Dimension, at: number): number =>
-    dimension.kind === 'sliding'
-      ? subBucketOf(at, subBucketMs(dimension.windowMs, dimension.buckets))
-      : Number(calendarPeriod(at, dimension.period, dimension.utcOffsetMinutes).id);
+  const recordOf = (dimension: Dimension): KeyRecord => recordIn(records, dimension);
 
-  const recordOf = (dimension: Dimension): KeyRecord => {
-    let record = records.get(dimension.key);
-    if (record === undefined) {
-      record = { dimension, sharedAt: 0, sharedUsed: -1, own: new Map(), pending: new Map() };
-      records.set(dimension.key, record);
-    } else {
-      record.dimension = dimension;
-    }
-    return record;
-  };
-
-  const charged = (dimension: Dimension) => !dimension.checkOnly && dimension.amount > 0;
-
-  const replays = (slotsOf: (record: KeyRecord) => Map<number, Slot>): Adjustment[] => {
-    const out: Adjustment[] = [];
-    for (const record of records.values()) {
-      for (const slot of slotsOf(record).values()) {
-        out.push({ dimension: record.dimension, at: slot.last, delta: slot.sum, placement: 'at' });
-      }
-    }
-    return out;
-  };
+  const replays = (slotsOf: (record: KeyRecord) => Map<number, Slot>) => replaysOf(records, slotsOf);
 
   return {
     /**
@@ -97,11 +72,7 @@ export function createLedger(options: LedgerOptions = {}) {
 
     /** The store's last verdict on `dimension`'s key, if it is about the window of `now`. */
     knowledge(dimension: Dimension, now: number): SharedKnowledge | undefined {
-      const record = records.get(dimension.key);
-      if (record === undefined || record.sharedUsed < 0) return undefined;
-      const fresh =
-        dimension.kind === 'sliding' ? inWindow(record.sharedAt, now, dimension.windowMs) : slotOf(dimension, record.sharedAt) === slotOf(dimension, now);
-      return fresh ? { at: record.sharedAt, used: record.sharedUsed } : undefined;
+      return knowledgeOf(records.get(dimension.key), dimension, now);
     },
 
     /** A request admitted locally: the store must be told when it is back. */
@@ -182,19 +153,7 @@ export function createLedger(options: LedgerOptions = {}) {
 
     /** Drops slots that left their window and keys with nothing left to remember; bounds the size. */
     sweep(now: number): void {
-      for (const [key, record] of records) {
-        const { dimension } = record;
-        const current = dimension.kind === 'calendar' ? slotOf(dimension, now) : 0;
-        const gone = (slot: Slot) => (dimension.kind === 'sliding' ? !inWindow(slot.last, now, dimension.windowMs) : slotOf(dimension, slot.last) !== current);
-        for (const slots of [record.own, record.pending]) {
-          for (const [id, slot] of slots) if (gone(slot)) slots.delete(id);
-        }
-        if (record.own.size === 0 && record.pending.size === 0 && this.knowledge(dimension, now) === undefined) records.delete(key);
-      }
-      if (records.size > maxKeys) {
-        const oldest = [...records].sort((a, b) => a[1].sharedAt - b[1].sharedAt).slice(0, records.size - maxKeys);
-        for (const [key] of oldest) records.delete(key);
-      }
+      sweepRecords(records, now, maxKeys);
     },
 
     get size() {
@@ -204,3 +163,62 @@ export function createLedger(options: LedgerOptions = {}) {
 }
 
 export type Ledger = ReturnType<typeof createLedger>;
+
+/** `dimension`'s record (made if new), which takes the dimension as last seen. */
+function recordIn(records: Map<string, KeyRecord>, dimension: Dimension): KeyRecord {
+  let record = records.get(dimension.key);
+  if (record === undefined) {
+    record = { dimension, sharedAt: 0, sharedUsed: -1, own: new Map(), pending: new Map() };
+    records.set(dimension.key, record);
+  } else {
+    record.dimension = dimension;
+  }
+  return record;
+}
+
+/** The store's sub-bucket (sliding) or period (calendar) of `at`: the ledger keeps the store's slots. */
+function slotOf(dimension: Dimension, at: number): number {
+  return dimension.kind === 'sliding'
+    ? subBucketOf(at, subBucketMs(dimension.windowMs, dimension.buckets))
+    : Number(calendarPeriod(at, dimension.period, dimension.utcOffsetMinutes).id);
+}
+
+function charged(dimension: Dimension): boolean {
+  return !dimension.checkOnly && dimension.amount > 0;
+}
+
+/** The slots `slotsOf` picks in every record, as replays placed at their latest time. */
+function replaysOf(records: Map<string, KeyRecord>, slotsOf: (record: KeyRecord) => Map<number, Slot>): Adjustment[] {
+  const out: Adjustment[] = [];
+  for (const record of records.values()) {
+    for (const slot of slotsOf(record).values()) {
+      out.push({ dimension: record.dimension, at: slot.last, delta: slot.sum, placement: 'at' });
+    }
+  }
+  return out;
+}
+
+/** The store's last verdict in `record`, if it is about the window (or period) of `now`. */
+function knowledgeOf(record: KeyRecord | undefined, dimension: Dimension, now: number): SharedKnowledge | undefined {
+  if (record === undefined || record.sharedUsed < 0) return undefined;
+  const fresh =
+    dimension.kind === 'sliding' ? inWindow(record.sharedAt, now, dimension.windowMs) : slotOf(dimension, record.sharedAt) === slotOf(dimension, now);
+  return fresh ? { at: record.sharedAt, used: record.sharedUsed } : undefined;
+}
+
+/** Drops slots that left their window and records with nothing left to remember; past `maxKeys`, the least recently decided. */
+function sweepRecords(records: Map<string, KeyRecord>, now: number, maxKeys: number): void {
+  for (const [key, record] of records) {
+    const { dimension } = record;
+    const current = dimension.kind === 'calendar' ? slotOf(dimension, now) : 0;
+    const gone = (slot: Slot) => (dimension.kind === 'sliding' ? !inWindow(slot.last, now, dimension.windowMs) : slotOf(dimension, slot.last) !== current);
+    for (const slots of [record.own, record.pending]) {
+      for (const [id, slot] of slots) if (gone(slot)) slots.delete(id);
+    }
+    if (record.own.size === 0 && record.pending.size === 0 && knowledgeOf(record, dimension, now) === undefined) records.delete(key);
+  }
+  if (records.size > maxKeys) {
+    const oldest = [...records].sort((a, b) => a[1].sharedAt - b[1].sharedAt).slice(0, records.size - maxKeys);
+    for (const [key] of oldest) records.delete(key);
+  }
+}

@@ -1,3 +1,4 @@
+import { withoutBurst } from '../limiter/hold-cap.js';
 import { createMemoryLimitStore } from '../store/memory-store.js';
 import type { Adjustment, Dimension, LimitDecision } from '../store/types.js';
 import type { Ledger } from './ledger.js';
@@ -24,7 +25,9 @@ export function createLocalDecider(options: { clock: () => number; divisor: () =
   let episodeDivisor: number | null = null;
   const divisorNow = () => (episodeDivisor ??= Math.max(1, options.divisor()));
 
-  const shareOf = (dimension: Dimension, divisor: number): Dimension => ({ ...dimension, limit: Math.floor(dimension.limit / divisor) });
+  // No hold while the store is away (its burst zone dropped): a hold reserves a slot the fleet
+  // must see, and local decisions are already the loosest part of the bound.
+  const shareOf = (dimension: Dimension, divisor: number): Dimension => ({ ...withoutBurst(dimension), limit: Math.floor(dimension.limit / divisor) });
 
   /** The local windows of keys first seen in this outage, seeded from the store's last verdicts. */
   const seed = async (dims: readonly Dimension[], divisor: number): Promise<void> => {

@@ -1,6 +1,7 @@
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Adjustment, Dimension, LimitDecision } from '../store/types.js';
+import { withoutBurst } from './hold-cap.js';
 import { createLeaseBook, leaseKeyOf, leaseRequestOf, type LeaseOutcome } from './lease-book.js';
 import { createLeaseDemand } from './lease-demand.js';
 import { outcomeOf, type SharedDecider, type SharedOutcome } from './shared-decider.js';
@@ -55,7 +56,9 @@ export function createLeasingDecider(deps: {
     asking.set(key, new Promise<void>((resolve) => (done = resolve)));
     const sentAt = performance.now();
     try {
-      const answer = await deps.lease(dims, leaseRequestOf(config, dims, tokens));
+      // A renewal has no request of its own to hold: its own amount becomes a token, usable at
+      // once, so it must fit now (burst zones dropped: it is refused rather than held ahead).
+      const answer = await deps.lease(renewal ? dims.map(withoutBurst) : dims, leaseRequestOf(config, dims, tokens));
       return answer.ok ? { ok: true, decision: book.granted(key, dims, answer.decision, sentAt, renewal) } : answer;
     } finally {
       // After this request has its decision: the waiting ones take the next tokens.

@@ -25,16 +25,19 @@
 -- adjustments, 6 ARGV per key from ARGV[4]:
 --          kind ('s' | 'c'), then windowMs, buckets (sliding) or period, utcOffsetMinutes (calendar),
 --          at (epoch ms), delta, placement ('a': the sub-bucket or period of `at` | 'n': the current one)
--- consume / peek, then 6 ARGV per dimension key:
+-- consume / peek, then 8 ARGV per dimension key:
 --          kind ('s' sliding | 'c' calendar), limit, amount, checkOnly ('1' | '0'),
 --          sliding: windowMs, buckets    calendar: period ('day' | 'month'), utcOffsetMinutes
+--          then its burst zone: burst amount, maxDelayMs ('0', '0': none; ALGORITHM.md, "Graduated
+--          throttling"), by TS: sliding-window.ts pushBurstParams
 -- lease, then 4 ARGV: most tokens wanted, lifetime (ms: the whole charge is placed at now + it),
 --          permille of each limit that must stay unreserved, permille of each limit one lease may hold
 -- A sliding key is a hash: field '<id>' = '<amount charged in sub-bucket id>:<ms from the
 -- sub-bucket's start to its last charge>' (a sub-bucket counts while that charge is in the window),
 -- and fields 't', 'o', 'n' (total, oldest, newest: see load_sliding) so that a check reads O(1)
 -- fields, not every sub-bucket.
--- Reply    consume / peek: { now, allowed (1 | 0), then per dimension: allowed, used, resetAt, retryAfterMs }
+-- Reply    consume / peek: { now, allowed (1 | 0), heldMs (> 0: a held request, to run then, charged
+--          at now + heldMs), then per dimension: allowed, used, resetAt, retryAfterMs }
 --          lease: the same, then tokens granted (0: none, charged as consume), where the charge was placed
 --          adjust: { now }
 -- All numbers are integers well below 2^53, so Lua's doubles hold them exactly.
@@ -135,6 +138,13 @@ end
 local function never_fits(d)
   if d.check_only then return d.limit <= 0 end
   return d.amount > d.limit
+end
+
+-- Whether a request that does not fit may be held in the dimension's burst zone (burst > 0 only
+-- for a sliding dimension that declares one). TS: verdict.ts withinBurst.
+local function within_burst(d, used)
+  if d.kind ~= 's' or d.burst <= 0 or d.check_only or d.amount <= 0 then return false end
+  return not never_fits(d) and used + d.amount <= d.limit + d.burst
 end
 
 -- g = ceil(W / N) ms, so that N sub-buckets span at least the window. TS: sliding-window.ts subBucketMs.
@@ -309,9 +319,10 @@ end
 -- Deletes the sub-buckets that left the window, oldest first from 'o': amortised O(1) per check
 -- (each sub-bucket is evicted once); no sub-bucket field is read while the oldest still counts.
 local function evict(st, key)
-  -- n - o <= N after every call of this script (o >= the edge and n <= the current sub-bucket
+  -- n - o <= N + 1 after every call of this script (o >= the edge and n <= the current sub-bucket
   -- when it wrote); more means the fields are not this layout's: read the key whole.
-  if st.n - st.o > st.buckets + 1 then return rebuild(st, key) end
+  -- (Holds and leases charge ahead of now, at most one window: n may then be up to N + 1 further.)
+  if st.n - st.o > 2 * st.buckets + 2 then return rebuild(st, key) end
   local gone = {}
   -- The rule of `expired`, on the last charge 'o' records (that of the sub-bucket's own field).
   while st.o ~= nil and (st.o < st.edge or (st.o == st.edge and not in_window(st.olast, st.window))) do
@@ -454,13 +465,15 @@ if mode == 'adjust' then return { now } end
 local dims = {}
 local all_allowed = true
 for i = 1, #KEYS - adjustments do
-  local base = 3 + adjustments * 6 + (i - 1) * 6
+  local base = 3 + adjustments * 6 + (i - 1) * 8
   local d = {
     key = KEYS[adjustments + i],
     kind = ARGV[base + 1],
     limit = tonumber(ARGV[base + 2]),
     amount = tonumber(ARGV[base + 3]),
     check_only = ARGV[base + 4] == '1',
+    burst = tonumber(ARGV[base + 7]),
+    max_delay = tonumber(ARGV[base + 8]),
   }
   if d.kind == 's' then
     d.window = tonumber(ARGV[base + 5])
@@ -483,6 +496,49 @@ for i = 1, #KEYS - adjustments do
   dims[i] = d
 end
 
+-- A refused sliding dimension's wait: oldest first until enough has left the window for the
+-- request to fit (reads only the sub-buckets it passes); W if it never can.
+-- TS: sliding-window.ts slidingRetryAfterMs.
+local function sliding_retry_after(d)
+  if never_fits(d) then return d.window end
+  local st = d.st
+  local left = d.used
+  local id = st.o
+  while id ~= nil do
+    local value = value_of(st, d.key, id)
+    left = left - sum_of(value)
+    if fits(d, left) then return last_charge(id, value, st.g) + d.window - now end
+    id = next_stored(st, d.key, id + 1, st.n)
+  end
+  return d.window
+end
+
+-- When a request held in a burst zone runs: the earliest time it fits, counting every stored
+-- sub-bucket, those charged ahead of now by earlier holds (and leases) included.
+-- TS: sliding-window.ts holdUntil.
+local function hold_until(d)
+  return now + sliding_retry_after(d)
+end
+
+-- When a consume that does not fit now runs, or nil to refuse it: every dimension that does not fit
+-- holds it within its burst and no more than its max delay from now; it runs at the latest of those
+-- times, and not in a later calendar period than now's. TS: hold.ts holdAt.
+local function hold_at()
+  local run_at = now
+  for _, d in ipairs(dims) do
+    if not d.allowed then
+      if not within_burst(d, d.used) then return nil end
+      local at = hold_until(d)
+      if at - now > d.max_delay then return nil end
+      if at > run_at then run_at = at end
+    end
+  end
+  for _, d in ipairs(dims) do
+    if d.kind == 'c' and run_at >= d.ends then return nil end
+  end
+  return run_at
+end
+
 -- A lease: how many more of this request's amounts fit while every dimension keeps `keep`
 -- permille of its limit unreserved and one lease holds at most `share` permille of it; placed at
 -- now + lifetime (every token is used before then), so none leaves a window before its request
@@ -490,7 +546,7 @@ end
 local granted = 0
 local charge_at = now
 if mode == 'lease' and all_allowed then
-  local base = 3 + adjustments * 6 + (#KEYS - adjustments) * 6
+  local base = 3 + adjustments * 6 + (#KEYS - adjustments) * 8
   local wanted, lifetime = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2])
   local keep, share = tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4])
   granted = wanted
@@ -506,6 +562,19 @@ if mode == 'lease' and all_allowed then
     end
   end
   if not charged or granted < 1 then granted = 0 else charge_at = now + lifetime end
+end
+
+-- Graduated throttling: one that does not fit now may be held, charged where it will run (no lease
+-- then: it is granted only to a request that fits now).
+local held = 0
+if (mode == 'consume' or mode == 'lease') and not all_allowed then
+  local run_at = hold_at()
+  if run_at ~= nil then
+    all_allowed = true
+    charge_at = run_at
+    held = run_at - now
+    for _, d in ipairs(dims) do d.allowed = true end
+  end
 end
 
 if mode == 'consume' or mode == 'lease' then
@@ -540,23 +609,6 @@ local function sliding_reset_at(st)
   return now
 end
 
--- A refused sliding dimension's wait: oldest first until enough has left the window for the
--- request to fit (reads only the sub-buckets it passes); W if it never can.
--- TS: sliding-window.ts slidingRetryAfterMs.
-local function sliding_retry_after(d)
-  if never_fits(d) then return d.window end
-  local st = d.st
-  local left = d.used
-  local id = st.o
-  while id ~= nil do
-    local value = value_of(st, d.key, id)
-    left = left - sum_of(value)
-    if fits(d, left) then return last_charge(id, value, st.g) + d.window - now end
-    id = next_stored(st, d.key, id + 1, st.n)
-  end
-  return d.window
-end
-
 -- A refused calendar dimension's wait: to the next period (its whole length if it never fits).
 -- TS: calendar.ts calendarRetryAfterMs.
 local function calendar_retry_after(d)
@@ -564,7 +616,7 @@ local function calendar_retry_after(d)
   return d.ends - now
 end
 
-local reply = { now, all_allowed and 1 or 0 }
+local reply = { now, all_allowed and 1 or 0, held }
 for _, d in ipairs(dims) do
   local reset_at, retry_after
   if d.kind == 's' then

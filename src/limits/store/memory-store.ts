@@ -1,9 +1,11 @@
 import { calendarApplies, calendarKeyTtlMs, calendarPeriod, calendarRetryAfterMs, type CalendarPeriod } from './calendar.js';
+import { holdAt, type HoldCandidate } from './hold.js';
 import { placementOf } from './placement.js';
 import {
   adjustmentTime,
   charge,
   countAt,
+  holdUntil,
   inWindow,
   keyTtlMs,
   refund,
@@ -63,172 +65,210 @@ type State =
       /** Earlier periods' counts, deleted by a consume. */
       stale: number[];
     };
+type SlidingState = Extract<State, { kind: 'sliding' }>;
+type CalendarState = Extract<State, { kind: 'calendar' }>;
 
 const NONE: ReadonlyMap<number, never> = new Map<number, never>();
 
 /**
- * The limit store in process: the arithmetic of sliding-window.ts, calendar.ts and verdict.ts, so
- * the same decisions as the Redis script (limiter.lua, their mirror), for the one-process default
- * and as the fallback while Redis is down. JavaScript runs each call to completion, so a check is
- * atomic by construction.
+ * The store's keys, least recently used first (a Map iterates in insertion order: re-inserting on
+ * access makes the first key the LRU one), expired as Redis expires them.
+ */
+class Keyspace {
+  readonly entries = new Map<string, Entry>();
+  constructor(private readonly maxKeys: number) {}
+
+  read(key: string, now: number): Entry | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    this.entries.delete(key);
+    if (entry.expiresAt <= now) return undefined;
+    this.entries.set(key, entry);
+    return entry;
+  }
+
+  writable(key: string, now: number): Entry {
+    let entry = this.read(key, now);
+    if (entry === undefined) {
+      entry = { subBuckets: new Map(), periods: new Map(), expiresAt: Number.POSITIVE_INFINITY };
+      this.entries.set(key, entry);
+      for (const oldest of this.entries.keys()) {
+        if (this.entries.size <= this.maxKeys) break;
+        this.entries.delete(oldest);
+      }
+    }
+    return entry;
+  }
+
+  /** A key with nothing left is deleted (as Redis deletes an empty hash). */
+  dropIfEmpty(key: string, entry: Entry): void {
+    if (entry.subBuckets.size === 0 && entry.periods.size === 0) this.entries.delete(key);
+  }
+}
+
+/**
+ * The limit store in process: the arithmetic of sliding-window.ts, calendar.ts, verdict.ts and
+ * hold.ts, so the same decisions as the Redis script (limiter.lua, their mirror), for the
+ * one-process default and as the fallback while Redis is down. JavaScript runs each call to
+ * completion, so a check is atomic by construction.
  */
 export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): LimitStore & { readonly size: number } {
   const clock = options.now ?? Date.now;
   const maxKeys = options.maxKeys ?? 100_000;
   if (!Number.isSafeInteger(maxKeys) || maxKeys < 1) throw new Error(`maxKeys must be a positive integer: ${maxKeys}`);
-  // A Map iterates in insertion order: re-inserting on access makes the first key the LRU one.
-  const entries = new Map<string, Entry>();
-
-  const read = (key: string, now: number): Entry | undefined => {
-    const entry = entries.get(key);
-    if (entry === undefined) return undefined;
-    entries.delete(key);
-    if (entry.expiresAt <= now) return undefined;
-    entries.set(key, entry);
-    return entry;
-  };
-  const writable = (key: string, now: number): Entry => {
-    let entry = read(key, now);
-    if (entry === undefined) {
-      entry = { subBuckets: new Map(), periods: new Map(), expiresAt: Number.POSITIVE_INFINITY };
-      entries.set(key, entry);
-      for (const oldest of entries.keys()) {
-        if (entries.size <= maxKeys) break;
-        entries.delete(oldest);
-      }
-    }
-    return entry;
-  };
-  /** A key with nothing left is deleted (as Redis deletes an empty hash). */
-  const dropIfEmpty = (key: string, entry: Entry): void => {
-    if (entry.subBuckets.size === 0 && entry.periods.size === 0) entries.delete(key);
-  };
-
-  const load = (dimension: Dimension, now: number): State => {
-    const entry = read(dimension.key, now);
-    if (dimension.kind === 'sliding') {
-      const g = subBucketMs(dimension.windowMs, dimension.buckets);
-      const { counted, used, expired } = countAt(entry?.subBuckets ?? NONE, now, dimension.windowMs, g);
-      return { kind: 'sliding', dimension, g, used, allowed: fits(dimension, used), counted, expired };
-    }
-    const period = calendarPeriod(now, dimension.period, dimension.utcOffsetMinutes);
-    const id = Number(period.id);
-    let used = 0;
-    const stale: number[] = [];
-    for (const [field, count] of entry?.periods ?? NONE) {
-      if (field === id) used = count;
-      else stale.push(field);
-    }
-    return { kind: 'calendar', dimension, period, id, used, allowed: fits(dimension, used), stale };
-  };
-
-  /** Deletes what no longer counts: sub-buckets that left the window, earlier periods. */
-  const dropStale = (state: State, now: number): void => {
-    const ids = state.kind === 'sliding' ? state.expired : state.stale;
-    if (ids.length === 0) return;
-    const entry = read(state.dimension.key, now);
-    if (entry === undefined) return;
-    for (const id of ids) {
-      if (state.kind === 'sliding') entry.subBuckets.delete(id);
-      else entry.periods.delete(id);
-    }
-    dropIfEmpty(state.dimension.key, entry);
-  };
-
-  /** Adds `amount` to sub-bucket `id`, charged at `at`; the key lives on while it counts. */
-  const addSliding = (state: Extract<State, { kind: 'sliding' }>, id: number, amount: number, at: number, now: number): Entry => {
-    const { dimension, g } = state;
-    const entry = writable(dimension.key, now);
-    charge(entry.subBuckets, id, amount, at);
-    const ttl = keyTtlMs(now, id, g, dimension.windowMs, dimension.buckets);
-    entry.expiresAt = Math.max(entry.expiresAt === Number.POSITIVE_INFINITY ? 0 : entry.expiresAt, now + ttl);
-    return entry;
-  };
-
-  /** Adds `amount` to the current period's count; the key lives until just past the period. */
-  const addCalendar = (state: Extract<State, { kind: 'calendar' }>, amount: number, now: number): void => {
-    const entry = writable(state.dimension.key, now);
-    entry.periods.set(state.id, (entry.periods.get(state.id) ?? 0) + amount);
-    entry.expiresAt = now + calendarKeyTtlMs(state.period, now);
-  };
-
-  /** Charges the request's amount at `now`; `state` then reads what the result reports. */
-  const chargeNow = (state: State, now: number): void => {
-    const { amount } = state.dimension;
-    if (state.kind === 'calendar') {
-      addCalendar(state, amount, now);
-      state.used += amount;
-      return;
-    }
-    const entry = addSliding(state, subBucketOf(now, state.g), amount, now, now);
-    const after = countAt(entry.subBuckets, now, state.dimension.windowMs, state.g);
-    state.counted = after.counted;
-    state.used = after.used;
-  };
+  const keys = new Keyspace(maxKeys);
 
   const check = async (mode: 'consume' | 'peek', dimensions: readonly Dimension[], settle: readonly Adjustment[] = []): Promise<LimitDecision> => {
     validateDimensions(dimensions);
     if (settle.length > 0) validateAdjustments(settle);
     const now = Math.floor(clock());
-    for (const adjustment of settle) adjustOne(adjustment, now);
-    const states = dimensions.map((dimension) => load(dimension, now));
-    const allowed = states.every((state) => state.allowed);
-    if (mode === 'consume') {
-      for (const state of states) {
-        dropStale(state, now);
-        if (allowed && !state.dimension.checkOnly && state.dimension.amount > 0) chargeNow(state, now);
-      }
+    for (const adjustment of settle) adjustOne(keys, adjustment, now);
+    const states = dimensions.map((dimension) => load(keys, dimension, now));
+    let allowed = states.every((state) => state.allowed);
+    if (mode === 'peek') return { allowed, now, results: states.map((state) => result(state, now)) };
+    // Graduated throttling: one that does not fit now may be held, charged where it will run.
+    const runAt = allowed ? now : holdAt(states.map(holdCandidate(now)), now);
+    if (runAt !== null) allowed = true;
+    for (const state of states) {
+      dropStale(keys, state, now);
+      if (!allowed) continue;
+      // Held: every dimension admits it (and reports it counted).
+      state.allowed = true;
+      if (!state.dimension.checkOnly && state.dimension.amount > 0) chargeAt(keys, state, runAt ?? now, now);
     }
-    return { allowed, now, results: states.map((state) => result(state, now)) };
-  };
-
-  const adjustOne = (adjustment: Adjustment, now: number): void => {
-    const { dimension, at, delta } = adjustment;
-    if (delta === 0) return;
-    const state = load(dimension, now);
-    dropStale(state, now);
-    const placement = placementOf(adjustment);
-    if (state.kind === 'sliding') {
-      const when = adjustmentTime(placement, at, delta, now);
-      // Nothing to do for a sub-bucket whose span has left the window.
-      if (!inWindow(when, now, state.dimension.windowMs)) return;
-      const id = subBucketOf(when, state.g);
-      if (delta > 0) {
-        addSliding(state, id, delta, when, now);
-        return;
-      }
-      const entry = read(dimension.key, now);
-      if (entry === undefined) return;
-      refund(entry.subBuckets, id, -delta);
-      dropIfEmpty(dimension.key, entry);
-      return;
-    }
-    if (!calendarApplies(placement, at, state.period, state.dimension.period, state.dimension.utcOffsetMinutes)) return;
-    if (delta > 0) {
-      addCalendar(state, delta, now);
-      return;
-    }
-    // A refund, never below 0 (as `refund` of a sub-bucket; limiter.lua's calendar refund).
-    const entry = read(dimension.key, now);
-    const count = entry?.periods.get(state.id);
-    if (entry === undefined || count === undefined) return;
-    if (count + delta <= 0) entry.periods.delete(state.id);
-    else entry.periods.set(state.id, count + delta);
-    dropIfEmpty(dimension.key, entry);
+    const results = states.map((state) => result(state, now));
+    if (runAt === null || runAt === now) return { allowed, now, results };
+    return { allowed, now, heldMs: runAt - now, chargedAt: runAt, results };
   };
 
   return {
     get size() {
-      return entries.size;
+      return keys.entries.size;
     },
     consume: (dimensions, settle) => check('consume', dimensions, settle),
     peek: (dimensions, settle) => check('peek', dimensions, settle),
     async adjust(adjustments: readonly Adjustment[]): Promise<void> {
       validateAdjustments(adjustments);
       const now = Math.floor(clock());
-      for (const adjustment of adjustments) adjustOne(adjustment, now);
+      for (const adjustment of adjustments) adjustOne(keys, adjustment, now);
     },
   };
+}
+
+function load(keys: Keyspace, dimension: Dimension, now: number): State {
+  const entry = keys.read(dimension.key, now);
+  if (dimension.kind === 'sliding') {
+    const g = subBucketMs(dimension.windowMs, dimension.buckets);
+    const { counted, used, expired } = countAt(entry?.subBuckets ?? NONE, now, dimension.windowMs, g);
+    return { kind: 'sliding', dimension, g, used, allowed: fits(dimension, used), counted, expired };
+  }
+  const period = calendarPeriod(now, dimension.period, dimension.utcOffsetMinutes);
+  const id = Number(period.id);
+  let used = 0;
+  const stale: number[] = [];
+  for (const [field, count] of entry?.periods ?? NONE) {
+    if (field === id) used = count;
+    else stale.push(field);
+  }
+  return { kind: 'calendar', dimension, period, id, used, allowed: fits(dimension, used), stale };
+}
+
+/** A state as the hold decision (hold.ts) reads it. */
+function holdCandidate(now: number) {
+  return (state: State): HoldCandidate => {
+    if (state.kind === 'calendar')
+      return { dimension: state.dimension, used: state.used, allowed: state.allowed, fitsAt: () => now, periodEndsAt: state.period.endsAt };
+    const fitsWith = (left: number) => fits(state.dimension, left);
+    return {
+      dimension: state.dimension,
+      used: state.used,
+      allowed: state.allowed,
+      fitsAt: () => holdUntil(state.counted, state.used, fitsWith, now, state.dimension.windowMs),
+    };
+  };
+}
+
+/** Deletes what no longer counts: sub-buckets that left the window, earlier periods. */
+function dropStale(keys: Keyspace, state: State, now: number): void {
+  const ids = state.kind === 'sliding' ? state.expired : state.stale;
+  if (ids.length === 0) return;
+  const entry = keys.read(state.dimension.key, now);
+  if (entry === undefined) return;
+  for (const id of ids) {
+    if (state.kind === 'sliding') entry.subBuckets.delete(id);
+    else entry.periods.delete(id);
+  }
+  keys.dropIfEmpty(state.dimension.key, entry);
+}
+
+/** Adds `amount` to sub-bucket `id`, charged at `at`; the key lives on while it counts. */
+function addSliding(keys: Keyspace, state: SlidingState, id: number, amount: number, at: number, now: number): Entry {
+  const { dimension, g } = state;
+  const entry = keys.writable(dimension.key, now);
+  charge(entry.subBuckets, id, amount, at);
+  const ttl = keyTtlMs(now, id, g, dimension.windowMs, dimension.buckets);
+  entry.expiresAt = Math.max(entry.expiresAt === Number.POSITIVE_INFINITY ? 0 : entry.expiresAt, now + ttl);
+  return entry;
+}
+
+/** Adds `amount` to the current period's count; the key lives until just past the period. */
+function addCalendar(keys: Keyspace, state: CalendarState, amount: number, now: number): void {
+  const entry = keys.writable(state.dimension.key, now);
+  entry.periods.set(state.id, (entry.periods.get(state.id) ?? 0) + amount);
+  entry.expiresAt = now + calendarKeyTtlMs(state.period, now);
+}
+
+/**
+ * Charges the request's amount at `at` (now, or where a held request runs: the sub-bucket of `at`;
+ * a calendar charge goes to now's period, which a hold never leaves); `state` then reads what the
+ * result reports.
+ */
+function chargeAt(keys: Keyspace, state: State, at: number, now: number): void {
+  const { amount } = state.dimension;
+  if (state.kind === 'calendar') {
+    addCalendar(keys, state, amount, now);
+    state.used += amount;
+    return;
+  }
+  const entry = addSliding(keys, state, subBucketOf(at, state.g), amount, at, now);
+  const after = countAt(entry.subBuckets, now, state.dimension.windowMs, state.g);
+  state.counted = after.counted;
+  state.used = after.used;
+}
+
+function adjustOne(keys: Keyspace, adjustment: Adjustment, now: number): void {
+  const { dimension, at, delta } = adjustment;
+  if (delta === 0) return;
+  const state = load(keys, dimension, now);
+  dropStale(keys, state, now);
+  const placement = placementOf(adjustment);
+  if (state.kind === 'sliding') {
+    const when = adjustmentTime(placement, at, delta, now);
+    // Nothing to do for a sub-bucket whose span has left the window.
+    if (!inWindow(when, now, state.dimension.windowMs)) return;
+    const id = subBucketOf(when, state.g);
+    if (delta > 0) {
+      addSliding(keys, state, id, delta, when, now);
+      return;
+    }
+    const entry = keys.read(dimension.key, now);
+    if (entry === undefined) return;
+    refund(entry.subBuckets, id, -delta);
+    keys.dropIfEmpty(dimension.key, entry);
+    return;
+  }
+  if (!calendarApplies(placement, at, state.period, state.dimension.period, state.dimension.utcOffsetMinutes)) return;
+  if (delta > 0) {
+    addCalendar(keys, state, delta, now);
+    return;
+  }
+  // A refund, never below 0 (as `refund` of a sub-bucket; limiter.lua's calendar refund).
+  const entry = keys.read(dimension.key, now);
+  const count = entry?.periods.get(state.id);
+  if (entry === undefined || count === undefined) return;
+  if (count + delta <= 0) entry.periods.delete(state.id);
+  else entry.periods.set(state.id, count + delta);
+  keys.dropIfEmpty(dimension.key, entry);
 }
 
 function result(state: State, now: number): DimensionResult {

@@ -4,14 +4,14 @@ import { coalescedWrites } from '../../stores/coalesced-writes.js';
 import { CALENDAR_KIND, pushCalendarParams } from './calendar.js';
 import { placementOf } from './placement.js';
 import { createScriptCall, type ScriptArgs } from './script-call.js';
-import { pushSlidingParams, SLIDING_KIND } from './sliding-window.js';
+import { pushBurstParams, pushSlidingParams, SLIDING_KIND } from './sliding-window.js';
 import type { Adjustment, Dimension, DimensionResult, LeaseDecision, LeaseRequest, LimitDecision, LimitStore } from './types.js';
 import { validateAdjustments, validateDimensions, validateLease } from './validate.js';
 
 /** The Lua engine; ALGORITHM.md explains it, the header of the file its KEYS/ARGV layout. */
 const LIMITER_LUA = readFileSync(new URL('./limiter.lua', import.meta.url), 'utf8');
 /** The ioredis custom command name (versioned so that a changed script never shares a name). */
-const COMMAND = 'rateLimiterV5';
+const COMMAND = 'rateLimiterV6';
 
 type Mode = 'consume' | 'peek' | 'adjust' | 'lease';
 
@@ -89,16 +89,23 @@ function createStore(redis: RedisClient, now: (() => number) | null): LimitStore
 }
 
 /**
- * 6 ARGV per dimension, in the order limiter.lua reads them (pushed: this runs on every check): the
+ * 8 ARGV per dimension, in the order limiter.lua reads them (pushed: this runs on every check): the
  * kind, limit, amount and check-only flag, then the kind's own parameters (sliding-window.ts,
- * calendar.ts).
+ * calendar.ts), then the burst zone (none for a calendar dimension).
  */
 function pushDimension(args: string[], dimension: Dimension): void {
   const sliding = dimension.kind === 'sliding';
   args.push(sliding ? SLIDING_KIND : CALENDAR_KIND, String(dimension.limit), String(dimension.amount), dimension.checkOnly ? '1' : '0');
-  if (sliding) pushSlidingParams(args, dimension);
-  else pushCalendarParams(args, dimension);
+  if (sliding) {
+    pushSlidingParams(args, dimension);
+    pushBurstParams(args, dimension);
+  } else {
+    pushCalendarParams(args, dimension);
+    pushBurstParams(args, NO_BURST);
+  }
 }
+
+const NO_BURST = {};
 
 /** 6 ARGV per adjustment, in the order limiter.lua reads them: the kind and its parameters, at, delta, placement. */
 function pushAdjustment(args: string[], adjustment: Adjustment): void {
@@ -114,12 +121,12 @@ function pushAdjustment(args: string[], adjustment: Adjustment): void {
 }
 
 function decodeDecision(dimensions: readonly Dimension[], reply: number[]): LimitDecision {
-  if (reply.length !== 2 + 4 * dimensions.length) {
+  if (reply.length !== 3 + 4 * dimensions.length) {
     throw new Error(`rate limiter script returned ${reply.length} values for ${dimensions.length} dimensions`);
   }
   // Indexed, not sliced: this runs on every check.
   const results: DimensionResult[] = [];
-  for (let index = 0, at = 2; index < dimensions.length; index++, at += 4) {
+  for (let index = 0, at = 3; index < dimensions.length; index++, at += 4) {
     const { name, limit } = dimensions[index]!;
     const used = reply[at + 1]!;
     results.push({
@@ -132,7 +139,11 @@ function decodeDecision(dimensions: readonly Dimension[], reply: number[]): Limi
       allowed: reply[at] === 1,
     });
   }
-  return { allowed: reply[1] === 1, now: reply[0]!, results };
+  const now = reply[0]!;
+  const heldMs = reply[2]!;
+  // A held request (graduated throttling) was charged where it runs.
+  if (heldMs > 0) return { allowed: true, now, heldMs, chargedAt: now + heldMs, results };
+  return { allowed: reply[1] === 1, now, results };
 }
 
 function isNumbers(reply: unknown): reply is number[] {

@@ -32,6 +32,17 @@ export function pushSlidingParams(args: string[], dimension: { windowMs: number;
   args.push(String(dimension.windowMs), String(dimension.buckets));
 }
 
+/**
+ * A dimension's burst zone in the script's arguments (consume, peek and lease: ARGV[base + 7, 8],
+ * after the kind's own parameters): the burst amount and maxDelayMs, '0' '0' for none (a calendar
+ * dimension has none). Lua: the header's layout, read as `d.burst`, `d.max_delay`.
+ */
+export function pushBurstParams(args: string[], dimension: { burst?: { amount: number; maxDelayMs: number } }): void {
+  const { burst } = dimension;
+  if (burst === undefined) args.push('0', '0');
+  else args.push(String(burst.amount), String(burst.maxDelayMs));
+}
+
 /** g = ⌈W / N⌉ ms, so that N sub-buckets span at least the window. Lua: `sub_bucket_ms`. */
 export function subBucketMs(windowMs: number, buckets: number): number {
   return Math.ceil(windowMs / buckets);
@@ -171,4 +182,14 @@ export function slidingRetryAfterMs(
     if (fitsWith(left)) return last + windowMs - now;
   }
   return windowMs;
+}
+
+/**
+ * When a request held in a burst zone runs: the earliest time its amount fits, counting every stored
+ * sub-bucket, those charged ahead of now by earlier holds (or leases) included: they leave the window
+ * last, so a hold queues behind them. That is now + its retry-after; always after now (a counted
+ * sub-bucket's last charge is in the window). Lua: `hold_until`.
+ */
+export function holdUntil(counted: readonly CountedSubBucket[], used: number, fitsWith: (used: number) => boolean, now: number, windowMs: number): number {
+  return now + slidingRetryAfterMs(counted, used, fitsWith, false, now, windowMs);
 }

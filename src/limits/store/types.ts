@@ -32,6 +32,8 @@ export type Dimension =
       buckets: number;
       amount: number;
       checkOnly?: boolean;
+      /** A burst zone (graduated throttling): see `Burst`. Absent: a request that does not fit is refused. */
+      burst?: Burst;
     }
   | {
       kind: 'calendar';
@@ -43,6 +45,19 @@ export type Dimension =
       amount: number;
       checkOnly?: boolean;
     };
+
+/**
+ * A sliding dimension's burst zone (ALGORITHM.md, "Graduated throttling"): a `consume` that does not
+ * fit now is *held* instead of refused when what the key holds (admitted in the window and held
+ * ahead) plus its amount is at most `limit + amount`, and the earliest time it fits is at most
+ * `maxDelayMs` away: it is charged at that time, and admitted to run then. Not with `checkOnly`.
+ */
+export interface Burst {
+  /** Most amount held beyond the limit at once (requests, for a request count), a positive integer. */
+  amount: number;
+  /** Longest hold, ms: a positive integer, at most the window. */
+  maxDelayMs: number;
+}
 
 export type SlidingDimension = Extract<Dimension, { kind: 'sliding' }>;
 export type CalendarDimension = Extract<Dimension, { kind: 'calendar' }>;
@@ -80,6 +95,12 @@ export interface LimitDecision {
    * places its whole charge at its end. Refunds of the request go there (`Adjustment.at`).
    */
   chargedAt?: number;
+  /**
+   * A held request (graduated throttling): admitted to run this long after `now`, where its charge
+   * was placed (`chargedAt` = now + heldMs). Absent or 0: it runs now. Every dimension's result then
+   * says `allowed`, `used` counting it (so `remaining` is 0 while requests are held).
+   */
+  heldMs?: number;
   /** Same order as the input. */
   results: DimensionResult[];
 }

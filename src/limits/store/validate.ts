@@ -92,6 +92,7 @@ function validateDimension(dimension: Dimension, index: number): void {
       if (!Number.isInteger(buckets) || buckets < 1 || buckets > MAX_BUCKETS) {
         fail(dimension, `buckets must be an integer from 1 to ${MAX_BUCKETS}`, buckets);
       }
+      if (dimension.burst !== undefined) validateBurst(dimension);
       break;
     }
     case 'calendar': {
@@ -105,6 +106,17 @@ function validateDimension(dimension: Dimension, index: number): void {
     default:
       fail(dimension, 'kind must be "sliding" or "calendar"', (dimension as { kind: unknown }).kind);
   }
+}
+
+/** A burst zone: positive whole numbers, held at most one window ahead (the script's storage bound), never check-only. */
+function validateBurst(dimension: Extract<Dimension, { kind: 'sliding' }>): void {
+  const burst = dimension.burst;
+  if (typeof burst !== 'object' || burst === null) fail(dimension, 'burst must be an object', burst);
+  if (!Number.isSafeInteger(burst.amount) || burst.amount < 1) fail(dimension, 'burst amount must be a positive integer', burst.amount);
+  if (!Number.isSafeInteger(burst.maxDelayMs) || burst.maxDelayMs < 1 || burst.maxDelayMs > dimension.windowMs) {
+    fail(dimension, `burst maxDelayMs must be an integer from 1 to the window (${dimension.windowMs} ms)`, burst.maxDelayMs);
+  }
+  if (dimension.checkOnly) fail(dimension, 'burst cannot apply to a checkOnly dimension', dimension.checkOnly);
 }
 
 function fail(dimension: Dimension, what: string, value: unknown): never {

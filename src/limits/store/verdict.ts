@@ -21,3 +21,14 @@ export function fits(dimension: Dimension, used: number): boolean {
 export function neverFits(dimension: Dimension): boolean {
   return dimension.checkOnly ? dimension.limit <= 0 : dimension.amount > dimension.limit;
 }
+
+/**
+ * Whether a request that does not fit may be held in the dimension's burst zone: a sliding
+ * dimension with a burst, charged (not check-only, a positive amount that can ever fit), whose
+ * `used` (admitted in the window and held ahead) plus the amount is at most limit + burst.
+ * Lua: `within_burst`.
+ */
+export function withinBurst(dimension: Dimension, used: number): boolean {
+  if (dimension.kind !== 'sliding' || dimension.burst === undefined || dimension.checkOnly || dimension.amount <= 0) return false;
+  return !neverFits(dimension) && used + dimension.amount <= dimension.limit + dimension.burst.amount;
+}

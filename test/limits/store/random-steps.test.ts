@@ -12,7 +12,10 @@ import { fakeClock, freshPrefix, prng } from './helpers.js';
  * the same random steps on one clock (consumes and peeks of several dimensions with varying
  * amounts, limits and check-only flags, settles and adjustments with every placement, time moving
  * by random amounts and onto sub-bucket, window and calendar-period edges), and every decision
- * must be the same: verdict, used, remaining, resetAt and retryAfterMs of every dimension.
+ * must be the same: verdict, used, remaining, resetAt and retryAfterMs of every dimension, and for
+ * a consume held in a burst zone (graduated throttling: some sliding dimensions carry a random
+ * burst and max delay) the delay and where its charge was placed; those charges, ahead of now, are
+ * then counted, refunded and held behind by later steps on both sides.
  *
  * A failure names its seed; replay it alone with
  *   RANDOM_STEPS_SEED=<seed> npx vitest run test/limits/store/random-steps.test.ts
@@ -27,6 +30,8 @@ import { fakeClock, freshPrefix, prng } from './helpers.js';
  */
 
 const local = useTestRedis();
+/** Consumes held across the seeds (the steps above must exercise holds, not only refusals). */
+let heldInAllSeeds = 0;
 
 const STEPS = 250;
 const SEEDS = process.env.RANDOM_STEPS_SEED ? [Number(process.env.RANDOM_STEPS_SEED)] : Array.from({ length: 30 }, (_, i) => i + 1);
@@ -40,8 +45,14 @@ const BUCKETS = [1, 2, 3, 7, 30, 60, 1_000];
 /** UTC offsets (minutes): UTC, New York winter, India, Nepal, the extremes, Central Europe. */
 const OFFSETS = [0, -300, 330, 345, -720, 840, 60];
 
-/** What a caller sees of a decision (`now` included: both stores run on the same clock). */
-const seen = (decision: LimitDecision) => ({ allowed: decision.allowed, now: decision.now, results: decision.results });
+/** What a caller sees of a decision (`now` included: both stores run on the same clock), a hold's delay and charge included. */
+const seen = (decision: LimitDecision) => ({
+  allowed: decision.allowed,
+  now: decision.now,
+  heldMs: decision.heldMs ?? 0,
+  chargedAt: decision.chargedAt ?? decision.now,
+  results: decision.results,
+});
 
 interface Scenario {
   sliding: SlidingDimension[];
@@ -102,12 +113,23 @@ describe('the memory store and limiter.lua on the same random steps', () => {
         const base = onMemory.all[index]!.limit;
         const limit = random() < 0.8 ? base : int(2 * base + 2);
         const amount = random() < 0.1 ? limit + 1 + int(3) : random() < 0.1 ? 0 : 1 + int(4);
-        return { index, limit, amount, checkOnly: random() < 0.15 };
+        const dimension = onMemory.all[index]!;
+        const checkOnly = random() < 0.15;
+        // A burst zone on most sliding checks: a small or large amount, a delay up to the window
+        // (half of them the whole window, so that holds are frequent, not only their refusals).
+        const burst =
+          dimension.kind === 'sliding' && !checkOnly && random() < 0.6
+            ? { amount: random() < 0.2 ? 1_000 : 1 + int(6), maxDelayMs: random() < 0.5 ? dimension.windowMs : 1 + int(dimension.windowMs) }
+            : undefined;
+        return { index, limit, amount, checkOnly, ...(burst ? { burst } : {}) };
       });
     };
     type Check = ReturnType<typeof checkOf>;
     const dimsOf = (side: Scenario, check: Check): Dimension[] =>
-      check.map(({ index, limit, amount, checkOnly }) => ({ ...side.all[index]!, limit, amount, ...(checkOnly ? { checkOnly } : {}) }));
+      check.map(
+        ({ index, limit, amount, checkOnly, burst }) =>
+          ({ ...side.all[index]!, limit, amount, ...(checkOnly ? { checkOnly } : {}), ...(burst ? { burst } : {}) }) as Dimension,
+      );
 
     /** An adjustment: a refund, a late addition or a replay, at a time near the key's window or period. */
     const adjustmentOf = () => {
@@ -163,6 +185,8 @@ describe('the memory store and limiter.lua on the same random steps', () => {
     };
 
     const history: string[] = [];
+    /** Consumes held (so a run that never holds is seen: the scenario must reach the burst zone). */
+    let held = 0;
     for (let step = 0; step < STEPS; step++) {
       const op = random();
       const settle = random() < 0.3 ? Array.from({ length: 1 + int(2) }, adjustmentOf) : [];
@@ -197,10 +221,16 @@ describe('the memory store and limiter.lua on the same random steps', () => {
       const context = `seed ${seed}, step ${step}; replay with RANDOM_STEPS_SEED=${seed}. Last steps:\n${history.slice(-8).join('\n')}`;
       if (fromRedis !== null && fromMemory !== null) {
         expect(seen(fromMemory), context).toEqual(seen(fromRedis));
-        if (fromRedis.allowed) for (const { index } of charges) charged.push({ index, at: fromRedis.now });
+        if (fromRedis.allowed) for (const { index } of charges) charged.push({ index, at: fromRedis.chargedAt ?? fromRedis.now });
+        if ((fromRedis.heldMs ?? 0) > 0) held += 1;
         if (charged.length > 30) charged.splice(0, charged.length - 30);
       }
       history.push(advance());
     }
+    heldInAllSeeds += held;
+  });
+
+  it.skipIf(SEEDS.length === 1)('reach the burst zone: some consumes were held, on both sides alike', () => {
+    expect(heldInAllSeeds).toBeGreaterThan(20);
   });
 });

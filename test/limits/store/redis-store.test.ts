@@ -303,5 +303,5 @@ describe('redis store on the Redis clock', () => {
 function sha1OfScript(client: Redis): string {
   // ioredis keeps each defined script (with its SHA1) in `scriptsSet`.
   const scripts = (client as unknown as { scriptsSet: Record<string, { sha: string }> }).scriptsSet;
-  return scripts.rateLimiterV5!.sha;
+  return scripts.rateLimiterV6!.sha;
 }

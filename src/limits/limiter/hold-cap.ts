@@ -1,0 +1,52 @@
+import type { Dimension } from '../store/types.js';
+import type { Limiter } from './interface.js';
+
+/** A dimension as it is checked when no hold may be asked for: its burst zone dropped, so it refuses as without one. */
+export function withoutBurst(dimension: Dimension): Dimension {
+  if (dimension.kind !== 'sliding' || dimension.burst === undefined) return dimension;
+  const { burst: _dropped, ...rest } = dimension;
+  return rest;
+}
+
+const hasBurst = (dimension: Dimension): boolean => dimension.kind === 'sliding' && dimension.burst !== undefined;
+
+/**
+ * The per-instance bound on held requests (graduated throttling, `limits.maxHeldRequests`): at most
+ * `maxHeld` requests of this instance are held at once, counting those whose check is out (it may
+ * come back held) and those waiting for their time. Past it, a check is sent without its burst
+ * zones, so the store refuses what does not fit now (429) rather than hold it: the bound is decided
+ * before the store reserves anything, so nothing reserved is ever given back for it.
+ *
+ * A hold's seat is taken from its answer until its run time (`heldMs` on this instance's monotonic
+ * clock), which is when the limit gate lets it run.
+ */
+export function withHoldCap(limiter: Limiter, maxHeld: number, clock: () => number = performance.now.bind(performance)): Limiter & { held(): number } {
+  /** Checks out that may come back held. */
+  let pending = 0;
+  /** When each held request runs (clock ms); few (at most `maxHeld`), so a plain array. */
+  let releases: number[] = [];
+  const holding = (): number => {
+    const now = clock();
+    if (releases.length > 0 && releases.some((at) => at <= now)) releases = releases.filter((at) => at > now);
+    return releases.length;
+  };
+
+  return {
+    ...limiter,
+    async consume(dims, onStoreFailure) {
+      if (!dims.some(hasBurst)) return limiter.consume(dims, onStoreFailure);
+      if (holding() + pending >= maxHeld) return limiter.consume(dims.map(withoutBurst), onStoreFailure);
+      pending++;
+      let outcome: Awaited<ReturnType<Limiter['consume']>>;
+      try {
+        outcome = await limiter.consume(dims, onStoreFailure);
+      } finally {
+        pending--;
+      }
+      const heldMs = outcome.decision.heldMs ?? 0;
+      if (heldMs > 0) releases.push(clock() + heldMs);
+      return outcome;
+    },
+    held: holding,
+  };
+}
