@@ -4,6 +4,7 @@ import { dashboardScenario } from './scenarios/dashboard.js';
 import { exactnessScenario } from './scenarios/exactness.js';
 import { limitsScenario } from './scenarios/limits.js';
 import { meteringScenario } from './scenarios/metering.js';
+import { overheadScenario } from './scenarios/overhead.js';
 import { noisyNeighbourScenario } from './scenarios/noisy-neighbour.js';
 import { priorityScenario } from './scenarios/priority.js';
 import { scaleScenario } from './scenarios/scale.js';
@@ -15,6 +16,7 @@ import { sheddingScenario } from './scenarios/shedding.js';
  */
 export const SCENARIOS: readonly Scenario[] = [
   limitsScenario,
+  overheadScenario,
   cacheScenario,
   meteringScenario,
   exactnessScenario,
