@@ -8,8 +8,8 @@ import { DEMO_CONFIG_PATH } from '../../src/config/demo.js';
 import { loadConfigFile } from '../../src/config/load.js';
 import { SERVICE_NAMES, type ServiceName } from '../../src/config/schema.js';
 import { createDownstream } from '../../src/downstream/downstream.js';
-import { createLoaders } from '../../src/downstream/loaders.js';
 import type { GatewayContext } from '../../src/graph/context.js';
+import { lazyLoaders } from '../../src/graph/lazy-loaders.js';
 import { loadSchemaSdl } from '../../src/graph/load-schema.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startSampleServices } from '../../src/sample-services/start.js';
@@ -45,8 +45,10 @@ app.route({
   method: ['GET', 'POST'],
   url: '/graphql',
   handler: fastifyApolloHandler(apollo, {
-    // What a plain Apollo app builds per request: its caller and its own loaders (DataLoader's docs).
-    // Fields the resolvers of `{ viewer ... }` and the tenant queries do not read stay unset.
+    // What a plain Apollo app builds per request: its caller and its own loaders (DataLoader's docs),
+    // made on first use as the gateway makes them (graph/lazy-loaders.ts), so that the two differ
+    // only in what the gateway adds. Fields the resolvers of `{ viewer ... }` and the tenant
+    // queries do not read stay unset.
     context: async () => {
       const requestId = randomUUID();
       return {
@@ -55,7 +57,7 @@ app.route({
         config,
         downstream,
         downstreamShare: null,
-        loaders: createLoaders(downstream, { tenantId: principal.tenantId, requestId }),
+        loaders: lazyLoaders(downstream, { tenantId: principal.tenantId, requestId }),
         logger,
       } as unknown as GatewayContext;
     },

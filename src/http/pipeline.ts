@@ -1,6 +1,6 @@
-import type { ApolloServerPlugin, GraphQLRequestContextDidResolveOperation } from '@apollo/server';
+import type { ApolloServerPlugin, GraphQLRequestContextDidResolveOperation, GraphQLRequestListener } from '@apollo/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { DocumentNode, FragmentDefinitionNode, OperationDefinitionNode } from 'graphql';
+import type { DocumentNode, FragmentDefinitionNode, GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import type { Authenticator } from '../auth/authenticator.js';
 import { hasTenant, type Principal, type TenantPrincipal } from '../auth/principal.js';
 import type { FieldCache } from '../cache/field-cache.js';
@@ -10,14 +10,14 @@ import type { CostAnalyzer } from '../cost/analyzer.js';
 import { dryRunAnswer } from '../cost/dry-run.js';
 import { priceOperation, reportCost } from '../cost/pricing.js';
 import type { Downstream } from '../downstream/downstream.js';
-import { createLoaders } from '../downstream/loaders.js';
 import { storeUnavailableStatus } from '../errors/store-unavailable.js';
 import { downstreamOverloadedStatus } from '../errors/downstream-overloaded.js';
 import type { GatewayContext } from '../graph/context.js';
 import { logUnexpectedErrors } from '../graph/error-masking.js';
+import { lazyLoaders } from '../graph/lazy-loaders.js';
 import { createPersistedQueries } from '../graph/persisted-queries.js';
 import { requestErrorStatus } from '../graph/request-error-status.js';
-import type { RequestState } from '../graph/request-state.js';
+import type { OperationFacts, RequestState } from '../graph/request-state.js';
 import type { AuthGuard } from '../limits/auth-guard.js';
 import type { EarlyCheck, EarlyChecks } from '../limits/early-check.js';
 import type { FailedRequests } from '../limits/failed-requests.js';
@@ -165,84 +165,20 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
       config: config(),
       downstream: deps.downstream,
       downstreamShare: request.downstreamShare ?? null,
-      loaders: hasTenant(principal)
-        ? createLoaders(deps.downstream, { tenantId: principal.tenantId, requestId: request.id, ...request.downstreamShare })
-        : null,
+      loaders: hasTenant(principal) ? lazyLoaders(deps.downstream, { tenantId: principal.tenantId, requestId: request.id, ...request.downstreamShare }) : null,
       logger,
       ...deps.services,
       state,
     };
   }
 
+  const listeners = operationListeners(deps);
+
   const apolloPlugin: ApolloServerPlugin<GatewayContext> = {
     async requestDidStart({ request, contextValue }) {
-      const { state } = contextValue;
-      const { principal, ip } = state.accepted;
       // 8
-      persistedQueries.resolve(request, principal);
-      /** Step 11's charge of a request answered before the gate, for step 12 to put on the response. */
-      let failed: FailedAnswer | null = null;
-      return {
-        // 9: admit, then price, then decide, each awaited before the next.
-        async didResolveOperation(rc) {
-          const { operation, document } = rc;
-          if (!operation) return; // execution reports the missing or ambiguous operation
-          const fragments = fragmentsOf(document);
-          // First, so that an operation the key may not run is charged only as a failed request (11).
-          deps.admit(principal, operation, fragments);
-          const rootFields = rootFieldsOf(rc.schema, operation, fragments);
-          const name = rc.operationName ?? null;
-          state.operation = { name, rootFields: [...new Set(rootFields)] };
-          state.priced = priceOperation(deps.analyzer, document, rc.request);
-          // On the estimate just made; over a limit is a result, thrown here as the 429.
-          const decision = await limits.decide({
-            config: contextValue.config,
-            principal,
-            ip,
-            earlyCheck: state.accepted.earlyCheck,
-            priced: state.priced,
-            resolved: { document, operation, fragments, rootFields, name },
-            request: { query: rc.request.query, operationName: rc.request.operationName, variables: rc.request.variables ?? {} },
-            setHeader: (header, value) => rc.response.http.headers.set(header, value),
-            narrow: (reduced) => narrow(rc, reduced, fragments),
-            key: state,
-          });
-          if (!decision) return;
-          state.decided = decision.verdict;
-          if (decision.refusal) throw decision.refusal;
-        },
-
-        // 10
-        async responseForOperation() {
-          return state.priced?.dryRun ? dryRunAnswer() : null;
-        },
-
-        // 11
-        async didEncounterErrors({ errors }) {
-          logUnexpectedErrors(logger, errors, contextValue.requestId);
-          // Priced: it reached the limit decision (whose refusals, and execution errors, land here too).
-          if (state.priced || failed) return;
-          failed = await limits.chargeFailed(contextValue.config, principal, ip);
-          if (failed) state.decided = failed.verdict;
-        },
-
-        // 12, in this order: a failed request's 429 replaces the body, which the cache report and
-        // the errors noted then describe; the statuses are set last, from the final body.
-        async willSendResponse({ document, request, response }) {
-          let actualCost: number | null = null;
-          if (state.priced && document && response.body.kind === 'single') {
-            const onError = (err: unknown) => logger.error({ err, requestId: contextValue.requestId }, 'actual cost failed');
-            const budget = state.decided?.costBudget ?? null;
-            actualCost = reportCost({ analyzer: deps.analyzer, priced: state.priced, budget, document, request, result: response.body.singleResult, onError });
-          }
-          if (failed) answerFailed(response, failed);
-          reportCache(deps.fieldCache, state, response);
-          state.answered = { actualCost, ...responseErrors(response) };
-          storeUnavailableStatus(response);
-          downstreamOverloadedStatus(response);
-          requestErrorStatus(request, response);
-        },
-      };
+      persistedQueries.resolve(request, contextValue.state.accepted.principal);
+      return listeners;
     },
   };
 
@@ -274,8 +210,110 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
   };
 }
 
-function fragmentsOf(document: DocumentNode): Record<string, FragmentDefinitionNode> {
-  return Object.fromEntries(document.definitions.flatMap((d) => (d.kind === 'FragmentDefinition' ? [[d.name.value, d]] : [])));
+/**
+ * Steps 9 to 12, inside Apollo: one listener object for every request, each hook reading its
+ * request from the context, so a request costs no closures here (four per request were visible
+ * in a profile).
+ */
+function operationListeners(deps: PipelineDeps): GraphQLRequestListener<GatewayContext> {
+  const { logger, limits } = deps;
+  /** Step 11's charge of a request answered before the gate, for step 12 to put on the response (rare: a WeakMap, not a field of every request). */
+  const failedAnswers = new WeakMap<RequestState, FailedAnswer>();
+
+  return {
+    // 9: admit, then price, then decide, each awaited before the next.
+    async didResolveOperation(rc) {
+      const { operation, document, contextValue } = rc;
+      if (!operation) return; // execution reports the missing or ambiguous operation
+      const { state } = contextValue;
+      const { principal, ip } = state.accepted;
+      const facts = operationFactsOf(rc.schema, document, operation, rc.operationName ?? null);
+      // First, so that an operation the key may not run is charged only as a failed request (11).
+      deps.admit(principal, operation, facts.fragments);
+      state.operation = facts.operation;
+      state.priced = priceOperation(deps.analyzer, document, rc.request);
+      // On the estimate just made; over a limit is a result, thrown here as the 429.
+      const decision = await limits.decide({
+        config: contextValue.config,
+        principal,
+        ip,
+        earlyCheck: state.accepted.earlyCheck,
+        priced: state.priced,
+        resolved: { document, operation, fragments: facts.fragments, rootFields: facts.rootFields, name: facts.operation.name },
+        request: { query: rc.request.query, operationName: rc.request.operationName, variables: rc.request.variables ?? {} },
+        setHeader: (header, value) => rc.response.http.headers.set(header, value),
+        narrow: (reduced) => narrow(rc, reduced, facts.fragments),
+        key: state,
+      });
+      if (!decision) return;
+      state.decided = decision.verdict;
+      if (decision.refusal) throw decision.refusal;
+    },
+
+    // 10
+    async responseForOperation({ contextValue }) {
+      return contextValue.state.priced?.dryRun ? dryRunAnswer() : null;
+    },
+
+    // 11
+    async didEncounterErrors({ errors, contextValue }) {
+      logUnexpectedErrors(logger, errors, contextValue.requestId);
+      const { state } = contextValue;
+      // Priced: it reached the limit decision (whose refusals, and execution errors, land here too).
+      if (state.priced || failedAnswers.has(state)) return;
+      const failed = await limits.chargeFailed(contextValue.config, state.accepted.principal, state.accepted.ip);
+      if (!failed) return;
+      failedAnswers.set(state, failed);
+      state.decided = failed.verdict;
+    },
+
+    // 12, in this order: a failed request's 429 replaces the body, which the cache report and
+    // the errors noted then describe; the statuses are set last, from the final body.
+    async willSendResponse({ document, request, response, contextValue }) {
+      const { state } = contextValue;
+      let actualCost: number | null = null;
+      if (state.priced && document && response.body.kind === 'single') {
+        const onError = (err: unknown) => logger.error({ err, requestId: contextValue.requestId }, 'actual cost failed');
+        const budget = state.decided?.costBudget ?? null;
+        actualCost = reportCost({ analyzer: deps.analyzer, priced: state.priced, budget, document, request, result: response.body.singleResult, onError });
+      }
+      const failed = failedAnswers.get(state);
+      if (failed) answerFailed(response, failed);
+      reportCache(deps.fieldCache, state, response);
+      state.answered = { actualCost, ...responseErrors(response) };
+      storeUnavailableStatus(response);
+      downstreamOverloadedStatus(response);
+      requestErrorStatus(request, response);
+    },
+  };
+}
+
+/** What the operation gate needs of an operation, the same for every request that runs it. */
+interface OperationShape {
+  fragments: Record<string, FragmentDefinitionNode>;
+  /** One entry per response key (field limits count aliases), for the limit decision. */
+  rootFields: string[];
+  /** What the request state records: the name and each root field once. */
+  operation: OperationFacts;
+}
+
+/**
+ * Per operation node of a parsed document: Apollo hands the same DocumentNode to every request
+ * with the same text (its document store), so the fragments and root fields are worked out once
+ * per operation text, not per request. Frozen, since every request of that text shares them.
+ */
+const shapes = new WeakMap<OperationDefinitionNode, OperationShape>();
+
+function operationFactsOf(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, name: string | null): OperationShape {
+  const known = shapes.get(operation);
+  if (known && known.operation.name === name) return known;
+  const fragments = Object.freeze(
+    Object.fromEntries(document.definitions.flatMap((d) => (d.kind === 'FragmentDefinition' ? [[d.name.value, d]] : []))),
+  ) as Record<string, FragmentDefinitionNode>;
+  const rootFields = Object.freeze(rootFieldsOf(schema, operation, fragments)) as string[];
+  const shape: OperationShape = { fragments, rootFields, operation: Object.freeze({ name, rootFields: Object.freeze([...new Set(rootFields)]) }) };
+  shapes.set(operation, shape);
+  return shape;
 }
 
 /**
