@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin, GraphQLRequestContextDidResolveOperation, GraphQLRequestListener } from '@apollo/server';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { DocumentNode, FragmentDefinitionNode, GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import type { Authenticator } from '../auth/authenticator.js';
 import { hasTenant, type Principal, type TenantPrincipal } from '../auth/principal.js';
@@ -30,6 +30,7 @@ import { responseErrors } from '../usage/capture.js';
 import type { UsageEvent } from '../usage/event.js';
 import { authenticateHook } from './authenticate-hook.js';
 import { countedRefusal, type RefuseAtDoor } from './counted-refusal.js';
+import type { DoorStep } from './door-steps.js';
 import { documentBoundsHook } from './document-bounds-hook.js';
 import { documentPolicyHook } from './document-policy-hook.js';
 import { localRefusalHook } from './local-refusal-hook.js';
@@ -48,14 +49,12 @@ declare module 'fastify' {
   }
 }
 
-type DoorHook = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
-
 /** What happens to a request on `/graphql`, stage by stage; http/server.ts registers it. */
 export interface RequestPipeline {
-  /** Fastify `onRequest`, in order: before the body is read. */
-  onRequest: DoorHook[];
-  /** Fastify `preHandler`, in order: the body is read, Apollo has not seen it. */
-  preHandler: DoorHook[];
+  /** Fastify `onRequest` steps, in order: before the body is read (http/door-steps.ts runs them as one hook). */
+  onRequest: DoorStep[];
+  /** Fastify `preHandler` steps, in order: the body is read, Apollo has not seen it. */
+  preHandler: DoorStep[];
   /** The request's state (its first stage) and GraphQL context, as Apollo takes the request. */
   context(request: FastifyRequest): GatewayContext;
   /** Inside Apollo: one plugin whose hooks run the steps in order. */
@@ -130,9 +129,9 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
   const persistedQueries = createPersistedQueries();
 
   // 1, 2
-  const onRequest: DoorHook[] = [authenticateHook(deps.authenticator, deps.authGuard), originHook(config)];
+  const onRequest: DoorStep[] = [authenticateHook(deps.authenticator, deps.authGuard), originHook(config)];
   // 3, 4, 5, 6
-  const preHandler: DoorHook[] = [
+  const preHandler: DoorStep[] = [
     localRefusalHook({
       refusals: deps.refusals,
       ...(deps.onLocalRefusal ? { onRefused: deps.onLocalRefusal } : {}),
@@ -146,7 +145,7 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
     ...(deps.admission ? [admissionHook({ ...deps.admission, config, knownRootFields: (request) => documentBounds.knownRootFields(request) })] : []),
   ];
   if (earlyChecks) {
-    preHandler.push(async (request) => {
+    preHandler.push((request) => {
       request.earlyLimitCheck = earlyChecks.start(request) ?? undefined;
     });
   }
