@@ -157,6 +157,7 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
     const early = request.earlyLimitCheck;
     const state: RequestState = { accepted: { principal, ip: request.ip, startedAt: Date.now(), ...(early ? { earlyCheck: early } : {}) } };
     request.gatewayState = state;
+    const { services } = deps;
     return {
       requestId: request.id,
       principal,
@@ -166,7 +167,14 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
       downstreamShare: request.downstreamShare ?? null,
       loaders: hasTenant(principal) ? lazyLoaders(deps.downstream, { tenantId: principal.tenantId, requestId: request.id, ...request.downstreamShare }) : null,
       logger,
-      ...deps.services,
+      // Named one by one: properties after a spread take V8 off its fast path for the whole literal.
+      overrides: services.overrides,
+      limitsView: services.limitsView,
+      usage: services.usage,
+      audit: services.audit,
+      health: services.health,
+      synthetic: services.synthetic,
+      trustedDocuments: services.trustedDocuments,
       state,
     };
   }
