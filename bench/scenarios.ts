@@ -5,6 +5,7 @@ import { exactnessScenario } from './scenarios/exactness.js';
 import { graduatedScenario } from './scenarios/graduated.js';
 import { limitsScenario } from './scenarios/limits.js';
 import { meteringScenario } from './scenarios/metering.js';
+import { overheadScenario } from './scenarios/overhead.js';
 import { noisyNeighbourScenario } from './scenarios/noisy-neighbour.js';
 import { priorityScenario } from './scenarios/priority.js';
 import { scaleScenario } from './scenarios/scale.js';
@@ -17,6 +18,7 @@ import { tracingScenario } from './scenarios/tracing.js';
  */
 export const SCENARIOS: readonly Scenario[] = [
   limitsScenario,
+  overheadScenario,
   cacheScenario,
   meteringScenario,
   exactnessScenario,

@@ -14,34 +14,55 @@ interface Credential {
 }
 
 /**
+ * One config's credentials, and the tokens already verified against them. A token is hashed and
+ * compared once per config object, not per request (a SHA-256 and a comparison per credential
+ * was a visible share of a cheap request): a reload is a new config object, so a revoked key
+ * stops working at once. Only tokens that matched are remembered, so the map holds at most one
+ * entry per credential (a SHA-256 preimage each) and garbage tokens cannot grow it. Looking a
+ * token up by value does not undo the constant-time comparison: V8 compares string contents only
+ * on an equal (per-process, randomly seeded) hash and length, which a caller cannot aim at.
+ */
+interface Credentials {
+  list: Credential[];
+  verified: Map<string, AuthResult & { ok: true }>;
+}
+
+/**
  * Maps `Authorization: Bearer <token>` to a principal. Config holds only SHA-256 hashes; the
  * presented token is hashed and compared against every configured hash with `timingSafeEqual`,
  * without stopping at the first match, so the time taken does not tell how far down the list
  * the key is. The credential list is rebuilt only when the config object changes (hot reload).
  */
 export function createAuthenticator(getConfig: () => Config) {
-  const byConfig = new WeakMap<Config, Credential[]>();
+  const byConfig = new WeakMap<Config, Credentials>();
 
-  function credentials(config: Config): Credential[] {
-    let list = byConfig.get(config);
-    if (!list) {
-      list = buildCredentials(config);
-      byConfig.set(config, list);
+  function credentials(config: Config): Credentials {
+    let known = byConfig.get(config);
+    if (!known) {
+      known = { list: buildCredentials(config), verified: new Map() };
+      byConfig.set(config, known);
     }
-    return list;
+    return known;
   }
 
   function authenticate(header: string | undefined): AuthResult {
     if (!header) return { ok: false, reason: 'missing' };
     const match = /^Bearer ([\x21-\x7e]+)$/i.exec(header.trim());
     if (!match || match[1]!.length > MAX_TOKEN_LENGTH) return { ok: false, reason: 'malformed' };
+    const token = match[1]!;
+    const known = credentials(getConfig());
+    const remembered = known.verified.get(token);
+    if (remembered) return remembered;
 
-    const presented = Buffer.from(sha256Hex(match[1]!), 'hex');
+    const presented = Buffer.from(sha256Hex(token), 'hex');
     let found: Principal | null = null;
-    for (const credential of credentials(getConfig())) {
+    for (const credential of known.list) {
       if (timingSafeEqual(presented, credential.hash) && !found) found = credential.principal;
     }
-    return found ? { ok: true, principal: found } : { ok: false, reason: 'invalid' };
+    if (!found) return { ok: false, reason: 'invalid' };
+    const result = { ok: true, principal: found } as const;
+    known.verified.set(token, result);
+    return result;
   }
 
   return { authenticate };

@@ -41,11 +41,15 @@ const pathOf = (request: FastifyRequest) => request.url.split('?')[0]!;
  * rather than a bare "Failed to fetch"; page script cannot read it, as CORS requires.
  */
 export async function registerCors(app: FastifyInstance, getConfig: () => Config): Promise<void> {
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback style: it runs on every request of every route, and almost always lets it on at once.
+  app.addHook('onRequest', (request, reply, done) => {
+    // Most requests (server to server) send no Origin: nothing else to look at.
+    if (request.headers.origin === undefined) return done();
     const { origin, sameOrigin } = requestOrigin(request);
-    if (origin === undefined || sameOrigin || !API_PATHS.has(pathOf(request))) return;
-    if (corsOrigins(getConfig()).has(origin)) return;
-    return sendError(
+    if (origin === undefined || sameOrigin || !API_PATHS.has(pathOf(request))) return done();
+    if (corsOrigins(getConfig()).has(origin)) return done();
+    // Answered: the chain stops here (done is not called), as an async hook's reply would stop it.
+    sendError(
       reply,
       'ORIGIN_NOT_ALLOWED',
       `Origin ${origin} may not call this gateway: no tenant lists it (tenants.<id>.cors.allowedOrigins for secret keys, publishableKeys[].allowedOrigins for publishable keys).`,
@@ -76,11 +80,14 @@ export async function registerCors(app: FastifyInstance, getConfig: () => Config
     cacheControl: maxAge,
   });
   // cors.preflightMaxAgeSeconds follows config reloads (src/config/reload-scope.ts lists it as live).
-  app.addHook('onSend', async (request, reply) => {
-    if (request.method !== 'OPTIONS' || !reply.hasHeader('access-control-max-age')) return;
-    const live = getConfig().cors.preflightMaxAgeSeconds;
-    if (live === maxAge) return;
-    reply.header('access-control-max-age', String(live));
-    reply.header('cache-control', `max-age=${live}`);
+  app.addHook('onSend', (request, reply, _payload, done) => {
+    if (request.method === 'OPTIONS' && reply.hasHeader('access-control-max-age')) {
+      const live = getConfig().cors.preflightMaxAgeSeconds;
+      if (live !== maxAge) {
+        reply.header('access-control-max-age', String(live));
+        reply.header('cache-control', `max-age=${live}`);
+      }
+    }
+    done();
   });
 }

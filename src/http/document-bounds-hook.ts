@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { measureDocument, type DocumentBounds, type DocumentFacts } from '../graph/document-bounds.js';
 import { isPlainObject } from '../jsutils/is-plain-object.js';
 import type { RefuseAtDoor } from './counted-refusal.js';
+import type { DoorStep } from './door-steps.js';
 
 /** Query texts already measured and found within bounds, by characters (keys), default 4 Mi. */
 const MAX_REMEMBERED_CHARS = 4 * 1024 * 1024;
@@ -19,7 +20,8 @@ const MAX_REMEMBERED_CHARS = 4 * 1024 * 1024;
 export function documentBoundsHook(deps: { bounds: () => DocumentBounds; refuse: RefuseAtDoor }): DocumentBoundsHook {
   const withinBounds = new LRUCache<string, { facts: DocumentFacts }>({ maxSize: MAX_REMEMBERED_CHARS, sizeCalculation: (_value, key) => key.length + 1 });
   let boundsInForce = deps.bounds();
-  const hook = async (request: FastifyRequest, reply: FastifyReply) => {
+  // Synchronous (a door step): a promise per request for a lookup was a visible share of its cost.
+  const hook = (request: FastifyRequest, reply: FastifyReply) => {
     const query = queryOf(request);
     if (query === null) return;
     const bounds = deps.bounds();
@@ -51,8 +53,8 @@ export function documentBoundsHook(deps: { bounds: () => DocumentBounds; refuse:
 }
 
 export interface DocumentBoundsHook {
-  /** The `preHandler`. */
-  hook: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+  /** The `preHandler` step. */
+  hook: DoorStep;
   /** The root fields of a request whose text was measured before (to meter a request refused before parsing); null when unknown. */
   knownRootFields(request: FastifyRequest): readonly string[] | null;
 }

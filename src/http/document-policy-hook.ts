@@ -1,10 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { hasTenant } from '../auth/principal.js';
+import { hasTenant, type TenantPrincipal } from '../auth/principal.js';
 import { StoreUnavailableError, storeCall } from '../errors/store-unavailable.js';
 import { isPlainObject } from '../jsutils/is-plain-object.js';
 import { parseDocumentId, type TrustedDocuments } from '../trusted-documents/registry.js';
 import type { TrustedDocument } from '../trusted-documents/store.js';
 import type { RefuseAtDoor } from './counted-refusal.js';
+import type { DoorStep } from './door-steps.js';
 import { sendError } from './error-body.js';
 
 /** The GraphQL-over-HTTP parameters, from the JSON body (POST) or the query string (GET, `extensions` as JSON text). */
@@ -36,8 +37,10 @@ declare module 'fastify' {
  * came from (auth/publishable-policy.ts, first step of the operation gate in http/pipeline.ts). A request refused here still
  * counts against the caller's request limits (`refuse`).
  */
-export function documentPolicyHook(deps: { documents: TrustedDocuments; refuse: RefuseAtDoor }) {
-  return async (request: FastifyRequest, reply: FastifyReply) => {
+export function documentPolicyHook(deps: { documents: TrustedDocuments; refuse: RefuseAtDoor }): DoorStep {
+  // Synchronous for a request that names no document and is not bound to them (the common
+  // case): a door step, no promise per request.
+  return (request: FastifyRequest, reply: FastifyReply) => {
     const principal = request.principal;
     if (!principal || !hasTenant(principal)) return;
     const rules = principal.kind === 'apiKey' ? principal.publishable : undefined;
@@ -46,36 +49,8 @@ export function documentPolicyHook(deps: { documents: TrustedDocuments; refuse: 
 
     const named = typeof params.documentId === 'string' ? params.documentId : null;
     const persisted = persistedHashOf(params.extensions);
-    let document: TrustedDocument | null = null;
-    if (named !== null || persisted !== null) {
-      const id = named ?? persisted!;
-      const hex = parseDocumentId(id);
-      try {
-        document = hex
-          ? await storeCall(
-              'trusted-documents',
-              'Trusted documents cannot be read: their store cannot be reached.',
-              deps.documents.resolve(principal.tenantId, hex),
-            )
-          : null;
-      } catch (error) {
-        if (!(error instanceof StoreUnavailableError)) throw error;
-        reply.header('retry-after', String(error.extensions.retryAfterSeconds));
-        return sendError(reply, 'STORE_UNAVAILABLE', error.message, { store: 'trusted-documents' });
-      }
-      if (!document && (named !== null || rules?.trustedDocumentsOnly)) {
-        return deps.refuse(
-          request,
-          reply,
-          'TRUSTED_DOCUMENT_NOT_FOUND',
-          `No trusted document ${id} is registered for tenant "${principal.tenantId}": register it with registerTrustedDocuments (npm run documents).`,
-          {
-            documentId: id,
-          },
-        );
-      }
-      if (document) useDocument(request, params, document);
-    } else if (rules?.trustedDocumentsOnly) {
+    if (named !== null || persisted !== null) return runNamedDocument(request, reply, principal, params, named, persisted);
+    if (rules?.trustedDocumentsOnly) {
       return deps.refuse(
         request,
         reply,
@@ -84,6 +59,46 @@ export function documentPolicyHook(deps: { documents: TrustedDocuments; refuse: 
       );
     }
   };
+
+  /** A request naming a document: its text in place of the id, or the refusal. */
+  async function runNamedDocument(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    principal: TenantPrincipal,
+    params: Params,
+    named: string | null,
+    persisted: string | null,
+  ) {
+    const rules = principal.kind === 'apiKey' ? principal.publishable : undefined;
+    let document: TrustedDocument | null = null;
+    const id = named ?? persisted!;
+    const hex = parseDocumentId(id);
+    try {
+      document = hex
+        ? await storeCall(
+            'trusted-documents',
+            'Trusted documents cannot be read: their store cannot be reached.',
+            deps.documents.resolve(principal.tenantId, hex),
+          )
+        : null;
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      reply.header('retry-after', String(error.extensions.retryAfterSeconds));
+      return sendError(reply, 'STORE_UNAVAILABLE', error.message, { store: 'trusted-documents' });
+    }
+    if (!document && (named !== null || rules?.trustedDocumentsOnly)) {
+      return deps.refuse(
+        request,
+        reply,
+        'TRUSTED_DOCUMENT_NOT_FOUND',
+        `No trusted document ${id} is registered for tenant "${principal.tenantId}": register it with registerTrustedDocuments (npm run documents).`,
+        {
+          documentId: id,
+        },
+      );
+    }
+    if (document) useDocument(request, params, document);
+  }
 }
 
 function paramsOf(request: FastifyRequest): Params | null {

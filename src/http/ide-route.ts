@@ -52,7 +52,8 @@ export function registerIde(app: FastifyInstance, options: { dir?: string } = {}
   });
 
   /** `onRequest` hook for /graphql: a browser asking for HTML gets the IDE instead of a 401. */
-  return async function ideHook(request: FastifyRequest, reply: FastifyReply) {
+  return function ideHook(request: FastifyRequest, reply: FastifyReply) {
     if (prefersHtml(request)) return send(reply, 'index.html');
+    return undefined;
   };
 }

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hasTenant, type TenantPrincipal } from '../auth/principal.js';
 import type { LocalRefusal, LocalRefusals } from '../limits/local-refusals.js';
+import type { DoorStep } from './door-steps.js';
 import { queryOf } from './document-bounds-hook.js';
 
 /**
@@ -28,14 +29,19 @@ export function localRefusalHook(deps: {
   delayMs: () => number;
   /** Answers held back at once, at most; past it they go out at once. Default 10,000. */
   maxHeld?: number;
-}) {
+}): DoorStep {
   const maxHeld = deps.maxHeld ?? 10_000;
   let held = 0;
-  return async (request: FastifyRequest, reply: FastifyReply) => {
+  // Synchronous for a caller with no refusal remembered (the common case): a door step, no promise.
+  return (request: FastifyRequest, reply: FastifyReply) => {
     const principal = request.principal;
     if (!principal || !hasTenant(principal) || principal.kind === 'service') return;
     const refusal = deps.refusals.find(principal, request.ip);
     if (!refusal || mayAskForUsage(request)) return;
+    return answerRefusal(principal, refusal, request, reply);
+  };
+
+  async function answerRefusal(principal: TenantPrincipal, refusal: LocalRefusal, request: FastifyRequest, reply: FastifyReply) {
     deps.onRefused?.(principal, refusal);
     // Metered as a throttled request, like one the limit gate refused.
     const rootFields = deps.knownRootFields?.(request);
@@ -55,7 +61,7 @@ export function localRefusalHook(deps: {
     reply.headers(refusal.headers);
     if (deps.decisionHeader()) reply.header('x-ratelimit-decision', `remembered;t=${refusal.storeNow}`);
     return reply.code(429).type('application/json; charset=utf-8').send(refusal.body);
-  };
+  }
 }
 
 /**

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { checkOrigin } from '../auth/origin-policy.js';
 import type { Config } from '../config/schema.js';
 import { requestOrigin } from './cors.js';
+import type { DoorStep } from './door-steps.js';
 import { sendError } from './error-body.js';
 
 /**
@@ -10,8 +11,8 @@ import { sendError } from './error-body.js';
  * read and before any limit is charged. The refusal carries CORS headers when the origin is one
  * CORS answers, so the page's script can read why.
  */
-export function originHook(getConfig: () => Config) {
-  return async (request: FastifyRequest, reply: FastifyReply) => {
+export function originHook(getConfig: () => Config): DoorStep {
+  return (request: FastifyRequest, reply: FastifyReply) => {
     const principal = request.principal;
     if (!principal) return;
     const verdict = checkOrigin(getConfig(), principal, requestOrigin(request));

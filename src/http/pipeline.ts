@@ -1,6 +1,6 @@
-import type { ApolloServerPlugin, GraphQLRequestContextDidResolveOperation } from '@apollo/server';
+import type { ApolloServerPlugin, GraphQLRequestContextDidResolveOperation, GraphQLRequestListener } from '@apollo/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { DocumentNode, FragmentDefinitionNode, OperationDefinitionNode } from 'graphql';
+import type { DocumentNode, FragmentDefinitionNode, GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import type { Authenticator } from '../auth/authenticator.js';
 import { hasTenant, type Principal, type TenantPrincipal } from '../auth/principal.js';
 import type { FieldCache } from '../cache/field-cache.js';
@@ -10,34 +10,35 @@ import type { CostAnalyzer } from '../cost/analyzer.js';
 import { dryRunAnswer } from '../cost/dry-run.js';
 import { priceOperation, reportCost } from '../cost/pricing.js';
 import type { Downstream } from '../downstream/downstream.js';
-import { createLoaders } from '../downstream/loaders.js';
 import { createDownstreamWaits, downstreamServerTiming, reportDownstreamWaits } from '../downstream/waits.js';
+import { reportThrottle } from '../limits/throttle-report.js';
+import type { AnsweredOperation } from '../calibration/recorder.js';
 import { storeUnavailableStatus } from '../errors/store-unavailable.js';
 import { downstreamOverloadedStatus } from '../errors/downstream-overloaded.js';
 import type { GatewayContext } from '../graph/context.js';
 import { logUnexpectedErrors } from '../graph/error-masking.js';
+import { lazyLoaders } from '../graph/lazy-loaders.js';
 import { createPersistedQueries } from '../graph/persisted-queries.js';
 import { requestErrorStatus } from '../graph/request-error-status.js';
-import type { RequestState } from '../graph/request-state.js';
+import type { OperationFacts, RequestState } from '../graph/request-state.js';
 import type { AuthGuard } from '../limits/auth-guard.js';
 import type { EarlyCheck, EarlyChecks } from '../limits/early-check.js';
 import type { FailedRequests } from '../limits/failed-requests.js';
 import { answerFailed, type FailedAnswer, type LimitGate } from '../limits/limit-gate.js';
 import type { LocalRefusal, LocalRefusals } from '../limits/local-refusals.js';
 import { rootFieldsOf } from '../limits/root-fields.js';
-import { reportThrottle } from '../limits/throttle-report.js';
 import type { Logger } from '../observability/logger.js';
 import type { TrustedDocuments } from '../trusted-documents/registry.js';
 import { responseErrors } from '../usage/capture.js';
 import type { UsageEvent } from '../usage/event.js';
 import { authenticateHook } from './authenticate-hook.js';
 import { countedRefusal, type RefuseAtDoor } from './counted-refusal.js';
+import type { DoorStep } from './door-steps.js';
 import { documentBoundsHook } from './document-bounds-hook.js';
 import { documentPolicyHook } from './document-policy-hook.js';
 import { localRefusalHook } from './local-refusal-hook.js';
 import { admissionHook, type AdmissionEvent } from './admission-hook.js';
 import type { Admission } from '../admission/admission.js';
-import type { AnsweredOperation } from '../calibration/recorder.js';
 import { originHook } from './origin-hook.js';
 
 declare module 'fastify' {
@@ -51,14 +52,12 @@ declare module 'fastify' {
   }
 }
 
-type DoorHook = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
-
 /** What happens to a request on `/graphql`, stage by stage; http/server.ts registers it. */
 export interface RequestPipeline {
-  /** Fastify `onRequest`, in order: before the body is read. */
-  onRequest: DoorHook[];
-  /** Fastify `preHandler`, in order: the body is read, Apollo has not seen it. */
-  preHandler: DoorHook[];
+  /** Fastify `onRequest` steps, in order: before the body is read (http/door-steps.ts runs them as one hook). */
+  onRequest: DoorStep[];
+  /** Fastify `preHandler` steps, in order: the body is read, Apollo has not seen it. */
+  preHandler: DoorStep[];
   /** The request's state (its first stage) and GraphQL context, as Apollo takes the request. */
   context(request: FastifyRequest): GatewayContext;
   /** Inside Apollo: one plugin whose hooks run the steps in order. */
@@ -86,6 +85,8 @@ export interface PipelineDeps {
   downstream: Downstream;
   /** Long-lived services every request's context carries (limit overrides, usage reads, ...). */
   services: Pick<GatewayContext, 'overrides' | 'limitsView' | 'usage' | 'audit' | 'health' | 'synthetic' | 'trustedDocuments' | 'calibration'>;
+  /** Cost calibration (calibration/): told of each priced, executed request with its data; absent when off. */
+  calibrate?: (answered: AnsweredOperation) => void;
   /** May the caller run this operation at all (auth/publishable-policy.ts): throws the refusal. */
   admit: (principal: Principal, operation: OperationDefinitionNode, fragments: Record<string, FragmentDefinitionNode>) => void;
   analyzer: CostAnalyzer;
@@ -95,8 +96,6 @@ export interface PipelineDeps {
   admission?: { admission: Admission; planOf: (tenantId: string) => string; onOutcome?: (event: AdmissionEvent) => void };
   /** Meters a finished request (usage/capture.ts `requestMetering`); its event, null when there is none. */
   meter: (state: RequestState, response: { bytes: number; statusCode: number }) => UsageEvent | null;
-  /** Cost calibration (calibration/): told of each priced, executed request with its data; absent when off. */
-  calibrate?: (answered: AnsweredOperation) => void;
   /** Told of every metered request (request metrics). */
   onMetered?: (event: UsageEvent, state: RequestState) => void;
 }
@@ -135,9 +134,9 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
   const persistedQueries = createPersistedQueries();
 
   // 1, 2
-  const onRequest: DoorHook[] = [authenticateHook(deps.authenticator, deps.authGuard), originHook(config)];
+  const onRequest: DoorStep[] = [authenticateHook(deps.authenticator, deps.authGuard), originHook(config)];
   // 3, 4, 5, 6
-  const preHandler: DoorHook[] = [
+  const preHandler: DoorStep[] = [
     localRefusalHook({
       refusals: deps.refusals,
       ...(deps.onLocalRefusal ? { onRefused: deps.onLocalRefusal } : {}),
@@ -151,7 +150,7 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
     ...(deps.admission ? [admissionHook({ ...deps.admission, config, knownRootFields: (request) => documentBounds.knownRootFields(request) })] : []),
   ];
   if (earlyChecks) {
-    preHandler.push(async (request) => {
+    preHandler.push((request) => {
       request.earlyLimitCheck = earlyChecks.start(request) ?? undefined;
     });
   }
@@ -166,6 +165,7 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
       accepted: { principal, ip: request.ip, startedAt: Date.now(), ...(early ? { earlyCheck: early } : {}), ...(waits ? { downstreamWaits: waits } : {}) },
     };
     request.gatewayState = state;
+    const { services } = deps;
     return {
       requestId: request.id,
       principal,
@@ -174,96 +174,29 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
       downstream: deps.downstream,
       downstreamShare: request.downstreamShare ?? null,
       loaders: hasTenant(principal)
-        ? createLoaders(deps.downstream, { tenantId: principal.tenantId, requestId: request.id, ...request.downstreamShare, ...(waits ? { waits } : {}) })
+        ? lazyLoaders(deps.downstream, { tenantId: principal.tenantId, requestId: request.id, ...request.downstreamShare, ...(waits ? { waits } : {}) })
         : null,
       logger,
-      ...deps.services,
+      // Named one by one: properties after a spread take V8 off its fast path for the whole literal.
+      overrides: services.overrides,
+      limitsView: services.limitsView,
+      usage: services.usage,
+      audit: services.audit,
+      health: services.health,
+      synthetic: services.synthetic,
+      trustedDocuments: services.trustedDocuments,
+      calibration: services.calibration,
       state,
     };
   }
 
+  const listeners = operationListeners(deps);
+
   const apolloPlugin: ApolloServerPlugin<GatewayContext> = {
     async requestDidStart({ request, contextValue }) {
-      const { state } = contextValue;
-      const { principal, ip } = state.accepted;
       // 8
-      persistedQueries.resolve(request, principal);
-      /** Step 11's charge of a request answered before the gate, for step 12 to put on the response. */
-      let failed: FailedAnswer | null = null;
-      return {
-        // 9: admit, then price, then decide, each awaited before the next.
-        async didResolveOperation(rc) {
-          const { operation, document } = rc;
-          if (!operation) return; // execution reports the missing or ambiguous operation
-          const fragments = fragmentsOf(document);
-          // First, so that an operation the key may not run is charged only as a failed request (11).
-          deps.admit(principal, operation, fragments);
-          const rootFields = rootFieldsOf(rc.schema, operation, fragments);
-          const name = rc.operationName ?? null;
-          state.operation = { name, rootFields: [...new Set(rootFields)] };
-          state.priced = priceOperation(deps.analyzer, document, rc.request);
-          // On the estimate just made; over a limit is a result, thrown here as the 429.
-          const decision = await limits.decide({
-            config: contextValue.config,
-            principal,
-            ip,
-            earlyCheck: state.accepted.earlyCheck,
-            priced: state.priced,
-            resolved: { document, operation, fragments, rootFields, name },
-            request: { query: rc.request.query, operationName: rc.request.operationName, variables: rc.request.variables ?? {} },
-            setHeader: (header, value) => rc.response.http.headers.set(header, value),
-            narrow: (reduced) => narrow(rc, reduced, fragments),
-            key: state,
-          });
-          if (!decision) return;
-          state.decided = decision.verdict;
-          if (decision.refusal) throw decision.refusal;
-        },
-
-        // 10
-        async responseForOperation() {
-          return state.priced?.dryRun ? dryRunAnswer() : null;
-        },
-
-        // 11
-        async didEncounterErrors({ errors }) {
-          logUnexpectedErrors(logger, errors, contextValue.requestId);
-          // Priced: it reached the limit decision (whose refusals, and execution errors, land here too).
-          if (state.priced || failed) return;
-          failed = await limits.chargeFailed(contextValue.config, principal, ip);
-          if (failed) state.decided = failed.verdict;
-        },
-
-        // 12, in this order: a failed request's 429 replaces the body, which the cache report and
-        // the errors noted then describe; the statuses are set last, from the final body.
-        async willSendResponse({ document, request, response }) {
-          let actualCost: number | null = null;
-          if (state.priced && document && response.body.kind === 'single') {
-            const onError = (err: unknown) => logger.error({ err, requestId: contextValue.requestId }, 'actual cost failed');
-            const budget = state.decided?.costBudget ?? null;
-            actualCost = reportCost({ analyzer: deps.analyzer, priced: state.priced, budget, document, request, result: response.body.singleResult, onError });
-            if (deps.calibrate && actualCost !== null) {
-              const { data } = response.body.singleResult;
-              deps.calibrate({
-                document,
-                operationName: request.operationName,
-                variables: request.variables,
-                data,
-                estimated: state.priced.requested,
-                actual: actualCost,
-              });
-            }
-          }
-          if (failed) answerFailed(response, failed);
-          else if (response.body.kind === 'single') reportThrottle(state.decided, response.body.singleResult);
-          reportCache(deps.fieldCache, state, response);
-          reportDownstreamWaits(state.accepted.downstreamWaits, response);
-          state.answered = { actualCost, ...responseErrors(response) };
-          storeUnavailableStatus(response);
-          downstreamOverloadedStatus(response);
-          requestErrorStatus(request, response);
-        },
-      };
+      persistedQueries.resolve(request, contextValue.state.accepted.principal);
+      return listeners;
     },
   };
 
@@ -302,8 +235,123 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
   };
 }
 
-function fragmentsOf(document: DocumentNode): Record<string, FragmentDefinitionNode> {
-  return Object.fromEntries(document.definitions.flatMap((d) => (d.kind === 'FragmentDefinition' ? [[d.name.value, d]] : [])));
+/**
+ * Steps 9 to 12, inside Apollo: one listener object for every request, each hook reading its
+ * request from the context, so a request costs no closures here (four per request were visible
+ * in a profile).
+ */
+function operationListeners(deps: PipelineDeps): GraphQLRequestListener<GatewayContext> {
+  const { logger, limits } = deps;
+  /** Step 11's charge of a request answered before the gate, for step 12 to put on the response (rare: a WeakMap, not a field of every request). */
+  const failedAnswers = new WeakMap<RequestState, FailedAnswer>();
+
+  return {
+    // 9: admit, then price, then decide, each awaited before the next.
+    async didResolveOperation(rc) {
+      const { operation, document, contextValue } = rc;
+      if (!operation) return; // execution reports the missing or ambiguous operation
+      const { state } = contextValue;
+      const { principal, ip } = state.accepted;
+      const facts = operationFactsOf(rc.schema, document, operation, rc.operationName ?? null);
+      // First, so that an operation the key may not run is charged only as a failed request (11).
+      deps.admit(principal, operation, facts.fragments);
+      state.operation = facts.operation;
+      state.priced = priceOperation(deps.analyzer, document, rc.request);
+      // On the estimate just made; over a limit is a result, thrown here as the 429.
+      const decision = await limits.decide({
+        config: contextValue.config,
+        principal,
+        ip,
+        earlyCheck: state.accepted.earlyCheck,
+        priced: state.priced,
+        resolved: { document, operation, fragments: facts.fragments, rootFields: facts.rootFields, name: facts.operation.name },
+        request: { query: rc.request.query, operationName: rc.request.operationName, variables: rc.request.variables ?? {} },
+        setHeader: (header, value) => rc.response.http.headers.set(header, value),
+        narrow: (reduced) => narrow(rc, reduced, facts.fragments),
+        key: state,
+      });
+      if (!decision) return;
+      state.decided = decision.verdict;
+      if (decision.refusal) throw decision.refusal;
+    },
+
+    // 10
+    async responseForOperation({ contextValue }) {
+      return contextValue.state.priced?.dryRun ? dryRunAnswer() : null;
+    },
+
+    // 11
+    async didEncounterErrors({ errors, contextValue }) {
+      logUnexpectedErrors(logger, errors, contextValue.requestId);
+      const { state } = contextValue;
+      // Priced: it reached the limit decision (whose refusals, and execution errors, land here too).
+      if (state.priced || failedAnswers.has(state)) return;
+      const failed = await limits.chargeFailed(contextValue.config, state.accepted.principal, state.accepted.ip);
+      if (!failed) return;
+      failedAnswers.set(state, failed);
+      state.decided = failed.verdict;
+    },
+
+    // 12, in this order: a failed request's 429 replaces the body, which the cache report and
+    // the errors noted then describe; the statuses are set last, from the final body.
+    async willSendResponse({ document, request, response, contextValue }) {
+      const { state } = contextValue;
+      let actualCost: number | null = null;
+      if (state.priced && document && response.body.kind === 'single') {
+        const onError = (err: unknown) => logger.error({ err, requestId: contextValue.requestId }, 'actual cost failed');
+        const budget = state.decided?.costBudget ?? null;
+        actualCost = reportCost({ analyzer: deps.analyzer, priced: state.priced, budget, document, request, result: response.body.singleResult, onError });
+        if (deps.calibrate && actualCost !== null) {
+          const { data } = response.body.singleResult;
+          deps.calibrate({
+            document,
+            operationName: request.operationName,
+            variables: request.variables,
+            data,
+            estimated: state.priced.requested,
+            actual: actualCost,
+          });
+        }
+      }
+      const failed = failedAnswers.get(state);
+      if (failed) answerFailed(response, failed);
+      else if (response.body.kind === 'single') reportThrottle(state.decided, response.body.singleResult);
+      reportCache(deps.fieldCache, state, response);
+      reportDownstreamWaits(state.accepted.downstreamWaits, response);
+      state.answered = { actualCost, ...responseErrors(response) };
+      storeUnavailableStatus(response);
+      downstreamOverloadedStatus(response);
+      requestErrorStatus(request, response);
+    },
+  };
+}
+
+/** What the operation gate needs of an operation, the same for every request that runs it. */
+interface OperationShape {
+  fragments: Record<string, FragmentDefinitionNode>;
+  /** One entry per response key (field limits count aliases), for the limit decision. */
+  rootFields: string[];
+  /** What the request state records: the name and each root field once. */
+  operation: OperationFacts;
+}
+
+/**
+ * Per operation node of a parsed document: Apollo hands the same DocumentNode to every request
+ * with the same text (its document store), so the fragments and root fields are worked out once
+ * per operation text, not per request. Frozen, since every request of that text shares them.
+ */
+const shapes = new WeakMap<OperationDefinitionNode, OperationShape>();
+
+function operationFactsOf(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, name: string | null): OperationShape {
+  const known = shapes.get(operation);
+  if (known && known.operation.name === name) return known;
+  const fragments = Object.freeze(
+    Object.fromEntries(document.definitions.flatMap((d) => (d.kind === 'FragmentDefinition' ? [[d.name.value, d]] : []))),
+  ) as Record<string, FragmentDefinitionNode>;
+  const rootFields = Object.freeze(rootFieldsOf(schema, operation, fragments)) as string[];
+  const shape: OperationShape = { fragments, rootFields, operation: Object.freeze({ name, rootFields: Object.freeze([...new Set(rootFields)]) }) };
+  shapes.set(operation, shape);
+  return shape;
 }
 
 /**

@@ -10,6 +10,7 @@ import type { GatewayContext } from '../graph/context.js';
 import type { Logger } from '../observability/logger.js';
 import { lazyChildLogger } from './lazy-child-logger.js';
 import { registerCors } from './cors.js';
+import { doorHook } from './door-steps.js';
 import { registerIde } from './ide-route.js';
 import { sendError } from './error-body.js';
 import { registerHealthRoutes, type ReadinessCheck } from './health.js';
@@ -64,20 +65,36 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
   app.addHook('preClose', async () => {
     draining = true;
   });
-  app.addHook('onSend', async (request, reply, payload) => {
+  // Callback-style hooks: on every request of every route, so no promise where nothing waits.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
+    if (draining) reply.header('connection', 'close');
+    pipeline.onSend(request, reply, payload);
     // Every authenticated response (/graphql, /usage.csv) says which rate-limit policies apply
     // (or that none does), also those no limit decision answered. No count is known while the
     // store is down for a fail-closed plan: that 429 carries only Retry-After.
     const fallback = options.rateLimitHeaders;
     if (request.principal && fallback && !reply.hasHeader('ratelimit-policy') && request.gatewayState?.decided?.throttled !== 'unavailable') {
-      reply.headers(await fallback(request.principal, request.ip).catch(() => ({})));
+      fallback(request.principal, request.ip)
+        .catch(() => ({}))
+        .then((headers) => {
+          reply.headers(headers);
+          done();
+        });
+      return;
     }
-    if (draining) reply.header('connection', 'close');
-    pipeline.onSend(request, reply, payload);
+    done();
   });
   app.addHook('onRequestAbort', async (request) => pipeline.onRequestAbort(request));
-  app.addHook('onResponse', async (request, reply) => pipeline.onResponse(request, reply.statusCode));
+  app.addHook('onResponse', (request, reply, done) => {
+    try {
+      pipeline.onResponse(request, reply.statusCode);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    done();
+  });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode ?? 500;
@@ -107,8 +124,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
     method: ['GET', 'POST'] as ('GET' | 'POST')[],
     url: '/graphql',
     // GraphiQL for a browser asking for HTML first: the page needs no key.
-    onRequest: [ideHook, ...pipeline.onRequest, transportHook(pipeline.refuseAtDoor)],
-    preHandler: pipeline.preHandler,
+    onRequest: doorHook([ideHook, ...pipeline.onRequest, transportHook(pipeline.refuseAtDoor)]),
+    preHandler: doorHook(pipeline.preHandler),
     handler: fastifyApolloHandler(apollo, { context: async (request) => pipeline.context(request) }),
   };
   app.route(options.traceRoute ? options.traceRoute(graphqlRoute) : graphqlRoute);

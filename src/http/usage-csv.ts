@@ -14,6 +14,7 @@ import { usageRange, asUserInput } from '../resolvers/usage-range.js';
 import { historyToCsv } from '../usage/csv.js';
 import type { UsageStore } from '../usage/store.js';
 import { authenticateHook } from './authenticate-hook.js';
+import { doorHook } from './door-steps.js';
 import { assertMaySeeKey, assertUsageExportAllowed } from '../auth/publishable-policy.js';
 import { sendError, sendGatewayError } from './error-body.js';
 import { originHook } from './origin-hook.js';
@@ -40,7 +41,7 @@ export function registerUsageCsv(
 ): void {
   app.get<{ Querystring: CsvQuery }>(
     '/usage.csv',
-    { onRequest: [authenticateHook(deps.authenticator, deps.authGuard), originHook(deps.config)] },
+    { onRequest: doorHook([authenticateHook(deps.authenticator, deps.authGuard), originHook(deps.config)]) },
     async (request: FastifyRequest<{ Querystring: CsvQuery }>, reply: FastifyReply) => {
       const principal = request.principal!;
       if (!hasTenant(principal)) return sendError(reply, 'FORBIDDEN', 'Platform-admin keys have no tenant usage; use a tenant API key.');

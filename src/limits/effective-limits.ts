@@ -10,19 +10,39 @@ export interface EffectiveLimits {
   onStoreFailure: 'open' | 'closed';
 }
 
+/** The last result per config object and tenant: a config reload is a new object, so it starts empty. */
+const memo = new WeakMap<Config, Map<string, { active: RuntimeOverride | undefined; effective: EffectiveLimits }>>();
+
 /**
  * Layers, later wins: the plan's limits, the tenant's `overrides` in config, then a runtime
  * override set by a platform admin (which may also move the tenant to another plan) while it has
  * not expired. `fieldLimits` merge per field rather than replace each other.
+ *
+ * Asked up to three times per request (admission, the limit decision, metering) with the same
+ * inputs: the result is remembered per config object, tenant and the runtime override in force
+ * (overrides are replaced, never changed in place), and frozen, since every caller shares it.
  */
 export function effectiveLimits(config: Config, tenantId: string, runtime: RuntimeOverride | undefined, now: number): EffectiveLimits {
-  const tenant = config.tenants[tenantId]!;
   const active = runtime && (runtime.expiresAt === null || runtime.expiresAt > now) ? runtime : undefined;
+  let byTenant = memo.get(config);
+  if (!byTenant) {
+    byTenant = new Map();
+    memo.set(config, byTenant);
+  }
+  const known = byTenant.get(tenantId);
+  if (known && known.active === active) return known.effective;
+  const effective = computeEffectiveLimits(config, tenantId, active);
+  byTenant.set(tenantId, { active, effective });
+  return effective;
+}
+
+function computeEffectiveLimits(config: Config, tenantId: string, active: RuntimeOverride | undefined): EffectiveLimits {
+  const tenant = config.tenants[tenantId]!;
   const planId = active?.planId && config.plans[active.planId] ? active.planId : tenant.plan;
   const plan = config.plans[planId]!;
   const layers = [plan.limits, tenant.overrides, active?.limits ?? {}];
   const limits: PlanLimits = Object.assign({}, ...layers);
   const fieldLimits = Object.assign({}, ...layers.map((l) => l.fieldLimits ?? {}));
-  if (Object.keys(fieldLimits).length > 0) limits.fieldLimits = fieldLimits;
-  return { planId, planName: plan.displayName, limits, timeZone: tenant.timeZone, onStoreFailure: plan.onStoreFailure };
+  if (Object.keys(fieldLimits).length > 0) limits.fieldLimits = Object.freeze(fieldLimits);
+  return Object.freeze({ planId, planName: plan.displayName, limits: Object.freeze(limits), timeZone: tenant.timeZone, onStoreFailure: plan.onStoreFailure });
 }

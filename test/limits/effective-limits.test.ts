@@ -66,4 +66,21 @@ describe('effective limits', () => {
     expect(effectiveLimits(config, 'acme', override({ limits: { requestsPerMinute: 7 }, expiresAt: 1000 }), 1000).limits.requestsPerMinute).toBe(100);
     expect(effectiveLimits(config, 'acme', override({ planId: 'gone' }), 0).planId).toBe('free');
   });
+
+  it('answers the same inputs from its memo, and follows a replaced override, its expiry and a reloaded config', () => {
+    const first = effectiveLimits(config, 'acme', undefined, 0);
+    expect(effectiveLimits(config, 'acme', undefined, 5)).toBe(first);
+    // Shared by every caller, so nobody may change it.
+    expect(Object.isFrozen(first) && Object.isFrozen(first.limits)).toBe(true);
+
+    const seven = override({ limits: { requestsPerMinute: 7 }, expiresAt: 1000 });
+    expect(effectiveLimits(config, 'acme', seven, 10).limits.requestsPerMinute).toBe(7);
+    // Overrides are replaced, never changed in place: a new one is a new answer.
+    expect(effectiveLimits(config, 'acme', override({ limits: { requestsPerMinute: 8 } }), 10).limits.requestsPerMinute).toBe(8);
+    expect(effectiveLimits(config, 'acme', seven, 999).limits.requestsPerMinute).toBe(7);
+    expect(effectiveLimits(config, 'acme', seven, 1000)).toEqual(first);
+
+    const reloaded = { ...config, plans: { ...config.plans, free: { ...config.plans.free!, limits: { requestsPerMinute: 50 } } } };
+    expect(effectiveLimits(reloaded, 'acme', undefined, 0).limits.requestsPerMinute).toBe(50);
+  });
 });

@@ -1,0 +1,179 @@
+import { request } from 'undici';
+import { DEMO_TOKENS } from '../../src/config/demo.js';
+import { startGatewayProcess, type GatewayProcess } from '../../test/support/gateway-process.js';
+import { startTestRedis } from '../../test/support/redis-server.js';
+import { createLoadGenerator, type LoadTarget } from '../load.js';
+import { measureInterleaved, median, type Variant, type VariantResult } from '../measure.js';
+import { processCpuMs } from '../open-loop.js';
+import type { ScenarioReport } from '../report.js';
+import type { BenchOptions, Scenario } from '../scenario.js';
+import { startBareApolloProcess } from '../support/bare-apollo-process.js';
+
+/** Issue 19's targets, each against the bare Apollo server in the same run. */
+const TARGETS = {
+  /** What the gateway with every feature off may add to a lone request's p50 (ms). */
+  featuresOffAddedP50Ms: 0.03,
+  /** Its throughput at 32 concurrent over the bare server's. */
+  featuresOffThroughput: 0.9,
+  /** The default configuration's throughput at 32 over the bare server's. */
+  defaultThroughput: 0.8,
+} as const;
+const LOADED_CONCURRENCY = 32;
+
+/** The closest query the bare server answers the same: one field of the caller, no downstream call. */
+const QUERY = '{ viewer { clientId } }';
+const EXPECTED_PREFIX = '{"data":{"viewer":{"clientId":"initech-app"}}';
+/** The exact data and no error; `extensions` (the cost report) may follow on the gateway. */
+const hasExpectedData = (text: string) => text.startsWith(EXPECTED_PREFIX) && !text.includes('"errors"');
+const TARGET: Omit<LoadTarget, 'origin'> = {
+  path: '/graphql',
+  headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_TOKENS.initechAdmin}` },
+  body: JSON.stringify({ query: QUERY }),
+  isSuccess: hasExpectedData,
+};
+
+/**
+ * Every feature the config can switch off, off: no plan limits (so no check, no lease, no
+ * early check), no field cache, no metering, no fair admission. Authentication, the origin check
+ * and the rest of the door cannot be switched off: they are what this variant measures.
+ */
+const featuresOff = (config: Record<string, any>) => {
+  for (const plan of Object.values(config.plans) as Record<string, any>[]) plan.limits = {};
+  config.limits = { ...(config.limits ?? {}), earlyCheck: false };
+  config.cache = { ...(config.cache ?? {}), enabled: false };
+  config.usage = { ...(config.usage ?? {}), enabled: false };
+  config.admission = { ...(config.admission ?? {}), enabled: false };
+};
+/**
+ * The demo config as shipped (limits leased, early check, cache, metering, admission), but
+ * initech's minute limits out of the bench's reach (10,000 a minute would refuse it in seconds),
+ * as the `limits` scenario's `limits on`.
+ */
+const defaults = (config: Record<string, any>) => {
+  const enterprise = config.plans.enterprise.limits;
+  enterprise.requestsPerMinute = 100_000_000;
+  enterprise.costPerMinute = 1_000_000_000;
+};
+
+interface Server {
+  name: string;
+  url: string;
+  pid: number;
+}
+
+/**
+ * The gateway's own cost per request (issue 19): the same schema, resolvers, loaders and sample
+ * services served by a bare Apollo Server on Fastify (bench/support/bare-apollo-server.ts), by the
+ * gateway with every feature off, and by the gateway with the default configuration, each in a
+ * process of its own, the two gateways sharing one private redis-server. Measured interleaved at
+ * concurrency 1 and at `--concurrency`; the servers' CPU per request from /proc.
+ */
+export const overheadScenario: Scenario = {
+  name: 'overhead',
+  description:
+    `the gateway's own cost against a bare Apollo on Fastify (targets: features off +p50 <= ${TARGETS.featuresOffAddedP50Ms} ms alone and ` +
+    `>= ${TARGETS.featuresOffThroughput}x throughput at ${LOADED_CONCURRENCY}; default config >= ${TARGETS.defaultThroughput}x)`,
+  async run(options, log) {
+    const cleanups: (() => Promise<unknown>)[] = [];
+    try {
+      const redisServer = await startTestRedis();
+      cleanups.push(() => redisServer.stop());
+      const started = await Promise.allSettled([
+        startBareApolloProcess(),
+        startGatewayProcess({ redisUrl: redisServer.url, patch: featuresOff }),
+        startGatewayProcess({ redisUrl: redisServer.url, patch: defaults }),
+      ]);
+      for (const s of started) if (s.status === 'fulfilled') cleanups.push(() => s.value.close());
+      const [bare, off, on] = started.map((s) => {
+        if (s.status === 'rejected') throw s.reason;
+        return s.value;
+      });
+      const pidOf = (gateway: GatewayProcess) => gateway.child.pid!;
+      const servers: Server[] = [
+        { name: 'bare Apollo', url: bare!.url, pid: (bare as { pid: number }).pid },
+        { name: 'features off', url: off!.url, pid: pidOf(off as GatewayProcess) },
+        { name: 'default config', url: on!.url, pid: pidOf(on as GatewayProcess) },
+      ];
+      log(`redis-server ${redisServer.url}; ${servers.map((s) => `${s.name} ${s.url}`).join('; ')}`);
+      for (const server of servers) await probe(server);
+
+      const levels = [...new Set([1, options.concurrency])];
+      const reports: ScenarioReport[] = [];
+      for (const concurrency of levels) reports.push(await measureAt(concurrency, servers, options, log, cleanups));
+      return reports;
+    } finally {
+      for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => log(`cleanup failed: ${(error as Error).message}`));
+    }
+  },
+};
+
+/** One table: every server at `concurrency`, interleaved, with the targets stated at that concurrency. */
+async function measureAt(
+  concurrency: number,
+  servers: Server[],
+  options: BenchOptions,
+  log: (line: string) => void,
+  cleanups: (() => Promise<unknown>)[],
+): Promise<ScenarioReport> {
+  log(`-- concurrency ${concurrency}`);
+  /** Per server, per measured run: the server process's CPU (user + system) per request, µs. */
+  const cpuPerRequest = new Map<string, number[]>();
+  const variant = (server: Server): Variant => {
+    const load = createLoadGenerator({ origin: server.url, ...TARGET }, { concurrency });
+    cleanups.push(() => load.close());
+    const cpu: number[] = [];
+    cpuPerRequest.set(server.name, cpu);
+    return {
+      name: server.name,
+      async run(durationMs, phase) {
+        const before = await processCpuMs(server.pid);
+        const result = await load.run({ durationMs });
+        if (phase === 'measure') cpu.push((((await processCpuMs(server.pid)) - before) * 1000) / Math.max(1, result.requests));
+        return result;
+      },
+    };
+  };
+  const results = await measureInterleaved(servers.map(variant), options, log);
+  const [bare, off, on] = results as [VariantResult, VariantResult, VariantResult];
+  const cpu = (name: string) => median(cpuPerRequest.get(name)!);
+  const notes = results.map(
+    (r) =>
+      `${r.name}: server CPU ${cpu(r.name).toFixed(1)} µs per request (/proc, user + system, median of runs)` +
+      (r === bare ? '' : `, ${(cpu(r.name) / cpu(bare.name)).toFixed(2)}x the bare server's`),
+  );
+  const verdicts: string[] = [];
+  let met = true;
+  if (concurrency === 1) {
+    const added = off.median.p50 - bare.median.p50;
+    const ok = added <= TARGETS.featuresOffAddedP50Ms;
+    met &&= ok;
+    verdicts.push(`features off adds ${added.toFixed(3)} ms p50 alone (target <= +${TARGETS.featuresOffAddedP50Ms}: ${ok ? 'MET' : 'NOT MET'})`);
+    verdicts.push(`default config adds ${(on.median.p50 - bare.median.p50).toFixed(3)} ms p50 alone (no target)`);
+  } else {
+    const at = concurrency === LOADED_CONCURRENCY ? '' : ` (stated at ${LOADED_CONCURRENCY})`;
+    for (const [result, target] of [
+      [off, TARGETS.featuresOffThroughput],
+      [on, TARGETS.defaultThroughput],
+    ] as const) {
+      const ratio = result.median.throughput / bare.median.throughput;
+      const ok = ratio >= target;
+      met &&= ok;
+      verdicts.push(`${result.name} throughput ${ratio.toFixed(3)}x (target >= ${target}${at}: ${ok ? 'MET' : 'NOT MET'})`);
+    }
+  }
+  return {
+    title: `overhead: "${QUERY}" as initech (enterprise), ${concurrency} concurrent`,
+    baseline: bare.name,
+    variants: results,
+    notes,
+    verdict: { met, line: verdicts.join('; ') },
+  };
+}
+
+/** One request: 200 with the expected data and no error, before anything is measured. */
+async function probe(server: Server): Promise<void> {
+  const response = await request(`${server.url}/graphql`, { method: 'POST', headers: TARGET.headers, body: TARGET.body });
+  const text = await response.body.text();
+  if (response.statusCode !== 200 || !hasExpectedData(text))
+    throw new Error(`${server.name}: expected 200 with ${EXPECTED_PREFIX}..., got ${response.statusCode} ${text}`);
+}

@@ -1,0 +1,46 @@
+import { spawn } from 'node:child_process';
+
+/** The bare Apollo-on-Fastify baseline (bare-apollo-server.ts) in a process of its own. */
+export interface BareApolloProcess {
+  url: string;
+  pid: number;
+  close(): Promise<void>;
+}
+
+const ENTRY = new URL('./bare-apollo-server.ts', import.meta.url).pathname;
+
+/**
+ * Starts bare-apollo-server.ts as `startGatewayProcess` starts a gateway (test/support/gateway-process.ts):
+ * same Node, same `--import tsx`, NODE_ENV=production, so the two differ only in what serves the request.
+ */
+export async function startBareApolloProcess(options: { nodeArgs?: string[] } = {}): Promise<BareApolloProcess> {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', ENTRY], {
+    env: { ...process.env, NODE_ENV: 'production' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = /bare Apollo ready: (http:\/\/\S+)\/graphql/.exec(output);
+        if (match) resolve(match[1]!);
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', onData);
+      void exited.then(() => reject(new Error(`bare Apollo process exited before it was ready:\n${output}`)));
+    });
+    return {
+      url,
+      pid: child.pid!,
+      async close() {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        await exited;
+      },
+    };
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+}
