@@ -30,6 +30,9 @@ import { createAdmission } from './admission/admission.js';
 import { createLoopLimit } from './admission/loop-limit.js';
 import { createLoopLag } from './fairness/loop-lag.js';
 import { createMemoryOverrides, createRedisOverrides } from './limits/overrides.js';
+import { createMemoryBillingStore, createRedisBillingStore } from './billing/billing-store.js';
+import { withBillingLayer } from './wiring/billing-layer.js';
+import { auditPlanChanges } from './wiring/plan-audit.js';
 import { createLimitGate } from './limits/limit-gate.js';
 import { createRedisLimitStore } from './limits/store/redis-store.js';
 import { createThrottleLog } from './limits/throttle-log.js';
@@ -184,7 +187,12 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     });
   // Before serving: the live-instance count and the store's epoch (see limits/limiter/store-breaker.ts).
   await Promise.all([instances.ready(), limiter.start()]);
-  const overrides = redis ? createRedisOverrides({ redis, pollMs: initial.limits.overridesPollMs, logger }) : createMemoryOverrides();
+  // A tenant's plan: config, then billing, then an admin's override (billing/plan-in-force.ts).
+  // Billing records are re-read every second at most, so a subscription change applies on every
+  // instance within 2 s; the admin overrides keep their own interval.
+  const billingStore = redis ? createRedisBillingStore({ redis, pollMs: Math.min(initial.limits.overridesPollMs, 1000), logger }) : createMemoryBillingStore();
+  const adminOverrides = redis ? createRedisOverrides({ redis, pollMs: initial.limits.overridesPollMs, logger }) : createMemoryOverrides();
+  const overrides = withBillingLayer(adminOverrides, billingStore);
   const earlyChecks = initial.limits.earlyCheck
     ? createEarlyChecks({
         limiter,
@@ -211,7 +219,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     ...(earlyChecks ? { earlyChecks } : {}),
   });
   const limitsView = createLimitsView({ limiter, overrides });
-  const audit = redis ? createRedisAuditLog(redis) : createMemoryAuditLog();
+  const auditPolicy = () => config.current().audit;
+  const audit = redis ? createRedisAuditLog(redis, auditPolicy) : createMemoryAuditLog(auditPolicy);
+  const stopPlanAudit = auditPlanChanges({ config, overrides, audit, logger });
   const health = createHealthView({ redis, limiter, downstream });
 
   const schema = await buildSchema({
@@ -356,7 +366,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         // Buffered usage is flushed before the Redis connections close: SIGTERM loses nothing.
         await meter.close(until === undefined ? {} : { until });
         await alerts.close();
+        stopPlanAudit();
         overrides.close();
+        billingStore.close();
         // Settles still waiting for a check to carry them go out before the connections close.
         await limiter.close();
         await instances.close();

@@ -79,6 +79,10 @@ const CONFIG_LEVEL = {
   admission: NONE,
   cache: NONE,
   downstream: NONE,
+  audit: NONE,
+  // Which plan a tenant without one is on, and what a subscription grants: per caller.
+  defaultPlan: REQUEST,
+  billing: REQUEST,
   tenants: REQUEST,
   apiKeys: REQUEST,
   serviceTokens: REQUEST,

@@ -1,4 +1,5 @@
 import type { Config, PlanLimits } from '../config/schema.js';
+import { planInForce } from '../billing/plan-in-force.js';
 import type { RuntimeOverride } from './overrides.js';
 
 /** The limits in force for one tenant right now, after every layer of configuration. */
@@ -18,7 +19,8 @@ export interface EffectiveLimits {
 export function effectiveLimits(config: Config, tenantId: string, runtime: RuntimeOverride | undefined, now: number): EffectiveLimits {
   const tenant = config.tenants[tenantId]!;
   const active = runtime && (runtime.expiresAt === null || runtime.expiresAt > now) ? runtime : undefined;
-  const planId = active?.planId && config.plans[active.planId] ? active.planId : tenant.plan;
+  // Config, then billing, then an admin's override: one resolution for every view (billing/plan-in-force.ts).
+  const planId = planInForce(config, tenantId, runtime, now).planId;
   const plan = config.plans[planId]!;
   const layers = [plan.limits, tenant.overrides, active?.limits ?? {}];
   const limits: PlanLimits = Object.assign({}, ...layers);

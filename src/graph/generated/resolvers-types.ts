@@ -6,7 +6,7 @@ import type { DashboardParent, UsageParent, FleetTenantParent } from '../../reso
 import type { RuntimeOverride } from '../../limits/overrides.js';
 import type { UsageTotals as UsageTotalsRecord } from '../../usage/store.js';
 import type { WindowView } from '../../limits/windows.js';
-import type { LimitChange as LimitChangeRecord } from '../../audit/limit-changes.js';
+import type { LimitChange as LimitChangeRecord, LimitChangePage as LimitChangePageRecord } from '../../audit/limit-changes.js';
 import type { ForecastView } from '../../usage/tenant-forecast.js';
 import type { SlaReport } from '../../usage/tenant-sla.js';
 import type { TrustedDocument as TrustedDocumentRecord, TrustedOperation as TrustedOperationRecord } from '../../trusted-documents/store.js';
@@ -577,15 +577,33 @@ export type LimitValue = {
   value: Scalars['Float']['output'];
 };
 
+export type LimitChangePage = {
+  __typename?: 'LimitChangePage';
+  entries: Array<LimitChange>;
+  /** The last entry's id: the next page's `after`; null on an empty page. */
+  endCursor?: Maybe<Scalars['String']['output']>;
+  hasNextPage: Scalars['Boolean']['output'];
+};
+
 export type LimitChange = {
   __typename?: 'LimitChange';
+  /** Unique; entries sort by it (the cursor of `auditTrail`). */
+  id: Scalars['ID']['output'];
   /** ISO time of the change. */
   at: Scalars['String']['output'];
-  /** The platform-admin key that made it. */
+  /** The platform-admin key that made it, `stripe`, `config` or `clock`. */
   by: Scalars['String']['output'];
   tenantId: Scalars['ID']['output'];
-  /** `set` or `clear`. */
+  /** `set` or `clear` (admin), `subscription` (billing), `reload` (config), `expired` (an override or grace period ended). */
   action: Scalars['String']['output'];
+  /** `admin`, `billing`, `config` or `expiry`. */
+  source: Scalars['String']['output'];
+  /** The Stripe event of a billing change. */
+  eventId?: Maybe<Scalars['String']['output']>;
+  /** The plan in force before the change, as `plan (source)`. */
+  before?: Maybe<Scalars['String']['output']>;
+  /** The plan in force after the change, as `plan (source)`. */
+  after?: Maybe<Scalars['String']['output']>;
   plan?: Maybe<Scalars['ID']['output']>;
   limits: Array<LimitValue>;
   /** ISO time the change lapses; null until cleared. */
@@ -799,6 +817,12 @@ export type FleetUsage = {
   anomalyRule: Scalars['String']['output'];
   /** Runtime limit changes, newest first (who, what, when). */
   limitChanges: Array<LimitChange>;
+  /**
+   * Every change of a tenant's plan or limits, newest first, a page at a time: admin changes,
+   * billing events, config reloads, overrides and grace periods running out. Pass the page's
+   * `endCursor` as `after` for the next one. Kept for `audit.retentionDays`.
+   */
+  auditTrail: LimitChangePage;
   /** Redis, the limit store's breaker and each downstream service's breaker, now. */
   health: FleetHealth;
 };
@@ -852,6 +876,13 @@ export type FleetUsageTenantArgs = {
 export type FleetUsageLimitChangesArgs = {
   tenantId?: InputMaybe<Scalars['ID']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type FleetUsageAuditTrailArgs = {
+  tenantId?: InputMaybe<Scalars['ID']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type TenantUsage = {
@@ -979,11 +1010,27 @@ export type Tenant = {
   timeZone: Scalars['String']['output'];
 };
 
+/** The plan in force for a tenant: the same answer for limits, headers, usage and both dashboards. */
 export type Plan = {
   __typename?: 'Plan';
   id: Scalars['ID']['output'];
   displayName: Scalars['String']['output'];
+  /** Which layer put the tenant on this plan. */
+  source: PlanSource;
+  /** ISO time this plan stops applying (a temporary override, a past-due grace period); null until changed. */
+  expiresAt?: Maybe<Scalars['String']['output']>;
 };
+
+/** Where a tenant's plan comes from; later layers win: CONFIG or DEFAULT, then BILLING, then OVERRIDE. */
+export type PlanSource =
+  /** The tenant's own `plan` in the config file. */
+  | 'CONFIG'
+  /** The config's `defaultPlan`: the tenant names none. */
+  | 'DEFAULT'
+  /** The tenant's Stripe subscription. */
+  | 'BILLING'
+  /** A platform admin's runtime change (`setTenantLimits`). */
+  | 'OVERRIDE';
 
 
 
@@ -1107,6 +1154,7 @@ export type ResolversTypes = {
   FleetConsumer: ResolverTypeWrapper<Omit<FleetConsumer, 'totals'> & { totals: ResolversTypes['UsageTotals'] }>;
   FleetDirectoryTenant: ResolverTypeWrapper<FleetDirectoryTenant>;
   LimitValue: ResolverTypeWrapper<LimitValue>;
+  LimitChangePage: ResolverTypeWrapper<LimitChangePageRecord>;
   LimitChange: ResolverTypeWrapper<LimitChangeRecord>;
   FleetHealth: ResolverTypeWrapper<FleetHealth>;
   DownstreamHealth: ResolverTypeWrapper<DownstreamHealth>;
@@ -1128,6 +1176,7 @@ export type ResolversTypes = {
   Viewer: ResolverTypeWrapper<Viewer>;
   Tenant: ResolverTypeWrapper<Tenant>;
   Plan: ResolverTypeWrapper<Plan>;
+  PlanSource: PlanSource;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -1169,6 +1218,7 @@ export type ResolversParentTypes = {
   FleetConsumer: Omit<FleetConsumer, 'totals'> & { totals: ResolversParentTypes['UsageTotals'] };
   FleetDirectoryTenant: FleetDirectoryTenant;
   LimitValue: LimitValue;
+  LimitChangePage: LimitChangePageRecord;
   LimitChange: LimitChangeRecord;
   FleetHealth: FleetHealth;
   DownstreamHealth: DownstreamHealth;
@@ -1440,11 +1490,22 @@ export type LimitValueResolvers<ContextType = GatewayContext, ParentType extends
   value?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
+export type LimitChangePageResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['LimitChangePage'] = ResolversParentTypes['LimitChangePage']> = {
+  entries?: Resolver<Array<ResolversTypes['LimitChange']>, ParentType, ContextType>;
+  endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
 export type LimitChangeResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['LimitChange'] = ResolversParentTypes['LimitChange']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   at?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   by?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   tenantId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   action?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  eventId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  before?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  after?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   plan?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   limits?: Resolver<Array<ResolversTypes['LimitValue']>, ParentType, ContextType>;
   expiresAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1553,6 +1614,7 @@ export type FleetUsageResolvers<ContextType = GatewayContext, ParentType extends
   directory?: Resolver<Array<ResolversTypes['FleetDirectoryTenant']>, ParentType, ContextType>;
   anomalyRule?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   limitChanges?: Resolver<Array<ResolversTypes['LimitChange']>, ParentType, ContextType, RequireFields<FleetUsageLimitChangesArgs, 'first'>>;
+  auditTrail?: Resolver<ResolversTypes['LimitChangePage'], ParentType, ContextType, RequireFields<FleetUsageAuditTrailArgs, 'first'>>;
   health?: Resolver<ResolversTypes['FleetHealth'], ParentType, ContextType>;
 };
 
@@ -1607,6 +1669,8 @@ export type TenantResolvers<ContextType = GatewayContext, ParentType extends Res
 export type PlanResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Plan'] = ResolversParentTypes['Plan']> = {
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['PlanSource'], ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = GatewayContext> = {
@@ -1636,6 +1700,7 @@ export type Resolvers<ContextType = GatewayContext> = {
   FleetConsumer?: FleetConsumerResolvers<ContextType>;
   FleetDirectoryTenant?: FleetDirectoryTenantResolvers<ContextType>;
   LimitValue?: LimitValueResolvers<ContextType>;
+  LimitChangePage?: LimitChangePageResolvers<ContextType>;
   LimitChange?: LimitChangeResolvers<ContextType>;
   FleetHealth?: FleetHealthResolvers<ContextType>;
   DownstreamHealth?: DownstreamHealthResolvers<ContextType>;
