@@ -33,6 +33,10 @@ import { createMemoryOverrides, createRedisOverrides } from './limits/overrides.
 import { createMemoryBillingStore, createRedisBillingStore } from './billing/billing-store.js';
 import { withBillingLayer } from './wiring/billing-layer.js';
 import { auditPlanChanges } from './wiring/plan-audit.js';
+import { createBillingEvents } from './billing/webhook-events.js';
+import { createCheckout } from './billing/checkout.js';
+import { stripeClientOf } from './billing/stripe-client.js';
+import { registerBillingWebhook } from './http/billing-webhook-route.js';
 import { createLimitGate } from './limits/limit-gate.js';
 import { createRedisLimitStore } from './limits/store/redis-store.js';
 import { createThrottleLog } from './limits/throttle-log.js';
@@ -222,6 +226,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const auditPolicy = () => config.current().audit;
   const audit = redis ? createRedisAuditLog(redis, auditPolicy) : createMemoryAuditLog(auditPolicy);
   const stopPlanAudit = auditPlanChanges({ config, overrides, audit, logger });
+  // Stripe: webhooks move tenants' billing records; the client (when a key is configured) reads
+  // subscriptions back and opens Checkout and portal sessions.
+  const stripe = stripeClientOf(() => config.current().billing);
+  const billingEvents = createBillingEvents({ store: billingStore, audit, alerts, config: () => config.current(), stripe, logger });
+  // Checkout returns to the portal's billing page on this gateway unless billing.returnUrl says otherwise.
+  let publicUrl = '';
+  const checkout = createCheckout({ store: billingStore, stripe, config: () => config.current(), returnUrl: () => `${publicUrl}/dashboard/#/billing` });
   const health = createHealthView({ redis, limiter, downstream });
 
   const schema = await buildSchema({
@@ -307,7 +318,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     trustedDocuments,
     ...(earlyChecks ? { earlyChecks } : {}),
     downstream,
-    services: { overrides, limitsView, usage: usageStore, audit, health, synthetic, trustedDocuments },
+    services: { overrides, limitsView, usage: usageStore, audit, health, synthetic, trustedDocuments, checkout },
     admit: assertOperationAllowed,
     analyzer: costAnalyzer,
     limits,
@@ -335,6 +346,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   });
   registerLimitsDocs(app, { schema, configSource: config });
   registerUsageCsv(app, { authenticator, authGuard, usage: usageStore, limiter, limitsView, config: () => config.current() });
+  registerBillingWebhook(app, { config: () => config.current(), events: billingEvents, logger });
   registerMetricsRoute(app, metrics);
   registerDashboard(app);
   const stopObserving = observeComponents({ metrics, meter, limiter, downstream, alerts, usage: usageStore, redis, config, logger });
@@ -343,6 +355,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
+  publicUrl = url;
   logger.info({ url: `${url}/dashboard/` }, 'usage dashboard');
   const stopDemoTraffic = initial.demo.liveTraffic
     ? startLiveTraffic({ url, authenticator, requestsPerMinute: initial.demo.liveRequestsPerMinute, logger })

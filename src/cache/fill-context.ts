@@ -48,6 +48,7 @@ const CONTEXT_LEVEL = {
   usage: REQUEST,
   audit: REQUEST,
   trustedDocuments: REQUEST,
+  checkout: REQUEST,
   health: REQUEST,
 } as const satisfies Readonly<Record<keyof GatewayContext, Level>>;
 

@@ -33,6 +33,8 @@ export const billingSchema = z.strictObject({
    * demo's fake Stripe (the `stripe` package's host/port/protocol options).
    */
   apiUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  /** Longest one Stripe API call may take before it counts as failed (then retried twice), default 5 s. */
+  apiTimeoutMs: z.number().int().positive().max(60_000).default(5000),
   /** Stripe price id -> what it grants. A subscription's plan is read over all its items. */
   prices: z.record(z.string().min(1), priceSchema).default({}),
   /** How long a `past_due` subscription keeps its paid plan, in seconds, default 3 days. */

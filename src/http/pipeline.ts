@@ -82,7 +82,7 @@ export interface PipelineDeps {
   earlyChecks?: EarlyChecks;
   downstream: Downstream;
   /** Long-lived services every request's context carries (limit overrides, usage reads, ...). */
-  services: Pick<GatewayContext, 'overrides' | 'limitsView' | 'usage' | 'audit' | 'health' | 'synthetic' | 'trustedDocuments'>;
+  services: Pick<GatewayContext, 'overrides' | 'limitsView' | 'usage' | 'audit' | 'health' | 'synthetic' | 'trustedDocuments' | 'checkout'>;
   /** May the caller run this operation at all (auth/publishable-policy.ts): throws the refusal. */
   admit: (principal: Principal, operation: OperationDefinitionNode, fragments: Record<string, FragmentDefinitionNode>) => void;
   analyzer: CostAnalyzer;

@@ -3,6 +3,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config/schema.js';
 import { accountsResolvers } from '../resolvers/accounts.js';
 import { adminResolvers } from '../resolvers/admin.js';
+import { billingResolvers } from '../resolvers/billing.js';
 import { usageResolvers } from '../resolvers/usage.js';
 import { dashboardUsageResolvers } from '../resolvers/dashboard-usage.js';
 import { fleetConsoleResolvers } from '../resolvers/fleet-console.js';
@@ -48,6 +49,7 @@ export const RESOLVER_MAPS = [
   dashboardResolvers,
   moneyResolvers,
   adminResolvers,
+  billingResolvers,
   usageResolvers,
   dashboardUsageResolvers,
   fleetConsoleResolvers,

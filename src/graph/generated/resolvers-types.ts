@@ -100,6 +100,49 @@ export type TenantLimitOverride = {
   perIpPerMinute?: Maybe<Scalars['Int']['output']>;
 };
 
+export type TenantBilling = {
+  __typename?: 'TenantBilling';
+  /** Null when upgrades work; otherwise what the operator has to configure. */
+  setup?: Maybe<Scalars['String']['output']>;
+  plan: Plan;
+  offers: Array<PlanOffer>;
+  subscription?: Maybe<BillingSubscription>;
+  pendingUpgrade?: Maybe<PendingUpgrade>;
+};
+
+/** A plan on sale (`billing.prices` with a `displayPrice`). */
+export type PlanOffer = {
+  __typename?: 'PlanOffer';
+  plan: Scalars['ID']['output'];
+  displayName: Scalars['String']['output'];
+  /** As configured, e.g. `$49 / month`. */
+  price: Scalars['String']['output'];
+  /** Whether the tenant is on this plan now. */
+  current: Scalars['Boolean']['output'];
+};
+
+export type BillingSubscription = {
+  __typename?: 'BillingSubscription';
+  /** Stripe's status: active, trialing, past_due, unpaid, canceled, incomplete, incomplete_expired, paused. */
+  status: Scalars['String']['output'];
+  /** The plan the subscription pays for. */
+  plan: Scalars['ID']['output'];
+  /** ISO time a past-due subscription keeps its plan until; null otherwise. */
+  graceUntil?: Maybe<Scalars['String']['output']>;
+};
+
+export type PendingUpgrade = {
+  __typename?: 'PendingUpgrade';
+  plan: Scalars['ID']['output'];
+  /** ISO time the checkout was started. */
+  since: Scalars['String']['output'];
+};
+
+export type BillingRedirect = {
+  __typename?: 'BillingRedirect';
+  url: Scalars['String']['output'];
+};
+
 /**
  * Who shares a cached entry. Every scope but PUBLIC is inside the caller's tenant. A resolver seen
  * reading more of its caller than its scope keys on (its tenant under PUBLIC, its role or key under
@@ -199,6 +242,14 @@ export type Mutation = {
   /** Platform admins only. Removes a tenant's runtime override: the config file's limits apply again. */
   clearTenantLimits?: Maybe<Scalars['Boolean']['output']>;
   /**
+   * Tenant admins: starts a Stripe Checkout Session to subscribe to `plan`; send the browser to the
+   * returned URL. The plan applies when Stripe's subscription event arrives (`billing.pendingUpgrade`
+   * until then).
+   */
+  startCheckout?: Maybe<BillingRedirect>;
+  /** Tenant admins: a Stripe customer-portal session (payment method, invoices, cancel). */
+  openBillingPortal?: Maybe<BillingRedirect>;
+  /**
    * Tenant admin keys (secret). Registers your app's operations ahead of time (the persisted-documents
    * manifest its build writes; `npm run documents -- register` sends one). Each is validated against
    * the schema and priced now, so you see its cost before shipping; none is registered if any is
@@ -234,6 +285,11 @@ export type MutationSetTenantLimitsArgs = {
 
 export type MutationClearTenantLimitsArgs = {
   tenantId: Scalars['ID']['input'];
+};
+
+
+export type MutationStartCheckoutArgs = {
+  plan: Scalars['ID']['input'];
 };
 
 
@@ -915,6 +971,11 @@ export type Query = {
   customers: CustomerConnection;
   /** Platform admins only: the runtime limit overrides currently stored (expired ones included, marked by expiresAt). */
   tenantLimitOverrides: Array<TenantLimitOverride>;
+  /**
+   * Tenant admins (secret API key): your tenant's billing, for the portal's billing page: the plan in
+   * force, the plans on sale, your subscription and an upgrade waiting for Stripe's confirmation.
+   */
+  billing?: Maybe<TenantBilling>;
   product?: Maybe<Product>;
   /** Products whose name, description or category contains `search`. `first` is at most 100. */
   products: Array<Product>;
@@ -1122,10 +1183,15 @@ export type ResolversTypes = {
   UpdateCustomerInput: UpdateCustomerInput;
   TenantLimitsInput: TenantLimitsInput;
   TenantLimitOverride: ResolverTypeWrapper<RuntimeOverride>;
+  TenantBilling: ResolverTypeWrapper<TenantBilling>;
+  PlanOffer: ResolverTypeWrapper<PlanOffer>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  BillingSubscription: ResolverTypeWrapper<BillingSubscription>;
+  PendingUpgrade: ResolverTypeWrapper<PendingUpgrade>;
+  BillingRedirect: ResolverTypeWrapper<BillingRedirect>;
   CacheScope: CacheScope;
   Product: ResolverTypeWrapper<ProductRecord>;
   Stock: ResolverTypeWrapper<StockRecord>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Money: ResolverTypeWrapper<MoneyValue>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Dashboard: ResolverTypeWrapper<DashboardParent>;
@@ -1190,9 +1256,14 @@ export type ResolversParentTypes = {
   UpdateCustomerInput: UpdateCustomerInput;
   TenantLimitsInput: TenantLimitsInput;
   TenantLimitOverride: RuntimeOverride;
+  TenantBilling: TenantBilling;
+  PlanOffer: PlanOffer;
+  Boolean: Scalars['Boolean']['output'];
+  BillingSubscription: BillingSubscription;
+  PendingUpgrade: PendingUpgrade;
+  BillingRedirect: BillingRedirect;
   Product: ProductRecord;
   Stock: StockRecord;
-  Boolean: Scalars['Boolean']['output'];
   Money: MoneyValue;
   PageInfo: PageInfo;
   Dashboard: DashboardParent;
@@ -1318,6 +1389,36 @@ export type TenantLimitOverrideResolvers<ContextType = GatewayContext, ParentTyp
   perIpPerMinute?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 };
 
+export type TenantBillingResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['TenantBilling'] = ResolversParentTypes['TenantBilling']> = {
+  setup?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  plan?: Resolver<ResolversTypes['Plan'], ParentType, ContextType>;
+  offers?: Resolver<Array<ResolversTypes['PlanOffer']>, ParentType, ContextType>;
+  subscription?: Resolver<Maybe<ResolversTypes['BillingSubscription']>, ParentType, ContextType>;
+  pendingUpgrade?: Resolver<Maybe<ResolversTypes['PendingUpgrade']>, ParentType, ContextType>;
+};
+
+export type PlanOfferResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['PlanOffer'] = ResolversParentTypes['PlanOffer']> = {
+  plan?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  price?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  current?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
+export type BillingSubscriptionResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['BillingSubscription'] = ResolversParentTypes['BillingSubscription']> = {
+  status?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  plan?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  graceUntil?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type PendingUpgradeResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['PendingUpgrade'] = ResolversParentTypes['PendingUpgrade']> = {
+  plan?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  since?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type BillingRedirectResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['BillingRedirect'] = ResolversParentTypes['BillingRedirect']> = {
+  url?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type ProductResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Product'] = ResolversParentTypes['Product']> = {
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1359,6 +1460,8 @@ export type MutationResolvers<ContextType = GatewayContext, ParentType extends R
   updateCustomer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<MutationUpdateCustomerArgs, 'id' | 'input'>>;
   setTenantLimits?: Resolver<Maybe<ResolversTypes['TenantLimitOverride']>, ParentType, ContextType, RequireFields<MutationSetTenantLimitsArgs, 'tenantId' | 'input'>>;
   clearTenantLimits?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType, RequireFields<MutationClearTenantLimitsArgs, 'tenantId'>>;
+  startCheckout?: Resolver<Maybe<ResolversTypes['BillingRedirect']>, ParentType, ContextType, RequireFields<MutationStartCheckoutArgs, 'plan'>>;
+  openBillingPortal?: Resolver<Maybe<ResolversTypes['BillingRedirect']>, ParentType, ContextType>;
   registerTrustedDocuments?: Resolver<Array<ResolversTypes['TrustedDocument']>, ParentType, ContextType, RequireFields<MutationRegisterTrustedDocumentsArgs, 'documents'>>;
   removeTrustedDocuments?: Resolver<ResolversTypes['Int'], ParentType, ContextType, RequireFields<MutationRemoveTrustedDocumentsArgs, 'ids'>>;
 };
@@ -1641,6 +1744,7 @@ export type QueryResolvers<ContextType = GatewayContext, ParentType extends Reso
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
   customers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, RequireFields<QueryCustomersArgs, 'first'>>;
   tenantLimitOverrides?: Resolver<Array<ResolversTypes['TenantLimitOverride']>, ParentType, ContextType>;
+  billing?: Resolver<Maybe<ResolversTypes['TenantBilling']>, ParentType, ContextType>;
   product?: Resolver<Maybe<ResolversTypes['Product']>, ParentType, ContextType, RequireFields<QueryProductArgs, 'id'>>;
   products?: Resolver<Array<ResolversTypes['Product']>, ParentType, ContextType, RequireFields<QueryProductsArgs, 'first'>>;
   dashboard?: Resolver<ResolversTypes['Dashboard'], ParentType, ContextType>;
@@ -1678,6 +1782,11 @@ export type Resolvers<ContextType = GatewayContext> = {
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
   TenantLimitOverride?: TenantLimitOverrideResolvers<ContextType>;
+  TenantBilling?: TenantBillingResolvers<ContextType>;
+  PlanOffer?: PlanOfferResolvers<ContextType>;
+  BillingSubscription?: BillingSubscriptionResolvers<ContextType>;
+  PendingUpgrade?: PendingUpgradeResolvers<ContextType>;
+  BillingRedirect?: BillingRedirectResolvers<ContextType>;
   Product?: ProductResolvers<ContextType>;
   Stock?: StockResolvers<ContextType>;
   Money?: MoneyResolvers<ContextType>;
