@@ -6,9 +6,6 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import { sendError } from './error-body.js';
 
-/** Largest webhook body read, 256 KiB: Stripe's events are a few KiB; the route parses before it verifies. */
-const WEBHOOK_BODY_LIMIT = 256 * 1024;
-
 /**
  * `POST /webhooks/billing`: Stripe's events, verified with `stripe.webhooks.constructEvent` on the
  * raw body (the signature covers the exact bytes, so this route reads them unparsed) within
@@ -19,9 +16,10 @@ const WEBHOOK_BODY_LIMIT = 256 * 1024;
  */
 export function registerBillingWebhook(app: FastifyInstance, deps: { config: () => Config; events: BillingEvents; logger: Logger }): void {
   app.register(async (scope) => {
-    // The raw bytes, whatever the content type says: verification needs them as sent.
+    // The raw bytes, whatever the content type says: verification needs them as sent. Bounded by
+    // the server's bodyLimit (1 MiB by default; Stripe's events are a few KiB).
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (_request, body, done) => done(null, body));
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
     scope.post('/webhooks/billing', async (request, reply) => {
       const { billing } = deps.config();
       if (!billing.webhookSecret) {

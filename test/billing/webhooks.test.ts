@@ -225,6 +225,12 @@ describe('the billing page without a Stripe key', () => {
     });
   });
 
+  it('names the default plan and the prices on /docs/limits', async () => {
+    const html = await (await fetch(`${gateway.url}/docs/limits`)).text();
+    expect(html).toContain('Tenants that name no plan of their own are on <a href="#free">Free</a>.');
+    expect(html).toContain('<h3>Pro <code>pro</code> ($49 / month)</h3>');
+  });
+
   it('keeps billing to tenant admins with a secret key', async () => {
     const viewer = await gateway.gql(DEMO_TOKENS.globexViewer, '{ billing { setup } }');
     expect(viewer.body.errors![0]).toMatchObject({ message: "Billing is managed with a tenant admin's secret API key.", extensions: { code: 'FORBIDDEN' } });
