@@ -22,7 +22,10 @@ export function auditPlanChanges(deps: { config: ConfigSource; overrides: Overri
 
   const stopReloads = config.onChange((next, previous) => {
     const now = Date.now();
-    const version = sha256Hex(JSON.stringify(next)).slice(0, 16);
+    // Only what decides plans and limits: instances differ in what the environment sets (PORT, REDIS_URL).
+    const version = sha256Hex(
+      JSON.stringify([previous.plans, previous.tenants, previous.defaultPlan, next.plans, next.tenants, next.defaultPlan, next.billing.prices]),
+    ).slice(0, 16);
     for (const tenantId of Object.keys(next.tenants)) {
       const after = planInForce(next, tenantId, overrides.get(tenantId), now);
       const before = previous.tenants[tenantId] ? planInForce(previous, tenantId, overrides.get(tenantId), now) : null;
