@@ -100,9 +100,16 @@ if (current or '') ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 return 1`;
 
+const CAS_COMMAND = 'billingPlanCas';
+const UPDATE_ATTEMPTS = 20;
+type CasCommand = (numberOfKeys: number, key: string, field: string, expected: string, value: string) => Promise<unknown>;
+
 /** Shared through Redis; the plans are a polled hash like the runtime overrides (limits/overrides.ts). */
 export function createRedisBillingStore(options: { redis: RedisClient; pollMs: number; logger: Logger }): BillingStore {
   const { redis } = options;
+  // EVALSHA, with ioredis resending it as EVAL on NOSCRIPT (a restarted Redis).
+  redis.defineCommand(CAS_COMMAND, { lua: CAS_SCRIPT });
+  const compareAndSet = (redis as unknown as Record<string, CasCommand>)[CAS_COMMAND]!.bind(redis);
   const plans = createPolledHash<BillingPlan>({
     redis,
     key: PLANS_KEY,
@@ -115,20 +122,23 @@ export function createRedisBillingStore(options: { redis: RedisClient; pollMs: n
     get: plans.get,
     list: plans.values,
     async update(tenantId, change) {
-      // A few rounds: two events for one tenant landing on two instances at once is rare.
-      for (let attempt = 0; attempt < 5; attempt++) {
+      // Two events of one tenant on two instances at once is rare; each lost round waits a few
+      // ms at random so contenders spread out. Past the attempts the caller answers 503 and
+      // Stripe delivers again.
+      for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
         const raw = await redis.hget(PLANS_KEY, tenantId);
         const before = raw === null ? undefined : (parsePlan(raw) ?? undefined);
         const after = change(before);
         if (!after) return null;
         const json = JSON.stringify(after);
-        const written = await redis.eval(CAS_SCRIPT, 1, PLANS_KEY, tenantId, raw ?? '', json);
+        const written = await compareAndSet(1, PLANS_KEY, tenantId, raw ?? '', json);
         if (written === 1) {
           plans.remember(tenantId, after);
           return { before, after };
         }
       }
-      throw new Error(`billing plan of tenant "${tenantId}" kept changing under five attempts to update it`);
+      throw new Error(`billing plan of tenant "${tenantId}" kept changing under ${UPDATE_ATTEMPTS} attempts to update it`);
     },
     tenantOfCustomer: (customerId) => redis.hget(CUSTOMERS_KEY, customerId),
     customerOfTenant: (tenantId) => redis.hget(TENANT_CUSTOMERS_KEY, tenantId),
