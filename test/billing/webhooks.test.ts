@@ -129,7 +129,9 @@ describe('POST /webhooks/billing', () => {
     expect((await send(older)).body).toEqual({ received: true, result: 'unchanged', tenantId: 'globex' });
     expect(await planOf('globex')).toEqual({ id: 'enterprise', source: 'BILLING', expiresAt: null });
   });
+});
 
+describe('POST /webhooks/billing: what is not applied, and what a subscription status grants', () => {
   it('answers 200 to an unknown price or customer, changes nothing and raises an alert', async () => {
     const unknownPrice = stripeEvent(
       'customer.subscription.updated',
