@@ -71,6 +71,7 @@ async function generate(): Promise<string> {
         FleetUsage: '../../resolvers/parents.js#UsageParent',
         FleetTenantUsage: '../../resolvers/parents.js#FleetTenantParent',
         LimitChange: '../../audit/limit-changes.js#LimitChange as LimitChangeRecord',
+        LimitChangePage: '../../audit/limit-changes.js#LimitChangePage as LimitChangePageRecord',
         UsageForecast: '../../usage/tenant-forecast.js#ForecastView',
         UsageSla: '../../usage/tenant-sla.js#SlaReport',
         TrustedDocument: '../../trusted-documents/store.js#TrustedDocument as TrustedDocumentRecord',

@@ -37,6 +37,13 @@ import type { AdmissionView } from './graph/context.js';
 import { createLoopLimit } from './admission/loop-limit.js';
 import { createLoopLag } from './fairness/loop-lag.js';
 import { createMemoryOverrides, createRedisOverrides } from './limits/overrides.js';
+import { createMemoryBillingStore, createRedisBillingStore } from './billing/billing-store.js';
+import { withBillingLayer } from './wiring/billing-layer.js';
+import { auditPlanChanges } from './wiring/plan-audit.js';
+import { createBillingEvents } from './billing/webhook-events.js';
+import { createCheckout } from './billing/checkout.js';
+import { stripeClientOf } from './billing/stripe-client.js';
+import { registerBillingWebhook } from './http/billing-webhook-route.js';
 import { createLimitGate } from './limits/limit-gate.js';
 import { createRedisLimitStore } from './limits/store/redis-store.js';
 import { createThrottleLog } from './limits/throttle-log.js';
@@ -210,7 +217,12 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     });
   // Before serving: the live-instance count and the store's epoch (see limits/limiter/store-breaker.ts).
   await Promise.all([instances.ready(), limiter.start()]);
-  const overrides = redis ? createRedisOverrides({ redis, pollMs: initial.limits.overridesPollMs, logger }) : createMemoryOverrides();
+  // A tenant's plan: config, then billing, then an admin's override (billing/plan-in-force.ts).
+  // Billing records are re-read every second at most, so a subscription change applies on every
+  // instance within 2 s; the admin overrides keep their own interval.
+  const billingStore = redis ? createRedisBillingStore({ redis, pollMs: Math.min(initial.limits.overridesPollMs, 1000), logger }) : createMemoryBillingStore();
+  const adminOverrides = redis ? createRedisOverrides({ redis, pollMs: initial.limits.overridesPollMs, logger }) : createMemoryOverrides();
+  const overrides = withBillingLayer(adminOverrides, billingStore);
   const earlyChecks = initial.limits.earlyCheck
     ? createEarlyChecks({
         limiter,
@@ -237,7 +249,16 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     ...(earlyChecks ? { earlyChecks } : {}),
   });
   const limitsView = createLimitsView({ limiter, overrides });
-  const audit = redis ? createRedisAuditLog(redis) : createMemoryAuditLog();
+  const auditPolicy = () => config.current().audit;
+  const audit = redis ? createRedisAuditLog(redis, auditPolicy) : createMemoryAuditLog(auditPolicy);
+  const stopPlanAudit = auditPlanChanges({ config, overrides, audit, logger });
+  // Stripe: webhooks move tenants' billing records; the client (when a key is configured) reads
+  // subscriptions back and opens Checkout and portal sessions.
+  const stripe = stripeClientOf(() => config.current().billing);
+  const billingEvents = createBillingEvents({ store: billingStore, audit, alerts, config: () => config.current(), stripe, logger });
+  // Checkout returns to the portal's billing page on this gateway unless billing.returnUrl says otherwise.
+  let publicUrl = '';
+  const checkout = createCheckout({ store: billingStore, stripe, config: () => config.current(), returnUrl: () => `${publicUrl}/dashboard/#/billing` });
   // Admission is built below; the console reads it only once requests are served.
   const health = createHealthView({ redis, limiter, downstream, admission: () => admissionView() });
 
@@ -340,7 +361,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     trustedDocuments,
     ...(earlyChecks ? { earlyChecks } : {}),
     downstream,
-    services: { overrides, limitsView, usage: usageStore, audit, health, synthetic, trustedDocuments, calibration },
+    services: { overrides, limitsView, usage: usageStore, audit, health, synthetic, trustedDocuments, calibration, checkout },
     admit: assertOperationAllowed,
     analyzer: costAnalyzer,
     limits: tracing.traceLimitGate(limits),
@@ -375,6 +396,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   });
   registerLimitsDocs(app, { schema, configSource: config });
   registerUsageCsv(app, { authenticator, authGuard, usage: usageStore, limiter, limitsView, config: () => config.current() });
+  registerBillingWebhook(app, { config: () => config.current(), events: billingEvents, logger });
   registerMetricsRoute(app, metrics);
   registerDashboard(app);
   const stopObserving = observeComponents({ metrics, meter, limiter, downstream, alerts, usage: usageStore, redis, config, logger });
@@ -383,6 +405,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
+  publicUrl = url;
   logger.info({ url: `${url}/dashboard/` }, 'usage dashboard');
   const stopDemoTraffic = initial.demo.liveTraffic
     ? startLiveTraffic({ url, authenticator, requestsPerMinute: initial.demo.liveRequestsPerMinute, logger })
@@ -408,7 +431,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         await recorder.close();
         calibration.close();
         await alerts.close();
+        stopPlanAudit();
         overrides.close();
+        billingStore.close();
         // Settles still waiting for a check to carry them go out before the connections close.
         await limiter.close();
         await instances.close();

@@ -3,6 +3,7 @@ import { clearSession, loadSession, saveSession, type Session } from './session'
 import { navigate, useRoute } from './route';
 import { SignIn } from './pages/SignIn';
 import { Portal } from './pages/Portal';
+import { Billing } from './pages/Billing';
 import { Console } from './pages/Console';
 import { FleetTenant } from './pages/FleetTenant';
 import { Calibration } from './pages/Calibration';
@@ -32,6 +33,7 @@ export function App() {
   if (route.page === 'fleet') return <Console session={session} onSignOut={signOut} />;
   if (route.page === 'calibration') return <Calibration session={session} onSignOut={signOut} />;
   if (route.page === 'fleet-tenant') return <FleetTenant session={session} tenantId={route.tenantId} onSignOut={signOut} />;
+  if (session.kind === 'tenant' && route.page === 'billing') return <Billing session={session} onSignOut={signOut} />;
   if (session.kind === 'tenant') return <Portal session={session} onSignOut={signOut} />;
   return <Console session={session} onSignOut={signOut} />;
 }

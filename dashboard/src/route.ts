@@ -3,13 +3,21 @@ import { useEffect, useState } from 'preact/hooks';
 /**
  * Hash routes, so the gateway serves one page for all of them and nothing about the session is
  * in the path: `#/usage` (tenant portal), `#/fleet` (platform console), `#/fleet/tenant/<id>`
- * (a tenant's portal as the platform team sees it), `#/fleet/calibration` (cost calibration). The API key is never part of a route.
+ * (a tenant's portal as the platform team sees it), `#/fleet/calibration` (cost calibration), `#/billing` (the tenant's plan and billing). The API key is never part of a route.
  */
-export type Route = { page: 'home' } | { page: 'usage' } | { page: 'fleet' } | { page: 'fleet-tenant'; tenantId: string } | { page: 'calibration' };
+export type Route =
+  | { page: 'home' }
+  | { page: 'usage' }
+  | { page: 'billing' }
+  | { page: 'fleet' }
+  | { page: 'fleet-tenant'; tenantId: string }
+  | { page: 'calibration' };
 
 export function parseRoute(hash: string): Route {
-  const path = hash.replace(/^#/, '');
+  // Stripe Checkout returns to `#/billing?checkout=success`: the query is not part of the route.
+  const path = hash.replace(/^#/, '').split('?')[0]!;
   if (path === '/usage') return { page: 'usage' };
+  if (path === '/billing') return { page: 'billing' };
   if (path === '/fleet') return { page: 'fleet' };
   if (path === '/fleet/calibration') return { page: 'calibration' };
   const tenant = /^\/fleet\/tenant\/([^/]+)$/.exec(path);
@@ -23,6 +31,8 @@ export function hrefOf(route: Route): string {
       return '#/';
     case 'usage':
       return '#/usage';
+    case 'billing':
+      return '#/billing';
     case 'fleet':
       return '#/fleet';
     case 'fleet-tenant':

@@ -67,6 +67,11 @@ export interface Alerts {
    * queued for the previous one are still delivered there (flush and close wait for them).
    */
   setWebhook(webhook: WebhookConfig | null): void;
+  /**
+   * A billing event the gateway could not apply and answered 200 all the same (an unknown price
+   * or customer: retrying would not help), once per event id fleet-wide, so someone looks.
+   */
+  billingUnapplied(input: { eventId: string; eventType: string; reason: string; tenantId?: string; details?: Record<string, unknown> }): void;
   /** Fires redis_unavailable once on the transition to down, redis_recovered once on the way back (per component, per instance; initially up). */
   redisStatus(component: string, up: boolean): void;
   /** Waits for in-flight dedupe checks and deliveries, retries included (tests, shutdown). */
@@ -182,6 +187,19 @@ export function createAlerts(options: AlertsOptions): Alerts {
     });
   }
 
+  function billingUnapplied(input: { eventId: string; eventType: string; reason: string; tenantId?: string; details?: Record<string, unknown> }): void {
+    const at = now();
+    // Stripe retries a delivery for up to 3 days; one alert per event covers them all.
+    const until = at + 3 * 24 * 3600 * 1000;
+    fireOnce(`alert:billing:${input.eventId}`, until, at, {
+      id: stableEventId(['billing_unapplied', input.eventId]),
+      kind: 'billing_unapplied',
+      at: new Date(at).toISOString(),
+      ...(input.tenantId === undefined ? {} : { tenantId: input.tenantId }),
+      details: { eventId: input.eventId, eventType: input.eventType, reason: input.reason, ...input.details },
+    });
+  }
+
   function redisStatus(component: string, up: boolean): void {
     if ((redisUp.get(component) ?? true) === up) return;
     redisUp.set(component, up);
@@ -206,6 +224,7 @@ export function createAlerts(options: AlertsOptions): Alerts {
     anomaly,
     redisStatus,
     setWebhook,
+    billingUnapplied,
     flush,
     close: async () => {
       await flush();

@@ -1,6 +1,6 @@
 import { sha256Hex } from '../config/hash.js';
 
-export type AlertKind = 'limit_threshold' | 'anomaly' | 'redis_unavailable' | 'redis_recovered';
+export type AlertKind = 'limit_threshold' | 'anomaly' | 'redis_unavailable' | 'redis_recovered' | 'billing_unapplied';
 
 /** One alert, as logged (`alert` field) and POSTed to the webhook (the JSON body). */
 export interface AlertEvent {

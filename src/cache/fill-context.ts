@@ -48,6 +48,7 @@ const CONTEXT_LEVEL = {
   usage: REQUEST,
   audit: REQUEST,
   trustedDocuments: REQUEST,
+  checkout: REQUEST,
   health: REQUEST,
   calibration: REQUEST,
 } as const satisfies Readonly<Record<keyof GatewayContext, Level>>;
@@ -82,6 +83,10 @@ const CONFIG_LEVEL = {
   admission: NONE,
   cache: NONE,
   downstream: NONE,
+  audit: NONE,
+  // Which plan a tenant without one is on, and what a subscription grants: per caller.
+  defaultPlan: REQUEST,
+  billing: REQUEST,
   tenants: REQUEST,
   apiKeys: REQUEST,
   serviceTokens: REQUEST,

@@ -7,6 +7,8 @@ import { redisNodeAddress, SERVICE_NAMES, trustedProxies, type ServiceName } fro
  * `TRUST_PROXY` (`true`, `false`, or addresses/CIDRs) -> `server.trustProxy`,
  * `REDIS_CLUSTER_NODES` (`host:port,host:port`) -> `redis.cluster.nodes`, `REDIS_USERNAME` and
  * `REDIS_PASSWORD` -> `redis.cluster.username`/`password` (one server takes them in `REDIS_URL`).
+ * `STRIPE_SECRET_KEY` and `STRIPE_WEBHOOK_SECRET` -> `billing.secretKey` / `billing.webhookSecret`
+ * (secrets are better kept out of the file).
  * `REDIS_URL` and `REDIS_CLUSTER_NODES` each replace the file's other choice; both at once is an error.
  * An empty variable counts as unset, as it does for most tools (`PORT= npm start`).
  */
@@ -19,6 +21,8 @@ export interface EnvOverrides {
   redisPassword?: string;
   trustProxy?: boolean | string;
   downstreamUrls?: Partial<Record<ServiceName, string>>;
+  stripeSecretKey?: string;
+  stripeWebhookSecret?: string;
 }
 
 /** Reads the overrides; a bad value is an issue named after the variable, reported with the file's. */
@@ -85,6 +89,8 @@ export function readEnvOverrides(env: NodeJS.ProcessEnv): {
   if (username) overrides.redisUsername = username;
   const password = env.REDIS_PASSWORD;
   if (password) overrides.redisPassword = password;
+  if (env.STRIPE_SECRET_KEY) overrides.stripeSecretKey = env.STRIPE_SECRET_KEY;
+  if (env.STRIPE_WEBHOOK_SECRET) overrides.stripeWebhookSecret = env.STRIPE_WEBHOOK_SECRET;
 
   return { overrides, issues };
 }

@@ -132,6 +132,11 @@ function applyEnvOverrides(config: Config, overrides: EnvOverrides): Config {
       ...(overrides.trustProxy === undefined ? {} : { trustProxy: overrides.trustProxy }),
     },
     redis: redisWithOverrides(config.redis, overrides),
+    billing: {
+      ...config.billing,
+      ...(overrides.stripeSecretKey === undefined ? {} : { secretKey: overrides.stripeSecretKey }),
+      ...(overrides.stripeWebhookSecret === undefined ? {} : { webhookSecret: overrides.stripeWebhookSecret }),
+    },
     downstream: Object.fromEntries(
       Object.entries(config.downstream).map(([name, service]) => {
         const url = overrides.downstreamUrls?.[name as keyof typeof config.downstream];

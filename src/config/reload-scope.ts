@@ -15,7 +15,10 @@ import type { Config } from './schema.js';
 export const LIVE_PATHS = [
   'reload',
   'plans',
+  'defaultPlan',
   'tenants',
+  'billing',
+  'audit',
   'apiKeys',
   'serviceTokens',
   'platformAdminKeys',

@@ -28,6 +28,14 @@ export const ERROR_STATUS = {
    */
   TRUSTED_DOCUMENTS_QUOTA_EXCEEDED: 400,
   NOT_FOUND: 404,
+  /** A billing webhook whose `Stripe-Signature` does not verify, or is older than `billing.webhookToleranceSeconds`: nothing was applied. */
+  INVALID_SIGNATURE: 400,
+  /** The same billing event is being applied by another request right now; Stripe's retry finds it done. */
+  EVENT_IN_PROGRESS: 409,
+  /** Checkout or the customer portal was asked for, but no Stripe key is configured (`billing.secretKey` / STRIPE_SECRET_KEY). */
+  BILLING_NOT_CONFIGURED: 501,
+  /** Stripe could not be reached or refused the call; `Retry-After` says when to try again. */
+  BILLING_UNAVAILABLE: 502,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   /**

@@ -11,6 +11,7 @@ import type { UsageStore } from '../usage/store.js';
 import type { TrustedDocuments } from '../trusted-documents/registry.js';
 import type { Logger } from '../observability/logger.js';
 import type { AuditLog } from '../audit/limit-changes.js';
+import type { Checkout } from '../billing/checkout.js';
 import type { SyntheticHistory } from '../demo/backfill.js';
 import type { RequestState } from './request-state.js';
 import type { CalibrationReport, ReportOptions } from '../calibration/report.js';
@@ -47,6 +48,8 @@ export interface GatewayContext {
   health: () => Promise<HealthView>;
   /** The span of the demo's synthetic history, null when none was written. */
   synthetic: SyntheticHistory | null;
+  /** Stripe Checkout and customer-portal sessions, and what the billing page shows. */
+  checkout: Checkout;
   /** The tenant's registered trusted documents (persisted operations). */
   trustedDocuments: TrustedDocuments;
   /** Cost calibration of this instance's observations, for platform admins (calibration/). */

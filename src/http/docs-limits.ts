@@ -3,6 +3,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { ConfigSource } from '../config/source.js';
 import type { PlanLimits } from '../config/schema.js';
 import { describeListSize, schemaLimits } from '../limits/schema-limits.js';
+import { offersOf } from '../billing/checkout.js';
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 /** A sentence with `code` spans (describeListSize's), escaped, with the spans as <code>. */
@@ -41,7 +42,8 @@ export function registerLimitsDocs(app: FastifyInstance, options: { schema: Grap
         const rows = [...LIMIT_ROWS, ['fieldLimits', 'Per root field'] as [keyof PlanLimits, string]]
           .map(([key, label]) => `<tr><th>${label}</th><td>${show(plan.limits[key])}</td></tr>`)
           .join('');
-        return `<section id="${escapeHtml(id)}"><h3>${escapeHtml(plan.displayName)} <code>${escapeHtml(id)}</code></h3>
+        const price = offersOf(config).find((o) => o.planId === id)?.displayPrice;
+        return `<section id="${escapeHtml(id)}"><h3>${escapeHtml(plan.displayName)} <code>${escapeHtml(id)}</code>${price ? ` (${escapeHtml(price)})` : ''}</h3>
 <table>${rows}<tr><th>When the limit store is unreachable</th><td>${plan.onStoreFailure === 'open' ? "served, with this instance's share of each limit" : 'refused (429)'}</td></tr></table></section>`;
       })
       .join('\n');
@@ -59,6 +61,7 @@ export function registerLimitsDocs(app: FastifyInstance, options: { schema: Grap
 <p>Rolling windows never admit more than the limit: in no window of the stated length (the last 60 s, say) are more requests admitted than the limit, across every gateway instance. The price of keeping memory small is that a window may refuse a little early: by at most what was admitted in one 2-second slice (for a minute; one minute for an hour) just outside it. Under saturating traffic you get the whole limit; under steady overload about 98% of it. A busy tenant's requests may be decided a little ahead, in small batches reserved by each gateway instance (at most 1% of a limit each, used within 1 s, none once less than a quarter of the limit is left): near a limit another instance may then refuse up to 1 s early, and <code>X-RateLimit-Remaining</code> may not yet show the last second of other instances' traffic. Nothing is ever admitted beyond the limit. <code>Retry-After</code> and reset times never exceed the window. Calendar quotas reset at midnight in the tenant's time zone (UTC unless set).</p>
 <p>Service tokens and platform-admin keys are not rate limited: their responses carry <code>X-RateLimit-Exempt</code> (<code>service-token</code>, <code>platform-admin</code>) instead of the headers above. Failed authentications are limited per client address (a 401 or 429 carries the <code>auth-failures</code> policy); a valid key is never refused because of them.</p>
 <h2>Plans</h2>
+<p>The plan you are on, and where it comes from (your own plan, the default plan, your subscription, or a temporary change by the platform team), is in <code>viewer { tenant { plan { id source expiresAt } } }</code> and <code>usage { limits }</code>.${config.defaultPlan ? ` Tenants that name no plan of their own are on <a href="#${escapeHtml(config.defaultPlan)}">${escapeHtml(config.plans[config.defaultPlan]?.displayName ?? config.defaultPlan)}</a>.` : ''}</p>
 ${plans}
 <h2 id="fields">Field costs and limits</h2>
 <table><tr><th>Field</th><th>Cost weight</th><th>List size</th><th>Rate limit</th></tr>

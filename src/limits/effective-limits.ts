@@ -1,4 +1,5 @@
 import type { Config, PlanLimits } from '../config/schema.js';
+import { planInForce } from '../billing/plan-in-force.js';
 import type { RuntimeOverride } from './overrides.js';
 
 /** The limits in force for one tenant right now, after every layer of configuration. */
@@ -11,7 +12,7 @@ export interface EffectiveLimits {
 }
 
 /** The last result per config object and tenant: a config reload is a new object, so it starts empty. */
-const memo = new WeakMap<Config, Map<string, { active: RuntimeOverride | undefined; effective: EffectiveLimits }>>();
+const memo = new WeakMap<Config, Map<string, { active: RuntimeOverride | undefined; planId: string; effective: EffectiveLimits }>>();
 
 /**
  * Layers, later wins: the plan's limits, the tenant's `overrides` in config, then a runtime
@@ -24,21 +25,23 @@ const memo = new WeakMap<Config, Map<string, { active: RuntimeOverride | undefin
  */
 export function effectiveLimits(config: Config, tenantId: string, runtime: RuntimeOverride | undefined, now: number): EffectiveLimits {
   const active = runtime && (runtime.expiresAt === null || runtime.expiresAt > now) ? runtime : undefined;
+  // Config, then billing, then an admin's override: one resolution for every view (billing/plan-in-force.ts).
+  // Resolved on every call: a grace period or an override ends with time, not with a new object.
+  const planId = planInForce(config, tenantId, runtime, now).planId;
   let byTenant = memo.get(config);
   if (!byTenant) {
     byTenant = new Map();
     memo.set(config, byTenant);
   }
   const known = byTenant.get(tenantId);
-  if (known && known.active === active) return known.effective;
-  const effective = computeEffectiveLimits(config, tenantId, active);
-  byTenant.set(tenantId, { active, effective });
+  if (known && known.active === active && known.planId === planId) return known.effective;
+  const effective = computeEffectiveLimits(config, tenantId, active, planId);
+  byTenant.set(tenantId, { active, planId, effective });
   return effective;
 }
 
-function computeEffectiveLimits(config: Config, tenantId: string, active: RuntimeOverride | undefined): EffectiveLimits {
+function computeEffectiveLimits(config: Config, tenantId: string, active: RuntimeOverride | undefined, planId: string): EffectiveLimits {
   const tenant = config.tenants[tenantId]!;
-  const planId = active?.planId && config.plans[active.planId] ? active.planId : tenant.plan;
   const plan = config.plans[planId]!;
   const layers = [plan.limits, tenant.overrides, active?.limits ?? {}];
   const limits: PlanLimits = Object.assign({}, ...layers);

@@ -1,6 +1,7 @@
 import type { RedisClient } from '../stores/redis.js';
 import { planLimitsSchema, type PlanLimits } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
+import type { BillingPlan } from '../billing/billing-plan.js';
 
 /**
  * A change to one tenant's limits made at run time by a platform admin: a plan assignment
@@ -14,6 +15,11 @@ export interface RuntimeOverride {
   expiresAt: number | null;
   setBy: string;
   setAt: number;
+  /**
+   * What billing says of the tenant: the layer under this override. Never stored with the
+   * override; the billing layer adds it to what `get` returns (billing/plan-layers.ts).
+   */
+  billing?: BillingPlan;
 }
 
 export interface OverridesStore {

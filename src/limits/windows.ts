@@ -4,6 +4,7 @@ import { buildDimensions } from './dimensions.js';
 import { effectiveLimits, type EffectiveLimits } from './effective-limits.js';
 import type { Limiter } from './limiter.js';
 import type { OverridesStore } from './overrides.js';
+import { planInForce, type PlanInForce } from '../billing/plan-in-force.js';
 
 /** One limit window as the `usage` query shows it. */
 export interface WindowView {
@@ -25,6 +26,10 @@ export function createLimitsView(deps: { limiter: Limiter; overrides: OverridesS
   return {
     effective(config: Config, tenantId: string): EffectiveLimits {
       return effectiveLimits(config, tenantId, deps.overrides.get(tenantId), Date.now());
+    },
+    /** The tenant's plan with where it comes from and until when (the same resolution as `effective`). */
+    plan(config: Config, tenantId: string): PlanInForce {
+      return planInForce(config, tenantId, deps.overrides.get(tenantId), Date.now());
     },
     async windows(config: Config, principal: TenantPrincipal, ip: string): Promise<WindowView[]> {
       const effective = this.effective(config, principal.tenantId);

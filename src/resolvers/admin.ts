@@ -19,6 +19,12 @@ function requireTenant(ctx: GatewayContext, tenantId: string): void {
   }
 }
 
+/** The plan in force as the audit trail records it: `pro (billing)`. */
+const planLabel = (ctx: GatewayContext, tenantId: string) => {
+  const plan = ctx.limitsView.plan(ctx.config, tenantId);
+  return `${plan.planId} (${plan.source})`;
+};
+
 export const adminResolvers: Resolvers = {
   Query: {
     tenantLimitOverrides: (_root, _args, ctx) => {
@@ -52,11 +58,23 @@ export const adminResolvers: Resolvers = {
         setBy,
         setAt: now,
       };
+      const before = planLabel(ctx, tenantId);
       await storeCall('limit-overrides', OVERRIDE_STORE_DOWN, ctx.overrides.set(override));
       await storeCall(
         'limit-overrides',
         AUDIT_STORE_DOWN,
-        ctx.audit.record({ at: now, by: setBy, tenantId, action: 'set', planId: override.planId, limits, expiresAt: override.expiresAt }),
+        ctx.audit.record({
+          at: now,
+          by: setBy,
+          tenantId,
+          action: 'set',
+          planId: override.planId,
+          limits,
+          expiresAt: override.expiresAt,
+          source: 'admin',
+          before,
+          after: planLabel(ctx, tenantId),
+        }),
       );
       ctx.logger.info({ tenantId, setBy, planId: override.planId, limits, expiresAt: override.expiresAt }, 'runtime limit override set');
       return override;
@@ -64,11 +82,23 @@ export const adminResolvers: Resolvers = {
     clearTenantLimits: async (_root, { tenantId }, ctx) => {
       const by = requirePlatformAdmin(ctx);
       requireTenant(ctx, tenantId);
+      const before = planLabel(ctx, tenantId);
       await storeCall('limit-overrides', OVERRIDE_STORE_DOWN, ctx.overrides.clear(tenantId));
       await storeCall(
         'limit-overrides',
         AUDIT_STORE_DOWN,
-        ctx.audit.record({ at: Date.now(), by, tenantId, action: 'clear', planId: null, limits: {}, expiresAt: null }),
+        ctx.audit.record({
+          at: Date.now(),
+          by,
+          tenantId,
+          action: 'clear',
+          planId: null,
+          limits: {},
+          expiresAt: null,
+          source: 'admin',
+          before,
+          after: planLabel(ctx, tenantId),
+        }),
       );
       ctx.logger.info({ tenantId, by }, 'runtime limit override cleared');
       return true;

@@ -74,6 +74,21 @@ export const fleetConsoleResolvers: Resolvers = {
         ctx.audit.list({ ...(tenantId ? { tenantId } : {}), first: n }),
       );
     },
+    auditTrail: async (_parent, { tenantId, first, after }, ctx) => {
+      platformAdminScope(ctx, 'fleetUsage');
+      const n = first ?? 50;
+      if (n < 1 || n > 500) throw new GatewayError('BAD_USER_INPUT', `first must be between 1 and 500: ${n}`, { extensions: { argument: 'first' } });
+      if (after != null && !/^[0-9a-z]{9}-[0-9a-z]{6}$/.test(after)) {
+        throw new GatewayError('BAD_USER_INPUT', `after must be an endCursor from a previous page: ${JSON.stringify(after.slice(0, 40))}`, {
+          extensions: { argument: 'after' },
+        });
+      }
+      return storeCall(
+        'limit-overrides',
+        'The audit list cannot be read: its store cannot be reached.',
+        ctx.audit.page({ ...(tenantId ? { tenantId } : {}), first: n, ...(after != null ? { after } : {}) }),
+      );
+    },
     health: async (_parent, _args, ctx) => {
       platformAdminScope(ctx, 'fleetUsage');
       const health = await ctx.health();
@@ -93,6 +108,11 @@ export const fleetConsoleResolvers: Resolvers = {
     },
   },
   LimitChange: {
+    id: (c) => c.id ?? String(c.at),
+    source: (c) => c.source ?? 'admin',
+    eventId: (c) => c.eventId ?? null,
+    before: (c) => c.before ?? null,
+    after: (c) => c.after ?? null,
     at: (c) => new Date(c.at).toISOString(),
     plan: (c) => c.planId,
     expiresAt: (c) => (c.expiresAt === null ? null : new Date(c.expiresAt).toISOString()),

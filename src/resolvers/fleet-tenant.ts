@@ -5,7 +5,7 @@ import { tenantForecasts } from '../usage/tenant-forecast.js';
 import { limitValues } from './limit-values.js';
 import { usageRange } from './usage-range.js';
 import { readUsage } from './usage.js';
-import { tenantView } from './viewer.js';
+import { planView, tenantView } from './viewer.js';
 import { slaOf } from './sla-field.js';
 import { syntheticHistoryOf } from './synthetic-field.js';
 
@@ -28,12 +28,16 @@ export const fleetTenantResolvers: Resolvers = {
   FleetTenantUsage: {
     tenant: ({ tenantId }, _args, ctx) => {
       admin(ctx);
-      return tenantView(ctx.config, tenantId);
+      return tenantView(ctx, tenantId);
     },
     limits: ({ tenantId }, _args, ctx) => {
       admin(ctx);
       const e = ctx.limitsView.effective(ctx.config, tenantId);
-      return { plan: { id: e.planId, displayName: e.planName }, ...limitValues(e.limits), perClientShare: e.limits.perClientShare ?? null };
+      return {
+        plan: planView(ctx.config, ctx.limitsView.plan(ctx.config, tenantId)),
+        ...limitValues(e.limits),
+        perClientShare: e.limits.perClientShare ?? null,
+      };
     },
     windows: ({ tenantId }, _args, ctx) => {
       admin(ctx);

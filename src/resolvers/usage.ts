@@ -4,7 +4,7 @@ import { platformAdminScope, tenantScope } from '../graph/context.js';
 import { limitValues } from './limit-values.js';
 import { storeCall } from '../errors/store-unavailable.js';
 import { asUserInput, usageRange } from './usage-range.js';
-import { tenantView } from './viewer.js';
+import { planView, tenantView } from './viewer.js';
 import { assertMaySeeKey } from '../auth/publishable-policy.js';
 
 /**
@@ -49,12 +49,12 @@ export const usageResolvers: Resolvers = {
     },
   },
   Usage: {
-    tenant: (_parent, _args, ctx) => tenantView(ctx.config, tenantScope(ctx).principal.tenantId),
+    tenant: (_parent, _args, ctx) => tenantView(ctx, tenantScope(ctx).principal.tenantId),
     limits: (_parent, _args, ctx) => {
       const { principal } = tenantScope(ctx);
       const e = ctx.limitsView.effective(ctx.config, principal.tenantId);
       return {
-        plan: { id: e.planId, displayName: e.planName },
+        plan: planView(ctx.config, ctx.limitsView.plan(ctx.config, principal.tenantId)),
         ...limitValues(e.limits),
         perClientShare: e.limits.perClientShare ?? null,
       };

@@ -1,5 +1,7 @@
 import type { Resolvers } from '../graph/generated/resolvers-types.js';
 import type { Config, Role } from '../config/schema.js';
+import type { PlanInForce } from '../billing/plan-in-force.js';
+import type { GatewayContext } from '../graph/context.js';
 
 const KIND = { apiKey: 'API_KEY', service: 'SERVICE', platformAdmin: 'PLATFORM_ADMIN' } as const;
 
@@ -7,15 +9,24 @@ export function roleEnum(role: Role) {
   return role.toUpperCase() as 'ADMIN' | 'SUPPORT' | 'VIEWER';
 }
 
-/** A tenant as the schema shows it (`Tenant`), from config. */
-export function tenantView(config: Config, tenantId: string) {
-  const tenant = config.tenants[tenantId]!;
-  const plan = config.plans[tenant.plan]!;
+/** A plan as the schema shows it (`Plan`): the plan in force, where it comes from and until when. */
+export function planView(config: Config, plan: PlanInForce) {
+  return {
+    id: plan.planId,
+    displayName: config.plans[plan.planId]!.displayName,
+    source: plan.source.toUpperCase() as 'CONFIG' | 'DEFAULT' | 'BILLING' | 'OVERRIDE',
+    expiresAt: plan.expiresAt === null ? null : new Date(plan.expiresAt).toISOString(),
+  };
+}
+
+/** A tenant as the schema shows it (`Tenant`): config, with the plan in force (the same one its limits use). */
+export function tenantView(ctx: Pick<GatewayContext, 'config' | 'limitsView'>, tenantId: string) {
+  const tenant = ctx.config.tenants[tenantId]!;
   return {
     id: tenantId,
     displayName: tenant.displayName,
     timeZone: tenant.timeZone,
-    plan: { id: tenant.plan, displayName: plan.displayName },
+    plan: planView(ctx.config, ctx.limitsView.plan(ctx.config, tenantId)),
   };
 }
 
@@ -24,7 +35,7 @@ export const viewerResolvers: Resolvers = {
     viewer: (_root, _args, ctx) => {
       const p = ctx.principal;
       if (p.kind === 'platformAdmin') return { kind: KIND[p.kind], clientId: p.clientId, role: null, tenant: null };
-      return { kind: KIND[p.kind], clientId: p.clientId, role: roleEnum(p.role), tenant: tenantView(ctx.config, p.tenantId) };
+      return { kind: KIND[p.kind], clientId: p.clientId, role: roleEnum(p.role), tenant: tenantView(ctx, p.tenantId) };
     },
   },
 };

@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js';
 import { accountsResolvers } from '../resolvers/accounts.js';
 import { adminResolvers } from '../resolvers/admin.js';
 import { calibrationResolvers } from '../resolvers/calibration.js';
+import { billingResolvers } from '../resolvers/billing.js';
 import { usageResolvers } from '../resolvers/usage.js';
 import { dashboardUsageResolvers } from '../resolvers/dashboard-usage.js';
 import { fleetConsoleResolvers } from '../resolvers/fleet-console.js';
@@ -49,6 +50,7 @@ export const RESOLVER_MAPS = [
   dashboardResolvers,
   moneyResolvers,
   adminResolvers,
+  billingResolvers,
   usageResolvers,
   dashboardUsageResolvers,
   fleetConsoleResolvers,

@@ -34,7 +34,14 @@ describe('parseConfig', () => {
       usageMaxOperationCost: 1000,
       localRefusalMaxMs: 2000,
     });
-    expect(config.tenants.acme).toEqual({ displayName: 'Acme Corp', plan: 'free', timeZone: 'UTC', overrides: {}, cors: { allowedOrigins: [] } });
+    expect(config.tenants.acme).toEqual({
+      displayName: 'Acme Corp',
+      plan: 'free',
+      planFromDefault: false,
+      timeZone: 'UTC',
+      overrides: {},
+      cors: { allowedOrigins: [] },
+    });
     expect(config.publishableKeys).toEqual([]);
     expect(config.cors).toEqual({ preflightMaxAgeSeconds: 600 });
     expect(config.serviceTokens).toEqual([]);

@@ -47,6 +47,34 @@ export type UsageGranularity =
   | 'DAY'
   | 'MONTH';
 
+/** Where a tenant's plan comes from; later layers win: CONFIG or DEFAULT, then BILLING, then OVERRIDE. */
+export type PlanSource =
+  /** The tenant's own `plan` in the config file. */
+  | 'CONFIG'
+  /** The config's `defaultPlan`: the tenant names none. */
+  | 'DEFAULT'
+  /** The tenant's Stripe subscription. */
+  | 'BILLING'
+  /** A platform admin's runtime change (`setTenantLimits`). */
+  | 'OVERRIDE';
+
+export type PortalBillingQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type PortalBillingQuery = { billing: { setup: string | null, plan: { id: string, displayName: string, source: PlanSource, expiresAt: string | null }, offers: Array<{ plan: string, displayName: string, price: string, current: boolean }>, subscription: { status: string, plan: string, graceUntil: string | null } | null, pendingUpgrade: { plan: string, since: string } | null } | null };
+
+export type StartCheckoutMutationVariables = Exact<{
+  plan: string | number;
+}>;
+
+
+export type StartCheckoutMutation = { startCheckout: { url: string } | null };
+
+export type OpenBillingPortalMutationVariables = Exact<{ [key: string]: never; }>;
+
+
+export type OpenBillingPortalMutation = { openBillingPortal: { url: string } | null };
+
 export type CostCalibrationQueryVariables = Exact<{
   minLists?: number | null | undefined;
 }>;
@@ -201,6 +229,9 @@ export interface TypedOperation<Result, Variables> {
   __types?: { result: Result; variables: Variables };
 }
 
+export const PortalBillingDocument = { operationName: "PortalBilling", query: "query PortalBilling{billing{setup plan{id displayName source expiresAt}offers{plan displayName price current}subscription{status plan graceUntil}pendingUpgrade{plan since}}}" } as TypedOperation<PortalBillingQuery, PortalBillingQueryVariables>;
+export const StartCheckoutDocument = { operationName: "StartCheckout", query: "mutation StartCheckout($plan:ID!){startCheckout(plan:$plan){url}}" } as TypedOperation<StartCheckoutMutation, StartCheckoutMutationVariables>;
+export const OpenBillingPortalDocument = { operationName: "OpenBillingPortal", query: "mutation OpenBillingPortal{openBillingPortal{url}}" } as TypedOperation<OpenBillingPortalMutation, OpenBillingPortalMutationVariables>;
 export const CostCalibrationDocument = { operationName: "CostCalibration", query: "query CostCalibration($minLists:Int){costCalibration(minLists:$minLists){responses operations operationsDropped fields{coordinate source assumedSize lists p50 p95 max mean longerThanPriced suggestedAssumedSize reason}current{...CostRatio}suggested{...CostRatio}effects{coordinate from to requestsChanged estimatedBefore estimatedAfter}}}fragment CostRatio on CostRatioSummary{medianRatio p95Ratio estimated actual}" } as TypedOperation<CostCalibrationQuery, CostCalibrationQueryVariables>;
 export const ConsoleOverviewDocument = { operationName: "ConsoleOverview", query: "query ConsoleOverview($filter:FleetFilter$granularity:UsageGranularity!$from:String$to:String){fleetUsage{directory{id displayName plan planName clients}plans(granularity:$granularity from:$from to:$to){plan planName totals{...Totals}}consumers(filter:$filter granularity:$granularity from:$from to:$to first:20){tenantId tenantName plan planName matching totals{...Totals}}rootFields(granularity:$granularity from:$from to:$to first:20){key totals{...Totals}}history(filter:$filter granularity:$granularity from:$from to:$to){start partial totals{...Totals}}anomalies{tenantId currentPerMinute baselinePerMinute ratio}anomalyRule syntheticHistory{from to note}health{redis limitStore downstream{service breaker inFlight queued}admission{inFlight limit queued tenantsWaiting recent{tenantId tenantName plan planName priority queued maxWaitMs shed refused}}}}}fragment Totals on UsageTotals{requests ok errors throttled throttledPercent throttledBy{reason count}requestedCost refusedCost actualCost responseBytes cacheHits cacheMisses latencyP50Ms latencyP95Ms latencyP99Ms}" } as TypedOperation<ConsoleOverviewQuery, ConsoleOverviewQueryVariables>;
 export const ConsoleLimitsDocument = { operationName: "ConsoleLimits", query: "query ConsoleLimits{fleetUsage{directory{id displayName plan planName}limitChanges(first:50){at by tenantId action plan limits{name value}expiresAt}}tenantLimitOverrides{tenantId plan expiresAt setBy requestsPerMinute requestsPerDay requestsPerMonth costPerMinute}}" } as TypedOperation<ConsoleLimitsQuery, ConsoleLimitsQueryVariables>;

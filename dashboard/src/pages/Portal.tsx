@@ -3,6 +3,7 @@ import { request } from '../api';
 import { PortalForecastDocument, PortalHistoryDocument, PortalNowDocument, PortalSlaDocument } from '../generated/operations';
 import { takePrefetchedHistory, takePrefetchedNow } from '../portal-prefetch';
 import type { Session } from '../session';
+import { hrefOf } from '../route';
 import { UsageView, type UsageSource } from '../components/UsageView';
 
 /** The tenant's own portal: every call is a free `usage` query with the signed-in key. */
@@ -27,6 +28,7 @@ export function Portal(props: { session: Session; onSignOut: () => void }) {
     <main class="page">
       <header class="topbar">
         <h1>API usage</h1>
+        <a href={hrefOf({ page: 'billing' })}>Plan and billing</a>
         <button type="button" onClick={props.onSignOut}>
           Sign out
         </button>

@@ -6,7 +6,7 @@ import type { DashboardParent, UsageParent, FleetTenantParent } from '../../reso
 import type { RuntimeOverride } from '../../limits/overrides.js';
 import type { UsageTotals as UsageTotalsRecord } from '../../usage/store.js';
 import type { WindowView } from '../../limits/windows.js';
-import type { LimitChange as LimitChangeRecord } from '../../audit/limit-changes.js';
+import type { LimitChange as LimitChangeRecord, LimitChangePage as LimitChangePageRecord } from '../../audit/limit-changes.js';
 import type { ForecastView } from '../../usage/tenant-forecast.js';
 import type { SlaReport } from '../../usage/tenant-sla.js';
 import type { TrustedDocument as TrustedDocumentRecord, TrustedOperation as TrustedOperationRecord } from '../../trusted-documents/store.js';
@@ -98,6 +98,49 @@ export type TenantLimitOverride = {
   maxOperationCost?: Maybe<Scalars['Int']['output']>;
   responseBytesPerHour?: Maybe<Scalars['Int']['output']>;
   perIpPerMinute?: Maybe<Scalars['Int']['output']>;
+};
+
+export type TenantBilling = {
+  __typename?: 'TenantBilling';
+  /** Null when upgrades work; otherwise what the operator has to configure. */
+  setup?: Maybe<Scalars['String']['output']>;
+  plan: Plan;
+  offers: Array<PlanOffer>;
+  subscription?: Maybe<BillingSubscription>;
+  pendingUpgrade?: Maybe<PendingUpgrade>;
+};
+
+/** A plan on sale (`billing.prices` with a `displayPrice`). */
+export type PlanOffer = {
+  __typename?: 'PlanOffer';
+  plan: Scalars['ID']['output'];
+  displayName: Scalars['String']['output'];
+  /** As configured, e.g. `$49 / month`. */
+  price: Scalars['String']['output'];
+  /** Whether the tenant is on this plan now. */
+  current: Scalars['Boolean']['output'];
+};
+
+export type BillingSubscription = {
+  __typename?: 'BillingSubscription';
+  /** Stripe's status: active, trialing, past_due, unpaid, canceled, incomplete, incomplete_expired, paused. */
+  status: Scalars['String']['output'];
+  /** The plan the subscription pays for. */
+  plan: Scalars['ID']['output'];
+  /** ISO time a past-due subscription keeps its plan until; null otherwise. */
+  graceUntil?: Maybe<Scalars['String']['output']>;
+};
+
+export type PendingUpgrade = {
+  __typename?: 'PendingUpgrade';
+  plan: Scalars['ID']['output'];
+  /** ISO time the checkout was started. */
+  since: Scalars['String']['output'];
+};
+
+export type BillingRedirect = {
+  __typename?: 'BillingRedirect';
+  url: Scalars['String']['output'];
 };
 
 /**
@@ -262,6 +305,14 @@ export type Mutation = {
   /** Platform admins only. Removes a tenant's runtime override: the config file's limits apply again. */
   clearTenantLimits?: Maybe<Scalars['Boolean']['output']>;
   /**
+   * Tenant admins: starts a Stripe Checkout Session to subscribe to `plan`; send the browser to the
+   * returned URL. The plan applies when Stripe's subscription event arrives (`billing.pendingUpgrade`
+   * until then).
+   */
+  startCheckout?: Maybe<BillingRedirect>;
+  /** Tenant admins: a Stripe customer-portal session (payment method, invoices, cancel). */
+  openBillingPortal?: Maybe<BillingRedirect>;
+  /**
    * Tenant admin keys (secret). Registers your app's operations ahead of time (the persisted-documents
    * manifest its build writes; `npm run documents -- register` sends one). Each is validated against
    * the schema and priced now, so you see its cost before shipping; none is registered if any is
@@ -297,6 +348,11 @@ export type MutationSetTenantLimitsArgs = {
 
 export type MutationClearTenantLimitsArgs = {
   tenantId: Scalars['ID']['input'];
+};
+
+
+export type MutationStartCheckoutArgs = {
+  plan: Scalars['ID']['input'];
 };
 
 
@@ -651,15 +707,33 @@ export type LimitValue = {
   value: Scalars['Float']['output'];
 };
 
+export type LimitChangePage = {
+  __typename?: 'LimitChangePage';
+  entries: Array<LimitChange>;
+  /** The last entry's id: the next page's `after`; null on an empty page. */
+  endCursor?: Maybe<Scalars['String']['output']>;
+  hasNextPage: Scalars['Boolean']['output'];
+};
+
 export type LimitChange = {
   __typename?: 'LimitChange';
+  /** Unique; entries sort by it (the cursor of `auditTrail`). */
+  id: Scalars['ID']['output'];
   /** ISO time of the change. */
   at: Scalars['String']['output'];
-  /** The platform-admin key that made it. */
+  /** The platform-admin key that made it, `stripe`, `config` or `clock`. */
   by: Scalars['String']['output'];
   tenantId: Scalars['ID']['output'];
-  /** `set` or `clear`. */
+  /** `set` or `clear` (admin), `subscription` (billing), `reload` (config), `expired` (an override or grace period ended). */
   action: Scalars['String']['output'];
+  /** `admin`, `billing`, `config` or `expiry`. */
+  source: Scalars['String']['output'];
+  /** The Stripe event of a billing change. */
+  eventId?: Maybe<Scalars['String']['output']>;
+  /** The plan in force before the change, as `plan (source)`. */
+  before?: Maybe<Scalars['String']['output']>;
+  /** The plan in force after the change, as `plan (source)`. */
+  after?: Maybe<Scalars['String']['output']>;
   plan?: Maybe<Scalars['ID']['output']>;
   limits: Array<LimitValue>;
   /** ISO time the change lapses; null until cleared. */
@@ -912,6 +986,12 @@ export type FleetUsage = {
   anomalyRule: Scalars['String']['output'];
   /** Runtime limit changes, newest first (who, what, when). */
   limitChanges: Array<LimitChange>;
+  /**
+   * Every change of a tenant's plan or limits, newest first, a page at a time: admin changes,
+   * billing events, config reloads, overrides and grace periods running out. Pass the page's
+   * `endCursor` as `after` for the next one. Kept for `audit.retentionDays`.
+   */
+  auditTrail: LimitChangePage;
   /** Redis, the limit store's breaker and each downstream service's breaker, now. */
   health: FleetHealth;
 };
@@ -967,6 +1047,13 @@ export type FleetUsageLimitChangesArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+
+export type FleetUsageAuditTrailArgs = {
+  tenantId?: InputMaybe<Scalars['ID']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+};
+
 export type TenantUsage = {
   __typename?: 'TenantUsage';
   tenantId: Scalars['ID']['output'];
@@ -999,6 +1086,11 @@ export type Query = {
   customers: CustomerConnection;
   /** Platform admins only: the runtime limit overrides currently stored (expired ones included, marked by expiresAt). */
   tenantLimitOverrides: Array<TenantLimitOverride>;
+  /**
+   * Tenant admins (secret API key): your tenant's billing, for the portal's billing page: the plan in
+   * force, the plans on sale, your subscription and an upgrade waiting for Stripe's confirmation.
+   */
+  billing?: Maybe<TenantBilling>;
   /**
    * Platform admins only. Cost calibration: per list field, the lengths this gateway instance
    * returned next to the size the estimate prices, suggested `@listSize(assumedSize:)` values, and
@@ -1108,11 +1200,27 @@ export type Tenant = {
   timeZone: Scalars['String']['output'];
 };
 
+/** The plan in force for a tenant: the same answer for limits, headers, usage and both dashboards. */
 export type Plan = {
   __typename?: 'Plan';
   id: Scalars['ID']['output'];
   displayName: Scalars['String']['output'];
+  /** Which layer put the tenant on this plan. */
+  source: PlanSource;
+  /** ISO time this plan stops applying (a temporary override, a past-due grace period); null until changed. */
+  expiresAt?: Maybe<Scalars['String']['output']>;
 };
+
+/** Where a tenant's plan comes from; later layers win: CONFIG or DEFAULT, then BILLING, then OVERRIDE. */
+export type PlanSource =
+  /** The tenant's own `plan` in the config file. */
+  | 'CONFIG'
+  /** The config's `defaultPlan`: the tenant names none. */
+  | 'DEFAULT'
+  /** The tenant's Stripe subscription. */
+  | 'BILLING'
+  /** A platform admin's runtime change (`setTenantLimits`). */
+  | 'OVERRIDE';
 
 
 
@@ -1204,6 +1312,12 @@ export type ResolversTypes = {
   UpdateCustomerInput: UpdateCustomerInput;
   TenantLimitsInput: TenantLimitsInput;
   TenantLimitOverride: ResolverTypeWrapper<RuntimeOverride>;
+  TenantBilling: ResolverTypeWrapper<TenantBilling>;
+  PlanOffer: ResolverTypeWrapper<PlanOffer>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  BillingSubscription: ResolverTypeWrapper<BillingSubscription>;
+  PendingUpgrade: ResolverTypeWrapper<PendingUpgrade>;
+  BillingRedirect: ResolverTypeWrapper<BillingRedirect>;
   CacheScope: CacheScope;
   CostCalibration: ResolverTypeWrapper<CostCalibration>;
   ListFieldCalibration: ResolverTypeWrapper<ListFieldCalibration>;
@@ -1212,7 +1326,6 @@ export type ResolversTypes = {
   CalibrationEffect: ResolverTypeWrapper<CalibrationEffect>;
   Product: ResolverTypeWrapper<ProductRecord>;
   Stock: ResolverTypeWrapper<StockRecord>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Money: ResolverTypeWrapper<MoneyValue>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Dashboard: ResolverTypeWrapper<DashboardParent>;
@@ -1240,6 +1353,7 @@ export type ResolversTypes = {
   FleetConsumer: ResolverTypeWrapper<Omit<FleetConsumer, 'totals'> & { totals: ResolversTypes['UsageTotals'] }>;
   FleetDirectoryTenant: ResolverTypeWrapper<FleetDirectoryTenant>;
   LimitValue: ResolverTypeWrapper<LimitValue>;
+  LimitChangePage: ResolverTypeWrapper<LimitChangePageRecord>;
   LimitChange: ResolverTypeWrapper<LimitChangeRecord>;
   FleetHealth: ResolverTypeWrapper<FleetHealth>;
   AdmissionNow: ResolverTypeWrapper<AdmissionNow>;
@@ -1263,6 +1377,7 @@ export type ResolversTypes = {
   Viewer: ResolverTypeWrapper<Viewer>;
   Tenant: ResolverTypeWrapper<Tenant>;
   Plan: ResolverTypeWrapper<Plan>;
+  PlanSource: PlanSource;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -1276,6 +1391,12 @@ export type ResolversParentTypes = {
   UpdateCustomerInput: UpdateCustomerInput;
   TenantLimitsInput: TenantLimitsInput;
   TenantLimitOverride: RuntimeOverride;
+  TenantBilling: TenantBilling;
+  PlanOffer: PlanOffer;
+  Boolean: Scalars['Boolean']['output'];
+  BillingSubscription: BillingSubscription;
+  PendingUpgrade: PendingUpgrade;
+  BillingRedirect: BillingRedirect;
   CostCalibration: CostCalibration;
   ListFieldCalibration: ListFieldCalibration;
   Float: Scalars['Float']['output'];
@@ -1283,7 +1404,6 @@ export type ResolversParentTypes = {
   CalibrationEffect: CalibrationEffect;
   Product: ProductRecord;
   Stock: StockRecord;
-  Boolean: Scalars['Boolean']['output'];
   Money: MoneyValue;
   PageInfo: PageInfo;
   Dashboard: DashboardParent;
@@ -1308,6 +1428,7 @@ export type ResolversParentTypes = {
   FleetConsumer: Omit<FleetConsumer, 'totals'> & { totals: ResolversParentTypes['UsageTotals'] };
   FleetDirectoryTenant: FleetDirectoryTenant;
   LimitValue: LimitValue;
+  LimitChangePage: LimitChangePageRecord;
   LimitChange: LimitChangeRecord;
   FleetHealth: FleetHealth;
   AdmissionNow: AdmissionNow;
@@ -1409,6 +1530,36 @@ export type TenantLimitOverrideResolvers<ContextType = GatewayContext, ParentTyp
   perIpPerMinute?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 };
 
+export type TenantBillingResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['TenantBilling'] = ResolversParentTypes['TenantBilling']> = {
+  setup?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  plan?: Resolver<ResolversTypes['Plan'], ParentType, ContextType>;
+  offers?: Resolver<Array<ResolversTypes['PlanOffer']>, ParentType, ContextType>;
+  subscription?: Resolver<Maybe<ResolversTypes['BillingSubscription']>, ParentType, ContextType>;
+  pendingUpgrade?: Resolver<Maybe<ResolversTypes['PendingUpgrade']>, ParentType, ContextType>;
+};
+
+export type PlanOfferResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['PlanOffer'] = ResolversParentTypes['PlanOffer']> = {
+  plan?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  price?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  current?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
+export type BillingSubscriptionResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['BillingSubscription'] = ResolversParentTypes['BillingSubscription']> = {
+  status?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  plan?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  graceUntil?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type PendingUpgradeResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['PendingUpgrade'] = ResolversParentTypes['PendingUpgrade']> = {
+  plan?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  since?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type BillingRedirectResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['BillingRedirect'] = ResolversParentTypes['BillingRedirect']> = {
+  url?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type CostCalibrationResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['CostCalibration'] = ResolversParentTypes['CostCalibration']> = {
   fieldsFrom?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   responses?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -1492,6 +1643,8 @@ export type MutationResolvers<ContextType = GatewayContext, ParentType extends R
   updateCustomer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<MutationUpdateCustomerArgs, 'id' | 'input'>>;
   setTenantLimits?: Resolver<Maybe<ResolversTypes['TenantLimitOverride']>, ParentType, ContextType, RequireFields<MutationSetTenantLimitsArgs, 'tenantId' | 'input'>>;
   clearTenantLimits?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType, RequireFields<MutationClearTenantLimitsArgs, 'tenantId'>>;
+  startCheckout?: Resolver<Maybe<ResolversTypes['BillingRedirect']>, ParentType, ContextType, RequireFields<MutationStartCheckoutArgs, 'plan'>>;
+  openBillingPortal?: Resolver<Maybe<ResolversTypes['BillingRedirect']>, ParentType, ContextType>;
   registerTrustedDocuments?: Resolver<Array<ResolversTypes['TrustedDocument']>, ParentType, ContextType, RequireFields<MutationRegisterTrustedDocumentsArgs, 'documents'>>;
   removeTrustedDocuments?: Resolver<ResolversTypes['Int'], ParentType, ContextType, RequireFields<MutationRemoveTrustedDocumentsArgs, 'ids'>>;
 };
@@ -1627,11 +1780,22 @@ export type LimitValueResolvers<ContextType = GatewayContext, ParentType extends
   value?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
+export type LimitChangePageResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['LimitChangePage'] = ResolversParentTypes['LimitChangePage']> = {
+  entries?: Resolver<Array<ResolversTypes['LimitChange']>, ParentType, ContextType>;
+  endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
 export type LimitChangeResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['LimitChange'] = ResolversParentTypes['LimitChange']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   at?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   by?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   tenantId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   action?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  eventId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  before?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  after?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   plan?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   limits?: Resolver<Array<ResolversTypes['LimitValue']>, ParentType, ContextType>;
   expiresAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1763,6 +1927,7 @@ export type FleetUsageResolvers<ContextType = GatewayContext, ParentType extends
   directory?: Resolver<Array<ResolversTypes['FleetDirectoryTenant']>, ParentType, ContextType>;
   anomalyRule?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   limitChanges?: Resolver<Array<ResolversTypes['LimitChange']>, ParentType, ContextType, RequireFields<FleetUsageLimitChangesArgs, 'first'>>;
+  auditTrail?: Resolver<ResolversTypes['LimitChangePage'], ParentType, ContextType, RequireFields<FleetUsageAuditTrailArgs, 'first'>>;
   health?: Resolver<ResolversTypes['FleetHealth'], ParentType, ContextType>;
 };
 
@@ -1790,6 +1955,7 @@ export type QueryResolvers<ContextType = GatewayContext, ParentType extends Reso
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
   customers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, RequireFields<QueryCustomersArgs, 'first'>>;
   tenantLimitOverrides?: Resolver<Array<ResolversTypes['TenantLimitOverride']>, ParentType, ContextType>;
+  billing?: Resolver<Maybe<ResolversTypes['TenantBilling']>, ParentType, ContextType>;
   costCalibration?: Resolver<ResolversTypes['CostCalibration'], ParentType, ContextType, RequireFields<QueryCostCalibrationArgs, 'minLists'>>;
   product?: Resolver<Maybe<ResolversTypes['Product']>, ParentType, ContextType, RequireFields<QueryProductArgs, 'id'>>;
   products?: Resolver<Array<ResolversTypes['Product']>, ParentType, ContextType, RequireFields<QueryProductsArgs, 'first'>>;
@@ -1819,6 +1985,8 @@ export type TenantResolvers<ContextType = GatewayContext, ParentType extends Res
 export type PlanResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Plan'] = ResolversParentTypes['Plan']> = {
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['PlanSource'], ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = GatewayContext> = {
@@ -1826,6 +1994,11 @@ export type Resolvers<ContextType = GatewayContext> = {
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
   TenantLimitOverride?: TenantLimitOverrideResolvers<ContextType>;
+  TenantBilling?: TenantBillingResolvers<ContextType>;
+  PlanOffer?: PlanOfferResolvers<ContextType>;
+  BillingSubscription?: BillingSubscriptionResolvers<ContextType>;
+  PendingUpgrade?: PendingUpgradeResolvers<ContextType>;
+  BillingRedirect?: BillingRedirectResolvers<ContextType>;
   CostCalibration?: CostCalibrationResolvers<ContextType>;
   ListFieldCalibration?: ListFieldCalibrationResolvers<ContextType>;
   CostRatioSummary?: CostRatioSummaryResolvers<ContextType>;
@@ -1852,6 +2025,7 @@ export type Resolvers<ContextType = GatewayContext> = {
   FleetConsumer?: FleetConsumerResolvers<ContextType>;
   FleetDirectoryTenant?: FleetDirectoryTenantResolvers<ContextType>;
   LimitValue?: LimitValueResolvers<ContextType>;
+  LimitChangePage?: LimitChangePageResolvers<ContextType>;
   LimitChange?: LimitChangeResolvers<ContextType>;
   FleetHealth?: FleetHealthResolvers<ContextType>;
   AdmissionNow?: AdmissionNowResolvers<ContextType>;
