@@ -6,6 +6,9 @@ export default defineConfig({
   // the ESM build for our code only, and graphql refuses objects from "another realm". Point
   // tests at the build Node uses, so tests run the same modules as production.
   resolve: { alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }] },
+  // `experience-gateway/client` (package.json exports) is compiled JavaScript in dist/ for
+  // consumers; tests import its TypeScript source, as tsconfig.json's customConditions does.
+  ssr: { resolve: { conditions: ['experience-gateway-source', 'node', 'import', 'module', 'default'] } },
   test: {
     // dashboard/test/: the pages' pure logic (exports, forecasts' wording); test/dashboard/: real browser.
     include: ['test/**/*.test.ts', 'dashboard/test/**/*.test.ts'],
