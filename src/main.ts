@@ -2,6 +2,7 @@ import { DEMO_CONFIG_PATH, DEMO_TOKENS } from './config/demo.js';
 import { ConfigError } from './config/load.js';
 import { startGateway } from './gateway.js';
 import { createLogger } from './observability/logger.js';
+import { handleStopSignals } from './shutdown/process-shutdown.js';
 import { describeRedis, hasRedis } from './stores/redis.js';
 
 /**
@@ -40,30 +41,8 @@ try {
   }
   console.log(lines.join('\n'));
 
-  // A clean stop: drain in-flight requests, flush usage (waiting for a slow Redis up to the grace
-  // period), close the stores, exit 0. Only a stop that overruns the grace period exits 1.
-  const shutdown = (signal: string) => {
-    logger.info({ signal }, 'draining in-flight requests');
-    const graceMs = gateway.config.current().server.shutdownGraceMs;
-    const force = setTimeout(() => {
-      logger.error('shutdown grace period passed; exiting with work still open');
-      process.exit(1);
-    }, graceMs);
-    force.unref();
-    // Leave a little of the grace period for closing connections after the last flush attempt.
-    gateway.close({ until: Date.now() + Math.max(0, graceMs - 250) }).then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error({ err }, 'error during shutdown');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  // A stop that always ends: drain, flush usage, close every step, exit within the grace period.
+  handleStopSignals({ gateway, graceMs: () => gateway.config.current().server.shutdownGraceMs, logger });
   process.on('SIGHUP', () => void gateway.config.reloadNow());
 } catch (error) {
   if (error instanceof ConfigError) {

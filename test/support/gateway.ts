@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { DEMO_CONFIG_PATH } from '../../src/config/demo.js';
-import { startGateway, type Gateway } from '../../src/gateway.js';
+import { startGateway, type Gateway, type GatewayOptions } from '../../src/gateway.js';
 import type { Logger } from '../../src/observability/logger.js';
 import type { SampleServices } from '../../src/sample-services/start.js';
 
@@ -27,7 +27,13 @@ export interface GqlResponse {
  * config file plus a patch, written to a temp file (so hot reload can be exercised).
  */
 export async function startTestGateway(
-  options: { patch?: (config: Record<string, any>) => void; env?: Record<string, string>; configPollIntervalMs?: number; logger?: Logger } = {},
+  options: {
+    patch?: (config: Record<string, any>) => void;
+    env?: Record<string, string>;
+    configPollIntervalMs?: number;
+    logger?: Logger;
+    closeSteps?: GatewayOptions['closeSteps'];
+  } = {},
 ): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'gateway-test-'));
   const configPath = join(dir, 'config.yaml');
@@ -45,6 +51,7 @@ export async function startTestGateway(
     env: { PORT: '0', ...options.env },
     ...(options.configPollIntervalMs ? { configPollIntervalMs: options.configPollIntervalMs } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.closeSteps ? { closeSteps: options.closeSteps } : {}),
   });
   if (!gateway.sampleServices) throw new Error('test gateway expects the embedded sample services');
   const sampleServices = gateway.sampleServices;
@@ -68,9 +75,12 @@ export async function startTestGateway(
       });
       return { status: response.status, headers: response.headers, body: (await response.json()) as GqlResponse['body'] };
     },
-    async close() {
-      await gateway.close();
-      await rm(dir, { recursive: true, force: true });
+    async close(closeOptions) {
+      try {
+        await gateway.close(closeOptions);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     },
   };
 }
