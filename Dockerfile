@@ -1,11 +1,30 @@
 # One image for the gateway and the sample services (docker-compose.yml picks the command).
 # Node 26: the Active LTS line since 2026-10-28 (Node 20 left support in April 2026). The code
 # itself needs only Node >= 20.19 (package.json engines); .ci/run runs the start-up and store
-# tests under the Node line named here, so this image's runtime is tested, not assumed.
-FROM node:26-slim
+# tests under the Node line of the final stage's FROM, so this image's runtime is tested, not assumed.
+#
+# Build stage: every dependency, then `npm run build` (server to dist/, dashboard and IDE with
+# Vite) and `npm pack`: package.json "files" is the one list of what ships.
+FROM node:26-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-ENV HOST=0.0.0.0
-CMD ["npm", "start"]
+RUN npm run build && npm pack --silent --pack-destination /pkg && mv /pkg/experience-gateway-*.tgz /pkg/gateway.tgz
+
+# Final stage: production dependencies and the packed build only; no TypeScript, tsx or Vite.
+# test/production/final-stage.test.ts does the same (npm pack, npm ci --omit=dev, this CMD).
+FROM node:26-slim
+ENV NODE_ENV=production HOST=0.0.0.0
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: no production dependency needs its install script (the test above runs without).
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+RUN --mount=type=bind,from=build,source=/pkg,target=/pkg tar xzf /pkg/gateway.tgz --strip-components=1 --no-same-owner
+USER node
+EXPOSE 4000
+# /readyz: 200 once the gateway serves (a degraded Redis keeps it ready, with fallback limits).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 4000) + '/readyz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# node itself, not npm: SIGTERM reaches the gateway directly (its stop: src/shutdown/).
+CMD ["node", "dist/main.js"]

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -12,7 +13,16 @@ export default defineConfig({
   // the CJS build for everyone (our code, Apollo, graphql-rate-limit-directive); Vite would pick
   // the ESM build for our code only, and graphql refuses objects from "another realm". Point
   // tests at the build Node uses, so tests run the same modules as production.
-  resolve: { alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }] },
+  //
+  // `experience-gateway/client` (package.json exports) is compiled JavaScript in dist/ for
+  // consumers; tests import its TypeScript source (tsconfig.json's customConditions does the
+  // same for the typecheck), so they need no build.
+  resolve: {
+    alias: [
+      { find: /^graphql$/, replacement: 'graphql/index.js' },
+      { find: /^experience-gateway\/client$/, replacement: fileURLToPath(new URL('./src/client/client.ts', import.meta.url)) },
+    ],
+  },
   test: {
     // Integration tests start real servers (gateway, sample services, redis-server).
     testTimeout: 20_000,

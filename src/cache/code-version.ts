@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** `src/`, next to this file's folder: where the code that produces cached values lives. */
+/** The folder above this file's: `src/` under tsx, `dist/` in the compiled build (what runs either way). */
 const SRC_DIR = fileURLToPath(new URL('..', import.meta.url));
 
 /**
@@ -17,7 +17,8 @@ export const VALUE_CODE_DIRS = ['resolvers', 'downstream', 'cache', 'graph'] as 
  * A SHA-256 (first 12 hex digits) over the source files under `dirs` (relative to `root`, default
  * `src/`), by path and content: it goes into the cache version (cache-keys.ts), so a deploy that
  * changes the code producing values starts from empty keys instead of serving what the old code
- * stored. Read once at start; the gateway runs from these sources (tsx), so they are what runs.
+ * stored. Read once at start, from the files that run: the sources under tsx, the compiled build's
+ * `dist/` under `npm start` (so the two hash differently: a fleet runs one or the other).
  */
 export function codeVersion(dirs: readonly string[], root = SRC_DIR): string {
   const hash = createHash('sha256');

@@ -112,6 +112,13 @@ describe('a gateway behind the shipped nginx', () => {
     return { status: response.status, headers: response.headers, body };
   }
 
+  it('does not publish /metrics: the gateway serves it, the proxy refuses it', async () => {
+    expect((await fetch(`${gateway.url}/metrics`)).status).toBe(200);
+    for (const path of ['/metrics', '/metrics/', '/metrics?x=1']) {
+      expect({ path, status: (await fetch(`${proxyUrl}${path}`)).status }).toEqual({ path, status: 404 });
+    }
+  });
+
   it('counts failed logins per real client: one blocked address never locks out a valid key, nor another client', async () => {
     const attacker = '127.0.0.5';
     const neighbour = '127.0.0.6';

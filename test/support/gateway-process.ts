@@ -26,6 +26,8 @@ export interface GatewayProcessOptions {
   env?: Record<string, string>;
   /** Extra Node flags before the entry point (`--cpu-prof` to profile a benchmark's gateway). */
   nodeArgs?: string[];
+  /** The entry point, default `src/main.ts` (test/support/faulty-close-main.ts injects close faults). */
+  entry?: string;
 }
 
 /**
@@ -41,7 +43,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
   config.demo = { backfillDays: 0, liveTraffic: false };
   options.patch?.(config);
   await writeFile(configPath, stringify(config));
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', options.entry ?? 'src/main.ts'], {
     env: {
       ...process.env,
       // As deployed: vitest sets NODE_ENV=test, and libraries (Apollo's signal handling) act

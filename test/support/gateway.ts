@@ -33,6 +33,7 @@ export async function startTestGateway(
     configPollIntervalMs?: number;
     logger?: Logger;
     traceExporter?: GatewayOptions['traceExporter'];
+    closeSteps?: GatewayOptions['closeSteps'];
   } = {},
 ): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'gateway-test-'));
@@ -52,6 +53,7 @@ export async function startTestGateway(
     ...(options.configPollIntervalMs ? { configPollIntervalMs: options.configPollIntervalMs } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.traceExporter ? { traceExporter: options.traceExporter } : {}),
+    ...(options.closeSteps ? { closeSteps: options.closeSteps } : {}),
   });
   if (!gateway.sampleServices) throw new Error('test gateway expects the embedded sample services');
   const sampleServices = gateway.sampleServices;
@@ -75,9 +77,12 @@ export async function startTestGateway(
       });
       return { status: response.status, headers: response.headers, body: (await response.json()) as GqlResponse['body'] };
     },
-    async close() {
-      await gateway.close();
-      await rm(dir, { recursive: true, force: true });
+    async close(closeOptions) {
+      try {
+        await gateway.close(closeOptions);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -1,0 +1,87 @@
+import type { RedisClient } from './stores/redis.js';
+import type { CloseStep } from './shutdown/close-steps.js';
+
+/** Something with a close that may be sync or async. */
+interface Closable {
+  close(): unknown;
+}
+
+export interface GatewayParts {
+  stopDemoTraffic: () => void;
+  app: Closable;
+  /** The admission loop-lag sampler and limit (null when admission is off). */
+  timers: ({ stop(): void } | null)[];
+  config: Closable;
+  stopObserving: () => void;
+  meter: { close(options: { until?: number }): Promise<void> };
+  alerts: Closable;
+  overrides: Closable;
+  limiter: Closable;
+  instances: Closable;
+  downstream: Closable;
+  sampleServices: Closable | null;
+  cacheStore: Closable | null;
+  redisClients: (RedisClient | null)[];
+  /** The close's deadline (epoch ms), known once close() is called; undefined: none. */
+  until: () => number | undefined;
+}
+
+/**
+ * What `gateway.close()` closes, in this order (the reverse of opening): the port first (Fastify's
+ * close runs Apollo's drain plugin, so in-flight requests finish), then the timers and watchers,
+ * then buffered usage and settles go out while the Redis connections are still open, then the
+ * connections. runCloseSteps (shutdown/close-steps.ts) runs every step whatever the ones before
+ * it did, so a hung drain or a store that is gone never keeps the rest open.
+ */
+export function gatewayCloseSteps(parts: GatewayParts): CloseStep[] {
+  const until = parts.until;
+  return [
+    { name: 'demo-traffic', close: parts.stopDemoTraffic },
+    { name: 'http', close: () => parts.app.close() },
+    {
+      name: 'loop-lag',
+      close: () => {
+        for (const timer of parts.timers) timer?.stop();
+      },
+    },
+    { name: 'config-watcher', close: () => parts.config.close() },
+    { name: 'observers', close: parts.stopObserving },
+    // Buffered usage is flushed before the Redis connections close: SIGTERM loses nothing.
+    { name: 'meter', close: () => parts.meter.close(withUntil(until())) },
+    { name: 'alerts', close: () => parts.alerts.close() },
+    { name: 'overrides', close: () => parts.overrides.close() },
+    // Settles still waiting for a check to carry them go out before the connections close.
+    { name: 'limiter', close: () => parts.limiter.close() },
+    { name: 'instances', close: () => parts.instances.close() },
+    { name: 'downstream', close: () => parts.downstream.close() },
+    { name: 'sample-services', close: () => parts.sampleServices?.close() },
+    { name: 'cache-store', close: () => parts.cacheStore?.close() },
+    ...parts.redisClients.flatMap((client, i) => (client ? [{ name: `redis-${i + 1}`, close: () => quitOrDisconnect(client, until()) }] : [])),
+  ] as CloseStep[];
+}
+
+function withUntil(until: number | undefined): { until?: number } {
+  return until === undefined ? {} : { until };
+}
+
+/**
+ * QUIT, and once Redis has answered, the connection's end (its socket closed); a hard disconnect
+ * instead when QUIT fails or has not ended by `until`: QUIT waits for Redis to answer, and a Redis
+ * that is gone never does (ioredis keeps the command queued while it reconnects).
+ */
+async function quitOrDisconnect(client: RedisClient, until: number | undefined): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<false>((resolve) => {
+    if (until !== undefined) timer = setTimeout(() => resolve(false), Math.max(0, until - Date.now()));
+  });
+  const ended = new Promise<true>((resolve) => client.once('end', () => resolve(true)));
+  try {
+    const quit = client.quit().then(() => (client.status === 'end' ? true : ended));
+    if (await Promise.race([quit, deadline])) return;
+  } catch {
+    // Closed or refused already: the disconnect below releases the socket and the reconnect timer.
+  } finally {
+    clearTimeout(timer);
+  }
+  client.disconnect();
+}
