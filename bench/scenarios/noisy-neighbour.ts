@@ -121,7 +121,7 @@ export const noisyNeighbourScenario: Scenario = {
 };
 
 /** initech's query of one customer and its orders: two services (accounts, orders) per request. */
-async function steadyTarget(gateway: GatewayProcess): Promise<LoadTarget> {
+export async function steadyTarget(gateway: GatewayProcess): Promise<LoadTarget> {
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${DEMO_TOKENS.initechAdmin}` };
   const response = await request(`${gateway.url}/graphql`, {
     method: 'POST',

@@ -1,7 +1,7 @@
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoadResult, LoadTarget } from '../../bench/load.js';
 import { floodInChild, openLoop } from '../../bench/open-loop.js';
+import { steadyTarget } from '../../bench/scenarios/noisy-neighbour.js';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { startTestRedis, type TestRedis } from '../support/redis-server.js';
@@ -32,7 +32,7 @@ afterAll(async () => {
 
 describe('a flooding tenant and a steady one on the same gateway process', () => {
   it("keeps the steady tenant's median latency within 3x of its own solo run, with no errors, while the flooder is refused", async () => {
-    const steady = await steadyTarget();
+    const steady = await steadyTarget(gateway);
     const flooder: LoadTarget = {
       origin: gateway.url,
       path: '/graphql',
@@ -60,23 +60,3 @@ describe('a flooding tenant and a steady one on the same gateway process', () =>
     expect(floodedP50, `p50 alone ${aloneP50.toFixed(2)} ms, with flood ${floodedP50.toFixed(2)} ms`).toBeLessThanOrEqual(3 * aloneP50);
   }, 60_000);
 });
-
-/** initech's query of one customer and its orders: accounts and orders services per request. */
-async function steadyTarget(): Promise<LoadTarget> {
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${DEMO_TOKENS.initechAdmin}` };
-  const response = await request(`${gateway.url}/graphql`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ query: '{ customers(first: 1) { nodes { id } } }' }),
-  });
-  const body = (await response.body.json()) as { data?: { customers: { nodes: { id: string }[] } } };
-  const id = body.data?.customers.nodes[0]?.id;
-  if (!id) throw new Error(`no initech customer to query: ${JSON.stringify(body)}`);
-  return {
-    origin: gateway.url,
-    path: '/graphql',
-    headers,
-    body: JSON.stringify({ query: `{ customer(id: "${id}") { name orders(first: 5) { id total { formatted } } } }` }),
-    isSuccess: (text) => text.startsWith('{"data":{"customer":{') && !text.includes('"errors"'),
-  };
-}
