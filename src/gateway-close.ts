@@ -14,6 +14,14 @@ export interface GatewayParts {
   config: Closable;
   stopObserving: () => void;
   meter: { close(options: { until?: number }): Promise<void> };
+  /** The request record's buffer and cost calibration's rollup: flushed after the meter. */
+  recorder: Closable;
+  calibration: Closable;
+  /** Billing's audit of plan changes and its records' poller. */
+  stopPlanAudit: () => void;
+  billingStore: Closable;
+  /** Last: the spans of the requests drained above are exported before the process ends. */
+  tracing: Closable;
   alerts: Closable;
   overrides: Closable;
   limiter: Closable;
@@ -48,8 +56,12 @@ export function gatewayCloseSteps(parts: GatewayParts): CloseStep[] {
     { name: 'observers', close: parts.stopObserving },
     // Buffered usage is flushed before the Redis connections close: SIGTERM loses nothing.
     { name: 'meter', close: () => parts.meter.close(withUntil(until())) },
+    { name: 'record', close: () => parts.recorder.close() },
+    { name: 'calibration', close: () => parts.calibration.close() },
     { name: 'alerts', close: () => parts.alerts.close() },
     { name: 'overrides', close: () => parts.overrides.close() },
+    { name: 'plan-audit', close: parts.stopPlanAudit },
+    { name: 'billing-store', close: () => parts.billingStore.close() },
     // Settles still waiting for a check to carry them go out before the connections close.
     { name: 'limiter', close: () => parts.limiter.close() },
     { name: 'instances', close: () => parts.instances.close() },
@@ -57,6 +69,7 @@ export function gatewayCloseSteps(parts: GatewayParts): CloseStep[] {
     { name: 'sample-services', close: () => parts.sampleServices?.close() },
     { name: 'cache-store', close: () => parts.cacheStore?.close() },
     ...parts.redisClients.flatMap((client, i) => (client ? [{ name: `redis-${i + 1}`, close: () => quitOrDisconnect(client, until()) }] : [])),
+    { name: 'tracing', close: () => parts.tracing.close() },
   ] as CloseStep[];
 }
 

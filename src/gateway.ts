@@ -227,7 +227,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   // A tenant's plan: config, then billing, then an admin's override (billing/plan-in-force.ts).
   // Billing records are re-read every second at most, so a subscription change applies on every
   // instance within 2 s; the admin overrides keep their own interval.
-  const billingStore = redis ? createRedisBillingStore({ redis, pollMs: Math.min(initial.limits.overridesPollMs, 1000), logger }) : createMemoryBillingStore();
+  const billingStore = redis ? createRedisBillingStore({ redis, pollMs: initial.billing.pollMs, logger }) : createMemoryBillingStore();
   const adminOverrides = redis ? createRedisOverrides({ redis, pollMs: initial.limits.overridesPollMs, logger }) : createMemoryOverrides();
   const overrides = withBillingLayer(adminOverrides, billingStore);
   const earlyChecks = initial.limits.earlyCheck
@@ -426,6 +426,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     config,
     stopObserving,
     meter,
+    recorder,
+    calibration,
+    stopPlanAudit,
+    billingStore,
+    tracing,
     alerts,
     overrides,
     limiter,
@@ -436,13 +441,6 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     redisClients: [redis, limitsRedis, fieldLimitsRedis],
     until: () => closeUntil,
   });
-  // The rooms added beside the close list's own: the record and calibration flush after the meter,
-  // billing's poller stops with the overrides', and tracing goes last, so the spans of the requests
-  // drained above are exported before the process ends.
-  const after = (name: string, ...added: CloseStep[]) => steps.splice(steps.findIndex((step) => step.name === name) + 1, 0, ...added);
-  after('meter', { name: 'record', close: () => recorder.close() }, { name: 'calibration', close: () => calibration.close() });
-  after('overrides', { name: 'plan-audit', close: stopPlanAudit }, { name: 'billing-store', close: () => billingStore.close() });
-  steps.push({ name: 'tracing', close: () => tracing.close() });
   const closeSteps = options.closeSteps ? options.closeSteps(steps) : steps;
   let closing: Promise<void> | undefined;
   return {

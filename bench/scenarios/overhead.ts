@@ -22,7 +22,7 @@ const LOADED_CONCURRENCY = 32;
 
 /** The closest query the bare server answers the same: one field of the caller, no downstream call. */
 const QUERY = '{ viewer { clientId } }';
-const EXPECTED_PREFIX = '{"data":{"viewer":{"clientId":"initech-app"}}';
+const EXPECTED_PREFIX = '{"data":{"viewer":{"clientId":"initech-admin"}}';
 /** The exact data and no error; `extensions` (the cost report) may follow on the gateway. */
 const hasExpectedData = (text: string) => text.startsWith(EXPECTED_PREFIX) && !text.includes('"errors"');
 const TARGET: Omit<LoadTarget, 'origin'> = {

@@ -20,7 +20,7 @@ import { RESOLVER_MAPS } from '../../src/wiring/build-schema.js';
  * per-request loaders and embedded sample services behind a bare Apollo Server 5 on Fastify, with
  * nothing of the gateway's on the request path: no hooks, no plugin but Apollo's drain, no
  * directive transformers (@auth, @rateLimit, @cached resolve as plain fields), no authentication.
- * Every request acts as the API key `BARE_CLIENT_ID` (default `initech-app`), looked up once at
+ * Every request acts as the API key `BARE_CLIENT_ID` (default `initech-admin`), looked up once at
  * start: what a bare server without our door would know of its caller.
  *
  * Run as a process of its own (bare-apollo-process.ts starts it), like the gateways it is compared
@@ -28,7 +28,7 @@ import { RESOLVER_MAPS } from '../../src/wiring/build-schema.js';
  */
 const logger = createLogger({ level: 'silent' });
 const config = await loadConfigFile(DEMO_CONFIG_PATH, { ...process.env, PORT: '0', HOST: '127.0.0.1' });
-const clientId = process.env.BARE_CLIENT_ID ?? 'initech-app';
+const clientId = process.env.BARE_CLIENT_ID ?? 'initech-admin';
 const key = config.apiKeys.find((k) => k.id === clientId);
 if (!key) throw new Error(`BARE_CLIENT_ID names no API key of the demo config: ${clientId}`);
 const principal = { kind: 'apiKey', clientId: key.id, tenantId: key.tenant, planId: config.tenants[key.tenant]!.plan, role: key.role } as const;

@@ -35,6 +35,11 @@ export const billingSchema = z.strictObject({
   apiUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   /** Longest one Stripe API call may take before it counts as failed (then retried twice), default 5 s. */
   apiTimeoutMs: z.number().int().positive().max(60_000).default(5000),
+  /**
+   * How often each instance re-reads tenants' billing records from Redis, default 1 s: a plan
+   * change reaches every instance within this long (the issue's bound is 2 s). Read at start.
+   */
+  pollMs: z.number().int().positive().max(3_600_000).default(1000),
   /** Stripe price id -> what it grants. A subscription's plan is read over all its items. */
   prices: z.record(z.string().min(1), priceSchema).default({}),
   /** How long a `past_due` subscription keeps its paid plan, in seconds, default 3 days. */

@@ -11,10 +11,10 @@ describe('authenticator', () => {
     const authenticator = createAuthenticator(() => config);
     const header = `Bearer ${DEMO_TOKENS.initechAdmin}`;
     const first = authenticator.authenticate(header);
-    expect(first).toMatchObject({ ok: true, principal: { clientId: 'initech-app', tenantId: 'initech' } });
+    expect(first).toMatchObject({ ok: true, principal: { clientId: 'initech-admin', tenantId: 'initech' } });
     expect(authenticator.authenticate(header)).toEqual(first);
 
-    config = { ...loaded, apiKeys: loaded.apiKeys.filter((k) => k.id !== 'initech-app') };
+    config = { ...loaded, apiKeys: loaded.apiKeys.filter((k) => k.id !== 'initech-admin') };
     expect(authenticator.authenticate(header)).toEqual({ ok: false, reason: 'invalid' });
     // The other keys of the reloaded config still work.
     expect(authenticator.authenticate(`Bearer ${DEMO_TOKENS.globexAdmin}`)).toMatchObject({ ok: true, principal: { clientId: 'globex-admin' } });

@@ -138,7 +138,7 @@ describe('cost calibration and the request record through the gateway', () => {
     expect(tenantRecords).toHaveLength(sent.length + 2);
     expect(tenantRecords.map((r) => r.at)).toEqual([...tenantRecords.map((r) => r.at)].sort((a, b) => a - b));
     const first = tenantRecords[0]!;
-    expect(first).toMatchObject({ tenantId: 'acme', clientId: 'acme-web', planId: 'free', rootFields: ['Query.dashboard'], throttledBy: null });
+    expect(first).toMatchObject({ tenantId: 'acme', clientId: 'acme-admin', planId: 'free', rootFields: ['Query.dashboard'], throttledBy: null });
     expect(first.estimatedCost).toBe(sent[0]!.requested);
     expect(first.actualCost).toBe(sent[0]!.actual);
     expect(first.responseBytes).toBeGreaterThan(100);

@@ -53,7 +53,7 @@ describe('a request held in its plan burst zone', () => {
     expect(answers.filter((a) => a.status === 429)).toHaveLength(1);
     for (const answer of held) {
       expect(answer.body.errors).toBeUndefined();
-      expect(answer.body.data.viewer.clientId).toBe('acme-web');
+      expect(answer.body.data.viewer.clientId).toBe('acme-admin');
       const delayedMs = answer.body.extensions?.throttle?.delayedMs as number;
       // The room comes back one minute after the fill: about 4 s from now, never more than maxDelayMs.
       expect(delayedMs).toBeGreaterThan(0);

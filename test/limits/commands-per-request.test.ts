@@ -38,7 +38,7 @@ const markers = new Set<string>();
 
 /**
  * A gateway whose Redis traffic is only its requests': usage metering and the field cache off,
- * heartbeat, epoch check and overrides poll once a minute (after the start).
+ * heartbeat, epoch check, overrides poll and billing poll once a minute (after the start).
  */
 function startGateway(limits: Record<string, unknown>): Promise<GatewayProcess> {
   return startGatewayProcess({
@@ -47,6 +47,7 @@ function startGateway(limits: Record<string, unknown>): Promise<GatewayProcess> 
       config.plans.enterprise.limits = { requestsPerDay: 'unlimited', requestsPerMonth: 'unlimited', maxOperationCost: 50_000, ...limits };
       // Leases off: each request here makes its own check (leases.test.ts counts what leases save).
       config.limits = { storeTimeoutMs: 1000, instanceHeartbeatMs: 60_000, overridesPollMs: 60_000, leases: { enabled: false } };
+      config.billing = { ...config.billing, pollMs: 60_000 };
       config.usage = { enabled: false };
       config.cache = { enabled: false };
     },

@@ -23,8 +23,12 @@ const STEPS = [
   'config-watcher',
   'observers',
   'meter',
+  'record',
+  'calibration',
   'alerts',
   'overrides',
+  'plan-audit',
+  'billing-store',
   'limiter',
   'instances',
   'downstream',
@@ -33,6 +37,7 @@ const STEPS = [
   'redis-1',
   'redis-2',
   'redis-3',
+  'tracing',
 ];
 
 /** Past a deadline, on a machine shared with other work: what "a small margin" allows (ms). */
