@@ -26,7 +26,7 @@ export function createStripeClient(billing: BillingConfig): Stripe | null {
 }
 
 /** Verifying a webhook needs no API key: the package's own webhooks helper, without a client. */
-export const stripeWebhooks = Stripe.webhooks;
+export const stripeWebhooks: (typeof Stripe)['webhooks'] = Stripe.webhooks;
 export type StripeEvent = Stripe.Event;
 export type StripeSubscription = Stripe.Subscription;
 
