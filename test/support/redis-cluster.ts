@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { freePort, waitForPing } from './redis-server.js';
+import { freePort, RedisDidNotStart, waitForPing } from './redis-server.js';
 
 const run = promisify(execFile);
 
@@ -44,7 +44,20 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
+/** Node start attempts, each on fresh ports: a port taken between `freePort` and the spawn loses one. */
+const START_ATTEMPTS = 3;
+
 export async function startTestCluster(options: { replicas?: 0 | 1 } = {}): Promise<TestCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnFreePorts(options);
+    } catch (error) {
+      if (!(error instanceof RedisDidNotStart) || attempt >= START_ATTEMPTS) throw error;
+    }
+  }
+}
+
+async function startClusterOnFreePorts(options: { replicas?: 0 | 1 }): Promise<TestCluster> {
   const replicas = options.replicas ?? 0;
   const count = replicas === 1 ? 6 : 3;
   const dir = await mkdtemp(join(tmpdir(), 'redis-cluster-'));
@@ -82,7 +95,8 @@ export async function startTestCluster(options: { replicas?: 0 | 1 } = {}): Prom
       { stdio: 'ignore' },
     );
     children.set(port, child);
-    await waitForPing(port);
+    // 15 s: six nodes starting at once on a loaded 2-core machine.
+    await waitForPing(port, { child, timeoutMs: 15_000 });
   };
   const kill = async (port: number) => {
     const child = children.get(port);

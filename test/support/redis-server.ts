@@ -73,9 +73,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Resolves once a redis-server on 127.0.0.1:`port` answers PING (5 s at most). */
-export async function waitForPing(port: number): Promise<void> {
-  const deadline = Date.now() + 5000;
+/** A redis-server that never answered PING: its port was taken, or it exited. */
+export class RedisDidNotStart extends Error {}
+
+/**
+ * Resolves once a redis-server on 127.0.0.1:`port` answers PING (`timeoutMs`, 5 s, at most).
+ * Given the server's process, fails at once when it exits (a port taken between `freePort` and
+ * the spawn makes redis-server exit), so a caller can retry on another port.
+ */
+export async function waitForPing(port: number, options: { timeoutMs?: number; child?: ChildProcess } = {}): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 5000);
   for (;;) {
     const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     client.on('error', () => {});
@@ -84,7 +91,11 @@ export async function waitForPing(port: number): Promise<void> {
       await client.ping();
       return;
     } catch (error) {
-      if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not start: ${String(error)}`);
+      const exited = options.child !== undefined && options.child.exitCode !== null;
+      if (exited || Date.now() > deadline) {
+        const why = exited ? `exited with code ${options.child?.exitCode}` : String(error);
+        throw new RedisDidNotStart(`redis-server on port ${port} did not start: ${why}`);
+      }
       await new Promise((r) => setTimeout(r, 50));
     } finally {
       client.disconnect();
