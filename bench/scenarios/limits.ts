@@ -8,6 +8,7 @@ import type { ScenarioReport } from '../report.js';
 import type { BenchOptions, Scenario } from '../scenario.js';
 import { startGatewayProcess, type GatewayProcess as Gateway } from '../../test/support/gateway-process.js';
 import { readFile } from 'node:fs/promises';
+import { pushBurstParams, pushSlidingParams } from '../../src/limits/store/sliding-window.js';
 import { countTopLevelCommands, commandCalls, redisCpuMs, scriptCalls, scriptSha, scriptUsec } from '../support/redis-commands.js';
 
 /** Issue 12's targets, each against limits off in the same run. */
@@ -304,7 +305,16 @@ async function roundTrips(url: string): Promise<{ ping: number; script: number }
   try {
     const lua = await readFile(LIMITER_LUA, 'utf8');
     const sha = (await client.script('LOAD', lua)) as string;
-    const args = ['consume', '', '0', 's', '100000000', '1', '0', '60000', '30', 's', '1000000000', '3', '0', '60000', '30'];
+    // Built by the store's own helpers, so the layout follows the script (limiter.lua's header).
+    const args = ['consume', '', '0'];
+    for (const [limit, amount] of [
+      [100_000_000, 1],
+      [1_000_000_000, 3],
+    ]) {
+      args.push('s', String(limit), String(amount), '0');
+      pushSlidingParams(args, { windowMs: 60_000, buckets: 30 });
+      pushBurstParams(args, {});
+    }
     const time = async (call: () => Promise<unknown>) => {
       const samples: number[] = [];
       for (let i = 0; i < 1000; i++) {
