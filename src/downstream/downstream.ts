@@ -3,7 +3,8 @@ import { DownstreamError } from '../errors/gateway-error.js';
 import type { Logger } from '../observability/logger.js';
 import { createLoopLag } from '../fairness/loop-lag.js';
 import { type RateLimiter, createRateBudget } from './rate-budget.js';
-import { type QueueEvent, type ServiceClient, type ServiceState, createServiceClient } from './service-client.js';
+import type { QueueEvent } from './call-context.js';
+import { type ServiceClient, type ServiceState, createServiceClient } from './service-client.js';
 
 export interface Downstream {
   client(name: ServiceName): ServiceClient;

@@ -1,5 +1,5 @@
 import type { Downstream } from './downstream.js';
-import type { CallContext } from './service-client.js';
+import type { CallContext } from './call-context.js';
 import type { ServiceName } from '../config/schema.js';
 import { DownstreamError, GatewayError } from '../errors/gateway-error.js';
 import { idProblem, isCanonicalId } from './ids.js';

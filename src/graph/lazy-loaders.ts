@@ -1,6 +1,6 @@
 import type { Downstream } from '../downstream/downstream.js';
 import { createLoaders, type Loaders } from '../downstream/loaders.js';
-import type { CallContext } from '../downstream/service-client.js';
+import type { CallContext } from '../downstream/call-context.js';
 
 /**
  * A request's loaders (downstream/loaders.ts), made when a resolver first reads one: a request

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
 import { type Downstream, createDownstream } from '../../src/downstream/downstream.js';
-import type { QueueEvent } from '../../src/downstream/service-client.js';
+import type { QueueEvent } from '../../src/downstream/call-context.js';
 import { DownstreamError } from '../../src/errors/gateway-error.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startSampleServices } from '../../src/sample-services/start.js';
