@@ -1,5 +1,6 @@
 import type { OperationPlan, PlanBranch, PlanField, PlanSelection, Variables } from '../cost/plan.js';
-import { amountOf, guardHolds } from '../cost/plan.js';
+import { amountOf } from '../cost/plan.js';
+import { branchOf, collectObjects, selected } from '../cost/response-walk.js';
 
 /**
  * One list in a response: the field it is (`Order.items`), how long it was, and the size the
@@ -36,12 +37,6 @@ function walkSelection(
   }
 }
 
-function selected(field: PlanField, variables: Variables): boolean {
-  if (field.guards === null) return true;
-  for (const guard of field.guards) if (guardHolds(guard, variables)) return true;
-  return false;
-}
-
 function walkFields(
   branch: PlanBranch,
   objects: Record<string, unknown>[],
@@ -63,33 +58,4 @@ function walkFields(
     }
     if (f.selection && children.length > 0) walkSelection(f.selection, children, sizing, variables, defaultListSize, visit);
   }
-}
-
-/** An abstract value's type: its selected `__typename`, else the branch whose selected keys it carries most. */
-function branchOf(selection: PlanSelection, object: Record<string, unknown>, variables: Variables): PlanBranch | undefined {
-  for (const key of selection.typenameKeys) {
-    const name = object[key];
-    const branch = typeof name === 'string' ? selection.branches.find((b) => b.typeName === name) : undefined;
-    if (branch) return branch;
-  }
-  let best: PlanBranch | undefined;
-  let bestScore = -Infinity;
-  for (const branch of selection.branches) {
-    let score = 0;
-    for (const f of branch.fields) if (selected(f, variables)) score += Object.hasOwn(object, f.key) ? 1 : -1;
-    if (score > bestScore) {
-      best = branch;
-      bestScore = score;
-    }
-  }
-  return best;
-}
-
-function collectObjects(value: unknown, listDepth: number, out: Record<string, unknown>[]): void {
-  if (value === null || typeof value !== 'object') return;
-  if (Array.isArray(value)) {
-    if (listDepth > 0) for (const item of value) collectObjects(item, listDepth - 1, out);
-    return;
-  }
-  out.push(value as Record<string, unknown>);
 }

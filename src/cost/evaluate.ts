@@ -1,4 +1,5 @@
-import { amountOf, guardHolds, type OperationPlan, type PlanBranch, type PlanField, type PlanSelection, type Variables } from './plan.js';
+import { amountOf, type OperationPlan, type PlanBranch, type PlanField, type PlanSelection, type Variables } from './plan.js';
+import { branchOf, collectObjects, selected } from './response-walk.js';
 
 /** One response path of an estimate: what one call of its resolver costs, and how many calls there can be. */
 export interface CostBreakdownEntry {
@@ -20,12 +21,6 @@ export interface CostEstimate {
 interface Totals {
   field: number;
   type: number;
-}
-
-function selected(field: PlanField, variables: Variables): boolean {
-  if (field.guards === null) return true;
-  for (const guard of field.guards) if (guardHolds(guard, variables)) return true;
-  return false;
 }
 
 /** A field's cost per call: weight plus arguments plus directives, floored at 0 (spec: per field). */
@@ -122,33 +117,6 @@ function actualSelection(selection: PlanSelection, objects: Record<string, unkno
   return total;
 }
 
-/**
- * Which possible type an abstract value is: its `__typename` when selected; otherwise the type
- * whose selected response keys match the value's keys best (ties: the first in schema order).
- */
-function branchOf(selection: PlanSelection, object: Record<string, unknown>, variables: Variables): PlanBranch | undefined {
-  for (const key of selection.typenameKeys) {
-    const name = object[key];
-    if (typeof name === 'string') {
-      const branch = selection.branches.find((b) => b.typeName === name);
-      if (branch) return branch;
-    }
-  }
-  let best: PlanBranch | undefined;
-  let bestScore = -Infinity;
-  for (const branch of selection.branches) {
-    let score = 0;
-    for (const f of branch.fields) {
-      if (selected(f, variables)) score += Object.hasOwn(object, f.key) ? 1 : -1;
-    }
-    if (score > bestScore) {
-      best = branch;
-      bestScore = score;
-    }
-  }
-  return best;
-}
-
 function actualFields(branch: PlanBranch, objects: Record<string, unknown>[], variables: Variables): number {
   let total = 0;
   for (const f of branch.fields) {
@@ -164,13 +132,4 @@ function actualFields(branch: PlanBranch, objects: Record<string, unknown>[], va
     if (f.selection && children.length > 0) total += actualSelection(f.selection, children, variables);
   }
   return total;
-}
-
-function collectObjects(value: unknown, listDepth: number, out: Record<string, unknown>[]): void {
-  if (value === null || typeof value !== 'object') return;
-  if (Array.isArray(value)) {
-    if (listDepth > 0) for (const item of value) collectObjects(item, listDepth - 1, out);
-    return;
-  }
-  out.push(value as Record<string, unknown>);
 }
