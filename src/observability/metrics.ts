@@ -51,7 +51,7 @@ export interface Metrics {
   limitLeaseTokens: Counter<'outcome'>;
   /** `limit_local_refusals_total`: requests answered 429 from a refusal remembered at the door, without a store call or parsing. */
   limitLocalRefusals: Counter;
-  /** `graphql_operation_cost{kind,plan}`: cost points per operation; kind requested (estimate) | actual. */
+  /** `graphql_operation_cost{kind,plan}`: cost points per operation; kind requested (estimate) | actual | refused (the estimate of a refused operation). */
   cost: Histogram<'kind' | 'plan'>;
   /** Estimated / actual cost of each executed request whose actual cost is above 0 (cost calibration). */
   costRatio: Histogram<'plan'>;
@@ -240,7 +240,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     }),
     cost: new Histogram({
       name: 'graphql_operation_cost',
-      help: 'Operation cost in points: kind="requested" is the estimate before execution, kind="actual" after',
+      help: 'Operation cost in points: kind="requested" is the estimate before execution, kind="actual" after; kind="refused" the estimate of an operation refused by a limit (it consumed nothing)',
       labelNames: ['kind', 'plan'],
       buckets: [...BUCKETS.cost],
       registers,

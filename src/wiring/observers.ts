@@ -59,7 +59,9 @@ export function requestMetrics(metrics: Metrics) {
     for (const root of roots) metrics.requests.inc({ plan: event.planId, status: event.status, root_field: root, tenant });
     metrics.requestDuration.observe({ plan: event.planId, status: event.status }, event.latencyMs / 1000);
     if (state.priced) {
-      metrics.cost.observe({ kind: 'requested', plan: event.planId }, event.requestedCost);
+      // A refused operation consumed nothing: its estimate is its own kind, so a 50,000-point
+      // refusal does not count as work asked of the gateway (as the usage counters keep it apart).
+      metrics.cost.observe({ kind: event.status === 'throttled' ? 'refused' : 'requested', plan: event.planId }, event.requestedCost);
       if (state.answered?.actualCost != null) {
         metrics.cost.observe({ kind: 'actual', plan: event.planId }, event.actualCost);
         if (event.actualCost > 0) metrics.costRatio.observe({ plan: event.planId }, event.requestedCost / event.actualCost);

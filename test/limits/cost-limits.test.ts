@@ -60,6 +60,25 @@ describe('cost limits', () => {
     expect(next.body.extensions!.cost.limit.remaining).toBe(99);
   });
 
+  it('reports a refused estimate in /metrics as kind="refused", not as requested cost (it consumed nothing)', async () => {
+    const sums = async () => {
+      const text = await (await fetch(`${gateway.url}/metrics`)).text();
+      const sum = (kind: string) => Number(new RegExp(`^graphql_operation_cost_sum\\{kind="${kind}",plan="pro"\\} (\\S+)`, 'm').exec(text)?.[1] ?? 0);
+      return { requested: sum('requested'), refused: sum('refused') };
+    };
+    const before = await sums();
+    const refused = await gateway.gql(DEMO_TOKENS.globexAdmin, EXPENSIVE);
+    expect(refused.body.errors![0]!.extensions).toMatchObject({ code: 'COST_LIMIT_EXCEEDED', estimate: 802 });
+    await gateway.gql(DEMO_TOKENS.globexAdmin, '{ viewer { clientId } }');
+    // Metered once the response is out: wait for both requests to be counted.
+    let after = before;
+    await eventually(async () => {
+      after = await sums();
+      return after.requested - before.requested >= 1;
+    });
+    expect({ refused: after.refused - before.refused, requested: after.requested - before.requested }).toEqual({ refused: 802, requested: 1 });
+  });
+
   it('charges the estimate, reports the budget in extensions.cost, and refunds what was not used', async () => {
     // products 1 + search argument 2 + inventory 30 x 2 = 63 estimated; no product matches, so
     // only products and its argument actually cost anything: 3.
