@@ -42,14 +42,18 @@ function answerOf(refusal: Refusal, retryAfterMs: number, storeNow: number): Omi
  * How long a refusal holds for every request of the caller: until its `retryAfterMs`, or for a
  * dimension with a burst zone (graduated throttling) until the store could hold the next request
  * instead, once the wait is within the zone's `maxDelayMs`: never longer (a request the store
- * would hold is not refused from memory). A refusal past the burst's count whose wait was already
- * within the delay (it ends when held requests leave the window, which is not known here) is not
- * remembered.
+ * would hold then is not refused from memory). A refusal whose wait was already within the delay
+ * was refused by the zone's count (every request it may hold is held) or by this instance's cap
+ * on held requests: it holds until its own Retry-After, as a refusal without a zone does. Room in
+ * the count may open a little sooner, when an older charge leaves the window (the store's reply
+ * does not say when), so a request the store would have held then is refused early: strict, and
+ * a retry loop past its burst costs one store call per Retry-After instead of one per request.
  */
 function refusedForMs(dimension: LimitDimension, result: DimensionResult): number {
   const { store } = dimension;
   const burst = store.kind === 'sliding' ? store.burst : undefined;
-  return burst === undefined ? result.retryAfterMs : result.retryAfterMs - burst.maxDelayMs;
+  if (burst === undefined || result.retryAfterMs <= burst.maxDelayMs) return result.retryAfterMs;
+  return result.retryAfterMs - burst.maxDelayMs;
 }
 
 /** Refusals remembered at most (each a few hundred bytes); forgetting one only costs a store call. */

@@ -86,8 +86,26 @@ describe('local refusals', () => {
     expect(refusals.find(A, '1.1.1.1')).not.toBeNull();
     at(2_000);
     expect(refusals.find(A, '1.1.1.1')).toBeNull();
-    // Refused past the burst's count with a wait already within the delay: not remembered.
+  });
+
+  it("past a burst zone's count (its wait already within maxDelayMs), until the refusal's own Retry-After", () => {
+    const { refusals, at } = setup();
+    const all = buildDimensions({
+      tenantId: 'acme',
+      clientId: 'a',
+      ip: '1.1.1.1',
+      limits: { requestsPerMinute: 100, burst: { requests: 20, maxDelayMs: 3_000 } },
+      timeZone: 'UTC',
+      rootFields: [],
+      cost: 1,
+      now: 0,
+    });
+    // The store refused with 2.5 s to wait: every request it could hold is held already. A retry
+    // loop is answered from memory until then, not by one store call per request.
     remember(refusals, A, '1.1.1.1', all, { minute: 2_500 });
+    at(2_499);
+    expect(refusals.find(A, '1.1.1.1')).not.toBeNull();
+    at(2_500);
     expect(refusals.find(A, '1.1.1.1')).toBeNull();
   });
 
