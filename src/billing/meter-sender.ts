@@ -23,6 +23,17 @@ export function backoffMs(attempts: number, random: () => number = Math.random):
   return Math.round(base * (1 + 0.2 * random()));
 }
 
+/**
+ * Stripe refuses an identifier it already holds with a 400 and this message (no error code),
+ * under a new idempotency key: the event was delivered before (an instance died before settling,
+ * or a lease ran out mid-send). Other projects met this after adding identifiers and stalled on it.
+ */
+function isAlreadyAtStripe(error: unknown): boolean {
+  // stripe-node puts the request id before Stripe's own message (`[req_...] An event ...`); `raw` has it bare.
+  const e = error as { statusCode?: number; raw?: { message?: string } };
+  return e.statusCode === 400 && (e.raw?.message ?? '').startsWith('An event already exists with identifier');
+}
+
 /** A 4xx other than 429 (a deleted customer, a bad event name): sending again cannot help. */
 function isPermanent(error: unknown): boolean {
   const status = (error as { statusCode?: number }).statusCode;
@@ -41,14 +52,19 @@ export function createMeterSender(deps: MeterSenderDeps) {
     const now = deps.now();
     if (!withinStripeWindow(entry.hour, now)) return { status: 'failed', error: 'older than Stripe accepts (35 days)' };
     try {
-      await stripe.billing.meterEvents.create({
-        event_name: entry.eventName,
-        identifier: entry.id,
-        timestamp: entry.timestamp,
-        payload: { stripe_customer_id: entry.customerId, value: String(entry.value) },
-      });
+      await stripe.billing.meterEvents.create(
+        {
+          event_name: entry.eventName,
+          identifier: entry.id,
+          timestamp: entry.timestamp,
+          payload: { stripe_customer_id: entry.customerId, value: String(entry.value) },
+        },
+        // The same key on every send of the entry: within Stripe's 24 h a resend is answered as the first was.
+        { idempotencyKey: `meter-event:${entry.id}` },
+      );
       return { status: 'sent', at: deps.now() };
     } catch (error) {
+      if (isAlreadyAtStripe(error)) return { status: 'sent', at: deps.now() };
       const message = error instanceof Error ? error.message : String(error);
       if (isPermanent(error)) return { status: 'failed', error: message };
       return { status: 'pending', dueAt: deps.now() + backoffMs(entry.attempts), error: message };

@@ -73,9 +73,6 @@ const eventsOf = (customer: string) => [...stripe.meterEvents.values()].filter((
 
 beforeAll(async () => {
   server = await startTestRedis();
-  stripe = await startFakeStripe({ faultRate: 0.1, hangMs: 600, seed: 22, applyBeforeTimeout: true });
-  stripe.meters.set('mtr_calls', 'api_calls');
-  stripe.meters.set('mtr_points', 'cost_points');
   redis = [new Redis(server.url), new Redis(server.url), new Redis(server.url)];
   usage = createRedisUsageStore({ redis: redis[2]! });
   billingStore = createRedisBillingStore({ redis: redis[2]!, pollMs: 1000, logger: silent });
@@ -88,7 +85,11 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await redis[2]!.flushall();
-  stripe.meterEvents.clear();
+  // A Stripe of its own per test: events and idempotency keys of one do not answer another's.
+  await stripe?.close();
+  stripe = await startFakeStripe({ faultRate: 0.1, hangMs: 600, seed: 22, applyBeforeTimeout: true });
+  stripe.meters.set('mtr_calls', 'api_calls');
+  stripe.meters.set('mtr_points', 'cost_points');
   await billingStore.linkCustomer('cus_acme', 'acme');
   await billingStore.linkCustomer('cus_initech', 'initech');
 });
@@ -98,6 +99,7 @@ describe('meter events from closed hours', () => {
     const start = hourOf(Date.now()) - 6 * HOUR_MS;
     clock = start + 10 * 60_000;
     let [a, b] = [instance(0), instance(1)];
+    let deadInstanceEntry = '';
     const expected = new Map<string, { value: number; hour: number }>();
     for (let h = 0; h < 5; h++) {
       const hour = start + h * HOUR_MS;
@@ -125,14 +127,18 @@ describe('meter events from closed hours', () => {
         continue;
       }
       if (h === 3) {
-        // Instance b leases what is due, Stripe applies one event, and b dies before settling.
-        const [leased] = await b.outbox.claim(clock, 1, 30_000);
+        // Instance b leases what is due and sends this hour's first event; Stripe applies it (no
+        // fault this once, so the test knows), and b dies before settling anything.
+        const leased = (await b.outbox.claim(clock, 100, 30_000)).find((e) => e.attempts === 0)!;
+        stripe.setFaultRate(0);
         await stripeClientOf(() => ({ ...billing, apiUrl: stripe.url }))()!.billing.meterEvents.create({
-          event_name: leased!.eventName,
-          identifier: leased!.id,
-          timestamp: leased!.timestamp,
-          payload: { stripe_customer_id: leased!.customerId, value: String(leased!.value) },
+          event_name: leased.eventName,
+          identifier: leased.id,
+          timestamp: leased.timestamp,
+          payload: { stripe_customer_id: leased.customerId, value: String(leased.value) },
         });
+        stripe.setFaultRate(0.1);
+        deadInstanceEntry = leased.id;
         await b.stop();
         b = instance(1); // its replacement starts with nothing in memory
         clock += 31_000; // the dead instance's lease ends
@@ -147,6 +153,11 @@ describe('meter events from closed hours', () => {
       expect({ timestamp: e.timestamp, value: Number(e.payload.value) }).toEqual({ timestamp: eventTimestamp(want.hour), value: want.value });
     }
     expect(eventsOf('cus_acme')).toHaveLength(10);
+    // Every entry settled as sent, the dead instance's too: its resend was refused by Stripe as a
+    // known identifier, which means delivered.
+    const settled = await a.outbox.list(0, Number.MAX_SAFE_INTEGER);
+    expect(settled.filter((e) => e.status !== 'sent')).toEqual([]);
+    expect(stripe.meterEvents.get(deadInstanceEntry)!.received).toBeGreaterThan(1);
     // Retries and the dead instance's resend reached Stripe more than once; Stripe counted each once.
     expect(sent.some((e) => e.received > 1)).toBe(true);
     expect(stripe.stats.faults).toBeGreaterThan(0);

@@ -7,7 +7,7 @@ export interface MeterEventRecord {
   /** Epoch s. */
   timestamp: number;
   payload: { stripe_customer_id: string; value: string };
-  /** How many times it was POSTed (duplicates included). */
+  /** How many times it was POSTed under a new idempotency key (refused duplicates included). */
   received: number;
 }
 
@@ -19,7 +19,9 @@ type Answer = { status: number; body: unknown };
 
 /**
  * The fake Stripe's Billing Meters (fake-stripe.ts): meter events, idempotent by identifier as
- * Stripe is, and a meter's hourly event summaries, paged as Stripe pages lists.
+ * Stripe is (a second event with a known identifier is refused with Stripe's 400 "An event
+ * already exists with identifier ..."), and a meter's hourly event summaries, paged as Stripe
+ * pages lists.
  */
 export function createFakeMeters() {
   /** Meter id -> its event name. */
@@ -38,8 +40,11 @@ export function createFakeMeters() {
     }
     const known = meterEvents.get(identifier);
     if (known) {
+      // Stripe refuses an identifier it has seen (a replay under the same idempotency key is answered before this).
       known.received += 1;
-    } else {
+      return { status: 400, body: { error: { type: 'invalid_request_error', message: `An event already exists with identifier ${identifier}.` } } };
+    }
+    {
       const value = form.get('payload[value]') ?? '0';
       meterEvents.set(identifier, {
         identifier,

@@ -8,7 +8,7 @@ import { createFakeMeters, type MeterEventRecord } from './fake-stripe-meters.js
  * A small Stripe API on a local port, for the official `stripe` package pointed at it through
  * its host/port/protocol options: subscriptions (retrieve), customers, Checkout and
  * customer-portal sessions, Billing Meter events (idempotent by identifier, as Stripe is) and
- * their hourly summaries. Fault injection: `faultRate` of calls answer 500 or hang past the
+ * their hourly summaries (fake-stripe-meters.ts). Fault injection: `faultRate` of calls answer 500 or hang past the
  * client's timeout, chosen by a seeded generator so a run is reproducible. Also builds events
  * and delivers them signed (`stripe.webhooks.generateTestHeaderString`), the way Stripe does:
  * retried until answered 2xx, duplicated and reordered on request.
@@ -21,7 +21,7 @@ export interface FakeStripe {
   portalSessions: Map<string, Record<string, unknown>>;
   /** Meter id (`mtr_...`) -> its event name; events of other names are kept but summed by no meter. */
   meters: Map<string, string>;
-  /** Meter events by identifier: a second event with the same identifier is answered with the first and not counted. */
+  /** Meter events by identifier: a second event with the same identifier is refused (400) and not counted. */
   meterEvents: Map<string, MeterEventRecord>;
   /** Calls answered normally, and calls failed on purpose. */
   stats: { calls: number; faults: number };
