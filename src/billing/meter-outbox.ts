@@ -1,8 +1,9 @@
 import type { RedisClient } from '../stores/redis.js';
 
 /**
- * One meter event to send to Stripe, kept until Stripe's window for its hour has passed: the
- * outbox is also the ledger of what was sent, which reconciliation reads.
+ * One meter event to send to Stripe, kept once sent until reconciliation's window has passed:
+ * the outbox is also the ledger of what was sent, which reconciliation reads. About 550 bytes of
+ * Redis memory each (README "Metered billing").
  */
 export interface MeterEventEntry {
   /** The event's identifier in Stripe (meter-hours.ts), unique in the outbox. */
@@ -46,7 +47,7 @@ export interface MeterOutbox {
   settle(entry: MeterEventEntry, outcome: Settlement): Promise<void>;
   /** The entries of hours in [from, to], any status. */
   list(from: number, to: number): Promise<MeterEventEntry[]>;
-  /** Forgets entries of hours before `before`; resolves to how many. */
+  /** Forgets the sent and refused entries of hours before `before` (unsent ones stay); resolves to how many. */
   prune(before: number): Promise<number>;
   /** The latest hour (epoch ms) closed for `meter`, or null. */
   closedThrough(meter: string): Promise<number | null>;
@@ -138,16 +139,21 @@ export function createRedisMeterOutbox(redis: RedisClient): MeterOutbox {
     },
     async prune(before) {
       const ids = await redis.zrangebyscore(KEYS.hours, '-inf', `(${before}`);
+      let pruned = 0;
       for (let i = 0; i < ids.length; i += READ_CHUNK) {
         const chunk = ids.slice(i, i + READ_CHUNK);
+        // Unsent entries stay until sent or refused (an entry never goes back from sent to pending).
+        const due = await redis.zmscore(KEYS.due, ...chunk);
+        const settled = chunk.filter((_, j) => due[j] === null);
+        if (settled.length === 0) continue;
         await redis
           .multi()
-          .hdel(KEYS.entries, ...chunk)
-          .zrem(KEYS.due, ...chunk)
-          .zrem(KEYS.hours, ...chunk)
+          .hdel(KEYS.entries, ...settled)
+          .zrem(KEYS.hours, ...settled)
           .exec();
+        pruned += settled.length;
       }
-      return ids.length;
+      return pruned;
     },
     async closedThrough(meter) {
       const raw = await redis.hget(KEYS.closed, meter);
@@ -199,7 +205,7 @@ export function createMemoryMeterOutbox(): MeterOutbox {
     },
     list: async (from, to) => [...entries.values()].filter((e) => e.hour >= from && e.hour <= to).sort((a, b) => a.hour - b.hour),
     async prune(before) {
-      const old = [...entries.values()].filter((e) => e.hour < before);
+      const old = [...entries.values()].filter((e) => e.hour < before && e.status !== 'pending');
       for (const e of old) {
         entries.delete(e.id);
         due.delete(e.id);

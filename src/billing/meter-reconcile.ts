@@ -127,7 +127,7 @@ export function createReconciler(deps: ReconcilerDeps) {
     await outbox.enqueue(corrections, now);
   }
 
-  /** One pass over the window (`metering.reconcileDays` back, at most Stripe's 35 days); also forgets entries Stripe's window has left. */
+  /** One pass over the window (`metering.reconcileDays` back, at most Stripe's 35 days); then forgets the sent entries before it. */
   return async function reconcile(): Promise<ReconcileReport> {
     const billing = deps.billing();
     const now = deps.now();
@@ -140,8 +140,8 @@ export function createReconciler(deps: ReconcilerDeps) {
       const meter = billing.meters[ledger.meter];
       if (meter) await compare(stripe, ledger, meter, from, last, report);
     }
-    // Past Stripe's window an entry can neither be sent nor corrected; a day's slack for clocks.
-    await outbox.prune(hourOf(now - STRIPE_WINDOW_MS - 24 * HOUR_MS));
+    // Out of the window a sent entry is read by nobody again (unsent ones stay for the sender).
+    await outbox.prune(from);
     for (const d of report.differences) logger.warn({ difference: d }, 'metered usage differs from what Stripe recorded');
     logger.info({ checked: report.checked, inFlight: report.inFlight, differences: report.differences.length }, 'metered billing reconciled');
     return report;

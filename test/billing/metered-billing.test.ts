@@ -36,9 +36,9 @@ const billing: BillingConfig = billingSchema.parse({
   metering: { settleSeconds: 120 },
 });
 
-function instance(i: number): MeteredBilling {
-  const stripeClient = stripeClientOf(() => ({ ...billing, apiUrl: stripe.url }));
-  return createMeteredBilling({ redis: redis[i]!, usage, billingStore, stripe: stripeClient, billing: () => billing, logger: silent, now });
+function instance(i: number, config: BillingConfig = billing): MeteredBilling {
+  const stripeClient = stripeClientOf(() => ({ ...config, apiUrl: stripe.url }));
+  return createMeteredBilling({ redis: redis[i]!, usage, billingStore, stripe: stripeClient, billing: () => config, logger: silent, now });
 }
 
 /** `count` requests of `tenantId` at `at`, 2.5 cost points each, plus one throttled request (never billed). */
@@ -216,5 +216,47 @@ describe('reconciliation with Stripe', () => {
       { tenantId: 'initech', meter: 'points', hour: new Date(hour).toISOString(), metered: 20, recorded: 27, action: 'over-recorded' },
     ]);
     expect(eventsOf('cus_initech')).toHaveLength(2);
+  }, 60_000);
+});
+
+describe('what the outbox keeps', () => {
+  it("forgets sent entries once they leave the reconcile window, keeps unsent ones, and refuses those past Stripe's 35 days", async () => {
+    const short = billingSchema.parse({ ...billing, metering: { reconcileDays: 1 } });
+    const old = hourOf(Date.now()) - 30 * HOUR_MS;
+    const recent = hourOf(Date.now()) - 3 * HOUR_MS;
+    clock = recent + HOUR_MS + 121_000;
+    const a = instance(0, short);
+    await traffic('acme', 'pro', old, 2);
+    await traffic('initech', 'enterprise', old, 2);
+    await traffic('acme', 'pro', recent, 4);
+    await a.closeHours();
+    // acme's events go out; initech's old one waits (as if Stripe kept failing it). No faults here.
+    stripe.setFaultRate(0);
+    const initechOld = meterEventIdentifier('initech', 'points', old);
+    await redis[2]!.zadd('meter:{outbox}:due', clock + 3_600_000, initechOld);
+    expect(await a.sendDue()).toEqual({ sent: 4, retried: 0, failed: 0 });
+    const statuses = async () => Object.fromEntries((await a.outbox.list(0, Number.MAX_SAFE_INTEGER)).map((e) => [e.id, e.status]));
+    expect(await statuses()).toEqual({
+      [meterEventIdentifier('acme', 'calls', old)]: 'sent',
+      [meterEventIdentifier('acme', 'points', old)]: 'sent',
+      [initechOld]: 'pending',
+      [meterEventIdentifier('acme', 'calls', recent)]: 'sent',
+      [meterEventIdentifier('acme', 'points', recent)]: 'sent',
+    });
+
+    // Reconciling over one day forgets the old sent entries; the unsent one stays for the sender.
+    expect((await reconciled(a)).differences).toEqual([]);
+    expect(await statuses()).toEqual({
+      [initechOld]: 'pending',
+      [meterEventIdentifier('acme', 'calls', recent)]: 'sent',
+      [meterEventIdentifier('acme', 'points', recent)]: 'sent',
+    });
+
+    // 35 days on, Stripe would refuse its timestamp: the sender settles it as refused, without a call.
+    clock += 35 * 24 * HOUR_MS;
+    const calls = stripe.stats.calls + stripe.stats.faults;
+    expect(await a.sendDue()).toEqual({ sent: 0, retried: 0, failed: 1 });
+    expect(stripe.stats.calls + stripe.stats.faults).toBe(calls);
+    expect((await a.outbox.list(old, old)).map((e) => [e.status, e.lastError])).toEqual([['failed', 'older than Stripe accepts (35 days)']]);
   }, 60_000);
 });
