@@ -372,7 +372,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     trustedDocuments,
     ...(earlyChecks ? { earlyChecks } : {}),
     downstream,
-    services: { overrides, limitsView, usage: usageStore, audit, health, synthetic, trustedDocuments, calibration, checkout },
+    services: { overrides, limitsView, usage: usageStore, audit, health, synthetic, trustedDocuments, calibration, checkout, meteredBilling },
     admit: assertOperationAllowed,
     analyzer: costAnalyzer,
     limits: tracing.traceLimitGate(limits),

@@ -49,6 +49,8 @@ export interface MeterOutbox {
   list(from: number, to: number): Promise<MeterEventEntry[]>;
   /** Forgets the sent and refused entries of hours before `before` (unsent ones stay); resolves to how many. */
   prune(before: number): Promise<number>;
+  /** How many entries are not sent yet. */
+  pendingCount(): Promise<number>;
   /** The latest hour (epoch ms) closed for `meter`, or null. */
   closedThrough(meter: string): Promise<number | null>;
   /** Moves the meter's closed cursor forward to `hour` (never back). */
@@ -155,6 +157,7 @@ export function createRedisMeterOutbox(redis: RedisClient): MeterOutbox {
       }
       return pruned;
     },
+    pendingCount: () => redis.zcard(KEYS.due),
     async closedThrough(meter) {
       const raw = await redis.hget(KEYS.closed, meter);
       return raw === null ? null : Number(raw);
@@ -212,6 +215,7 @@ export function createMemoryMeterOutbox(): MeterOutbox {
       }
       return old.length;
     },
+    pendingCount: async () => due.size,
     closedThrough: async (meter) => closed.get(meter) ?? null,
     async markClosed(meter, hour) {
       if (hour > (closed.get(meter) ?? -1)) closed.set(meter, hour);

@@ -24,6 +24,17 @@ export interface MeteredBillingDeps {
 const CLOSE_EVERY_MS = 30_000;
 /** The fleet-wide "reconciled recently" mark: whoever sets it runs the pass. */
 const RECONCILED_KEY = 'meter:{outbox}:reconciled';
+/** The fleet's last report, for `fleetUsage.meteredBilling` on any instance. */
+const REPORT_KEY = 'meter:{outbox}:report';
+/** Differences a stored report keeps (the count says how many there were). */
+const REPORT_DIFFERENCES = 100;
+
+/** What platform admins see of metered billing (`fleetUsage.meteredBilling`). */
+export interface MeteredBillingStatus {
+  meters: string[];
+  pending: number;
+  lastReconciliation: (ReconcileReport & { differenceCount: number }) | null;
+}
 
 /**
  * Usage-based billing through Stripe Billing Meters: closed hours become events in a durable
@@ -37,7 +48,7 @@ export function createMeteredBilling(deps: MeteredBillingDeps) {
   const closeHours = createHourCloser({ outbox, usage: deps.usage, billingStore: deps.billingStore, billing: deps.billing, logger: deps.logger, now });
   const sendDue = createMeterSender({ outbox, stripe: deps.stripe, apiTimeoutMs: () => deps.billing().apiTimeoutMs, logger: deps.logger, now });
   const reconcile = createReconciler({ outbox, usage: deps.usage, stripe: deps.stripe, billing: deps.billing, logger: deps.logger, now });
-  let lastReport: ReconcileReport | null = null;
+  let lastReport: MeteredBillingStatus['lastReconciliation'] = null;
   const timers: NodeJS.Timeout[] = [];
   const running = new Set<Promise<unknown>>();
   let stopped = false;
@@ -58,18 +69,37 @@ export function createMeteredBilling(deps: MeteredBillingDeps) {
     };
   };
 
+  /** Runs a pass and keeps its report where every instance reads it. */
+  async function reconcileAndReport(): Promise<ReconcileReport> {
+    const report = await reconcile();
+    lastReport = { ...report, differenceCount: report.differences.length, differences: report.differences.slice(0, REPORT_DIFFERENCES) };
+    await deps.redis?.set(REPORT_KEY, JSON.stringify(lastReport));
+    return report;
+  }
+
   async function reconcileIfDue(): Promise<void> {
     const periodMs = deps.billing().metering.reconcileEveryMinutes * 60_000;
     if (deps.redis && (await deps.redis.set(RECONCILED_KEY, String(now()), 'PX', periodMs, 'NX')) !== 'OK') return;
-    lastReport = await reconcile();
+    try {
+      await reconcileAndReport();
+    } catch (error) {
+      // A pass that failed (Stripe down) leaves the mark free, so the next minute's check on any instance tries again.
+      await deps.redis?.del(RECONCILED_KEY).catch(() => {});
+      throw error;
+    }
+  }
+
+  async function status(): Promise<MeteredBillingStatus> {
+    const [pending, stored] = await Promise.all([outbox.pendingCount(), deps.redis ? deps.redis.get(REPORT_KEY) : null]);
+    return { meters: Object.keys(deps.billing().meters), pending, lastReconciliation: stored ? JSON.parse(stored) : lastReport };
   }
 
   return {
     outbox,
     closeHours,
     sendDue,
-    reconcile: async () => (lastReport = await reconcile()),
-    lastReport: () => lastReport,
+    reconcile: reconcileAndReport,
+    status,
     /** Starts the loops: closing at once and every 30 s, sending every `metering.sendEveryMs`, reconciling once a minute if due. */
     start() {
       const close = loop('closing hours', closeHours);

@@ -1,9 +1,10 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisBillingStore } from '../../src/billing/billing-store.js';
+import { createRedisBillingStore, type BillingStore } from '../../src/billing/billing-store.js';
+import { createMeteredBilling } from '../../src/billing/metered-billing.js';
+import { DEMO_TOKENS } from '../../src/config/demo.js';
 import { eventTimestamp, HOUR_MS, hourOf, meterEventIdentifier } from '../../src/billing/meter-hours.js';
 import { createRedisMeterOutbox } from '../../src/billing/meter-outbox.js';
-import { createReconciler } from '../../src/billing/meter-reconcile.js';
 import { stripeClientOf } from '../../src/billing/stripe-client.js';
 import { billingSchema } from '../../src/config/billing-schema.js';
 import { createRedisUsageStore } from '../../src/usage/redis-usage-store.js';
@@ -25,6 +26,7 @@ let server: TestRedis;
 let stripe: FakeStripe;
 let redis: Redis;
 let gateways: GatewayProcess[] = [];
+let billingStore: BillingStore;
 
 const billingBlock = () => ({
   secretKey: 'sk_test_metered_fleet',
@@ -50,6 +52,7 @@ beforeAll(async () => {
 }, 30_000);
 afterAll(async () => {
   await Promise.all(gateways.map((g) => g.close()));
+  billingStore?.close();
   redis?.disconnect();
   await stripe?.close();
   await server?.stop();
@@ -58,10 +61,9 @@ afterAll(async () => {
 describe('metered billing across a Stripe outage and a killed instance', () => {
   it('sends every closed tenant-hour exactly once and reconciles to zero difference', async () => {
     const usage = createRedisUsageStore({ redis });
-    const billingStore = createRedisBillingStore({ redis, pollMs: 1000, logger: silent });
+    billingStore = createRedisBillingStore({ redis, pollMs: 1000, logger: silent });
     await billingStore.linkCustomer('cus_acme', 'acme');
     await billingStore.linkCustomer('cus_initech', 'initech');
-    billingStore.close();
     const expected = new Map<string, number>();
     const first = hourOf(Date.now()) - 5 * HOUR_MS;
     for (let h = 0; h < 4; h++) {
@@ -102,10 +104,32 @@ describe('metered billing across a Stripe outage and a killed instance', () => {
     // Timeouts after Stripe applied a call were retried under the same identifier: received twice, counted once.
     expect(sent.some((e) => e.received > 1)).toBe(true);
 
+    // Reconciliation (here run by the test, as any instance runs it) reports to the whole fleet.
     const billing = billingSchema.parse(billingBlock());
-    const reconcile = createReconciler({ outbox, usage, stripe: stripeClientOf(() => billing), billing: () => billing, logger: silent, now: Date.now });
+    const reconciler = createMeteredBilling({ redis, usage, billingStore, stripe: stripeClientOf(() => billing), billing: () => billing, logger: silent });
     let report = null;
-    for (let attempt = 0; attempt < 5 && !report; attempt++) report = await reconcile().catch(() => null);
+    for (let attempt = 0; attempt < 5 && !report; attempt++) report = await reconciler.reconcile().catch(() => null);
     expect(report).toMatchObject({ checked: expected.size, inFlight: 0, differences: [] });
+    for (const g of gateways) {
+      const r = await fetch(`${g.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_TOKENS.platformAdmin}` },
+        body: JSON.stringify({
+          query: '{ fleetUsage { meteredBilling { meters pending lastReconciliation { checked inFlight differenceCount differences { hour } } } } }',
+        }),
+      });
+      expect(((await r.json()) as any).data.fleetUsage.meteredBilling).toEqual({
+        meters: ['calls', 'points'],
+        pending: 0,
+        lastReconciliation: { checked: expected.size, inFlight: 0, differenceCount: 0, differences: [] },
+      });
+    }
+    // Tenants do not see it.
+    const tenant = await fetch(`${gateways[0]!.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_TOKENS.acmeAdmin}` },
+      body: JSON.stringify({ query: '{ fleetUsage { meteredBilling { pending } } }' }),
+    });
+    expect(((await tenant.json()) as any).errors[0].extensions.code).toBe('FORBIDDEN');
   }, 120_000);
 });
