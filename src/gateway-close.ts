@@ -19,6 +19,8 @@ export interface GatewayParts {
   calibration: Closable;
   /** Billing's audit of plan changes and its records' poller. */
   stopPlanAudit: () => void;
+  /** Metered billing's loops (closing hours, sending, reconciling): stopped before the connections close. */
+  meteredBilling: { stop(): Promise<void> };
   billingStore: Closable;
   /** Last: the spans of the requests drained above are exported before the process ends. */
   tracing: Closable;
@@ -61,6 +63,7 @@ export function gatewayCloseSteps(parts: GatewayParts): CloseStep[] {
     { name: 'alerts', close: () => parts.alerts.close() },
     { name: 'overrides', close: () => parts.overrides.close() },
     { name: 'plan-audit', close: parts.stopPlanAudit },
+    { name: 'metered-billing', close: () => parts.meteredBilling.stop() },
     { name: 'billing-store', close: () => parts.billingStore.close() },
     // Settles still waiting for a check to carry them go out before the connections close.
     { name: 'limiter', close: () => parts.limiter.close() },

@@ -43,6 +43,7 @@ import { auditPlanChanges } from './wiring/plan-audit.js';
 import { createBillingEvents } from './billing/webhook-events.js';
 import { createCheckout } from './billing/checkout.js';
 import { stripeClientOf } from './billing/stripe-client.js';
+import { createMeteredBilling } from './billing/metered-billing.js';
 import { registerBillingWebhook } from './http/billing-webhook-route.js';
 import { createLimitGate } from './limits/limit-gate.js';
 import { createRedisLimitStore } from './limits/store/redis-store.js';
@@ -263,6 +264,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   // subscriptions back and opens Checkout and portal sessions.
   const stripe = stripeClientOf(() => config.current().billing);
   const billingEvents = createBillingEvents({ store: billingStore, audit, alerts, config: () => config.current(), stripe, logger });
+  // Usage-based billing: closed hours of the usage history become Stripe meter events through a
+  // durable outbox in Redis; a reconciliation pass compares them with Stripe's summaries.
+  const meteredBilling = createMeteredBilling({ redis, usage: usageStore, billingStore, stripe, billing: () => config.current().billing, logger });
   // Checkout returns to the portal's billing page on this gateway unless billing.returnUrl says otherwise.
   let publicUrl = '';
   const checkout = createCheckout({ store: billingStore, stripe, config: () => config.current(), returnUrl: () => `${publicUrl}/dashboard/#/billing` });
@@ -368,7 +372,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     trustedDocuments,
     ...(earlyChecks ? { earlyChecks } : {}),
     downstream,
-    services: { overrides, limitsView, usage: usageStore, audit, health, synthetic, trustedDocuments, calibration, checkout },
+    services: { overrides, limitsView, usage: usageStore, audit, health, synthetic, trustedDocuments, calibration, checkout, meteredBilling },
     admit: assertOperationAllowed,
     analyzer: costAnalyzer,
     limits: tracing.traceLimitGate(limits),
@@ -414,6 +418,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const url = `http://${host}:${address.port}`;
   publicUrl = url;
   logger.info({ url: `${url}/dashboard/` }, 'usage dashboard');
+  meteredBilling.start();
   const stopDemoTraffic = initial.demo.liveTraffic
     ? startLiveTraffic({ url, authenticator, requestsPerMinute: initial.demo.liveRequestsPerMinute, logger })
     : () => {};
@@ -429,6 +434,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     recorder,
     calibration,
     stopPlanAudit,
+    meteredBilling,
     billingStore,
     tracing,
     alerts,

@@ -49,6 +49,7 @@ const CONTEXT_LEVEL = {
   audit: REQUEST,
   trustedDocuments: REQUEST,
   checkout: REQUEST,
+  meteredBilling: REQUEST,
   health: REQUEST,
   calibration: REQUEST,
 } as const satisfies Readonly<Record<keyof GatewayContext, Level>>;

@@ -17,6 +17,42 @@ const priceSchema = z
   })
   .refine((p) => (p.plan === undefined) === p.metered, { message: 'name either a plan or metered: true, not both and not neither' });
 
+/**
+ * One Stripe Billing Meter the gateway reports to: every closed hour, one meter event per billed
+ * tenant with the hour's usage (README "Metered billing"). The meter must sum raw events.
+ */
+const meterSchema = z.strictObject({
+  /** The meter's `event_name` in Stripe. */
+  eventName: z.string().min(1).max(100),
+  /** The meter's id (`mtr_...`), for reading its event summaries back (reconciliation). */
+  meterId: z.string().min(1),
+  /** What one unit is: a request that ran (throttled ones are not billed), or a cost point actually spent (rounded per hour). */
+  measure: z.enum(['requests', 'costPoints']),
+  /** The plans whose tenants this meter bills (a tenant also needs a Stripe customer). */
+  plans: z.array(z.string().min(1)).min(1),
+});
+export type MeterConfig = z.infer<typeof meterSchema>;
+
+/** How closed hours become meter events and how they are checked against Stripe. */
+const meteringSchema = z.strictObject({
+  /** How long after an hour ends it is closed, in seconds, default 120: usage still buffered in instances lands first. */
+  settleSeconds: z.number().int().nonnegative().max(3600).default(120),
+  /** How far back a starting or long-stopped fleet closes hours it missed, in hours, default 47 (the fleet's hourly tenant index lives 2 days). */
+  catchUpHours: z.number().int().positive().max(47).default(47),
+  /** How often each instance looks for due events in the outbox, in ms, default 1 s. */
+  sendEveryMs: z.number().int().positive().max(600_000).default(1000),
+  /** How often the fleet compares closed hours with Stripe's summaries, in minutes, default 60. */
+  reconcileEveryMinutes: z
+    .number()
+    .int()
+    .positive()
+    .max(24 * 60)
+    .default(60),
+  /** How many days back reconciliation looks (Stripe takes events up to 35 days old), default 35. */
+  reconcileDays: z.number().int().positive().max(35).default(35),
+});
+export type MeteringConfig = z.infer<typeof meteringSchema>;
+
 export const billingSchema = z.strictObject({
   /**
    * Stripe secret API key, for Checkout and customer-portal sessions and for reading a
@@ -52,6 +88,9 @@ export const billingSchema = z.strictObject({
   pastDuePlan: z.string().min(1).optional(),
   /** The plan a cancelled (deleted) subscription returns the tenant to; default `defaultPlan`. */
   canceledPlan: z.string().min(1).optional(),
+  /** Meter name (used in event identifiers: letters, digits, `_`, `-`) -> the Stripe meter it reports to. */
+  meters: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'meter names are 1-32 letters, digits, _ or -'), meterSchema).default({}),
+  metering: meteringSchema.prefault({}),
   /** The portal page Checkout returns to (success and cancel URLs are built from it), default `/dashboard/#/billing` on the gateway. */
   returnUrl: z.url({ protocol: /^https?$/ }).optional(),
 });

@@ -765,6 +765,9 @@ function checkPlanReferences(config: z.infer<typeof configObject>, addIssue: Add
     if (price.plan !== undefined && !known(price.plan))
       addIssue({ code: 'custom', path: ['billing', 'prices', priceId, 'plan'], message: `unknown plan "${price.plan}"` });
   }
+  for (const [meter, m] of Object.entries(config.billing.meters)) {
+    for (const plan of m.plans) if (!known(plan)) addIssue({ code: 'custom', path: ['billing', 'meters', meter, 'plans'], message: `unknown plan "${plan}"` });
+  }
   for (const key of ['pastDuePlan', 'canceledPlan'] as const) {
     const plan = config.billing[key];
     if (plan !== undefined && !known(plan)) addIssue({ code: 'custom', path: ['billing', key], message: `unknown plan "${plan}"` });

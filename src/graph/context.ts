@@ -12,6 +12,7 @@ import type { TrustedDocuments } from '../trusted-documents/registry.js';
 import type { Logger } from '../observability/logger.js';
 import type { AuditLog } from '../audit/limit-changes.js';
 import type { Checkout } from '../billing/checkout.js';
+import type { MeteredBillingStatus } from '../billing/metered-billing.js';
 import type { SyntheticHistory } from '../demo/backfill.js';
 import type { RequestState } from './request-state.js';
 import type { CalibrationReport, ReportOptions } from '../calibration/report.js';
@@ -50,6 +51,8 @@ export interface GatewayContext {
   synthetic: SyntheticHistory | null;
   /** Stripe Checkout and customer-portal sessions, and what the billing page shows. */
   checkout: Checkout;
+  /** Usage-based billing's outbox and last reconciliation, for platform admins. */
+  meteredBilling: { status(): Promise<MeteredBillingStatus> };
   /** The tenant's registered trusted documents (persisted operations). */
   trustedDocuments: TrustedDocuments;
   /** Cost calibration of this instance's observations, for platform admins (calibration/). */

@@ -2,7 +2,8 @@ import type { TenantPrincipal } from '../auth/principal.js';
 import { hasTenant } from '../auth/principal.js';
 import { BillingSessionError } from '../billing/checkout.js';
 import { GatewayError } from '../errors/gateway-error.js';
-import type { GatewayContext } from '../graph/context.js';
+import { storeCall } from '../errors/store-unavailable.js';
+import { platformAdminScope, type GatewayContext } from '../graph/context.js';
 import type { Resolvers } from '../graph/generated/resolvers-types.js';
 import { planView } from './viewer.js';
 
@@ -44,6 +45,15 @@ export const billingResolvers: Resolvers = {
           : null,
         pendingUpgrade: overview.pending ? { plan: overview.pending.planId, since: new Date(overview.pending.at).toISOString() } : null,
       };
+    },
+  },
+  FleetUsage: {
+    meteredBilling: async (_parent, _args, ctx) => {
+      platformAdminScope(ctx, 'fleetUsage');
+      // The outbox and the report live beside the billing records (Redis, or the process).
+      const status = await storeCall('limit-overrides', "Metered billing's state cannot be read: its store cannot be reached.", ctx.meteredBilling.status());
+      const report = status.lastReconciliation;
+      return { ...status, lastReconciliation: report ? { ...report, at: new Date(report.at).toISOString() } : null };
     },
   },
   Mutation: {

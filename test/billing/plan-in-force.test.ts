@@ -61,6 +61,11 @@ describe('defaultPlan', () => {
     expect(problems(yaml().replace('price_pro: { plan: pro', 'price_pro: { plan: platinum'))).toContain(
       'billing.prices.price_pro.plan: unknown plan "platinum"',
     );
+    const meter = (plans: string) => `  meters:\n    calls: { eventName: api_calls, meterId: mtr_1, measure: requests, plans: [${plans}] }\n`;
+    expect(problems(yaml().replace('  pastDueGraceSeconds', `${meter('pro, gold')}  pastDueGraceSeconds`))).toEqual([
+      'billing.meters.calls.plans: unknown plan "gold"',
+    ]);
+    expect(problems(yaml().replace('  pastDueGraceSeconds', `${meter('pro')}  pastDueGraceSeconds`))).toEqual([]);
     expect(problems(yaml().replace('price_calls: { metered: true }', 'price_calls: {}'))).toContain(
       'billing.prices.price_calls: name either a plan or metered: true, not both and not neither',
     );

@@ -28,6 +28,7 @@ const STEPS = [
   'alerts',
   'overrides',
   'plan-audit',
+  'metered-billing',
   'billing-store',
   'limiter',
   'instances',

@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
+import { createFakeMeters, type MeterEventRecord } from './fake-stripe-meters.js';
 
 /**
  * A small Stripe API on a local port, for the official `stripe` package pointed at it through
  * its host/port/protocol options: subscriptions (retrieve), customers, Checkout and
- * customer-portal sessions. Fault injection: `faultRate` of calls answer 500 or hang past the
+ * customer-portal sessions, Billing Meter events (idempotent by identifier, as Stripe is) and
+ * their hourly summaries (fake-stripe-meters.ts). Fault injection: `faultRate` of calls answer 500 or hang past the
  * client's timeout, chosen by a seeded generator so a run is reproducible. Also builds events
  * and delivers them signed (`stripe.webhooks.generateTestHeaderString`), the way Stripe does:
  * retried until answered 2xx, duplicated and reordered on request.
@@ -17,6 +19,10 @@ export interface FakeStripe {
   customers: Map<string, Record<string, unknown>>;
   checkoutSessions: Map<string, Record<string, unknown>>;
   portalSessions: Map<string, Record<string, unknown>>;
+  /** Meter id (`mtr_...`) -> its event name; events of other names are kept but summed by no meter. */
+  meters: Map<string, string>;
+  /** Meter events by identifier: a second event with the same identifier is refused (400) and not counted. */
+  meterEvents: Map<string, MeterEventRecord>;
   /** Calls answered normally, and calls failed on purpose. */
   stats: { calls: number; faults: number };
   setFaultRate(rate: number): void;
@@ -29,6 +35,11 @@ export interface FakeStripeOptions {
   /** How long a "timeout" fault holds the call before answering 500, default 2 s. */
   hangMs?: number;
   seed?: number;
+  /**
+   * A "timeout" fault applies the call first and then hangs, as when Stripe did the work and the
+   * answer was lost; default false (the call is not applied).
+   */
+  applyBeforeTimeout?: boolean;
 }
 
 /** mulberry32: a tiny seeded generator, so fault patterns repeat run to run. */
@@ -57,6 +68,7 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
   const customers = new Map<string, Record<string, unknown>>();
   const checkoutSessions = new Map<string, Record<string, unknown>>();
   const portalSessions = new Map<string, Record<string, unknown>>();
+  const billingMeters = createFakeMeters();
   const idempotent = new Map<string, { status: number; body: unknown }>();
   const stats = { calls: 0, faults: 0 };
   const hangs = new Set<NodeJS.Timeout>();
@@ -70,6 +82,8 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
   async function route(request: IncomingMessage): Promise<{ status: number; body: unknown }> {
     const path = (request.url ?? '').split('?')[0]!;
     const form = request.method === 'POST' ? await formOf(request) : new Map<string, string>();
+    const metered = billingMeters.route(request.method ?? '', path, form, new URL(request.url ?? '', 'http://x').searchParams);
+    if (metered) return metered;
     const sub = /^\/v1\/subscriptions\/([^/]+)$/.exec(path);
     if (request.method === 'GET' && sub) {
       const found = subscriptions.get(sub[1]!);
@@ -113,12 +127,21 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     return notFound(`route: ${request.method} ${path}`);
   }
 
+  /** Does the call as a normal one would (its idempotency key remembered), without answering. */
+  async function applyQuietly(request: IncomingMessage): Promise<void> {
+    const key = request.headers['idempotency-key'];
+    const answer = await route(request);
+    if (typeof key === 'string' && answer.status === 200 && !idempotent.has(key)) idempotent.set(key, answer);
+  }
+
   const server: Server = createServer((request, response) => {
     const roll = random();
     if (roll < faultRate) {
       stats.faults += 1;
       // Half the faults answer 500 at once, half hold the call past the client's timeout.
       if (roll < faultRate / 2) return send(response, 500, { error: { type: 'api_error', message: 'injected fault' } });
+      // Stripe may have done the work before the answer was lost (applyBeforeTimeout).
+      if (options.applyBeforeTimeout) void applyQuietly(request);
       const timer = setTimeout(() => {
         hangs.delete(timer);
         send(response, 500, { error: { type: 'api_error', message: 'injected timeout' } });
@@ -144,6 +167,8 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     customers,
     checkoutSessions,
     portalSessions,
+    meters: billingMeters.meters,
+    meterEvents: billingMeters.meterEvents,
     stats,
     setFaultRate: (rate) => {
       faultRate = rate;

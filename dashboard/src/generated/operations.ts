@@ -58,6 +58,15 @@ export type PlanSource =
   /** A platform admin's runtime change (`setTenantLimits`). */
   | 'OVERRIDE';
 
+export type AuditTrailQueryVariables = Exact<{
+  tenantId?: string | number | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type AuditTrailQuery = { fleetUsage: { directory: Array<{ id: string, displayName: string }>, auditTrail: { endCursor: string | null, hasNextPage: boolean, entries: Array<{ id: string, at: string, by: string, tenantId: string, action: string, source: string, eventId: string | null, before: string | null, after: string | null, plan: string | null, expiresAt: string | null, limits: Array<{ name: string, value: number }> }> } } };
+
 export type PortalBillingQueryVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -229,6 +238,7 @@ export interface TypedOperation<Result, Variables> {
   __types?: { result: Result; variables: Variables };
 }
 
+export const AuditTrailDocument = { operationName: "AuditTrail", query: "query AuditTrail($tenantId:ID$first:Int$after:String){fleetUsage{directory{id displayName}auditTrail(tenantId:$tenantId first:$first after:$after){entries{id at by tenantId action source eventId before after plan limits{name value}expiresAt}endCursor hasNextPage}}}" } as TypedOperation<AuditTrailQuery, AuditTrailQueryVariables>;
 export const PortalBillingDocument = { operationName: "PortalBilling", query: "query PortalBilling{billing{setup plan{id displayName source expiresAt}offers{plan displayName price current}subscription{status plan graceUntil}pendingUpgrade{plan since}}}" } as TypedOperation<PortalBillingQuery, PortalBillingQueryVariables>;
 export const StartCheckoutDocument = { operationName: "StartCheckout", query: "mutation StartCheckout($plan:ID!){startCheckout(plan:$plan){url}}" } as TypedOperation<StartCheckoutMutation, StartCheckoutMutationVariables>;
 export const OpenBillingPortalDocument = { operationName: "OpenBillingPortal", query: "mutation OpenBillingPortal{openBillingPortal{url}}" } as TypedOperation<OpenBillingPortalMutation, OpenBillingPortalMutationVariables>;

@@ -143,6 +143,43 @@ export type BillingRedirect = {
   url: Scalars['String']['output'];
 };
 
+export type MeteredBilling = {
+  __typename?: 'MeteredBilling';
+  /** The meter names of `billing.meters`; empty when usage is not billed. */
+  meters: Array<Scalars['String']['output']>;
+  /** Meter events in the outbox not sent yet (Stripe down or failing: they are retried with backoff). */
+  pending: Scalars['Int']['output'];
+  /** The fleet's last comparison with Stripe; null before the first (one runs every `metering.reconcileEveryMinutes`). */
+  lastReconciliation?: Maybe<MeterReconciliation>;
+};
+
+export type MeterReconciliation = {
+  __typename?: 'MeterReconciliation';
+  /** ISO time it ran. */
+  at: Scalars['String']['output'];
+  /** Tenant-hours compared. */
+  checked: Scalars['Int']['output'];
+  /** Tenant-hours whose events were still being sent: compared next time. */
+  inFlight: Scalars['Int']['output'];
+  /** How many tenant-hours differed from what Stripe recorded (0: every billed hour matches). */
+  differenceCount: Scalars['Int']['output'];
+  /** The first 100 of them. */
+  differences: Array<MeterDifference>;
+};
+
+export type MeterDifference = {
+  __typename?: 'MeterDifference';
+  tenantId: Scalars['ID']['output'];
+  meter: Scalars['String']['output'];
+  /** ISO start of the hour. */
+  hour: Scalars['String']['output'];
+  /** Units the gateway metered in the hour, and units Stripe's summary holds. */
+  metered: Scalars['Float']['output'];
+  recorded: Scalars['Float']['output'];
+  /** `resent` (the shortfall went out as a correction), `too-late` (past Stripe's 35 days) or `over-recorded` (Stripe holds more: look, nothing is cancelled). */
+  action: Scalars['String']['output'];
+};
+
 /**
  * Who shares a cached entry. Every scope but PUBLIC is inside the caller's tenant. A resolver seen
  * reading more of its caller than its scope keys on (its tenant under PUBLIC, its role or key under
@@ -965,6 +1002,12 @@ export type FleetUsage = {
    * README).
    */
   anomalies: Array<UsageAnomaly>;
+  /**
+   * Platform admins: usage-based billing through Stripe Billing Meters (`billing.meters`): the
+   * meters, the meter events still waiting to be sent, and the fleet's last reconciliation with
+   * Stripe's meter event summaries.
+   */
+  meteredBilling: MeteredBilling;
   /** The span of made-up demo history; null when there is none. */
   syntheticHistory?: Maybe<SyntheticHistory>;
   /**
@@ -1318,10 +1361,13 @@ export type ResolversTypes = {
   BillingSubscription: ResolverTypeWrapper<BillingSubscription>;
   PendingUpgrade: ResolverTypeWrapper<PendingUpgrade>;
   BillingRedirect: ResolverTypeWrapper<BillingRedirect>;
+  MeteredBilling: ResolverTypeWrapper<MeteredBilling>;
+  MeterReconciliation: ResolverTypeWrapper<MeterReconciliation>;
+  MeterDifference: ResolverTypeWrapper<MeterDifference>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   CacheScope: CacheScope;
   CostCalibration: ResolverTypeWrapper<CostCalibration>;
   ListFieldCalibration: ResolverTypeWrapper<ListFieldCalibration>;
-  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   CostRatioSummary: ResolverTypeWrapper<CostRatioSummary>;
   CalibrationEffect: ResolverTypeWrapper<CalibrationEffect>;
   Product: ResolverTypeWrapper<ProductRecord>;
@@ -1397,9 +1443,12 @@ export type ResolversParentTypes = {
   BillingSubscription: BillingSubscription;
   PendingUpgrade: PendingUpgrade;
   BillingRedirect: BillingRedirect;
+  MeteredBilling: MeteredBilling;
+  MeterReconciliation: MeterReconciliation;
+  MeterDifference: MeterDifference;
+  Float: Scalars['Float']['output'];
   CostCalibration: CostCalibration;
   ListFieldCalibration: ListFieldCalibration;
-  Float: Scalars['Float']['output'];
   CostRatioSummary: CostRatioSummary;
   CalibrationEffect: CalibrationEffect;
   Product: ProductRecord;
@@ -1558,6 +1607,29 @@ export type PendingUpgradeResolvers<ContextType = GatewayContext, ParentType ext
 
 export type BillingRedirectResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['BillingRedirect'] = ResolversParentTypes['BillingRedirect']> = {
   url?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type MeteredBillingResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['MeteredBilling'] = ResolversParentTypes['MeteredBilling']> = {
+  meters?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  pending?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  lastReconciliation?: Resolver<Maybe<ResolversTypes['MeterReconciliation']>, ParentType, ContextType>;
+};
+
+export type MeterReconciliationResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['MeterReconciliation'] = ResolversParentTypes['MeterReconciliation']> = {
+  at?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  checked?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  inFlight?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  differenceCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  differences?: Resolver<Array<ResolversTypes['MeterDifference']>, ParentType, ContextType>;
+};
+
+export type MeterDifferenceResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['MeterDifference'] = ResolversParentTypes['MeterDifference']> = {
+  tenantId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  meter?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  hour?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  metered?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  recorded?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  action?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type CostCalibrationResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['CostCalibration'] = ResolversParentTypes['CostCalibration']> = {
@@ -1920,6 +1992,7 @@ export type FleetUsageResolvers<ContextType = GatewayContext, ParentType extends
   plans?: Resolver<Array<ResolversTypes['PlanUsage']>, ParentType, ContextType, RequireFields<FleetUsagePlansArgs, 'granularity'>>;
   rootFields?: Resolver<Array<ResolversTypes['UsageBreakdown']>, ParentType, ContextType, RequireFields<FleetUsageRootFieldsArgs, 'granularity' | 'first'>>;
   anomalies?: Resolver<Array<ResolversTypes['UsageAnomaly']>, ParentType, ContextType>;
+  meteredBilling?: Resolver<ResolversTypes['MeteredBilling'], ParentType, ContextType>;
   syntheticHistory?: Resolver<Maybe<ResolversTypes['SyntheticHistory']>, ParentType, ContextType>;
   consumers?: Resolver<Array<ResolversTypes['FleetConsumer']>, ParentType, ContextType, RequireFields<FleetUsageConsumersArgs, 'granularity' | 'first'>>;
   history?: Resolver<Array<ResolversTypes['UsagePoint']>, ParentType, ContextType, RequireFields<FleetUsageHistoryArgs, 'granularity'>>;
@@ -1999,6 +2072,9 @@ export type Resolvers<ContextType = GatewayContext> = {
   BillingSubscription?: BillingSubscriptionResolvers<ContextType>;
   PendingUpgrade?: PendingUpgradeResolvers<ContextType>;
   BillingRedirect?: BillingRedirectResolvers<ContextType>;
+  MeteredBilling?: MeteredBillingResolvers<ContextType>;
+  MeterReconciliation?: MeterReconciliationResolvers<ContextType>;
+  MeterDifference?: MeterDifferenceResolvers<ContextType>;
   CostCalibration?: CostCalibrationResolvers<ContextType>;
   ListFieldCalibration?: ListFieldCalibrationResolvers<ContextType>;
   CostRatioSummary?: CostRatioSummaryResolvers<ContextType>;
