@@ -8,6 +8,7 @@ import { processCpuMs } from '../open-loop.js';
 import type { ScenarioReport } from '../report.js';
 import type { BenchOptions, Scenario } from '../scenario.js';
 import { startBareApolloProcess } from '../support/bare-apollo-process.js';
+import { defaultConfig, featuresOff } from './overhead-configs.js';
 
 /** Issue 19's targets, each against the bare Apollo server in the same run. */
 const TARGETS = {
@@ -30,29 +31,6 @@ const TARGET: Omit<LoadTarget, 'origin'> = {
   headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_TOKENS.initechAdmin}` },
   body: JSON.stringify({ query: QUERY }),
   isSuccess: hasExpectedData,
-};
-
-/**
- * Every feature the config can switch off, off: no plan limits (so no check, no lease, no
- * early check), no field cache, no metering, no fair admission. Authentication, the origin check
- * and the rest of the door cannot be switched off: they are what this variant measures.
- */
-const featuresOff = (config: Record<string, any>) => {
-  for (const plan of Object.values(config.plans) as Record<string, any>[]) plan.limits = {};
-  config.limits = { ...(config.limits ?? {}), earlyCheck: false };
-  config.cache = { ...(config.cache ?? {}), enabled: false };
-  config.usage = { ...(config.usage ?? {}), enabled: false };
-  config.admission = { ...(config.admission ?? {}), enabled: false };
-};
-/**
- * The demo config as shipped (limits leased, early check, cache, metering, admission), but
- * initech's minute limits out of the bench's reach (10,000 a minute would refuse it in seconds),
- * as the `limits` scenario's `limits on`.
- */
-const defaults = (config: Record<string, any>) => {
-  const enterprise = config.plans.enterprise.limits;
-  enterprise.requestsPerMinute = 100_000_000;
-  enterprise.costPerMinute = 1_000_000_000;
 };
 
 interface Server {
@@ -81,7 +59,7 @@ export const overheadScenario: Scenario = {
       const started = await Promise.allSettled([
         startBareApolloProcess(),
         startGatewayProcess({ redisUrl: redisServer.url, patch: featuresOff }),
-        startGatewayProcess({ redisUrl: redisServer.url, patch: defaults }),
+        startGatewayProcess({ redisUrl: redisServer.url, patch: defaultConfig }),
       ]);
       for (const s of started) if (s.status === 'fulfilled') cleanups.push(() => s.value.close());
       const [bare, off, on] = started.map((s) => {
