@@ -219,11 +219,11 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
     },
     onRequestAbort(request) {
       earlyChecks?.release(request.earlyLimitCheck);
-      request.leaveAdmission?.();
+      request.heldAdmission?.release();
     },
     // 14
     onResponse(request, statusCode) {
-      request.leaveAdmission?.();
+      request.heldAdmission?.release();
       earlyChecks?.release(request.earlyLimitCheck);
       const state = request.gatewayState;
       if (!state) return;
