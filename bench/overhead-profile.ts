@@ -1,12 +1,11 @@
 import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEMO_TOKENS } from '../src/config/demo.js';
 import { startGatewayProcess } from '../test/support/gateway-process.js';
 import { startTestRedis } from '../test/support/redis-server.js';
 import { createLoadGenerator } from './load.js';
 import { processCpuMs } from './open-loop.js';
-import { defaultConfig, featuresOff } from './scenarios/overhead-configs.js';
+import { defaultConfig, featuresOff, OVERHEAD_TARGET } from './scenarios/overhead-setup.js';
 
 /**
  * `npx tsx bench/overhead-profile.ts [default|off] [seconds] [--compiled] [--top N] [--keep file.cpuprofile]`: where a
@@ -33,15 +32,7 @@ try {
     patch: VARIANT === 'off' ? featuresOff : defaultConfig,
     compiled: flag('--compiled'),
   });
-  const load = createLoadGenerator(
-    {
-      origin: gateway.url,
-      path: '/graphql',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_TOKENS.initechAdmin}` },
-      body: JSON.stringify({ query: '{ viewer { clientId } }' }),
-    },
-    { concurrency: 32 },
-  );
+  const load = createLoadGenerator({ origin: gateway.url, ...OVERHEAD_TARGET }, { concurrency: 32 });
   await load.run({ durationMs: 3000 }); // warm-up
   // V8 stamps samples with the monotonic clock (µs) that process.hrtime reads: only the measured run's count.
   const window = { from: Number(process.hrtime.bigint() / 1000n), to: 0 };

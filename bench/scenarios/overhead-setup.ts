@@ -1,6 +1,11 @@
+import { request } from 'undici';
+import { DEMO_TOKENS } from '../../src/config/demo.js';
+import type { LoadTarget } from '../load.js';
+import type { ServerUnderTest } from '../measure.js';
+
 /**
- * The `overhead` scenario's two gateway configurations, as patches of `config/demo.yaml`
- * (shared with bench/overhead-profile.ts, which profiles a gateway in either).
+ * What the `overhead` scenario sends and the gateway configurations it compares (patches of
+ * `config/demo.yaml`), shared with the `runtime` scenario and bench/overhead-profile.ts.
  */
 
 /**
@@ -26,3 +31,23 @@ export const defaultConfig = (config: Record<string, any>) => {
   enterprise.requestsPerMinute = 100_000_000;
   enterprise.costPerMinute = 1_000_000_000;
 };
+
+/** The closest query the bare server answers the same: one field of the caller, no downstream call. */
+export const OVERHEAD_QUERY = '{ viewer { clientId } }';
+const EXPECTED_PREFIX = '{"data":{"viewer":{"clientId":"initech-admin"}}';
+/** The exact data and no error; `extensions` (the cost report) may follow on the gateway. */
+const hasExpectedData = (text: string) => text.startsWith(EXPECTED_PREFIX) && !text.includes('"errors"');
+export const OVERHEAD_TARGET: Omit<LoadTarget, 'origin'> = {
+  path: '/graphql',
+  headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_TOKENS.initechAdmin}` },
+  body: JSON.stringify({ query: OVERHEAD_QUERY }),
+  isSuccess: hasExpectedData,
+};
+
+/** One request: 200 with the expected data and no error, before anything is measured. */
+export async function probe(server: ServerUnderTest): Promise<void> {
+  const response = await request(`${server.url}/graphql`, { method: 'POST', headers: OVERHEAD_TARGET.headers, body: OVERHEAD_TARGET.body });
+  const text = await response.body.text();
+  if (response.statusCode !== 200 || !hasExpectedData(text))
+    throw new Error(`${server.name}: expected 200 with ${EXPECTED_PREFIX}..., got ${response.statusCode} ${text}`);
+}
