@@ -1,4 +1,5 @@
-import type { LoadResult } from './load.js';
+import { createLoadGenerator, type LoadResult, type LoadTarget } from './load.js';
+import { processCpuMs } from './open-loop.js';
 import type { BenchOptions } from './scenario.js';
 
 /** One way of serving the same traffic: the baseline, or the feature under test. */
@@ -70,5 +71,63 @@ function medianOf(runs: readonly LoadResult[]): LoadResult {
     errors: runs.reduce((sum, run) => sum + run.errors, 0),
     statuses,
     ...(firstError === undefined ? {} : { firstError }),
+  };
+}
+
+/** A server in a process of its own, measured by `measureServersAt`. */
+export interface ServerUnderTest {
+  name: string;
+  /** `http://127.0.0.1:<port>`. */
+  url: string;
+  /** Its process, for its CPU time (/proc). */
+  pid: number;
+}
+
+export interface ServersMeasured {
+  /** One per server, in the order given. */
+  results: VariantResult[];
+  /** The server process's CPU time (user + system, /proc) per request, µs: median over its measured runs. */
+  cpuPerRequestUs(name: string): number;
+  /** Requests sent to the server at this concurrency, warm-up included (to divide what it exported). */
+  sent(name: string): number;
+}
+
+/**
+ * Every server at `concurrency` (a closed-loop load generator each, closed by `cleanups`),
+ * interleaved by `measureInterleaved`, with each server process's CPU per request: what a busy
+ * machine disturbs much less than latency or throughput.
+ */
+export async function measureServersAt(
+  servers: readonly ServerUnderTest[],
+  target: Omit<LoadTarget, 'origin'>,
+  concurrency: number,
+  options: BenchOptions,
+  log: (line: string) => void,
+  cleanups: (() => Promise<unknown>)[],
+): Promise<ServersMeasured> {
+  log(`-- concurrency ${concurrency}`);
+  const cpuPerRequest = new Map<string, number[]>();
+  const sent = new Map<string, number>();
+  const variant = (server: ServerUnderTest): Variant => {
+    const load = createLoadGenerator({ origin: server.url, ...target }, { concurrency });
+    cleanups.push(() => load.close());
+    const cpu: number[] = [];
+    cpuPerRequest.set(server.name, cpu);
+    return {
+      name: server.name,
+      async run(durationMs, phase) {
+        const before = await processCpuMs(server.pid);
+        const result = await load.run({ durationMs });
+        sent.set(server.name, (sent.get(server.name) ?? 0) + result.requests);
+        if (phase === 'measure') cpu.push((((await processCpuMs(server.pid)) - before) * 1000) / Math.max(1, result.requests));
+        return result;
+      },
+    };
+  };
+  const results = await measureInterleaved(servers.map(variant), options, log);
+  return {
+    results,
+    cpuPerRequestUs: (name) => median(cpuPerRequest.get(name) ?? [0]),
+    sent: (name) => sent.get(name) ?? 0,
   };
 }

@@ -21,6 +21,7 @@ options (flags win over the environment):
 ${Object.values(SPECS)
   .map((s) => `  --${s.flag.padEnd(12)} ${s.env.padEnd(18)} ${s.unit}, default ${s.default} (${s.min}..${s.max})`)
   .join('\n')}
+  --compiled     BENCH_COMPILED=1   gateways run the compiled build (dist/, as npm start) instead of tsx
   --help`;
 
 /** Reads scenario names and options from `argv` (after the script) and `env`; throws on anything invalid. */
@@ -32,10 +33,15 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   const names: string[] = [];
   let help = false;
+  let compiled = compiledFromEnv(env.BENCH_COMPILED);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--help' || arg === '-h') {
       help = true;
+      continue;
+    }
+    if (arg === '--compiled') {
+      compiled = true;
       continue;
     }
     if (!arg.startsWith('--')) {
@@ -65,6 +71,13 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   return {
     names,
     help,
-    options: { durationMs: read('durationMs'), concurrency: read('concurrency'), warmupMs: read('warmupMs'), rounds: read('rounds') },
+    options: { durationMs: read('durationMs'), concurrency: read('concurrency'), warmupMs: read('warmupMs'), rounds: read('rounds'), compiled },
   };
+}
+
+/** `BENCH_COMPILED`: 1 or true on, 0, false or empty off; anything else is a mistake worth saying. */
+function compiledFromEnv(value: string | undefined): boolean {
+  if (value === undefined || value === '' || value === '0' || value === 'false') return false;
+  if (value === '1' || value === 'true') return true;
+  throw new Error(`BENCH_COMPILED must be 1, true, 0 or false: "${value}"`);
 }

@@ -10,6 +10,12 @@ export interface BenchOptions {
   warmupMs: number;
   /** Measurements per variant, interleaved with the other variants', default 2 (`--rounds`, `BENCH_ROUNDS`). */
   rounds: number;
+  /**
+   * Gateways (and the `overhead` scenario's bare Apollo server) run compiled JavaScript in plain
+   * Node, as `npm start` does, instead of TypeScript under tsx; default false (`--compiled`,
+   * `BENCH_COMPILED=1`). Scenarios that start gateway processes honour it and say so in their title.
+   */
+  compiled: boolean;
 }
 
 /**

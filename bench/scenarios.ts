@@ -8,6 +8,7 @@ import { meteringScenario } from './scenarios/metering.js';
 import { overheadScenario } from './scenarios/overhead.js';
 import { noisyNeighbourScenario } from './scenarios/noisy-neighbour.js';
 import { priorityScenario } from './scenarios/priority.js';
+import { runtimeScenario } from './scenarios/runtime.js';
 import { scaleScenario } from './scenarios/scale.js';
 import { sheddingScenario } from './scenarios/shedding.js';
 import { tracingScenario } from './scenarios/tracing.js';
@@ -19,6 +20,7 @@ import { tracingScenario } from './scenarios/tracing.js';
 export const SCENARIOS: readonly Scenario[] = [
   limitsScenario,
   overheadScenario,
+  runtimeScenario,
   cacheScenario,
   meteringScenario,
   exactnessScenario,

@@ -6,6 +6,7 @@ import { createLoadGenerator, type LoadGenerator, type LoadTarget } from '../loa
 import { measureInterleaved, median, type Variant, type VariantResult } from '../measure.js';
 import type { ScenarioReport } from '../report.js';
 import type { BenchOptions, Scenario } from '../scenario.js';
+import { prepareCompiled } from '../support/compiled.js';
 import { startGatewayProcess, type GatewayProcess as Gateway } from '../../test/support/gateway-process.js';
 import { readFile } from 'node:fs/promises';
 import { pushBurstParams, pushSlidingParams } from '../../src/limits/store/sliding-window.js';
@@ -96,15 +97,16 @@ export const limitsScenario: Scenario = {
   async run(options, log) {
     const cleanups: (() => Promise<unknown>)[] = [];
     try {
+      if (options.compiled) await prepareCompiled(log);
       const redisServer = await startTestRedis();
       cleanups.push(() => redisServer.stop());
       const stats = new Redis(redisServer.url);
       cleanups.push(() => stats.quit());
       const started = await Promise.allSettled([
-        startGatewayProcess({ redisUrl: redisServer.url, patch: limitsOff }),
-        startGatewayProcess({ redisUrl: redisServer.url, patch: limitsOn }),
-        startGatewayProcess({ redisUrl: redisServer.url, patch: limitsOnWithBytes }),
-        startGatewayProcess({ redisUrl: redisServer.url, patch: limitsOnNoLease }),
+        startGatewayProcess({ redisUrl: redisServer.url, compiled: options.compiled, patch: limitsOff }),
+        startGatewayProcess({ redisUrl: redisServer.url, compiled: options.compiled, patch: limitsOn }),
+        startGatewayProcess({ redisUrl: redisServer.url, compiled: options.compiled, patch: limitsOnWithBytes }),
+        startGatewayProcess({ redisUrl: redisServer.url, compiled: options.compiled, patch: limitsOnNoLease }),
       ]);
       // Close whichever started, even when another did not.
       for (const s of started) if (s.status === 'fulfilled') cleanups.push(() => s.value.close());
@@ -284,7 +286,7 @@ async function measureAt(
     );
   }
   return {
-    title: `limits: "${QUERY}" as initech (enterprise), ${concurrency} concurrent`,
+    title: `limits: "${QUERY}" as initech (enterprise), ${concurrency} concurrent${options.compiled ? ', compiled build' : ''}`,
     baseline: offResult.name,
     variants: results,
     notes,

@@ -1,13 +1,11 @@
-import { request } from 'undici';
-import { DEMO_TOKENS } from '../../src/config/demo.js';
 import { startGatewayProcess, type GatewayProcess } from '../../test/support/gateway-process.js';
 import { startTestRedis } from '../../test/support/redis-server.js';
-import { createLoadGenerator, type LoadTarget } from '../load.js';
-import { measureInterleaved, median, type Variant, type VariantResult } from '../measure.js';
-import { processCpuMs } from '../open-loop.js';
+import { measureServersAt, type ServerUnderTest, type VariantResult } from '../measure.js';
 import type { ScenarioReport } from '../report.js';
 import type { BenchOptions, Scenario } from '../scenario.js';
+import { prepareCompiled } from '../support/compiled.js';
 import { startBareApolloProcess } from '../support/bare-apollo-process.js';
+import { defaultConfig, featuresOff, OVERHEAD_QUERY as QUERY, OVERHEAD_TARGET as TARGET, probe } from './overhead-setup.js';
 
 /** Issue 19's targets, each against the bare Apollo server in the same run. */
 const TARGETS = {
@@ -19,47 +17,6 @@ const TARGETS = {
   defaultThroughput: 0.8,
 } as const;
 const LOADED_CONCURRENCY = 32;
-
-/** The closest query the bare server answers the same: one field of the caller, no downstream call. */
-const QUERY = '{ viewer { clientId } }';
-const EXPECTED_PREFIX = '{"data":{"viewer":{"clientId":"initech-admin"}}';
-/** The exact data and no error; `extensions` (the cost report) may follow on the gateway. */
-const hasExpectedData = (text: string) => text.startsWith(EXPECTED_PREFIX) && !text.includes('"errors"');
-const TARGET: Omit<LoadTarget, 'origin'> = {
-  path: '/graphql',
-  headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_TOKENS.initechAdmin}` },
-  body: JSON.stringify({ query: QUERY }),
-  isSuccess: hasExpectedData,
-};
-
-/**
- * Every feature the config can switch off, off: no plan limits (so no check, no lease, no
- * early check), no field cache, no metering, no fair admission. Authentication, the origin check
- * and the rest of the door cannot be switched off: they are what this variant measures.
- */
-const featuresOff = (config: Record<string, any>) => {
-  for (const plan of Object.values(config.plans) as Record<string, any>[]) plan.limits = {};
-  config.limits = { ...(config.limits ?? {}), earlyCheck: false };
-  config.cache = { ...(config.cache ?? {}), enabled: false };
-  config.usage = { ...(config.usage ?? {}), enabled: false };
-  config.admission = { ...(config.admission ?? {}), enabled: false };
-};
-/**
- * The demo config as shipped (limits leased, early check, cache, metering, admission), but
- * initech's minute limits out of the bench's reach (10,000 a minute would refuse it in seconds),
- * as the `limits` scenario's `limits on`.
- */
-const defaults = (config: Record<string, any>) => {
-  const enterprise = config.plans.enterprise.limits;
-  enterprise.requestsPerMinute = 100_000_000;
-  enterprise.costPerMinute = 1_000_000_000;
-};
-
-interface Server {
-  name: string;
-  url: string;
-  pid: number;
-}
 
 /**
  * The gateway's own cost per request (issue 19): the same schema, resolvers, loaders and sample
@@ -76,12 +33,13 @@ export const overheadScenario: Scenario = {
   async run(options, log) {
     const cleanups: (() => Promise<unknown>)[] = [];
     try {
+      if (options.compiled) await prepareCompiled(log);
       const redisServer = await startTestRedis();
       cleanups.push(() => redisServer.stop());
       const started = await Promise.allSettled([
-        startBareApolloProcess(),
-        startGatewayProcess({ redisUrl: redisServer.url, patch: featuresOff }),
-        startGatewayProcess({ redisUrl: redisServer.url, patch: defaults }),
+        startBareApolloProcess({ compiled: options.compiled }),
+        startGatewayProcess({ redisUrl: redisServer.url, compiled: options.compiled, patch: featuresOff }),
+        startGatewayProcess({ redisUrl: redisServer.url, compiled: options.compiled, patch: defaultConfig }),
       ]);
       for (const s of started) if (s.status === 'fulfilled') cleanups.push(() => s.value.close());
       const [bare, off, on] = started.map((s) => {
@@ -89,7 +47,7 @@ export const overheadScenario: Scenario = {
         return s.value;
       });
       const pidOf = (gateway: GatewayProcess) => gateway.child.pid!;
-      const servers: Server[] = [
+      const servers: ServerUnderTest[] = [
         { name: 'bare Apollo', url: bare!.url, pid: (bare as { pid: number }).pid },
         { name: 'features off', url: off!.url, pid: pidOf(off as GatewayProcess) },
         { name: 'default config', url: on!.url, pid: pidOf(on as GatewayProcess) },
@@ -110,32 +68,13 @@ export const overheadScenario: Scenario = {
 /** One table: every server at `concurrency`, interleaved, with the targets stated at that concurrency. */
 async function measureAt(
   concurrency: number,
-  servers: Server[],
+  servers: ServerUnderTest[],
   options: BenchOptions,
   log: (line: string) => void,
   cleanups: (() => Promise<unknown>)[],
 ): Promise<ScenarioReport> {
-  log(`-- concurrency ${concurrency}`);
-  /** Per server, per measured run: the server process's CPU (user + system) per request, µs. */
-  const cpuPerRequest = new Map<string, number[]>();
-  const variant = (server: Server): Variant => {
-    const load = createLoadGenerator({ origin: server.url, ...TARGET }, { concurrency });
-    cleanups.push(() => load.close());
-    const cpu: number[] = [];
-    cpuPerRequest.set(server.name, cpu);
-    return {
-      name: server.name,
-      async run(durationMs, phase) {
-        const before = await processCpuMs(server.pid);
-        const result = await load.run({ durationMs });
-        if (phase === 'measure') cpu.push((((await processCpuMs(server.pid)) - before) * 1000) / Math.max(1, result.requests));
-        return result;
-      },
-    };
-  };
-  const results = await measureInterleaved(servers.map(variant), options, log);
+  const { results, cpuPerRequestUs: cpu } = await measureServersAt(servers, TARGET, concurrency, options, log, cleanups);
   const [bare, off, on] = results as [VariantResult, VariantResult, VariantResult];
-  const cpu = (name: string) => median(cpuPerRequest.get(name)!);
   const notes = results.map(
     (r) =>
       `${r.name}: server CPU ${cpu(r.name).toFixed(1)} µs per request (/proc, user + system, median of runs)` +
@@ -162,18 +101,10 @@ async function measureAt(
     }
   }
   return {
-    title: `overhead: "${QUERY}" as initech (enterprise), ${concurrency} concurrent`,
+    title: `overhead: "${QUERY}" as initech (enterprise), ${concurrency} concurrent${options.compiled ? ', compiled build' : ''}`,
     baseline: bare.name,
     variants: results,
     notes,
     verdict: { met, line: verdicts.join('; ') },
   };
-}
-
-/** One request: 200 with the expected data and no error, before anything is measured. */
-async function probe(server: Server): Promise<void> {
-  const response = await request(`${server.url}/graphql`, { method: 'POST', headers: TARGET.headers, body: TARGET.body });
-  const text = await response.body.text();
-  if (response.statusCode !== 200 || !hasExpectedData(text))
-    throw new Error(`${server.name}: expected 200 with ${EXPECTED_PREFIX}..., got ${response.statusCode} ${text}`);
 }

@@ -1,13 +1,13 @@
-import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
 import { startGatewayProcess, type GatewayProcess } from '../../test/support/gateway-process.js';
 import { startTestRedis } from '../../test/support/redis-server.js';
-import { createLoadGenerator, type LoadGenerator } from '../load.js';
-import { measureInterleaved, median, type VariantResult } from '../measure.js';
+import type { LoadTarget } from '../load.js';
+import { measureServersAt, type VariantResult } from '../measure.js';
 import type { ScenarioReport } from '../report.js';
 import type { BenchOptions, Scenario } from '../scenario.js';
+import { prepareCompiled } from '../support/compiled.js';
 
 /** Issue 21's target: tracing on, 10% of traces sampled, adds at most 5% to p99. */
 const TARGET_P99_RATIO = 1.05;
@@ -43,6 +43,7 @@ export const tracingScenario: Scenario = {
   async run(options, log) {
     const cleanups: (() => Promise<unknown>)[] = [];
     try {
+      if (options.compiled) await prepareCompiled(log);
       // One sink per gateway, so each one's exports are counted apart.
       const sinks = [await startOtlpSink(), await startOtlpSink(), await startOtlpSink()];
       for (const sink of sinks) cleanups.push(() => new Promise((resolve) => sink.server.close(resolve)));
@@ -55,9 +56,9 @@ export const tracingScenario: Scenario = {
         OTEL_TRACES_SAMPLER_ARG: String(ratio),
       });
       const started = await Promise.allSettled([
-        startGatewayProcess({ redisUrl: redis.url, patch: highLimits }),
-        startGatewayProcess({ redisUrl: redis.url, patch: highLimits, env: traced(SAMPLED, sinks[1]!) }),
-        startGatewayProcess({ redisUrl: redis.url, patch: highLimits, env: traced(1, sinks[2]!) }),
+        startGatewayProcess({ redisUrl: redis.url, compiled: options.compiled, patch: highLimits }),
+        startGatewayProcess({ redisUrl: redis.url, compiled: options.compiled, patch: highLimits, env: traced(SAMPLED, sinks[1]!) }),
+        startGatewayProcess({ redisUrl: redis.url, compiled: options.compiled, patch: highLimits, env: traced(1, sinks[2]!) }),
       ]);
       for (const s of started) if (s.status === 'fulfilled') cleanups.push(() => s.value.close());
       const gateways = started.map((s) => {
@@ -96,37 +97,21 @@ async function measureAt(
   log: (line: string) => void,
   cleanups: (() => Promise<unknown>)[],
 ): Promise<ScenarioReport> {
-  log(`-- concurrency ${concurrency}`);
-  /** Per measured run: CPU ms the gateway process (with its embedded sample services) spent per request. */
-  const cpuPerRequest = new Map<string, number[]>();
-  /** Requests sent to each variant, warm-up included, and what its sink had before: OTLP bytes per request. */
-  const sent = new Map<string, number>();
+  // What each sink had before: OTLP bytes per request sent at this concurrency, warm-up included.
   const bytesBefore = new Map(named.map(({ name, sink }) => [name, sink.bytes]));
-  const variants = named.map(({ name, gateway }) => {
-    const load = loadOn(gateway, concurrency, cleanups);
-    return {
-      name,
-      async run(durationMs: number, phase: 'warmup' | 'measure') {
-        const cpu = await cpuMsOf(gateway);
-        const result = await load.run({ durationMs });
-        sent.set(name, (sent.get(name) ?? 0) + result.requests);
-        if (phase === 'measure') {
-          cpuPerRequest.set(name, [...(cpuPerRequest.get(name) ?? []), ((await cpuMsOf(gateway)) - cpu) / Math.max(1, result.requests)]);
-        }
-        return result;
-      },
-    };
-  });
-  const results = await measureInterleaved(variants, options, log);
+  const servers = named.map(({ name, gateway }) => ({ name, url: gateway.url, pid: gateway.child.pid! }));
+  const measured = await measureServersAt(servers, TARGET, concurrency, options, log, cleanups);
+  const { results } = measured;
   const [off, sampled, all] = results as [VariantResult, VariantResult, VariantResult];
   const p99Ratio = sampled.median.p99 / off.median.p99;
   const spread = Math.max(...off.runs.map((r) => r.p99)) - Math.min(...off.runs.map((r) => r.p99));
   const met = p99Ratio <= TARGET_P99_RATIO;
   // Spans go out in batches (every 5 s, or per 512 spans): the last batch of the run may still be buffered.
-  const bytesPerRequest = (name: string, sink: OtlpSink) => (sink.bytes - (bytesBefore.get(name) ?? 0)) / Math.max(1, sent.get(name) ?? 0);
-  const cpu = (name: string) => median(cpuPerRequest.get(name) ?? [0]);
+  const bytesPerRequest = (name: string, sink: OtlpSink) => (sink.bytes - (bytesBefore.get(name) ?? 0)) / Math.max(1, measured.sent(name));
+  // ms, as this scenario has always printed it.
+  const cpu = (name: string) => measured.cpuPerRequestUs(name) / 1000;
   return {
-    title: `tracing: "${QUERY}" as initech (enterprise), ${concurrency} concurrent`,
+    title: `tracing: "${QUERY}" as initech (enterprise), ${concurrency} concurrent${options.compiled ? ', compiled build' : ''}`,
     baseline: off.name,
     variants: results,
     notes: [
@@ -141,30 +126,13 @@ async function measureAt(
   };
 }
 
-function loadOn(gateway: GatewayProcess, concurrency: number, cleanups: (() => Promise<unknown>)[]): LoadGenerator {
-  const load = createLoadGenerator(
-    {
-      origin: gateway.url,
-      path: '/graphql',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_TOKENS.initechAdmin}` },
-      body: JSON.stringify({ query: QUERY }),
-      isSuccess: (body) => body.startsWith('{"data":{"viewer"') && !body.includes('"errors"'),
-    },
-    { concurrency },
-  );
-  cleanups.push(() => load.close());
-  return load;
-}
-
-/** CPU time the process has used so far (user + system), ms, from /proc (Linux). */
-async function cpuMsOf(gateway: GatewayProcess): Promise<number> {
-  const stat = await readFile(`/proc/${gateway.child.pid}/stat`, 'utf8');
-  // Fields after the command name (in parentheses, which may hold spaces): utime and stime are the 12th and 13th.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
-}
-/** USER_HZ: 100 on every Linux this runs on (`getconf CLK_TCK`). */
-const CLOCK_TICKS_PER_SECOND = 100;
+/** The request every variant is sent, with the data it must answer. */
+const TARGET: Omit<LoadTarget, 'origin'> = {
+  path: '/graphql',
+  headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_TOKENS.initechAdmin}` },
+  body: JSON.stringify({ query: QUERY }),
+  isSuccess: (body) => body.startsWith('{"data":{"viewer"') && !body.includes('"errors"'),
+};
 
 interface OtlpSink {
   server: Server;

@@ -4,6 +4,7 @@ import { ApolloServer } from '@apollo/server';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import Fastify from 'fastify';
+import type { PlanInForce } from '../../src/billing/plan-in-force.js';
 import { DEMO_CONFIG_PATH } from '../../src/config/demo.js';
 import { loadConfigFile } from '../../src/config/load.js';
 import { SERVICE_NAMES, type ServiceName } from '../../src/config/schema.js';
@@ -33,6 +34,10 @@ const key = config.apiKeys.find((k) => k.id === clientId);
 if (!key) throw new Error(`BARE_CLIENT_ID names no API key of the demo config: ${clientId}`);
 const principal = { kind: 'apiKey', clientId: key.id, tenantId: key.tenant, planId: config.tenants[key.tenant]!.plan, role: key.role } as const;
 
+/** The plan in force as a plain app knows it: the tenant's plan in the config (no overrides, no billing). */
+const planInForce: PlanInForce = { planId: principal.planId, source: 'config', expiresAt: null };
+const limitsView = { plan: () => planInForce };
+
 const sampleServices = await startSampleServices();
 const urls = Object.fromEntries(SERVICE_NAMES.map((name) => [name, sampleServices.urls[name]])) as Record<ServiceName, string>;
 const downstream = createDownstream({ urls, config: config.downstream, logger });
@@ -58,6 +63,8 @@ app.route({
         downstream,
         downstreamShare: null,
         loaders: lazyLoaders(downstream, { tenantId: principal.tenantId, requestId }),
+        // `viewer { tenant { plan } }` reads the plan in force: a bare app's is its config's.
+        limitsView,
         logger,
       } as unknown as GatewayContext;
     },

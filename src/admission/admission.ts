@@ -1,4 +1,4 @@
-import { createFairQueue, type FairQueue, type QueueReason, type QueueState } from '../fairness/fair-queue.js';
+import { createFairQueue, type FairQueue, type QueueReason, type QueueState, type Slot } from '../fairness/fair-queue.js';
 import type { Priority } from '../fairness/priority.js';
 
 /** One request asking to run on this instance. */
@@ -18,9 +18,19 @@ export type AdmissionOutcome =
   | { admitted: true; waitedMs: number; release(): void }
   | { admitted: false; reason: AdmissionRefusalReason; overOwnShare: boolean; waitedMs: number; retryAfterSeconds: number };
 
+/** A request admitted without waiting. */
+export type AdmittedAtOnce = Extract<AdmissionOutcome, { admitted: true }>;
+
 export interface Admission {
   /** Waits for the request's turn (at once when the instance has room); `cancel` when the client left. */
   enter(request: AdmissionRequest): { outcome: Promise<AdmissionOutcome>; cancel(): void };
+  /**
+   * Admits the request now when its tenant is under its own cap and the instance has a free slot
+   * with nobody waiting (what `enter` would do at once), without a promise, closure or timer:
+   * nearly every request. Undefined, with nothing changed, when it would wait or be refused: then
+   * `enter` decides.
+   */
+  admitAtOnce(request: AdmissionRequest): AdmittedAtOnce | undefined;
   state(): QueueState & { tenantsWaiting: number };
 }
 
@@ -39,6 +49,25 @@ interface TenantGate {
   running: number;
   /** Requests over the tenant's own cap, oldest first: each starts when one of the tenant's running requests ends. */
   waiting: (() => void)[];
+}
+
+/** An admission that never waited: its release gives back the instance's slot and the tenant's. */
+class AdmittedNow implements AdmittedAtOnce {
+  readonly admitted = true;
+  readonly waitedMs = 0;
+  private released = false;
+  constructor(
+    private readonly slot: Slot,
+    private readonly tenantId: string,
+    private readonly gate: TenantGate,
+    private readonly leaveGate: (tenantId: string, gate: TenantGate) => void,
+  ) {}
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.slot.release();
+    this.leaveGate(this.tenantId, this.gate);
+  }
 }
 
 /**
@@ -83,6 +112,16 @@ export function createAdmission(options: AdmissionOptions): Admission {
   };
 
   return {
+    admitAtOnce(request) {
+      const gate = tenants.get(request.tenantId);
+      if ((gate?.running ?? 0) >= request.tenantMaxInFlight) return undefined;
+      const slot = queue.tryAcquire(request.priority);
+      if (!slot) return undefined;
+      const held = gate ?? gateOf(request.tenantId);
+      held.running++;
+      return new AdmittedNow(slot, request.tenantId, held, leaveGate);
+    },
+
     enter(request) {
       const startedAt = now();
       const deadlineAt = startedAt + options.maxWaitMs;

@@ -68,7 +68,13 @@ export function requestMetering(deps: {
 }): (state: RequestState, response: { bytes: number; statusCode: number }) => UsageEvent | null {
   return (state, response) => {
     const cache = deps.cacheReport(state);
-    const event = usageEventOf(state, deps.planOf, { ...response, ...(cache ? { cacheHits: cache.hits, cacheMisses: cache.misses } : {}) });
+    // Fields named rather than spread: an object spread is V8's slow path, on every request.
+    const event = usageEventOf(state, deps.planOf, {
+      bytes: response.bytes,
+      statusCode: response.statusCode,
+      cacheHits: cache?.hits ?? 0,
+      cacheMisses: cache?.misses ?? 0,
+    });
     if (event) deps.meter.record(event);
     return event;
   };

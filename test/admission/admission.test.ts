@@ -120,6 +120,46 @@ describe('fair admission', () => {
   });
 });
 
+describe('fair admission at once (admitAtOnce)', () => {
+  it('admits without a promise while the tenant is under its cap and the instance has room, as enter would', async () => {
+    const { admission, setLimit } = setup({ limit: 3 });
+    const a1 = admission.admitAtOnce(req('a', { tenantMaxInFlight: 2 }));
+    const a2 = admission.admitAtOnce(req('a', { tenantMaxInFlight: 2 }));
+    expect(a1).toMatchObject({ admitted: true, waitedMs: 0 });
+    expect(a2).toMatchObject({ admitted: true, waitedMs: 0 });
+    // The tenant is at its own cap: not at once, and nothing changed; enter queues it in the tenant's own queue.
+    expect(admission.admitAtOnce(req('a', { tenantMaxInFlight: 2 }))).toBeUndefined();
+    expect(admission.state()).toMatchObject({ inFlight: 2, tenantsWaiting: 0 });
+    const log: string[] = [];
+    const a3 = track(admission, req('a', { tenantMaxInFlight: 2 }), log, 'a3');
+    await tick();
+    expect(admission.state()).toMatchObject({ inFlight: 2, tenantsWaiting: 1 });
+    // Its slot passes to the waiting request of the same tenant; a second release changes nothing.
+    a1!.release();
+    a1!.release();
+    await tick();
+    expect(log).toEqual(['a3:in']);
+    expect(admission.state()).toMatchObject({ inFlight: 2, tenantsWaiting: 0 });
+    // The instance is saturated and another tenant waits for it: a newcomer is not admitted past it.
+    setLimit(2);
+    const b = track(admission, req('b'), log, 'b');
+    setLimit(3);
+    expect(admission.admitAtOnce(req('c'))).toBeUndefined();
+    a2!.release();
+    ((await a3.result) as Admitted).release();
+    await tick();
+    expect(log).toEqual(['a3:in', 'b:in']);
+    ((await b.result) as Admitted).release();
+    expect(admission.state()).toMatchObject({ inFlight: 0, queued: 0, tenantsWaiting: 0 });
+  });
+
+  it('never admits at once a tenant whose cap is 0', () => {
+    const { admission } = setup();
+    expect(admission.admitAtOnce(req('a', { tenantMaxInFlight: 0 }))).toBeUndefined();
+    expect(admission.state()).toMatchObject({ inFlight: 0 });
+  });
+});
+
 describe('priority classes', () => {
   const rules = [
     { class: 'critical' as const, rootFields: ['Mutation.placeOrder'] },

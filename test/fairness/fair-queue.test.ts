@@ -357,3 +357,43 @@ describe('fair queue: slots', () => {
     expect(queue.state()).toMatchObject({ inFlight: 0, queued: 0 });
   });
 });
+
+describe('fair queue: a slot at once (tryAcquire)', () => {
+  it('takes a free slot only when nobody waits, so a newcomer never jumps the queue', () => {
+    const q = harness({ limit: 2 });
+    const first = q.queue.tryAcquire('normal');
+    expect(first).toMatchObject({ waitedMs: 0 });
+    q.ask('a', 't1');
+    expect(q.granted).toEqual(['a']);
+    // Full: nothing at once, and nothing changed.
+    expect(q.queue.tryAcquire('normal')).toBeUndefined();
+    q.ask('b', 't2'); // waits
+    expect(q.queue.state()).toMatchObject({ inFlight: 2, queued: 1 });
+    first!.release();
+    first!.release(); // only the first counts
+    expect(q.granted).toEqual(['a', 'b']);
+    q.ask('c', 't3'); // waits behind nobody, but the instance is full
+    q.done('a'); // c runs
+    expect(q.granted).toEqual(['a', 'b', 'c']);
+    q.setLimit(4);
+    q.ask('d', 't4'); // a free slot: at once
+    q.setLimit(2);
+    q.ask('e', 't5'); // waits
+    q.setLimit(4);
+    // A slot is free, but e waits: the newcomer is not served before it.
+    expect(q.queue.tryAcquire('critical')).toBeUndefined();
+    expect(q.queue.state()).toMatchObject({ inFlight: 3, queued: 1 });
+  });
+
+  it('keeps the critical reserve: normal and batch get no reserved slot at once', () => {
+    const q = harness({ limit: 5, criticalReservePercent: 20 });
+    const normal = [1, 2, 3, 4].map(() => q.queue.tryAcquire('normal'));
+    expect(normal.every((slot) => slot !== undefined)).toBe(true);
+    expect(q.queue.tryAcquire('batch')).toBeUndefined();
+    expect(q.queue.tryAcquire('critical')).toBeDefined();
+    expect(q.queue.tryAcquire('critical')).toBeUndefined();
+    expect(q.queue.state()).toMatchObject({ inFlight: 5, queued: 0 });
+    for (const slot of normal) slot!.release();
+    expect(q.queue.state()).toMatchObject({ inFlight: 1, queued: 0 });
+  });
+});

@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { DEMO_CONFIG_PATH } from '../../src/config/demo.js';
 
+/** What `npm start` runs: the compiled build of src/main.ts (scripts/build.mjs). */
+const COMPILED_ENTRY = 'dist/main.js';
+
 /** A gateway running in a process of its own, as `npm start` runs it. */
 export interface GatewayProcess {
   url: string;
@@ -28,6 +31,12 @@ export interface GatewayProcessOptions {
   nodeArgs?: string[];
   /** The entry point, default `src/main.ts` (test/support/faulty-close-main.ts injects close faults). */
   entry?: string;
+  /**
+   * Run the compiled build (`dist/main.js`, as `npm start` does) in plain Node instead of
+   * `src/main.ts` under tsx. The caller builds it first (`node scripts/build.mjs --only server`);
+   * not with `entry`.
+   */
+  compiled?: boolean;
 }
 
 /**
@@ -43,7 +52,9 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
   config.demo = { backfillDays: 0, liveTraffic: false };
   options.patch?.(config);
   await writeFile(configPath, stringify(config));
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', options.entry ?? 'src/main.ts'], {
+  if (options.compiled && options.entry) throw new Error('startGatewayProcess: `compiled` runs dist/main.js; it takes no `entry`');
+  const entryArgs = options.compiled ? [COMPILED_ENTRY] : ['--import', 'tsx', options.entry ?? 'src/main.ts'];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entryArgs], {
     env: {
       ...process.env,
       // As deployed: vitest sets NODE_ENV=test, and libraries (Apollo's signal handling) act
