@@ -7,6 +7,7 @@ import { measureInterleaved, median } from '../measure.js';
 import { floodInChild, openLoop, processCpuMs, type FloodResult } from '../open-loop.js';
 import type { ScenarioReport } from '../report.js';
 import type { Scenario } from '../scenario.js';
+import { startBareRefusalServer } from '../support/bare-refusal-server.js';
 
 /** Issue 17's targets for the steady tenant while another floods, against its own solo run. */
 const TARGETS = { p50Ratio: 1.5, p99Ratio: 2, cpuPerRefusalUs: 50 } as const;
@@ -81,6 +82,7 @@ export const noisyNeighbourScenario: Scenario = {
       // The refusal path's own cost at full speed: a second gateway that answers refusals at once
       // (limits.localRefusalDelayMs 0), flooded alone, its CPU over the refusals it answered.
       const capacity = await refusalCapacity(redis.url, flooder, options.durationMs, log);
+      const floor = await bareRefusalCost(flooder, options.durationMs, log);
       const [alone, withFlood] = results as [(typeof results)[0], (typeof results)[0]];
       const soloCpuPerMs = median(solos.map((s) => s.cpuMs / s.durationMs));
       const perRefusal = floods.map(({ result, cpuMs, refused, windowMs }) => {
@@ -106,6 +108,7 @@ export const noisyNeighbourScenario: Scenario = {
         },
         notes: [
           `refusal capacity (a gateway answering refusals at once, flooded on ${FLOOD_CONNECTIONS} connections alone): ${Math.round(capacity.perSecond)} refusals/s using ${capacity.cores.toFixed(2)} cores: ${capacity.cpuUsPerRefusal.toFixed(0)} µs of gateway CPU per refusal, ${Math.round(1e6 / capacity.cpuUsPerRefusal)} refusals/s per core`,
+          `the floor on this machine now: a bare node:http server answering the same 429 to the same flood: ${floor.cpuUsPerAnswer.toFixed(0)} µs of CPU per answer (${Math.round(floor.perSecond)}/s); the gateway's refusal costs ${(capacity.cpuUsPerRefusal / floor.cpuUsPerAnswer).toFixed(2)}x that`,
           ...perRefusal.map(
             (r, i) =>
               `flood run ${i + 1}: ${r.refusals} refusals in all, ${r.other} other answers; while measured ${Math.round(r.perSecond)} refusals/s (graphql_throttled_total), ` +
@@ -172,5 +175,27 @@ async function refusalCapacity(
     return { perSecond: (refused / windowMs) * 1000, cores: cpuMs / windowMs, cpuUsPerRefusal: (cpuMs * 1000) / Math.max(1, refused) };
   } finally {
     await gateway.close();
+  }
+}
+
+/** CPU per answer of a bare node:http server answering the flood 429 (bench/support/bare-refusal-server.ts), over the same window. */
+async function bareRefusalCost(flooder: LoadTarget, durationMs: number, log: (line: string) => void): Promise<{ perSecond: number; cpuUsPerAnswer: number }> {
+  const bare = await startBareRefusalServer();
+  try {
+    const answered = async () => Number(await (await request(`${bare.url}/count`)).body.text());
+    const flooding = await floodInChild({ ...flooder, origin: bare.url }, FLOOD_CONNECTIONS);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const before = await answered();
+    const cpuBefore = await processCpuMs(bare.pid);
+    const started = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, durationMs));
+    const cpuMs = (await processCpuMs(bare.pid)) - cpuBefore;
+    const windowMs = performance.now() - started;
+    const count = (await answered()) - before;
+    await flooding.stop();
+    log(`bare refusal server: ${count} answers in ${Math.round(windowMs)} ms, ${Math.round(cpuMs)} ms of CPU`);
+    return { perSecond: (count / windowMs) * 1000, cpuUsPerAnswer: (cpuMs * 1000) / Math.max(1, count) };
+  } finally {
+    await bare.close();
   }
 }
