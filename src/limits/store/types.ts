@@ -115,13 +115,19 @@ export interface LeaseRequest {
   keepPermille: number;
   /** Per mille of each limit one lease may hold, the request's own amount included. */
   sharePermille: number;
+  /**
+   * Bytes reserved per request (the request's own and each token's) on every check-only dimension
+   * (a response-byte budget, ALGORITHM.md "Byte budgets in leases"). Absent or 0: none, and a
+   * check-only dimension then gets no lease.
+   */
+  bytesPerRequest?: number;
 }
 
 /** A lease's decision: the request's own verdict, and `granted` more of its amounts reserved. */
 export interface LeaseDecision extends LimitDecision {
   /** Extra amounts reserved (0: none, and the request was charged as by `consume`). */
   granted: number;
-  /** Where the whole charge was placed: now + lifetime when granted, else now. */
+  /** Where the whole charge was placed: now + lifetime when granted, else now (or a hold's run time). */
   chargedAt: number;
 }
 
@@ -170,4 +176,9 @@ export interface LimitStore {
    * round trip, which one process does not make). `used` counts the reserved amounts.
    */
   lease?(dimensions: readonly Dimension[], settle: readonly Adjustment[], request: LeaseRequest): Promise<LeaseDecision>;
+}
+
+/** A store that can lease (Redis, and the memory store that mirrors its script). */
+export interface LeasingLimitStore extends LimitStore {
+  lease(dimensions: readonly Dimension[], settle: readonly Adjustment[], request: LeaseRequest): Promise<LeaseDecision>;
 }
