@@ -7,8 +7,8 @@
 -- twin there says so ("TS: ..."), and the twin names it back. Change both together;
 -- test/limits/store/random-steps.test.ts runs the memory store and this script on the same random
 -- steps and fails on the first decision where they disagree. The storage layout (the 't', 'o',
--- 'n' fields, eviction) and leases have no twin: the memory store sums its sub-buckets, and
--- leases exist only in Redis.
+-- 'n' fields, eviction) has no twin: the memory store sums its sub-buckets. A lease's grant does
+-- (lease-grant.ts), which the memory store runs in a lease mode only the tests call.
 --
 -- The script touches only the KEYS it is given (cluster-safe when they share a hash tag), and
 -- reads the clock from Redis TIME, never from the gateway.
