@@ -21,6 +21,8 @@ const TARGETS = {
    * one. A request served from a lease (src/limits/limiter/leasing-decider.ts) makes none.
    */
   commandsPerRequest: 1,
+  /** Issue 19: what a plan with a response-byte budget may add to a lone request's p50 (ms), leased as the others. */
+  addedP50MsAloneWithBytes: 0.05,
 } as const;
 /** The concurrency the throughput target is stated at. */
 const LOADED_CONCURRENCY = 32;
@@ -256,12 +258,14 @@ async function measureAt(
         `redis-server CPU ${us(median(counts.redisCpuMs))} per request; ` +
         `INFO commandstats per request (commands the script runs count here too): ${describeMedian(counts.calls)}`,
     );
-    // The targets are judged on the plain check (`limits on`); the bytes variant is reported beside it.
+    // The targets are judged on the plain check (`limits on`), and the bytes variant's lone p50 (issue 19).
     const judged = on === onResults[0];
     if (concurrency === 1) {
-      const ok = addedP50 <= TARGETS.addedP50MsAlone;
-      if (judged) met &&= ok;
-      verdicts.push(`${on.name} adds ${signed(addedP50)} ms p50 alone (target <= +${TARGETS.addedP50MsAlone}: ${ok ? 'MET' : 'NOT MET'})`);
+      const withBytes = on.name === 'limits on + bytes';
+      const target = withBytes ? TARGETS.addedP50MsAloneWithBytes : TARGETS.addedP50MsAlone;
+      const ok = addedP50 <= target;
+      if (judged || withBytes) met &&= ok;
+      verdicts.push(`${on.name} adds ${signed(addedP50)} ms p50 alone (target <= +${target}${withBytes ? ', issue 19' : ''}: ${ok ? 'MET' : 'NOT MET'})`);
     } else {
       const ok = ratio >= TARGETS.throughputRatioLoaded;
       if (judged) met &&= ok;
