@@ -235,11 +235,13 @@ async function measureAt(
   const offCalls = median(perRequest.get(offResult.name)!.scriptCalls);
   // Limits off makes no check (the probe proved it); its script calls are the gateways' usage
   // flushes. Every request of the other variants is decided by Redis: by its own check (at least
-  // one script call per request), or with leases by a token Redis reserved (fewer calls, but some).
+  // one script call per request), or with leases by a token Redis reserved (fewer calls, but some;
+  // the bytes variant is leased too since its leases reserve response bytes).
+  const leased = new Set(['limits on', 'limits on + bytes']);
   const everyRequestChecked =
     onResults.every((r) => {
       const calls = median(perRequest.get(r.name)!.scriptCalls);
-      return r.name === 'limits on' ? calls > 0.01 : calls >= 0.99;
+      return leased.has(r.name) ? calls > 0.01 : calls >= 0.99;
     }) && offCalls < 0.5;
   const baselineSpread = Math.max(...offResult.runs.map((r) => r.p99)) - Math.min(...offResult.runs.map((r) => r.p99));
   const us = (ms: number) => `${Math.round(ms * 1000)} µs`;
@@ -308,7 +310,8 @@ async function roundTrips(url: string): Promise<{ ping: number; script: number }
   try {
     const lua = await readFile(LIMITER_LUA, 'utf8');
     const sha = (await client.script('LOAD', lua)) as string;
-    const args = ['consume', '', '0', 's', '100000000', '1', '0', '60000', '30', 's', '1000000000', '3', '0', '60000', '30'];
+    // 8 ARGV per dimension (limiter.lua's header): kind, limit, amount, checkOnly, window, buckets, and no burst zone.
+    const args = ['consume', '', '0', 's', '100000000', '1', '0', '60000', '30', '0', '0', 's', '1000000000', '3', '0', '60000', '30', '0', '0'];
     const time = async (call: () => Promise<unknown>) => {
       const samples: number[] = [];
       for (let i = 0; i < 1000; i++) {
