@@ -94,7 +94,8 @@ export function createEarlyChecks(deps: {
         const refunds = entry.dims
           .filter((d) => !d.store.checkOnly && d.store.amount > 0)
           .map((d): Adjustment => ({ dimension: d.store, at: decision.chargedAt ?? decision.now, delta: -d.store.amount, placement: 'at' }));
-        void deps.limiter.adjust(refunds, source);
+        // Its byte draw, if a lease served it, goes back whole (no response).
+        void deps.limiter.adjust(refunds, source, decision.draw);
       },
       () => {},
     );

@@ -57,6 +57,8 @@ export function createFailedRequests(deps: {
         effective.onStoreFailure,
       );
       deps.observe?.({ principal, planId: effective.planId, dims, decision, source, durationMs: performance.now() - started });
+      // Its response's bytes are not charged: what it drew of a lease's byte reservation goes back whole.
+      if (decision.draw) void deps.limiter.adjust([], source, decision.draw);
       if (source === 'unavailable') return { refusal: limitsUnavailableError(effective, 1, documentationUrl), headers: {}, planId };
       const headers = rateLimitHeaders(dims, decision.results, decision.now);
       if (decision.allowed) return { refusal: null, headers, planId };

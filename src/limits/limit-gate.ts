@@ -194,7 +194,8 @@ export function createLimitGate(deps: LimitGateDeps) {
     const charge = charges.get(key);
     if (!charge) return;
     charges.delete(key);
-    void deps.limiter.adjust(settleAdjustments(charge, actualCost, responseBytes), charge.source);
+    // A request served from a lease with a byte reservation settles its bytes against its draw.
+    void deps.limiter.adjust(settleAdjustments(charge, actualCost, responseBytes), charge.source, charge.decision.draw);
   }
 
   /** Rate-limit headers for an authenticated response no decision gave headers to (see headersOfPolicies). */

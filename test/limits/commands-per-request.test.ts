@@ -40,13 +40,13 @@ const markers = new Set<string>();
  * A gateway whose Redis traffic is only its requests': usage metering and the field cache off,
  * heartbeat, epoch check, overrides poll and billing poll once a minute (after the start).
  */
-function startGateway(limits: Record<string, unknown>): Promise<GatewayProcess> {
+function startGateway(limits: Record<string, unknown>, leases: Record<string, unknown> = { enabled: false }): Promise<GatewayProcess> {
   return startGatewayProcess({
     redisUrl: redis.url,
     patch: (config) => {
       config.plans.enterprise.limits = { requestsPerDay: 'unlimited', requestsPerMonth: 'unlimited', maxOperationCost: 50_000, ...limits };
-      // Leases off: each request here makes its own check (leases.test.ts counts what leases save).
-      config.limits = { storeTimeoutMs: 1000, instanceHeartbeatMs: 60_000, overridesPollMs: 60_000, leases: { enabled: false } };
+      // Leases off unless asked: each request here makes its own check (leases.test.ts counts what leases save).
+      config.limits = { storeTimeoutMs: 1000, instanceHeartbeatMs: 60_000, overridesPollMs: 60_000, leases };
       config.billing = { ...config.billing, pollMs: 60_000 };
       config.usage = { enabled: false };
       config.cache = { enabled: false };
@@ -64,8 +64,16 @@ async function post(gateway: GatewayProcess, query: string): Promise<{ status: n
   return { status: response.statusCode, bytes: Buffer.byteLength(text), body: JSON.parse(text) };
 }
 
-/** Limit script calls (EVALSHA of limiter.lua: its keys are `rl:{initech}:...`) among `sent`. */
-const limiterCalls = () => sent.filter((c) => c.command === 'evalsha' && c.args.some((a) => a.startsWith('rl:{initech}:')));
+/** Limit script calls (EVALSHA of limiter.lua, or EVAL, its first on a connection: its keys are `rl:{initech}:...`) among `sent`. */
+const limiterCalls = () => sent.filter((c) => (c.command === 'evalsha' || c.command === 'eval') && c.args.some((a) => a.startsWith('rl:{initech}:')));
+/** A limit call's mode (ARGV[1]), and for a lease call the tokens it asked for and the bytes per request it reserves (its 1st and 5th lease ARGV). */
+function modeOf(call: { args: string[] }): string {
+  const keys = Number(call.args[1]);
+  const mode = call.args[2 + keys]!;
+  if (mode !== 'lease') return mode;
+  const leaseArgs = call.args.slice(-5);
+  return `lease ${leaseArgs[0]} x ${leaseArgs[4]} B`;
+}
 /** How many settles (adjustments) the limit call carried: ARGV[3] (after sha, numkeys, keys, mode, clock). */
 function carried(call: { args: string[] }): number {
   const keys = Number(call.args[1]);
@@ -209,4 +217,46 @@ describe('a request that settles after its response (refund, response bytes)', (
     expect(await heldIn(stats, 'rl:{initech}:cost:m')).toBe(costBefore + ACTUAL);
     expect(await heldIn(stats, 'rl:{initech}:bytes:h')).toBe(bytesBefore + last.bytes);
   }, 30_000);
+});
+
+describe('a request of a byte-budget plan with leases on', () => {
+  let gateway: GatewayProcess;
+  afterAll(async () => {
+    await gateway?.close();
+  });
+
+  it('costs a command only when a lease is asked for: none for a request served from a token, none for its settle', async () => {
+    // A day quota (counted) and a byte budget, no minute window: the lease lifetime is the configured
+    // 30 s, so that no lease (nor the demand that sizes it) runs out during the test, whatever the
+    // machine's speed: the calls below then depend only on the order of requests.
+    gateway = await startGateway({ requestsPerDay: 1_000_000, responseBytesPerHour: 1_000_000_000_000 }, { lifetimeMs: 30_000 });
+    await drained();
+    sent = [];
+    const before = await commandstats();
+    const sizes = new Set<number>();
+    for (let i = 0; i < 20; i++) {
+      const answer = await post(gateway, PLAIN_QUERY);
+      expect(answer.status).toBe(200);
+      sizes.add(answer.bytes);
+    }
+    await drained();
+    // Every response the same size s: each draw of s is exactly what its response needs.
+    expect(sizes.size).toBe(1);
+    const [size] = [...sizes];
+    // 1: checked (no size known yet; the script's first call on the connection, so EVAL); 2: a lease
+    // for the 1 request seen before it, reserving s bytes per request (it carries request 1's
+    // bytes); 3 drew its token; 4: a lease for 3 (5-7); 6, half of it used: a renewal for 5 (+ its
+    // own: 8-13); 10: its renewal for 9 (+1: 14-23); 18: the next, for 17. 20 requests, 6 calls.
+    const leases = [1, 3, 5, 9, 17].map((tokens) => `lease ${tokens} x ${size} B`);
+    expect(limiterCalls().map(modeOf)).toEqual(['consume', ...leases]);
+    expect(sent.map((c) => c.command)).toEqual(['eval', 'evalsha', 'evalsha', 'evalsha', 'evalsha', 'evalsha']);
+    // Only request 1's bytes were ever a settle: leased responses fit their draws.
+    expect(limiterCalls().map(carried)).toEqual([0, 1, 0, 0, 0, 0]);
+    const delta = await commandstatsSince(before);
+    expect(delta.get('eval')).toBe(1);
+    expect(delta.get('evalsha')).toBe(5);
+    expect([...delta.keys()].filter((c) => c !== 'eval' && c !== 'evalsha' && c !== 'echo' && c !== 'ping' && !SCRIPT_COMMANDS.has(c))).toEqual([]);
+    // Redis counts the served bytes plus what the live lease still holds in reserve (its unused draws).
+    expect(await heldIn(stats, 'rl:{initech}:bytes:h')).toBeGreaterThanOrEqual(20 * size!);
+  }, 60_000);
 });

@@ -1,4 +1,4 @@
-import type { Adjustment, Dimension, LimitDecision } from '../store/types.js';
+import type { Adjustment, ByteDraw, Dimension, LimitDecision } from '../store/types.js';
 
 /** Where a decision came from; `local` means the shared store was unreachable. */
 export type DecisionSource = 'shared' | 'local' | 'unavailable';
@@ -37,9 +37,11 @@ export interface Limiter {
   /**
    * Refunds and late additions (response bytes) of a request decided by `source`, off the response
    * path: those of a shared decision ride on the next check of the tenant (at most
-   * `SETTLE_CARRY_MS`); nothing for `unavailable` (nothing was charged).
+   * `SETTLE_CARRY_MS`); nothing for `unavailable` (nothing was charged). `draw`: the decision's
+   * (a request served from a lease that reserved its response bytes): its response bytes, the
+   * positive adjustments of check-only dimensions, are settled against it instead.
    */
-  adjust(adjustments: readonly Adjustment[], source: DecisionSource): Promise<void>;
+  adjust(adjustments: readonly Adjustment[], source: DecisionSource, draw?: ByteDraw): Promise<void>;
   /**
    * Before serving: learn the store's epoch, so that a later restart of Redis (empty) is told
    * apart from a stall. Without Redis now, the first recovery treats the data as lost.

@@ -1,7 +1,8 @@
 import type { Config } from '../../config/schema.js';
 import { chargeKey } from '../charge-key.js';
 import { hashTag } from '../hash-tag.js';
-import type { Adjustment, Dimension, DimensionResult, LeaseDecision, LeaseRequest, LimitDecision } from '../store/types.js';
+import type { Adjustment, ByteDraw, Dimension, DimensionResult, LeaseDecision, LeaseRequest, LimitDecision } from '../store/types.js';
+import { canDraw, drawBytes, endReservation, reserveBytes, settleDraw, type ByteReservation, type DrawSettle } from './byte-reservation.js';
 
 /** Below this a lease would not outlive the round trip that asks for it. */
 const MIN_LIFETIME_MS = 20;
@@ -11,6 +12,8 @@ const WINDOW_FRACTION = 60;
 type LeaseConfig = Config['limits']['leases'];
 
 interface Lease {
+  /** Its key in the book (`leaseKeyOf` its dimensions). */
+  key: string;
   /** The dimensions the lease was granted on (equal, by `leaseKeyOf`, to those of every request it serves). */
   dims: readonly Dimension[];
   /** Their hash tag (the tenant). */
@@ -29,6 +32,16 @@ interface Lease {
   clockOffset: number;
   /** The renewal granted while this one still had tokens: used once this one is done. */
   next: Lease | null;
+  /** Response bytes reserved on its check-only dimensions (a byte budget), or null: none there. */
+  bytes: ByteReservation | null;
+}
+
+/** What a request served from a lease with a byte reservation drew: settled against that lease. */
+class LeaseDraw implements ByteDraw {
+  constructor(
+    readonly lease: Lease,
+    readonly bytes: number,
+  ) {}
 }
 
 /** Lease tokens reserved (granted), served without a round trip (used), given back unused (refunded). */
@@ -54,8 +67,15 @@ export interface LeaseBook {
    * The store answered a lease call sent at `sentAt` (performance.now()): the request's own
    * decision, its `used` as if the reserved amounts were not charged yet (they count down as
    * tokens go). A renewal (no request of its own) keeps its own admission as one more token.
+   * `bytesPerRequest`: what the call reserved per request on its check-only dimensions (0: none).
    */
-  granted(key: string, dims: readonly Dimension[], decision: LeaseDecision, sentAt: number, renewal?: boolean): LimitDecision;
+  granted(key: string, dims: readonly Dimension[], decision: LeaseDecision, sentAt: number, renewal?: boolean, bytesPerRequest?: number): LimitDecision;
+  /**
+   * A leased request's response bytes settled against its draw (`byte-reservation.ts`): what to
+   * send; with `overflow` (the response was larger than what was left), its lease has ended and
+   * the adjustments go at once.
+   */
+  settle(draw: ByteDraw, bytes: number, at: number): DrawSettle;
   /** Ends every lease (the store failed, the instance closes): unused tokens refunded. */
   endAll(): void;
   /** Ends leases past their lifetime (their tokens would never be used): call often. */
@@ -66,27 +86,30 @@ export interface LeaseBook {
 
 /**
  * What identifies requests a lease can serve: every key, limit, amount and window alike. Null when
- * these dimensions cannot be leased: a check-only dimension (its verdict is per request), a window
- * too short, nothing charged, or leases off.
+ * these dimensions cannot be leased: a window too short, nothing charged, or leases off. (A
+ * check-only dimension, a byte budget, is leased only with bytes reserved on it: `leaseRequestOf`.)
  */
 export function leaseKeyOf(config: LeaseConfig, dims: readonly Dimension[]): string | null {
   if (!config.enabled || dims.length === 0) return null;
   let charged = false;
   for (const d of dims) {
-    if (d.checkOnly) return null;
-    if (d.amount > 0) charged = true;
+    if (!d.checkOnly && d.amount > 0) charged = true;
   }
   if (!charged || lifetimeOf(config, dims) < MIN_LIFETIME_MS) return null;
   return chargeKey(dims);
 }
 
-/** The lease call's parameters for `tokens` more of the request's amounts. */
-export function leaseRequestOf(config: LeaseConfig, dims: readonly Dimension[], tokens: number): LeaseRequest {
+/**
+ * The lease call's parameters for `tokens` more of the request's amounts, and `bytesPerRequest`
+ * response bytes reserved per request on its check-only dimensions (0: none, and no lease with one).
+ */
+export function leaseRequestOf(config: LeaseConfig, dims: readonly Dimension[], tokens: number, bytesPerRequest = 0): LeaseRequest {
   return {
     tokens,
     lifetimeMs: lifetimeOf(config, dims),
     keepPermille: Math.round(config.keepPercent * 10),
     sharePermille: Math.round(config.sharePercent * 10),
+    ...(bytesPerRequest > 0 ? { bytesPerRequest } : {}),
   };
 }
 
@@ -109,15 +132,21 @@ export function createLeaseBook(
     const live = (perTag.get(lease.tag) ?? 1) - 1;
     if (live > 0) perTag.set(lease.tag, live);
     else perTag.delete(lease.tag);
-    if (lease.tokens === 0) return;
-    const refunds: Adjustment[] = [];
-    for (const dimension of lease.dims) {
-      if (dimension.checkOnly || dimension.amount === 0) continue;
-      refunds.push({ dimension, at: lease.chargedAt, delta: -lease.tokens * dimension.amount, placement: 'at' });
-    }
-    options.onTokens?.('refunded', lease.tokens);
-    lease.tokens = 0;
+    if (lease.tokens > 0) options.onTokens?.('refunded', lease.tokens);
+    const refunds = refundsOf(lease);
     if (refunds.length > 0) options.refund(refunds);
+  };
+
+  /**
+   * Ends `lease` and its key's other lease (the one in use or its renewal), if `lease` is still in
+   * the book: both reserved bytes by sizes a larger response has just outdated.
+   */
+  const endWithRenewal = (lease: Lease): void => {
+    const current = leases.get(lease.key);
+    if (current === undefined || (current !== lease && current.next !== lease)) return;
+    leases.delete(lease.key);
+    if (current.next) end(current.next);
+    end(current);
   };
 
   // What each method does is documented on `LeaseBook`.
@@ -125,29 +154,30 @@ export function createLeaseBook(
     take(key) {
       const now = performance.now();
       let lease = leases.get(key);
-      while (lease !== undefined && (lease.tokens === 0 || now > lease.usableUntil)) {
+      while (lease !== undefined && spent(lease, now)) {
         retire(key, lease);
         lease = leases.get(key);
       }
       if (lease === undefined) return null;
       lease.tokens--;
       options.onTokens?.('used', 1);
-      const decision = decisionOf(lease, now);
+      const decision = decisionOf(lease, now, lease.bytes ? drawBytes(lease.bytes) : 0);
       // The last one: the next request takes the renewal, or makes a round trip (and the door may send it).
-      if (lease.tokens === 0) retire(key, lease);
+      if (spent(lease, now)) retire(key, lease);
       return decision;
     },
 
     halfUsed(key) {
       const lease = leases.get(key);
-      return lease !== undefined && lease.next === null && lease.tokens * 2 <= lease.size;
+      return lease !== undefined && lease.next === null && halfUsed(lease);
     },
 
-    granted(key, dims, decision, sentAt, renewal = false) {
+    granted(key, dims, decision, sentAt, renewal = false, bytesPerRequest = 0) {
       if (!decision.allowed || (decision.granted === 0 && !renewal)) return decision;
       const now = performance.now();
       const tokens = decision.granted + (renewal ? 1 : 0);
       const lease: Lease = {
+        key,
         dims,
         tag: hashTag(dims[0]?.key ?? ''),
         tokens,
@@ -157,6 +187,7 @@ export function createLeaseBook(
         results: decision.results,
         clockOffset: decision.now - now,
         next: null,
+        bytes: reserveBytes(dims, bytesPerRequest, decision.granted, decision.chargedAt),
       };
       const current = leases.get(key);
       if (current === undefined) leases.set(key, lease);
@@ -167,7 +198,16 @@ export function createLeaseBook(
       }
       perTag.set(lease.tag, (perTag.get(lease.tag) ?? 0) + 1);
       options.onTokens?.('granted', tokens);
-      return renewal ? decision : decisionOf(lease, now);
+      // The request's own admission draws its bytes first, as a token's would.
+      return renewal ? decision : decisionOf(lease, now, lease.bytes ? drawBytes(lease.bytes) : 0);
+    },
+
+    settle(draw, bytes, at) {
+      if (!(draw instanceof LeaseDraw) || draw.lease.bytes === null) throw new Error('a byte draw must come from this lease book');
+      const settled = settleDraw(draw.lease.bytes, draw.bytes, bytes, at);
+      // Larger than what was left: the lease ends, and its renewal (remainders and unused tokens refunded).
+      if (settled.overflow) endWithRenewal(draw.lease);
+      return settled;
     },
 
     endAll() {
@@ -194,18 +234,44 @@ export function createLeaseBook(
   };
 }
 
+/** Whether a lease can serve no more requests: no token, past its lifetime, or too few bytes left. */
+function spent(lease: Lease, now: number): boolean {
+  return lease.tokens === 0 || now > lease.usableUntil || (lease.bytes !== null && !canDraw(lease.bytes));
+}
+
+/** Half of its tokens, or of its reserved bytes, used. */
+function halfUsed(lease: Lease): boolean {
+  return lease.tokens * 2 <= lease.size || (lease.bytes !== null && lease.bytes.left * 2 <= lease.size * lease.bytes.perRequest);
+}
+
+/** A lease's end: its unused tokens and unused reserved bytes, refunded where they were charged (it holds none after). */
+function refundsOf(lease: Lease): Adjustment[] {
+  const refunds: Adjustment[] = lease.bytes ? endReservation(lease.bytes) : [];
+  if (lease.tokens === 0) return refunds;
+  for (const dimension of lease.dims) {
+    if (dimension.checkOnly || dimension.amount === 0) continue;
+    refunds.push({ dimension, at: lease.chargedAt, delta: -lease.tokens * dimension.amount, placement: 'at' });
+  }
+  lease.tokens = 0;
+  return refunds;
+}
+
 function lifetimeOf(config: LeaseConfig, dims: readonly Dimension[]): number {
   let lifetime = config.lifetimeMs;
   for (const d of dims) if (d.kind === 'sliding') lifetime = Math.min(lifetime, Math.floor(d.windowMs / WINDOW_FRACTION));
   return lifetime;
 }
 
-/** A token's decision: admitted, `used` counting the tokens handed out so far, not those left. */
-function decisionOf(lease: Lease, now: number): LimitDecision {
+/**
+ * A token's decision: admitted, `used` counting the tokens handed out so far, not those left (on a
+ * byte budget: the reserved bytes not drawn yet), with its byte draw (`drawn` bytes) if any.
+ */
+function decisionOf(lease: Lease, now: number, drawn: number): LimitDecision {
   const results: DimensionResult[] = [];
   for (let i = 0; i < lease.results.length; i++) {
     const result = lease.results[i]!;
-    const used = result.used - lease.tokens * lease.dims[i]!.amount;
+    const dimension = lease.dims[i]!;
+    const used = result.used - (dimension.checkOnly ? (lease.bytes?.left ?? 0) : lease.tokens * dimension.amount);
     results.push({
       name: result.name,
       limit: result.limit,
@@ -216,5 +282,7 @@ function decisionOf(lease: Lease, now: number): LimitDecision {
       allowed: result.allowed,
     });
   }
-  return { allowed: true, now: Math.round(now + lease.clockOffset), chargedAt: lease.chargedAt, results };
+  const decision: LimitDecision = { allowed: true, now: Math.round(now + lease.clockOffset), chargedAt: lease.chargedAt, results };
+  if (drawn > 0) decision.draw = new LeaseDraw(lease, drawn);
+  return decision;
 }

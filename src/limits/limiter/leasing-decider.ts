@@ -4,6 +4,7 @@ import type { Adjustment, Dimension, LimitDecision } from '../store/types.js';
 import { withoutBurst } from './hold-cap.js';
 import { createLeaseBook, leaseKeyOf, leaseRequestOf, type LeaseOutcome } from './lease-book.js';
 import { createLeaseDemand } from './lease-demand.js';
+import { createResponseSizes } from './response-sizes.js';
 import { outcomeOf, type SharedDecider, type SharedOutcome } from './shared-decider.js';
 import type { CheckCall, Checked, LeaseCall } from './shared-path.js';
 
@@ -40,26 +41,30 @@ export function createLeasingDecider(deps: {
   const { config, storeUp } = deps;
   const book = createLeaseBook(config, { refund: deps.refund, ...(deps.onTokens ? { onTokens: deps.onTokens } : {}) });
   const demand = createLeaseDemand(config);
+  const sizes = createResponseSizes(config);
   /** Keys with a lease call in flight, and when it is answered (or failed). */
   const asking = new Map<string, Promise<void>>();
   let closed = false;
   const leaseSweep = setInterval(() => book.sweep(), LEASE_SWEEP_MS);
   leaseSweep.unref();
-  const demandSweep = setInterval(() => demand.forget(), config.lifetimeMs);
+  const demandSweep = setInterval(() => {
+    demand.forget();
+    sizes.forget();
+  }, config.lifetimeMs);
   demandSweep.unref();
 
   const want = (key: string): number => (asking.has(key) ? 0 : demand.want(key));
 
   /** One lease call for the key; requests arriving meanwhile wait for its answer (or failure). */
-  async function ask(key: string, dims: readonly Dimension[], tokens: number, renewal: boolean): Promise<Checked<LimitDecision>> {
+  async function ask(key: string, dims: readonly Dimension[], tokens: number, bytes: number, renewal: boolean): Promise<Checked<LimitDecision>> {
     let done = (): void => {};
     asking.set(key, new Promise<void>((resolve) => (done = resolve)));
     const sentAt = performance.now();
     try {
       // A renewal has no request of its own to hold: its own amount becomes a token, usable at
       // once, so it must fit now (burst zones dropped: it is refused rather than held ahead).
-      const answer = await deps.lease(renewal ? dims.map(withoutBurst) : dims, leaseRequestOf(config, dims, tokens));
-      return answer.ok ? { ok: true, decision: book.granted(key, dims, answer.decision, sentAt, renewal) } : answer;
+      const answer = await deps.lease(renewal ? dims.map(withoutBurst) : dims, leaseRequestOf(config, dims, tokens, bytes));
+      return answer.ok ? { ok: true, decision: book.granted(key, dims, answer.decision, sentAt, renewal, bytes) } : answer;
     } finally {
       // After this request has its decision: the waiting ones take the next tokens.
       asking.delete(key);
@@ -75,8 +80,9 @@ export function createLeasingDecider(deps: {
    */
   function renew(key: string, dims: readonly Dimension[]): void {
     const tokens = want(key);
-    if (tokens === 0 || closed) return;
-    ask(key, dims, tokens, true).then(
+    const bytes = bytesFor(dims);
+    if (tokens === 0 || bytes === null || closed) return;
+    ask(key, dims, tokens, bytes, true).then(
       (answer) => {
         if (!answer.ok) answer.late.reconcile(null);
         // The store failed meanwhile (every lease ended then): this one ends too.
@@ -87,6 +93,19 @@ export function createLeasingDecider(deps: {
   }
 
   const check = async (dims: readonly Dimension[]): Promise<SharedOutcome> => outcomeOf(await deps.check(dims));
+
+  /**
+   * Response bytes to reserve per request on the dimensions' byte budget (the largest recent response
+   * there), 0 without one; null while its sizes are unknown: no lease can be granted yet.
+   */
+  const bytesFor = (dims: readonly Dimension[]): number | null => {
+    for (const d of dims) {
+      if (!d.checkOnly) continue;
+      const bytes = sizes.perRequest(d.key);
+      return bytes > 0 ? bytes : null;
+    }
+    return 0;
+  };
 
   return {
     async decide(dims) {
@@ -107,10 +126,13 @@ export function createLeasingDecider(deps: {
         if (again) return { kind: 'leased', decision: again };
       }
       const tokens = want(key);
-      if (tokens === 0) return check(dims);
-      return outcomeOf(await ask(key, dims, tokens, false));
+      const bytes = bytesFor(dims);
+      if (tokens === 0 || bytes === null) return check(dims);
+      return outcomeOf(await ask(key, dims, tokens, bytes, false));
     },
     holds: (tag) => book.holds(tag),
+    responded: (key, bytes) => sizes.record(key, bytes),
+    settle: (draw, bytes, at) => book.settle(draw, bytes, at),
     endAll: () => book.endAll(),
     close() {
       book.endAll();

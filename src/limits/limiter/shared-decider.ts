@@ -1,4 +1,5 @@
-import type { Dimension, LimitDecision } from '../store/types.js';
+import type { ByteDraw, Dimension, LimitDecision } from '../store/types.js';
+import type { DrawSettle } from './byte-reservation.js';
 import type { CheckCall, Checked, LateReply } from './shared-path.js';
 
 /** How the shared store decided a request, or that it could not. */
@@ -18,6 +19,10 @@ export interface SharedDecider {
   decide(dims: readonly Dimension[]): Promise<SharedOutcome>;
   /** Whether a lease on some dimensions of hash tag `tag` (a tenant) is live. */
   holds(tag: string): boolean;
+  /** A response of `bytes` on the byte budget `key` (a check-only dimension's): it sizes later leases' reservations. */
+  responded(key: string, bytes: number): void;
+  /** A leased request's response bytes, settled against what it drew (`lease-book.ts` `settle`). */
+  settle(draw: ByteDraw, bytes: number, at: number): DrawSettle;
   /** Ends every lease (the store failed): unused tokens refunded. */
   endAll(): void;
   /** Ends every lease and stops the timers (the instance closes). */
@@ -29,6 +34,10 @@ export function createPlainDecider(check: CheckCall): SharedDecider {
   return {
     decide: async (dims) => outcomeOf(await check(dims)),
     holds: () => false,
+    responded: () => {},
+    settle: () => {
+      throw new Error('no lease, so no byte draw to settle');
+    },
     endAll: () => {},
     close: () => {},
   };

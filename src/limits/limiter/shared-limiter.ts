@@ -1,4 +1,5 @@
 import type { LocalFallback } from '../fallback/local-fallback.js';
+import type { Adjustment, ByteDraw } from '../store/types.js';
 import type { Limiter } from './interface.js';
 import type { SharedDecider } from './shared-decider.js';
 import type { LateReply, SharedPath } from './shared-path.js';
@@ -31,6 +32,26 @@ export interface SharedLimiterParts {
  */
 export function createSharedLimiter(parts: SharedLimiterParts): Limiter {
   const { breaker, decider, path, fallback, clock } = parts;
+
+  /**
+   * A shared decision's settle. Its response bytes (positive adjustments of check-only dimensions)
+   * size later leases' byte reservations; a leased request's are settled against its draw instead
+   * (nothing to send while they fit; larger, they go at once).
+   */
+  function settleShared(adjustments: readonly Adjustment[], draw: ByteDraw | undefined): Promise<void> {
+    let bytes: Adjustment | undefined;
+    for (const adjustment of adjustments) {
+      if (!adjustment.dimension.checkOnly || adjustment.delta <= 0) continue;
+      decider.responded(adjustment.dimension.key, adjustment.delta);
+      bytes ??= adjustment;
+    }
+    if (draw === undefined) return path.settle(adjustments);
+    const settled = decider.settle(draw, bytes?.delta ?? 0, bytes?.at ?? clock.now());
+    const rest = adjustments.filter((adjustment) => !(adjustment.dimension.checkOnly && adjustment.delta > 0));
+    if (settled.overflow) return Promise.all([path.settle(rest), path.settleNow(settled.adjustments)]).then(() => {});
+    const all = settled.adjustments.length > 0 ? [...rest, ...settled.adjustments] : rest;
+    return all.length > 0 ? path.settle(all) : Promise.resolve();
+  }
   return {
     async consume(dims, onStoreFailure) {
       let late: LateReply | null = null;
@@ -61,9 +82,9 @@ export function createSharedLimiter(parts: SharedLimiterParts): Limiter {
      * a local decision are sent at once while the store answers (local charges have been written
      * back by then); otherwise applied locally, and additions kept to be written back.
      */
-    async adjust(adjustments, source) {
-      if (adjustments.length === 0 || source === 'unavailable') return;
-      if (source === 'shared') return path.settle(adjustments);
+    async adjust(adjustments, source, draw) {
+      if ((adjustments.length === 0 && draw === undefined) || source === 'unavailable') return;
+      if (source === 'shared') return settleShared(adjustments, draw);
       if (await path.adjust(adjustments)) return;
       await fallback.unsent(adjustments);
     },

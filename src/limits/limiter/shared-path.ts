@@ -48,6 +48,11 @@ export interface SharedPath {
    * carry it; if the store does not take it, additions are kept for write-back, refunds dropped (strict).
    */
   settle(adjustments: readonly Adjustment[]): Promise<void>;
+  /**
+   * A settle that must not wait (a response larger than its lease's byte reservation): sent now,
+   * with every settle waiting on its tag, as `settle` handles a failure.
+   */
+  settleNow(adjustments: readonly Adjustment[]): Promise<void>;
   /** Checks (and lease calls) sent and not answered yet. */
   checksInFlight(): number;
   /** Sends every settle still waiting. */
@@ -107,7 +112,7 @@ export function createSharedPath(deps: {
     dims: readonly Dimension[],
     carried: readonly Adjustment[],
     call: Promise<D>,
-    reserved: (decision: D) => number,
+    reserved: (decision: D) => Reserved,
   ): Promise<Checked<D>> {
     inFlight++;
     let sent: { ok: true; value: D } | { ok: false };
@@ -120,7 +125,7 @@ export function createSharedPath(deps: {
     const decision = sent.value;
     clock.measure(decision.now);
     settled(carried, decision.now);
-    ledger.sharedDecision(dims, decision, 1 + reserved(decision), decision.chargedAt ?? decision.now);
+    recordDecision(ledger, dims, decision, reserved(decision));
     return { ok: true, decision };
   }
 
@@ -145,7 +150,7 @@ export function createSharedPath(deps: {
     lease: storeLease
       ? (dims, request) => {
           const carried = carrier.take(dims);
-          return decide(dims, carried, storeLease(dims, carried, request), (decision) => decision.granted);
+          return decide(dims, carried, storeLease(dims, carried, request), leaseReserved(request));
         }
       : null,
     async peek(dims) {
@@ -166,6 +171,12 @@ export function createSharedPath(deps: {
       }
       await sendAlone(adjustments);
     },
+    async settleNow(adjustments) {
+      validateAdjustments(adjustments);
+      // The tag's waiting settles go with it (the ended lease's refund among them): one call.
+      const waiting = breaker.state() === 'closed' && adjustments[0] ? carrier.take([adjustments[0].dimension]) : NO_SETTLES;
+      if (waiting.length + adjustments.length > 0) await sendAlone([...waiting, ...adjustments]);
+    },
     checksInFlight: () => inFlight,
     close: () => carrier.close(),
   };
@@ -179,7 +190,7 @@ function lateReply<D extends LimitDecision>(
   deps: { store: LimitStore; ledger: Ledger; timed: <T>(call: Promise<T>) => Promise<T> },
   call: Promise<D>,
   dims: readonly Dimension[],
-  reserved: (decision: D) => number,
+  reserved: (decision: D) => Reserved,
 ): LateReply {
   return {
     reconcile(admitted) {
@@ -188,12 +199,15 @@ function lateReply<D extends LimitDecision>(
           if (!late.allowed) return;
           if (admitted) deps.ledger.chargedLate(admitted);
           // Refused (or closed) here but charged there, and any lease it got: give it back, best effort.
-          const times = (admitted ? 0 : 1) + reserved(late);
-          if (times === 0) return;
+          const { times: leased, bytes } = reserved(late);
+          const times = (admitted ? 0 : 1) + leased;
+          if (times === 0 && bytes === 0) return;
           const at = late.chargedAt ?? late.now;
           const refunds = dims
-            .filter((d) => !d.checkOnly && d.amount > 0)
+            .filter((d) => !d.checkOnly && d.amount > 0 && times > 0)
             .map((d): Adjustment => ({ dimension: d, at, delta: -times * d.amount, placement: 'at' }));
+          // Its byte reservation too: no request drew on it.
+          if (bytes > 0) for (const charge of byteCharges(dims, at, bytes)) refunds.push({ ...charge, delta: -bytes });
           if (refunds.length > 0) deps.timed(deps.store.adjust(refunds)).catch(() => {});
         },
         () => {},
@@ -202,7 +216,36 @@ function lateReply<D extends LimitDecision>(
   };
 }
 
+/**
+ * A decision of the store in the ledger: the request's and a lease's reserved amounts charged where
+ * it placed them, and a lease's byte reservation as the instance's own charge too (written back if
+ * Redis comes back empty).
+ */
+function recordDecision(ledger: Ledger, dims: readonly Dimension[], decision: LimitDecision, { times, bytes }: Reserved): void {
+  const chargedAt = decision.chargedAt ?? decision.now;
+  ledger.sharedDecision(dims, decision, 1 + times, chargedAt);
+  if (bytes > 0) for (const charge of byteCharges(dims, chargedAt, bytes)) ledger.sentAdjustment(charge, decision.now);
+}
+
+/** A lease's byte reservation on the check-only dimensions of `dims`, as the additions the store made. */
+function byteCharges(dims: readonly Dimension[], at: number, bytes: number): Adjustment[] {
+  return dims.filter((d) => d.checkOnly).map((dimension): Adjustment => ({ dimension, at, delta: bytes, placement: 'at' }));
+}
+
 const FAILED = { ok: false } as const;
 const NO_SETTLES: readonly Adjustment[] = [];
+/** What a call reserved beyond the request's own charge: `times` more of its amounts, `bytes` on each check-only dimension. */
+interface Reserved {
+  times: number;
+  bytes: number;
+}
+
 /** A plain check reserves nothing beyond the request's own amounts. */
-const NOTHING_RESERVED = (): number => 0;
+const NONE_RESERVED: Reserved = { times: 0, bytes: 0 };
+const NOTHING_RESERVED = (): Reserved => NONE_RESERVED;
+
+/** A lease call's reservation: its tokens, and when granted, bytesPerRequest for the request and each token. */
+function leaseReserved(request: LeaseRequest): (decision: LeaseDecision) => Reserved {
+  const perRequest = request.bytesPerRequest ?? 0;
+  return (decision) => ({ times: decision.granted, bytes: decision.granted > 0 ? (1 + decision.granted) * perRequest : 0 });
+}

@@ -7,8 +7,8 @@
 -- twin there says so ("TS: ..."), and the twin names it back. Change both together;
 -- test/limits/store/random-steps.test.ts runs the memory store and this script on the same random
 -- steps and fails on the first decision where they disagree. The storage layout (the 't', 'o',
--- 'n' fields, eviction) and leases have no twin: the memory store sums its sub-buckets, and
--- leases exist only in Redis.
+-- 'n' fields, eviction) has no twin: the memory store sums its sub-buckets. A lease's grant does
+-- (lease-grant.ts), which the memory store runs in a lease mode only the tests call.
 --
 -- The script touches only the KEYS it is given (cluster-safe when they share a hash tag), and
 -- reads the clock from Redis TIME, never from the gateway.
@@ -31,7 +31,9 @@
 --          then its burst zone: burst amount, maxDelayMs ('0', '0': none; ALGORITHM.md, "Graduated
 --          throttling"), by TS: sliding-window.ts pushBurstParams
 -- lease, then 4 ARGV: most tokens wanted, lifetime (ms: the whole charge is placed at now + it),
---          permille of each limit that must stay unreserved, permille of each limit one lease may hold
+--          permille of each limit that must stay unreserved, permille of each limit one lease may hold,
+--          and a 5th (absent from V6 callers: '0'): bytes reserved per request on each check-only
+--          dimension (a response-byte budget; 0: none, and a check-only dimension gets no lease)
 -- A sliding key is a hash: field '<id>' = '<amount charged in sub-bucket id>:<ms from the
 -- sub-bucket's start to its last charge>' (a sub-bucket counts while that charge is in the window),
 -- and fields 't', 'o', 'n' (total, oldest, newest: see load_sliding) so that a check reads O(1)
@@ -539,29 +541,57 @@ local function hold_at()
   return run_at
 end
 
+-- What one request of a lease takes of dimension `d`: its amount, or on a check-only dimension (a
+-- response-byte budget) the bytes reserved per request (0: such a dimension cannot be leased).
+-- TS: lease-grant.ts leaseAmount.
+local function lease_amount(d, per_request)
+  if d.check_only then return per_request end
+  return d.amount
+end
+
 -- A lease: how many more of this request's amounts fit while every dimension keeps `keep`
 -- permille of its limit unreserved and one lease holds at most `share` permille of it; placed at
 -- now + lifetime (every token is used before then), so none leaves a window before its request
--- would have. None across a calendar period's end, none with a check-only dimension.
+-- would have. None across a calendar period's end, none with a check-only dimension unless bytes
+-- are reserved for it (then its request and every token reserve `per_request` bytes there), none
+-- without a counted dimension. TS: lease-grant.ts leaseGrant.
+local function lease_grant(wanted, lifetime, keep, share, per_request)
+  local granted = wanted
+  local charged = false
+  for _, d in ipairs(dims) do
+    local amount = lease_amount(d, per_request)
+    if d.check_only and amount <= 0 then granted = 0 end
+    if d.kind == 'c' and now + lifetime >= d.ends then granted = 0 end
+    if not d.check_only and d.amount > 0 then charged = true end
+    if amount > 0 then
+      local free = d.limit - math.ceil(d.limit * keep / 1000) - d.used
+      local cap = math.min(floor_div(d.limit * share, 1000 * amount), floor_div(free, amount)) - 1
+      if cap < granted then granted = cap end
+    end
+  end
+  if not charged or granted < 1 then return 0 end
+  return granted
+end
+
 local granted = 0
 local charge_at = now
+local per_request = 0
+
+-- What a charge takes of `d` per request: its amount; on a check-only dimension nothing, or the
+-- bytes a granted lease reserves per request. TS: lease-grant.ts leaseCharge.
+local function lease_charge(d, lease_granted)
+  if not d.check_only then return d.amount end
+  if lease_granted > 0 then return per_request end
+  return 0
+end
+
 if mode == 'lease' and all_allowed then
   local base = 3 + adjustments * 6 + (#KEYS - adjustments) * 8
   local wanted, lifetime = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2])
   local keep, share = tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4])
-  granted = wanted
-  local charged = false
-  for _, d in ipairs(dims) do
-    if d.check_only then granted = 0 end
-    if d.kind == 'c' and now + lifetime >= d.ends then granted = 0 end
-    if not d.check_only and d.amount > 0 then
-      charged = true
-      local free = d.limit - math.ceil(d.limit * keep / 1000) - d.used
-      local cap = math.min(floor_div(d.limit * share, 1000 * d.amount), floor_div(free, d.amount)) - 1
-      if cap < granted then granted = cap end
-    end
-  end
-  if not charged or granted < 1 then granted = 0 else charge_at = now + lifetime end
+  per_request = tonumber(ARGV[base + 5] or '0') or 0
+  granted = lease_grant(wanted, lifetime, keep, share, per_request)
+  if granted > 0 then charge_at = now + lifetime end
 end
 
 -- Graduated throttling: one that does not fit now may be held, charged where it will run (no lease
@@ -580,8 +610,9 @@ end
 if mode == 'consume' or mode == 'lease' then
   for _, d in ipairs(dims) do
     delete_fields(d.key, d.stale)
-    if all_allowed and not d.check_only and d.amount > 0 then
-      local amount = d.amount * (1 + granted)
+    local each = lease_charge(d, granted)
+    if all_allowed and each > 0 then
+      local amount = each * (1 + granted)
       d.used = d.used + amount
       if d.kind == 's' then
         -- A sub-bucket leaves the window by (b + 1) * g + W: its first charge sets the key's

@@ -16,8 +16,19 @@ import {
   type CountedSubBucket,
   type SubBucket,
 } from './sliding-window.js';
-import type { Adjustment, CalendarDimension, Dimension, DimensionResult, LimitDecision, LimitStore, SlidingDimension } from './types.js';
-import { validateAdjustments, validateDimensions } from './validate.js';
+import { leaseCharge, leaseGrant, type LeaseCandidate } from './lease-grant.js';
+import type {
+  Adjustment,
+  CalendarDimension,
+  Dimension,
+  DimensionResult,
+  LeaseDecision,
+  LeaseRequest,
+  LeasingLimitStore,
+  LimitDecision,
+  SlidingDimension,
+} from './types.js';
+import { validateAdjustments, validateDimensions, validateLease } from './validate.js';
 import { fits, neverFits } from './verdict.js';
 
 export interface MemoryLimitStoreOptions {
@@ -112,47 +123,70 @@ class Keyspace {
  * one-process default and as the fallback while Redis is down. JavaScript runs each call to
  * completion, so a check is atomic by construction.
  */
-export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): LimitStore & { readonly size: number } {
+export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): LeasingLimitStore & { readonly size: number } {
   const clock = options.now ?? Date.now;
   const maxKeys = options.maxKeys ?? 100_000;
   if (!Number.isSafeInteger(maxKeys) || maxKeys < 1) throw new Error(`maxKeys must be a positive integer: ${maxKeys}`);
   const keys = new Keyspace(maxKeys);
 
-  const check = async (mode: 'consume' | 'peek', dimensions: readonly Dimension[], settle: readonly Adjustment[] = []): Promise<LimitDecision> => {
+  const check = async (
+    mode: 'consume' | 'peek' | 'lease',
+    dimensions: readonly Dimension[],
+    settle: readonly Adjustment[] = [],
+    lease?: LeaseRequest,
+  ): Promise<LeaseDecision> => {
     validateDimensions(dimensions);
+    if (lease) validateLease(lease);
     if (settle.length > 0) validateAdjustments(settle);
     const now = Math.floor(clock());
     for (const adjustment of settle) adjustOne(keys, adjustment, now);
     const states = dimensions.map((dimension) => load(keys, dimension, now));
     let allowed = states.every((state) => state.allowed);
-    if (mode === 'peek') return { allowed, now, results: states.map((state) => result(state, now)) };
+    if (mode === 'peek') return { allowed, now, chargedAt: now, granted: 0, results: states.map((state) => result(state, now)) };
+    // A lease (the script's lease mode): more of the request's amounts reserved, all placed at its end.
+    const granted = lease && allowed ? leaseGrant(states.map(leaseCandidate), lease, now) : 0;
     // Graduated throttling: one that does not fit now may be held, charged where it will run.
-    const runAt = allowed ? now : holdAt(states.map(holdCandidate(now)), now);
+    const runAt = allowed ? (granted > 0 ? now + lease!.lifetimeMs : now) : holdAt(states.map(holdCandidate(now)), now);
     if (runAt !== null) allowed = true;
     for (const state of states) {
       dropStale(keys, state, now);
       if (!allowed) continue;
       // Held: every dimension admits it (and reports it counted).
       state.allowed = true;
-      if (!state.dimension.checkOnly && state.dimension.amount > 0) chargeAt(keys, state, runAt ?? now, now);
+      const each = leaseCharge(state.dimension, lease?.bytesPerRequest ?? 0, granted);
+      if (each > 0) chargeAt(keys, state, each * (1 + granted), runAt ?? now, now);
     }
     const results = states.map((state) => result(state, now));
-    if (runAt === null || runAt === now) return { allowed, now, results };
-    return { allowed, now, heldMs: runAt - now, chargedAt: runAt, results };
+    if (runAt === null || runAt === now || granted > 0) return { allowed, now, chargedAt: runAt ?? now, granted, results };
+    return { allowed, now, heldMs: runAt - now, chargedAt: runAt, granted, results };
   };
 
   return {
     get size() {
       return keys.entries.size;
     },
-    consume: (dimensions, settle) => check('consume', dimensions, settle),
-    peek: (dimensions, settle) => check('peek', dimensions, settle),
+    consume: async (dimensions, settle) => decisionOf(await check('consume', dimensions, settle)),
+    peek: async (dimensions, settle) => decisionOf(await check('peek', dimensions, settle)),
+    /** The script's lease mode, for the random-steps test: the gateway leases only from Redis (one process needs no lease). */
+    lease: (dimensions, settle, request) => check('lease', dimensions, settle, request),
     async adjust(adjustments: readonly Adjustment[]): Promise<void> {
       validateAdjustments(adjustments);
       const now = Math.floor(clock());
       for (const adjustment of adjustments) adjustOne(keys, adjustment, now);
     },
   };
+}
+
+/** A consume's or peek's decision: a lease call's without its lease fields (`chargedAt` only for a hold). */
+function decisionOf({ granted: _granted, chargedAt, ...decision }: LeaseDecision): LimitDecision {
+  return decision.heldMs === undefined ? decision : { ...decision, chargedAt };
+}
+
+/** A state as the lease grant (lease-grant.ts) reads it. */
+function leaseCandidate(state: State): LeaseCandidate {
+  return state.kind === 'calendar'
+    ? { dimension: state.dimension, used: state.used, periodEndsAt: state.period.endsAt }
+    : { dimension: state.dimension, used: state.used };
 }
 
 function load(keys: Keyspace, dimension: Dimension, now: number): State {
@@ -223,8 +257,7 @@ function addCalendar(keys: Keyspace, state: CalendarState, amount: number, now: 
  * a calendar charge goes to now's period, which a hold never leaves); `state` then reads what the
  * result reports.
  */
-function chargeAt(keys: Keyspace, state: State, at: number, now: number): void {
-  const { amount } = state.dimension;
+function chargeAt(keys: Keyspace, state: State, amount: number, at: number, now: number): void {
   if (state.kind === 'calendar') {
     addCalendar(keys, state, amount, now);
     state.used += amount;

@@ -5,7 +5,7 @@ import { CALENDAR_KIND, pushCalendarParams } from './calendar.js';
 import { placementOf } from './placement.js';
 import { createScriptCall, type ScriptArgs } from './script-call.js';
 import { pushBurstParams, pushSlidingParams, SLIDING_KIND } from './sliding-window.js';
-import type { Adjustment, Dimension, DimensionResult, LeaseDecision, LeaseRequest, LimitDecision, LimitStore } from './types.js';
+import type { Adjustment, Dimension, DimensionResult, LeaseDecision, LeaseRequest, LeasingLimitStore, LimitDecision } from './types.js';
 import { validateAdjustments, validateDimensions, validateLease } from './validate.js';
 
 /** The Lua engine; ALGORITHM.md explains it, the header of the file its KEYS/ARGV layout. */
@@ -24,7 +24,7 @@ export interface RedisLimitStoreOptions {
  * The limit store for several gateway instances sharing one Redis: each check is one script
  * call, atomic across instances, on the Redis clock (TIME).
  */
-export function createRedisLimitStore(options: RedisLimitStoreOptions): LimitStore {
+export function createRedisLimitStore(options: RedisLimitStoreOptions): LeasingLimitStore {
   return createStore(options.redis, null);
 }
 
@@ -33,11 +33,11 @@ export function createRedisLimitStore(options: RedisLimitStoreOptions): LimitSto
  * Redis TIME, so tests can check calendar arithmetic and expiry at chosen instants.
  * Production code must use `createRedisLimitStore`.
  */
-export function createRedisLimitStoreForTests(options: RedisLimitStoreOptions & { now: () => number }): LimitStore {
+export function createRedisLimitStoreForTests(options: RedisLimitStoreOptions & { now: () => number }): LeasingLimitStore {
   return createStore(options.redis, options.now);
 }
 
-function createStore(redis: RedisClient, now: (() => number) | null): LimitStore {
+function createStore(redis: RedisClient, now: (() => number) | null): LeasingLimitStore {
   // defineCommand: EVALSHA, with ioredis resending as EVAL on NOSCRIPT (SCRIPT FLUSH, restart);
   // `createScriptCall` sends it the same way, for less CPU per call.
   redis.defineCommand(COMMAND, { lua: LIMITER_LUA });
@@ -55,7 +55,10 @@ function createStore(redis: RedisClient, now: (() => number) | null): LimitStore
     args.push(mode, clock, String(settle.length));
     for (const adjustment of settle) pushAdjustment(args, adjustment);
     for (const dimension of dimensions) pushDimension(args, dimension);
-    if (lease) args.push(String(lease.tokens), String(lease.lifetimeMs), String(lease.keepPermille), String(lease.sharePermille));
+    if (lease) {
+      args.push(String(lease.tokens), String(lease.lifetimeMs), String(lease.keepPermille), String(lease.sharePermille));
+      args.push(String(lease.bytesPerRequest ?? 0));
+    }
     const reply = await send(() => command(args));
     if (!isNumbers(reply)) throw new Error(`rate limiter script returned an unexpected reply: ${JSON.stringify(reply)}`);
     return reply;

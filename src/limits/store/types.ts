@@ -103,6 +103,16 @@ export interface LimitDecision {
   heldMs?: number;
   /** Same order as the input. */
   results: DimensionResult[];
+  /**
+   * A request served from a lease that reserved response bytes: what it drew of the reservation.
+   * Its response bytes are settled against it (`Limiter.adjust`), not added on their own.
+   */
+  draw?: ByteDraw;
+}
+
+/** Response bytes a leased request drew of its lease's reservation (ALGORITHM.md, "Byte budgets in leases"). */
+export interface ByteDraw {
+  readonly bytes: number;
 }
 
 /** What a lease asks for besides the request's own check (ALGORITHM.md, "Leases"). */
@@ -115,13 +125,19 @@ export interface LeaseRequest {
   keepPermille: number;
   /** Per mille of each limit one lease may hold, the request's own amount included. */
   sharePermille: number;
+  /**
+   * Bytes reserved per request (the request's own and each token's) on every check-only dimension
+   * (a response-byte budget, ALGORITHM.md "Byte budgets in leases"). Absent or 0: none, and a
+   * check-only dimension then gets no lease.
+   */
+  bytesPerRequest?: number;
 }
 
 /** A lease's decision: the request's own verdict, and `granted` more of its amounts reserved. */
 export interface LeaseDecision extends LimitDecision {
   /** Extra amounts reserved (0: none, and the request was charged as by `consume`). */
   granted: number;
-  /** Where the whole charge was placed: now + lifetime when granted, else now. */
+  /** Where the whole charge was placed: now + lifetime when granted, else now (or a hold's run time). */
   chargedAt: number;
 }
 
@@ -166,8 +182,15 @@ export interface LimitStore {
   peek(dimensions: readonly Dimension[], settle?: readonly Adjustment[]): Promise<LimitDecision>;
   /**
    * `consume`, and when it admits, up to `request.tokens` more of the same amounts reserved for
-   * this instance, all charged at now + `request.lifetimeMs` (Redis store only: leases save a
-   * round trip, which one process does not make). `used` counts the reserved amounts.
+   * this instance, all charged at now + `request.lifetimeMs` (the gateway leases only from Redis:
+   * leases save a round trip, which one process does not make; the memory store mirrors the script
+   * for the tests). `used` counts the reserved amounts, and `request.bytesPerRequest` reserved on
+   * each check-only dimension.
    */
   lease?(dimensions: readonly Dimension[], settle: readonly Adjustment[], request: LeaseRequest): Promise<LeaseDecision>;
+}
+
+/** A store that can lease (Redis, and the memory store that mirrors its script). */
+export interface LeasingLimitStore extends LimitStore {
+  lease(dimensions: readonly Dimension[], settle: readonly Adjustment[], request: LeaseRequest): Promise<LeaseDecision>;
 }

@@ -64,6 +64,10 @@ export function validateLease(request: LeaseRequest): void {
   ] as const) {
     if (!isNonNegativeInteger(value) || value > 1000) throw new InvalidDimensionError(`lease ${name} must be an integer from 0 to 1000: ${show(value)}`);
   }
+  const { bytesPerRequest } = request;
+  if (bytesPerRequest !== undefined && !isNonNegativeInteger(bytesPerRequest)) {
+    throw new InvalidDimensionError(`lease bytesPerRequest must be a non-negative integer: ${show(bytesPerRequest)}`);
+  }
 }
 
 /** The label used in messages (`limit dimension "name"`); built only for one. */

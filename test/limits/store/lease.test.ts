@@ -86,9 +86,38 @@ describe('lease mode of the limit script', () => {
     const early = await store.lease!([minute(`${prefix}:req2`, 1000), calendar(`${prefix}:day2`, { limit: 100_000 })], [], LEASE);
     expect(early.granted).toBe(9);
     expect(await local.client.hgetall(`${prefix}:day2`)).toEqual({ '20261130': '10' });
-    // Response bytes are checked per request (check-only): no lease.
+    // Response bytes are checked per request (check-only): no lease unless bytes are reserved for them.
     const bytes = sliding(`${prefix}:bytes`, { limit: 1_000_000, amount: 0, checkOnly: true, windowMs: 3_600_000, buckets: 60 });
     expect((await store.lease!([minute(`${prefix}:req3`, 1000), bytes], [], LEASE)).granted).toBe(0);
+    expect((await store.lease!([minute(`${prefix}:req3`, 1000), bytes], [], { ...LEASE, bytesPerRequest: 0 })).granted).toBe(0);
+  });
+
+  it('reserves bytesPerRequest on a check-only dimension for the request and every token, charged with them at now + lifetime, within share and keep', async () => {
+    const clock = fakeClock(Date.UTC(2026, 10, 30, 12, 0, 0, 300));
+    const store = createRedisLimitStoreForTests({ redis: local.client, now: clock.now });
+    const prefix = freshPrefix();
+    const hour = (limit: number) => sliding(`${prefix}:bytes`, { limit, amount: 0, checkOnly: true, windowMs: 3_600_000, buckets: 60 });
+    const req = minute(`${prefix}:req`, 100_000);
+    // 1 % of 1,000,000 bytes at 2,000 a request is 5 requests: the request and 4 more (the request count would allow 999).
+    const lease = await store.lease!([req, hour(1_000_000)], [], { ...LEASE, tokens: 64, bytesPerRequest: 2000 });
+    expect(lease).toMatchObject({ allowed: true, granted: 4, chargedAt: clock.t + 1000 });
+    expect(lease.results.map((r) => r.used)).toEqual([5, 10_000]);
+    const at = clock.t + 1000;
+    const g = 60_000;
+    const fields = await local.client.hgetall(`${prefix}:bytes`);
+    expect(fields[String(Math.floor(at / g))]).toBe(`10000:${at - Math.floor(at / g) * g}`);
+    // The other instances' checks count the reservation at once: 990,000 more bytes then leave nothing.
+    await store.adjust([{ dimension: hour(1_000_000), at: clock.t, delta: 990_000 }]);
+    expect((await store.consume([hour(1_000_000)])).allowed).toBe(false);
+    // Keep: with 800,000 of 1,000,000 used, a quarter must stay, so no bytes may be reserved (the request itself is admitted).
+    const other = sliding(`${prefix}:bytes2`, { limit: 1_000_000, amount: 0, checkOnly: true, windowMs: 3_600_000, buckets: 60 });
+    await store.adjust([{ dimension: other, at: clock.t, delta: 745_000 }]);
+    const edge = await store.lease!([minute(`${prefix}:req2`, 100_000), other], [], { ...LEASE, bytesPerRequest: 1000 });
+    // 255,000 left, 250,000 must stay: 5 requests' bytes, the request and 4 more.
+    expect(edge).toMatchObject({ allowed: true, granted: 4 });
+    const none = await store.lease!([minute(`${prefix}:req2`, 100_000), other], [], { ...LEASE, bytesPerRequest: 1000 });
+    expect(none).toMatchObject({ allowed: true, granted: 0, chargedAt: clock.t });
+    expect(none.results[1]!.used).toBe(750_000);
   });
 
   it('takes a refund back from the lease sub-bucket ahead of now, and a later charge never moves its last charge back', async () => {

@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { calendarPeriod } from '../../../src/limits/store/calendar.js';
 import { createMemoryLimitStore } from '../../../src/limits/store/memory-store.js';
 import { createRedisLimitStoreForTests } from '../../../src/limits/store/redis-store.js';
-import type { Adjustment, CalendarDimension, Dimension, LimitDecision, LimitStore, SlidingDimension } from '../../../src/limits/store/types.js';
+import type {
+  Adjustment,
+  CalendarDimension,
+  Dimension,
+  LeaseDecision,
+  LeaseRequest,
+  LeasingLimitStore,
+  LimitDecision,
+  SlidingDimension,
+} from '../../../src/limits/store/types.js';
 import { useTestRedis } from '../../support/redis-server.js';
 import { fakeClock, freshPrefix, prng } from './helpers.js';
 
@@ -32,6 +41,9 @@ import { fakeClock, freshPrefix, prng } from './helpers.js';
 const local = useTestRedis();
 /** Consumes held across the seeds (the steps above must exercise holds, not only refusals). */
 let heldInAllSeeds = 0;
+/** Lease calls granted across the seeds, and those that reserved response bytes on a check-only dimension. */
+let leasesInAllSeeds = 0;
+let byteLeasesInAllSeeds = 0;
 
 const STEPS = 250;
 const SEEDS = process.env.RANDOM_STEPS_SEED ? [Number(process.env.RANDOM_STEPS_SEED)] : Array.from({ length: 30 }, (_, i) => i + 1);
@@ -51,6 +63,7 @@ const seen = (decision: LimitDecision) => ({
   now: decision.now,
   heldMs: decision.heldMs ?? 0,
   chargedAt: decision.chargedAt ?? decision.now,
+  granted: (decision as Partial<LeaseDecision>).granted ?? 0,
   results: decision.results,
 });
 
@@ -83,6 +96,19 @@ function scenario(random: () => number): { start: number; twin: (prefix: string)
       const calendar = calendarSpecs.map((spec, i): CalendarDimension => ({ kind: 'calendar', name: `c${i}`, key: `${prefix}:c${i}`, amount: 1, ...spec }));
       return { sliding, calendar, all: [...sliding, ...calendar] };
     },
+  };
+}
+
+/** A lease call's parameters: lifetimes up to half the shortest window, bytes reserved per request or none. */
+function leaseOf(random: () => number, shortestWindowMs: number): LeaseRequest {
+  const int = (below: number) => Math.floor(random() * below);
+  const bytes = random();
+  return {
+    tokens: int(20),
+    lifetimeMs: random() < 0.1 ? 0 : 1 + int(Math.floor(shortestWindowMs / 2)),
+    keepPermille: random() < 0.3 ? 0 : int(1001),
+    sharePermille: random() < 0.3 ? 1000 : int(1001),
+    ...(bytes < 0.2 ? {} : { bytesPerRequest: bytes < 0.3 ? 0 : 1 + int(6) }),
   };
 }
 
@@ -190,11 +216,18 @@ describe('the memory store and limiter.lua on the same random steps', () => {
     for (let step = 0; step < STEPS; step++) {
       const op = random();
       const settle = random() < 0.3 ? Array.from({ length: 1 + int(2) }, adjustmentOf) : [];
-      let run: (store: LimitStore, side: Scenario) => Promise<LimitDecision | null>;
+      let run: (store: LeasingLimitStore, side: Scenario) => Promise<LimitDecision | null>;
       let described: string;
       // The dimensions a consume charges when it admits.
       let charges: Check = [];
-      if (op < 0.55 || op >= 0.8) {
+      if (op >= 0.45 && op < 0.55) {
+        const check = checkOf();
+        const lease = leaseOf(random, Math.min(...onMemory.sliding.map((d) => d.windowMs)));
+        // A granted lease also charges the check-only dimensions it reserves bytes on.
+        charges = check.filter((c) => (!c.checkOnly && c.amount > 0) || (c.checkOnly && (lease.bytesPerRequest ?? 0) > 0));
+        described = `lease ${JSON.stringify(check)} ${JSON.stringify(lease)} settle ${JSON.stringify(settle)}`;
+        run = (store, side) => store.lease(dimsOf(side, check), adjustmentsOf(side, settle), lease);
+      } else if (op < 0.55 || op >= 0.8) {
         const check = checkOf();
         const mode = op < 0.55 ? 'consume' : 'peek';
         if (mode === 'consume') charges = check.filter((c) => !c.checkOnly && c.amount > 0);
@@ -223,6 +256,9 @@ describe('the memory store and limiter.lua on the same random steps', () => {
         expect(seen(fromMemory), context).toEqual(seen(fromRedis));
         if (fromRedis.allowed) for (const { index } of charges) charged.push({ index, at: fromRedis.chargedAt ?? fromRedis.now });
         if ((fromRedis.heldMs ?? 0) > 0) held += 1;
+        const granted = (fromRedis as Partial<LeaseDecision>).granted ?? 0;
+        if (granted > 0) leasesInAllSeeds += 1;
+        if (granted > 0 && described.includes('"checkOnly":true') && !described.includes('"bytesPerRequest":0')) byteLeasesInAllSeeds += 1;
         if (charged.length > 30) charged.splice(0, charged.length - 30);
       }
       history.push(advance());
@@ -232,5 +268,10 @@ describe('the memory store and limiter.lua on the same random steps', () => {
 
   it.skipIf(SEEDS.length === 1)('reach the burst zone: some consumes were held, on both sides alike', () => {
     expect(heldInAllSeeds).toBeGreaterThan(20);
+  });
+
+  it.skipIf(SEEDS.length === 1)('grant leases, some reserving response bytes on a check-only dimension, on both sides alike', () => {
+    expect(leasesInAllSeeds).toBeGreaterThan(20);
+    expect(byteLeasesInAllSeeds).toBeGreaterThan(5);
   });
 });
