@@ -16,7 +16,9 @@ import {
   type CountedSubBucket,
   type SubBucket,
 } from './sliding-window.js';
-import type { Adjustment, CalendarDimension, Dimension, DimensionResult, LimitDecision, LimitStore, SlidingDimension } from './types.js';
+import { createShadowRecords, shadowVerdictOf } from './shadow-record.js';
+import { validateShadow } from './shadow-args.js';
+import type { Adjustment, CalendarDimension, Dimension, DimensionResult, LimitDecision, LimitStore, ShadowCheck, SlidingDimension } from './types.js';
 import { validateAdjustments, validateDimensions } from './validate.js';
 import { fits, neverFits } from './verdict.js';
 
@@ -118,11 +120,31 @@ export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): L
   if (!Number.isSafeInteger(maxKeys) || maxKeys < 1) throw new Error(`maxKeys must be a positive integer: ${maxKeys}`);
   const keys = new Keyspace(maxKeys);
 
-  const check = async (mode: 'consume' | 'peek', dimensions: readonly Dimension[], settle: readonly Adjustment[] = []): Promise<LimitDecision> => {
+  /** Shadow refusals counted (`ShadowCheck.recordKey`): the fields limiter.lua writes, kept as it keeps them. */
+  const records = createShadowRecords();
+
+  const check = async (
+    mode: 'consume' | 'peek',
+    dimensions: readonly Dimension[],
+    settle: readonly Adjustment[] = [],
+    shadow?: ShadowCheck,
+  ): Promise<LimitDecision> => {
     validateDimensions(dimensions);
     if (settle.length > 0) validateAdjustments(settle);
+    if (shadow) validateShadow(shadow, dimensions);
     const now = Math.floor(clock());
     for (const adjustment of settle) adjustOne(keys, adjustment, now);
+    const decision = decideAt(mode, dimensions, now);
+    if (!shadow || mode !== 'consume') return decision;
+    // The shadow group: a consume of its own on its own keys, at the same instant (limiter.lua, "Shadow limits").
+    const group = shadow.refusedBy === undefined ? decideAt('consume', shadow.dimensions, now) : null;
+    const verdict = shadowVerdictOf(shadow, group);
+    if (verdict.refusedBy !== null) records.refused(shadow, verdict.refusedBy, now);
+    return { ...decision, shadow: verdict };
+  };
+
+  /** The decision on `dimensions` at `now` (settles applied): charged when admitted (or held) by a consume. */
+  const decideAt = (mode: 'consume' | 'peek', dimensions: readonly Dimension[], now: number): LimitDecision => {
     const states = dimensions.map((dimension) => load(keys, dimension, now));
     let allowed = states.every((state) => state.allowed);
     if (mode === 'peek') return { allowed, now, results: states.map((state) => result(state, now)) };
@@ -145,8 +167,9 @@ export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): L
     get size() {
       return keys.entries.size;
     },
-    consume: (dimensions, settle) => check('consume', dimensions, settle),
+    consume: (dimensions, settle, shadow) => check('consume', dimensions, settle, shadow),
     peek: (dimensions, settle) => check('peek', dimensions, settle),
+    shadowRecord: async (recordKey) => records.read(recordKey, Math.floor(clock())),
     async adjust(adjustments: readonly Adjustment[]): Promise<void> {
       validateAdjustments(adjustments);
       const now = Math.floor(clock());
