@@ -84,7 +84,10 @@ export interface PipelineDeps {
   earlyChecks?: EarlyChecks;
   downstream: Downstream;
   /** Long-lived services every request's context carries (limit overrides, usage reads, ...). */
-  services: Pick<GatewayContext, 'overrides' | 'limitsView' | 'usage' | 'audit' | 'health' | 'synthetic' | 'trustedDocuments' | 'calibration' | 'checkout'>;
+  services: Pick<
+    GatewayContext,
+    'overrides' | 'shadows' | 'limitsView' | 'usage' | 'audit' | 'health' | 'synthetic' | 'trustedDocuments' | 'calibration' | 'checkout'
+  >;
   /** Cost calibration (calibration/): told of each priced, executed request with its data; absent when off. */
   calibrate?: (answered: AnsweredOperation) => void;
   /** May the caller run this operation at all (auth/publishable-policy.ts): throws the refusal. */
@@ -179,6 +182,7 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
       logger,
       // Named one by one: properties after a spread take V8 off its fast path for the whole literal.
       overrides: services.overrides,
+      shadows: services.shadows,
       limitsView: services.limitsView,
       usage: services.usage,
       audit: services.audit,

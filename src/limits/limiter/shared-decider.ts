@@ -1,4 +1,4 @@
-import type { Dimension, LimitDecision } from '../store/types.js';
+import type { Dimension, LimitDecision, ShadowCheck } from '../store/types.js';
 import type { CheckCall, Checked, LateReply } from './shared-path.js';
 
 /** How the shared store decided a request, or that it could not. */
@@ -15,7 +15,8 @@ export type SharedOutcome =
  * dimensions". With leases (`leasing-decider.ts`) the answer may come from a token held here.
  */
 export interface SharedDecider {
-  decide(dims: readonly Dimension[]): Promise<SharedOutcome>;
+  /** With `shadow`: one check of its own, carrying the shadow group (never a lease token). */
+  decide(dims: readonly Dimension[], shadow?: ShadowCheck): Promise<SharedOutcome>;
   /** Whether a lease on some dimensions of hash tag `tag` (a tenant) is live. */
   holds(tag: string): boolean;
   /** Ends every lease (the store failed): unused tokens refunded. */
@@ -27,7 +28,7 @@ export interface SharedDecider {
 /** Every request checked by its own call: a store that cannot lease, or leases switched off. */
 export function createPlainDecider(check: CheckCall): SharedDecider {
   return {
-    decide: async (dims) => outcomeOf(await check(dims)),
+    decide: async (dims, shadow) => outcomeOf(await check(dims, shadow)),
     holds: () => false,
     endAll: () => {},
     close: () => {},
