@@ -93,7 +93,7 @@ export function ShadowLimits(props: { session: Session; onSignOut: () => void })
           </table>
         )}
       </section>
-      {rows && rows.some((r) => r.refusals.length > 0) && (
+      {rows?.some((r) => r.refusals.length > 0) && (
         <section class="card" aria-labelledby="shadow-refusals-title" data-panel="shadow-refusals">
           <h2 id="shadow-refusals-title">Who would be refused</h2>
           <table class="data" data-testid="shadow-refusals">
