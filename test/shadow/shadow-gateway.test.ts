@@ -210,6 +210,18 @@ describe('a halved Free plan in shadow', () => {
     for (const r of acme.refusals) expect(Date.parse(r.lastAt)).toBeGreaterThanOrEqual(Date.parse(r.firstAt));
   });
 
+  it('is announced in /docs/limits: the plan says what is in shadow, and how a change is rolled out', async () => {
+    const html = await (await fetch(`${shadowed.url}/docs/limits`)).text();
+    const free = html.slice(html.indexOf('<section id="free">'), html.indexOf('</section>', html.indexOf('<section id="free">')));
+    expect(free).toContain(
+      '<tr><th>In shadow (evaluated, not enforced: <a href="#changes">how limits change</a>)</th><td>the plan <a href="#free-half"><code>free-half</code></a></td></tr>',
+    );
+    expect(html).toContain('<h2 id="changes">How a limit change is rolled out</h2>');
+    for (const step of ['Shadow.', 'Look.', 'Replay.', 'Promote.']) expect(html).toContain(`<li><strong>${step}</strong>`);
+    const plainHtml = await (await fetch(`${plain.url}/docs/limits`)).text();
+    expect(plainHtml).not.toContain('In shadow (evaluated');
+  });
+
   it('reports them per policy in /metrics', async () => {
     const text = await (await fetch(`${shadowed.url}/metrics`)).text();
     const byPolicy: Counts = {};
