@@ -108,12 +108,14 @@ export const shadowResolvers: Resolvers = {
       const shadow = ctx.shadows.inForce(ctx.config, tenantId, now);
       if (!shadow)
         throw new GatewayError('BAD_USER_INPUT', `No shadow limits cover tenant "${tenantId}": nothing to promote`, { extensions: { argument: 'tenantId' } });
-      // What the shadow evaluated becomes enforced: its plan, and its own values over the runtime override's.
+      // What the shadow evaluated becomes enforced: its plan, and its own values over the runtime
+      // override's. A shadow that names no plan moves the tenant to none: its plan keeps coming from
+      // where it did (config, billing, the override), as it did while the shadow was evaluated.
       const current = ctx.overrides.get(tenantId);
       const active = current && (current.expiresAt === null || current.expiresAt > now) ? current : undefined;
       const override: RuntimeOverride = {
         tenantId,
-        planId: shadow.planId,
+        planId: shadow.spec.plan ?? active?.planId ?? null,
         limits: { ...(active?.limits ?? {}), ...shadow.spec.limits },
         expiresAt: null,
         setBy,

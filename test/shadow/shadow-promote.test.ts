@@ -86,7 +86,8 @@ describe('shadow limits at run time, across instances', () => {
   it('one audited mutation promotes it: the other instance enforces it, and the shadow stops', async () => {
     const promoted = await admin(a, PROMOTE);
     expect(promoted.body.errors).toBeUndefined();
-    expect(promoted.body.data.promoteShadowLimits).toEqual({ tenantId: 'acme', plan: 'free', requestsPerMinute: 5, expiresAt: null, setBy: 'platform-ops' });
+    // The shadow named no plan: acme stays on the plan it is on (config), with the shadow's value.
+    expect(promoted.body.data.promoteShadowLimits).toEqual({ tenantId: 'acme', plan: null, requestsPerMinute: 5, expiresAt: null, setBy: 'platform-ops' });
 
     // The other instance refuses acme past 5 a minute (it has sent 8 this minute).
     expect(
@@ -99,7 +100,7 @@ describe('shadow limits at run time, across instances', () => {
 
     const audit = (await admin(b, AUDIT)).body.data.fleetUsage.auditTrail.entries as any[];
     expect(audit.map((e) => e.action).slice(0, 2)).toEqual(['promote', 'shadow']);
-    expect(audit[0]).toMatchObject({ action: 'promote', by: 'platform-ops', plan: 'free', before: 'free (config)', after: 'free (override)' });
+    expect(audit[0]).toMatchObject({ action: 'promote', by: 'platform-ops', plan: null, before: 'free (config)' });
     expect(audit[0].limits).toEqual([{ name: 'requestsPerMinute', value: 5 }]);
   });
 });

@@ -325,8 +325,8 @@ export type Mutation = {
   clearShadowLimits?: Maybe<Scalars['Boolean']['output']>;
   /**
    * Platform admins only. Enforces the tenant's shadow: a runtime override (as `setTenantLimits`)
-   * moving the tenant to the shadow's plan with the shadow's limit values, and the shadow switched
-   * off for the tenant; on every instance within `limits.overridesPollMs`. One audit entry
+   * moving the tenant to the shadow's plan (if it names one) with the shadow's limit values, and the
+   * shadow switched off for the tenant; on every instance within `limits.overridesPollMs`. One audit entry
    * (`promote`). BAD_USER_INPUT when no shadow covers the tenant.
    */
   promoteShadowLimits?: Maybe<TenantLimitOverride>;
