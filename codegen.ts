@@ -76,6 +76,8 @@ async function generate(): Promise<string> {
         UsageSla: '../../usage/tenant-sla.js#SlaReport',
         TrustedDocument: '../../trusted-documents/store.js#TrustedDocument as TrustedDocumentRecord',
         TrustedOperation: '../../trusted-documents/store.js#TrustedOperation as TrustedOperationRecord',
+        ShadowLimits: '../../shadow/shadow-report.js#ShadowReportRow',
+        ShadowRefusal: '../../shadow/shadow-report.js#ShadowRefusalRow',
       },
     },
   });

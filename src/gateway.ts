@@ -46,6 +46,8 @@ import { stripeClientOf } from './billing/stripe-client.js';
 import { createMeteredBilling } from './billing/metered-billing.js';
 import { registerBillingWebhook } from './http/billing-webhook-route.js';
 import { createLimitGate } from './limits/limit-gate.js';
+import { createMemoryRuntimeShadows, createRedisRuntimeShadows } from './shadow/runtime-shadows.js';
+import { createShadows } from './shadow/shadows.js';
 import { createRedisLimitStore } from './limits/store/redis-store.js';
 import { createThrottleLog } from './limits/throttle-log.js';
 import { createLimitsView } from './limits/windows.js';
@@ -231,6 +233,14 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const billingStore = redis ? createRedisBillingStore({ redis, pollMs: initial.billing.pollMs, logger }) : createMemoryBillingStore();
   const adminOverrides = redis ? createRedisOverrides({ redis, pollMs: initial.limits.overridesPollMs, logger }) : createMemoryOverrides();
   const overrides = withBillingLayer(adminOverrides, billingStore);
+  // Shadow limits (src/shadow/): config, then an admin's at run time, re-read as the overrides are.
+  const runtimeShadows = redis ? createRedisRuntimeShadows({ redis, pollMs: initial.limits.overridesPollMs, logger }) : createMemoryRuntimeShadows();
+  const shadows = createShadows({
+    overrides,
+    runtime: runtimeShadows,
+    // Called on requests, when `metrics` (created below) exists.
+    onRefusal: (e) => metrics.shadowRefusals.inc({ plan: e.planId, shadow_plan: e.shadowPlanId, policy: e.policy, tenant: metrics.tenantLabel(e.tenantId) }),
+  });
   const earlyChecks = initial.limits.earlyCheck
     ? createEarlyChecks({
         limiter,
@@ -239,6 +249,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         // Called per request, once the schema and its analyzer (below) exist.
         estimate: (document, operationName, variables) => costAnalyzer.estimate(document, operationName, variables).fieldCost,
         onOutcome: (outcome) => metrics.limitEarlyChecks.inc({ outcome }),
+        shadowed: shadows.side.covers,
       })
     : undefined;
   // A caller the store refused is answered from memory for a moment (limits/local-refusals.ts);
@@ -246,12 +257,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const refusals = createLocalRefusals({ maxMs: initial.limits.localRefusalMaxMs });
   config.onChange(() => refusals.clear());
   const observeLimits = limitObserver(metrics, alerts);
-  const failedRequests = createFailedRequests({ limiter, overrides, refusals, observe: observeLimits });
+  const failedRequests = createFailedRequests({ limiter, overrides, refusals, observe: observeLimits, shadows: shadows.side });
   const limits = createLimitGate({
     limiter,
     overrides,
     refusals,
     failedRequests,
+    shadows: shadows.side,
     throttleLog: createThrottleLog(logger, () => config.current().limits.logsPerTenantPerMinute),
     observers: [observeLimits, ...tracing.limitObservers],
     ...(earlyChecks ? { earlyChecks } : {}),
@@ -372,7 +384,19 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     trustedDocuments,
     ...(earlyChecks ? { earlyChecks } : {}),
     downstream,
-    services: { overrides, limitsView, usage: usageStore, audit, health, synthetic, trustedDocuments, calibration, checkout, meteredBilling },
+    services: {
+      overrides,
+      shadows: { inForce: shadows.inForce, runtime: runtimeShadows, record: (key) => limiter.shadowRecord(key) },
+      limitsView,
+      usage: usageStore,
+      audit,
+      health,
+      synthetic,
+      trustedDocuments,
+      calibration,
+      checkout,
+      meteredBilling,
+    },
     admit: assertOperationAllowed,
     analyzer: costAnalyzer,
     limits: tracing.traceLimitGate(limits),
@@ -438,7 +462,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     billingStore,
     tracing,
     alerts,
-    overrides,
+    // The runtime shadows are polled as the overrides are, and stop with them.
+    overrides: {
+      close: () => {
+        overrides.close();
+        runtimeShadows.close();
+      },
+    },
     limiter,
     instances,
     downstream,

@@ -8,6 +8,7 @@ import { Console } from './pages/Console';
 import { FleetTenant } from './pages/FleetTenant';
 import { Calibration } from './pages/Calibration';
 import { AuditTrail } from './pages/AuditTrail';
+import { ShadowLimits } from './pages/ShadowLimits';
 
 export function App() {
   const [session, setSession] = useState<Session | null>(() => loadSession());
@@ -34,6 +35,7 @@ export function App() {
   if (route.page === 'fleet') return <Console session={session} onSignOut={signOut} />;
   if (route.page === 'calibration') return <Calibration session={session} onSignOut={signOut} />;
   if (route.page === 'audit') return <AuditTrail session={session} onSignOut={signOut} />;
+  if (route.page === 'shadow') return <ShadowLimits session={session} onSignOut={signOut} />;
   if (route.page === 'fleet-tenant') return <FleetTenant session={session} tenantId={route.tenantId} onSignOut={signOut} />;
   if (session.kind === 'tenant' && route.page === 'billing') return <Billing session={session} onSignOut={signOut} />;
   if (session.kind === 'tenant') return <Portal session={session} onSignOut={signOut} />;

@@ -12,8 +12,12 @@ export interface LimitChange {
   /** The platform-admin key id, `stripe`, `config` or `clock`. */
   by: string;
   tenantId: string;
-  /** `set` / `clear` (admin), `subscription` (billing), `reload` (config), `expired` (an override or grace period ended). */
-  action: 'set' | 'clear' | 'subscription' | 'reload' | 'expired';
+  /**
+   * `set` / `clear` (admin), `subscription` (billing), `reload` (config), `expired` (an override or
+   * grace period ended); shadow limits (src/shadow/): `shadow` / `shadow-clear` (admin: evaluated,
+   * never enforced), `promote` (admin: the shadow enforced, `planId` and `limits` what it set).
+   */
+  action: 'set' | 'clear' | 'subscription' | 'reload' | 'expired' | 'shadow' | 'shadow-clear' | 'promote';
   /** The plan the tenant was moved to, if any. */
   planId: string | null;
   limits: PlanLimits;

@@ -44,6 +44,7 @@ const CONTEXT_LEVEL = {
   ip: REQUEST,
   state: REQUEST,
   overrides: REQUEST,
+  shadows: REQUEST,
   limitsView: REQUEST,
   usage: REQUEST,
   audit: REQUEST,

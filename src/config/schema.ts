@@ -104,6 +104,18 @@ export const planLimitsSchema = z.strictObject({
 export type PlanLimits = z.infer<typeof planLimitsSchema>;
 
 /**
+ * A limit change deployed in shadow (src/shadow/SHADOW.md): evaluated with every request of the
+ * tenants it covers, on its own counters, as if it were enforced instead; never enforced, never
+ * in a response. `plan`: the plan evaluated instead of the tenant's own (absent: its own); `limits`:
+ * values over it, after the tenant's overrides (one limit in shadow: name just that one).
+ */
+export const shadowSpecSchema = z.strictObject({
+  plan: identifier.optional(),
+  limits: planLimitsSchema.default({}),
+});
+export type ShadowSpec = z.infer<typeof shadowSpecSchema>;
+
+/**
  * How much of the trusted-document store one tenant may hold; a document's size is what the store
  * keeps of it (the JSON of its text, name, example variables and operations, UTF-8 bytes).
  */
@@ -121,6 +133,8 @@ export const planSchema = z.strictObject({
   trustedDocuments: trustedDocumentCapsSchema.partial().optional(),
   /** What to do when the shared limit store is unreachable: `open` serves with local limits. */
   onStoreFailure: z.enum(['open', 'closed']).default('open'),
+  /** Limits evaluated in shadow for every tenant on this plan (a tenant's own `shadow` replaces it); absent: none. */
+  shadow: shadowSpecSchema.optional(),
   /**
    * This plan's share of one instance when it is saturated (src/admission/): `weight` (default 1)
    * in the fair order of waiting requests across tenants, and `maxInFlight`, the most requests of
@@ -167,6 +181,8 @@ export const tenantSchema = z.strictObject({
   timeZone: z.string().default('UTC'),
   /** Custom limits for this tenant, over its plan's. */
   overrides: planLimitsSchema.default({}),
+  /** Limits evaluated in shadow for this tenant, instead of its plan's `shadow`; absent: the plan's. */
+  shadow: shadowSpecSchema.optional(),
   cors: z
     .strictObject({
       /**
@@ -753,6 +769,16 @@ function checkCrossReferences(value: unknown, addIssue: AddIssue): void {
  */
 function checkPlanReferences(config: z.infer<typeof configObject>, addIssue: AddIssue): void {
   const known = (plan: string) => Object.hasOwn(config.plans, plan);
+  // A shadow's plan must exist: it is evaluated on every request of the tenants it covers.
+  for (const [kind, entries] of [
+    ['plans', config.plans],
+    ['tenants', config.tenants],
+  ] as const) {
+    for (const [id, entry] of Object.entries(entries)) {
+      const plan = entry.shadow?.plan;
+      if (plan !== undefined && !known(plan)) addIssue({ code: 'custom', path: [kind, id, 'shadow', 'plan'], message: `unknown plan "${plan}"` });
+    }
+  }
   if (config.defaultPlan !== undefined && !known(config.defaultPlan)) {
     addIssue({ code: 'custom', path: ['defaultPlan'], message: `unknown plan "${config.defaultPlan}"` });
   }

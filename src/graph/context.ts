@@ -16,6 +16,7 @@ import type { MeteredBillingStatus } from '../billing/metered-billing.js';
 import type { SyntheticHistory } from '../demo/backfill.js';
 import type { RequestState } from './request-state.js';
 import type { CalibrationReport, ReportOptions } from '../calibration/report.js';
+import type { ShadowServices } from '../shadow/shadow-report.js';
 
 /**
  * Per-request context: built once per request after authentication, never shared. The loaders
@@ -39,6 +40,8 @@ export interface GatewayContext {
   logger: Logger;
   /** Runtime limit overrides, for the platform-admin mutations. */
   overrides: OverridesStore;
+  /** Shadow limits in force and their would-be refusals, for the platform-admin console and mutations. */
+  shadows: ShadowServices;
   /** Limits in force and live windows, for the `usage` query. */
   limitsView: LimitsView;
   /** Metered history, for the `usage` and `fleetUsage` queries. */

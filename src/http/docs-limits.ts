@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { ConfigSource } from '../config/source.js';
-import type { PlanLimits } from '../config/schema.js';
+import type { PlanLimits, ShadowSpec } from '../config/schema.js';
 import { describeListSize, schemaLimits } from '../limits/schema-limits.js';
 import { offersOf } from '../billing/checkout.js';
 
@@ -29,6 +29,16 @@ function show(value: PlanLimits[keyof PlanLimits]): string {
     .join('<br>');
 }
 
+/** A plan's change in shadow (`plans.<id>.shadow`): the plan or values evaluated, never enforced. */
+function shadowRow(shadow: ShadowSpec | undefined): string {
+  if (!shadow) return '';
+  const values = LIMIT_ROWS.filter(([key]) => shadow.limits[key] !== undefined).map(([key, label]) => `${label}: ${show(shadow.limits[key])}`);
+  const what = [shadow.plan ? `the plan <a href="#${escapeHtml(shadow.plan)}"><code>${escapeHtml(shadow.plan)}</code></a>` : '', ...values]
+    .filter((v) => v !== '')
+    .join('; ');
+  return `<tr><th>In shadow (evaluated, not enforced: <a href="#changes">how limits change</a>)</th><td>${what}</td></tr>`;
+}
+
 /**
  * `GET /docs/limits`: the plans and every field's cost, list size and rate limit, rendered from
  * the live config and schema on each request. The `documentation` link of every 429 points here
@@ -44,7 +54,7 @@ export function registerLimitsDocs(app: FastifyInstance, options: { schema: Grap
           .join('');
         const price = offersOf(config).find((o) => o.planId === id)?.displayPrice;
         return `<section id="${escapeHtml(id)}"><h3>${escapeHtml(plan.displayName)} <code>${escapeHtml(id)}</code>${price ? ` (${escapeHtml(price)})` : ''}</h3>
-<table>${rows}<tr><th>When the limit store is unreachable</th><td>${plan.onStoreFailure === 'open' ? "served, with this instance's share of each limit" : 'refused (429)'}</td></tr></table></section>`;
+<table>${rows}<tr><th>When the limit store is unreachable</th><td>${plan.onStoreFailure === 'open' ? "served, with this instance's share of each limit" : 'refused (429)'}</td></tr>${shadowRow(plan.shadow)}</table></section>`;
       })
       .join('\n');
     const fields = schemaLimits(options.schema)
@@ -63,6 +73,14 @@ export function registerLimitsDocs(app: FastifyInstance, options: { schema: Grap
 <h2>Plans</h2>
 <p>The plan you are on, and where it comes from (your own plan, the default plan, your subscription, or a temporary change by the platform team), is in <code>viewer { tenant { plan { id source expiresAt } } }</code> and <code>usage { limits }</code>.${config.defaultPlan ? ` Tenants that name no plan of their own are on <a href="#${escapeHtml(config.defaultPlan)}">${escapeHtml(config.plans[config.defaultPlan]?.displayName ?? config.defaultPlan)}</a>.` : ''}</p>
 ${plans}
+<h2 id="changes">How a limit change is rolled out</h2>
+<p>A change to a plan's limits is never switched on blind. It goes through four steps:</p>
+<ol>
+<li><strong>Shadow.</strong> The new limits are deployed <em>in shadow</em>: every request is also checked against them, in the same limit check, and nothing else happens. A shadow never refuses, delays or changes a request, a response or a header. A plan with a change in shadow says so above (“In shadow”).</li>
+<li><strong>Look.</strong> The platform team sees, per tenant and API key, which requests the new limits would have refused, by which limit, since when and until when (the console's Shadow limits page, <code>fleetUsage.shadowLimits</code>, the metric <code>limit_shadow_refusals_total</code>).</li>
+<li><strong>Replay.</strong> Recorded traffic of a past period (a week, say) is replayed against the proposed plan through the real limit check (<code>npm run simulate -- --plan &lt;file&gt; --from &lt;time&gt; --to &lt;time&gt;</code>): who would have been refused, from when, and how much headroom is left.</li>
+<li><strong>Promote.</strong> One audited change makes the shadow limits the enforced ones, on every gateway instance within seconds. From then on the headers and errors above report them.</li>
+</ol>
 <h2 id="fields">Field costs and limits</h2>
 <table><tr><th>Field</th><th>Cost weight</th><th>List size</th><th>Rate limit</th></tr>
 ${fields}

@@ -86,7 +86,7 @@ export interface PipelineDeps {
   /** Long-lived services every request's context carries (limit overrides, usage reads, ...). */
   services: Pick<
     GatewayContext,
-    'overrides' | 'limitsView' | 'usage' | 'audit' | 'health' | 'synthetic' | 'trustedDocuments' | 'calibration' | 'checkout' | 'meteredBilling'
+    'overrides' | 'shadows' | 'limitsView' | 'usage' | 'audit' | 'health' | 'synthetic' | 'trustedDocuments' | 'calibration' | 'checkout' | 'meteredBilling'
   >;
   /** Cost calibration (calibration/): told of each priced, executed request with its data; absent when off. */
   calibrate?: (answered: AnsweredOperation) => void;
@@ -191,6 +191,7 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
       logger,
       // Named one by one: properties after a spread take V8 off its fast path for the whole literal.
       overrides: services.overrides,
+      shadows: services.shadows,
       limitsView: services.limitsView,
       usage: services.usage,
       audit: services.audit,

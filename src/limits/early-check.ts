@@ -84,6 +84,8 @@ export function createEarlyChecks(deps: {
   /** The cost estimate pricing (cost/pricing.ts) would compute for this document and variables. */
   estimate: (document: DocumentNode, operationName: string | undefined, variables: Record<string, unknown>) => number;
   onOutcome?: (outcome: EarlyOutcome) => void;
+  /** Whether a shadow covers the tenant (src/shadow/): its check must carry the shadow group, so it is made when the operation resolves. */
+  shadowed?: (config: Config, tenantId: string, now: number) => boolean;
 }): EarlyChecks {
   const known = new LRUCache<string, KnownOperation>({ max: MAX_OPERATIONS, maxSize: MAX_TEXT_CHARS, sizeCalculation: (_value, key) => key.length + 1 });
   const refund = (entry: EarlyCheck): void => {
@@ -121,6 +123,7 @@ export function createEarlyChecks(deps: {
       // With a lease on the tenant the check will most likely need no round trip at all: nothing
       // to hide, and computing the charge twice would only cost CPU.
       if (deps.limiter.holdsLease(principal.tenantId)) return null;
+      if (deps.shadowed?.(deps.config(), principal.tenantId, Date.now())) return null;
       const body = request.body as { query?: unknown; operationName?: unknown; variables?: unknown; extensions?: unknown } | null;
       if (typeof body !== 'object' || body === null || Array.isArray(body) || typeof body.query !== 'string') return null;
       const operationName = typeof body.operationName === 'string' ? body.operationName : undefined;

@@ -8,6 +8,7 @@ import type { OverridesStore } from './overrides.js';
 import type { LimitObserver } from './limit-observer.js';
 import { limitsUnavailableError, rateLimitedError } from './rate-limit-error.js';
 import { requestOnlyCharge } from './request-charge.js';
+import type { ShadowSide } from './shadow-side.js';
 
 /** What counting a request that never reached the limit decision came to. */
 export interface FailedCharge {
@@ -41,10 +42,13 @@ export function createFailedRequests(deps: {
   refusals: LocalRefusals;
   /** Told of every decision, as the limit gate's observers are (metrics, alerts). */
   observe?: LimitObserver;
+  /** Shadow limits: such a request counts on a shadow's request counts as on the enforced ones. */
+  shadows?: ShadowSide;
 }): FailedRequests {
   return {
     async charge(config, principal, ip) {
-      const charge = requestOnlyCharge({ config, principal, runtime: deps.overrides.get(principal.tenantId), ip });
+      const runtime = deps.overrides.get(principal.tenantId);
+      const charge = requestOnlyCharge({ config, principal, runtime, ip });
       // One request on every request count, no cost points, no per-field limit; cost and bytes
       // are only checked, which also puts them in the headers.
       const { dims, effective } = charge;
@@ -52,10 +56,15 @@ export function createFailedRequests(deps: {
       if (dims.length === 0) return { refusal: null, headers: {}, planId };
       const documentationUrl = config.limits.documentationUrl;
       const started = performance.now();
+      // Nothing is known of the operation: the shadow's request counts, as the enforced ones.
+      const shadow =
+        deps.shadows?.charge({ config, principal, runtime, ip, rootFields: [], pricedOnly: true, estimate: 0, now: Date.now() }, effective) ?? null;
       const { decision, source } = await deps.limiter.consume(
         dims.map((d) => d.store),
         effective.onStoreFailure,
+        shadow?.check,
       );
+      if (shadow && decision.shadow) shadow.decided(decision.shadow, effective.planId);
       deps.observe?.({ principal, planId: effective.planId, dims, decision, source, durationMs: performance.now() - started });
       // Its response's bytes are not charged: what it drew of a lease's byte reservation goes back whole.
       if (decision.draw) void deps.limiter.adjust([], source, decision.draw);

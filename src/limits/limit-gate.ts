@@ -16,7 +16,8 @@ import type { LocalRefusals } from './local-refusals.js';
 import type { OverridesStore } from './overrides.js';
 import { costLimitExceededError, limitsUnavailableError, rateLimitedError } from './rate-limit-error.js';
 import { requestCharge, requestOnlyCharge } from './request-charge.js';
-import type { Adjustment, LimitDecision } from './store/types.js';
+import { NO_SHADOWS, type ShadowRequestCharge, type ShadowSide } from './shadow-side.js';
+import type { Adjustment, LimitDecision, ShadowVerdict } from './store/types.js';
 import type { createThrottleLog } from './throttle-log.js';
 
 /** A limit decision as a result: the verdict, and the 429 that answers the request when it refused. */
@@ -53,6 +54,8 @@ interface Charge {
   decision: LimitDecision;
   source: DecisionSource;
   chargedCost: number;
+  /** The shadow group the check carried, and its verdict: settled on the shadow's counters when it admitted. */
+  shadow?: { charge: ShadowRequestCharge; verdict: ShadowVerdict };
 }
 
 export interface LimitGateDeps {
@@ -66,6 +69,8 @@ export interface LimitGateDeps {
   refusals: LocalRefusals;
   /** Counts requests that never reach the limit decision (a parse or validation failure, a refused operation). */
   failedRequests: FailedRequests;
+  /** Shadow limits evaluated in the same check (src/shadow/); none: `NO_SHADOWS`. */
+  shadows?: ShadowSide;
 }
 
 /** Callers plan limits apply to: tenants' keys, not service tokens nor platform admins. */
@@ -95,6 +100,7 @@ export const EXEMPT_HEADER = 'x-ratelimit-exempt';
 export function createLimitGate(deps: LimitGateDeps) {
   const charges = new WeakMap<object, Charge>();
   const observers = deps.observers ?? [];
+  const shadows = deps.shadows ?? NO_SHADOWS;
 
   /** The limit decision for an admitted, priced operation; null for callers no limit applies to. */
   async function decide(input: DecisionInput): Promise<GateDecision | null> {
@@ -109,7 +115,7 @@ export function createLimitGate(deps: LimitGateDeps) {
       input.narrow(reduced);
     }
     const docs = config.limits.documentationUrl;
-    const charge = requestCharge({
+    const chargeInput = {
       config,
       principal,
       runtime: deps.overrides.get(principal.tenantId),
@@ -119,30 +125,23 @@ export function createLimitGate(deps: LimitGateDeps) {
       pricedOnly: priced.dryRun || pricedOnly,
       estimate: priced.requested,
       now: Date.now(),
-    });
+    };
+    const charge = requestCharge(chargeInput);
     const { effective, chargedCost, dims } = charge;
     const verdict = (throttled: string | null, costBudget: CostBudget | null = null): LimitVerdict => ({ planId: effective.planId, costBudget, throttled });
     if (charge.overMaximum) return { verdict: verdict('max-cost'), refusal: costLimitExceededError(charge.overMaximum, effective, docs) };
     if (dims.length === 0) return { verdict: verdict(null), refusal: null };
-
-    // The check sent at the door for this request, if it was made on these very dimensions;
-    // otherwise the door learns the operation for its next requests.
-    const early = deps.earlyChecks?.claim(input.earlyCheck, dims) ?? null;
-    // (Not while this instance holds a lease for the tenant: the door sends nothing then, and
-    // keying the text costs a copy and a hash of it on every request.)
-    if (!early && typeof request.query === 'string' && deps.earlyChecks && !deps.limiter.holdsLease(principal.tenantId)) {
-      deps.earlyChecks.remember(request.query, request.operationName, {
-        document: resolved.document,
-        operation: resolved.operation,
-        rootFields: resolved.rootFields,
-      });
-    }
+    // The tenant's shadow limits, if any, ride on the same check (never on an early one: released).
+    const shadow = chargeInput.usageOnly ? null : shadows.charge(chargeInput, effective);
+    const early = shadow ? releaseEarly(deps, input) : claimEarly(deps, input, dims);
     const started = early?.startedAt ?? performance.now();
     const { decision, source } = await (early?.outcome ??
       deps.limiter.consume(
         dims.map((d) => d.store),
         effective.onStoreFailure,
+        shadow?.check,
       ));
+    if (shadow && decision.shadow) shadow.decided(decision.shadow, effective.planId);
     for (const observe of observers) {
       observe({ principal, planId: effective.planId, dims, decision, source, durationMs: performance.now() - started });
     }
@@ -170,7 +169,13 @@ export function createLimitGate(deps: LimitGateDeps) {
       });
       return { verdict: verdict(dimension.kind, costBudget), refusal };
     }
-    charges.set(input.key, { dims, decision, source, chargedCost });
+    charges.set(input.key, {
+      dims,
+      decision,
+      source,
+      chargedCost,
+      ...(shadow && decision.shadow ? { shadow: { charge: shadow, verdict: decision.shadow } } : {}),
+    });
     const delayedMs = decision.heldMs ?? 0;
     if (delayedMs === 0) return { verdict: verdict(null, costBudget), refusal: null };
     // Held in the burst zone: it runs when its slot comes (charged there), not before.
@@ -245,6 +250,7 @@ export async function sleepAtLeast(ms: number): Promise<void> {
 /** A settled charge's adjustments: the unused cost refunded where it was charged, the response bytes added now. */
 function settleAdjustments(charge: Charge, actualCost: number | null, responseBytes: number): Adjustment[] {
   const adjustments: Adjustment[] = [];
+  if (charge.shadow) adjustments.push(...charge.shadow.charge.settle(charge.shadow.verdict, charge.decision.now, actualCost, responseBytes));
   for (const dim of charge.dims) {
     if (dim.store.kind !== 'sliding') continue;
     if (dim.kind === 'cost') {
@@ -256,6 +262,31 @@ function settleAdjustments(charge: Charge, actualCost: number | null, responseBy
     }
   }
   return adjustments;
+}
+
+/**
+ * The check sent at the door for this request, if it was made on these very dimensions; otherwise
+ * the door learns the operation for its next requests (not while this instance holds a lease for
+ * the tenant: the door sends nothing then, and keying the text costs a copy and a hash of it on
+ * every request).
+ */
+function claimEarly(deps: LimitGateDeps, input: DecisionInput, dims: readonly LimitDimension[]): ReturnType<EarlyChecks['claim']> {
+  const early = deps.earlyChecks?.claim(input.earlyCheck, dims) ?? null;
+  const { request, resolved, principal } = input;
+  if (!early && typeof request.query === 'string' && deps.earlyChecks && hasTenant(principal) && !deps.limiter.holdsLease(principal.tenantId)) {
+    deps.earlyChecks.remember(request.query, request.operationName, {
+      document: resolved.document,
+      operation: resolved.operation,
+      rootFields: resolved.rootFields,
+    });
+  }
+  return early;
+}
+
+/** A check carrying a shadow is made here, never at the door: a check sent there is refunded. */
+function releaseEarly(deps: LimitGateDeps, input: DecisionInput): null {
+  deps.earlyChecks?.release(input.earlyCheck);
+  return null;
 }
 
 /** A refusal in the throttle log (the console's "who is throttled now"). */

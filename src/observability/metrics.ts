@@ -28,6 +28,12 @@ export interface Metrics {
   requests: Counter<'plan' | 'status' | 'root_field' | 'tenant'>;
   /** `graphql_throttled_total{plan,dimension,tenant}`: dimension = the refused dimension's kind (requests|quota|cost|bandwidth|field). Once per throttled request. */
   throttled: Counter<'plan' | 'dimension' | 'tenant'>;
+  /**
+   * `limit_shadow_refusals_total{plan,shadow_plan,policy,tenant}`: requests a shadow limit would have
+   * refused (src/shadow/), by the policy that would have refused (`minute`, `day`, `cost-minute`,
+   * `max-cost`, ...); `plan` is the enforced plan. Counted by the instance that decided.
+   */
+  shadowRefusals: Counter<'plan' | 'shadow_plan' | 'policy' | 'tenant'>;
   /** `graphql_request_duration_seconds{plan,status}`: from request start to response, once per request. */
   requestDuration: Histogram<'plan' | 'status'>;
   /** `limit_check_duration_seconds{source}`: one limiter call; source shared | local | unavailable. */
@@ -198,6 +204,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
       name: 'graphql_throttled_total',
       help: 'Requests refused by a plan limit, by the kind of the refused dimension',
       labelNames: ['plan', 'dimension', 'tenant'],
+      registers,
+    }),
+    shadowRefusals: new Counter({
+      name: 'limit_shadow_refusals_total',
+      help: 'Requests a shadow limit would have refused (never refused: shadow limits are not enforced), by the policy that would have refused',
+      labelNames: ['plan', 'shadow_plan', 'policy', 'tenant'],
       registers,
     }),
     requestDuration: new Histogram({

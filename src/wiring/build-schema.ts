@@ -12,6 +12,7 @@ import { fleetTenantResolvers } from '../resolvers/fleet-tenant.js';
 import { catalogResolvers } from '../resolvers/catalog.js';
 import { dashboardResolvers } from '../resolvers/dashboard.js';
 import { moneyResolvers } from '../resolvers/money.js';
+import { shadowResolvers } from '../resolvers/shadow.js';
 import { ordersResolvers } from '../resolvers/orders.js';
 import { trustedDocumentResolvers } from '../resolvers/trusted-documents.js';
 import { viewerResolvers } from '../resolvers/viewer.js';
@@ -57,6 +58,7 @@ export const RESOLVER_MAPS = [
   fleetTenantResolvers,
   trustedDocumentResolvers,
   calibrationResolvers,
+  shadowResolvers,
 ];
 
 export async function buildSchema(options: BuildSchemaOptions = {}): Promise<GraphQLSchema> {

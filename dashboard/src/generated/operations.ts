@@ -230,6 +230,18 @@ export type PortalSlaFieldsFragment =
   | PortalSlaFields_Usage_Fragment
 ;
 
+export type ShadowLimitsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ShadowLimitsQuery = { fleetUsage: { shadowLimits: Array<{ tenantId: string, tenantName: string, plan: string, shadowPlan: string, source: string, id: string, wouldRefuse: number, firstRefusedAt: string | null, lastRefusedAt: string | null, limits: Array<{ name: string, value: number }>, refusals: Array<{ clientId: string, policy: string, count: number, firstAt: string, lastAt: string }> }> } };
+
+export type PromoteShadowLimitsMutationVariables = Exact<{
+  tenantId: string | number;
+}>;
+
+
+export type PromoteShadowLimitsMutation = { promoteShadowLimits: { tenantId: string, plan: string | null } | null };
+
 /** An operation as the dashboard sends it, carrying its result and variables types. */
 export interface TypedOperation<Result, Variables> {
   operationName: string;
@@ -256,3 +268,5 @@ export const PortalNowDocument = { operationName: "PortalNow", query: "query Por
 export const PortalHistoryDocument = { operationName: "PortalHistory", query: "query PortalHistory($granularity:UsageGranularity!$from:String$to:String$client:String$rootField:String){usage{...PortalHistoryFields}}fragment PortalHistoryFields on UsageView{history(granularity:$granularity from:$from to:$to client:$client rootField:$rootField){start partial totals{...Totals latencyMeanMs}}byClient(granularity:$granularity from:$from to:$to){key totals{...Totals}}byRootField(granularity:$granularity from:$from to:$to){key totals{...Totals}}}fragment Totals on UsageTotals{requests ok errors throttled throttledPercent throttledBy{reason count}requestedCost refusedCost actualCost responseBytes cacheHits cacheMisses latencyP50Ms latencyP95Ms latencyP99Ms}" } as TypedOperation<PortalHistoryQuery, PortalHistoryQueryVariables>;
 export const PortalForecastDocument = { operationName: "PortalForecast", query: "query PortalForecast{usage{...PortalForecastFields}}fragment PortalForecastFields on UsageView{forecast{metric period policy periodEnd used limit projected exhaustsAt ratePerHour activeHours enoughHistory method}}" } as TypedOperation<PortalForecastQuery, PortalForecastQueryVariables>;
 export const PortalSlaDocument = { operationName: "PortalSla", query: "query PortalSla($month:String){usage{...PortalSlaFields}}fragment PortalSlaFields on UsageView{sla(month:$month){target{availability latencyP95Ms}month definition total{...SlaPeriodFields}days{...SlaPeriodFields}breaches{...SlaPeriodFields}}}fragment SlaPeriodFields on SlaPeriod{start end counted failures availability latencyP95Ms breached}" } as TypedOperation<PortalSlaQuery, PortalSlaQueryVariables>;
+export const ShadowLimitsDocument = { operationName: "ShadowLimits", query: "query ShadowLimits{fleetUsage{shadowLimits{tenantId tenantName plan shadowPlan source id wouldRefuse firstRefusedAt lastRefusedAt limits{name value}refusals{clientId policy count firstAt lastAt}}}}" } as TypedOperation<ShadowLimitsQuery, ShadowLimitsQueryVariables>;
+export const PromoteShadowLimitsDocument = { operationName: "PromoteShadowLimits", query: "mutation PromoteShadowLimits($tenantId:ID!){promoteShadowLimits(tenantId:$tenantId){tenantId plan}}" } as TypedOperation<PromoteShadowLimitsMutation, PromoteShadowLimitsMutationVariables>;

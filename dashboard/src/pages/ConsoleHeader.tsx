@@ -11,6 +11,7 @@ export function ConsoleHeader(props: { onSignOut: () => void; children?: preact.
         </h1>
         <a href={hrefOf({ page: 'calibration' })}>Cost calibration</a>
         <a href={hrefOf({ page: 'audit' })}>Audit trail</a>
+        <a href={hrefOf({ page: 'shadow' })}>Shadow limits</a>
         {props.children}
       </nav>
       <button type="button" onClick={props.onSignOut}>

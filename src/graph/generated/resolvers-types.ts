@@ -10,6 +10,7 @@ import type { LimitChange as LimitChangeRecord, LimitChangePage as LimitChangePa
 import type { ForecastView } from '../../usage/tenant-forecast.js';
 import type { SlaReport } from '../../usage/tenant-sla.js';
 import type { TrustedDocument as TrustedDocumentRecord, TrustedOperation as TrustedOperationRecord } from '../../trusted-documents/store.js';
+import type { ShadowReportRow, ShadowRefusalRow } from '../../shadow/shadow-report.js';
 import type { GatewayContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -350,6 +351,23 @@ export type Mutation = {
   /** Tenant admins: a Stripe customer-portal session (payment method, invoices, cancel). */
   openBillingPortal?: Maybe<BillingRedirect>;
   /**
+   * Platform admins only. Deploys limits in shadow for a tenant: every request of the tenant is also
+   * checked against them, in the same limit check, on counters of their own, as if they were enforced
+   * instead; they never refuse anything nor change a response. Replaces the config's shadow
+   * (`plans.<id>.shadow`, `tenants.<id>.shadow`) for the tenant, on every instance within
+   * `limits.overridesPollMs`. Audited (`shadow`).
+   */
+  setShadowLimits?: Maybe<ShadowLimits>;
+  /** Platform admins only. Removes the tenant's runtime shadow: the config's, if any, applies again. Audited (`shadow-clear`). */
+  clearShadowLimits?: Maybe<Scalars['Boolean']['output']>;
+  /**
+   * Platform admins only. Enforces the tenant's shadow: a runtime override (as `setTenantLimits`)
+   * moving the tenant to the shadow's plan (if it names one) with the shadow's limit values, and the
+   * shadow switched off for the tenant; on every instance within `limits.overridesPollMs`. One audit entry
+   * (`promote`). BAD_USER_INPUT when no shadow covers the tenant.
+   */
+  promoteShadowLimits?: Maybe<TenantLimitOverride>;
+  /**
    * Tenant admin keys (secret). Registers your app's operations ahead of time (the persisted-documents
    * manifest its build writes; `npm run documents -- register` sends one). Each is validated against
    * the schema and priced now, so you see its cost before shipping; none is registered if any is
@@ -390,6 +408,22 @@ export type MutationClearTenantLimitsArgs = {
 
 export type MutationStartCheckoutArgs = {
   plan: Scalars['ID']['input'];
+};
+
+
+export type MutationSetShadowLimitsArgs = {
+  tenantId: Scalars['ID']['input'];
+  input: ShadowLimitsInput;
+};
+
+
+export type MutationClearShadowLimitsArgs = {
+  tenantId: Scalars['ID']['input'];
+};
+
+
+export type MutationPromoteShadowLimitsArgs = {
+  tenantId: Scalars['ID']['input'];
 };
 
 
@@ -449,6 +483,56 @@ export type PlaceOrderInput = {
 export type LineItemInput = {
   productId: Scalars['ID']['input'];
   quantity: Scalars['Int']['input'];
+};
+
+/** Limits to evaluate in shadow. Absent fields keep the value of the plan evaluated. */
+export type ShadowLimitsInput = {
+  /** Evaluate this plan instead of the tenant's own. */
+  plan?: InputMaybe<Scalars['ID']['input']>;
+  requestsPerMinute?: InputMaybe<Scalars['Int']['input']>;
+  requestsPerDay?: InputMaybe<Scalars['Int']['input']>;
+  requestsPerMonth?: InputMaybe<Scalars['Int']['input']>;
+  costPerMinute?: InputMaybe<Scalars['Int']['input']>;
+  maxOperationCost?: InputMaybe<Scalars['Int']['input']>;
+  responseBytesPerHour?: InputMaybe<Scalars['Int']['input']>;
+  perIpPerMinute?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** A tenant's shadow limits and what they would have refused. */
+export type ShadowLimits = {
+  __typename?: 'ShadowLimits';
+  tenantId: Scalars['ID']['output'];
+  tenantName: Scalars['String']['output'];
+  /** The plan enforced now. */
+  plan: Scalars['ID']['output'];
+  /** The plan evaluated in shadow (the tenant's own unless the shadow names another). */
+  shadowPlan: Scalars['ID']['output'];
+  /** Where the shadow comes from: `plan` (the plan's config), `tenant` (the tenant's config) or `runtime` (`setShadowLimits`). */
+  source: Scalars['String']['output'];
+  /** The limits evaluated in shadow, every layer applied. */
+  limits: Array<LimitValue>;
+  /** Names the shadow's counters: a changed shadow gets a new id and starts from zero. */
+  id: Scalars['ID']['output'];
+  /** Requests it would have refused, every key and policy. */
+  wouldRefuse: Scalars['Float']['output'];
+  /** ISO time of the first would-be refusal; null when none yet. */
+  firstRefusedAt?: Maybe<Scalars['String']['output']>;
+  /** ISO time of the latest would-be refusal; null when none yet. */
+  lastRefusedAt?: Maybe<Scalars['String']['output']>;
+  refusals: Array<ShadowRefusal>;
+};
+
+/** Would-be refusals of one API key by one policy. */
+export type ShadowRefusal = {
+  __typename?: 'ShadowRefusal';
+  clientId: Scalars['String']['output'];
+  /** The policy that would have refused: `minute`, `day`, `month`, `cost-minute`, `client-minute`, `max-cost`, ... */
+  policy: Scalars['String']['output'];
+  count: Scalars['Float']['output'];
+  /** ISO time of the first. */
+  firstAt: Scalars['String']['output'];
+  /** ISO time of the latest. */
+  lastAt: Scalars['String']['output'];
 };
 
 export type TrustedDocumentInput = {
@@ -761,7 +845,7 @@ export type LimitChange = {
   /** The platform-admin key that made it, `stripe`, `config` or `clock`. */
   by: Scalars['String']['output'];
   tenantId: Scalars['ID']['output'];
-  /** `set` or `clear` (admin), `subscription` (billing), `reload` (config), `expired` (an override or grace period ended). */
+  /** `set` or `clear` (admin), `subscription` (billing), `reload` (config), `expired` (an override or grace period ended); `shadow`, `shadow-clear` or `promote` (admin: shadow limits). */
   action: Scalars['String']['output'];
   /** `admin`, `billing`, `config` or `expiry`. */
   source: Scalars['String']['output'];
@@ -1008,6 +1092,12 @@ export type FleetUsage = {
    * Stripe's meter event summaries.
    */
   meteredBilling: MeteredBilling;
+  /**
+   * Every tenant a shadow covers now, with the requests it would have refused (per key and policy,
+   * counted by the limit check itself on every instance; kept 30 days after the latest). A changed
+   * shadow starts counting anew.
+   */
+  shadowLimits: Array<ShadowLimits>;
   /** The span of made-up demo history; null when there is none. */
   syntheticHistory?: Maybe<SyntheticHistory>;
   /**
@@ -1384,6 +1474,9 @@ export type ResolversTypes = {
   OrderEdge: ResolverTypeWrapper<EdgeRecord<OrderRecord>>;
   PlaceOrderInput: PlaceOrderInput;
   LineItemInput: LineItemInput;
+  ShadowLimitsInput: ShadowLimitsInput;
+  ShadowLimits: ResolverTypeWrapper<ShadowReportRow>;
+  ShadowRefusal: ResolverTypeWrapper<ShadowRefusalRow>;
   TrustedDocumentInput: TrustedDocumentInput;
   TrustedDocument: ResolverTypeWrapper<TrustedDocumentRecord>;
   TrustedOperation: ResolverTypeWrapper<TrustedOperationRecord>;
@@ -1463,6 +1556,9 @@ export type ResolversParentTypes = {
   OrderEdge: EdgeRecord<OrderRecord>;
   PlaceOrderInput: PlaceOrderInput;
   LineItemInput: LineItemInput;
+  ShadowLimitsInput: ShadowLimitsInput;
+  ShadowLimits: ShadowReportRow;
+  ShadowRefusal: ShadowRefusalRow;
   TrustedDocumentInput: TrustedDocumentInput;
   TrustedDocument: TrustedDocumentRecord;
   TrustedOperation: TrustedOperationRecord;
@@ -1717,6 +1813,9 @@ export type MutationResolvers<ContextType = GatewayContext, ParentType extends R
   clearTenantLimits?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType, RequireFields<MutationClearTenantLimitsArgs, 'tenantId'>>;
   startCheckout?: Resolver<Maybe<ResolversTypes['BillingRedirect']>, ParentType, ContextType, RequireFields<MutationStartCheckoutArgs, 'plan'>>;
   openBillingPortal?: Resolver<Maybe<ResolversTypes['BillingRedirect']>, ParentType, ContextType>;
+  setShadowLimits?: Resolver<Maybe<ResolversTypes['ShadowLimits']>, ParentType, ContextType, RequireFields<MutationSetShadowLimitsArgs, 'tenantId' | 'input'>>;
+  clearShadowLimits?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType, RequireFields<MutationClearShadowLimitsArgs, 'tenantId'>>;
+  promoteShadowLimits?: Resolver<Maybe<ResolversTypes['TenantLimitOverride']>, ParentType, ContextType, RequireFields<MutationPromoteShadowLimitsArgs, 'tenantId'>>;
   registerTrustedDocuments?: Resolver<Array<ResolversTypes['TrustedDocument']>, ParentType, ContextType, RequireFields<MutationRegisterTrustedDocumentsArgs, 'documents'>>;
   removeTrustedDocuments?: Resolver<ResolversTypes['Int'], ParentType, ContextType, RequireFields<MutationRemoveTrustedDocumentsArgs, 'ids'>>;
 };
@@ -1747,6 +1846,28 @@ export type OrderConnectionResolvers<ContextType = GatewayContext, ParentType ex
 export type OrderEdgeResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['OrderEdge'] = ResolversParentTypes['OrderEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Order'], ParentType, ContextType>;
+};
+
+export type ShadowLimitsResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['ShadowLimits'] = ResolversParentTypes['ShadowLimits']> = {
+  tenantId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  tenantName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  plan?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  shadowPlan?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  limits?: Resolver<Array<ResolversTypes['LimitValue']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  wouldRefuse?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  firstRefusedAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastRefusedAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  refusals?: Resolver<Array<ResolversTypes['ShadowRefusal']>, ParentType, ContextType>;
+};
+
+export type ShadowRefusalResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['ShadowRefusal'] = ResolversParentTypes['ShadowRefusal']> = {
+  clientId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  policy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  count?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  firstAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  lastAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type TrustedDocumentResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['TrustedDocument'] = ResolversParentTypes['TrustedDocument']> = {
@@ -1993,6 +2114,7 @@ export type FleetUsageResolvers<ContextType = GatewayContext, ParentType extends
   rootFields?: Resolver<Array<ResolversTypes['UsageBreakdown']>, ParentType, ContextType, RequireFields<FleetUsageRootFieldsArgs, 'granularity' | 'first'>>;
   anomalies?: Resolver<Array<ResolversTypes['UsageAnomaly']>, ParentType, ContextType>;
   meteredBilling?: Resolver<ResolversTypes['MeteredBilling'], ParentType, ContextType>;
+  shadowLimits?: Resolver<Array<ResolversTypes['ShadowLimits']>, ParentType, ContextType>;
   syntheticHistory?: Resolver<Maybe<ResolversTypes['SyntheticHistory']>, ParentType, ContextType>;
   consumers?: Resolver<Array<ResolversTypes['FleetConsumer']>, ParentType, ContextType, RequireFields<FleetUsageConsumersArgs, 'granularity' | 'first'>>;
   history?: Resolver<Array<ResolversTypes['UsagePoint']>, ParentType, ContextType, RequireFields<FleetUsageHistoryArgs, 'granularity'>>;
@@ -2089,6 +2211,8 @@ export type Resolvers<ContextType = GatewayContext> = {
   LineItem?: LineItemResolvers<ContextType>;
   OrderConnection?: OrderConnectionResolvers<ContextType>;
   OrderEdge?: OrderEdgeResolvers<ContextType>;
+  ShadowLimits?: ShadowLimitsResolvers<ContextType>;
+  ShadowRefusal?: ShadowRefusalResolvers<ContextType>;
   TrustedDocument?: TrustedDocumentResolvers<ContextType>;
   TrustedOperation?: TrustedOperationResolvers<ContextType>;
   UsageSla?: UsageSlaResolvers<ContextType>;

@@ -33,13 +33,13 @@ export function withHoldCap(limiter: Limiter, maxHeld: number, clock: () => numb
 
   return {
     ...limiter,
-    async consume(dims, onStoreFailure) {
-      if (!dims.some(hasBurst)) return limiter.consume(dims, onStoreFailure);
-      if (holding() + pending >= maxHeld) return limiter.consume(dims.map(withoutBurst), onStoreFailure);
+    async consume(dims, onStoreFailure, shadow) {
+      if (!dims.some(hasBurst)) return limiter.consume(dims, onStoreFailure, shadow);
+      if (holding() + pending >= maxHeld) return limiter.consume(dims.map(withoutBurst), onStoreFailure, shadow);
       pending++;
       let outcome: Awaited<ReturnType<Limiter['consume']>>;
       try {
-        outcome = await limiter.consume(dims, onStoreFailure);
+        outcome = await limiter.consume(dims, onStoreFailure, shadow);
       } finally {
         pending--;
       }

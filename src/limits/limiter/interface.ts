@@ -1,4 +1,4 @@
-import type { Adjustment, ByteDraw, Dimension, LimitDecision } from '../store/types.js';
+import type { Adjustment, ByteDraw, Dimension, LimitDecision, ShadowCheck } from '../store/types.js';
 
 /** Where a decision came from; `local` means the shared store was unreachable. */
 export type DecisionSource = 'shared' | 'local' | 'unavailable';
@@ -27,8 +27,12 @@ export interface Limiter {
    * Checks every dimension and charges all of them only if all allow (ALGORITHM.md). While the
    * shared store cannot decide, `onStoreFailure` says what the plan wants: `open`, decided by this
    * instance's share (`source: 'local'`); `closed`, refused (`source: 'unavailable'`, no results).
+   *
+   * `shadow`: a shadow group decided in the same store call (`decision.shadow`: src/shadow/SHADOW.md).
+   * Such a check is never served from a lease (the shadow must see every request) and never sent
+   * early; while the store cannot decide, the shadow is not evaluated (no `decision.shadow`).
    */
-  consume(dims: readonly Dimension[], onStoreFailure: 'open' | 'closed'): Promise<LimiterOutcome>;
+  consume(dims: readonly Dimension[], onStoreFailure: 'open' | 'closed', shadow?: ShadowCheck): Promise<LimiterOutcome>;
   /**
    * Current usage without consuming (the `usage` query): from the shared store, or while it fails
    * from the local fallback, whose counts then cover only this instance's share.
@@ -53,6 +57,11 @@ export interface Limiter {
   holdsLease(tenantId: string): boolean;
   /** The shared store's state (`closed` with the in-process store). */
   storeState(): StoreState;
+  /**
+   * The shadow refusals counted in `recordKey` (the fields of `ShadowCheck.recordKey`), from the
+   * store that decides (Redis, or the in-process store); rejects when Redis cannot be read.
+   */
+  shadowRecord(recordKey: string): Promise<Record<string, string>>;
   /** Sends every settle still waiting (before the connection closes), then stops the timers. */
   close(): Promise<void>;
 }

@@ -108,7 +108,10 @@ export function createLeasingDecider(deps: {
   };
 
   return {
-    async decide(dims) {
+    async decide(dims, shadow) {
+      // A shadow must see every request: a request that carries one makes its own check (and its
+      // shadow counters stay exact); the key's leases are left as they are.
+      if (shadow) return outcomeOf(await deps.check(dims, shadow));
       const key = leaseKeyOf(config, dims);
       if (key === null) return check(dims);
       demand.count(key);

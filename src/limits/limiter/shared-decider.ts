@@ -1,4 +1,4 @@
-import type { ByteDraw, Dimension, LimitDecision } from '../store/types.js';
+import type { ByteDraw, Dimension, LimitDecision, ShadowCheck } from '../store/types.js';
 import type { DrawSettle } from './byte-reservation.js';
 import type { CheckCall, Checked, LateReply } from './shared-path.js';
 
@@ -16,7 +16,8 @@ export type SharedOutcome =
  * dimensions". With leases (`leasing-decider.ts`) the answer may come from a token held here.
  */
 export interface SharedDecider {
-  decide(dims: readonly Dimension[]): Promise<SharedOutcome>;
+  /** With `shadow`: one check of its own, carrying the shadow group (never a lease token). */
+  decide(dims: readonly Dimension[], shadow?: ShadowCheck): Promise<SharedOutcome>;
   /** Whether a lease on some dimensions of hash tag `tag` (a tenant) is live. */
   holds(tag: string): boolean;
   /** A response of `bytes` on the byte budget `key` (a check-only dimension's): it sizes later leases' reservations. */
@@ -32,7 +33,7 @@ export interface SharedDecider {
 /** Every request checked by its own call: a store that cannot lease, or leases switched off. */
 export function createPlainDecider(check: CheckCall): SharedDecider {
   return {
-    decide: async (dims) => outcomeOf(await check(dims)),
+    decide: async (dims, shadow) => outcomeOf(await check(dims, shadow)),
     holds: () => false,
     responded: () => {},
     settle: () => {

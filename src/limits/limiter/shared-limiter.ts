@@ -53,10 +53,10 @@ export function createSharedLimiter(parts: SharedLimiterParts): Limiter {
     return all.length > 0 ? path.settle(all) : Promise.resolve();
   }
   return {
-    async consume(dims, onStoreFailure) {
+    async consume(dims, onStoreFailure, shadow) {
       let late: LateReply | null = null;
       if (breaker.state() === 'closed') {
-        const outcome = await decider.decide(dims);
+        const outcome = await decider.decide(dims, shadow);
         if (outcome.kind !== 'unreachable') return { decision: outcome.decision, source: 'shared' };
         late = outcome.late;
       }
@@ -93,6 +93,7 @@ export function createSharedLimiter(parts: SharedLimiterParts): Limiter {
     checksInFlight: () => path.checksInFlight(),
     holdsLease: (tenantId) => decider.holds(tenantId),
     storeState: () => breaker.state(),
+    shadowRecord: (recordKey) => path.shadowRecord(recordKey),
 
     async close() {
       // First: refunds of unused lease tokens are queued as settles, which the path then sends.

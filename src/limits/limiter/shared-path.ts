@@ -1,7 +1,7 @@
 import type { Logger } from '../../observability/logger.js';
 import { withReplyTimeout } from '../../stores/reply-timeout.js';
 import type { AdmissionToken, Ledger } from '../fallback/ledger.js';
-import type { Adjustment, Dimension, LeaseDecision, LeaseRequest, LimitDecision, LimitStore } from '../store/types.js';
+import type { Adjustment, Dimension, LeaseDecision, LeaseRequest, LimitDecision, LimitStore, ShadowCheck } from '../store/types.js';
 import { InvalidDimensionError, validateAdjustments } from '../store/validate.js';
 import { createSettleCarrier } from './settle-carrier.js';
 import type { StoreBreaker } from './store-breaker.js';
@@ -21,7 +21,7 @@ export interface LateReply {
 export type Checked<D extends LimitDecision> = { ok: true; decision: D } | { ok: false; late: LateReply };
 
 /** One check (`consume`) of the dimensions, carrying the waiting settles of their tag. */
-export type CheckCall = (dims: readonly Dimension[]) => Promise<Checked<LimitDecision>>;
+export type CheckCall = (dims: readonly Dimension[], shadow?: ShadowCheck) => Promise<Checked<LimitDecision>>;
 /** The same check asking the store to reserve `request.tokens` more for this instance (a lease). */
 export type LeaseCall = (dims: readonly Dimension[], request: LeaseRequest) => Promise<Checked<LeaseDecision>>;
 
@@ -55,6 +55,8 @@ export interface SharedPath {
   settleNow(adjustments: readonly Adjustment[]): Promise<void>;
   /** Checks (and lease calls) sent and not answered yet. */
   checksInFlight(): number;
+  /** The shadow record hash (`ShadowCheck.recordKey`), timed as every call; rejects when the store fails. */
+  shadowRecord(recordKey: string): Promise<Record<string, string>>;
   /** Sends every settle still waiting. */
   close(): Promise<void>;
 }
@@ -143,9 +145,10 @@ export function createSharedPath(deps: {
 
   const storeLease = store.lease?.bind(store);
   return {
-    check(dims) {
+    check(dims, shadow) {
+      // The shadow's keys share the tenant's hash tag: settles of its counters ride here too.
       const carried = carrier.take(dims);
-      return decide(dims, carried, store.consume(dims, carried), NOTHING_RESERVED);
+      return decide(dims, carried, store.consume(dims, carried, shadow), NOTHING_RESERVED);
     },
     lease: storeLease
       ? (dims, request) => {
@@ -178,6 +181,7 @@ export function createSharedPath(deps: {
       if (waiting.length + adjustments.length > 0) await sendAlone([...waiting, ...adjustments]);
     },
     checksInFlight: () => inFlight,
+    shadowRecord: async (recordKey) => (store.shadowRecord ? timed(store.shadowRecord(recordKey)) : {}),
     close: () => carrier.close(),
   };
 }

@@ -8,7 +8,7 @@ import type { Limiter } from './interface.js';
 export function createSingleProcessLimiter(): Limiter {
   const store = createMemoryLimitStore();
   return {
-    consume: async (dims) => ({ decision: await store.consume(dims), source: 'local' }),
+    consume: async (dims, _onStoreFailure, shadow) => ({ decision: await store.consume(dims, [], shadow), source: 'local' }),
     peek: async (dims) => ({ decision: await store.peek(dims), source: 'local' }),
     async adjust(adjustments, source) {
       if (adjustments.length > 0 && source !== 'unavailable') await store.adjust(adjustments);
@@ -17,6 +17,7 @@ export function createSingleProcessLimiter(): Limiter {
     checksInFlight: () => 0,
     holdsLease: () => false,
     storeState: () => 'closed',
+    shadowRecord: (recordKey) => store.shadowRecord!(recordKey),
     close: async () => {},
   };
 }

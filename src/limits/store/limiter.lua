@@ -34,6 +34,8 @@
 --          permille of each limit that must stay unreserved, permille of each limit one lease may hold,
 --          and a 5th (absent from V6 callers: '0'): bytes reserved per request on each check-only
 --          dimension (a response-byte budget; 0: none, and a check-only dimension gets no lease)
+-- shadow   optional, after all of the above: a group of shadow dimensions and a record key (their
+--          KEYS after the dimensions'), the ARGV tail ending in 'shadow', S: see "Shadow limits" below
 -- A sliding key is a hash: field '<id>' = '<amount charged in sub-bucket id>:<ms from the
 -- sub-bucket's start to its last charge>' (a sub-bucket counts while that charge is in the window),
 -- and fields 't', 'o', 'n' (total, oldest, newest: see load_sliding) so that a check reads O(1)
@@ -409,6 +411,13 @@ local function delete_fields(key, names)
 end
 
 local adjustments = tonumber(ARGV[3])
+-- Shadow limits (src/shadow/SHADOW.md): when the last two ARGV are 'shadow', S, the check carries a
+-- group of S shadow dimensions (their KEYS after the dimensions', then the record key): see below.
+local shadows, shadow_keys = 0, 0
+if ARGV[#ARGV - 1] == 'shadow' then
+  shadows = tonumber(ARGV[#ARGV])
+  shadow_keys = shadows + 1
+end
 -- Adjustments first: a check that carries earlier requests' settle decides on top of it.
 for i = 1, adjustments do
   local base = 3 + (i - 1) * 6
@@ -466,7 +475,7 @@ if mode == 'adjust' then return { now } end
 -- consume / peek: read every dimension, decide, then charge all or nothing.
 local dims = {}
 local all_allowed = true
-for i = 1, #KEYS - adjustments do
+for i = 1, #KEYS - adjustments - shadow_keys do
   local base = 3 + adjustments * 6 + (i - 1) * 8
   local d = {
     key = KEYS[adjustments + i],
@@ -586,7 +595,7 @@ local function lease_charge(d, lease_granted)
 end
 
 if mode == 'lease' and all_allowed then
-  local base = 3 + adjustments * 6 + (#KEYS - adjustments) * 8
+  local base = 3 + adjustments * 6 + (#KEYS - adjustments - shadow_keys) * 8
   local wanted, lifetime = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2])
   local keep, share = tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4])
   per_request = tonumber(ARGV[base + 5] or '0') or 0
@@ -667,5 +676,120 @@ end
 if mode == 'lease' then
   reply[#reply + 1] = granted
   reply[#reply + 1] = charge_at
+end
+
+-- Shadow limits: a group of dimensions on their own counters (their own keys), decided as a consume
+-- of its own after the enforced ones, whatever those decided: all or nothing, burst zones
+-- included, so its verdicts are those of the same limits enforced. It never changes the enforced
+-- verdict, charge or reply above; its results go after them. A refusal (or `forced`: refused
+-- without a check, by the shadow's single-operation maximum) is counted in the record hash:
+-- '<subject>|<policy>|n' refusals, '|f' the first and '|l' the latest (epoch ms).
+-- ARGV tail: 9 per shadow dimension (the 8 of a dimension, then its policy name), subject, forced
+-- ('' none), record lifetime (ms), 'shadow', S.
+-- Reply tail: per shadow dimension allowed, used; then the group's allowed (1 | 0), heldMs.
+local function shadow_dimension(key, at)
+  local d = {
+    key = key,
+    kind = ARGV[at + 1],
+    limit = tonumber(ARGV[at + 2]),
+    amount = tonumber(ARGV[at + 3]),
+    check_only = ARGV[at + 4] == '1',
+    burst = tonumber(ARGV[at + 7]),
+    max_delay = tonumber(ARGV[at + 8]),
+    name = ARGV[at + 9],
+    stale = {},
+  }
+  if d.kind == 's' then
+    d.window = tonumber(ARGV[at + 5])
+    d.buckets = tonumber(ARGV[at + 6])
+    d.st = load_sliding(d.key, d.window, d.buckets)
+    d.used = d.st.t
+  else
+    d.field, d.starts, d.ends = calendar_period(now, ARGV[at + 5], tonumber(ARGV[at + 6]))
+    local raw = redis.call('HGETALL', d.key)
+    d.used = 0
+    for j = 1, #raw, 2 do
+      if raw[j] == d.field then d.used = tonumber(raw[j + 1]) else d.stale[#d.stale + 1] = raw[j] end
+    end
+  end
+  d.allowed = fits(d, d.used)
+  return d
+end
+
+-- `hold_at` for the shadow group. TS: hold.ts holdAt.
+local function shadow_hold_at(group)
+  local run_at = now
+  for _, d in ipairs(group) do
+    if not d.allowed then
+      if not within_burst(d, d.used) then return nil end
+      local at = hold_until(d)
+      if at - now > d.max_delay then return nil end
+      if at > run_at then run_at = at end
+    end
+  end
+  for _, d in ipairs(group) do
+    if d.kind == 'c' and run_at >= d.ends then return nil end
+  end
+  return run_at
+end
+
+-- Charges an admitted shadow group at `at`, as the enforced charge above does.
+local function shadow_charge(group, at)
+  for _, d in ipairs(group) do
+    delete_fields(d.key, d.stale)
+    if not d.check_only and d.amount > 0 then
+      d.used = d.used + d.amount
+      if d.kind == 's' then
+        local b = sub_bucket_of(at, d.st.g)
+        local value = value_of(d.st, d.key, b)
+        local sum = value and sum_of(value) or 0
+        write_bucket(d.st, d.key, b, sum + d.amount, later_charge(b, value, at, d.st.g), sum)
+        if value == nil then keep_alive(d.st, d.key) end
+      else
+        redis.call('HINCRBY', d.key, d.field, d.amount)
+        if d.used == d.amount then redis.call('PEXPIRE', d.key, calendar_ttl(d.ends)) end
+      end
+    end
+  end
+end
+
+if shadow_keys > 0 then
+  local tail = #ARGV - 5 - 9 * shadows
+  local first_key = #KEYS - shadows
+  local subject, forced, lifetime = ARGV[#ARGV - 4], ARGV[#ARGV - 3], tonumber(ARGV[#ARGV - 2])
+  local group = {}
+  local refused_by = nil
+  local decides = mode == 'consume' or mode == 'lease'
+  if forced ~= '' and decides then refused_by = forced end
+  local held_ms = 0
+  if refused_by == nil and decides then
+    for i = 1, shadows do
+      local d = shadow_dimension(KEYS[first_key + i - 1], tail + (i - 1) * 9)
+      group[i] = d
+      if not d.allowed and refused_by == nil then refused_by = d.name end
+    end
+    local run_at = now
+    if refused_by ~= nil then run_at = shadow_hold_at(group) end
+    if run_at ~= nil then
+      refused_by = nil
+      held_ms = run_at - now
+      for _, d in ipairs(group) do d.allowed = true end
+      shadow_charge(group, run_at)
+    end
+  end
+  if refused_by ~= nil then
+    local record, name = KEYS[#KEYS], subject .. '|' .. refused_by
+    redis.call('HINCRBY', record, name .. '|n', 1)
+    redis.call('HSETNX', record, name .. '|f', field(now))
+    redis.call('HSET', record, name .. '|l', field(now))
+    redis.call('PEXPIRE', record, lifetime)
+  end
+  for i = 1, shadows do
+    local d = group[i]
+    reply[#reply + 1] = (d and d.allowed) and 1 or 0
+    reply[#reply + 1] = d and d.used or 0
+  end
+  reply[#reply + 1] = refused_by == nil and 1 or 0
+  reply[#reply + 1] = held_ms
 end
 return reply

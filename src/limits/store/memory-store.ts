@@ -17,6 +17,8 @@ import {
   type SubBucket,
 } from './sliding-window.js';
 import { leaseCharge, leaseGrant, type LeaseCandidate } from './lease-grant.js';
+import { createShadowRecords, shadowVerdictOf } from './shadow-record.js';
+import { validateShadow } from './shadow-args.js';
 import type {
   Adjustment,
   CalendarDimension,
@@ -26,6 +28,7 @@ import type {
   LeaseRequest,
   LeasingLimitStore,
   LimitDecision,
+  ShadowCheck,
   SlidingDimension,
 } from './types.js';
 import { validateAdjustments, validateDimensions, validateLease } from './validate.js';
@@ -129,17 +132,34 @@ export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): L
   if (!Number.isSafeInteger(maxKeys) || maxKeys < 1) throw new Error(`maxKeys must be a positive integer: ${maxKeys}`);
   const keys = new Keyspace(maxKeys);
 
+  /** Shadow refusals counted (`ShadowCheck.recordKey`): the fields limiter.lua writes, kept as it keeps them. */
+  const records = createShadowRecords();
+
   const check = async (
     mode: 'consume' | 'peek' | 'lease',
     dimensions: readonly Dimension[],
     settle: readonly Adjustment[] = [],
     lease?: LeaseRequest,
+    shadow?: ShadowCheck,
   ): Promise<LeaseDecision> => {
     validateDimensions(dimensions);
     if (lease) validateLease(lease);
     if (settle.length > 0) validateAdjustments(settle);
+    if (shadow) validateShadow(shadow, dimensions);
     const now = Math.floor(clock());
     for (const adjustment of settle) adjustOne(keys, adjustment, now);
+    const decision = decideAt(mode, dimensions, now, lease);
+    // As limiter.lua: a consume's or a lease call's shadow group (a peek decides none).
+    if (!shadow || mode === 'peek') return decision;
+    // The shadow group: a consume of its own on its own keys, at the same instant (limiter.lua, "Shadow limits").
+    const group = shadow.refusedBy === undefined ? decideAt('consume', shadow.dimensions, now) : null;
+    const verdict = shadowVerdictOf(shadow, group);
+    if (verdict.refusedBy !== null) records.refused(shadow, verdict.refusedBy, now);
+    return { ...decision, shadow: verdict };
+  };
+
+  /** The decision on `dimensions` at `now` (settles applied): charged when admitted (or held) by a consume. */
+  const decideAt = (mode: 'consume' | 'peek' | 'lease', dimensions: readonly Dimension[], now: number, lease?: LeaseRequest): LeaseDecision => {
     const states = dimensions.map((dimension) => load(keys, dimension, now));
     let allowed = states.every((state) => state.allowed);
     if (mode === 'peek') return { allowed, now, chargedAt: now, granted: 0, results: states.map((state) => result(state, now)) };
@@ -165,10 +185,11 @@ export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): L
     get size() {
       return keys.entries.size;
     },
-    consume: async (dimensions, settle) => decisionOf(await check('consume', dimensions, settle)),
+    consume: async (dimensions, settle, shadow) => decisionOf(await check('consume', dimensions, settle, undefined, shadow)),
     peek: async (dimensions, settle) => decisionOf(await check('peek', dimensions, settle)),
     /** The script's lease mode, for the random-steps test: the gateway leases only from Redis (one process needs no lease). */
     lease: (dimensions, settle, request) => check('lease', dimensions, settle, request),
+    shadowRecord: async (recordKey) => records.read(recordKey, Math.floor(clock())),
     async adjust(adjustments: readonly Adjustment[]): Promise<void> {
       validateAdjustments(adjustments);
       const now = Math.floor(clock());

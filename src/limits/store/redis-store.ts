@@ -5,8 +5,9 @@ import { CALENDAR_KIND, pushCalendarParams } from './calendar.js';
 import { placementOf } from './placement.js';
 import { createScriptCall, type ScriptArgs } from './script-call.js';
 import { pushBurstParams, pushSlidingParams, SLIDING_KIND } from './sliding-window.js';
-import type { Adjustment, Dimension, DimensionResult, LeaseDecision, LeaseRequest, LeasingLimitStore, LimitDecision } from './types.js';
+import type { Adjustment, Dimension, DimensionResult, LeaseDecision, LeaseRequest, LeasingLimitStore, LimitDecision, ShadowCheck } from './types.js';
 import { validateAdjustments, validateDimensions, validateLease } from './validate.js';
+import { decodeShadow, pushShadowArgs, validateShadow } from './shadow-args.js';
 
 /** The Lua engine; ALGORITHM.md explains it, the header of the file its KEYS/ARGV layout. */
 const LIMITER_LUA = readFileSync(new URL('./limiter.lua', import.meta.url), 'utf8');
@@ -46,12 +47,23 @@ function createStore(redis: RedisClient, now: (() => number) | null): LeasingLim
   const send = coalescedWrites(redis);
 
   /** One script call: `settle` applied first (adjust mode: nothing else), then `dimensions` checked. */
-  const run = async (mode: Mode, settle: readonly Adjustment[], dimensions: readonly Dimension[], lease?: LeaseRequest): Promise<number[]> => {
+  const run = async (
+    mode: Mode,
+    settle: readonly Adjustment[],
+    dimensions: readonly Dimension[],
+    lease?: LeaseRequest,
+    shadow?: ShadowCheck,
+  ): Promise<number[]> => {
     const clock = now === null ? '' : String(Math.floor(now()));
     // [number of keys, KEYS..., ARGV...] in one array, as the script call takes it.
     const args: ScriptArgs = [String(settle.length + dimensions.length)];
     for (const adjustment of settle) args.push(adjustment.dimension.key);
     for (const dimension of dimensions) args.push(dimension.key);
+    if (shadow) {
+      for (const dimension of shadow.dimensions) args.push(dimension.key);
+      args.push(shadow.recordKey);
+      args[0] = String(settle.length + dimensions.length + shadow.dimensions.length + 1);
+    }
     args.push(mode, clock, String(settle.length));
     for (const adjustment of settle) pushAdjustment(args, adjustment);
     for (const dimension of dimensions) pushDimension(args, dimension);
@@ -59,19 +71,31 @@ function createStore(redis: RedisClient, now: (() => number) | null): LeasingLim
       args.push(String(lease.tokens), String(lease.lifetimeMs), String(lease.keepPermille), String(lease.sharePermille));
       args.push(String(lease.bytesPerRequest ?? 0));
     }
+    if (shadow) pushShadowArgs(args, shadow, pushDimension);
     const reply = await send(() => command(args));
     if (!isNumbers(reply)) throw new Error(`rate limiter script returned an unexpected reply: ${JSON.stringify(reply)}`);
     return reply;
   };
 
-  const check = async (mode: 'consume' | 'peek', dimensions: readonly Dimension[], settle: readonly Adjustment[] = []): Promise<LimitDecision> => {
+  const check = async (
+    mode: 'consume' | 'peek',
+    dimensions: readonly Dimension[],
+    settle: readonly Adjustment[] = [],
+    shadow?: ShadowCheck,
+  ): Promise<LimitDecision> => {
     validateDimensions(dimensions);
     if (settle.length > 0) validateAdjustments(settle);
-    return decodeDecision(dimensions, await run(mode, settle, dimensions));
+    if (!shadow) return decodeDecision(dimensions, await run(mode, settle, dimensions));
+    validateShadow(shadow, dimensions);
+    const reply = await run(mode, settle, dimensions, undefined, shadow);
+    // The shadow group's results end the reply: taken off before the check's own are read.
+    const verdict = decodeShadow(shadow, reply);
+    return { ...decodeDecision(dimensions, reply), shadow: verdict };
   };
 
   return {
-    consume: (dimensions, settle) => check('consume', dimensions, settle),
+    consume: (dimensions, settle, shadow) => check('consume', dimensions, settle, shadow),
+    shadowRecord: (recordKey) => redis.hgetall(recordKey),
     peek: (dimensions, settle) => check('peek', dimensions, settle),
     async lease(dimensions, settle, request): Promise<LeaseDecision> {
       validateDimensions(dimensions);

@@ -108,11 +108,42 @@ export interface LimitDecision {
    * Its response bytes are settled against it (`Limiter.adjust`), not added on their own.
    */
   draw?: ByteDraw;
+  /** The shadow group's verdict when the check carried one (`ShadowCheck`); never part of `allowed`. */
+  shadow?: ShadowVerdict;
 }
 
 /** Response bytes a leased request drew of its lease's reservation (ALGORITHM.md, "Byte budgets in leases"). */
 export interface ByteDraw {
   readonly bytes: number;
+}
+
+/**
+ * Shadow limits (src/shadow/SHADOW.md): a second group of dimensions, on keys of their own under
+ * the same hash tag, decided in the same call after the check's own dimensions, as a `consume` of
+ * its own (all or nothing, burst zones included), whatever those decided. It never changes the
+ * check's verdict or charge. A refusal is counted in the hash `recordKey`.
+ */
+export interface ShadowCheck {
+  dimensions: readonly Dimension[];
+  /** The hash where refusals are counted: fields `<subject>|<policy>|n`, `|f` (first), `|l` (latest), epoch ms. */
+  recordKey: string;
+  /** Who the refusal is counted for (the API key id); no `|` in it. */
+  subject: string;
+  /** Refused without a check, by this policy (the shadow's single-operation maximum): then `dimensions` is empty. */
+  refusedBy?: string;
+  /** How long the record lives after its latest refusal, ms. */
+  recordTtlMs: number;
+}
+
+/** What the shadow group decided: as `LimitDecision` would have for the same dimensions checked alone. */
+export interface ShadowVerdict {
+  allowed: boolean;
+  /** > 0: the group would have held the request this long (a burst zone): not a refusal. */
+  heldMs: number;
+  /** The first dimension's policy that did not fit (or `refusedBy`); null when allowed. */
+  refusedBy: string | null;
+  /** Same order as `ShadowCheck.dimensions`. */
+  results: { name: string; used: number; allowed: boolean }[];
 }
 
 /** What a lease asks for besides the request's own check (ALGORITHM.md, "Leases"). */
@@ -166,7 +197,7 @@ export interface LimitStore {
    * atomic step (the same script call), whatever this check decides: an instance folds each
    * request's post-response settle into its next check instead of a round trip of its own.
    */
-  consume(dimensions: readonly Dimension[], settle?: readonly Adjustment[]): Promise<LimitDecision>;
+  consume(dimensions: readonly Dimension[], settle?: readonly Adjustment[], shadow?: ShadowCheck): Promise<LimitDecision>;
   /**
    * Refunds (negative delta, applied to the sub-bucket that `at` falls in, never below 0, nothing
    * if that sub-bucket left the window), late additions (positive delta, applied to the current
@@ -188,6 +219,8 @@ export interface LimitStore {
    * each check-only dimension.
    */
   lease?(dimensions: readonly Dimension[], settle: readonly Adjustment[], request: LeaseRequest): Promise<LeaseDecision>;
+  /** The shadow refusals counted in `recordKey` (`ShadowCheck`), as the hash's fields. */
+  shadowRecord?(recordKey: string): Promise<Record<string, string>>;
 }
 
 /** A store that can lease (Redis, and the memory store that mirrors its script). */
