@@ -1,4 +1,5 @@
 import { PRIORITIES, PRIORITY_RANK, type Priority } from './priority.js';
+import { SlotsHeld } from './slots-held.js';
 import { createTenantFlows, type Queued, type TenantFlows } from './tenant-flows.js';
 
 /**
@@ -105,8 +106,6 @@ export interface FairQueueOptions {
   deadlineCoversRun?: boolean;
 }
 
-/** Weight of the newest hold time in the running mean the wait estimates use. */
-const HOLD_EMA_ALPHA = 0.2;
 /** The drain hint when no slot has been released yet, ms. */
 const DEFAULT_DRAIN_MS = 1000;
 
@@ -126,14 +125,8 @@ export function createFairQueue(options: FairQueueOptions): FairQueue {
   const classes: readonly TenantFlows<Waiter>[] = PRIORITIES.map(() => createTenantFlows<Waiter>());
   const flowsOf = Object.fromEntries(PRIORITIES.map((p) => [p, classes[PRIORITY_RANK[p]]])) as Record<Priority, TenantFlows<Waiter>>;
   const perTenant = new Map<string, number>();
-  let inFlight = 0;
-  /** Slots held by `normal` and `batch` calls: at most the limit minus the reserve. */
-  let inFlightUnreserved = 0;
   let seq = 0;
-  /** Running mean of how long a slot is held, ms; undefined until one is released. */
-  let holdMs: number | undefined;
-  /** Sum of the grant times of the slots in use: their mean age is `now - sum / inFlight`. */
-  let grantedAtSum = 0;
+  const slots = new SlotsHeld(now, () => pump());
   let pumping = false;
 
   const limitNow = () => Math.max(1, Math.floor(options.limit()));
@@ -143,51 +136,12 @@ export function createFairQueue(options: FairQueueOptions): FairQueue {
     for (const flows of classes) queued += flows.size();
     return queued;
   };
-  const canRun = (rank: number, limit: number) => inFlight < limit && (rank === 0 || inFlightUnreserved < limit - reserveOf(limit));
-  /**
-   * How long a slot is held, ms: the running mean, or the mean age of the slots in use when that
-   * is longer. A service that just became slow (or hangs) shows in the ages long before its
-   * calls end and move the mean. Undefined before anything was learnt.
-   */
-  const holdEstimate = (at: number): number | undefined => {
-    const meanAge = inFlight > 0 ? at - grantedAtSum / inFlight : 0;
-    return holdMs === undefined && meanAge === 0 ? undefined : Math.max(holdMs ?? 0, meanAge);
-  };
+  const canRun = (rank: number, limit: number) => slots.inFlight < limit && (rank === 0 || slots.inFlightUnreserved < limit - reserveOf(limit));
+  const holdEstimate = (at: number) => slots.holdEstimate(at);
   const drainMs = () => ((queuedCount() + 1) * (holdEstimate(now()) ?? DEFAULT_DRAIN_MS)) / limitNow();
 
-  /** A slot held from `at` by a call of class `rank` that asked at `askedAt`: released once. */
-  class HeldSlot implements Slot {
-    readonly waitedMs: number;
-    private released = false;
-    constructor(
-      private readonly rank: number,
-      private readonly at: number,
-      askedAt: number,
-    ) {
-      this.waitedMs = at - askedAt;
-    }
-    release(): void {
-      if (this.released) return;
-      this.released = true;
-      inFlight--;
-      // Back to exactly 0 when idle, so float rounding never accumulates.
-      grantedAtSum = inFlight === 0 ? 0 : grantedAtSum - this.at;
-      if (this.rank > 0) inFlightUnreserved--;
-      const held = now() - this.at;
-      holdMs = holdMs === undefined ? held : holdMs + HOLD_EMA_ALPHA * (held - holdMs);
-      pump();
-    }
-  }
-
-  function take(rank: number, at: number, askedAt: number): Slot {
-    inFlight++;
-    grantedAtSum += at;
-    if (rank > 0) inFlightUnreserved++;
-    return new HeldSlot(rank, at, askedAt);
-  }
-
   function grant(waiter: Waiter, at: number): void {
-    waiter.handlers.granted(take(waiter.rank, at, waiter.enqueuedAt));
+    waiter.handlers.granted(slots.take(waiter.rank, at, waiter.enqueuedAt));
   }
 
   /** Out of the queue without a slot; `reason` undefined: the caller cancelled, nobody is told. */
@@ -321,12 +275,12 @@ export function createFairQueue(options: FairQueueOptions): FairQueue {
       // With nothing queued a pump would grant nothing: `request` would grant this call at once.
       if (queuedCount() > 0 || !canRun(rank, limitNow())) return undefined;
       const at = now();
-      return take(rank, at, at);
+      return slots.take(rank, at, at);
     },
 
     state() {
       const queuedByPriority = Object.fromEntries(PRIORITIES.map((p) => [p, flowsOf[p].size()])) as Record<Priority, number>;
-      return { inFlight, queued: queuedCount(), limit: limitNow(), queuedByPriority };
+      return { inFlight: slots.inFlight, queued: queuedCount(), limit: limitNow(), queuedByPriority };
     },
   };
 }
