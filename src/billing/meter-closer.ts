@@ -33,7 +33,8 @@ export function createHourCloser(deps: HourCloserDeps) {
       const { requests, throttled, actualCost } = row.totals;
       const value = meterValue(meter.measure, { requests, throttled, actualCostMilli: Math.round(actualCost * 1000) });
       if (value <= 0) continue;
-      const customerId = await billingStore.customerOfTenant(row.tenantId);
+      // Checkout links the customer; a subscription made elsewhere is known by its billing record.
+      const customerId = (await billingStore.customerOfTenant(row.tenantId)) ?? billingStore.get(row.tenantId)?.customerId ?? null;
       if (!customerId) {
         logger.warn({ tenantId: row.tenantId, meter: name, hour: new Date(hour).toISOString() }, 'metered tenant has no Stripe customer: hour not billed');
         continue;
@@ -44,6 +45,8 @@ export function createHourCloser(deps: HourCloserDeps) {
         customerId,
         meter: name,
         eventName: meter.eventName,
+        meterId: meter.meterId,
+        measure: meter.measure,
         value,
         hour,
         timestamp: eventTimestamp(hour),

@@ -12,7 +12,10 @@ export interface MeterEventEntry {
   customerId: string;
   /** The meter's name in `billing.meters`, and its Stripe event name. */
   meter: string;
+  /** The meter as configured when the event was built: reconciliation compares only under the same one. */
   eventName: string;
+  meterId: string;
+  measure: 'requests' | 'costPoints';
   /** Units (requests or cost points), a positive integer. */
   value: number;
   /** Epoch ms of the hour's start. */

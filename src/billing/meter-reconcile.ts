@@ -28,8 +28,10 @@ export interface ReconcileReport {
   at: number;
   /** Tenant-hours compared (those billed, and any Stripe has usage for). */
   checked: number;
-  /** Tenant-hours whose events are still in the outbox: not compared this time. */
+  /** Tenant-hours whose events are unsent, or sent less than `metering.summaryLagSeconds` ago: compared next time. */
   inFlight: number;
+  /** Tenant-hours billed under a meter whose id, event name or measure has changed since, or that is gone: not compared. */
+  unmatched: number;
   differences: MeterDifference[];
 }
 
@@ -46,18 +48,31 @@ interface TenantLedger {
   tenantId: string;
   meter: string;
   customerId: string;
-  /** Hour -> whether one of its events is still unsent. */
-  hours: Map<number, { pending: boolean }>;
+  eventName: string;
+  meterId: string;
+  measure: MeterConfig['measure'];
+  /** Hour -> whether one of its events is still unsent, and when its last one was sent (epoch ms). */
+  hours: Map<number, { pending: boolean; sentAt: number }>;
 }
 
 /** The outbox entries of the window, per meter and tenant. */
 function ledgers(entries: readonly MeterEventEntry[]): TenantLedger[] {
   const byKey = new Map<string, TenantLedger>();
   for (const e of entries) {
-    const key = `${e.meter}\n${e.tenantId}`;
-    const ledger = byKey.get(key) ?? { tenantId: e.tenantId, meter: e.meter, customerId: e.customerId, hours: new Map() };
-    const hour = ledger.hours.get(e.hour) ?? { pending: false };
+    // One ledger per meter as configured then and per customer: each is compared on its own terms.
+    const key = [e.meter, e.tenantId, e.customerId, e.eventName, e.meterId, e.measure].join('\n');
+    const ledger = byKey.get(key) ?? {
+      tenantId: e.tenantId,
+      meter: e.meter,
+      customerId: e.customerId,
+      eventName: e.eventName,
+      meterId: e.meterId,
+      measure: e.measure,
+      hours: new Map(),
+    };
+    const hour = ledger.hours.get(e.hour) ?? { pending: false, sentAt: 0 };
     hour.pending ||= e.status === 'pending';
+    hour.sentAt = Math.max(hour.sentAt, e.sentAt ?? 0);
     ledger.hours.set(e.hour, hour);
     byKey.set(key, ledger);
   }
@@ -76,6 +91,7 @@ export function createReconciler(deps: ReconcilerDeps) {
 
   async function compare(stripe: Stripe, ledger: TenantLedger, meter: MeterConfig, from: number, last: number, report: ReconcileReport) {
     const now = deps.now();
+    const lagMs = deps.billing().metering.summaryLagSeconds * 1000;
     const counts = await usage.counts({ tenantId: ledger.tenantId, granularity: 'hour', from, to: last + HOUR_MS - 1, series: [null] });
     const metered = new Map(counts[0]!.map((c) => [c.start, meterValue(meter.measure, c)]));
     const summaries = await stripe.billing.meters
@@ -92,7 +108,7 @@ export function createReconciler(deps: ReconcilerDeps) {
     for (const hour of new Set([...ledger.hours.keys(), ...recorded.keys()])) {
       if (hour < from || hour > last) continue;
       const state = ledger.hours.get(hour);
-      if (state?.pending) {
+      if (state && (state.pending || state.sentAt > now - lagMs)) {
         report.inFlight += 1;
         continue;
       }
@@ -112,6 +128,8 @@ export function createReconciler(deps: ReconcilerDeps) {
           customerId: ledger.customerId,
           meter: ledger.meter,
           eventName: meter.eventName,
+          meterId: meter.meterId,
+          measure: meter.measure,
           value: expected - has,
           hour,
           timestamp: eventTimestamp(hour),
@@ -131,19 +149,27 @@ export function createReconciler(deps: ReconcilerDeps) {
   return async function reconcile(): Promise<ReconcileReport> {
     const billing = deps.billing();
     const now = deps.now();
-    const report: ReconcileReport = { at: now, checked: 0, inFlight: 0, differences: [] };
+    const report: ReconcileReport = { at: now, checked: 0, inFlight: 0, unmatched: 0, differences: [] };
     const stripe = deps.stripe();
     if (!stripe) return report;
     const last = lastClosedHour(now, billing.metering.settleSeconds * 1000);
     const from = Math.max(hourOf(now - billing.metering.reconcileDays * 24 * HOUR_MS) + HOUR_MS, hourOf(now - STRIPE_WINDOW_MS) + HOUR_MS);
     for (const ledger of ledgers(await outbox.list(from, last))) {
       const meter = billing.meters[ledger.meter];
-      if (meter) await compare(stripe, ledger, meter, from, last, report);
+      // A meter re-pointed (another Stripe meter, event name or measure) would read as a shortfall of every hour and bill it again.
+      if (!meter || meter.meterId !== ledger.meterId || meter.eventName !== ledger.eventName || meter.measure !== ledger.measure) {
+        report.unmatched += ledger.hours.size;
+        continue;
+      }
+      await compare(stripe, ledger, meter, from, last, report);
     }
     // Out of the window a sent entry is read by nobody again (unsent ones stay for the sender).
     await outbox.prune(from);
     for (const d of report.differences) logger.warn({ difference: d }, 'metered usage differs from what Stripe recorded');
-    logger.info({ checked: report.checked, inFlight: report.inFlight, differences: report.differences.length }, 'metered billing reconciled');
+    logger.info(
+      { checked: report.checked, inFlight: report.inFlight, unmatched: report.unmatched, differences: report.differences.length },
+      'metered billing reconciled',
+    );
     return report;
   };
 }

@@ -48,6 +48,12 @@ const meteringSchema = z.strictObject({
     .positive()
     .max(24 * 60)
     .default(60),
+  /**
+   * How long after an hour's events were sent reconciliation waits before comparing it, in seconds,
+   * default 900: Stripe aggregates meter events asynchronously, and a summary read too early would
+   * look short and be "corrected" twice over.
+   */
+  summaryLagSeconds: z.number().int().nonnegative().max(86_400).default(900),
   /** How many days back reconciliation looks (Stripe takes events up to 35 days old), default 35. */
   reconcileDays: z.number().int().positive().max(35).default(35),
 });

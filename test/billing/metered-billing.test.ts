@@ -58,8 +58,12 @@ async function drain(instances: MeteredBilling[]) {
   throw new Error('outbox never drained');
 }
 
-/** Reconciles, trying again when a Stripe call failed past the client's retries (the loop would, next round). */
-async function reconciled(b: MeteredBilling): Promise<ReconcileReport> {
+/**
+ * Reconciles once Stripe has had `summaryLagSeconds` to aggregate what was sent, trying again when
+ * a Stripe call failed past the client's retries (the loop would, next round).
+ */
+async function reconciled(b: MeteredBilling, lag = true): Promise<ReconcileReport> {
+  if (lag) clock += billing.metering.summaryLagSeconds * 1000;
   for (let attempt = 0; ; attempt++) {
     try {
       return await b.reconcile();
@@ -167,6 +171,30 @@ describe('meter events from closed hours', () => {
   }, 120_000);
 });
 
+describe('who is billed', () => {
+  it('bills a tenant whose subscription was made outside Checkout through the customer of its billing record', async () => {
+    const hour = hourOf(Date.now()) - 2 * HOUR_MS;
+    clock = hour + HOUR_MS + 121_000;
+    await traffic('globex', 'pro', hour, 3);
+    await billingStore.update('globex', () => ({
+      tenantId: 'globex',
+      customerId: 'cus_globex',
+      subscriptionId: 'sub_globex',
+      paidPlanId: 'pro',
+      status: 'active',
+      graceUntil: null,
+      eventId: 'evt_globex',
+      eventAt: 0,
+      setAt: 0,
+    }));
+    expect((await instance(0).closeHours()).added).toBe(2);
+    expect((await instance(0).outbox.list(hour, hour)).map((e) => [e.id, e.customerId, e.value])).toEqual([
+      [meterEventIdentifier('globex', 'calls', hour), 'cus_globex', 3],
+      [meterEventIdentifier('globex', 'points', hour), 'cus_globex', 8],
+    ]);
+  });
+});
+
 describe('reconciliation with Stripe', () => {
   it('sends usage that landed after its hour closed as a correction, then reports zero difference', async () => {
     const hour = hourOf(Date.now()) - 3 * HOUR_MS;
@@ -193,6 +221,32 @@ describe('reconciliation with Stripe', () => {
       [meterEventIdentifier('acme', 'calls', hour, 'r20'), 5],
       [meterEventIdentifier('acme', 'points', hour, 'r50'), 13],
     ]);
+    expect(await reconciled(a)).toMatchObject({ checked: 2, inFlight: 0, differences: [] });
+
+    // The meter is pointed at another Stripe meter: its past hours are not compared (they would all look unbilled there).
+    const moved = billingSchema.parse({ ...billing, meters: { ...billing.meters, calls: { ...billing.meters.calls!, meterId: 'mtr_calls_v2' } } });
+    stripe.meters.set('mtr_calls_v2', 'api_calls_v2');
+    const events = stripe.meterEvents.size;
+    expect(await reconciled(instance(0, moved))).toMatchObject({ checked: 1, unmatched: 1, differences: [] });
+    expect((await a.outbox.list(0, Number.MAX_SAFE_INTEGER)).filter((e) => e.status === 'pending')).toEqual([]);
+    expect(stripe.meterEvents.size).toBe(events);
+  }, 60_000);
+
+  it('waits summaryLagSeconds after sending before it compares: a summary Stripe has not caught up with is not corrected', async () => {
+    const hour = hourOf(Date.now()) - 4 * HOUR_MS;
+    clock = hour + HOUR_MS + 121_000;
+    const a = instance(0);
+    await traffic('acme', 'pro', hour, 6);
+    await a.closeHours();
+    await drain([a]);
+    // Stripe has not aggregated the calls event yet.
+    const calls = meterEventIdentifier('acme', 'calls', hour);
+    const held = stripe.meterEvents.get(calls)!;
+    stripe.meterEvents.delete(calls);
+    expect(await reconciled(a, false)).toMatchObject({ checked: 0, inFlight: 2, differences: [] });
+    expect((await a.outbox.list(0, Number.MAX_SAFE_INTEGER)).map((e) => e.kind)).toEqual(['hour', 'hour']);
+    // Now it has: after the lag the hour matches.
+    stripe.meterEvents.set(calls, held);
     expect(await reconciled(a)).toMatchObject({ checked: 2, inFlight: 0, differences: [] });
   }, 60_000);
 

@@ -36,7 +36,8 @@ const billingBlock = () => ({
     calls: { eventName: 'api_calls', meterId: 'mtr_calls', measure: 'requests', plans: ['pro'] },
     points: { eventName: 'cost_points', meterId: 'mtr_points', measure: 'costPoints', plans: ['pro', 'enterprise'] },
   },
-  metering: { sendEveryMs: 100 },
+  // The fake Stripe's summaries are up to date at once: no wait before comparing.
+  metering: { sendEveryMs: 100, summaryLagSeconds: 0 },
 });
 const patch = (config: Record<string, any>) => {
   config.billing = billingBlock();

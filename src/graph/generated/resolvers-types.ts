@@ -160,8 +160,10 @@ export type MeterReconciliation = {
   at: Scalars['String']['output'];
   /** Tenant-hours compared. */
   checked: Scalars['Int']['output'];
-  /** Tenant-hours whose events were still being sent: compared next time. */
+  /** Tenant-hours whose events are unsent or were sent less than `metering.summaryLagSeconds` ago (Stripe aggregates asynchronously): compared next time. */
   inFlight: Scalars['Int']['output'];
+  /** Tenant-hours billed under a meter whose Stripe meter, event name or measure has changed since (or that is gone): not compared. */
+  unmatched: Scalars['Int']['output'];
   /** How many tenant-hours differed from what Stripe recorded (0: every billed hour matches). */
   differenceCount: Scalars['Int']['output'];
   /** The first 100 of them. */
@@ -1715,6 +1717,7 @@ export type MeterReconciliationResolvers<ContextType = GatewayContext, ParentTyp
   at?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   checked?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   inFlight?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  unmatched?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   differenceCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   differences?: Resolver<Array<ResolversTypes['MeterDifference']>, ParentType, ContextType>;
 };
