@@ -13,6 +13,7 @@ import { createCalibration } from './calibration/calibration.js';
 import { perIpLimit, recordedRequests } from './record/capture.js';
 import { createMemoryRecordStore, createRedisRecordStore } from './record/record-store.js';
 import { createNoopRecorder, createRequestRecorder } from './record/recorder.js';
+import { createSettleStamps } from './record/settle-stamps.js';
 import { createDownstream, type Downstream } from './downstream/downstream.js';
 import { createApollo } from './graph/apollo.js';
 import { buildSchema } from './wiring/build-schema.js';
@@ -177,11 +178,15 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   // The request record (record/RECORD.md): what limits saw, per request, for replay; written like the usage.
   const recordConfig = initial.record;
   const recordRetention = { retentionMs: recordConfig.retentionDays * 86_400_000 };
+  // With a shared limit store a settle lands up to a second after the response: each record waits
+  // for it, to note when (replay settles at that moment). In one process it lands at once.
+  const settleStamps = recordConfig.enabled && limitsRedis ? createSettleStamps() : null;
   const recorder = recordConfig.enabled
     ? createRequestRecorder({
         store: redis ? createRedisRecordStore(redis, recordRetention) : createMemoryRecordStore(recordRetention),
         intervalMs: recordConfig.flushIntervalMs,
         logger,
+        ...(settleStamps ? { pending: settleStamps.pending } : {}),
       })
     : createNoopRecorder();
   // The demo's synthetic month (config demo.backfillDays): only into the in-memory store, never
@@ -204,6 +209,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     logger,
     // Called on requests, when `metrics` (created below) exists.
     onLeaseTokens: (outcome, tokens) => metrics.limitLeaseTokens.inc({ outcome }, tokens),
+    ...(settleStamps ? { onSettled: settleStamps.settled } : {}),
   });
   const downstream =
     options.downstream ??
@@ -388,7 +394,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     meter: requestMetering({ meter, planOf: (tenantId) => limitsView.effective(config.current(), tenantId).planId, cacheReport: fieldCache.report }),
     ...(calibration.observe ? { calibrate: calibration.observe } : {}),
     onMetered: recordConfig.enabled
-      ? recordedRequests(requestMetrics(metrics), recorder, perIpLimit({ config: () => config.current(), limitsView }))
+      ? recordedRequests(requestMetrics(metrics), recorder, perIpLimit({ config: () => config.current(), limitsView }), settleStamps)
       : requestMetrics(metrics),
   });
   const { app } = await createHttpServer({

@@ -121,7 +121,10 @@ export function createLimitGate(deps: LimitGateDeps) {
       now: Date.now(),
     });
     const { effective, chargedCost, dims } = charge;
-    const verdict = (throttled: string | null, costBudget: CostBudget | null = null): LimitVerdict => ({ planId: effective.planId, costBudget, throttled });
+    // The store clock of the decision, once there is one: the request record keeps it for replay.
+    let decidedAt: number | undefined;
+    const verdict = (throttled: string | null, costBudget: CostBudget | null = null): LimitVerdict =>
+      decidedAt === undefined ? { planId: effective.planId, costBudget, throttled } : { planId: effective.planId, costBudget, throttled, decidedAt };
     if (charge.overMaximum) return { verdict: verdict('max-cost'), refusal: costLimitExceededError(charge.overMaximum, effective, docs) };
     if (dims.length === 0) return { verdict: verdict(null), refusal: null };
 
@@ -146,6 +149,7 @@ export function createLimitGate(deps: LimitGateDeps) {
     for (const observe of observers) {
       observe({ principal, planId: effective.planId, dims, decision, source, durationMs: performance.now() - started });
     }
+    decidedAt = decision.now;
     if (source === 'unavailable') return { verdict: verdict('unavailable'), refusal: limitsUnavailableError(effective, 1, docs) };
 
     const headers = rateLimitHeaders(dims, decision.results, decision.now);
@@ -189,12 +193,17 @@ export function createLimitGate(deps: LimitGateDeps) {
     return { ...failed, verdict: failed.refusal ? refusedVerdict(failed.refusal) : { planId: failed.planId, costBudget: null, throttled: null } };
   }
 
-  /** After the response is sent: refund unused cost, add response bytes. One store call at most. */
-  function settle(key: object, actualCost: number | null, responseBytes: number): void {
+  /**
+   * After the response is sent: refund unused cost, add response bytes. One store call at most.
+   * Returns the adjustments sent (the request record notes when the store applied them).
+   */
+  function settle(key: object, actualCost: number | null, responseBytes: number): readonly Adjustment[] {
     const charge = charges.get(key);
-    if (!charge) return;
+    if (!charge) return NO_SETTLE;
     charges.delete(key);
-    void deps.limiter.adjust(settleAdjustments(charge, actualCost, responseBytes), charge.source);
+    const adjustments = settleAdjustments(charge, actualCost, responseBytes);
+    void deps.limiter.adjust(adjustments, charge.source);
+    return adjustments;
   }
 
   /** Rate-limit headers for an authenticated response no decision gave headers to (see headersOfPolicies). */
@@ -240,6 +249,9 @@ export async function sleepAtLeast(ms: number): Promise<void> {
     await new Promise<void>((resolve) => setTimeout(resolve, Math.ceil(left)));
   }
 }
+
+/** Shared, never changed: no settle. */
+const NO_SETTLE: readonly Adjustment[] = Object.freeze([]);
 
 /** A settled charge's adjustments: the unused cost refunded where it was charged, the response bytes added now. */
 function settleAdjustments(charge: Charge, actualCost: number | null, responseBytes: number): Adjustment[] {

@@ -15,6 +15,8 @@ export interface LimitVerdict {
   readonly throttled: string | null;
   /** Admitted but held in the plan's burst zone (graduated throttling) this long before it ran, ms; absent: not held. */
   readonly delayedMs?: number;
+  /** Store clock (epoch ms) of the limit decision (the request record keeps it for replay); absent: no store decision. */
+  readonly decidedAt?: number;
 }
 
 /** The verdict a 429 (rate-limit-error.ts: `plan` and `dimension` in its extensions) stands for. */
