@@ -8,6 +8,7 @@ import { meteringScenario } from './scenarios/metering.js';
 import { overheadScenario } from './scenarios/overhead.js';
 import { noisyNeighbourScenario } from './scenarios/noisy-neighbour.js';
 import { priorityScenario } from './scenarios/priority.js';
+import { replayScenario } from './scenarios/replay.js';
 import { scaleScenario } from './scenarios/scale.js';
 import { sheddingScenario } from './scenarios/shedding.js';
 import { tracingScenario } from './scenarios/tracing.js';
@@ -29,4 +30,5 @@ export const SCENARIOS: readonly Scenario[] = [
   priorityScenario,
   tracingScenario,
   graduatedScenario,
+  replayScenario,
 ];
