@@ -11,7 +11,7 @@ import { isUsageOnly, rateLimitDryRun } from './free-operations.js';
 import { rateLimitHeaders } from './headers.js';
 import type { LimitObserver } from './limit-observer.js';
 import { refusedVerdict, type LimitVerdict } from './limit-verdict.js';
-import type { DecisionSource, Limiter } from './limiter.js';
+import type { DecisionSource, Limiter, LimiterOutcome } from './limiter.js';
 import type { LocalRefusals } from './local-refusals.js';
 import type { OverridesStore } from './overrides.js';
 import { costLimitExceededError, limitsUnavailableError, rateLimitedError } from './rate-limit-error.js';
@@ -121,10 +121,8 @@ export function createLimitGate(deps: LimitGateDeps) {
       now: Date.now(),
     });
     const { effective, chargedCost, dims } = charge;
-    // The store clock of the decision, once there is one: the request record keeps it for replay.
-    let decidedAt: number | undefined;
-    const verdict = (throttled: string | null, costBudget: CostBudget | null = null): LimitVerdict =>
-      decidedAt === undefined ? { planId: effective.planId, costBudget, throttled } : { planId: effective.planId, costBudget, throttled, decidedAt };
+    let decided: LimiterOutcome | undefined;
+    const verdict = (throttled: string | null, costBudget: CostBudget | null = null) => verdictOf(effective.planId, costBudget, throttled, decided);
     if (charge.overMaximum) return { verdict: verdict('max-cost'), refusal: costLimitExceededError(charge.overMaximum, effective, docs) };
     if (dims.length === 0) return { verdict: verdict(null), refusal: null };
 
@@ -149,7 +147,7 @@ export function createLimitGate(deps: LimitGateDeps) {
     for (const observe of observers) {
       observe({ principal, planId: effective.planId, dims, decision, source, durationMs: performance.now() - started });
     }
-    decidedAt = decision.now;
+    decided = { decision, source };
     if (source === 'unavailable') return { verdict: verdict('unavailable'), refusal: limitsUnavailableError(effective, 1, docs) };
 
     const headers = rateLimitHeaders(dims, decision.results, decision.now);
@@ -248,6 +246,13 @@ export async function sleepAtLeast(ms: number): Promise<void> {
   for (let left = ms; left > 0; left = until - performance.now()) {
     await new Promise<void>((resolve) => setTimeout(resolve, Math.ceil(left)));
   }
+}
+
+/** A verdict, with the store clock of its decision once there is one (the request record keeps it for replay). */
+function verdictOf(planId: string, costBudget: CostBudget | null, throttled: string | null, decided: LimiterOutcome | undefined): LimitVerdict {
+  if (!decided) return { planId, costBudget, throttled };
+  const decidedAt = decided.decision.now;
+  return decided.source === 'local' ? { planId, costBudget, throttled, decidedAt, decidedLocally: true } : { planId, costBudget, throttled, decidedAt };
 }
 
 /** Shared, never changed: no settle. */

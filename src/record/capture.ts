@@ -28,6 +28,7 @@ export function requestRecordOf(event: UsageEvent, state: RequestState, perIpLim
     responseBytes: event.responseBytes,
     throttledBy: event.throttledBy,
     ...(state.decided.decidedAt !== undefined ? { decidedAt: state.decided.decidedAt } : {}),
+    ...(state.decided.decidedLocally ? { decidedLocally: true } : {}),
   };
 }
 

@@ -34,6 +34,12 @@ export interface RequestRecord {
    * added) reached the store. Absent: not known; replay settles right after the decision.
    */
   settledAt?: number;
+  /**
+   * True when the gateway's local fallback decided it (the shared store was away): that decision
+   * came from one instance's share of the limit, which a replay through the store's arithmetic
+   * does not reproduce. Absent: the store decided (or no decision time is known).
+   */
+  decidedLocally?: boolean;
 }
 
 /**
@@ -42,7 +48,7 @@ export interface RequestRecord {
  * the text about tenfold). One line per record, tab-separated:
  *
  *   ms after the block's base \t tenant \t client \t ip \t plan \t roots (comma-separated) \t estimated \t actual \t bytes \t throttledBy
- *   \t decidedAt − at \t settledAt − at
+ *   \t decidedAt − at \t settledAt − at \t `l` when decided by the local fallback
  *
  * The first line is `v2 <base epoch ms>`; blocks of the first format (`v1`, written before the
  * store times were recorded) have the first ten fields and are still read. Ids never hold tabs, commas or newlines (the meter's
@@ -55,7 +61,7 @@ export function encodeBlock(records: readonly RequestRecord[]): Buffer {
     const decided = r.decidedAt === undefined ? '' : r.decidedAt - r.at;
     const settled = r.settledAt === undefined ? '' : r.settledAt - r.at;
     lines.push(
-      `${r.at - base}\t${r.tenantId}\t${r.clientId}\t${r.ip ?? ''}\t${r.planId}\t${r.rootFields.join(',')}\t${r.estimatedCost}\t${r.actualCost}\t${r.responseBytes}\t${r.throttledBy ?? ''}\t${decided}\t${settled}`,
+      `${r.at - base}\t${r.tenantId}\t${r.clientId}\t${r.ip ?? ''}\t${r.planId}\t${r.rootFields.join(',')}\t${r.estimatedCost}\t${r.actualCost}\t${r.responseBytes}\t${r.throttledBy ?? ''}\t${decided}\t${settled}\t${r.decidedLocally ? 'l' : ''}`,
     );
   }
   return deflateRawSync(lines.join('\n'), { level: 1 });
@@ -69,7 +75,7 @@ export function decodeBlock(block: Buffer, out: RequestRecord[]): void {
   const header = text.slice(0, end);
   const version = header.startsWith('v2 ') ? 2 : header.startsWith('v1 ') ? 1 : 0;
   if (version === 0) throw new Error(`not a request record block: header ${JSON.stringify(header.slice(0, 20))}`);
-  const fields = version === 2 ? 12 : 10;
+  const fields = version === 2 ? 13 : 10;
   const base = Number(header.slice(3));
   let start = end + 1;
   while (start < text.length) {
@@ -94,6 +100,7 @@ export function decodeBlock(block: Buffer, out: RequestRecord[]): void {
     if (version === 2) {
       if (f[10] !== '') record.decidedAt = at + Number(f[10]);
       if (f[11] !== '') record.settledAt = at + Number(f[11]);
+      if (f[12] === 'l') record.decidedLocally = true;
     }
     out.push(record);
   }

@@ -9,6 +9,9 @@ export function formatReplay(input: { from: number; to: number; proposal: Propos
     `Replay of ${iso(input.from)} .. ${iso(input.to)} against ${describeProposal(input.proposal)}`,
     `${result.records} recorded requests replayed in ${input.seconds.toFixed(1)} s` +
       `${result.truncated ? ' (stopped at the bound)' : ''}; ${result.changed} decided differently from live.`,
+    ...(result.decidedLocally > 0
+      ? [`${result.decidedLocally} were decided live by an instance's local fallback (Redis away): replayed as the store would have decided them.`]
+      : []),
     '',
   ];
   const refused = result.tenants.filter((t) => t.refused > 0);

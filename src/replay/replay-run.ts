@@ -25,6 +25,8 @@ export interface ReplayResult {
   lastAt: number | null;
   /** Decisions that differ from the record's live one (by kind: `requests`, `cost`, ...; or admitted). */
   changed: number;
+  /** Records decided live by an instance's local fallback (Redis away): replayed as the store would have decided them. */
+  decidedLocally: number;
   tenants: TenantReplay[];
 }
 
@@ -40,7 +42,7 @@ export async function replayRecords(source: AsyncIterable<RequestRecord[]>, opti
   const decider = createReplayDecider(configWithProposal(options.config, options.proposal));
   const report = createTenantReport();
   const max = options.maxRecords ?? Number.POSITIVE_INFINITY;
-  const result = { records: 0, truncated: false, firstAt: null as number | null, lastAt: null as number | null, changed: 0 };
+  const result = { records: 0, truncated: false, firstAt: null as number | null, lastAt: null as number | null, changed: 0, decidedLocally: 0 };
   let pending: RequestRecord[] = [];
 
   /** Replays the pending records decided before `until`; false once the bound is reached. */
@@ -58,6 +60,7 @@ export async function replayRecords(source: AsyncIterable<RequestRecord[]>, opti
       result.firstAt ??= record.at;
       result.lastAt = record.at;
       if (replayed.throttledBy !== record.throttledBy) result.changed += 1;
+      if (record.decidedLocally) result.decidedLocally += 1;
       report.add(replayed);
       options.onDecision?.(replayed);
     }

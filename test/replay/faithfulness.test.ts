@@ -167,5 +167,6 @@ describe('replay of a recorded multi-instance run against the live plans', () =>
       .map((d) => ({ live: d.record.throttledBy, replay: d.policy, tenant: d.record.tenantId, at: d.record.at, decidedAt: d.record.decidedAt }));
     expect({ differing: differing.length, of: records.length, first: show }).toEqual({ differing: 0, of: records.length, first: [] });
     expect(result.changed).toBe(0);
+    expect(result.decidedLocally).toBe(0);
   });
 });
