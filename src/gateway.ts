@@ -14,6 +14,7 @@ import { perIpLimit, recordedRequests } from './record/capture.js';
 import { createMemoryRecordStore, createRedisRecordStore } from './record/record-store.js';
 import { createNoopRecorder, createRequestRecorder } from './record/recorder.js';
 import { createSettleStamps } from './record/settle-stamps.js';
+import { createPlanReplay } from './replay/plan-replay.js';
 import { createDownstream, type Downstream } from './downstream/downstream.js';
 import { createApollo } from './graph/apollo.js';
 import { buildSchema } from './wiring/build-schema.js';
@@ -181,9 +182,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   // With a shared limit store a settle lands up to a second after the response: each record waits
   // for it, to note when (replay settles at that moment). In one process it lands at once.
   const settleStamps = recordConfig.enabled && limitsRedis ? createSettleStamps() : null;
-  const recorder = recordConfig.enabled
+  const recordStore = recordConfig.enabled ? (redis ? createRedisRecordStore(redis, recordRetention) : createMemoryRecordStore(recordRetention)) : null;
+  const recorder = recordStore
     ? createRequestRecorder({
-        store: redis ? createRedisRecordStore(redis, recordRetention) : createMemoryRecordStore(recordRetention),
+        store: recordStore,
         intervalMs: recordConfig.flushIntervalMs,
         logger,
         ...(settleStamps ? { pending: settleStamps.pending } : {}),
@@ -374,7 +376,18 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     trustedDocuments,
     ...(earlyChecks ? { earlyChecks } : {}),
     downstream,
-    services: { overrides, limitsView, usage: usageStore, audit, health, synthetic, trustedDocuments, calibration, checkout },
+    services: {
+      overrides,
+      limitsView,
+      usage: usageStore,
+      audit,
+      health,
+      synthetic,
+      trustedDocuments,
+      calibration,
+      checkout,
+      replay: createPlanReplay({ store: recordStore, config: () => config.current() }),
+    },
     admit: assertOperationAllowed,
     analyzer: costAnalyzer,
     limits: tracing.traceLimitGate(limits),

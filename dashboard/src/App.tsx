@@ -7,6 +7,7 @@ import { Billing } from './pages/Billing';
 import { Console } from './pages/Console';
 import { FleetTenant } from './pages/FleetTenant';
 import { Calibration } from './pages/Calibration';
+import { WhatIf } from './pages/WhatIf';
 
 export function App() {
   const [session, setSession] = useState<Session | null>(() => loadSession());
@@ -32,6 +33,7 @@ export function App() {
   // Platform pages render for any key: the API decides, and a tenant key is refused there.
   if (route.page === 'fleet') return <Console session={session} onSignOut={signOut} />;
   if (route.page === 'calibration') return <Calibration session={session} onSignOut={signOut} />;
+  if (route.page === 'what-if') return <WhatIf session={session} onSignOut={signOut} />;
   if (route.page === 'fleet-tenant') return <FleetTenant session={session} tenantId={route.tenantId} onSignOut={signOut} />;
   if (session.kind === 'tenant' && route.page === 'billing') return <Billing session={session} onSignOut={signOut} />;
   if (session.kind === 'tenant') return <Portal session={session} onSignOut={signOut} />;

@@ -51,6 +51,7 @@ const CONTEXT_LEVEL = {
   checkout: REQUEST,
   health: REQUEST,
   calibration: REQUEST,
+  replay: REQUEST,
 } as const satisfies Readonly<Record<keyof GatewayContext, Level>>;
 
 /**

@@ -85,7 +85,10 @@ export interface PipelineDeps {
   earlyChecks?: EarlyChecks;
   downstream: Downstream;
   /** Long-lived services every request's context carries (limit overrides, usage reads, ...). */
-  services: Pick<GatewayContext, 'overrides' | 'limitsView' | 'usage' | 'audit' | 'health' | 'synthetic' | 'trustedDocuments' | 'calibration' | 'checkout'>;
+  services: Pick<
+    GatewayContext,
+    'overrides' | 'limitsView' | 'usage' | 'audit' | 'health' | 'synthetic' | 'trustedDocuments' | 'calibration' | 'checkout' | 'replay'
+  >;
   /** Cost calibration (calibration/): told of each priced, executed request with its data; absent when off. */
   calibrate?: (answered: AnsweredOperation) => void;
   /** May the caller run this operation at all (auth/publishable-policy.ts): throws the refusal. */
@@ -188,6 +191,7 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
       trustedDocuments: services.trustedDocuments,
       calibration: services.calibration,
       checkout: services.checkout,
+      replay: services.replay,
       state,
     };
   }

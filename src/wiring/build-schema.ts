@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js';
 import { accountsResolvers } from '../resolvers/accounts.js';
 import { adminResolvers } from '../resolvers/admin.js';
 import { calibrationResolvers } from '../resolvers/calibration.js';
+import { replayResolvers } from '../resolvers/replay.js';
 import { billingResolvers } from '../resolvers/billing.js';
 import { usageResolvers } from '../resolvers/usage.js';
 import { dashboardUsageResolvers } from '../resolvers/dashboard-usage.js';
@@ -57,6 +58,7 @@ export const RESOLVER_MAPS = [
   fleetTenantResolvers,
   trustedDocumentResolvers,
   calibrationResolvers,
+  replayResolvers,
 ];
 
 export async function buildSchema(options: BuildSchemaOptions = {}): Promise<GraphQLSchema> {

@@ -10,6 +10,7 @@ export function ConsoleHeader(props: { onSignOut: () => void; children?: preact.
           </a>
         </h1>
         <a href={hrefOf({ page: 'calibration' })}>Cost calibration</a>
+        <a href={hrefOf({ page: 'what-if' })}>What if</a>
         {props.children}
       </nav>
       <button type="button" onClick={props.onSignOut}>
