@@ -9,6 +9,7 @@ import { overheadScenario } from './scenarios/overhead.js';
 import { noisyNeighbourScenario } from './scenarios/noisy-neighbour.js';
 import { priorityScenario } from './scenarios/priority.js';
 import { runtimeScenario } from './scenarios/runtime.js';
+import { replayScenario } from './scenarios/replay.js';
 import { scaleScenario } from './scenarios/scale.js';
 import { sheddingScenario } from './scenarios/shedding.js';
 import { tracingScenario } from './scenarios/tracing.js';
@@ -31,4 +32,5 @@ export const SCENARIOS: readonly Scenario[] = [
   priorityScenario,
   tracingScenario,
   graduatedScenario,
+  replayScenario,
 ];

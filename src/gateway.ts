@@ -13,6 +13,8 @@ import { createCalibration } from './calibration/calibration.js';
 import { perIpLimit, recordedRequests } from './record/capture.js';
 import { createMemoryRecordStore, createRedisRecordStore } from './record/record-store.js';
 import { createNoopRecorder, createRequestRecorder } from './record/recorder.js';
+import { createSettleStamps } from './record/settle-stamps.js';
+import { createPlanReplay } from './replay/plan-replay.js';
 import { createDownstream, type Downstream } from './downstream/downstream.js';
 import { createApollo } from './graph/apollo.js';
 import { buildSchema } from './wiring/build-schema.js';
@@ -180,11 +182,16 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   // The request record (record/RECORD.md): what limits saw, per request, for replay; written like the usage.
   const recordConfig = initial.record;
   const recordRetention = { retentionMs: recordConfig.retentionDays * 86_400_000 };
-  const recorder = recordConfig.enabled
+  // With a shared limit store a settle lands up to a second after the response: each record waits
+  // for it, to note when (replay settles at that moment). In one process it lands at once.
+  const settleStamps = recordConfig.enabled && limitsRedis ? createSettleStamps() : null;
+  const recordStore = recordConfig.enabled ? (redis ? createRedisRecordStore(redis, recordRetention) : createMemoryRecordStore(recordRetention)) : null;
+  const recorder = recordStore
     ? createRequestRecorder({
-        store: redis ? createRedisRecordStore(redis, recordRetention) : createMemoryRecordStore(recordRetention),
+        store: recordStore,
         intervalMs: recordConfig.flushIntervalMs,
         logger,
+        ...(settleStamps ? { pending: settleStamps.pending } : {}),
       })
     : createNoopRecorder();
   // The demo's synthetic month (config demo.backfillDays): only into the in-memory store, never
@@ -207,6 +214,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     logger,
     // Called on requests, when `metrics` (created below) exists.
     onLeaseTokens: (outcome, tokens) => metrics.limitLeaseTokens.inc({ outcome }, tokens),
+    ...(settleStamps ? { onSettled: settleStamps.settled } : {}),
   });
   const downstream =
     options.downstream ??
@@ -396,6 +404,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       calibration,
       checkout,
       meteredBilling,
+      replay: createPlanReplay({ store: recordStore, config: () => config.current() }),
     },
     admit: assertOperationAllowed,
     analyzer: costAnalyzer,
@@ -416,7 +425,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     meter: requestMetering({ meter, planOf: (tenantId) => limitsView.effective(config.current(), tenantId).planId, cacheReport: fieldCache.report }),
     ...(calibration.observe ? { calibrate: calibration.observe } : {}),
     onMetered: recordConfig.enabled
-      ? recordedRequests(requestMetrics(metrics), recorder, perIpLimit({ config: () => config.current(), limitsView }))
+      ? recordedRequests(requestMetrics(metrics), recorder, perIpLimit({ config: () => config.current(), limitsView }), settleStamps)
       : requestMetrics(metrics),
   });
   const { app } = await createHttpServer({

@@ -9,6 +9,7 @@ import { FleetTenant } from './pages/FleetTenant';
 import { Calibration } from './pages/Calibration';
 import { AuditTrail } from './pages/AuditTrail';
 import { ShadowLimits } from './pages/ShadowLimits';
+import { WhatIf } from './pages/WhatIf';
 
 export function App() {
   const [session, setSession] = useState<Session | null>(() => loadSession());
@@ -36,6 +37,7 @@ export function App() {
   if (route.page === 'calibration') return <Calibration session={session} onSignOut={signOut} />;
   if (route.page === 'audit') return <AuditTrail session={session} onSignOut={signOut} />;
   if (route.page === 'shadow') return <ShadowLimits session={session} onSignOut={signOut} />;
+  if (route.page === 'what-if') return <WhatIf session={session} onSignOut={signOut} />;
   if (route.page === 'fleet-tenant') return <FleetTenant session={session} tenantId={route.tenantId} onSignOut={signOut} />;
   if (session.kind === 'tenant' && route.page === 'billing') return <Billing session={session} onSignOut={signOut} />;
   if (session.kind === 'tenant') return <Portal session={session} onSignOut={signOut} />;

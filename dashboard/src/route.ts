@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 /**
  * Hash routes, so the gateway serves one page for all of them and nothing about the session is
  * in the path: `#/usage` (tenant portal), `#/fleet` (platform console), `#/fleet/tenant/<id>`
- * (a tenant's portal as the platform team sees it), `#/fleet/calibration` (cost calibration), `#/fleet/audit` (the audit trail), `#/fleet/shadow` (shadow limits), `#/billing` (the tenant's plan and billing). The API key is never part of a route.
+ * (a tenant's portal as the platform team sees it), `#/fleet/calibration` (cost calibration), `#/fleet/audit` (the audit trail), `#/fleet/shadow` (shadow limits), `#/fleet/what-if` (replay against a proposed plan), `#/billing` (the tenant's plan and billing). The API key is never part of a route.
  */
 export type Route =
   | { page: 'home' }
@@ -13,7 +13,8 @@ export type Route =
   | { page: 'fleet-tenant'; tenantId: string }
   | { page: 'calibration' }
   | { page: 'audit' }
-  | { page: 'shadow' };
+  | { page: 'shadow' }
+  | { page: 'what-if' };
 
 export function parseRoute(hash: string): Route {
   // Stripe Checkout returns to `#/billing?checkout=success`: the query is not part of the route.
@@ -24,6 +25,7 @@ export function parseRoute(hash: string): Route {
   if (path === '/fleet/calibration') return { page: 'calibration' };
   if (path === '/fleet/audit') return { page: 'audit' };
   if (path === '/fleet/shadow') return { page: 'shadow' };
+  if (path === '/fleet/what-if') return { page: 'what-if' };
   const tenant = /^\/fleet\/tenant\/([^/]+)$/.exec(path);
   if (tenant) return { page: 'fleet-tenant', tenantId: decodeURIComponent(tenant[1]!) };
   return { page: 'home' };
@@ -47,6 +49,8 @@ export function hrefOf(route: Route): string {
       return '#/fleet/audit';
     case 'shadow':
       return '#/fleet/shadow';
+    case 'what-if':
+      return '#/fleet/what-if';
   }
 }
 

@@ -53,6 +53,7 @@ const CONTEXT_LEVEL = {
   meteredBilling: REQUEST,
   health: REQUEST,
   calibration: REQUEST,
+  replay: REQUEST,
 } as const satisfies Readonly<Record<keyof GatewayContext, Level>>;
 
 /**

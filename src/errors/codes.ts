@@ -32,6 +32,8 @@ export const ERROR_STATUS = {
   INVALID_SIGNATURE: 400,
   /** The same billing event is being applied by another request right now; Stripe's retry finds it done. */
   EVENT_IN_PROGRESS: 409,
+  /** A console replay (What if) is already running on this instance: one at a time, each bounded (src/replay/plan-replay.ts). */
+  REPLAY_IN_PROGRESS: 409,
   /** Checkout or the customer portal was asked for, but no Stripe key is configured (`billing.secretKey` / STRIPE_SECRET_KEY). */
   BILLING_NOT_CONFIGURED: 501,
   /** Stripe could not be reached or refused the call; `Retry-After` says when to try again. */

@@ -17,6 +17,7 @@ import type { SyntheticHistory } from '../demo/backfill.js';
 import type { RequestState } from './request-state.js';
 import type { CalibrationReport, ReportOptions } from '../calibration/report.js';
 import type { ShadowServices } from '../shadow/shadow-report.js';
+import type { PlanReplay } from '../replay/plan-replay.js';
 
 /**
  * Per-request context: built once per request after authentication, never shared. The loaders
@@ -60,6 +61,8 @@ export interface GatewayContext {
   trustedDocuments: TrustedDocuments;
   /** Cost calibration of this instance's observations, for platform admins (calibration/). */
   calibration: { report(options: ReportOptions): Promise<CalibrationReport & { fieldsFrom: 'fleet' | 'instance' }> };
+  /** The console's What if: a bounded replay of the request record against proposed plans (replay/plan-replay.ts). */
+  replay: PlanReplay;
   /** What the request path has established so far, stage by stage (request-state.ts): accepted, priced, decided, answered. */
   state: RequestState;
 }

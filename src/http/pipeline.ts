@@ -26,6 +26,7 @@ import type { EarlyCheck, EarlyChecks } from '../limits/early-check.js';
 import type { FailedRequests } from '../limits/failed-requests.js';
 import { answerFailed, type FailedAnswer, type LimitGate } from '../limits/limit-gate.js';
 import type { LocalRefusal, LocalRefusals } from '../limits/local-refusals.js';
+import type { Adjustment } from '../limits/store/types.js';
 import { rootFieldsOf } from '../limits/root-fields.js';
 import type { Logger } from '../observability/logger.js';
 import type { TrustedDocuments } from '../trusted-documents/registry.js';
@@ -86,7 +87,18 @@ export interface PipelineDeps {
   /** Long-lived services every request's context carries (limit overrides, usage reads, ...). */
   services: Pick<
     GatewayContext,
-    'overrides' | 'shadows' | 'limitsView' | 'usage' | 'audit' | 'health' | 'synthetic' | 'trustedDocuments' | 'calibration' | 'checkout' | 'meteredBilling'
+    | 'overrides'
+    | 'shadows'
+    | 'limitsView'
+    | 'usage'
+    | 'audit'
+    | 'health'
+    | 'synthetic'
+    | 'trustedDocuments'
+    | 'calibration'
+    | 'checkout'
+    | 'meteredBilling'
+    | 'replay'
   >;
   /** Cost calibration (calibration/): told of each priced, executed request with its data; absent when off. */
   calibrate?: (answered: AnsweredOperation) => void;
@@ -99,8 +111,8 @@ export interface PipelineDeps {
   admission?: { admission: Admission; planOf: (tenantId: string) => string; onOutcome?: (event: AdmissionEvent) => void };
   /** Meters a finished request (usage/capture.ts `requestMetering`); its event, null when there is none. */
   meter: (state: RequestState, response: { bytes: number; statusCode: number }) => UsageEvent | null;
-  /** Told of every metered request (request metrics). */
-  onMetered?: (event: UsageEvent, state: RequestState) => void;
+  /** Told of every metered request (request metrics), with the settle its charge was sent (the request record stamps when it lands). */
+  onMetered?: (event: UsageEvent, state: RequestState, settle: readonly Adjustment[]) => void;
 }
 
 /**
@@ -201,6 +213,7 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
       calibration: services.calibration,
       checkout: services.checkout,
       meteredBilling: services.meteredBilling,
+      replay: services.replay,
       state,
     };
   }
@@ -242,9 +255,9 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
       const state = request.gatewayState;
       if (!state) return;
       const bytes = request.responseBytes ?? 0;
-      limits.settle(state, state.answered?.actualCost ?? null, bytes);
+      const settle = limits.settle(state, state.answered?.actualCost ?? null, bytes);
       const event = deps.meter(state, { bytes, statusCode });
-      if (event) deps.onMetered?.(event, state);
+      if (event) deps.onMetered?.(event, state, settle);
     },
     refuseAtDoor,
   };

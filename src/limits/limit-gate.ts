@@ -11,7 +11,7 @@ import { isUsageOnly, rateLimitDryRun } from './free-operations.js';
 import { rateLimitHeaders } from './headers.js';
 import type { LimitObserver } from './limit-observer.js';
 import { refusedVerdict, type LimitVerdict } from './limit-verdict.js';
-import type { DecisionSource, Limiter } from './limiter.js';
+import type { DecisionSource, Limiter, LimiterOutcome } from './limiter.js';
 import type { LocalRefusals } from './local-refusals.js';
 import type { OverridesStore } from './overrides.js';
 import { costLimitExceededError, limitsUnavailableError, rateLimitedError } from './rate-limit-error.js';
@@ -128,7 +128,8 @@ export function createLimitGate(deps: LimitGateDeps) {
     };
     const charge = requestCharge(chargeInput);
     const { effective, chargedCost, dims } = charge;
-    const verdict = (throttled: string | null, costBudget: CostBudget | null = null): LimitVerdict => ({ planId: effective.planId, costBudget, throttled });
+    let decided: LimiterOutcome | undefined;
+    const verdict = (throttled: string | null, costBudget: CostBudget | null = null) => verdictOf(effective.planId, costBudget, throttled, decided);
     if (charge.overMaximum) return { verdict: verdict('max-cost'), refusal: costLimitExceededError(charge.overMaximum, effective, docs) };
     if (dims.length === 0) return { verdict: verdict(null), refusal: null };
     // The tenant's shadow limits, if any, ride on the same check (never on an early one: released).
@@ -145,6 +146,7 @@ export function createLimitGate(deps: LimitGateDeps) {
     for (const observe of observers) {
       observe({ principal, planId: effective.planId, dims, decision, source, durationMs: performance.now() - started });
     }
+    decided = { decision, source };
     if (source === 'unavailable') return { verdict: verdict('unavailable'), refusal: limitsUnavailableError(effective, 1, docs) };
 
     const headers = rateLimitHeaders(dims, decision.results, decision.now);
@@ -194,13 +196,18 @@ export function createLimitGate(deps: LimitGateDeps) {
     return { ...failed, verdict: failed.refusal ? refusedVerdict(failed.refusal) : { planId: failed.planId, costBudget: null, throttled: null } };
   }
 
-  /** After the response is sent: refund unused cost, add response bytes. One store call at most. */
-  function settle(key: object, actualCost: number | null, responseBytes: number): void {
+  /**
+   * After the response is sent: refund unused cost, add response bytes. One store call at most.
+   * Returns the adjustments sent (the request record notes when the store applied them).
+   */
+  function settle(key: object, actualCost: number | null, responseBytes: number): readonly Adjustment[] {
     const charge = charges.get(key);
-    if (!charge) return;
+    if (!charge) return NO_SETTLE;
     charges.delete(key);
     // A request served from a lease with a byte reservation settles its bytes against its draw.
-    void deps.limiter.adjust(settleAdjustments(charge, actualCost, responseBytes), charge.source, charge.decision.draw);
+    const adjustments = settleAdjustments(charge, actualCost, responseBytes);
+    void deps.limiter.adjust(adjustments, charge.source, charge.decision.draw);
+    return adjustments;
   }
 
   /** Rate-limit headers for an authenticated response no decision gave headers to (see headersOfPolicies). */
@@ -246,6 +253,16 @@ export async function sleepAtLeast(ms: number): Promise<void> {
     await new Promise<void>((resolve) => setTimeout(resolve, Math.ceil(left)));
   }
 }
+
+/** A verdict, with the store clock of its decision once there is one (the request record keeps it for replay). */
+function verdictOf(planId: string, costBudget: CostBudget | null, throttled: string | null, decided: LimiterOutcome | undefined): LimitVerdict {
+  if (!decided) return { planId, costBudget, throttled };
+  const decidedAt = decided.decision.now;
+  return decided.source === 'local' ? { planId, costBudget, throttled, decidedAt, decidedLocally: true } : { planId, costBudget, throttled, decidedAt };
+}
+
+/** Shared, never changed: no settle. */
+const NO_SETTLE: readonly Adjustment[] = Object.freeze([]);
 
 /** A settled charge's adjustments: the unused cost refunded where it was charged, the response bytes added now. */
 function settleAdjustments(charge: Charge, actualCost: number | null, responseBytes: number): Adjustment[] {

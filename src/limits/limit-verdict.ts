@@ -15,6 +15,10 @@ export interface LimitVerdict {
   readonly throttled: string | null;
   /** Admitted but held in the plan's burst zone (graduated throttling) this long before it ran, ms; absent: not held. */
   readonly delayedMs?: number;
+  /** Store clock (epoch ms) of the limit decision (the request record keeps it for replay); absent: no store decision. */
+  readonly decidedAt?: number;
+  /** Decided by this instance's local fallback (the shared store was away): replay cannot reproduce it. Absent: by the store. */
+  readonly decidedLocally?: boolean;
 }
 
 /** The verdict a 429 (rate-limit-error.ts: `plan` and `dimension` in its extensions) stands for. */

@@ -15,7 +15,7 @@ import { createSharedPath } from './limiter/shared-path.js';
 import { createSingleProcessLimiter } from './limiter/single-process.js';
 import { createStoreBreaker } from './limiter/store-breaker.js';
 import { createStoreClock } from './limiter/store-clock.js';
-import type { LimitStore } from './store/types.js';
+import type { Adjustment, LimitStore } from './store/types.js';
 
 // The limiter's public names, declared beside its parts (limiter/), imported from here by callers.
 export type { DecisionSource, Limiter, LimiterOutcome, StoreState } from './limiter/interface.js';
@@ -32,6 +32,8 @@ export interface LimiterOptions {
   logger: Logger;
   /** Lease tokens granted, used without a round trip, refunded unused (metrics). */
   onLeaseTokens?: (outcome: LeaseOutcome, tokens: number) => void;
+  /** Settles the shared store applied, with its clock then (the request record's `settledAt`). */
+  onSettled?: (adjustments: readonly Adjustment[], storeNow: number) => void;
 }
 
 /**
@@ -57,7 +59,15 @@ export function createLimiter(options: LimiterOptions): Limiter {
   const writeBack = createWriteBack({ ledger, adjust: (adjustments) => withReplyTimeout(store.adjust(adjustments), config.storeTimeoutMs) });
   const fallback = createLocalFallback({ clock: clock.now, divisor: options.divisor, ledger, writeBack });
   const breaker = createStoreBreaker({ link, writeBack, clock: clock.now, config, logger });
-  const path = createSharedPath({ store, breaker, ledger, clock, timeoutMs: config.storeTimeoutMs, logger });
+  const path = createSharedPath({
+    store,
+    breaker,
+    ledger,
+    clock,
+    timeoutMs: config.storeTimeoutMs,
+    logger,
+    ...(options.onSettled ? { onSettled: options.onSettled } : {}),
+  });
   // Only a store that can lease (Redis) is asked to; unused tokens are refunded as settles are.
   const decider =
     path.lease && config.leases.enabled

@@ -2,10 +2,12 @@ import { hasTenant } from '../auth/principal.js';
 import type { Config } from '../config/schema.js';
 import type { RequestState } from '../graph/request-state.js';
 import { keyPerIp } from '../limits/request-charge.js';
+import type { Adjustment } from '../limits/store/types.js';
 import type { LimitsView } from '../limits/windows.js';
 import type { UsageEvent } from '../usage/event.js';
 import type { RequestRecorder } from './recorder.js';
 import type { RequestRecord } from './request-record.js';
+import type { SettleStamps } from './settle-stamps.js';
 
 /**
  * The record of a metered request, or null when no limit decision saw it (service tokens,
@@ -25,6 +27,8 @@ export function requestRecordOf(event: UsageEvent, state: RequestState, perIpLim
     actualCost: event.actualCost,
     responseBytes: event.responseBytes,
     throttledBy: event.throttledBy,
+    ...(state.decided.decidedAt !== undefined ? { decidedAt: state.decided.decidedAt } : {}),
+    ...(state.decided.decidedLocally ? { decidedLocally: true } : {}),
   };
 }
 
@@ -41,15 +45,21 @@ export function perIpLimit(deps: { config: () => Config; limitsView: LimitsView 
   };
 }
 
-/** `onMetered` that also records the request (after the request metrics). */
+/**
+ * `onMetered` that also records the request (after the request metrics). With `stamps` (a shared
+ * limit store), the record waits for its settle to land, to note when (`settledAt`).
+ */
 export function recordedRequests(
-  next: (event: UsageEvent, state: RequestState) => void,
+  next: (event: UsageEvent, state: RequestState, settle: readonly Adjustment[]) => void,
   recorder: RequestRecorder,
   perIpLimited: (state: RequestState) => boolean,
-): (event: UsageEvent, state: RequestState) => void {
-  return (event, state) => {
-    next(event, state);
+  stamps: SettleStamps | null,
+): (event: UsageEvent, state: RequestState, settle: readonly Adjustment[]) => void {
+  return (event, state, settle) => {
+    next(event, state, settle);
     const record = requestRecordOf(event, state, perIpLimited);
-    if (record) recorder.record(record);
+    if (!record) return;
+    stamps?.expect(record, settle);
+    recorder.record(record);
   };
 }

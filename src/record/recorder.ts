@@ -9,6 +9,8 @@ export interface RequestRecorderOptions {
   intervalMs?: number;
   /** Records held in process at most (buffered plus a failed write kept for retry), default 100,000; past it new ones are dropped and counted. */
   maxBuffered?: number;
+  /** Records to keep back for a later flush (their settle has not reached the store yet: settle-stamps.ts); default none. */
+  pending?: (record: RequestRecord, now: number) => boolean;
 }
 
 export interface RequestRecorderStats {
@@ -23,7 +25,7 @@ export interface RequestRecorder {
   record(record: RequestRecord): void;
   /** Encodes and writes the buffer (one block per minute it spans); never rejects: a failed write is kept for the next. */
   flush(): Promise<void>;
-  /** Stops the timer and flushes what is left (one attempt). */
+  /** Stops the timer and flushes what is left, records kept back included (one attempt). */
   close(): Promise<void>;
   stats(): RequestRecorderStats;
 }
@@ -46,9 +48,14 @@ export function createRequestRecorder(options: RequestRecorderOptions): RequestR
   let failedFlushes = 0;
   let flushing: Promise<void> | null = null;
 
-  async function writeOut(): Promise<void> {
-    const records = buffer;
+  async function writeOut(force: boolean): Promise<void> {
+    let records = buffer;
     buffer = [];
+    const pendingRecord = options.pending;
+    if (pendingRecord && !force) {
+      const now = Date.now();
+      records = records.filter((r) => !(pendingRecord(r, now) && buffer.push(r)));
+    }
     const blocks = pending;
     pending = [];
     pendingRecords = 0;
@@ -80,14 +87,16 @@ export function createRequestRecorder(options: RequestRecorderOptions): RequestR
     }
   }
 
-  function flush(): Promise<void> {
-    flushing ??= writeOut().finally(() => {
+  function flush(force = false): Promise<void> {
+    flushing ??= writeOut(force).finally(() => {
       flushing = null;
     });
     return flushing;
   }
 
   const timer = setInterval(() => void flush(), intervalMs);
+  /** `flush` as the interface gives it: records kept back stay so. */
+  const flushNow = () => flush();
   timer.unref();
 
   return {
@@ -98,11 +107,11 @@ export function createRequestRecorder(options: RequestRecorderOptions): RequestR
       }
       buffer.push(record);
     },
-    flush,
+    flush: flushNow,
     async close() {
       clearInterval(timer);
       await flushing;
-      await flush();
+      await flush(true);
     },
     stats: () => ({ buffered: buffer.length + pendingRecords, written, dropped, failedFlushes }),
   };

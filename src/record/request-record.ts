@@ -22,6 +22,24 @@ export interface RequestRecord {
   responseBytes: number;
   /** The live decision: the dimension that refused it, null when admitted. */
   throttledBy: string | null;
+  /**
+   * Store clock (epoch ms) of the live decision: Redis `TIME` in the limit script, which may be a
+   * few ms after `at` (and whole seconds when the request waited for admission). Replay decides at
+   * this time, so that a decision next to a window's edge falls on the same side. Absent: not
+   * known (a record of the first format, a request refused before the store): replay uses `at`.
+   */
+  decidedAt?: number;
+  /**
+   * Store clock (epoch ms) when the request's settle (its unused cost refunded, its response bytes
+   * added) reached the store. Absent: not known; replay settles right after the decision.
+   */
+  settledAt?: number;
+  /**
+   * True when the gateway's local fallback decided it (the shared store was away): that decision
+   * came from one instance's share of the limit, which a replay through the store's arithmetic
+   * does not reproduce. Absent: the store decided (or no decision time is known).
+   */
+  decidedLocally?: boolean;
 }
 
 /**
@@ -30,16 +48,20 @@ export interface RequestRecord {
  * the text about tenfold). One line per record, tab-separated:
  *
  *   ms after the block's base \t tenant \t client \t ip \t plan \t roots (comma-separated) \t estimated \t actual \t bytes \t throttledBy
+ *   \t decidedAt − at \t settledAt − at \t `l` when decided by the local fallback
  *
- * The first line is `v1 <base epoch ms>`. Ids never hold tabs, commas or newlines (the meter's
+ * The first line is `v2 <base epoch ms>`; blocks of the first format (`v1`, written before the
+ * store times were recorded) have the first ten fields and are still read. Ids never hold tabs, commas or newlines (the meter's
  * id rules: no whitespace; root fields are `Type.field`); empty stands for null.
  */
 export function encodeBlock(records: readonly RequestRecord[]): Buffer {
   const base = records.length > 0 ? records[0]!.at : 0;
-  const lines = [`v1 ${base}`];
+  const lines = [`v2 ${base}`];
   for (const r of records) {
+    const decided = r.decidedAt === undefined ? '' : r.decidedAt - r.at;
+    const settled = r.settledAt === undefined ? '' : r.settledAt - r.at;
     lines.push(
-      `${r.at - base}\t${r.tenantId}\t${r.clientId}\t${r.ip ?? ''}\t${r.planId}\t${r.rootFields.join(',')}\t${r.estimatedCost}\t${r.actualCost}\t${r.responseBytes}\t${r.throttledBy ?? ''}`,
+      `${r.at - base}\t${r.tenantId}\t${r.clientId}\t${r.ip ?? ''}\t${r.planId}\t${r.rootFields.join(',')}\t${r.estimatedCost}\t${r.actualCost}\t${r.responseBytes}\t${r.throttledBy ?? ''}\t${decided}\t${settled}\t${r.decidedLocally ? 'l' : ''}`,
     );
   }
   return deflateRawSync(lines.join('\n'), { level: 1 });
@@ -51,7 +73,9 @@ export function decodeBlock(block: Buffer, out: RequestRecord[]): void {
   let end = text.indexOf('\n');
   if (end < 0) end = text.length;
   const header = text.slice(0, end);
-  if (!header.startsWith('v1 ')) throw new Error(`not a request record block: header ${JSON.stringify(header.slice(0, 20))}`);
+  const version = header.startsWith('v2 ') ? 2 : header.startsWith('v1 ') ? 1 : 0;
+  if (version === 0) throw new Error(`not a request record block: header ${JSON.stringify(header.slice(0, 20))}`);
+  const fields = version === 2 ? 13 : 10;
   const base = Number(header.slice(3));
   let start = end + 1;
   while (start < text.length) {
@@ -59,9 +83,10 @@ export function decodeBlock(block: Buffer, out: RequestRecord[]): void {
     if (stop < 0) stop = text.length;
     const f = text.slice(start, stop).split('\t');
     start = stop + 1;
-    if (f.length !== 10) throw new Error(`request record line has ${f.length} fields, expected 10`);
-    out.push({
-      at: base + Number(f[0]),
+    if (f.length !== fields) throw new Error(`request record line has ${f.length} fields, expected ${fields}`);
+    const at = base + Number(f[0]);
+    const record: RequestRecord = {
+      at,
       tenantId: f[1]!,
       clientId: f[2]!,
       ip: f[3] === '' ? null : f[3]!,
@@ -71,6 +96,12 @@ export function decodeBlock(block: Buffer, out: RequestRecord[]): void {
       actualCost: Number(f[7]),
       responseBytes: Number(f[8]),
       throttledBy: f[9] === '' ? null : f[9]!,
-    });
+    };
+    if (version === 2) {
+      if (f[10] !== '') record.decidedAt = at + Number(f[10]);
+      if (f[11] !== '') record.settledAt = at + Number(f[11]);
+      if (f[12] === 'l') record.decidedLocally = true;
+    }
+    out.push(record);
   }
 }

@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js';
 import { accountsResolvers } from '../resolvers/accounts.js';
 import { adminResolvers } from '../resolvers/admin.js';
 import { calibrationResolvers } from '../resolvers/calibration.js';
+import { replayResolvers } from '../resolvers/replay.js';
 import { billingResolvers } from '../resolvers/billing.js';
 import { usageResolvers } from '../resolvers/usage.js';
 import { dashboardUsageResolvers } from '../resolvers/dashboard-usage.js';
@@ -59,6 +60,7 @@ export const RESOLVER_MAPS = [
   trustedDocumentResolvers,
   calibrationResolvers,
   shadowResolvers,
+  replayResolvers,
 ];
 
 export async function buildSchema(options: BuildSchemaOptions = {}): Promise<GraphQLSchema> {

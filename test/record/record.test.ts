@@ -1,9 +1,10 @@
+import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.js';
 import { readRecords } from '../../src/record/reader.js';
 import { createMemoryRecordStore, createRedisRecordStore, recordKey, type RecordStore } from '../../src/record/record-store.js';
 import { createRequestRecorder } from '../../src/record/recorder.js';
-import type { RequestRecord } from '../../src/record/request-record.js';
+import { decodeBlock, encodeBlock, type RequestRecord } from '../../src/record/request-record.js';
 import { flushKeepingEpoch, useTestRedis } from '../support/redis-server.js';
 
 const logger = createLogger({ level: 'silent' });
@@ -105,4 +106,37 @@ describe('request record in Redis', () => {
     const { records } = await readAll(store, T0, T0 + 60_000);
     expect(records.map((r) => r.at)).toEqual([T0 + 6, T0 + 7]);
   }, 30_000);
+});
+
+describe('request record blocks', () => {
+  it('keep the store times of the decision and the settle, and the local fallback mark; first-format blocks still read', () => {
+    const records: RequestRecord[] = [
+      { ...recordAt(T0, 1), decidedAt: T0 + 3, settledAt: T0 + 412 },
+      { ...recordAt(T0 + 5, 2), decidedAt: T0 + 5, decidedLocally: true },
+      recordAt(T0 + 9, 3),
+    ];
+    const out: RequestRecord[] = [];
+    decodeBlock(encodeBlock(records), out);
+    expect(out).toEqual(records);
+
+    // A block written before the store times were recorded: ten fields, no times.
+    const v1 = deflateRawSync(`v1 ${T0}\n7\tacme\tkey-1\t\tfree\tQuery.customers\t2.5\t2\t300\tminute`);
+    const old: RequestRecord[] = [];
+    decodeBlock(v1, old);
+    expect(old).toEqual([
+      {
+        at: T0 + 7,
+        tenantId: 'acme',
+        clientId: 'key-1',
+        ip: null,
+        planId: 'free',
+        rootFields: ['Query.customers'],
+        estimatedCost: 2.5,
+        actualCost: 2,
+        responseBytes: 300,
+        throttledBy: 'minute',
+      },
+    ]);
+    expect(() => decodeBlock(deflateRawSync(`v2 ${T0}\n7\tacme`), [])).toThrow('request record line has 2 fields, expected 13');
+  });
 });

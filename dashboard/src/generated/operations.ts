@@ -19,6 +19,23 @@ export type TenantLimitsInput = {
   expiresInSeconds?: number | null | undefined;
 };
 
+/** A plan's proposed limits: absent fields keep the plan's value. */
+export type PlanProposalInput = {
+  /** The plan whose limits change. */
+  plan: string | number;
+  requestsPerMinute?: number | null | undefined;
+  requestsPerDay?: number | null | undefined;
+  requestsPerMonth?: number | null | undefined;
+  costPerMinute?: number | null | undefined;
+  maxOperationCost?: number | null | undefined;
+  responseBytesPerHour?: number | null | undefined;
+  perIpPerMinute?: number | null | undefined;
+  /** Share of the tenant's per-minute requests one API key may use, 0 < share <= 1. */
+  perClientShare?: number | null | undefined;
+  /** Limits to remove (no limit at all), by the names above: `requestsPerDay`. */
+  unlimited?: Array<string> | null | undefined;
+};
+
 /** How a request ended, for the console's status filter. */
 export type UsageStatusFilter =
   | 'OK'
@@ -230,6 +247,20 @@ export type PortalSlaFieldsFragment =
   | PortalSlaFields_Usage_Fragment
 ;
 
+export type ReplayPlansQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ReplayPlansQuery = { replayPlans: Array<{ id: string, displayName: string, requestsPerMinute: number | null, requestsPerDay: number | null, requestsPerMonth: number | null, costPerMinute: number | null, maxOperationCost: number | null, responseBytesPerHour: number | null, perIpPerMinute: number | null, perClientShare: number | null }> };
+
+export type PlanReplayQueryVariables = Exact<{
+  from: string;
+  to: string;
+  plans: Array<PlanProposalInput> | PlanProposalInput;
+}>;
+
+
+export type PlanReplayQuery = { planReplay: { from: string, to: string, records: number, maxRecords: number, truncated: boolean, changed: number, decidedLocally: number, tenantCount: number, tenants: Array<{ tenantId: string, plans: Array<string>, requests: number, refused: number, liveRefused: number, held: number, firstRefusalAt: string | null, lastRefusalAt: string | null, refusedBy: Array<{ policy: string, count: number }>, limits: Array<{ policy: string, kind: string, limit: number, peak: number, peakAt: string, headroom: number }> }> } };
+
 export type ShadowLimitsQueryVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -268,5 +299,7 @@ export const PortalNowDocument = { operationName: "PortalNow", query: "query Por
 export const PortalHistoryDocument = { operationName: "PortalHistory", query: "query PortalHistory($granularity:UsageGranularity!$from:String$to:String$client:String$rootField:String){usage{...PortalHistoryFields}}fragment PortalHistoryFields on UsageView{history(granularity:$granularity from:$from to:$to client:$client rootField:$rootField){start partial totals{...Totals latencyMeanMs}}byClient(granularity:$granularity from:$from to:$to){key totals{...Totals}}byRootField(granularity:$granularity from:$from to:$to){key totals{...Totals}}}fragment Totals on UsageTotals{requests ok errors throttled throttledPercent throttledBy{reason count}requestedCost refusedCost actualCost responseBytes cacheHits cacheMisses latencyP50Ms latencyP95Ms latencyP99Ms}" } as TypedOperation<PortalHistoryQuery, PortalHistoryQueryVariables>;
 export const PortalForecastDocument = { operationName: "PortalForecast", query: "query PortalForecast{usage{...PortalForecastFields}}fragment PortalForecastFields on UsageView{forecast{metric period policy periodEnd used limit projected exhaustsAt ratePerHour activeHours enoughHistory method}}" } as TypedOperation<PortalForecastQuery, PortalForecastQueryVariables>;
 export const PortalSlaDocument = { operationName: "PortalSla", query: "query PortalSla($month:String){usage{...PortalSlaFields}}fragment PortalSlaFields on UsageView{sla(month:$month){target{availability latencyP95Ms}month definition total{...SlaPeriodFields}days{...SlaPeriodFields}breaches{...SlaPeriodFields}}}fragment SlaPeriodFields on SlaPeriod{start end counted failures availability latencyP95Ms breached}" } as TypedOperation<PortalSlaQuery, PortalSlaQueryVariables>;
+export const ReplayPlansDocument = { operationName: "ReplayPlans", query: "query ReplayPlans{replayPlans{id displayName requestsPerMinute requestsPerDay requestsPerMonth costPerMinute maxOperationCost responseBytesPerHour perIpPerMinute perClientShare}}" } as TypedOperation<ReplayPlansQuery, ReplayPlansQueryVariables>;
+export const PlanReplayDocument = { operationName: "PlanReplay", query: "query PlanReplay($from:String!$to:String!$plans:[PlanProposalInput!]!){planReplay(from:$from to:$to plans:$plans tenants:50){from to records maxRecords truncated changed decidedLocally tenantCount tenants{tenantId plans requests refused liveRefused held firstRefusalAt lastRefusalAt refusedBy{policy count}limits{policy kind limit peak peakAt headroom}}}}" } as TypedOperation<PlanReplayQuery, PlanReplayQueryVariables>;
 export const ShadowLimitsDocument = { operationName: "ShadowLimits", query: "query ShadowLimits{fleetUsage{shadowLimits{tenantId tenantName plan shadowPlan source id wouldRefuse firstRefusedAt lastRefusedAt limits{name value}refusals{clientId policy count firstAt lastAt}}}}" } as TypedOperation<ShadowLimitsQuery, ShadowLimitsQueryVariables>;
 export const PromoteShadowLimitsDocument = { operationName: "PromoteShadowLimits", query: "mutation PromoteShadowLimits($tenantId:ID!){promoteShadowLimits(tenantId:$tenantId){tenantId plan}}" } as TypedOperation<PromoteShadowLimitsMutation, PromoteShadowLimitsMutationVariables>;

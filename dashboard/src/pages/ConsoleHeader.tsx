@@ -12,6 +12,7 @@ export function ConsoleHeader(props: { onSignOut: () => void; children?: preact.
         <a href={hrefOf({ page: 'calibration' })}>Cost calibration</a>
         <a href={hrefOf({ page: 'audit' })}>Audit trail</a>
         <a href={hrefOf({ page: 'shadow' })}>Shadow limits</a>
+        <a href={hrefOf({ page: 'what-if' })}>What if</a>
         {props.children}
       </nav>
       <button type="button" onClick={props.onSignOut}>

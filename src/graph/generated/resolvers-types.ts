@@ -487,6 +487,100 @@ export type LineItemInput = {
   quantity: Scalars['Int']['input'];
 };
 
+export type ReplayPlan = {
+  __typename?: 'ReplayPlan';
+  id: Scalars['ID']['output'];
+  displayName: Scalars['String']['output'];
+  requestsPerMinute?: Maybe<Scalars['Int']['output']>;
+  requestsPerDay?: Maybe<Scalars['Int']['output']>;
+  requestsPerMonth?: Maybe<Scalars['Int']['output']>;
+  costPerMinute?: Maybe<Scalars['Int']['output']>;
+  maxOperationCost?: Maybe<Scalars['Int']['output']>;
+  responseBytesPerHour?: Maybe<Scalars['Float']['output']>;
+  perIpPerMinute?: Maybe<Scalars['Int']['output']>;
+  perClientShare?: Maybe<Scalars['Float']['output']>;
+};
+
+/** A plan's proposed limits: absent fields keep the plan's value. */
+export type PlanProposalInput = {
+  /** The plan whose limits change. */
+  plan: Scalars['ID']['input'];
+  requestsPerMinute?: InputMaybe<Scalars['Int']['input']>;
+  requestsPerDay?: InputMaybe<Scalars['Int']['input']>;
+  requestsPerMonth?: InputMaybe<Scalars['Int']['input']>;
+  costPerMinute?: InputMaybe<Scalars['Int']['input']>;
+  maxOperationCost?: InputMaybe<Scalars['Int']['input']>;
+  responseBytesPerHour?: InputMaybe<Scalars['Int']['input']>;
+  perIpPerMinute?: InputMaybe<Scalars['Int']['input']>;
+  /** Share of the tenant's per-minute requests one API key may use, 0 < share <= 1. */
+  perClientShare?: InputMaybe<Scalars['Float']['input']>;
+  /** Limits to remove (no limit at all), by the names above: `requestsPerDay`. */
+  unlimited?: InputMaybe<Array<Scalars['String']['input']>>;
+};
+
+export type PlanReplay = {
+  __typename?: 'PlanReplay';
+  /** ISO times of the period asked for. */
+  from: Scalars['String']['output'];
+  to: Scalars['String']['output'];
+  /** Records replayed. */
+  records: Scalars['Int']['output'];
+  /** The bound: most records one replay reads. */
+  maxRecords: Scalars['Int']['output'];
+  /** True when the period held more records than the bound: the report covers its beginning only. */
+  truncated: Scalars['Boolean']['output'];
+  /** Requests decided otherwise than live (refused now and admitted then, or the other way round). */
+  changed: Scalars['Int']['output'];
+  /** Requests decided live by an instance's local fallback (Redis away): replayed as the store would have decided them. */
+  decidedLocally: Scalars['Int']['output'];
+  /** Tenants in the period, all of them counted here (the list below is the first `tenants`). */
+  tenantCount: Scalars['Int']['output'];
+  /** Most refused first. */
+  tenants: Array<TenantReplay>;
+};
+
+export type TenantReplay = {
+  __typename?: 'TenantReplay';
+  tenantId: Scalars['ID']['output'];
+  /** The plans its requests were charged to. */
+  plans: Array<Scalars['ID']['output']>;
+  requests: Scalars['Int']['output'];
+  /** Requests the proposal refuses. */
+  refused: Scalars['Int']['output'];
+  /** Requests the live plan refused (the record's own decision). */
+  liveRefused: Scalars['Int']['output'];
+  /** Requests held in a burst zone instead of refused. */
+  held: Scalars['Int']['output'];
+  /** ISO time of the first and the latest refusal; null: none. */
+  firstRefusalAt?: Maybe<Scalars['String']['output']>;
+  lastRefusalAt?: Maybe<Scalars['String']['output']>;
+  /** Refusals by the limit that refused first. */
+  refusedBy: Array<RefusalCount>;
+  /** Each limit the tenant's requests met: its peak use and the headroom left. */
+  limits: Array<ReplayLimitUse>;
+};
+
+export type RefusalCount = {
+  __typename?: 'RefusalCount';
+  /** The limit: minute, client-minute, ip-minute, day, month, cost-minute, bytes-hour, a field (Mutation.placeOrder), max-cost. */
+  policy: Scalars['String']['output'];
+  count: Scalars['Int']['output'];
+};
+
+export type ReplayLimitUse = {
+  __typename?: 'ReplayLimitUse';
+  policy: Scalars['String']['output'];
+  /** requests, quota, cost, bandwidth or field. */
+  kind: Scalars['String']['output'];
+  limit: Scalars['Float']['output'];
+  /** The most in use at any decision (after its own charge); for a per-key or per-address limit, the busiest's. */
+  peak: Scalars['Float']['output'];
+  /** ISO time of the peak. */
+  peakAt: Scalars['String']['output'];
+  /** limit minus peak: never used at the busiest moment. */
+  headroom: Scalars['Float']['output'];
+};
+
 /** Limits to evaluate in shadow. Absent fields keep the value of the plan evaluated. */
 export type ShadowLimitsInput = {
   /** Evaluate this plan instead of the tenant's own. */
@@ -1243,6 +1337,19 @@ export type Query = {
   order?: Maybe<Order>;
   /** The tenant's orders, newest first. `first` is at most 100. */
   orders: OrderConnection;
+  /**
+   * Platform admins only. What if: replays the recorded requests of [from, to) (the request record,
+   * config `record.enabled`) against proposed limits for one or more plans, through the same limit
+   * decision the gateway makes, and says per tenant what would be refused, by which limit, from when,
+   * and how close each limit came. The other plans, tenants' own overrides and keys stay as
+   * configured. Bounded: at most `PlanReplay.maxRecords` (500,000) records are replayed (about 30 s
+   * at the measured rate; `truncated` says when the period held more: narrow it, or use `npm run
+   * simulate`), a period of at most 8 days (the record's retention), one replay at a time per
+   * instance (REPLAY_IN_PROGRESS otherwise).
+   */
+  planReplay: PlanReplay;
+  /** Platform admins only: the configured plans and their limits, as the What if page edits them (null: no limit). */
+  replayPlans: Array<ReplayPlan>;
   /** Tenant admin keys (secret): your tenant's registered trusted documents, with the price of each. */
   trustedDocuments: Array<TrustedDocument>;
   /**
@@ -1299,6 +1406,14 @@ export type QueryOrderArgs = {
 export type QueryOrdersArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   after?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryPlanReplayArgs = {
+  from: Scalars['String']['input'];
+  to: Scalars['String']['input'];
+  plans: Array<PlanProposalInput>;
+  tenants?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -1476,6 +1591,12 @@ export type ResolversTypes = {
   OrderEdge: ResolverTypeWrapper<EdgeRecord<OrderRecord>>;
   PlaceOrderInput: PlaceOrderInput;
   LineItemInput: LineItemInput;
+  ReplayPlan: ResolverTypeWrapper<ReplayPlan>;
+  PlanProposalInput: PlanProposalInput;
+  PlanReplay: ResolverTypeWrapper<PlanReplay>;
+  TenantReplay: ResolverTypeWrapper<TenantReplay>;
+  RefusalCount: ResolverTypeWrapper<RefusalCount>;
+  ReplayLimitUse: ResolverTypeWrapper<ReplayLimitUse>;
   ShadowLimitsInput: ShadowLimitsInput;
   ShadowLimits: ResolverTypeWrapper<ShadowReportRow>;
   ShadowRefusal: ResolverTypeWrapper<ShadowRefusalRow>;
@@ -1558,6 +1679,12 @@ export type ResolversParentTypes = {
   OrderEdge: EdgeRecord<OrderRecord>;
   PlaceOrderInput: PlaceOrderInput;
   LineItemInput: LineItemInput;
+  ReplayPlan: ReplayPlan;
+  PlanProposalInput: PlanProposalInput;
+  PlanReplay: PlanReplay;
+  TenantReplay: TenantReplay;
+  RefusalCount: RefusalCount;
+  ReplayLimitUse: ReplayLimitUse;
   ShadowLimitsInput: ShadowLimitsInput;
   ShadowLimits: ShadowReportRow;
   ShadowRefusal: ShadowRefusalRow;
@@ -1849,6 +1976,58 @@ export type OrderConnectionResolvers<ContextType = GatewayContext, ParentType ex
 export type OrderEdgeResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['OrderEdge'] = ResolversParentTypes['OrderEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Order'], ParentType, ContextType>;
+};
+
+export type ReplayPlanResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['ReplayPlan'] = ResolversParentTypes['ReplayPlan']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  requestsPerMinute?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  requestsPerDay?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  requestsPerMonth?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  costPerMinute?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  maxOperationCost?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  responseBytesPerHour?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  perIpPerMinute?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  perClientShare?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+};
+
+export type PlanReplayResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['PlanReplay'] = ResolversParentTypes['PlanReplay']> = {
+  from?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  records?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  maxRecords?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  truncated?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  changed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  decidedLocally?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  tenantCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  tenants?: Resolver<Array<ResolversTypes['TenantReplay']>, ParentType, ContextType>;
+};
+
+export type TenantReplayResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['TenantReplay'] = ResolversParentTypes['TenantReplay']> = {
+  tenantId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  plans?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
+  requests?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  refused?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  liveRefused?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  held?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  firstRefusalAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastRefusalAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  refusedBy?: Resolver<Array<ResolversTypes['RefusalCount']>, ParentType, ContextType>;
+  limits?: Resolver<Array<ResolversTypes['ReplayLimitUse']>, ParentType, ContextType>;
+};
+
+export type RefusalCountResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['RefusalCount'] = ResolversParentTypes['RefusalCount']> = {
+  policy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ReplayLimitUseResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['ReplayLimitUse'] = ResolversParentTypes['ReplayLimitUse']> = {
+  policy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  limit?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  peak?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  peakAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  headroom?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
 export type ShadowLimitsResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['ShadowLimits'] = ResolversParentTypes['ShadowLimits']> = {
@@ -2160,6 +2339,8 @@ export type QueryResolvers<ContextType = GatewayContext, ParentType extends Reso
   dashboard?: Resolver<ResolversTypes['Dashboard'], ParentType, ContextType>;
   order?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType, RequireFields<QueryOrderArgs, 'id'>>;
   orders?: Resolver<ResolversTypes['OrderConnection'], ParentType, ContextType, RequireFields<QueryOrdersArgs, 'first'>>;
+  planReplay?: Resolver<ResolversTypes['PlanReplay'], ParentType, ContextType, RequireFields<QueryPlanReplayArgs, 'from' | 'to' | 'plans' | 'tenants'>>;
+  replayPlans?: Resolver<Array<ResolversTypes['ReplayPlan']>, ParentType, ContextType>;
   trustedDocuments?: Resolver<Array<ResolversTypes['TrustedDocument']>, ParentType, ContextType>;
   usage?: Resolver<ResolversTypes['Usage'], ParentType, ContextType>;
   rateLimit?: Resolver<Maybe<ResolversTypes['RateLimit']>, ParentType, ContextType, RequireFields<QueryRateLimitArgs, 'dryRun'>>;
@@ -2214,6 +2395,11 @@ export type Resolvers<ContextType = GatewayContext> = {
   LineItem?: LineItemResolvers<ContextType>;
   OrderConnection?: OrderConnectionResolvers<ContextType>;
   OrderEdge?: OrderEdgeResolvers<ContextType>;
+  ReplayPlan?: ReplayPlanResolvers<ContextType>;
+  PlanReplay?: PlanReplayResolvers<ContextType>;
+  TenantReplay?: TenantReplayResolvers<ContextType>;
+  RefusalCount?: RefusalCountResolvers<ContextType>;
+  ReplayLimitUse?: ReplayLimitUseResolvers<ContextType>;
   ShadowLimits?: ShadowLimitsResolvers<ContextType>;
   ShadowRefusal?: ShadowRefusalResolvers<ContextType>;
   TrustedDocument?: TrustedDocumentResolvers<ContextType>;

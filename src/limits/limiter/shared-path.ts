@@ -69,12 +69,15 @@ export function createSharedPath(deps: {
   clock: StoreClock;
   timeoutMs: number;
   logger: Logger;
+  /** Told of settles the store applied, with its clock then (a settle sent alone: the clock's estimate at the reply). */
+  onSettled?: (adjustments: readonly Adjustment[], storeNow: number) => void;
 }): SharedPath {
   const { store, breaker, ledger, clock } = deps;
   const timed = <T>(call: Promise<T>) => withReplyTimeout(call, deps.timeoutMs);
   /** Settles the store applied: the ledger's own record follows. */
   const settled = (adjustments: readonly Adjustment[], storeNow: number): void => {
     for (const adjustment of adjustments) ledger.sentAdjustment(adjustment, storeNow);
+    if (adjustments.length > 0) deps.onSettled?.(adjustments, storeNow);
   };
   /** Settles the store did not take: as a failed `adjust` (additions kept for write-back, refunds dropped: strict). */
   const unsent = (adjustments: readonly Adjustment[]): void => {
