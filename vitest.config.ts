@@ -3,8 +3,10 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Latency tests (`*.quiet.test.ts`) compare a tenant's latency with its own baseline; other test
- * files running beside them would load the machine unevenly between the two. They run after the
- * rest of the suite, one file at a time.
+ * files running beside them would load the machine unevenly between the two. Replay's
+ * faithfulness test is one too: its live decisions interleave across two gateway processes by
+ * the millisecond, and a loaded machine makes rare orders (src/replay/REPLAY.md) more common.
+ * They run after the rest of the suite, one file at a time.
  */
 const QUIET = 'test/**/*.quiet.test.ts';
 
