@@ -2,6 +2,7 @@ import type { PlanLimits } from '../config/schema.js';
 import { AUDIT_STORE_DOWN } from '../audit/limit-changes.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { storeCall } from '../errors/store-unavailable.js';
+import { planLabel, requireTenant } from './tenant-arguments.js';
 import type { Resolvers, ShadowLimitsInput } from '../graph/generated/resolvers-types.js';
 import { platformAdminScope, type GatewayContext } from '../graph/context.js';
 import type { RuntimeOverride } from '../limits/overrides.js';
@@ -12,18 +13,6 @@ const SHADOW_STORE_DOWN =
   'Shadow limits cannot be read or written: their store cannot be reached (a write that timed out may still apply; repeating it is safe).';
 
 const requirePlatformAdmin = (ctx: GatewayContext) => platformAdminScope(ctx, 'Reading or changing shadow limits');
-
-function requireTenant(ctx: GatewayContext, tenantId: string): void {
-  if (!Object.hasOwn(ctx.config.tenants, tenantId)) {
-    throw new GatewayError('BAD_USER_INPUT', `Unknown tenant: "${tenantId}"`, { extensions: { argument: 'tenantId' } });
-  }
-}
-
-/** The plan in force as the audit trail records it: `pro (billing)`. */
-const planLabel = (ctx: GatewayContext, tenantId: string) => {
-  const plan = ctx.limitsView.plan(ctx.config, tenantId);
-  return `${plan.planId} (${plan.source})`;
-};
 
 /** The input's limit values, each checked as `setTenantLimits` checks them. */
 function limitsOf(input: ShadowLimitsInput): PlanLimits {
