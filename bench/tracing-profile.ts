@@ -92,12 +92,15 @@ function printShares(profile: CpuProfile, title: string): void {
             ? 'node:async_hooks (AsyncLocalStorage)'
             : functionName === '(idle)'
               ? '(idle)'
-              : 'everything else';
+              : functionName === '(garbage collector)'
+                ? '(garbage collector)'
+                : 'everything else';
     buckets.set(bucket, (buckets.get(bucket) ?? 0) + 1);
   }
   const busy = profile.samples.length - (buckets.get('(idle)') ?? 0);
   buckets.delete('(idle)');
-  const tracing = [...buckets].filter(([name]) => name !== 'everything else').reduce((sum, [, n]) => sum + n, 0);
+  // The collector's share is everybody's: compared between runs (off, on), not counted as tracing's.
+  const tracing = [...buckets].filter(([name]) => name !== 'everything else' && name !== '(garbage collector)').reduce((sum, [, n]) => sum + n, 0);
   console.log(`${title}; ${busy} busy samples; tracing's share ${((100 * tracing) / busy).toFixed(2)}%`);
   for (const [name, n] of [...buckets].sort((a, b) => b[1] - a[1])) console.log(`  ${name.padEnd(40)} ${((100 * n) / busy).toFixed(2)}%`);
 }

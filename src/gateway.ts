@@ -273,7 +273,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     failedRequests,
     shadows: shadows.side,
     throttleLog: createThrottleLog(logger, () => config.current().limits.logsPerTenantPerMinute),
-    observers: [observeLimits, ...tracing.limitObservers],
+    observers: [observeLimits],
     ...(earlyChecks ? { earlyChecks } : {}),
   });
   const limitsView = createLimitsView({ limiter, overrides });
@@ -392,6 +392,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     trustedDocuments,
     ...(earlyChecks ? { earlyChecks } : {}),
     downstream,
+    ...(tracing.enabled ? { bindTrace: tracing.bindState } : {}),
     services: {
       overrides,
       shadows: { inForce: shadows.inForce, runtime: runtimeShadows, record: (key) => limiter.shadowRecord(key) },

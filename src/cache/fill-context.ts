@@ -38,6 +38,8 @@ const CONTEXT_LEVEL = {
   downstream: NONE,
   // The request's share of downstream slots (weight, class): when its calls run, not what they return.
   downstreamShare: NONE,
+  // The trace the request's calls continue: ids sent along, not what the services answer.
+  downstreamTrace: NONE,
   synthetic: NONE,
   loaders: TENANT,
   principal: NONE,

@@ -23,6 +23,20 @@ export interface CallContext {
   plan?: string;
   /** The request's record of how long its calls waited (waits.ts); absent: not recorded. */
   waits?: DownstreamWaits;
+  /** The request's trace, when tracing is on (tracing/call-spans.ts): each HTTP attempt is its own span. */
+  trace?: CallTrace;
+}
+
+/** How a request's trace follows its downstream calls; one `start` per HTTP attempt. */
+export interface CallTrace {
+  /** Before sending: the attempt's span started; `headers` (W3C `traceparent`) go with the request. */
+  start(method: string, url: string): CallSpan;
+}
+
+export interface CallSpan {
+  readonly headers: Readonly<Record<string, string>>;
+  /** The response's status, or the failure when there was none. */
+  end(outcome: { status: number } | { error: string }): void;
 }
 
 /** One call's passage through a service's queue, for metrics; `reason` when it got no slot. */

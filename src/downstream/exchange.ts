@@ -1,6 +1,7 @@
 import type { Pool } from 'undici';
 import type { DownstreamServiceConfig } from '../config/schema.js';
 import type { DownstreamError } from '../errors/gateway-error.js';
+import type { CallContext } from './call-context.js';
 import { badResponseError, errorForStatus, isRetryableStatus, networkError, timeoutError, undiciTimeoutKind } from './http-errors.js';
 import { parseRetryAfter } from './retry.js';
 
@@ -25,7 +26,7 @@ export interface ExchangeRequest {
   path: string;
   /** JSON text, or undefined for no body. */
   payload: string | undefined;
-  ctx: { tenantId: string; requestId: string };
+  ctx: Pick<CallContext, 'tenantId' | 'requestId' | 'trace'>;
   /** Aborts on the total deadline or the caller's signal. */
   signal: AbortSignal;
   /** The error for an aborted signal: a total timeout or a cancelled call. */
@@ -37,11 +38,13 @@ export type Exchange = <T>(request: ExchangeRequest) => Promise<Outcome<T>>;
 export function createExchange(options: {
   name: string;
   pool: Pool;
+  /** The service's origin (`http://host:port`), for the URL a traced attempt names. */
+  origin: string;
   /** The base URL's path without a trailing slash, e.g. `` or `/api`. */
   basePath: string;
   timeouts: DownstreamServiceConfig['timeouts'];
 }): Exchange {
-  const { name, pool, basePath, timeouts } = options;
+  const { name, pool, origin, basePath, timeouts } = options;
   const limitMs = { connect: timeouts.connectMs, headers: timeouts.firstByteMs, body: timeouts.totalMs };
 
   function thrown(error: unknown, request: ExchangeRequest): Outcome<never> {
@@ -58,6 +61,8 @@ export function createExchange(options: {
       accept: 'application/json',
     };
     if (request.payload !== undefined) headers['content-type'] = 'application/json';
+    const span = request.ctx.trace?.start(request.method, origin + basePath + request.path);
+    if (span) Object.assign(headers, span.headers);
 
     // Our own first-byte timer, beside undici's `headersTimeout`: undici runs that one on its
     // coarse "fast timers" (a tick every ~500 ms), so it fires up to about a second late, which
@@ -81,8 +86,10 @@ export function createExchange(options: {
       // Error bodies are read too: their `error` string is the message, and a fully read body
       // lets the socket go back to the pool.
       text = await response.body.text();
+      span?.end({ status });
     } catch (error) {
       clearTimeout(firstByteTimer);
+      span?.end({ error: error instanceof Error ? error.name : 'Error' });
       if (firstByte.signal.aborted && !request.signal.aborted) {
         return { ok: false, error: timeoutError(name, 'headers', timeouts.firstByteMs, error), retryable: true };
       }

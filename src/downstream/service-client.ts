@@ -75,7 +75,7 @@ export function createServiceClient(options: {
     // Only a backstop: the total deadline's AbortSignal stops a slow body first.
     bodyTimeout: timeouts.totalMs,
   });
-  const exchange: Exchange = createExchange({ name, pool, basePath: base.pathname.replace(/\/+$/, ''), timeouts });
+  const exchange: Exchange = createExchange({ name, pool, origin: base.origin, basePath: base.pathname.replace(/\/+$/, ''), timeouts });
   const budget = createRetryBudget({ ratio: retry.budgetRatio, minPerSecond: retry.minRetriesPerSecond });
   const breaker = circuitBreaker(handleWhen(countsAgainstBreaker), {
     halfOpenAfter: config.breaker.halfOpenAfterMs,

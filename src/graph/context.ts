@@ -1,6 +1,7 @@
 import type { AdmissionNowRow } from '../admission/admission-now.js';
 import type { Principal, TenantPrincipal } from '../auth/principal.js';
 import type { Config } from '../config/schema.js';
+import type { CallTrace } from '../downstream/call-context.js';
 import type { Downstream } from '../downstream/downstream.js';
 import type { Priority } from '../fairness/priority.js';
 import type { Loaders } from '../downstream/loaders.js';
@@ -36,6 +37,8 @@ export interface GatewayContext {
    * class, its plan for the metrics), set at admission; null: the defaults (weight 1, normal).
    */
   downstreamShare: DownstreamShare | null;
+  /** The request's trace, which its downstream calls continue (tracing/call-spans.ts); undefined: not traced. */
+  downstreamTrace: CallTrace | undefined;
   /** Null for principals without a tenant (platform admins). */
   loaders: Loaders | null;
   logger: Logger;
@@ -116,5 +119,5 @@ export interface DownstreamShare {
 
 /** The call context every downstream request of this GraphQL request carries. */
 export function callOf(ctx: GatewayContext, principal: TenantPrincipal) {
-  return { tenantId: principal.tenantId, requestId: ctx.requestId, ...ctx.downstreamShare };
+  return { tenantId: principal.tenantId, requestId: ctx.requestId, trace: ctx.downstreamTrace, ...ctx.downstreamShare };
 }

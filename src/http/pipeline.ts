@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.js';
 import type { CostAnalyzer } from '../cost/analyzer.js';
 import { dryRunAnswer } from '../cost/dry-run.js';
 import { priceOperation, reportCost } from '../cost/pricing.js';
+import type { CallTrace } from '../downstream/call-context.js';
 import type { Downstream } from '../downstream/downstream.js';
 import { createDownstreamWaits, downstreamServerTiming, reportDownstreamWaits } from '../downstream/waits.js';
 import { reportThrottle } from '../limits/throttle-report.js';
@@ -84,6 +85,8 @@ export interface PipelineDeps {
   /** Absent: no limit check is sent at the door (`limits.earlyCheck: false`). */
   earlyChecks?: EarlyChecks;
   downstream: Downstream;
+  /** Tracing (tracing/): binds the request's trace to its state; the trace its downstream calls follow. Absent: off. */
+  bindTrace?: (request: FastifyRequest, state: RequestState) => CallTrace | undefined;
   /** Long-lived services every request's context carries (limit overrides, usage reads, ...). */
   services: Pick<
     GatewayContext,
@@ -181,6 +184,7 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
       accepted: { principal, ip, startedAt: Date.now(), earlyCheck: request.earlyLimitCheck, downstreamWaits: waits },
     };
     request.gatewayState = state;
+    const trace = deps.bindTrace?.(request, state);
     const { services } = deps;
     const share = request.downstreamShare;
     return {
@@ -190,6 +194,7 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
       config: config(),
       downstream: deps.downstream,
       downstreamShare: request.downstreamShare ?? null,
+      downstreamTrace: trace,
       loaders: hasTenant(principal)
         ? lazyLoaders(deps.downstream, {
             tenantId: principal.tenantId,
@@ -198,6 +203,7 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
             priority: share?.priority,
             plan: share?.plan,
             waits,
+            trace,
           })
         : null,
       logger,

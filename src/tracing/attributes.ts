@@ -52,6 +52,9 @@ export function decisionAttributes(decision: GateDecision | null): Attributes {
   const { verdict } = decision;
   const attributes: Attributes = { [ATTR.plan]: verdict.planId, [ATTR.decision]: verdict.throttled ? 'refused' : 'allowed' };
   if (verdict.throttled) attributes[ATTR.refusedBy] = verdict.throttled;
+  // Who decided: a store decision has a store time; without one (max-cost, no limit), nobody did.
+  if (verdict.throttled === 'unavailable') attributes[ATTR.source] = 'unavailable';
+  else if (verdict.decidedAt !== undefined) attributes[ATTR.source] = verdict.decidedLocally ? 'local' : 'shared';
   if (verdict.costBudget) attributes[ATTR.costRemaining] = verdict.costBudget.remaining;
   return attributes;
 }

@@ -1,20 +1,21 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { trace } from '@opentelemetry/api';
+import { type Context, trace } from '@opentelemetry/api';
 import { type DocumentNode, Kind, print, visit } from 'graphql';
 import type { GatewayContext } from '../graph/context.js';
 
 /**
  * The GraphQL semantic conventions on the operation span (route-spans.ts starts it around
- * Apollo's handler, so it is the active span in Apollo's hooks): named after the operation type
+ * Apollo's handler and binds it to the request's state, `contextOf`): named after the operation type
  * (`query`, `mutation`; the operation's name is client-chosen and of unbounded cardinality, so it
  * is an attribute, not the name), with `graphql.operation.name` and `graphql.document`.
  * Nothing is done for a request that is not sampled.
  */
-export function graphqlSpanPlugin(): ApolloServerPlugin<GatewayContext> {
+export function graphqlSpanPlugin(contextOf: (state: object) => Context | undefined): ApolloServerPlugin<GatewayContext> {
   const documents = new WeakMap<DocumentNode, string>();
   return {
-    async requestDidStart() {
-      const span = trace.getActiveSpan();
+    async requestDidStart({ contextValue }) {
+      const bound = contextOf(contextValue.state);
+      const span = bound && trace.getSpan(bound);
       if (!span?.isRecording()) return;
       return {
         async didResolveOperation({ operation, operationName, document }) {

@@ -17,6 +17,7 @@ import {
 } from '@opentelemetry/sdk-trace-node';
 import type { Logger } from '../observability/logger.js';
 import type { SamplerName, TracingSettings } from './settings.js';
+import { SyncContextManager } from './sync-context.js';
 
 /** How long a stop waits for the last spans to reach the collector, ms: a collector that hangs must not hold the exit. */
 export const SHUTDOWN_EXPORT_MS = 2000;
@@ -32,8 +33,8 @@ export interface TraceProvider {
 
 /**
  * The SDK's tracer provider for these settings, registered process-wide: OpenTelemetry's context
- * (AsyncLocalStorage) and propagator are globals of `@opentelemetry/api`, and the undici
- * instrumentation reads them. So one traced gateway per process (main.ts starts one).
+ * manager and propagator are globals of `@opentelemetry/api`, and ioredis's command spans read
+ * the context. So one traced gateway per process (main.ts starts one).
  * Spans given in code (`exporter`, tests) are exported one by one as they end; the others in
  * batches (the SDK's `OTEL_BSP_*` variables tune the batches).
  */
@@ -61,7 +62,8 @@ export function startTraceProvider(settings: TracingSettings, logger: Logger, ex
     spanProcessors,
   });
   // W3C trace context only (`traceparent`, `tracestate`): what downstream services are told.
-  provider.register({ propagator: new W3CTraceContextPropagator() });
+  // The context lives only as long as a synchronous call (sync-context.ts says why).
+  provider.register({ propagator: new W3CTraceContextPropagator(), contextManager: new SyncContextManager() });
   return {
     tracer: provider.getTracer(TRACER_NAME),
     async shutdown() {

@@ -1,11 +1,15 @@
 import { type Context, context, propagation, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import type { FastifyReply, FastifyRequest, RouteHandlerMethod, RouteOptions } from 'fastify';
+import type { CallTrace } from '../downstream/call-context.js';
 import { operationAttributes, principalAttributes } from './attributes.js';
+import { callTraceOf } from './call-spans.js';
 
 /** The spans of one request in flight: its server span and the context its work runs in. */
 interface RequestTrace {
   server: Span;
   context: Context;
+  /** Below the GraphQL operation span, once the handler started it (sampled requests only). */
+  operation?: Context;
 }
 
 type Hook = (this: unknown, request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => unknown;
@@ -25,11 +29,14 @@ const UNRESOLVED_OPERATION = 'GraphQL Operation';
  *       EVALSHA, ...             Redis commands (redis-spans.ts)
  *
  * Fastify runs a route's hooks and handler as separate calls, resumed from socket and body-parser
- * events, so a context entered in one hook is gone in the next: each hook and the handler is run
- * inside the request's context instead, which is what makes the spans below them children.
+ * events, and the context lasts only a synchronous call (sync-context.ts): each hook and the
+ * handler is run inside the request's context, and what continues later (the operation plugin,
+ * the limit decision, downstream calls) finds it from the request's state (`bindState`).
  */
 export function createRouteSpans(tracer: Tracer) {
   const traces = new WeakMap<FastifyRequest, RequestTrace>();
+  /** The request state (graph/request-state.ts) -> the context its later work continues in. */
+  const states = new WeakMap<object, Context>();
 
   function start(request: FastifyRequest): RequestTrace {
     // The caller's trace, when it sent a W3C `traceparent`; its sampling decision is followed (parentbased_* samplers).
@@ -77,10 +84,15 @@ export function createRouteSpans(tracer: Tracer) {
     server.end();
   }
 
-  /** Runs a hook in the request's trace context (a callback or an async hook alike). */
+  /**
+   * Runs a hook in the request's trace context (a callback or an async hook alike), for a sampled
+   * request: an unsampled one makes no span below its server span, so its hooks run as they are.
+   */
   const within = (hook: Hook): Hook =>
     function (this: unknown, request, reply, done) {
-      return context.with(contextOf(request), hook, this, request, reply, done);
+      const started = traces.get(request) ?? start(request);
+      if (!started.server.isRecording()) return hook.call(this, request, reply, done);
+      return context.with(started.context, hook, this, request, reply, done);
     };
 
   function operation(handler: RouteHandlerMethod): RouteHandlerMethod {
@@ -90,7 +102,10 @@ export function createRouteSpans(tracer: Tracer) {
       if (!trace.getSpan(parent)?.isRecording()) return context.with(parent, handler, this, request, reply);
       const span = tracer.startSpan(UNRESOLVED_OPERATION, { kind: SpanKind.SERVER }, parent);
       // The GraphQL plugin (graphql-plugin.ts) names it and adds the graphql.* attributes once the operation resolves.
-      const result = context.with(trace.setSpan(parent, span), handler, this, request, reply);
+      const operationContext = trace.setSpan(parent, span);
+      const started = traces.get(request);
+      if (started) started.operation = operationContext;
+      const result = context.with(operationContext, handler, this, request, reply);
       const finish = () => {
         if (span.isRecording() && request.gatewayState) span.setAttributes(operationAttributes(request.gatewayState));
         if (request.gatewayState?.answered?.hadFault) span.setStatus({ code: SpanStatusCode.ERROR, message: 'a gateway or downstream fault' });
@@ -106,6 +121,19 @@ export function createRouteSpans(tracer: Tracer) {
   }
 
   return {
+    /**
+     * Called as the request's state is made (http/pipeline.ts, inside the handler): later work
+     * finds the request's trace from the state; the returned trace follows its downstream calls.
+     */
+    bindState(request: FastifyRequest, state: object): CallTrace | undefined {
+      const started = traces.get(request);
+      if (!started) return undefined;
+      const bound = started.operation ?? started.context;
+      states.set(state, bound);
+      return callTraceOf(tracer, bound);
+    },
+    /** The context a request's later work continues in, from its state; undefined: not traced. */
+    contextOfState: (state: object): Context | undefined => states.get(state),
     /** The route with its hooks and handler run in the request's trace, and the spans started and ended around them. */
     traceRoute<Route extends object>(given: Route): Route {
       const route = given as unknown as RouteOptions;

@@ -1,8 +1,9 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-node';
 import type { GatewayContext } from '../graph/context.js';
+import type { FastifyRequest } from 'fastify';
+import type { CallTrace } from '../downstream/call-context.js';
 import type { LimitGate } from '../limits/limit-gate.js';
-import type { LimitObserver } from '../limits/limit-observer.js';
 import type { Logger } from '../observability/logger.js';
 
 /** OpenTelemetry tracing as the gateway wires it (gateway.ts); every part is a no-op when tracing is off. */
@@ -10,12 +11,12 @@ export interface Tracing {
   readonly enabled: boolean;
   /** The `/graphql` route with its spans (http/server.ts): server span, request context, GraphQL operation span. */
   traceRoute<Route extends object>(route: Route): Route;
+  /** Binds the request's trace to its state as the state is made (http/pipeline.ts); its downstream calls' trace, undefined when off. */
+  bindState(request: FastifyRequest, state: object): CallTrace | undefined;
   /** The GraphQL semantic conventions on the operation span. */
   readonly apolloPlugins: ApolloServerPlugin<GatewayContext>[];
   /** The limit gate with a span around each decision. */
   traceLimitGate(gate: LimitGate): LimitGate;
-  /** For the limit gate's observers: who decided, on the decision's span. */
-  readonly limitObservers: LimitObserver[];
   /** Exports the spans still buffered and stops. */
   close(): Promise<void>;
 }
@@ -23,9 +24,9 @@ export interface Tracing {
 export const NO_TRACING: Tracing = {
   enabled: false,
   traceRoute: (route) => route,
+  bindState: () => undefined,
   apolloPlugins: [],
   traceLimitGate: (gate) => gate,
-  limitObservers: [],
   close: async () => {},
 };
 

@@ -109,6 +109,40 @@ describe('tracing on (in-memory exporter, limits on Redis)', () => {
     for (const traceparent of received) expect(traceparent).toMatch(new RegExp(`^00-${CALLER_TRACE_ID}-[0-9a-f]{16}-01$`));
   });
 
+  it('requests in flight together keep their own traces: each call and Redis command under its own request', async () => {
+    // The context is not carried by AsyncLocalStorage (tracing/sync-context.ts): each request's
+    // later work finds its trace explicitly, so interleaved requests must not borrow each other's.
+    const traceIds = Array.from({ length: 8 }, (_, i) => `${String(i + 1).padStart(2, '0')}${CALLER_TRACE_ID.slice(2)}`);
+    const responses = await Promise.all(
+      traceIds.map((traceId) => gateway.gql(DEMO_TOKENS.globexAdmin, HOME, undefined, { traceparent: `00-${traceId}-${CALLER_SPAN_ID}-01` })),
+    );
+    for (const response of responses) expect(response.body.errors).toBeUndefined();
+    const received = Object.values(gateway.sampleServices.services).flatMap((service) => service.requests().map((r) => r.traceparent));
+    let totalCalls = 0;
+    for (const traceId of traceIds) {
+      const spans = await traceOf(traceId);
+      const operation = one(spans, 'query');
+      const decision = one(childrenOf(spans, operation), 'limit decision');
+      // Redis commands: under the decision, or under the server span for a check sent at the door
+      // (an operation text seen before); a decision served from a lease sends none.
+      for (const command of spans.filter((s) => s.attributes['db.system.name'] === 'redis')) {
+        const parent = spans.find((s) => s.spanContext().spanId === command.parentSpanContext?.spanId);
+        expect([decision.name, 'POST /graphql']).toContain(parent?.name);
+      }
+      // (The field cache may answer a request's fields from another's calls: fewer calls, never borrowed ones.)
+      const calls = childrenOf(spans, operation).filter((s) => s.kind === SpanKind.CLIENT);
+      totalCalls += calls.length;
+      // Every span of the trace hangs from its own server span: none is orphaned or adopted.
+      const ids = new Set(spans.map((s) => s.spanContext().spanId));
+      for (const span of spans) if (span.name !== 'POST /graphql') expect(ids.has(span.parentSpanContext?.spanId ?? '')).toBe(true);
+      // What the services received under this trace is exactly this request's calls.
+      const ofThisTrace = received.filter((t) => t?.startsWith(`00-${traceId}-`));
+      expect(ofThisTrace.sort()).toEqual(calls.map((c) => `00-${traceId}-${c.spanContext().spanId}-01`).sort());
+    }
+    expect(totalCalls).toBeGreaterThanOrEqual(3);
+    expect(received.length).toBe(totalCalls);
+  });
+
   it('a refused operation: the operation span says refused and by what, the limit decision span too', async () => {
     const expensive = '{ customers(first: 100) { edges { node { name orders(first: 100) { id total { formatted } } } } } }';
     const response = await gateway.gql(DEMO_TOKENS.acmeAdmin, expensive, undefined, { traceparent: `00-${CALLER_TRACE_ID}-${CALLER_SPAN_ID}-01` });

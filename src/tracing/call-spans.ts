@@ -1,0 +1,58 @@
+import { type Context, propagation, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import type { CallSpan, CallTrace } from '../downstream/call-context.js';
+
+/**
+ * A request's downstream HTTP attempts in its trace (downstream/exchange.ts starts one per
+ * attempt): a CLIENT span each, named and described as the HTTP semantic conventions say, whose
+ * `traceparent` the service receives. An unsampled request's calls get its trace's ids, sampled
+ * flag off, and no span: the service follows the same decision.
+ */
+export function callTraceOf(tracer: Tracer, parent: Context): CallTrace {
+  if (!trace.getSpan(parent)?.isRecording()) {
+    // Made on the first call: most requests that are not sampled make none.
+    let untraced: CallSpan | undefined;
+    return { start: () => (untraced ??= { headers: headersOf(parent), end() {} }) };
+  }
+  return {
+    start(method, url) {
+      const { host, hostname, port, protocol } = new URL(url);
+      const span = tracer.startSpan(
+        method,
+        {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            'http.request.method': method,
+            'url.full': url,
+            'server.address': hostname,
+            'server.port': port === '' ? (protocol === 'https:' ? 443 : 80) : Number(port),
+          },
+        },
+        parent,
+      );
+      return {
+        headers: headersOf(trace.setSpan(parent, span)),
+        end(outcome) {
+          if ('status' in outcome) {
+            span.setAttribute('http.response.status_code', outcome.status);
+            // HTTP semantic conventions: a client span is an error for 4xx and 5xx alike.
+            if (outcome.status >= 400) {
+              span.setAttribute('error.type', String(outcome.status));
+              span.setStatus({ code: SpanStatusCode.ERROR });
+            }
+          } else {
+            span.setAttribute('error.type', outcome.error);
+            span.setStatus({ code: SpanStatusCode.ERROR, message: `no response from ${host}` });
+          }
+          span.end();
+        },
+      };
+    },
+  };
+}
+
+/** The W3C headers of a context (`traceparent`, and `tracestate` when the caller sent one). */
+function headersOf(context: Context): Record<string, string> {
+  const headers: Record<string, string> = {};
+  propagation.inject(context, headers);
+  return headers;
+}
