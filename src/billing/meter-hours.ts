@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../config/hash.js';
 
 /** One hour, ms. Meter events are hourly: the gateway's hour buckets (usage/buckets.ts) are UTC hours too. */
 export const HOUR_MS = 3_600_000;
@@ -41,5 +41,5 @@ export function meterEventIdentifier(tenantId: string, meter: string, hour: numb
   const tail = `${hourLabel(hour)}${part ? `:${part}` : ''}`;
   const id = `mu:${tenantId}:${meter}:${tail}`;
   if (id.length <= MAX_IDENTIFIER) return id;
-  return `mu:${createHash('sha256').update(id).digest('hex').slice(0, 40)}:${tail}`;
+  return `mu:${sha256Hex(id).slice(0, 40)}:${tail}`;
 }

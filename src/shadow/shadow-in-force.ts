@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../config/hash.js';
 import type { Config, PlanLimits, ShadowSpec } from '../config/schema.js';
 import type { EffectiveLimits } from '../limits/effective-limits.js';
 import type { RuntimeOverride } from '../limits/overrides.js';
@@ -74,10 +74,7 @@ function compute(
   const limits: PlanLimits = Object.assign({}, ...layers);
   const fieldLimits = Object.assign({}, ...layers.map((l) => l.fieldLimits ?? {}));
   if (Object.keys(fieldLimits).length > 0) limits.fieldLimits = Object.freeze(fieldLimits);
-  const id = createHash('sha256')
-    .update(JSON.stringify([shadowPlanId, sorted(limits)]))
-    .digest('hex')
-    .slice(0, 10);
+  const id = sha256Hex(JSON.stringify([shadowPlanId, sorted(limits)])).slice(0, 10);
   return Object.freeze({ source, planId: shadowPlanId, spec, limits: Object.freeze(limits), id });
 }
 
