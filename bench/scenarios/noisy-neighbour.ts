@@ -6,8 +6,9 @@ import type { LoadResult, LoadTarget } from '../load.js';
 import { measureInterleaved, median } from '../measure.js';
 import { floodInChild, openLoop, processCpuMs, type FloodResult } from '../open-loop.js';
 import type { ScenarioReport } from '../report.js';
-import type { Scenario } from '../scenario.js';
+import type { BenchOptions, Scenario } from '../scenario.js';
 import { startBareRefusalServer } from '../support/bare-refusal-server.js';
+import { prepareCompiled } from '../support/compiled.js';
 
 /** Issue 17's targets for the steady tenant while another floods, against its own solo run. */
 const TARGETS = { p50Ratio: 1.5, p99Ratio: 2, cpuPerRefusalUs: 50 } as const;
@@ -30,9 +31,10 @@ export const noisyNeighbourScenario: Scenario = {
   async run(options, log) {
     const cleanups: (() => Promise<unknown>)[] = [];
     try {
+      if (options.compiled) await prepareCompiled(log);
       const redis = await startTestRedis();
       cleanups.push(() => redis.stop());
-      const gateway = await startGatewayProcess({ redisUrl: redis.url });
+      const gateway = await startGatewayProcess({ redisUrl: redis.url, compiled: options.compiled });
       cleanups.push(() => gateway.close());
       log(`redis-server ${redis.url}; gateway ${gateway.url} (pid ${gateway.child.pid})`);
       const steady = await steadyTarget(gateway);
@@ -81,7 +83,7 @@ export const noisyNeighbourScenario: Scenario = {
 
       // The refusal path's own cost at full speed: a second gateway that answers refusals at once
       // (limits.localRefusalDelayMs 0), flooded alone, its CPU over the refusals it answered.
-      const capacity = await refusalCapacity(redis.url, flooder, options.durationMs, log);
+      const capacity = await refusalCapacity(redis.url, flooder, options, log);
       const floor = await bareRefusalCost(flooder, options.durationMs, log);
       const [alone, withFlood] = results as [(typeof results)[0], (typeof results)[0]];
       const soloCpuPerMs = median(solos.map((s) => s.cpuMs / s.durationMs));
@@ -99,7 +101,7 @@ export const noisyNeighbourScenario: Scenario = {
       const p99Ratio = withFlood.median.p99 / alone.median.p99;
       const met = p50Ratio <= TARGETS.p50Ratio && p99Ratio <= TARGETS.p99Ratio && cpuUs <= TARGETS.cpuPerRefusalUs && withFlood.median.errors === 0;
       const report: ScenarioReport = {
-        title: `noisy neighbour: steady Enterprise tenant at ${STEADY_PER_SECOND} req/s, alone vs with a Free tenant flooding on ${FLOOD_CONNECTIONS} connections`,
+        title: `noisy neighbour: steady Enterprise tenant at ${STEADY_PER_SECOND} req/s, alone vs with a Free tenant flooding on ${FLOOD_CONNECTIONS} connections${options.compiled ? ', compiled build' : ''}`,
         baseline: 'alone',
         variants: results,
         verdict: {
@@ -155,10 +157,10 @@ async function refusalsOf(gateway: GatewayProcess): Promise<number> {
 async function refusalCapacity(
   redisUrl: string,
   flooder: LoadTarget,
-  durationMs: number,
+  { durationMs, compiled }: BenchOptions,
   log: (line: string) => void,
 ): Promise<{ perSecond: number; cores: number; cpuUsPerRefusal: number }> {
-  const gateway = await startGatewayProcess({ redisUrl, patch: (config) => (config.limits = { ...config.limits, localRefusalDelayMs: 0 }) });
+  const gateway = await startGatewayProcess({ redisUrl, compiled, patch: (config) => (config.limits = { ...config.limits, localRefusalDelayMs: 0 }) });
   try {
     const pid = gateway.child.pid!;
     const flooding = await floodInChild({ ...flooder, origin: gateway.url }, FLOOD_CONNECTIONS);
