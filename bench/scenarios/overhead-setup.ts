@@ -10,8 +10,9 @@ import type { ServerUnderTest } from '../measure.js';
 
 /**
  * Every feature the config can switch off, off: no plan limits (so no check, no lease, no
- * early check), no field cache, no metering, no fair admission. Authentication, the origin check
- * and the rest of the door cannot be switched off: they are what this variant measures.
+ * early check), no field cache, no metering, no fair admission, no cost calibration (the demo
+ * config samples one response in ten). Authentication, the origin check, pricing and the rest of
+ * the door cannot be switched off: they are what this variant measures.
  */
 export const featuresOff = (config: Record<string, any>) => {
   for (const plan of Object.values(config.plans) as Record<string, any>[]) plan.limits = {};
@@ -19,6 +20,7 @@ export const featuresOff = (config: Record<string, any>) => {
   config.cache = { ...(config.cache ?? {}), enabled: false };
   config.usage = { ...(config.usage ?? {}), enabled: false };
   config.admission = { ...(config.admission ?? {}), enabled: false };
+  config.calibration = { ...(config.calibration ?? {}), enabled: false };
 };
 
 /**

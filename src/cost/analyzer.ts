@@ -95,6 +95,7 @@ export function createCostAnalyzer(options: CostAnalyzerOptions) {
   // Apollo hands the same parsed DocumentNode to every request with the same query text (its
   // document store), so the hash is computed once per document, not once per request.
   const documentHashes = new WeakMap<DocumentNode, string>();
+  const lastOfDocument = new WeakMap<DocumentNode, { name: string; entry: CompiledOperation }>();
 
   function documentKey(document: DocumentNode): string {
     const known = documentHashes.get(document);
@@ -116,6 +117,17 @@ export function createCostAnalyzer(options: CostAnalyzerOptions) {
   }
 
   function compiledFor(document: DocumentNode, operationName: string | null | undefined): CompiledOperation {
+    // The same document again (its estimate, then its actual; the next request with the same
+    // text): no key to build, no reordering of the cache. Kept as long as Apollo keeps the document.
+    const name = operationName ?? '';
+    const last = lastOfDocument.get(document);
+    if (last !== undefined && last.name === name) return last.entry;
+    const entry = compiledByKey(document, operationName);
+    lastOfDocument.set(document, { name, entry });
+    return entry;
+  }
+
+  function compiledByKey(document: DocumentNode, operationName: string | null | undefined): CompiledOperation {
     const key = `${operationName ?? ''}\u0000${documentKey(document)}`;
     const hit = cache.get(key);
     if (hit) {

@@ -28,7 +28,7 @@ export interface HttpServerOptions {
   createApollo: (plugins: ApolloServerPlugin<GatewayContext>[]) => ApolloServer<GatewayContext>;
   readinessChecks?: ReadinessCheck[];
   /** Rate-limit headers for an authenticated response that has none yet (the limit gate's `headersFor`). */
-  rateLimitHeaders?: (principal: Principal, ip: string) => Promise<Record<string, string>>;
+  rateLimitHeaders?: (principal: Principal, ip: string) => Readonly<Record<string, string>> | Promise<Readonly<Record<string, string>>>;
   /** Gets the `gateway_degraded{check}` gauge: the gateway's metrics registry. */
   metricsRegistry?: Registry;
   /** Wraps the `/graphql` route's hooks and handler in its trace spans (tracing/route-spans.ts); default: untraced. */
@@ -75,10 +75,16 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
     // store is down for a fail-closed plan: that 429 carries only Retry-After.
     const fallback = options.rateLimitHeaders;
     if (request.principal && fallback && !reply.hasHeader('ratelimit-policy') && request.gatewayState?.decided?.throttled !== 'unavailable') {
-      fallback(request.principal, request.ip)
+      const headers = fallback(request.principal, request.ip);
+      if (!(headers instanceof Promise)) {
+        reply.headers(headers);
+        done();
+        return;
+      }
+      headers
         .catch(() => ({}))
-        .then((headers) => {
-          reply.headers(headers);
+        .then((found) => {
+          reply.headers(found);
           done();
         });
       return;

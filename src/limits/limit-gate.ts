@@ -332,19 +332,23 @@ function recordThrottle(
  * policies as they stand, from one store peek that consumes nothing. Principals that no policy
  * applies to get `X-RateLimit-Exempt` saying why (`service-token`, `platform-admin`, `no-limits`).
  */
-async function headersOfPolicies(
+function headersOfPolicies(
   deps: { limiter: Limiter; overrides: OverridesStore },
   config: Config,
   principal: Principal,
   ip: string,
-): Promise<Record<string, string>> {
-  if (principal.kind === 'service') return { [EXEMPT_HEADER]: 'service-token' };
-  if (!hasTenant(principal)) return { [EXEMPT_HEADER]: 'platform-admin' };
+): Record<string, string> | Promise<Record<string, string>> {
+  // Exempt callers are answered at once, without a promise: it runs on every one of their responses.
+  if (principal.kind === 'service') return SERVICE_TOKEN_EXEMPT;
+  if (!hasTenant(principal)) return PLATFORM_ADMIN_EXEMPT;
   const { dims } = requestOnlyCharge({ config, principal, runtime: deps.overrides.get(principal.tenantId), ip });
-  if (dims.length === 0) return { [EXEMPT_HEADER]: 'no-limits' };
-  const { decision } = await deps.limiter.peek(dims.map((d) => d.store));
-  return rateLimitHeaders(dims, decision.results, decision.now);
+  if (dims.length === 0) return NO_LIMITS_EXEMPT;
+  return deps.limiter.peek(dims.map((d) => d.store)).then(({ decision }) => rateLimitHeaders(dims, decision.results, decision.now));
 }
+
+const SERVICE_TOKEN_EXEMPT: Readonly<Record<string, string>> = Object.freeze({ [EXEMPT_HEADER]: 'service-token' });
+const PLATFORM_ADMIN_EXEMPT: Readonly<Record<string, string>> = Object.freeze({ [EXEMPT_HEADER]: 'platform-admin' });
+const NO_LIMITS_EXEMPT: Readonly<Record<string, string>> = Object.freeze({ [EXEMPT_HEADER]: 'no-limits' });
 
 /** The last ISO time written: requests served from one lease share their reset time. */
 let lastIso = { at: Number.NaN, iso: '' };
