@@ -1,12 +1,11 @@
-import { Redis } from 'ioredis';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
 import { SETTLE_CARRY_MS } from '../../src/limits/limiter.js';
 import { eventually } from '../support/eventually.js';
 import { heldIn } from '../support/sliding-key.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
-import { startTestRedis, type TestRedis } from '../support/redis-server.js';
+import { useRedisWatch } from '../support/redis-watch.js';
 
 /**
  * What a request with limits on costs in Redis when it makes its own check (no lease): exactly
@@ -27,14 +26,8 @@ const PLAIN_QUERY = '{ viewer { clientId } }';
 /** Commands a limit script call runs inside Redis (they appear in INFO commandstats too). */
 const SCRIPT_COMMANDS = new Set(['time', 'hmget', 'hget', 'hgetall', 'hset', 'hdel', 'del', 'pexpire', 'hincrby']);
 
-let redis: TestRedis;
-let stats: Redis;
-let probe: Redis;
-let monitor: Redis;
-/** Top-level commands every client but `stats` and `probe` sent, as MONITOR shows them. */
-let sent: { command: string; args: string[] }[] = [];
-/** `probe`'s markers seen by MONITOR. */
-const markers = new Set<string>();
+const watch = useRedisWatch();
+const { sent } = watch;
 
 /**
  * A gateway whose Redis traffic is only its requests': usage metering and the field cache off,
@@ -42,7 +35,7 @@ const markers = new Set<string>();
  */
 function startGateway(limits: Record<string, unknown>, leases: Record<string, unknown> = { enabled: false }): Promise<GatewayProcess> {
   return startGatewayProcess({
-    redisUrl: redis.url,
+    redisUrl: watch.redis.url,
     patch: (config) => {
       config.plans.enterprise.limits = { requestsPerDay: 'unlimited', requestsPerMonth: 'unlimited', maxOperationCost: 50_000, ...limits };
       // Leases off unless asked: each request here makes its own check (leases.test.ts counts what leases save).
@@ -80,50 +73,6 @@ function carried(call: { args: string[] }): number {
   return Number(call.args[2 + keys + 2]);
 }
 
-async function commandstats(): Promise<Map<string, number>> {
-  const info = await stats.info('commandstats');
-  return new Map([...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
-}
-
-/** Commands counted by INFO commandstats since `before`, without our own INFO / MONITOR. */
-async function commandstatsSince(before: Map<string, number>): Promise<Map<string, number>> {
-  const delta = new Map<string, number>();
-  for (const [command, calls] of await commandstats()) {
-    const n = calls - (before.get(command) ?? 0) - (command === 'info' ? 1 : 0);
-    if (n > 0) delta.set(command, n);
-  }
-  return delta;
-}
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-  stats = new Redis(redis.url);
-  probe = new Redis(redis.url);
-  await Promise.all([stats.ping(), probe.ping()]);
-  const address = (client: Redis) => `${client.stream.localAddress}:${client.stream.localPort}`;
-  const [ours, probing] = [address(stats), address(probe)];
-  monitor = await new Redis(redis.url).monitor();
-  monitor.on('monitor', (_time: string, args: string[], source: string) => {
-    if (source === probing) markers.add(String(args[1]));
-    if (source === 'lua' || source === ours || source === probing) return;
-    sent.push({ command: String(args[0]).toLowerCase(), args: args.slice(1).map(String) });
-  });
-});
-
-afterAll(async () => {
-  monitor?.disconnect();
-  probe?.disconnect();
-  stats?.disconnect();
-  await redis?.stop();
-});
-
-/** Waits until the monitor has seen everything Redis ran before now (MONITOR keeps Redis's order). */
-async function drained(): Promise<void> {
-  const marker = `drain-${Math.random()}`;
-  await probe.echo(marker);
-  expect(await eventually(() => markers.has(marker))).toBe(true);
-}
-
 describe('a request with limits on costs one Redis command', () => {
   let gateway: GatewayProcess;
   afterAll(async () => {
@@ -134,22 +83,22 @@ describe('a request with limits on costs one Redis command', () => {
     gateway = await startGateway({ requestsPerMinute: 1000, costPerMinute: 100_000, responseBytesPerHour: 'unlimited' });
     // The first check loads the script (NOSCRIPT, then EVAL); from then on it is cached.
     expect((await post(gateway, PLAIN_QUERY)).status).toBe(200);
-    await drained();
-    sent = [];
-    const before = await commandstats();
+    await watch.drained();
+    watch.clear();
+    const before = await watch.commandstats();
 
     for (let i = 0; i < 5; i++) expect((await post(gateway, PLAIN_QUERY)).status).toBe(200);
-    await drained();
+    await watch.drained();
 
     expect(sent.map((c) => c.command)).toEqual(['evalsha', 'evalsha', 'evalsha', 'evalsha', 'evalsha']);
     expect(limiterCalls().map(carried)).toEqual([0, 0, 0, 0, 0]);
     // INFO commandstats agrees: 5 script calls, and otherwise only what the script runs inside.
-    const delta = await commandstatsSince(before);
+    const delta = await watch.commandstatsSince(before);
     expect(delta.get('evalsha')).toBe(5);
     expect([...delta.keys()].filter((c) => c !== 'evalsha' && c !== 'echo' && c !== 'ping' && !SCRIPT_COMMANDS.has(c))).toEqual([]);
     // Nothing waits to be settled: a second later there is still nothing more.
     await new Promise((resolve) => setTimeout(resolve, SETTLE_CARRY_MS + 500));
-    await drained();
+    await watch.drained();
     expect(sent).toHaveLength(5);
   }, 30_000);
 });
@@ -165,57 +114,57 @@ describe('a request that settles after its response (refund, response bytes)', (
     const warm = await post(gateway, PLAIN_QUERY);
     expect(warm.status).toBe(200);
     // Let the warm-up's own settle (its bytes) go out on its own, then start counting.
-    await eventually(async () => (await heldIn(stats, 'rl:{initech}:bytes:h')) === warm.bytes, SETTLE_CARRY_MS + 4000);
-    expect(await heldIn(stats, 'rl:{initech}:bytes:h')).toBe(warm.bytes);
-    await drained();
-    sent = [];
-    const costBefore = await heldIn(stats, 'rl:{initech}:cost:m');
-    const before = await commandstats();
+    await eventually(async () => (await heldIn(watch.stats, 'rl:{initech}:bytes:h')) === warm.bytes, SETTLE_CARRY_MS + 4000);
+    expect(await heldIn(watch.stats, 'rl:{initech}:bytes:h')).toBe(warm.bytes);
+    await watch.drained();
+    watch.clear();
+    const costBefore = await heldIn(watch.stats, 'rl:{initech}:cost:m');
+    const before = await watch.commandstats();
 
     const first = await post(gateway, REFUND_QUERY);
     expect(first.status).toBe(200);
     expect(first.body.extensions.cost).toMatchObject({ requested: ESTIMATE, actual: ACTUAL });
-    await drained();
+    await watch.drained();
     // One command so far: the check, charging the estimate; refund and bytes wait.
     expect(limiterCalls().map(carried)).toEqual([0]);
-    expect(await heldIn(stats, 'rl:{initech}:cost:m')).toBe(costBefore + ESTIMATE);
+    expect(await heldIn(watch.stats, 'rl:{initech}:cost:m')).toBe(costBefore + ESTIMATE);
 
     const second = await post(gateway, REFUND_QUERY);
     expect(second.status).toBe(200);
-    await drained();
+    await watch.drained();
     // Still one command per request: the second check carried the first's refund and bytes.
     expect(sent.map((c) => c.command)).toEqual(['evalsha', 'evalsha']);
     expect(limiterCalls().map(carried)).toEqual([0, 2]);
-    expect(await heldIn(stats, 'rl:{initech}:cost:m')).toBe(costBefore + ACTUAL + ESTIMATE);
-    expect(await heldIn(stats, 'rl:{initech}:bytes:h')).toBe(warm.bytes + first.bytes);
+    expect(await heldIn(watch.stats, 'rl:{initech}:cost:m')).toBe(costBefore + ACTUAL + ESTIMATE);
+    expect(await heldIn(watch.stats, 'rl:{initech}:bytes:h')).toBe(warm.bytes + first.bytes);
     // The second request's remaining budget already counted the first one's refund.
     expect(second.body.extensions.cost.limit.remaining).toBe(100_000 - (costBefore + ACTUAL + ESTIMATE));
 
     // The last request's settle, with no check to carry it, goes out on its own within SETTLE_CARRY_MS.
-    const flushed = await eventually(async () => (await heldIn(stats, 'rl:{initech}:cost:m')) === costBefore + 2 * ACTUAL, SETTLE_CARRY_MS + 4000);
+    const flushed = await eventually(async () => (await heldIn(watch.stats, 'rl:{initech}:cost:m')) === costBefore + 2 * ACTUAL, SETTLE_CARRY_MS + 4000);
     expect(flushed).toBe(true);
-    await drained();
+    await watch.drained();
     expect(sent.map((c) => c.command)).toEqual(['evalsha', 'evalsha', 'evalsha']);
-    expect(await heldIn(stats, 'rl:{initech}:bytes:h')).toBe(warm.bytes + first.bytes + second.bytes);
+    expect(await heldIn(watch.stats, 'rl:{initech}:bytes:h')).toBe(warm.bytes + first.bytes + second.bytes);
     // INFO commandstats: the same three script calls, nothing else sent.
-    const delta = await commandstatsSince(before);
+    const delta = await watch.commandstatsSince(before);
     expect(delta.get('evalsha')).toBe(3);
     expect([...delta.keys()].filter((c) => c !== 'evalsha' && c !== 'echo' && c !== 'ping' && !SCRIPT_COMMANDS.has(c))).toEqual([]);
   }, 30_000);
 
   it('sends a waiting settle on shutdown: nothing is lost when the last request is followed by SIGTERM', async () => {
-    await drained();
-    sent = [];
-    const [costBefore, bytesBefore] = [await heldIn(stats, 'rl:{initech}:cost:m'), await heldIn(stats, 'rl:{initech}:bytes:h')];
+    await watch.drained();
+    watch.clear();
+    const [costBefore, bytesBefore] = [await heldIn(watch.stats, 'rl:{initech}:cost:m'), await heldIn(watch.stats, 'rl:{initech}:bytes:h')];
     const last = await post(gateway, REFUND_QUERY);
     expect(last.status).toBe(200);
     const exit = await gateway.close();
     expect(exit.code).toBe(0);
-    await drained();
+    await watch.drained();
     // The check, then its settle (at shutdown, or by the carry timer if the machine was slow).
     expect(limiterCalls().map(carried)).toEqual([0, 2]);
-    expect(await heldIn(stats, 'rl:{initech}:cost:m')).toBe(costBefore + ACTUAL);
-    expect(await heldIn(stats, 'rl:{initech}:bytes:h')).toBe(bytesBefore + last.bytes);
+    expect(await heldIn(watch.stats, 'rl:{initech}:cost:m')).toBe(costBefore + ACTUAL);
+    expect(await heldIn(watch.stats, 'rl:{initech}:bytes:h')).toBe(bytesBefore + last.bytes);
   }, 30_000);
 });
 
@@ -230,16 +179,16 @@ describe('a request of a byte-budget plan with leases on', () => {
     // 30 s, so that no lease (nor the demand that sizes it) runs out during the test, whatever the
     // machine's speed: the calls below then depend only on the order of requests.
     gateway = await startGateway({ requestsPerDay: 1_000_000, responseBytesPerHour: 1_000_000_000_000 }, { lifetimeMs: 30_000 });
-    await drained();
-    sent = [];
-    const before = await commandstats();
+    await watch.drained();
+    watch.clear();
+    const before = await watch.commandstats();
     const sizes = new Set<number>();
     for (let i = 0; i < 20; i++) {
       const answer = await post(gateway, PLAIN_QUERY);
       expect(answer.status).toBe(200);
       sizes.add(answer.bytes);
     }
-    await drained();
+    await watch.drained();
     // Every response the same size s: each draw of s is exactly what its response needs.
     expect(sizes.size).toBe(1);
     const [size] = [...sizes];
@@ -252,11 +201,11 @@ describe('a request of a byte-budget plan with leases on', () => {
     expect(sent.map((c) => c.command)).toEqual(['eval', 'evalsha', 'evalsha', 'evalsha', 'evalsha', 'evalsha']);
     // Only request 1's bytes were ever a settle: leased responses fit their draws.
     expect(limiterCalls().map(carried)).toEqual([0, 1, 0, 0, 0, 0]);
-    const delta = await commandstatsSince(before);
+    const delta = await watch.commandstatsSince(before);
     expect(delta.get('eval')).toBe(1);
     expect(delta.get('evalsha')).toBe(5);
     expect([...delta.keys()].filter((c) => c !== 'eval' && c !== 'evalsha' && c !== 'echo' && c !== 'ping' && !SCRIPT_COMMANDS.has(c))).toEqual([]);
     // Redis counts the served bytes plus what the live lease still holds in reserve (its unused draws).
-    expect(await heldIn(stats, 'rl:{initech}:bytes:h')).toBeGreaterThanOrEqual(20 * size!);
+    expect(await heldIn(watch.stats, 'rl:{initech}:bytes:h')).toBeGreaterThanOrEqual(20 * size!);
   }, 60_000);
 });

@@ -1,11 +1,10 @@
-import { Redis } from 'ioredis';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
 import { eventually } from '../support/eventually.js';
 import { heldIn } from '../support/sliding-key.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
-import { startTestRedis, type TestRedis } from '../support/redis-server.js';
+import { useRedisWatch } from '../support/redis-watch.js';
 
 /**
  * A shadow adds no Redis command: a request of a shadowed tenant still costs exactly one, its limit
@@ -21,17 +20,13 @@ const PLAIN_QUERY = '{ viewer { clientId } }';
 /** Commands a limit script call runs inside Redis; a shadow's record adds HSETNX. */
 const SCRIPT_COMMANDS = new Set(['time', 'hmget', 'hget', 'hgetall', 'hset', 'hsetnx', 'hdel', 'del', 'pexpire', 'hincrby']);
 
-let redis: TestRedis;
-let stats: Redis;
-let probe: Redis;
-let monitor: Redis;
-let sent: { command: string; args: string[] }[] = [];
-const markers = new Set<string>();
+const watch = useRedisWatch();
+const { sent } = watch;
 
 /** A gateway whose Redis traffic is only its requests' (as commands-per-request.test.ts), initech's plan with a shadow. */
 function startGateway(shadow: Record<string, unknown>): Promise<GatewayProcess> {
   return startGatewayProcess({
-    redisUrl: redis.url,
+    redisUrl: watch.redis.url,
     patch: (config) => {
       config.plans.enterprise.limits = {
         requestsPerDay: 'unlimited',
@@ -65,53 +60,11 @@ const carried = (call: { args: string[] }) => Number(call.args[2 + Number(call.a
 /** Whether a limit call carried a shadow group: its ARGV end in 'shadow', S. */
 const carriesShadow = (call: { args: string[] }) => call.args.at(-2) === 'shadow';
 
-async function commandstats(): Promise<Map<string, number>> {
-  const info = await stats.info('commandstats');
-  return new Map([...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
-}
-
-async function commandstatsSince(before: Map<string, number>): Promise<Map<string, number>> {
-  const delta = new Map<string, number>();
-  for (const [command, calls] of await commandstats()) {
-    const n = calls - (before.get(command) ?? 0) - (command === 'info' ? 1 : 0);
-    if (n > 0) delta.set(command, n);
-  }
-  return delta;
-}
-
 const others = (delta: Map<string, number>) => [...delta.keys()].filter((c) => c !== 'evalsha' && c !== 'echo' && c !== 'ping' && !SCRIPT_COMMANDS.has(c));
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-  stats = new Redis(redis.url);
-  probe = new Redis(redis.url);
-  await Promise.all([stats.ping(), probe.ping()]);
-  const address = (client: Redis) => `${client.stream.localAddress}:${client.stream.localPort}`;
-  const [ours, probing] = [address(stats), address(probe)];
-  monitor = await new Redis(redis.url).monitor();
-  monitor.on('monitor', (_time: string, args: string[], source: string) => {
-    if (source === probing) markers.add(String(args[1]));
-    if (source === 'lua' || source === ours || source === probing) return;
-    sent.push({ command: String(args[0]).toLowerCase(), args: args.slice(1).map(String) });
-  });
-});
-
-afterAll(async () => {
-  monitor?.disconnect();
-  probe?.disconnect();
-  stats?.disconnect();
-  await redis?.stop();
-});
-
-async function drained(): Promise<void> {
-  const marker = `drain-${Math.random()}`;
-  await probe.echo(marker);
-  expect(await eventually(() => markers.has(marker))).toBe(true);
-}
 
 /** The shadow's key of `suffix` (`cost:m`), found by pattern: its id is a hash of its limits. */
 async function shadowKey(suffix: string): Promise<string> {
-  const keys = await stats.keys(`rl:{initech}:shadow:*:${suffix}`);
+  const keys = await watch.stats.keys(`rl:{initech}:shadow:*:${suffix}`);
   expect(keys).toHaveLength(1);
   return keys[0]!;
 }
@@ -126,19 +79,19 @@ describe('a shadowed tenant’s request costs one Redis command', () => {
     // 3 a minute in shadow: of the 6 requests below, 3 would have been refused.
     gateway = await startGateway({ limits: { requestsPerMinute: 3 } });
     expect((await post(gateway, PLAIN_QUERY)).status).toBe(200);
-    await drained();
-    sent = [];
-    const before = await commandstats();
+    await watch.drained();
+    watch.clear();
+    const before = await watch.commandstats();
 
     for (let i = 0; i < 5; i++) expect((await post(gateway, PLAIN_QUERY)).status).toBe(200);
-    await drained();
+    await watch.drained();
 
     expect(sent.map((c) => c.command)).toEqual(['evalsha', 'evalsha', 'evalsha', 'evalsha', 'evalsha']);
     expect(sent.every(carriesShadow)).toBe(true);
-    const delta = await commandstatsSince(before);
+    const delta = await watch.commandstatsSince(before);
     expect(delta.get('evalsha')).toBe(5);
     expect(others(delta)).toEqual([]);
-    expect(await stats.hget(await shadowKey('refused'), 'initech-admin|minute|n')).toBe('3');
+    expect(await watch.stats.hget(await shadowKey('refused'), 'initech-admin|minute|n')).toBe('3');
   }, 30_000);
 });
 
@@ -150,33 +103,33 @@ describe('a shadowed tenant’s settle', () => {
 
   it('rides on the next check with the enforced one: refund and bytes on both counters, one command per request', async () => {
     // The first test's shadow (another id) leaves its keys: only this one's are looked for.
-    const earlier = await stats.keys('rl:{initech}:shadow:*');
-    if (earlier.length > 0) await stats.del(...earlier);
+    const earlier = await watch.stats.keys('rl:{initech}:shadow:*');
+    if (earlier.length > 0) await watch.stats.del(...earlier);
     gateway = await startGateway({ limits: { costPerMinute: 50_000 } });
     const warm = await post(gateway, PLAIN_QUERY);
     expect(warm.status).toBe(200);
     // The warm-up's own settle (its bytes) goes out on its own first.
-    await eventually(async () => (await heldIn(stats, 'rl:{initech}:bytes:h')) === warm.bytes, 5000);
+    await eventually(async () => (await heldIn(watch.stats, 'rl:{initech}:bytes:h')) === warm.bytes, 5000);
     const shadowCost = await shadowKey('cost:m');
     const shadowBytes = await shadowKey('bytes:h');
-    expect(await eventually(async () => (await heldIn(stats, shadowBytes)) === warm.bytes, 5000)).toBe(true);
-    await drained();
-    sent = [];
-    const costBefore = await heldIn(stats, 'rl:{initech}:cost:m');
-    const shadowBefore = await heldIn(stats, shadowCost);
-    const before = await commandstats();
+    expect(await eventually(async () => (await heldIn(watch.stats, shadowBytes)) === warm.bytes, 5000)).toBe(true);
+    await watch.drained();
+    watch.clear();
+    const costBefore = await heldIn(watch.stats, 'rl:{initech}:cost:m');
+    const shadowBefore = await heldIn(watch.stats, shadowCost);
+    const before = await watch.commandstats();
 
     const first = await post(gateway, REFUND_QUERY);
     const second = await post(gateway, REFUND_QUERY);
     expect([first.status, second.status]).toEqual([200, 200]);
-    await drained();
+    await watch.drained();
     // The second check carried the first's refund and bytes, enforced and shadow: 4 settles.
     expect(sent.map((c) => c.command)).toEqual(['evalsha', 'evalsha']);
     expect(sent.map(carried)).toEqual([0, 4]);
-    expect(await heldIn(stats, 'rl:{initech}:cost:m')).toBe(costBefore + 3 + 23);
-    expect(await heldIn(stats, shadowCost)).toBe(shadowBefore + 3 + 23);
-    expect(await heldIn(stats, shadowBytes)).toBe(warm.bytes + first.bytes);
-    const delta = await commandstatsSince(before);
+    expect(await heldIn(watch.stats, 'rl:{initech}:cost:m')).toBe(costBefore + 3 + 23);
+    expect(await heldIn(watch.stats, shadowCost)).toBe(shadowBefore + 3 + 23);
+    expect(await heldIn(watch.stats, shadowBytes)).toBe(warm.bytes + first.bytes);
+    const delta = await watch.commandstatsSince(before);
     expect(delta.get('evalsha')).toBe(2);
     expect(others(delta)).toEqual([]);
   }, 30_000);
