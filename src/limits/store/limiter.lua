@@ -531,12 +531,13 @@ local function hold_until(d)
   return now + sliding_retry_after(d)
 end
 
--- When a consume that does not fit now runs, or nil to refuse it: every dimension that does not fit
--- holds it within its burst and no more than its max delay from now; it runs at the latest of those
--- times, and not in a later calendar period than now's. TS: hold.ts holdAt.
-local function hold_at()
+-- When a consume that does not fit now runs, or nil to refuse it: every dimension of `group` (the
+-- enforced dims, or a shadow group) that does not fit holds it within its burst and no more than
+-- its max delay from now; it runs at the latest of those times, and not in a later calendar period
+-- than now's. TS: hold.ts holdAt.
+local function hold_at(group)
   local run_at = now
-  for _, d in ipairs(dims) do
+  for _, d in ipairs(group) do
     if not d.allowed then
       if not within_burst(d, d.used) then return nil end
       local at = hold_until(d)
@@ -544,7 +545,7 @@ local function hold_at()
       if at > run_at then run_at = at end
     end
   end
-  for _, d in ipairs(dims) do
+  for _, d in ipairs(group) do
     if d.kind == 'c' and run_at >= d.ends then return nil end
   end
   return run_at
@@ -607,7 +608,7 @@ end
 -- then: it is granted only to a request that fits now).
 local held = 0
 if (mode == 'consume' or mode == 'lease') and not all_allowed then
-  local run_at = hold_at()
+  local run_at = hold_at(dims)
   if run_at ~= nil then
     all_allowed = true
     charge_at = run_at
@@ -716,23 +717,6 @@ local function shadow_dimension(key, at)
   return d
 end
 
--- `hold_at` for the shadow group. TS: hold.ts holdAt.
-local function shadow_hold_at(group)
-  local run_at = now
-  for _, d in ipairs(group) do
-    if not d.allowed then
-      if not within_burst(d, d.used) then return nil end
-      local at = hold_until(d)
-      if at - now > d.max_delay then return nil end
-      if at > run_at then run_at = at end
-    end
-  end
-  for _, d in ipairs(group) do
-    if d.kind == 'c' and run_at >= d.ends then return nil end
-  end
-  return run_at
-end
-
 -- Charges an admitted shadow group at `at`, as the enforced charge above does.
 local function shadow_charge(group, at)
   for _, d in ipairs(group) do
@@ -769,7 +753,7 @@ if shadow_keys > 0 then
       if not d.allowed and refused_by == nil then refused_by = d.name end
     end
     local run_at = now
-    if refused_by ~= nil then run_at = shadow_hold_at(group) end
+    if refused_by ~= nil then run_at = hold_at(group) end
     if run_at ~= nil then
       refused_by = nil
       held_ms = run_at - now
