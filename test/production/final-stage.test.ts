@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,12 @@ function run(command: string, args: string[], cwd: string): string {
   return result.stdout;
 }
 
+/** The final stage's `CMD [...]` (the Dockerfile's last one). */
+function imageCommand(): string[] {
+  const commands = [...readFileSync(join(ROOT, 'Dockerfile'), 'utf8').matchAll(/^CMD (\[.*\])$/gm)];
+  return JSON.parse(commands.at(-1)![1]!) as string[];
+}
+
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'final-stage-'));
   app = join(work, 'app');
@@ -37,7 +43,9 @@ beforeAll(async () => {
   copyFileSync(join(ROOT, 'package-lock.json'), join(app, 'package-lock.json'));
   run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], app);
 
-  gateway = spawn(process.execPath, ['dist/main.js'], {
+  // The image's CMD, word for word (its `node` is this one).
+  const [, ...args] = imageCommand();
+  gateway = spawn(process.execPath, args, {
     cwd: app,
     env: { PATH: process.env.PATH, NODE_ENV: 'production', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -69,6 +77,11 @@ describe('the final stage: a production-only install of the packed build', { tim
     expect(existsSync(join(app, 'src'))).toBe(false);
     for (const dev of ['typescript', 'tsx', 'vite', 'vitest'])
       expect({ dev, installed: existsSync(join(app, 'node_modules', dev)) }).toEqual({ dev, installed: false });
+  });
+
+  it("runs node as npm start does: the image's CMD is package.json's start, word for word", () => {
+    const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+    expect(imageCommand().join(' ')).toBe(start);
   });
 
   it('starts with its CMD and answers /healthz, /graphql and the pages', async () => {

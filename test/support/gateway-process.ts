@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,17 @@ import { DEMO_CONFIG_PATH } from '../../src/config/demo.js';
 
 /** What `npm start` runs: the compiled build of src/main.ts (scripts/build.mjs). */
 const COMPILED_ENTRY = 'dist/main.js';
+
+/**
+ * Node's flags in `npm start` (`node <flags> dist/main.js`, package.json), given to every gateway
+ * process here, compiled or not: tests and benchmarks run the heap production runs.
+ */
+export const START_FLAGS: readonly string[] = (() => {
+  const start = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const words = start.split(/\s+/);
+  if (words[0] !== 'node' || words.at(-1) !== COMPILED_ENTRY) throw new Error(`package.json start is not "node <flags> ${COMPILED_ENTRY}": ${start}`);
+  return words.slice(1, -1);
+})();
 
 /** A gateway running in a process of its own, as `npm start` runs it. */
 export interface GatewayProcess {
@@ -54,7 +66,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
   await writeFile(configPath, stringify(config));
   if (options.compiled && options.entry) throw new Error('startGatewayProcess: `compiled` runs dist/main.js; it takes no `entry`');
   const entryArgs = options.compiled ? [COMPILED_ENTRY] : ['--import', 'tsx', options.entry ?? 'src/main.ts'];
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entryArgs], {
+  const child = spawn(process.execPath, [...START_FLAGS, ...(options.nodeArgs ?? []), ...entryArgs], {
     env: {
       ...process.env,
       // As deployed: vitest sets NODE_ENV=test, and libraries (Apollo's signal handling) act
