@@ -32,13 +32,24 @@ export interface ReplayResult {
 
 /**
  * Replays recorded requests (the reader's per-minute arrays, oldest first) against the proposed
- * plans, in the order the live store decided them: each minute's records are sorted by decision
- * time, and a record is replayed once every record accepted before its decision time has arrived
- * (a decision never comes before its request was accepted). Requests decided in the same
+ * plans: `createReplayRun` fed every minute of the source, then finished.
+ */
+export async function replayRecords(source: AsyncIterable<RequestRecord[]>, options: ReplayOptions): Promise<ReplayResult> {
+  const run = createReplayRun(options);
+  for await (const minute of source) if (!(await run.push(minute))) break;
+  return run.finish();
+}
+
+/**
+ * One replay, fed a minute at a time (several runs can share one read of the record: cost
+ * calibration replays the same period as recorded and with suggested sizes). Records are replayed
+ * in the order the live store decided them: each minute's records are sorted by decision time,
+ * and a record is replayed once every record accepted before its decision time has arrived (a
+ * decision never comes before its request was accepted). Requests decided in the same
  * millisecond (one store clock tick) go in the order the live store must have taken them: the
  * admitted ones before the refused ones, then by acceptance.
  */
-export async function replayRecords(source: AsyncIterable<RequestRecord[]>, options: ReplayOptions): Promise<ReplayResult> {
+export function createReplayRun(options: ReplayOptions) {
   const decider = createReplayDecider(configWithProposal(options.config, options.proposal));
   const report = createTenantReport();
   const max = options.maxRecords ?? Number.POSITIVE_INFINITY;
@@ -68,15 +79,25 @@ export async function replayRecords(source: AsyncIterable<RequestRecord[]>, opti
     return true;
   };
 
-  for await (const minute of source) {
-    if (minute.length === 0) continue;
-    if (!(await replayUntil(minute[0]!.at))) break;
-    for (const record of minute) pending.push(record);
-  }
-  if (!result.truncated) await replayUntil(Number.POSITIVE_INFINITY);
-  await decider.drain();
-  return { ...result, tenants: report.tenants() };
+  return {
+    /** The next minute's records, in acceptance order; false once the bound stopped the run (push no more). */
+    async push(minute: readonly RequestRecord[]): Promise<boolean> {
+      if (result.truncated) return false;
+      if (minute.length === 0) return true;
+      if (!(await replayUntil(minute[0]!.at))) return false;
+      for (const record of minute) pending.push(record);
+      return true;
+    },
+    /** Replays what is left and settles every waiting settle: the report. */
+    async finish(): Promise<ReplayResult> {
+      if (!result.truncated) await replayUntil(Number.POSITIVE_INFINITY);
+      await decider.drain();
+      return { ...result, tenants: report.tenants() };
+    },
+  };
 }
+
+export type ReplayRun = ReturnType<typeof createReplayRun>;
 
 function byDecisionOrder(a: RequestRecord, b: RequestRecord): number {
   return decisionTime(a) - decisionTime(b) || (a.throttledBy === null ? 0 : 1) - (b.throttledBy === null ? 0 : 1) || a.at - b.at;

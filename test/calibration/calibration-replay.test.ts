@@ -1,0 +1,239 @@
+import { execFile } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildSchema } from 'graphql';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { replayWithSizes } from '../../src/calibration/sized-replay.js';
+import { DEMO_TOKENS } from '../../src/config/demo.js';
+import { loadSchemaSdl, SCHEMA_DIR } from '../../src/graph/load-schema.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { createOperationReader } from '../../src/record/operation-reader.js';
+import { createRedisOperationStore } from '../../src/record/operation-store.js';
+import { readRecords } from '../../src/record/reader.js';
+import { createRedisRecordStore } from '../../src/record/record-store.js';
+import type { RequestRecord } from '../../src/record/request-record.js';
+import { eventually } from '../support/eventually.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { startTestRedis, type TestRedis } from '../support/redis-server.js';
+
+/**
+ * Issue 23, item 3: what a cost calibration suggestion would do to the tenants near their cost
+ * limits, by replaying the request record. `Order.items` is priced at assumedSize 40 while the
+ * sample orders hold 1 to 5 line items: the estimate overcharges about sevenfold, and two tenants
+ * on 1,000 cost points a minute run into COST_LIMIT_EXCEEDED. The replay with the suggested size
+ * is checked against a live run of a gateway whose schema declares that size (differential).
+ */
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const QUERY = 'query Orders($first: Int) { orders(first: $first) { nodes { id items { quantity product { name } } } } }';
+const VARIABLES = { first: 10 };
+/** acme's refusals go with the suggestion; globex sends more, and is still refused some, fewer. */
+const TRAFFIC = [
+  { tenant: 'acme', token: DEMO_TOKENS.acmeAdmin, requests: 20 },
+  { tenant: 'globex', token: DEMO_TOKENS.globexAdmin, requests: 30 },
+] as const;
+const COST_PER_MINUTE = 1000;
+
+const REPLAY = `query Replay($from: String!, $to: String!) { costCalibrationReplay(from: $from, to: $to, minLists: 20) {
+  records maxRecords truncated repriced notRepriced { noOperation notKept unpriceable } estimatedBefore
+  sets { label sizes { coordinate assumedSize } estimated requestsChanged costRefusedBefore costRefusedAfter tenantCount
+    tenants { tenantId plans requests notRepriced costPerMinute liveCostRefused
+      before { costRefused refused peak peakAt headroom } after { costRefused refused peak peakAt headroom } } }
+} }`;
+
+function patch(config: Record<string, any>): void {
+  config.record = { enabled: true, flushIntervalMs: 200 };
+  config.calibration = { enabled: true, sampleEvery: 1, rollupIntervalMs: 0 };
+  // Leases charge a reservation ahead, which replay does not reproduce (src/replay/REPLAY.md); a
+  // loaded machine must not send a check to the local fallback.
+  config.limits = { ...config.limits, storeTimeoutMs: 5000, leases: { enabled: false } };
+  config.tenants.globex.overrides = { costPerMinute: COST_PER_MINUTE };
+}
+
+/** The schema folder with `Order.items` sized `size`. */
+async function schemaWithItems(size: number): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'schema-'));
+  await cp(SCHEMA_DIR, dir, { recursive: true });
+  const file = join(dir, 'orders.graphql');
+  const text = await readFile(file, 'utf8');
+  const declared = 'items: [LineItem!]! @listSize(assumedSize: 5)';
+  if (!text.includes(declared)) throw new Error(`schema/orders.graphql no longer declares ${declared}`);
+  const sized = text.replace(declared, `items: [LineItem!]! @listSize(assumedSize: ${size})`);
+  await writeFile(file, sized);
+  return dir;
+}
+
+interface Outcome {
+  refused: boolean;
+  /** Cost points in use after this request's charge (limit − remaining), when admitted. */
+  used: number | null;
+}
+
+/** Each tenant's requests in turn, one at a time; what the gateway answered each. */
+async function sendTraffic(gateway: TestGateway): Promise<Record<string, Outcome[]>> {
+  const out: Record<string, Outcome[]> = {};
+  for (const { tenant, token, requests } of TRAFFIC) {
+    out[tenant] = [];
+    for (let i = 0; i < requests; i++) {
+      const response = await gateway.gql(token, QUERY, VARIABLES);
+      // Refused by cost points per minute: a 429 RATE_LIMITED naming the cost dimension.
+      if (response.status !== 200)
+        expect(response.body.errors?.[0]?.extensions, JSON.stringify(response.body)).toMatchObject({ code: 'RATE_LIMITED', dimension: 'cost' });
+      const limit = response.body.extensions?.cost?.limit;
+      out[tenant]!.push({ refused: response.status !== 200, used: response.status === 200 && limit ? limit.limit - limit.remaining : null });
+    }
+  }
+  return out;
+}
+
+function summary(outcomes: Outcome[]) {
+  const used = outcomes.flatMap((o) => (o.used === null ? [] : [o.used]));
+  return { refused: outcomes.filter((o) => o.refused).length, peak: Math.max(...used) };
+}
+
+/** Runs `npm run cost -- calibrate ...args` (tsx src/cost/cli.ts) with GATEWAY_TOKEN set. */
+function calibrate(token: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      join(ROOT, 'node_modules', '.bin', 'tsx'),
+      ['src/cost/cli.ts', 'calibrate', ...args],
+      { cwd: ROOT, env: { ...process.env, GATEWAY_TOKEN: token }, timeout: 30_000 },
+      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('cost calibration replay: the suggestions against the tenants near their cost limits', () => {
+  const schemaDirs: string[] = [];
+  const redises: TestRedis[] = [];
+  let gateway: TestGateway;
+  let live: Record<string, Outcome[]>;
+  const period = { from: '', to: '' };
+  let replay: any;
+
+  beforeAll(async () => {
+    const overpriced = await schemaWithItems(40);
+    schemaDirs.push(overpriced);
+    const redis = await startTestRedis();
+    redises.push(redis);
+    gateway = await startTestGateway({ env: { REDIS_URL: redis.url }, logger: createLogger({ level: 'silent' }), patch, schemaDir: overpriced });
+    period.from = new Date().toISOString();
+    live = await sendTraffic(gateway);
+    // Each tenant's last settle rides on its next check or goes alone within a second; its record waits for it.
+    await new Promise((r) => setTimeout(r, 1500));
+    period.to = new Date().toISOString();
+    const sent = TRAFFIC.reduce((n, t) => n + t.requests, 0);
+    const arrived = await eventually(
+      async () => {
+        const response = await gateway.gql(DEMO_TOKENS.platformAdmin, REPLAY, period);
+        replay = response.body.data?.costCalibrationReplay;
+        if (!replay) throw new Error(JSON.stringify(response.body.errors));
+        return replay.records === sent;
+      },
+      10_000,
+      300,
+    );
+    expect(arrived, `records replayed: ${replay?.records} of ${sent}`).toBe(true);
+  }, 90_000);
+
+  afterAll(async () => {
+    await gateway?.close();
+    for (const r of redises) await r.stop();
+    for (const dir of schemaDirs) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('suggests a smaller Order.items and replays every recorded request with it', () => {
+    const [all] = replay.sets;
+    expect(all.label).toBe('all suggestions');
+    const items = all.sizes.find((s: { coordinate: string }) => s.coordinate === 'Order.items');
+    expect(items.assumedSize).toBeGreaterThanOrEqual(3);
+    expect(items.assumedSize).toBeLessThanOrEqual(5);
+    expect(replay.truncated).toBe(false);
+    // Every request was priced, and its operation kept: each is priced again.
+    expect(replay.repriced).toBe(replay.records);
+    expect(replay.notRepriced).toEqual({ noOperation: 0, notKept: 0, unpriceable: 0 });
+    expect(all.requestsChanged).toBe(replay.records);
+    expect(all.estimated).toBeLessThan(replay.estimatedBefore / 4);
+  });
+
+  it('as recorded, the replay refuses what the live gateway refused; with the suggestion, acme is refused nothing', () => {
+    const [all] = replay.sets;
+    const byTenant = Object.fromEntries(all.tenants.map((t: { tenantId: string }) => [t.tenantId, t]));
+    expect(Object.keys(byTenant).sort()).toEqual(['acme', 'globex']);
+    for (const { tenant } of TRAFFIC) {
+      const t = byTenant[tenant];
+      const seen = summary(live[tenant]!);
+      expect(seen.refused, `${tenant} refused live`).toBeGreaterThan(0);
+      expect(t).toMatchObject({ costPerMinute: COST_PER_MINUTE, liveCostRefused: seen.refused, notRepriced: 0 });
+      expect(t.before).toMatchObject({ costRefused: seen.refused, refused: seen.refused, peak: seen.peak, headroom: COST_PER_MINUTE - seen.peak });
+      expect(t.after.costRefused).toBeLessThan(t.before.costRefused);
+    }
+    expect(byTenant.acme.after.costRefused).toBe(0);
+    expect(byTenant.globex.after.costRefused).toBeGreaterThan(0);
+    expect(all.costRefusedBefore).toBe(byTenant.acme.before.costRefused + byTenant.globex.before.costRefused);
+    expect(all.costRefusedAfter).toBe(byTenant.globex.after.costRefused);
+  });
+
+  it('with the suggestion, refuses exactly what a gateway whose schema declares that size refuses live (differential)', async () => {
+    const size = replay.sets[0].sizes.find((s: { coordinate: string }) => s.coordinate === 'Order.items').assumedSize;
+    const suggested = await schemaWithItems(size);
+    schemaDirs.push(suggested);
+    const redis = await startTestRedis();
+    redises.push(redis);
+    const twin = await startTestGateway({ env: { REDIS_URL: redis.url }, logger: createLogger({ level: 'silent' }), patch, schemaDir: suggested });
+    let outcomes: Record<string, Outcome[]>;
+    try {
+      outcomes = await sendTraffic(twin);
+    } finally {
+      await twin.close();
+    }
+    const byTenant = Object.fromEntries(replay.sets[0].tenants.map((t: { tenantId: string }) => [t.tenantId, t]));
+    for (const { tenant } of TRAFFIC) {
+      const seen = summary(outcomes[tenant]!);
+      expect({ tenant, refused: byTenant[tenant].after.costRefused, peak: byTenant[tenant].after.peak }).toEqual({ tenant, ...seen });
+    }
+  }, 60_000);
+
+  it('replays records without operation keys as before: their recorded estimates, counted', async () => {
+    const redis = new Redis(redises[0]!.url);
+    try {
+      const range = { from: Date.parse(period.from), to: Date.parse(period.to) };
+      const stripped = async function* () {
+        for await (const minute of readRecords(createRedisRecordStore(redis), range)) {
+          yield minute.map(({ operation: _dropped, ...record }): RequestRecord => record);
+        }
+      };
+      const schema = buildSchema(await loadSchemaSdl(schemaDirs[0]));
+      const result = await replayWithSizes({
+        source: stripped(),
+        operations: createOperationReader(createRedisOperationStore(redis)),
+        config: gateway.config.current(),
+        schema,
+        defaultListSize: 10,
+        sets: [{ label: 'all suggestions', sizes: new Map([['Order.items', 5]]) }],
+      });
+      expect(result.repriced).toBe(0);
+      expect(result.notRepriced).toEqual({ noOperation: replay.records, notKept: 0, unpriceable: 0 });
+      const [set] = result.sets;
+      expect(set!.estimated).toBe(result.estimatedBefore);
+      expect(set!.costRefusedAfter).toBe(set!.costRefusedBefore);
+      expect(set!.tenants.map((t) => [t.tenantId, t.before, t.notRepriced])).toEqual(set!.tenants.map((t) => [t.tenantId, t.after, t.requests]));
+      expect(set!.costRefusedBefore).toBe(replay.sets[0].costRefusedBefore);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('npm run cost -- calibrate --replay prints the same, per tenant near its cost limits', async () => {
+    const { code, stdout, stderr } = await calibrate(DEMO_TOKENS.platformAdmin, '--url', gateway.url, '--replay', '--from', period.from, '--to', period.to);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const [all] = replay.sets;
+    const acme = all.tenants.find((t: { tenantId: string }) => t.tenantId === 'acme');
+    expect(stdout).toContain(`${replay.records} recorded requests replayed against the plans that were live`);
+    expect(stdout).toContain(`cost refusals: ${all.costRefusedBefore} as recorded, ${all.costRefusedAfter} with the suggestions`);
+    expect(stdout).toMatch(new RegExp(`^acme\\s+free\\s+1000\\s+${acme.before.costRefused}\\s+0\\s+${acme.before.peak}\\s+${acme.after.peak}\\s`, 'm'));
+  }, 60_000);
+});
