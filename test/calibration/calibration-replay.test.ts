@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSchema } from 'graphql';
@@ -8,7 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayWithSizes } from '../../src/calibration/sized-replay.js';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
-import { loadSchemaSdl, SCHEMA_DIR } from '../../src/graph/load-schema.js';
+import { loadSchemaSdl } from '../../src/graph/load-schema.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createOperationReader } from '../../src/record/operation-reader.js';
 import { createRedisOperationStore } from '../../src/record/operation-store.js';
@@ -18,6 +17,7 @@ import type { RequestRecord } from '../../src/record/request-record.js';
 import { eventually } from '../support/eventually.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startTestRedis, type TestRedis } from '../support/redis-server.js';
+import { schemaWithItemsSized } from '../support/sized-schema.js';
 
 /**
  * Issue 23, item 3: what a cost calibration suggestion would do to the tenants near their cost
@@ -50,19 +50,6 @@ function patch(config: Record<string, any>): void {
   // loaded machine must not send a check to the local fallback.
   config.limits = { ...config.limits, storeTimeoutMs: 5000, leases: { enabled: false } };
   config.tenants.globex.overrides = { costPerMinute: COST_PER_MINUTE };
-}
-
-/** The schema folder with `Order.items` sized `size`. */
-async function schemaWithItems(size: number): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'schema-'));
-  await cp(SCHEMA_DIR, dir, { recursive: true });
-  const file = join(dir, 'orders.graphql');
-  const text = await readFile(file, 'utf8');
-  const declared = 'items: [LineItem!]! @listSize(assumedSize: 5)';
-  if (!text.includes(declared)) throw new Error(`schema/orders.graphql no longer declares ${declared}`);
-  const sized = text.replace(declared, `items: [LineItem!]! @listSize(assumedSize: ${size})`);
-  await writeFile(file, sized);
-  return dir;
 }
 
 interface Outcome {
@@ -114,7 +101,7 @@ describe('cost calibration replay: the suggestions against the tenants near thei
   let replay: any;
 
   beforeAll(async () => {
-    const overpriced = await schemaWithItems(40);
+    const overpriced = await schemaWithItemsSized(40);
     schemaDirs.push(overpriced);
     const redis = await startTestRedis();
     redises.push(redis);
@@ -178,7 +165,7 @@ describe('cost calibration replay: the suggestions against the tenants near thei
 
   it('with the suggestion, refuses exactly what a gateway whose schema declares that size refuses live (differential)', async () => {
     const size = replay.sets[0].sizes.find((s: { coordinate: string }) => s.coordinate === 'Order.items').assumedSize;
-    const suggested = await schemaWithItems(size);
+    const suggested = await schemaWithItemsSized(size);
     schemaDirs.push(suggested);
     const redis = await startTestRedis();
     redises.push(redis);
