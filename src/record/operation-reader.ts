@@ -9,6 +9,8 @@ import type { RequestRecord } from './request-record.js';
  */
 export function createOperationReader(store: OperationStore) {
   const found = new Map<string, RecordedOperation>();
+  /** Name and text per document key, parsed once: the variable sets of one text share its string. */
+  const documents = new Map<string, [string | null, string]>();
   /** `<day>|<key>` looked up and not there (not kept, or expired). */
   const missing = new Set<string>();
 
@@ -30,18 +32,31 @@ export function createOperationReader(store: OperationStore) {
       }
       for (const [day, keys] of wanted) {
         const list = [...keys];
-        const fields = [...new Set(list.flatMap((key) => (documentPartOf(key) === key ? [`d:${key}`] : [`d:${documentPartOf(key)}`, `v:${key}`])))];
+        const fields = [
+          ...new Set(
+            list.flatMap((key) => {
+              const documentKey = documentPartOf(key);
+              const text = documents.has(documentKey) ? [] : [`d:${documentKey}`];
+              return documentKey === key ? text : [...text, `v:${key}`];
+            }),
+          ),
+        ];
         const values = await store.get(day, fields);
         const byField = new Map(fields.map((f, i) => [f, values[i] ?? null]));
         for (const key of list) {
-          const document = byField.get(`d:${documentPartOf(key)}`);
-          const variables = documentPartOf(key) === key ? '{}' : byField.get(`v:${key}`);
+          const documentKey = documentPartOf(key);
+          let document = documents.get(documentKey);
+          const stored = document ? null : byField.get(`d:${documentKey}`);
+          if (stored) {
+            document = JSON.parse(stored) as [string | null, string];
+            documents.set(documentKey, document);
+          }
+          const variables = documentKey === key ? '{}' : byField.get(`v:${key}`);
           if (!document || !variables) {
             missing.add(`${day}|${key}`);
             continue;
           }
-          const [name, text] = JSON.parse(document) as [string | null, string];
-          found.set(key, { name, text, variables });
+          found.set(key, { name: document[0], text: document[1], variables });
         }
       }
     },
