@@ -11,7 +11,7 @@ import { replayWithSizes, type SizedReplay, type SizeSet } from './sized-replay.
 /**
  * Decisions one replay of the console makes at most, over all its runs (the period as recorded,
  * every suggestion together, and each alone when asked): twice the What if page's 500,000
- * records, about a minute of one core on the loaded session machine.
+ * records, 43-53 s of one core (`npm run bench -- calibration-replay`, bench/README.md).
  */
 export const MAX_REPLAY_DECISIONS = 1_000_000;
 /** Longest period: the record's default retention (a week and a day). */
