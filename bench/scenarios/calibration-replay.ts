@@ -48,7 +48,11 @@ export const calibrationReplayScenario: Scenario = {
         const record = representative(i, t0 + Math.floor((i * 1000) / PER_SECOND));
         const d = i % documents.length;
         const state = {};
-        book.priced(state, { document: documents[d]!, operationName: undefined, variables: d === documents.length - 1 ? { first: 1 + (Math.floor(i / documents.length) % 20) } : undefined });
+        book.priced(state, {
+          document: documents[d]!,
+          operationName: undefined,
+          variables: d === documents.length - 1 ? { first: 1 + (Math.floor(i / documents.length) % 20) } : undefined,
+        });
         const key = book.keyOf(state, record.at);
         if (key !== undefined) record.operation = key;
         recorder.record(record);
