@@ -342,6 +342,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     logger,
     record: recordStore && operationStore ? { store: recordStore, operations: operationStore } : null,
     config: () => config.current(),
+    overrides: () => adminOverrides.list(),
   });
   // Trusted documents: registered by tenant admins, shared through Redis when there is one,
   // capped per tenant by its plan in force (a runtime plan override included).
@@ -422,7 +423,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       calibration,
       checkout,
       meteredBilling,
-      replay: createPlanReplay({ store: recordStore, config: () => config.current() }),
+      replay: createPlanReplay({ store: recordStore, config: () => config.current(), overrides: () => adminOverrides.list() }),
     },
     admit: assertOperationAllowed,
     analyzer: costAnalyzer,

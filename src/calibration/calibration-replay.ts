@@ -1,6 +1,7 @@
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import type { RuntimeOverride } from '../limits/overrides.js';
 import { createOperationReader } from '../record/operation-reader.js';
 import type { OperationStore } from '../record/operation-store.js';
 import { readRecords } from '../record/reader.js';
@@ -39,6 +40,8 @@ export function createCalibrationReplay(deps: {
   records: RecordStore | null;
   operations: OperationStore | null;
   config: () => Config;
+  /** Platform admins' runtime limit overrides in force; default none. */
+  overrides?: () => readonly RuntimeOverride[];
   schema: GraphQLSchema;
   defaultListSize: number;
   report: (options: ReportOptions) => Promise<CalibrationReport>;
@@ -68,6 +71,7 @@ export function createCalibrationReplay(deps: {
         source: readRecords(deps.records, { from, to }),
         operations: deps.operations ? createOperationReader(deps.operations) : null,
         config: deps.config(),
+        overrides: deps.overrides?.() ?? [],
         schema: deps.schema,
         defaultListSize: deps.defaultListSize,
         sets,

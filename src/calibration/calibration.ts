@@ -2,6 +2,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { CostAnalyzer } from '../cost/analyzer.js';
 import type { Config } from '../config/schema.js';
 import { DEFAULT_LIST_SIZE } from '../cost/validate.js';
+import type { RuntimeOverride } from '../limits/overrides.js';
 import type { Logger } from '../observability/logger.js';
 import type { OperationStore } from '../record/operation-store.js';
 import type { RecordStore } from '../record/record-store.js';
@@ -43,6 +44,8 @@ export function createCalibration(options: {
   /** The request record and the operations it names (null when the record is off), for `replay`. */
   record: { store: RecordStore; operations: OperationStore } | null;
   config: () => Config;
+  /** Platform admins' runtime limit overrides in force, applied by the replay; default none. */
+  overrides?: () => readonly RuntimeOverride[];
 }): Calibration {
   const { schema, logger } = options;
   const replayOf = (report: Calibration['report']) =>
@@ -50,6 +53,7 @@ export function createCalibration(options: {
       records: options.record?.store ?? null,
       operations: options.record?.operations ?? null,
       config: options.config,
+      ...(options.overrides ? { overrides: options.overrides } : {}),
       schema,
       // The gateway's analyzer prices with the default list size (cost/validate.ts), as the report does.
       defaultListSize: DEFAULT_LIST_SIZE,

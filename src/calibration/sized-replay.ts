@@ -1,5 +1,6 @@
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config/schema.js';
+import type { RuntimeOverride } from '../limits/overrides.js';
 import type { OperationReader } from '../record/operation-reader.js';
 import type { RequestRecord } from '../record/request-record.js';
 import { createReplayRun, type ReplayRun } from '../replay/replay-run.js';
@@ -63,6 +64,8 @@ export async function replayWithSizes(input: {
   /** Null: no operation store (the record is off): nothing can be repriced. */
   operations: OperationReader | null;
   config: Config;
+  /** Platform admins' runtime limit overrides, as for any replay (replay-run.ts); default none. */
+  overrides?: readonly RuntimeOverride[];
   schema: GraphQLSchema;
   defaultListSize: number;
   sets: readonly SizeSet[];
@@ -72,7 +75,7 @@ export async function replayWithSizes(input: {
   const { sets } = input;
   const documents = createParsedDocuments();
   const repricers = sets.map((set) => createRepricer({ schema: input.schema, sizes: set.sizes, defaultListSize: input.defaultListSize, documents }));
-  const runOptions = { config: input.config, proposal: {} };
+  const runOptions = { config: input.config, proposal: {}, overrides: input.overrides ?? [] };
   const baseline = createReplayRun(runOptions);
   const runs: ReplayRun[] = sets.map(() => createReplayRun(runOptions));
   const totals = sets.map(() => ({ estimated: 0, requestsChanged: 0 }));

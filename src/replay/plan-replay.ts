@@ -1,5 +1,6 @@
 import type { Config, PlanLimits } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import type { RuntimeOverride } from '../limits/overrides.js';
 import { readRecords } from '../record/reader.js';
 import type { RecordStore } from '../record/record-store.js';
 import { checkedPlans, ProposalError } from './proposed-plans.js';
@@ -35,7 +36,13 @@ const EDITABLE = [
  * instance, bounded (MAX_REPLAY_RECORDS, MAX_SPAN_MS, one at a time); `npm run simulate` runs the
  * same replay without a bound, off the gateway.
  */
-export function createPlanReplay(deps: { store: RecordStore | null; config: () => Config; maxRecords?: number }) {
+export function createPlanReplay(deps: {
+  store: RecordStore | null;
+  config: () => Config;
+  /** Platform admins' runtime limit overrides in force (applied from when each was set); default none. */
+  overrides?: () => readonly RuntimeOverride[];
+  maxRecords?: number;
+}) {
   const maxRecords = deps.maxRecords ?? MAX_REPLAY_RECORDS;
   let running = false;
 
@@ -50,7 +57,7 @@ export function createPlanReplay(deps: { store: RecordStore | null; config: () =
     if (running) throw new GatewayError('REPLAY_IN_PROGRESS', 'A replay is already running on this gateway instance: try again when it is done.');
     running = true;
     try {
-      const result = await replayRecords(readRecords(deps.store, { from, to }), { config, proposal, maxRecords });
+      const result = await replayRecords(readRecords(deps.store, { from, to }), { config, proposal, maxRecords, overrides: deps.overrides?.() ?? [] });
       return { ...result, maxRecords };
     } finally {
       running = false;

@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.js';
+import type { RuntimeOverride } from '../limits/overrides.js';
 import type { RequestRecord } from '../record/request-record.js';
 import { configWithProposal, type ProposedPlans } from './proposed-plans.js';
 import { createReplayDecider, decisionTime, type ReplayedDecision } from './replay-decider.js';
@@ -9,6 +10,8 @@ export interface ReplayOptions {
   config: Config;
   /** Limits laid over their plans for the replay; empty: the plans as they are (a faithfulness check). */
   proposal: ProposedPlans;
+  /** Platform admins' runtime limit overrides (`setTenantLimits`) as they stand, each applied from its `setAt` until it expires; default none. */
+  overrides?: readonly RuntimeOverride[];
   /** Stop after this many records (the gateway's bound); default: no bound. */
   maxRecords?: number;
   /** Sees every replayed decision, in decision order (the faithfulness test compares them). */
@@ -50,7 +53,7 @@ export async function replayRecords(source: AsyncIterable<RequestRecord[]>, opti
  * admitted ones before the refused ones, then by acceptance.
  */
 export function createReplayRun(options: ReplayOptions) {
-  const decider = createReplayDecider(configWithProposal(options.config, options.proposal));
+  const decider = createReplayDecider(configWithProposal(options.config, options.proposal), options.overrides);
   const report = createTenantReport();
   const max = options.maxRecords ?? Number.POSITIVE_INFINITY;
   const result = { records: 0, truncated: false, firstAt: null as number | null, lastAt: null as number | null, changed: 0, decidedLocally: 0 };
