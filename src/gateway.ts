@@ -17,6 +17,7 @@ import { createMemoryOperationStore, createRedisOperationStore } from './record/
 import { createNoopRecorder, createRequestRecorder } from './record/recorder.js';
 import { createSettleStamps } from './record/settle-stamps.js';
 import { createPlanReplay } from './replay/plan-replay.js';
+import { createReplaySlot } from './replay/replay-slot.js';
 import { createDownstream, type Downstream } from './downstream/downstream.js';
 import { createApollo } from './graph/apollo.js';
 import { buildSchema } from './wiring/build-schema.js';
@@ -334,6 +335,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     logger.warn({ fields: costAnalyzer.warnings }, 'list fields without @listSize are priced at the default list size');
   }
   // Cost calibration: list lengths returned against the sizes the estimate priced (calibration/).
+  // One replay at a time per instance, of either kind (What if, cost calibration's).
+  const replaySlot = createReplaySlot();
   const calibration = createCalibration({
     ...initial.calibration,
     schema,
@@ -343,6 +346,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     record: recordStore && operationStore ? { store: recordStore, operations: operationStore } : null,
     config: () => config.current(),
     overrides: () => adminOverrides.list(),
+    replaySlot,
   });
   // Trusted documents: registered by tenant admins, shared through Redis when there is one,
   // capped per tenant by its plan in force (a runtime plan override included).
@@ -423,7 +427,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       calibration,
       checkout,
       meteredBilling,
-      replay: createPlanReplay({ store: recordStore, config: () => config.current(), overrides: () => adminOverrides.list() }),
+      replay: createPlanReplay({ store: recordStore, config: () => config.current(), overrides: () => adminOverrides.list(), slot: replaySlot }),
     },
     admit: assertOperationAllowed,
     analyzer: costAnalyzer,

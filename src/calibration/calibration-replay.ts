@@ -6,6 +6,7 @@ import { createOperationReader } from '../record/operation-reader.js';
 import type { OperationStore } from '../record/operation-store.js';
 import { readRecords } from '../record/reader.js';
 import type { RecordStore } from '../record/record-store.js';
+import { createReplaySlot, type ReplaySlot } from '../replay/replay-slot.js';
 import type { CalibrationReport, ReportOptions } from './report.js';
 import { replayWithSizes, type SizedReplay, type SizeSet } from './sized-replay.js';
 
@@ -34,7 +35,7 @@ export type CalibrationReplayResult = SizedReplay & { from: number; to: number; 
  * Cost calibration's replay (issue 23, item 3): the suggestions of the calibration report,
  * applied to the recorded requests of a period, against the plans that were live (sized-replay.ts).
  * Runs on the gateway for the console and `npm run cost -- calibrate --replay`, bounded like the
- * What if page (MAX_REPLAY_DECISIONS, MAX_SPAN_MS, one at a time per instance).
+ * What if page (MAX_REPLAY_DECISIONS, MAX_SPAN_MS, one replay of either kind at a time per instance).
  */
 export function createCalibrationReplay(deps: {
   records: RecordStore | null;
@@ -45,10 +46,12 @@ export function createCalibrationReplay(deps: {
   schema: GraphQLSchema;
   defaultListSize: number;
   report: (options: ReportOptions) => Promise<CalibrationReport>;
+  /** One replay at a time per instance, shared with the What if page's; default this replay's own. */
+  slot?: ReplaySlot;
   maxDecisions?: number;
 }) {
   const maxDecisions = deps.maxDecisions ?? MAX_REPLAY_DECISIONS;
-  let running = false;
+  const slot = deps.slot ?? createReplaySlot();
 
   async function run(input: CalibrationReplayInput): Promise<CalibrationReplayResult> {
     if (!deps.records) throw new GatewayError('BAD_REQUEST', 'The request record is off on this gateway (config record.enabled): there is nothing to replay.');
@@ -56,9 +59,8 @@ export function createCalibrationReplay(deps: {
     const to = time(input.to, 'to');
     if (!(to > from)) throw badInput(`to must be after from: ${input.from} .. ${input.to}`, 'to');
     if (to - from > MAX_SPAN_MS) throw badInput(`the period may span at most 8 days (the record's retention): ${input.from} .. ${input.to}`, 'to');
-    if (running) throw new GatewayError('REPLAY_IN_PROGRESS', 'A replay is already running on this gateway instance: try again when it is done.');
-    running = true;
-    try {
+    const records = deps.records;
+    return slot.run(async () => {
       const report = await deps.report({ minLists: input.minLists, defaultListSize: deps.defaultListSize });
       const suggested = report.fields.flatMap((f) => (f.suggestedAssumedSize === null ? [] : [[f.coordinate, f.suggestedAssumedSize] as const]));
       const sets: SizeSet[] = [{ label: 'all suggestions', sizes: new Map(suggested) }];
@@ -68,7 +70,7 @@ export function createCalibrationReplay(deps: {
       // The period as recorded is one run more.
       const maxRecords = Math.floor(maxDecisions / (sets.length + 1));
       const result = await replayWithSizes({
-        source: readRecords(deps.records, { from, to }),
+        source: readRecords(records, { from, to }),
         operations: deps.operations ? createOperationReader(deps.operations) : null,
         config: deps.config(),
         overrides: deps.overrides?.() ?? [],
@@ -78,9 +80,7 @@ export function createCalibrationReplay(deps: {
         maxRecords,
       });
       return { ...result, from, to, maxRecords };
-    } finally {
-      running = false;
-    }
+    });
   }
 
   return { run };

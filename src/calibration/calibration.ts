@@ -6,6 +6,7 @@ import type { RuntimeOverride } from '../limits/overrides.js';
 import type { Logger } from '../observability/logger.js';
 import type { OperationStore } from '../record/operation-store.js';
 import type { RecordStore } from '../record/record-store.js';
+import type { ReplaySlot } from '../replay/replay-slot.js';
 import type { RedisClient } from '../stores/redis.js';
 import { createCalibrationReplay, type CalibrationReplayInput, type CalibrationReplayResult } from './calibration-replay.js';
 import { createCalibrationRollup } from './fleet-rollup.js';
@@ -46,6 +47,8 @@ export function createCalibration(options: {
   config: () => Config;
   /** Platform admins' runtime limit overrides in force, applied by the replay; default none. */
   overrides?: () => readonly RuntimeOverride[];
+  /** One replay at a time per instance, shared with the What if page's. */
+  replaySlot?: ReplaySlot;
 }): Calibration {
   const { schema, logger } = options;
   const replayOf = (report: Calibration['report']) =>
@@ -54,6 +57,7 @@ export function createCalibration(options: {
       operations: options.record?.operations ?? null,
       config: options.config,
       ...(options.overrides ? { overrides: options.overrides } : {}),
+      ...(options.replaySlot ? { slot: options.replaySlot } : {}),
       schema,
       // The gateway's analyzer prices with the default list size (cost/validate.ts), as the report does.
       defaultListSize: DEFAULT_LIST_SIZE,

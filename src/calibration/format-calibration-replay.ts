@@ -63,7 +63,7 @@ export function formatCalibrationReplay(replay: CalibrationReplayView): string {
   for (const set of replay.sets) {
     lines.push('');
     if (set.sizes.length === 0) {
-      lines.push('No @listSize change suggested: the replay with the suggestions is the period as recorded.');
+      lines.push("No @listSize change suggested: 'with the suggestions' prices the recorded operations on today's schema as it is.");
       continue;
     }
     lines.push(`${set.label}: ${set.sizes.map((s) => `${s.coordinate} @listSize(assumedSize: ${s.assumedSize})`).join(', ')}`);

@@ -5,15 +5,20 @@ import { fileURLToPath } from 'node:url';
 import { buildSchema } from 'graphql';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCalibrationReplay } from '../../src/calibration/calibration-replay.js';
+import { calibrationReport } from '../../src/calibration/report.js';
 import { replayWithSizes } from '../../src/calibration/sized-replay.js';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
+import { parseConfig } from '../../src/config/load.js';
 import { loadSchemaSdl } from '../../src/graph/load-schema.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createOperationReader } from '../../src/record/operation-reader.js';
-import { createRedisOperationStore } from '../../src/record/operation-store.js';
+import { createMemoryOperationStore, createRedisOperationStore } from '../../src/record/operation-store.js';
 import { readRecords } from '../../src/record/reader.js';
-import { createRedisRecordStore } from '../../src/record/record-store.js';
+import { createRedisRecordStore, type RecordStore } from '../../src/record/record-store.js';
 import type { RequestRecord } from '../../src/record/request-record.js';
+import { createPlanReplay } from '../../src/replay/plan-replay.js';
+import { createReplaySlot } from '../../src/replay/replay-slot.js';
 import { eventually } from '../support/eventually.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startTestRedis, type TestRedis } from '../support/redis-server.js';
@@ -278,4 +283,48 @@ describe('cost calibration replay: the suggestions against the tenants near thei
     expect(stdout).toContain(`cost refusals: ${all.costRefusedBefore} as recorded, ${all.costRefusedAfter} with the suggestions`);
     expect(stdout).toMatch(new RegExp(`^acme\\s+free\\s+1000\\s+${acme.before.costRefused}\\s+0\\s+${acme.before.peak}\\s+${acme.after.peak}\\s`, 'm'));
   }, 60_000);
+});
+
+describe('costCalibrationReplay bounds', () => {
+  const config = parseConfig('plans: { free: { displayName: Free } }\ntenants: { acme: { displayName: Acme, plan: free } }', 't.yaml', {});
+  const empty = { responses: 0, fields: [], operations: [], operationsDropped: 0 };
+
+  it("shares the instance's one replay slot with the What if page's, and checks the period", async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const records: RecordStore = {
+      append: async () => {},
+      blocks: async () => {
+        await gate;
+        return [];
+      },
+    };
+    const slot = createReplaySlot();
+    const schema = buildSchema(await loadSchemaSdl());
+    const planReplay = createPlanReplay({ store: records, config: () => config, slot });
+    const calibration = createCalibrationReplay({
+      records,
+      operations: createMemoryOperationStore(),
+      config: () => config,
+      schema,
+      defaultListSize: 10,
+      report: async (o) => calibrationReport(schema, empty, o),
+      slot,
+    });
+    const input = { from: '2026-12-01T00:00:00Z', to: '2026-12-01T00:01:00Z', minLists: 20, eachSuggestion: false };
+    const first = planReplay.run({ from: input.from, to: input.to, plans: [{ plan: 'free', limits: {}, unlimited: [] }] });
+    await expect(calibration.run(input)).rejects.toMatchObject({ extensions: { code: 'REPLAY_IN_PROGRESS' } });
+    release();
+    await first;
+    await expect(calibration.run(input)).resolves.toMatchObject({
+      records: 0,
+      truncated: false,
+      maxRecords: 500_000,
+      sets: [{ label: 'all suggestions', sizes: [] }],
+    });
+    await expect(calibration.run({ ...input, to: '2026-12-10T00:00:00Z' })).rejects.toThrow(
+      "the period may span at most 8 days (the record's retention): 2026-12-01T00:00:00Z .. 2026-12-10T00:00:00Z",
+    );
+    await expect(calibration.run({ ...input, to: input.from })).rejects.toMatchObject({ extensions: { code: 'BAD_USER_INPUT', argument: 'to' } });
+  });
 });

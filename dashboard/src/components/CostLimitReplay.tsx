@@ -89,7 +89,7 @@ export function CostLimitReplay(props: { apiKey: string }) {
               : ''}
             . Estimated {count(result.estimatedBefore)} → {count(all.estimated)}; cost refusals {count(all.costRefusedBefore)} → {count(all.costRefusedAfter)}.
           </p>
-          {all.sizes.length === 0 && <p>No @listSize change suggested: the replay with the suggestions is the period as recorded.</p>}
+          {all.sizes.length === 0 && <p>No @listSize change suggested: “after” prices the recorded operations on today's schema as it is.</p>}
           {all.tenants.length === 0 ? (
             <p data-testid="calibration-replay-none">No tenant was refused by a cost limit or used 80% of its cost points per minute, either way.</p>
           ) : (

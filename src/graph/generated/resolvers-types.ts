@@ -1424,7 +1424,7 @@ export type Query = {
    * `eachSuggestion`. Requests whose operation cannot be priced again keep their recorded estimate
    * and are counted in `notRepriced`. Bounded: 1,000,000 decisions over all runs (`maxRecords` per
    * run; `truncated` says when the period held more), a period of at most 8 days, one replay at a
-   * time per instance (REPLAY_IN_PROGRESS otherwise).
+   * time per instance, this or `planReplay` (REPLAY_IN_PROGRESS otherwise).
    */
   costCalibrationReplay: CostCalibrationReplay;
   product?: Maybe<Product>;
@@ -1443,7 +1443,7 @@ export type Query = {
    * configured. Bounded: at most `PlanReplay.maxRecords` (500,000) records are replayed (about 30 s
    * at the measured rate; `truncated` says when the period held more: narrow it, or use `npm run
    * simulate`), a period of at most 8 days (the record's retention), one replay at a time per
-   * instance (REPLAY_IN_PROGRESS otherwise).
+   * instance, this or `costCalibrationReplay` (REPLAY_IN_PROGRESS otherwise).
    */
   planReplay: PlanReplay;
   /** Platform admins only: the configured plans and their limits, as the What if page edits them (null: no limit). */
