@@ -1,5 +1,6 @@
 import type { Scenario } from './scenario.js';
 import { cacheScenario } from './scenarios/cache.js';
+import { calibrationReplayScenario } from './scenarios/calibration-replay.js';
 import { dashboardScenario } from './scenarios/dashboard.js';
 import { exactnessScenario } from './scenarios/exactness.js';
 import { graduatedScenario } from './scenarios/graduated.js';
@@ -33,4 +34,5 @@ export const SCENARIOS: readonly Scenario[] = [
   tracingScenario,
   graduatedScenario,
   replayScenario,
+  calibrationReplayScenario,
 ];

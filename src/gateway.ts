@@ -12,9 +12,12 @@ import { createCostAnalyzer } from './cost/analyzer.js';
 import { createCalibration } from './calibration/calibration.js';
 import { perIpLimit, recordedRequests } from './record/capture.js';
 import { createMemoryRecordStore, createRedisRecordStore } from './record/record-store.js';
+import { createOperationBook } from './record/operation-book.js';
+import { createMemoryOperationStore, createRedisOperationStore } from './record/operation-store.js';
 import { createNoopRecorder, createRequestRecorder } from './record/recorder.js';
 import { createSettleStamps } from './record/settle-stamps.js';
 import { createPlanReplay } from './replay/plan-replay.js';
+import { createReplaySlot } from './replay/replay-slot.js';
 import { createDownstream, type Downstream } from './downstream/downstream.js';
 import { createApollo } from './graph/apollo.js';
 import { buildSchema } from './wiring/build-schema.js';
@@ -104,6 +107,8 @@ export interface GatewayOptions {
    * steps as they are.
    */
   closeSteps?: (steps: CloseStep[]) => CloseStep[];
+  /** The SDL folder; default `schema/` (tests price with other `@listSize` values: test/calibration/calibration-replay.test.ts). */
+  schemaDir?: string;
 }
 
 export interface Gateway {
@@ -194,6 +199,17 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         ...(settleStamps ? { pending: settleStamps.pending } : {}),
       })
     : createNoopRecorder();
+  // The operations the record names (text, name, variables), for cost calibration's replay: kept
+  // with the record's retention, once per day per instance (record/operation-book.ts).
+  const operationStore = recordConfig.enabled ? (redis ? createRedisOperationStore(redis) : createMemoryOperationStore()) : null;
+  const operationBook = operationStore
+    ? createOperationBook({
+        store: operationStore,
+        logger,
+        retentionMs: recordRetention.retentionMs,
+        intervalMs: recordConfig.flushIntervalMs,
+      })
+    : null;
   // The demo's synthetic month (config demo.backfillDays): only into the in-memory store, never
   // into a Redis that real instances share. The pages label the span it covers.
   if (initial.demo.backfillDays > 0 && redis) logger.warn('demo.backfillDays is ignored with Redis: synthetic history goes only into the in-memory store');
@@ -294,6 +310,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const health = createHealthView({ redis, limiter, downstream, admission: () => admissionView() });
 
   const schema = await buildSchema({
+    ...(options.schemaDir ? { schemaDir: options.schemaDir } : {}),
     config: initial,
     rateLimit: fieldRateLimitTransformer({
       redis: fieldLimitsRedis,
@@ -318,12 +335,18 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     logger.warn({ fields: costAnalyzer.warnings }, 'list fields without @listSize are priced at the default list size');
   }
   // Cost calibration: list lengths returned against the sizes the estimate priced (calibration/).
+  // One replay at a time per instance, of either kind (What if, cost calibration's).
+  const replaySlot = createReplaySlot();
   const calibration = createCalibration({
     ...initial.calibration,
     schema,
     analyzer: costAnalyzer,
     redis,
     logger,
+    record: recordStore && operationStore ? { store: recordStore, operations: operationStore } : null,
+    config: () => config.current(),
+    overrides: () => adminOverrides.list(),
+    replaySlot,
   });
   // Trusted documents: registered by tenant admins, shared through Redis when there is one,
   // capped per tenant by its plan in force (a runtime plan override included).
@@ -405,7 +428,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       calibration,
       checkout,
       meteredBilling,
-      replay: createPlanReplay({ store: recordStore, config: () => config.current() }),
+      replay: createPlanReplay({ store: recordStore, config: () => config.current(), overrides: () => adminOverrides.list(), slot: replaySlot }),
     },
     admit: assertOperationAllowed,
     analyzer: costAnalyzer,
@@ -425,8 +448,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       : {}),
     meter: requestMetering({ meter, planOf: (tenantId) => limitsView.effective(config.current(), tenantId).planId, cacheReport: fieldCache.report }),
     ...(calibration.observe ? { calibrate: calibration.observe } : {}),
-    onMetered: recordConfig.enabled
-      ? recordedRequests(requestMetrics(metrics), recorder, perIpLimit({ config: () => config.current(), limitsView }), settleStamps)
+    ...(operationBook ? { onPriced: operationBook.priced } : {}),
+    onMetered: operationBook
+      ? recordedRequests(requestMetrics(metrics), recorder, perIpLimit({ config: () => config.current(), limitsView }), settleStamps, operationBook)
       : requestMetrics(metrics),
   });
   const { app } = await createHttpServer({
@@ -465,7 +489,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     config,
     stopObserving,
     meter,
-    recorder,
+    recorder: { close: () => Promise.all([recorder.close(), operationBook?.close()]) },
     calibration,
     stopPlanAudit,
     meteredBilling,

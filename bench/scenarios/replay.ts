@@ -20,7 +20,7 @@ const ROOTS = ['Query.customers', 'Query.orders', 'Query.products', 'Query.produ
 const PLANS = ['free', 'pro', 'enterprise', 'partner'] as const;
 
 /** Four plans with every kind of limit (minute with a burst zone, per key, per address, day, cost, bytes, a field); 1,000 tenants. */
-function benchConfig() {
+export function benchConfig() {
   const tenants: Record<string, unknown> = {};
   for (let t = 0; t < TENANTS; t++) tenants[`tenant-${t}`] = { displayName: `Tenant ${t}`, plan: PLANS[t % 4], timeZone: t % 2 ? 'UTC' : 'Europe/Paris' };
   const plans = {
@@ -45,7 +45,7 @@ function benchConfig() {
 }
 
 /** Spread like the record's own measurement (src/record/measure.ts): 1,000 tenants, 3 keys each, an address on a third. */
-function representative(i: number, at: number): RequestRecord {
+export function representative(i: number, at: number): RequestRecord {
   const tenant = (i * 7919) % TENANTS;
   return {
     at,

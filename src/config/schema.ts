@@ -468,7 +468,7 @@ const configObject = z.strictObject({
     .strictObject({
       /**
        * The request record (src/record/RECORD.md): one compact record per request a limit decision
-       * saw, for replay. In Redis when configured (about 20 MiB per million requests), else in process. Default off.
+       * saw, for replay. In Redis when configured (about 25-35 MiB per million requests, operations included: RECORD.md), else in process. Default off.
        */
       enabled: z.boolean().default(false),
       /** Days a recorded minute is kept after its last write, default 8 (a week's replay and a day). */

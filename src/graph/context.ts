@@ -16,7 +16,7 @@ import type { Checkout } from '../billing/checkout.js';
 import type { MeteredBillingStatus } from '../billing/metered-billing.js';
 import type { SyntheticHistory } from '../demo/backfill.js';
 import type { RequestState } from './request-state.js';
-import type { CalibrationReport, ReportOptions } from '../calibration/report.js';
+import type { Calibration } from '../calibration/calibration.js';
 import type { ShadowServices } from '../shadow/shadow-report.js';
 import type { PlanReplay } from '../replay/plan-replay.js';
 
@@ -63,7 +63,7 @@ export interface GatewayContext {
   /** The tenant's registered trusted documents (persisted operations). */
   trustedDocuments: TrustedDocuments;
   /** Cost calibration of this instance's observations, for platform admins (calibration/). */
-  calibration: { report(options: ReportOptions): Promise<CalibrationReport & { fieldsFrom: 'fleet' | 'instance' }> };
+  calibration: Pick<Calibration, 'report' | 'replay'>;
   /** The console's What if: a bounded replay of the request record against proposed plans (replay/plan-replay.ts). */
   replay: PlanReplay;
   /** What the request path has established so far, stage by stage (request-state.ts): accepted, priced, decided, answered. */

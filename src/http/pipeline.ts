@@ -103,6 +103,11 @@ export interface PipelineDeps {
     | 'meteredBilling'
     | 'replay'
   >;
+  /** The request record's operation book (record/operation-book.ts): told what each request priced; absent when the record is off. */
+  onPriced?: (
+    state: RequestState,
+    request: { document: DocumentNode; operationName: string | undefined; variables: Record<string, unknown> | undefined },
+  ) => void;
   /** Cost calibration (calibration/): told of each priced, executed request with its data; absent when off. */
   calibrate?: (answered: AnsweredOperation) => void;
   /** May the caller run this operation at all (auth/publishable-policy.ts): throws the refusal. */
@@ -291,6 +296,7 @@ function operationListeners(deps: PipelineDeps): GraphQLRequestListener<GatewayC
       deps.admit(principal, operation, facts.fragments);
       state.operation = facts.operation;
       state.priced = priceOperation(deps.analyzer, document, rc.request);
+      deps.onPriced?.(state, { document, operationName: rc.request.operationName, variables: rc.request.variables });
       // On the estimate just made; over a limit is a result, thrown here as the 429.
       const decision = await limits.decide({
         config: contextValue.config,

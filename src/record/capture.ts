@@ -5,6 +5,7 @@ import { keyPerIp } from '../limits/request-charge.js';
 import type { Adjustment } from '../limits/store/types.js';
 import type { LimitsView } from '../limits/windows.js';
 import type { UsageEvent } from '../usage/event.js';
+import type { OperationBook } from './operation-book.js';
 import type { RequestRecorder } from './recorder.js';
 import type { RequestRecord } from './request-record.js';
 import type { SettleStamps } from './settle-stamps.js';
@@ -47,18 +48,22 @@ export function perIpLimit(deps: { config: () => Config; limitsView: LimitsView 
 
 /**
  * `onMetered` that also records the request (after the request metrics). With `stamps` (a shared
- * limit store), the record waits for its settle to land, to note when (`settledAt`).
+ * limit store), the record waits for its settle to land, to note when (`settledAt`). The
+ * operation book gives the record its operation's key (the request path told it what was priced).
  */
 export function recordedRequests(
   next: (event: UsageEvent, state: RequestState, settle: readonly Adjustment[]) => void,
   recorder: RequestRecorder,
   perIpLimited: (state: RequestState) => boolean,
   stamps: SettleStamps | null,
+  operations: OperationBook,
 ): (event: UsageEvent, state: RequestState, settle: readonly Adjustment[]) => void {
   return (event, state, settle) => {
     next(event, state, settle);
     const record = requestRecordOf(event, state, perIpLimited);
     if (!record) return;
+    const operation = operations.keyOf(state, record.at);
+    if (operation !== undefined) record.operation = operation;
     stamps?.expect(record, settle);
     recorder.record(record);
   };

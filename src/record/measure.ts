@@ -2,12 +2,17 @@
  * What the request record costs, measured: `npx tsx src/record/measure.ts redis://host:port
  * [requestsPerSecond]` (needs an empty scratch database: it FLUSHALLs it). Writes one million
  * representative records through the real recorder and Redis store, flushing once per second
- * of request time as a gateway does, then reports Redis memory per million requests, the
- * encoding time, and how fast `readRecords` streams them back. src/record/RECORD.md has the figures.
+ * of request time as a gateway does, each with its operation key from the real operation book,
+ * then reports Redis memory per million requests (the record's streams and the operations' day
+ * hashes apart), the encoding time, the CPU time of the operation keys, and how fast
+ * `readRecords` streams them back. src/record/RECORD.md has the figures.
  */
 import { Redis } from 'ioredis';
 import { createLogger } from '../observability/logger.js';
 import { readRecords } from './reader.js';
+import { parse, type DocumentNode } from 'graphql';
+import { createOperationBook } from './operation-book.js';
+import { createRedisOperationStore } from './operation-store.js';
 import { createRedisRecordStore } from './record-store.js';
 import { createRequestRecorder } from './recorder.js';
 import type { RequestRecord } from './request-record.js';
@@ -32,27 +37,68 @@ function representative(i: number, at: number): RequestRecord {
   };
 }
 
+/**
+ * 200 distinct documents of 150 to 1,500 characters (one parse each, as Apollo's document store
+ * gives); 60 % of requests run one without variables, 40 % one of 50 documents with an id from
+ * 2,000 (`product(id:)`, `order(id:)` lookups).
+ */
+const DOCUMENTS: DocumentNode[] = Array.from({ length: 200 }, (_, d) => {
+  const fields = Array.from({ length: 3 + ((d * 37) % 60) }, (_, f) => `f${f}: name`).join(' ');
+  return parse(d < 50 ? `query Op${d}($id: ID!) { product(id: $id) { ${fields} } }` : `query Op${d} { products(first: ${1 + (d % 20)}) { ${fields} } }`);
+});
+
+function operationOf(i: number): { document: DocumentNode; operationName: string; variables: Record<string, unknown> | undefined } {
+  const withVariables = i % 5 < 2;
+  const d = withVariables ? spread(i, 50) : 50 + spread(i + 1, 150);
+  return { document: DOCUMENTS[d]!, operationName: `Op${d}`, variables: withVariables ? { id: `p-${spread(i + 2, 2000)}` } : undefined };
+}
+
+/** A well-spread value below `n` for request i (Knuth's multiplicative hash), so documents and ids combine freely. */
+function spread(i: number, n: number): number {
+  return (Math.imul(i, 2654435761) >>> 8) % n;
+}
+
 async function main(): Promise<void> {
   const url = process.argv[2];
   const perSecond = Number(process.argv[3] ?? 1000);
-  if (!url) throw new Error('usage: npx tsx src/record/measure.ts redis://host:port [requestsPerSecond]');
+  // `nokeys`: the record as it was before operation keys, to measure what they add.
+  const withKeys = process.argv[4] !== 'nokeys';
+  if (!url) throw new Error('usage: npx tsx src/record/measure.ts redis://host:port [requestsPerSecond] [nokeys]');
   const redis = new Redis(url);
   await redis.flushall();
   const before = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
   const store = createRedisRecordStore(redis);
-  const recorder = createRequestRecorder({ store, logger: createLogger({ level: 'silent' }), intervalMs: 3_600_000 });
-  const t0 = Date.UTC(2026, 0, 1);
+  const logger = createLogger({ level: 'silent' });
+  const recorder = createRequestRecorder({ store, logger, intervalMs: 3_600_000 });
+  const book = createOperationBook({ store: createRedisOperationStore(redis), logger, retentionMs: 8 * 86_400_000, intervalMs: 3_600_000 });
+  // Today (UTC): the operations' day hashes expire at an absolute time, the day's end plus the retention.
+  const t0 = Math.floor(Date.now() / 86_400_000) * 86_400_000;
   let flushMs = 0;
+  let keyMicros = 0;
   for (let i = 0; i < TOTAL; i++) {
-    recorder.record(representative(i, t0 + Math.floor((i * 1000) / perSecond)));
+    const record = representative(i, t0 + Math.floor((i * 1000) / perSecond));
+    // As the request path does: the hook once priced, the key when the record is made.
+    const cpu = process.cpuUsage();
+    const state = {};
+    if (withKeys) book.priced(state, operationOf(i));
+    const key = book.keyOf(state, record.at);
+    keyMicros += process.cpuUsage(cpu).user;
+    if (key !== undefined && withKeys) record.operation = key;
+    recorder.record(record);
     if ((i + 1) % perSecond === 0 || i === TOTAL - 1) {
       const start = performance.now();
-      await recorder.flush();
+      await Promise.all([recorder.flush(), book.flush()]);
       flushMs += performance.now() - start;
     }
   }
   const after = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
   const keys = await redis.dbsize();
+  let operationBytes = 0;
+  let operationEntries = 0;
+  for (const key of await redis.keys('record:ops:*')) {
+    operationBytes += Number(await redis.memory('USAGE', key, 'SAMPLES', '0'));
+    operationEntries += await redis.hlen(key);
+  }
   const to = t0 + Math.ceil((TOTAL * 1000) / perSecond) + 1;
   const readStart = performance.now();
   let read = 0;
@@ -67,7 +113,9 @@ async function main(): Promise<void> {
   const readMs = performance.now() - readStart;
   const mib = (after - before) / 1024 / 1024;
   console.log(`${TOTAL} records at ${perSecond}/s of request time: ${keys} minute streams, ${recorder.stats().written} written`);
-  console.log(`redis memory: ${mib.toFixed(1)} MiB per million requests (${((after - before) / TOTAL).toFixed(1)} B per request)`);
+  console.log(`redis memory: ${mib.toFixed(1)} MiB per million requests (${((after - before) / TOTAL).toFixed(1)} B per request), of which`);
+  console.log(`  operations: ${(operationBytes / 1024 / 1024).toFixed(2)} MiB in ${operationEntries} entries (${book.stats().notKept} requests not kept)`);
+  console.log(`operation keys: ${(keyMicros / TOTAL).toFixed(2)} µs of CPU per request`);
   console.log(`encode + write: ${(flushMs / 1000).toFixed(2)} s in all, ${((flushMs * 1000) / TOTAL).toFixed(2)} µs per request`);
   console.log(`read: ${read} records in ${(readMs / 1000).toFixed(2)} s = ${Math.round((read / readMs) * 60_000).toLocaleString('en')} per minute`);
   redis.disconnect();

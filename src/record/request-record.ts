@@ -40,6 +40,13 @@ export interface RequestRecord {
    * does not reproduce. Absent: the store decided (or no decision time is known).
    */
   decidedLocally?: boolean;
+  /**
+   * The priced operation (text, name, variables), by its key in the operation book
+   * (operation-key.ts, operation-book.ts): what a replay with suggested `@listSize` values prices
+   * again. Absent: nothing was priced (refused at the door, failed to parse) or a record of a
+   * format before it (`v1`, `v2`).
+   */
+  operation?: string;
 }
 
 /**
@@ -48,20 +55,21 @@ export interface RequestRecord {
  * the text about tenfold). One line per record, tab-separated:
  *
  *   ms after the block's base \t tenant \t client \t ip \t plan \t roots (comma-separated) \t estimated \t actual \t bytes \t throttledBy
- *   \t decidedAt − at \t settledAt − at \t `l` when decided by the local fallback
+ *   \t decidedAt − at \t settledAt − at \t `l` when decided by the local fallback \t operation key
  *
- * The first line is `v2 <base epoch ms>`; blocks of the first format (`v1`, written before the
- * store times were recorded) have the first ten fields and are still read. Ids never hold tabs, commas or newlines (the meter's
+ * The first line is `v3 <base epoch ms>`; blocks of the earlier formats are still read: `v1`
+ * (before the store times were recorded) has the first ten fields, `v2` (before the operation
+ * key) the first thirteen. Ids never hold tabs, commas or newlines (the meter's
  * id rules: no whitespace; root fields are `Type.field`); empty stands for null.
  */
 export function encodeBlock(records: readonly RequestRecord[]): Buffer {
   const base = records.length > 0 ? records[0]!.at : 0;
-  const lines = [`v2 ${base}`];
+  const lines = [`v3 ${base}`];
   for (const r of records) {
     const decided = r.decidedAt === undefined ? '' : r.decidedAt - r.at;
     const settled = r.settledAt === undefined ? '' : r.settledAt - r.at;
     lines.push(
-      `${r.at - base}\t${r.tenantId}\t${r.clientId}\t${r.ip ?? ''}\t${r.planId}\t${r.rootFields.join(',')}\t${r.estimatedCost}\t${r.actualCost}\t${r.responseBytes}\t${r.throttledBy ?? ''}\t${decided}\t${settled}\t${r.decidedLocally ? 'l' : ''}`,
+      `${r.at - base}\t${r.tenantId}\t${r.clientId}\t${r.ip ?? ''}\t${r.planId}\t${r.rootFields.join(',')}\t${r.estimatedCost}\t${r.actualCost}\t${r.responseBytes}\t${r.throttledBy ?? ''}\t${decided}\t${settled}\t${r.decidedLocally ? 'l' : ''}\t${r.operation ?? ''}`,
     );
   }
   return deflateRawSync(lines.join('\n'), { level: 1 });
@@ -73,9 +81,9 @@ export function decodeBlock(block: Buffer, out: RequestRecord[]): void {
   let end = text.indexOf('\n');
   if (end < 0) end = text.length;
   const header = text.slice(0, end);
-  const version = header.startsWith('v2 ') ? 2 : header.startsWith('v1 ') ? 1 : 0;
+  const version = /^v[123] /.test(header) ? Number(header[1]) : 0;
   if (version === 0) throw new Error(`not a request record block: header ${JSON.stringify(header.slice(0, 20))}`);
-  const fields = version === 2 ? 13 : 10;
+  const fields = version === 3 ? 14 : version === 2 ? 13 : 10;
   const base = Number(header.slice(3));
   let start = end + 1;
   while (start < text.length) {
@@ -97,11 +105,12 @@ export function decodeBlock(block: Buffer, out: RequestRecord[]): void {
       responseBytes: Number(f[8]),
       throttledBy: f[9] === '' ? null : f[9]!,
     };
-    if (version === 2) {
+    if (version >= 2) {
       if (f[10] !== '') record.decidedAt = at + Number(f[10]);
       if (f[11] !== '') record.settledAt = at + Number(f[11]);
       if (f[12] === 'l') record.decidedLocally = true;
     }
+    if (version === 3 && f[13] !== '') record.operation = f[13]!;
     out.push(record);
   }
 }

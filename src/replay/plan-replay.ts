@@ -1,8 +1,10 @@
 import type { Config, PlanLimits } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import type { RuntimeOverride } from '../limits/overrides.js';
 import { readRecords } from '../record/reader.js';
 import type { RecordStore } from '../record/record-store.js';
 import { checkedPlans, ProposalError } from './proposed-plans.js';
+import { createReplaySlot, type ReplaySlot } from './replay-slot.js';
 import { replayRecords, type ReplayResult } from './replay-run.js';
 
 /** Most records one console replay reads: about 30 s of one core at the measured rate (bench/README.md, replay). */
@@ -32,12 +34,20 @@ const EDITABLE = [
 
 /**
  * The console's "What if" (schema/replay.graphql `planReplay`): a replay of the record on this
- * instance, bounded (MAX_REPLAY_RECORDS, MAX_SPAN_MS, one at a time); `npm run simulate` runs the
+ * instance, bounded (MAX_REPLAY_RECORDS, MAX_SPAN_MS, one replay at a time per instance: replay-slot.ts); `npm run simulate` runs the
  * same replay without a bound, off the gateway.
  */
-export function createPlanReplay(deps: { store: RecordStore | null; config: () => Config; maxRecords?: number }) {
+export function createPlanReplay(deps: {
+  store: RecordStore | null;
+  config: () => Config;
+  /** Platform admins' runtime limit overrides in force (applied from when each was set); default none. */
+  overrides?: () => readonly RuntimeOverride[];
+  /** One replay at a time per instance, shared with cost calibration's; default this replay's own. */
+  slot?: ReplaySlot;
+  maxRecords?: number;
+}) {
   const maxRecords = deps.maxRecords ?? MAX_REPLAY_RECORDS;
-  let running = false;
+  const slot = deps.slot ?? createReplaySlot();
 
   async function run(input: { from: string; to: string; plans: PlanProposal[] }): Promise<ReplayResult & { maxRecords: number }> {
     if (!deps.store) throw new GatewayError('BAD_REQUEST', 'The request record is off on this gateway (config record.enabled): there is nothing to replay.');
@@ -47,14 +57,11 @@ export function createPlanReplay(deps: { store: RecordStore | null; config: () =
     if (to - from > MAX_SPAN_MS) throw badInput(`the period may span at most 8 days (the record's retention): ${input.from} .. ${input.to}`, 'to');
     const config = deps.config();
     const proposal = proposalOf(input.plans, config);
-    if (running) throw new GatewayError('REPLAY_IN_PROGRESS', 'A replay is already running on this gateway instance: try again when it is done.');
-    running = true;
-    try {
-      const result = await replayRecords(readRecords(deps.store, { from, to }), { config, proposal, maxRecords });
+    const store = deps.store;
+    return slot.run(async () => {
+      const result = await replayRecords(readRecords(store, { from, to }), { config, proposal, maxRecords, overrides: deps.overrides?.() ?? [] });
       return { ...result, maxRecords };
-    } finally {
-      running = false;
-    }
+    });
   }
 
   return { run };

@@ -4,6 +4,7 @@ import { isUsageOnly } from '../limits/free-operations.js';
 import { usageCap } from '../limits/request-charge.js';
 import { createMemoryLimitStore } from '../limits/store/memory-store.js';
 import type { Adjustment, LimitDecision } from '../limits/store/types.js';
+import type { RuntimeOverride } from '../limits/overrides.js';
 import type { RequestRecord } from '../record/request-record.js';
 
 /** What replay decided for one recorded request under the plans it replays against. */
@@ -31,10 +32,10 @@ const MAX_KEYS = 5_000_000;
  *
  * Records must be given in decision-time order (`replay-run.ts` sorts them).
  */
-export function createReplayDecider(config: Config) {
+export function createReplayDecider(config: Config, overrides: readonly RuntimeOverride[] = []) {
   let clock = 0;
   const store = createMemoryLimitStore({ now: () => clock, maxKeys: MAX_KEYS });
-  const limitsOf = effectiveLimitsCache(config);
+  const limitsOf = effectiveLimitsCache(config, overrides);
   const keyPerIp = new Map(config.publishableKeys.map((k) => [k.id, k.perIpPerMinute]));
   /** Settles waiting for their time, per tenant, oldest first. */
   const unsettled = new Map<string, { at: number; adjustments: Adjustment[] }[]>();
@@ -65,7 +66,7 @@ export function createReplayDecider(config: Config) {
   async function decide(record: RequestRecord): Promise<ReplayedDecision> {
     const t = decisionTime(record);
     await settleUntil(record.tenantId, t);
-    const effective = limitsOf(record.tenantId, record.planId);
+    const effective = limitsOf(record.tenantId, record.planId, t);
     if (!effective) return { record, dims: [], decision: null, throttledBy: null, policy: null };
     const usageOnly = isUsageOnly(record.rootFields);
     const maximum = usageOnly ? config.limits.usageMaxOperationCost : effective.limits.maxOperationCost;
@@ -133,21 +134,29 @@ function settleAdjustments(dims: LimitDimension[], now: number, chargedAt: numbe
 }
 
 /**
- * A tenant's limits on a plan, as `effective-limits.ts` layers them (the plan's, then the tenant's
- * `overrides`), on the plan the record says the request was charged to; null for a tenant or plan
- * the config no longer has. Runtime overrides are not in the config (nor the record): not applied.
+ * A tenant's limits on a plan at `t`, as `effective-limits.ts` layers them (the plan's, the
+ * tenant's `overrides`, then a runtime override while in force), on the plan the record says the
+ * request was charged to (a runtime plan assignment is already in it); null for a tenant or plan
+ * the config no longer has. A runtime override is known as it stands when the replay runs: in
+ * force from when it was set (`setAt`) until it expires; one replaced or cleared since is not.
  */
-function effectiveLimitsCache(config: Config): (tenantId: string, planId: string) => { limits: PlanLimits; timeZone: string } | null {
+function effectiveLimitsCache(
+  config: Config,
+  overrides: readonly RuntimeOverride[],
+): (tenantId: string, planId: string, t: number) => { limits: PlanLimits; timeZone: string } | null {
   const cache = new Map<string, { limits: PlanLimits; timeZone: string } | null>();
-  return (tenantId, planId) => {
-    const key = `${planId}\n${tenantId}`;
+  const runtime = new Map(overrides.map((o) => [o.tenantId, o]));
+  return (tenantId, planId, t) => {
+    const override = runtime.get(tenantId);
+    const active = override && override.setAt <= t && (override.expiresAt === null || t < override.expiresAt) ? override : undefined;
+    const key = `${planId}\n${tenantId}\n${active ? 'o' : ''}`;
     let hit = cache.get(key);
     if (hit !== undefined) return hit;
     const tenant = config.tenants[tenantId];
     const plan = config.plans[planId];
     if (!tenant || !plan) hit = null;
     else {
-      const layers = [plan.limits, tenant.overrides];
+      const layers = [plan.limits, tenant.overrides, active?.limits ?? {}];
       const limits: PlanLimits = Object.assign({}, ...layers);
       const fieldLimits = Object.assign({}, ...layers.map((l) => l.fieldLimits ?? {}));
       if (Object.keys(fieldLimits).length > 0) limits.fieldLimits = fieldLimits;

@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { DEMO_CONFIG_PATH } from '../config/demo.js';
 import { loadConfigFile } from '../config/load.js';
+import { createRedisOverrides } from '../limits/overrides.js';
 import type { Logger } from '../observability/logger.js';
 import { readRecords } from '../record/reader.js';
 import { createRedisRecordStore } from '../record/record-store.js';
@@ -65,8 +66,13 @@ export async function simulateCommand(argv: string[], env: NodeJS.ProcessEnv, lo
     await whenReady(redis, 5000).catch((err: unknown) => {
       throw new SimulateError(`cannot reach Redis: ${err instanceof Error ? err.message : String(err)}`);
     });
+    // Platform admins' runtime limit overrides as they stand (`setTenantLimits`), as the gateway applies them.
+    const runtime = createRedisOverrides({ redis, pollMs: 3_600_000, logger });
+    await runtime.refresh();
+    const overrides = runtime.list();
+    runtime.close();
     const started = performance.now();
-    result = await replayRecords(readRecords(createRedisRecordStore(redis), { from, to }), { config, proposal });
+    result = await replayRecords(readRecords(createRedisRecordStore(redis), { from, to }), { config, proposal, overrides });
     const seconds = (performance.now() - started) / 1000;
     if (values.json) return `${JSON.stringify({ from, to, proposal, seconds, ...result }, null, 2)}\n`;
     return formatReplay({ from, to, proposal, result, top, seconds });

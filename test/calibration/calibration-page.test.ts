@@ -44,6 +44,17 @@ describe('cost calibration page of the platform console', () => {
     expect(problems).toEqual([]);
   });
 
+  it('says the request record is off when asked what the suggestions would do to the tenants near their cost limits', async () => {
+    const response = await gateway.gql(
+      DEMO_TOKENS.platformAdmin,
+      `{ costCalibrationReplay(from: "${new Date(Date.now() - 60_000).toISOString()}", to: "${new Date().toISOString()}") { records } }`,
+    );
+    expect(response.body.errors?.[0]).toMatchObject({
+      message: 'The request record is off on this gateway (config record.enabled): there is nothing to replay.',
+      extensions: { code: 'BAD_REQUEST' },
+    });
+  });
+
   it('tells a tenant key the page is not for it', { timeout: 40_000 }, async () => {
     const { page } = await openPage(browser, gateway.url);
     await signIn(page, gateway.url, DEMO_TOKENS.globexAdmin);

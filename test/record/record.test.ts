@@ -22,6 +22,7 @@ function recordAt(at: number, i: number): RequestRecord {
     actualCost: i % 33,
     responseBytes: 100 + i,
     throttledBy: i % 11 === 0 ? 'minute' : null,
+    ...(i % 6 === 0 ? {} : { operation: i % 2 === 0 ? 'Xq3v0bC1-_a' : `Xq3v0bC1-_a.v${i % 9}yZ8w2kLm` }),
   };
 }
 
@@ -109,7 +110,7 @@ describe('request record in Redis', () => {
 });
 
 describe('request record blocks', () => {
-  it('keep the store times of the decision and the settle, and the local fallback mark; first-format blocks still read', () => {
+  it('keep the store times of the decision and the settle, the local fallback mark and the operation key; earlier formats still read', () => {
     const records: RequestRecord[] = [
       { ...recordAt(T0, 1), decidedAt: T0 + 3, settledAt: T0 + 412 },
       { ...recordAt(T0 + 5, 2), decidedAt: T0 + 5, decidedLocally: true },
@@ -137,6 +138,12 @@ describe('request record blocks', () => {
         throttledBy: 'minute',
       },
     ]);
+    // A block written before operation keys were: thirteen fields; its records name no operation.
+    const v2 = deflateRawSync(`v2 ${T0}\n7\tacme\tkey-1\t\tfree\tQuery.customers\t2.5\t2\t300\t\t3\t410\t`);
+    const second: RequestRecord[] = [];
+    decodeBlock(v2, second);
+    expect(second).toEqual([{ ...old[0], throttledBy: null, decidedAt: T0 + 10, settledAt: T0 + 417 }]);
     expect(() => decodeBlock(deflateRawSync(`v2 ${T0}\n7\tacme`), [])).toThrow('request record line has 2 fields, expected 13');
+    expect(() => decodeBlock(deflateRawSync(`v3 ${T0}\n7\tacme`), [])).toThrow('request record line has 2 fields, expected 14');
   });
 });

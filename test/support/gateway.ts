@@ -34,6 +34,7 @@ export async function startTestGateway(
     logger?: Logger;
     traceExporter?: GatewayOptions['traceExporter'];
     closeSteps?: GatewayOptions['closeSteps'];
+    schemaDir?: string;
   } = {},
 ): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'gateway-test-'));
@@ -54,6 +55,7 @@ export async function startTestGateway(
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.traceExporter ? { traceExporter: options.traceExporter } : {}),
     ...(options.closeSteps ? { closeSteps: options.closeSteps } : {}),
+    ...(options.schemaDir ? { schemaDir: options.schemaDir } : {}),
   });
   if (!gateway.sampleServices) throw new Error('test gateway expects the embedded sample services');
   const sampleServices = gateway.sampleServices;

@@ -110,6 +110,17 @@ export type CostCalibrationQuery = { costCalibration: { responses: number, opera
 
 export type CostRatioFragment = { medianRatio: number | null, p95Ratio: number | null, estimated: number, actual: number };
 
+export type CostCalibrationReplayQueryVariables = Exact<{
+  from: string;
+  to: string;
+  minLists?: number | null | undefined;
+}>;
+
+
+export type CostCalibrationReplayQuery = { costCalibrationReplay: { from: string, to: string, records: number, maxRecords: number, truncated: boolean, repriced: number, estimatedBefore: number, notRepriced: { noOperation: number, notKept: number, unpriceable: number }, sets: Array<{ label: string, estimated: number, costRefusedBefore: number, costRefusedAfter: number, tenantCount: number, sizes: Array<{ coordinate: string, assumedSize: number }>, tenants: Array<{ tenantId: string, plans: Array<string>, requests: number, notRepriced: number, costPerMinute: number | null, before: { costRefused: number, peak: number | null, headroom: number | null }, after: { costRefused: number, peak: number | null, headroom: number | null } }> }> } };
+
+export type CostLimitSideFieldsFragment = { costRefused: number, peak: number | null, headroom: number | null };
+
 export type ConsoleOverviewQueryVariables = Exact<{
   filter?: FleetFilter | null | undefined;
   granularity: UsageGranularity;
@@ -286,6 +297,7 @@ export const PortalBillingDocument = { operationName: "PortalBilling", query: "q
 export const StartCheckoutDocument = { operationName: "StartCheckout", query: "mutation StartCheckout($plan:ID!){startCheckout(plan:$plan){url}}" } as TypedOperation<StartCheckoutMutation, StartCheckoutMutationVariables>;
 export const OpenBillingPortalDocument = { operationName: "OpenBillingPortal", query: "mutation OpenBillingPortal{openBillingPortal{url}}" } as TypedOperation<OpenBillingPortalMutation, OpenBillingPortalMutationVariables>;
 export const CostCalibrationDocument = { operationName: "CostCalibration", query: "query CostCalibration($minLists:Int){costCalibration(minLists:$minLists){responses operations operationsDropped fields{coordinate source assumedSize lists p50 p95 max mean longerThanPriced suggestedAssumedSize reason}current{...CostRatio}suggested{...CostRatio}effects{coordinate from to requestsChanged estimatedBefore estimatedAfter}}}fragment CostRatio on CostRatioSummary{medianRatio p95Ratio estimated actual}" } as TypedOperation<CostCalibrationQuery, CostCalibrationQueryVariables>;
+export const CostCalibrationReplayDocument = { operationName: "CostCalibrationReplay", query: "query CostCalibrationReplay($from:String!$to:String!$minLists:Int){costCalibrationReplay(from:$from to:$to minLists:$minLists){from to records maxRecords truncated repriced notRepriced{noOperation notKept unpriceable}estimatedBefore sets{label sizes{coordinate assumedSize}estimated costRefusedBefore costRefusedAfter tenantCount tenants{tenantId plans requests notRepriced costPerMinute before{...CostLimitSideFields}after{...CostLimitSideFields}}}}}fragment CostLimitSideFields on CostLimitSide{costRefused peak headroom}" } as TypedOperation<CostCalibrationReplayQuery, CostCalibrationReplayQueryVariables>;
 export const ConsoleOverviewDocument = { operationName: "ConsoleOverview", query: "query ConsoleOverview($filter:FleetFilter$granularity:UsageGranularity!$from:String$to:String){fleetUsage{directory{id displayName plan planName clients}plans(granularity:$granularity from:$from to:$to){plan planName totals{...Totals}}consumers(filter:$filter granularity:$granularity from:$from to:$to first:20){tenantId tenantName plan planName matching totals{...Totals}}rootFields(granularity:$granularity from:$from to:$to first:20){key totals{...Totals}}history(filter:$filter granularity:$granularity from:$from to:$to){start partial totals{...Totals}}anomalies{tenantId currentPerMinute baselinePerMinute ratio}anomalyRule syntheticHistory{from to note}health{redis limitStore downstream{service breaker inFlight queued}admission{inFlight limit queued tenantsWaiting recent{tenantId tenantName plan planName priority queued maxWaitMs shed refused}}}}}fragment Totals on UsageTotals{requests ok errors throttled throttledPercent throttledBy{reason count}requestedCost refusedCost actualCost responseBytes cacheHits cacheMisses latencyP50Ms latencyP95Ms latencyP99Ms}" } as TypedOperation<ConsoleOverviewQuery, ConsoleOverviewQueryVariables>;
 export const ConsoleLimitsDocument = { operationName: "ConsoleLimits", query: "query ConsoleLimits{fleetUsage{directory{id displayName plan planName}limitChanges(first:50){at by tenantId action plan limits{name value}expiresAt}}tenantLimitOverrides{tenantId plan expiresAt setBy requestsPerMinute requestsPerDay requestsPerMonth costPerMinute}}" } as TypedOperation<ConsoleLimitsQuery, ConsoleLimitsQueryVariables>;
 export const SetTenantLimitsDocument = { operationName: "SetTenantLimits", query: "mutation SetTenantLimits($tenantId:ID!$input:TenantLimitsInput!){setTenantLimits(tenantId:$tenantId input:$input){tenantId expiresAt}}" } as TypedOperation<SetTenantLimitsMutation, SetTenantLimitsMutationVariables>;

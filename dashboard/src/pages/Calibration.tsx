@@ -1,4 +1,5 @@
 import { request } from '../api';
+import { CostLimitReplay } from '../components/CostLimitReplay';
 import { CostCalibrationDocument, type CostRatioFragment } from '../generated/operations';
 import { count } from '../format';
 import { hrefOf } from '../route';
@@ -16,7 +17,8 @@ const SOURCES: Record<string, string> = {
 /**
  * Cost calibration (README: Changing limits safely): per list field what the gateway returned
  * against the size the estimate prices, the `@listSize(assumedSize:)` values to declare, and what
- * they would do to estimated costs. The same report as `npm run cost -- calibrate`.
+ * they would do to estimated costs, and, replayed on the request record, to the tenants near their
+ * cost limits. The same report as `npm run cost -- calibrate` (with `--replay`).
  */
 export function Calibration(props: { session: Session; onSignOut: () => void }) {
   const { apiKey } = props.session;
@@ -131,6 +133,7 @@ export function Calibration(props: { session: Session; onSignOut: () => void }) 
               </>
             )}
           </section>
+          <CostLimitReplay apiKey={apiKey} />
         </>
       )}
     </main>

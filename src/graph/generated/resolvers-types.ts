@@ -264,6 +264,92 @@ export type CalibrationEffect = {
   estimatedAfter: Scalars['Float']['output'];
 };
 
+export type CostCalibrationReplay = {
+  __typename?: 'CostCalibrationReplay';
+  /** ISO times of the period asked for. */
+  from: Scalars['String']['output'];
+  to: Scalars['String']['output'];
+  /** Records replayed (in each run). */
+  records: Scalars['Int']['output'];
+  /** The bound: most records one run reads (1,000,000 decisions over the runs). */
+  maxRecords: Scalars['Int']['output'];
+  /** True when the period held more records than the bound: the report covers its beginning only. */
+  truncated: Scalars['Boolean']['output'];
+  /** Records whose estimate was priced again. */
+  repriced: Scalars['Int']['output'];
+  /** Records that kept their recorded estimate, by why. */
+  notRepriced: NotRepricedCounts;
+  /** Sum of the recorded estimates. */
+  estimatedBefore: Scalars['Float']['output'];
+  /** Every suggestion together first, then each alone when asked. */
+  sets: Array<CalibrationReplaySet>;
+};
+
+export type NotRepricedCounts = {
+  __typename?: 'NotRepricedCounts';
+  /** The record names no operation: recorded before operation keys were, or nothing was priced (refused at the door). */
+  noOperation: Scalars['Int']['output'];
+  /** The operation was not kept (over the day's bound, a text over 16 KiB) or has expired. */
+  notKept: Scalars['Int']['output'];
+  /** The schema cannot price it any more (a field removed since, variables that no longer fit). */
+  unpriceable: Scalars['Int']['output'];
+};
+
+export type CalibrationReplaySet = {
+  __typename?: 'CalibrationReplaySet';
+  /** all suggestions, or the one field's coordinate. */
+  label: Scalars['String']['output'];
+  sizes: Array<SuggestedListSize>;
+  /** Sum of the estimates with these sizes. */
+  estimated: Scalars['Float']['output'];
+  /** Requests whose estimate changes. */
+  requestsChanged: Scalars['Int']['output'];
+  /** Requests refused by a cost limit (cost points per minute, or the most one operation may cost), as recorded and with these sizes. */
+  costRefusedBefore: Scalars['Int']['output'];
+  costRefusedAfter: Scalars['Int']['output'];
+  /** Tenants near or over their cost limits (refused by one, or 80 % of costPerMinute in use) in either replay, all of them counted here. */
+  tenantCount: Scalars['Int']['output'];
+  /** Most cost refusals first (the first `tenants`). */
+  tenants: Array<TenantCostChange>;
+};
+
+export type SuggestedListSize = {
+  __typename?: 'SuggestedListSize';
+  coordinate: Scalars['String']['output'];
+  assumedSize: Scalars['Int']['output'];
+};
+
+export type TenantCostChange = {
+  __typename?: 'TenantCostChange';
+  tenantId: Scalars['ID']['output'];
+  plans: Array<Scalars['ID']['output']>;
+  requests: Scalars['Int']['output'];
+  /** Its requests that kept their recorded estimate. */
+  notRepriced: Scalars['Int']['output'];
+  /** Cost points per minute its plan allows; null: no such limit. */
+  costPerMinute?: Maybe<Scalars['Int']['output']>;
+  /** Requests the live gateway refused by a cost limit. */
+  liveCostRefused: Scalars['Int']['output'];
+  /** As recorded. */
+  before: CostLimitSide;
+  /** With the sizes. */
+  after: CostLimitSide;
+};
+
+export type CostLimitSide = {
+  __typename?: 'CostLimitSide';
+  /** Requests refused by a cost limit. */
+  costRefused: Scalars['Int']['output'];
+  /** Requests refused by any limit. */
+  refused: Scalars['Int']['output'];
+  /** Peak cost points in use against costPerMinute (after its own charge); null without that limit. */
+  peak?: Maybe<Scalars['Float']['output']>;
+  /** ISO time of the peak. */
+  peakAt?: Maybe<Scalars['String']['output']>;
+  /** costPerMinute minus peak. */
+  headroom?: Maybe<Scalars['Float']['output']>;
+};
+
 export type Product = {
   __typename?: 'Product';
   id: Scalars['ID']['output'];
@@ -1329,6 +1415,18 @@ export type Query = {
    * A field needs `minLists` lists observed for a suggestion.
    */
   costCalibration: CostCalibration;
+  /**
+   * Platform admins only. What the suggestions of `costCalibration` would do to the tenants near
+   * their cost limits: the recorded requests of [from, to) (the request record, config
+   * `record.enabled`) replayed against the plans that were live, as recorded and with each
+   * request's estimate priced again on the schema with the suggested `@listSize(assumedSize:)`
+   * values (actual costs as recorded). Every suggestion together, and each alone with
+   * `eachSuggestion`. Requests whose operation cannot be priced again keep their recorded estimate
+   * and are counted in `notRepriced`. Bounded: 1,000,000 decisions over all runs (`maxRecords` per
+   * run; `truncated` says when the period held more), a period of at most 8 days, one replay at a
+   * time per instance, this or `planReplay` (REPLAY_IN_PROGRESS otherwise).
+   */
+  costCalibrationReplay: CostCalibrationReplay;
   product?: Maybe<Product>;
   /** Products whose name, description or category contains `search`. `first` is at most 100. */
   products: Array<Product>;
@@ -1345,7 +1443,7 @@ export type Query = {
    * configured. Bounded: at most `PlanReplay.maxRecords` (500,000) records are replayed (about 30 s
    * at the measured rate; `truncated` says when the period held more: narrow it, or use `npm run
    * simulate`), a period of at most 8 days (the record's retention), one replay at a time per
-   * instance (REPLAY_IN_PROGRESS otherwise).
+   * instance, this or `costCalibrationReplay` (REPLAY_IN_PROGRESS otherwise).
    */
   planReplay: PlanReplay;
   /** Platform admins only: the configured plans and their limits, as the What if page edits them (null: no limit). */
@@ -1384,6 +1482,15 @@ export type QueryCustomersArgs = {
 
 export type QueryCostCalibrationArgs = {
   minLists?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryCostCalibrationReplayArgs = {
+  from: Scalars['String']['input'];
+  to: Scalars['String']['input'];
+  minLists?: InputMaybe<Scalars['Int']['input']>;
+  eachSuggestion?: InputMaybe<Scalars['Boolean']['input']>;
+  tenants?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -1577,6 +1684,12 @@ export type ResolversTypes = {
   ListFieldCalibration: ResolverTypeWrapper<ListFieldCalibration>;
   CostRatioSummary: ResolverTypeWrapper<CostRatioSummary>;
   CalibrationEffect: ResolverTypeWrapper<CalibrationEffect>;
+  CostCalibrationReplay: ResolverTypeWrapper<CostCalibrationReplay>;
+  NotRepricedCounts: ResolverTypeWrapper<NotRepricedCounts>;
+  CalibrationReplaySet: ResolverTypeWrapper<CalibrationReplaySet>;
+  SuggestedListSize: ResolverTypeWrapper<SuggestedListSize>;
+  TenantCostChange: ResolverTypeWrapper<TenantCostChange>;
+  CostLimitSide: ResolverTypeWrapper<CostLimitSide>;
   Product: ResolverTypeWrapper<ProductRecord>;
   Stock: ResolverTypeWrapper<StockRecord>;
   Money: ResolverTypeWrapper<MoneyValue>;
@@ -1667,6 +1780,12 @@ export type ResolversParentTypes = {
   ListFieldCalibration: ListFieldCalibration;
   CostRatioSummary: CostRatioSummary;
   CalibrationEffect: CalibrationEffect;
+  CostCalibrationReplay: CostCalibrationReplay;
+  NotRepricedCounts: NotRepricedCounts;
+  CalibrationReplaySet: CalibrationReplaySet;
+  SuggestedListSize: SuggestedListSize;
+  TenantCostChange: TenantCostChange;
+  CostLimitSide: CostLimitSide;
   Product: ProductRecord;
   Stock: StockRecord;
   Money: MoneyValue;
@@ -1898,6 +2017,59 @@ export type CalibrationEffectResolvers<ContextType = GatewayContext, ParentType 
   requestsChanged?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   estimatedBefore?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   estimatedAfter?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type CostCalibrationReplayResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['CostCalibrationReplay'] = ResolversParentTypes['CostCalibrationReplay']> = {
+  from?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  records?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  maxRecords?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  truncated?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  repriced?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  notRepriced?: Resolver<ResolversTypes['NotRepricedCounts'], ParentType, ContextType>;
+  estimatedBefore?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  sets?: Resolver<Array<ResolversTypes['CalibrationReplaySet']>, ParentType, ContextType>;
+};
+
+export type NotRepricedCountsResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['NotRepricedCounts'] = ResolversParentTypes['NotRepricedCounts']> = {
+  noOperation?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  notKept?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  unpriceable?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type CalibrationReplaySetResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['CalibrationReplaySet'] = ResolversParentTypes['CalibrationReplaySet']> = {
+  label?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sizes?: Resolver<Array<ResolversTypes['SuggestedListSize']>, ParentType, ContextType>;
+  estimated?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  requestsChanged?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  costRefusedBefore?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  costRefusedAfter?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  tenantCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  tenants?: Resolver<Array<ResolversTypes['TenantCostChange']>, ParentType, ContextType>;
+};
+
+export type SuggestedListSizeResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['SuggestedListSize'] = ResolversParentTypes['SuggestedListSize']> = {
+  coordinate?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  assumedSize?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type TenantCostChangeResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['TenantCostChange'] = ResolversParentTypes['TenantCostChange']> = {
+  tenantId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  plans?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
+  requests?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  notRepriced?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  costPerMinute?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  liveCostRefused?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  before?: Resolver<ResolversTypes['CostLimitSide'], ParentType, ContextType>;
+  after?: Resolver<ResolversTypes['CostLimitSide'], ParentType, ContextType>;
+};
+
+export type CostLimitSideResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['CostLimitSide'] = ResolversParentTypes['CostLimitSide']> = {
+  costRefused?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  refused?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  peak?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  peakAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  headroom?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
 };
 
 export type ProductResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Product'] = ResolversParentTypes['Product']> = {
@@ -2334,6 +2506,7 @@ export type QueryResolvers<ContextType = GatewayContext, ParentType extends Reso
   tenantLimitOverrides?: Resolver<Array<ResolversTypes['TenantLimitOverride']>, ParentType, ContextType>;
   billing?: Resolver<Maybe<ResolversTypes['TenantBilling']>, ParentType, ContextType>;
   costCalibration?: Resolver<ResolversTypes['CostCalibration'], ParentType, ContextType, RequireFields<QueryCostCalibrationArgs, 'minLists'>>;
+  costCalibrationReplay?: Resolver<ResolversTypes['CostCalibrationReplay'], ParentType, ContextType, RequireFields<QueryCostCalibrationReplayArgs, 'from' | 'to' | 'minLists' | 'eachSuggestion' | 'tenants'>>;
   product?: Resolver<Maybe<ResolversTypes['Product']>, ParentType, ContextType, RequireFields<QueryProductArgs, 'id'>>;
   products?: Resolver<Array<ResolversTypes['Product']>, ParentType, ContextType, RequireFields<QueryProductsArgs, 'first'>>;
   dashboard?: Resolver<ResolversTypes['Dashboard'], ParentType, ContextType>;
@@ -2385,6 +2558,12 @@ export type Resolvers<ContextType = GatewayContext> = {
   ListFieldCalibration?: ListFieldCalibrationResolvers<ContextType>;
   CostRatioSummary?: CostRatioSummaryResolvers<ContextType>;
   CalibrationEffect?: CalibrationEffectResolvers<ContextType>;
+  CostCalibrationReplay?: CostCalibrationReplayResolvers<ContextType>;
+  NotRepricedCounts?: NotRepricedCountsResolvers<ContextType>;
+  CalibrationReplaySet?: CalibrationReplaySetResolvers<ContextType>;
+  SuggestedListSize?: SuggestedListSizeResolvers<ContextType>;
+  TenantCostChange?: TenantCostChangeResolvers<ContextType>;
+  CostLimitSide?: CostLimitSideResolvers<ContextType>;
   Product?: ProductResolvers<ContextType>;
   Stock?: StockResolvers<ContextType>;
   Money?: MoneyResolvers<ContextType>;
