@@ -9,6 +9,7 @@ import type { RecordStore } from '../record/record-store.js';
 import { createReplaySlot, type ReplaySlot } from '../replay/replay-slot.js';
 import type { CalibrationReport, ReportOptions } from './report.js';
 import { replayWithSizes, type SizedReplay, type SizeSet } from './sized-replay.js';
+import { badReplayInput, replayTime } from '../replay/replay-arguments.js';
 
 /**
  * Decisions one replay of the console makes at most, over all its runs (the period as recorded,
@@ -55,10 +56,10 @@ export function createCalibrationReplay(deps: {
 
   async function run(input: CalibrationReplayInput): Promise<CalibrationReplayResult> {
     if (!deps.records) throw new GatewayError('BAD_REQUEST', 'The request record is off on this gateway (config record.enabled): there is nothing to replay.');
-    const from = time(input.from, 'from');
-    const to = time(input.to, 'to');
-    if (!(to > from)) throw badInput(`to must be after from: ${input.from} .. ${input.to}`, 'to');
-    if (to - from > MAX_SPAN_MS) throw badInput(`the period may span at most 8 days (the record's retention): ${input.from} .. ${input.to}`, 'to');
+    const from = replayTime(input.from, 'from');
+    const to = replayTime(input.to, 'to');
+    if (!(to > from)) throw badReplayInput(`to must be after from: ${input.from} .. ${input.to}`, 'to');
+    if (to - from > MAX_SPAN_MS) throw badReplayInput(`the period may span at most 8 days (the record's retention): ${input.from} .. ${input.to}`, 'to');
     const records = deps.records;
     return slot.run(async () => {
       const report = await deps.report({ minLists: input.minLists, defaultListSize: deps.defaultListSize });
@@ -87,13 +88,3 @@ export function createCalibrationReplay(deps: {
 }
 
 export type CalibrationReplay = ReturnType<typeof createCalibrationReplay>;
-
-function time(text: string, argument: string): number {
-  const ms = Date.parse(text);
-  if (Number.isNaN(ms)) throw badInput(`${argument} must be an ISO 8601 time: ${text}`, argument);
-  return ms;
-}
-
-function badInput(message: string, argument: string): GatewayError {
-  return new GatewayError('BAD_USER_INPUT', message, { extensions: { argument } });
-}

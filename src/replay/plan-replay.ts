@@ -6,6 +6,7 @@ import type { RecordStore } from '../record/record-store.js';
 import { checkedPlans, ProposalError } from './proposed-plans.js';
 import { createReplaySlot, type ReplaySlot } from './replay-slot.js';
 import { replayRecords, type ReplayResult } from './replay-run.js';
+import { badReplayInput, replayTime } from './replay-arguments.js';
 
 /** Most records one console replay reads: about 30 s of one core at the measured rate (bench/README.md, replay). */
 export const MAX_REPLAY_RECORDS = 500_000;
@@ -51,10 +52,10 @@ export function createPlanReplay(deps: {
 
   async function run(input: { from: string; to: string; plans: PlanProposal[] }): Promise<ReplayResult & { maxRecords: number }> {
     if (!deps.store) throw new GatewayError('BAD_REQUEST', 'The request record is off on this gateway (config record.enabled): there is nothing to replay.');
-    const from = time(input.from, 'from');
-    const to = time(input.to, 'to');
-    if (!(to > from)) throw badInput(`to must be after from: ${input.from} .. ${input.to}`, 'to');
-    if (to - from > MAX_SPAN_MS) throw badInput(`the period may span at most 8 days (the record's retention): ${input.from} .. ${input.to}`, 'to');
+    const from = replayTime(input.from, 'from');
+    const to = replayTime(input.to, 'to');
+    if (!(to > from)) throw badReplayInput(`to must be after from: ${input.from} .. ${input.to}`, 'to');
+    if (to - from > MAX_SPAN_MS) throw badReplayInput(`the period may span at most 8 days (the record's retention): ${input.from} .. ${input.to}`, 'to');
     const config = deps.config();
     const proposal = proposalOf(input.plans, config);
     const store = deps.store;
@@ -72,18 +73,18 @@ export type PlanReplay = ReturnType<typeof createPlanReplay>;
 function proposalOf(plans: PlanProposal[], config: Config): Record<string, PlanLimits> {
   const proposal: Record<string, PlanLimits> = {};
   for (const p of plans) {
-    if (Object.hasOwn(proposal, p.plan)) throw badInput(`plan "${p.plan}" is proposed twice`, 'plans');
+    if (Object.hasOwn(proposal, p.plan)) throw badReplayInput(`plan "${p.plan}" is proposed twice`, 'plans');
     const limits: Record<string, unknown> = { ...p.limits };
     for (const [name, value] of Object.entries(limits)) {
       const ok = name === 'perClientShare' ? typeof value === 'number' && value > 0 && value <= 1 : Number.isInteger(value) && (value as number) >= 0;
       if (!ok)
-        throw badInput(
+        throw badReplayInput(
           `${p.plan}.${name} must be ${name === 'perClientShare' ? 'a share above 0 and at most 1' : 'a whole number >= 0'}: ${String(value)}`,
           'plans',
         );
     }
     for (const name of p.unlimited) {
-      if (!EDITABLE.includes(name)) throw badInput(`${p.plan}.unlimited names no limit: "${name}" (one of ${EDITABLE.join(', ')})`, 'plans');
+      if (!EDITABLE.includes(name)) throw badReplayInput(`${p.plan}.unlimited names no limit: "${name}" (one of ${EDITABLE.join(', ')})`, 'plans');
       limits[name] = name === 'perClientShare' ? undefined : 'unlimited';
     }
     proposal[p.plan] = limits as PlanLimits;
@@ -91,17 +92,7 @@ function proposalOf(plans: PlanProposal[], config: Config): Record<string, PlanL
   try {
     return checkedPlans(proposal, 'the proposal', config);
   } catch (err) {
-    if (err instanceof ProposalError) throw badInput(err.message, 'plans');
+    if (err instanceof ProposalError) throw badReplayInput(err.message, 'plans');
     throw err;
   }
-}
-
-function time(text: string, argument: string): number {
-  const ms = Date.parse(text);
-  if (Number.isNaN(ms)) throw badInput(`${argument} must be an ISO 8601 time: ${text}`, argument);
-  return ms;
-}
-
-function badInput(message: string, argument: string): GatewayError {
-  return new GatewayError('BAD_USER_INPUT', message, { extensions: { argument } });
 }
