@@ -11,11 +11,7 @@ import { createConfigSource, type ConfigSource } from './config/source.js';
 import { createCostAnalyzer } from './cost/analyzer.js';
 import { createCalibration } from './calibration/calibration.js';
 import { perIpLimit, recordedRequests } from './record/capture.js';
-import { createMemoryRecordStore, createRedisRecordStore } from './record/record-store.js';
-import { createOperationBook } from './record/operation-book.js';
-import { createMemoryOperationStore, createRedisOperationStore } from './record/operation-store.js';
-import { createNoopRecorder, createRequestRecorder } from './record/recorder.js';
-import { createSettleStamps } from './record/settle-stamps.js';
+import { createRequestRecordParts } from './record/request-record-parts.js';
 import { createPlanReplay } from './replay/plan-replay.js';
 import { createReplaySlot } from './replay/replay-slot.js';
 import { createDownstream, type Downstream } from './downstream/downstream.js';
@@ -185,31 +181,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const usageStore = redis ? createRedisUsageStore({ redis }) : createMemoryUsageStore();
   const meter = initial.usage.enabled ? createMeter({ store: usageStore, intervalMs: initial.usage.flushIntervalMs, logger }) : createNoopMeter();
   // The request record (record/RECORD.md): what limits saw, per request, for replay; written like the usage.
-  const recordConfig = initial.record;
-  const recordRetention = { retentionMs: recordConfig.retentionDays * 86_400_000 };
-  // With a shared limit store a settle lands up to a second after the response: each record waits
-  // for it, to note when (replay settles at that moment). In one process it lands at once.
-  const settleStamps = recordConfig.enabled && limitsRedis ? createSettleStamps() : null;
-  const recordStore = recordConfig.enabled ? (redis ? createRedisRecordStore(redis, recordRetention) : createMemoryRecordStore(recordRetention)) : null;
-  const recorder = recordStore
-    ? createRequestRecorder({
-        store: recordStore,
-        intervalMs: recordConfig.flushIntervalMs,
-        logger,
-        ...(settleStamps ? { pending: settleStamps.pending } : {}),
-      })
-    : createNoopRecorder();
-  // The operations the record names (text, name, variables), for cost calibration's replay: kept
-  // with the record's retention, once per day per instance (record/operation-book.ts).
-  const operationStore = recordConfig.enabled ? (redis ? createRedisOperationStore(redis) : createMemoryOperationStore()) : null;
-  const operationBook = operationStore
-    ? createOperationBook({
-        store: operationStore,
-        logger,
-        retentionMs: recordRetention.retentionMs,
-        intervalMs: recordConfig.flushIntervalMs,
-      })
-    : null;
+  const record = createRequestRecordParts({ config: initial.record, redis, sharedLimits: limitsRedis !== null, logger });
   // The demo's synthetic month (config demo.backfillDays): only into the in-memory store, never
   // into a Redis that real instances share. The pages label the span it covers.
   if (initial.demo.backfillDays > 0 && redis) logger.warn('demo.backfillDays is ignored with Redis: synthetic history goes only into the in-memory store');
@@ -230,7 +202,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     logger,
     // Called on requests, when `metrics` (created below) exists.
     onLeaseTokens: (outcome, tokens) => metrics.limitLeaseTokens.inc({ outcome }, tokens),
-    ...(settleStamps ? { onSettled: settleStamps.settled } : {}),
+    ...(record?.settleStamps ? { onSettled: record.settleStamps.settled } : {}),
   });
   const downstream =
     options.downstream ??
@@ -343,7 +315,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     analyzer: costAnalyzer,
     redis,
     logger,
-    record: recordStore && operationStore ? { store: recordStore, operations: operationStore } : null,
+    record: record ? { store: record.store, operations: record.operations } : null,
     config: () => config.current(),
     overrides: () => adminOverrides.list(),
     replaySlot,
@@ -428,7 +400,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       calibration,
       checkout,
       meteredBilling,
-      replay: createPlanReplay({ store: recordStore, config: () => config.current(), overrides: () => adminOverrides.list(), slot: replaySlot }),
+      replay: createPlanReplay({ store: record?.store ?? null, config: () => config.current(), overrides: () => adminOverrides.list(), slot: replaySlot }),
     },
     admit: assertOperationAllowed,
     analyzer: costAnalyzer,
@@ -448,9 +420,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       : {}),
     meter: requestMetering({ meter, planOf: (tenantId) => limitsView.effective(config.current(), tenantId).planId, cacheReport: fieldCache.report }),
     ...(calibration.observe ? { calibrate: calibration.observe } : {}),
-    ...(operationBook ? { onPriced: operationBook.priced } : {}),
-    onMetered: operationBook
-      ? recordedRequests(requestMetrics(metrics), recorder, perIpLimit({ config: () => config.current(), limitsView }), settleStamps, operationBook)
+    ...(record ? { onPriced: record.book.priced } : {}),
+    onMetered: record
+      ? recordedRequests(requestMetrics(metrics), record.recorder, perIpLimit({ config: () => config.current(), limitsView }), record.settleStamps, record.book)
       : requestMetrics(metrics),
   });
   const { app } = await createHttpServer({
@@ -489,7 +461,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     config,
     stopObserving,
     meter,
-    recorder: { close: () => Promise.all([recorder.close(), operationBook?.close()]) },
+    recorder: { close: async () => record?.close() },
     calibration,
     stopPlanAudit,
     meteredBilling,

@@ -116,13 +116,3 @@ export function createRequestRecorder(options: RequestRecorderOptions): RequestR
     stats: () => ({ buffered: buffer.length + pendingRecords, written, dropped, failedFlushes }),
   };
 }
-
-/** The recorder of a gateway with the record switched off. */
-export function createNoopRecorder(): RequestRecorder {
-  return {
-    record() {},
-    flush: async () => {},
-    close: async () => {},
-    stats: () => ({ buffered: 0, written: 0, dropped: 0, failedFlushes: 0 }),
-  };
-}
