@@ -13,8 +13,18 @@ beforeAll(async () => {
   redis = await startTestRedis();
   client = new Redis(redis.url);
   // A generous store timeout: on a loaded test machine a slow Redis answer would switch a
-  // request to the local fallback, and these tests count exactly.
-  gateway = await startTestGateway({ env: { REDIS_URL: redis.url }, patch: (config) => (config.limits = { storeTimeoutMs: 1000, localRefusalMaxMs: 1 }) });
+  // request to the local fallback, and these tests count exactly. The background work on shared
+  // state (the usage meter's flush, reads of runtime overrides, shadows and billing records, the
+  // instance heartbeat) is slowed to an hour: those are Redis commands no limit check makes, and
+  // the service-token test counts every command.
+  gateway = await startTestGateway({
+    env: { REDIS_URL: redis.url },
+    patch: (config) => {
+      config.limits = { storeTimeoutMs: 1000, localRefusalMaxMs: 1, overridesPollMs: 3_600_000, instanceHeartbeatMs: 3_600_000 };
+      config.billing = { ...config.billing, pollMs: 3_600_000 };
+      config.usage = { ...config.usage, flushIntervalMs: 3_600_000 };
+    },
+  });
 });
 afterAll(async () => {
   await gateway.close();
