@@ -39,15 +39,20 @@ export function documentBoundsHook(deps: { bounds: () => DocumentBounds; refuse:
     }
     return deps.refuse(request, reply, 'DOCUMENT_TOO_COMPLEX', violation.message, { bound: violation.bound, limit: violation.limit, found: violation.found });
   };
+  const rootFieldsOfText = (query: string, operationName: unknown): readonly string[] | null => {
+    const facts = withinBounds.get(query)?.facts;
+    if (!facts) return null;
+    const name = typeof operationName === 'string' ? operationName : '';
+    return facts.get(name) ?? (name === '' && facts.size === 1 ? [...facts.values()][0]! : null);
+  };
   return {
     hook,
+    rootFieldsOfText,
     knownRootFields(request) {
       const query = queryOf(request);
-      const facts = query === null ? null : withinBounds.get(query)?.facts;
-      if (!facts) return null;
+      if (query === null) return null;
       const params = (request.method === 'GET' ? request.query : request.body) as { operationName?: unknown };
-      const name = typeof params.operationName === 'string' ? params.operationName : '';
-      return facts.get(name) ?? (name === '' && facts.size === 1 ? [...facts.values()][0]! : null);
+      return rootFieldsOfText(query, params.operationName);
     },
   };
 }
@@ -57,6 +62,8 @@ export interface DocumentBoundsHook {
   hook: DoorStep;
   /** The root fields of a request whose text was measured before (to meter a request refused before parsing); null when unknown. */
   knownRootFields(request: FastifyRequest): readonly string[] | null;
+  /** `knownRootFields` for a query text and operation name read without Fastify (the front door). */
+  rootFieldsOfText(query: string, operationName: unknown): readonly string[] | null;
 }
 
 /** The query text of a GraphQL-over-HTTP request (POST body or GET query string), null when there is none. */

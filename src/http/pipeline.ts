@@ -39,6 +39,8 @@ import type { DoorStep } from './door-steps.js';
 import { documentBoundsHook } from './document-bounds-hook.js';
 import { documentPolicyHook } from './document-policy-hook.js';
 import { localRefusalHook } from './local-refusal-hook.js';
+import { createFrontDoor, type FrontDoor, type FrontDoorDeps } from './front-door.js';
+import { createRefusalHold, type LocalRefusalDoor } from './remembered-refusal.js';
 import { admissionHook, type AdmissionEvent } from './admission-hook.js';
 import type { Admission } from '../admission/admission.js';
 import { originHook } from './origin-hook.js';
@@ -70,6 +72,11 @@ export interface RequestPipeline {
   onResponse(request: FastifyRequest, statusCode: number): void;
   /** A body Fastify could not read (413, 415, 400) is a request refused at the door, counted like the others. */
   refuseAtDoor: RefuseAtDoor;
+  /**
+   * Refusals from memory before Fastify (front-door.ts), given what only the server knows;
+   * absent with tracing on (every request then goes through the traced route).
+   */
+  frontDoor?: (server: Pick<FrontDoorDeps, 'trustProxy' | 'requestId' | 'draining'>) => FrontDoor;
 }
 
 export interface PipelineDeps {
@@ -79,7 +86,7 @@ export interface PipelineDeps {
   authGuard: AuthGuard;
   refusals: LocalRefusals;
   /** Told of each refusal answered from memory at the door (metrics). */
-  onLocalRefusal?: (principal: TenantPrincipal, refusal: LocalRefusal) => void;
+  onLocalRefusal?: (principal: TenantPrincipal, refusal: LocalRefusal, door: LocalRefusalDoor) => void;
   failedRequests: FailedRequests;
   trustedDocuments: TrustedDocuments;
   /** Absent: no limit check is sent at the door (`limits.earlyCheck: false`). */
@@ -128,6 +135,7 @@ export interface PipelineDeps {
  * called here; the request state (graph/request-state.ts) carries what each stage established to
  * the next: `accepted` -> `operation`, `priced` -> `decided` -> `answered`.
  *
+ * Front door (front-door.ts, before Fastify): most refusals from memory, answered as step 3 would
  * Door (Fastify, before Apollo; each may answer the request itself):
  *   onRequest   1. authenticate: the principal, or 401 / 429 for failed attempts (auth/, limits/auth-guard.ts)
  *               2. origin: a key used from an origin it may not be (auth/origin-policy.ts): 403
@@ -156,6 +164,10 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
   const documentBounds = documentBoundsHook({ bounds: () => config().server.documentLimits, refuse: refuseAtDoor });
   const persistedQueries = createPersistedQueries();
 
+  const refusalHold = createRefusalHold();
+  const decisionHeader = () => config().limits.decisionHeader;
+  const refusalDelayMs = () => config().limits.localRefusalDelayMs;
+
   // 1, 2
   const onRequest: DoorStep[] = [authenticateHook(deps.authenticator, deps.authGuard), originHook(config)];
   // 3, 4, 5, 6
@@ -164,8 +176,9 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
       refusals: deps.refusals,
       ...(deps.onLocalRefusal ? { onRefused: deps.onLocalRefusal } : {}),
       knownRootFields: (request) => documentBounds.knownRootFields(request),
-      decisionHeader: () => config().limits.decisionHeader,
-      delayMs: () => config().limits.localRefusalDelayMs,
+      decisionHeader,
+      delayMs: refusalDelayMs,
+      hold: refusalHold,
     }),
     documentBounds.hook,
     documentPolicyHook({ documents: deps.trustedDocuments, refuse: refuseAtDoor }),
@@ -264,14 +277,35 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
       request.heldAdmission?.release();
       earlyChecks?.release(request.earlyLimitCheck);
       const state = request.gatewayState;
-      if (!state) return;
-      const bytes = request.responseBytes ?? 0;
-      const settle = limits.settle(state, state.answered?.actualCost ?? null, bytes);
-      const event = deps.meter(state, { bytes, statusCode });
-      if (event) deps.onMetered?.(event, state, settle);
+      if (state) finish(state, request.responseBytes ?? 0, statusCode);
     },
     refuseAtDoor,
+    ...(deps.bindTrace
+      ? {}
+      : {
+          frontDoor: (server: Pick<FrontDoorDeps, 'trustProxy' | 'requestId' | 'draining'>) =>
+            createFrontDoor({
+              ...server,
+              authenticator: deps.authenticator,
+              refusals: deps.refusals,
+              hold: refusalHold,
+              logger,
+              bodyLimit: () => config().server.bodyLimitBytes,
+              delayMs: refusalDelayMs,
+              decisionHeader,
+              rootFieldsOfText: documentBounds.rootFieldsOfText,
+              ...(deps.onLocalRefusal ? { onRefused: deps.onLocalRefusal } : {}),
+              finish,
+            }),
+        }),
   };
+
+  /** After the response of a request with a state: its charge settled (limits), then metered (usage). */
+  function finish(state: RequestState, bytes: number, statusCode: number): void {
+    const settle = limits.settle(state, state.answered?.actualCost ?? null, bytes);
+    const event = deps.meter(state, { bytes, statusCode });
+    if (event) deps.onMetered?.(event, state, settle);
+  }
 }
 
 /**

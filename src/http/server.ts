@@ -1,6 +1,6 @@
 import { transportHook } from './transport-hook.js';
-import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import type { ApolloServer, ApolloServerPlugin } from '@apollo/server';
 import type { Registry } from 'prom-client';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
@@ -15,9 +15,7 @@ import { registerIde } from './ide-route.js';
 import { sendError } from './error-body.js';
 import { registerHealthRoutes, type ReadinessCheck } from './health.js';
 import type { RequestPipeline } from './pipeline.js';
-
-/** A client's own request id is kept when it looks like one, so logs join up across systems. */
-const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+import { requestIdOf } from './request-id.js';
 
 export interface HttpServerOptions {
   configSource: ConfigSource;
@@ -42,6 +40,12 @@ export interface HttpServerOptions {
  */
 export async function createHttpServer(options: HttpServerOptions): Promise<{ app: FastifyInstance; apollo: ApolloServer<GatewayContext> }> {
   const { configSource, logger, pipeline } = options;
+  // While draining, responses to in-flight requests close their keep-alive connection: the
+  // server stops only once every connection is gone, and an idle keep-alive socket would hold it
+  // open until the client's own timeout.
+  let draining = false;
+  const trustProxy = configSource.current().server.trustProxy;
+  const frontDoor = pipeline.frontDoor?.({ trustProxy, requestId: requestIdOf, draining: () => draining });
   const app = Fastify({
     // Typed as Fastify's base logger so the instance keeps Fastify's default generics.
     loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
@@ -49,19 +53,16 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory: (logger, bindings) => lazyChildLogger(logger, bindings),
     bodyLimit: configSource.current().server.bodyLimitBytes,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    genReqId: (req) => requestIdOf(req.headers),
     // Answer keep-alive clients promptly on SIGTERM instead of waiting for idle sockets.
     forceCloseConnections: 'idle',
-    trustProxy: configSource.current().server.trustProxy,
+    trustProxy,
+    // Refusals from memory are answered before Fastify takes the request (front-door.ts).
+    ...(frontDoor
+      ? { serverFactory: ((handler, settings) => serverWith(frontDoor.listener(handler), settings as ServerSettings)) as FastifyServerFactory }
+      : {}),
   });
 
-  // While draining, responses to in-flight requests close their keep-alive connection: the
-  // server stops only once every connection is gone, and an idle keep-alive socket would hold it
-  // open until the client's own timeout.
-  let draining = false;
   app.addHook('preClose', async () => {
     draining = true;
   });
@@ -131,10 +132,25 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
     url: '/graphql',
     // GraphiQL for a browser asking for HTML first: the page needs no key.
     onRequest: doorHook([ideHook, ...pipeline.onRequest, transportHook(pipeline.refuseAtDoor)]),
+    ...(frontDoor ? { preParsing: frontDoor.preParsing } : {}),
     preHandler: doorHook(pipeline.preHandler),
     handler: fastifyApolloHandler(apollo, { context: async (request) => pipeline.context(request) }),
   };
   app.route(options.traceRoute ? options.traceRoute(graphqlRoute) : graphqlRoute);
 
   return { app, apollo };
+}
+
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+/** What Fastify passes a server factory, with its defaults applied (fastify.js `processOptions`). */
+type ServerSettings = { keepAliveTimeout: number; requestTimeout: number; connectionTimeout: number; maxRequestsPerSocket: number };
+
+/** The HTTP server Fastify would make (lib/server.js `getServerInstance`, plain HTTP/1), with `listener` in front. */
+function serverWith(listener: RequestListener, settings: ServerSettings): Server {
+  const server = createServer(listener);
+  server.keepAliveTimeout = settings.keepAliveTimeout;
+  server.requestTimeout = settings.requestTimeout;
+  server.setTimeout(settings.connectionTimeout);
+  if (settings.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = settings.maxRequestsPerSocket;
+  return server;
 }

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RefuseAtDoor } from './counted-refusal.js';
 import type { DoorStep } from './door-steps.js';
@@ -14,8 +15,11 @@ const KNOWN_TYPES: ReadonlyMap<string, string> = new Map([
   ['application/json;charset=utf-8', 'application/json'],
 ]);
 
+/** What the check reads of a request: Fastify's or Node's (the front door's). */
+type RequestHead = { method?: string | undefined; headers: IncomingHttpHeaders };
+
 /** `application/json; charset=utf-8` -> `application/json`; '' when absent. */
-function mediaType(request: FastifyRequest): string {
+function mediaType(request: RequestHead): string {
   const header = request.headers['content-type'];
   if (header === undefined) return '';
   return KNOWN_TYPES.get(header) ?? header.split(';')[0]!.trim().toLowerCase();
@@ -24,7 +28,7 @@ function mediaType(request: FastifyRequest): string {
 const EXAMPLE_POST = `-H 'content-type: application/json' -d '{"query":"{ viewer { clientId } }"}'`;
 
 /** Why the request cannot be served as sent, in the words a developer needs to fix it; null: fine. */
-export function transportProblem(request: FastifyRequest): { code: 'UNSUPPORTED_MEDIA_TYPE' | 'PREFLIGHT_REQUIRED'; message: string } | null {
+export function transportProblem(request: RequestHead): { code: 'UNSUPPORTED_MEDIA_TYPE' | 'PREFLIGHT_REQUIRED'; message: string } | null {
   const type = mediaType(request);
   if (request.method === 'POST') {
     if (type === 'application/json' || type.endsWith('+json')) return null;

@@ -109,8 +109,12 @@ export interface LocalRefusals {
     /** Who decided: only the shared store's refusals are remembered. */
     source: DecisionSource;
   }): void;
-  /** The refusal in force for this caller, if any; null once it has ended. */
-  find(principal: TenantPrincipal, ip: string): LocalRefusal | null;
+  /**
+   * The refusal in force for this caller, if any; null once it has ended. With `ip` null, only
+   * the refusals of the tenant and of the key (the front door, which does not work out a
+   * client's address behind proxies: per-address refusals are found by the door's hook).
+   */
+  find(principal: TenantPrincipal, ip: string | null): LocalRefusal | null;
   /** Limits changed (a config reload): forget everything. */
   clear(): void;
 }
@@ -128,7 +132,7 @@ export function createLocalRefusals(options: { maxMs: number; now?: () => number
   const now = options.now ?? Date.now;
   const refusals = new Map<string, Refusal>();
 
-  const scopeKey = (scope: 'tenant' | 'client' | 'ip' | 'key-ip', principal: TenantPrincipal, ip: string): string =>
+  const scopeKey = (scope: 'tenant' | 'client' | 'ip' | 'key-ip', principal: TenantPrincipal, ip: string | null): string =>
     scope === 'tenant'
       ? `t\n${principal.tenantId}`
       : scope === 'client'
@@ -179,8 +183,8 @@ export function createLocalRefusals(options: { maxMs: number; now?: () => number
       const refusal =
         lookup(scopeKey('tenant', principal, ip), at) ??
         lookup(scopeKey('client', principal, ip), at) ??
-        lookup(scopeKey('ip', principal, ip), at) ??
-        (principal.kind === 'apiKey' && principal.publishable ? lookup(scopeKey('key-ip', principal, ip), at) : null);
+        (ip === null ? null : lookup(scopeKey('ip', principal, ip), at)) ??
+        (ip !== null && principal.kind === 'apiKey' && principal.publishable ? lookup(scopeKey('key-ip', principal, ip), at) : null);
       if (!refusal) return null;
       // As the store would answer now: the same counts, the time to wait shortened by what has passed.
       const elapsed = at - refusal.decidedAt;

@@ -55,8 +55,8 @@ export interface Metrics {
    * refunded + what leases hold now.
    */
   limitLeaseTokens: Counter<'outcome'>;
-  /** `limit_local_refusals_total`: requests answered 429 from a refusal remembered at the door, without a store call or parsing. */
-  limitLocalRefusals: Counter;
+  /** `limit_local_refusals_total{door}`: requests answered 429 from a refusal remembered at the door, without a store call or parsing; door front (before Fastify) | route (the route's hook). */
+  limitLocalRefusals: Counter<'door'>;
   /** `graphql_operation_cost{kind,plan}`: cost points per operation; kind requested (estimate) | actual | refused (the estimate of a refused operation). */
   cost: Histogram<'kind' | 'plan'>;
   /** Estimated / actual cost of each executed request whose actual cost is above 0 (cost calibration). */
@@ -241,7 +241,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
     }),
     limitLocalRefusals: new Counter({
       name: 'limit_local_refusals_total',
-      help: 'Requests answered 429 at the door from a refusal the limit store made moments before (no store call, no parsing)',
+      help: 'Requests answered 429 at the door from a refusal the limit store made moments before (no store call, no parsing), by door: front (before the HTTP framework) | route (the route hook: browsers, per-address refusals)',
+      labelNames: ['door'],
       registers,
     }),
     limitLeaseTokens: new Counter({

@@ -6,6 +6,7 @@ import type { LocalRefusal } from '../limits/local-refusals.js';
 import type { UsageEvent } from '../usage/event.js';
 import type { Admission } from '../admission/admission.js';
 import type { AdmissionEvent } from '../http/admission-hook.js';
+import type { LocalRefusalDoor } from '../http/remembered-refusal.js';
 import type { Metrics } from '../observability/metrics.js';
 
 /** Dimensions that are per key or per IP inside a tenant: alerts are per tenant, so not these. */
@@ -42,8 +43,8 @@ export function limitObserver(metrics: Metrics, alerts: Alerts): LimitObserver {
 
 /** A refusal answered from memory at the door counts as a local refusal and as a throttled request, as the store's would. */
 export function localRefusalObserver(metrics: Metrics) {
-  return (principal: TenantPrincipal, refusal: LocalRefusal) => {
-    metrics.limitLocalRefusals.inc();
+  return (principal: TenantPrincipal, refusal: LocalRefusal, door: LocalRefusalDoor) => {
+    metrics.limitLocalRefusals.inc({ door });
     metrics.throttled.inc({ plan: refusal.planId, dimension: refusal.dimension, tenant: metrics.tenantLabel(principal.tenantId) });
   };
 }

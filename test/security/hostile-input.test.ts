@@ -245,7 +245,9 @@ describe('every request of a key counts, whatever its body', () => {
 
   it('answers a refused caller from memory at the door, counted in limit_local_refusals_total', async () => {
     const token = DEMO_TOKENS.globexAdmin;
-    const metric = async () => Number(/^limit_local_refusals_total (\d+)/m.exec(await (await fetch(`${gateway.url}/metrics`)).text())?.[1] ?? 0);
+    const metrics = async () => (await fetch(`${gateway.url}/metrics`)).text();
+    // Answered at the front door (http/front-door.ts): a key's refusal, no Origin.
+    const metric = async () => Number(/^limit_local_refusals_total\{door="front"\} (\d+)/m.exec(await metrics())?.[1] ?? 0);
     const before = await metric();
     const responses = [];
     const took: number[] = [];
