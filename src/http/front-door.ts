@@ -9,7 +9,7 @@ import { isPlainObject } from '../jsutils/is-plain-object.js';
 import type { LocalRefusal, LocalRefusals } from '../limits/local-refusals.js';
 import type { Logger } from '../observability/logger.js';
 import { mayAskForUsage } from './local-refusal-hook.js';
-import { refusalHeaders, refusedState, type LocalRefusalDoor, type RefusalHold } from './remembered-refusal.js';
+import { refusalHead, refusedState, type LocalRefusalDoor, type RefusalHold } from './remembered-refusal.js';
 import { transportProblem } from './transport-hook.js';
 
 /** The content types of a JSON POST as clients send them (anything else goes to the transport hook: 415). */
@@ -71,6 +71,7 @@ export interface FrontDoor {
  */
 export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
   const trust = trustFunction(deps.trustProxy);
+  const parsed = parsedBodies();
   const clientIp = (req: IncomingMessage) => (trust ? proxyAddr(req, trust) : (req.socket.remoteAddress ?? ''));
 
   return {
@@ -119,7 +120,7 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       const text = body.toString('utf8');
       // Fastify's parser refuses a body naming __proto__ or constructor (400): handed on, it decides.
-      const params = text.includes('__proto__') || text.includes('constructor') ? null : parseJson(text);
+      const params = parsed(text);
       if (!isPlainObject(params)) {
         handOn(req, res, next, body);
         return;
@@ -163,13 +164,14 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
 
   function send(req: IncomingMessage, res: ServerResponse, refusal: LocalRefusal, state: RequestState) {
     if (res.destroyed) return; // the client left while the answer was held
-    const headers = refusalHeaders(refusal, deps.decisionHeader());
-    headers['x-request-id'] = deps.requestId(req.headers);
-    if (deps.draining()) headers.connection = 'close';
-    res.writeHead(429, headers);
+    const head = refusalHead(refusal);
+    const lines = head.lines.concat('x-request-id', deps.requestId(req.headers));
+    if (deps.decisionHeader()) lines.push('x-ratelimit-decision', `remembered;t=${refusal.storeNow}`);
+    if (deps.draining()) lines.push('connection', 'close');
+    res.writeHead(429, lines);
     res.end(refusal.body);
     try {
-      deps.finish(state, Buffer.byteLength(refusal.body), 429);
+      deps.finish(state, head.bytes, 429);
     } catch (error) {
       deps.logger.error({ err: error }, 'front door: a refusal was answered but not metered');
     }
@@ -206,6 +208,28 @@ function refusablePrincipal(req: IncomingMessage, deps: FrontDoorDeps): TenantPr
   if (!hasTenant(principal) || principal.kind === 'service') return null;
   if (principal.kind === 'apiKey' && principal.publishable) return null;
   return principal;
+}
+
+/** Bodies parsed by their text, at most this many and this long (a flood repeats one body; forgetting costs a parse). */
+const MAX_PARSED_BODIES = 256;
+const MAX_PARSED_CHARS = 4096;
+
+/**
+ * A body's JSON, or null when it does not parse (or names __proto__ or constructor, which
+ * Fastify's parser refuses with 400: handed on, it decides). Remembered by text: a retry loop
+ * sends the same body each time, and parsing it was a visible share of a refusal.
+ */
+function parsedBodies(): (text: string) => unknown {
+  const known = new Map<string, unknown>();
+  return (text) => {
+    let params = known.get(text);
+    if (params !== undefined || known.has(text)) return params;
+    params = text.includes('__proto__') || text.includes('constructor') ? null : parseJson(text);
+    if (text.length > MAX_PARSED_CHARS) return params;
+    if (known.size >= MAX_PARSED_BODIES) known.clear();
+    known.set(text, params);
+    return params;
+  };
 }
 
 function parseJson(text: string): unknown {

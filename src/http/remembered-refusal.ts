@@ -17,11 +17,34 @@ export function refusedState(principal: TenantPrincipal, ip: string, refusal: Lo
   };
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 /** The response headers of a refusal from memory, besides those every response gets. */
 export function refusalHeaders(refusal: LocalRefusal, decisionHeader: boolean): Record<string, string> {
-  const headers: Record<string, string> = { ...refusal.headers, 'content-type': 'application/json; charset=utf-8' };
+  const headers: Record<string, string> = { ...refusal.headers, 'content-type': JSON_TYPE };
   if (decisionHeader) headers['x-ratelimit-decision'] = `remembered;t=${refusal.storeNow}`;
   return headers;
+}
+
+/** A refusal's answer as Node's `writeHead` takes it: its header lines (flat name, value pairs, with the body's type and length) and the body's bytes. */
+export interface RefusalHead {
+  lines: readonly string[];
+  bytes: number;
+}
+/** By the refusal's `headers`, which local-refusals.ts builds with its body, once per second of a refusal. */
+const heads = new WeakMap<object, RefusalHead>();
+
+/** `refusalHeaders` for the front door (no decision header), built once per answer rather than per request. */
+export function refusalHead(refusal: LocalRefusal): RefusalHead {
+  let head = heads.get(refusal.headers);
+  if (!head) {
+    const bytes = Buffer.byteLength(refusal.body);
+    const lines = ['content-type', JSON_TYPE, 'content-length', String(bytes)];
+    for (const name in refusal.headers) lines.push(name, refusal.headers[name]!);
+    head = { lines, bytes };
+    heads.set(refusal.headers, head);
+  }
+  return head;
 }
 
 export interface RefusalHold {

@@ -90,6 +90,13 @@ describe('the front door', () => {
         resetAt: expect.any(String),
       });
     }
+    // A length, not a chunked body, as the route's answers have.
+    const raw = await fetch(`${gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${DEMO_TOKENS.acmeAdmin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: VIEWER }),
+    });
+    expect(Number(raw.headers.get('content-length'))).toBe(Buffer.byteLength(await raw.text()));
     // Metered as throttled requests, like the store's refusal (summed once the meter has flushed).
     const throttled = async () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
