@@ -25,6 +25,8 @@ interface Credential {
 interface Credentials {
   list: Credential[];
   verified: Map<string, AuthResult & { ok: true }>;
+  /** The same, by the whole header `Bearer <token>`. */
+  verifiedHeaders: Map<string, AuthResult & { ok: true }>;
 }
 
 /**
@@ -39,7 +41,7 @@ export function createAuthenticator(getConfig: () => Config) {
   function credentials(config: Config): Credentials {
     let known = byConfig.get(config);
     if (!known) {
-      known = { list: buildCredentials(config), verified: new Map() };
+      known = { list: buildCredentials(config), verified: new Map(), verifiedHeaders: new Map() };
       byConfig.set(config, known);
     }
     return known;
@@ -47,10 +49,13 @@ export function createAuthenticator(getConfig: () => Config) {
 
   function authenticate(header: string | undefined): AuthResult {
     if (!header) return { ok: false, reason: 'missing' };
+    // The header as clients send it (`Bearer <token>`), looked up before it is parsed: on every request.
+    const known = credentials(getConfig());
+    const sent = known.verifiedHeaders.get(header);
+    if (sent) return sent;
     const match = /^Bearer ([\x21-\x7e]+)$/i.exec(header.trim());
     if (!match || match[1]!.length > MAX_TOKEN_LENGTH) return { ok: false, reason: 'malformed' };
     const token = match[1]!;
-    const known = credentials(getConfig());
     const remembered = known.verified.get(token);
     if (remembered) return remembered;
 
@@ -62,6 +67,8 @@ export function createAuthenticator(getConfig: () => Config) {
     if (!found) return { ok: false, reason: 'invalid' };
     const result = { ok: true, principal: found } as const;
     known.verified.set(token, result);
+    // Only the canonical spelling: other spellings of a valid token (spaces, case) would let one key grow the map.
+    known.verifiedHeaders.set(`Bearer ${token}`, result);
     return result;
   }
 

@@ -189,6 +189,7 @@ function handOn(req: HandedOn, res: ServerResponse, next: (req: IncomingMessage,
  * the limit) or a preflighted GET to /graphql, with no Origin, from a secret key of a tenant.
  */
 function refusablePrincipal(req: IncomingMessage, deps: FrontDoorDeps): TenantPrincipal | null {
+  if (!deps.refusals.any()) return null;
   const { headers } = req;
   if (headers.origin !== undefined) return null;
   if (req.method === 'POST') {

@@ -117,6 +117,8 @@ export interface LocalRefusals {
   find(principal: TenantPrincipal, ip: string | null): LocalRefusal | null;
   /** Limits changed (a config reload): forget everything. */
   clear(): void;
+  /** Whether any refusal is remembered (ended ones included until they are looked up or swept). */
+  any(): boolean;
 }
 
 /**
@@ -199,5 +201,7 @@ export function createLocalRefusals(options: { maxMs: number; now?: () => number
     clear() {
       refusals.clear();
     },
+
+    any: () => refusals.size > 0,
   };
 }

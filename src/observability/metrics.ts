@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { KeyedCounter, KeyedHistogram } from './keyed-metrics.js';
 
 /**
  * Which tenant ids may appear as the `tenant` label: `none` (every series says `all`), `all`
@@ -25,9 +26,9 @@ export interface Metrics {
    * validation error) counts once with `root_field="none"`. Sum over root_field therefore counts
    * root fields, not requests: use graphql_request_duration_seconds_count for request counts.
    */
-  requests: Counter<'plan' | 'status' | 'root_field' | 'tenant'>;
+  requests: KeyedCounter<'plan' | 'status' | 'root_field' | 'tenant'>;
   /** `graphql_throttled_total{plan,dimension,tenant}`: dimension = the refused dimension's kind (requests|quota|cost|bandwidth|field). Once per throttled request. */
-  throttled: Counter<'plan' | 'dimension' | 'tenant'>;
+  throttled: KeyedCounter<'plan' | 'dimension' | 'tenant'>;
   /**
    * `limit_shadow_refusals_total{plan,shadow_plan,policy,tenant}`: requests a shadow limit would have
    * refused (src/shadow/), by the policy that would have refused (`minute`, `day`, `cost-minute`,
@@ -35,7 +36,7 @@ export interface Metrics {
    */
   shadowRefusals: Counter<'plan' | 'shadow_plan' | 'policy' | 'tenant'>;
   /** `graphql_request_duration_seconds{plan,status}`: from request start to response, once per request. */
-  requestDuration: Histogram<'plan' | 'status'>;
+  requestDuration: KeyedHistogram<'plan' | 'status'>;
   /** `limit_check_duration_seconds{source}`: one limiter call; source shared | local | unavailable. */
   limitCheckDuration: Histogram<'source'>;
   /**
@@ -56,11 +57,11 @@ export interface Metrics {
    */
   limitLeaseTokens: Counter<'outcome'>;
   /** `limit_local_refusals_total{door}`: requests answered 429 from a refusal remembered at the door, without a store call or parsing; door front (before Fastify) | route (the route's hook). */
-  limitLocalRefusals: Counter<'door'>;
+  limitLocalRefusals: KeyedCounter<'door'>;
   /** `graphql_operation_cost{kind,plan}`: cost points per operation; kind requested (estimate) | actual | refused (the estimate of a refused operation). */
-  cost: Histogram<'kind' | 'plan'>;
+  cost: KeyedHistogram<'kind' | 'plan'>;
   /** Estimated / actual cost of each executed request whose actual cost is above 0 (cost calibration). */
-  costRatio: Histogram<'plan'>;
+  costRatio: KeyedHistogram<'plan'>;
   /** `cache_requests_total{field,result}`: result hit | miss | stale; field = `Type.field` of the cached field. */
   cacheRequests: Counter<'field' | 'result'>;
   /** `cache_refused_total{field,reason}`: resolved values not stored; reason scope (narrowed) | identity | parent. */
@@ -194,13 +195,13 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
   return {
     registry,
-    requests: new Counter({
+    requests: new KeyedCounter({
       name: 'graphql_requests_total',
       help: 'GraphQL requests, counted once per root field selected (root_field="none" when the operation never resolved)',
       labelNames: ['plan', 'status', 'root_field', 'tenant'],
       registers,
     }),
-    throttled: new Counter({
+    throttled: new KeyedCounter({
       name: 'graphql_throttled_total',
       help: 'Requests refused by a plan limit, by the kind of the refused dimension',
       labelNames: ['plan', 'dimension', 'tenant'],
@@ -212,7 +213,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
       labelNames: ['plan', 'shadow_plan', 'policy', 'tenant'],
       registers,
     }),
-    requestDuration: new Histogram({
+    requestDuration: new KeyedHistogram({
       name: 'graphql_request_duration_seconds',
       help: 'GraphQL request duration in seconds, from request start to response',
       labelNames: ['plan', 'status'],
@@ -239,7 +240,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
       labelNames: ['outcome'],
       registers,
     }),
-    limitLocalRefusals: new Counter({
+    limitLocalRefusals: new KeyedCounter({
       name: 'limit_local_refusals_total',
       help: 'Requests answered 429 at the door from a refusal the limit store made moments before (no store call, no parsing), by door: front (before the HTTP framework) | route (the route hook: browsers, per-address refusals)',
       labelNames: ['door'],
@@ -251,14 +252,14 @@ export function createMetrics(options: MetricsOptions): Metrics {
       labelNames: ['outcome'],
       registers,
     }),
-    cost: new Histogram({
+    cost: new KeyedHistogram({
       name: 'graphql_operation_cost',
       help: 'Operation cost in points: kind="requested" is the estimate before execution, kind="actual" after; kind="refused" the estimate of an operation refused by a limit (it consumed nothing)',
       labelNames: ['kind', 'plan'],
       buckets: [...BUCKETS.cost],
       registers,
     }),
-    costRatio: new Histogram({
+    costRatio: new KeyedHistogram({
       name: 'graphql_operation_cost_ratio',
       help: 'Estimated over actual cost per executed operation (actual above 0): above 1 the estimate overcharged, below 1 it undercharged',
       labelNames: ['plan'],
