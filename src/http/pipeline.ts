@@ -76,7 +76,7 @@ export interface RequestPipeline {
    * Refusals from memory before Fastify (front-door.ts), given what only the server knows;
    * absent with tracing on (every request then goes through the traced route).
    */
-  frontDoor?: (server: Pick<FrontDoorDeps, 'trustProxy' | 'requestId' | 'draining'>) => FrontDoor;
+  frontDoor?: (server: FrontDoorServer) => FrontDoor;
 }
 
 export interface PipelineDeps {
@@ -159,7 +159,7 @@ export interface PipelineDeps {
  *   onResponse 14. the admission slot given back (also when the client leaves); an unclaimed early check refunded; the charge settled (limits); the request metered (usage)
  */
 export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
-  const { config, logger, limits, earlyChecks } = deps;
+  const { config, limits, earlyChecks } = deps;
   const refuseAtDoor = countedRefusal({ failedRequests: deps.failedRequests, config });
   const documentBounds = documentBoundsHook({ bounds: () => config().server.documentLimits, refuse: refuseAtDoor });
   const persistedQueries = createPersistedQueries();
@@ -192,29 +192,7 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
   }
 
   // 7
-  /**
-   * What every request's context shares: the long-lived services, once, as the prototype of each
-   * request's context. Apollo copies a context's own properties for every operation
-   * (`cloneObject` in ApolloServer.js, for batching), keeping its prototype: with these as own
-   * properties that copy was a visible share of a cheap request's CPU.
-   */
-  const { services } = deps;
-  const shared: Pick<GatewayContext, keyof typeof services | 'downstream' | 'logger'> = {
-    downstream: deps.downstream,
-    logger,
-    overrides: services.overrides,
-    shadows: services.shadows,
-    limitsView: services.limitsView,
-    usage: services.usage,
-    audit: services.audit,
-    health: services.health,
-    synthetic: services.synthetic,
-    trustedDocuments: services.trustedDocuments,
-    calibration: services.calibration,
-    checkout: services.checkout,
-    meteredBilling: services.meteredBilling,
-    replay: services.replay,
-  };
+  const shared = sharedContext(deps);
 
   function context(request: FastifyRequest): GatewayContext {
     const principal = request.principal;
@@ -291,20 +269,8 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
     ...(deps.bindTrace
       ? {}
       : {
-          frontDoor: (server: Pick<FrontDoorDeps, 'trustProxy' | 'requestId' | 'draining'>) =>
-            createFrontDoor({
-              ...server,
-              authenticator: deps.authenticator,
-              refusals: deps.refusals,
-              hold: refusalHold,
-              logger,
-              bodyLimit: () => config().server.bodyLimitBytes,
-              delayMs: refusalDelayMs,
-              decisionHeader,
-              rootFieldsOfText: documentBounds.rootFieldsOfText,
-              ...(deps.onLocalRefusal ? { onRefused: deps.onLocalRefusal } : {}),
-              finish,
-            }),
+          frontDoor: (server: FrontDoorServer) =>
+            createFrontDoor(frontDoorDeps(deps, server, { hold: refusalHold, rootFieldsOfText: documentBounds.rootFieldsOfText, finish })),
         }),
   };
 
@@ -314,6 +280,51 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
     const event = deps.meter(state, { bytes, statusCode });
     if (event) deps.onMetered?.(event, state, settle);
   }
+}
+
+/** What only the server knows, for the front door. */
+type FrontDoorServer = Pick<FrontDoorDeps, 'trustProxy' | 'requestId' | 'draining'>;
+
+/** The front door's parts: the server's, the pipeline's own (shared with the hook: the hold, the root fields, the finish step), and its deps'. */
+function frontDoorDeps(deps: PipelineDeps, server: FrontDoorServer, own: Pick<FrontDoorDeps, 'hold' | 'rootFieldsOfText' | 'finish'>): FrontDoorDeps {
+  const { config } = deps;
+  return {
+    ...server,
+    ...own,
+    authenticator: deps.authenticator,
+    refusals: deps.refusals,
+    logger: deps.logger,
+    bodyLimit: () => config().server.bodyLimitBytes,
+    delayMs: () => config().limits.localRefusalDelayMs,
+    decisionHeader: () => config().limits.decisionHeader,
+    ...(deps.onLocalRefusal ? { onRefused: deps.onLocalRefusal } : {}),
+  };
+}
+
+/**
+ * What every request's context shares: the long-lived services, once, as the prototype of each
+ * request's context. Apollo copies a context's own properties for every operation
+ * (`cloneObject` in ApolloServer.js, for batching), keeping its prototype: with these as own
+ * properties that copy was a visible share of a cheap request's CPU.
+ */
+function sharedContext(deps: PipelineDeps): Pick<GatewayContext, keyof PipelineDeps['services'] | 'downstream' | 'logger'> {
+  const { services } = deps;
+  return {
+    downstream: deps.downstream,
+    logger: deps.logger,
+    overrides: services.overrides,
+    shadows: services.shadows,
+    limitsView: services.limitsView,
+    usage: services.usage,
+    audit: services.audit,
+    health: services.health,
+    synthetic: services.synthetic,
+    trustedDocuments: services.trustedDocuments,
+    calibration: services.calibration,
+    checkout: services.checkout,
+    meteredBilling: services.meteredBilling,
+    replay: services.replay,
+  };
 }
 
 /**
