@@ -51,6 +51,8 @@ export interface DimensionInput {
  */
 export function buildDimensions(input: DimensionInput): LimitDimension[] {
   const { limits } = input;
+  // A plan without limits (an Enterprise plan, every feature off): nothing to build, on every request.
+  if (input.keyPerIpPerMinute === undefined && !limitsAnything(limits)) return [];
   const tag = `rl:{${input.tenantId}}`;
   const dims: LimitDimension[] = [];
   const sliding = (
@@ -137,4 +139,17 @@ export function buildDimensions(input: DimensionInput): LimitDimension[] {
     if (rule) sliding('field', field, `${tag}:field:${field}`, rule.limit, rule.windowSeconds, count);
   }
   return dims;
+}
+
+/** Whether `limits` makes any dimension (what `buildDimensions` reads, besides a key's own per-address limit). */
+function limitsAnything(limits: PlanLimits): boolean {
+  return (
+    typeof limits.requestsPerMinute === 'number' ||
+    typeof limits.perIpPerMinute === 'number' ||
+    typeof limits.requestsPerDay === 'number' ||
+    typeof limits.requestsPerMonth === 'number' ||
+    typeof limits.costPerMinute === 'number' ||
+    typeof limits.responseBytesPerHour === 'number' ||
+    (limits.fieldLimits !== undefined && Object.keys(limits.fieldLimits).length > 0)
+  );
 }
