@@ -176,6 +176,22 @@ describe('tracing on (in-memory exporter, limits on Redis)', () => {
       expect(span.attributes['db.system.name']).toBe('redis');
     }
   });
+
+  it('a refusal from memory is traced too: with tracing on, the front door leaves every request to the traced route', async () => {
+    // acme (Free): its minute and its burst zone used up, then refused by Redis once (remembered).
+    let refused = 0;
+    for (let i = 0; i < 200 && refused < 2; i++) if ((await gateway.gql(DEMO_TOKENS.acmeAdmin, '{ viewer { clientId } }')).status === 429) refused++;
+    expect(refused).toBe(2);
+    const response = await gateway.gql(DEMO_TOKENS.acmeAdmin, '{ viewer { clientId } }', undefined, {
+      traceparent: `00-${CALLER_TRACE_ID}-${CALLER_SPAN_ID}-01`,
+    });
+    expect(response.status).toBe(429);
+    const server = one(await traceOf(CALLER_TRACE_ID), 'POST /graphql');
+    expect(server.attributes).toMatchObject({ 'http.response.status_code': 429, 'gateway.tenant.id': 'acme' });
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    expect(metrics).toMatch(/^limit_local_refusals_total\{door="route"\} [1-9]/m);
+    expect(metrics).not.toMatch(/^limit_local_refusals_total\{door="front"\}/m);
+  });
 });
 
 describe('sampling', () => {
