@@ -18,7 +18,12 @@ const MAX_QUERY_CHARS = 16 * 1024;
  * counted in `dropped` and not kept. Memory is bounded by max × (16 KiB + variables).
  */
 export function createOperationSamples(max = 1000) {
-  const samples = new Map<string, OperationSample>();
+  /**
+   * By query text, then operation name and variables: one lookup hashes the text (every request
+   * has its own copy of it), none builds a key holding it (a copy of the whole text per request).
+   */
+  const byQuery = new Map<string, Map<string, OperationSample>>();
+  let size = 0;
   let dropped = 0;
   return {
     add(query: string, operationName: string | null, variables: Record<string, unknown>, estimated: number, actual: number): void {
@@ -26,21 +31,34 @@ export function createOperationSamples(max = 1000) {
         dropped += 1;
         return;
       }
-      const key = `${operationName ?? ''}\u0000${query}\u0000${JSON.stringify(variables)}`;
-      let sample = samples.get(key);
+      let ofQuery = byQuery.get(query);
+      const key = `${operationName ?? ''}\u0000${isEmpty(variables) ? '' : JSON.stringify(variables)}`;
+      let sample = ofQuery?.get(key);
       if (!sample) {
-        if (samples.size >= max) {
+        if (size >= max) {
           dropped += 1;
           return;
         }
         sample = { query, operationName, variables, requests: 0, estimated, actualSum: 0 };
-        samples.set(key, sample);
+        if (!ofQuery) {
+          ofQuery = new Map();
+          byQuery.set(query, ofQuery);
+        }
+        ofQuery.set(key, sample);
+        size += 1;
       }
       sample.requests += 1;
       sample.actualSum += actual;
     },
     snapshot(): { samples: OperationSample[]; dropped: number } {
-      return { samples: [...samples.values()].map((s) => ({ ...s })), dropped };
+      const samples: OperationSample[] = [];
+      for (const ofQuery of byQuery.values()) for (const s of ofQuery.values()) samples.push({ ...s });
+      return { samples, dropped };
     },
   };
+}
+
+function isEmpty(variables: Record<string, unknown>): boolean {
+  for (const _ in variables) return false;
+  return true;
 }

@@ -88,13 +88,19 @@ class SeriesIndex<L extends string, S> {
   }
 }
 
-/** A copy of `labels` with exactly `labelNames`, each a string: checked once per series, as prom-client checks every call. */
+/**
+ * The labels a new series is rendered with: those of `labelNames` that `labels` gives, as strings
+ * (prom-client's leniency: a label left out is left out of the series); a label this metric does
+ * not have is refused, as prom-client refuses it. Checked once per series, not on every call.
+ */
 function seriesLabels<L extends string>(name: string, labelNames: readonly L[], labels: Readonly<Record<L, string>>): Record<string, string> {
+  for (const label in labels) {
+    if (!labelNames.includes(label)) throw new Error(`${name}: no label "${label}" (labels: ${labelNames.join(', ')})`);
+  }
   const copy: Record<string, string> = {};
   for (const label of labelNames) {
     const value = labels[label];
-    if (typeof value !== 'string') throw new TypeError(`${name}: label "${label}" must be a string, got ${String(value)}`);
-    copy[label] = value;
+    if (value !== undefined) copy[label] = String(value);
   }
   return copy;
 }

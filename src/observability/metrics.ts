@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { KeyedCounter, KeyedHistogram } from './keyed-metrics.js';
 
 /**
@@ -34,28 +34,28 @@ export interface Metrics {
    * refused (src/shadow/), by the policy that would have refused (`minute`, `day`, `cost-minute`,
    * `max-cost`, ...); `plan` is the enforced plan. Counted by the instance that decided.
    */
-  shadowRefusals: Counter<'plan' | 'shadow_plan' | 'policy' | 'tenant'>;
+  shadowRefusals: KeyedCounter<'plan' | 'shadow_plan' | 'policy' | 'tenant'>;
   /** `graphql_request_duration_seconds{plan,status}`: from request start to response, once per request. */
   requestDuration: KeyedHistogram<'plan' | 'status'>;
   /** `limit_check_duration_seconds{source}`: one limiter call; source shared | local | unavailable. */
-  limitCheckDuration: Histogram<'source'>;
+  limitCheckDuration: KeyedHistogram<'source'>;
   /**
    * `limit_throttle_delay_seconds{plan}`: how long a request held in its plan's burst zone
    * (graduated throttling) waited before it ran; its `_count` is the requests held. Once per held request.
    */
-  throttleDelay: Histogram<'plan'>;
+  throttleDelay: KeyedHistogram<'plan'>;
   /**
    * `limit_early_checks_total{outcome}`: checks sent at the door for an operation seen before;
    * outcome used (the decision served the request) | refunded (the request was charged on other
    * dimensions or never reached the check, and the early charge was given back).
    */
-  limitEarlyChecks: Counter<'outcome'>;
+  limitEarlyChecks: KeyedCounter<'outcome'>;
   /**
    * `limit_lease_tokens_total{outcome}`: requests' amounts reserved by leases (outcome granted),
    * served from them without a round trip (used), given back unused (refunded). granted = used +
    * refunded + what leases hold now.
    */
-  limitLeaseTokens: Counter<'outcome'>;
+  limitLeaseTokens: KeyedCounter<'outcome'>;
   /** `limit_local_refusals_total{door}`: requests answered 429 from a refusal remembered at the door, without a store call or parsing; door front (before Fastify) | route (the route's hook). */
   limitLocalRefusals: KeyedCounter<'door'>;
   /** `graphql_operation_cost{kind,plan}`: cost points per operation; kind requested (estimate) | actual | refused (the estimate of a refused operation). */
@@ -63,13 +63,13 @@ export interface Metrics {
   /** Estimated / actual cost of each executed request whose actual cost is above 0 (cost calibration). */
   costRatio: KeyedHistogram<'plan'>;
   /** `cache_requests_total{field,result}`: result hit | miss | stale; field = `Type.field` of the cached field. */
-  cacheRequests: Counter<'field' | 'result'>;
+  cacheRequests: KeyedCounter<'field' | 'result'>;
   /** `cache_refused_total{field,reason}`: resolved values not stored; reason scope (narrowed) | identity | parent. */
-  cacheRefused: Counter<'field' | 'reason'>;
+  cacheRefused: KeyedCounter<'field' | 'reason'>;
   /** `downstream_request_duration_seconds{service,outcome}`: one downstream call, retries included; outcome ok | error. */
-  downstreamDuration: Histogram<'service' | 'outcome'>;
+  downstreamDuration: KeyedHistogram<'service' | 'outcome'>;
   /** `downstream_errors_total{service,code}`: code = the gateway error code or HTTP status of the failure. */
-  downstreamErrors: Counter<'service' | 'code'>;
+  downstreamErrors: KeyedCounter<'service' | 'code'>;
   /** `downstream_breaker_state{service}`: 0 closed, 1 half-open, 2 open. Set from an `onCollect` callback. */
   downstreamBreaker: Gauge<'service'>;
   /**
@@ -77,13 +77,13 @@ export interface Metrics {
    * its service (0 when one was free), once per call that got one. plan = the caller's plan id,
    * `unknown` when the call context does not carry it.
    */
-  downstreamQueueWait: Histogram<'service' | 'priority' | 'plan'>;
+  downstreamQueueWait: KeyedHistogram<'service' | 'priority' | 'plan'>;
   /**
    * `downstream_shed_total{service,priority,plan,reason}`: calls that got no slot
    * (DOWNSTREAM_OVERLOADED). Shed on arrival: reason queue_full | tenant_queue_full |
    * expected_wait; dropped after waiting: shed (for a more urgent call) | queue_timeout.
    */
-  downstreamShed: Counter<'service' | 'priority' | 'plan' | 'reason'>;
+  downstreamShed: KeyedCounter<'service' | 'priority' | 'plan' | 'reason'>;
   /** `downstream_queue_depth{service,priority}`: calls waiting for a slot now. Set from an `onCollect` callback. */
   downstreamQueueDepth: Gauge<'service' | 'priority'>;
   /** `downstream_in_flight{service}`: slots in use now. Set from an `onCollect` callback. */
@@ -91,13 +91,13 @@ export interface Metrics {
   /** `downstream_concurrency_limit{service}`: the service's concurrency limit now (adaptive, or maxInFlight). Set from an `onCollect` callback. */
   downstreamConcurrencyLimit: Gauge<'service'>;
   /** `admission_wait_seconds{priority,plan}`: how long an admitted request waited for its turn on the instance (0 when it had room). */
-  admissionWait: Histogram<'priority' | 'plan'>;
+  admissionWait: KeyedHistogram<'priority' | 'plan'>;
   /**
    * `admission_refused_total{priority,plan,reason}`: requests not admitted. Over the tenant's own
    * share (429): tenant_queue_full | tenant_wait; the instance saturated (503): queue_full |
    * expected_wait | shed | queue_timeout.
    */
-  admissionRefused: Counter<'priority' | 'plan' | 'reason'>;
+  admissionRefused: KeyedCounter<'priority' | 'plan' | 'reason'>;
   /** `admission_queue_depth{priority}`: requests waiting for the instance now (tenants' own queues not included). Set from an `onCollect` callback. */
   admissionQueueDepth: Gauge<'priority'>;
   /** `admission_in_flight`: requests admitted and not yet answered. Set from an `onCollect` callback. */
@@ -105,7 +105,7 @@ export interface Metrics {
   /** `admission_limit`: the instance's concurrency limit now (shrinks while the event loop lags). Set from an `onCollect` callback. */
   admissionLimit: Gauge;
   /** `redis_errors_total{component}`: component limits | cache | usage | alerts | ... */
-  redisErrors: Counter<'component'>;
+  redisErrors: KeyedCounter<'component'>;
   /** `redis_breaker_state{component}`: 0 closed, 1 half-open, 2 open. Set from an `onCollect` callback. */
   redisBreaker: Gauge<'component'>;
   /** `usage_flush_lag_seconds`: age of the oldest metering event not yet flushed (0 when the buffer is empty). */
@@ -207,7 +207,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
       labelNames: ['plan', 'dimension', 'tenant'],
       registers,
     }),
-    shadowRefusals: new Counter({
+    shadowRefusals: new KeyedCounter({
       name: 'limit_shadow_refusals_total',
       help: 'Requests a shadow limit would have refused (never refused: shadow limits are not enforced), by the policy that would have refused',
       labelNames: ['plan', 'shadow_plan', 'policy', 'tenant'],
@@ -220,21 +220,21 @@ export function createMetrics(options: MetricsOptions): Metrics {
       buckets: [...BUCKETS.request],
       registers,
     }),
-    limitCheckDuration: new Histogram({
+    limitCheckDuration: new KeyedHistogram({
       name: 'limit_check_duration_seconds',
       help: 'Duration of one limit check in seconds, by where the decision came from',
       labelNames: ['source'],
       buckets: [...BUCKETS.limitCheck],
       registers,
     }),
-    throttleDelay: new Histogram({
+    throttleDelay: new KeyedHistogram({
       name: 'limit_throttle_delay_seconds',
       help: "Time a request held in its plan's burst zone (graduated throttling) waited before it ran, by plan",
       labelNames: ['plan'],
       buckets: [...BUCKETS.throttleDelay],
       registers,
     }),
-    limitEarlyChecks: new Counter({
+    limitEarlyChecks: new KeyedCounter({
       name: 'limit_early_checks_total',
       help: 'Limit checks sent before the operation was resolved (operation seen before), by outcome: used | refunded',
       labelNames: ['outcome'],
@@ -246,7 +246,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
       labelNames: ['door'],
       registers,
     }),
-    limitLeaseTokens: new Counter({
+    limitLeaseTokens: new KeyedCounter({
       name: 'limit_lease_tokens_total',
       help: 'Requests reserved by limit leases (granted), served from them without a Redis round trip (used), given back unused (refunded)',
       labelNames: ['outcome'],
@@ -266,26 +266,26 @@ export function createMetrics(options: MetricsOptions): Metrics {
       buckets: [...BUCKETS.costRatio],
       registers,
     }),
-    cacheRequests: new Counter({
+    cacheRequests: new KeyedCounter({
       name: 'cache_requests_total',
       help: 'Cached-field lookups by field and result (hit, miss, stale)',
       labelNames: ['field', 'result'],
       registers,
     }),
-    cacheRefused: new Counter({
+    cacheRefused: new KeyedCounter({
       name: 'cache_refused_total',
       help: 'Resolved values of cached fields not stored: scope (the resolver read more of the caller than its scope; field narrowed), identity (not the object its key names), parent (computed from a parent loaded before its token)',
       labelNames: ['field', 'reason'],
       registers,
     }),
-    downstreamDuration: new Histogram({
+    downstreamDuration: new KeyedHistogram({
       name: 'downstream_request_duration_seconds',
       help: 'Duration of one downstream service call in seconds, retries included',
       labelNames: ['service', 'outcome'],
       buckets: [...BUCKETS.downstream],
       registers,
     }),
-    downstreamErrors: new Counter({
+    downstreamErrors: new KeyedCounter({
       name: 'downstream_errors_total',
       help: 'Failed downstream service calls by service and error code',
       labelNames: ['service', 'code'],
@@ -297,14 +297,14 @@ export function createMetrics(options: MetricsOptions): Metrics {
       labelNames: ['service'],
       registers,
     }),
-    downstreamQueueWait: new Histogram({
+    downstreamQueueWait: new KeyedHistogram({
       name: 'downstream_queue_wait_seconds',
       help: 'Time a downstream call waited for a slot of its service, by priority class and plan (0 when a slot was free)',
       labelNames: ['service', 'priority', 'plan'],
       buckets: [...BUCKETS.queueWait],
       registers,
     }),
-    downstreamShed: new Counter({
+    downstreamShed: new KeyedCounter({
       name: 'downstream_shed_total',
       help: 'Downstream calls that got no slot (DOWNSTREAM_OVERLOADED), by reason: queue_full, tenant_queue_full, expected_wait (on arrival), shed, queue_timeout (after waiting)',
       labelNames: ['service', 'priority', 'plan', 'reason'],
@@ -328,14 +328,14 @@ export function createMetrics(options: MetricsOptions): Metrics {
       labelNames: ['service'],
       registers,
     }),
-    admissionWait: new Histogram({
+    admissionWait: new KeyedHistogram({
       name: 'admission_wait_seconds',
       help: 'Time an admitted request waited for its turn on this instance, by priority class and plan (0 when the instance had room)',
       labelNames: ['priority', 'plan'],
       buckets: [...BUCKETS.queueWait],
       registers,
     }),
-    admissionRefused: new Counter({
+    admissionRefused: new KeyedCounter({
       name: 'admission_refused_total',
       help: "Requests not admitted: over the tenant's own share (tenant_queue_full, tenant_wait: 429) or the instance saturated (queue_full, expected_wait, shed, queue_timeout: 503)",
       labelNames: ['priority', 'plan', 'reason'],
@@ -353,7 +353,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
       help: "This instance's concurrency limit now: admission.maxInFlight, less while its event loop lags",
       registers,
     }),
-    redisErrors: new Counter({
+    redisErrors: new KeyedCounter({
       name: 'redis_errors_total',
       help: 'Failed Redis commands by the component that issued them',
       labelNames: ['component'],
