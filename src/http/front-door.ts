@@ -71,116 +71,135 @@ export interface FrontDoor {
  */
 export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
   const trust = trustFunction(deps.trustProxy);
-  const parsed = parsedBodies();
-  const clientIp = (req: IncomingMessage) => (trust ? proxyAddr(req, trust) : (req.socket.remoteAddress ?? ''));
-
-  return {
-    listener(next) {
-      return (req, res) => {
-        let principal: TenantPrincipal | null = null;
-        let refusal: LocalRefusal | null = null;
-        try {
-          principal = refusablePrincipal(req, deps);
-          refusal = principal ? deps.refusals.find(principal, null) : null;
-        } catch (error) {
-          deps.logger.error({ err: error }, 'front door failed; the request goes on to the routes');
-        }
-        if (!principal || !refusal) {
-          next(req, res);
-          return;
-        }
-        if (req.method === 'GET') {
-          const search = new URLSearchParams(req.url!.slice(req.url!.indexOf('?') + 1));
-          const query = search.get('query');
-          answerOrHandOn(req, res, next, principal, mayAskForUsage(query) ? null : refusal, query, search.get('operationName'), null);
-          return;
-        }
-        readBody(req, res, next, principal);
-      };
-    },
-
-    preParsing(request, _reply, payload, done) {
-      const raw = request.raw as HandedOn;
-      const body = raw[READ_BODY];
-      if (body === undefined) {
-        done(null, payload);
-        return;
-      }
-      raw[READ_BODY] = undefined;
-      done(null, Readable.from([body], { objectMode: false }));
-    },
+  const door: Door = {
+    deps,
+    parsed: parsedBodies(),
+    clientIp: (req) => (trust ? proxyAddr(req, trust) : (req.socket.remoteAddress ?? '')),
   };
+  return {
+    listener: (next) => (req, res) => enter(door, { req, res, next }),
+    preParsing: givePreReadBody,
+  };
+}
 
-  /** Reads a POST's body (its length is known and within the limit), then answers or hands it on. */
-  function readBody(req: IncomingMessage, res: ServerResponse, next: (req: IncomingMessage, res: ServerResponse) => void, principal: TenantPrincipal) {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.once('error', () => res.destroy());
-    req.once('end', () => {
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      const text = body.toString('utf8');
-      // Fastify's parser refuses a body naming __proto__ or constructor (400): handed on, it decides.
-      const params = parsed(text);
-      if (!isPlainObject(params)) {
-        handOn(req, res, next, body);
-        return;
-      }
-      const query = typeof params.query === 'string' ? params.query : null;
-      // The refusal again: it may have ended while the body was read.
-      const refusal = mayAskForUsage(query) ? null : deps.refusals.find(principal, null);
-      answerOrHandOn(req, res, next, principal, refusal, query, params.operationName, body);
-    });
+/** What every step of the front door works with. */
+interface Door {
+  deps: FrontDoorDeps;
+  parsed: (text: string) => unknown;
+  clientIp: (req: IncomingMessage) => string;
+}
+
+/** One request at the front door, with the listener to hand it on to. */
+interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+  next: (req: IncomingMessage, res: ServerResponse) => void;
+}
+
+/** The server's `request` listener: a refusal remembered for the caller is answered here, anything else goes on at once. */
+function enter(door: Door, exchange: Exchange): void {
+  const { req } = exchange;
+  let principal: TenantPrincipal | null = null;
+  let refusal: LocalRefusal | null = null;
+  try {
+    principal = refusablePrincipal(req, door.deps);
+    refusal = principal ? door.deps.refusals.find(principal, null) : null;
+  } catch (error) {
+    door.deps.logger.error({ err: error }, 'front door failed; the request goes on to the routes');
   }
+  if (!principal || !refusal) {
+    exchange.next(req, exchange.res);
+    return;
+  }
+  if (req.method === 'GET') {
+    const search = new URLSearchParams(req.url!.slice(req.url!.indexOf('?') + 1));
+    const query = search.get('query');
+    answerOrHandOn(door, exchange, principal, mayAskForUsage(query) ? null : refusal, query, search.get('operationName'), null);
+    return;
+  }
+  readBody(door, exchange, principal);
+}
 
-  function answerOrHandOn(
-    req: IncomingMessage,
-    res: ServerResponse,
-    next: (req: IncomingMessage, res: ServerResponse) => void,
-    principal: TenantPrincipal,
-    /** The refusal to answer with; null: a request that may ask for usage, or whose refusal ended. */
-    refusal: LocalRefusal | null,
-    query: string | null,
-    operationName: unknown,
-    body: Buffer | null,
-  ) {
-    if (!refusal || query === null) {
-      handOn(req, res, next, body);
+/** Reads a POST's body (its length is known and within the limit), then answers or hands it on. */
+function readBody(door: Door, exchange: Exchange, principal: TenantPrincipal): void {
+  const { req } = exchange;
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.once('error', () => exchange.res.destroy());
+  req.once('end', () => {
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    const params = door.parsed(body.toString('utf8'));
+    if (!isPlainObject(params)) {
+      handOn(exchange, body);
       return;
     }
-    try {
-      deps.onRefused?.(principal, refusal, 'front');
-      const state = refusedState(principal, clientIp(req), refusal, deps.rootFieldsOfText(query, operationName));
-      const waiting = deps.hold.wait(deps.delayMs(), refusal);
-      if (!waiting) {
-        send(req, res, refusal, state);
-        return;
-      }
-      waiting.then(() => send(req, res, refusal, state));
-    } catch (error) {
-      deps.logger.error({ err: error }, 'front door failed to answer a refusal');
-      if (!res.headersSent) res.writeHead(500).end();
-    }
-  }
+    const query = typeof params.query === 'string' ? params.query : null;
+    // The refusal again: it may have ended while the body was read.
+    const refusal = mayAskForUsage(query) ? null : door.deps.refusals.find(principal, null);
+    answerOrHandOn(door, exchange, principal, refusal, query, params.operationName, body);
+  });
+}
 
-  function send(req: IncomingMessage, res: ServerResponse, refusal: LocalRefusal, state: RequestState) {
-    if (res.destroyed) return; // the client left while the answer was held
-    const head = refusalHead(refusal);
-    const lines = head.lines.concat('x-request-id', deps.requestId(req.headers));
-    if (deps.decisionHeader()) lines.push('x-ratelimit-decision', `remembered;t=${refusal.storeNow}`);
-    if (deps.draining()) lines.push('connection', 'close');
-    res.writeHead(429, lines);
-    res.end(refusal.body);
-    try {
-      deps.finish(state, head.bytes, 429);
-    } catch (error) {
-      deps.logger.error({ err: error }, 'front door: a refusal was answered but not metered');
-    }
+function answerOrHandOn(
+  door: Door,
+  exchange: Exchange,
+  principal: TenantPrincipal,
+  /** The refusal to answer with; null: a request that may ask for usage, or whose refusal ended. */
+  refusal: LocalRefusal | null,
+  query: string | null,
+  operationName: unknown,
+  body: Buffer | null,
+): void {
+  if (!refusal || query === null) {
+    handOn(exchange, body);
+    return;
+  }
+  const { deps } = door;
+  const failed = (error: unknown) => {
+    deps.logger.error({ err: error }, 'front door failed to answer a refusal');
+    if (!exchange.res.headersSent) exchange.res.writeHead(500).end();
+  };
+  try {
+    deps.onRefused?.(principal, refusal, 'front');
+    const state = refusedState(principal, door.clientIp(exchange.req), refusal, deps.rootFieldsOfText(query, operationName));
+    const waiting = deps.hold.wait(deps.delayMs(), refusal);
+    if (!waiting) send(deps, exchange, refusal, state);
+    else waiting.then(() => send(deps, exchange, refusal, state)).catch(failed);
+  } catch (error) {
+    failed(error);
   }
 }
 
+function send(deps: FrontDoorDeps, { req, res }: Exchange, refusal: LocalRefusal, state: RequestState): void {
+  if (res.destroyed) return; // the client left while the answer was held
+  const head = refusalHead(refusal);
+  const lines = head.lines.concat('x-request-id', deps.requestId(req.headers));
+  if (deps.decisionHeader()) lines.push('x-ratelimit-decision', `remembered;t=${refusal.storeNow}`);
+  if (deps.draining()) lines.push('connection', 'close');
+  res.writeHead(429, lines);
+  res.end(refusal.body);
+  try {
+    deps.finish(state, head.bytes, 429);
+  } catch (error) {
+    deps.logger.error({ err: error }, 'front door: a refusal was answered but not metered');
+  }
+}
+
+/** The route's `preParsing` step: a body the front door read and handed on, given to Fastify's parser. */
+const givePreReadBody: preParsingHookHandler = (request, _reply, payload, done) => {
+  const raw = request.raw as HandedOn;
+  const body = raw[READ_BODY];
+  if (body === undefined) {
+    done(null, payload);
+    return;
+  }
+  raw[READ_BODY] = undefined;
+  done(null, Readable.from([body], { objectMode: false }));
+};
+
 /** Fastify takes the request as if the front door had not been there, with the body it read (if any). */
-function handOn(req: HandedOn, res: ServerResponse, next: (req: IncomingMessage, res: ServerResponse) => void, body: Buffer | null) {
-  if (body !== null) req[READ_BODY] = body;
+function handOn({ req, res, next }: Exchange, body: Buffer | null): void {
+  if (body !== null) (req as HandedOn)[READ_BODY] = body;
   next(req, res);
 }
 
