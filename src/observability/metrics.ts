@@ -195,6 +195,36 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
   return {
     registry,
+    ...requestAndLimitMetrics(registers),
+    ...cacheAndDownstreamMetrics(registers),
+    ...admissionMetrics(registers),
+    ...storeMetrics(registers),
+    tenantLabel,
+    onCollect: (callback) => {
+      registry.callbacks.push(callback);
+    },
+    render: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+  };
+}
+
+/** The metrics of the request path: requests, refusals, durations, cost, limit checks and leases. */
+function requestAndLimitMetrics(
+  registers: Registry[],
+): Pick<
+  Metrics,
+  | 'requests'
+  | 'throttled'
+  | 'shadowRefusals'
+  | 'requestDuration'
+  | 'limitCheckDuration'
+  | 'throttleDelay'
+  | 'limitEarlyChecks'
+  | 'limitLocalRefusals'
+  | 'limitLeaseTokens'
+  | 'cost'
+  | 'costRatio'
+> {
+  return {
     requests: new KeyedCounter({
       name: 'graphql_requests_total',
       help: 'GraphQL requests, counted once per root field selected (root_field="none" when the operation never resolved)',
@@ -266,6 +296,26 @@ export function createMetrics(options: MetricsOptions): Metrics {
       buckets: [...BUCKETS.costRatio],
       registers,
     }),
+  };
+}
+
+/** The metrics of the field cache and the downstream services: calls, breakers, fair queues, adaptive limits. */
+function cacheAndDownstreamMetrics(
+  registers: Registry[],
+): Pick<
+  Metrics,
+  | 'cacheRequests'
+  | 'cacheRefused'
+  | 'downstreamDuration'
+  | 'downstreamErrors'
+  | 'downstreamBreaker'
+  | 'downstreamQueueWait'
+  | 'downstreamShed'
+  | 'downstreamQueueDepth'
+  | 'downstreamInFlight'
+  | 'downstreamConcurrencyLimit'
+> {
+  return {
     cacheRequests: new KeyedCounter({
       name: 'cache_requests_total',
       help: 'Cached-field lookups by field and result (hit, miss, stale)',
@@ -328,6 +378,14 @@ export function createMetrics(options: MetricsOptions): Metrics {
       labelNames: ['service'],
       registers,
     }),
+  };
+}
+
+/** The metrics of fair admission at the door: waits, refusals, queues. */
+function admissionMetrics(
+  registers: Registry[],
+): Pick<Metrics, 'admissionWait' | 'admissionRefused' | 'admissionQueueDepth' | 'admissionInFlight' | 'admissionLimit'> {
+  return {
     admissionWait: new KeyedHistogram({
       name: 'admission_wait_seconds',
       help: 'Time an admitted request waited for its turn on this instance, by priority class and plan (0 when the instance had room)',
@@ -353,6 +411,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
       help: "This instance's concurrency limit now: admission.maxInFlight, less while its event loop lags",
       registers,
     }),
+  };
+}
+
+/** The metrics of Redis and the usage meter. */
+function storeMetrics(registers: Registry[]): Pick<Metrics, 'redisErrors' | 'redisBreaker' | 'meteringFlushLag' | 'meteringBuffered'> {
+  return {
     redisErrors: new KeyedCounter({
       name: 'redis_errors_total',
       help: 'Failed Redis commands by the component that issued them',
@@ -375,10 +439,5 @@ export function createMetrics(options: MetricsOptions): Metrics {
       help: 'Metering events buffered in this process, waiting for the next flush',
       registers,
     }),
-    tenantLabel,
-    onCollect: (callback) => {
-      registry.callbacks.push(callback);
-    },
-    render: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
   };
 }
