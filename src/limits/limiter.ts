@@ -56,7 +56,12 @@ export function createLimiter(options: LimiterOptions): Limiter {
   const clock = createStoreClock();
   // What this instance decided and admitted, per key: the fallback's shares and write-backs.
   const ledger = createLedger();
-  const writeBack = createWriteBack({ ledger, adjust: (adjustments) => withReplyTimeout(store.adjust(adjustments), config.storeTimeoutMs) });
+  const writeBack = createWriteBack({
+    ledger,
+    adjust: async (adjustments) => {
+      await withReplyTimeout(store.adjust(adjustments), config.storeTimeoutMs);
+    },
+  });
   const fallback = createLocalFallback({ clock: clock.now, divisor: options.divisor, ledger, writeBack });
   const breaker = createStoreBreaker({ link, writeBack, clock: clock.now, config, logger });
   const path = createSharedPath({

@@ -24,7 +24,7 @@ const ACTUAL = 3;
 const PLAIN_QUERY = '{ viewer { clientId } }';
 
 /** Commands a limit script call runs inside Redis (they appear in INFO commandstats too). */
-const SCRIPT_COMMANDS = new Set(['time', 'hmget', 'hget', 'hgetall', 'hset', 'hdel', 'del', 'pexpire', 'hincrby']);
+const SCRIPT_COMMANDS = new Set(['time', 'incr', 'hmget', 'hget', 'hgetall', 'hset', 'hdel', 'del', 'pexpire', 'hincrby']);
 
 const watch = useRedisWatch();
 const { sent } = watch;

@@ -18,7 +18,7 @@ import { useRedisWatch } from '../support/redis-watch.js';
 const REFUND_QUERY = '{ products(search: "no-such-product", first: 10) { id inventory { __typename } } }';
 const PLAIN_QUERY = '{ viewer { clientId } }';
 /** Commands a limit script call runs inside Redis; a shadow's record adds HSETNX. */
-const SCRIPT_COMMANDS = new Set(['time', 'hmget', 'hget', 'hgetall', 'hset', 'hsetnx', 'hdel', 'del', 'pexpire', 'hincrby']);
+const SCRIPT_COMMANDS = new Set(['time', 'incr', 'hmget', 'hget', 'hgetall', 'hset', 'hsetnx', 'hdel', 'del', 'pexpire', 'hincrby']);
 
 const watch = useRedisWatch();
 const { sent } = watch;

@@ -13,7 +13,9 @@
 -- The script touches only the KEYS it is given (cluster-safe when they share a hash tag), and
 -- reads the clock from Redis TIME, never from the gateway.
 --
--- KEYS     A adjustments first, then one per dimension (consume, peek; none for adjust)
+-- KEYS     A adjustments first, then one per dimension (consume, peek; none for adjust), the
+--          shadow group's if any (below), and last the call counter of the keys' hash tag
+--          (TS: call-sequence.ts sequenceKeyOf), INCRed by every call: the reply's `seq`
 --          (redis-store.ts builds these KEYS and ARGV: each kind's parameters by
 --          TS: sliding-window.ts pushSlidingParams and TS: calendar.ts pushCalendarParams, the
 --          default placement by TS: placement.ts placementOf)
@@ -41,9 +43,9 @@
 -- and fields 't', 'o', 'n' (total, oldest, newest: see load_sliding) so that a check reads O(1)
 -- fields, not every sub-bucket.
 -- Reply    consume / peek: { now, allowed (1 | 0), heldMs (> 0: a held request, to run then, charged
---          at now + heldMs), then per dimension: allowed, used, resetAt, retryAfterMs }
+--          at now + heldMs), seq, then per dimension: allowed, used, resetAt, retryAfterMs }
 --          lease: the same, then tokens granted (0: none, charged as consume), where the charge was placed
---          adjust: { now }
+--          adjust: { now, seq }
 -- All numbers are integers well below 2^53, so Lua's doubles hold them exactly.
 
 -- Writes after TIME need effects replication: the default since Redis 5, opt-in before.
@@ -51,6 +53,8 @@ if redis.replicate_commands then redis.replicate_commands() end
 
 local DAY_MS = 86400000
 local MINUTE_MS = 60000
+-- A hash tag's call counter lives this long past its last call. TS: call-sequence.ts SEQUENCE_TTL_MS.
+local SEQUENCE_TTL_MS = 60000
 -- Calendar keys live this long past the end of their period. TS: calendar.ts CALENDAR_TTL_SLACK_MS.
 local CALENDAR_TTL_SLACK_MS = 1000
 
@@ -62,6 +66,13 @@ else
   local time = redis.call('TIME') -- { seconds, microseconds }
   now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
+
+-- This call's number among the calls of its hash tag (a tenant): the request record orders a
+-- tenant's calls by it within a millisecond (src/replay/REPLAY.md). The counter is the last key,
+-- so every other index below counts KEYS without it.
+local key_count = #KEYS - 1
+local seq = redis.call('INCR', KEYS[#KEYS])
+redis.call('PEXPIRE', KEYS[#KEYS], SEQUENCE_TTL_MS)
 
 -- floor(a / b) for integers, corrected should the double quotient round up to an integer. (TS uses
 -- Math.floor: for epoch ms, far below 2^53, the quotient never rounds up to an integer.)
@@ -470,12 +481,12 @@ for i = 1, adjustments do
     end
   end
 end
-if mode == 'adjust' then return { now } end
+if mode == 'adjust' then return { now, seq } end
 
 -- consume / peek: read every dimension, decide, then charge all or nothing.
 local dims = {}
 local all_allowed = true
-for i = 1, #KEYS - adjustments - shadow_keys do
+for i = 1, key_count - adjustments - shadow_keys do
   local base = 3 + adjustments * 6 + (i - 1) * 8
   local d = {
     key = KEYS[adjustments + i],
@@ -596,7 +607,7 @@ local function lease_charge(d, lease_granted)
 end
 
 if mode == 'lease' and all_allowed then
-  local base = 3 + adjustments * 6 + (#KEYS - adjustments - shadow_keys) * 8
+  local base = 3 + adjustments * 6 + (key_count - adjustments - shadow_keys) * 8
   local wanted, lifetime = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2])
   local keep, share = tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4])
   per_request = tonumber(ARGV[base + 5] or '0') or 0
@@ -657,7 +668,7 @@ local function calendar_retry_after(d)
   return d.ends - now
 end
 
-local reply = { now, all_allowed and 1 or 0, held }
+local reply = { now, all_allowed and 1 or 0, held, seq }
 for _, d in ipairs(dims) do
   local reset_at, retry_after
   if d.kind == 's' then
@@ -739,7 +750,7 @@ end
 
 if shadow_keys > 0 then
   local tail = #ARGV - 5 - 9 * shadows
-  local first_key = #KEYS - shadows
+  local first_key = key_count - shadows
   local subject, forced, lifetime = ARGV[#ARGV - 4], ARGV[#ARGV - 3], tonumber(ARGV[#ARGV - 2])
   local group = {}
   local refused_by = nil
@@ -762,7 +773,7 @@ if shadow_keys > 0 then
     end
   end
   if refused_by ~= nil then
-    local record, name = KEYS[#KEYS], subject .. '|' .. refused_by
+    local record, name = KEYS[key_count], subject .. '|' .. refused_by
     redis.call('HINCRBY', record, name .. '|n', 1)
     redis.call('HSETNX', record, name .. '|f', field(now))
     redis.call('HSET', record, name .. '|l', field(now))

@@ -1,3 +1,4 @@
+import { createCallSequence } from './call-sequence.js';
 import { calendarApplies, calendarKeyTtlMs, calendarPeriod, calendarRetryAfterMs, type CalendarPeriod } from './calendar.js';
 import { holdAt, type HoldCandidate } from './hold.js';
 import { placementOf } from './placement.js';
@@ -30,6 +31,7 @@ import type {
   LimitDecision,
   ShadowCheck,
   SlidingDimension,
+  StoreStamp,
 } from './types.js';
 import { validateAdjustments, validateDimensions, validateLease } from './validate.js';
 import { fits, neverFits } from './verdict.js';
@@ -134,6 +136,11 @@ export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): L
 
   /** Shadow refusals counted (`ShadowCheck.recordKey`): the fields limiter.lua writes, kept as it keeps them. */
   const records = createShadowRecords();
+  /** Each call's number in its hash tag, as limiter.lua's counter key (call-sequence.ts). */
+  const sequence = createCallSequence(maxKeys);
+  /** The call's first key, as redis-store.ts picks the counter key's tag. */
+  const firstKey = (settle: readonly Adjustment[], dimensions: readonly Dimension[], shadow?: ShadowCheck): string =>
+    (settle[0]?.dimension ?? dimensions[0])?.key ?? shadow?.recordKey ?? '';
 
   const check = async (
     mode: 'consume' | 'peek' | 'lease',
@@ -147,8 +154,10 @@ export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): L
     if (settle.length > 0) validateAdjustments(settle);
     if (shadow) validateShadow(shadow, dimensions);
     const now = Math.floor(clock());
+    const seq = sequence.next(firstKey(settle, dimensions, shadow));
     for (const adjustment of settle) adjustOne(keys, adjustment, now);
     const decision = decideAt(mode, dimensions, now, lease);
+    decision.seq = seq;
     // As limiter.lua: a consume's or a lease call's shadow group (a peek decides none).
     if (!shadow || mode === 'peek') return decision;
     // The shadow group: a consume of its own on its own keys, at the same instant (limiter.lua, "Shadow limits").
@@ -190,10 +199,14 @@ export function createMemoryLimitStore(options: MemoryLimitStoreOptions = {}): L
     /** The script's lease mode, for the random-steps test: the gateway leases only from Redis (one process needs no lease). */
     lease: (dimensions, settle, request) => check('lease', dimensions, settle, request),
     shadowRecord: async (recordKey) => records.read(recordKey, Math.floor(clock())),
-    async adjust(adjustments: readonly Adjustment[]): Promise<void> {
+    async adjust(adjustments: readonly Adjustment[]): Promise<StoreStamp | null> {
       validateAdjustments(adjustments);
+      // As the Redis store: an empty list is no call.
+      if (adjustments.length === 0) return null;
       const now = Math.floor(clock());
+      const seq = sequence.next(firstKey(adjustments, []));
       for (const adjustment of adjustments) adjustOne(keys, adjustment, now);
+      return { now, seq };
     },
   };
 }

@@ -1,18 +1,29 @@
 import { readFileSync } from 'node:fs';
 import type { RedisClient } from '../../stores/redis.js';
 import { coalescedWrites } from '../../stores/coalesced-writes.js';
+import { sequenceKeyOf } from './call-sequence.js';
 import { CALENDAR_KIND, pushCalendarParams } from './calendar.js';
 import { placementOf } from './placement.js';
 import { createScriptCall, type ScriptArgs } from './script-call.js';
 import { pushBurstParams, pushSlidingParams, SLIDING_KIND } from './sliding-window.js';
-import type { Adjustment, Dimension, DimensionResult, LeaseDecision, LeaseRequest, LeasingLimitStore, LimitDecision, ShadowCheck } from './types.js';
+import type {
+  Adjustment,
+  Dimension,
+  DimensionResult,
+  LeaseDecision,
+  LeaseRequest,
+  LeasingLimitStore,
+  LimitDecision,
+  ShadowCheck,
+  StoreStamp,
+} from './types.js';
 import { validateAdjustments, validateDimensions, validateLease } from './validate.js';
 import { decodeShadow, pushShadowArgs, validateShadow } from './shadow-args.js';
 
 /** The Lua engine; ALGORITHM.md explains it, the header of the file its KEYS/ARGV layout. */
 const LIMITER_LUA = readFileSync(new URL('./limiter.lua', import.meta.url), 'utf8');
 /** The ioredis custom command name (versioned so that a changed script never shares a name). */
-const COMMAND = 'rateLimiterV6';
+const COMMAND = 'rateLimiterV7';
 
 type Mode = 'consume' | 'peek' | 'adjust' | 'lease';
 
@@ -55,15 +66,17 @@ function createStore(redis: RedisClient, now: (() => number) | null): LeasingLim
     shadow?: ShadowCheck,
   ): Promise<number[]> => {
     const clock = now === null ? '' : String(Math.floor(now()));
-    // [number of keys, KEYS..., ARGV...] in one array, as the script call takes it.
-    const args: ScriptArgs = [String(settle.length + dimensions.length)];
+    // [number of keys, KEYS..., ARGV...] in one array, as the script call takes it; the tag's call
+    // counter is the last key (call-sequence.ts).
+    const args: ScriptArgs = [String(settle.length + dimensions.length + 1)];
     for (const adjustment of settle) args.push(adjustment.dimension.key);
     for (const dimension of dimensions) args.push(dimension.key);
     if (shadow) {
       for (const dimension of shadow.dimensions) args.push(dimension.key);
       args.push(shadow.recordKey);
-      args[0] = String(settle.length + dimensions.length + shadow.dimensions.length + 1);
+      args[0] = String(settle.length + dimensions.length + shadow.dimensions.length + 2);
     }
+    args.push(sequenceKeyOf((settle[0]?.dimension ?? dimensions[0])?.key ?? shadow?.recordKey ?? ''));
     args.push(mode, clock, String(settle.length));
     for (const adjustment of settle) pushAdjustment(args, adjustment);
     for (const dimension of dimensions) pushDimension(args, dimension);
@@ -107,10 +120,11 @@ function createStore(redis: RedisClient, now: (() => number) | null): LeasingLim
       const granted = reply.pop();
       return { ...decodeDecision(dimensions, reply), granted: granted!, chargedAt: chargedAt! };
     },
-    async adjust(adjustments: readonly Adjustment[]): Promise<void> {
+    async adjust(adjustments: readonly Adjustment[]): Promise<StoreStamp | null> {
       validateAdjustments(adjustments);
-      if (adjustments.length === 0) return;
-      await run('adjust', adjustments, []);
+      if (adjustments.length === 0) return null;
+      const [now, seq] = await run('adjust', adjustments, []);
+      return { now: now!, seq: seq! };
     },
   };
 }
@@ -148,12 +162,12 @@ function pushAdjustment(args: string[], adjustment: Adjustment): void {
 }
 
 function decodeDecision(dimensions: readonly Dimension[], reply: number[]): LimitDecision {
-  if (reply.length !== 3 + 4 * dimensions.length) {
+  if (reply.length !== 4 + 4 * dimensions.length) {
     throw new Error(`rate limiter script returned ${reply.length} values for ${dimensions.length} dimensions`);
   }
   // Indexed, not sliced: this runs on every check.
   const results: DimensionResult[] = [];
-  for (let index = 0, at = 3; index < dimensions.length; index++, at += 4) {
+  for (let index = 0, at = 4; index < dimensions.length; index++, at += 4) {
     const { name, limit } = dimensions[index]!;
     const used = reply[at + 1]!;
     results.push({
@@ -168,9 +182,10 @@ function decodeDecision(dimensions: readonly Dimension[], reply: number[]): Limi
   }
   const now = reply[0]!;
   const heldMs = reply[2]!;
+  const seq = reply[3]!;
   // A held request (graduated throttling) was charged where it runs.
-  if (heldMs > 0) return { allowed: true, now, heldMs, chargedAt: now + heldMs, results };
-  return { allowed: reply[1] === 1, now, results };
+  if (heldMs > 0) return { allowed: true, now, seq, heldMs, chargedAt: now + heldMs, results };
+  return { allowed: reply[1] === 1, now, seq, results };
 }
 
 function isNumbers(reply: unknown): reply is number[] {

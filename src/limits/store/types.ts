@@ -91,6 +91,12 @@ export interface LimitDecision {
   /** Store clock (Redis TIME, or the memory store's clock), epoch ms. */
   now: number;
   /**
+   * The store call's number in its hash tag (call-sequence.ts): calls of one tenant in the order the
+   * store ran them, within a millisecond too. Absent: no store call decided it (a lease token, the
+   * local fallback).
+   */
+  seq?: number;
+  /**
    * Where the admitted request's charge was placed (store clock), when not at `now`: a lease
    * places its whole charge at its end. Refunds of the request go there (`Adjustment.at`).
    */
@@ -187,6 +193,12 @@ export interface Adjustment {
   placement?: 'at' | 'now';
 }
 
+/** When a store call ran: its store clock and its number in its hash tag (call-sequence.ts). */
+export interface StoreStamp {
+  now: number;
+  seq: number;
+}
+
 export interface LimitStore {
   /**
    * Checks every dimension and consumes `amount` from all of them only if all allow.
@@ -202,9 +214,10 @@ export interface LimitStore {
    * Refunds (negative delta, applied to the sub-bucket that `at` falls in, never below 0, nothing
    * if that sub-bucket left the window), late additions (positive delta, applied to the current
    * sub-bucket, even past the limit) and replays (`placement: 'at'`). One round trip for the
-   * whole list.
+   * whole list (its keys of one hash tag, as a check's), stamped with when it ran; null for an empty
+   * list (nothing is sent).
    */
-  adjust(adjustments: readonly Adjustment[]): Promise<void>;
+  adjust(adjustments: readonly Adjustment[]): Promise<StoreStamp | null>;
   /**
    * Current usage without consuming: `used` is the current usage, `allowed` says whether
    * `consume` would admit this amount now. Writes nothing but `settle` (applied first, as in

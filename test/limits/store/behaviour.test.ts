@@ -82,6 +82,8 @@ describe.each(backends)('$name', (backend) => {
       expect(decision).toEqual({
         allowed: true,
         now: T0,
+        // The i-th call of the test's hash tag (every key here shares one: its counter is the script's).
+        seq: i,
         // The oldest charge leaves the rolling window (now - 60 s, now] exactly 60 s after it was made.
         results: [{ name: 'tenant-rpm', limit: 3, used: i, remaining: 3 - i, resetAt: T0 + 60_000, retryAfterMs: 0, allowed: true }],
       });
@@ -316,6 +318,7 @@ describe.each(backends)('$name', (backend) => {
     expect(before).toEqual({
       allowed: true,
       now: T0,
+      seq: 1,
       results: [{ name: 'tenant-rpm', limit: 1, used: 0, remaining: 1, resetAt: T0, retryAfterMs: 0, allowed: true }],
     });
     await store.peek([rpm]);

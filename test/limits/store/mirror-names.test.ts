@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 
 const STORE = new URL('../../../src/limits/store/', import.meta.url);
 const read = (file: string) => readFileSync(new URL(file, STORE), 'utf8');
-const DEFINITIONS = ['sliding-window.ts', 'calendar.ts', 'verdict.ts', 'hold.ts', 'lease-grant.ts'];
+const DEFINITIONS = ['sliding-window.ts', 'calendar.ts', 'verdict.ts', 'hold.ts', 'lease-grant.ts', 'call-sequence.ts'];
 const lua = read('limiter.lua');
 
 /** Every `local function name` and `local NAME =` of the script. */

@@ -11,6 +11,7 @@ import type {
   LeasingLimitStore,
   LimitDecision,
   SlidingDimension,
+  StoreStamp,
 } from '../../../src/limits/store/types.js';
 import { useTestRedis } from '../../support/redis-server.js';
 import { fakeClock, freshPrefix, prng } from './helpers.js';
@@ -24,7 +25,9 @@ import { fakeClock, freshPrefix, prng } from './helpers.js';
  * must be the same: verdict, used, remaining, resetAt and retryAfterMs of every dimension, and for
  * a consume held in a burst zone (graduated throttling: some sliding dimensions carry a random
  * burst and max delay) the delay and where its charge was placed; those charges, ahead of now, are
- * then counted, refunded and held behind by later steps on both sides.
+ * then counted, refunded and held behind by later steps on both sides. Every call, adjustments
+ * alone included, must also have the same number among its tag's calls (`seq`: call-sequence.ts,
+ * the counter the script INCRs), and the same store time.
  *
  * A failure names its seed; replay it alone with
  *   RANDOM_STEPS_SEED=<seed> npx vitest run test/limits/store/random-steps.test.ts
@@ -61,6 +64,7 @@ const OFFSETS = [0, -300, 330, 345, -720, 840, 60];
 const seen = (decision: LimitDecision) => ({
   allowed: decision.allowed,
   now: decision.now,
+  seq: decision.seq,
   heldMs: decision.heldMs ?? 0,
   chargedAt: decision.chargedAt ?? decision.now,
   granted: (decision as Partial<LeaseDecision>).granted ?? 0,
@@ -121,8 +125,9 @@ describe('the memory store and limiter.lua on the same random steps', () => {
     const clock = fakeClock(start);
     const memory = createMemoryLimitStore({ now: clock.now });
     const redis = createRedisLimitStoreForTests({ redis: local.client, now: clock.now });
-    // The same dimensions on both sides, on keys of their own (the memory store's are never in Redis).
-    const onMemory = twin('memory');
+    // The same dimensions on both sides, on keys of their own (the memory store's are never in Redis),
+    // under one hash tag on each side, as a tenant's: one call counter per side.
+    const onMemory = twin('rl:{memory}');
     const onRedis = twin(freshPrefix());
     const redisKeys = onRedis.all.map((d) => d.key);
     // Admitted charges (dimension index, time): refunds go back to them, and the clock moves to
@@ -216,7 +221,7 @@ describe('the memory store and limiter.lua on the same random steps', () => {
     for (let step = 0; step < STEPS; step++) {
       const op = random();
       const settle = random() < 0.3 ? Array.from({ length: 1 + int(2) }, adjustmentOf) : [];
-      let run: (store: LeasingLimitStore, side: Scenario) => Promise<LimitDecision | null>;
+      let run: (store: LeasingLimitStore, side: Scenario) => Promise<LimitDecision | StoreStamp | null>;
       let described: string;
       // The dimensions a consume charges when it admits.
       let charges: Check = [];
@@ -236,10 +241,7 @@ describe('the memory store and limiter.lua on the same random steps', () => {
       } else {
         const list = settle.length > 0 ? settle : [adjustmentOf()];
         described = `adjust ${JSON.stringify(list)}`;
-        run = async (store, side) => {
-          await store.adjust(adjustmentsOf(side, list));
-          return null;
-        };
+        run = (store, side) => store.adjust(adjustmentsOf(side, list));
       }
       history.push(`${step} @${clock.t}: ${described}`);
       // The script call goes out before `run` returns its promise; PERSIST follows it on the same
@@ -252,7 +254,10 @@ describe('the memory store and limiter.lua on the same random steps', () => {
       await persisted;
       const fromMemory = await run(memory, onMemory);
       const context = `seed ${seed}, step ${step}; replay with RANDOM_STEPS_SEED=${seed}. Last steps:\n${history.slice(-8).join('\n')}`;
-      if (fromRedis !== null && fromMemory !== null) {
+      if (fromRedis === null || fromMemory === null || !('results' in fromRedis) || !('results' in fromMemory)) {
+        // Adjustments alone: the same call, at the same time and with the same number, or none on both sides.
+        expect(fromMemory, context).toEqual(fromRedis);
+      } else {
         expect(seen(fromMemory), context).toEqual(seen(fromRedis));
         if (fromRedis.allowed) for (const { index } of charges) charged.push({ index, at: fromRedis.chargedAt ?? fromRedis.now });
         if ((fromRedis.heldMs ?? 0) > 0) held += 1;

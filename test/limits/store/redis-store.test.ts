@@ -118,9 +118,11 @@ describe('redis store on the Redis clock', () => {
       const changed = delta(before, after);
       expect(changed.evalsha).toBe(6);
       expect(changed.eval).toBeUndefined();
-      // What else Redis counted ran inside the script: one TIME per call, hash reads and writes.
+      // What else Redis counted ran inside the script: one TIME and one INCR of the tag's call
+      // counter per call (with its PEXPIRE), hash reads and writes.
       expect(changed.time).toBe(6);
-      const fromScript = new Set(['evalsha', 'time', 'hmget', 'hget', 'hgetall', 'hincrby', 'hdel', 'hset', 'del', 'pexpire', 'info']);
+      expect(changed.incr).toBe(6);
+      const fromScript = new Set(['evalsha', 'time', 'incr', 'hmget', 'hget', 'hgetall', 'hincrby', 'hdel', 'hset', 'del', 'pexpire', 'info']);
       expect(Object.keys(changed).filter((name) => !fromScript.has(name))).toEqual([]);
     } finally {
       client.disconnect();
@@ -225,6 +227,28 @@ describe('redis store on the Redis clock', () => {
     expect(await local.client.hlen(large.key)).toBeLessThanOrEqual(5 + 3);
   });
 
+  it('numbers every call of a hash tag (checks, peeks, adjustments alone) with one counter key in its slot, kept a minute past its last call', async () => {
+    const store = createRedisLimitStore({ redis: local.client });
+    const tag = freshPrefix();
+    const other = freshPrefix();
+    const dim = sliding(`${tag}:rpm`, { limit: 10 });
+    const first = await store.consume([dim]);
+    const second = await store.peek([dim], [{ dimension: dim, at: first.now, delta: -1 }]);
+    const alone = await store.adjust([{ dimension: dim, at: first.now, delta: 1 }]);
+    const elsewhere = await store.consume([sliding(`${other}:rpm`)]);
+    const refused = await store.consume([sliding(`${tag}:none`, { limit: 0 }), dim]);
+    expect([first.seq, second.seq, alone?.seq, refused.seq]).toEqual([1, 2, 3, 4]);
+    expect(elsewhere.seq).toBe(1);
+    expect(alone!.now).toBeGreaterThanOrEqual(first.now);
+    expect(await store.adjust([])).toBeNull();
+    // `rl:{<tag>}:seq`: the tag of the call's keys (freshPrefix is `rl:{...}`).
+    const counter = `rl:{${tag.slice(4, -1)}}:seq`;
+    expect(await local.client.get(counter)).toBe('4');
+    const ttl = await local.client.pttl(counter);
+    expect(ttl).toBeGreaterThan(55_000);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+
   it('expires a sliding key (N + 1) * g after its last charge', async () => {
     const store = createRedisLimitStore({ redis: local.client });
     const dim = sliding(`${freshPrefix()}:rpm`, { windowMs: 600, buckets: 3 });
@@ -303,5 +327,5 @@ describe('redis store on the Redis clock', () => {
 function sha1OfScript(client: Redis): string {
   // ioredis keeps each defined script (with its SHA1) in `scriptsSet`.
   const scripts = (client as unknown as { scriptsSet: Record<string, { sha: string }> }).scriptsSet;
-  return scripts.rateLimiterV6!.sha;
+  return scripts.rateLimiterV7!.sha;
 }
