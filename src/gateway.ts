@@ -202,7 +202,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     logger,
     // Called on requests, when `metrics` (created below) exists.
     onLeaseTokens: (outcome, tokens) => metrics.limitLeaseTokens.inc({ outcome }, tokens),
-    ...(record?.settleStamps ? { onSettled: record.settleStamps.settled } : {}),
+    ...(record?.fromLimiter ? { onSettled: record.fromLimiter.onSettled, leaseTrail: record.fromLimiter.leaseTrail } : {}),
   });
   const downstream =
     options.downstream ??

@@ -136,17 +136,18 @@ export function createLimitGate(deps: LimitGateDeps) {
     const shadow = chargeInput.usageOnly ? null : shadows.charge(chargeInput, effective);
     const early = shadow ? releaseEarly(deps, input) : claimEarly(deps, input, dims);
     const started = early?.startedAt ?? performance.now();
-    const { decision, source } = await (early?.outcome ??
+    const outcome = await (early?.outcome ??
       deps.limiter.consume(
         dims.map((d) => d.store),
         effective.onStoreFailure,
         shadow?.check,
       ));
+    const { decision, source } = outcome;
     if (shadow && decision.shadow) shadow.decided(decision.shadow, effective.planId);
     for (const observe of observers) {
       observe({ principal, planId: effective.planId, dims, decision, source, durationMs: performance.now() - started });
     }
-    decided = { decision, source };
+    decided = outcome;
     if (source === 'unavailable') return { verdict: verdict('unavailable'), refusal: limitsUnavailableError(effective, 1, docs) };
 
     const headers = rateLimitHeaders(dims, decision.results, decision.now);
@@ -254,11 +255,26 @@ export async function sleepAtLeast(ms: number): Promise<void> {
   }
 }
 
-/** A verdict, with the store clock of its decision once there is one (the request record keeps it for replay). */
+/**
+ * A verdict, with the store clock of its decision once there is one, and for a shared decision the
+ * store call (its number, or the lease it came from) and whether burst zones were dropped: the
+ * request record keeps them for replay.
+ */
 function verdictOf(planId: string, costBudget: CostBudget | null, throttled: string | null, decided: LimiterOutcome | undefined): LimitVerdict {
   if (!decided) return { planId, costBudget, throttled };
-  const decidedAt = decided.decision.now;
-  return decided.source === 'local' ? { planId, costBudget, throttled, decidedAt, decidedLocally: true } : { planId, costBudget, throttled, decidedAt };
+  const { decision } = decided;
+  const decidedAt = decision.now;
+  if (decided.source === 'local') return { planId, costBudget, throttled, decidedAt, decidedLocally: true };
+  if (decision.seq === undefined && decision.leaseSeq === undefined && !decided.burstsDropped) return { planId, costBudget, throttled, decidedAt };
+  return {
+    planId,
+    costBudget,
+    throttled,
+    decidedAt,
+    ...(decision.seq !== undefined ? { seq: decision.seq } : {}),
+    ...(decision.leaseSeq !== undefined ? { leaseSeq: decision.leaseSeq } : {}),
+    ...(decided.burstsDropped ? { burstsDropped: true } : {}),
+  };
 }
 
 /** Shared, never changed: no settle. */

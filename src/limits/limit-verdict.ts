@@ -19,6 +19,12 @@ export interface LimitVerdict {
   readonly decidedAt?: number;
   /** Decided by this instance's local fallback (the shared store was away): replay cannot reproduce it. Absent: by the store. */
   readonly decidedLocally?: boolean;
+  /** The deciding store call's number in the tenant's calls (store/call-sequence.ts); absent: no store call (a lease token). */
+  readonly seq?: number;
+  /** Admitted from a lease: the `seq` of the lease call that reserved it. */
+  readonly leaseSeq?: number;
+  /** Checked without its burst zones (this instance's cap on held requests). */
+  readonly burstsDropped?: boolean;
 }
 
 /** The verdict a 429 (rate-limit-error.ts: `plan` and `dimension` in its extensions) stands for. */

@@ -15,7 +15,8 @@ import { createSharedPath } from './limiter/shared-path.js';
 import { createSingleProcessLimiter } from './limiter/single-process.js';
 import { createStoreBreaker } from './limiter/store-breaker.js';
 import { createStoreClock } from './limiter/store-clock.js';
-import type { Adjustment, LimitStore } from './store/types.js';
+import type { LeaseTrail } from './limiter/lease-trail.js';
+import type { Adjustment, LimitStore, StoreStamp } from './store/types.js';
 
 // The limiter's public names, declared beside its parts (limiter/), imported from here by callers.
 export type { DecisionSource, Limiter, LimiterOutcome, StoreState } from './limiter/interface.js';
@@ -32,8 +33,10 @@ export interface LimiterOptions {
   logger: Logger;
   /** Lease tokens granted, used without a round trip, refunded unused (metrics). */
   onLeaseTokens?: (outcome: LeaseOutcome, tokens: number) => void;
-  /** Settles the shared store applied, with its clock then (the request record's `settledAt`). */
-  onSettled?: (adjustments: readonly Adjustment[], storeNow: number) => void;
+  /** Settles the shared store applied, with the call that applied them (the request record's `settledAt`, `settleSeq`). */
+  onSettled?: (adjustments: readonly Adjustment[], stamp: StoreStamp) => void;
+  /** Leases granted and their adjustments (the request record's lease events). */
+  leaseTrail?: LeaseTrail;
 }
 
 /**
@@ -83,6 +86,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
           storeUp: () => breaker.state() === 'closed',
           refund: (refunds) => void path.settle(refunds),
           ...(options.onLeaseTokens ? { onTokens: options.onLeaseTokens } : {}),
+          ...(options.leaseTrail ? { trail: options.leaseTrail } : {}),
           logger,
         })
       : createPlainDecider(path.check);

@@ -30,6 +30,9 @@ export function requestRecordOf(event: UsageEvent, state: RequestState, perIpLim
     throttledBy: event.throttledBy,
     ...(state.decided.decidedAt !== undefined ? { decidedAt: state.decided.decidedAt } : {}),
     ...(state.decided.decidedLocally ? { decidedLocally: true } : {}),
+    ...(state.decided.seq !== undefined ? { seq: state.decided.seq } : {}),
+    ...(state.decided.leaseSeq !== undefined ? { leaseSeq: state.decided.leaseSeq } : {}),
+    ...(state.decided.burstsDropped ? { burstsDropped: true } : {}),
   };
 }
 

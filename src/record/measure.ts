@@ -3,7 +3,8 @@
  * [requestsPerSecond]` (needs an empty scratch database: it FLUSHALLs it). Writes one million
  * representative records through the real recorder and Redis store, flushing once per second
  * of request time as a gateway does, each with its operation key from the real operation book,
- * then reports Redis memory per million requests (the record's streams and the operations' day
+ * with store times and call numbers as a gateway on a shared limit store gives them (`noseq`: without the
+ * numbers, the format before them), then reports Redis memory per million requests (the record's streams and the operations' day
  * hashes apart), the encoding time, the CPU time of the operation keys, and how fast
  * `readRecords` streams them back. src/record/RECORD.md has the figures.
  */
@@ -20,9 +21,29 @@ import type { RequestRecord } from './request-record.js';
 const TOTAL = 1_000_000;
 const ROOTS = ['Query.customers', 'Query.orders', 'Query.products', 'Query.product', 'Query.dashboard', 'Query.viewer', 'Query.usage', 'Mutation.placeOrder'];
 
-/** 1,000 tenants, 3 keys each, a per-IP limit on a third of them, 1 or 2 root fields, costs and sizes spread. */
-function representative(i: number, at: number): RequestRecord {
+/** Each tenant's store call counter (store/call-sequence.ts): a call per request, and one more for a settle sent alone. */
+const calls = new Map<number, number>();
+
+/**
+ * 1,000 tenants, 3 keys each, a per-IP limit on a third of them, 1 or 2 root fields, costs and sizes
+ * spread; decided 0-4 ms after acceptance, and with numbers, each call of its tenant numbered; the
+ * settle of an admitted request that costs less than estimated lands 0-999 ms later on the next call.
+ */
+function representative(i: number, at: number, numbered: boolean): RequestRecord {
   const tenant = (i * 7919) % 1000;
+  const estimatedCost = 1 + ((i * 31) % 200);
+  const actualCost = (i * 17) % 150;
+  const throttledBy = i % 50 === 0 ? 'minute' : null;
+  const decidedAt = at + (i % 5);
+  const stored = { decidedAt, ...(throttledBy === null && actualCost < estimatedCost ? { settledAt: decidedAt + ((i * 13) % 1000) } : {}) };
+  if (!numbered) return { ...record(i, at, tenant, estimatedCost, actualCost, throttledBy), ...stored };
+  const seq = (calls.get(tenant) ?? 0) + 1;
+  const settleSeq = seq + 1;
+  calls.set(tenant, stored.settledAt === undefined ? seq : settleSeq);
+  return { ...record(i, at, tenant, estimatedCost, actualCost, throttledBy), ...stored, seq, ...(stored.settledAt === undefined ? {} : { settleSeq }) };
+}
+
+function record(i: number, at: number, tenant: number, estimatedCost: number, actualCost: number, throttledBy: string | null): RequestRecord {
   return {
     at,
     tenantId: `tenant-${tenant}`,
@@ -30,10 +51,10 @@ function representative(i: number, at: number): RequestRecord {
     ip: tenant % 3 === 0 ? `203.0.${(i >> 8) & 255}.${i & 255}` : null,
     planId: ['free', 'pro', 'enterprise', 'partner'][tenant % 4]!,
     rootFields: i % 4 === 0 ? [ROOTS[i % 8]!, ROOTS[(i + 3) % 8]!] : [ROOTS[i % 8]!],
-    estimatedCost: 1 + ((i * 31) % 200),
-    actualCost: (i * 17) % 150,
+    estimatedCost,
+    actualCost,
     responseBytes: 200 + ((i * 97) % 5000),
-    throttledBy: i % 50 === 0 ? 'minute' : null,
+    throttledBy,
   };
 }
 
@@ -62,8 +83,10 @@ async function main(): Promise<void> {
   const url = process.argv[2];
   const perSecond = Number(process.argv[3] ?? 1000);
   // `nokeys`: the record as it was before operation keys, to measure what they add.
-  const withKeys = process.argv[4] !== 'nokeys';
-  if (!url) throw new Error('usage: npx tsx src/record/measure.ts redis://host:port [requestsPerSecond] [nokeys]');
+  const withKeys = !process.argv.slice(4).includes('nokeys');
+  // `noseq`: the store call numbers left out (the record as it was before them).
+  const numbered = !process.argv.slice(4).includes('noseq');
+  if (!url) throw new Error('usage: npx tsx src/record/measure.ts redis://host:port [requestsPerSecond] [nokeys] [noseq]');
   const redis = new Redis(url);
   await redis.flushall();
   const before = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
@@ -76,7 +99,7 @@ async function main(): Promise<void> {
   let flushMs = 0;
   let keyMicros = 0;
   for (let i = 0; i < TOTAL; i++) {
-    const record = representative(i, t0 + Math.floor((i * 1000) / perSecond));
+    const record = representative(i, t0 + Math.floor((i * 1000) / perSecond), numbered);
     // As the request path does: the hook once priced, the key when the record is made.
     const cpu = process.cpuUsage();
     const state = {};

@@ -1,5 +1,6 @@
 import type { Logger } from '../observability/logger.js';
 import { MINUTE_MS, type RecordStore } from './record-store.js';
+import type { LeaseEvent } from './lease-event.js';
 import { encodeBlock, type RequestRecord } from './request-record.js';
 
 export interface RequestRecorderOptions {
@@ -23,6 +24,8 @@ export interface RequestRecorderStats {
 export interface RequestRecorder {
   /** Adds a record to the buffer: synchronous, no I/O, never throws. */
   record(record: RequestRecord): void;
+  /** Adds a lease event (lease-event.ts), written with the records of its minute; bounded with them. */
+  event(event: LeaseEvent): void;
   /** Encodes and writes the buffer (one block per minute it spans); never rejects: a failed write is kept for the next. */
   flush(): Promise<void>;
   /** Stops the timer and flushes what is left, records kept back included (one attempt). */
@@ -40,6 +43,7 @@ export function createRequestRecorder(options: RequestRecorderOptions): RequestR
   const intervalMs = options.intervalMs ?? 1000;
   const maxBuffered = options.maxBuffered ?? 100_000;
   let buffer: RequestRecord[] = [];
+  let events: LeaseEvent[] = [];
   /** Blocks whose write failed, with their record counts, for the next flush. */
   let pending: { minute: number; block: Buffer; records: number }[] = [];
   let pendingRecords = 0;
@@ -59,15 +63,23 @@ export function createRequestRecorder(options: RequestRecorderOptions): RequestR
     const blocks = pending;
     pending = [];
     pendingRecords = 0;
+    const leaseEvents = events;
+    events = [];
     // Stable: records of one instance stay in arrival order within a millisecond.
     records.sort((a, b) => a.at - b.at);
+    leaseEvents.sort((a, b) => a.at - b.at);
+    // Minute by minute, oldest first: the records accepted in it and the lease events that happened in it.
     let i = 0;
-    while (i < records.length) {
-      const minute = Math.floor(records[i]!.at / MINUTE_MS);
+    let e = 0;
+    while (i < records.length || e < leaseEvents.length) {
+      const minute = Math.floor(Math.min(records[i]?.at ?? Number.POSITIVE_INFINITY, leaseEvents[e]?.at ?? Number.POSITIVE_INFINITY) / MINUTE_MS);
       let j = i;
       while (j < records.length && Math.floor(records[j]!.at / MINUTE_MS) === minute) j++;
-      blocks.push({ minute, block: encodeBlock(records.slice(i, j)), records: j - i });
+      let f = e;
+      while (f < leaseEvents.length && Math.floor(leaseEvents[f]!.at / MINUTE_MS) === minute) f++;
+      blocks.push({ minute, block: encodeBlock(records.slice(i, j), leaseEvents.slice(e, f)), records: j - i });
       i = j;
+      e = f;
     }
     if (blocks.length === 0) return;
     try {
@@ -101,11 +113,18 @@ export function createRequestRecorder(options: RequestRecorderOptions): RequestR
 
   return {
     record(record) {
-      if (buffer.length + pendingRecords >= maxBuffered) {
+      if (buffer.length + events.length + pendingRecords >= maxBuffered) {
         dropped += 1;
         return;
       }
       buffer.push(record);
+    },
+    event(event) {
+      if (buffer.length + events.length + pendingRecords >= maxBuffered) {
+        dropped += 1;
+        return;
+      }
+      events.push(event);
     },
     flush: flushNow,
     async close() {
@@ -113,6 +132,6 @@ export function createRequestRecorder(options: RequestRecorderOptions): RequestR
       await flushing;
       await flush(true);
     },
-    stats: () => ({ buffered: buffer.length + pendingRecords, written, dropped, failedFlushes }),
+    stats: () => ({ buffered: buffer.length + events.length + pendingRecords, written, dropped, failedFlushes }),
   };
 }

@@ -1,6 +1,9 @@
 import type { Config } from '../config/schema.js';
+import type { LeaseTrail } from '../limits/limiter/lease-trail.js';
+import type { Adjustment, StoreStamp } from '../limits/store/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { RedisClient } from '../stores/redis.js';
+import { createLeaseEvents } from './lease-events.js';
 import { createOperationBook, type OperationBook } from './operation-book.js';
 import { createMemoryOperationStore, createRedisOperationStore, type OperationStore } from './operation-store.js';
 import { createMemoryRecordStore, createRedisRecordStore, type RecordStore } from './record-store.js';
@@ -16,6 +19,11 @@ export interface RequestRecordParts {
   book: OperationBook;
   /** With a shared limit store: each record waits for its settle, to note when it landed; null in one process (it lands at once). */
   settleStamps: SettleStamps | null;
+  /**
+   * With a shared limit store, what the limiter tells the record: the settles the store applied
+   * (`settledAt`, `settleSeq`, lease adjustments) and the leases it granted (lease-event.ts); null in one process.
+   */
+  fromLimiter: { onSettled(adjustments: readonly Adjustment[], stamp: StoreStamp): void; leaseTrail: LeaseTrail } | null;
   /** Writes what is buffered and stops. */
   close(): Promise<unknown>;
 }
@@ -41,5 +49,16 @@ export function createRequestRecordParts(options: {
   });
   const operations = redis ? createRedisOperationStore(redis) : createMemoryOperationStore();
   const book = createOperationBook({ store: operations, logger, retentionMs, intervalMs: config.flushIntervalMs });
-  return { store, recorder, operations, book, settleStamps, close: () => Promise.all([recorder.close(), book.close()]) };
+  const leaseEvents = settleStamps ? createLeaseEvents((event) => recorder.event(event)) : null;
+  const fromLimiter =
+    settleStamps && leaseEvents
+      ? {
+          onSettled(adjustments: readonly Adjustment[], stamp: StoreStamp): void {
+            settleStamps.settled(adjustments, stamp);
+            leaseEvents.settled(adjustments, stamp);
+          },
+          leaseTrail: leaseEvents,
+        }
+      : null;
+  return { store, recorder, operations, book, settleStamps, fromLimiter, close: () => Promise.all([recorder.close(), book.close()]) };
 }

@@ -1,4 +1,4 @@
-import type { Adjustment } from '../limits/store/types.js';
+import type { Adjustment, StoreStamp } from '../limits/store/types.js';
 import type { RequestRecord } from './request-record.js';
 
 /**
@@ -11,7 +11,8 @@ export const SETTLE_WAIT_MS = 5000;
 
 /**
  * Stamps each record with the store time its settle (unused cost refunded, response bytes added)
- * reached the store: the limiter reports the settles the store applied (`onSettled`), and the
+ * reached the store, and the number of the store call that applied it (store/call-sequence.ts):
+ * the limiter reports the settles the store applied (`onSettled`), and the
  * settle's adjustment objects lead back to the record they belong to. A settle waits for the
  * tenant's next check to carry it (up to 1 s), so a window's edge may see it before or after other
  * requests: replay needs the exact moment to decide as live did.
@@ -28,13 +29,15 @@ export function createSettleStamps() {
       for (const adjustment of adjustments) recordOf.set(adjustment, record);
       waiting.set(record, Date.now());
     },
-    /** The limiter's `onSettled`: the store applied these at `storeNow`. */
-    settled(adjustments: readonly Adjustment[], storeNow: number): void {
+    /** The limiter's `onSettled`: the store call `stamp` applied these. */
+    settled(adjustments: readonly Adjustment[], stamp: StoreStamp): void {
       for (const adjustment of adjustments) {
         const record = recordOf.get(adjustment);
         if (!record) continue;
         recordOf.delete(adjustment);
-        if (waiting.delete(record)) record.settledAt = storeNow;
+        if (!waiting.delete(record)) continue;
+        record.settledAt = stamp.now;
+        record.settleSeq = stamp.seq;
       }
     },
     /** Whether the recorder should keep the record back for now: its settle is expected and has not waited `SETTLE_WAIT_MS`. */

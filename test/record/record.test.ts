@@ -1,7 +1,8 @@
 import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.js';
-import { readRecords } from '../../src/record/reader.js';
+import type { LeaseEvent } from '../../src/record/lease-event.js';
+import { readMinutes, readRecords } from '../../src/record/reader.js';
 import { createMemoryRecordStore, createRedisRecordStore, recordKey, type RecordStore } from '../../src/record/record-store.js';
 import { createRequestRecorder } from '../../src/record/recorder.js';
 import { decodeBlock, encodeBlock, type RequestRecord } from '../../src/record/request-record.js';
@@ -145,5 +146,63 @@ describe('request record blocks', () => {
     expect(second).toEqual([{ ...old[0], throttledBy: null, decidedAt: T0 + 10, settledAt: T0 + 417 }]);
     expect(() => decodeBlock(deflateRawSync(`v2 ${T0}\n7\tacme`), [])).toThrow('request record line has 2 fields, expected 13');
     expect(() => decodeBlock(deflateRawSync(`v3 ${T0}\n7\tacme`), [])).toThrow('request record line has 2 fields, expected 14');
+    // A block written before store call numbers and lease events: fourteen fields, its records numbered none.
+    const v3 = deflateRawSync(`v3 ${T0}\n7\tacme\tkey-1\t\tfree\tQuery.customers\t2.5\t2\t300\t\t3\t410\tl\tXq3v0bC1-_a`);
+    const third: RequestRecord[] = [];
+    decodeBlock(v3, third);
+    expect(third).toEqual([{ ...second[0], decidedLocally: true, operation: 'Xq3v0bC1-_a' }]);
+    expect(() => decodeBlock(deflateRawSync(`v4 ${T0}\n7\tacme`), [])).toThrow('request record line has 2 fields, expected 17');
+    expect(() => decodeBlock(deflateRawSync(`v4 ${T0}\ng\t7\tacme`), [])).toThrow('lease event line has 3 fields, expected 8');
+  });
+
+  it('keep each store call number (of the decision, of the settle, of the lease), the dropped burst zones and the lease events of the minute', () => {
+    const records: RequestRecord[] = [
+      { ...recordAt(T0 + 2, 1), decidedAt: T0 + 3, seq: 1041, settledAt: T0 + 412, settleSeq: 1077, leaseSeq: 1041 },
+      { ...recordAt(T0 + 4, 2), decidedAt: T0 + 5, leaseSeq: 1041, settledAt: T0 + 900, settleSeq: 1102 },
+      { ...recordAt(T0 + 6, 3), decidedAt: T0 + 6, seq: 1043, burstsDropped: true },
+      { ...recordAt(T0 + 8, 4), decidedAt: T0 + 9, seq: 7, decidedLocally: true },
+    ];
+    const events: LeaseEvent[] = [
+      { kind: 'grant', tenantId: 'globex', at: T0 + 1, seq: 1041, chargedAt: T0 + 1001, granted: 5, bytesPerRequest: 0, renews: null },
+      { kind: 'grant', tenantId: 'globex', at: T0 + 40, seq: 1060, chargedAt: T0 + 1040, granted: 3, bytesPerRequest: 420, renews: 1041 },
+      { kind: 'settle', tenantId: 'globex', at: T0 + 1500, seq: 1110, lease: 1041, tokens: 2, bytesRefunded: 840, bytesAdded: 0 },
+    ];
+    const out: RequestRecord[] = [];
+    const outEvents: LeaseEvent[] = [];
+    decodeBlock(encodeBlock(records, events), out, outEvents);
+    expect(out).toEqual(records);
+    expect(outEvents).toEqual(events);
+    // A block of lease events alone (a minute in which only refunds landed).
+    const alone: LeaseEvent[] = [];
+    decodeBlock(encodeBlock([], events.slice(2)), [], alone);
+    expect(alone).toEqual(events.slice(2));
+  });
+});
+
+describe('the lease events of a recorder', () => {
+  it('are written with the records of their minute and read back with them', async () => {
+    const store = createMemoryRecordStore();
+    const recorder = createRequestRecorder({ store, logger });
+    const grant: LeaseEvent = {
+      kind: 'grant',
+      tenantId: 'globex',
+      at: T0 + 59_990,
+      seq: 3,
+      chargedAt: T0 + 60_990,
+      granted: 4,
+      bytesPerRequest: 0,
+      renews: null,
+    };
+    const refund: LeaseEvent = { kind: 'settle', tenantId: 'globex', at: T0 + 61_500, seq: 9, lease: 3, tokens: 1, bytesRefunded: 0, bytesAdded: 0 };
+    recorder.record(recordAt(T0 + 59_989, 1));
+    recorder.event(grant);
+    recorder.event(refund);
+    await recorder.close();
+    const minutes = [];
+    for await (const minute of readMinutes(store, { from: T0, to: T0 + 120_000 })) minutes.push(minute);
+    expect(minutes).toEqual([
+      { records: [recordAt(T0 + 59_989, 1)], events: [grant] },
+      { records: [], events: [refund] },
+    ]);
   });
 });

@@ -35,7 +35,7 @@ export function withHoldCap(limiter: Limiter, maxHeld: number, clock: () => numb
     ...limiter,
     async consume(dims, onStoreFailure, shadow) {
       if (!dims.some(hasBurst)) return limiter.consume(dims, onStoreFailure, shadow);
-      if (holding() + pending >= maxHeld) return limiter.consume(dims.map(withoutBurst), onStoreFailure, shadow);
+      if (holding() + pending >= maxHeld) return { ...(await limiter.consume(dims.map(withoutBurst), onStoreFailure, shadow)), burstsDropped: true };
       pending++;
       let outcome: Awaited<ReturnType<Limiter['consume']>>;
       try {

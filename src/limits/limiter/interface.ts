@@ -6,6 +6,11 @@ export type DecisionSource = 'shared' | 'local' | 'unavailable';
 export interface LimiterOutcome {
   decision: LimitDecision;
   source: DecisionSource;
+  /**
+   * Checked without its burst zones: this instance held as many requests as it may (hold-cap.ts),
+   * so what did not fit was refused rather than held. The request record keeps it for replay.
+   */
+  burstsDropped?: true;
 }
 
 /**

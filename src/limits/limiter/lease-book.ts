@@ -3,6 +3,7 @@ import { chargeKey } from '../charge-key.js';
 import { hashTag } from '../hash-tag.js';
 import type { Adjustment, ByteDraw, Dimension, DimensionResult, LeaseDecision, LeaseRequest, LimitDecision } from '../store/types.js';
 import { canDraw, drawBytes, endReservation, reserveBytes, settleDraw, type ByteReservation, type DrawSettle } from './byte-reservation.js';
+import type { LeaseTrail } from './lease-trail.js';
 
 /** Below this a lease would not outlive the round trip that asks for it. */
 const MIN_LIFETIME_MS = 20;
@@ -18,6 +19,8 @@ interface Lease {
   dims: readonly Dimension[];
   /** Their hash tag (the tenant). */
   tag: string;
+  /** The lease call's number in its tag (call-sequence.ts): the lease's name in the request record. */
+  seq: number;
   /** Reserved amounts not used yet. */
   tokens: number;
   /** Reserved amounts at the start. */
@@ -63,13 +66,24 @@ export interface LeaseBook {
   take(key: string): LimitDecision | null;
   /** Whether the key's lease is half used with no renewal granted yet (time to ask for one, if demand goes on). */
   halfUsed(key: string): boolean;
+  /** The `seq` of the key's lease in use (what a renewal asked for now renews), null: none. */
+  inUse(key: string): number | null;
   /**
    * The store answered a lease call sent at `sentAt` (performance.now()): the request's own
    * decision, its `used` as if the reserved amounts were not charged yet (they count down as
    * tokens go). A renewal (no request of its own) keeps its own admission as one more token.
    * `bytesPerRequest`: what the call reserved per request on its check-only dimensions (0: none).
+   * `renews`: a renewal's, the lease in use when it was asked for (`inUse`).
    */
-  granted(key: string, dims: readonly Dimension[], decision: LeaseDecision, sentAt: number, renewal?: boolean, bytesPerRequest?: number): LimitDecision;
+  granted(
+    key: string,
+    dims: readonly Dimension[],
+    decision: LeaseDecision,
+    sentAt: number,
+    renewal?: boolean,
+    bytesPerRequest?: number,
+    renews?: number | null,
+  ): LimitDecision;
   /**
    * A leased request's response bytes settled against its draw (`byte-reservation.ts`): what to
    * send; with `overflow` (the response was larger than what was left), its lease has ended and
@@ -115,7 +129,12 @@ export function leaseRequestOf(config: LeaseConfig, dims: readonly Dimension[], 
 
 export function createLeaseBook(
   config: LeaseConfig,
-  options: { refund: (adjustments: Adjustment[]) => void; onTokens?: (outcome: LeaseOutcome, tokens: number) => void },
+  options: {
+    refund: (adjustments: Adjustment[]) => void;
+    onTokens?: (outcome: LeaseOutcome, tokens: number) => void;
+    /** Told of every lease granted and every adjustment of one (the request record's lease events). */
+    trail?: LeaseTrail;
+  },
 ): LeaseBook {
   const leases = new Map<string, Lease>();
   /** Live leases per hash tag (the tenant): the check at the door is not worth making for them. */
@@ -134,7 +153,9 @@ export function createLeaseBook(
     else perTag.delete(lease.tag);
     if (lease.tokens > 0) options.onTokens?.('refunded', lease.tokens);
     const refunds = refundsOf(lease);
-    if (refunds.length > 0) options.refund(refunds);
+    if (refunds.length === 0) return;
+    options.trail?.adjusted(lease.tag, lease.seq, refunds);
+    options.refund(refunds);
   };
 
   /**
@@ -172,7 +193,9 @@ export function createLeaseBook(
       return lease !== undefined && lease.next === null && halfUsed(lease);
     },
 
-    granted(key, dims, decision, sentAt, renewal = false, bytesPerRequest = 0) {
+    inUse: (key) => leases.get(key)?.seq ?? null,
+
+    granted(key, dims, decision, sentAt, renewal = false, bytesPerRequest = 0, renews = null) {
       if (!decision.allowed || (decision.granted === 0 && !renewal)) return decision;
       const now = performance.now();
       const tokens = decision.granted + (renewal ? 1 : 0);
@@ -180,6 +203,7 @@ export function createLeaseBook(
         key,
         dims,
         tag: hashTag(dims[0]?.key ?? ''),
+        seq: decision.seq ?? 0,
         tokens,
         size: tokens,
         usableUntil: sentAt + lifetimeOf(config, dims),
@@ -198,13 +222,24 @@ export function createLeaseBook(
       }
       perTag.set(lease.tag, (perTag.get(lease.tag) ?? 0) + 1);
       options.onTokens?.('granted', tokens);
-      // The request's own admission draws its bytes first, as a token's would.
-      return renewal ? decision : decisionOf(lease, now, lease.bytes ? drawBytes(lease.bytes) : 0);
+      options.trail?.granted({
+        tag: lease.tag,
+        seq: lease.seq,
+        now: decision.now,
+        chargedAt: decision.chargedAt,
+        granted: decision.granted,
+        bytesPerRequest: lease.bytes ? bytesPerRequest : 0,
+        renews: renewal ? renews : null,
+      });
+      if (renewal) return decision;
+      // The request's own admission draws its bytes first, as a token's would; it is the lease call's own.
+      return { ...decisionOf(lease, now, lease.bytes ? drawBytes(lease.bytes) : 0), now: decision.now, seq: lease.seq };
     },
 
     settle(draw, bytes, at) {
       if (!(draw instanceof LeaseDraw) || draw.lease.bytes === null) throw new Error('a byte draw must come from this lease book');
       const settled = settleDraw(draw.lease.bytes, draw.bytes, bytes, at);
+      if (settled.adjustments.length > 0) options.trail?.adjusted(draw.lease.tag, draw.lease.seq, settled.adjustments);
       // Larger than what was left: the lease ends, and its renewal (remainders and unused tokens refunded).
       if (settled.overflow) endWithRenewal(draw.lease);
       return settled;
@@ -282,7 +317,7 @@ function decisionOf(lease: Lease, now: number, drawn: number): LimitDecision {
       allowed: result.allowed,
     });
   }
-  const decision: LimitDecision = { allowed: true, now: Math.round(now + lease.clockOffset), chargedAt: lease.chargedAt, results };
+  const decision: LimitDecision = { allowed: true, now: Math.round(now + lease.clockOffset), chargedAt: lease.chargedAt, leaseSeq: lease.seq, results };
   if (drawn > 0) decision.draw = new LeaseDraw(lease, drawn);
   return decision;
 }

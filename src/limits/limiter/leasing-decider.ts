@@ -4,6 +4,7 @@ import type { Adjustment, Dimension, LimitDecision } from '../store/types.js';
 import { withoutBurst } from './hold-cap.js';
 import { createLeaseBook, leaseKeyOf, leaseRequestOf, type LeaseOutcome } from './lease-book.js';
 import { createLeaseDemand } from './lease-demand.js';
+import type { LeaseTrail } from './lease-trail.js';
 import { createResponseSizes } from './response-sizes.js';
 import { outcomeOf, type SharedDecider, type SharedOutcome } from './shared-decider.js';
 import type { CheckCall, Checked, LeaseCall } from './shared-path.js';
@@ -36,10 +37,16 @@ export function createLeasingDecider(deps: {
   /** Unused tokens, given back as a settle of the lease's charge. */
   refund: (adjustments: Adjustment[]) => void;
   onTokens?: (outcome: LeaseOutcome, tokens: number) => void;
+  /** Told of the leases granted and their adjustments (the request record). */
+  trail?: LeaseTrail;
   logger: Logger;
 }): SharedDecider {
   const { config, storeUp } = deps;
-  const book = createLeaseBook(config, { refund: deps.refund, ...(deps.onTokens ? { onTokens: deps.onTokens } : {}) });
+  const book = createLeaseBook(config, {
+    refund: deps.refund,
+    ...(deps.onTokens ? { onTokens: deps.onTokens } : {}),
+    ...(deps.trail ? { trail: deps.trail } : {}),
+  });
   const demand = createLeaseDemand(config);
   const sizes = createResponseSizes(config);
   /** Keys with a lease call in flight, and when it is answered (or failed). */
@@ -60,11 +67,13 @@ export function createLeasingDecider(deps: {
     let done = (): void => {};
     asking.set(key, new Promise<void>((resolve) => (done = resolve)));
     const sentAt = performance.now();
+    // A renewal has the dimensions of the lease in use now (the record names it).
+    const renews = renewal ? book.inUse(key) : null;
     try {
       // A renewal has no request of its own to hold: its own amount becomes a token, usable at
       // once, so it must fit now (burst zones dropped: it is refused rather than held ahead).
       const answer = await deps.lease(renewal ? dims.map(withoutBurst) : dims, leaseRequestOf(config, dims, tokens, bytes));
-      return answer.ok ? { ok: true, decision: book.granted(key, dims, answer.decision, sentAt, renewal, bytes) } : answer;
+      return answer.ok ? { ok: true, decision: book.granted(key, dims, answer.decision, sentAt, renewal, bytes, renews) } : answer;
     } finally {
       // After this request has its decision: the waiting ones take the next tokens.
       asking.delete(key);

@@ -1,7 +1,7 @@
 import type { Logger } from '../../observability/logger.js';
 import { withReplyTimeout } from '../../stores/reply-timeout.js';
 import type { AdmissionToken, Ledger } from '../fallback/ledger.js';
-import type { Adjustment, Dimension, LeaseDecision, LeaseRequest, LimitDecision, LimitStore, ShadowCheck } from '../store/types.js';
+import type { Adjustment, Dimension, LeaseDecision, LeaseRequest, LimitDecision, LimitStore, ShadowCheck, StoreStamp } from '../store/types.js';
 import { InvalidDimensionError, validateAdjustments } from '../store/validate.js';
 import { createSettleCarrier } from './settle-carrier.js';
 import type { StoreBreaker } from './store-breaker.js';
@@ -69,15 +69,15 @@ export function createSharedPath(deps: {
   clock: StoreClock;
   timeoutMs: number;
   logger: Logger;
-  /** Told of settles the store applied, with its clock then (a settle sent alone: the clock's estimate at the reply). */
-  onSettled?: (adjustments: readonly Adjustment[], storeNow: number) => void;
+  /** Told of settles the store applied, with the store call that applied them (its clock and number: call-sequence.ts). */
+  onSettled?: (adjustments: readonly Adjustment[], stamp: StoreStamp) => void;
 }): SharedPath {
   const { store, breaker, ledger, clock } = deps;
   const timed = <T>(call: Promise<T>) => withReplyTimeout(call, deps.timeoutMs);
   /** Settles the store applied: the ledger's own record follows. */
-  const settled = (adjustments: readonly Adjustment[], storeNow: number): void => {
-    for (const adjustment of adjustments) ledger.sentAdjustment(adjustment, storeNow);
-    if (adjustments.length > 0) deps.onSettled?.(adjustments, storeNow);
+  const settled = (adjustments: readonly Adjustment[], stamp: StoreStamp): void => {
+    for (const adjustment of adjustments) ledger.sentAdjustment(adjustment, stamp.now);
+    if (adjustments.length > 0) deps.onSettled?.(adjustments, stamp);
   };
   /** Settles the store did not take: as a failed `adjust` (additions kept for write-back, refunds dropped: strict). */
   const unsent = (adjustments: readonly Adjustment[]): void => {
@@ -129,7 +129,7 @@ export function createSharedPath(deps: {
     if (!sent.ok) return { ok: false, late: lateReply({ store, ledger, timed }, call, dims, reserved) };
     const decision = sent.value;
     clock.measure(decision.now);
-    settled(carried, decision.now);
+    settled(carried, stampOf(decision));
     recordDecision(ledger, dims, decision, reserved(decision));
     return { ok: true, decision };
   }
@@ -137,7 +137,7 @@ export function createSharedPath(deps: {
   async function adjust(adjustments: readonly Adjustment[]): Promise<boolean> {
     if (breaker.state() !== 'closed') return false;
     const sent = await send(store.adjust(adjustments), NO_SETTLES);
-    if (sent.ok) settled(adjustments, clock.now());
+    if (sent.ok && sent.value) settled(adjustments, sent.value);
     return sent.ok;
   }
 
@@ -164,7 +164,7 @@ export function createSharedPath(deps: {
       const carried = carrier.take(dims);
       const sent = await send(store.peek(dims, carried), carried);
       if (!sent.ok) return null;
-      settled(carried, sent.value.now);
+      settled(carried, stampOf(sent.value));
       return sent.value;
     },
     adjust,
@@ -237,6 +237,11 @@ function recordDecision(ledger: Ledger, dims: readonly Dimension[], decision: Li
 /** A lease's byte reservation on the check-only dimensions of `dims`, as the additions the store made. */
 function byteCharges(dims: readonly Dimension[], at: number, bytes: number): Adjustment[] {
   return dims.filter((d) => d.checkOnly).map((dimension): Adjustment => ({ dimension, at, delta: bytes, placement: 'at' }));
+}
+
+/** The store call a decision came from; a store without call numbers (none today) counts as 0. */
+function stampOf(decision: LimitDecision): StoreStamp {
+  return { now: decision.now, seq: decision.seq ?? 0 };
 }
 
 const FAILED = { ok: false } as const;

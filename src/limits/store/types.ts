@@ -97,6 +97,11 @@ export interface LimitDecision {
    */
   seq?: number;
   /**
+   * Admitted from a lease (src/limits/limiter/lease-book.ts): the `seq` of the lease call that
+   * reserved it (its own request's decision has both). The request record keeps it for replay.
+   */
+  leaseSeq?: number;
+  /**
    * Where the admitted request's charge was placed (store clock), when not at `now`: a lease
    * places its whole charge at its end. Refunds of the request go there (`Adjustment.at`).
    */
