@@ -8,7 +8,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { createOperationBook } from '../../src/record/operation-book.js';
 import { createOperationReader } from '../../src/record/operation-reader.js';
 import { createRedisOperationStore } from '../../src/record/operation-store.js';
-import { readRecords } from '../../src/record/reader.js';
+import { readMinutes } from '../../src/record/reader.js';
 import { createRedisRecordStore } from '../../src/record/record-store.js';
 import { createRequestRecorder } from '../../src/record/recorder.js';
 import { startTestRedis } from '../../test/support/redis-server.js';
@@ -71,7 +71,7 @@ export const calibrationReplayScenario: Scenario = {
         const started = performance.now();
         const before = process.cpuUsage();
         last = await replayWithSizes({
-          source: readRecords(store, range),
+          source: readMinutes(store, range),
           operations: createOperationReader(operations),
           config,
           schema,

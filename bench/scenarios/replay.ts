@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { readRecords } from '../../src/record/reader.js';
+import { readMinutes, readRecords } from '../../src/record/reader.js';
 import { createRedisRecordStore } from '../../src/record/record-store.js';
 import { createRequestRecorder } from '../../src/record/recorder.js';
 import type { RequestRecord } from '../../src/record/request-record.js';
@@ -44,9 +44,17 @@ export function benchConfig() {
   return parseConfig(stringify({ plans, tenants }), 'replay-bench.yaml', {});
 }
 
-/** Spread like the record's own measurement (src/record/measure.ts): 1,000 tenants, 3 keys each, an address on a third. */
+/** Each tenant's store call counter: a number per decision, the next one for its settle (store/call-sequence.ts). */
+const calls = new Map<number, number>();
+
+/**
+ * Spread like the record's own measurement (src/record/measure.ts): 1,000 tenants, 3 keys each, an
+ * address on a third; with the store call numbers of a record made on a shared limit store.
+ */
 export function representative(i: number, at: number): RequestRecord {
   const tenant = (i * 7919) % TENANTS;
+  const seq = (calls.get(tenant) ?? 0) + 1;
+  calls.set(tenant, seq + 1);
   return {
     at,
     tenantId: `tenant-${tenant}`,
@@ -59,14 +67,16 @@ export function representative(i: number, at: number): RequestRecord {
     responseBytes: 200 + ((i * 97) % 5000),
     throttledBy: null,
     decidedAt: at + (i % 3),
+    seq,
     settledAt: at + 5 + (i % 40),
+    settleSeq: seq + 1,
   };
 }
 
 /**
  * Replay speed (issue 23: at least 1 million recorded requests per minute on the 2-core machine):
  * one million records written through the real recorder into a scratch Redis, then read back and
- * replayed end to end (`readRecords` from Redis + `replayRecords` against a halved Free plan),
+ * replayed end to end (`readMinutes` from Redis + `replayRecords` against a halved Free plan),
  * `--rounds` times. Also the read alone (fetch, inflate, decode, order), to show what deciding adds.
  */
 export const replayScenario: Scenario = {
@@ -104,7 +114,7 @@ export const replayScenario: Scenario = {
         reads.push(perMinute(read, performance.now() - started));
         started = performance.now();
         const cpuBefore = process.cpuUsage();
-        last = await replayRecords(readRecords(store, range), { config, proposal: { free: { requestsPerMinute: 50, costPerMinute: 500 } } });
+        last = await replayRecords(readMinutes(store, range), { config, proposal: { free: { requestsPerMinute: 50, costPerMinute: 500 } } });
         cpu.push(perMinute(last.records, cpuMs(cpuBefore)));
         wall.push(perMinute(last.records, performance.now() - started));
         log(

@@ -4,7 +4,7 @@ import { GatewayError } from '../errors/gateway-error.js';
 import type { RuntimeOverride } from '../limits/overrides.js';
 import { createOperationReader } from '../record/operation-reader.js';
 import type { OperationStore } from '../record/operation-store.js';
-import { readRecords } from '../record/reader.js';
+import { readMinutes } from '../record/reader.js';
 import type { RecordStore } from '../record/record-store.js';
 import { createReplaySlot, type ReplaySlot } from '../replay/replay-slot.js';
 import type { CalibrationReport, ReportOptions } from './report.js';
@@ -71,7 +71,7 @@ export function createCalibrationReplay(deps: {
       // The period as recorded is one run more.
       const maxRecords = Math.floor(maxDecisions / (sets.length + 1));
       const result = await replayWithSizes({
-        source: readRecords(records, { from, to }),
+        source: readMinutes(records, { from, to }),
         operations: deps.operations ? createOperationReader(deps.operations) : null,
         config: deps.config(),
         overrides: deps.overrides?.() ?? [],

@@ -2,6 +2,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config/schema.js';
 import type { RuntimeOverride } from '../limits/overrides.js';
 import type { OperationReader } from '../record/operation-reader.js';
+import type { RecordedMinute } from '../record/reader.js';
 import type { RequestRecord } from '../record/request-record.js';
 import { createReplayRun, type ReplayRun } from '../replay/replay-run.js';
 import { costLimitTenants, costRefusedOf, type TenantCostChange } from './cost-limit-tenants.js';
@@ -60,7 +61,7 @@ export interface SizedReplay {
  * (nothing refunded). Records that cannot be priced again keep their recorded estimate and are counted.
  */
 export async function replayWithSizes(input: {
-  source: AsyncIterable<RequestRecord[]>;
+  source: AsyncIterable<RecordedMinute>;
   /** Null: no operation store (the record is off): nothing can be repriced. */
   operations: OperationReader | null;
   config: Config;
@@ -89,7 +90,7 @@ export async function replayWithSizes(input: {
   let truncated = false;
   const max = input.maxRecords ?? Number.POSITIVE_INFINITY;
 
-  for await (const minute of input.source) {
+  for await (const { records: minute, events } of input.source) {
     if (fed >= max) {
       truncated = minute.length > 0;
       if (truncated) break;
@@ -139,10 +140,11 @@ export async function replayWithSizes(input: {
         if (estimate !== record.estimatedCost) totals[s]!.requestsChanged += 1;
         totals[s]!.estimated += estimate;
         const actualCost = record.throttledBy === null ? record.actualCost : (lastActual.get(key) ?? estimate);
-        copies[s]!.push({ ...record, estimatedCost: estimate, actualCost });
+        // Priced otherwise, a leased request is charged at its decision: its lease reserved the recorded amounts.
+        copies[s]!.push({ ...(estimate === record.estimatedCost ? record : withoutLease(record)), estimatedCost: estimate, actualCost });
       }
     }
-    await Promise.all([baseline.push(taken), ...runs.map((run, s) => run.push(copies[s]!))]);
+    await Promise.all([baseline.push(taken, events), ...runs.map((run, s) => run.push(copies[s]!, events))]);
   }
 
   const before = await baseline.finish();
@@ -166,4 +168,9 @@ export async function replayWithSizes(input: {
       tenants: costLimitTenants(before.tenants, results[s]!.tenants, perTenant),
     })),
   };
+}
+
+/** A record as if no lease had served it. */
+function withoutLease({ leaseSeq: _served, ...record }: RequestRecord): RequestRecord {
+  return record;
 }

@@ -1,7 +1,7 @@
 import type { Config, PlanLimits } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { RuntimeOverride } from '../limits/overrides.js';
-import { readRecords } from '../record/reader.js';
+import { readMinutes } from '../record/reader.js';
 import type { RecordStore } from '../record/record-store.js';
 import { checkedPlans, ProposalError } from './proposed-plans.js';
 import { createReplaySlot, type ReplaySlot } from './replay-slot.js';
@@ -60,7 +60,7 @@ export function createPlanReplay(deps: {
     const proposal = proposalOf(input.plans, config);
     const store = deps.store;
     return slot.run(async () => {
-      const result = await replayRecords(readRecords(store, { from, to }), { config, proposal, maxRecords, overrides: deps.overrides?.() ?? [] });
+      const result = await replayRecords(readMinutes(store, { from, to }), { config, proposal, maxRecords, overrides: deps.overrides?.() ?? [] });
       return { ...result, maxRecords };
     });
   }

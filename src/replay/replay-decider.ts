@@ -1,11 +1,15 @@
-import type { Config, PlanLimits } from '../config/schema.js';
-import { buildDimensions, type LimitDimension } from '../limits/dimensions.js';
-import { isUsageOnly } from '../limits/free-operations.js';
-import { usageCap } from '../limits/request-charge.js';
-import { createMemoryLimitStore } from '../limits/store/memory-store.js';
-import type { Adjustment, LimitDecision } from '../limits/store/types.js';
+import type { Config } from '../config/schema.js';
+import { chargeKey } from '../limits/charge-key.js';
+import type { LimitDimension } from '../limits/dimensions.js';
+import { withoutBurst } from '../limits/limiter/hold-cap.js';
 import type { RuntimeOverride } from '../limits/overrides.js';
+import { createMemoryLimitStore } from '../limits/store/memory-store.js';
+import type { Adjustment, Dimension, LimitDecision } from '../limits/store/types.js';
+import type { LeaseEvent } from '../record/lease-event.js';
 import type { RequestRecord } from '../record/request-record.js';
+import { createReplayCharges } from './replay-dimensions.js';
+import { createReplayLeases } from './replay-leases.js';
+import { createStoreTimeline } from './store-timeline.js';
 
 /** What replay decided for one recorded request under the plans it replays against. */
 export interface ReplayedDecision {
@@ -24,86 +28,86 @@ export interface ReplayedDecision {
 const MAX_KEYS = 5_000_000;
 
 /**
- * The live limit decision, replayed: the same dimensions (`buildDimensions`, the usage cap, the
- * per-operation maximum) decided by the in-process twin of the limit script (`memory-store.ts`,
- * which `random-steps.test.ts` proves decides as `limiter.lua` does) on a clock set to each
- * request's recorded decision time, and the same settles (unused cost refunded where it was
- * charged, response bytes added) applied when the record says they reached the store.
+ * The live limit decision, replayed: the same dimensions (replay-dimensions.ts) decided by the
+ * in-process twin of the limit script (`memory-store.ts`, which `random-steps.test.ts` proves
+ * decides as `limiter.lua` does) on a clock set to each request's recorded decision time; the
+ * same settles (unused cost refunded where it was charged, response bytes added) and the same
+ * lease grants and refunds applied where the record says the store ran them (store-timeline.ts,
+ * replay-leases.ts).
  *
- * Records must be given in decision-time order (`replay-run.ts` sorts them).
+ * Records must be given in decision order (`replay-run.ts` sorts them), and each minute's lease
+ * events (`known`) before its records. `live`: the config the record was made under, when the
+ * replayed one differs from it (a proposal): a lease is granted as recorded only on dimensions the
+ * proposal leaves as they were.
  */
-export function createReplayDecider(config: Config, overrides: readonly RuntimeOverride[] = []) {
+export function createReplayDecider(config: Config, overrides: readonly RuntimeOverride[] = [], live?: Config) {
   let clock = 0;
+  const setClock = (t: number) => {
+    clock = t;
+  };
   const store = createMemoryLimitStore({ now: () => clock, maxKeys: MAX_KEYS });
-  const limitsOf = effectiveLimitsCache(config, overrides);
-  const keyPerIp = new Map(config.publishableKeys.map((k) => [k.id, k.perIpPerMinute]));
-  /** Settles waiting for their time, per tenant, oldest first. */
-  const unsettled = new Map<string, { at: number; adjustments: Adjustment[] }[]>();
+  const chargeOf = createReplayCharges(config, overrides);
+  const liveChargeOf = live ? createReplayCharges(live, overrides) : null;
+  const timeline = createStoreTimeline();
+  const leases = createReplayLeases(store, setClock);
 
-  async function settleUntil(tenantId: string, t: number): Promise<void> {
-    const waiting = unsettled.get(tenantId);
-    if (!waiting) return;
-    while (waiting.length > 0 && waiting[0]!.at <= t) {
-      const due = waiting.shift()!;
-      clock = due.at;
-      await store.adjust(due.adjustments);
-    }
-    if (waiting.length === 0) unsettled.delete(tenantId);
+  /** A recorded lease event: a grant kept for its request (or a renewal), a refund waiting for its place. */
+  function known(event: LeaseEvent): void {
+    if (event.kind === 'settle') timeline.add(event.tenantId, event.at, event.seq, () => leases.settle(event));
+    else if (event.renews !== null) timeline.add(event.tenantId, event.at, event.seq, () => leases.renew(event));
+    else leases.known(event);
   }
 
-  function queueSettle(tenantId: string, at: number, adjustments: Adjustment[]): void {
-    if (adjustments.length === 0) return;
-    const waiting = unsettled.get(tenantId);
-    if (!waiting) unsettled.set(tenantId, [{ at, adjustments }]);
-    else {
-      // Settles arrive nearly in order; keep the list sorted by insertion from the back.
-      let i = waiting.length;
-      while (i > 0 && waiting[i - 1]!.at > at) i--;
-      waiting.splice(i, 0, { at, adjustments });
+  /** Whether the proposal leaves the request's dimensions as they were live (without one: always). */
+  function unchanged(record: RequestRecord, t: number, dims: readonly Dimension[]): boolean {
+    if (!liveChargeOf) return true;
+    const was = liveChargeOf(record, t);
+    if (was.kind !== 'checked') return false;
+    const wasDims = was.dims.map((d) => (record.burstsDropped ? withoutBurst(d.store) : d.store));
+    return chargeKey(wasDims) === chargeKey(dims);
+  }
+
+  /** The store's decision: from the record's lease when the replay holds it, else a check at `t`. */
+  async function storeDecision(record: RequestRecord, dims: readonly Dimension[], t: number): Promise<LimitDecision> {
+    const { leaseSeq, seq, tenantId } = record;
+    if (leaseSeq !== undefined && seq === leaseSeq) {
+      const decision = await leases.call(tenantId, seq, dims, t, unchanged(record, t, dims));
+      if (decision) return decision;
+    } else if (leaseSeq !== undefined) {
+      const decision = leases.draw(tenantId, leaseSeq, t);
+      if (decision) return decision;
     }
+    clock = t;
+    return store.consume(dims);
   }
 
   async function decide(record: RequestRecord): Promise<ReplayedDecision> {
     const t = decisionTime(record);
-    await settleUntil(record.tenantId, t);
-    const effective = limitsOf(record.tenantId, record.planId, t);
-    if (!effective) return { record, dims: [], decision: null, throttledBy: null, policy: null };
-    const usageOnly = isUsageOnly(record.rootFields);
-    const maximum = usageOnly ? config.limits.usageMaxOperationCost : effective.limits.maxOperationCost;
-    if (typeof maximum === 'number' && record.estimatedCost > maximum) return { record, dims: [], decision: null, throttledBy: 'max-cost', policy: 'max-cost' };
-    const chargedCost = usageOnly ? 0 : Math.ceil(record.estimatedCost);
-    const perIp = keyPerIp.get(record.clientId);
-    const dims = usageOnly
-      ? [usageCap(record.tenantId, config.limits.usageQueriesPerMinute)]
-      : buildDimensions({
-          tenantId: record.tenantId,
-          clientId: record.clientId,
-          ip: record.ip ?? '',
-          limits: effective.limits,
-          timeZone: effective.timeZone,
-          rootFields: record.rootFields,
-          cost: chargedCost,
-          now: t,
-          ...(perIp !== undefined ? { keyPerIpPerMinute: perIp } : {}),
-        });
-    if (dims.length === 0) return { record, dims, decision: null, throttledBy: null, policy: null };
-    clock = t;
-    const decision = await store.consume(dims.map((d) => d.store));
+    await timeline.runUntil(record.tenantId, t, record.seq ?? null);
+    const charge = chargeOf(record, t);
+    if (charge.kind === 'over-maximum') return { record, dims: [], decision: null, throttledBy: 'max-cost', policy: 'max-cost' };
+    if (charge.kind === 'free') return { record, dims: charge.dims, decision: null, throttledBy: null, policy: null };
+    const { dims, chargedCost } = charge;
+    // Checked live without burst zones (its instance's cap on held requests): so again.
+    const stores = dims.map((d) => (record.burstsDropped ? withoutBurst(d.store) : d.store));
+    const decision = await storeDecision(record, stores, t);
     if (!decision.allowed) {
       const refused = dims[decision.results.findIndex((r) => !r.allowed)]!;
       return { record, dims, decision, throttledBy: refused.kind, policy: refused.policy };
     }
-    const chargedAt = decision.chargedAt ?? decision.now;
-    queueSettle(record.tenantId, settleTime(record, t), settleAdjustments(dims, decision.now, chargedAt, chargedCost, record));
+    // A request of a lease that reserved response bytes settled them within it: the lease's events carry them.
+    const bytesDrawn = decision.leaseSeq !== undefined && leases.drawsBytes(record.tenantId, decision.leaseSeq);
+    const adjustments = settleAdjustments(dims, decision, chargedCost, record, bytesDrawn);
+    if (adjustments.length > 0) {
+      timeline.add(record.tenantId, settleTime(record, t), record.settledAt === undefined ? null : (record.settleSeq ?? null), async (at) => {
+        clock = at;
+        await store.adjust(adjustments);
+      });
+    }
     return { record, dims, decision, throttledBy: null, policy: null };
   }
 
-  /** Applies every settle still waiting (the end of the period). */
-  async function drain(): Promise<void> {
-    for (const tenantId of [...unsettled.keys()]) await settleUntil(tenantId, Number.POSITIVE_INFINITY);
-  }
-
-  return { decide, drain };
+  return { known, decide, drain: () => timeline.drain() };
 }
 
 export type ReplayDecider = ReturnType<typeof createReplayDecider>;
@@ -118,51 +122,21 @@ function settleTime(record: RequestRecord, decidedAt: number): number {
   return record.settledAt ?? decidedAt;
 }
 
-/** As the limit gate settles (limit-gate.ts `settleAdjustments`): unused cost refunded where it was charged, response bytes added. */
-function settleAdjustments(dims: LimitDimension[], now: number, chargedAt: number, chargedCost: number, record: RequestRecord): Adjustment[] {
+/**
+ * As the limit gate settles (limit-gate.ts `settleAdjustments`): unused cost refunded where it was
+ * charged, response bytes added (not for a request whose bytes its lease's reservation took).
+ */
+function settleAdjustments(dims: LimitDimension[], decision: LimitDecision, chargedCost: number, record: RequestRecord, bytesDrawn: boolean): Adjustment[] {
   const adjustments: Adjustment[] = [];
+  const chargedAt = decision.chargedAt ?? decision.now;
   for (const dim of dims) {
     if (dim.store.kind !== 'sliding') continue;
     if (dim.kind === 'cost') {
       const actual = Math.ceil(record.actualCost);
       if (actual < chargedCost) adjustments.push({ dimension: dim.store, at: chargedAt, delta: actual - chargedCost });
-    } else if (dim.kind === 'bandwidth' && record.responseBytes > 0) {
-      adjustments.push({ dimension: dim.store, at: now, delta: record.responseBytes });
+    } else if (dim.kind === 'bandwidth' && record.responseBytes > 0 && !bytesDrawn) {
+      adjustments.push({ dimension: dim.store, at: decision.now, delta: record.responseBytes });
     }
   }
   return adjustments;
-}
-
-/**
- * A tenant's limits on a plan at `t`, as `effective-limits.ts` layers them (the plan's, the
- * tenant's `overrides`, then a runtime override while in force), on the plan the record says the
- * request was charged to (a runtime plan assignment is already in it); null for a tenant or plan
- * the config no longer has. A runtime override is known as it stands when the replay runs: in
- * force from when it was set (`setAt`) until it expires; one replaced or cleared since is not.
- */
-function effectiveLimitsCache(
-  config: Config,
-  overrides: readonly RuntimeOverride[],
-): (tenantId: string, planId: string, t: number) => { limits: PlanLimits; timeZone: string } | null {
-  const cache = new Map<string, { limits: PlanLimits; timeZone: string } | null>();
-  const runtime = new Map(overrides.map((o) => [o.tenantId, o]));
-  return (tenantId, planId, t) => {
-    const override = runtime.get(tenantId);
-    const active = override && override.setAt <= t && (override.expiresAt === null || t < override.expiresAt) ? override : undefined;
-    const key = `${planId}\n${tenantId}\n${active ? 'o' : ''}`;
-    let hit = cache.get(key);
-    if (hit !== undefined) return hit;
-    const tenant = config.tenants[tenantId];
-    const plan = config.plans[planId];
-    if (!tenant || !plan) hit = null;
-    else {
-      const layers = [plan.limits, tenant.overrides, active?.limits ?? {}];
-      const limits: PlanLimits = Object.assign({}, ...layers);
-      const fieldLimits = Object.assign({}, ...layers.map((l) => l.fieldLimits ?? {}));
-      if (Object.keys(fieldLimits).length > 0) limits.fieldLimits = fieldLimits;
-      hit = { limits, timeZone: tenant.timeZone };
-    }
-    cache.set(key, hit);
-    return hit;
-  };
 }

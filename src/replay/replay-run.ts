@@ -1,5 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { RuntimeOverride } from '../limits/overrides.js';
+import type { RecordedMinute } from '../record/reader.js';
+import type { LeaseEvent } from '../record/lease-event.js';
 import type { RequestRecord } from '../record/request-record.js';
 import { configWithProposal, type ProposedPlans } from './proposed-plans.js';
 import { createReplayDecider, decisionTime, type ReplayedDecision } from './replay-decider.js';
@@ -34,12 +36,12 @@ export interface ReplayResult {
 }
 
 /**
- * Replays recorded requests (the reader's per-minute arrays, oldest first) against the proposed
- * plans: `createReplayRun` fed every minute of the source, then finished.
+ * Replays recorded requests (the reader's minutes, oldest first: `readMinutes`) against the
+ * proposed plans: `createReplayRun` fed every minute of the source, then finished.
  */
-export async function replayRecords(source: AsyncIterable<RequestRecord[]>, options: ReplayOptions): Promise<ReplayResult> {
+export async function replayRecords(source: AsyncIterable<RecordedMinute>, options: ReplayOptions): Promise<ReplayResult> {
   const run = createReplayRun(options);
-  for await (const minute of source) if (!(await run.push(minute))) break;
+  for await (const minute of source) if (!(await run.push(minute.records, minute.events))) break;
   return run.finish();
 }
 
@@ -48,12 +50,13 @@ export async function replayRecords(source: AsyncIterable<RequestRecord[]>, opti
  * calibration replays the same period as recorded and with suggested sizes). Records are replayed
  * in the order the live store decided them: each minute's records are sorted by decision time,
  * and a record is replayed once every record accepted before its decision time has arrived (a
- * decision never comes before its request was accepted). Requests decided in the same
- * millisecond (one store clock tick) go in the order the live store must have taken them: the
- * admitted ones before the refused ones, then by acceptance.
+ * decision never comes before its request was accepted). Within one millisecond (one store clock
+ * tick) a tenant's store calls go by their number (`seq`: the order the store ran them), the
+ * rest as `rankOf` says, then by acceptance.
  */
 export function createReplayRun(options: ReplayOptions) {
-  const decider = createReplayDecider(configWithProposal(options.config, options.proposal), options.overrides);
+  const proposing = Object.keys(options.proposal).length > 0;
+  const decider = createReplayDecider(configWithProposal(options.config, options.proposal), options.overrides, proposing ? options.config : undefined);
   const report = createTenantReport();
   const max = options.maxRecords ?? Number.POSITIVE_INFINITY;
   const result = { records: 0, truncated: false, firstAt: null as number | null, lastAt: null as number | null, changed: 0, decidedLocally: 0 };
@@ -83,9 +86,15 @@ export function createReplayRun(options: ReplayOptions) {
   };
 
   return {
-    /** The next minute's records, in acceptance order; false once the bound stopped the run (push no more). */
-    async push(minute: readonly RequestRecord[]): Promise<boolean> {
+    /**
+     * The next minute's records, in acceptance order, and its lease events; false once the bound
+     * stopped the run (push no more).
+     */
+    async push(minute: readonly RequestRecord[], events: readonly LeaseEvent[] = []): Promise<boolean> {
       if (result.truncated) return false;
+      // Known before any record is replayed: a lease call's request finds its grant, the other
+      // events wait in the tenant's timeline for their place.
+      for (const event of events) decider.known(event);
       if (minute.length === 0) return true;
       if (!(await replayUntil(minute[0]!.at))) return false;
       for (const record of minute) pending.push(record);
@@ -103,5 +112,18 @@ export function createReplayRun(options: ReplayOptions) {
 export type ReplayRun = ReturnType<typeof createReplayRun>;
 
 function byDecisionOrder(a: RequestRecord, b: RequestRecord): number {
-  return decisionTime(a) - decisionTime(b) || (a.throttledBy === null ? 0 : 1) - (b.throttledBy === null ? 0 : 1) || a.at - b.at;
+  return decisionTime(a) - decisionTime(b) || rankOf(a) - rankOf(b) || (a.seq ?? 0) - (b.seq ?? 0) || a.at - b.at;
+}
+
+/**
+ * A record's place within its millisecond. The store's calls go by their numbers (the order Redis
+ * ran them; numbers are per tenant, and tenants share nothing in the store). Requests served from
+ * a lease come after them (their lease's grant is one of them; they charge nothing of their own).
+ * Records without a number (the formats before numbers, refusals answered from memory) go as
+ * replays of those formats always went: admitted first, refused last (a refusal charges nothing).
+ */
+function rankOf(record: RequestRecord): number {
+  if (record.seq !== undefined) return 1;
+  if (record.leaseSeq !== undefined) return 2;
+  return record.throttledBy === null ? 0 : 3;
 }

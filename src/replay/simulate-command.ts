@@ -14,7 +14,7 @@ import { DEMO_CONFIG_PATH } from '../config/demo.js';
 import { loadConfigFile } from '../config/load.js';
 import { createRedisOverrides } from '../limits/overrides.js';
 import type { Logger } from '../observability/logger.js';
-import { readRecords } from '../record/reader.js';
+import { readMinutes } from '../record/reader.js';
 import { createRedisRecordStore } from '../record/record-store.js';
 import { createRedis, hasRedis, whenReady } from '../stores/redis.js';
 import { formatReplay } from './format-replay.js';
@@ -72,7 +72,7 @@ export async function simulateCommand(argv: string[], env: NodeJS.ProcessEnv, lo
     const overrides = runtime.list();
     runtime.close();
     const started = performance.now();
-    result = await replayRecords(readRecords(createRedisRecordStore(redis), { from, to }), { config, proposal, overrides });
+    result = await replayRecords(readMinutes(createRedisRecordStore(redis), { from, to }), { config, proposal, overrides });
     const seconds = (performance.now() - started) / 1000;
     if (values.json) return `${JSON.stringify({ from, to, proposal, seconds, ...result }, null, 2)}\n`;
     return formatReplay({ from, to, proposal, result, top, seconds });

@@ -14,7 +14,7 @@ import { loadSchemaSdl } from '../../src/graph/load-schema.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createOperationReader } from '../../src/record/operation-reader.js';
 import { createMemoryOperationStore, createRedisOperationStore } from '../../src/record/operation-store.js';
-import { readRecords } from '../../src/record/reader.js';
+import { readMinutes } from '../../src/record/reader.js';
 import { createRedisRecordStore, type RecordStore } from '../../src/record/record-store.js';
 import type { RequestRecord } from '../../src/record/request-record.js';
 import { createPlanReplay } from '../../src/replay/plan-replay.js';
@@ -197,8 +197,8 @@ describe('cost calibration replay: the suggestions against the tenants near thei
     try {
       const range = { from: Date.parse(period.from), to: Date.parse(period.to) };
       const stripped = async function* () {
-        for await (const minute of readRecords(createRedisRecordStore(redis), range)) {
-          yield minute.map(({ operation: _dropped, ...record }): RequestRecord => record);
+        for await (const minute of readMinutes(createRedisRecordStore(redis), range)) {
+          yield { ...minute, records: minute.records.map(({ operation: _dropped, ...record }): RequestRecord => record) };
         }
       };
       const schema = buildSchema(await loadSchemaSdl(schemaDirs[0]));
@@ -228,7 +228,7 @@ describe('cost calibration replay: the suggestions against the tenants near thei
       const range = { from: Date.parse(period.from), to: Date.parse(period.to) };
       const sized = (sizes: [string, number][]) => ({ label: sizes.map(([c, n]) => `${c}=${n}`).join(' '), sizes: new Map(sizes) });
       const result = await replayWithSizes({
-        source: readRecords(createRedisRecordStore(redis), range),
+        source: readMinutes(createRedisRecordStore(redis), range),
         operations: createOperationReader(createRedisOperationStore(redis)),
         config: gateway.config.current(),
         schema: buildSchema(await loadSchemaSdl(schemaDirs[0])),

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { readRecords } from '../../src/record/reader.js';
+import { readMinutes } from '../../src/record/reader.js';
 import { createRedisRecordStore } from '../../src/record/record-store.js';
 import { replayRecords } from '../../src/replay/replay-run.js';
 import { eventually } from '../support/eventually.js';
@@ -74,7 +74,7 @@ describe('replay applies runtime limit overrides from when they were set', () =>
     const client = new Redis(redis.url);
     try {
       const range = { from: Date.parse(period.from), to: Date.parse(period.to) };
-      const result = await replayRecords(readRecords(createRedisRecordStore(client), range), { config: gateway.config.current(), proposal: {} });
+      const result = await replayRecords(readMinutes(createRedisRecordStore(client), range), { config: gateway.config.current(), proposal: {} });
       expect(result.changed).toBe(refusedLive);
       expect(result.tenants[0]).toMatchObject({ tenantId: 'acme', refused: 0, liveRefused: refusedLive });
     } finally {

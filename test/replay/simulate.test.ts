@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { readRecords } from '../../src/record/reader.js';
+import { readMinutes } from '../../src/record/reader.js';
 import { createMemoryRecordStore, createRedisRecordStore } from '../../src/record/record-store.js';
 import { createRequestRecorder } from '../../src/record/recorder.js';
 import type { RequestRecord } from '../../src/record/request-record.js';
@@ -69,7 +69,7 @@ async function replay(records: RequestRecord[], planText: string) {
   const recorder = createRequestRecorder({ store, logger });
   for (const r of records) recorder.record(r);
   await recorder.close();
-  return replayRecords(readRecords(store, { from: T0, to: T0 + 120_000 }), { config, proposal: parseProposedPlans(planText, 'plan.yaml', config) });
+  return replayRecords(readMinutes(store, { from: T0, to: T0 + 120_000 }), { config, proposal: parseProposedPlans(planText, 'plan.yaml', config) });
 }
 
 describe('replay against a proposed plan', () => {
@@ -117,7 +117,7 @@ describe('replay against a proposed plan', () => {
     const recorder = createRequestRecorder({ store, logger });
     for (const r of traffic()) recorder.record(r);
     await recorder.close();
-    const result = await replayRecords(readRecords(store, { from: T0, to: T0 + 120_000 }), { config, proposal: {}, maxRecords: 120 });
+    const result = await replayRecords(readMinutes(store, { from: T0, to: T0 + 120_000 }), { config, proposal: {}, maxRecords: 120 });
     expect(result).toMatchObject({ records: 120, truncated: true });
   });
 });
