@@ -171,11 +171,12 @@ describe('replay of a recorded multi-instance run against the live plans', () =>
     const settling = records.filter((r) => r.throttledBy === null && (r.tenantId === 'initech' || r.actualCost < r.estimatedCost) && r.at < loadEndedAt - 2000);
     expect(settling.length).toBeGreaterThan(20);
     expect(settling.filter((r) => r.settledAt === undefined)).toEqual([]);
-    // Every store decision numbered among its tenant's calls; leases granted, served and refunded on the record.
+    // Every store decision numbered among its tenant's calls; leases granted and served on the
+    // record. (Whether a lease ends with tokens unused, refunded, depends on the run: in a short one
+    // none may; leased-replay.test.ts makes many.)
     expect(records.filter((r) => r.decidedAt !== undefined && r.seq === undefined && r.leaseSeq === undefined)).toEqual([]);
     expect(records.filter((r) => r.leaseSeq !== undefined && r.seq === undefined).length).toBeGreaterThan(0);
     expect(events.filter((e) => e.kind === 'grant').length).toBeGreaterThan(0);
-    expect(events.filter((e) => e.kind === 'settle' && e.tokens > 0).length).toBeGreaterThan(0);
 
     const differing = replayed.filter((d) => d.throttledBy !== d.record.throttledBy);
     const show = differing.slice(0, 10).map((d) => ({
