@@ -99,9 +99,14 @@ describe('tracing on (in-memory exporter, limits on Redis)', () => {
     const calls = below.filter((s) => s.kind === SpanKind.CLIENT);
     expect(calls.length).toBeGreaterThanOrEqual(3);
     const received = Object.values(gateway.sampleServices.services).flatMap((service) => service.requests().map((r) => r.traceparent));
+    const serviceUrls = Object.values(gateway.sampleServices.urls).map((url) => new URL(url));
     for (const call of calls) {
       expect(call.attributes['http.request.method']).toBe('GET');
       expect(call.attributes['http.response.status_code']).toBe(200);
+      // The semantic conventions' server.address / server.port: the service the call went to.
+      const service = new URL(String(call.attributes['url.full']));
+      expect(serviceUrls.some((url) => url.host === service.host)).toBe(true);
+      expect(call.attributes).toMatchObject({ 'server.address': service.hostname, 'server.port': Number(service.port) });
       expect(received).toContain(`00-${CALLER_TRACE_ID}-${call.spanContext().spanId}-01`);
     }
     // ... and every request the services received carried this trace.
