@@ -9,6 +9,8 @@ interface Closable {
 export interface GatewayParts {
   stopDemoTraffic: () => void;
   app: Closable;
+  /** The metrics port (a no-op when /metrics is on the public port). */
+  metricsEndpoint: Closable;
   /** The admission loop-lag sampler and limit (null when admission is off). */
   timers: ({ stop(): void } | null)[];
   config: Closable;
@@ -38,9 +40,9 @@ export interface GatewayParts {
 
 /**
  * What `gateway.close()` closes, in this order (the reverse of opening): the port first (Fastify's
- * close runs Apollo's drain plugin, so in-flight requests finish), then the timers and watchers,
- * then buffered usage and settles go out while the Redis connections are still open, then the
- * connections. runCloseSteps (shutdown/close-steps.ts) runs every step whatever the ones before
+ * close runs Apollo's drain plugin, so in-flight requests finish) and the metrics port, then the
+ * timers and watchers, then buffered usage and settles go out while the Redis connections are
+ * still open, then the connections. runCloseSteps (shutdown/close-steps.ts) runs every step whatever the ones before
  * it did, so a hung drain or a store that is gone never keeps the rest open.
  */
 export function gatewayCloseSteps(parts: GatewayParts): CloseStep[] {
@@ -48,6 +50,8 @@ export function gatewayCloseSteps(parts: GatewayParts): CloseStep[] {
   return [
     { name: 'demo-traffic', close: parts.stopDemoTraffic },
     { name: 'http', close: () => parts.app.close() },
+    // After the public port: the drain above can still be watched on /metrics.
+    { name: 'metrics-http', close: () => parts.metricsEndpoint.close() },
     {
       name: 'loop-lag',
       close: () => {

@@ -53,7 +53,7 @@ import { createRedisLimitStore } from './limits/store/redis-store.js';
 import { createThrottleLog } from './limits/throttle-log.js';
 import { createLimitsView } from './limits/windows.js';
 import { createAlerts } from './alerts/alerts.js';
-import { registerMetricsRoute } from './http/metrics-route.js';
+import { serveMetrics } from './http/metrics-endpoint.js';
 import { registerUsageCsv } from './http/usage-csv.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
@@ -109,6 +109,8 @@ export interface GatewayOptions {
 
 export interface Gateway {
   url: string;
+  /** Where `/metrics` is served: the metrics port (`server.metricsPort`), else `url`. */
+  metricsUrl: string;
   config: ConfigSource;
   /** The in-process sample services, when the config names no downstream URL for some service. */
   sampleServices: SampleServices | null;
@@ -438,7 +440,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   registerLimitsDocs(app, { schema, configSource: config });
   registerUsageCsv(app, { authenticator, authGuard, usage: usageStore, limiter, limitsView, config: () => config.current() });
   registerBillingWebhook(app, { config: () => config.current(), events: billingEvents, logger });
-  registerMetricsRoute(app, metrics);
+  const metricsEndpoint = await serveMetrics({ app, metrics, config: () => config.current(), logger });
   registerDashboard(app);
   const stopObserving = observeComponents({ metrics, meter, limiter, downstream, alerts, usage: usageStore, redis, config, logger });
 
@@ -457,6 +459,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const steps = gatewayCloseSteps({
     stopDemoTraffic,
     app,
+    metricsEndpoint,
     timers: [loopLimit, loopLag],
     config,
     stopObserving,
@@ -487,6 +490,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   let closing: Promise<void> | undefined;
   return {
     url,
+    metricsUrl: metricsEndpoint.url ?? url,
     config,
     sampleServices,
     redis,
