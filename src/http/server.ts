@@ -35,8 +35,9 @@ export interface HttpServerOptions {
 
 /**
  * One Fastify server for every route: `/graphql` (Apollo, behind the request path of
- * pipeline.ts), `/healthz`, `/readyz`; gateway.ts adds `/metrics`, `/dashboard`, `/docs` and
- * `/usage.csv`. What is common to every route is here: request ids, CORS, error answers, draining.
+ * pipeline.ts), `/healthz`, `/readyz`; wiring/http-server.ts adds `/metrics`, `/dashboard`,
+ * `/docs`, `/usage.csv` and the billing webhook. What is common to every route is here: request
+ * ids, CORS, error answers, draining.
  */
 export async function createHttpServer(options: HttpServerOptions): Promise<{ app: FastifyInstance; apollo: ApolloServer<GatewayContext> }> {
   const { configSource, logger, pipeline } = options;
