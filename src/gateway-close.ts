@@ -1,5 +1,6 @@
+import type { Logger } from './observability/logger.js';
 import type { RedisClient } from './stores/redis.js';
-import type { CloseStep } from './shutdown/close-steps.js';
+import { runCloseSteps, type CloseStep } from './shutdown/close-steps.js';
 
 /** Something with a close that may be sync or async. */
 interface Closable {
@@ -78,6 +79,30 @@ export function gatewayCloseSteps(parts: GatewayParts): CloseStep[] {
     ...parts.redisClients.flatMap((client, i) => (client ? [{ name: `redis-${i + 1}`, close: () => quitOrDisconnect(client, until()) }] : [])),
     { name: 'tracing', close: () => parts.tracing.close() },
   ] as CloseStep[];
+}
+
+/**
+ * `gateway.close()`: the close steps, made now (`adjust`, the tests' fault injection, sees them
+ * at start) and run once: a second call gets the first one's promise. The steps that need the
+ * deadline (the meter's flush, QUIT) read it once close() is called.
+ */
+export function gatewayCloser(
+  parts: Omit<GatewayParts, 'until'>,
+  options: { adjust: ((steps: CloseStep[]) => CloseStep[]) | undefined; logger: Logger },
+): (options?: { until?: number }) => Promise<void> {
+  let closeUntil: number | undefined;
+  const steps = gatewayCloseSteps({ ...parts, until: () => closeUntil });
+  const closeSteps = options.adjust ? options.adjust(steps) : steps;
+  let closing: Promise<void> | undefined;
+  return ({ until } = {}) => {
+    if (closing) return closing;
+    closeUntil = until;
+    closing = runCloseSteps(closeSteps, {
+      ...(until === undefined ? {} : { until }),
+      onFailure: (step, reason, err) => options.logger.error({ step, reason, err }, 'close step failed; closing the rest'),
+    });
+    return closing;
+  };
 }
 
 function withUntil(until: number | undefined): { until?: number } {

@@ -35,9 +35,10 @@ export interface HttpServerOptions {
 
 /**
  * One Fastify server for every route: `/graphql` (Apollo, behind the request path of
- * pipeline.ts), `/healthz`, `/readyz`; gateway.ts adds `/dashboard`, `/docs`, `/usage.csv` and
- * `/metrics` (unless it has a port of its own: metrics-endpoint.ts). What is common to every
- * route is here: request ids, CORS, error answers, draining.
+ * pipeline.ts), `/healthz`, `/readyz`; wiring/http-server.ts adds `/dashboard`, `/docs`,
+ * `/usage.csv`, the billing webhook and `/metrics` (unless it has a port of its own:
+ * metrics-endpoint.ts). What is common to every route is here: request ids, CORS, error answers,
+ * draining.
  */
 export async function createHttpServer(options: HttpServerOptions): Promise<{ app: FastifyInstance; apollo: ApolloServer<GatewayContext> }> {
   const { configSource, logger, pipeline } = options;
