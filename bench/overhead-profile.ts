@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGatewayProcess } from '../test/support/gateway-process.js';
@@ -7,13 +7,15 @@ import { createLoadGenerator } from './load.js';
 import { startBareApolloProcess } from './support/bare-apollo-process.js';
 import { prepareCompiled } from './support/compiled.js';
 import { processCpuMs } from './open-loop.js';
+import { limitsOff, limitsOn, limitsOnNoLease, limitsOnWithBytes } from './scenarios/limits.js';
 import { defaultConfig, featuresOff, OVERHEAD_TARGET } from './scenarios/overhead-setup.js';
 
 /**
- * `npx tsx bench/overhead-profile.ts [default|off|bare] [seconds] [--compiled] [--top N] [--keep file.cpuprofile]`: where a
- * gateway's CPU goes, from a CPU profile of one gateway process (`--cpu-prof`) serving the
+ * `npx tsx bench/overhead-profile.ts [default|off|bare|limits-off|limits-on|limits-bytes|limits-no-lease] [seconds] [--compiled] [--top N] [--keep file.cpuprofile]`:
+ * where a gateway's CPU goes, from a CPU profile of one gateway process (`--cpu-prof`) serving the
  * `overhead` scenario's request at 32 concurrent, in the `overhead` scenario's configurations (or
- * its bare Apollo server).
+ * its bare Apollo server), or the `limits` scenario's (the demo config with initech's limits as
+ * each of its variants sets them).
  * Prints the process's CPU per request (/proc) and the self time of the busiest functions and
  * of each group (our rooms under src/, each package, Node's internals, GC), as shares of the busy
  * samples: a share within one profile does not move when other processes take the machine.
@@ -24,7 +26,15 @@ const positional = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== 
 const VARIANT = positional[0] ?? 'default';
 const SECONDS = Number(positional[1] ?? 10);
 const TOP = Number(args[args.indexOf('--top') + 1] ?? 40) || 40;
-if (VARIANT !== 'default' && VARIANT !== 'off' && VARIANT !== 'bare') throw new Error(`variant must be default, off or bare: ${VARIANT}`);
+const PATCHES: Record<string, (config: Record<string, any>) => void> = {
+  default: defaultConfig,
+  off: featuresOff,
+  'limits-off': limitsOff,
+  'limits-on': limitsOn,
+  'limits-bytes': limitsOnWithBytes,
+  'limits-no-lease': limitsOnNoLease,
+};
+if (VARIANT !== 'bare' && !PATCHES[VARIANT]) throw new Error(`variant must be bare or one of ${Object.keys(PATCHES).join(', ')}: ${VARIANT}`);
 
 const redis = await startTestRedis();
 const dir = await mkdtemp(join(tmpdir(), 'overhead-profile-'));
@@ -35,7 +45,7 @@ try {
   const server =
     VARIANT === 'bare'
       ? await startBareApolloProcess({ nodeArgs, compiled })
-      : await startGatewayProcess({ redisUrl: redis.url, nodeArgs, patch: VARIANT === 'off' ? featuresOff : defaultConfig, compiled }).then((gateway) => ({
+      : await startGatewayProcess({ redisUrl: redis.url, nodeArgs, patch: PATCHES[VARIANT], compiled }).then((gateway) => ({
           url: gateway.url,
           pid: gateway.child.pid!,
           close: () => gateway.close(),
@@ -52,9 +62,13 @@ try {
   await server.close(); // the profile is written as the process exits
   const file = (await readdir(dir)).find((name) => name.endsWith('.cpuprofile'));
   if (!file) throw new Error('no .cpuprofile written');
-  const keep = args.indexOf('--keep');
-  if (keep >= 0) await copyFile(join(dir, file), args[keep + 1]!); // for Chrome DevTools or speedscope
   const usPerRequest = (cpuMs * 1000) / Math.max(1, result.requests);
+  const keep = args.indexOf('--keep');
+  if (keep >= 0) {
+    await copyFile(join(dir, file), args[keep + 1]!); // for Chrome DevTools or speedscope
+    // The measured run's bounds and CPU per request beside it, so that two kept profiles can be compared on the run alone.
+    await writeFile(`${args[keep + 1]!}.run.json`, JSON.stringify({ ...window, usPerRequest, requests: result.requests }));
+  }
   console.log(
     `${VARIANT}${compiled ? ' (compiled)' : ' (tsx)'}: ${result.requests} requests, ${result.errors} errors, ` +
       `server CPU ${usPerRequest.toFixed(1)} µs per request (/proc, profiler included)`,

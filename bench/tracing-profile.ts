@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,8 @@ import { DEMO_TOKENS } from '../src/config/demo.js';
 import { startGatewayProcess } from '../test/support/gateway-process.js';
 import { startTestRedis } from '../test/support/redis-server.js';
 import { createLoadGenerator } from './load.js';
+import { processCpuMs } from './open-loop.js';
+import { prepareCompiled } from './support/compiled.js';
 
 /**
  * `npx tsx bench/tracing-profile.ts [ratio|off] [seconds]`: what share of a gateway's CPU goes to
@@ -38,8 +40,11 @@ try {
           OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
           OTEL_TRACES_SAMPLER_ARG: RATIO,
         };
+  const compiled = process.argv.includes('--compiled');
+  if (compiled) await prepareCompiled(console.log);
   const gateway = await startGatewayProcess({
     redisUrl: redis.url,
+    compiled,
     env,
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
     // Limits the run never reaches, checked on Redis on every request.
@@ -57,11 +62,22 @@ try {
     { concurrency: 8 },
   );
   await load.run({ durationMs: 3000 }); // warm-up
+  // V8 stamps samples with the monotonic clock (µs) that process.hrtime reads.
+  const window = { from: Number(process.hrtime.bigint() / 1000n), to: 0 };
+  const cpuBefore = await processCpuMs(gateway.child.pid!);
   const result = await load.run({ durationMs: SECONDS * 1000 });
+  const usPerRequest = (((await processCpuMs(gateway.child.pid!)) - cpuBefore) * 1000) / Math.max(1, result.requests);
+  window.to = Number(process.hrtime.bigint() / 1000n);
   await load.close();
   await gateway.close(); // the profile is written as the process exits
   const file = (await readdir(dir)).find((name) => name.endsWith('.cpuprofile'));
   if (!file) throw new Error('no .cpuprofile written');
+  const keep = process.argv.indexOf('--keep');
+  if (keep >= 0) {
+    // For comparing two runs function by function (the measured run's bounds and CPU per request beside it).
+    await copyFile(join(dir, file), process.argv[keep + 1]!);
+    await writeFile(`${process.argv[keep + 1]!}.run.json`, JSON.stringify({ ...window, usPerRequest, requests: result.requests }));
+  }
   printShares(
     JSON.parse(await readFile(join(dir, file), 'utf8')) as CpuProfile,
     `${RATIO === 'off' ? 'tracing off' : `sampled ${RATIO}`}: ${result.requests} requests`,

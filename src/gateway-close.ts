@@ -1,5 +1,6 @@
+import type { Logger } from './observability/logger.js';
 import type { RedisClient } from './stores/redis.js';
-import type { CloseStep } from './shutdown/close-steps.js';
+import { runCloseSteps, type CloseStep } from './shutdown/close-steps.js';
 
 /** Something with a close that may be sync or async. */
 interface Closable {
@@ -9,6 +10,8 @@ interface Closable {
 export interface GatewayParts {
   stopDemoTraffic: () => void;
   app: Closable;
+  /** The metrics port (a no-op when /metrics is on the public port). */
+  metricsEndpoint: Closable;
   /** The admission loop-lag sampler and limit (null when admission is off). */
   timers: ({ stop(): void } | null)[];
   config: Closable;
@@ -38,9 +41,9 @@ export interface GatewayParts {
 
 /**
  * What `gateway.close()` closes, in this order (the reverse of opening): the port first (Fastify's
- * close runs Apollo's drain plugin, so in-flight requests finish), then the timers and watchers,
- * then buffered usage and settles go out while the Redis connections are still open, then the
- * connections. runCloseSteps (shutdown/close-steps.ts) runs every step whatever the ones before
+ * close runs Apollo's drain plugin, so in-flight requests finish) and the metrics port, then the
+ * timers and watchers, then buffered usage and settles go out while the Redis connections are
+ * still open, then the connections. runCloseSteps (shutdown/close-steps.ts) runs every step whatever the ones before
  * it did, so a hung drain or a store that is gone never keeps the rest open.
  */
 export function gatewayCloseSteps(parts: GatewayParts): CloseStep[] {
@@ -48,6 +51,8 @@ export function gatewayCloseSteps(parts: GatewayParts): CloseStep[] {
   return [
     { name: 'demo-traffic', close: parts.stopDemoTraffic },
     { name: 'http', close: () => parts.app.close() },
+    // After the public port: the drain above can still be watched on /metrics.
+    { name: 'metrics-http', close: () => parts.metricsEndpoint.close() },
     {
       name: 'loop-lag',
       close: () => {
@@ -74,6 +79,30 @@ export function gatewayCloseSteps(parts: GatewayParts): CloseStep[] {
     ...parts.redisClients.flatMap((client, i) => (client ? [{ name: `redis-${i + 1}`, close: () => quitOrDisconnect(client, until()) }] : [])),
     { name: 'tracing', close: () => parts.tracing.close() },
   ] as CloseStep[];
+}
+
+/**
+ * `gateway.close()`: the close steps, made now (`adjust`, the tests' fault injection, sees them
+ * at start) and run once: a second call gets the first one's promise. The steps that need the
+ * deadline (the meter's flush, QUIT) read it once close() is called.
+ */
+export function gatewayCloser(
+  parts: Omit<GatewayParts, 'until'>,
+  options: { adjust: ((steps: CloseStep[]) => CloseStep[]) | undefined; logger: Logger },
+): (options?: { until?: number }) => Promise<void> {
+  let closeUntil: number | undefined;
+  const steps = gatewayCloseSteps({ ...parts, until: () => closeUntil });
+  const closeSteps = options.adjust ? options.adjust(steps) : steps;
+  let closing: Promise<void> | undefined;
+  return ({ until } = {}) => {
+    if (closing) return closing;
+    closeUntil = until;
+    closing = runCloseSteps(closeSteps, {
+      ...(until === undefined ? {} : { until }),
+      onFailure: (step, reason, err) => options.logger.error({ step, reason, err }, 'close step failed; closing the rest'),
+    });
+    return closing;
+  };
 }
 
 function withUntil(until: number | undefined): { until?: number } {

@@ -13,7 +13,15 @@ const configPath = process.env.CONFIG_PATH;
 
 try {
   const gateway = await startGateway({ ...(configPath ? { configPath } : {}), logger });
-  console.log(startBanner({ url: gateway.url, configPath, config: gateway.config.current(), embeddedServices: gateway.sampleServices !== null }));
+  console.log(
+    startBanner({
+      url: gateway.url,
+      metricsUrl: gateway.metricsUrl,
+      configPath,
+      config: gateway.config.current(),
+      embeddedServices: gateway.sampleServices !== null,
+    }),
+  );
 
   // A stop that always ends: drain, flush usage, close every step, exit within the grace period.
   handleStopSignals({ gateway, graceMs: () => gateway.config.current().server.shutdownGraceMs, logger });

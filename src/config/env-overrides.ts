@@ -1,3 +1,4 @@
+import { sha256Hex } from './hash.js';
 import { redisNodeAddress, SERVICE_NAMES, trustedProxies, type ServiceName } from './schema.js';
 
 /**
@@ -9,12 +10,17 @@ import { redisNodeAddress, SERVICE_NAMES, trustedProxies, type ServiceName } fro
  * `REDIS_PASSWORD` -> `redis.cluster.username`/`password` (one server takes them in `REDIS_URL`).
  * `STRIPE_SECRET_KEY` and `STRIPE_WEBHOOK_SECRET` -> `billing.secretKey` / `billing.webhookSecret`
  * (secrets are better kept out of the file).
+ * `METRICS_PORT` -> `server.metricsPort`, `METRICS_HOST` -> `server.metricsHost`, `METRICS_TOKEN`
+ * (the token itself, hashed here) -> `server.metricsTokenSha256`.
  * `REDIS_URL` and `REDIS_CLUSTER_NODES` each replace the file's other choice; both at once is an error.
  * An empty variable counts as unset, as it does for most tools (`PORT= npm start`).
  */
 export interface EnvOverrides {
   port?: number;
   host?: string;
+  metricsPort?: number;
+  metricsHost?: string;
+  metricsTokenSha256?: string;
   redisUrl?: string;
   redisClusterNodes?: string[];
   redisUsername?: string;
@@ -33,15 +39,25 @@ export function readEnvOverrides(env: NodeJS.ProcessEnv): {
   const overrides: EnvOverrides = {};
   const issues: { path: string; message: string }[] = [];
 
-  const port = env.PORT?.trim();
-  if (port) {
-    const value = Number(port);
-    if (/^\d+$/.test(port) && value <= 65535) overrides.port = value;
-    else issues.push({ path: 'PORT', message: `must be a whole number from 0 to 65535, got "${port}"` });
-  }
-
+  const port = portOf(env, 'PORT', issues);
+  if (port !== undefined) overrides.port = port;
   const host = env.HOST?.trim();
   if (host) overrides.host = host;
+
+  const metricsPort = portOf(env, 'METRICS_PORT', issues);
+  if (metricsPort !== undefined) overrides.metricsPort = metricsPort;
+  const metricsHost = env.METRICS_HOST?.trim();
+  if (metricsHost) overrides.metricsHost = metricsHost;
+  // Not echoed: it is a credential. Printable ASCII without spaces, as a bearer token is sent.
+  const metricsToken = env.METRICS_TOKEN?.trim();
+  if (metricsToken) {
+    if (/^[\x21-\x7e]{16,512}$/.test(metricsToken)) overrides.metricsTokenSha256 = sha256Hex(metricsToken);
+    else
+      issues.push({
+        path: 'METRICS_TOKEN',
+        message: 'must be 16 to 512 printable ASCII characters without spaces (e.g. the output of `openssl rand -hex 32`)',
+      });
+  }
 
   const trustProxy = env.TRUST_PROXY?.trim();
   if (trustProxy === 'true' || trustProxy === 'false') overrides.trustProxy = trustProxy === 'true';
@@ -93,4 +109,14 @@ export function readEnvOverrides(env: NodeJS.ProcessEnv): {
   if (env.STRIPE_WEBHOOK_SECRET) overrides.stripeWebhookSecret = env.STRIPE_WEBHOOK_SECRET;
 
   return { overrides, issues };
+}
+
+/** A port variable's value (0 picks a free port); undefined when unset or bad, a bad one an issue. */
+function portOf(env: NodeJS.ProcessEnv, variable: string, issues: { path: string; message: string }[]): number | undefined {
+  const text = env[variable]?.trim();
+  if (!text) return undefined;
+  const value = Number(text);
+  if (/^\d+$/.test(text) && value <= 65535) return value;
+  issues.push({ path: variable, message: `must be a whole number from 0 to 65535, got "${text}"` });
+  return undefined;
 }

@@ -31,7 +31,7 @@ export class ConfigError extends Error {
 
 /**
  * Parses YAML text into a validated, deep-frozen config, with the environment overrides
- * (`PORT`, `HOST`, `REDIS_URL`, `TRUST_PROXY`, the downstream URLs; see env-overrides.ts) from `env`
+ * (`PORT`, `HOST`, `METRICS_PORT`, `REDIS_URL`, `TRUST_PROXY`, the downstream URLs; see env-overrides.ts) from `env`
  * (default `process.env`) applied over the file. Throws one ConfigError listing every problem.
  */
 export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv = process.env): Config {
@@ -48,16 +48,33 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
   if (!result.success || issues.length > 0) throw new ConfigError(source, issues);
 
   const config = applyEnvOverrides(result.data, overrides);
-  if ((overrides.redisUsername || overrides.redisPassword) && !config.redis.cluster) {
-    throw new ConfigError(source, [
-      {
-        path: overrides.redisPassword ? 'REDIS_PASSWORD' : 'REDIS_USERNAME',
-        message:
-          'applies to a Redis Cluster (REDIS_CLUSTER_NODES or redis.cluster); for one server put the credentials in REDIS_URL (redis://user:password@host:6379)',
-      },
-    ]);
-  }
+  // What only the file and the environment together can tell, each reported with the others.
+  const combined = [redisCredentialsIssue(config, overrides), metricsPortIssue(config.server, overrides)].filter((issue) => issue !== null);
+  if (combined.length > 0) throw new ConfigError(source, combined);
   return deepFreeze(config);
+}
+
+function redisCredentialsIssue(config: Config, overrides: EnvOverrides): ConfigIssue | null {
+  if (!(overrides.redisUsername || overrides.redisPassword) || config.redis.cluster) return null;
+  return {
+    path: overrides.redisPassword ? 'REDIS_PASSWORD' : 'REDIS_USERNAME',
+    message:
+      'applies to a Redis Cluster (REDIS_CLUSTER_NODES or redis.cluster); for one server put the credentials in REDIS_URL (redis://user:password@host:6379)',
+  };
+}
+
+/**
+ * The metrics port must be a listener of its own: on the public port's own address it could not
+ * listen (0 is fine: it picks a free port, never the public one). Checked once the environment is
+ * applied, since PORT and METRICS_PORT may each come from the file or the environment.
+ */
+function metricsPortIssue(server: Config['server'], overrides: EnvOverrides): ConfigIssue | null {
+  const { port, host, metricsPort, metricsHost = host } = server;
+  if (metricsPort === undefined || metricsPort === 0 || metricsPort !== port || metricsHost !== host) return null;
+  return {
+    path: overrides.metricsPort === undefined ? 'server.metricsPort' : 'METRICS_PORT',
+    message: `must differ from the public port (server.port, ${port}): /metrics gets a listener of its own`,
+  };
 }
 
 /** Reads and parses a config file; an unreadable file is a ConfigError too, so callers handle one error type. */
@@ -101,7 +118,8 @@ function toConfigIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
   }
   let message = issue.message;
   const input: unknown = issue.input;
-  const isSecretField = issue.path.at(-1) === 'sha256'; // a pasted plain token must not reach the logs
+  // A pasted plain token (an API key's `sha256`, `server.metricsTokenSha256`) must not reach the logs.
+  const isSecretField = /sha256$/i.test(String(issue.path.at(-1)));
   if (
     (issue.code === 'invalid_value' || issue.code === 'invalid_type') &&
     !isSecretField &&
@@ -130,6 +148,9 @@ function applyEnvOverrides(config: Config, overrides: EnvOverrides): Config {
       ...(overrides.port === undefined ? {} : { port: overrides.port }),
       ...(overrides.host === undefined ? {} : { host: overrides.host }),
       ...(overrides.trustProxy === undefined ? {} : { trustProxy: overrides.trustProxy }),
+      ...(overrides.metricsPort === undefined ? {} : { metricsPort: overrides.metricsPort }),
+      ...(overrides.metricsHost === undefined ? {} : { metricsHost: overrides.metricsHost }),
+      ...(overrides.metricsTokenSha256 === undefined ? {} : { metricsTokenSha256: overrides.metricsTokenSha256 }),
     },
     redis: redisWithOverrides(config.redis, overrides),
     billing: {

@@ -26,6 +26,7 @@ export const LIVE_PATHS = [
   'cors',
   'trustedDocuments',
   'server.shutdownGraceMs',
+  'server.metricsTokenSha256',
   'limits.authFailuresPerIpPerMinute',
   'limits.logsPerTenantPerMinute',
   'limits.usageQueriesPerMinute',

@@ -347,6 +347,21 @@ const configObject = z.strictObject({
       /** Overridden by the PORT environment variable. Default 4000. */
       port: z.number().int().min(0).max(65535).default(4000),
       host: z.string().default('127.0.0.1'),
+      /**
+       * A port of its own for `GET /metrics` (and nothing else), on `metricsHost`: the public port
+       * then answers 404 there, so a proxy or ingress in front of the public port cannot publish it.
+       * 0 picks a free port. Unset (default): /metrics is on the public port, as in the quick start,
+       * and the start-up log warns. Overridden by METRICS_PORT.
+       */
+      metricsPort: z.number().int().min(0).max(65535).optional(),
+      /** The address the metrics port listens on; default `host`. Overridden by METRICS_HOST. */
+      metricsHost: z.string().optional(),
+      /**
+       * The lowercase hex SHA-256 of a bearer token `GET /metrics` requires wherever it is served
+       * (401 without it, `WWW-Authenticate: Bearer`); default none. Only the hash, as for API keys:
+       * a leaked config file does not leak the token. METRICS_TOKEN gives the token itself.
+       */
+      metricsTokenSha256: sha256Hex.optional(),
       /** Largest request body, default 1 MiB. */
       bodyLimitBytes: z
         .number()

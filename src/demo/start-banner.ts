@@ -6,6 +6,8 @@ import { describeRedis, hasRedis } from '../stores/redis.js';
 export interface BannerInput {
   /** Base URL the gateway listens on, e.g. `http://127.0.0.1:4000`. */
   url: string;
+  /** Base URL `/metrics` is served at: the metrics port's (`server.metricsPort`), or `url`. */
+  metricsUrl: string;
   /** `CONFIG_PATH` as given; undefined: the demo config (then the demo keys are listed). */
   configPath: string | undefined;
   config: Config;
@@ -48,6 +50,7 @@ export function startBanner(input: BannerInput): string {
     `  dashboard:  ${url}/dashboard/   (usage portal; a platform-admin key opens the fleet console)`,
     `  GraphiQL:   ${url}/graphiql/    (put a key in the Headers tab)`,
     `  limits:     ${url}/docs/limits`,
+    `  metrics:    ${input.metricsUrl}/metrics   (${input.metricsUrl === url ? 'on the public port: set METRICS_PORT to serve it on an internal port only' : 'a port of its own, not the public one'})`,
     `  config:     ${configPath ?? `${DEMO_CONFIG_PATH} (demo)`}`,
     `  stores:     ${hasRedis(config.redis) ? describeRedis(config.redis) : 'in memory (set REDIS_URL or REDIS_CLUSTER_NODES to share state across instances)'}`,
     `  backends:   ${input.embeddedServices ? 'embedded sample services' : 'configured URLs'}`,

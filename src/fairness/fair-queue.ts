@@ -1,6 +1,6 @@
-import { PRIORITIES, PRIORITY_RANK, type Priority } from './priority.js';
+import { PRIORITY_RANK, type Priority } from './priority.js';
 import { SlotsHeld } from './slots-held.js';
-import { createTenantFlows, type Queued, type TenantFlows } from './tenant-flows.js';
+import { createWaitingRoom, type Waiter } from './waiting-room.js';
 
 /**
  * Who gets the next free slot of one downstream service, replacing a single FIFO behind the
@@ -25,6 +25,9 @@ import { createTenantFlows, type Queued, type TenantFlows } from './tenant-flows
  *   urgent newest call goes, or the newcomer is refused `tenant_queue_full`), at most `maxQueue`
  *   in all (past it, the lowest class's most over-share tenant's newest call is shed, or the
  *   newcomer is refused `queue_full` when it is that call).
+ *
+ * The calls waiting (per class and tenant, which class goes next, whom to shed) are kept by
+ * waiting-room.ts; this file decides when: free slots and the reserve, deadlines, the expected wait.
  *
  * No timers and no I/O: time comes from `now`, so a test drives it step by step. Expired calls
  * are refused whenever the queue is touched (a call arrives, a slot is released); the service
@@ -109,74 +112,27 @@ export interface FairQueueOptions {
 /** The drain hint when no slot has been released yet, ms. */
 const DEFAULT_DRAIN_MS = 1000;
 
-interface Waiter {
-  readonly request: SlotRequest;
-  readonly rank: number;
-  readonly enqueuedAt: number;
-  readonly handlers: SlotHandlers;
-  /** Its class's flows; `entry` is set while it waits there. */
-  readonly flows: TenantFlows<Waiter>;
-  entry?: Queued<Waiter>;
-}
-
 export function createFairQueue(options: FairQueueOptions): FairQueue {
   const { now } = options;
-  /** One set of tenant flows per class, indexed by rank. */
-  const classes: readonly TenantFlows<Waiter>[] = PRIORITIES.map(() => createTenantFlows<Waiter>());
-  const flowsOf = Object.fromEntries(PRIORITIES.map((p) => [p, classes[PRIORITY_RANK[p]]])) as Record<Priority, TenantFlows<Waiter>>;
-  const perTenant = new Map<string, number>();
-  let seq = 0;
   const slots = new SlotsHeld(now, () => pump());
   let pumping = false;
 
   const limitNow = () => Math.max(1, Math.floor(options.limit()));
   const reserveOf = (limit: number) => Math.min(limit - 1, Math.round((limit * options.criticalReservePercent) / 100));
-  const queuedCount = () => {
-    let queued = 0;
-    for (const flows of classes) queued += flows.size();
-    return queued;
-  };
   const canRun = (rank: number, limit: number) => slots.inFlight < limit && (rank === 0 || slots.inFlightUnreserved < limit - reserveOf(limit));
+  const { agePerClassMs, maxQueue, maxQueuePerTenant } = options;
+  const waiting = createWaitingRoom<SlotHandlers>({ canRun, agePerClassMs, maxQueue, maxQueuePerTenant });
   const holdEstimate = (at: number) => slots.holdEstimate(at);
-  const drainMs = () => ((queuedCount() + 1) * (holdEstimate(now()) ?? DEFAULT_DRAIN_MS)) / limitNow();
+  const drainMs = () => ((waiting.size() + 1) * (holdEstimate(now()) ?? DEFAULT_DRAIN_MS)) / limitNow();
 
-  function grant(waiter: Waiter, at: number): void {
+  function grant(waiter: Waiter<SlotHandlers>, at: number): void {
     waiter.handlers.granted(slots.take(waiter.rank, at, waiter.enqueuedAt));
   }
 
   /** Out of the queue without a slot; `reason` undefined: the caller cancelled, nobody is told. */
-  function drop(waiter: Waiter, reason?: QueueReason): void {
-    const entry = waiter.entry;
-    if (!entry) return;
-    waiter.entry = undefined;
-    waiter.flows.remove(entry);
-    untrack(waiter.request.tenantId);
+  function drop(waiter: Waiter<SlotHandlers>, reason?: QueueReason): void {
+    if (!waiting.remove(waiter)) return;
     if (reason) waiter.handlers.refused({ reason, waitedMs: now() - waiter.enqueuedAt, drainMs: drainMs() });
-  }
-
-  function untrack(tenantId: string): void {
-    const left = (perTenant.get(tenantId) ?? 1) - 1;
-    if (left > 0) perTenant.set(tenantId, left);
-    else perTenant.delete(tenantId);
-  }
-
-  function expire(at: number): void {
-    if (queuedCount() === 0) return; // every release pumps: no arrays for an empty queue
-    const expired = classes.flatMap((c) => [...c.all()].filter((e) => e.value.request.deadlineAt <= at));
-    for (const entry of expired) drop(entry.value, 'queue_timeout');
-  }
-
-  /** The class to serve next among those that may run: earliest due (arrival + rank x age) first. */
-  function nextClass(limit: number): TenantFlows<Waiter> | undefined {
-    let best: { flows: TenantFlows<Waiter>; due: number; rank: number } | undefined;
-    classes.forEach((flows, rank) => {
-      if (flows.size() === 0 || !canRun(rank, limit)) return;
-      let oldest = Infinity;
-      for (const waiter of flows.firsts()) oldest = Math.min(oldest, waiter.enqueuedAt);
-      const due = oldest + rank * options.agePerClassMs;
-      if (!best || due < best.due || (due === best.due && rank < best.rank)) best = { flows, due, rank };
-    });
-    return best?.flows;
   }
 
   /** Grants every slot that is free to whoever is next. Re-entrant calls (from handlers) fold into the running one. */
@@ -185,54 +141,16 @@ export function createFairQueue(options: FairQueueOptions): FairQueue {
     pumping = true;
     try {
       const at = now();
-      expire(at);
-      for (let flows = nextClass(limitNow()); flows; flows = nextClass(limitNow())) {
-        const entry = flows.head();
-        if (!entry) break;
-        flows.serve(entry);
-        entry.value.entry = undefined;
-        untrack(entry.tenantId);
-        grant(entry.value, at);
-      }
+      for (const waiter of waiting.expired(at)) drop(waiter, 'queue_timeout');
+      for (let waiter = waiting.next(limitNow()); waiter; waiter = waiting.next(limitNow())) grant(waiter, at);
     } finally {
       pumping = false;
     }
   }
 
-  /** Calls that would be served before one of `rank` starting at `start`, lower classes' ageing aside. */
-  function ahead(waiter: Waiter, start: number): number {
-    return classes.slice(0, waiter.rank).reduce((sum, c) => sum + c.size(), waiter.flows.countBefore(start));
-  }
-
-  /**
-   * Makes room for a newcomer when a bound is reached: returns the waiter to shed, the newcomer
-   * itself when it is the one to go (then with the reason), or nothing when there is room.
-   */
-  function victimFor(newcomer: Waiter): { waiter: Waiter | 'newcomer'; reason: QueueReason } | undefined {
-    const { tenantId, weight } = newcomer.request;
-    const lessUrgent = classes.slice(newcomer.rank + 1).reverse();
-    if ((perTenant.get(tenantId) ?? 0) >= options.maxQueuePerTenant) {
-      // The tenant's own least urgent, newest call goes if the newcomer is more urgent.
-      for (const flows of lessUrgent) {
-        for (const { item } of flows.tails()) if (item.tenantId === tenantId) return { waiter: item.value, reason: 'shed' };
-      }
-      return { waiter: 'newcomer', reason: 'tenant_queue_full' };
-    }
-    if (queuedCount() < options.maxQueue) return undefined;
-    // The least urgent class present, newcomer included; in it, the tenant furthest over its share.
-    const worstOf = (flows: TenantFlows<Waiter>, above: number) => {
-      let worst: { item: Queued<Waiter>; ahead: number } | undefined;
-      for (const tail of flows.tails()) if (tail.ahead > above && (!worst || tail.ahead > worst.ahead)) worst = tail;
-      return worst?.item.value;
-    };
-    const lowest = lessUrgent.find((flows) => flows.size() > 0);
-    const worst = lowest ? worstOf(lowest, -Infinity) : worstOf(newcomer.flows, newcomer.flows.aheadWith(tenantId, weight));
-    return worst ? { waiter: worst, reason: 'shed' } : { waiter: 'newcomer', reason: 'queue_full' };
-  }
-
   return {
     request(request, handlers) {
-      const waiter: Waiter = { request, rank: PRIORITY_RANK[request.priority], enqueuedAt: now(), handlers, flows: flowsOf[request.priority] };
+      const waiter = waiting.waiter(request, handlers, now());
       const refuse = (reason: QueueReason) => handlers.refused({ reason, waitedMs: 0, drainMs: drainMs() });
       const cancel = () => drop(waiter);
       pump();
@@ -252,35 +170,33 @@ export function createFairQueue(options: FairQueueOptions): FairQueue {
         const usable = waiter.rank === 0 ? limit : limit - reserveOf(limit);
         // Whole rounds of `usable` slots, then its own run: pessimistic when slots end staggered,
         // exact when they started together, and refusing early is the point.
-        const rounds = Math.ceil((ahead(waiter, waiter.flows.startFor(request.tenantId)) + 1) / usable);
+        const rounds = Math.ceil((waiting.ahead(waiter) + 1) / usable);
         const expectedMs = rounds * hold + (options.deadlineCoversRun === false ? 0 : hold);
         if (expectedMs > request.deadlineAt - at) {
           refuse('expected_wait');
           return cancel;
         }
       }
-      const victim = victimFor(waiter);
+      const victim = waiting.victimFor(waiter);
       if (victim?.waiter === 'newcomer') {
         refuse(victim.reason);
         return cancel;
       }
       if (victim) drop(victim.waiter, victim.reason);
-      waiter.entry = waiter.flows.add(request.tenantId, request.weight, ++seq, waiter);
-      perTenant.set(request.tenantId, (perTenant.get(request.tenantId) ?? 0) + 1);
+      waiting.add(waiter);
       return cancel;
     },
 
     tryAcquire(priority) {
       const rank = PRIORITY_RANK[priority];
       // With nothing queued a pump would grant nothing: `request` would grant this call at once.
-      if (queuedCount() > 0 || !canRun(rank, limitNow())) return undefined;
+      if (waiting.size() > 0 || !canRun(rank, limitNow())) return undefined;
       const at = now();
       return slots.take(rank, at, at);
     },
 
     state() {
-      const queuedByPriority = Object.fromEntries(PRIORITIES.map((p) => [p, flowsOf[p].size()])) as Record<Priority, number>;
-      return { inFlight: slots.inFlight, queued: queuedCount(), limit: limitNow(), queuedByPriority };
+      return { inFlight: slots.inFlight, queued: waiting.size(), limit: limitNow(), queuedByPriority: waiting.byPriority() };
     },
   };
 }

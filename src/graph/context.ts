@@ -70,7 +70,7 @@ export interface GatewayContext {
   state: RequestState;
 }
 
-/** What the platform console's `health` shows (gateway.ts builds it: wiring/health-view.ts). */
+/** What the platform console's `health` shows (wiring/request-pipeline.ts builds it: wiring/health-view.ts). */
 export interface HealthView {
   /** `not configured` (in-memory stores), `ok`, or `down: <reason>`. */
   redis: string;

@@ -24,7 +24,8 @@ const MEDIA_TYPES = [
 export function requestErrorStatus(request: GraphQLRequest, response: GraphQLResponse): void {
   if (response.body.kind !== 'single' || response.http.status !== 400) return;
   const result = response.body.singleResult;
-  if ('data' in result || !result.errors?.every((e) => REQUEST_ERROR_CODES.has(String(e.extensions?.code)))) return;
+  // `data` undefined, not absent: the request path gives every result all three fields (pipeline.ts, `ofStableShape`).
+  if (result.data !== undefined || !result.errors?.every((e) => REQUEST_ERROR_CODES.has(String(e.extensions?.code)))) return;
   const accept = request.http?.headers.get('accept');
   const chosen = accept ? new Negotiator({ headers: { accept } }).mediaType(MEDIA_TYPES) : MEDIA_TYPES[0];
   if (chosen?.startsWith('application/json')) response.http.status = 200;

@@ -1,4 +1,4 @@
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_STATUS, type ErrorCode } from '../errors/codes.js';
 import type { GatewayError } from '../errors/gateway-error.js';
 
@@ -11,6 +11,11 @@ export function sendError(reply: FastifyReply, code: ErrorCode, message: string,
     .status(ERROR_STATUS[code])
     .type('application/json; charset=utf-8')
     .send({ errors: [{ message, extensions: { code, ...extensions } }] });
+}
+
+/** The answer to a path no route serves, on every listener: `No route GET /metrics`. */
+export function sendNotFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendError(reply, 'NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`);
 }
 
 /** A GatewayError built for GraphQL (its status and Retry-After in `extensions.http`) as a plain HTTP answer. */

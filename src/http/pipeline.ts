@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin, GraphQLRequestContextDidResolveOperation, GraphQLRequestListener } from '@apollo/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { DocumentNode, FragmentDefinitionNode, GraphQLSchema, OperationDefinitionNode } from 'graphql';
+import type { DocumentNode, FormattedExecutionResult, FragmentDefinitionNode, GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import type { Authenticator } from '../auth/authenticator.js';
 import { hasTenant, type Principal, type TenantPrincipal } from '../auth/principal.js';
 import type { FieldCache } from '../cache/field-cache.js';
@@ -389,6 +389,7 @@ function operationListeners(deps: PipelineDeps): GraphQLRequestListener<GatewayC
     // the errors noted then describe; the statuses are set last, from the final body.
     async willSendResponse({ document, request, response, contextValue }) {
       const { state } = contextValue;
+      if (response.body.kind === 'single') response.body.singleResult = ofStableShape(response.body.singleResult);
       let actualCost: number | null = null;
       if (state.priced && document && response.body.kind === 'single') {
         const onError = (err: unknown) => logger.error({ err, requestId: contextValue.requestId }, 'actual cost failed');
@@ -417,6 +418,18 @@ function operationListeners(deps: PipelineDeps): GraphQLRequestListener<GatewayC
       requestErrorStatus(request, response);
     },
   };
+}
+
+/**
+ * The result Apollo hands to `willSendResponse`, as an object of one shape for every response.
+ * Apollo makes it by spreading the execution result (`{ ...result, errors }`), which gives each
+ * response's object a map of its own: every property read of it then misses V8's inline caches
+ * and every property added (`extensions`) makes a new map, a few µs per response in a CPU
+ * profile. Step 12 and Apollo's serializer read and write it several times; a copy with the three
+ * fields a single result has (GraphQL's `FormattedExecutionResult`) costs three reads, once.
+ */
+function ofStableShape(result: FormattedExecutionResult): FormattedExecutionResult {
+  return { errors: result.errors, data: result.data, extensions: result.extensions };
 }
 
 /** What the operation gate needs of an operation, the same for every request that runs it. */

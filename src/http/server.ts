@@ -12,7 +12,7 @@ import { lazyChildLogger } from './lazy-child-logger.js';
 import { registerCors } from './cors.js';
 import { doorHook } from './door-steps.js';
 import { registerIde } from './ide-route.js';
-import { sendError } from './error-body.js';
+import { sendError, sendNotFound } from './error-body.js';
 import { registerHealthRoutes, type ReadinessCheck } from './health.js';
 import type { RequestPipeline } from './pipeline.js';
 import { requestIdOf } from './request-id.js';
@@ -35,8 +35,10 @@ export interface HttpServerOptions {
 
 /**
  * One Fastify server for every route: `/graphql` (Apollo, behind the request path of
- * pipeline.ts), `/healthz`, `/readyz`; gateway.ts adds `/metrics`, `/dashboard`, `/docs` and
- * `/usage.csv`. What is common to every route is here: request ids, CORS, error answers, draining.
+ * pipeline.ts), `/healthz`, `/readyz`; wiring/http-server.ts adds `/dashboard`, `/docs`,
+ * `/usage.csv`, the billing webhook and `/metrics` (unless it has a port of its own:
+ * metrics-endpoint.ts). What is common to every route is here: request ids, CORS, error answers,
+ * draining.
  */
 export async function createHttpServer(options: HttpServerOptions): Promise<{ app: FastifyInstance; apollo: ApolloServer<GatewayContext> }> {
   const { configSource, logger, pipeline } = options;
@@ -116,7 +118,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
     return sendError(reply, 'INTERNAL_SERVER_ERROR', 'Internal server error', { requestId: request.id });
   });
 
-  app.setNotFoundHandler((request, reply) => sendError(reply, 'NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`));
+  app.setNotFoundHandler(sendNotFound);
 
   // Before every route: CORS must answer preflights ahead of authentication.
   await registerCors(app, () => configSource.current());

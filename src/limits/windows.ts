@@ -24,12 +24,13 @@ export interface WindowView {
  */
 export function createLimitsView(deps: { limiter: Limiter; overrides: OverridesStore }) {
   return {
-    effective(config: Config, tenantId: string): EffectiveLimits {
-      return effectiveLimits(config, tenantId, deps.overrides.get(tenantId), Date.now());
+    /** `at`: the instant the limits are read for (epoch ms; default now): one response's fields all read the same one. */
+    effective(config: Config, tenantId: string, at = Date.now()): EffectiveLimits {
+      return effectiveLimits(config, tenantId, deps.overrides.get(tenantId), at);
     },
     /** The tenant's plan with where it comes from and until when (the same resolution as `effective`). */
-    plan(config: Config, tenantId: string): PlanInForce {
-      return planInForce(config, tenantId, deps.overrides.get(tenantId), Date.now());
+    plan(config: Config, tenantId: string, at = Date.now()): PlanInForce {
+      return planInForce(config, tenantId, deps.overrides.get(tenantId), at);
     },
     async windows(config: Config, principal: TenantPrincipal, ip: string): Promise<WindowView[]> {
       const effective = this.effective(config, principal.tenantId);

@@ -5,7 +5,7 @@ import { tenantForecasts } from '../usage/tenant-forecast.js';
 import { limitValues } from './limit-values.js';
 import { usageRange } from './usage-range.js';
 import { readUsage } from './usage.js';
-import { planView, tenantView } from './viewer.js';
+import { planView, tenantView, viewedAt } from './viewer.js';
 import { slaOf } from './sla-field.js';
 import { syntheticHistoryOf } from './synthetic-field.js';
 
@@ -32,9 +32,9 @@ export const fleetTenantResolvers: Resolvers = {
     },
     limits: ({ tenantId }, _args, ctx) => {
       admin(ctx);
-      const e = ctx.limitsView.effective(ctx.config, tenantId);
+      const e = ctx.limitsView.effective(ctx.config, tenantId, viewedAt(ctx));
       return {
-        plan: planView(ctx.config, ctx.limitsView.plan(ctx.config, tenantId)),
+        plan: planView(ctx.config, ctx.limitsView.plan(ctx.config, tenantId, viewedAt(ctx))),
         ...limitValues(e.limits),
         perClientShare: e.limits.perClientShare ?? null,
       };

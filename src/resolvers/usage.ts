@@ -4,7 +4,7 @@ import { platformAdminScope, tenantScope } from '../graph/context.js';
 import { limitValues } from './limit-values.js';
 import { storeCall } from '../errors/store-unavailable.js';
 import { asUserInput, usageRange } from './usage-range.js';
-import { planView, tenantView } from './viewer.js';
+import { planView, tenantView, viewedAt } from './viewer.js';
 import { assertMaySeeKey } from '../auth/publishable-policy.js';
 
 /**
@@ -52,9 +52,9 @@ export const usageResolvers: Resolvers = {
     tenant: (_parent, _args, ctx) => tenantView(ctx, tenantScope(ctx).principal.tenantId),
     limits: (_parent, _args, ctx) => {
       const { principal } = tenantScope(ctx);
-      const e = ctx.limitsView.effective(ctx.config, principal.tenantId);
+      const e = ctx.limitsView.effective(ctx.config, principal.tenantId, viewedAt(ctx));
       return {
-        plan: planView(ctx.config, ctx.limitsView.plan(ctx.config, principal.tenantId)),
+        plan: planView(ctx.config, ctx.limitsView.plan(ctx.config, principal.tenantId, viewedAt(ctx))),
         ...limitValues(e.limits),
         perClientShare: e.limits.perClientShare ?? null,
       };

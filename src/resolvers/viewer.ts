@@ -20,14 +20,23 @@ export function planView(config: Config, plan: PlanInForce) {
 }
 
 /** A tenant as the schema shows it (`Tenant`): config, with the plan in force (the same one its limits use). */
-export function tenantView(ctx: Pick<GatewayContext, 'config' | 'limitsView'>, tenantId: string) {
+export function tenantView(ctx: Pick<GatewayContext, 'config' | 'limitsView' | 'state'>, tenantId: string) {
   const tenant = ctx.config.tenants[tenantId]!;
   return {
     id: tenantId,
     displayName: tenant.displayName,
     timeZone: tenant.timeZone,
-    plan: planView(ctx.config, ctx.limitsView.plan(ctx.config, tenantId)),
+    plan: planView(ctx.config, ctx.limitsView.plan(ctx.config, tenantId, viewedAt(ctx))),
   };
+}
+
+/**
+ * The instant a response's views of plans and limits are read for: the request's start, so that
+ * two fields of one response (`viewer.tenant.plan`, `usage.limits.plan`) never straddle a plan's
+ * change (a grace period or an override ending while the response is resolved).
+ */
+export function viewedAt(ctx: Pick<GatewayContext, 'state'>): number {
+  return ctx.state?.accepted.startedAt ?? Date.now();
 }
 
 export const viewerResolvers: Resolvers = {

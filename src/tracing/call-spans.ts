@@ -15,7 +15,7 @@ export function callTraceOf(tracer: Tracer, parent: Context): CallTrace {
   }
   return {
     start(method, url) {
-      const { host, hostname, port, protocol } = new URL(url);
+      const server = serverOf(url);
       const span = tracer.startSpan(
         method,
         {
@@ -23,8 +23,8 @@ export function callTraceOf(tracer: Tracer, parent: Context): CallTrace {
           attributes: {
             'http.request.method': method,
             'url.full': url,
-            'server.address': hostname,
-            'server.port': port === '' ? (protocol === 'https:' ? 443 : 80) : Number(port),
+            'server.address': server.address,
+            'server.port': server.port,
           },
         },
         parent,
@@ -41,13 +41,37 @@ export function callTraceOf(tracer: Tracer, parent: Context): CallTrace {
             }
           } else {
             span.setAttribute('error.type', outcome.error);
-            span.setStatus({ code: SpanStatusCode.ERROR, message: `no response from ${host}` });
+            span.setStatus({ code: SpanStatusCode.ERROR, message: `no response from ${server.host}` });
           }
           span.end();
         },
       };
     },
   };
+}
+
+/** A service's address as the HTTP semantic conventions name it, and its `host` (with the port when one is written). */
+interface ServerAddress {
+  address: string;
+  port: number;
+  host: string;
+}
+
+/** By origin: a request's calls go to a few configured services, and parsing a URL is the dearest part of starting a client span. */
+const servers = new Map<string, ServerAddress>();
+const MAX_ORIGINS = 256;
+
+function serverOf(url: string): ServerAddress {
+  const end = url.indexOf('/', url.indexOf('//') + 2);
+  const origin = end < 0 ? url : url.slice(0, end);
+  let known = servers.get(origin);
+  if (known === undefined) {
+    const { host, hostname, port, protocol } = new URL(url);
+    known = { address: hostname, port: port === '' ? (protocol === 'https:' ? 443 : 80) : Number(port), host };
+    if (servers.size >= MAX_ORIGINS) servers.clear();
+    servers.set(origin, known);
+  }
+  return known;
 }
 
 /** The W3C headers of a context (`traceparent`, and `tracestate` when the caller sent one). */

@@ -54,7 +54,8 @@ export function startTraceProvider(settings: TracingSettings, logger: Logger, ex
   );
   const spanProcessors: SpanProcessor[] = exporter ? [new SimpleSpanProcessor(exporter)] : [];
   for (const name of settings.exporters) {
-    spanProcessors.push(new BatchSpanProcessor(name === 'otlp' ? new OTLPTraceExporter({ url: settings.otlpTracesUrl }) : new ConsoleSpanExporter()));
+    const exporting = name === 'otlp' ? new OTLPTraceExporter({ url: settings.otlpTracesUrl }) : new ConsoleSpanExporter();
+    spanProcessors.push(new BatchSpanProcessor(exporting, { ...settings.batch }));
   }
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': settings.serviceName }),

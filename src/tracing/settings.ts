@@ -27,7 +27,20 @@ export interface TracingSettings {
   ratio: number;
   /** `service.name` of every span; default `experience-gateway`. */
   serviceName: string;
+  /**
+   * How the batch span processor exports: at most `maxExportBatchSize` spans an export, at least
+   * every `scheduledDelayMillis` ms (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_SCHEDULE_DELAY`).
+   */
+  batch: { maxExportBatchSize: number; scheduledDelayMillis: number };
 }
+
+/**
+ * Smaller exports, more often, than the SDK's default (512 spans, every 5 s): an export encodes
+ * its whole batch on the event loop at once, and a batch of 512 held up every request in flight
+ * meanwhile: interleaved runs of 10 % sampling at 32 concurrent measured the p99 at 1.85x, 1.61x
+ * and 1.11x of tracing off with the SDK's batches, against 1.21x, 1.39x and 1.03x with these.
+ */
+export const DEFAULT_EXPORT_BATCH = { maxExportBatchSize: 64, scheduledDelayMillis: 200 } as const;
 
 export const DEFAULT_SERVICE_NAME = 'experience-gateway';
 /** The OTLP/HTTP default of the specification: a collector on this host. */
@@ -81,7 +94,25 @@ export function readTracingSettings(env: NodeJS.ProcessEnv): { settings: Tracing
     if (url !== undefined && !/^https?:\/\/[^/]/.test(url)) issues.push({ path: name, message: `must be an http:// or https:// URL, got "${url}"` });
   }
 
+  const batch = {
+    maxExportBatchSize: positiveInteger('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', DEFAULT_EXPORT_BATCH.maxExportBatchSize),
+    scheduledDelayMillis: positiveInteger('OTEL_BSP_SCHEDULE_DELAY', DEFAULT_EXPORT_BATCH.scheduledDelayMillis),
+  };
+
   if (issues.length > 0 || !sampler) return { settings: null, issues };
   const disabled = value('OTEL_SDK_DISABLED')?.toLowerCase() === 'true';
-  return { settings: { disabled, exporters, otlpTracesUrl, sampler, ratio, serviceName: value('OTEL_SERVICE_NAME') ?? DEFAULT_SERVICE_NAME }, issues };
+  return {
+    settings: { disabled, exporters, otlpTracesUrl, sampler, ratio, serviceName: value('OTEL_SERVICE_NAME') ?? DEFAULT_SERVICE_NAME, batch },
+    issues,
+  };
+
+  /** A whole number of at least 1 from the environment, or `fallback` when it is not set. */
+  function positiveInteger(name: string, fallback: number): number {
+    const raw = value(name);
+    if (raw === undefined) return fallback;
+    const parsed = Number(raw);
+    if (Number.isInteger(parsed) && parsed >= 1) return parsed;
+    issues.push({ path: name, message: `must be a whole number of at least 1, got "${raw}"` });
+    return fallback;
+  }
 }

@@ -158,6 +158,44 @@ describe('a gateway behind the shipped nginx', () => {
   });
 });
 
+describe('a gateway with a metrics port behind the shipped nginx', () => {
+  it('publishes no /metrics even with nginx’s own /metrics rule taken out; the metrics port serves it', async () => {
+    // METRICS_PORT as docker-compose.yml sets it (test/observability/deploy.test.ts), a free port here.
+    const gateway = await startTestGateway({ env: { TRUST_PROXY: '127.0.0.1', METRICS_PORT: '0' } });
+    const port = await freePort();
+    const dir = await nginxDir(port, [Number(new URL(gateway.url).port)], { metricsRule: false });
+    const nginx = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', `daemon off; pid ${dir}/nginx.pid; error_log stderr;`], { stdio: 'ignore' });
+    try {
+      await waitForPort(port);
+      const proxyUrl = `http://127.0.0.1:${port}`;
+      for (const path of ['/metrics', '/metrics/', '/metrics?x=1']) {
+        const response = await fetch(`${proxyUrl}${path}`);
+        // The gateway's own 404 (its JSON error body), passed on by nginx: the public port has no /metrics.
+        const body = (await response.json()) as { errors: { extensions: { code: string } }[] };
+        expect({ path, status: response.status, code: body.errors[0]!.extensions.code }).toEqual({ path, status: 404, code: 'NOT_FOUND' });
+      }
+      const graphql = await fetch(`${proxyUrl}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_TOKENS.globexAdmin}` },
+        body: JSON.stringify({ query: '{ viewer { clientId } }' }),
+      });
+      expect(graphql.status).toBe(200);
+      const scrape = await fetch(`${gateway.metricsUrl}/metrics`);
+      expect(scrape.status).toBe(200);
+      expect(await scrape.text()).toMatch(/^# TYPE graphql_requests_total counter$/m);
+    } finally {
+      if (nginx.exitCode === null) {
+        await new Promise<void>((resolve) => {
+          nginx.once('exit', () => resolve());
+          nginx.kill('SIGTERM');
+        });
+      }
+      await gateway.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 function readFileSyncText(path: string): string {
   return readFileSync(join(ROOT, path), 'utf8');
 }
@@ -166,8 +204,11 @@ function relativeToRoot(path: string): string {
   return path.startsWith(ROOT) ? path.slice(ROOT.length + 1) : path;
 }
 
-/** The shipped nginx.conf in a temp prefix, with `gateway-1`/`gateway-2` replaced by local ports. */
-async function nginxDir(listenPort: number, upstreamPorts: number[]): Promise<string> {
+/**
+ * The shipped nginx.conf in a temp prefix, with `gateway-1`/`gateway-2` replaced by local ports;
+ * `metricsRule: false` takes out its `/metrics` locations (the defence in depth), to test the gateway alone.
+ */
+async function nginxDir(listenPort: number, upstreamPorts: number[], { metricsRule = true }: { metricsRule?: boolean } = {}): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'nginx-test-'));
   // nginx's workers run as an unprivileged user when started as root: they need to read it.
   await chmod(dir, 0o755);
@@ -178,6 +219,11 @@ async function nginxDir(listenPort: number, upstreamPorts: number[]): Promise<st
   for (const [i, line] of servers.entries()) text = text.replace(line, `    server 127.0.0.1:${upstreamPorts[i] ?? upstreamPorts[0]};`);
   expect(text).toMatch(/^\s*listen 4000;$/m);
   text = text.replace(/^(\s*)listen 4000;$/m, `$1listen 127.0.0.1:${listenPort};`);
+  if (!metricsRule) {
+    const rules = text.match(/^\s*location [^\n]*\/metrics\/? \{\n\s*return 404;\n\s*\}\n/gm) ?? [];
+    expect(rules).toHaveLength(2);
+    for (const rule of rules) text = text.replace(rule, '');
+  }
   // Keep nginx's own files in the temp prefix (logs, temp bodies), not under /var.
   text = text.replace(/^http \{$/m, `http {\n  access_log off;\n  client_body_temp_path ${dir}/body;\n  proxy_temp_path ${dir}/proxy;`);
   await writeFile(join(dir, 'nginx.conf'), text);

@@ -3,6 +3,8 @@ import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { DEMO_CONFIG_PATH } from '../../src/config/demo.js';
+import { parseConfig } from '../../src/config/load.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { observeEverything, SERIES } from './observe-everything.js';
 import { familyOf, parsePrometheusText, type Exposition } from './prometheus-text.js';
@@ -64,14 +66,23 @@ describe('selectors (the test helper itself)', () => {
 });
 
 describe('deploy/prometheus', () => {
-  it('scrapes /metrics of both compose gateways', () => {
+  it('scrapes /metrics of both compose gateways on their metrics port, not on the public one', () => {
     const config = yamlFile('deploy/prometheus/prometheus.yml');
     const job = (config.scrape_configs as any[]).find((j) => j.job_name === 'gateway');
     expect(job.metrics_path).toBe('/metrics');
-    expect(job.static_configs.flatMap((c: { targets: string[] }) => c.targets)).toEqual(['gateway-1:4000', 'gateway-2:4000']);
+    expect(job.static_configs.flatMap((c: { targets: string[] }) => c.targets)).toEqual(['gateway-1:9464', 'gateway-2:9464']);
     const compose = yamlFile('docker-compose.yml');
     for (const service of ['gateway-1', 'gateway-2']) {
       expect(compose.services[service].environment.PORT).toBe('4000');
+      expect(compose.services[service].environment.METRICS_PORT).toBe('9464');
+      // The gateway reads that environment as the compose file gives it: /metrics on 9464, on
+      // every address (HOST), so Prometheus reaches it from its own container.
+      const server = parseConfig(readFileSync(DEMO_CONFIG_PATH, 'utf8'), 'demo.yaml', compose.services[service].environment).server;
+      expect({ port: server.port, metricsPort: server.metricsPort, metricsHost: server.metricsHost ?? server.host }).toEqual({
+        port: 4000,
+        metricsPort: 9464,
+        metricsHost: '0.0.0.0',
+      });
     }
     for (const rules of config.rule_files as string[]) expect(existsSync(join(ROOT, 'deploy/prometheus', rules)), rules).toBe(true);
   });
@@ -150,6 +161,25 @@ describe('deploy/grafana', () => {
     expect(mounts.get('/etc/grafana/provisioning')).toBe('./deploy/grafana/provisioning');
     const home = grafana.environment.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH as string;
     expect(existsSync(join(ROOT, mounts.get(posix.dirname(home))!, posix.basename(home)))).toBe(true);
+  });
+});
+
+describe('Dockerfile', () => {
+  /** The final stage (after the last FROM): what the image runs. */
+  const finalStage = read('Dockerfile')
+    .split(/^FROM /m)
+    .at(-1)!;
+
+  it('serves /metrics on a port of its own by default, exposed beside the public port', () => {
+    const env = Object.fromEntries(
+      [...finalStage.matchAll(/^ENV (.+)$/gm)].flatMap((m) => m[1]!.split(/\s+/).map((pair) => pair.split('=') as [string, string])),
+    );
+    expect(env).toMatchObject({ HOST: '0.0.0.0', METRICS_PORT: '9464' });
+    const server = parseConfig(readFileSync(DEMO_CONFIG_PATH, 'utf8'), 'demo.yaml', env).server;
+    expect({ port: server.port, metricsPort: server.metricsPort }).toEqual({ port: 4000, metricsPort: 9464 });
+    expect(/^EXPOSE (.+)$/m.exec(finalStage)?.[1]?.split(/\s+/)).toEqual(['4000', '9464']);
+    // Its health check asks the public port's /readyz, which the metrics port does not serve.
+    expect(finalStage).toMatch(/^HEALTHCHECK .*\n\s+CMD .*process\.env\.PORT \|\| 4000\) \+ '\/readyz'/m);
   });
 });
 

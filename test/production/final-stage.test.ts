@@ -17,6 +17,7 @@ let work: string;
 let app: string;
 let gateway: ChildProcess | undefined;
 let url: string;
+let metricsUrl: string;
 let output = '';
 
 function run(command: string, args: string[], cwd: string): string {
@@ -47,14 +48,16 @@ beforeAll(async () => {
   const [, ...args] = imageCommand();
   gateway = spawn(process.execPath, args, {
     cwd: app,
-    env: { PATH: process.env.PATH, NODE_ENV: 'production', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    // METRICS_PORT as the image sets it (Dockerfile ENV; test/observability/deploy.test.ts), a free port here.
+    env: { PATH: process.env.PATH, NODE_ENV: 'production', PORT: '0', HOST: '127.0.0.1', METRICS_PORT: '0', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  url = await new Promise<string>((resolve, reject) => {
+  [url, metricsUrl] = await new Promise<[string, string]>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /GraphQL gateway ready: (http:\/\/\S+)\/graphql/.exec(output);
-      if (match) resolve(match[1]!);
+      const metrics = /^ {2}metrics: +(http:\/\/\S+)\/metrics/m.exec(output);
+      if (match && metrics) resolve([match[1]!, metrics[1]!]);
     };
     gateway!.stdout!.on('data', onData);
     gateway!.stderr!.on('data', onData);
@@ -95,6 +98,15 @@ describe('the final stage: a production-only install of the packed build', { tim
     expect(((await response.json()) as any).data).toEqual({ viewer: { clientId: 'globex-admin' }, dashboard: { customerCount: 60 } });
     expect((await fetch(`${url}/dashboard/`)).status).toBe(200);
     expect((await fetch(`${url}/graphiql`)).status).toBe(200);
+  });
+
+  it('serves /metrics on the metrics port its banner names, and not on the public port', async () => {
+    expect(new URL(metricsUrl).port).not.toBe(new URL(url).port);
+    const scrape = await fetch(`${metricsUrl}/metrics`);
+    expect(scrape.status).toBe(200);
+    expect(await scrape.text()).toMatch(/^# TYPE graphql_requests_total counter$/m);
+    expect((await fetch(`${url}/metrics`)).status).toBe(404);
+    expect((await fetch(`${metricsUrl}/graphql`)).status).toBe(404);
   });
 
   it('serves the client kit to a plain JavaScript consumer, with its types', async () => {

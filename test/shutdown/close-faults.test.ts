@@ -19,6 +19,7 @@ const redis = useTestRedis();
 const STEPS = [
   'demo-traffic',
   'http',
+  'metrics-http',
   'loop-lag',
   'config-watcher',
   'observers',
@@ -49,7 +50,8 @@ describe.each(['throw', 'hang'] as const)('a close step that %ss', (mode) => {
     const ended: string[] = [];
     const originals = new Map<string, CloseStep['close']>();
     const gateway = await startTestGateway({
-      env: { REDIS_URL: redis.server.url },
+      // A metrics port of its own, so that its close step closes a real listener.
+      env: { REDIS_URL: redis.server.url, METRICS_PORT: '0' },
       closeSteps: (steps) =>
         steps.map((step) => {
           originals.set(step.name, step.close);
@@ -87,6 +89,7 @@ describe.each(['throw', 'hang'] as const)('a close step that %ss', (mode) => {
       expect(ended).toEqual(STEPS.filter((name) => name !== failing));
       expect(tookMs).toBeLessThan(deadlineMs + MARGIN_MS);
       if (failing !== 'http') await expect(fetch(`${gateway.url}/healthz`)).rejects.toThrow();
+      if (failing !== 'metrics-http') await expect(fetch(`${gateway.metricsUrl}/metrics`)).rejects.toThrow();
     } finally {
       // What the hung step left open, so this test process does not keep it.
       if (mode === 'hang') await originals.get(failing)!();
@@ -100,7 +103,8 @@ async function startFaulty(fault: string, graceMs: number): Promise<GatewayProce
     entry: 'test/support/faulty-close-main.ts',
     redisUrl: redis.server.url,
     logLevel: 'info',
-    env: { CLOSE_FAULT: fault },
+    // With a metrics port of its own: a clean stop leaves no server of it open either.
+    env: { CLOSE_FAULT: fault, METRICS_PORT: '0' },
     patch: (config) => {
       config.server = { shutdownGraceMs: graceMs };
     },

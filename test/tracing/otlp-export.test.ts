@@ -25,12 +25,44 @@ it('OTEL_TRACES_EXPORTER=otlp sends the spans to OTEL_EXPORTER_OTLP_ENDPOINT/v1/
   });
   const response = await gateway.gql(DEMO_TOKENS.globexAdmin, 'query Who { viewer { tenant { displayName } } }');
   expect(response.status).toBe(200);
-  // Spans go out in batches (every 5 s by default): the close exports what is left.
+  // Spans go out in batches: the close exports what is left.
   await gateway.close();
   expect(await eventually(() => received.length > 0)).toBe(true);
   const all = Buffer.concat(received.map((r) => r.body)).toString('latin1');
   expect(received.every((r) => r.path === '/v1/traces' && r.contentType === 'application/x-protobuf')).toBe(true);
   for (const text of ['gateway-under-test', 'POST /graphql', 'graphql.operation.name', 'Who', 'gateway.tenant.id', 'globex']) expect(all).toContain(text);
+});
+
+it('spans go out in small batches every 200 ms without waiting for a close, and OTEL_BSP_SCHEDULE_DELAY is honoured', async () => {
+  const { port } = collector.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  /** When the collector first received a span of `service` after `since`, or null after `withinMs`. */
+  const firstExport = async (service: string, since: number, withinMs: number) => {
+    const deadline = Date.now() + withinMs;
+    while (Date.now() < deadline) {
+      if (received.some((r) => r.body.toString('latin1').includes(service))) return Date.now() - since;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    return null;
+  };
+  const quick = await startTestGateway({ env: { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SERVICE_NAME: 'quick-batches' } });
+  const slow = await startTestGateway({
+    env: { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SERVICE_NAME: 'slow-batches', OTEL_BSP_SCHEDULE_DELAY: '60000' },
+  });
+  try {
+    const sent = Date.now();
+    expect((await quick.gql(DEMO_TOKENS.globexAdmin, '{ viewer { clientId } }')).status).toBe(200);
+    expect((await slow.gql(DEMO_TOKENS.globexAdmin, '{ viewer { clientId } }')).status).toBe(200);
+    // The SDK's own default would hold them 5 s; the gateway's is 200 ms (settings.ts, DEFAULT_EXPORT_BATCH).
+    expect(await firstExport('quick-batches', sent, 3000)).not.toBeNull();
+    // An operator's OTEL_BSP_SCHEDULE_DELAY wins: a minute, so nothing yet.
+    expect(await firstExport('slow-batches', sent, 500)).toBeNull();
+  } finally {
+    await quick.close();
+    await slow.close();
+  }
+  // Closing flushes what the long delay held.
+  expect(await eventually(() => received.some((r) => r.body.toString('latin1').includes('slow-batches')))).toBe(true);
 });
 
 it('a collector that never answers does not hold the stop: close gives up on the last spans after 2 s', async () => {

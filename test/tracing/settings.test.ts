@@ -14,6 +14,7 @@ describe('OTEL_* variables', () => {
         sampler: 'parentbased_always_on',
         ratio: 1,
         serviceName: 'experience-gateway',
+        batch: { maxExportBatchSize: 64, scheduledDelayMillis: 200 },
       },
       issues: [],
     });
@@ -27,8 +28,11 @@ describe('OTEL_* variables', () => {
       OTEL_TRACES_SAMPLER_ARG: '0.1',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
       OTEL_SERVICE_NAME: 'edge-gateway',
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '512',
+      OTEL_BSP_SCHEDULE_DELAY: '5000',
     });
     expect(settings).toMatchObject({
+      batch: { maxExportBatchSize: 512, scheduledDelayMillis: 5000 },
       exporters: ['otlp', 'console'],
       sampler: 'parentbased_traceidratio',
       ratio: 0.1,
@@ -48,6 +52,7 @@ describe('OTEL_* variables', () => {
       OTEL_TRACES_SAMPLER: 'sometimes',
       OTEL_TRACES_SAMPLER_ARG: '10%',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318',
+      OTEL_BSP_SCHEDULE_DELAY: '0.5',
     };
     expect(readTracingSettings(env).issues).toEqual([
       { path: 'OTEL_TRACES_EXPORTER', message: 'must be otlp, console or none (comma-separated), got "jaeger"' },
@@ -57,6 +62,7 @@ describe('OTEL_* variables', () => {
       },
       { path: 'OTEL_TRACES_SAMPLER_ARG', message: 'must be a number from 0 to 1 (the fraction of traces kept), got "10%"' },
       { path: 'OTEL_EXPORTER_OTLP_ENDPOINT', message: 'must be an http:// or https:// URL, got "collector:4318"' },
+      { path: 'OTEL_BSP_SCHEDULE_DELAY', message: 'must be a whole number of at least 1, got "0.5"' },
     ]);
     await expect(createTracing({ env, logger: createLogger({ level: 'silent' }) })).rejects.toThrow(ConfigError);
     expect(readTracingSettings({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }).issues).toEqual([
