@@ -2,6 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { expect } from 'vitest';
+import { ConfigError } from '../../src/config/load.js';
 import type { Logger } from '../../src/observability/logger.js';
 
 /** A fresh directory under the OS temp dir; `cleanup` removes it. */
@@ -40,4 +42,15 @@ export function validYaml(options: { acmePlan?: string; freeRequestsPerMinute?: 
     `    sha256: ${'a'.repeat(64)}`,
     '',
   ].join('\n');
+}
+
+/** Runs `fn`, which must throw a ConfigError, and returns that error. */
+export function configErrorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError, nothing was thrown');
 }

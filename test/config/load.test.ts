@@ -3,18 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfigFile, parseConfig } from '../../src/config/load.js';
 import { capsOf } from '../../src/trusted-documents/caps.js';
-import { makeTempDir, validYaml } from './helpers.js';
-
-/** Runs `fn`, which must throw a ConfigError, and returns that error. */
-function configErrorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError, nothing was thrown');
-}
+import { configErrorOf, makeTempDir, validYaml } from './helpers.js';
 
 describe('parseConfig', () => {
   it('fills in the defaults of a minimal valid file', () => {

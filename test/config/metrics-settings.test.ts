@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/config/hash.js';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
 import { planReload } from '../../src/config/reload-scope.js';
-import { validYaml } from './helpers.js';
+import { configErrorOf, validYaml } from './helpers.js';
 
 /** server.metricsPort, metricsHost and metricsTokenSha256, from the file and from METRICS_PORT, METRICS_HOST and METRICS_TOKEN. */
-
-function configErrorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError, nothing was thrown');
-}
 
 const TOKEN = 'metrics-scraper-token-0123456789';
 
