@@ -1,4 +1,5 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import type { GraphQLSchema } from 'graphql';
 import type { GatewayContext } from './context.js';
 import { maskUnexpectedErrors } from './error-masking.js';
@@ -21,6 +22,9 @@ export function createApollo(options: { schema: GraphQLSchema; plugins: ApolloSe
     // Automatic persisted queries per API key, never shared (persisted-queries.ts): Apollo's own
     // store is made unable to hold anything, and the request path resolves hashes per key.
     persistedQueries: { cache: NO_SHARED_APQ },
-    plugins: options.plugins,
+    // Apollo's cache-control plugin (installed unless disabled) wraps every resolver to gather
+    // `@cacheControl` hints, which this schema has none of: the gateway caches by its own `@cached`
+    // directive and writes `cache-control: private, no-store` itself. A cost on every field for nothing.
+    plugins: [ApolloServerPluginCacheControlDisabled(), ...options.plugins],
   });
 }
