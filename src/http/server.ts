@@ -1,9 +1,10 @@
 import { transportHook } from './transport-hook.js';
+import { apolloHandler } from './apollo-handler.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import type { ApolloServer, ApolloServerPlugin } from '@apollo/server';
 import type { Registry } from 'prom-client';
-import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
+import { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import type { Principal } from '../auth/principal.js';
 import type { ConfigSource } from '../config/source.js';
 import type { GatewayContext } from '../graph/context.js';
@@ -136,7 +137,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
     onRequest: doorHook([ideHook, ...pipeline.onRequest, transportHook(pipeline.refuseAtDoor)]),
     ...(frontDoor ? { preParsing: frontDoor.preParsing } : {}),
     preHandler: doorHook(pipeline.preHandler),
-    handler: fastifyApolloHandler(apollo, { context: async (request) => pipeline.context(request) }),
+    handler: apolloHandler(apollo, async (request) => pipeline.context(request)),
   };
   app.route(options.traceRoute ? options.traceRoute(graphqlRoute) : graphqlRoute);
 
