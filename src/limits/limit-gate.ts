@@ -55,7 +55,7 @@ interface Charge {
   source: DecisionSource;
   chargedCost: number;
   /** The shadow group the check carried, and its verdict: settled on the shadow's counters when it admitted. */
-  shadow?: { charge: ShadowRequestCharge; verdict: ShadowVerdict };
+  shadow: { charge: ShadowRequestCharge; verdict: ShadowVerdict } | null;
 }
 
 export interface LimitGateDeps {
@@ -177,7 +177,8 @@ export function createLimitGate(deps: LimitGateDeps) {
       decision,
       source,
       chargedCost,
-      ...(shadow && decision.shadow ? { shadow: { charge: shadow, verdict: decision.shadow } } : {}),
+      // Not a conditional spread: every admitted request keeps one, and a spread is V8's slow path.
+      shadow: shadow && decision.shadow ? { charge: shadow, verdict: decision.shadow } : null,
     });
     const delayedMs = decision.heldMs ?? 0;
     if (delayedMs === 0) return { verdict: verdict(null, costBudget), refusal: null };

@@ -118,7 +118,10 @@ function createStore(redis: RedisClient, now: (() => number) | null): LeasingLim
       // The reply of a check, then the tokens granted and where the charge was placed.
       const chargedAt = reply.pop();
       const granted = reply.pop();
-      return { ...decodeDecision(dimensions, reply), granted: granted!, chargedAt: chargedAt! };
+      const decision = decodeDecision(dimensions, reply) as LeaseDecision;
+      decision.granted = granted!;
+      decision.chargedAt = chargedAt!;
+      return decision;
     },
     async adjust(adjustments: readonly Adjustment[]): Promise<StoreStamp | null> {
       validateAdjustments(adjustments);
