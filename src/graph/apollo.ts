@@ -18,6 +18,10 @@ export function createApollo(options: { schema: GraphQLSchema; plugins: ApolloSe
     // signal while the gateway is still draining and flushing usage, killing the process mid-flush.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
+    // The same protection is the door's (http/transport-hook.ts): a POST must be JSON and a GET
+    // needs a preflight header before Apollo is reached, with an answer that says what to send.
+    // Apollo's own check would parse the content type again on every request (whatwg-mimetype).
+    csrfPrevention: false,
     formatError: maskUnexpectedErrors,
     // Automatic persisted queries per API key, never shared (persisted-queries.ts): Apollo's own
     // store is made unable to hold anything, and the request path resolves hashes per key.
