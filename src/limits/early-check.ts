@@ -155,7 +155,7 @@ export function createEarlyChecks(deps: {
       });
       if (charge.overMaximum || charge.dims.length === 0) return null;
       const startedAt = performance.now();
-      const stores = charge.dims.map((d) => d.store);
+      const { stores } = charge;
       const outcome = deps.limiter.consume(stores, charge.effective.onStoreFailure);
       // Its failure (only ever a bug: an invalid dimension) reaches whoever claims it; until
       // then it must not count as an unhandled rejection, which would end the process.

@@ -127,7 +127,7 @@ export function createLimitGate(deps: LimitGateDeps) {
       now: Date.now(),
     };
     const charge = requestCharge(chargeInput);
-    const { effective, chargedCost, dims } = charge;
+    const { effective, chargedCost, dims, stores } = charge;
     let decided: LimiterOutcome | undefined;
     const verdict = (throttled: string | null, costBudget: CostBudget | null = null) => verdictOf(effective.planId, costBudget, throttled, decided);
     if (charge.overMaximum) return { verdict: verdict('max-cost'), refusal: costLimitExceededError(charge.overMaximum, effective, docs) };
@@ -136,12 +136,7 @@ export function createLimitGate(deps: LimitGateDeps) {
     const shadow = chargeInput.usageOnly ? null : shadows.charge(chargeInput, effective);
     const early = shadow ? releaseEarly(deps, input) : claimEarly(deps, input, dims);
     const started = early?.startedAt ?? performance.now();
-    const outcome = await (early?.outcome ??
-      deps.limiter.consume(
-        dims.map((d) => d.store),
-        effective.onStoreFailure,
-        shadow?.check,
-      ));
+    const outcome = await (early?.outcome ?? deps.limiter.consume(stores, effective.onStoreFailure, shadow?.check));
     const { decision, source } = outcome;
     if (shadow && decision.shadow) shadow.decided(decision.shadow, effective.planId);
     for (const observe of observers) {

@@ -1,16 +1,20 @@
 import type { TenantPrincipal } from '../auth/principal.js';
 import type { Config } from '../config/schema.js';
-import { buildDimensions, MINUTE_BUCKETS, type LimitDimension } from './dimensions.js';
+import { MINUTE_BUCKETS, type LimitDimension } from './dimensions.js';
+import { memoDimensions } from './dimensions-memo.js';
 import { effectiveLimits, type EffectiveLimits } from './effective-limits.js';
 import type { RuntimeOverride } from './overrides.js';
+import type { Dimension } from './store/types.js';
 
 /** What one GraphQL request is charged, from what is known of it once its operation is resolved. */
 export interface RequestCharge {
   effective: EffectiveLimits;
   /** Cost points charged (0 when the operation is free). */
   chargedCost: number;
-  /** Every dimension the one limit check covers; empty: no limit applies. */
+  /** Every dimension the one limit check covers; empty: no limit applies. Shared between requests: read-only. */
   dims: LimitDimension[];
+  /** `dims`' store dimensions, what the limiter is asked (the same array for equal requests: its charge key is kept). */
+  stores: Dimension[];
   /**
    * Set when the estimate exceeds the single-operation maximum (the plan's, or for the free usage
    * operations `limits.usageMaxOperationCost`): refused, nothing charged.
@@ -45,23 +49,25 @@ export function requestCharge(input: ChargeInput): RequestCharge {
   // Usage operations are free, not unbounded: they answer to their own maximum, whatever the plan.
   const maximum = input.usageOnly ? config.limits.usageMaxOperationCost : effective.limits.maxOperationCost;
   if (!input.pricedOnly && typeof maximum === 'number' && input.estimate > maximum) {
-    return { effective, chargedCost: 0, dims: [], overMaximum: { estimate: input.estimate, maximum, of: input.usageOnly ? 'usage' : 'plan' } };
+    return { effective, chargedCost: 0, dims: [], stores: [], overMaximum: { estimate: input.estimate, maximum, of: input.usageOnly ? 'usage' : 'plan' } };
   }
   const chargedCost = input.pricedOnly || input.usageOnly ? 0 : Math.ceil(input.estimate);
-  const dims = input.usageOnly
-    ? [usageCap(principal.tenantId, config.limits.usageQueriesPerMinute)]
-    : buildDimensions({
-        tenantId: principal.tenantId,
-        clientId: principal.clientId,
-        ip: input.ip,
-        limits: effective.limits,
-        timeZone: effective.timeZone,
-        rootFields: input.rootFields,
-        cost: chargedCost,
-        now,
-        ...keyPerIp(principal),
-      });
-  return { effective, chargedCost, dims, overMaximum: null };
+  if (input.usageOnly) {
+    const dims = [usageCap(principal.tenantId, config.limits.usageQueriesPerMinute)];
+    return { effective, chargedCost, dims, stores: dims.map((d) => d.store), overMaximum: null };
+  }
+  const { dims, stores } = memoDimensions({
+    tenantId: principal.tenantId,
+    clientId: principal.clientId,
+    ip: input.ip,
+    limits: effective.limits,
+    timeZone: effective.timeZone,
+    rootFields: input.rootFields,
+    cost: chargedCost,
+    now,
+    ...keyPerIp(principal),
+  });
+  return { effective, chargedCost, dims, stores, overMaximum: null };
 }
 
 /** A publishable key's per-address limit, for `buildDimensions`. */
