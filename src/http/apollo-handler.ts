@@ -19,7 +19,8 @@ export function apolloHandler<Context extends BaseContext>(
       httpGraphQLRequest: graphqlRequestOf(request),
       context: () => context(request, reply),
     });
-    for (const [name, value] of headers) reply.header(name, value);
+    // forEach, not for...of: no iterator or entry array per header.
+    headers.forEach((value, name) => reply.header(name, value));
     reply.code(status ?? 200);
     if (body.kind === 'complete') return body.string;
     // Incremental delivery (@defer): Apollo's multipart chunks, streamed.
