@@ -20,7 +20,9 @@ export function apolloHandler<Context extends BaseContext>(
       context: () => context(request, reply),
     });
     // forEach, not for...of: no iterator or entry array per header.
-    headers.forEach((value, name) => reply.header(name, value));
+    headers.forEach((value, name) => {
+      reply.header(name, value);
+    });
     reply.code(status ?? 200);
     if (body.kind === 'complete') return body.string;
     // Incremental delivery (@defer): Apollo's multipart chunks, streamed.
