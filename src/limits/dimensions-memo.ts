@@ -34,7 +34,7 @@ export function memoDimensions(input: DimensionInput): BuiltDimensions {
   const calendar = typeof limits.requestsPerDay === 'number' || typeof limits.requestsPerMonth === 'number';
   const offset = calendar ? utcOffsetMinutes(input.timeZone, input.now) : 0;
   const byOperation = entriesOf(limits, input.rootFields);
-  const key = `${input.tenantId}\n${input.clientId}\n${perAddress ? input.ip : ''}\n${input.cost}\n${input.keyPerIpPerMinute ?? ''}\n${input.timeZone}`;
+  const key = keyOf(input.tenantId, input.clientId, perAddress ? input.ip : '', input.cost, input.keyPerIpPerMinute ?? -1, input.timeZone);
   const known = byOperation.get(key);
   if (known !== undefined && known.offset === offset) return known;
   const dims = buildDimensions(input);
@@ -61,3 +61,26 @@ function entriesOf(limits: PlanLimits, rootFields: readonly string[]): Map<strin
   }
   return entries;
 }
+
+/**
+ * The caller's part of an entry's key. The last one made is handed out again for the same parts:
+ * a busy key's requests follow one another, and the same string object keeps its hash, where a
+ * new one is hashed again by the map on every request.
+ */
+function keyOf(tenantId: string, clientId: string, ip: string, cost: number, keyPerIp: number, timeZone: string): string {
+  const last = lastKey;
+  if (
+    last.cost === cost &&
+    last.clientId === clientId &&
+    last.ip === ip &&
+    last.tenantId === tenantId &&
+    last.keyPerIp === keyPerIp &&
+    last.timeZone === timeZone
+  )
+    return last.key;
+  const key = `${tenantId}\n${clientId}\n${ip}\n${cost}\n${keyPerIp}\n${timeZone}`;
+  lastKey = { tenantId, clientId, ip, cost, keyPerIp, timeZone, key };
+  return key;
+}
+
+let lastKey = { tenantId: '', clientId: '', ip: '', cost: Number.NaN, keyPerIp: -1, timeZone: '', key: '' };

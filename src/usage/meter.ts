@@ -223,8 +223,19 @@ const MINUTE_MS = 60_000;
 const CLOSE_RETRY_MS = 100;
 
 function entryKey(scope: Aggregate['scope'], minute: number, tenantId: string, planId: string, clientId: string): string {
-  return `${scope}\n${minute}\n${tenantId}\n${planId}\n${clientId}`;
+  const last = lastKey;
+  if (last.minute === minute && last.clientId === clientId && last.tenantId === tenantId && last.planId === planId && last.scope === scope) return last.key;
+  const key = `${scope}\n${minute}\n${tenantId}\n${planId}\n${clientId}`;
+  lastKey = { scope, minute, tenantId, planId, clientId, key };
+  return key;
 }
+
+/**
+ * The last key made, handed out again for the same parts: a busy key's requests of one minute
+ * follow one another, and the same string object keeps its hash, where a new one is hashed again
+ * by the buffer's map on every request.
+ */
+let lastKey = { scope: '', minute: -1, tenantId: '', planId: '', clientId: '', key: '' };
 
 /** The event's root fields that are stored: well-formed (or already held) and distinct. */
 function storedFields(rootFields: readonly string[], entry: Entry | undefined): readonly string[] {
