@@ -1,6 +1,6 @@
 import type { PlanLimits } from '../config/schema.js';
 import { keepChargeKey } from './charge-key.js';
-import { buildDimensions, type DimensionInput, type LimitDimension } from './dimensions.js';
+import { buildDimensions, makesDimensions, type DimensionInput, type LimitDimension } from './dimensions.js';
 import type { Dimension } from './store/types.js';
 import { utcOffsetMinutes } from './time-zone.js';
 
@@ -30,6 +30,8 @@ interface Entry extends BuiltDimensions {
  */
 export function memoDimensions(input: DimensionInput): BuiltDimensions {
   const { limits } = input;
+  // A plan without limits (every feature off): nothing to build or remember, on every request.
+  if (!makesDimensions(input)) return { dims: [], stores: [] };
   const perAddress = input.keyPerIpPerMinute !== undefined || typeof limits.perIpPerMinute === 'number';
   const calendar = typeof limits.requestsPerDay === 'number' || typeof limits.requestsPerMonth === 'number';
   const offset = calendar ? utcOffsetMinutes(input.timeZone, input.now) : 0;

@@ -52,7 +52,7 @@ export interface DimensionInput {
 export function buildDimensions(input: DimensionInput): LimitDimension[] {
   const { limits } = input;
   // A plan without limits (an Enterprise plan, every feature off): nothing to build, on every request.
-  if (input.keyPerIpPerMinute === undefined && !limitsAnything(limits)) return [];
+  if (!makesDimensions(input)) return [];
   const tag = `rl:{${input.tenantId}}`;
   const dims: LimitDimension[] = [];
   const sliding = (
@@ -139,6 +139,11 @@ export function buildDimensions(input: DimensionInput): LimitDimension[] {
     if (rule) sliding('field', field, `${tag}:field:${field}`, rule.limit, rule.windowSeconds, count);
   }
   return dims;
+}
+
+/** Whether `buildDimensions` makes any dimension for this input (an Enterprise plan, or every feature off, makes none). */
+export function makesDimensions(input: Pick<DimensionInput, 'limits' | 'keyPerIpPerMinute'>): boolean {
+  return input.keyPerIpPerMinute !== undefined || limitsAnything(input.limits);
 }
 
 /** Whether `limits` makes any dimension (what `buildDimensions` reads, besides a key's own per-address limit). */
