@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { START_FLAGS } from '../../test/support/gateway-process.js';
 import { COMPILED_BARE_ENTRY } from './compiled.js';
 
 /** The bare Apollo-on-Fastify baseline (bare-apollo-server.ts) in a process of its own. */
@@ -12,12 +13,14 @@ const ENTRY = new URL('./bare-apollo-server.ts', import.meta.url).pathname;
 
 /**
  * Starts bare-apollo-server.ts as `startGatewayProcess` starts a gateway (test/support/gateway-process.ts):
- * same Node, same `--import tsx`, NODE_ENV=production, so the two differ only in what serves the request.
+ * same Node, same `--import tsx`, the same heap flags as `npm start` (START_FLAGS: a larger young
+ * generation collects less often, and the baseline must not lack what the gateway is given),
+ * NODE_ENV=production, so the two differ only in what serves the request.
  */
 export async function startBareApolloProcess(options: { nodeArgs?: string[]; compiled?: boolean } = {}): Promise<BareApolloProcess> {
   // Compiled: plain Node on support/compiled.ts's output (prepareCompiled first), as a compiled gateway runs.
   const entryArgs = options.compiled ? [COMPILED_BARE_ENTRY] : ['--import', 'tsx', ENTRY];
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entryArgs], {
+  const child = spawn(process.execPath, [...START_FLAGS, ...(options.nodeArgs ?? []), ...entryArgs], {
     env: { ...process.env, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
