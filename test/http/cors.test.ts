@@ -131,6 +131,10 @@ describe('actual requests', () => {
     expect(same.headers.get('access-control-allow-origin')).toBeNull();
     const server = await post(DEMO_TOKENS.globexAdmin);
     expect(server.status).toBe(200);
+    // Every one of them varies by Origin (a shared cache must keep them apart); only the allowed origin is echoed.
+    for (const response of [tool, same, server]) expect(response.headers.get('vary')).toContain('Origin');
+    expect(server.headers.get('access-control-allow-origin')).toBeNull();
+    expect(server.headers.get('access-control-expose-headers')).toBeNull();
     // The same tool origin does not open another tenant's keys.
     expect((await post(DEMO_TOKENS.acmeAdmin, TOOL)).status).toBe(403);
   });
