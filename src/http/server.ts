@@ -1,5 +1,6 @@
 import { transportHook } from './transport-hook.js';
 import { apolloHandler } from './apollo-handler.js';
+import { declareRequestFields } from './request-fields.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import type { ApolloServer, ApolloServerPlugin } from '@apollo/server';
@@ -66,6 +67,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
       : {}),
   });
 
+  declareRequestFields(app);
   app.addHook('preClose', async () => {
     draining = true;
   });
