@@ -70,25 +70,55 @@ try {
   window.to = Number(process.hrtime.bigint() / 1000n);
   await load.close();
   await gateway.close(); // the profile is written as the process exits
-  const file = (await readdir(dir)).find((name) => name.endsWith('.cpuprofile'));
-  if (!file) throw new Error('no .cpuprofile written');
+  // One profile per thread (CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile): thread 0 is the
+  // main thread; with OTLP on, the export thread (src/tracing/worker-exporter.ts) writes another.
+  const threadOf = (name: string) => Number(name.split('.').at(-3));
+  const files = (await readdir(dir)).filter((name) => name.endsWith('.cpuprofile'));
+  const file = files.find((name) => threadOf(name) === 0);
+  if (!file) throw new Error('no .cpuprofile of the main thread written');
   const keep = process.argv.indexOf('--keep');
   if (keep >= 0) {
     // For comparing two runs function by function (the measured run's bounds and CPU per request beside it).
     await copyFile(join(dir, file), process.argv[keep + 1]!);
     await writeFile(`${process.argv[keep + 1]!}.run.json`, JSON.stringify({ ...window, usPerRequest, requests: result.requests }));
+    for (const other of files.filter((name) => name !== file))
+      await copyFile(join(dir, other), `${process.argv[keep + 1]!}.thread${threadOf(other)}.cpuprofile`);
   }
-  printShares(
-    JSON.parse(await readFile(join(dir, file), 'utf8')) as CpuProfile,
-    `${RATIO === 'off' ? 'tracing off' : `sampled ${RATIO}`}: ${result.requests} requests`,
-  );
+  const main = JSON.parse(await readFile(join(dir, file), 'utf8')) as CpuProfile;
+  const perRequest = (profile: CpuProfile) => (busyUs(profile, window) / Math.max(1, result.requests)).toFixed(1);
+  printShares(main, `${RATIO === 'off' ? 'tracing off' : `sampled ${RATIO}`}: ${result.requests} requests; main thread`);
+  // The main thread is the bottleneck at saturation: its own busy time, beside the whole process's CPU.
+  console.log(`main thread busy ${perRequest(main)} µs per request in the measured run; whole process CPU ${usPerRequest.toFixed(1)} µs per request`);
+  for (const other of files.filter((name) => name !== file)) {
+    const profile = JSON.parse(await readFile(join(dir, other), 'utf8')) as CpuProfile;
+    printShares(profile, `thread ${threadOf(other)}`);
+    console.log(`thread ${threadOf(other)} busy ${perRequest(profile)} µs per request in the measured run`);
+  }
 } finally {
   await rm(dir, { recursive: true, force: true });
   await redis.stop();
   sink.close();
 }
 
+/**
+ * The thread's time not idle between `from` and `to` (µs, the clock of the samples' stamps): each
+ * sample stands for the time since the one before it.
+ */
+function busyUs(profile: CpuProfile, { from, to }: { from: number; to: number }): number {
+  const idle = new Set(profile.nodes.filter((node) => node.callFrame.functionName === '(idle)').map((node) => node.id));
+  let at = profile.startTime;
+  let busy = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const delta = profile.timeDeltas[i]!;
+    at += delta;
+    if (at >= from && at <= to && !idle.has(profile.samples[i]!)) busy += delta;
+  }
+  return busy;
+}
+
 interface CpuProfile {
+  startTime: number;
+  timeDeltas: number[];
   nodes: { id: number; callFrame: { url: string; functionName: string } }[];
   samples: number[];
 }

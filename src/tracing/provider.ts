@@ -1,6 +1,5 @@
 import { context, DiagLogLevel, diag, propagation, trace, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
@@ -18,6 +17,7 @@ import {
 import type { Logger } from '../observability/logger.js';
 import type { SamplerName, TracingSettings } from './settings.js';
 import { SyncContextManager } from './sync-context.js';
+import { type ExportThread, startExportThread } from './worker-exporter.js';
 
 /** How long a stop waits for the last spans to reach the collector, ms: a collector that hangs must not hold the exit. */
 export const SHUTDOWN_EXPORT_MS = 2000;
@@ -36,7 +36,8 @@ export interface TraceProvider {
  * manager and propagator are globals of `@opentelemetry/api`, and ioredis's command spans read
  * the context. So one traced gateway per process (main.ts starts one).
  * Spans given in code (`exporter`, tests) are exported one by one as they end; the others in
- * batches (the SDK's `OTEL_BSP_*` variables tune the batches).
+ * batches (the SDK's `OTEL_BSP_*` variables tune the batches); OTLP batches are encoded and
+ * sent by a thread of their own.
  */
 export function startTraceProvider(settings: TracingSettings, logger: Logger, exporter?: SpanExporter): TraceProvider {
   // The SDK's own warnings and errors (a collector that refuses or times out) go to the gateway's
@@ -52,13 +53,23 @@ export function startTraceProvider(settings: TracingSettings, logger: Logger, ex
     },
     DiagLogLevel.WARN,
   );
+  const resource = resourceFromAttributes({ 'service.name': settings.serviceName });
   const spanProcessors: SpanProcessor[] = exporter ? [new SimpleSpanProcessor(exporter)] : [];
+  const exportThreads: ExportThread[] = [];
   for (const name of settings.exporters) {
-    const exporting = name === 'otlp' ? new OTLPTraceExporter({ url: settings.otlpTracesUrl }) : new ConsoleSpanExporter();
+    let exporting: SpanExporter;
+    if (name === 'otlp') {
+      // Encoding and sending on a thread of their own (worker-exporter.ts says why); the batching stays here.
+      const thread = startExportThread({ url: settings.otlpTracesUrl, resource, logger: log });
+      exportThreads.push(thread);
+      exporting = thread;
+    } else {
+      exporting = new ConsoleSpanExporter();
+    }
     spanProcessors.push(new BatchSpanProcessor(exporting, { ...settings.batch }));
   }
   const provider = new NodeTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': settings.serviceName }),
+    resource,
     sampler: samplerOf(settings.sampler, settings.ratio),
     spanProcessors,
   });
@@ -78,6 +89,8 @@ export function startTraceProvider(settings: TracingSettings, logger: Logger, ex
       });
       await Promise.race([provider.shutdown().catch((err: unknown) => log.warn({ err }, 'trace export failed at shutdown')), giveUp]);
       clearTimeout(timer);
+      // Given up on, an export thread would otherwise wait out the exporter's own timeout (10 s).
+      await Promise.all(exportThreads.map((thread) => thread.terminate()));
       trace.disable();
       context.disable();
       propagation.disable();

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
+import { memoryLogger } from '../config/helpers.js';
 import { eventually } from '../support/eventually.js';
 import { startTestGateway } from '../support/gateway.js';
 
@@ -80,5 +81,38 @@ it('a collector that never answers does not hold the stop: close gives up on the
   } finally {
     hanging.closeAllConnections();
     hanging.close();
+  }
+});
+
+it('a collector that answers 500, or is down: the gateway goes on serving, logs the failed exports, and closes in bounded time', async () => {
+  const failing = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(500).end());
+  });
+  await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+  // A port nobody listens on: connections refused, which the exporter retries for up to its 10 s timeout.
+  const down = createServer();
+  await new Promise<void>((resolve) => down.listen(0, '127.0.0.1', resolve));
+  const downPort = (down.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => down.close(() => resolve()));
+  try {
+    for (const port of [(failing.address() as AddressInfo).port, downPort]) {
+      const { logger, lines } = memoryLogger();
+      const gateway = await startTestGateway({ env: { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` }, logger });
+      for (let i = 0; i < 5; i++) {
+        expect((await gateway.gql(DEMO_TOKENS.globexAdmin, '{ viewer { tenant { displayName } } }')).status).toBe(200);
+        await new Promise((resolve) => setTimeout(resolve, 100)); // past a batch or two (200 ms)
+      }
+      if (port !== downPort) {
+        // The SDK's report of the failed export, in the gateway's log.
+        const failed = () => lines.some((line) => line.component === 'tracing' && line.level === 50 && /OTLPExporterError.*500/.test(String(line.msg)));
+        expect(await eventually(failed)).toBe(true);
+      }
+      const started = Date.now();
+      await gateway.close();
+      expect(Date.now() - started).toBeLessThan(4000); // SHUTDOWN_EXPORT_MS (2 s) and the rest of the close
+    }
+  } finally {
+    failing.close();
   }
 });

@@ -65,6 +65,10 @@ describe('OTEL_* variables', () => {
       { path: 'OTEL_BSP_SCHEDULE_DELAY', message: 'must be a whole number of at least 1, got "0.5"' },
     ]);
     await expect(createTracing({ env, logger: createLogger({ level: 'silent' }) })).rejects.toThrow(ConfigError);
+    // http:// but no URL: the OTLP exporter would refuse it only in its thread, after the start.
+    expect(readTracingSettings({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://[::1/v1/traces' }).issues).toEqual([
+      { path: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', message: 'must be an http:// or https:// URL, got "http://[::1/v1/traces"' },
+    ]);
     expect(readTracingSettings({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }).issues).toEqual([
       { path: 'OTEL_EXPORTER_OTLP_PROTOCOL', message: 'only http/protobuf is supported, got "grpc"' },
     ]);
