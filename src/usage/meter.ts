@@ -1,7 +1,8 @@
 import type { Logger } from '../observability/logger.js';
-import { addCounters, addEvent, emptyCounters, type Counters } from './counters.js';
+import { addEvent, emptyCounters } from './counters.js';
 import type { UsageEvent } from './event.js';
-import { UsageWriteError, type Aggregate, type UsageStore } from './store.js';
+import { type BufferEntry, entryKey, MeterBuffer } from './meter-buffer.js';
+import { UsageWriteError, type UsageStore } from './store.js';
 
 export interface MeterOptions {
   store: UsageStore;
@@ -47,12 +48,6 @@ const ID = /^[^\s{}:]{1,128}$/;
 const ROOT_FIELD = /^[A-Za-z_]\w*\.[A-Za-z_]\w*$/;
 const REASON = /^[a-z0-9_-]{1,40}$/;
 
-interface Entry {
-  aggregate: Aggregate & { fields: Map<string, Counters> };
-  /** Date.now() when the entry's first event was recorded (for the flush lag). */
-  since: number;
-}
-
 /**
  * The metering buffer and flusher. `record` sums events into one aggregate per (minute, tenant,
  * plan, client), so N requests of a tenant in one second cost a few hash increments per bucket
@@ -67,37 +62,13 @@ export function createMeter(options: MeterOptions): Meter {
     throw new Error(`maxBufferedKeys must be a positive integer: ${maxBufferedKeys}`);
   }
 
-  let buffer = new Map<string, Entry>();
-  let buffered = 0;
+  const buffer = new MeterBuffer(maxBufferedKeys);
   let lastFlushAt: number | null = null;
   let lastFlushLagMs: number | null = null;
   let failedFlushes = 0;
   let droppedEvents = 0;
   /** Dropped since the last log line, by cause (logged once per flush). */
   let unlogged = { full: 0, invalid: 0 };
-
-  /**
-   * The entry for `key`, made if needed, with room reserved for `newFields` more root-field
-   * counters; null (nothing reserved) when that would pass the bound.
-   */
-  const reserve = (key: string, entry: Entry | undefined, newFields: number, make: () => Entry): Entry | null => {
-    const needed = (entry ? 0 : 1) + newFields;
-    if (buffered + needed > maxBufferedKeys) return null;
-    buffered += needed;
-    if (entry) return entry;
-    const created = make();
-    buffer.set(key, created);
-    return created;
-  };
-
-  const fieldCounters = (entry: Entry, field: string): Counters => {
-    let counters = entry.aggregate.fields.get(field);
-    if (!counters) {
-      counters = emptyCounters();
-      entry.aggregate.fields.set(field, counters);
-    }
-    return counters;
-  };
 
   const record = (event: UsageEvent): void => {
     try {
@@ -113,7 +84,7 @@ export function createMeter(options: MeterOptions): Meter {
       const fields = storedFields(event.rootFields, entry);
       let newFields = 0;
       for (const field of fields) if (!entry?.aggregate.fields.has(field)) newFields += 1;
-      const slot = reserve(key, entry, newFields, () => ({
+      const slot = buffer.reserve(key, entry, newFields, () => ({
         aggregate: {
           scope: 'all',
           minute,
@@ -133,7 +104,7 @@ export function createMeter(options: MeterOptions): Meter {
       // An unexpected reason is still a throttled request: counted under 'other'.
       const reason = event.status !== 'throttled' ? '' : event.throttledBy === null ? 'unknown' : REASON.test(event.throttledBy) ? event.throttledBy : 'other';
       addEvent(slot.aggregate.counters, event, reason);
-      for (const field of fields) addEvent(fieldCounters(slot, field), event, reason);
+      for (const field of fields) addEvent(buffer.fieldCounters(slot, field), event, reason);
     } catch (err) {
       // Metering must never fail a request; a bug here costs one event, logged.
       droppedEvents += 1;
@@ -141,28 +112,12 @@ export function createMeter(options: MeterOptions): Meter {
     }
   };
 
-  /** Puts an unwritten aggregate back for the next flush, whole or not at all (sums stay exact). */
-  const requeue = (aggregate: Aggregate, since: number): boolean => {
-    const key = entryKey(aggregate.scope, aggregate.minute, aggregate.tenantId, aggregate.planId, aggregate.clientId);
-    const entry = buffer.get(key);
-    let newFields = 0;
-    for (const field of aggregate.fields.keys()) if (!entry?.aggregate.fields.has(field)) newFields += 1;
-    const slot = reserve(key, entry, newFields, () => ({ aggregate: { ...aggregate, counters: emptyCounters(), fields: new Map() }, since }));
-    if (!slot) return false;
-    slot.since = Math.min(slot.since, since);
-    addCounters(slot.aggregate.counters, aggregate.counters);
-    for (const [field, counters] of aggregate.fields) addCounters(fieldCounters(slot, field), counters);
-    return true;
-  };
-
   const flushOnce = async (): Promise<void> => {
     if (unlogged.full + unlogged.invalid > 0) {
       logger.warn({ ...unlogged, maxBufferedKeys, droppedEvents }, 'usage events dropped');
       unlogged = { full: 0, invalid: 0 };
     }
-    const entries = [...buffer.values()];
-    buffer = new Map();
-    buffered = 0;
+    const entries = buffer.take();
     if (entries.length === 0) {
       lastFlushAt = Date.now();
       lastFlushLagMs = 0;
@@ -179,7 +134,7 @@ export function createMeter(options: MeterOptions): Meter {
       let lost = 0;
       for (const aggregate of unwritten) {
         // Scope 'fleet' retries hold only fleet rollups; their requests are already counted for the tenant.
-        if (!requeue(aggregate, oldest) && aggregate.scope !== 'fleet') lost += aggregate.counters.requests;
+        if (!buffer.requeue(aggregate, oldest) && aggregate.scope !== 'fleet') lost += aggregate.counters.requests;
       }
       droppedEvents += lost;
       logger.warn(
@@ -209,12 +164,12 @@ export function createMeter(options: MeterOptions): Meter {
     async close({ until = 0 } = {}) {
       clearInterval(timer);
       await flush();
-      while (buffered > 0 && Date.now() + CLOSE_RETRY_MS < until) {
+      while (buffer.held > 0 && Date.now() + CLOSE_RETRY_MS < until) {
         await new Promise((resolve) => setTimeout(resolve, CLOSE_RETRY_MS));
         await flush();
       }
     },
-    stats: () => ({ buffered, lastFlushAt, lastFlushLagMs, failedFlushes, droppedEvents }),
+    stats: () => ({ buffered: buffer.held, lastFlushAt, lastFlushLagMs, failedFlushes, droppedEvents }),
   };
 }
 
@@ -222,23 +177,8 @@ const MINUTE_MS = 60_000;
 /** Pause between flush attempts while closing. */
 const CLOSE_RETRY_MS = 100;
 
-function entryKey(scope: Aggregate['scope'], minute: number, tenantId: string, planId: string, clientId: string): string {
-  const last = lastKey;
-  if (last.minute === minute && last.clientId === clientId && last.tenantId === tenantId && last.planId === planId && last.scope === scope) return last.key;
-  const key = `${scope}\n${minute}\n${tenantId}\n${planId}\n${clientId}`;
-  lastKey = { scope, minute, tenantId, planId, clientId, key };
-  return key;
-}
-
-/**
- * The last key made, handed out again for the same parts: a busy key's requests of one minute
- * follow one another, and the same string object keeps its hash, where a new one is hashed again
- * by the buffer's map on every request.
- */
-let lastKey = { scope: '', minute: -1, tenantId: '', planId: '', clientId: '', key: '' };
-
 /** The event's root fields that are stored: well-formed (or already held) and distinct. */
-function storedFields(rootFields: readonly string[], entry: Entry | undefined): readonly string[] {
+function storedFields(rootFields: readonly string[], entry: BufferEntry | undefined): readonly string[] {
   if (!Array.isArray(rootFields)) return [];
   let ok = true;
   for (let i = 0; i < rootFields.length && ok; i++) {
