@@ -49,21 +49,16 @@ export async function registerCors(app: FastifyInstance, getConfig: () => Config
   const exposed = CORS_EXPOSED_HEADERS.join(', ');
   // Callback style: it runs on every request of every route, and almost always lets it on at once.
   app.addHook('onRequest', (request, reply, done) => {
+    if (!API_PATHS.has(pathOf(request))) return done();
+    // Most requests (server to server) send no Origin; the gateway's own pages are never listed.
     const origin = request.headers.origin;
-    // Most requests (server to server) send no Origin: an API response still varies by it.
-    if (origin === undefined) {
-      if (request.method !== 'OPTIONS' && API_PATHS.has(pathOf(request))) reply.header('vary', 'Origin');
-      return done();
-    }
-    const api = API_PATHS.has(pathOf(request));
-    if (!api || requestOrigin(request).sameOrigin) {
-      if (api && request.method !== 'OPTIONS') reply.header('vary', 'Origin');
-      return done();
-    }
-    if (corsOrigins(getConfig()).has(origin)) {
-      // An actual request (preflights are the plugin's, on its OPTIONS route): the origin echoed.
-      if (request.method !== 'OPTIONS')
-        reply.header('vary', 'Origin').header('access-control-allow-origin', origin).header('access-control-expose-headers', exposed);
+    const foreign = origin !== undefined && !requestOrigin(request).sameOrigin;
+    if (!foreign || corsOrigins(getConfig()).has(origin)) {
+      // An actual request (preflights are the plugin's, on its OPTIONS route) varies by Origin; an allowed one is echoed.
+      if (request.method !== 'OPTIONS') {
+        reply.header('vary', 'Origin');
+        if (foreign) reply.header('access-control-allow-origin', origin).header('access-control-expose-headers', exposed);
+      }
       return done();
     }
     // Answered: the chain stops here (done is not called), as an async hook's reply would stop it.
