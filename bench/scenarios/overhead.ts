@@ -1,4 +1,4 @@
-import { startGatewayProcess, type GatewayProcess } from '../../test/support/gateway-process.js';
+import { startGatewayProcess } from '../../test/support/gateway-process.js';
 import { startTestRedis } from '../../test/support/redis-server.js';
 import { measureServersAt, type ServerUnderTest, type VariantResult } from '../measure.js';
 import type { ScenarioReport } from '../report.js';
@@ -17,12 +17,19 @@ const TARGETS = {
   defaultThroughput: 0.8,
 } as const;
 const LOADED_CONCURRENCY = 32;
+/** A server process started for the bench: where it listens, its pid, how to stop it. */
+type Started = { url: string; pid: number; close(): Promise<unknown> };
+/** Processes per variant: identical processes differ by a few percent in throughput for as long as they live (measure.ts). */
+const REPLICAS = 2;
+const BARE = 'bare Apollo';
+const BARE_AGAIN = 'bare Apollo, again';
 
 /**
  * The gateway's own cost per request (issue 19): the same schema, resolvers, loaders and sample
  * services served by a bare Apollo Server on Fastify (bench/support/bare-apollo-server.ts), by the
- * gateway with every feature off, and by the gateway with the default configuration, each in a
- * process of its own, the two gateways sharing one private redis-server. Measured interleaved at
+ * gateway with every feature off, and by the gateway with the default configuration, each in
+ * REPLICAS processes of its own measured in turn, the gateways sharing one private redis-server;
+ * and the bare server a second time, to show the instrument's own noise. Measured interleaved at
  * concurrency 1 and at `--concurrency`; the servers' CPU per request from /proc.
  */
 export const overheadScenario: Scenario = {
@@ -36,24 +43,27 @@ export const overheadScenario: Scenario = {
       if (options.compiled) await prepareCompiled(log);
       const redisServer = await startTestRedis();
       cleanups.push(() => redisServer.stop());
-      const started = await Promise.allSettled([
-        startBareApolloProcess({ compiled: options.compiled }),
-        startGatewayProcess({ redisUrl: redisServer.url, compiled: options.compiled, patch: featuresOff }),
-        startGatewayProcess({ redisUrl: redisServer.url, compiled: options.compiled, patch: defaultConfig }),
-      ]);
+      // REPLICAS processes per variant, measured in turn (measure.ts says why), and the bare server
+      // twice over: the second against the first is the instrument's own noise, printed beside the verdicts.
+      const bare = () => startBareApolloProcess({ compiled: options.compiled });
+      const gateway = (patch: typeof featuresOff) => async (): Promise<Started> => {
+        const started = await startGatewayProcess({ redisUrl: redisServer.url, compiled: options.compiled, patch });
+        return { url: started.url, pid: started.child.pid!, close: () => started.close() };
+      };
+      const starts: (() => Promise<Started>)[] = [bare, bare, gateway(featuresOff), gateway(defaultConfig)];
+      const started = await Promise.allSettled(starts.flatMap((start) => Array.from({ length: REPLICAS }, start)));
       for (const s of started) if (s.status === 'fulfilled') cleanups.push(() => s.value.close());
-      const [bare, off, on] = started.map((s) => {
+      const processes = started.map((s) => {
         if (s.status === 'rejected') throw s.reason;
-        return s.value;
+        return { url: s.value.url, pid: s.value.pid };
       });
-      const pidOf = (gateway: GatewayProcess) => gateway.child.pid!;
-      const servers: ServerUnderTest[] = [
-        { name: 'bare Apollo', url: bare!.url, pid: (bare as { pid: number }).pid },
-        { name: 'features off', url: off!.url, pid: pidOf(off as GatewayProcess) },
-        { name: 'default config', url: on!.url, pid: pidOf(on as GatewayProcess) },
-      ];
+      const serverOf = (name: string, i: number): ServerUnderTest => {
+        const [first, ...replicas] = processes.slice(i * REPLICAS, (i + 1) * REPLICAS);
+        return { name, ...first!, replicas };
+      };
+      const servers = [BARE, BARE_AGAIN, 'features off', 'default config'].map(serverOf);
       log(`redis-server ${redisServer.url}; ${servers.map((s) => `${s.name} ${s.url}`).join('; ')}`);
-      for (const server of servers) await probe(server);
+      for (const server of servers) for (const one of [server, ...(server.replicas ?? [])]) await probe({ ...server, ...one });
 
       const levels = [...new Set([1, options.concurrency])];
       const reports: ScenarioReport[] = [];
@@ -74,11 +84,15 @@ async function measureAt(
   cleanups: (() => Promise<unknown>)[],
 ): Promise<ScenarioReport> {
   const { results, cpuPerRequestUs: cpu } = await measureServersAt(servers, TARGET, concurrency, options, log, cleanups);
-  const [bare, off, on] = results as [VariantResult, VariantResult, VariantResult];
+  const [bare, again, off, on] = results as [VariantResult, VariantResult, VariantResult, VariantResult];
   const notes = results.map(
     (r) =>
       `${r.name}: server CPU ${cpu(r.name).toFixed(1)} µs per request (/proc, user + system, median of runs)` +
       (r === bare ? '' : `, ${(cpu(r.name) / cpu(bare.name)).toFixed(2)}x the bare server's`),
+  );
+  notes.push(
+    `the bare server against itself (${again.name}, other processes): throughput ${(again.median.throughput / bare.median.throughput).toFixed(3)}x, ` +
+      `p50 ${(again.median.p50 - bare.median.p50 >= 0 ? '+' : '') + (again.median.p50 - bare.median.p50).toFixed(3)} ms: differences of that size are the instrument's noise`,
   );
   const verdicts: string[] = [];
   let met = true;

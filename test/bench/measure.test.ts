@@ -1,0 +1,56 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { measureServersAt } from '../../bench/measure.js';
+
+/** Real HTTP servers counting what they are sent (this process stands in for their pid: CPU is read from /proc). */
+async function countingServer(): Promise<{ server: Server; url: string; received: () => number }> {
+  let received = 0;
+  const server = createServer((_req, res) => {
+    received++;
+    res.end('ok');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received: () => received };
+}
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe('bench: a variant served by several processes (measureServersAt replicas)', () => {
+  it('warms every process up, then measures them in turn, one run each', async () => {
+    const servers = [await countingServer(), await countingServer(), await countingServer()];
+    for (const { server } of servers) cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const [first, ...replicas] = servers;
+    const counts = () => servers.map((s) => s.received());
+    // What each process had received as each measured run was logged (it is logged as it ends).
+    const afterRun: number[][] = [];
+    const measured = await measureServersAt(
+      [{ name: 'replicated', url: first!.url, pid: process.pid, replicas: replicas.map((s) => ({ url: s.url, pid: process.pid })) }],
+      { path: '/', headers: {}, body: '' },
+      2,
+      { durationMs: 150, concurrency: 2, warmupMs: 100, rounds: 4, compiled: false },
+      (line) => {
+        if (line.startsWith('round ')) afterRun.push(counts());
+      },
+      cleanups,
+    );
+    const { runs } = measured.results[0]!;
+    expect(runs).toHaveLength(4);
+    // By the end of the first measured run (on the first process), the other two had been sent their warm-up.
+    expect(afterRun[0]![1]).toBeGreaterThan(0);
+    expect(afterRun[0]![2]).toBeGreaterThan(0);
+    // Runs 2, 3 and 4 went to the second, the third, then the first process again, and to no other.
+    for (const [run, expected] of [
+      [1, 1],
+      [2, 2],
+      [3, 0],
+    ] as const) {
+      const sent = afterRun[run]!.map((count, i) => count - afterRun[run - 1]![i]!);
+      expect(sent).toEqual(servers.map((_, i) => (i === expected ? runs[run]!.requests : 0)));
+    }
+    expect(measured.sent('replicated')).toBe(counts().reduce((a, b) => a + b, 0));
+  });
+});
