@@ -74,6 +74,9 @@ function medianOf(runs: readonly LoadResult[]): LoadResult {
   };
 }
 
+/** The unmeasured run a replica gets before each measured one (ms, at most a third of the run). */
+const REWARM_MS = 500;
+
 /** A server in a process of its own, measured by `measureServersAt`. */
 export interface ServerUnderTest {
   name: string;
@@ -95,7 +98,7 @@ export interface ServersMeasured {
   results: VariantResult[];
   /** The server process's CPU time (user + system, /proc) per request, µs: median over its measured runs. */
   cpuPerRequestUs(name: string): number;
-  /** Requests sent to the server at this concurrency, warm-up included (to divide what it exported). */
+  /** Requests sent to the server at this concurrency, warm-ups included (to divide what it exported). */
   sent(name: string): number;
 }
 
@@ -135,7 +138,17 @@ export async function measureServersAt(
     return {
       name: server.name,
       async run(durationMs, phase) {
-        if (phase === 'measure') return runOn(processes[turn++ % processes.length]!, durationMs, phase);
+        if (phase === 'measure') {
+          const process = processes[turn++ % processes.length]!;
+          // Idle for the other processes' runs (several seconds with replicas), a process cools down:
+          // V8's idle-time GC and code flushing. Under real traffic it never idles, so it is warmed
+          // again, unmeasured, first.
+          if (processes.length > 1) {
+            const rewarmed = await process.load.run({ durationMs: Math.min(REWARM_MS, durationMs / 3) });
+            sent.set(server.name, (sent.get(server.name) ?? 0) + rewarmed.requests);
+          }
+          return runOn(process, durationMs, phase);
+        }
         let warmed: LoadResult | undefined;
         for (const process of processes) warmed = await runOn(process, durationMs, phase);
         return warmed!;

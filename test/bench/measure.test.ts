@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 describe('bench: a variant served by several processes (measureServersAt replicas)', () => {
-  it('warms every process up, then measures them in turn, one run each', async () => {
+  it('warms every process up, then measures them in turn, each warmed again before its run', async () => {
     const servers = [await countingServer(), await countingServer(), await countingServer()];
     for (const { server } of servers) cleanups.push(() => new Promise((resolve) => server.close(resolve)));
     const [first, ...replicas] = servers;
@@ -42,14 +42,16 @@ describe('bench: a variant served by several processes (measureServersAt replica
     // By the end of the first measured run (on the first process), the other two had been sent their warm-up.
     expect(afterRun[0]![1]).toBeGreaterThan(0);
     expect(afterRun[0]![2]).toBeGreaterThan(0);
-    // Runs 2, 3 and 4 went to the second, the third, then the first process again, and to no other.
+    // Runs 2, 3 and 4 went to the second, the third, then the first process again, and to no other;
+    // each was sent an unmeasured run first (it had idled through the others' runs).
     for (const [run, expected] of [
       [1, 1],
       [2, 2],
       [3, 0],
     ] as const) {
       const sent = afterRun[run]!.map((count, i) => count - afterRun[run - 1]![i]!);
-      expect(sent).toEqual(servers.map((_, i) => (i === expected ? runs[run]!.requests : 0)));
+      for (const [i, count] of sent.entries()) if (i !== expected) expect(count).toBe(0);
+      expect(sent[expected]!).toBeGreaterThan(runs[run]!.requests);
     }
     expect(measured.sent('replicated')).toBe(counts().reduce((a, b) => a + b, 0));
   });
