@@ -93,6 +93,13 @@ export interface ServerUnderTest {
   replicas?: readonly { url: string; pid: number }[];
 }
 
+/** A server served by `processes` (at least one): the first, and the others as its replicas. */
+export function replicated(name: string, processes: readonly { url: string; pid: number }[]): ServerUnderTest {
+  const [first, ...replicas] = processes;
+  if (!first) throw new Error(`${name}: no process to measure`);
+  return { name, url: first.url, pid: first.pid, replicas };
+}
+
 export interface ServersMeasured {
   /** One per server, in the order given. */
   results: VariantResult[];
@@ -143,10 +150,7 @@ export async function measureServersAt(
           // Idle for the other processes' runs (several seconds with replicas), a process cools down:
           // V8's idle-time GC and code flushing. Under real traffic it never idles, so it is warmed
           // again, unmeasured, first.
-          if (processes.length > 1) {
-            const rewarmed = await process.load.run({ durationMs: Math.min(REWARM_MS, durationMs / 3) });
-            sent.set(server.name, (sent.get(server.name) ?? 0) + rewarmed.requests);
-          }
+          if (processes.length > 1) await runOn(process, Math.min(REWARM_MS, durationMs / 3), 'warmup');
           return runOn(process, durationMs, phase);
         }
         let warmed: LoadResult | undefined;

@@ -84,6 +84,7 @@ function ratio(value: number, base: number): string {
   return base > 0 && Number.isFinite(value) ? `${(value / base).toFixed(2)}` : 'n/a';
 }
 
-function signed(ms: number): string {
-  return `${ms >= 0 ? '+' : ''}${ms.toFixed(2)}`;
+/** A difference with its sign: `+0.12`, `-0.03`. */
+export function signed(ms: number, digits = 2): string {
+  return `${ms >= 0 ? '+' : ''}${ms.toFixed(digits)}`;
 }

@@ -1,7 +1,7 @@
 import { startGatewayProcess } from '../../test/support/gateway-process.js';
 import { startTestRedis } from '../../test/support/redis-server.js';
-import { measureServersAt, type ServerUnderTest, type VariantResult } from '../measure.js';
-import type { ScenarioReport } from '../report.js';
+import { measureServersAt, replicated, type ServerUnderTest, type VariantResult } from '../measure.js';
+import { type ScenarioReport, signed } from '../report.js';
 import type { BenchOptions, Scenario } from '../scenario.js';
 import { prepareCompiled } from '../support/compiled.js';
 import { startBareApolloProcess } from '../support/bare-apollo-process.js';
@@ -57,11 +57,9 @@ export const overheadScenario: Scenario = {
         if (s.status === 'rejected') throw s.reason;
         return { url: s.value.url, pid: s.value.pid };
       });
-      const serverOf = (name: string, i: number): ServerUnderTest => {
-        const [first, ...replicas] = processes.slice(i * REPLICAS, (i + 1) * REPLICAS);
-        return { name, ...first!, replicas };
-      };
-      const servers = [BARE, BARE_AGAIN, 'features off', 'default config'].map(serverOf);
+      const servers = [BARE, BARE_AGAIN, 'features off', 'default config'].map((name, i) =>
+        replicated(name, processes.slice(i * REPLICAS, (i + 1) * REPLICAS)),
+      );
       log(`redis-server ${redisServer.url}; ${servers.map((s) => `${s.name} ${s.url}`).join('; ')}`);
       for (const server of servers) for (const one of [server, ...(server.replicas ?? [])]) await probe({ ...server, ...one });
 
@@ -92,7 +90,7 @@ async function measureAt(
   );
   notes.push(
     `the bare server against itself (${again.name}, other processes): throughput ${(again.median.throughput / bare.median.throughput).toFixed(3)}x, ` +
-      `p50 ${(again.median.p50 - bare.median.p50 >= 0 ? '+' : '') + (again.median.p50 - bare.median.p50).toFixed(3)} ms: differences of that size are the instrument's noise`,
+      `p50 ${signed(again.median.p50 - bare.median.p50, 3)} ms: differences of that size are the instrument's noise`,
   );
   const verdicts: string[] = [];
   let met = true;

@@ -4,7 +4,7 @@ import { DEMO_TOKENS } from '../../src/config/demo.js';
 import { startGatewayProcess, type GatewayProcess } from '../../test/support/gateway-process.js';
 import { startTestRedis } from '../../test/support/redis-server.js';
 import type { LoadTarget } from '../load.js';
-import { measureServersAt, type VariantResult } from '../measure.js';
+import { measureServersAt, replicated, type VariantResult } from '../measure.js';
 import type { ScenarioReport } from '../report.js';
 import type { BenchOptions, Scenario } from '../scenario.js';
 import { prepareCompiled } from '../support/compiled.js';
@@ -14,7 +14,8 @@ const TARGET_P99_RATIO = 1.05;
 const SAMPLED = 0.1;
 /**
  * Gateway processes per variant, measured in turn: identical processes differ in p99 at 32
- * concurrent by up to 14 % (four tracing-off gateways, 12 rounds each), more than the target's 5 %. Two, not more: an idle gateway still takes about 2 % of a core (timers, heartbeats, GC threads).
+ * concurrent by up to 14 % (four tracing-off gateways, 12 rounds each), more than the target's
+ * 5 %. Two, not more: an idle gateway still takes about 2 % of a core (timers, heartbeats, GC threads).
  */
 const REPLICAS = 2;
 
@@ -51,7 +52,7 @@ export const tracingScenario: Scenario = {
     try {
       if (options.compiled) await prepareCompiled(log);
       // One sink per variant, so each one's exports are counted apart.
-      const sinks = [await startOtlpSink(), await startOtlpSink(), await startOtlpSink(), await startOtlpSink()];
+      const sinks = await Promise.all([0, 1, 2, 3].map(() => startOtlpSink()));
       for (const sink of sinks) cleanups.push(() => new Promise((resolve) => sink.server.close(resolve)));
       const redis = await startTestRedis();
       cleanups.push(() => redis.stop());
@@ -109,12 +110,12 @@ async function measureAt(
 ): Promise<ScenarioReport> {
   // What each sink had before: OTLP bytes per request sent at this concurrency, warm-up included.
   const bytesBefore = new Map(named.map(({ name, sink }) => [name, sink.bytes]));
-  const servers = named.map(({ name, gateways: [first, ...replicas] }) => ({
-    name,
-    url: first!.url,
-    pid: first!.child.pid!,
-    replicas: replicas.map((g) => ({ url: g.url, pid: g.child.pid! })),
-  }));
+  const servers = named.map(({ name, gateways }) =>
+    replicated(
+      name,
+      gateways.map((g) => ({ url: g.url, pid: g.child.pid! })),
+    ),
+  );
   const measured = await measureServersAt(servers, TARGET, concurrency, options, log, cleanups);
   const { results } = measured;
   const [off, again, sampled, all] = results as [VariantResult, VariantResult, VariantResult, VariantResult];
