@@ -11,7 +11,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /**
      * The request's admission, given back by `release()` (its slot once admitted; its place while
-     * waiting) at its response, or when its client leaves. An object with a method rather than a
+     * waiting) at its response, or once its operation is done when its client left (pipeline.ts
+     * `clientGone`); a place in the queue is given back as soon as the client leaves. An object with a method rather than a
      * function: an admission made at once is itself the handle, no closure per request.
      */
     heldAdmission?: { release(): void };
@@ -64,6 +65,9 @@ export function admissionHook(deps: {
     if (now) return settled(deps, request, reply, { principal, planId, priority, outcome: now }, config, plan);
     const { outcome, cancel } = deps.admission.enter(asked);
     request.heldAdmission = { release: cancel };
+    // A client that leaves while its request waits gives its place back at once: it never runs.
+    // (Once admitted, `cancel` does nothing: a slot is given back when the operation is done.)
+    reply.raw.once('close', cancel);
     return outcome.then((result) => settled(deps, request, reply, { principal, planId, priority, outcome: result }, config, plan));
   };
 }

@@ -13,12 +13,23 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 export function apolloHandler<Context extends BaseContext>(
   apollo: ApolloServer<Context>,
   context: (request: FastifyRequest, reply: FastifyReply) => Promise<Context>,
+  /** Told of a request whose client left before the answer was ready: nothing will be written, so no `onResponse` follows. */
+  clientGone: (request: FastifyRequest) => void,
 ) {
   return async function graphqlHandler(request: FastifyRequest, reply: FastifyReply) {
-    const { headers, body, status } = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: graphqlRequestOf(request),
-      context: () => context(request, reply),
-    });
+    let answer: Awaited<ReturnType<typeof apollo.executeHTTPGraphQLRequest>>;
+    try {
+      answer = await apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: graphqlRequestOf(request),
+        context: () => context(request, reply),
+      });
+    } finally {
+      // A client that closed its connection after sending the request never gets a response: Node
+      // never finishes it, and Fastify's `onResponse` (on 'finish') and `onRequestAbort` (for a
+      // request whose body was cut short) never come. What it held would be held for good.
+      if (reply.raw.destroyed) clientGone(request);
+    }
+    const { headers, body, status } = answer;
     // forEach, not for...of: no iterator or entry array per header.
     headers.forEach((value, name) => {
       reply.header(name, value);

@@ -66,9 +66,13 @@ export interface RequestPipeline {
   context(request: FastifyRequest): GatewayContext;
   /** Inside Apollo: one plugin whose hooks run the steps in order. */
   apolloPlugin: ApolloServerPlugin<GatewayContext>;
-  /** Fastify `onSend`, `onRequestAbort`, `onResponse`: after Apollo. */
+  /** Fastify `onSend`, `onResponse`: after Apollo. */
   onSend(request: FastifyRequest, reply: FastifyReply, payload: unknown): void;
-  onRequestAbort(request: FastifyRequest): void;
+  /**
+   * Step 14 for a request whose client left while it ran (the handler calls it once the
+   * operation is done): no response will be written, so Fastify's `onResponse` never comes.
+   */
+  clientGone(request: FastifyRequest): void;
   onResponse(request: FastifyRequest, statusCode: number): void;
   /** A body Fastify could not read (413, 415, 400) is a request refused at the door, counted like the others. */
   refuseAtDoor: RefuseAtDoor;
@@ -156,7 +160,8 @@ export interface PipelineDeps {
  *                            STORE_UNAVAILABLE's and DOWNSTREAM_OVERLOADED's 503; GraphQL-over-HTTP status of request errors
  * After Apollo (Fastify):
  *   onSend     13. response size; downstream waits in Server-Timing (the server also adds rate-limit headers to an authenticated response without them)
- *   onResponse 14. the admission slot given back (also when the client leaves); an unclaimed early check refunded; the charge settled (limits); the request metered (usage)
+ *   onResponse 14. the admission slot given back; an unclaimed early check refunded; the charge settled (limits); the request metered (usage);
+ *                  for a request whose client left while it ran, the same once it is done (`clientGone`, called by the handler)
  */
 export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
   const { config, limits, earlyChecks } = deps;
@@ -254,16 +259,17 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
         reply.header('server-timing', earlier ? `${String(earlier)}, ${timing}` : timing);
       }
     },
-    onRequestAbort(request) {
-      earlyChecks?.release(request.earlyLimitCheck);
-      request.heldAdmission?.release();
-    },
     // 14
     onResponse(request, statusCode) {
-      request.heldAdmission?.release();
-      earlyChecks?.release(request.earlyLimitCheck);
+      release(request);
       const state = request.gatewayState;
       if (state) finish(state, request.responseBytes ?? 0, statusCode);
+    },
+    clientGone(request) {
+      release(request);
+      const state = request.gatewayState;
+      // Charged and run, nothing sent: metered as nginx logs it, 499 (the client closed the request).
+      if (state) finish(state, 0, CLIENT_CLOSED_REQUEST);
     },
     refuseAtDoor,
     ...(deps.bindTrace
@@ -274,6 +280,12 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
         }),
   };
 
+  /** What a request holds until its response: its admission (a slot, or its place while it waits) and its early check. */
+  function release(request: FastifyRequest): void {
+    earlyChecks?.release(request.earlyLimitCheck);
+    request.heldAdmission?.release();
+  }
+
   /** After the response of a request with a state: its charge settled (limits), then metered (usage). */
   function finish(state: RequestState, bytes: number, statusCode: number): void {
     const settle = limits.settle(state, state.answered?.actualCost ?? null, bytes);
@@ -281,6 +293,9 @@ export function createRequestPipeline(deps: PipelineDeps): RequestPipeline {
     if (event) deps.onMetered?.(event, state, settle);
   }
 }
+
+/** nginx's status for a request whose client closed the connection before the response. */
+const CLIENT_CLOSED_REQUEST = 499;
 
 /** What only the server knows, for the front door. */
 type FrontDoorServer = Pick<FrontDoorDeps, 'trustProxy' | 'requestId' | 'draining'>;

@@ -97,7 +97,6 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
     }
     done();
   });
-  app.addHook('onRequestAbort', async (request) => pipeline.onRequestAbort(request));
   app.addHook('onResponse', (request, reply, done) => {
     try {
       pipeline.onResponse(request, reply.statusCode);
@@ -139,7 +138,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
     onRequest: doorHook([ideHook, ...pipeline.onRequest, transportHook(pipeline.refuseAtDoor)]),
     ...(frontDoor ? { preParsing: frontDoor.preParsing } : {}),
     preHandler: doorHook(pipeline.preHandler),
-    handler: apolloHandler(apollo, async (request) => pipeline.context(request)),
+    handler: apolloHandler(apollo, async (request) => pipeline.context(request), pipeline.clientGone),
   };
   app.route(options.traceRoute ? options.traceRoute(graphqlRoute) : graphqlRoute);
 

@@ -132,6 +132,8 @@ export function createRouteSpans(tracer: Tracer) {
         if (span.isRecording() && request.gatewayState) span.setAttributes(operationAttributes(request.gatewayState));
         if (request.gatewayState?.answered?.hadFault) span.setStatus({ code: SpanStatusCode.ERROR, message: 'a gateway or downstream fault' });
         span.end();
+        // Its client left while it ran: no response, so no onResponse to end the server span.
+        if (reply.raw.destroyed) end(request, null);
       };
       Promise.resolve(result).then(finish, (error: unknown) => {
         span.recordException(error instanceof Error ? error : String(error));

@@ -1,5 +1,7 @@
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
+import { eventually } from '../support/eventually.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 /**
@@ -46,5 +48,45 @@ describe('fair admission on one instance', () => {
     const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`admission_refused_total\\{priority="normal",plan="enterprise",reason="tenant_queue_full"\\} ${refused.length}\\n`));
     expect(metrics).toMatch(/admission_in_flight 0\n/);
+  });
+});
+
+/** A POST of `query` as initech on a connection of its own; the returned function closes that connection. */
+function postAndLeave(query: string): () => void {
+  const body = JSON.stringify({ query });
+  const sent = httpRequest(`${gateway.url}/graphql`, {
+    method: 'POST',
+    agent: false,
+    headers: { authorization: `Bearer ${DEMO_TOKENS.initechAdmin}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+  });
+  sent.on('error', () => {}); // the connection it closes itself
+  sent.end(body);
+  return () => sent.destroy();
+}
+
+describe('a client that leaves', () => {
+  it('gives back its place in the queue at once, and its slot once the operation it left is done', async () => {
+    gateway.sampleServices.services.catalog.setKnobs({ latencyMs: 1500 });
+    try {
+      // Each on a connection of its own, closed by the client while the request runs (as a client that gives up does).
+      const sent = ['prd_1', 'prd_2', 'prd_3'].map((id) => postAndLeave(`{ product(id: "${id}") { name } }`));
+      expect(await eventually(() => gateway.sampleServices.services.catalog.requests().length >= 2)).toBe(true);
+      for (const leave of sent) leave();
+      const inFlight = async () => Number(/admission_in_flight (\d+)\n/.exec(await (await fetch(`${gateway.url}/metrics`)).text())?.[1]);
+      // The two still run (strict: their work still takes the instance); the third never will.
+      expect(await inFlight()).toBe(2);
+      // Once catalog has answered, nothing of initech's is held any more, though no response was written.
+      expect(await eventually(async () => (await inFlight()) === 0)).toBe(true);
+      expect(gateway.sampleServices.services.catalog.requests().length).toBe(2);
+      // Run and charged, so metered too (as an error: the client closed the request, 499 in nginx's terms).
+      const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+      expect(metrics).toMatch(/graphql_requests_total\{plan="enterprise",status="error",root_field="Query.product",tenant="all"\} 2\n/);
+      const next = await gateway.gql(DEMO_TOKENS.initechAdmin, '{ viewer { clientId } }');
+      expect(next.status).toBe(200);
+      // Admitted at once: it did not wait for a slot (it would say so here).
+      expect(next.headers.get('server-timing')).toBeNull();
+    } finally {
+      gateway.sampleServices.resetAll();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -180,6 +181,30 @@ describe('tracing on (in-memory exporter, limits on Redis)', () => {
       expect(span.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
       expect(span.attributes['db.system.name']).toBe('redis');
     }
+  });
+
+  it('a client that leaves while its request runs: the server span still ends, as an error, with the operation below it', async () => {
+    gateway.sampleServices.services.catalog.setKnobs({ latencyMs: 500 });
+    const body = JSON.stringify({ query: '{ product(id: "prd_1") { name } }' });
+    const sent = httpRequest(`${gateway.url}/graphql`, {
+      method: 'POST',
+      agent: false,
+      headers: {
+        authorization: `Bearer ${DEMO_TOKENS.globexAdmin}`,
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        traceparent: `00-${CALLER_TRACE_ID}-${CALLER_SPAN_ID}-01`,
+      },
+    });
+    sent.on('error', () => {}); // the connection it closes itself
+    sent.end(body);
+    expect(await eventually(() => gateway.sampleServices.services.catalog.requests().length === 1)).toBe(true);
+    sent.destroy();
+    const spans = await traceOf(CALLER_TRACE_ID);
+    const server = one(spans, 'POST /graphql');
+    expect(server.status).toEqual({ code: SpanStatusCode.ERROR, message: 'the client closed the request before the response' });
+    expect(server.attributes['http.response.status_code']).toBeUndefined();
+    expect(childrenOf(spans, server).map((s) => s.name)).toEqual(['query']);
   });
 
   it('a refusal from memory is traced too: with tracing on, the front door leaves every request to the traced route', async () => {
