@@ -2,6 +2,7 @@ import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { corsOrigins, type RequestOrigin } from '../auth/origin-policy.js';
 import type { Config } from '../config/schema.js';
+import type { DoorStep } from './door-steps.js';
 import { sendError } from './error-body.js';
 
 /** The routes browsers call with a key; other routes answer no CORS (pages of this origin only). */
@@ -38,18 +39,19 @@ function pathOf(request: FastifyRequest): string {
 }
 
 /**
- * CORS for browser apps, with @fastify/cors, in `onRequest` before authentication (a preflight
- * carries no Authorization header). The origins answered are those some tenant or publishable key
- * names (`corsOrigins`), read from the live config. Which key may be used from which of them is
- * checked after authentication (auth/origin-policy.ts). An origin nobody names gets 403
- * ORIGIN_NOT_ALLOWED on the API routes, preflight or not, so the refusal is in the network log
- * rather than a bare "Failed to fetch"; page script cannot read it, as CORS requires.
+ * CORS for browser apps: @fastify/cors answers the API's preflights; `corsStep` (the first door
+ * step of each API route: /graphql, /usage.csv) answers their actual requests, before
+ * authentication (a preflight carries no Authorization header). The origins answered are those
+ * some tenant or publishable key names (`corsOrigins`), read from the live config. Which key may
+ * be used from which of them is checked after authentication (auth/origin-policy.ts). An origin
+ * nobody names gets 403 ORIGIN_NOT_ALLOWED on the API routes, preflight or not, so the refusal is
+ * in the network log rather than a bare "Failed to fetch"; page script cannot read it, as CORS
+ * requires. Other routes (pages, probes, /metrics) answer no CORS, so no other origin's script
+ * can read them.
  */
-export async function registerCors(app: FastifyInstance, getConfig: () => Config): Promise<void> {
+export function corsStep(getConfig: () => Config): DoorStep {
   const exposed = CORS_EXPOSED_HEADERS.join(', ');
-  // Callback style: it runs on every request of every route, and almost always lets it on at once.
-  app.addHook('onRequest', (request, reply, done) => {
-    if (!API_PATHS.has(pathOf(request))) return done();
+  return (request, reply) => {
     // Most requests (server to server) send no Origin; the gateway's own pages are never listed.
     const origin = request.headers.origin;
     const foreign = origin !== undefined && !requestOrigin(request).sameOrigin;
@@ -59,50 +61,56 @@ export async function registerCors(app: FastifyInstance, getConfig: () => Config
         reply.header('vary', 'Origin');
         if (foreign) reply.header('access-control-allow-origin', origin).header('access-control-expose-headers', exposed);
       }
-      return done();
+      return;
     }
-    // Answered: the chain stops here (done is not called), as an async hook's reply would stop it.
-    sendError(
+    return sendError(
       reply,
       'ORIGIN_NOT_ALLOWED',
       `Origin ${origin} may not call this gateway: no tenant lists it (tenants.<id>.cors.allowedOrigins for secret keys, publishableKeys[].allowedOrigins for publishable keys).`,
       { origin },
     );
-  });
+  };
+}
 
-  // Only the API routes answer CORS, and the hook above answers their actual requests: the plugin
-  // would copy its options and resolve the origin on every request (about 2 µs each, most of them
-  // with no Origin at all). Every route opts out of the plugin as it is added, except its own
-  // OPTIONS route, which answers the API's preflights; other routes (pages, probes, /metrics)
-  // answer no CORS, so no other origin's script can read them.
-  app.addHook('onRoute', (route) => {
-    if (route.url !== '*') route.config = { ...route.config, cors: false };
-  });
-  // Static options, so the plugin prepares them once: a `delegator` made it copy and normalize
-  // them on every request (about 8 µs each, in a CPU profile of a flooded gateway).
-  const maxAge = getConfig().cors.preflightMaxAgeSeconds;
-  await app.register(cors, {
-    hook: 'onRequest',
-    // The exact origin is echoed (never `*`), with Vary: Origin, so caches keep answers apart.
-    // The same origin as the gateway's own pages is never listed, so gets no CORS headers.
-    origin: (origin, callback) => callback(null, origin !== undefined && corsOrigins(getConfig()).has(origin) ? origin : false),
-    methods: ['GET', 'POST'],
-    allowedHeaders: CORS_ALLOWED_HEADERS,
-    exposedHeaders: CORS_EXPOSED_HEADERS,
-    // Keys travel in Authorization, never in cookies: no credentialed requests.
-    credentials: false,
-    maxAge,
-    cacheControl: maxAge,
-  });
-  // cors.preflightMaxAgeSeconds follows config reloads (src/config/reload-scope.ts lists it as live).
-  app.addHook('onSend', (request, reply, _payload, done) => {
-    if (request.method === 'OPTIONS' && reply.hasHeader('access-control-max-age')) {
-      const live = getConfig().cors.preflightMaxAgeSeconds;
-      if (live !== maxAge) {
-        reply.header('access-control-max-age', String(live));
-        reply.header('cache-control', `max-age=${live}`);
+/**
+ * The API's preflights: @fastify/cors with its `OPTIONS *` route, in a context of its own, so its
+ * hooks run for that route only. Registered for the whole server (as the plugin is by default),
+ * its hook and a copy of every route's config had run on every request of every route, about
+ * 2 µs each; and a global hook of ours for the API's actual requests is now their first door step.
+ */
+export async function registerCors(app: FastifyInstance, getConfig: () => Config): Promise<void> {
+  const step = corsStep(getConfig);
+  await app.register(async (preflights) => {
+    // An unknown foreign origin's preflight to an API path is refused here, ahead of the plugin.
+    preflights.addHook('onRequest', (request, reply, done) => {
+      if (!API_PATHS.has(pathOf(request)) || step(request, reply) === undefined) done();
+    });
+    // Static options, so the plugin prepares them once: a `delegator` made it copy and normalize
+    // them on every request (about 8 µs each, in a CPU profile of a flooded gateway).
+    const maxAge = getConfig().cors.preflightMaxAgeSeconds;
+    await preflights.register(cors, {
+      hook: 'onRequest',
+      // The exact origin is echoed (never `*`), with Vary: Origin, so caches keep answers apart.
+      // The same origin as the gateway's own pages is never listed, so gets no CORS headers.
+      origin: (origin, callback) => callback(null, origin !== undefined && corsOrigins(getConfig()).has(origin) ? origin : false),
+      methods: ['GET', 'POST'],
+      allowedHeaders: CORS_ALLOWED_HEADERS,
+      exposedHeaders: CORS_EXPOSED_HEADERS,
+      // Keys travel in Authorization, never in cookies: no credentialed requests.
+      credentials: false,
+      maxAge,
+      cacheControl: maxAge,
+    });
+    // cors.preflightMaxAgeSeconds follows config reloads (src/config/reload-scope.ts lists it as live).
+    preflights.addHook('onSend', (_request, reply, _payload, done) => {
+      if (reply.hasHeader('access-control-max-age')) {
+        const live = getConfig().cors.preflightMaxAgeSeconds;
+        if (live !== maxAge) {
+          reply.header('access-control-max-age', String(live));
+          reply.header('cache-control', `max-age=${live}`);
+        }
       }
-    }
-    done();
+      done();
+    });
   });
 }

@@ -11,7 +11,8 @@ import type { ConfigSource } from '../config/source.js';
 import type { GatewayContext } from '../graph/context.js';
 import type { Logger } from '../observability/logger.js';
 import { lazyChildLogger } from './lazy-child-logger.js';
-import { registerCors } from './cors.js';
+import { corsStep, registerCors } from './cors.js';
+import { EXEMPT_HEADER } from '../limits/limit-gate.js';
 import { doorHook } from './door-steps.js';
 import { registerIde } from './ide-route.js';
 import { sendError, sendNotFound } from './error-body.js';
@@ -80,7 +81,13 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
     // (or that none does), also those no limit decision answered. No count is known while the
     // store is down for a fail-closed plan: that 429 carries only Retry-After.
     const fallback = options.rateLimitHeaders;
-    if (request.principal && fallback && !reply.hasHeader('ratelimit-policy') && request.gatewayState?.decided?.throttled !== 'unavailable') {
+    if (
+      request.principal &&
+      fallback &&
+      !reply.hasHeader('ratelimit-policy') &&
+      !reply.hasHeader(EXEMPT_HEADER) &&
+      request.gatewayState?.decided?.throttled !== 'unavailable'
+    ) {
       const headers = fallback(request.principal, request.ip);
       if (!(headers instanceof Promise)) {
         reply.headers(headers);
@@ -122,7 +129,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
 
   app.setNotFoundHandler(sendNotFound);
 
-  // Before every route: CORS must answer preflights ahead of authentication.
+  // The API's preflights (its actual requests' CORS is the first door step of each API route).
   await registerCors(app, () => configSource.current());
   registerHealthRoutes(app, { checks: options.readinessChecks ?? [], ...(options.metricsRegistry ? { registry: options.metricsRegistry } : {}) });
 
@@ -135,7 +142,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
     method: ['GET', 'POST'] as ('GET' | 'POST')[],
     url: '/graphql',
     // GraphiQL for a browser asking for HTML first: the page needs no key.
-    onRequest: doorHook([ideHook, ...pipeline.onRequest, transportHook(pipeline.refuseAtDoor)]),
+    onRequest: doorHook([corsStep(() => configSource.current()), ideHook, ...pipeline.onRequest, transportHook(pipeline.refuseAtDoor)]),
     ...(frontDoor ? { preParsing: frontDoor.preParsing } : {}),
     preHandler: doorHook(pipeline.preHandler),
     handler: apolloHandler(apollo, async (request) => pipeline.context(request), pipeline.clientGone),

@@ -14,6 +14,7 @@ import { usageRange, asUserInput } from '../resolvers/usage-range.js';
 import { historyToCsv } from '../usage/csv.js';
 import type { UsageStore } from '../usage/store.js';
 import { authenticateHook } from './authenticate-hook.js';
+import { corsStep } from './cors.js';
 import { doorHook } from './door-steps.js';
 import { assertMaySeeKey, assertUsageExportAllowed } from '../auth/publishable-policy.js';
 import { sendError, sendGatewayError } from './error-body.js';
@@ -41,7 +42,7 @@ export function registerUsageCsv(
 ): void {
   app.get<{ Querystring: CsvQuery }>(
     '/usage.csv',
-    { onRequest: doorHook([authenticateHook(deps.authenticator, deps.authGuard), originHook(deps.config)]) },
+    { onRequest: doorHook([corsStep(deps.config), authenticateHook(deps.authenticator, deps.authGuard), originHook(deps.config)]) },
     async (request: FastifyRequest<{ Querystring: CsvQuery }>, reply: FastifyReply) => {
       const principal = request.principal!;
       if (!hasTenant(principal)) return sendError(reply, 'FORBIDDEN', 'Platform-admin keys have no tenant usage; use a tenant API key.');

@@ -138,7 +138,12 @@ export function createLimitGate(deps: LimitGateDeps) {
     let decided: LimiterOutcome | undefined;
     const verdict = (throttled: string | null, costBudget: CostBudget | null = null) => verdictOf(effective.planId, costBudget, throttled, decided);
     if (charge.overMaximum) return { verdict: verdict('max-cost'), refusal: costLimitExceededError(charge.overMaximum, effective, docs) };
-    if (dims.length === 0) return { verdict: verdict(null), refusal: null };
+    if (dims.length === 0) {
+      // Said here, where the plan is already worked out: the server's fallback for responses
+      // without a decision would work it out again (http/server.ts).
+      input.setHeader(EXEMPT_HEADER, NO_LIMITS_EXEMPT[EXEMPT_HEADER]!);
+      return { verdict: verdict(null), refusal: null };
+    }
     // The tenant's shadow limits, if any, ride on the same check (never on an early one: released).
     const shadow = chargeInput.usageOnly ? null : shadows.charge(chargeInput, effective);
     const early = shadow ? releaseEarly(deps, input) : claimEarly(deps, input, dims);

@@ -139,6 +139,23 @@ describe('actual requests', () => {
     expect((await post(DEMO_TOKENS.acmeAdmin, TOOL)).status).toBe(403);
   });
 
+  it('answers CORS on the usage export as on /graphql, and on no other route', async () => {
+    const csv = (origin: string) =>
+      fetch(`${gateway.url}/usage.csv?granularity=hour`, { headers: { authorization: `Bearer ${DEMO_TOKENS.globexAdmin}`, origin } });
+    const allowed = await csv(TOOL);
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(TOOL);
+    expect(allowed.headers.get('vary')).toContain('Origin');
+    const stranger = await csv(STRANGER);
+    expect(stranger.status).toBe(403);
+    expect((await json(stranger)).errors[0].extensions.code).toBe('ORIGIN_NOT_ALLOWED');
+    // A probe is no API route: an allowed origin's script gets no CORS headers to read it with, and no 403 either.
+    const probe = await fetch(`${gateway.url}/healthz`, { headers: { origin: TOOL } });
+    expect(probe.status).toBe(200);
+    expect(probe.headers.get('access-control-allow-origin')).toBeNull();
+    expect(probe.headers.get('vary')).toBeNull();
+  });
+
   it('refuses a request from an origin nobody names before reading the key', async () => {
     const response = await post('not-even-a-key', STRANGER);
     expect(response.status).toBe(403);

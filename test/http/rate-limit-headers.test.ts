@@ -118,3 +118,21 @@ describe('rate-limit headers on every authenticated response', () => {
     expect(Number(answers[3]!.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 });
+
+describe('a plan without limits', () => {
+  it('says so on every response of its keys: an executed operation and one that fails validation alike', async () => {
+    const unlimited = await startTestGateway({ patch: (config) => (config.plans.enterprise.limits = {}) });
+    try {
+      const ran = await unlimited.gql(DEMO_TOKENS.initechAdmin, '{ viewer { clientId } }');
+      expect(ran.status).toBe(200);
+      const invalid = await unlimited.gql(DEMO_TOKENS.initechAdmin, '{ viewer { noSuchField } }');
+      expect(invalid.status).toBe(400);
+      for (const response of [ran, invalid]) {
+        expect(response.headers.get('x-ratelimit-exempt')).toBe('no-limits');
+        expect(response.headers.get('ratelimit-policy')).toBeNull();
+      }
+    } finally {
+      await unlimited.close();
+    }
+  });
+});
