@@ -75,6 +75,12 @@ export function createRouteSpans(tracer: Tracer) {
         'client.address': request.ip,
         'user_agent.original': request.headers['user-agent'] ?? '',
       });
+      // A request whose body is cut short reaches neither the handler nor onResponse: its span
+      // ends with the connection. Only a span that records listens: a route hook would put a
+      // listener and a closure on every request, sampled or not.
+      request.raw.once('close', () => {
+        if (request.raw.aborted) end(request, null);
+      });
     }
     const started = { server, context: trace.setSpan(parent, server) };
     traces.set(request, started);
@@ -169,17 +175,12 @@ export function createRouteSpans(tracer: Tracer) {
         end(request, reply.statusCode);
         done();
       };
-      const onRequestAbort = (request: FastifyRequest, done: () => void) => {
-        end(request, null);
-        done();
-      };
       return {
         ...route,
         onRequest: [starter, ...hooksOf(route.onRequest).map(within)],
         preHandler: hooksOf(route.preHandler).map(within),
         handler: operation(route.handler),
         onResponse: [...hooksOf(route.onResponse), onResponse],
-        onRequestAbort: [...hooksOf(route.onRequestAbort), onRequestAbort],
       } as unknown as Route;
     },
   };

@@ -207,6 +207,27 @@ describe('tracing on (in-memory exporter, limits on Redis)', () => {
     expect(childrenOf(spans, server).map((s) => s.name)).toEqual(['query']);
   });
 
+  it('a request whose body is cut short: its server span ends with the connection, as an error, with no operation', async () => {
+    const sent = httpRequest(`${gateway.url}/graphql`, {
+      method: 'POST',
+      agent: false,
+      headers: {
+        authorization: `Bearer ${DEMO_TOKENS.globexAdmin}`,
+        'content-type': 'application/json',
+        'content-length': 1000,
+        traceparent: `00-${CALLER_TRACE_ID}-${CALLER_SPAN_ID}-01`,
+      },
+    });
+    sent.on('error', () => {}); // the connection it closes itself
+    sent.write('{"query":"{ viewer');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    sent.destroy();
+    const spans = await traceOf(CALLER_TRACE_ID);
+    const server = one(spans, 'POST /graphql');
+    expect(server.status).toEqual({ code: SpanStatusCode.ERROR, message: 'the client closed the request before the response' });
+    expect(childrenOf(spans, server)).toEqual([]);
+  });
+
   it('a refusal from memory is traced too: with tracing on, the front door leaves every request to the traced route', async () => {
     // acme (Free): its minute and its burst zone used up, then refused by Redis once (remembered).
     let refused = 0;
