@@ -75,12 +75,7 @@ export function createRouteSpans(tracer: Tracer) {
         'client.address': request.ip,
         'user_agent.original': request.headers['user-agent'] ?? '',
       });
-      // A request whose body is cut short reaches neither the handler nor onResponse: its span
-      // ends with the connection. Only a span that records listens: a route hook would put a
-      // listener and a closure on every request, sampled or not.
-      request.raw.once('close', () => {
-        if (request.raw.aborted) end(request, null);
-      });
+      endsIfCutShort(request, end);
     }
     const started = { server, context: trace.setSpan(parent, server) };
     traces.set(request, started);
@@ -184,6 +179,17 @@ export function createRouteSpans(tracer: Tracer) {
       } as unknown as Route;
     },
   };
+}
+
+/**
+ * A request whose body is cut short reaches neither the handler nor onResponse: its span ends
+ * with the connection (Fastify's own condition, `req.aborted`). Only a span that records listens:
+ * a route `onRequestAbort` hook would put a listener and a closure on every request, sampled or not.
+ */
+function endsIfCutShort(request: FastifyRequest, end: (request: FastifyRequest, statusCode: null) => void): void {
+  request.raw.once('close', () => {
+    if (request.raw.aborted) end(request, null);
+  });
 }
 
 /** A route option's hooks as a list (Fastify takes one function or an array). */
