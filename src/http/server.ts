@@ -2,7 +2,14 @@ import { transportHook } from './transport-hook.js';
 import { apolloHandler } from './apollo-handler.js';
 import { declareRequestFields } from './request-fields.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerFactory } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyServerFactory,
+  type FastifyRequest,
+} from 'fastify';
 import type { ApolloServer, ApolloServerPlugin } from '@apollo/server';
 import type { Registry } from 'prom-client';
 import { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
@@ -34,6 +41,8 @@ export interface HttpServerOptions {
   metricsRegistry?: Registry;
   /** Wraps the `/graphql` route's hooks and handler in its trace spans (tracing/route-spans.ts); default: untraced. */
   traceRoute?: <Route extends object>(route: Route) => Route;
+  /** Ends a traced request's server span once its response is sent (tracing/route-spans.ts); default: untraced. */
+  endTrace?: (request: FastifyRequest, statusCode: number) => void;
 }
 
 /**
@@ -107,6 +116,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<{ ap
   app.addHook('onResponse', (request, reply, done) => {
     try {
       pipeline.onResponse(request, reply.statusCode);
+      options.endTrace?.(request, reply.statusCode);
     } catch (error) {
       done(error as Error);
       return;

@@ -27,6 +27,7 @@ export function startTracing(settings: TracingSettings, options: TracingOptions)
   return {
     enabled: true,
     traceRoute: routeSpans.traceRoute,
+    endRequest: routeSpans.endRequest,
     bindState: routeSpans.bindState,
     apolloPlugins: [graphqlSpanPlugin(routeSpans.contextOfState)],
     traceLimitGate: (gate) => traceLimitGate(gate, tracer, routeSpans.contextOfState),

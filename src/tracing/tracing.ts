@@ -11,6 +11,8 @@ export interface Tracing {
   readonly enabled: boolean;
   /** The `/graphql` route with its spans (http/server.ts): server span, request context, GraphQL operation span. */
   traceRoute<Route extends object>(route: Route): Route;
+  /** Ends a traced request's server span once its response is sent (http/server.ts's onResponse); nothing for another request. */
+  endRequest(request: FastifyRequest, statusCode: number): void;
   /** Binds the request's trace to its state as the state is made (http/pipeline.ts); its downstream calls' trace, undefined when off. */
   bindState(request: FastifyRequest, state: object): CallTrace | undefined;
   /** The GraphQL semantic conventions on the operation span. */
@@ -24,6 +26,7 @@ export interface Tracing {
 export const NO_TRACING: Tracing = {
   enabled: false,
   traceRoute: (route) => route,
+  endRequest: () => {},
   bindState: () => undefined,
   apolloPlugins: [],
   traceLimitGate: (gate) => gate,

@@ -57,6 +57,7 @@ export async function createGatewayHttp(deps: {
     rateLimitHeaders: (principal, ip) => limits.limits.headersFor(config.current(), principal, ip),
     createApollo: (plugins) => createApollo({ schema, plugins: [...plugins, ...tracing.apolloPlugins] }),
     traceRoute: tracing.traceRoute,
+    ...(tracing.enabled ? { endTrace: tracing.endRequest } : {}),
   });
   registerLimitsDocs(app, { schema, configSource: config });
   registerUsageCsv(app, {
