@@ -1,8 +1,8 @@
-import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
 import { eventually } from '../support/eventually.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { postOnOwnConnection } from '../support/own-connection.js';
 
 /**
  * Fair admission on a real gateway: a tenant sending many requests at once runs only its plan's
@@ -51,27 +51,16 @@ describe('fair admission on one instance', () => {
   });
 });
 
-/** A POST of `query` as initech on a connection of its own; the returned function closes that connection. */
-function postAndLeave(query: string): () => void {
-  const body = JSON.stringify({ query });
-  const sent = httpRequest(`${gateway.url}/graphql`, {
-    method: 'POST',
-    agent: false,
-    headers: { authorization: `Bearer ${DEMO_TOKENS.initechAdmin}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-  });
-  sent.on('error', () => {}); // the connection it closes itself
-  sent.end(body);
-  return () => sent.destroy();
-}
-
 describe('a client that leaves', () => {
   it('gives back its place in the queue at once, and its slot once the operation it left is done', async () => {
     gateway.sampleServices.services.catalog.setKnobs({ latencyMs: 1500 });
     try {
       // Each on a connection of its own, closed by the client while the request runs (as a client that gives up does).
-      const sent = ['prd_1', 'prd_2', 'prd_3'].map((id) => postAndLeave(`{ product(id: "${id}") { name } }`));
+      const sent = ['prd_1', 'prd_2', 'prd_3'].map((id) =>
+        postOnOwnConnection(gateway.url, DEMO_TOKENS.initechAdmin, { body: JSON.stringify({ query: `{ product(id: "${id}") { name } }` }) }),
+      );
       expect(await eventually(() => gateway.sampleServices.services.catalog.requests().length >= 2)).toBe(true);
-      for (const leave of sent) leave();
+      for (const request of sent) request.destroy();
       const inFlight = async () => Number(/admission_in_flight (\d+)\n/.exec(await (await fetch(`${gateway.url}/metrics`)).text())?.[1]);
       // The two still run (strict: their work still takes the instance); the third never will.
       expect(await inFlight()).toBe(2);

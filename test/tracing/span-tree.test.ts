@@ -1,10 +1,10 @@
-import { request as httpRequest } from 'node:http';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
 import { eventually } from '../support/eventually.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { postOnOwnConnection } from '../support/own-connection.js';
 import { flushKeepingEpoch, useTestRedis } from '../support/redis-server.js';
 
 /** The trace a caller started: the gateway's spans join it. */
@@ -185,19 +185,10 @@ describe('tracing on (in-memory exporter, limits on Redis)', () => {
 
   it('a client that leaves while its request runs: the server span still ends, as an error, with the operation below it', async () => {
     gateway.sampleServices.services.catalog.setKnobs({ latencyMs: 500 });
-    const body = JSON.stringify({ query: '{ product(id: "prd_1") { name } }' });
-    const sent = httpRequest(`${gateway.url}/graphql`, {
-      method: 'POST',
-      agent: false,
-      headers: {
-        authorization: `Bearer ${DEMO_TOKENS.globexAdmin}`,
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(body),
-        traceparent: `00-${CALLER_TRACE_ID}-${CALLER_SPAN_ID}-01`,
-      },
+    const sent = postOnOwnConnection(gateway.url, DEMO_TOKENS.globexAdmin, {
+      body: JSON.stringify({ query: '{ product(id: "prd_1") { name } }' }),
+      headers: { traceparent: `00-${CALLER_TRACE_ID}-${CALLER_SPAN_ID}-01` },
     });
-    sent.on('error', () => {}); // the connection it closes itself
-    sent.end(body);
     expect(await eventually(() => gateway.sampleServices.services.catalog.requests().length === 1)).toBe(true);
     sent.destroy();
     const spans = await traceOf(CALLER_TRACE_ID);
@@ -208,17 +199,10 @@ describe('tracing on (in-memory exporter, limits on Redis)', () => {
   });
 
   it('a request whose body is cut short: its server span ends with the connection, as an error, with no operation', async () => {
-    const sent = httpRequest(`${gateway.url}/graphql`, {
-      method: 'POST',
-      agent: false,
-      headers: {
-        authorization: `Bearer ${DEMO_TOKENS.globexAdmin}`,
-        'content-type': 'application/json',
-        'content-length': 1000,
-        traceparent: `00-${CALLER_TRACE_ID}-${CALLER_SPAN_ID}-01`,
-      },
+    const sent = postOnOwnConnection(gateway.url, DEMO_TOKENS.globexAdmin, {
+      contentLength: 1000,
+      headers: { traceparent: `00-${CALLER_TRACE_ID}-${CALLER_SPAN_ID}-01` },
     });
-    sent.on('error', () => {}); // the connection it closes itself
     sent.write('{"query":"{ viewer');
     await new Promise((resolve) => setTimeout(resolve, 100));
     sent.destroy();
