@@ -2,17 +2,11 @@ import { type Context, propagation, SpanKind, SpanStatusCode, trace, type Tracer
 import type { CallSpan, CallTrace } from '../downstream/call-context.js';
 
 /**
- * A request's downstream HTTP attempts in its trace (downstream/exchange.ts starts one per
+ * A sampled request's downstream HTTP attempts in its trace (downstream/exchange.ts starts one per
  * attempt): a CLIENT span each, named and described as the HTTP semantic conventions say, whose
- * `traceparent` the service receives. An unsampled request's calls get its trace's ids, sampled
- * flag off, and no span: the service follows the same decision.
+ * `traceparent` the service receives.
  */
 export function callTraceOf(tracer: Tracer, parent: Context): CallTrace {
-  if (!trace.getSpan(parent)?.isRecording()) {
-    // Made on the first call: most requests that are not sampled make none.
-    let untraced: CallSpan | undefined;
-    return { start: () => (untraced ??= { headers: headersOf(parent), end() {} }) };
-  }
   return {
     start(method, url) {
       const server = serverOf(url);
@@ -74,8 +68,18 @@ function serverOf(url: string): ServerAddress {
   return known;
 }
 
+/**
+ * An unsampled request's downstream calls: no span, and the same headers on every attempt, its
+ * trace's ids with the sampled flag off, so the services follow the same decision. The headers
+ * are made on the first call: a request answered from the cache makes none.
+ */
+export function unsampledCallsOf(headersOf: () => Record<string, string>): CallTrace {
+  let untraced: CallSpan | undefined;
+  return { start: () => (untraced ??= { headers: headersOf(), end() {} }) };
+}
+
 /** The W3C headers of a context (`traceparent`, and `tracestate` when the caller sent one). */
-function headersOf(context: Context): Record<string, string> {
+export function headersOf(context: Context): Record<string, string> {
   const headers: Record<string, string> = {};
   propagation.inject(context, headers);
   return headers;

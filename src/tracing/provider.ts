@@ -15,6 +15,7 @@ import {
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace-node';
 import type { Logger } from '../observability/logger.js';
+import { createRootSampling, type RootSampling } from './root-sampling.js';
 import type { SamplerName, TracingSettings } from './settings.js';
 import { SyncContextManager } from './sync-context.js';
 import { type ExportThread, startExportThread } from './worker-exporter.js';
@@ -27,6 +28,8 @@ export const TRACER_NAME = 'experience-gateway';
 
 export interface TraceProvider {
   tracer: Tracer;
+  /** The sampler's decision for a request that starts a trace, before any span (root-sampling.ts). */
+  rootSampling: RootSampling;
   /** Exports what is buffered (waiting at most SHUTDOWN_EXPORT_MS), then stops; the process-wide context and propagator are released. */
   shutdown(): Promise<void>;
 }
@@ -68,16 +71,16 @@ export function startTraceProvider(settings: TracingSettings, logger: Logger, ex
     }
     spanProcessors.push(new BatchSpanProcessor(exporting, { ...settings.batch }));
   }
-  const provider = new NodeTracerProvider({
-    resource,
-    sampler: samplerOf(settings.sampler, settings.ratio),
-    spanProcessors,
-  });
+  const { sampler, root } = samplerOf(settings.sampler, settings.ratio);
+  // A new trace has no parent: its decision is the root sampler's, asked directly (no parent-based step).
+  const rootSampling = createRootSampling(root);
+  const provider = new NodeTracerProvider({ resource, sampler, idGenerator: rootSampling.idGenerator, spanProcessors });
   // W3C trace context only (`traceparent`, `tracestate`): what downstream services are told.
   // The context lives only as long as a synchronous call (sync-context.ts says why).
   provider.register({ propagator: new W3CTraceContextPropagator(), contextManager: new SyncContextManager() });
   return {
     tracer: provider.getTracer(TRACER_NAME),
+    rootSampling,
     async shutdown() {
       let timer: NodeJS.Timeout | undefined;
       const giveUp = new Promise<void>((resolve) => {
@@ -99,19 +102,22 @@ export function startTraceProvider(settings: TracingSettings, logger: Logger, ex
   };
 }
 
-function samplerOf(name: SamplerName, ratio: number): Sampler {
+/** The sampler of these settings, and the one it asks about a span without a parent (the same, unless parent-based). */
+function samplerOf(name: SamplerName, ratio: number): { sampler: Sampler; root: Sampler } {
+  const itself = (sampler: Sampler) => ({ sampler, root: sampler });
+  const parentBased = (root: Sampler) => ({ sampler: new ParentBasedSampler({ root }), root });
   switch (name) {
     case 'always_on':
-      return new AlwaysOnSampler();
+      return itself(new AlwaysOnSampler());
     case 'always_off':
-      return new AlwaysOffSampler();
+      return itself(new AlwaysOffSampler());
     case 'traceidratio':
-      return new TraceIdRatioBasedSampler(ratio);
+      return itself(new TraceIdRatioBasedSampler(ratio));
     case 'parentbased_always_on':
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+      return parentBased(new AlwaysOnSampler());
     case 'parentbased_always_off':
-      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+      return parentBased(new AlwaysOffSampler());
     case 'parentbased_traceidratio':
-      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
+      return parentBased(new TraceIdRatioBasedSampler(ratio));
   }
 }

@@ -2,15 +2,25 @@ import { type Context, context, propagation, ROOT_CONTEXT, type Span, SpanKind, 
 import type { FastifyReply, FastifyRequest, RouteHandlerMethod, RouteOptions } from 'fastify';
 import type { CallTrace } from '../downstream/call-context.js';
 import { operationAttributes, principalAttributes } from './attributes.js';
-import { callTraceOf } from './call-spans.js';
+import { callTraceOf, headersOf, unsampledCallsOf } from './call-spans.js';
+import type { RootSampling } from './root-sampling.js';
 
-/** The spans of one request in flight: its server span and the context its work runs in. */
-interface RequestTrace {
+/** A sampled request's spans in flight: its server span and the context its work runs in. */
+interface SampledTrace {
+  sampled: true;
   server: Span;
   context: Context;
-  /** Below the GraphQL operation span, once the handler started it (sampled requests only). */
+  /** Below the GraphQL operation span, once the handler started it. */
   operation?: Context;
 }
+
+/** A request not sampled: no span, only what its downstream calls are told of its trace. */
+interface UnsampledTrace {
+  sampled: false;
+  calls: CallTrace;
+}
+
+type RequestTrace = SampledTrace | UnsampledTrace;
 
 type Hook = (this: unknown, request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => unknown;
 
@@ -32,8 +42,10 @@ const UNRESOLVED_OPERATION = 'GraphQL Operation';
  * events, and the context lasts only a synchronous call (sync-context.ts): each hook and the
  * handler is run inside the request's context, and what continues later (the operation plugin,
  * the limit decision, downstream calls) finds it from the request's state (`bindState`).
+ * A request that is not sampled has none of these spans and runs outside any context: it only
+ * tells its downstream calls its trace's ids, the sampled flag off.
  */
-export function createRouteSpans(tracer: Tracer) {
+export function createRouteSpans(tracer: Tracer, rootSampling: RootSampling) {
   /**
    * A request's trace, and the context its state's later work continues in, are kept on the
    * request and on its state (graph/request-state.ts) under symbols of this instance, not in
@@ -61,50 +73,47 @@ export function createRouteSpans(tracer: Tracer) {
   };
 
   function start(request: FastifyRequest): RequestTrace {
-    // The caller's trace, when it sent a W3C `traceparent`; its sampling decision is followed (parentbased_* samplers).
-    const parent = propagation.extract(ROOT_CONTEXT, request.headers);
     const route = request.routeOptions.url ?? '';
-    const server = tracer.startSpan(`${request.method} ${route}`, { kind: SpanKind.SERVER }, parent);
-    // Attributes only for a span that is kept: an unsampled request pays for no more than its ids.
-    if (server.isRecording()) {
-      server.setAttributes({
-        'http.request.method': request.method,
-        'http.route': route,
-        'url.path': request.url.split('?', 1)[0]!,
-        'url.scheme': request.protocol,
-        'client.address': request.ip,
-        'user_agent.original': request.headers['user-agent'] ?? '',
-      });
-      endsIfCutShort(request, end);
+    const name = `${request.method} ${route}`;
+    let parent = ROOT_CONTEXT;
+    if (request.headers.traceparent === undefined) {
+      // A new trace: sampled or not is decided before any span is made (root-sampling.ts says why).
+      const traceId = rootSampling.unsampledTraceId(name);
+      if (traceId !== undefined) {
+        const traceparent = () => ({ traceparent: `00-${traceId}-${rootSampling.newSpanId()}-00` });
+        return remember(request, { sampled: false, calls: unsampledCallsOf(traceparent) });
+      }
+    } else {
+      // The caller's trace; its sampling decision is followed (parentbased_* samplers).
+      parent = propagation.extract(ROOT_CONTEXT, request.headers);
     }
-    const started = { server, context: trace.setSpan(parent, server) };
+    const server = tracer.startSpan(name, { kind: SpanKind.SERVER }, parent);
+    if (!server.isRecording()) {
+      const serverContext = trace.setSpan(parent, server);
+      return remember(request, { sampled: false, calls: unsampledCallsOf(() => headersOf(serverContext)) });
+    }
+    server.setAttributes({
+      'http.request.method': request.method,
+      'http.route': route,
+      'url.path': request.url.split('?', 1)[0]!,
+      'url.scheme': request.protocol,
+      'client.address': request.ip,
+      'user_agent.original': request.headers['user-agent'] ?? '',
+    });
+    endsIfCutShort(request, end);
+    return remember(request, { sampled: true, server, context: trace.setSpan(parent, server) });
+  }
+
+  function remember(request: FastifyRequest, started: RequestTrace): RequestTrace {
     traces.set(request, started);
     return started;
   }
 
-  function contextOf(request: FastifyRequest): Context {
-    return (traces.get(request) ?? start(request)).context;
-  }
-
   function end(request: FastifyRequest, statusCode: number | null): void {
     const started = traces.get(request);
-    if (!started) return;
+    if (!started?.sampled) return;
     traces.delete(request);
-    const { server } = started;
-    if (server.isRecording()) {
-      server.setAttributes(principalAttributes(request.principal));
-      if (statusCode === null) {
-        server.setStatus({ code: SpanStatusCode.ERROR, message: 'the client closed the request before the response' });
-      } else {
-        server.setAttribute('http.response.status_code', statusCode);
-        // HTTP semantic conventions: a server span is an error for 5xx only; a 4xx is the caller's.
-        if (statusCode >= 500) {
-          server.setAttribute('error.type', String(statusCode));
-          server.setStatus({ code: SpanStatusCode.ERROR });
-        }
-      }
-    }
-    server.end();
+    endServerSpan(started.server, request, statusCode);
   }
 
   /**
@@ -114,20 +123,19 @@ export function createRouteSpans(tracer: Tracer) {
   const within = (hook: Hook): Hook =>
     function (this: unknown, request, reply, done) {
       const started = traces.get(request) ?? start(request);
-      if (!started.server.isRecording()) return hook.call(this, request, reply, done);
+      if (!started.sampled) return hook.call(this, request, reply, done);
       return context.with(started.context, hook, this, request, reply, done);
     };
 
   function operation(handler: RouteHandlerMethod): RouteHandlerMethod {
     return function (this: ThisParameterType<RouteHandlerMethod>, request, reply) {
-      const parent = contextOf(request);
-      // Not sampled: no operation span (it would record nothing); downstream calls still get the trace's id.
-      if (!trace.getSpan(parent)?.isRecording()) return context.with(parent, handler, this, request, reply);
-      const span = tracer.startSpan(UNRESOLVED_OPERATION, { kind: SpanKind.SERVER }, parent);
+      const started = traces.get(request) ?? start(request);
+      // Not sampled: no operation span (it would record nothing); downstream calls still get the trace's ids (bindState).
+      if (!started.sampled) return handler.call(this, request, reply);
+      const span = tracer.startSpan(UNRESOLVED_OPERATION, { kind: SpanKind.SERVER }, started.context);
       // The GraphQL plugin (graphql-plugin.ts) names it and adds the graphql.* attributes once the operation resolves.
-      const operationContext = trace.setSpan(parent, span);
-      const started = traces.get(request);
-      if (started) started.operation = operationContext;
+      const operationContext = trace.setSpan(started.context, span);
+      started.operation = operationContext;
       const result = context.with(operationContext, handler, this, request, reply);
       const finish = () => {
         if (span.isRecording() && request.gatewayState) span.setAttributes(operationAttributes(request.gatewayState));
@@ -153,6 +161,7 @@ export function createRouteSpans(tracer: Tracer) {
     bindState(request: FastifyRequest, state: object): CallTrace | undefined {
       const started = traces.get(request);
       if (!started) return undefined;
+      if (!started.sampled) return started.calls;
       const bound = started.operation ?? started.context;
       states.set(state, bound);
       return callTraceOf(tracer, bound);
@@ -174,6 +183,24 @@ export function createRouteSpans(tracer: Tracer) {
     /** Ends the request's server span with its status, once the response is sent (a request not traced: nothing). */
     endRequest: (request: FastifyRequest, statusCode: number) => end(request, statusCode),
   };
+}
+
+/** A sampled request's server span ended with who called and the response's status; `null`: the client left first. */
+function endServerSpan(server: Span, request: FastifyRequest, statusCode: number | null): void {
+  if (server.isRecording()) {
+    server.setAttributes(principalAttributes(request.principal));
+    if (statusCode === null) {
+      server.setStatus({ code: SpanStatusCode.ERROR, message: 'the client closed the request before the response' });
+    } else {
+      server.setAttribute('http.response.status_code', statusCode);
+      // HTTP semantic conventions: a server span is an error for 5xx only; a 4xx is the caller's.
+      if (statusCode >= 500) {
+        server.setAttribute('error.type', String(statusCode));
+        server.setStatus({ code: SpanStatusCode.ERROR });
+      }
+    }
+  }
+  server.end();
 }
 
 /**

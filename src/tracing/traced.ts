@@ -19,7 +19,7 @@ export function startTracing(settings: TracingSettings, options: TracingOptions)
   const provider = startTraceProvider(settings, options.logger, options.exporter);
   const tracer = provider.tracer;
   const stopRedis = traceRedisCommands(tracer);
-  const routeSpans = createRouteSpans(tracer);
+  const routeSpans = createRouteSpans(tracer, provider.rootSampling);
   options.logger.info(
     { exporters: settings.exporters, sampler: settings.sampler, ratio: settings.ratio, serviceName: settings.serviceName },
     'OpenTelemetry tracing on',

@@ -1,5 +1,5 @@
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
+import { ROOT_CONTEXT, SamplingDecision, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { InMemorySpanExporter, type ReadableSpan, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_TOKENS } from '../../src/config/demo.js';
 import { eventually } from '../support/eventually.js';
@@ -254,6 +254,33 @@ describe('sampling', () => {
     await gateway.gql(DEMO_TOKENS.globexAdmin, HOME, undefined, { traceparent: `00-${CALLER_TRACE_ID}-${CALLER_SPAN_ID}-01` });
     await traceOf(CALLER_TRACE_ID);
     expect(exporter.getFinishedSpans().every((s) => s.spanContext().traceId === CALLER_TRACE_ID)).toBe(true);
+  });
+
+  it('at 50 %: a new trace is kept exactly when the ratio sampler keeps its trace id, the id its downstream calls are told', async () => {
+    exporter = new InMemorySpanExporter();
+    gateway = await startTestGateway({
+      env: { REDIS_URL: redis.server.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.5' },
+      traceExporter: exporter,
+    });
+    // A search of its own per request: never answered from the cache, so each one calls catalog.
+    for (let i = 0; i < 24; i++) expect((await gateway.gql(DEMO_TOKENS.globexAdmin, `{ products(search: "ratio-${i}", first: 1) { id } }`)).status).toBe(200);
+    const told = gateway.sampleServices.services.catalog.requests().map((r) => r.traceparent!.split('-'));
+    expect(told).toHaveLength(24);
+    const ratio = new TraceIdRatioBasedSampler(0.5);
+    const keeps = (traceId: string) => ratio.shouldSample(ROOT_CONTEXT, traceId).decision === SamplingDecision.RECORD_AND_SAMPLED;
+    const kept = told.filter(([, traceId, , flags]) => {
+      expect(flags).toBe(keeps(traceId!) ? '01' : '00');
+      return flags === '01';
+    });
+    // Both decisions were taken (each has odds of 2^-24 of never coming up).
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThan(24);
+    // Every kept trace is exported whole (with a Redis command when its limit check went to Redis), under the id its calls were told; nothing else is exported.
+    for (const [, traceId] of kept) {
+      expect((await traceOf(traceId!)).map((s) => s.name)).toEqual(expect.arrayContaining(['POST /graphql', 'query', 'limit decision', 'GET']));
+    }
+    const exported = new Set(exporter.getFinishedSpans().map((s) => s.spanContext().traceId));
+    expect([...exported].sort()).toEqual(kept.map(([, traceId]) => traceId).sort());
   });
 });
 
