@@ -16,7 +16,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
  * @import { ReadableSpan } from '@opentelemetry/sdk-trace-node';
  * @import { Resource } from '@opentelemetry/resources';
  * @import { ExportThreadStart, ErrorData, FromExportThread, ToExportThread } from './export-messages.js';
- * @import { LinkData, SpanData } from './span-data.js';
+ * @import { SpanBatch } from './span-data.js';
  */
 
 const port = parentPort;
@@ -60,7 +60,7 @@ port.on('message', (/** @type {ToExportThread} */ message) => {
 function exportBatch(batch) {
   const { id } = batch;
   try {
-    const spans = batch.spans.map((span) => readableSpanOf(span, batch.scopes));
+    const spans = readSpans(batch);
     exporter.export(spans, (/** @type {ExportResult} */ result) => {
       if (result.code === ExportResultCode.SUCCESS) reply({ type: 'exported', id });
       else reply({ type: 'exported', id, error: errorDataOf(result.error ?? new Error('span export failed')) });
@@ -83,47 +83,84 @@ function settle(id, work) {
 }
 
 /**
- * What the serializer reads of a ReadableSpan, rebuilt from the plain data (span-data.ts).
- * @param {SpanData} data
- * @param {ReadableSpan['instrumentationScope'][]} scopes
- * @returns {ReadableSpan}
+ * What the serializer reads of each ReadableSpan, rebuilt from the batch's flat fields, read in
+ * the order span-data.ts writes them.
+ * @param {SpanBatch} batch
+ * @returns {ReadableSpan[]}
  */
-function readableSpanOf(data, scopes) {
-  const context = { traceId: data.traceId, spanId: data.spanId, traceFlags: data.traceFlags, traceState: traceStateOf(data.traceState) };
-  const span = {
-    name: data.name,
-    kind: data.kind,
-    spanContext: () => context,
-    parentSpanContext:
-      data.parentSpanId === undefined
-        ? undefined
-        : { traceId: data.traceId, spanId: data.parentSpanId, traceFlags: data.traceFlags, isRemote: data.parentIsRemote },
-    startTime: data.startTime,
-    endTime: data.endTime,
-    attributes: data.attributes,
-    droppedAttributesCount: data.droppedAttributesCount,
-    events: data.events,
-    droppedEventsCount: data.droppedEventsCount,
-    links: data.links.map(linkOf),
-    droppedLinksCount: data.droppedLinksCount,
-    status: data.status,
-    resource,
-    // By index: one object per scope, shared by its spans, for the serializer's grouping.
-    instrumentationScope: /** @type {ReadableSpan['instrumentationScope']} */ (scopes[data.scope]),
-    // Not read by the serializer; given for the ReadableSpan type.
-    duration: /** @type {[number, number]} */ ([0, 0]),
-    ended: true,
+function readSpans({ fields, count, scopes }) {
+  let at = 0;
+  const next = () => fields[at++];
+  const text = () => /** @type {string} */ (fields[at++]);
+  const number = () => /** @type {number} */ (fields[at++]);
+  const maybeText = () => /** @type {string | undefined} */ (fields[at++]);
+  const maybeNumber = () => /** @type {number | undefined} */ (fields[at++]);
+  const maybeFlag = () => /** @type {boolean | undefined} */ (fields[at++]);
+  const attributes = () => {
+    const size = number();
+    if (size < 0) return undefined;
+    /** @type {import('@opentelemetry/api').Attributes} */
+    const read = {};
+    for (let i = 0; i < size; i++) {
+      const key = text();
+      read[key] = /** @type {import('@opentelemetry/api').AttributeValue} */ (next());
+    }
+    return read;
   };
-  return span;
-}
-
-/** @param {LinkData} link */
-function linkOf(link) {
-  return {
-    context: { traceId: link.traceId, spanId: link.spanId, traceFlags: link.traceFlags, traceState: traceStateOf(link.traceState), isRemote: link.isRemote },
-    attributes: link.attributes,
-    droppedAttributesCount: link.droppedAttributesCount,
-  };
+  /** @type {ReadableSpan[]} */
+  const spans = new Array(count);
+  for (let s = 0; s < count; s++) {
+    const name = text();
+    const kind = number();
+    const context = { traceId: text(), spanId: text(), traceFlags: number(), traceState: traceStateOf(maybeText()) };
+    const parentSpanId = maybeText();
+    const parentIsRemote = maybeFlag();
+    /** @type {[number, number]} */
+    const startTime = [number(), number()];
+    /** @type {[number, number]} */
+    const endTime = [number(), number()];
+    const code = number();
+    const message = maybeText();
+    const droppedAttributesCount = number();
+    const droppedEventsCount = number();
+    const droppedLinksCount = number();
+    const scope = /** @type {ReadableSpan['instrumentationScope']} */ (scopes[number()]);
+    const spanAttributes = attributes() ?? {};
+    const events = Array.from({ length: number() }, () => ({
+      name: text(),
+      time: /** @type {[number, number]} */ ([number(), number()]),
+      droppedAttributesCount: maybeNumber(),
+      attributes: attributes(),
+    }));
+    const links = Array.from({ length: number() }, () => ({
+      context: { traceId: text(), spanId: text(), traceFlags: number(), traceState: traceStateOf(maybeText()), isRemote: maybeFlag() },
+      droppedAttributesCount: maybeNumber(),
+      attributes: attributes(),
+    }));
+    spans[s] = {
+      name,
+      kind,
+      spanContext: () => context,
+      parentSpanContext:
+        parentSpanId === undefined ? undefined : { traceId: context.traceId, spanId: parentSpanId, traceFlags: context.traceFlags, isRemote: parentIsRemote },
+      startTime,
+      endTime,
+      attributes: spanAttributes,
+      droppedAttributesCount,
+      events,
+      droppedEventsCount,
+      links,
+      droppedLinksCount,
+      status: message === undefined ? { code } : { code, message },
+      resource,
+      // By index: one object per scope, shared by its spans, for the serializer's grouping.
+      instrumentationScope: scope,
+      // Not read by the serializer; given for the ReadableSpan type.
+      duration: [0, 0],
+      ended: true,
+    };
+  }
+  return spans;
 }
 
 /**
