@@ -122,7 +122,7 @@ async function measureAt(
   const p99Ratio = sampled.median.p99 / off.median.p99;
   const spread = Math.max(...off.runs.map((r) => r.p99)) - Math.min(...off.runs.map((r) => r.p99));
   const met = p99Ratio <= TARGET_P99_RATIO;
-  // Spans go out in batches (every 200 ms, or per 64 spans: tracing/settings.ts): the last batch of the run may still be buffered.
+  // Spans go out in batches (every 500 ms, or per 256 spans: tracing/settings.ts): the last batch of the run may still be buffered.
   const bytesPerRequest = (name: string, sink: OtlpSink) => (sink.bytes - (bytesBefore.get(name) ?? 0)) / Math.max(1, measured.sent(name));
   // ms, as this scenario has always printed it.
   const cpu = (name: string) => measured.cpuPerRequestUs(name) / 1000;

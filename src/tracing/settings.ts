@@ -35,14 +35,18 @@ export interface TracingSettings {
 }
 
 /**
- * Smaller exports, more often, than the SDK's default (512 spans, every 5 s): an export used to
- * encode its whole batch on the event loop at once, and a batch of 512 held up every request in
- * flight meanwhile: interleaved runs of 10 % sampling at 32 concurrent measured the p99 at 1.85x,
- * 1.61x and 1.11x of tracing off with the SDK's batches, against 1.21x, 1.39x and 1.03x with these.
- * The encoding is now on the export thread (worker-exporter.ts); the main thread still copies
- * each batch to it in one piece, so small batches still hold requests up for less.
+ * Smaller exports, more often, than the SDK's default (512 spans, every 5 s), but not too small.
+ * - Each export stops the main thread while it copies the batch to the export thread
+ *   (span-data.ts: about 1 µs a span), so a batch is a pause for every request in flight.
+ *   When the main thread still encoded whole batches, the SDK's 512 measured the p99 of 10 %
+ *   sampling at 32 concurrent at 1.85x, 1.61x and 1.11x of tracing off.
+ * - Each export is also an HTTP request from the export thread, whose cost hardly depends on its
+ *   size. `bench/export-batches.ts` (two runs): the export thread took 12.9-13.6 µs of CPU a span
+ *   in batches of 64, 7.2 in batches of 256 and 6.3-6.5 in batches of 512; the main thread
+ *   3.9-5.3, 1.9-2.6 and 1.5-2.5 µs (its figure includes the bench's sink).
+ * 256 spans (a pause of about 0.3 ms) every 500 ms at most takes most of that gain.
  */
-export const DEFAULT_EXPORT_BATCH = { maxExportBatchSize: 64, scheduledDelayMillis: 200 } as const;
+export const DEFAULT_EXPORT_BATCH = { maxExportBatchSize: 256, scheduledDelayMillis: 500 } as const;
 
 export const DEFAULT_SERVICE_NAME = 'experience-gateway';
 /** The OTLP/HTTP default of the specification: a collector on this host. */

@@ -14,7 +14,7 @@ describe('OTEL_* variables', () => {
         sampler: 'parentbased_always_on',
         ratio: 1,
         serviceName: 'experience-gateway',
-        batch: { maxExportBatchSize: 64, scheduledDelayMillis: 200 },
+        batch: { maxExportBatchSize: 256, scheduledDelayMillis: 500 },
       },
       issues: [],
     });
