@@ -72,7 +72,7 @@ export function createRouteSpans(tracer: Tracer, rootSampling: RootSampling) {
     },
   };
 
-  function start(request: FastifyRequest): RequestTrace {
+  function start(request: FastifyRequest, reply: FastifyReply): RequestTrace {
     const route = request.routeOptions.url ?? '';
     const name = `${request.method} ${route}`;
     let parent = ROOT_CONTEXT;
@@ -100,8 +100,12 @@ export function createRouteSpans(tracer: Tracer, rootSampling: RootSampling) {
       'client.address': request.ip,
       'user_agent.original': request.headers['user-agent'] ?? '',
     });
-    endsIfCutShort(request, end);
-    return remember(request, { sampled: true, server, context: trace.setSpan(parent, server) });
+    const started: SampledTrace = { sampled: true, server, context: trace.setSpan(parent, server) };
+    // Once its operation has started, the handler ends the span of a request whose client left (`operation`).
+    endsIfClientLeaves(reply, () => {
+      if (started.operation === undefined) end(request, null);
+    });
+    return remember(request, started);
   }
 
   function remember(request: FastifyRequest, started: RequestTrace): RequestTrace {
@@ -122,14 +126,14 @@ export function createRouteSpans(tracer: Tracer, rootSampling: RootSampling) {
    */
   const within = (hook: Hook): Hook =>
     function (this: unknown, request, reply, done) {
-      const started = traces.get(request) ?? start(request);
+      const started = traces.get(request) ?? start(request, reply);
       if (!started.sampled) return hook.call(this, request, reply, done);
       return context.with(started.context, hook, this, request, reply, done);
     };
 
   function operation(handler: RouteHandlerMethod): RouteHandlerMethod {
     return function (this: ThisParameterType<RouteHandlerMethod>, request, reply) {
-      const started = traces.get(request) ?? start(request);
+      const started = traces.get(request) ?? start(request, reply);
       // Not sampled: no operation span (it would record nothing); downstream calls still get the trace's ids (bindState).
       if (!started.sampled) return handler.call(this, request, reply);
       const span = tracer.startSpan(UNRESOLVED_OPERATION, { kind: SpanKind.SERVER }, started.context);
@@ -204,13 +208,15 @@ function endServerSpan(server: Span, request: FastifyRequest, statusCode: number
 }
 
 /**
- * A request whose body is cut short reaches neither the handler nor onResponse: its span ends
- * with the connection (Fastify's own condition, `req.aborted`). Only a span that records listens:
- * a route `onRequestAbort` hook would put a listener and a closure on every request, sampled or not.
+ * A request whose client leaves before its response gets no onResponse: one whose body was cut
+ * short, one that gave up while it waited for admission (http/admission-hook.ts), and one whose
+ * operation was running (that one's span the handler ends, after its operation's). The span ends
+ * with the connection, unless the response was sent. Only a span that records listens: a route
+ * `onRequestAbort` hook would put a listener and a closure on every request, sampled or not.
  */
-function endsIfCutShort(request: FastifyRequest, end: (request: FastifyRequest, statusCode: null) => void): void {
-  request.raw.once('close', () => {
-    if (request.raw.aborted) end(request, null);
+function endsIfClientLeaves(reply: FastifyReply, left: () => void): void {
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) left();
   });
 }
 

@@ -238,6 +238,41 @@ describe('tracing on (in-memory exporter, limits on Redis)', () => {
   });
 });
 
+describe('a request waiting for admission', () => {
+  it('whose client leaves: its server span ends, as an error, with no operation; the request it waited behind is traced whole', async () => {
+    exporter = new InMemorySpanExporter();
+    gateway = await startTestGateway({
+      env: { REDIS_URL: redis.server.url },
+      traceExporter: exporter,
+      // One of globex's (Pro) requests at a time on this instance: a second one waits.
+      patch: (config) => {
+        config.plans.pro.admission = { ...config.plans.pro.admission, maxInFlight: 1 };
+      },
+    });
+    const WAITING_TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
+    gateway.sampleServices.services.catalog.setKnobs({ latencyMs: 800 });
+    const running = gateway.gql(DEMO_TOKENS.globexAdmin, '{ product(id: "prd_1") { name } }', undefined, {
+      traceparent: `00-${CALLER_TRACE_ID}-${CALLER_SPAN_ID}-01`,
+    });
+    expect(await eventually(() => gateway.sampleServices.services.catalog.requests().length === 1)).toBe(true);
+    const waiting = postOnOwnConnection(gateway.url, DEMO_TOKENS.globexAdmin, {
+      body: JSON.stringify({ query: '{ product(id: "prd_2") { name } }' }),
+      headers: { traceparent: `00-${WAITING_TRACE_ID}-${CALLER_SPAN_ID}-01` },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    waiting.destroy();
+    const left = await traceOf(WAITING_TRACE_ID);
+    const server = one(left, 'POST /graphql');
+    expect(server.status).toEqual({ code: SpanStatusCode.ERROR, message: 'the client closed the request before the response' });
+    expect(childrenOf(left, server)).toEqual([]);
+    expect((await running).status).toBe(200);
+    const whole = await traceOf(CALLER_TRACE_ID);
+    expect(one(whole, 'POST /graphql').attributes['http.response.status_code']).toBe(200);
+    // The one that left never ran: catalog was asked once.
+    expect(gateway.sampleServices.services.catalog.requests()).toHaveLength(1);
+  });
+});
+
 describe('sampling', () => {
   it('an unsampled request exports nothing and still tells downstream services its trace, marked not sampled', async () => {
     exporter = new InMemorySpanExporter();
