@@ -142,7 +142,7 @@ export function createRouteSpans(tracer: Tracer, rootSampling: RootSampling) {
       started.operation = operationContext;
       const result = context.with(operationContext, handler, this, request, reply);
       const finish = () => {
-        if (span.isRecording() && request.gatewayState) span.setAttributes(operationAttributes(request.gatewayState));
+        if (request.gatewayState) span.setAttributes(operationAttributes(request.gatewayState));
         if (request.gatewayState?.answered?.hadFault) span.setStatus({ code: SpanStatusCode.ERROR, message: 'a gateway or downstream fault' });
         span.end();
         // Its client left while it ran: no response, so no onResponse to end the server span.
@@ -189,19 +189,20 @@ export function createRouteSpans(tracer: Tracer, rootSampling: RootSampling) {
   };
 }
 
-/** A sampled request's server span ended with who called and the response's status; `null`: the client left first. */
+/**
+ * A sampled request's server span ended with who called and the response's status; `null`: the
+ * client left first. Called once per span: `end` forgets the request's trace first.
+ */
 function endServerSpan(server: Span, request: FastifyRequest, statusCode: number | null): void {
-  if (server.isRecording()) {
-    server.setAttributes(principalAttributes(request.principal));
-    if (statusCode === null) {
-      server.setStatus({ code: SpanStatusCode.ERROR, message: 'the client closed the request before the response' });
-    } else {
-      server.setAttribute('http.response.status_code', statusCode);
-      // HTTP semantic conventions: a server span is an error for 5xx only; a 4xx is the caller's.
-      if (statusCode >= 500) {
-        server.setAttribute('error.type', String(statusCode));
-        server.setStatus({ code: SpanStatusCode.ERROR });
-      }
+  server.setAttributes(principalAttributes(request.principal));
+  if (statusCode === null) {
+    server.setStatus({ code: SpanStatusCode.ERROR, message: 'the client closed the request before the response' });
+  } else {
+    server.setAttribute('http.response.status_code', statusCode);
+    // HTTP semantic conventions: a server span is an error for 5xx only; a 4xx is the caller's.
+    if (statusCode >= 500) {
+      server.setAttribute('error.type', String(statusCode));
+      server.setStatus({ code: SpanStatusCode.ERROR });
     }
   }
   server.end();
