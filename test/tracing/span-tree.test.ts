@@ -34,6 +34,13 @@ const one = (spans: ReadableSpan[], name: string) => {
   expect(found.map((s) => s.name)).toEqual([name]);
   return found[0]!;
 };
+/** The trace of a request whose client left before its response, once its server span has ended, as an error. */
+async function leftTraceOf(traceId: string): Promise<{ spans: ReadableSpan[]; server: ReadableSpan }> {
+  const spans = await traceOf(traceId);
+  const server = one(spans, 'POST /graphql');
+  expect(server.status).toEqual({ code: SpanStatusCode.ERROR, message: 'the client closed the request before the response' });
+  return { spans, server };
+}
 
 describe('tracing on (in-memory exporter, limits on Redis)', () => {
   beforeEach(async () => {
@@ -191,9 +198,7 @@ describe('tracing on (in-memory exporter, limits on Redis)', () => {
     });
     expect(await eventually(() => gateway.sampleServices.services.catalog.requests().length === 1)).toBe(true);
     sent.destroy();
-    const spans = await traceOf(CALLER_TRACE_ID);
-    const server = one(spans, 'POST /graphql');
-    expect(server.status).toEqual({ code: SpanStatusCode.ERROR, message: 'the client closed the request before the response' });
+    const { spans, server } = await leftTraceOf(CALLER_TRACE_ID);
     expect(server.attributes['http.response.status_code']).toBeUndefined();
     expect(childrenOf(spans, server).map((s) => s.name)).toEqual(['query']);
   });
@@ -206,9 +211,7 @@ describe('tracing on (in-memory exporter, limits on Redis)', () => {
     sent.write('{"query":"{ viewer');
     await new Promise((resolve) => setTimeout(resolve, 100));
     sent.destroy();
-    const spans = await traceOf(CALLER_TRACE_ID);
-    const server = one(spans, 'POST /graphql');
-    expect(server.status).toEqual({ code: SpanStatusCode.ERROR, message: 'the client closed the request before the response' });
+    const { spans, server } = await leftTraceOf(CALLER_TRACE_ID);
     expect(childrenOf(spans, server)).toEqual([]);
   });
 
@@ -261,10 +264,8 @@ describe('a request waiting for admission', () => {
     });
     await new Promise((resolve) => setTimeout(resolve, 100));
     waiting.destroy();
-    const left = await traceOf(WAITING_TRACE_ID);
-    const server = one(left, 'POST /graphql');
-    expect(server.status).toEqual({ code: SpanStatusCode.ERROR, message: 'the client closed the request before the response' });
-    expect(childrenOf(left, server)).toEqual([]);
+    const left = await leftTraceOf(WAITING_TRACE_ID);
+    expect(childrenOf(left.spans, left.server)).toEqual([]);
     expect((await running).status).toBe(200);
     const whole = await traceOf(CALLER_TRACE_ID);
     expect(one(whole, 'POST /graphql').attributes['http.response.status_code']).toBe(200);
