@@ -6,6 +6,7 @@
 // file runs unchanged under vitest, `tsx src/main.ts` and dist/ alike (tsc emits it there:
 // tsconfig.json's allowJs). Types are still checked (checkJs) against export-messages.ts.
 import { parentPort, workerData } from 'node:worker_threads';
+import { constants, setPriority } from 'node:os';
 import { inspect } from 'node:util';
 import { DiagLogLevel, diag } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
@@ -22,6 +23,19 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 const port = parentPort;
 if (!port) throw new Error('otlp-export-worker.mjs runs as a worker thread (worker-exporter.ts starts it)');
 const start = /** @type {ExportThreadStart} */ (workerData);
+
+// Requests before spans: on Linux a thread's nice value is its own (setpriority on the calling
+// thread, pid 0), so this thread alone runs at the lowest priority. An export (a burst of several
+// ms of CPU a batch) then runs on CPU the request path leaves free instead of taking a core from
+// it. Elsewhere (macOS) the same call would lower the whole process, so it is made on Linux only.
+// Under saturation spans wait; once the queue is full the batch processor drops them and logs it,
+// as it does for a slow collector. Lowering a priority is always permitted; were it refused, the
+// thread would export at normal priority rather than not at all.
+if (process.platform === 'linux') {
+  try {
+    setPriority(constants.priority.PRIORITY_LOW);
+  } catch {}
+}
 
 /** @param {FromExportThread} message */
 const reply = (message) => port.postMessage(message);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer, type Server } from 'node:http';
@@ -175,5 +176,30 @@ it('the thread never keeps a process alive by itself; an export in flight does, 
     expect(exporting.ms).toBeGreaterThanOrEqual(1500);
   } finally {
     delayMs = 0;
+  }
+});
+
+/** The nice value of each thread of this process, by thread id (Linux: /proc/self/task/<tid>/stat). */
+function niceByThread(): Map<string, number> {
+  const nice = new Map<string, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    // After the command name (in parentheses): state is the first field, nice the 17th.
+    nice.set(tid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+  }
+  return nice;
+}
+
+it.runIf(process.platform === 'linux')('the thread alone runs at the lowest scheduling priority: requests take the CPU first', async () => {
+  const before = niceByThread();
+  const thread = startExportThread({ url: collectorUrl(), resource, logger: memoryLogger().logger });
+  try {
+    await thread.forceFlush(); // answered: the thread has run its start
+    const lowest = [...niceByThread()].filter(([tid, nice]) => nice === 19 && !before.has(tid));
+    expect(lowest).toHaveLength(1);
+    // Not the process: the main thread (whose id is the process's) keeps its priority.
+    expect(niceByThread().get(String(process.pid))).toBe(before.get(String(process.pid)));
+  } finally {
+    await thread.shutdown();
   }
 });
