@@ -29,9 +29,11 @@ export interface TracingSettings {
   serviceName: string;
   /**
    * How the batch span processor exports: at most `maxExportBatchSize` spans an export, at least
-   * every `scheduledDelayMillis` ms (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_SCHEDULE_DELAY`).
+   * every `scheduledDelayMillis` ms (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_SCHEDULE_DELAY`);
+   * at most `maxQueueSize` spans waiting, the rest dropped (`OTEL_BSP_MAX_QUEUE_SIZE`, default
+   * 2048); an export abandoned after `exportTimeoutMillis` ms (`OTEL_BSP_EXPORT_TIMEOUT`, default 30000).
    */
-  batch: { maxExportBatchSize: number; scheduledDelayMillis: number };
+  batch: { maxExportBatchSize: number; scheduledDelayMillis: number; maxQueueSize: number; exportTimeoutMillis: number };
 }
 
 /**
@@ -106,6 +108,9 @@ export function readTracingSettings(env: NodeJS.ProcessEnv): { settings: Tracing
   const batch = {
     maxExportBatchSize: positiveInteger('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', DEFAULT_EXPORT_BATCH.maxExportBatchSize),
     scheduledDelayMillis: positiveInteger('OTEL_BSP_SCHEDULE_DELAY', DEFAULT_EXPORT_BATCH.scheduledDelayMillis),
+    // The SDK's own defaults; the SDK reads no variable itself, so the gateway does.
+    maxQueueSize: positiveInteger('OTEL_BSP_MAX_QUEUE_SIZE', 2048),
+    exportTimeoutMillis: positiveInteger('OTEL_BSP_EXPORT_TIMEOUT', 30_000),
   };
 
   if (issues.length > 0 || !sampler) return { settings: null, issues };

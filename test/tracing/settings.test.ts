@@ -14,7 +14,7 @@ describe('OTEL_* variables', () => {
         sampler: 'parentbased_always_on',
         ratio: 1,
         serviceName: 'experience-gateway',
-        batch: { maxExportBatchSize: 256, scheduledDelayMillis: 500 },
+        batch: { maxExportBatchSize: 256, scheduledDelayMillis: 500, maxQueueSize: 2048, exportTimeoutMillis: 30_000 },
       },
       issues: [],
     });
@@ -30,9 +30,11 @@ describe('OTEL_* variables', () => {
       OTEL_SERVICE_NAME: 'edge-gateway',
       OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '512',
       OTEL_BSP_SCHEDULE_DELAY: '5000',
+      OTEL_BSP_MAX_QUEUE_SIZE: '8192',
+      OTEL_BSP_EXPORT_TIMEOUT: '10000',
     });
     expect(settings).toMatchObject({
-      batch: { maxExportBatchSize: 512, scheduledDelayMillis: 5000 },
+      batch: { maxExportBatchSize: 512, scheduledDelayMillis: 5000, maxQueueSize: 8192, exportTimeoutMillis: 10_000 },
       exporters: ['otlp', 'console'],
       sampler: 'parentbased_traceidratio',
       ratio: 0.1,
