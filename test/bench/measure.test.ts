@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { measureServersAt } from '../../bench/measure.js';
+import { measureServersAt, roundOrder } from '../../bench/measure.js';
 
 /** Real HTTP servers counting what they are sent (this process stands in for their pid: CPU is read from /proc). */
 async function countingServer(): Promise<{ server: Server; url: string; received: () => number }> {
@@ -54,5 +54,37 @@ describe('bench: a variant served by several processes (measureServersAt replica
       expect(sent[expected]!).toBeGreaterThan(runs[run]!.requests);
     }
     expect(measured.sent('replicated')).toBe(counts().reduce((a, b) => a + b, 0));
+  });
+});
+
+describe('bench: the order of the variants in each round (roundOrder)', () => {
+  /** The rounds of one cycle of `n` variants' orders. */
+  const cycleOf = (n: number) => Array.from({ length: n % 2 === 0 ? n : 2 * n }, (_, i) => roundOrder(n, i + 1));
+
+  it('two variants alternate, as before: off, on, then on, off', () => {
+    expect(cycleOf(2)).toEqual([
+      [0, 1],
+      [1, 0],
+    ]);
+    expect(roundOrder(2, 3)).toEqual([0, 1]);
+  });
+
+  it('every variant runs in every position of a round equally often, so no variant keeps the edges', () => {
+    for (const n of [3, 4, 5, 6]) {
+      const rounds = cycleOf(n);
+      for (const order of rounds) expect([...order].sort((a, b) => a - b)).toEqual([...Array(n).keys()]);
+      for (let position = 0; position < n; position++) {
+        const counts = Array.from({ length: n }, (_, variant) => rounds.filter((order) => order[position] === variant).length);
+        expect(new Set(counts).size, `${n} variants, position ${position}: ${counts}`).toBe(1);
+      }
+    }
+  });
+
+  it('with an even number of variants, each follows every other one exactly once a cycle', () => {
+    for (const n of [4, 6]) {
+      const pairs = cycleOf(n).flatMap((order) => order.slice(1).map((variant, i) => `${order[i]}>${variant}`));
+      expect(new Set(pairs).size).toBe(n * (n - 1));
+      expect(pairs).toHaveLength(n * (n - 1));
+    }
   });
 });
