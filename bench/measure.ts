@@ -123,6 +123,8 @@ export interface ServersMeasured {
   results: VariantResult[];
   /** The server process's CPU time (user + system, /proc) per request, µs: median over its measured runs. */
   cpuPerRequestUs(name: string): number;
+  /** The same per measured run, in round order. */
+  cpuRunsUs(name: string): readonly number[];
   /** Requests sent to the server at this concurrency, warm-ups included (to divide what it exported). */
   sent(name: string): number;
 }
@@ -181,6 +183,7 @@ export async function measureServersAt(
   return {
     results,
     cpuPerRequestUs: (name) => median(cpuPerRequest.get(name) ?? [0]),
+    cpuRunsUs: (name) => cpuPerRequest.get(name) ?? [],
     sent: (name) => sent.get(name) ?? 0,
   };
 }

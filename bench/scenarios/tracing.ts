@@ -5,6 +5,7 @@ import { startGatewayProcess, type GatewayProcess } from '../../test/support/gat
 import { startTestRedis } from '../../test/support/redis-server.js';
 import type { LoadTarget } from '../load.js';
 import { measureServersAt, replicated, type VariantResult } from '../measure.js';
+import { type RatioInterval, ratioInterval } from '../ratio-interval.js';
 import type { ScenarioReport } from '../report.js';
 import type { BenchOptions, Scenario } from '../scenario.js';
 import { prepareCompiled } from '../support/compiled.js';
@@ -122,6 +123,12 @@ async function measureAt(
   const p99Ratio = sampled.median.p99 / off.median.p99;
   const spread = Math.max(...off.runs.map((r) => r.p99)) - Math.min(...off.runs.map((r) => r.p99));
   const met = p99Ratio <= TARGET_P99_RATIO;
+  // How far the rounds alone move each ratio: the target's, and the baseline against itself.
+  const p99s = (variant: VariantResult) => variant.runs.map((run) => run.p99);
+  const interval = ratioInterval(p99s(off), p99s(sampled));
+  const noise = ratioInterval(p99s(off), p99s(again));
+  const undecided = interval.low <= TARGET_P99_RATIO && interval.high > TARGET_P99_RATIO;
+  const cpuInterval = (variant: VariantResult) => ratioInterval(measured.cpuRunsUs(off.name), measured.cpuRunsUs(variant.name));
   // Spans go out in batches (every 500 ms, or per 256 spans: tracing/settings.ts): the last batch of the run may still be buffered.
   const bytesPerRequest = (name: string, sink: OtlpSink) => (sink.bytes - (bytesBefore.get(name) ?? 0)) / Math.max(1, measured.sent(name));
   // ms, as this scenario has always printed it.
@@ -139,10 +146,20 @@ async function measureAt(
       `the baseline's p99 varied by ${spread.toFixed(2)} ms between its runs; against itself (${again.name}, other processes): ` +
         `p99 ${(again.median.p99 / off.median.p99).toFixed(3)}x, throughput ${(again.median.throughput / off.median.throughput).toFixed(3)}x, ` +
         `CPU ${(cpu(again.name) / cpu(off.name)).toFixed(3)}x: differences of that size are the instrument's noise`,
+      `p99 ratios with their 90 % bootstrap intervals over the rounds (paired by round): ${sampled.name} ${range(interval)}; ` +
+        `${again.name} ${range(noise)}; CPU per request: ${sampled.name} ${range(cpuInterval(sampled))}, ${again.name} ${range(cpuInterval(again))}`,
     ],
-    verdict: { met, line: `${sampled.name} p99 ${p99Ratio.toFixed(3)}x tracing off (target <= ${TARGET_P99_RATIO}: ${met ? 'MET' : 'NOT MET'})` },
+    verdict: {
+      met,
+      line:
+        `${sampled.name} p99 ${p99Ratio.toFixed(3)}x tracing off, 90 % interval ${range(interval)} ` +
+        `(target <= ${TARGET_P99_RATIO}: ${met ? 'MET' : 'NOT MET'}${undecided ? '; the interval spans the target: this run cannot tell' : ''})`,
+    },
   };
 }
+
+/** An interval as the notes print it. */
+const range = ({ low, high }: RatioInterval) => `${low.toFixed(3)}-${high.toFixed(3)}x`;
 
 /** The request every variant is sent, with the data it must answer. */
 const TARGET: Omit<LoadTarget, 'origin'> = {
