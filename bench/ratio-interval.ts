@@ -1,3 +1,4 @@
+import { createRandom } from '../src/sample-services/prng.js';
 import { median } from './measure.js';
 
 /** A ratio of medians with the bounds of its bootstrap interval. */
@@ -16,14 +17,14 @@ export interface RatioInterval {
  */
 export function ratioInterval(base: readonly number[], variant: readonly number[], confidence = 0.9, resamples = 2000): RatioInterval {
   if (base.length !== variant.length || base.length === 0) throw new Error('ratioInterval: one run of each variant per round');
-  const random = seeded(0x5eed);
+  const random = createRandom(0x5eed);
   const rounds = base.length;
   const ratios = new Float64Array(resamples);
   const drawnBase = new Array<number>(rounds);
   const drawnVariant = new Array<number>(rounds);
   for (let r = 0; r < resamples; r++) {
     for (let i = 0; i < rounds; i++) {
-      const round = Math.floor(random() * rounds);
+      const round = random.int(0, rounds - 1);
       drawnBase[i] = base[round]!;
       drawnVariant[i] = variant[round]!;
     }
@@ -35,17 +36,5 @@ export function ratioInterval(base: readonly number[], variant: readonly number[
     ratio: median(variant) / median(base),
     low: ratios[Math.floor(tail * (resamples - 1))]!,
     high: ratios[Math.ceil((1 - tail) * (resamples - 1))]!,
-  };
-}
-
-/** mulberry32: a small seeded generator (Math.random cannot be seeded). */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
