@@ -72,8 +72,8 @@ export function createRouteSpans(tracer: Tracer, rootSampling: RootSampling) {
     },
   };
 
-  function start(request: FastifyRequest, reply: FastifyReply, route: TracedRoute): RequestTrace {
-    const name = route.spanName(request.method);
+  function start(request: FastifyRequest, reply: FastifyReply, route: string): RequestTrace {
+    const name = `${request.method} ${route}`;
     let parent = ROOT_CONTEXT;
     if (request.headers.traceparent === undefined) {
       // A new trace: sampled or not is decided before any span is made (root-sampling.ts says why).
@@ -93,7 +93,7 @@ export function createRouteSpans(tracer: Tracer, rootSampling: RootSampling) {
     }
     server.setAttributes({
       'http.request.method': request.method,
-      'http.route': route.url,
+      'http.route': route,
       'url.path': request.url.split('?', 1)[0]!,
       'url.scheme': request.protocol,
       'client.address': request.ip,
@@ -123,14 +123,14 @@ export function createRouteSpans(tracer: Tracer, rootSampling: RootSampling) {
    * Runs a hook in the request's trace context (a callback or an async hook alike), for a sampled
    * request: an unsampled one makes no span below its server span, so its hooks run as they are.
    */
-  const within = (hook: Hook, route: TracedRoute): Hook =>
+  const within = (hook: Hook, route: string): Hook =>
     function (this: unknown, request, reply, done) {
       const started = traces.get(request) ?? start(request, reply, route);
       if (!started.sampled) return hook.call(this, request, reply, done);
       return context.with(started.context, hook, this, request, reply, done);
     };
 
-  function operation(handler: RouteHandlerMethod, route: TracedRoute): RouteHandlerMethod {
+  function operation(handler: RouteHandlerMethod, route: string): RouteHandlerMethod {
     return function (this: ThisParameterType<RouteHandlerMethod>, request, reply) {
       const started = traces.get(request) ?? start(request, reply, route);
       // Not sampled: no operation span (it would record nothing); downstream calls still get the trace's ids (bindState).
@@ -174,7 +174,8 @@ export function createRouteSpans(tracer: Tracer, rootSampling: RootSampling) {
     /** The route with its hooks and handler run in the request's trace, and the spans started and ended around them. */
     traceRoute<Route extends object>(given: Route): Route {
       const route = given as unknown as RouteOptions;
-      const traced = tracedRoute(route.url);
+      // The template from here: Fastify's `request.routeOptions` getter builds a dozen-field object on every call.
+      const traced = route.url;
       // No hook of its own: each Fastify hook costs every request more than its code. The first
       // wrapped hook starts the trace (`within`); the server's onResponse ends it (`endRequest`).
       return {
@@ -219,32 +220,6 @@ function endsIfClientLeaves(reply: FastifyReply, left: () => void): void {
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) left();
   });
-}
-
-/** A traced route's template (`http.route`) and its server spans' names, `{METHOD} {route}`. */
-interface TracedRoute {
-  url: string;
-  spanName(method: string): string;
-}
-
-/**
- * Names made once per method, not per request: Fastify's `request.routeOptions` getter, the
- * other way to learn the route, builds a dozen-field object on every call.
- */
-function tracedRoute(url: string): TracedRoute {
-  const names = new Map<string, string>();
-  return {
-    url,
-    spanName(method) {
-      let name = names.get(method);
-      if (name === undefined) {
-        name = `${method} ${url}`;
-        // Fastify routes only the methods it knows, a few dozen at most.
-        names.set(method, name);
-      }
-      return name;
-    },
-  };
 }
 
 /** A route option's hooks as a list (Fastify takes one function or an array). */
